@@ -1,0 +1,48 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+export FLASK_APP := webapp
+
+.PHONY: run test install test-install chromium migrate lint bench worker clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(BIN)/.test-installed: $(BIN)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+test-install: $(BIN)/.test-installed chromium
+
+# Debian's chromium for Playwright (never `playwright install`: it downloads a browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium)
+
+migrate: install
+	$(BIN)/alembic upgrade head
+
+# The embedded default: SQLite file in instance/, jobs in-process, mail on the console.
+run: migrate
+	$(BIN)/flask seed-demo --if-empty
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.embedded start
+
+test: test-install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: test-install
+	$(BIN)/ruff check .
+
+bench: test-install
+	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,176 @@
+"""Fixtures shared by every test: databases (SQLite and PostgreSQL), app, client, login."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-test-instance")
+
+from webapp import create_app  # noqa: E402
+from webapp.db import make_engine  # noqa: E402
+from webapp.models import metadata  # noqa: E402
+from webapp.services import demo  # noqa: E402
+
+PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1:5432")
+PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}/test"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+FIXED_NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+try:
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("ci", max_examples=40, deadline=None)
+    hypothesis_settings.register_profile("dev", max_examples=15, deadline=None)
+    hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+except ImportError:  # pragma: no cover
+    pass
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def postgres_url(name: str | None = None) -> str:
+    return f"postgresql+psycopg://postgres@{PG_HOST}/{name or 'portal_test_' + _worker_id()}"
+
+
+def _create_postgres_database(name: str) -> None:
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - turn any connection failure into a clear message
+        pytest.fail(f"PostgreSQL is required at {PG_HOST} (user postgres, db test) and is not "
+                    f"usable: {exc}", pytrace=False)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("db") / "portal.db"
+    engine = make_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine() -> Iterator[Engine]:
+    name = f"portal_test_{_worker_id()}"
+    _create_postgres_database(name)
+    engine = make_engine(postgres_url(name))
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def wipe(engine: Engine) -> None:
+    """Empty every table, fast, between tests."""
+    tables = [t.name for t in metadata.sorted_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request) -> Engine:
+    """Each database test runs on SQLite and on PostgreSQL, starting from empty tables."""
+    engine = request.getfixturevalue(f"{request.param}_engine")
+    wipe(engine)
+    return engine
+
+
+@pytest.fixture
+def session(engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def now() -> datetime:
+    return FIXED_NOW
+
+
+@pytest.fixture
+def app(engine):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "SECRET_KEY": "test-secret-key",
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "FIXED_NOW": FIXED_NOW,
+    })
+    return app
+
+
+@pytest.fixture
+def seeded(app):
+    """The demo data, as `make run` loads it."""
+    from webapp.db import db
+
+    with app.app_context():
+        result = demo.seed_demo(db.session, now=FIXED_NOW)
+        db.session.commit()
+    return result
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+class Auth:
+    """Logs a test client in and out the way a browser does (CSRF included)."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf(self, path: str = "/login") -> str:
+        return csrf_token_from(self.client.get(path).get_data(as_text=True))
+
+    def login(self, email: str = demo.JANE[0], password: str = demo.JANE[1]):
+        token = self.csrf("/login")
+        return self.client.post("/login", data={"email": email, "password": password,
+                                                "csrf_token": token})
+
+    def logout(self):
+        token = self.csrf("/account/password")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    return Auth(client)
+
+
+def post_form(client, path: str, data: dict, *, htmx: bool = False, token_from: str | None = None):
+    """POST a form with a valid CSRF token taken from a page of this session."""
+    token = csrf_token_from(client.get(token_from or path).get_data(as_text=True))
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(path, data={**data, "csrf_token": token}, headers=headers)

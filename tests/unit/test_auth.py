@@ -1,0 +1,54 @@
+import pytest
+
+from webapp.models import User
+from webapp.services import auth
+from webapp.services.errors import InvalidInput
+
+
+def test_short_passwords_are_refused():
+    assert auth.password_problem("short", email="a@b.c") == "Use at least 10 characters."
+
+
+def test_the_email_cannot_be_the_password():
+    assert auth.password_problem("Jane@Example.com", email="jane@example.com") is not None
+
+
+def test_a_long_password_is_accepted():
+    assert auth.password_problem("correct horse battery", email="jane@example.com") is None
+
+
+def _user(session, now, email="jane@example.com", password="first-password"):
+    user = User(email=email, password_hash=auth.hash_password(password), role="customer",
+                created_at=now)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def test_authenticate_finds_the_user_with_the_right_password(session, now):
+    user = _user(session, now)
+    assert auth.authenticate(session, email=" JANE@example.com", password="first-password",
+                             now=now).id == user.id
+
+
+def test_authenticate_refuses_a_wrong_password_and_an_unknown_email_alike(session, now):
+    _user(session, now)
+    assert auth.authenticate(session, email="jane@example.com", password="nope", now=now) is None
+    assert auth.authenticate(session, email="who@example.com", password="nope", now=now) is None
+
+
+def test_changing_the_password_ends_other_sessions(session, now):
+    user = _user(session, now)
+    old_login_id = f"{user.id}:{user.session_version}"
+    auth.change_password(session, user_id=user.id, current_password="first-password",
+                         new_password="second-password", now=now)
+    session.commit()
+    assert auth.user_for_login_id(session, old_login_id) is None
+
+
+def test_changing_the_password_needs_the_current_one(session, now):
+    user = _user(session, now)
+    with pytest.raises(InvalidInput) as raised:
+        auth.change_password(session, user_id=user.id, current_password="wrong-password",
+                             new_password="second-password", now=now)
+    assert raised.value.field == "current_password"

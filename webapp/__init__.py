@@ -1,0 +1,52 @@
+"""The customer portal: create_app() builds a configured Flask app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from webapp import config as config_module
+from webapp.db import db
+from webapp.extensions import csrf, limiter, login_manager
+
+WEBAPP_DIR = Path(__file__).resolve().parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app from the environment, overridden by `test_config` in tests."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config_module.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+
+    # Pages, partials and PDF templates share one namespace rooted at webapp/:
+    # "partials/x.html" and "pages.html" resolve the same way everywhere.
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(WEBAPP_DIR / "templates"),
+                                     FileSystemLoader(WEBAPP_DIR)])
+    app.jinja_env.autoescape = True
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = "strong"
+    limiter.init_app(app)
+
+    from webapp import errors, security, templating
+    from webapp.blueprints import register_blueprints
+
+    templating.register(app)
+    security.register(app)
+    errors.register(app)
+    register_blueprints(app)
+
+    from webapp import cli
+
+    cli.register(app)
+    return app

@@ -1,0 +1,12 @@
+"""One blueprint per portal module, registered by the factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.blueprints import admin, auth, home
+
+    for module in (auth, home, admin):
+        app.register_blueprint(module.bp)

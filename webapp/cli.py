@@ -1,0 +1,46 @@
+"""Flask CLI commands: seed-demo, cron."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+from flask import Flask
+
+from webapp import clock
+from webapp.db import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only when the database has no organization.")
+    def seed_demo_command(if_empty: bool) -> None:
+        """Load the demo organization, logins and data (idempotent)."""
+        from webapp.services import demo
+
+        if if_empty and not demo.database_is_empty(db.session):
+            click.echo("Database already has data; demo not loaded.")
+            return
+        result = demo.seed_demo(db.session, now=clock.now())
+        db.session.commit()
+        click.echo("Demo data loaded." if result.created else "Demo data already present.")
+
+    @app.cli.command("cron")
+    @click.option("--every", default=60, show_default=True, help="Seconds between checks.")
+    @click.option("--once", is_flag=True, help="Run what is due once and exit.")
+    def cron_command(every: int, once: bool) -> None:
+        """Run the worker schedule in-process (the embedded default has no RQ)."""
+        from worker.schedule import SCHEDULE
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        last_run: dict[int, float] = {}
+        while True:
+            started = time.monotonic()
+            for index, (job, interval) in enumerate(SCHEDULE):
+                if started - last_run.get(index, -interval) >= interval:
+                    last_run[index] = started
+                    job()
+            if once:
+                return
+            time.sleep(max(1.0, min(every, min(i for _, i in SCHEDULE))))

@@ -1,0 +1,54 @@
+"""Per-request facts every page needs: the organization, filters for money and dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask import g
+
+from webapp.db import db
+from webapp.models import Organization
+from webapp.services.money import format_money
+
+
+def current_org() -> Organization | None:
+    """The organization, loaded once per request."""
+    if "org" not in g:
+        g.org = db.session.get(Organization, 1)
+    return g.org
+
+
+def _locale() -> str:
+    org = current_org()
+    return org.locale if org else "en_US"
+
+
+def money_filter(amount: int | None, currency: str) -> str:
+    """{{ invoice.total|money(invoice.currency) }}"""
+    if amount is None:
+        return ""
+    return format_money(amount, currency, _locale())
+
+
+def localdate_filter(value: datetime | date | None, fmt: str = "medium") -> str:
+    """A UTC timestamp shown as a date in the organization's timezone; dates as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        org = current_org()
+        tz = ZoneInfo(org.timezone if org else "UTC")
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = aware.astimezone(tz).date()
+    return format_date(value, format=fmt, locale=_locale())
+
+
+def localdatetime_filter(value: datetime | None, fmt: str = "medium") -> str:
+    """A UTC timestamp with its time, in the organization's timezone."""
+    if value is None:
+        return ""
+    org = current_org()
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return format_datetime(aware, format=fmt, tzinfo=ZoneInfo(org.timezone if org else "UTC"),
+                           locale=_locale())

@@ -1,0 +1,92 @@
+"""Engine and per-request session handling.
+
+`db.session` is one SQLModel Session per request (or per app context in the CLI); it is closed,
+and rolled back if uncommitted, when the context ends. Services receive it as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, current_app, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; SQLite gets WAL mode, a busy timeout and enforced foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False},
+                               **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that a
+        # transaction that starts by reading still takes the write lock in order (no upgrade
+        # deadlocks between two writers).
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """Binds an engine to the app and hands out the request's session."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config["DATABASE_URL"]
+        if url not in self._engines:
+            self._engines[url] = make_engine(url)
+        app.extensions["database"] = self._engines[url]
+        app.teardown_appcontext(self._close_session)
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["database"]
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = Session(self.engine, expire_on_commit=False)
+        return g.db_session
+
+    @staticmethod
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session for jobs and commands: commit on success, roll back on error."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,42 @@
+"""Choosing between a full page and the fragment htmx asked for."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+
+def is_htmx() -> bool:
+    """True for an htmx request that is not a history restore."""
+    return request.headers.get("HX-Request") == "true" and \
+        request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def partial_name(partial: str) -> str:
+    return f"partials/{partial}.html"
+
+
+def render_page(page: str, partial: str | None = None, **context) -> ResponseReturnValue:
+    """The page, or only `partial` for htmx; either way the response varies by HX-Request."""
+    if partial and is_htmx():
+        body = render_template(partial_name(partial), **context)
+    else:
+        body = render_template(page, **context)
+    return body, 200, {"Vary": "HX-Request"}
+
+
+def swap_or_redirect(partial: str, *, redirect_to: str, message: str | None = None,
+                     **context) -> ResponseReturnValue:
+    """After a POST: the swapped fragment for htmx, else a flash and a redirect."""
+    if is_htmx():
+        return render_template(partial_name(partial), message=message, **context), 200, \
+            {"Vary": "HX-Request"}
+    if message:
+        flash(message, "success")
+    return redirect(redirect_to, 303)
+
+
+def form_errors(page: str, partial: str | None = None, **context) -> ResponseReturnValue:
+    """Re-render a form with its messages next to the fields (422), kept input and all."""
+    template = partial_name(partial) if partial and is_htmx() else page
+    return render_template(template, **context), 422, {"Vary": "HX-Request"}

@@ -1,0 +1,298 @@
+"""The billing core: catalog, subscriptions, invoices, credit notes, payments.
+
+Money is integer minor units beside an ISO 4217 code. Invoice status stores open/paid/void;
+"partially paid" and "overdue" are derived (services/invoices.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy.types import JSON
+from sqlmodel import Field, SQLModel
+
+from webapp.models.types import UTCDateTime
+
+__all__ = [
+    "Plan", "PlanPrice", "Addon", "AddonPrice", "Coupon", "CouponAmount", "CouponPlan",
+    "Subscription", "SubscriptionAddon", "SubscriptionCoupon", "ScheduledChange",
+    "Invoice", "InvoiceLine", "CreditNote", "CreditApplication",
+    "PaymentMethod", "Payment", "PaymentAllocation",
+]
+
+
+class Plan(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=1000)
+    interval_unit: str = Field(default="month", max_length=8)  # month | year
+    interval_count: int = Field(default=1)
+    trial_days: int = Field(default=0)
+    billing_cycles: int | None = None  # None: until cancelled
+    status: str = Field(default="active", max_length=16)  # active | archived
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PlanPrice(SQLModel, table=True):
+    __tablename__ = "plan_price"
+    __table_args__ = (UniqueConstraint("plan_id", "currency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id")
+    currency: str = Field(max_length=3)
+    amount: int  # per interval, minor units
+    setup_fee: int = Field(default=0)
+
+
+class Addon(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="recurring", max_length=16)  # one_time | recurring
+    unit_name: str = Field(default="unit", max_length=32)
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AddonPrice(SQLModel, table=True):
+    __tablename__ = "addon_price"
+    __table_args__ = (UniqueConstraint("addon_id", "currency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    addon_id: int = Field(foreign_key="addon.id")
+    currency: str = Field(max_length=3)
+    unit_amount: int
+
+
+class Coupon(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    discount_type: str = Field(max_length=16)  # percentage | fixed
+    percent_bp: int | None = None  # basis points: 1500 is 15.00 %
+    duration: str = Field(default="once", max_length=16)  # once | n_terms | forever
+    duration_terms: int | None = None
+    expires_on: date | None = None
+    max_redemptions: int | None = None
+    redemptions: int = Field(default=0)
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CouponAmount(SQLModel, table=True):
+    """A fixed coupon's amount in one currency."""
+
+    __tablename__ = "coupon_amount"
+    __table_args__ = (UniqueConstraint("coupon_id", "currency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    coupon_id: int = Field(foreign_key="coupon.id")
+    currency: str = Field(max_length=3)
+    amount: int
+
+
+class CouponPlan(SQLModel, table=True):
+    """Plans a coupon applies to; a coupon with no rows applies to every plan."""
+
+    __tablename__ = "coupon_plan"
+
+    coupon_id: int = Field(foreign_key="coupon.id", primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+
+
+class PaymentMethod(SQLModel, table=True):
+    """A saved card: only the gateway's token and what a person needs to recognise it."""
+
+    __tablename__ = "payment_method"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    gateway_token: str = Field(max_length=128, unique=True)
+    brand: str = Field(max_length=32)
+    last4: str = Field(max_length=4)
+    exp_month: int
+    exp_year: int
+    is_default: bool = Field(default=False)
+    status: str = Field(default="active", max_length=16)  # active | removed
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (Index("ix_subscription_customer_status", "customer_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    plan_id: int = Field(foreign_key="plan.id")
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=16, index=True)
+    expired_reason: str | None = Field(default=None, max_length=16)  # trial_end | term_end
+    # Where a non_renewing subscription returns when its scheduled cancellation is removed.
+    status_before_cancel: str | None = Field(default=None, max_length=16)
+    start_date: date
+    trial_start: date | None = None
+    trial_end: date | None = None
+    current_term_start: date | None = None
+    current_term_end: date | None = None
+    next_billing_date: date | None = Field(default=None, index=True)
+    # The day of month billing is anchored on (31 stays 31 across short months).
+    anchor_day: int | None = None
+    autocharge: bool = Field(default=False)
+    payment_method_id: int | None = Field(default=None, foreign_key="payment_method.id")
+    trial_extensions_used: int = Field(default=0)
+    cycles_billed: int = Field(default=0)
+    pause_on: date | None = None
+    resume_on: date | None = None
+    dunning_attempts: int = Field(default=0)
+    next_retry_on: date | None = None
+    cancelled_on: date | None = None
+    cancel_reason: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SubscriptionAddon(SQLModel, table=True):
+    __tablename__ = "subscription_addon"
+    __table_args__ = (UniqueConstraint("subscription_id", "addon_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    addon_id: int = Field(foreign_key="addon.id")
+    quantity: int = Field(default=1)
+
+
+class SubscriptionCoupon(SQLModel, table=True):
+    __tablename__ = "subscription_coupon"
+    __table_args__ = (UniqueConstraint("subscription_id", "coupon_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    coupon_id: int = Field(foreign_key="coupon.id")
+    terms_used: int = Field(default=0)
+    applied_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ScheduledChange(SQLModel, table=True):
+    """A plan/addon/coupon change waiting for the subscription's next renewal."""
+
+    __tablename__ = "scheduled_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    kind: str = Field(max_length=32)  # change
+    effective_on: date
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Invoice(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_invoice_customer_issued", "customer_id", "issue_date", "id"),
+        Index("ix_invoice_customer_status_due", "customer_id", "status", "due_date"),
+        Index("ix_invoice_subscription", "subscription_id", "issue_date"),
+        # Invoices the engine makes on its own are unique per term, so a re-run is harmless.
+        Index("uq_invoice_engine_term", "subscription_id", "period_start", "kind", unique=True,
+              sqlite_where=text("kind IN ('first_term', 'renewal')"),
+              postgresql_where=text("kind IN ('first_term', 'renewal')")),
+        UniqueConstraint("customer_id", "idempotency_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id")
+    kind: str = Field(max_length=16)  # first_term | renewal | proration | reactivation | one_off
+    status: str = Field(default="open", max_length=8)  # open | paid | void
+    currency: str = Field(max_length=3)
+    issue_date: date
+    due_date: date
+    period_start: date | None = None
+    period_end: date | None = None
+    subtotal: int = 0
+    tax_total: int = 0
+    total: int = 0
+    amount_paid: int = 0  # Σ allocations of succeeded payments
+    credits_applied: int = 0  # Σ credit applications
+    idempotency_key: str | None = Field(default=None, max_length=64)
+    paid_on: date | None = None
+    voided_on: date | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    position: int = 0
+    # plan | addon | setup_fee | discount | proration_charge | proration_credit | one_off
+    kind: str = Field(max_length=24)
+    description: str = Field(max_length=500)
+    quantity: int = 1
+    unit_amount: int = 0
+    amount: int  # before tax; negative for discounts and credits
+    tax_amount: int = 0
+
+
+class CreditNote(SQLModel, table=True):
+    __tablename__ = "credit_note"
+    __table_args__ = (Index("ix_credit_note_customer_issued", "customer_id", "issue_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id")  # where it came from
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id")
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=500)
+    total: int
+    balance: int  # not yet applied
+    issue_date: date
+    status: str = Field(default="open", max_length=8)  # open | closed | void
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CreditApplication(SQLModel, table=True):
+    __tablename__ = "credit_application"
+
+    id: int | None = Field(default=None, primary_key=True)
+    credit_note_id: int = Field(foreign_key="credit_note.id", index=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    amount: int
+    applied_on: date
+
+
+class Payment(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key"),
+        Index("ix_payment_customer_created", "customer_id", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, max_length=32, unique=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    kind: str = Field(default="payment", max_length=8)  # payment | refund
+    status: str = Field(default="pending", max_length=16)  # pending | succeeded | failed
+    method: str = Field(default="card", max_length=16)  # card | cash | bank_transfer | cheque
+    payment_method_id: int | None = Field(default=None, foreign_key="payment_method.id")
+    amount: int
+    currency: str = Field(max_length=3)
+    idempotency_key: str = Field(max_length=64)
+    gateway_reference: str | None = Field(default=None, max_length=128)
+    failure_reason: str | None = Field(default=None, max_length=500)
+    reference: str = Field(default="", max_length=200)  # offline payments: cheque no. etc.
+    refund_of_id: int | None = Field(default=None, foreign_key="payment.id")
+    paid_on: date | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PaymentAllocation(SQLModel, table=True):
+    __tablename__ = "payment_allocation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    amount: int

@@ -1,0 +1,80 @@
+"""The organization, its people and its customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from webapp.models.types import UTCDateTime
+
+__all__ = ["Organization", "User", "Customer", "ContactPerson", "Counter"]
+
+
+class Organization(SQLModel, table=True):
+    """The one business this installation serves."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=1000)
+    phone: str = Field(default="", max_length=50)
+    email: str = Field(max_length=254)  # the primary contact's address
+    timezone: str = Field(default="UTC", max_length=64)
+    locale: str = Field(default="en_US", max_length=16)
+    base_currency: str = Field(default="USD", max_length=3)
+    tax_name: str | None = Field(default=None, max_length=50)
+    tax_rate_bp: int | None = Field(default=None)  # basis points: 2000 is 20.00 %
+    portal_name: str = Field(default="Customer Portal", max_length=200)
+    banner_text: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Customer(SQLModel, table=True):
+    """Someone who buys from the organization."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(max_length=200)
+    company: str = Field(default="", max_length=200)
+    email: str = Field(max_length=254, index=True)
+    phone: str = Field(default="", max_length=50)
+    currency: str = Field(max_length=3)
+    billing_address: str = Field(default="", max_length=1000)
+    shipping_address: str = Field(default="", max_length=1000)
+    tax_id: str = Field(default="", max_length=50)
+    portal_enabled: bool = Field(default=False)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A login: a customer's portal user or an admin of the organization."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)  # stored lower-case
+    password_hash: str | None = Field(default=None, max_length=256)
+    role: str = Field(default="customer", max_length=16)  # customer | admin
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    # Part of the login id: bumping it ends every session of this user.
+    session_version: int = Field(default=1)
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ContactPerson(SQLModel, table=True):
+    """A person at the customer who may receive forwarded documents."""
+
+    __tablename__ = "contact_person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    role: str = Field(default="billing", max_length=16)  # billing | technical | other
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Counter(SQLModel, table=True):
+    """Gap-free document numbers: taken by one atomic UPDATE ... RETURNING."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    next_value: int = Field(default=1)

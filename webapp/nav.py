@@ -1,0 +1,42 @@
+"""The left sidebar: one entry per module that exists and that this user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    endpoint: str
+    module: str | None  # the preference module that switches it, if any
+
+
+CUSTOMER_NAV: tuple[NavEntry, ...] = (
+    NavEntry("Home", "home.index", None),
+    NavEntry("Change Password", "auth.change_password", None),
+)
+
+ADMIN_NAV: tuple[NavEntry, ...] = (
+    NavEntry("Admin home", "admin.index", None),
+    NavEntry("Change Password", "auth.change_password", None),
+)
+
+
+@dataclass(frozen=True)
+class SidebarLink:
+    label: str
+    url: str
+    current: bool
+
+
+def sidebar_for(user, current_endpoint: str | None) -> list[SidebarLink]:
+    """Sidebar links for this user, in order; modules the app lacks are left out."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    entries = ADMIN_NAV if user.is_admin else CUSTOMER_NAV
+    views = current_app.view_functions
+    return [SidebarLink(e.label, url_for(e.endpoint), e.endpoint == current_endpoint)
+            for e in entries if e.endpoint in views]

@@ -1,0 +1,83 @@
+"""Logins: password rules, authentication and password changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.models import User
+from webapp.services.errors import InvalidInput
+
+MIN_PASSWORD_LENGTH = 10
+# Compared against when the email is unknown, so both answers take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-xyz", method="scrypt")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str, *, email: str) -> str | None:
+    """Why a new password is refused, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if password.strip().lower() == normalize_email(email):
+        return "Your password cannot be your email address."
+    return None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def authenticate(session: Session, *, email: str, password: str, now: datetime) -> User | None:
+    """The active user with this email and password, or None (same cost either way)."""
+    user = session.exec(select(User).where(User.email == normalize_email(email))).first()
+    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    if not check_password_hash(stored, password) or user is None or not user.is_active:
+        return None
+    if user.password_hash is None:
+        return None
+    user.last_login_at = now
+    return user
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    user_id: int
+    session_version: int
+
+
+def change_password(session: Session, *, user_id: int, current_password: str,
+                    new_password: str, now: datetime) -> PasswordChanged:
+    """Set a new password; every other session of the user ends (session version bumps)."""
+    user = session.get(User, user_id)
+    if user is None or not user.password_hash:
+        raise InvalidInput("Your current password is not correct.", field="current_password")
+    if not check_password_hash(user.password_hash, current_password):
+        raise InvalidInput("Your current password is not correct.", field="current_password")
+    set_password(user, new_password)
+    return PasswordChanged(user.id, user.session_version)
+
+
+def set_password(user: User, new_password: str) -> None:
+    """Check the rules, store the hash and end the user's other sessions."""
+    problem = password_problem(new_password, email=user.email)
+    if problem:
+        raise InvalidInput(problem, field="new_password")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+
+
+def user_for_login_id(session: Session, login_id: str) -> User | None:
+    """Load the user named by a Flask-Login id "<user id>:<session version>"."""
+    user_id, _, version = login_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user

@@ -1,0 +1,80 @@
+"""Money: integer minor units, ISO 4217 exponents, Babel formatting.
+
+Babel's currency digits differ from ISO 4217 for a few currencies, so the exponent comes from
+our own table; Babel only lays out the symbol and separators for the locale.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from babel import Locale
+from babel.numbers import format_currency
+
+# ISO 4217 minor-unit exponents that are not 2.
+_EXPONENTS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "CLF": 4, "UYW": 4,
+}
+
+# Currencies this installation accepts in forms (ISO codes with a known exponent).
+SUPPORTED_CURRENCIES: tuple[str, ...] = (
+    "USD", "EUR", "GBP", "INR", "JPY", "KWD", "AUD", "CAD", "CHF", "SEK", "NOK", "DKK",
+    "NZD", "SGD", "AED", "BHD", "OMR", "JOD", "ZAR", "BRL", "MXN", "PLN", "CZK",
+)
+
+
+_FRACTION = re.compile(r"0\.0+")
+
+
+def exponent(currency: str) -> int:
+    """Number of minor-unit digits of an ISO 4217 currency."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def to_decimal(amount_minor: int, currency: str) -> Decimal:
+    """Minor units as an exact Decimal in major units (for display only)."""
+    if not isinstance(amount_minor, int):
+        raise TypeError("money amounts are integers in minor units")
+    return Decimal(amount_minor).scaleb(-exponent(currency))
+
+
+def format_money(amount_minor: int, currency: str, locale: str = "en_US") -> str:
+    """Format minor units for people, in the organization's locale."""
+    digits = exponent(currency)
+    fraction = "." + "0" * digits if digits else ""
+    # The locale's own pattern (symbol before or after, grouping), with ISO's digits.
+    pattern = _FRACTION.sub("0" + fraction, Locale.parse(locale).currency_formats["standard"].pattern)
+    return format_currency(to_decimal(amount_minor, currency), currency.upper(), format=pattern,
+                           locale=locale, currency_digits=False)
+
+
+def parse_money(text: str, currency: str) -> int:
+    """Parse a typed amount ("12.50") into minor units; refuses excess precision."""
+    cleaned = text.strip().replace(",", "")
+    try:
+        value = Decimal(cleaned)
+    except ArithmeticError as exc:  # decimal.InvalidOperation
+        raise ValueError("Enter an amount such as 12.50.") from exc
+    digits = exponent(currency)
+    scaled = value.scaleb(digits)
+    if scaled != scaled.to_integral_value() or not value.is_finite():
+        raise ValueError(f"{currency} amounts have at most {digits} decimal places.")
+    return int(scaled)
+
+
+def half_up_div(numerator: int, denominator: int) -> int:
+    """Integer division rounding half away from zero: R(n, d) = (2n + d) // (2d) for n >= 0."""
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((2 * -numerator + denominator) // (2 * denominator))
+
+
+def percent_of(amount: int, basis_points: int) -> int:
+    """amount × basis_points / 10 000, half-up (1500 bp is 15 %)."""
+    return half_up_div(amount * basis_points, 10_000)

@@ -1,0 +1,24 @@
+"""Jinja filters and the values every template may use."""
+
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from webapp.context import current_org, localdate_filter, localdatetime_filter, money_filter
+from webapp.nav import sidebar_for
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money_filter
+    app.jinja_env.filters["localdate"] = localdate_filter
+    app.jinja_env.filters["localdatetime"] = localdatetime_filter
+
+    @app.context_processor
+    def portal_context():
+        org = current_org()
+        return {
+            "org": org,
+            "sidebar": sidebar_for(current_user, request.endpoint) if org else [],
+            "static_url": lambda filename: url_for("static", filename=filename),
+        }

@@ -1,0 +1,12 @@
+"""The one schedule: (job, interval in seconds). `rq cron worker/cron.py` registers it with RQ;
+`flask --app webapp cron` runs the same list in-process on the embedded default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from worker import jobs
+
+SCHEDULE: tuple[tuple[Callable[[], object], int], ...] = (
+    (jobs.heartbeat, 60),
+)
