@@ -35,25 +35,37 @@ except ImportError:  # pragma: no cover
     pass
 
 
-def _worker_id() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def _run_id() -> str:
+    """Unique per pytest process, so parallel runs never share a PostgreSQL database."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
-def postgres_url(name: str | None = None) -> str:
-    return f"postgresql+psycopg://postgres@{PG_HOST}/{name or 'portal_test_' + _worker_id()}"
+def postgres_url(name: str) -> str:
+    return f"postgresql+psycopg://postgres@{PG_HOST}/{name}"
 
 
-def _create_postgres_database(name: str) -> None:
+def _admin_sql(*statements: str) -> None:
     admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            for statement in statements:
+                conn.execute(text(statement))
     except Exception as exc:  # noqa: BLE001 - turn any connection failure into a clear message
         pytest.fail(f"PostgreSQL is required at {PG_HOST} (user postgres, db test) and is not "
                     f"usable: {exc}", pytrace=False)
     finally:
         admin.dispose()
+
+
+def create_postgres_database(prefix: str) -> str:
+    """A fresh, empty database named for this test run; returns its name."""
+    name = f"{prefix}_{_run_id()}"
+    _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_postgres_database(name: str) -> None:
+    _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -67,12 +79,12 @@ def sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def postgresql_engine() -> Iterator[Engine]:
-    name = f"portal_test_{_worker_id()}"
-    _create_postgres_database(name)
+    name = create_postgres_database("portal_test")
     engine = make_engine(postgres_url(name))
     metadata.create_all(engine)
     yield engine
     engine.dispose()
+    drop_postgres_database(name)
 
 
 def wipe(engine: Engine) -> None:

@@ -6,7 +6,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from tests.conftest import _create_postgres_database, postgres_url
+from tests.conftest import create_postgres_database, drop_postgres_database, postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,11 +23,12 @@ def test_upgrade_from_empty_matches_the_models(backend, tmp_path):
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrated.db'}"
     else:
-        name = "portal_migrations_test"
-        _create_postgres_database(name)
+        name = create_postgres_database("portal_migrations")
         url = postgres_url(name)
     cfg = _alembic(url)
     command.upgrade(cfg, "head")
     command.check(cfg)  # raises when models and migrations drift
     command.downgrade(cfg, "base")
     command.upgrade(cfg, "head")
+    if backend == "postgresql":
+        drop_postgres_database(name)
