@@ -1,0 +1,208 @@
+"""Documents: PDFs of invoices, credit notes and receipts, rendered with xhtml2pdf.
+
+No Flask here: a job renders documents without an app, so the Jinja environment is our own,
+made on first use with the app's loader roots (webapp/templates, then webapp/) so the PDF
+templates under print/ include the same fragments as the pages (documents/*.html). HTML is
+autoescaped: customer text (names, line descriptions, reasons) cannot add markup.
+
+A document may load files only from webapp/static (its fonts): `resolve_resource` is the
+link_callback and refuses every URL and any path outside static by raising, and an xhtml2pdf
+`ResourceAccessPolicy` rooted at static with the network off backs it up on the paths that
+do not go through the callback. Our templates ask for nothing else, so a refusal is a bug to
+see, not something to skip quietly.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from sqlmodel import Session
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
+
+from webapp.models import Customer, Organization
+from webapp.services import credits, invoices, payments
+from webapp.services.money import format_money
+
+log = logging.getLogger("portal.documents")
+
+WEBAPP_DIR = Path(__file__).resolve().parent.parent
+STATIC_DIR = (WEBAPP_DIR / "static").resolve()
+PDF_MEDIA_TYPE = "application/pdf"
+
+# Backs up `resolve_resource` on the fetches that bypass link_callback: static only, no network.
+RESOURCE_POLICY = ResourceAccessPolicy.server(base_dir=STATIC_DIR, allow_remote=False)
+
+
+class ResourceRefused(ResourceAccessError):
+    """A document asked for a file outside webapp/static, or for a URL."""
+
+
+class RenderFailed(RuntimeError):
+    """xhtml2pdf reported errors while building a PDF."""
+
+
+def resolve_resource(uri: str, rel: str | None = None) -> str:
+    """link_callback: the file under webapp/static that `uri` names; anything else is refused.
+
+    Accepts a path relative to static ("fonts/DejaVuSans.ttf") or the app's URL for it
+    ("/static/fonts/DejaVuSans.ttf"). Any scheme (http, file, data, ...) is refused.
+    """
+    parts = urlsplit(str(uri))
+    if parts.scheme or parts.netloc:
+        _refuse(uri, "URLs are not allowed")
+    path = unquote(parts.path)
+    path = path.removeprefix("/static/")
+    if not path or path.startswith(("/", "\\")):
+        _refuse(uri, "only paths under webapp/static are allowed")
+    candidate = (STATIC_DIR / path).resolve()
+    if not candidate.is_relative_to(STATIC_DIR):
+        _refuse(uri, "the path leaves webapp/static")
+    if not candidate.is_file():
+        _refuse(uri, "no such file in webapp/static")
+    return str(candidate)
+
+
+def _refuse(uri: str, why: str) -> None:
+    log.warning("document resource refused: %r (%s)", str(uri)[:200], why)
+    raise ResourceRefused(f"{str(uri)[:200]!r}: {why}")
+
+
+# --- Rendering -------------------------------------------------------------------------------
+
+def _org_locale(context) -> str:
+    org = context.get("org")
+    return org.locale if org else "en_US"
+
+
+@pass_context
+def _money(context, amount: int | None, currency: str) -> str:
+    return "" if amount is None else format_money(amount, currency, _org_locale(context))
+
+
+@pass_context
+def _localdate(context, value: datetime | date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        org = context.get("org")
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = aware.astimezone(ZoneInfo(org.timezone if org else "UTC")).date()
+    return format_date(value, format=fmt, locale=_org_locale(context))
+
+
+@cache
+def environment() -> Environment:
+    """The documents' Jinja environment: the app's loader roots, autoescaped, strict."""
+    env = Environment(loader=FileSystemLoader([WEBAPP_DIR / "templates", WEBAPP_DIR]),
+                      autoescape=True, undefined=StrictUndefined)
+    env.filters["money"] = _money
+    env.filters["localdate"] = _localdate
+    return env
+
+
+def render_html(template: str, context: Mapping[str, Any], *,
+                env: Environment | None = None) -> str:
+    """A document template as HTML (what the PDF is made from)."""
+    return (env or environment()).get_template(template).render(context)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """PDF bytes from HTML; relative resources resolve against webapp/static."""
+    out = BytesIO()
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=resolve_resource,
+                            resource_policy=RESOURCE_POLICY, path=str(STATIC_DIR / "document"))
+    if result.err:
+        raise RenderFailed(f"xhtml2pdf reported {result.err} error(s)")
+    return out.getvalue()
+
+
+def render_pdf(template: str, context: Mapping[str, Any], *,
+               env: Environment | None = None) -> bytes:
+    """Render a print/ template to PDF bytes."""
+    return html_to_pdf(render_html(template, context, env=env))
+
+
+# --- The documents --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Document:
+    """A rendered file, with the name a download should get."""
+
+    filename: str
+    content: bytes
+    media_type: str = PDF_MEDIA_TYPE
+
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def filename_for(number: str, extension: str = "pdf") -> str:
+    """INV-000123 -> INV-000123.pdf (anything but letters, digits, . _ - becomes -)."""
+    return f"{_UNSAFE_FILENAME.sub('-', number).strip('-') or 'document'}.{extension}"
+
+
+def _parties(session: Session, customer_id: int) -> dict[str, Any]:
+    return {"org": session.get(Organization, 1), "customer": session.get(Customer, customer_id)}
+
+
+def invoice_pdf(session: Session, *, customer_id: int, invoice_id: int,
+                today: date) -> Document:
+    """The customer's invoice as a PDF (NotFound if it is not theirs)."""
+    detail = invoices.invoice_detail(session, customer_id=customer_id, invoice_id=invoice_id,
+                                     today=today)
+    content = render_pdf("print/invoice.html", {**_parties(session, customer_id),
+                                                "detail": detail})
+    return Document(filename_for(detail.invoice.number), content)
+
+
+def credit_note_pdf(session: Session, *, customer_id: int, credit_note_id: int,
+                    today: date | None = None) -> Document:
+    """The customer's credit note as a PDF (NotFound if it is not theirs)."""
+    detail = credits.credit_detail(session, customer_id=customer_id,
+                                   credit_note_id=credit_note_id)
+    content = render_pdf("print/credit_note.html", {**_parties(session, customer_id),
+                                                    "detail": detail})
+    return Document(filename_for(detail.row.number), content)
+
+
+def receipt_pdf(session: Session, *, customer_id: int, payment_id: int,
+                today: date | None = None) -> Document:
+    """The receipt of one of the customer's payments as a PDF (NotFound if not theirs)."""
+    receipt = payments.receipt(session, customer_id=customer_id, payment_id=payment_id)
+    content = render_pdf("print/receipt.html", {**_parties(session, customer_id),
+                                                "receipt": receipt})
+    return Document(filename_for(receipt.payment.number or f"payment-{payment_id}"), content)
+
+
+# Document kinds that can be downloaded one by one, forwarded and attached to mail.
+KINDS: dict[str, Callable[..., Document]] = {
+    "invoice": lambda session, customer_id, document_id, today: invoice_pdf(
+        session, customer_id=customer_id, invoice_id=document_id, today=today),
+    "credit_note": lambda session, customer_id, document_id, today: credit_note_pdf(
+        session, customer_id=customer_id, credit_note_id=document_id),
+    "receipt": lambda session, customer_id, document_id, today: receipt_pdf(
+        session, customer_id=customer_id, payment_id=document_id),
+}
+
+
+def document_pdf(session: Session, *, kind: str, customer_id: int, document_id: int,
+                 today: date) -> Document:
+    """Any one document by kind ("invoice", "credit_note", "receipt"); NotFound if not theirs."""
+    try:
+        render = KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown document kind {kind!r}") from None
+    return render(session, customer_id, document_id, today)
