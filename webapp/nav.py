@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from flask import current_app, url_for
 
+from webapp.permissions import module_visible
+
 
 @dataclass(frozen=True)
 class NavEntry:
@@ -21,6 +23,7 @@ CUSTOMER_NAV: tuple[NavEntry, ...] = (
 
 ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Admin home", "admin.index", None),
+    NavEntry("Preferences", "preferences.show", None),
     NavEntry("Change Password", "auth.change_password", None),
 )
 
@@ -33,10 +36,11 @@ class SidebarLink:
 
 
 def sidebar_for(user, current_endpoint: str | None) -> list[SidebarLink]:
-    """Sidebar links for this user, in order; modules the app lacks are left out."""
+    """Sidebar links for this user, in order; modules the app lacks or that are off are left out."""
     if not getattr(user, "is_authenticated", False):
         return []
     entries = ADMIN_NAV if user.is_admin else CUSTOMER_NAV
     views = current_app.view_functions
     return [SidebarLink(e.label, url_for(e.endpoint), e.endpoint == current_endpoint)
-            for e in entries if e.endpoint in views]
+            for e in entries if e.endpoint in views
+            and (e.module is None or module_visible(e.module))]

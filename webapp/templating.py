@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from webapp.context import current_org, localdate_filter, localdatetime_filter, money_filter
 from webapp.nav import sidebar_for
+from webapp.permissions import can
 
 
 def register(app: Flask) -> None:
@@ -20,5 +21,6 @@ def register(app: Flask) -> None:
         return {
             "org": org,
             "sidebar": sidebar_for(current_user, request.endpoint) if org else [],
+            "can": can,  # preference facts: {% if can("subscription.cancel") %}
             "static_url": lambda filename: url_for("static", filename=filename),
         }

@@ -10,3 +10,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, home, admin):
         app.register_blueprint(module.bp)
+
+    from webapp import permissions
+    from webapp.blueprints import preferences
+
+    app.register_blueprint(preferences.bp)
+    permissions.register(app)  # switched-off modules answer 404

@@ -11,7 +11,9 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+from webapp.models.audit import *  # noqa: E402,F403
 from webapp.models.billing import *  # noqa: E402,F403
 from webapp.models.core import *  # noqa: E402,F403
+from webapp.models.preferences import *  # noqa: E402,F403
 
 metadata = SQLModel.metadata

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from webapp.models import Customer, Organization, User
 from webapp.services.auth import hash_password
+from webapp.services.preferences import seed_demo_preferences
 
 JANE = ("jane@example.com", "portal-demo-1")
 OMAR = ("omar@example.com", "portal-demo-2")
@@ -74,6 +75,7 @@ def seed_demo(session: Session, *, now: datetime) -> DemoSeeded:
     """Create the demo organization, its three fixed logins and their data, once."""
     created = session.get(Organization, 1) is None
     seed_organization(session, now=now)
+    seed_demo_preferences(session, now=now)
     jane = _customer(session, email=JANE[0], name="Jane Cooper", company="Cooper Design Studio",
                      currency="USD", now=now, phone="+1 415 555 0134",
                      billing_address="500 Market St, San Francisco, CA 94105, USA")

@@ -1,0 +1,188 @@
+"""The admin preferences page: what customers may do, and the organization's details."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import Email, InputRequired
+
+from webapp import clock
+from webapp.db import db
+from webapp.htmx import form_errors, render_page
+from webapp.login import admin_required
+from webapp.services import preferences
+from webapp.services.errors import InvalidInput
+from webapp.services.money import SUPPORTED_CURRENCIES
+
+bp = Blueprint("preferences", __name__, url_prefix="/admin/preferences")
+
+LABELS = preferences.LABELS
+WHOLE_NUMBER = "Enter a whole number."
+
+# The page's sections, in the order the product's own preferences page groups them.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Modules", ("module_subscriptions", "module_invoices", "module_payments",
+                 "module_statements", "module_payment_methods", "module_profile",
+                 "module_estimates", "module_projects", "module_timesheets")),
+    ("Trials", ("trial_activate", "trial_extend", "trial_max_extensions", "trial_cancel")),
+    ("Edit subscription", ("edit_subscription", "edit_change_plan", "edit_change_addons",
+                           "edit_change_coupons", "edit_timing")),
+    ("Auto-charge", ("autocharge_toggle",)),
+    ("Pause & resume", ("pause_resume", "pause_max_days")),
+    ("Cancellation", ("cancel_subscription", "cancel_timing", "cancel_credit_unused",
+                      "cancellation_reasons", "retention_coupon_code", "retention_offer_text")),
+    ("Reactivation", ("reactivation",)),
+    ("Documents", ("forward_documents", "forward_max_recipients_per_hour")),
+    ("Profile", ("update_customer_details",)),
+    ("Reviews", ("reviews",)),
+    ("Payments", ("add_payment_methods", "partial_payments")),
+    ("Notifications", ("notify_organization", "email_customer_on_reply")),
+    ("Dunning", ("dunning_retry_days", "dunning_final_action")),
+    ("Reminders", ("reminder_trial_ending_days", "reminder_renewal_days")),
+    ("Portal access", ("portal_auto_enable",)),
+    ("Portal", ("portal_name", "banner_text")),
+    ("Organization", ("name", "address", "email", "phone", "timezone", "locale",
+                      "base_currency", "tax_name", "tax_rate")),
+)
+HELP = {
+    "trial_max_extensions": "From 0 to 5.",
+    "pause_max_days": "From 1 to 365 days.",
+    "cancellation_reasons": "One reason per line; customers pick one when they cancel.",
+    "retention_coupon_code": "Optional: an active coupon offered before a customer cancels.",
+    "dunning_retry_days": "Days after the failed charge, ascending, such as 1, 3, 7.",
+    "banner_text": "Shown at the top of every portal page; leave empty for none.",
+    "email": "Shown in the footer; customer messages go here.",
+    "timezone": "Such as Europe/London or America/New_York.",
+    "locale": "Such as en_GB, en_US or de_DE: sets how dates and amounts are written.",
+    "tax_rate": "A percentage such as 20 or 7.5; leave both tax fields empty for no tax.",
+}
+
+
+def _choices(options: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in options.items()]
+
+
+def _whole_number(field: str) -> IntegerField:
+    return IntegerField(LABELS[field], validators=[InputRequired(WHOLE_NUMBER)])
+
+
+def _day_list(text: str) -> list[int]:
+    parts = [p for p in text.replace(",", " ").split() if p]
+    if not all(p.isdigit() for p in parts):
+        raise ValueError("Enter whole numbers separated by commas, such as 1, 3, 7.")
+    return [int(p) for p in parts]
+
+
+class PreferencesForm(FlaskForm):
+    trial_max_extensions = _whole_number("trial_max_extensions")
+    edit_timing = SelectField(LABELS["edit_timing"], choices=_choices(preferences.EDIT_TIMINGS))
+    pause_max_days = _whole_number("pause_max_days")
+    cancel_timing = SelectField(LABELS["cancel_timing"],
+                                choices=_choices(preferences.CANCEL_TIMINGS))
+    cancellation_reasons = TextAreaField(LABELS["cancellation_reasons"])
+    retention_coupon_code = StringField(LABELS["retention_coupon_code"])
+    retention_offer_text = TextAreaField(LABELS["retention_offer_text"])
+    forward_max_recipients_per_hour = _whole_number("forward_max_recipients_per_hour")
+    dunning_retry_days = StringField(LABELS["dunning_retry_days"])
+    dunning_final_action = SelectField(LABELS["dunning_final_action"],
+                                       choices=_choices(preferences.DUNNING_FINAL_ACTIONS))
+    reminder_trial_ending_days = _whole_number("reminder_trial_ending_days")
+    reminder_renewal_days = _whole_number("reminder_renewal_days")
+    portal_name = StringField(LABELS["portal_name"])
+    banner_text = TextAreaField(LABELS["banner_text"])
+    name = StringField(LABELS["name"])
+    address = TextAreaField(LABELS["address"])
+    email = EmailField(LABELS["email"], validators=[
+        Email("Enter an email address such as billing@example.com.")])
+    phone = StringField(LABELS["phone"])
+    timezone = StringField(LABELS["timezone"])
+    locale = StringField(LABELS["locale"])
+    base_currency = SelectField(LABELS["base_currency"],
+                                choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES])
+    tax_name = StringField(LABELS["tax_name"])
+    tax_rate = StringField(LABELS["tax_rate_bp"])
+
+    @classmethod
+    def from_values(cls, values: dict) -> PreferencesForm:
+        """The form filled in with the saved values (lists and the tax rate as typed text)."""
+        data = {**values, "dunning_retry_days": ", ".join(map(str, values["dunning_retry_days"])),
+                "cancellation_reasons": "\n".join(values["cancellation_reasons"]),
+                "tax_rate": preferences.format_percent(values["tax_rate_bp"])}
+        return cls(data=data)
+
+    def validate_dunning_retry_days(self, field) -> None:
+        try:
+            _day_list(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate_tax_rate(self, field) -> None:
+        try:
+            preferences.parse_percent(field.data)
+        except InvalidInput as exc:
+            raise ValidationError(exc.message) from exc
+
+    def changes(self) -> dict:
+        """Every field as the preferences service takes it."""
+        values = {f: self[f].data for f in preferences.LABELS if f in self}
+        values["dunning_retry_days"] = _day_list(self.dunning_retry_days.data or "")
+        values["cancellation_reasons"] = (self.cancellation_reasons.data or "").splitlines()
+        values["tax_rate_bp"] = preferences.parse_percent(self.tax_rate.data)
+        return values
+
+    def add_errors(self, errors: dict[str, str]) -> None:
+        for field, message in errors.items():
+            self["tax_rate" if field == "tax_rate_bp" else field].errors.append(message)
+
+    def groups(self):
+        """(legend, fields) per section, for the template to lay out."""
+        return [(legend, [self[f] for f in fields]) for legend, fields in GROUPS]
+
+
+# One on/off switch per preference the service knows (FormMeta binds fields set this way).
+for _switch in preferences.SWITCHES:
+    setattr(PreferencesForm, _switch, BooleanField(LABELS[_switch]))
+
+
+def _page(form: PreferencesForm, status: int = 200):
+    history = preferences.history(db.session)
+    if status == 422:
+        return form_errors("preferences/edit.html", form=form, history=history, help=HELP)
+    return render_page("preferences/edit.html", form=form, history=history, help=HELP)
+
+
+@bp.get("")
+@admin_required
+def show():
+    """The preferences page, filled in with what is saved now."""
+    view = preferences.settings_view(db.session)
+    return _page(PreferencesForm.from_values(view.values))
+
+
+@bp.post("")
+@admin_required
+def update():
+    """Save the whole page; show what changed, or the messages next to the fields (422)."""
+    form = PreferencesForm()
+    if form.validate_on_submit():
+        try:
+            result = preferences.update(db.session, actor_user_id=current_user.user_id,
+                                        changes=form.changes(), now=clock.now())
+        except preferences.InvalidChanges as exc:
+            form.add_errors(exc.errors)
+        else:
+            db.session.commit()
+            flash(result.summary, "success")
+            return redirect(url_for(".show"), 303)
+    return _page(form, 422)
