@@ -1,4 +1,4 @@
-"""Flask CLI commands: seed-demo, cron."""
+"""Flask CLI commands: seed-demo, invite, cron."""
 
 from __future__ import annotations
 
@@ -25,6 +25,26 @@ def register(app: Flask) -> None:
         result = demo.seed_demo(db.session, now=clock.now())
         db.session.commit()
         click.echo("Demo data loaded." if result.created else "Demo data already present.")
+
+    @app.cli.command("invite")
+    @click.argument("email")
+    def invite_command(email: str) -> None:
+        """Email an existing customer a link to set their portal password."""
+        from flask import current_app
+
+        from webapp.dispatch import commit_and_dispatch
+        from webapp.services import invitations
+        from webapp.services.errors import DomainError
+
+        try:
+            invited = invitations.invite(
+                db.session, email=email, now=clock.now(),
+                base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        commit_and_dispatch(db.session)
+        click.echo(f"Invitation sent to {invited.email}"
+                   + (" (new portal login)." if invited.created_user else "."))
 
     @app.cli.command("cron")
     @click.option("--every", default=60, show_default=True, help="Seconds between checks.")

@@ -58,6 +58,8 @@ def from_environment(instance_path: Path, env: dict[str, str] | None = None) -> 
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), False),
         "SMTP_SSL": _bool(env.get("SMTP_SSL"), False),
         "MAIL_FROM": env.get("MAIL_FROM") or "portal@localhost",
+        # How long a sender holds an outbox row before the sweep may hand it to another.
+        "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS") or 300),
         "BASE_URL": env.get("BASE_URL") or "http://127.0.0.1:5000",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,

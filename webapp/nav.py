@@ -24,6 +24,7 @@ CUSTOMER_NAV: tuple[NavEntry, ...] = (
 ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Admin home", "admin.index", None),
     NavEntry("Preferences", "preferences.show", None),
+    NavEntry("Notifications", "notifications.index", None),
     NavEntry("Change Password", "auth.change_password", None),
 )
 

@@ -1,12 +1,53 @@
-"""RQ jobs: thin wrappers that take ids, open a session, call one service and commit."""
+"""RQ jobs: thin wrappers that take ids, open a session, call one service and commit.
+
+Exceptions escape so RQ records the failure and retries. Inside a Flask app context (in-process
+on the embedded default) the app's engine and settings are used; see worker/runtime.py.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from webapp.clock import now as clock_now
 from webapp.clock import utcnow
+from webapp.db import session_scope
+from webapp.dispatch import dispatch
+from webapp.services import outbox
+from webapp.services.mail import mailer_from_settings
+from worker import runtime
 
 log = logging.getLogger("portal.jobs")
+
+
+def send_outbox_message(message_id: int) -> None:
+    """Send one outbox row; running it again after success sends nothing."""
+    settings = runtime.settings()
+    # The claim commits on its own: a sender that dies after it leaves the row leased, and
+    # the sweep hands it out again once the lease ends.
+    with session_scope(runtime.engine()) as session:
+        claimed = outbox.claim(session, message_id=message_id, now=clock_now(),
+                               lease_seconds=settings["OUTBOX_LEASE_SECONDS"])
+    if not claimed:
+        return
+    try:
+        with session_scope(runtime.engine()) as session:
+            outbox.send(session, message_id=message_id, now=clock_now(),
+                        smtp=mailer_from_settings(settings))
+    except Exception as exc:
+        with session_scope(runtime.engine()) as session:
+            outbox.release(session, message_id=message_id, error=repr(exc))
+        raise
+
+
+def sweep_outbox() -> int:
+    """Dispatch pending outbox rows and rows whose lease expired; returns how many."""
+    with session_scope(runtime.engine()) as session:
+        ids = outbox.sweep(session, now=clock_now())
+    for message_id in ids:
+        dispatch(send_outbox_message, message_id)
+    if ids:
+        log.info("outbox sweep dispatched %d message(s)", len(ids))
+    return len(ids)
 
 
 def heartbeat() -> str:

@@ -1,11 +1,19 @@
-"""What jobs need outside a request: settings and an engine, made lazily, once per process."""
+"""What jobs need: settings and an engine.
+
+Inside a Flask app context (a job run in-process on the embedded default, or by
+`flask --app webapp cron`) they are the app's own; in an RQ worker they are read from the
+environment, made lazily, once per process.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy.engine import Engine
 
 from webapp import config
@@ -14,11 +22,24 @@ from webapp.db import make_engine
 INSTANCE_PATH = Path(os.environ.get("PORTAL_INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
 
 
+def settings() -> Mapping[str, Any]:
+    if has_app_context():
+        return current_app.config
+    return _environment_settings()
+
+
+def engine() -> Engine:
+    if has_app_context():
+        return current_app.extensions["database"]
+    return _environment_engine()
+
+
 @cache
-def settings() -> dict:
+def _environment_settings() -> dict:
     return config.from_environment(INSTANCE_PATH)
 
 
 @cache
-def engine() -> Engine:
-    return make_engine(settings()["DATABASE_URL"])
+def _environment_engine() -> Engine:
+    return make_engine(_environment_settings()["DATABASE_URL"])
+

@@ -8,5 +8,6 @@ from collections.abc import Callable
 from worker import jobs
 
 SCHEDULE: tuple[tuple[Callable[[], object], int], ...] = (
+    (jobs.sweep_outbox, 60),
     (jobs.heartbeat, 60),
 )

@@ -16,3 +16,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(preferences.bp)
     permissions.register(app)  # switched-off modules answer 404
+
+    from webapp.blueprints import notifications, password
+
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(password.bp)

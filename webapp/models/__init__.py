@@ -14,6 +14,8 @@ SQLModel.metadata.naming_convention = {
 from webapp.models.audit import *  # noqa: E402,F403
 from webapp.models.billing import *  # noqa: E402,F403
 from webapp.models.core import *  # noqa: E402,F403
+from webapp.models.notifications import *  # noqa: E402,F403
+from webapp.models.outbox import *  # noqa: E402,F403
 from webapp.models.preferences import *  # noqa: E402,F403
 
 metadata = SQLModel.metadata

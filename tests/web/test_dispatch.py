@@ -1,0 +1,71 @@
+"""dispatch and commit_and_dispatch inside the app: in-process without Redis, safe when it is down."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from tests.mail_sink import free_port
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.models import OutboxMessage
+from webapp.services import outbox
+
+
+def _enqueue(now) -> OutboxMessage:
+    return outbox.enqueue(db.session, template="password_reset", to="jane@example.com",
+                          subject="Reset", now=now,
+                          context={"link": "http://portal.test/password/reset/x",
+                                   "valid_hours": 2})
+
+
+def _statuses() -> list[str]:
+    db.session.expire_all()
+    return [m.status for m in db.session.exec(select(OutboxMessage))]
+
+
+def test_without_redis_mail_is_sent_in_process_right_after_the_commit(app, seeded, now, capsys):
+    with app.app_context():
+        _enqueue(now)
+        commit_and_dispatch()
+        assert _statuses() == ["sent"]
+    assert "Subject: Reset" in capsys.readouterr().out
+
+
+def test_nothing_is_dispatched_for_rows_rolled_back_before_the_commit(app, seeded, now, capsys):
+    with app.app_context():
+        _enqueue(now)
+        db.session.rollback()
+        commit_and_dispatch()
+        assert _statuses() == []
+    assert "Subject: Reset" not in capsys.readouterr().out
+
+
+def test_with_redis_down_the_commit_stands_and_the_row_waits_for_the_sweep(app, seeded, now):
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    with app.app_context():
+        _enqueue(now)
+        commit_and_dispatch()  # logs, does not raise
+        assert _statuses() == ["pending"]
+
+
+def test_a_failing_smtp_server_leaves_the_row_pending_with_the_error(app, seeded, now):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nothing listens
+    with app.app_context():
+        _enqueue(now)
+        commit_and_dispatch()
+        (row,) = db.session.exec(select(OutboxMessage)).all()
+        db.session.refresh(row)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert "ConnectionRefusedError" in row.last_error
+
+
+def test_the_cron_command_sweeps_pending_mail_in_process(app, seeded, now, capsys):
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    with app.app_context():
+        _enqueue(now)
+        commit_and_dispatch()  # Redis is down: left pending
+    app.config["REDIS_URL"] = None
+    result = app.test_cli_runner().invoke(args=["cron", "--once"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert _statuses() == ["sent"]

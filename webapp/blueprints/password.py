@@ -1,0 +1,94 @@
+"""Forgotten passwords and set-password links (invitations and resets), for people not logged in.
+
+The link pages answer at /password/reset/<token> and /password/invite/<token>: the paths
+webapp/services/invitations.py puts in the emails.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from webapp import clock
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.extensions import limiter
+from webapp.htmx import form_errors
+from webapp.services import auth, invitations
+from webapp.services.errors import InvalidInput
+
+bp = Blueprint("password", __name__, url_prefix="/password")
+
+PURPOSES = {p.name: p for p in (invitations.INVITATION, invitations.RESET)}
+HEADING = {"invitation": "Set your password", "reset": "Choose a new password"}
+DONE = {"invitation": "Your password is set. Log in with it now.",
+        "reset": "Your password has been changed. Log in with the new one."}
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class SetPasswordForm(FlaskForm):
+    new_password = PasswordField("New password", validators=[
+        DataRequired(), Length(min=auth.MIN_PASSWORD_LENGTH, max=200,
+                               message="Use at least %(min)d characters.")])
+    confirm_password = PasswordField("Confirm new password", validators=[DataRequired()])
+
+    def validate_confirm_password(self, field) -> None:
+        if field.data != self.new_password.data:
+            raise ValidationError("The two new passwords do not match.")
+
+
+def _limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _secrets() -> dict:
+    return {"secret": current_app.config["SECRET_KEY"], "now": clock.now()}
+
+
+@bp.errorhandler(invitations.InvalidLink)
+def invalid_link(exc: invitations.InvalidLink):
+    return render_template("password/link_invalid.html", reason=exc.reason,
+                           message=exc.message), exc.status
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def forgot():
+    """Ask for a reset link; the answer is the same whether or not the email has a login."""
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("password/forgot.html", form=form), status
+    invitations.request_password_reset(db.session, email=form.email.data,
+                                       base_url=current_app.config["BASE_URL"], **_secrets())
+    commit_and_dispatch()
+    return render_template("password/forgot_sent.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"], defaults={"purpose": "reset"},
+          endpoint="reset")
+@bp.route("/invite/<token>", methods=["GET", "POST"], defaults={"purpose": "invitation"},
+          endpoint="accept_invitation")
+@limiter.limit(_limit, methods=["POST"])
+def set_password(token: str, purpose: str):
+    """Set a password from an emailed link; a used, expired or altered link gets its own page."""
+    kind = PURPOSES[purpose]
+    user = invitations.user_for_token(db.session, token=token, purpose=kind, **_secrets())
+    form = SetPasswordForm()
+    page = {"form": form, "heading": HEADING[purpose], "email": user.email, "token": token}
+    if not form.validate_on_submit():
+        return render_template("password/set.html", **page), 422 if request.method == "POST" else 200
+    try:
+        invitations.set_password_with_token(db.session, token=token, purpose=kind,
+                                            new_password=form.new_password.data, **_secrets())
+    except InvalidInput as exc:
+        form.new_password.errors.append(exc.message)
+        return form_errors("password/set.html", **page)
+    db.session.commit()
+    flash(DONE[purpose], "success")
+    return redirect(url_for("auth.login"), 303)

@@ -1,0 +1,87 @@
+"""The one way to run background work: `dispatch(job, *ids)`, and `commit_and_dispatch()`.
+
+With REDIS_URL the job is enqueued on RQ with a backing-off Retry; if Redis is unreachable the
+request still succeeds (the change is committed and the outbox sweep sends the mail later).
+Without REDIS_URL (the embedded default) the job runs here, in-process, after the commit; RQ's
+synchronous mode would still need Redis, so it is no substitute.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cache
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from sqlmodel import Session
+
+from webapp.services import outbox
+from worker import runtime
+
+log = logging.getLogger("portal.dispatch")
+
+QUEUE_NAME = "default"
+RETRY_INTERVALS = [15, 120, 900]  # seconds; needs `rq worker --with-scheduler`
+RETRY_MAX = 5
+# session.info key: (job, ids) pairs to dispatch once the session's transaction commits.
+DEFERRED_JOBS = "deferred_jobs"
+
+Job = Callable[..., object]
+
+
+def dispatch(job: Job, *ids: int) -> None:
+    """Run `job(*ids)` in the background (RQ) or, without REDIS_URL, right now in-process."""
+    redis_url = runtime.settings().get("REDIS_URL")
+    if redis_url:
+        _enqueue(redis_url, job, ids)
+    else:
+        _run_in_process(job, ids)
+
+
+def defer(session: Session, job: Job, *ids: int) -> None:
+    """Dispatch `job(*ids)` after this session commits (through `commit_and_dispatch`)."""
+    session.info.setdefault(DEFERRED_JOBS, []).append((job, ids))
+
+
+def commit_and_dispatch(session: Session | None = None) -> None:
+    """Commit the session (the request's by default), then dispatch what it wrote: one send
+    job per outbox row, then the deferred jobs. Nothing is dispatched if the commit fails."""
+    from worker.jobs import send_outbox_message  # jobs import this module
+
+    if session is None:
+        from webapp.db import db
+
+        session = db.session
+    session.commit()
+    deferred = session.info.pop(DEFERRED_JOBS, [])
+    for message_id in outbox.take_written_ids(session):
+        dispatch(send_outbox_message, message_id)
+    for job, ids in deferred:
+        dispatch(job, *ids)
+
+
+@cache
+def _redis(url: str) -> Redis:
+    # Short timeouts: a dead Redis must not hold a request for long.
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def _enqueue(redis_url: str, job: Job, ids: tuple[int, ...]) -> None:
+    try:
+        Queue(QUEUE_NAME, connection=_redis(redis_url)).enqueue(
+            job, *ids, retry=Retry(max=RETRY_MAX, interval=RETRY_INTERVALS))
+    except RedisError:
+        # The change is committed; the outbox sweep re-dispatches once Redis is back.
+        log.warning("Redis unreachable; %s%s left for the sweep", job.__name__, ids,
+                    exc_info=True)
+
+
+def _run_in_process(job: Job, ids: tuple[int, ...]) -> None:
+    try:
+        job(*ids)
+    except Exception:  # noqa: BLE001
+        # Same contract as an unreachable Redis: the request's change is committed and must
+        # not fail now; the job left its row pending with the error, and the sweep retries.
+        log.exception("in-process job %s%s failed; the sweep will retry", job.__name__, ids)

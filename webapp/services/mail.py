@@ -1,0 +1,111 @@
+"""Rendering and transporting email: Jinja templates in webapp/templates/mail, smtplib.
+
+No Flask here: the worker renders mail without an app, with a Jinja environment made on first
+use. A mailer is anything with `mail_from` and `send(message)`; SMTP when SMTP_HOST is set,
+otherwise the console (the embedded default).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+WEBAPP_DIR = Path(__file__).resolve().parent.parent
+SMTP_TIMEOUT_SECONDS = 30  # well inside the outbox lease, so a stuck server frees the row
+
+
+class Mailer(Protocol):
+    mail_from: str
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@cache
+def environment() -> Environment:
+    """The mail templates' environment: HTML escaped, text not, missing values an error."""
+    return Environment(
+        loader=FileSystemLoader([WEBAPP_DIR / "templates", WEBAPP_DIR]),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    text: str
+    html: str
+
+
+def render(template: str, context: Mapping[str, Any]) -> RenderedMail:
+    """The plain-text and HTML bodies of mail/<template>.{txt,html}."""
+    env = environment()
+    return RenderedMail(text=env.get_template(f"mail/{template}.txt").render(context),
+                        html=env.get_template(f"mail/{template}.html").render(context))
+
+
+@dataclass(frozen=True)
+class SmtpMailer:
+    """Sends through an SMTP server, with STARTTLS or implicit TLS and a login if configured."""
+
+    host: str
+    port: int
+    mail_from: str
+    starttls: bool = False
+    use_ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self.use_ssl:
+            server = smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS,
+                                      context=ssl.create_default_context())
+        else:
+            server = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
+        with server:
+            if self.starttls and not self.use_ssl:
+                server.starttls(context=ssl.create_default_context())
+            if self.username:
+                server.login(self.username, self.password or "")
+            server.send_message(message)
+
+
+@dataclass(frozen=True)
+class ConsoleMailer:
+    """Prints each message (headers and plain text) instead of sending it."""
+
+    mail_from: str
+    stream: TextIO | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        out = self.stream or sys.stdout
+        headers = "".join(f"{name}: {message[name]}\n"
+                          for name in ("From", "To", "Reply-To", "Subject", "Message-ID")
+                          if message[name])
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        out.write(f"----- mail (SMTP_HOST unset, not sent) -----\n{headers}\n{text}"
+                  "----- end of mail -----\n")
+        out.flush()
+
+
+def mailer_from_settings(settings: Mapping[str, Any]) -> Mailer:
+    """SMTP from SMTP_HOST/PORT/STARTTLS/SSL/USERNAME/PASSWORD, or the console without a host."""
+    if not settings.get("SMTP_HOST"):
+        return ConsoleMailer(mail_from=settings["MAIL_FROM"])
+    return SmtpMailer(host=settings["SMTP_HOST"], port=int(settings["SMTP_PORT"]),
+                      mail_from=settings["MAIL_FROM"],
+                      starttls=bool(settings.get("SMTP_STARTTLS")),
+                      use_ssl=bool(settings.get("SMTP_SSL")),
+                      username=settings.get("SMTP_USERNAME"),
+                      password=settings.get("SMTP_PASSWORD"))

@@ -1,0 +1,143 @@
+"""The outbox: mail written with the change that causes it, sent at least once after commit.
+
+A row is written in the caller's transaction (`enqueue`), so a rollback leaves no mail. After
+commit its id is dispatched to `worker.jobs.send_outbox_message`, which `claim`s the row with a
+guarded update (pending -> sending, with a lease) in its own committed transaction, then
+`send`s it and marks it sent. A sender that dies leaves the row leased; once the lease ends
+`sweep` hands it out again. Every copy carries the row's one Message-ID, so a receiver can drop
+a repeat. Here `message_id` always means the outbox row's id; the header is `message_id_header`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
+
+from sqlalchemy import and_, event, or_, update
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, select
+
+from webapp.models import Organization, OutboxMessage
+from webapp.services.mail import WEBAPP_DIR, Mailer, render
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+MAX_ATTEMPTS = 10  # then the row is left "failed" for a person to look at
+SWEEP_BATCH = 500
+# session.info key: ids of the outbox rows this transaction wrote, dispatched after commit.
+WRITTEN_IDS = "outbox_written_ids"
+
+
+def enqueue(session: Session, *, template: str, to: str, subject: str,
+            context: dict[str, Any], now: datetime, reply_to: str | None = None,
+            customer_id: int | None = None, attachment_kind: str | None = None,
+            attachment_id: int | None = None) -> OutboxMessage:
+    """Write one email in the caller's transaction; it is sent only if that transaction commits.
+
+    `context` must be JSON (ids, strings, numbers); the templates mail/<template>.txt and .html
+    get it plus `org`. `reply_to` defaults to the organization's email when sending.
+    """
+    for suffix in ("txt", "html"):
+        if not (WEBAPP_DIR / "templates" / "mail" / f"{template}.{suffix}").is_file():
+            raise ValueError(f"no mail template mail/{template}.{suffix}")
+    row = OutboxMessage(template=template, to_address=to, subject=subject, context=context,
+                        reply_to=reply_to, customer_id=customer_id,
+                        attachment_kind=attachment_kind, attachment_id=attachment_id,
+                        message_id_header=make_msgid(domain=_message_id_domain(session)),
+                        created_at=now)
+    session.add(row)
+    session.flush()
+    session.info.setdefault(WRITTEN_IDS, []).append(row.id)
+    return row
+
+
+def take_written_ids(session: Session) -> list[int]:
+    """The ids `enqueue` wrote in this session since the last call (call after commit)."""
+    return session.info.pop(WRITTEN_IDS, [])
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_rolled_back_rows(session: OrmSession) -> None:
+    # Rows written before a rollback no longer exist: nothing to dispatch for them.
+    session.info.pop(WRITTEN_IDS, None)
+
+
+def claim(session: Session, *, message_id: int, now: datetime, lease_seconds: int) -> bool:
+    """Take the row for sending (pending, or sending with an expired lease); only one wins."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id,
+               or_(OutboxMessage.status == PENDING,
+                   and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now)))
+        .values(status=SENDING, lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def send(session: Session, *, message_id: int, now: datetime, smtp: Mailer) -> bool:
+    """Render and send a claimed row, then mark it sent; False (nothing sent) if not claimed."""
+    row = session.get(OutboxMessage, message_id, populate_existing=True)
+    if row is None or row.status != SENDING:
+        return False
+    smtp.send(build_message(session, row, mail_from=smtp.mail_from, now=now))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING)
+        .values(status=SENT, sent_at=now, lease_until=None, last_error=None)
+        .execution_options(synchronize_session=False))
+    return True
+
+
+def release(session: Session, *, message_id: int, error: str) -> None:
+    """After a failed send: back to pending for the next try, or failed after MAX_ATTEMPTS."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING)
+        .values(status=FAILED if _attempts(session, message_id) >= MAX_ATTEMPTS else PENDING,
+                lease_until=None, last_error=error[:2000])
+        .execution_options(synchronize_session=False))
+
+
+def sweep(session: Session, *, now: datetime) -> list[int]:
+    """Ids to dispatch again: pending rows, and rows whose sender's lease has run out."""
+    return list(session.exec(
+        select(OutboxMessage.id)
+        .where(or_(OutboxMessage.status == PENDING,
+                   and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now)))
+        .order_by(OutboxMessage.id)
+        .limit(SWEEP_BATCH)))
+
+
+def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
+                  now: datetime) -> EmailMessage:
+    """The email for a row: plain text and HTML, from the organization, with the row's id."""
+    org = session.get(Organization, 1)
+    bodies = render(row.template, {**row.context, "org": org})
+    message = EmailMessage()
+    message["Subject"] = row.subject
+    message["From"] = formataddr((org.name, mail_from)) if org else mail_from
+    message["To"] = row.to_address
+    reply_to = row.reply_to or (org.email if org else None)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Message-ID"] = row.message_id_header
+    message["Date"] = format_datetime(now)
+    message.set_content(bodies.text)
+    message.add_alternative(bodies.html, subtype="html")
+    if row.attachment_kind:
+        # TODO(#10): render the referenced document and attach it.
+        raise NotImplementedError(f"attachments of kind {row.attachment_kind!r}")
+    return message
+
+
+def _attempts(session: Session, message_id: int) -> int:
+    return session.exec(select(OutboxMessage.attempts)
+                        .where(OutboxMessage.id == message_id)).one_or_none() or 0
+
+
+def _message_id_domain(session: Session) -> str:
+    org = session.get(Organization, 1)
+    domain = org.email.rpartition("@")[2] if org and "@" in org.email else ""
+    return domain or "localhost"
