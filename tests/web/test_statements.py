@@ -1,0 +1,86 @@
+"""The statement of accounts page: ranges, htmx swaps, print and PDF."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from webapp.db import db
+from webapp.models import Invoice
+from webapp.services import demo
+
+
+def janes_first_invoice(app, seeded) -> Invoice:
+    with app.app_context():
+        return db.session.exec(select(Invoice).where(
+            Invoice.customer_id == seeded.jane_customer_id).order_by(Invoice.id)).first()
+
+
+def test_the_statement_shows_this_month_with_its_summary(client, auth, seeded):
+    auth.login()
+    page = client.get("/statements").get_data(as_text=True)
+    assert "This month: 1 Nov 2026 – 30 Nov 2026" in page
+    for label in ("Opening Balance", "Invoiced", "Payments", "Credits", "Refunds",
+                  "Balance Due", "Over 90 days"):
+        assert label in page
+    assert '<a href="/statements"' in page  # the sidebar entry
+
+
+def test_a_custom_range_works_without_javascript(app, client, auth, seeded):
+    invoice = janes_first_invoice(app, seeded)
+    auth.login()
+    response = client.get(f"/statements?preset=custom&from={invoice.issue_date}"
+                          f"&to={invoice.issue_date}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" in page
+    assert f'href="/invoices/{invoice.id}">{invoice.number}</a>' in page
+
+
+def test_changing_the_range_with_htmx_swaps_only_the_statement(client, auth, seeded):
+    auth.login()
+    response = client.get("/statements?preset=last_quarter", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert body.lstrip().startswith('<section id="statement"')
+    assert "Last quarter: 1 Jul 2026 – 30 Sept 2026" in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_a_bad_range_shows_this_month_and_says_why(client, auth, seeded):
+    auth.login()
+    page = client.get("/statements?preset=custom&from=2026-05-01&to=2026-04-01",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "ends before it starts" in page and "This month" in page
+
+
+def test_the_statement_offers_a_pdf_of_the_same_range_and_print(client, auth, seeded):
+    auth.login()
+    page = client.get("/statements?preset=last_quarter").get_data(as_text=True)
+    assert 'href="/statements.pdf?preset=last_quarter"' in page and "data-print" in page
+
+
+def test_the_statement_downloads_as_a_pdf(client, auth, seeded):
+    auth.login()
+    response = client.get("/statements.pdf?preset=last_quarter")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert response.headers["Content-Disposition"] == \
+        "attachment; filename=statement-2026-07-01-to-2026-09-30.pdf"
+
+
+def test_a_long_statement_pdf_is_not_rendered_in_the_request(app, client, auth, seeded):
+    app.config["STATEMENT_SYNC_ROWS"] = 1
+    auth.login()
+    response = client.get("/statements.pdf?preset=this_year")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/statements?preset=this_year"
+
+
+def test_omar_sees_none_of_janes_transactions(app, client, auth, seeded):
+    invoice = janes_first_invoice(app, seeded)
+    auth.login(*demo.OMAR)
+    page = client.get("/statements?preset=this_year").get_data(as_text=True)
+    assert invoice.number not in page and "Haddad Trading" in page
+
+
+def test_statements_need_a_login(client, seeded):
+    for path in ("/statements", "/statements.pdf"):
+        assert client.get(path).status_code == 302
