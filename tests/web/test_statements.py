@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlmodel import select
 
+from tests.conftest import FIXED_NOW, post_form
 from webapp.db import db
 from webapp.models import Invoice
-from webapp.services import demo
+from webapp.services import demo, document_jobs, statements
+from worker.documents import render_document_job
 
 
 def janes_first_invoice(app, seeded) -> Invoice:
@@ -84,3 +89,92 @@ def test_omar_sees_none_of_janes_transactions(app, client, auth, seeded):
 def test_statements_need_a_login(client, seeded):
     for path in ("/statements", "/statements.pdf"):
         assert client.get(path).status_code == 302
+
+
+# --- Long statements: the PDF is prepared in a job ---------------------------------------------
+
+@pytest.fixture
+def long_statements(app):
+    app.config["STATEMENT_SYNC_ROWS"] = 1
+    return app
+
+
+def queued_job(app, customer_id: int) -> int:
+    """A job as the page leaves it before any worker has run it."""
+    with app.app_context():
+        period = statements.preset_period("this_year", FIXED_NOW.date())
+        job, _created = document_jobs.start(
+            db.session, customer_id=customer_id, kind="statement",
+            params=statements.job_params(period, FIXED_NOW.date()), now=FIXED_NOW)
+        db.session.commit()
+        return job.id
+
+
+def test_a_long_statement_offers_to_prepare_its_pdf(long_statements, client, auth, seeded):
+    auth.login()
+    page = client.get("/statements?preset=this_year").get_data(as_text=True)
+    assert 'action="/statements/pdf-jobs"' in page and "Prepare PDF" in page
+    assert "/statements.pdf?" not in page
+
+
+def test_preparing_the_pdf_with_htmx_swaps_in_its_download_link(long_statements, client, auth,
+                                                                seeded):
+    auth.login()
+    response = post_form(client, "/statements/pdf-jobs", {"preset": "this_year"}, htmx=True,
+                         token_from="/statements?preset=this_year")
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="statement-pdf"')
+    (download,) = re.findall(r'href="(/statements/jobs/\d+/download)"', body)
+    pdf = client.get(download)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_preparing_the_pdf_without_javascript_redirects_to_the_job_page(long_statements, client,
+                                                                        auth, seeded):
+    auth.login()
+    response = post_form(client, "/statements/pdf-jobs", {"preset": "this_year"},
+                         token_from="/statements?preset=this_year")
+    assert response.status_code == 303
+    assert re.fullmatch(r"/statements/jobs/\d+", response.headers["Location"])
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Download PDF" in page and "<html" in page
+
+
+def test_a_waiting_job_shows_a_progress_bar_that_htmx_polls(app, client, auth, seeded):
+    job_id = queued_job(app, seeded.jane_customer_id)
+    auth.login()
+    body = client.get(f"/statements/jobs/{job_id}",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="statement-pdf"')
+    assert 'hx-trigger="every 1s"' in body and f'hx-get="/statements/jobs/{job_id}"' in body
+    assert '<progress id="statement-pdf-progress" value="0" max="100">' in body
+
+
+def test_a_waiting_job_page_refreshes_itself_without_javascript(app, client, auth, seeded):
+    job_id = queued_job(app, seeded.jane_customer_id)
+    auth.login()
+    page = client.get(f"/statements/jobs/{job_id}").get_data(as_text=True)
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert "<progress" in page
+
+
+def test_polling_stops_with_a_download_link_once_the_job_is_done(app, client, auth, seeded):
+    job_id = queued_job(app, seeded.jane_customer_id)
+    with app.app_context():
+        render_document_job(job_id)
+    auth.login()
+    body = client.get(f"/statements/jobs/{job_id}",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in body and "<progress" not in body
+    assert f'href="/statements/jobs/{job_id}/download"' in body
+    page = client.get(f"/statements/jobs/{job_id}").get_data(as_text=True)
+    assert "http-equiv" not in page
+
+
+def test_omar_cannot_see_or_download_janes_statement_pdf(app, client, auth, seeded):
+    job_id = queued_job(app, seeded.jane_customer_id)
+    with app.app_context():
+        render_document_job(job_id)
+    auth.login(*demo.OMAR)
+    assert client.get(f"/statements/jobs/{job_id}").status_code == 404
+    assert client.get(f"/statements/jobs/{job_id}/download").status_code == 404

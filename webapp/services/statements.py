@@ -82,6 +82,11 @@ class StatementPeriod:
                    date.fromisoformat(params["end"]))
 
 
+def job_params(period: StatementPeriod, today: date) -> dict[str, str]:
+    """What a job needs to render the statement the customer saw today."""
+    return {**period.params(), "today": today.isoformat()}
+
+
 def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
@@ -352,21 +357,44 @@ def statement(session: Session, *, customer_id: int, period: StatementPeriod,
 
 # --- The PDF ---------------------------------------------------------------------------------
 
+Report = Callable[[int], None]
+
+
 def filename_for(period: StatementPeriod) -> str:
     return f"statement-{period.start.isoformat()}-to-{period.end.isoformat()}.pdf"
 
 
+@dataclass(frozen=True)
+class StatementDocument:
+    """Everything the statement's PDF shows, loaded: rendering it needs no database."""
+
+    org: Organization | None
+    statement: Statement
+
+    def render(self, report: Report | None = None) -> documents.Document:
+        """The PDF; `report(percent)` hears how far it has got."""
+        report = report or (lambda _percent: None)
+        html = documents.render_html("print/statement.html", {
+            "org": self.org, "customer": self.statement.customer, "statement": self.statement})
+        report(50)
+        return documents.Document(filename_for(self.statement.period),
+                                  documents.html_to_pdf(html))
+
+
+def load_statement_document(session: Session, *, customer_id: int, period: StatementPeriod,
+                            today: date) -> StatementDocument:
+    """Load what the statement's PDF needs (a job renders it after its session is closed)."""
+    return StatementDocument(session.get(Organization, 1),
+                             statement(session, customer_id=customer_id, period=period,
+                                       today=today))
+
+
 def statement_pdf(session: Session, *, customer_id: int, period: StatementPeriod, today: date,
-                  row_limit: int | None = None,
-                  report: Callable[[int], None] | None = None) -> documents.Document:
-    """The statement as a PDF; StatementTooBig past `row_limit` rows (None: no limit), and
-    `report(percent)` hears how far it has got."""
-    report = report or (lambda _percent: None)
-    view = statement(session, customer_id=customer_id, period=period, today=today)
-    if row_limit is not None and view.rows > row_limit:
+                  row_limit: int | None = None) -> documents.Document:
+    """The statement as a PDF, rendered now; StatementTooBig past `row_limit` rows (None: no
+    limit), since a long one is prepared in a job."""
+    loaded = load_statement_document(session, customer_id=customer_id, period=period,
+                                     today=today)
+    if row_limit is not None and loaded.statement.rows > row_limit:
         raise StatementTooBig()
-    report(30)
-    html = documents.render_html("print/statement.html", {
-        "org": session.get(Organization, 1), "customer": view.customer, "statement": view})
-    report(50)
-    return documents.Document(filename_for(period), documents.html_to_pdf(html))
+    return loaded.render()
