@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -16,7 +17,11 @@ WEBAPP_DIR = Path(__file__).resolve().parent
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app from the environment, overridden by `test_config` in tests."""
-    app = Flask(__name__, instance_relative_config=True)
+    # PORTAL_INSTANCE_PATH moves instance/ (secret key, SQLite file) for the web app and the
+    # workers alike (worker/runtime.py reads the same variable).
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=str(Path(instance_path).resolve()) if instance_path else None)
     app.config.from_mapping(config_module.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)

@@ -15,7 +15,10 @@ from webapp.db import db
 def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no organization.")
-    def seed_demo_command(if_empty: bool) -> None:
+    @click.option("--scale", type=click.IntRange(min=0), default=0, metavar="N",
+                  help="Then add N customers with years of history (bench data).")
+    @click.option("--seed", default=1, show_default=True, help="Random seed for --scale.")
+    def seed_demo_command(if_empty: bool, scale: int, seed: int) -> None:
         """Load the demo organization, logins and data (idempotent)."""
         from webapp.services import demo
 
@@ -25,6 +28,8 @@ def register(app: Flask) -> None:
         result = demo.seed_demo(db.session, now=clock.now())
         db.session.commit()
         click.echo("Demo data loaded." if result.created else "Demo data already present.")
+        if scale:
+            _seed_scale(scale, seed)
 
     @app.cli.command("invite")
     @click.argument("email")
@@ -46,6 +51,25 @@ def register(app: Flask) -> None:
         click.echo(f"Invitation sent to {invited.email}"
                    + (" (new portal login)." if invited.created_user else "."))
 
+    @app.cli.group("lifecycle")
+    def lifecycle_group() -> None:
+        """The billing engine's tick."""
+
+    @lifecycle_group.command("tick")
+    @click.option("--now", "now_text", default=None, metavar="ISO",
+                  help="Process as if it were this UTC time (e.g. 2027-01-31T09:00).")
+    def lifecycle_tick_command(now_text: str | None) -> None:
+        """Run one tick by hand: renewals, trial ends, dunning, pauses, reminders."""
+        from datetime import UTC, datetime
+
+        from worker import jobs
+
+        if now_text:
+            moment = datetime.fromisoformat(now_text)
+            app.config["FIXED_NOW"] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        processed = jobs.lifecycle_tick()
+        click.echo(f"Processed {processed} due event(s).")
+
     @app.cli.command("cron")
     @click.option("--every", default=60, show_default=True, help="Seconds between checks.")
     @click.option("--once", is_flag=True, help="Run what is due once and exit.")
@@ -64,3 +88,22 @@ def register(app: Flask) -> None:
             if once:
                 return
             time.sleep(max(1.0, min(every, min(i for _, i in SCHEDULE))))
+
+
+def _seed_scale(customers: int, seed: int) -> None:
+    """Add customers with long histories, committing after each batch."""
+    from webapp.db import write_intent
+    from webapp.services import demo_scale
+
+    started = time.monotonic()
+    with write_intent():  # SQLite: each batch begins holding the write lock
+        for progress in demo_scale.seed_scale(db.session, customers=customers, now=clock.now(),
+                                              seed=seed):
+            db.session.commit()
+            click.echo(f"  {progress.customers} customers, {progress.invoices} invoices, "
+                       f"{progress.lines} lines, {progress.payments} payments "
+                       f"({time.monotonic() - started:.0f} s)")
+        demo_scale.analyze(db.session)
+        db.session.commit()
+    click.echo(f"Added {customers} customers in {time.monotonic() - started:.0f} s; "
+               f"log in as {demo_scale.BENCH_EMAIL} / {demo_scale.PASSWORD}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -18,6 +19,20 @@ def current_org() -> Organization | None:
     if "org" not in g:
         g.org = db.session.get(Organization, 1)
     return g.org
+
+
+def today() -> date:
+    """The organization's calendar date now (billing dates are calendar dates there)."""
+    from webapp import clock
+    from webapp.services.dates import today_in
+
+    org = current_org()
+    return today_in(org.timezone if org else "UTC", clock.now())
+
+
+def tax_bp() -> int | None:
+    org = current_org()
+    return org.tax_rate_bp if org else None
 
 
 def _locale() -> str:
@@ -41,7 +56,14 @@ def localdate_filter(value: datetime | date | None, fmt: str = "medium") -> str:
         tz = ZoneInfo(org.timezone if org else "UTC")
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         value = aware.astimezone(tz).date()
-    return format_date(value, format=fmt, locale=_locale())
+    return _format_date(value, fmt, _locale())
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: date, fmt: str, locale: str) -> str:
+    """Babel's date formatting, remembered: a list shows the same dates on every view, and
+    Babel re-reads the locale's pattern on every call."""
+    return format_date(value, format=fmt, locale=locale)
 
 
 def localdatetime_filter(value: datetime | None, fmt: str = "medium") -> str:

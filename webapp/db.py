@@ -8,11 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Transactions begun inside take SQLite's write lock at BEGIN (no effect elsewhere)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def set_write_intent(value: bool) -> None:
+    """For a whole request: POSTs write, so their transactions begin IMMEDIATE on SQLite."""
+    _write_intent.set(value)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -30,16 +48,18 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that a
-        # transaction that starts by reading still takes the write lock in order (no upgrade
-        # deadlocks between two writers).
+        # We emit BEGIN ourselves: in WAL mode a transaction that read first and writes later
+        # fails at once (SQLITE_BUSY_SNAPSHOT) if another connection committed in between, and
+        # busy_timeout does not help. Work that writes (POSTs, jobs, commands) runs under
+        # `write_intent()` and begins IMMEDIATE, taking the write lock up front and waiting
+        # its turn; page views begin deferred and read concurrently.
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_connection, _record):
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -57,6 +77,10 @@ class Database:
             self._engines[url] = make_engine(url)
         app.extensions["database"] = self._engines[url]
         app.teardown_appcontext(self._close_session)
+
+        @app.before_request
+        def _writes_begin_immediate() -> None:
+            set_write_intent(request.method not in {"GET", "HEAD", "OPTIONS"})
 
     @property
     def engine(self) -> Engine:
@@ -81,12 +105,13 @@ db = Database()
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session for jobs and commands: commit on success, roll back on error."""
-    session = Session(engine, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    with write_intent():
+        session = Session(engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

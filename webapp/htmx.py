@@ -16,16 +16,16 @@ def partial_name(partial: str) -> str:
     return f"partials/{partial}.html"
 
 
-def render_page(page: str, partial: str | None = None, **context) -> ResponseReturnValue:
+def render_page(template: str, partial: str | None = None, /, **context) -> ResponseReturnValue:
     """The page, or only `partial` for htmx; either way the response varies by HX-Request."""
     if partial and is_htmx():
         body = render_template(partial_name(partial), **context)
     else:
-        body = render_template(page, **context)
+        body = render_template(template, **context)
     return body, 200, {"Vary": "HX-Request"}
 
 
-def swap_or_redirect(partial: str, *, redirect_to: str, message: str | None = None,
+def swap_or_redirect(partial: str, /, *, redirect_to: str, message: str | None = None,
                      **context) -> ResponseReturnValue:
     """After a POST: the swapped fragment for htmx, else a flash and a redirect."""
     if is_htmx():
@@ -36,7 +36,7 @@ def swap_or_redirect(partial: str, *, redirect_to: str, message: str | None = No
     return redirect(redirect_to, 303)
 
 
-def form_errors(page: str, partial: str | None = None, **context) -> ResponseReturnValue:
+def form_errors(template: str, partial: str | None = None, /, **context) -> ResponseReturnValue:
     """Re-render a form with its messages next to the fields (422), kept input and all."""
-    template = partial_name(partial) if partial and is_htmx() else page
-    return render_template(template, **context), 422, {"Vary": "HX-Request"}
+    name = partial_name(partial) if partial and is_htmx() else template
+    return render_template(name, **context), 422, {"Vary": "HX-Request"}

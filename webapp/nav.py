@@ -18,6 +18,12 @@ class NavEntry:
 
 CUSTOMER_NAV: tuple[NavEntry, ...] = (
     NavEntry("Home", "home.index", None),
+    NavEntry("Subscriptions", "subscriptions.index", "subscriptions"),
+    NavEntry("Invoices", "invoices.index", "invoices"),
+    NavEntry("Credits", "credits.index", "invoices"),
+    NavEntry("Payments Made", "payments.index", "payments"),
+    NavEntry("Payment Methods", "payment_methods.index", "payment_methods"),
+    NavEntry("Statements", "statements.index", "statements"),
     NavEntry("Change Password", "auth.change_password", None),
 )
 

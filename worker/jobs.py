@@ -11,9 +11,10 @@ import logging
 from webapp.clock import now as clock_now
 from webapp.clock import utcnow
 from webapp.db import session_scope
-from webapp.dispatch import dispatch
-from webapp.services import outbox
+from webapp.dispatch import defer, dispatch
+from webapp.services import charges, lifecycle, outbox
 from webapp.services.mail import mailer_from_settings
+from webapp.units import unit_of_work
 from worker import runtime
 
 log = logging.getLogger("portal.jobs")
@@ -48,6 +49,27 @@ def sweep_outbox() -> int:
     if ids:
         log.info("outbox sweep dispatched %d message(s)", len(ids))
     return len(ids)
+
+
+def charge_payment(payment_id: int) -> None:
+    """Charge one pending payment through the gateway; a rerun charges nothing more."""
+    charges.run(unit_of_work, runtime.gateway(), payment_id=payment_id, now=clock_now())
+
+
+def lifecycle_tick() -> int:
+    """Process every subscription event due now, batch by batch, each batch committed."""
+    processed = 0
+    while True:
+        with unit_of_work() as session:
+            result = lifecycle.tick(session, now=clock_now())
+            for payment_id in result.payment_ids:
+                defer(session, charge_payment, payment_id)
+        processed += result.processed
+        if not result.more:
+            break
+    if processed:
+        log.info("lifecycle tick processed %d event(s)", processed)
+    return processed
 
 
 def heartbeat() -> str:

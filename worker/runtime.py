@@ -43,3 +43,9 @@ def _environment_settings() -> dict:
 def _environment_engine() -> Engine:
     return make_engine(_environment_settings()["DATABASE_URL"])
 
+
+def gateway():
+    """The payment gateway: the built-in test gateway (the only one shipped so far)."""
+    from webapp.services.gateway import TestGateway
+
+    return TestGateway(engine())

@@ -9,5 +9,6 @@ from worker import jobs
 
 SCHEDULE: tuple[tuple[Callable[[], object], int], ...] = (
     (jobs.sweep_outbox, 60),
+    (jobs.lifecycle_tick, 60),
     (jobs.heartbeat, 60),
 )

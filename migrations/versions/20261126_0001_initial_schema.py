@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:23:45.606962
+Create Date: 2026-11-26 02:48:54.461767
 """
 from collections.abc import Sequence
 
@@ -100,6 +100,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan')),
     sa.UniqueConstraint('code', name=op.f('uq_plan_code'))
     )
+    op.create_table('test_gateway_charge',
+    sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('succeeded', sa.Boolean(), nullable=False),
+    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('decline_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('decline_message', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('idempotency_key', name=op.f('pk_test_gateway_charge'))
+    )
     op.create_table('addon_price',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('addon_id', sa.Integer(), nullable=False),
@@ -138,6 +150,68 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_coupon_plan_plan_id_plan')),
     sa.PrimaryKeyConstraint('coupon_id', 'plan_id', name=op.f('pk_coupon_plan'))
     )
+    op.create_table('document_job',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('params_key', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('progress', sa.Integer(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('media_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_document_job_customer_id_customer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_job'))
+    )
+    with op.batch_alter_table('document_job', schema=None) as batch_op:
+        batch_op.create_index('ix_document_job_customer_key', ['customer_id', 'kind', 'params_key', 'created_at'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('read_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_notification_customer_id_customer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('outbox_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('to_address', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('reply_to', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('lease_until', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('message_id_header', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('attachment_kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('attachment_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_outbox_message_customer_id_customer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message')),
+    sa.UniqueConstraint('message_id_header', name=op.f('uq_outbox_message_message_id_header'))
+    )
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_message_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_status'), ['status'], unique=False)
+
     op.create_table('payment_method',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -166,6 +240,53 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_price')),
     sa.UniqueConstraint('plan_id', 'currency', name=op.f('uq_plan_price_plan_id_currency'))
     )
+    op.create_table('preferences',
+    sa.Column('organization_id', sa.Integer(), nullable=False),
+    sa.Column('module_subscriptions', sa.Boolean(), nullable=False),
+    sa.Column('module_invoices', sa.Boolean(), nullable=False),
+    sa.Column('module_payments', sa.Boolean(), nullable=False),
+    sa.Column('module_statements', sa.Boolean(), nullable=False),
+    sa.Column('module_payment_methods', sa.Boolean(), nullable=False),
+    sa.Column('module_profile', sa.Boolean(), nullable=False),
+    sa.Column('module_estimates', sa.Boolean(), nullable=False),
+    sa.Column('module_projects', sa.Boolean(), nullable=False),
+    sa.Column('module_timesheets', sa.Boolean(), nullable=False),
+    sa.Column('trial_activate', sa.Boolean(), nullable=False),
+    sa.Column('trial_extend', sa.Boolean(), nullable=False),
+    sa.Column('trial_max_extensions', sa.Integer(), nullable=False),
+    sa.Column('trial_cancel', sa.Boolean(), nullable=False),
+    sa.Column('edit_subscription', sa.Boolean(), nullable=False),
+    sa.Column('edit_change_plan', sa.Boolean(), nullable=False),
+    sa.Column('edit_change_addons', sa.Boolean(), nullable=False),
+    sa.Column('edit_change_coupons', sa.Boolean(), nullable=False),
+    sa.Column('edit_timing', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('autocharge_toggle', sa.Boolean(), nullable=False),
+    sa.Column('pause_resume', sa.Boolean(), nullable=False),
+    sa.Column('pause_max_days', sa.Integer(), nullable=False),
+    sa.Column('cancel_subscription', sa.Boolean(), nullable=False),
+    sa.Column('cancel_timing', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('cancel_credit_unused', sa.Boolean(), nullable=False),
+    sa.Column('cancellation_reasons', sa.JSON(), nullable=False),
+    sa.Column('retention_coupon_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('retention_offer_text', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('reactivation', sa.Boolean(), nullable=False),
+    sa.Column('forward_documents', sa.Boolean(), nullable=False),
+    sa.Column('forward_max_recipients_per_hour', sa.Integer(), nullable=False),
+    sa.Column('update_customer_details', sa.Boolean(), nullable=False),
+    sa.Column('reviews', sa.Boolean(), nullable=False),
+    sa.Column('add_payment_methods', sa.Boolean(), nullable=False),
+    sa.Column('partial_payments', sa.Boolean(), nullable=False),
+    sa.Column('notify_organization', sa.Boolean(), nullable=False),
+    sa.Column('email_customer_on_reply', sa.Boolean(), nullable=False),
+    sa.Column('dunning_retry_days', sa.JSON(), nullable=False),
+    sa.Column('dunning_final_action', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('reminder_trial_ending_days', sa.Integer(), nullable=False),
+    sa.Column('reminder_renewal_days', sa.Integer(), nullable=False),
+    sa.Column('portal_auto_enable', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_preferences_organization_id_organization')),
+    sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_preferences'))
+    )
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
@@ -183,33 +304,40 @@ def upgrade() -> None:
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_customer_id'), ['customer_id'], unique=False)
 
-    op.create_table('payment',
+    op.create_table('audit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('payment_method_id', sa.Integer(), nullable=True),
-    sa.Column('amount', sa.Integer(), nullable=False),
-    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-    sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('gateway_reference', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-    sa.Column('failure_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('refund_of_id', sa.Integer(), nullable=True),
-    sa.Column('paid_on', sa.Date(), nullable=True),
+    sa.Column('actor_user_id', sa.Integer(), nullable=True),
+    sa.Column('actor_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('subject_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('before', sa.JSON(), nullable=False),
+    sa.Column('after', sa.JSON(), nullable=False),
     sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', webapp.models.types.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_payment_customer_id_customer')),
-    sa.ForeignKeyConstraint(['payment_method_id'], ['payment_method.id'], name=op.f('fk_payment_payment_method_id_payment_method')),
-    sa.ForeignKeyConstraint(['refund_of_id'], ['payment.id'], name=op.f('fk_payment_refund_of_id_payment')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment')),
-    sa.UniqueConstraint('customer_id', 'idempotency_key', name=op.f('uq_payment_customer_id_idempotency_key')),
-    sa.UniqueConstraint('number', name=op.f('uq_payment_number'))
+    sa.ForeignKeyConstraint(['actor_user_id'], ['user.id'], name=op.f('fk_audit_entry_actor_user_id_user')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_audit_entry_customer_id_customer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entry'))
     )
-    with op.batch_alter_table('payment', schema=None) as batch_op:
-        batch_op.create_index('ix_payment_customer_created', ['customer_id', 'created_at', 'id'], unique=False)
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_entry_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_entry_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_entry_subject_type'), ['subject_type'], unique=False)
+
+    op.create_table('document_forward',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_document_forward_customer_id_customer')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_document_forward_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_forward'))
+    )
+    with op.batch_alter_table('document_forward', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_forward_customer_id'), ['customer_id'], unique=False)
 
     op.create_table('subscription',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -234,7 +362,9 @@ def upgrade() -> None:
     sa.Column('pause_on', sa.Date(), nullable=True),
     sa.Column('resume_on', sa.Date(), nullable=True),
     sa.Column('dunning_attempts', sa.Integer(), nullable=False),
+    sa.Column('dunning_started_on', sa.Date(), nullable=True),
     sa.Column('next_retry_on', sa.Date(), nullable=True),
+    sa.Column('awaiting_payment_id', sa.Integer(), nullable=True),
     sa.Column('cancelled_on', sa.Date(), nullable=True),
     sa.Column('cancel_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
@@ -249,6 +379,24 @@ def upgrade() -> None:
         batch_op.create_index('ix_subscription_customer_status', ['customer_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_subscription_next_billing_date'), ['next_billing_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_subscription_status'), ['status'], unique=False)
+
+    op.create_table('document_forward_recipient',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('forward_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('contact_person_id', sa.Integer(), nullable=True),
+    sa.Column('outbox_message_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contact_person_id'], ['contact_person.id'], name=op.f('fk_document_forward_recipient_contact_person_id_contact_person')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_document_forward_recipient_customer_id_customer')),
+    sa.ForeignKeyConstraint(['forward_id'], ['document_forward.id'], name=op.f('fk_document_forward_recipient_forward_id_document_forward')),
+    sa.ForeignKeyConstraint(['outbox_message_id'], ['outbox_message.id'], name=op.f('fk_document_forward_recipient_outbox_message_id_outbox_message')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_forward_recipient'))
+    )
+    with op.batch_alter_table('document_forward_recipient', schema=None) as batch_op:
+        batch_op.create_index('ix_document_forward_recipient_customer_created', ['customer_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_document_forward_recipient_forward_id'), ['forward_id'], unique=False)
 
     op.create_table('invoice',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -270,6 +418,7 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('voided_on', sa.Date(), nullable=True),
+    sa.Column('pending_payment_id', sa.Integer(), nullable=True),
     sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_invoice_customer_id_customer')),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], name=op.f('fk_invoice_subscription_id_subscription')),
@@ -283,6 +432,50 @@ def upgrade() -> None:
         batch_op.create_index('ix_invoice_subscription', ['subscription_id', 'issue_date'], unique=False)
         batch_op.create_index('uq_invoice_engine_term', ['subscription_id', 'period_start', 'kind'], unique=True, sqlite_where=sa.text("kind IN ('first_term', 'renewal')"), postgresql_where=sa.text("kind IN ('first_term', 'renewal')"))
 
+    op.create_table('payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('payment_method_id', sa.Integer(), nullable=True),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('gateway_reference', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('failure_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('refund_of_id', sa.Integer(), nullable=True),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=True),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('intent', sa.JSON(), nullable=False),
+    sa.Column('lease_until', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('paid_on', sa.Date(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_payment_customer_id_customer')),
+    sa.ForeignKeyConstraint(['payment_method_id'], ['payment_method.id'], name=op.f('fk_payment_payment_method_id_payment_method')),
+    sa.ForeignKeyConstraint(['refund_of_id'], ['payment.id'], name=op.f('fk_payment_refund_of_id_payment')),
+    sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], name=op.f('fk_payment_subscription_id_subscription')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment')),
+    sa.UniqueConstraint('customer_id', 'idempotency_key', name=op.f('uq_payment_customer_id_idempotency_key')),
+    sa.UniqueConstraint('number', name=op.f('uq_payment_number'))
+    )
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.create_index('ix_payment_customer_created', ['customer_id', 'created_at', 'id'], unique=False)
+
+    op.create_table('reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('for_date', sa.Date(), nullable=False),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], name=op.f('fk_reminder_subscription_id_subscription')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder')),
+    sa.UniqueConstraint('subscription_id', 'kind', 'for_date', name=op.f('uq_reminder_subscription_id_kind_for_date'))
+    )
     op.create_table('scheduled_change',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subscription_id', sa.Integer(), nullable=False),
@@ -339,6 +532,21 @@ def upgrade() -> None:
     with op.batch_alter_table('credit_note', schema=None) as batch_op:
         batch_op.create_index('ix_credit_note_customer_issued', ['customer_id', 'issue_date'], unique=False)
 
+    op.create_table('fix_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('invoice_id', sa.Integer(), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.Column('used_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_fix_link_customer_id_customer')),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_fix_link_invoice_id_invoice')),
+    sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], name=op.f('fk_fix_link_subscription_id_subscription')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fix_link')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_fix_link_token_hash'))
+    )
     op.create_table('invoice_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('invoice_id', sa.Integer(), nullable=False),
@@ -401,6 +609,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoice_line_invoice_id'))
 
     op.drop_table('invoice_line')
+    op.drop_table('fix_link')
     with op.batch_alter_table('credit_note', schema=None) as batch_op:
         batch_op.drop_index('ix_credit_note_customer_issued')
 
@@ -411,6 +620,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_scheduled_change_subscription_id'))
 
     op.drop_table('scheduled_change')
+    op.drop_table('reminder')
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_index('ix_payment_customer_created')
+
+    op.drop_table('payment')
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.drop_index('uq_invoice_engine_term', sqlite_where=sa.text("kind IN ('first_term', 'renewal')"), postgresql_where=sa.text("kind IN ('first_term', 'renewal')"))
         batch_op.drop_index('ix_invoice_subscription')
@@ -418,25 +632,51 @@ def downgrade() -> None:
         batch_op.drop_index('ix_invoice_customer_issued')
 
     op.drop_table('invoice')
+    with op.batch_alter_table('document_forward_recipient', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_forward_recipient_forward_id'))
+        batch_op.drop_index('ix_document_forward_recipient_customer_created')
+
+    op.drop_table('document_forward_recipient')
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscription_status'))
         batch_op.drop_index(batch_op.f('ix_subscription_next_billing_date'))
         batch_op.drop_index('ix_subscription_customer_status')
 
     op.drop_table('subscription')
-    with op.batch_alter_table('payment', schema=None) as batch_op:
-        batch_op.drop_index('ix_payment_customer_created')
+    with op.batch_alter_table('document_forward', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_forward_customer_id'))
 
-    op.drop_table('payment')
+    op.drop_table('document_forward')
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_entry_subject_type'))
+        batch_op.drop_index(batch_op.f('ix_audit_entry_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_entry_created_at'))
+
+    op.drop_table('audit_entry')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_customer_id'))
 
     op.drop_table('user')
+    op.drop_table('preferences')
     op.drop_table('plan_price')
     with op.batch_alter_table('payment_method', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_method_customer_id'))
 
     op.drop_table('payment_method')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_message_status'))
+        batch_op.drop_index(batch_op.f('ix_outbox_message_customer_id'))
+
+    op.drop_table('outbox_message')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_notification_created_at'))
+
+    op.drop_table('notification')
+    with op.batch_alter_table('document_job', schema=None) as batch_op:
+        batch_op.drop_index('ix_document_job_customer_key')
+
+    op.drop_table('document_job')
     op.drop_table('coupon_plan')
     op.drop_table('coupon_amount')
     with op.batch_alter_table('contact_person', schema=None) as batch_op:
@@ -444,6 +684,7 @@ def downgrade() -> None:
 
     op.drop_table('contact_person')
     op.drop_table('addon_price')
+    op.drop_table('test_gateway_charge')
     op.drop_table('plan')
     op.drop_table('organization')
     with op.batch_alter_table('customer', schema=None) as batch_op:

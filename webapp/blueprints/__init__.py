@@ -6,9 +6,20 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.blueprints import admin, auth, home
+    from webapp.blueprints import (
+        admin,
+        auth,
+        credits,
+        home,
+        invoices,
+        pay,
+        payment_methods,
+        payments,
+        subscriptions,
+    )
 
-    for module in (auth, home, admin):
+    for module in (auth, home, subscriptions, invoices, credits, payments, pay,
+                   payment_methods, admin):
         app.register_blueprint(module.bp)
 
     from webapp import permissions
@@ -21,3 +32,16 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(notifications.bp)
     app.register_blueprint(password.bp)
+
+    from webapp.blueprints import documents, statements
+
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(statements.bp)
+
+    import os
+
+    # The bench's bare floor routes (bench/): only when asked for, never in a real portal.
+    if app.config.get("BENCH_ROUTES") or os.environ.get("PORTAL_BENCH_ROUTES") == "1":
+        from webapp.blueprints import bench
+
+        app.register_blueprint(bench.bp)

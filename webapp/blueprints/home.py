@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint
+from flask_login import current_user
 
+from webapp.context import tax_bp, today
+from webapp.db import db
+from webapp.htmx import render_page
 from webapp.login import customer_required
+from webapp.services import home
 
 bp = Blueprint("home", __name__)
 
@@ -12,5 +17,7 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @customer_required
 def index():
-    """The first screen a customer sees."""
-    return render_template("home/index.html")
+    """The first screen a customer sees: balances, renewals, recent activity."""
+    view = home.dashboard(db.session, customer_id=current_user.customer_id, today=today(),
+                          tax_bp=tax_bp())
+    return render_page("home/index.html", dashboard=view)

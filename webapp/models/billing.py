@@ -18,7 +18,7 @@ __all__ = [
     "Plan", "PlanPrice", "Addon", "AddonPrice", "Coupon", "CouponAmount", "CouponPlan",
     "Subscription", "SubscriptionAddon", "SubscriptionCoupon", "ScheduledChange",
     "Invoice", "InvoiceLine", "CreditNote", "CreditApplication",
-    "PaymentMethod", "Payment", "PaymentAllocation",
+    "PaymentMethod", "Payment", "PaymentAllocation", "Reminder", "FixLink",
 ]
 
 
@@ -115,7 +115,25 @@ class PaymentMethod(SQLModel, table=True):
     exp_month: int
     exp_year: int
     is_default: bool = Field(default=False)
-    status: str = Field(default="active", max_length=16)  # active | removed
+    status: str = Field(default="active", max_length=16)  # active | removed | single_use
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FixLink(SQLModel, table=True):
+    """A dunning email's link: pays one invoice and updates one subscription's card, no login.
+
+    Only the SHA-256 of the random token is stored, so a database leak reveals no usable link.
+    """
+
+    __tablename__ = "fix_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    invoice_id: int = Field(foreign_key="invoice.id")
+    subscription_id: int = Field(foreign_key="subscription.id")
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -146,7 +164,10 @@ class Subscription(SQLModel, table=True):
     pause_on: date | None = None
     resume_on: date | None = None
     dunning_attempts: int = Field(default=0)
+    dunning_started_on: date | None = None
     next_retry_on: date | None = None
+    # A charge whose outcome decides this subscription's next state is in flight.
+    awaiting_payment_id: int | None = None
     cancelled_on: date | None = None
     cancel_reason: str = Field(default="", max_length=1000)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -190,7 +211,8 @@ class ScheduledChange(SQLModel, table=True):
 class Invoice(SQLModel, table=True):
     __table_args__ = (
         Index("ix_invoice_customer_issued", "customer_id", "issue_date", "id"),
-        Index("ix_invoice_customer_status_due", "customer_id", "status", "due_date"),
+        # A status filter keeps the list's newest-first order (and serves the balances).
+        Index("ix_invoice_customer_status_issued", "customer_id", "status", "issue_date", "id"),
         Index("ix_invoice_subscription", "subscription_id", "issue_date"),
         # Invoices the engine makes on its own are unique per term, so a re-run is harmless.
         Index("uq_invoice_engine_term", "subscription_id", "period_start", "kind", unique=True,
@@ -218,6 +240,8 @@ class Invoice(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=64)
     paid_on: date | None = None
     voided_on: date | None = None
+    # The one charge in flight for this invoice; a second payer waits for its outcome.
+    pending_payment_id: int | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -267,7 +291,8 @@ class CreditApplication(SQLModel, table=True):
 class Payment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("customer_id", "idempotency_key"),
-        Index("ix_payment_customer_created", "customer_id", "created_at", "id"),
+        # Payments Made lists newest paid first.
+        Index("ix_payment_customer_paid", "customer_id", "paid_on", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -284,9 +309,29 @@ class Payment(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, max_length=500)
     reference: str = Field(default="", max_length=200)  # offline payments: cheque no. etc.
     refund_of_id: int | None = Field(default=None, foreign_key="payment.id")
+    # Why the charge was made, and what to do with its outcome (DESIGN.md: Payments).
+    # manual | first_term | trial_end | renewal | dunning_retry | resume | activation | ...
+    purpose: str = Field(default="manual", max_length=24)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id")
+    attempt: int = 0
+    intent: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Whoever is asking the gateway holds this lease; others wait for the outcome.
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paid_on: date | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Reminder(SQLModel, table=True):
+    """One row per reminder sent, so each is sent once whatever reruns."""
+
+    __table_args__ = (UniqueConstraint("subscription_id", "kind", "for_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    kind: str = Field(max_length=24)  # trial_ending | renewal_upcoming
+    for_date: date
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class PaymentAllocation(SQLModel, table=True):

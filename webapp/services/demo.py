@@ -9,7 +9,10 @@ from functools import cache
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Organization, User
+from webapp.services import demo_billing
 from webapp.services.auth import hash_password
+from webapp.services.dates import today_in
+from webapp.services.gateway import CardDetails, PaymentGateway, TestGateway
 from webapp.services.preferences import seed_demo_preferences
 
 JANE = ("jane@example.com", "portal-demo-1")
@@ -71,10 +74,12 @@ def seed_organization(session: Session, *, now: datetime) -> Organization:
     return org
 
 
-def seed_demo(session: Session, *, now: datetime) -> DemoSeeded:
+def seed_demo(session: Session, *, now: datetime,
+              gateway: PaymentGateway | None = None) -> DemoSeeded:
     """Create the demo organization, its three fixed logins and their data, once."""
     created = session.get(Organization, 1) is None
-    seed_organization(session, now=now)
+    gateway = gateway or TestGateway(session.get_bind())
+    org = seed_organization(session, now=now)
     seed_demo_preferences(session, now=now)
     jane = _customer(session, email=JANE[0], name="Jane Cooper", company="Cooper Design Studio",
                      currency="USD", now=now, phone="+1 415 555 0134",
@@ -85,4 +90,14 @@ def seed_demo(session: Session, *, now: datetime) -> DemoSeeded:
     _user(session, email=JANE[0], password=JANE[1], role="customer", customer_id=jane.id, now=now)
     _user(session, email=OMAR[0], password=OMAR[1], role="customer", customer_id=omar.id, now=now)
     _user(session, email=ADMIN[0], password=ADMIN[1], role="admin", customer_id=None, now=now)
+    if created:
+        today = today_in(org.timezone, now)
+        demo_billing.seed_catalog(session, now=now)
+        for customer, seed in ((jane, demo_billing.seed_jane), (omar, demo_billing.seed_omar)):
+            number = "4242424242424242" if customer is jane else "5555555555554444"
+            token = gateway.tokenize(CardDetails(number, 12, now.year + 3, "123"), now=now)
+            card = demo_billing.save_card(session, customer=customer, token=token, now=now)
+            seed(session, customer=customer, card=card, today=today, now=now,
+                 tax_bp=org.tax_rate_bp)
+        demo_billing.renumber_chronologically(session)
     return DemoSeeded(created, jane.id, omar.id)

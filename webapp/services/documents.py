@@ -34,6 +34,7 @@ from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
 from webapp.models import Customer, Organization
 from webapp.services import credits, invoices, payments
+from webapp.services.dates import today_in
 from webapp.services.money import format_money
 
 log = logging.getLogger("portal.documents")
@@ -206,3 +207,13 @@ def document_pdf(session: Session, *, kind: str, customer_id: int, document_id: 
     except KeyError:
         raise ValueError(f"unknown document kind {kind!r}") from None
     return render(session, customer_id, document_id, today)
+
+
+def attachment(session: Session, *, kind: str, document_id: int, customer_id: int | None,
+               now: datetime) -> Document:
+    """The document an outbox row attaches, rendered as it stands when the mail is sent."""
+    if customer_id is None:
+        raise ValueError("an attached document belongs to a customer")
+    org = session.get(Organization, 1)
+    return document_pdf(session, kind=kind, customer_id=customer_id, document_id=document_id,
+                        today=today_in(org.timezone if org else "UTC", now))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_currency
+from babel.numbers import NumberPattern, format_currency, parse_pattern
 
 # ISO 4217 minor-unit exponents that are not 2.
 _EXPONENTS: dict[str, int] = {
@@ -42,14 +43,25 @@ def to_decimal(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-exponent(currency))
 
 
-def format_money(amount_minor: int, currency: str, locale: str = "en_US") -> str:
-    """Format minor units for people, in the organization's locale."""
+@lru_cache(maxsize=256)
+def _currency_pattern(currency: str, locale: str) -> tuple[Locale, NumberPattern]:
+    """The locale's own pattern (symbol before or after, grouping) with ISO's digits, parsed
+    once per process: parsing it on every call cost more than the formatting itself."""
     digits = exponent(currency)
     fraction = "." + "0" * digits if digits else ""
-    # The locale's own pattern (symbol before or after, grouping), with ISO's digits.
-    pattern = _FRACTION.sub("0" + fraction, Locale.parse(locale).currency_formats["standard"].pattern)
+    parsed = Locale.parse(locale)
+    pattern = _FRACTION.sub("0" + fraction, parsed.currency_formats["standard"].pattern)
+    return parsed, parse_pattern(pattern)
+
+
+# A page lists the same few amounts again and again (a plan's price every month), and the
+# result depends only on the arguments; typed, so 12.0 still fails as a float would.
+@lru_cache(maxsize=8192, typed=True)
+def format_money(amount_minor: int, currency: str, locale: str = "en_US") -> str:
+    """Format minor units for people, in the organization's locale."""
+    parsed, pattern = _currency_pattern(currency, locale)
     return format_currency(to_decimal(amount_minor, currency), currency.upper(), format=pattern,
-                           locale=locale, currency_digits=False)
+                           locale=parsed, currency_digits=False)
 
 
 def parse_money(text: str, currency: str) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from webapp.models import Organization, OutboxMessage
+from webapp.services import documents
 from webapp.services.mail import WEBAPP_DIR, Mailer, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -127,8 +128,12 @@ def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
     message.set_content(bodies.text)
     message.add_alternative(bodies.html, subtype="html")
     if row.attachment_kind:
-        # TODO(#10): render the referenced document and attach it.
-        raise NotImplementedError(f"attachments of kind {row.attachment_kind!r}")
+        document = documents.attachment(session, kind=row.attachment_kind,
+                                        document_id=row.attachment_id,
+                                        customer_id=row.customer_id, now=now)
+        maintype, _, subtype = document.media_type.partition("/")
+        message.add_attachment(document.content, maintype=maintype, subtype=subtype,
+                               filename=document.filename)
     return message
 
 

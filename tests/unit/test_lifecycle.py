@@ -1,0 +1,308 @@
+"""The billing engine, proven by walking the clock day by day (no sleeping)."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from tests.walk import DECLINED_CARD, Walk
+from webapp.models import Customer, Plan, PlanPrice, Preferences, ScheduledChange, Subscription
+from webapp.services import numbering
+
+START = date(2026, 1, 5)
+
+
+@pytest.fixture
+def walk(sqlite_engine):
+    from tests.conftest import wipe
+
+    wipe(sqlite_engine)
+    return Walk(sqlite_engine, START)
+
+
+def _customer(walk, email="ana@example.com"):
+    with walk.session() as s:
+        customer = Customer(display_name="Ana", email=email, currency="USD", created_at=walk.now)
+        s.add(customer)
+        s.flush()
+        return customer.id
+
+
+def _plan(walk, code="monthly", amount=3000, unit="month", cycles=None, trial_days=0):
+    with walk.session() as s:
+        plan = Plan(code=code, name=code.title(), interval_unit=unit, billing_cycles=cycles,
+                    trial_days=trial_days, created_at=walk.now)
+        s.add(plan)
+        s.flush()
+        s.add(PlanPrice(plan_id=plan.id, currency="USD", amount=amount))
+        return plan.id
+
+
+def _subscribe(walk, customer_id, plan_id, *, status="live", start=None, trial_days=0,
+               card=None, autocharge=None, **fields):
+    start = start or walk.day
+    with walk.session() as s:
+        sub = Subscription(number=numbering.take_one(s, "subscription"), customer_id=customer_id,
+                           plan_id=plan_id, currency="USD", status=status, start_date=start,
+                           anchor_day=start.day, payment_method_id=card,
+                           autocharge=bool(card) if autocharge is None else autocharge,
+                           created_at=walk.now, updated_at=walk.now, **fields)
+        if trial_days:
+            sub.trial_start, sub.trial_end = start, start + timedelta(days=trial_days)
+            sub.current_term_start, sub.current_term_end = start, sub.trial_end
+            sub.next_billing_date = sub.trial_end
+        else:
+            sub.next_billing_date = start  # due now: the tick bills the first/next term
+        s.add(sub)
+        s.flush()
+        return sub.id
+
+
+def _sub(walk, sub_id) -> Subscription:
+    return walk.read(lambda s: s.get(Subscription, sub_id))
+
+
+def _walk(walk, days, check=None):
+    for _ in range(days):
+        walk.step()
+        walk.assert_ledger()
+        if check:
+            check()
+
+
+def test_a_trial_converts_and_renews_with_its_saved_card(walk):
+    customer = _customer(walk)
+    plan = _plan(walk, trial_days=14)
+    sub = _subscribe(walk, customer, plan, status="trial", trial_days=14, card=walk.card(customer))
+    walk.tick()
+    _walk(walk, 10)
+    assert walk.mails("ana@example.com") == []
+    _walk(walk, 1)  # three days before the trial ends
+    assert _sub(walk, sub).status == "trial" and walk.invoices(sub) == []
+    assert walk.mails("ana@example.com") == ["trial_ending"]
+    _walk(walk, 3)  # day 14: the trial ends
+    assert _sub(walk, sub).status == "live"
+    [first] = walk.invoices(sub)
+    assert first.kind == "first_term" and first.status == "paid" and first.total == 3600  # 20 % VAT
+    _walk(walk, 400 - 14)
+    invoices = walk.invoices(sub)
+    assert len(invoices) == 14 and all(i.status == "paid" for i in invoices)
+    assert len(walk.payments(customer)) == 14
+    assert walk.mails("ana@example.com").count("payment_receipt") == 14
+
+
+def test_a_trial_whose_card_is_declined_expires_and_can_be_told_apart(walk):
+    customer = _customer(walk)
+    plan = _plan(walk, trial_days=7)
+    sub = _subscribe(walk, customer, plan, status="trial", trial_days=7,
+                     card=walk.card(customer, DECLINED_CARD))
+    _walk(walk, 7)
+    state = _sub(walk, sub)
+    assert (state.status, state.expired_reason) == ("expired", "trial_end")
+    assert [i.status for i in walk.invoices(sub)] == ["void"]
+    assert walk.payments(customer, "failed")[0].failure_reason == "Your card was declined."
+    assert "trial_expired" in walk.mails("ana@example.com")
+    _walk(walk, 60)
+    assert len(walk.invoices(sub)) == 1  # nothing more is billed
+
+
+def test_a_trial_without_auto_charge_goes_live_with_an_open_invoice(walk):
+    customer = _customer(walk)
+    plan = _plan(walk, trial_days=7)
+    sub = _subscribe(walk, customer, plan, status="trial", trial_days=7)
+    _walk(walk, 7)
+    assert _sub(walk, sub).status == "live"
+    [invoice] = walk.invoices(sub)
+    assert invoice.status == "open" and invoice.due_date == walk.day + timedelta(days=7)
+    assert "invoice_issued" in walk.mails("ana@example.com")
+
+
+def test_monthly_renewals_with_auto_charge_for_400_days(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    _walk(walk, 400)
+    invoices = walk.invoices(sub)
+    assert len(invoices) == 14  # 5 Jan 2026 .. 5 Feb 2027 inclusive
+    assert [i.period_start.day for i in invoices] == [5] * 14
+    assert all(i.status == "paid" for i in invoices)
+    assert "renewal_upcoming" in walk.mails("ana@example.com")
+
+
+def test_a_declined_card_goes_through_every_dunning_retry_to_unpaid(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
+    walk.tick()
+    assert _sub(walk, sub).status == "dunning"
+    seen = []
+    for _ in range(8):
+        walk.step()
+        walk.assert_ledger()
+        seen.append((_sub(walk, sub).status, _sub(walk, sub).dunning_attempts))
+    assert seen[0] == ("dunning", 1)  # day 1 retry failed
+    assert seen[2] == ("dunning", 2)  # day 3 retry failed
+    assert seen[6] == ("unpaid", 3) and seen[7] == ("unpaid", 3)  # day 7: the final action
+    assert len(walk.payments(customer, "failed")) == 4
+    assert walk.mails("ana@example.com").count("payment_failed") == 3
+    assert "dunning_final" in walk.mails("ana@example.com")
+    _walk(walk, 60)
+    assert len(walk.invoices(sub)) == 1  # an unpaid subscription is not renewed
+
+
+def test_the_final_dunning_action_can_cancel(walk):
+    with walk.session() as s:
+        s.add(Preferences(organization_id=1, dunning_final_action="cancelled",
+                          dunning_retry_days=[2]))
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
+    walk.tick()
+    _walk(walk, 2)
+    assert _sub(walk, sub).status == "cancelled"
+
+
+def test_a_payment_during_dunning_brings_the_subscription_back_to_live(walk):
+    from webapp.services import charges
+
+    customer = _customer(walk)
+    declined = walk.card(customer, DECLINED_CARD)
+    sub = _subscribe(walk, customer, _plan(walk), card=declined)
+    walk.tick()
+    good = walk.card(customer)
+    [invoice] = walk.invoices(sub)
+    with walk.session() as s:
+        payment = charges.start(s, customer_id=customer, amount=invoice.total, currency="USD",
+                                payment_method_id=good, idempotency_key="pay-now-1",
+                                invoice_ids=[invoice.id], now=walk.now)
+    charges.run(walk.session, walk.gateway, payment_id=payment.id, now=walk.now)
+    assert _sub(walk, sub).status == "live"
+    with walk.session() as s:
+        s.get(Subscription, sub).payment_method_id = good
+    _walk(walk, 40)
+    assert [i.status for i in walk.invoices(sub)] == ["paid", "paid"]
+
+
+def test_pause_then_resume_bills_nothing_while_paused(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    with walk.session() as s:
+        row = s.get(Subscription, sub)
+        row.pause_on, row.resume_on = START + timedelta(days=10), START + timedelta(days=70)
+    _walk(walk, 10)
+    assert _sub(walk, sub).status == "paused"
+    _walk(walk, 59)
+    assert _sub(walk, sub).status == "paused" and len(walk.invoices(sub)) == 1
+    _walk(walk, 1)
+    state = _sub(walk, sub)
+    assert state.status == "live" and state.current_term_start == START + timedelta(days=70)
+    assert len(walk.invoices(sub)) == 2
+
+
+def test_a_scheduled_cancellation_ends_the_subscription_at_term_end(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    with walk.session() as s:
+        row = s.get(Subscription, sub)
+        row.status, row.status_before_cancel = "non_renewing", "live"
+    _walk(walk, 31)
+    state = _sub(walk, sub)
+    assert state.status == "cancelled" and state.cancelled_on == date(2026, 2, 5)
+    _walk(walk, 60)
+    assert len(walk.invoices(sub)) == 1
+
+
+def test_a_scheduled_plan_change_takes_effect_at_renewal(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    bigger = _plan(walk, code="bigger", amount=9000)
+    walk.tick()
+    with walk.session() as s:
+        s.add(ScheduledChange(subscription_id=sub, kind="change", effective_on=date(2026, 2, 5),
+                              payload={"plan_id": bigger}, created_at=walk.now))
+    _walk(walk, 31)
+    assert [i.total for i in walk.invoices(sub)] == [3600, 10800]  # with 20 % VAT
+    assert walk.read(lambda s: s.exec(select(ScheduledChange)).all()) == []
+
+
+def test_a_subscription_anchored_on_the_31st_keeps_its_day(sqlite_engine):
+    from tests.conftest import wipe
+
+    wipe(sqlite_engine)
+    walk = Walk(sqlite_engine, date(2027, 12, 31))
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    _walk(walk, 100)
+    starts = [i.period_start for i in walk.invoices(sub)]
+    assert starts == [date(2027, 12, 31), date(2028, 1, 31), date(2028, 2, 29),
+                      date(2028, 3, 31)]
+
+
+def test_a_yearly_plan_renews_on_the_29th_of_february_and_then_the_28th(sqlite_engine):
+    from tests.conftest import wipe
+
+    wipe(sqlite_engine)
+    walk = Walk(sqlite_engine, date(2028, 2, 29))
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk, code="yearly", unit="year"), card=walk.card(customer))
+    walk.tick()
+    walk.step(366)
+    assert [i.period_start for i in walk.invoices(sub)] == [date(2028, 2, 29), date(2029, 2, 28)]
+
+
+def test_renewals_follow_the_local_date_across_dst_changes(sqlite_engine):
+    """At 00:30 London time the UTC date is the day before in summer: billing follows London."""
+    from tests.conftest import wipe
+
+    wipe(sqlite_engine)
+    walk = Walk(sqlite_engine, date(2026, 3, 1), hour_local=0)
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    for _ in range(250):  # across the March and October clock changes
+        walk.step()
+        started = [i.period_start for i in walk.invoices(sub)]
+        assert started[-1] <= walk.day  # never billed before its local day
+    assert [i.period_start for i in walk.invoices(sub)] == [date(2026, m, 1) for m in range(3, 12)]
+    assert [i.issue_date for i in walk.invoices(sub)] == [date(2026, m, 1) for m in range(3, 12)]
+
+
+def test_the_last_billing_cycle_ends_in_expiry(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk, cycles=3), card=walk.card(customer))
+    walk.tick()
+    _walk(walk, 120)
+    state = _sub(walk, sub)
+    assert (state.status, state.expired_reason) == ("expired", "term_end")
+    assert len(walk.invoices(sub)) == 3
+
+
+def test_running_the_tick_twice_at_the_same_time_bills_and_charges_once(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    for _ in range(3):
+        walk.tick()
+    walk.step(31)
+    walk.tick()
+    walk.tick()
+    assert len(walk.invoices(sub)) == 2
+    assert walk.gateway.charges_for("") == 2
+
+
+def test_a_future_subscription_starts_on_its_start_date(walk):
+    customer = _customer(walk)
+    plan = _plan(walk)
+    with walk.session() as s:
+        sub = Subscription(number="SUB-F", customer_id=customer, plan_id=plan, currency="USD",
+                           status="future", start_date=START + timedelta(days=5), anchor_day=10,
+                           created_at=walk.now, updated_at=walk.now)
+        s.add(sub)
+        s.flush()
+        sub_id = sub.id
+    _walk(walk, 4)
+    assert _sub(walk, sub_id).status == "future"
+    _walk(walk, 1)
+    assert _sub(walk, sub_id).status == "live"
+    [invoice] = walk.invoices(sub_id)
+    assert invoice.kind == "first_term" and invoice.status == "open"

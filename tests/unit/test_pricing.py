@@ -1,0 +1,27 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from webapp.services.pricing import Charge, Discount, price
+
+
+def test_plan_addons_coupon_and_tax_make_the_invoice():
+    priced = price([Charge("plan", "Pro", 1, 4900), Charge("addon", "Seat", 3, 800),
+                    Charge("setup_fee", "Setup", 1, 2500, discountable=False)],
+                   [Discount("WELCOME20", "Welcome", percent_bp=2000)], tax_bp=2000)
+    assert [line.amount for line in priced.lines] == [4900, 2400, 2500, -1460]
+    assert priced.subtotal == 8340 and priced.tax_total == 1668 and priced.total == 10008
+
+
+def test_a_fixed_coupon_never_takes_the_total_below_zero():
+    priced = price([Charge("plan", "Basic", 1, 500)], [Discount("SAVE10", "Ten off", amount=1000)])
+    assert priced.total == 0
+
+
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(0, 100_000)), min_size=1, max_size=5),
+       st.one_of(st.none(), st.integers(0, 5000)), st.one_of(st.none(), st.integers(0, 10_000)))
+def test_the_total_is_always_the_sum_of_the_lines(items, percent, tax):
+    charges = [Charge("addon", "Item", q, a) for q, a in items]
+    discounts = [Discount("C", "Coupon", percent_bp=percent)] if percent is not None else []
+    priced = price(charges, discounts, tax_bp=tax)
+    assert priced.total == sum(line.amount + line.tax_amount for line in priced.lines)
+    assert priced.subtotal >= 0

@@ -1,0 +1,208 @@
+"""Paying invoices from the portal: one page, saved or new cards, charged exactly once."""
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from tests.conftest import csrf_token_from
+from webapp.db import db
+from webapp.models import Invoice, Payment, PaymentMethod, Subscription
+from webapp.services.gateway import TestGateway
+from webapp.services.ledger import balance_due
+
+
+def _open_invoices(app, customer_id):
+    with app.app_context():
+        return [(i.id, balance_due(i), i.subscription_id) for i in db.session.exec(
+            select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == "open")
+            .order_by(Invoice.issue_date, Invoice.id))]
+
+
+def _form(client, url):
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
+    action = re.search(r'<form method="post" novalidate class="pay-form"\s+action="([^"]+)"', html).group(1)
+    return html, {"csrf_token": csrf_token_from(html), "idempotency_key": key}, action.replace("&amp;", "&")
+
+
+def _saved_method(app, customer_id):
+    with app.app_context():
+        return db.session.exec(select(PaymentMethod).where(
+            PaymentMethod.customer_id == customer_id, PaymentMethod.status == "active")).first().id
+
+
+def _charges(app):
+    with app.app_context():
+        return TestGateway(db.engine).charges_for("")
+
+
+def test_jane_pays_one_invoice_with_her_saved_card(app, client, auth, seeded):
+    invoice_id, balance, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    html, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    assert "Make Payment" in html and "Visa •••• 4242" in html
+    response = client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id))})
+    assert response.status_code == 303
+    status = client.get(response.headers["Location"])
+    assert status.status_code == 303 and "/payments/" in status.headers["Location"]
+    receipt = client.get(status.headers["Location"]).get_data(as_text=True)
+    assert "Payment Receipt PAY-" in receipt and "received. Thank you!" in receipt
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "paid"
+        payment = db.session.exec(select(Payment).where(Payment.idempotency_key == data["idempotency_key"])).one()
+        assert payment.amount == balance and payment.status == "succeeded"
+
+
+def test_a_replayed_post_charges_once_and_leads_to_the_same_payment(app, client, auth, seeded):
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    body = {**data, "method": str(_saved_method(app, seeded.jane_customer_id))}
+    first = client.post(action, data=body)
+    second = client.post(action, data=body)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert _charges(app) == 1
+
+
+def test_pay_all_outstanding_with_a_new_card_saved_for_the_subscriptions(app, client, auth, seeded):
+    invoices = _open_invoices(app, seeded.jane_customer_id)
+    auth.login()
+    html, data, action = _form(client, "/pay?all=1")
+    total = sum(b for _, b, _ in invoices)
+    response = client.post(action, data={**data, "method": "new", "card_number": "5555 5555 5555 4444",
+                                         "exp_month": "11", "exp_year": "2030", "cvc": "321",
+                                         "save_card": "y"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert all(db.session.get(Invoice, i).status == "paid" for i, _, _ in invoices)
+        payment = db.session.exec(select(Payment).where(Payment.idempotency_key == data["idempotency_key"])).one()
+        assert payment.amount == total
+        card = db.session.get(PaymentMethod, payment.payment_method_id)
+        assert (card.last4, card.status) == ("4444", "active")
+        subs = {s for _, _, s in invoices if s}
+        assert {db.session.get(Subscription, s).payment_method_id for s in subs} == {card.id}
+        assert {db.session.get(Subscription, s).status for s in subs} <= {"live", "non_renewing"}
+
+
+def test_a_declined_card_leaves_the_invoice_unpaid_and_says_why(app, client, auth, seeded):
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    response = client.post(action, data={**data, "method": "new", "card_number": "4000000000009995",
+                                         "exp_month": "1", "exp_year": "2031", "cvc": "123"})
+    page = client.get(client.get(response.headers["Location"]).headers["Location"])
+    body = page.get_data(as_text=True)
+    assert "Your card has insufficient funds." in body and "Make Payment" in body
+    assert data["idempotency_key"] not in body  # a new attempt gets a new key
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "open"
+
+
+def test_a_network_error_charges_nothing_and_can_be_retried(app, client, auth, seeded):
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    response = client.post(action, data={**data, "method": "new", "card_number": "4000000000000119",
+                                         "exp_month": "1", "exp_year": "2031", "cvc": "123"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503 and "did not answer" in body
+    assert data["idempotency_key"] in body  # resubmitting retries the same payment safely
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "open"
+    assert _charges(app) == 0
+
+
+@pytest.mark.parametrize(("card", "field", "message"), [
+    ({"card_number": "4242 4242 4242 4241"}, "card_number", "valid card number"),
+    ({"exp_month": "13"}, "exp_month", ""),
+    ({"exp_year": "2020"}, "exp_year", "expired"),
+    ({"cvc": "1"}, "cvc", "3-digit"),
+])
+def test_bad_card_details_are_refused_next_to_the_field(app, client, auth, seeded, card, field, message):
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    typed = {"card_number": "4242424242424242", "exp_month": "12", "exp_year": "2030", "cvc": "123", **card}
+    response = client.post(action, data={**data, "method": "new", **typed})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="{field}-errors"' in body and message in body
+    assert "4242424242424242" not in body and 'value="123"' not in body
+    assert _charges(app) == 0
+
+
+def test_partial_payments_are_refused_when_the_preference_is_off(app, client, auth, seeded):
+    from webapp.models import Preferences
+
+    with app.app_context():
+        db.session.get(Preferences, 1).partial_payments = False
+        db.session.commit()
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    html, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    assert "Amount to pay" not in html
+    refused = client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id)),
+                                        "amount": "1.00"})
+    assert refused.status_code == 422
+    assert "partial payments are not accepted" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "open"
+    assert _charges(app) == 0
+
+
+def test_a_partial_payment_when_allowed_leaves_the_rest_due(app, client, auth, seeded):
+    invoice_id, balance, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    html, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    assert "Amount to pay" in html
+    client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id)), "amount": "1.00"})
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert balance_due(invoice) == balance - 100 and invoice.status == "open"
+
+
+def test_paying_an_invoice_already_paid_says_so(app, client, auth, seeded):
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    _, data2, _ = _form(client, f"/pay?invoice={invoice_id}")
+    method = str(_saved_method(app, seeded.jane_customer_id))
+    client.post(action, data={**data, "method": method})
+    second = client.post(action, data={**data2, "method": method})
+    assert second.status_code == 303 and second.headers["Location"] == "/invoices"
+    assert "already paid" in client.get("/invoices").get_data(as_text=True)
+    assert _charges(app) == 1
+
+
+def test_omar_cannot_open_the_payment_page_for_janes_invoice(app, client, auth, seeded):
+    from webapp.services import demo
+
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login(*demo.OMAR)
+    assert client.get(f"/pay?invoice={invoice_id}").status_code == 404
+
+
+def test_the_in_progress_page_refreshes_itself_until_the_charge_settles(app, client, auth, seeded, now):
+    from webapp.services import charges
+
+    invoice_id, balance, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    with app.app_context():
+        payment = charges.start(db.session, customer_id=seeded.jane_customer_id, amount=balance,
+                                currency="USD", payment_method_id=_saved_method(app, seeded.jane_customer_id),
+                                idempotency_key="in-flight-key-123456", invoice_ids=[invoice_id], now=now)
+        charges.claim(db.session, payment_id=payment.id, now=now)
+        db.session.commit()
+        payment_id = payment.id
+    auth.login()
+    page = client.get(f"/pay/payments/{payment_id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'http-equiv="refresh"' in body and "Payment in progress" in body
+    fragment = client.get(f"/pay/payments/{payment_id}", headers={"HX-Request": "true"})
+    assert 'id="payment-progress"' in fragment.get_data(as_text=True)
+    # another payer of the same invoice is pointed at the payment in flight
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    other = client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id))})
+    assert other.headers["Location"] == f"/pay/payments/{payment_id}"

@@ -1,0 +1,70 @@
+"""No page's SQL count grows with the size of the customer's history (no N+1)."""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import Auth
+from tests.factories import make_customer, make_invoice, make_subscription, pay
+from webapp.db import db
+from webapp.models import Addon, AddonPrice, SubscriptionAddon
+
+PAGES = ["/", "/subscriptions", "/subscriptions?status=live&sort=next_billing", "/invoices",
+         "/invoices?status=overdue", "/invoices?page=2", "/payments", "/credits"]
+
+
+@contextmanager
+def count_queries(engine):
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def _customer_with_history(now, email, invoices, subscriptions):
+    customer = make_customer(db.session, now=now, email=email, password="long-enough-pw")
+    addon = Addon(code=f"seat-{email}", name="Seat", created_at=now)
+    db.session.add(addon)
+    db.session.flush()
+    db.session.add(AddonPrice(addon_id=addon.id, currency="USD", unit_amount=500))
+    for _ in range(subscriptions):
+        sub = make_subscription(db.session, customer=customer, now=now)
+        db.session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=addon.id, quantity=2))
+    for index in range(invoices):
+        invoice = make_invoice(db.session, customer=customer, now=now, amount=1000 + index)
+        if index % 2:
+            pay(db.session, customer=customer, invoices=[invoice], amount=invoice.total, now=now)
+    db.session.commit()
+    return customer
+
+
+def _counts(app, engine, email):
+    client = app.test_client()
+    Auth(client).login(email, "long-enough-pw")
+    result = {}
+    for path in PAGES:
+        with count_queries(engine) as statements:
+            assert client.get(path).status_code == 200
+        result[path] = len(statements)
+    return result
+
+
+@pytest.fixture
+def two_customers(app, seeded, now):
+    with app.app_context():
+        _customer_with_history(now, "small@example.com", invoices=2, subscriptions=1)
+        _customer_with_history(now, "large@example.com", invoices=60, subscriptions=30)
+
+
+def test_list_pages_query_the_same_whatever_the_history(app, engine, two_customers):
+    small = _counts(app, engine, "small@example.com")
+    large = _counts(app, engine, "large@example.com")
+    assert large == small, (small, large)
+    assert max(small.values()) <= 12

@@ -1,0 +1,198 @@
+"""One payment page for every Pay Now, its outcome, and the dunning email's fix link."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from wtforms import BooleanField, HiddenField, RadioField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+from webapp import clock
+from webapp.context import today
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.forms import CardFields
+from webapp.htmx import is_htmx
+from webapp.login import customer_required
+from webapp.permissions import can
+from webapp.services import charges, fix_links, pay
+from webapp.services.errors import InvalidInput
+from webapp.services.money import parse_money
+from webapp.units import unit_of_work
+from worker import runtime
+
+bp = Blueprint("pay", __name__)
+
+NEW_CARD = "new"
+
+
+class PayForm(CardFields):
+    idempotency_key = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+    method = RadioField("Pay with", validators=[InputRequired(message="Choose how to pay.")],
+                        choices=[], validate_choice=True)
+    save_card = BooleanField("Save this card for future payments", default=True)
+    amount = StringField("Amount to pay", validators=[Optional(), Length(max=20)])
+
+
+def _invoice_ids() -> list[int] | None:
+    if request.values.get("all"):
+        return None
+    ids = request.values.getlist("invoice")
+    return sorted({int(i) for i in ids if i.isdigit()}) or []
+
+
+def _form(summary: pay.PaySummary) -> PayForm:
+    form = PayForm()
+    form.method.choices = [(str(m.id), f"{m.brand} •••• {m.last4} (expires {m.exp_month:02d}/"
+                            f"{m.exp_year})") for m in summary.methods] + [(NEW_CARD, "A new card")]
+    if not form.is_submitted():
+        form.idempotency_key.data = pay.new_idempotency_key()
+        form.method.data = str(summary.default_method_id) if summary.default_method_id else NEW_CARD
+    return form
+
+
+def _page(summary, form, *, status=200, declined=None) -> ResponseReturnValue:
+    form.scrub()
+    return render_template("pay/pay.html", summary=summary, form=form, declined=declined,
+                           fix_token=request.view_args.get("token")), status
+
+
+def _summary(customer_id: int, invoice_ids) -> pay.PaySummary:
+    return pay.summary(db.session, customer_id=customer_id, invoice_ids=invoice_ids,
+                       today=today(), partial_allowed=can("payments.partial"))
+
+
+@bp.get("/pay")
+@customer_required
+def new():
+    """The payment page for the chosen invoices (?invoice=…, or ?all=1 for everything due)."""
+    try:
+        summary = _summary(current_user.customer_id, _invoice_ids())
+    except pay.NothingToPay as exc:
+        flash(exc.message, "info")
+        return redirect(url_for("invoices.index"))
+    declined = None
+    if request.args.get("declined", "").isdigit():
+        declined = pay.owned_payment_attempt(db.session, current_user.customer_id,
+                                             int(request.args["declined"])).failure_reason
+    return _page(summary, _form(summary), declined=declined)
+
+
+@bp.post("/pay")
+@customer_required
+def create():
+    """Make Payment: one charge per form, however often it is submitted."""
+    return _submit(current_user.customer_id, _invoice_ids(), intent={},
+                   status_url=lambda pid: url_for("pay.status", payment_id=pid))
+
+
+def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
+            only_new_card: bool = False) -> ResponseReturnValue:
+    try:
+        summary = _summary(customer_id, invoice_ids)
+    except pay.NothingToPay as exc:
+        existing = charges.by_key(db.session, customer_id=customer_id,
+                                  idempotency_key=request.form.get("idempotency_key", ""))
+        if existing is not None:
+            return redirect(status_url(existing.id), 303)
+        flash(exc.message, "info")
+        return redirect(url_for("invoices.index"), 303)
+    form = _form(summary)
+    if not form.validate_on_submit():
+        return _page(summary, form, status=422)
+    try:
+        choice = _choice(form, summary, only_new_card)
+        payment = pay.begin(db.session, customer_id=customer_id, choice=choice,
+                            gateway=runtime.gateway(), partial_allowed=summary.partial_allowed,
+                            now=clock.now(), intent=intent)
+    except InvalidInput as exc:
+        form.add_error(exc) if exc.field != "amount" else form.amount.errors.append(exc.message)
+        return _page(summary, form, status=422)
+    except charges.ChargeInProgress as exc:
+        return redirect(status_url(exc.payment_id), 303)
+    commit_and_dispatch()
+    db.session.close()  # no transaction of ours stays open while the gateway works
+    try:
+        charges.run(unit_of_work, runtime.gateway(), payment_id=payment.id, now=clock.now())
+    except charges.GatewayNetworkError:
+        form.card_number.errors.append(
+            "The payment processor did not answer, so nothing was charged. "
+            "Submit again to retry safely.")
+        return _page(summary, form, status=503)
+    return redirect(status_url(payment.id), 303)
+
+
+def _choice(form: PayForm, summary: pay.PaySummary, only_new_card: bool) -> pay.PayChoice:
+    amount = None
+    if form.amount.data:
+        try:
+            amount = parse_money(form.amount.data, summary.currency)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="amount") from exc
+    new_card = form.method.data == NEW_CARD or only_new_card
+    return pay.PayChoice(
+        invoice_ids=list(summary.invoice_ids), idempotency_key=form.idempotency_key.data,
+        payment_method_id=None if new_card else int(form.method.data),
+        card=form.card() if new_card else None,
+        save_card=bool(form.save_card.data) or only_new_card, amount=amount)
+
+
+@bp.get("/pay/payments/<int:payment_id>")
+@customer_required
+def status(payment_id: int):
+    """Where every submission of a payment ends: in progress, the receipt, or the decline."""
+    return _status(pay.owned_payment_attempt(db.session, current_user.customer_id, payment_id))
+
+
+def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
+    if payment.status == "succeeded":
+        flash(f"Payment {payment.number} received. Thank you!", "success")
+        target = url_for("payments.receipt", payment_id=payment.id) if fix_token is None \
+            else url_for("pay.fix_done", token=fix_token, payment_id=payment.id)
+    elif payment.status == "failed":
+        ids = payment.intent.get("invoice_ids", [])
+        target = url_for("pay.new", invoice=ids, declined=payment.id) if fix_token is None \
+            else url_for("pay.fix", token=fix_token, declined=payment.id)
+    else:
+        page = render_template("pay/in_progress.html", payment=payment, fix_token=fix_token)
+        return page, 200, {"Vary": "HX-Request"}
+    if is_htmx():
+        return "", 200, {"HX-Redirect": target}
+    return redirect(target, 303)
+
+
+# -- the dunning email's link: no login, one invoice, one subscription -----------------------
+
+@bp.route("/fix/<token>", methods=["GET", "POST"])
+def fix(token: str):
+    """Pay the failed invoice and update the subscription's card, from the email's link."""
+    try:
+        link = fix_links.resolve(db.session, token=token, now=clock.now())
+    except fix_links.LinkRefused as exc:
+        return render_template("pay/link_refused.html", reason=exc.reason), 410
+    if request.method == "POST":
+        return _submit(link.customer_id, [link.invoice_id], intent={"fix_link_id": link.id},
+                       status_url=lambda pid: url_for("pay.fix_status", token=token,
+                                                      payment_id=pid))
+    summary = pay.summary(db.session, customer_id=link.customer_id, invoice_ids=[link.invoice_id],
+                          today=today(), partial_allowed=False)
+    declined = None
+    if request.args.get("declined", "").isdigit():
+        declined = pay.owned_payment_attempt(db.session, link.customer_id,
+                                             int(request.args["declined"])).failure_reason
+    return _page(summary, _form(summary), declined=declined)
+
+
+@bp.get("/fix/<token>/payments/<int:payment_id>")
+def fix_status(token: str, payment_id: int):
+    """A fix-link payment's outcome (the link itself may be used up by now)."""
+    payment = fix_links.payment_for(db.session, token=token, payment_id=payment_id)
+    return _status(payment, fix_token=token)
+
+
+@bp.get("/fix/<token>/done/<int:payment_id>")
+def fix_done(token: str, payment_id: int):
+    """The end of a fix-link payment: a thank-you without the logged-in receipt pages."""
+    payment = fix_links.payment_for(db.session, token=token, payment_id=payment_id)
+    return render_template("pay/fix_done.html", payment=payment)

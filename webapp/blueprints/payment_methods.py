@@ -1,0 +1,104 @@
+"""Payment Methods: saved cards — add, make default, remove, and update a card."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, url_for
+from flask_login import current_user
+
+from webapp import clock
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.forms import CardFields
+from webapp.htmx import render_page, swap_or_redirect
+from webapp.login import customer_required
+from webapp.permissions import action_required
+from webapp.services import payment_methods
+from webapp.services.errors import InvalidInput
+from worker import runtime
+
+bp = Blueprint("payment_methods", __name__, url_prefix="/payment-methods")
+
+
+class CardForm(CardFields):
+    """Add or replace a card."""
+
+
+def _list_context(message: str | None = None) -> dict:
+    return {"methods": payment_methods.overview(db.session, customer_id=current_user.customer_id),
+            "message": message}
+
+
+@bp.get("")
+@customer_required
+def index():
+    """The saved cards and what each one pays for."""
+    return render_page("payment_methods/index.html", "payment_method_list", **_list_context())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@customer_required
+@action_required("payment_methods.add")
+def add():
+    """Add a card (tokenized by the gateway; only its last four digits are kept)."""
+    form = CardForm()
+    if form.validate_on_submit():
+        try:
+            payment_methods.add(db.session, customer_id=current_user.customer_id,
+                                card=form.card(), gateway=runtime.gateway(), now=clock.now())
+        except InvalidInput as exc:
+            form.add_error(exc)
+        else:
+            commit_and_dispatch()
+            return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
+                                    message="Card added.", **_list_context("Card added."))
+    form.scrub()
+    status = 422 if form.is_submitted() else 200
+    return render_template("payment_methods/card_form.html", form=form, replacing=None), status
+
+
+@bp.route("/<int:method_id>/update", methods=["GET", "POST"])
+@customer_required
+def replace(method_id: int):
+    """Update a card: every subscription that used it is moved to the new one."""
+    old = payment_methods.owned(db.session, current_user.customer_id, method_id)
+    form = CardForm()
+    if form.validate_on_submit():
+        try:
+            result = payment_methods.replace(db.session, customer_id=current_user.customer_id,
+                                             method_id=method_id, card=form.card(),
+                                             gateway=runtime.gateway(), now=clock.now())
+        except InvalidInput as exc:
+            form.add_error(exc)
+        else:
+            commit_and_dispatch()
+            moved = f" {', '.join(result.moved)} now use it." if result.moved else ""
+            message = f"Card updated to {result.new.brand} •••• {result.new.last4}.{moved}"
+            return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
+                                    message=message, **_list_context(message))
+    form.scrub()
+    status = 422 if form.is_submitted() else 200
+    return render_template("payment_methods/card_form.html", form=form, replacing=old), status
+
+
+@bp.post("/<int:method_id>/default")
+@customer_required
+def make_default(method_id: int):
+    """Make this card the default for new payments."""
+    method = payment_methods.set_default(db.session, customer_id=current_user.customer_id,
+                                         method_id=method_id)
+    commit_and_dispatch()
+    message = f"{method.brand} •••• {method.last4} is now your default card."
+    return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
+                            message=message, **_list_context(message))
+
+
+@bp.post("/<int:method_id>/remove")
+@customer_required
+def remove(method_id: int):
+    """Remove a card that no subscription charges."""
+    method = payment_methods.remove(db.session, customer_id=current_user.customer_id,
+                                    method_id=method_id)
+    commit_and_dispatch()
+    message = f"{method.brand} •••• {method.last4} was removed."
+    return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
+                            message=message, **_list_context(message))

@@ -1,0 +1,37 @@
+"""Subscriptions: the list with filters, and a subscription's details."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_login import current_user
+
+from webapp.context import tax_bp, today
+from webapp.db import db
+from webapp.htmx import render_page
+from webapp.login import customer_required
+from webapp.services import subscriptions
+
+bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
+
+
+@bp.get("")
+@customer_required
+def index():
+    """The customer's subscriptions; htmx swaps only the list when filters change."""
+    plans = subscriptions.plan_choices(db.session, customer_id=current_user.customer_id)
+    filters, messages = subscriptions.read_filters(request.args, tuple(c for c, _ in plans))
+    page = subscriptions.list_subscriptions(db.session, customer_id=current_user.customer_id,
+                                            filters=filters, tax_bp=tax_bp())
+    return render_page("subscriptions/index.html", "subscription_list", page=page,
+                       filters=filters, messages=messages, plans=plans,
+                       statuses=subscriptions.STATUS_LABELS)
+
+
+@bp.get("/<int:subscription_id>")
+@customer_required
+def detail(subscription_id: int):
+    """One subscription: plan, addons, coupons, amounts, terms and what is scheduled."""
+    view = subscriptions.subscription_detail(
+        db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
+        tax_bp=tax_bp(), today=today())
+    return render_page("subscriptions/detail.html", detail=view)

@@ -1,0 +1,116 @@
+"""Reading the catalog and what a subscription costs, batch-loaded (no query per row)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from webapp.models import (
+    Addon,
+    AddonPrice,
+    Coupon,
+    CouponAmount,
+    Plan,
+    PlanPrice,
+    Subscription,
+    SubscriptionAddon,
+    SubscriptionCoupon,
+)
+from webapp.services.pricing import Charge, Discount, Priced, price
+
+
+@dataclass(frozen=True)
+class AddonLine:
+    addon: Addon
+    quantity: int
+    unit_amount: int | None  # None: not priced in the subscription's currency
+
+
+@dataclass(frozen=True)
+class CouponLine:
+    coupon: Coupon
+    terms_used: int
+    amount: int | None  # fixed coupons: amount in the subscription's currency
+
+    @property
+    def active(self) -> bool:
+        """Whether the coupon still discounts the next term."""
+        if self.coupon.duration == "once":
+            return self.terms_used < 1
+        if self.coupon.duration == "n_terms":
+            return self.terms_used < (self.coupon.duration_terms or 0)
+        return True
+
+    def discount(self) -> Discount:
+        return Discount(self.coupon.code, self.coupon.name, self.coupon.percent_bp, self.amount)
+
+
+@dataclass(frozen=True)
+class SubscriptionItems:
+    """A subscription's plan price, addons and coupons in its currency."""
+
+    plan: Plan
+    plan_price: PlanPrice | None
+    addons: tuple[AddonLine, ...]
+    coupons: tuple[CouponLine, ...]
+
+    def recurring_charges(self) -> list[Charge]:
+        charges = []
+        if self.plan_price is not None:
+            charges.append(Charge("plan", self.plan.name, 1, self.plan_price.amount))
+        for line in self.addons:
+            if line.addon.kind == "recurring" and line.unit_amount is not None:
+                charges.append(Charge("addon", line.addon.name, line.quantity, line.unit_amount))
+        return charges
+
+    def next_term_price(self, tax_bp: int | None) -> Priced:
+        """What the next renewal costs with the coupons still active."""
+        discounts = [c.discount() for c in self.coupons if c.active]
+        return price(self.recurring_charges(), discounts, tax_bp=tax_bp)
+
+
+def subscription_items(session: Session,
+                       subscriptions: list[Subscription]) -> dict[int, SubscriptionItems]:
+    """Items of many subscriptions in five queries, whatever their number."""
+    if not subscriptions:
+        return {}
+    sub_ids = [s.id for s in subscriptions]
+    plan_ids = {s.plan_id for s in subscriptions}
+    plans = {p.id: p for p in session.exec(select(Plan).where(Plan.id.in_(plan_ids)))}
+    plan_prices = {(p.plan_id, p.currency): p
+                   for p in session.exec(select(PlanPrice).where(PlanPrice.plan_id.in_(plan_ids)))}
+    addon_rows = session.exec(
+        select(SubscriptionAddon, Addon, AddonPrice)
+        .join(Addon, Addon.id == SubscriptionAddon.addon_id)
+        .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id)
+        .where(SubscriptionAddon.subscription_id.in_(sub_ids))
+        .order_by(SubscriptionAddon.id)).all()
+    coupon_rows = session.exec(
+        select(SubscriptionCoupon, Coupon, CouponAmount)
+        .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
+        .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id)
+        .where(SubscriptionCoupon.subscription_id.in_(sub_ids))
+        .order_by(SubscriptionCoupon.id)).all()
+    currency = {s.id: s.currency for s in subscriptions}
+    addons: dict[int, dict[int, AddonLine]] = defaultdict(dict)
+    for link, addon, addon_price in addon_rows:
+        key = link.subscription_id
+        known = addons[key].get(addon.id)
+        matches = addon_price is not None and addon_price.currency == currency[key]
+        if known is None or matches:
+            addons[key][addon.id] = AddonLine(addon, link.quantity,
+                                              addon_price.unit_amount if matches else None)
+    coupons: dict[int, dict[int, CouponLine]] = defaultdict(dict)
+    for link, coupon, amount in coupon_rows:
+        key = link.subscription_id
+        matches = amount is not None and amount.currency == currency[key]
+        if coupon.id not in coupons[key] or matches:
+            coupons[key][coupon.id] = CouponLine(coupon, link.terms_used,
+                                                 amount.amount if matches else None)
+    return {
+        s.id: SubscriptionItems(plans[s.plan_id], plan_prices.get((s.plan_id, s.currency)),
+                                tuple(addons[s.id].values()), tuple(coupons[s.id].values()))
+        for s in subscriptions
+    }

@@ -1,0 +1,195 @@
+"""The one charge service: everything that charges a card goes through here (DESIGN.md).
+
+Two steps with a commit between them: `start` writes a pending payment (unique on customer and
+idempotency key) in the caller's transaction and marks its invoices as being paid by it; after
+commit, `run` takes a short lease on the payment, asks the gateway with that key — outside any
+transaction of ours — and `record` writes the outcome. A crash between the steps is resolved
+by running again with the same key: the gateway answers with the first result and charges
+nothing more. While a charge is in flight every other payer of the same invoices is pointed at
+it (ChargeInProgress), so racing requests end on one payment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from webapp.models import Invoice, Organization, Payment, PaymentMethod
+from webapp.services import ledger, numbering, payment_effects
+from webapp.services.dates import today_in
+from webapp.services.errors import DomainError
+from webapp.services.gateway import ChargeResult, GatewayNetworkError, PaymentGateway
+
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+LEASE = timedelta(seconds=60)
+
+
+class ChargeInProgress(DomainError):
+    """Another payment for these invoices is being charged right now."""
+
+    def __init__(self, payment_id: int) -> None:
+        super().__init__("A payment for this invoice is already in progress.")
+        self.payment_id = payment_id
+
+
+def start(session: Session, *, customer_id: int, amount: int, currency: str,
+          payment_method_id: int, idempotency_key: str, invoice_ids: list[int], now: datetime,
+          purpose: str = "manual", subscription_id: int | None = None, attempt: int = 0,
+          intent: dict | None = None) -> Payment:
+    """The pending payment for this key: made now, or the one an earlier request made."""
+    existing = by_key(session, customer_id=customer_id, idempotency_key=idempotency_key)
+    if existing is not None:
+        return existing
+    payment = Payment(customer_id=customer_id, status=PENDING, method="card",
+                      payment_method_id=payment_method_id, amount=amount, currency=currency,
+                      idempotency_key=idempotency_key, purpose=purpose,
+                      subscription_id=subscription_id, attempt=attempt,
+                      intent={"invoice_ids": invoice_ids, **(intent or {})},
+                      created_at=now, updated_at=now)
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        # A racing request with the same key inserted first (PostgreSQL waited for it to
+        # commit before refusing ours): theirs is the one payment.
+        return by_key(session, customer_id=customer_id, idempotency_key=idempotency_key)
+    _hold_invoices(session, payment, invoice_ids)
+    return payment
+
+
+def _hold_invoices(session: Session, payment: Payment, invoice_ids: list[int]) -> None:
+    """Mark the invoices as being paid by `payment`; if one already is, point at that charge."""
+    if not invoice_ids:
+        return
+    held = session.execute(
+        update(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_(None))
+        .values(pending_payment_id=payment.id).execution_options(synchronize_session=False))
+    if held.rowcount != len(invoice_ids):
+        other = session.exec(select(Invoice.pending_payment_id).where(
+            Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_not(None),
+            Invoice.pending_payment_id != payment.id)).first()
+        raise ChargeInProgress(other)
+
+
+def _release_invoices(session: Session, payment: Payment) -> None:
+    session.execute(update(Invoice).where(Invoice.pending_payment_id == payment.id)
+                    .values(pending_payment_id=None).execution_options(synchronize_session=False))
+
+
+def claim(session: Session, *, payment_id: int, now: datetime) -> bool:
+    """Take the right to ask the gateway for this payment for a short lease; one runner wins."""
+    result = session.execute(
+        update(Payment).where(Payment.id == payment_id, Payment.status == PENDING,
+                              or_(Payment.lease_until.is_(None), Payment.lease_until < now))
+        .values(lease_until=now + LEASE).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release(session: Session, *, payment_id: int) -> None:
+    """Give the lease back (the gateway did not answer), so a retry may run at once."""
+    session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == PENDING)
+                    .values(lease_until=None).execution_options(synchronize_session=False))
+
+
+def by_key(session: Session, *, customer_id: int, idempotency_key: str) -> Payment | None:
+    return session.exec(select(Payment).where(Payment.customer_id == customer_id,
+                                              Payment.idempotency_key == idempotency_key)).first()
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    payment_id: int
+    token: str
+    amount: int
+    currency: str
+    idempotency_key: str
+
+
+def request_for(session: Session, *, payment_id: int) -> ChargeRequest | None:
+    """What to ask the gateway for a pending payment; None once it has an outcome."""
+    payment = session.get(Payment, payment_id)
+    if payment is None or payment.status != PENDING:
+        return None
+    method = session.get(PaymentMethod, payment.payment_method_id)
+    return ChargeRequest(payment.id, method.gateway_token, payment.amount, payment.currency,
+                         f"{payment.customer_id}:{payment.idempotency_key}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    payment: Payment
+    succeeded: bool
+    message: str | None
+    newly_settled: bool  # False when another runner recorded it first
+
+
+def record(session: Session, *, payment_id: int, result: ChargeResult,
+           now: datetime) -> Outcome:
+    """Write the gateway's answer once; allocate a success to its invoices oldest first."""
+    status = SUCCEEDED if result.succeeded else FAILED
+    values = {"status": status, "gateway_reference": result.reference or None,
+              "failure_reason": result.decline_message, "updated_at": now}
+    if result.succeeded:
+        org = session.get(Organization, 1)
+        values |= {"number": numbering.take_one(session, "payment"),
+                   "paid_on": today_in(org.timezone, now)}
+    changed = session.execute(update(Payment).where(Payment.id == payment_id,
+                                                    Payment.status == PENDING)
+                              .values(**values).execution_options(synchronize_session=False))
+    payment = session.get(Payment, payment_id)
+    session.refresh(payment)
+    if changed.rowcount != 1:
+        return Outcome(payment, payment.status == SUCCEEDED, payment.failure_reason, False)
+    _release_invoices(session, payment)
+    if result.succeeded:
+        invoices = list(session.exec(select(Invoice).where(
+            Invoice.id.in_(payment.intent.get("invoice_ids", [])),
+            Invoice.customer_id == payment.customer_id)))
+        ledger.allocate(session, payment=payment, invoices=invoices, on=payment.paid_on)
+    payment_effects.apply(session, payment=payment, now=now)
+    return Outcome(payment, result.succeeded, result.decline_message, True)
+
+
+SessionScope = Callable[[], AbstractContextManager[Session]]
+
+
+def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
+        now: datetime) -> Outcome | None:
+    """Charge a pending payment: claim it, ask the gateway, record the outcome.
+
+    Each step has its own transaction (`open_session` commits on exit), so no transaction is
+    open while the gateway works. GatewayNetworkError propagates after the lease is given back:
+    nothing is recorded and running again with the same key is safe. Returns None when another
+    runner holds the payment (its outcome will come from there); an Outcome otherwise.
+    """
+    with open_session() as session:
+        request = request_for(session, payment_id=payment_id)
+        claimed = request is not None and claim(session, payment_id=payment_id, now=now)
+    if request is None:
+        with open_session() as session:
+            payment = session.get(Payment, payment_id)
+            return Outcome(payment, payment.status == SUCCEEDED, payment.failure_reason, False) \
+                if payment else None
+    if not claimed:
+        return None
+    try:
+        result = gateway.charge(token=request.token, amount=request.amount,
+                                currency=request.currency,
+                                idempotency_key=request.idempotency_key, now=now)
+    except GatewayNetworkError:
+        with open_session() as session:
+            release(session, payment_id=payment_id)
+        raise
+    with open_session() as session:
+        return record(session, payment_id=payment_id, result=result, now=now)
+
+
+__all__ = ["start", "by_key", "request_for", "claim", "release", "record", "run", "Outcome",
+           "ChargeRequest", "ChargeInProgress", "GatewayNetworkError"]

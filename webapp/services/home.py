@@ -1,0 +1,53 @@
+"""The home dashboard: everything between the customer and the business at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from webapp.models import Customer, Subscription
+from webapp.services import credits, invoices, payments
+from webapp.services.catalog import subscription_items
+from webapp.services.subscriptions import SubscriptionRow
+
+RENEWING = ("trial", "live", "non_renewing", "future", "paused", "dunning")
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    customer: Customer
+    currency: str
+    outstanding: int
+    overdue_count: int
+    unused_credit: int
+    next_renewals: tuple[SubscriptionRow, ...]
+    recent_invoices: tuple[invoices.InvoiceRow, ...]
+    recent_payments: tuple[payments.PaymentRow, ...]
+
+    @property
+    def has_outstanding(self) -> bool:
+        return self.outstanding > 0
+
+
+def dashboard(session: Session, *, customer_id: int, today: date,
+              tax_bp: int | None) -> Dashboard:
+    """A fixed number of queries, whatever the size of the customer's history."""
+    customer = session.get(Customer, customer_id)
+    outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, today=today)
+    subs = session.exec(
+        select(Subscription).where(Subscription.customer_id == customer_id,
+                                   Subscription.status.in_(RENEWING),
+                                   Subscription.next_billing_date.is_not(None),
+                                   Subscription.next_billing_date >= today)
+        .order_by(Subscription.next_billing_date, Subscription.id).limit(5)).all()
+    items = subscription_items(session, list(subs))
+    return Dashboard(
+        customer, customer.currency, outstanding, overdue,
+        credits.unused_credit(session, customer_id=customer_id),
+        tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs),
+        invoices.list_invoices(session, customer_id=customer_id,
+                               filters=invoices.InvoiceFilters(), today=today, page_size=5).items,
+        payments.list_payments(session, customer_id=customer_id,
+                               filters=payments.PaymentFilters(), page_size=5).items)

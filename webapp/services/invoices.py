@@ -1,0 +1,218 @@
+"""Invoices as the customer sees them: derived statuses, balances, lists and details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, func
+from sqlmodel import Session, select
+
+from webapp.models import (
+    CreditApplication,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentAllocation,
+    Subscription,
+)
+from webapp.services.errors import NotFound
+from webapp.services.ledger import balance_due
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page
+
+STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
+SORTS = {
+    "newest": (Invoice.issue_date.desc(), Invoice.id.desc()),
+    "oldest": (Invoice.issue_date.asc(), Invoice.id.asc()),
+    "due": (Invoice.due_date.asc(), Invoice.id.asc()),
+    "amount": (Invoice.total.desc(), Invoice.id.desc()),
+}
+STATUS_LABELS = {"paid": "Paid", "open": "Unpaid", "overdue": "Overdue",
+                 "partially_paid": "Partially Paid", "void": "Void"}
+
+
+def derived_status(invoice: Invoice, today: date) -> str:
+    """paid | void | overdue | partially_paid | open — overdue wins over partially paid."""
+    if invoice.status in ("paid", "void"):
+        return invoice.status
+    if invoice.due_date < today:
+        return "overdue"
+    if invoice.amount_paid + invoice.credits_applied > 0:
+        return "partially_paid"
+    return "open"
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: int
+    number: str
+    kind: str
+    issue_date: date
+    due_date: date
+    currency: str
+    total: int
+    balance: int
+    status: str
+    status_label: str
+    subscription_number: str | None
+    payable: bool
+
+    @classmethod
+    def of(cls, invoice: Invoice, subscription_number: str | None, today: date) -> InvoiceRow:
+        status = derived_status(invoice, today)
+        return cls(invoice.id, invoice.number, invoice.kind, invoice.issue_date,
+                   invoice.due_date, invoice.currency, invoice.total, balance_due(invoice),
+                   status, STATUS_LABELS[status], subscription_number,
+                   payable=invoice.status == "open" and balance_due(invoice) > 0)
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    subscription_id: int | None = None
+    sort: str = "newest"
+    page: int = 1
+
+    def query_args(self, **overrides) -> dict:
+        """The filters as URL parameters (for pagination and sort links)."""
+        args = {"status": self.status, "from": self.date_from, "to": self.date_to,
+                "subscription": self.subscription_id, "sort": self.sort if self.sort != "newest" else None,
+                "page": self.page if self.page > 1 else None} | overrides
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def read_filters(params: Mapping[str, str]) -> tuple[InvoiceFilters, list[str]]:
+    reader = FilterReader(params)
+    filters = InvoiceFilters(
+        status=reader.choice("status", STATUS_FILTERS, "status"),
+        date_from=reader.date("from", "from"),
+        date_to=reader.date("to", "to"),
+        subscription_id=reader.integer("subscription", "subscription"),
+        sort=reader.choice("sort", tuple(SORTS), "sort") or "newest",
+        page=reader.page())
+    return filters, reader.messages
+
+
+def _status_condition(status: str, today: date):
+    settled = Invoice.amount_paid + Invoice.credits_applied
+    if status == "paid":
+        return Invoice.status == "paid"
+    if status == "void":
+        return Invoice.status == "void"
+    if status == "unpaid":
+        return Invoice.status == "open"
+    if status == "overdue":
+        return and_(Invoice.status == "open", Invoice.due_date < today)
+    return and_(Invoice.status == "open", settled > 0, Invoice.due_date >= today)
+
+
+def list_invoices(session: Session, *, customer_id: int, filters: InvoiceFilters,
+                  today: date, page_size: int = PAGE_SIZE) -> Page[InvoiceRow]:
+    """One page of the customer's invoices; two queries whatever the page."""
+    conditions = [Invoice.customer_id == customer_id]
+    if filters.status:
+        conditions.append(_status_condition(filters.status, today))
+    if filters.date_from:
+        conditions.append(Invoice.issue_date >= filters.date_from)
+    if filters.date_to:
+        conditions.append(Invoice.issue_date <= filters.date_to)
+    if filters.subscription_id:
+        conditions.append(Invoice.subscription_id == filters.subscription_id)
+    total = session.exec(select(func.count()).select_from(Invoice).where(*conditions)).one()
+    page = Page((), filters.page, page_size, total)
+    rows = session.exec(
+        select(Invoice, Subscription.number)
+        .outerjoin(Subscription, Subscription.id == Invoice.subscription_id)
+        .where(*conditions).order_by(*SORTS[filters.sort])
+        .offset(page.offset).limit(page_size)).all()
+    return Page(tuple(InvoiceRow.of(inv, number, today) for inv, number in rows),
+                filters.page, page_size, total)
+
+
+@dataclass(frozen=True)
+class AppliedCredit:
+    credit_note_id: int
+    number: str
+    amount: int
+    applied_on: date
+
+
+@dataclass(frozen=True)
+class PaymentApplied:
+    payment_id: int
+    number: str
+    amount: int
+    paid_on: date | None
+    method: str
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    row: InvoiceRow
+    invoice: Invoice
+    lines: tuple[InvoiceLine, ...]
+    credits: tuple[AppliedCredit, ...]
+    payments: tuple[PaymentApplied, ...]
+
+    @property
+    def balance(self) -> int:
+        return self.row.balance
+
+
+def owned_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoice:
+    """The customer's invoice, or NotFound (missing and not-yours answer alike)."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.customer_id != customer_id:
+        raise NotFound("No such invoice.")
+    return invoice
+
+
+def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
+                   today: date) -> InvoiceDetail:
+    invoice = owned_invoice(session, customer_id, invoice_id)
+    subscription_number = None
+    if invoice.subscription_id:
+        subscription_number = session.get(Subscription, invoice.subscription_id).number
+    lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
+                         .order_by(InvoiceLine.position, InvoiceLine.id)).all()
+    credits = session.exec(
+        select(CreditApplication, CreditNote.number)
+        .join(CreditNote, CreditNote.id == CreditApplication.credit_note_id)
+        .where(CreditApplication.invoice_id == invoice.id)
+        .order_by(CreditApplication.applied_on, CreditApplication.id)).all()
+    payments = session.exec(
+        select(PaymentAllocation, Payment)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.invoice_id == invoice.id)
+        .order_by(Payment.paid_on, Payment.id)).all()
+    return InvoiceDetail(
+        InvoiceRow.of(invoice, subscription_number, today), invoice, tuple(lines),
+        tuple(AppliedCredit(app.credit_note_id, number, app.amount, app.applied_on)
+              for app, number in credits),
+        tuple(PaymentApplied(p.id, p.number, alloc.amount, p.paid_on, p.method)
+              for alloc, p in payments))
+
+
+def outstanding(session: Session, *, customer_id: int, today: date) -> tuple[int, int]:
+    """(Σ balances of open invoices, number of overdue invoices), in one query."""
+    balance = Invoice.total - Invoice.amount_paid - Invoice.credits_applied
+    row = session.exec(
+        select(func.coalesce(func.sum(balance), 0),
+               func.coalesce(func.sum(case((Invoice.due_date < today, 1), else_=0)), 0))
+        .where(Invoice.customer_id == customer_id, Invoice.status == "open")).one()
+    return int(row[0]), int(row[1])
+
+
+def payable_invoices(session: Session, *, customer_id: int,
+                     invoice_ids: list[int] | None = None) -> list[Invoice]:
+    """Open invoices with something left to pay, oldest first (optionally only these ids)."""
+    conditions = [Invoice.customer_id == customer_id, Invoice.status == "open",
+                  Invoice.total > Invoice.amount_paid + Invoice.credits_applied]
+    if invoice_ids is not None:
+        conditions.append(Invoice.id.in_(invoice_ids))
+    return list(session.exec(select(Invoice).where(*conditions)
+                             .order_by(Invoice.issue_date, Invoice.id)).all())

@@ -1,0 +1,159 @@
+"""Writing the ledger: invoices, credit notes, credit applications and payment allocations.
+
+Every money-moving service (the engine, payments, cancellations, the back office) goes through
+these functions, so the identity Σ invoice totals − Σ allocations − Σ credits applied =
+Σ open balances holds by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from webapp.models import (
+    CreditApplication,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentAllocation,
+)
+from webapp.services import numbering
+from webapp.services.pricing import Priced
+
+
+def balance_due(invoice: Invoice) -> int:
+    """What is still owed on an invoice (0 for paid and void ones)."""
+    if invoice.status == "void":
+        return 0
+    return invoice.total - invoice.amount_paid - invoice.credits_applied
+
+
+def _settle(invoice: Invoice, on: date) -> None:
+    if invoice.status == "open" and balance_due(invoice) <= 0:
+        invoice.status = "paid"
+        invoice.paid_on = on
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+
+
+def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: str,
+                  priced: Priced, issue_date: date, due_date: date, now: datetime,
+                  subscription_id: int | None = None, period: Period | None = None,
+                  idempotency_key: str | None = None, apply_credit: bool = True) -> Invoice:
+    """Number and write an invoice with its lines, then apply the customer's unused credit."""
+    invoice = Invoice(
+        number=numbering.take_one(session, "invoice"), customer_id=customer_id,
+        subscription_id=subscription_id, kind=kind, status="open", currency=currency,
+        issue_date=issue_date, due_date=due_date,
+        period_start=period.start if period else None, period_end=period.end if period else None,
+        subtotal=priced.subtotal, tax_total=priced.tax_total, total=priced.total,
+        idempotency_key=idempotency_key, created_at=now)
+    session.add(invoice)
+    session.flush()
+    session.add_all(InvoiceLine(invoice_id=invoice.id, position=index, kind=line.kind,
+                                description=line.description, quantity=line.quantity,
+                                unit_amount=line.unit_amount, amount=line.amount,
+                                tax_amount=line.tax_amount)
+                    for index, line in enumerate(priced.lines))
+    if apply_credit:
+        apply_unused_credit(session, invoice=invoice, on=issue_date)
+    _settle(invoice, issue_date)
+    session.flush()
+    return invoice
+
+
+def create_credit_note(session: Session, *, customer_id: int, currency: str, total: int,
+                       reason: str, issue_date: date, now: datetime,
+                       invoice_id: int | None = None,
+                       subscription_id: int | None = None) -> CreditNote:
+    """A credit the customer can use on later invoices."""
+    if total <= 0:
+        raise ValueError("a credit note is for a positive amount")
+    note = CreditNote(number=numbering.take_one(session, "credit_note"), customer_id=customer_id,
+                      invoice_id=invoice_id, subscription_id=subscription_id, currency=currency,
+                      reason=reason, total=total, balance=total, issue_date=issue_date,
+                      created_at=now)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def apply_credit_note(session: Session, *, note: CreditNote, invoice: Invoice, amount: int,
+                      on: date) -> CreditApplication:
+    """Apply part of a credit note to an open invoice of the same customer and currency."""
+    if note.customer_id != invoice.customer_id or note.currency != invoice.currency:
+        raise ValueError("credit applies within one customer and currency")
+    amount = min(amount, note.balance, balance_due(invoice))
+    if amount <= 0:
+        raise ValueError("nothing to apply")
+    application = CreditApplication(credit_note_id=note.id, invoice_id=invoice.id, amount=amount,
+                                    applied_on=on)
+    note.balance -= amount
+    if note.balance == 0:
+        note.status = "closed"
+    invoice.credits_applied += amount
+    session.add(application)
+    _settle(invoice, on)
+    return application
+
+
+def apply_unused_credit(session: Session, *, invoice: Invoice, on: date) -> int:
+    """Use the customer's open credit notes, oldest first, on this invoice; returns the amount."""
+    if invoice.status != "open" or balance_due(invoice) <= 0:
+        return 0
+    notes = session.exec(
+        select(CreditNote).where(CreditNote.customer_id == invoice.customer_id,
+                                 CreditNote.currency == invoice.currency,
+                                 CreditNote.status == "open", CreditNote.balance > 0)
+        .order_by(CreditNote.issue_date, CreditNote.id)).all()
+    applied = 0
+    for note in notes:
+        if balance_due(invoice) <= 0:
+            break
+        applied += apply_credit_note(session, note=note, invoice=invoice,
+                                     amount=balance_due(invoice), on=on).amount
+    return applied
+
+
+def allocate(session: Session, *, payment: Payment, invoices: list[Invoice],
+             on: date) -> list[PaymentAllocation]:
+    """Spread a succeeded payment over invoices, oldest first; any excess stays unallocated."""
+    remaining = payment.amount
+    allocations = []
+    for invoice in sorted(invoices, key=lambda inv: (inv.issue_date, inv.id)):
+        if remaining <= 0:
+            break
+        share = min(remaining, balance_due(invoice))
+        if share <= 0:
+            continue
+        allocation = PaymentAllocation(payment_id=payment.id, invoice_id=invoice.id, amount=share)
+        session.add(allocation)
+        invoice.amount_paid += share
+        remaining -= share
+        _settle(invoice, on)
+        allocations.append(allocation)
+    session.flush()
+    return allocations
+
+
+def record_payment(session: Session, *, customer_id: int, amount: int, currency: str,
+                   invoices: list[Invoice], paid_on: date, now: datetime, method: str = "card",
+                   payment_method_id: int | None = None, reference: str = "",
+                   idempotency_key: str, gateway_reference: str | None = None) -> Payment:
+    """A payment that has already succeeded (offline, or settled by the gateway), allocated."""
+    payment = Payment(number=numbering.take_one(session, "payment"), customer_id=customer_id,
+                      kind="payment", status="succeeded", method=method,
+                      payment_method_id=payment_method_id, amount=amount, currency=currency,
+                      idempotency_key=idempotency_key, gateway_reference=gateway_reference,
+                      reference=reference, paid_on=paid_on, created_at=now, updated_at=now)
+    session.add(payment)
+    session.flush()
+    allocate(session, payment=payment, invoices=invoices, on=paid_on)
+    return payment

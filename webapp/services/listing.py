@@ -1,0 +1,83 @@
+"""Reading list filters from query parameters, and pages of results.
+
+Bad values are ignored with a message rather than refused, so a stale or hand-edited URL
+still shows a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class FilterReader:
+    """Reads typed values out of raw query parameters, collecting a message per bad one."""
+
+    params: Mapping[str, str]
+    messages: list[str] = field(default_factory=list)
+
+    def choice(self, name: str, choices: Sequence[str], label: str) -> str | None:
+        value = (self.params.get(name) or "").strip()
+        if not value:
+            return None
+        if value not in choices:
+            self.messages.append(f"Ignored the {label} filter: “{value}” is not one of the choices.")
+            return None
+        return value
+
+    def date(self, name: str, label: str) -> date | None:
+        value = (self.params.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.messages.append(f"Ignored the {label} date: “{value}” is not a date (YYYY-MM-DD).")
+            return None
+
+    def integer(self, name: str, label: str) -> int | None:
+        value = (self.params.get(name) or "").strip()
+        if not value:
+            return None
+        if not value.isdigit():
+            self.messages.append(f"Ignored the {label} filter: “{value}” is not a number.")
+            return None
+        return int(value)
+
+    def page(self) -> int:
+        value = (self.params.get("page") or "1").strip()
+        if not value.isdigit() or int(value) < 1:
+            self.messages.append(f"Ignored the page number “{value}”.")
+            return 1
+        return min(int(value), 1_000_000)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number * self.size < self.total
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size

@@ -1,0 +1,118 @@
+"""Payments Made: the customer's payments and refunds, and receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from webapp.models import Invoice, Payment, PaymentAllocation, PaymentMethod
+from webapp.services.errors import NotFound
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page
+
+METHODS = ("card", "bank_transfer", "cash", "cheque")
+METHOD_LABELS = {"card": "Card", "bank_transfer": "Bank transfer", "cash": "Cash",
+                 "cheque": "Cheque", "credit": "Credit"}
+VISIBLE = ("succeeded",)  # pending and failed attempts are not payments made
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    method: str | None = None
+    page: int = 1
+
+    def query_args(self, **overrides) -> dict:
+        args = {"from": self.date_from, "to": self.date_to, "method": self.method,
+                "page": self.page if self.page > 1 else None} | overrides
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def read_filters(params: Mapping[str, str]) -> tuple[PaymentFilters, list[str]]:
+    reader = FilterReader(params)
+    filters = PaymentFilters(date_from=reader.date("from", "from"),
+                             date_to=reader.date("to", "to"),
+                             method=reader.choice("method", METHODS, "method"),
+                             page=reader.page())
+    return filters, reader.messages
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: int
+    number: str
+    kind: str
+    paid_on: date
+    method: str
+    method_label: str
+    amount: int
+    currency: str
+    reference: str
+
+    @classmethod
+    def of(cls, p: Payment) -> PaymentRow:
+        label = METHOD_LABELS.get(p.method, p.method)
+        if p.kind == "refund":
+            label = f"Refund ({label})"
+        return cls(p.id, p.number, p.kind, p.paid_on, p.method, label, p.amount, p.currency,
+                   p.reference)
+
+
+def list_payments(session: Session, *, customer_id: int, filters: PaymentFilters,
+                  page_size: int = PAGE_SIZE) -> Page[PaymentRow]:
+    conditions = [Payment.customer_id == customer_id, Payment.status.in_(VISIBLE)]
+    if filters.date_from:
+        conditions.append(Payment.paid_on >= filters.date_from)
+    if filters.date_to:
+        conditions.append(Payment.paid_on <= filters.date_to)
+    if filters.method:
+        conditions.append(Payment.method == filters.method)
+    total = session.exec(select(func.count()).select_from(Payment).where(*conditions)).one()
+    page = Page((), filters.page, page_size, total)
+    rows = session.exec(select(Payment).where(*conditions)
+                        .order_by(Payment.paid_on.desc(), Payment.id.desc())
+                        .offset(page.offset).limit(page_size)).all()
+    return Page(tuple(PaymentRow.of(p) for p in rows), filters.page, page_size, total)
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    invoice_id: int
+    invoice_number: str
+    invoice_date: date
+    invoice_total: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    row: PaymentRow
+    payment: Payment
+    card: PaymentMethod | None
+    lines: tuple[ReceiptLine, ...]
+    unallocated: int
+
+
+def owned_payment(session: Session, customer_id: int, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id)
+    if payment is None or payment.customer_id != customer_id or payment.status not in VISIBLE:
+        raise NotFound("No such payment.")
+    return payment
+
+
+def receipt(session: Session, *, customer_id: int, payment_id: int) -> Receipt:
+    payment = owned_payment(session, customer_id, payment_id)
+    rows = session.exec(select(PaymentAllocation, Invoice)
+                        .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+                        .where(PaymentAllocation.payment_id == payment.id)
+                        .order_by(Invoice.issue_date, Invoice.id)).all()
+    lines = tuple(ReceiptLine(inv.id, inv.number, inv.issue_date, inv.total, alloc.amount)
+                  for alloc, inv in rows)
+    card = session.get(PaymentMethod, payment.payment_method_id) \
+        if payment.payment_method_id else None
+    return Receipt(PaymentRow.of(payment), payment, card, lines,
+                   payment.amount - sum(line.amount for line in lines))

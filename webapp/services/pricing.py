@@ -1,0 +1,118 @@
+"""Prices in integer minor units: plan + addons − coupons, tax per line, half-up once per line.
+
+Pure functions over plain values, so previews and invoices come from the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webapp.services.money import half_up_div, percent_of
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Something to bill: a plan, an addon, a setup fee, a one-off item."""
+
+    kind: str  # plan | addon | setup_fee | one_off | proration_charge | proration_credit
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int | None = None  # defaults to quantity × unit_amount
+    discountable: bool = True
+
+    @property
+    def total(self) -> int:
+        return self.quantity * self.unit_amount if self.amount is None else self.amount
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A coupon as it applies to one invoice."""
+
+    code: str
+    name: str
+    percent_bp: int | None = None  # percentage coupons
+    amount: int | None = None  # fixed coupons, in the invoice's currency
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    tax_amount: int
+
+
+@dataclass(frozen=True)
+class Priced:
+    lines: tuple[Line, ...]
+    subtotal: int
+    tax_total: int
+    total: int
+
+
+def _tax(amount: int, tax_bp: int | None) -> int:
+    return percent_of(amount, tax_bp) if tax_bp else 0
+
+
+def price(charges: list[Charge], discounts: list[Discount] = (), *,
+          tax_bp: int | None = None) -> Priced:
+    """Lines with tax per line; each coupon is its own negative line on the discountable base.
+
+    Percentage coupons apply to the base; fixed coupons are capped so the discountable part
+    never goes below zero.
+    """
+    lines = [Line(c.kind, c.description, c.quantity, c.unit_amount, c.total,
+                  _tax(c.total, tax_bp)) for c in charges]
+    remaining = sum(c.total for c in charges if c.discountable)
+    base = remaining
+    for discount in discounts:
+        if remaining <= 0:
+            break
+        if discount.percent_bp is not None:
+            off = min(percent_of(base, discount.percent_bp), remaining)
+        else:
+            off = min(discount.amount or 0, remaining)
+        if off <= 0:
+            continue
+        remaining -= off
+        lines.append(Line("discount", f"Coupon {discount.code}: {discount.name}", 1, -off, -off,
+                          _tax(-off, tax_bp)))
+    subtotal = sum(line.amount for line in lines)
+    tax_total = sum(line.tax_amount for line in lines)
+    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
+
+
+@dataclass(frozen=True)
+class Proration:
+    """An immediate mid-term change: what to charge for the rest of the term, what to credit."""
+
+    charges: tuple[Charge, ...]  # the new lines for the remaining days (pre-tax)
+    credits: tuple[Charge, ...]  # the old lines' unused days, as positive amounts (pre-tax)
+
+    @property
+    def credit_total(self) -> int:
+        return sum(c.total for c in self.credits)
+
+
+def prorate(old: list[Charge], new: list[Charge], *, term_days: int,
+            days_left: int) -> Proration:
+    """Whole days, per line, half-up: credit = R(A_old·r, D), charge = R(A_new·r, D).
+
+    R(n, d) = (2n + d) // (2d). Lines are matched by (kind, description); a line only on one
+    side is only credited or only charged.
+    """
+    if term_days <= 0 or not 0 <= days_left <= term_days:
+        raise ValueError("days left must lie within the term")
+
+    def part(charge: Charge, kind: str, label: str) -> Charge:
+        amount = half_up_div(charge.total * days_left, term_days)
+        return Charge(kind, f"{label}: {charge.description} ({days_left} of {term_days} days)",
+                      1, amount, discountable=charge.discountable)
+
+    return Proration(
+        tuple(part(c, "proration_charge", "Remaining") for c in new if c.total),
+        tuple(part(c, "proration_credit", "Unused") for c in old if c.total))
