@@ -33,7 +33,7 @@ def send_outbox_message(message_id: int) -> None:
     try:
         with session_scope(runtime.engine()) as session:
             outbox.send(session, message_id=message_id, now=clock_now(),
-                        smtp=mailer_from_settings(settings))
+                        smtp=mailer_from_settings(settings), base_url=settings["BASE_URL"])
     except Exception as exc:
         with session_scope(runtime.engine()) as session:
             outbox.release(session, message_id=message_id, error=repr(exc))

@@ -23,16 +23,16 @@ class CardForm(CardFields):
     """Add or replace a card."""
 
 
-def _list_context(message: str | None = None) -> dict:
-    return {"methods": payment_methods.overview(db.session, customer_id=current_user.customer_id),
-            "message": message}
+def _list_context() -> dict:
+    return {"methods": payment_methods.overview(db.session, customer_id=current_user.customer_id)}
 
 
 @bp.get("")
 @customer_required
 def index():
     """The saved cards and what each one pays for."""
-    return render_page("payment_methods/index.html", "payment_method_list", **_list_context())
+    return render_page("payment_methods/index.html", "payment_method_list", message=None,
+                       **_list_context())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -50,7 +50,7 @@ def add():
         else:
             commit_and_dispatch()
             return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
-                                    message="Card added.", **_list_context("Card added."))
+                                    message="Card added.", **_list_context())
     form.scrub()
     status = 422 if form.is_submitted() else 200
     return render_template("payment_methods/card_form.html", form=form, replacing=None), status
@@ -74,7 +74,7 @@ def replace(method_id: int):
             moved = f" {', '.join(result.moved)} now use it." if result.moved else ""
             message = f"Card updated to {result.new.brand} •••• {result.new.last4}.{moved}"
             return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
-                                    message=message, **_list_context(message))
+                                    message=message, **_list_context())
     form.scrub()
     status = 422 if form.is_submitted() else 200
     return render_template("payment_methods/card_form.html", form=form, replacing=old), status
@@ -89,7 +89,7 @@ def make_default(method_id: int):
     commit_and_dispatch()
     message = f"{method.brand} •••• {method.last4} is now your default card."
     return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
-                            message=message, **_list_context(message))
+                            message=message, **_list_context())
 
 
 @bp.post("/<int:method_id>/remove")
@@ -101,4 +101,4 @@ def remove(method_id: int):
     commit_and_dispatch()
     message = f"{method.brand} •••• {method.last4} was removed."
     return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
-                            message=message, **_list_context(message))
+                            message=message, **_list_context())

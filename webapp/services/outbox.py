@@ -77,12 +77,13 @@ def claim(session: Session, *, message_id: int, now: datetime, lease_seconds: in
     return result.rowcount == 1
 
 
-def send(session: Session, *, message_id: int, now: datetime, smtp: Mailer) -> bool:
+def send(session: Session, *, message_id: int, now: datetime, smtp: Mailer,
+         base_url: str = "") -> bool:
     """Render and send a claimed row, then mark it sent; False (nothing sent) if not claimed."""
     row = session.get(OutboxMessage, message_id, populate_existing=True)
     if row is None or row.status != SENDING:
         return False
-    smtp.send(build_message(session, row, mail_from=smtp.mail_from, now=now))
+    smtp.send(build_message(session, row, mail_from=smtp.mail_from, now=now, base_url=base_url))
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING)
@@ -112,10 +113,11 @@ def sweep(session: Session, *, now: datetime) -> list[int]:
 
 
 def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
-                  now: datetime) -> EmailMessage:
+                  now: datetime, base_url: str = "") -> EmailMessage:
     """The email for a row: plain text and HTML, from the organization, with the row's id."""
     org = session.get(Organization, 1)
-    bodies = render(row.template, {**row.context, "org": org})
+    # Templates turn a context "path" into a link with the portal's public address.
+    bodies = render(row.template, {**row.context, "org": org, "base_url": base_url.rstrip("/")})
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = formataddr((org.name, mail_from)) if org else mail_from
