@@ -1,17 +1,24 @@
-"""Documents: PDF downloads of invoices, credit notes and receipts."""
+"""Documents: PDF downloads of invoices, credit notes and receipts, and forwarding them."""
 
 from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, send_file
+from flask import Blueprint, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, TextAreaField
+from wtforms.validators import Length
 
+from webapp import clock
 from webapp.context import today
 from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.htmx import render_page
 from webapp.login import customer_required
-from webapp.permissions import module_required
-from webapp.services import documents
+from webapp.permissions import action_required, module_required
+from webapp.services import documents, forwarding, preferences
+from webapp.services.errors import InvalidInput
 
 bp = Blueprint("documents", __name__)
 
@@ -49,3 +56,91 @@ def receipt_pdf(payment_id: int):
     """The receipt of one of the customer's payments as a PDF."""
     return download(documents.receipt_pdf(db.session, customer_id=current_user.customer_id,
                                           payment_id=payment_id))
+
+
+# --- Forwarding ------------------------------------------------------------------------------
+
+class ForwardForm(FlaskForm):
+    """Who gets the document, and a message; the service checks the addresses and limits."""
+
+    contacts = SelectMultipleField("Contact persons", coerce=int, validate_choice=False)
+    addresses = TextAreaField("Other email addresses", validators=[Length(max=3000)],
+                              description="Separate addresses with commas or new lines. "
+                                          f"At most {forwarding.MAX_RECIPIENTS} recipients.")
+    message = TextAreaField("Message (optional)",
+                            validators=[Length(max=forwarding.MAX_MESSAGE)])
+
+    def add_error(self, error: InvalidInput) -> None:
+        field = getattr(self, error.field or "", None) or self.contacts
+        field.errors = [*field.errors, error.message]
+
+
+# The page each kind of document lives on: (endpoint, its id argument).
+DETAIL_PAGES = {"invoice": ("invoices.detail", "invoice_id"),
+                "credit_note": ("credits.detail", "credit_note_id"),
+                "receipt": ("payments.receipt", "payment_id")}
+
+
+def detail_url(kind: str, document_id: int) -> str:
+    endpoint, argument = DETAIL_PAGES[kind]
+    return url_for(endpoint, **{argument: document_id})
+
+
+def forward(kind: str, document_id: int):
+    """Show the forward form, or forward the document and go to the sending status."""
+    document = forwarding.target(db.session, customer_id=current_user.customer_id, kind=kind,
+                                 document_id=document_id)
+    form = ForwardForm()
+    if form.validate_on_submit():
+        try:
+            result = forwarding.forward(
+                db.session, customer_id=current_user.customer_id, user_id=current_user.user_id,
+                kind=kind, document_id=document_id, contact_ids=form.contacts.data or [],
+                addresses=form.addresses.data, message=form.message.data, now=clock.now())
+        except InvalidInput as exc:
+            form.add_error(exc)
+        else:
+            commit_and_dispatch()
+            flash(f"{document.label} {document.number} is on its way to "
+                  f"{len(result.recipients)} recipient(s).", "success")
+            return redirect(url_for(".forward_status", forward_id=result.forward_id), 303)
+    return render_template("documents/forward.html", form=form, document=document,
+                           back_url=detail_url(kind, document_id)), \
+        422 if form.is_submitted() else 200
+
+
+@bp.route("/invoices/<int:invoice_id>/forward", methods=["GET", "POST"])
+@customer_required
+@module_required("invoices")
+@action_required(preferences.DOCUMENTS_FORWARD)
+def forward_invoice(invoice_id: int):
+    """Forward one of the customer's invoices by email."""
+    return forward("invoice", invoice_id)
+
+
+@bp.route("/credits/<int:credit_note_id>/forward", methods=["GET", "POST"])
+@customer_required
+@module_required("invoices")
+@action_required(preferences.DOCUMENTS_FORWARD)
+def forward_credit_note(credit_note_id: int):
+    """Forward one of the customer's credit notes by email."""
+    return forward("credit_note", credit_note_id)
+
+
+@bp.route("/payments/<int:payment_id>/forward", methods=["GET", "POST"])
+@customer_required
+@module_required("payments")
+@action_required(preferences.DOCUMENTS_FORWARD)
+def forward_receipt(payment_id: int):
+    """Forward the receipt of one of the customer's payments by email."""
+    return forward("receipt", payment_id)
+
+
+@bp.get("/documents/forwards/<int:forward_id>")
+@customer_required
+def forward_status(forward_id: int):
+    """Where a forward's mail has got to: queued, then sent (htmx polls while it waits)."""
+    view = forwarding.status(db.session, customer_id=current_user.customer_id,
+                             forward_id=forward_id)
+    return render_page("documents/forward_status.html", "document_forward_status",
+                       forward=view, back_url=detail_url(view.kind, view.document_id))
