@@ -19,6 +19,9 @@ DETAIL_ROUTES: list[tuple[str, str, object]] = [
     ("invoice pdf", "/invoices/{id}.pdf", Invoice),
     ("credit note pdf", "/credits/{id}.pdf", CreditNote),
     ("receipt pdf", "/payments/{id}.pdf", Payment),
+    ("invoice forward", "/invoices/{id}/forward", Invoice),
+    ("credit note forward", "/credits/{id}/forward", CreditNote),
+    ("receipt forward", "/payments/{id}/forward", Payment),
 ]
 
 
