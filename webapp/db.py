@@ -97,6 +97,7 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+        set_write_intent(False)
 
 
 db = Database()

@@ -15,10 +15,11 @@ def register_blueprints(app: Flask) -> None:
         pay,
         payment_methods,
         payments,
+        subscription_edit,
         subscriptions,
     )
 
-    for module in (auth, home, subscriptions, invoices, credits, payments, pay,
+    for module in (auth, home, subscriptions, subscription_edit, invoices, credits, payments, pay,
                    payment_methods, admin):
         app.register_blueprint(module.bp)
 

@@ -53,6 +53,11 @@ def _succeeded(session, org, payment, sub, today, now) -> None:
         payment_methods.use_for_subscriptions(
             session, customer_id=customer.id, method_id=payment.payment_method_id,
             subscription_ids=paid_subs, now=now)
+    if payment.purpose == "change" and sub is not None:
+        # Imported here: subscription_changes reaches the charge service, which calls us.
+        from webapp.services import subscription_changes
+
+        subscription_changes.apply_paid_change(session, payment=payment, today=today, now=now)
     if payment.intent.get("fix_link_id"):
         fix_links.mark_used(session, link_id=payment.intent["fix_link_id"], now=now)
     _back_to_live(session, payment, now)

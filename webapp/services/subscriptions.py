@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
+from webapp.services import state_machine
 from webapp.services.catalog import SubscriptionItems, subscription_items
 from webapp.services.errors import NotFound
 from webapp.services.invoices import InvoiceRow
@@ -119,6 +120,11 @@ class SubscriptionDetail:
     payment_method: PaymentMethod | None
     timeline: tuple[TimelineEntry, ...]
     unpaid_invoices: tuple[InvoiceRow, ...]
+
+    @property
+    def changeable(self) -> bool:
+        """Plan, addons and coupons can change in this state (preferences permitting)."""
+        return state_machine.allowed(self.subscription.status, "change_now")
 
 
 def owned_subscription(session: Session, customer_id: int, subscription_id: int) -> Subscription:
