@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
 import pytest
 from sqlmodel import select
@@ -178,3 +180,35 @@ def test_omar_cannot_see_or_download_janes_statement_pdf(app, client, auth, seed
     auth.login(*demo.OMAR)
     assert client.get(f"/statements/jobs/{job_id}").status_code == 404
     assert client.get(f"/statements/jobs/{job_id}/download").status_code == 404
+
+
+# --- The accountant pack ---------------------------------------------------------------------
+
+def test_the_accountant_pack_is_built_in_a_job_and_downloads_as_a_zip(client, auth, seeded):
+    auth.login()
+    response = post_form(client, "/statements/pack-jobs", {"preset": "last_quarter"},
+                         token_from="/statements?preset=last_quarter")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<h1>Accountant pack</h1>" in page
+    (download,) = re.findall(r'href="(/statements/jobs/\d+/download)"', page)
+    archive = client.get(download)
+    assert archive.mimetype == "application/zip"
+    assert archive.headers["Content-Disposition"] == \
+        "attachment; filename=accountant-pack-2026-07-01-to-2026-09-30.zip"
+    names = zipfile.ZipFile(io.BytesIO(archive.data)).namelist()
+    assert "transactions.csv" in names and any(n.startswith("invoices/") for n in names)
+
+
+def test_building_the_pack_with_htmx_swaps_in_its_download_link(client, auth, seeded):
+    auth.login()
+    body = post_form(client, "/statements/pack-jobs", {"preset": "last_quarter"}, htmx=True,
+                     token_from="/statements?preset=last_quarter").get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="statement-pack"')
+    assert "Download accountant pack (ZIP)" in body
+
+
+def test_the_statement_page_offers_the_accountant_pack(client, auth, seeded):
+    auth.login()
+    page = client.get("/statements").get_data(as_text=True)
+    assert 'action="/statements/pack-jobs"' in page

@@ -31,11 +31,12 @@ def index():
     period, messages = statements.read_period(request.args, today())
     view = statements.statement(db.session, customer_id=current_user.customer_id,
                                 period=period, today=today(), row_limit=row_limit())
-    job = document_jobs.latest(db.session, customer_id=current_user.customer_id,
-                               kind="statement", params=statements.job_params(period, today()),
-                               now=clock.now())
+    params = statements.job_params(period, today())
+    job, pack_job = (document_jobs.latest(db.session, customer_id=current_user.customer_id,
+                                          kind=kind, params=params, now=clock.now())
+                     for kind in ("statement", "pack"))
     return render_page("statements/index.html", "statement", statement=view, job=job,
-                       messages=messages, presets=statements.PRESETS)
+                       pack_job=pack_job, messages=messages, presets=statements.PRESETS)
 
 
 @bp.get("/statements.pdf")
@@ -53,35 +54,52 @@ def pdf():
     return download(document)
 
 
-@bp.post("/statements/pdf-jobs")
-@customer_required
-def prepare_pdf():
-    """Start preparing the statement's PDF in a job; the page then polls its progress."""
+# Per kind of job: the fragment that shows it, and its page's title.
+JOB_PAGES = {"statement": ("statement_pdf", "Statement PDF"),
+             "pack": ("statement_pack", "Accountant pack")}
+
+
+def start_job(kind: str):
+    """Start (or find) the job for the posted range; the fragment then polls its progress."""
     period, _messages = statements.read_period(request.form, today())
     job, created = document_jobs.start(db.session, customer_id=current_user.customer_id,
-                                       kind="statement",
-                                       params=statements.job_params(period, today()),
+                                       kind=kind, params=statements.job_params(period, today()),
                                        now=clock.now())
     if created:
         defer(db.session, render_document_job, job.id)
     commit_and_dispatch()  # without Redis the job runs here, now
     view = document_jobs.view(db.session, customer_id=current_user.customer_id, job_id=job.id)
-    return swap_or_redirect("statement_pdf", job=view, period=period, big=True,
+    return swap_or_redirect(JOB_PAGES[kind][0], job=view, period=period, big=True,
                             redirect_to=url_for(".job", job_id=job.id))
+
+
+@bp.post("/statements/pdf-jobs")
+@customer_required
+def prepare_pdf():
+    """Start preparing a long statement's PDF in a job."""
+    return start_job("statement")
+
+
+@bp.post("/statements/pack-jobs")
+@customer_required
+def prepare_pack():
+    """Start building the accountant pack (a ZIP) for the range in a job."""
+    return start_job("pack")
 
 
 @bp.get("/statements/jobs/<int:job_id>")
 @customer_required
 def job(job_id: int):
-    """A statement PDF being prepared: progress, then its download link (htmx polls this)."""
+    """A document being prepared: progress, then its download link (htmx polls this)."""
     view = document_jobs.view(db.session, customer_id=current_user.customer_id, job_id=job_id)
-    return render_page("statements/job.html", "statement_pdf", job=view, big=True,
-                       period=statements.StatementPeriod.from_params(view.params))
+    partial, title = JOB_PAGES[view.kind]
+    return render_page("statements/job.html", partial, job=view, big=True, partial=partial,
+                       title=title, period=statements.StatementPeriod.from_params(view.params))
 
 
 @bp.get("/statements/jobs/<int:job_id>/download")
 @customer_required
 def job_download(job_id: int):
-    """The prepared PDF of a statement."""
+    """A prepared document: a long statement's PDF or an accountant pack."""
     return download(document_jobs.download(db.session, customer_id=current_user.customer_id,
                                            job_id=job_id))

@@ -1,4 +1,4 @@
-"""Documents prepared in a job: long statements (and accountant packs) while the page polls.
+"""Documents prepared in a job: long statements and accountant packs, while the page polls.
 
 `start` writes a queued DocumentJob in the caller's transaction (the caller dispatches
 `worker.documents.render_document_job` after commit). The job `claim`s it with a guarded update
@@ -21,12 +21,12 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
 
 from webapp.models import DocumentJob
-from webapp.services import statements
+from webapp.services import packs, statements
 from webapp.services.documents import Document
 from webapp.services.errors import NotFound
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-KINDS = ("statement",)
+KINDS = ("statement", "pack")
 MAX_ATTEMPTS = 3
 LEASE_SECONDS = 600
 # A job still queued this long after it was written lost its dispatch (Redis was down).
@@ -172,13 +172,13 @@ class Work:
 def prepare(session: Session, *, job_id: int) -> Work:
     """Load what the job renders (its kind decides how)."""
     job = session.get(DocumentJob, job_id, populate_existing=True)
-    if job.kind == "statement":
-        loaded = statements.load_statement_document(
-            session, customer_id=job.customer_id,
-            period=statements.StatementPeriod.from_params(job.params),
-            today=date.fromisoformat(job.params["today"]))
-        return Work(job.id, loaded.render)
-    raise ValueError(f"unknown document job kind {job.kind!r}")
+    loaders = {"statement": statements.load_statement_document, "pack": packs.load_pack}
+    if job.kind not in loaders:
+        raise ValueError(f"unknown document job kind {job.kind!r}")
+    loaded = loaders[job.kind](session, customer_id=job.customer_id,
+                               period=statements.StatementPeriod.from_params(job.params),
+                               today=date.fromisoformat(job.params["today"]))
+    return Work(job.id, loaded.render)
 
 
 def finish(session: Session, *, job_id: int, document: Document, now: datetime) -> bool:

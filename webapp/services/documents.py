@@ -159,54 +159,93 @@ def _parties(session: Session, customer_id: int) -> dict[str, Any]:
     return {"org": session.get(Organization, 1), "customer": session.get(Customer, customer_id)}
 
 
+@dataclass(frozen=True)
+class DocumentSource:
+    """A document with everything it shows loaded: rendering it needs no database."""
+
+    template: str
+    context: Mapping[str, Any]
+    filename: str
+
+    def render(self) -> Document:
+        return Document(self.filename, render_pdf(self.template, self.context))
+
+
+def invoice_source(session: Session, *, customer_id: int, invoice_id: int,
+                   today: date) -> DocumentSource:
+    """The customer's invoice, loaded for rendering (NotFound if it is not theirs)."""
+    detail = invoices.invoice_detail(session, customer_id=customer_id, invoice_id=invoice_id,
+                                     today=today)
+    return DocumentSource("print/invoice.html",
+                          {**_parties(session, customer_id), "detail": detail},
+                          filename_for(detail.invoice.number))
+
+
+def credit_note_source(session: Session, *, customer_id: int, credit_note_id: int,
+                       today: date | None = None) -> DocumentSource:
+    """The customer's credit note, loaded for rendering (NotFound if it is not theirs)."""
+    detail = credits.credit_detail(session, customer_id=customer_id,
+                                   credit_note_id=credit_note_id)
+    return DocumentSource("print/credit_note.html",
+                          {**_parties(session, customer_id), "detail": detail},
+                          filename_for(detail.row.number))
+
+
+def receipt_source(session: Session, *, customer_id: int, payment_id: int,
+                   today: date | None = None) -> DocumentSource:
+    """A receipt of one of the customer's payments, loaded (NotFound if not theirs)."""
+    receipt = payments.receipt(session, customer_id=customer_id, payment_id=payment_id)
+    return DocumentSource("print/receipt.html",
+                          {**_parties(session, customer_id), "receipt": receipt},
+                          filename_for(receipt.payment.number or f"payment-{payment_id}"))
+
+
 def invoice_pdf(session: Session, *, customer_id: int, invoice_id: int,
                 today: date) -> Document:
     """The customer's invoice as a PDF (NotFound if it is not theirs)."""
-    detail = invoices.invoice_detail(session, customer_id=customer_id, invoice_id=invoice_id,
-                                     today=today)
-    content = render_pdf("print/invoice.html", {**_parties(session, customer_id),
-                                                "detail": detail})
-    return Document(filename_for(detail.invoice.number), content)
+    return invoice_source(session, customer_id=customer_id, invoice_id=invoice_id,
+                          today=today).render()
 
 
 def credit_note_pdf(session: Session, *, customer_id: int, credit_note_id: int,
                     today: date | None = None) -> Document:
     """The customer's credit note as a PDF (NotFound if it is not theirs)."""
-    detail = credits.credit_detail(session, customer_id=customer_id,
-                                   credit_note_id=credit_note_id)
-    content = render_pdf("print/credit_note.html", {**_parties(session, customer_id),
-                                                    "detail": detail})
-    return Document(filename_for(detail.row.number), content)
+    return credit_note_source(session, customer_id=customer_id,
+                              credit_note_id=credit_note_id).render()
 
 
 def receipt_pdf(session: Session, *, customer_id: int, payment_id: int,
                 today: date | None = None) -> Document:
     """The receipt of one of the customer's payments as a PDF (NotFound if not theirs)."""
-    receipt = payments.receipt(session, customer_id=customer_id, payment_id=payment_id)
-    content = render_pdf("print/receipt.html", {**_parties(session, customer_id),
-                                                "receipt": receipt})
-    return Document(filename_for(receipt.payment.number or f"payment-{payment_id}"), content)
+    return receipt_source(session, customer_id=customer_id, payment_id=payment_id).render()
 
 
-# Document kinds that can be downloaded one by one, forwarded and attached to mail.
-KINDS: dict[str, Callable[..., Document]] = {
-    "invoice": lambda session, customer_id, document_id, today: invoice_pdf(
+# Document kinds that can be downloaded one by one, forwarded, attached and packed.
+SOURCES: dict[str, Callable[..., DocumentSource]] = {
+    "invoice": lambda session, customer_id, document_id, today: invoice_source(
         session, customer_id=customer_id, invoice_id=document_id, today=today),
-    "credit_note": lambda session, customer_id, document_id, today: credit_note_pdf(
+    "credit_note": lambda session, customer_id, document_id, today: credit_note_source(
         session, customer_id=customer_id, credit_note_id=document_id),
-    "receipt": lambda session, customer_id, document_id, today: receipt_pdf(
+    "receipt": lambda session, customer_id, document_id, today: receipt_source(
         session, customer_id=customer_id, payment_id=document_id),
 }
+
+
+def document_source(session: Session, *, kind: str, customer_id: int, document_id: int,
+                    today: date) -> DocumentSource:
+    """Any one document by kind ("invoice", "credit_note", "receipt"), loaded."""
+    try:
+        load = SOURCES[kind]
+    except KeyError:
+        raise ValueError(f"unknown document kind {kind!r}") from None
+    return load(session, customer_id, document_id, today)
 
 
 def document_pdf(session: Session, *, kind: str, customer_id: int, document_id: int,
                  today: date) -> Document:
     """Any one document by kind ("invoice", "credit_note", "receipt"); NotFound if not theirs."""
-    try:
-        render = KINDS[kind]
-    except KeyError:
-        raise ValueError(f"unknown document kind {kind!r}") from None
-    return render(session, customer_id, document_id, today)
+    return document_source(session, kind=kind, customer_id=customer_id,
+                           document_id=document_id, today=today).render()
 
 
 def attachment(session: Session, *, kind: str, document_id: int, customer_id: int | None,

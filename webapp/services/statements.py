@@ -135,6 +135,7 @@ class StatementEntry:
     kind: str  # invoice | credit_note | payment | refund
     label: str
     number: str
+    document_id: int  # the invoice's, credit note's or payment's id
     details: str
     due_date: date | None
     debit: int
@@ -298,7 +299,7 @@ def _entries(rows: list[_Row], opening: int) -> tuple[StatementEntry, ...]:
         label, debit, endpoint, argument = _ENTRY_KINDS[row.kind]
         balance += row.amount if debit else -row.amount
         entries.append(StatementEntry(
-            row.on, row.kind, label, row.number, row.details, row.due_date,
+            row.on, row.kind, label, row.number, row.id, row.details, row.due_date,
             debit=row.amount if debit else 0, credit=0 if debit else row.amount,
             balance=balance, endpoint=endpoint, endpoint_args={argument: row.id}))
     return tuple(entries)
