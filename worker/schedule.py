@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker import jobs
+from worker import documents, jobs
 
 SCHEDULE: tuple[tuple[Callable[[], object], int], ...] = (
     (jobs.sweep_outbox, 60),
+    (documents.sweep_document_jobs, 60),
     (jobs.lifecycle_tick, 60),
     (jobs.heartbeat, 60),
 )
