@@ -84,7 +84,12 @@ def register(app: Flask) -> None:
             for index, (job, interval) in enumerate(SCHEDULE):
                 if started - last_run.get(index, -interval) >= interval:
                     last_run[index] = started
-                    job()
+                    try:
+                        job()
+                    except Exception:  # noqa: BLE001 - the schedule must outlive one bad run
+                        # An RQ worker would record the failure and retry; here the next
+                        # interval is the retry, and the traceback goes to the log.
+                        logging.getLogger("portal.cron").exception("%s failed", job.__name__)
             if once:
                 return
             time.sleep(max(1.0, min(every, min(i for _, i in SCHEDULE))))

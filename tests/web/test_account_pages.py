@@ -174,3 +174,16 @@ def test_pagination_links_keep_the_filters(app, client, auth, seeded, now):
     assert 'href="/invoices?status=unpaid&amp;page=2"' in body
     page2 = client.get("/invoices?status=unpaid&page=2").get_data(as_text=True)
     assert "Page 2 of 2" in page2
+
+
+def test_home_leaves_out_the_sections_of_switched_off_modules(app, client, auth, seeded):
+    from webapp.models import Preferences
+
+    with app.app_context():
+        prefs = db.session.get(Preferences, 1)
+        prefs.module_invoices = prefs.module_payments = False
+        db.session.commit()
+    auth.login()
+    body = client.get("/").get_data(as_text=True)
+    assert "Recent invoices" not in body and "Recent payments" not in body
+    assert "Next renewals" in body and 'href="/invoices/' not in body

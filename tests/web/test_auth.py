@@ -155,3 +155,12 @@ def test_a_server_error_shows_a_friendly_page_without_a_trace(app, seeded):
     body = response.get_data(as_text=True)
     assert "Something went wrong" in body and "secret internals" not in body
     assert "Traceback" not in body
+
+
+def test_mismatched_new_passwords_are_refused_next_to_the_field(client, auth, seeded):
+    auth.login()
+    response = post_form(client, "/account/password", {
+        "current_password": demo.JANE[1], "new_password": "a-brand-new-pass",
+        "confirm_password": "something-else-1"})
+    assert response.status_code == 422
+    assert "The two new passwords do not match." in response.get_data(as_text=True)

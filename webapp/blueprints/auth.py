@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from webapp import clock
 from webapp.db import db
@@ -44,7 +44,7 @@ class ChangePasswordForm(FlaskForm):
 
     def validate_confirm_password(self, field) -> None:
         if field.data != self.new_password.data:
-            raise ValueError("The two new passwords do not match.")
+            raise ValidationError("The two new passwords do not match.")
 
 
 def _login_limit() -> str:
