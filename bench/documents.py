@@ -1,0 +1,114 @@
+"""python -m bench.documents [--rows 10 100 1000] [--rounds R]: the statement PDF beside a bare
+xhtml2pdf table of the same rows (same font), with the ratio. Prints a table, asserts nothing.
+
+No database: the statement is built in memory from synthetic rows, so the figures are the
+render alone (Jinja + xhtml2pdf), which is what runs in the request or the job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+from io import BytesIO
+
+from pypdf import PdfReader
+
+from webapp.models import Customer, Organization
+from webapp.services import documents, statements
+from webapp.services.statements import (
+    Aging,
+    AgingBucket,
+    Statement,
+    StatementDocument,
+    StatementEntry,
+    StatementPeriod,
+    StatementSummary,
+)
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+START = date(2026, 1, 1)
+
+BARE = """<html><head><meta charset="utf-8"><style>
+@font-face {{ font-family: DejaVuSans; src: url("fonts/DejaVuSans.ttf"); }}
+body {{ font-family: DejaVuSans; font-size: 9pt; }} td {{ padding: 2pt; }}
+</style></head><body><table repeat="1">
+<thead><tr><th>Date</th><th>Transaction</th><th>Details</th><th>Debit</th><th>Credit</th>
+<th>Balance</th></tr></thead><tbody>{rows}</tbody></table></body></html>"""
+
+
+def synthetic_statement(rows: int) -> StatementDocument:
+    """A statement of `rows` alternating invoices and payments, as the service would build."""
+    org = Organization(id=1, name="Northwind Cloud Ltd", email="billing@northwind.example",
+                       address="12 Harbour Street, Bristol", timezone="Europe/London",
+                       locale="en_GB", created_at=NOW)
+    customer = Customer(id=1, display_name="Jane Cooper", company="Cooper Design Studio",
+                        email="jane@example.com", currency="USD", created_at=NOW)
+    entries, balance = [], 0
+    for index in range(rows):
+        on = START + timedelta(days=index % 330)
+        if index % 2 == 0:
+            balance += 2280
+            entries.append(StatementEntry(on, "invoice", "Invoice", f"INV-{index:06d}", index,
+                                          "", on + timedelta(days=14), 2280, 0, balance,
+                                          "invoices.detail", {"invoice_id": index}))
+        else:
+            balance -= 2280
+            entries.append(StatementEntry(on, "payment", "Payment", f"PAY-{index:06d}", index,
+                                          "Card", None, 0, 2280, balance,
+                                          "payments.receipt", {"payment_id": index}))
+    invoiced = sum(e.debit for e in entries)
+    summary = StatementSummary(0, invoiced, invoiced - balance, 0, 0)
+    buckets = tuple(AgingBucket(key, label, 0, 0)
+                    for key, label, _ in statements.AGING_BUCKETS)
+    period = StatementPeriod("this_year", START, date(2026, 12, 31))
+    return StatementDocument(org, Statement(customer, "USD", period, summary, tuple(entries),
+                                            Aging(NOW.date(), buckets), NOW.date()))
+
+
+def bare_html(loaded: StatementDocument) -> str:
+    rows = "".join(
+        f"<tr><td>{e.on.isoformat()}</td><td>{e.label} {e.number}</td><td>{e.details}</td>"
+        f"<td>{e.debit / 100:.2f}</td><td>{e.credit / 100:.2f}</td>"
+        f"<td>{e.balance / 100:.2f}</td></tr>"
+        for e in loaded.statement.entries)
+    return BARE.format(rows=rows)
+
+
+def timed(render) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    content = render()
+    return time.perf_counter() - started, content
+
+
+def measure(rows: int, rounds: int) -> dict:
+    loaded = synthetic_statement(rows)
+    bare = bare_html(loaded)
+    timed(lambda: loaded.render().content)  # warm: fonts, templates
+    ours, floor, pages = [], [], 0
+    for _ in range(rounds):  # alternate, so other load on the machine weighs on both
+        seconds, content = timed(lambda: loaded.render().content)
+        ours.append(seconds)
+        pages = len(PdfReader(BytesIO(content)).pages)
+        floor.append(timed(lambda: documents.html_to_pdf(bare))[0])
+    ours_s, floor_s = statistics.median(ours), statistics.median(floor)
+    return {"rows": rows, "pages": pages, "statement_ms": ours_s * 1000,
+            "bare_ms": floor_s * 1000, "ratio": ours_s / floor_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'rows':>6} {'pages':>6} {'statement PDF':>14} {'bare table':>11} {'ratio':>6}"
+          "   (target ratio <= 1.2x)")
+    for rows in args.rows:
+        r = measure(rows, args.rounds)
+        print(f"{r['rows']:>6} {r['pages']:>6} {r['statement_ms']:>11.0f} ms "
+              f"{r['bare_ms']:>8.0f} ms {r['ratio']:>5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
