@@ -73,14 +73,15 @@ class SubscriptionItems:
 
 def subscription_items(session: Session,
                        subscriptions: list[Subscription]) -> dict[int, SubscriptionItems]:
-    """Items of many subscriptions in five queries, whatever their number."""
+    """Items of many subscriptions in three queries, whatever their number."""
     if not subscriptions:
         return {}
     sub_ids = [s.id for s in subscriptions]
-    plan_ids = {s.plan_id for s in subscriptions}
-    plans = {p.id: p for p in session.exec(select(Plan).where(Plan.id.in_(plan_ids)))}
-    plan_prices = {(p.plan_id, p.currency): p
-                   for p in session.exec(select(PlanPrice).where(PlanPrice.plan_id.in_(plan_ids)))}
+    plan_rows = session.exec(
+        select(Plan, PlanPrice).outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id)
+        .where(Plan.id.in_({s.plan_id for s in subscriptions}))).all()
+    plans = {plan.id: plan for plan, _ in plan_rows}
+    plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
     addon_rows = session.exec(
         select(SubscriptionAddon, Addon, AddonPrice)
         .join(Addon, Addon.id == SubscriptionAddon.addon_id)

@@ -47,7 +47,5 @@ def dashboard(session: Session, *, customer_id: int, today: date,
         customer, customer.currency, outstanding, overdue,
         credits.unused_credit(session, customer_id=customer_id),
         tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs),
-        invoices.list_invoices(session, customer_id=customer_id,
-                               filters=invoices.InvoiceFilters(), today=today, page_size=5).items,
-        payments.list_payments(session, customer_id=customer_id,
-                               filters=payments.PaymentFilters(), page_size=5).items)
+        invoices.recent_invoices(session, customer_id=customer_id, today=today),
+        payments.recent_payments(session, customer_id=customer_id))

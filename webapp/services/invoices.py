@@ -124,13 +124,23 @@ def list_invoices(session: Session, *, customer_id: int, filters: InvoiceFilters
         conditions.append(Invoice.subscription_id == filters.subscription_id)
     total = session.exec(select(func.count()).select_from(Invoice).where(*conditions)).one()
     page = Page((), filters.page, page_size, total)
+    return Page(_rows(session, conditions, SORTS[filters.sort], page.offset, page_size, today),
+                filters.page, page_size, total)
+
+
+def recent_invoices(session: Session, *, customer_id: int, today: date,
+                    limit: int = 5) -> tuple[InvoiceRow, ...]:
+    """The newest invoices, without counting them all (the dashboard shows no pager)."""
+    return _rows(session, [Invoice.customer_id == customer_id], SORTS["newest"], 0, limit, today)
+
+
+def _rows(session: Session, conditions: list, order: tuple, offset: int, limit: int,
+          today: date) -> tuple[InvoiceRow, ...]:
     rows = session.exec(
         select(Invoice, Subscription.number)
         .outerjoin(Subscription, Subscription.id == Invoice.subscription_id)
-        .where(*conditions).order_by(*SORTS[filters.sort])
-        .offset(page.offset).limit(page_size)).all()
-    return Page(tuple(InvoiceRow.of(inv, number, today) for inv, number in rows),
-                filters.page, page_size, total)
+        .where(*conditions).order_by(*order).offset(offset).limit(limit)).all()
+    return tuple(InvoiceRow.of(inv, number, today) for inv, number in rows)
 
 
 @dataclass(frozen=True)

@@ -73,10 +73,22 @@ def list_payments(session: Session, *, customer_id: int, filters: PaymentFilters
         conditions.append(Payment.method == filters.method)
     total = session.exec(select(func.count()).select_from(Payment).where(*conditions)).one()
     page = Page((), filters.page, page_size, total)
+    return Page(_rows(session, conditions, page.offset, page_size), filters.page, page_size,
+                total)
+
+
+def recent_payments(session: Session, *, customer_id: int,
+                    limit: int = 5) -> tuple[PaymentRow, ...]:
+    """The newest payments made, without counting them all (the dashboard shows no pager)."""
+    conditions = [Payment.customer_id == customer_id, Payment.status.in_(VISIBLE)]
+    return _rows(session, conditions, 0, limit)
+
+
+def _rows(session: Session, conditions: list, offset: int, limit: int) -> tuple[PaymentRow, ...]:
     rows = session.exec(select(Payment).where(*conditions)
                         .order_by(Payment.paid_on.desc(), Payment.id.desc())
-                        .offset(page.offset).limit(page_size)).all()
-    return Page(tuple(PaymentRow.of(p) for p in rows), filters.page, page_size, total)
+                        .offset(offset).limit(limit)).all()
+    return tuple(PaymentRow.of(p) for p in rows)
 
 
 @dataclass(frozen=True)

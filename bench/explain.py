@@ -1,0 +1,96 @@
+"""EXPLAIN for the list queries, as the services issue them for the bench customer.
+
+python -m bench.explain [--db sqlite|postgresql|both] [--customers N]
+
+Each service runs once against the cached bench database while its statements are captured;
+each captured statement is then explained with its own parameters (EXPLAIN QUERY PLAN on
+SQLite, EXPLAIN ANALYZE on PostgreSQL), so what is shown is exactly what a page runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from bench import database
+from webapp.db import make_engine
+from webapp.models import Organization, User
+from webapp.services import demo_scale, home, invoices, payments, subscriptions
+from webapp.services.dates import today_in
+
+
+@contextmanager
+def captured(engine):
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def service_calls(session: Session, customer_id: int, today, tax_bp):
+    """(label, call) for every list query a bench page makes."""
+    deep = invoices.InvoiceFilters(page=18)
+    return [
+        ("list_invoices, page 1", lambda: invoices.list_invoices(
+            session, customer_id=customer_id, filters=invoices.InvoiceFilters(), today=today)),
+        ("list_invoices, deep page 18", lambda: invoices.list_invoices(
+            session, customer_id=customer_id, filters=deep, today=today)),
+        ("list_invoices, status=paid", lambda: invoices.list_invoices(
+            session, customer_id=customer_id, filters=invoices.InvoiceFilters(status="paid"),
+            today=today)),
+        ("list_subscriptions", lambda: subscriptions.list_subscriptions(
+            session, customer_id=customer_id, filters=subscriptions.SubscriptionFilters(),
+            tax_bp=tax_bp)),
+        ("list_payments", lambda: payments.list_payments(
+            session, customer_id=customer_id, filters=payments.PaymentFilters())),
+        ("outstanding", lambda: invoices.outstanding(session, customer_id=customer_id,
+                                                     today=today)),
+        ("dashboard", lambda: home.dashboard(session, customer_id=customer_id, today=today,
+                                             tax_bp=tax_bp)),
+    ]
+
+
+def explain(b: database.Backend) -> str:
+    engine = make_engine(b.url)
+    out = [f"## {b.name}\n"]
+    with Session(engine) as session:
+        org = session.get(Organization, 1)
+        customer_id = session.exec(select(User.customer_id).where(
+            User.email == demo_scale.BENCH_EMAIL)).one()
+        today = today_in(org.timezone, datetime.now(UTC))
+        for label, call in service_calls(session, customer_id, today, org.tax_rate_bp):
+            with captured(engine) as statements:
+                call()
+            out.append(f"### {label}\n")
+            for statement, parameters in statements:
+                prefix = "EXPLAIN QUERY PLAN " if b.name == "sqlite" else "EXPLAIN ANALYZE "
+                plan = session.connection().exec_driver_sql(prefix + statement, parameters).all()
+                lines = [row[-1] if b.name == "sqlite" else row[0] for row in plan]
+                out.append("```\n" + " ".join(statement.split())[:300] + "\n--\n"
+                           + "\n".join(lines) + "\n```\n")
+    engine.dispose()
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.explain")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--customers", type=int, default=10_000)
+    args = parser.parse_args()
+    for name in ("postgresql", "sqlite") if args.db == "both" else (args.db,):
+        print(explain(database.backend(name, args.customers)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The table: each page beside the bare floor it is compared with, and the targets."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+
+from bench.wrk import Load
+
+# Issue 6's targets, as ratios to the floor in the same run.
+TARGETS = {"table": 0.60, "fragment": 0.50}
+P99_LIMIT = 2.0
+FLOORS = {"table": "bare query + table", "fragment": "bare 1 KB fragment"}
+
+
+def machine() -> str:
+    memory_kb = 0
+    try:
+        with open("/proc/meminfo") as meminfo:
+            memory_kb = int(meminfo.readline().split()[1])
+    except OSError:
+        pass
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    return (f"machine: {os.cpu_count()} CPUs (nproc), {memory_kb // 1024} MiB memory, "
+            f"Python {platform.python_version()}, {wrk_version.splitlines()[0] if wrk_version else 'wrk'}")
+
+
+def table(backend: str, results: dict[str, dict], load: Load, rounds: int) -> str:
+    lines = [f"\n{backend}: wrk -t{load.threads} -c{load.connections} -d{load.duration}s × "
+             f"{rounds} rounds (medians), gunicorn 2 sync workers\n",
+             "| page | req/s | p50 ms | p99 ms | non-2xx | req/s vs floor | p99 vs floor | target |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for label, entry in results.items():
+        r, floor = entry["result"], entry["page"]["floor"]
+        if floor is None:
+            ratio = p99 = verdict = "floor"
+        else:
+            base = results[FLOORS[floor]]["result"]
+            rate = r["requests_per_second"] / base["requests_per_second"]
+            slow = r["p99_ms"] / base["p99_ms"]
+            met = rate >= TARGETS[floor] and slow <= P99_LIMIT
+            ratio, p99 = f"{rate:.0%}", f"{slow:.2f}×"
+            verdict = ("met" if met else "missed") + f" (≥{TARGETS[floor]:.0%}, ≤{P99_LIMIT:.0f}×)"
+        lines.append(f"| {label} | {r['requests_per_second']:.0f} | {r['p50_ms']:.2f} | "
+                     f"{r['p99_ms']:.2f} | {r['non_2xx']} | {ratio} | {p99} | {verdict} |")
+    return "\n".join(lines)

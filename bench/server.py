@@ -1,0 +1,110 @@
+"""gunicorn as the Procfile runs it (2 sync workers), plus the bare floor routes; a login."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.database import CACHE, ROOT, Backend
+
+USER_AGENT = "portal-bench/1.0"
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(b: Backend, workers: int = 2):
+    """Yield the base URL of a running gunicorn on a free port; stop it afterwards."""
+    port = free_port()
+    log = CACHE / f"gunicorn-{b.name}.log"
+    env = {**os.environ, "DATABASE_URL": b.url, "SECRET_KEY": "bench-secret-key",
+           "PORTAL_BENCH_ROUTES": "1", "LOGIN_RATE_LIMIT": "1000 per minute"}
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), "webapp:create_app()"],
+        cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited; see {log}")
+        try:
+            with urllib.request.urlopen(f"{base}/login", timeout=10):
+                return
+        except OSError:  # refused, reset or timed out while the workers boot
+            time.sleep(0.3)
+    raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@dataclass(frozen=True)
+class Client:
+    """Requests as the logged-in customer: the session cookie and a fixed User-Agent (Flask-
+    Login's strong session protection ties the session to both)."""
+
+    base: str
+    cookie: str
+
+    def headers(self, htmx: bool = False) -> dict[str, str]:
+        headers = {"Cookie": self.cookie, "User-Agent": USER_AGENT}
+        if htmx:
+            headers["HX-Request"] = "true"
+        return headers
+
+    def get(self, path: str, htmx: bool = False) -> tuple[int, str]:
+        """Status and body, without following redirects (a redirect to /login is a failure)."""
+        opener = urllib.request.build_opener(_NoRedirect)
+        request = urllib.request.Request(self.base + path, headers=self.headers(htmx))
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+
+def login(base: str, email: str, password: str) -> Client:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    opener.addheaders = [("User-Agent", USER_AGENT)]
+    with opener.open(f"{base}/login", timeout=30) as response:
+        token = _CSRF.search(response.read().decode()).group(1)
+    form = urllib.parse.urlencode({"email": email, "password": password,
+                                   "csrf_token": token}).encode()
+    try:
+        opener.open(f"{base}/login", data=form, timeout=30)
+        raise RuntimeError(f"logging in as {email} did not redirect; wrong password?")
+    except urllib.error.HTTPError as error:
+        if error.code not in (302, 303):
+            raise
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return Client(base, cookie)

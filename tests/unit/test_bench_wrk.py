@@ -1,0 +1,39 @@
+"""The bench reads wrk's --latency report, whatever the time units."""
+
+from bench import wrk
+
+REPORT = """Running 10s test @ http://127.0.0.1:8000/invoices
+  2 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    23.10ms   11.52ms 120.31ms   71.18%
+    Req/Sec   174.94     25.07   240.00     68.00%
+  Latency Distribution
+     50%  850.00us
+     75%   28.01ms
+     90%   37.73ms
+     99%    1.21s
+  3487 requests in 10.01s, 61.35MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+Requests/sec:    348.41
+Transfer/sec:      6.13MB
+non-2xx: 4
+"""
+
+
+def test_figures_come_from_the_report_in_milliseconds():
+    result = wrk.parse(REPORT)
+    assert result.requests_per_second == 348.41 and result.requests == 3487
+    assert result.p50_ms == 0.85 and result.p99_ms == 1210.0
+    assert result.non_2xx == 4 and result.socket_errors == 3
+
+
+def test_without_the_script_the_non_2xx_count_is_wrks_own():
+    report = REPORT.replace("non-2xx: 4\n", "").replace(
+        "Requests/sec:", "  Non-2xx or 3xx responses: 7\nRequests/sec:")
+    assert wrk.parse(report).non_2xx == 7
+
+
+def test_the_median_of_runs_sums_the_failures():
+    runs = [wrk.Result(100, 1, 10, 1000, 0, 0), wrk.Result(300, 3, 30, 3000, 2, 1),
+            wrk.Result(200, 2, 20, 2000, 1, 0)]
+    assert wrk.median(runs) == wrk.Result(200, 2, 20, 6000, 3, 1)

@@ -1,0 +1,28 @@
+"""The bench's bare floor routes exist only when the bench asks for them."""
+
+import pytest
+
+from tests.conftest import FIXED_NOW
+from webapp import create_app
+
+
+def test_the_floor_routes_are_absent_from_a_normal_portal(client):
+    assert client.get("/_bench/table").status_code == 404
+    assert client.get("/_bench/fragment").status_code == 404
+
+
+@pytest.fixture
+def bench_client(app, seeded):
+    bench_app = create_app({**app.config, "BENCH_ROUTES": True, "FIXED_NOW": FIXED_NOW})
+    return bench_app.test_client()
+
+
+def test_the_floor_table_has_the_invoice_lists_shape(bench_client):
+    body = bench_client.get("/_bench/table").get_data(as_text=True)
+    rows = body.count("<tr><td>")
+    assert 'id="bench-table"' in body and 0 < rows <= 25 and body.count("<td>") == 7 * rows
+
+
+def test_the_floor_fragment_is_about_a_kilobyte(bench_client):
+    response = bench_client.get("/_bench/fragment")
+    assert response.status_code == 200 and 800 <= len(response.data) <= 1400

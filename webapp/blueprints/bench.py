@@ -1,0 +1,50 @@
+"""The bench's floor: the least this app can do for a page and for a fragment.
+
+Registered only when PORTAL_BENCH_ROUTES=1 (or config BENCH_ROUTES), so it never ships in a
+running portal. `make bench` loads the real pages beside these in the same gunicorn and
+reports each page's throughput as a ratio of them. These handlers are deliberately bare (a
+query in the view, a plain Jinja template without the layout or context processors): they
+measure Flask, the database driver and Jinja, not the portal.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from jinja2 import Environment
+from sqlalchemy import text
+
+from webapp.db import db
+
+bp = Blueprint("bench", __name__, url_prefix="/_bench")
+
+_jinja = Environment(autoescape=True)
+# The same shape as the invoice list: 25 rows of 7 cells.
+TABLE = _jinja.from_string("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bench table</title></head><body>
+<table id="bench-table">
+<thead><tr><th>Invoice</th><th>Date</th><th>Due</th><th>Status</th><th>Currency</th><th>Total</th><th>Paid</th></tr></thead>
+<tbody>
+{% for row in rows %}<tr><td>{{ row.number }}</td><td>{{ row.issue_date }}</td><td>{{ row.due_date }}</td><td>{{ row.status }}</td><td>{{ row.currency }}</td><td>{{ row.total }}</td><td>{{ row.amount_paid }}</td></tr>
+{% endfor %}</tbody></table></body></html>""")
+FRAGMENT = _jinja.from_string("""<section id="bench-fragment">
+<h2>Bench fragment</h2>
+<ul>
+{% for item in items %}<li class="bench-item">Item {{ item }}: a short line of text that pads this fragment towards one kilobyte.</li>
+{% endfor %}</ul>
+</section>""")
+_ITEMS = tuple(range(1, 10))
+
+
+@bp.get("/table")
+def table():
+    """One query for 25 invoice rows, rendered as a bare table."""
+    rows = db.session.execute(text(
+        "SELECT number, issue_date, due_date, status, currency, total, amount_paid "
+        "FROM invoice ORDER BY id DESC LIMIT 25")).all()
+    return TABLE.render(rows=rows)
+
+
+@bp.get("/fragment")
+def fragment():
+    """About 1 KB of HTML, no query."""
+    return FRAGMENT.render(items=_ITEMS)
