@@ -51,6 +51,7 @@ class PageWatch:
 
     page: Page
     javascript: bool
+    console: list[str] = field(default_factory=list)  # every message, for a failing test
     csp_violations: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     unchecked_urls: list[str] = field(default_factory=list)
@@ -64,6 +65,7 @@ class PageWatch:
         self.page.on("framenavigated", self._navigated)
 
     def _console(self, message) -> None:
+        self.console.append(f"{message.type}: {message.text}")
         if message.type == "error" and "Content Security Policy" in message.text:
             self.csp_violations.append(f"{self.page.url}: {message.text}")
 
