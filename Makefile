@@ -33,6 +33,10 @@ run: migrate
 	$(BIN)/flask seed-demo --if-empty
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.embedded start
 
+# Two workers (the machine has two cores); a file's tests stay together on one worker, so its
+# module fixtures (a gunicorn for the browser tests, a worker database) start once.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: test-install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

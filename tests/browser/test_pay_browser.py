@@ -1,0 +1,105 @@
+"""Payments in chromium: saved card, new card saved, card update, double click, no JavaScript."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from tests.browser.support import click_through, login, path_of, visit
+from webapp.models import Invoice, Payment, Subscription, TestGatewayCharge
+from webapp.services import demo
+
+
+def _open_invoice(engine, customer_id):
+    with Session(engine, expire_on_commit=False) as session:
+        return session.exec(select(Invoice).where(Invoice.customer_id == customer_id,
+                                                  Invoice.status == "open")
+                            .order_by(Invoice.issue_date)).first()
+
+
+def _charges(engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(TestGatewayCharge)).one()
+
+
+def _fill_new_card(page, number="5555 5555 5555 4444"):
+    page.get_by_label("A new card").check()
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry month").fill("11")
+    page.get_by_label("Expiry year").fill("2031")
+    page.get_by_label("Security code (CVC)").fill("321")
+
+
+def test_jane_pays_one_invoice_with_her_saved_card(page, browser_engine, demo_data):
+    invoice = _open_invoice(browser_engine, demo_data.jane_customer_id)
+    login(page, *demo.JANE)
+    visit(page, f"/invoices/{invoice.id}")
+    click_through(page, page.get_by_role("button", name="Pay Now"))
+    assert page.get_by_label("Visa •••• 4242", exact=False).is_checked()
+    click_through(page, page.get_by_role("button", name="Make Payment"))
+    assert "Payment Receipt PAY-" in page.get_by_role("heading", level=1).inner_text()
+    assert invoice.number in page.get_by_role("main").inner_text()
+    with Session(browser_engine) as session:
+        assert session.get(Invoice, invoice.id).status == "paid"
+
+
+def test_jane_pays_all_outstanding_with_a_new_card_she_saves(page, browser_engine, demo_data):
+    login(page, *demo.JANE)
+    click_through(page, page.get_by_role("button", name="Pay all outstanding"))
+    _fill_new_card(page)
+    page.get_by_label("Save this card for future payments").check()
+    click_through(page, page.get_by_role("button", name="Make Payment"))
+    assert "Payment Receipt" in page.get_by_role("heading", level=1).inner_text()
+    with Session(browser_engine) as session:
+        assert session.exec(select(Invoice).where(Invoice.customer_id == demo_data.jane_customer_id,
+                                                  Invoice.status == "open")).first() is None
+    visit(page, "/payment-methods")
+    assert "Mastercard •••• 4444" in page.locator("#payment-method-list").inner_text()
+
+
+def test_jane_updates_her_card_and_her_subscriptions_use_it(page, browser_engine, demo_data):
+    login(page, *demo.JANE)
+    visit(page, "/payment-methods")
+    click_through(page, page.get_by_role("button", name="Update").first)
+    page.get_by_label("Card number").fill("5555555555554444")
+    page.get_by_label("Expiry month").fill("4")
+    page.get_by_label("Expiry year").fill("2032")
+    page.get_by_label("Security code (CVC)").fill("987")
+    click_through(page, page.get_by_role("button", name="Update card"))
+    assert "Card updated to Mastercard •••• 4444" in page.get_by_role("main").inner_text()
+    assert "SUB-" in page.locator("#payment-method-list").inner_text()
+    with Session(browser_engine, expire_on_commit=False) as session:
+        live = session.exec(select(Subscription).where(
+            Subscription.customer_id == demo_data.jane_customer_id, Subscription.autocharge)).first()
+    visit(page, f"/subscriptions/{live.id}")
+    assert "Mastercard •••• 4444" in page.get_by_role("main").inner_text()
+
+
+def test_a_double_click_on_make_payment_charges_once(page, browser_engine, demo_data):
+    invoice = _open_invoice(browser_engine, demo_data.jane_customer_id)
+    login(page, *demo.JANE)
+    visit(page, f"/pay?invoice={invoice.id}")
+    with page.expect_navigation(url="**/payments/**"):
+        page.get_by_role("button", name="Make Payment").dblclick()
+    page.wait_for_load_state("load")
+    assert _charges(browser_engine) == 1
+    with Session(browser_engine) as session:
+        assert session.exec(select(func.count()).select_from(Payment).where(
+            Payment.status == "succeeded", Payment.idempotency_key.not_like("demo-%"))).one() == 1
+    from tests.browser.support import check_page
+
+    check_page(page)
+
+
+def test_the_payment_page_works_without_javascript(page_without_js, browser_engine, demo_data):
+    page = page_without_js
+    invoice = _open_invoice(browser_engine, demo_data.jane_customer_id)
+    login(page, *demo.JANE)
+    visit(page, f"/pay?invoice={invoice.id}")
+    _fill_new_card(page, "4000 0000 0000 0002")
+    click_through(page, page.get_by_role("button", name="Make Payment"))
+    assert path_of(page) == "/pay"
+    assert "Your card was declined." in page.get_by_role("main").inner_text()
+    page.get_by_label("Visa •••• 4242", exact=False).check()
+    click_through(page, page.get_by_role("button", name="Make Payment"))
+    assert "Payment Receipt" in page.get_by_role("heading", level=1).inner_text()
