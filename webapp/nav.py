@@ -29,6 +29,10 @@ CUSTOMER_NAV: tuple[NavEntry, ...] = (
 
 ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Admin home", "admin.index", None),
+    NavEntry("Customers", "admin_customers.index", None),
+    NavEntry("Catalog", "admin_catalog.index", None),
+    NavEntry("Import", "admin_import.show", None),
+    NavEntry("Audit log", "admin_audit.index", None),
     NavEntry("Preferences", "preferences.show", None),
     NavEntry("Notifications", "notifications.index", None),
     NavEntry("Change Password", "auth.change_password", None),

@@ -39,6 +39,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(documents.bp)
     app.register_blueprint(statements.bp)
 
+    from webapp.blueprints import (
+        admin_audit,
+        admin_billing,
+        admin_catalog,
+        admin_customers,
+        admin_import,
+        admin_subscriptions,
+    )
+
+    for module in (admin_customers, admin_catalog, admin_subscriptions, admin_billing,
+                   admin_import, admin_audit):  # the back office (issue 12)
+        app.register_blueprint(module.bp)
+
     import os
 
     # The bench's bare floor routes (bench/): only when asked for, never in a real portal.

@@ -12,6 +12,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 from webapp.models.audit import *  # noqa: E402,F403
+from webapp.models.backoffice import *  # noqa: E402,F403
 from webapp.models.billing import *  # noqa: E402,F403
 from webapp.models.core import *  # noqa: E402,F403
 from webapp.models.documents import *  # noqa: E402,F403

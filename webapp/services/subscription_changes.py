@@ -221,10 +221,14 @@ def _after(session: Session, sub: Subscription, payload: dict,
 
 
 def draft_change(session: Session, *, customer_id: int, subscription_id: int,
-                 request: ChangeRequest, today: date, tax_bp: int | None) -> ChangeDraft:
-    """The preview: for an immediate change, the exact proration invoice and credit."""
+                 request: ChangeRequest, today: date, tax_bp: int | None,
+                 allowed: Choices | None = None) -> ChangeDraft:
+    """The preview: for an immediate change, the exact proration invoice and credit.
+
+    `allowed` replaces the customer's preferences (the back office passes its own choices).
+    """
     sub = owned_subscription(session, customer_id, subscription_id)
-    allowed = choices(session, customer_id=customer_id, subscription_id=subscription_id)
+    allowed = allowed or choices(session, customer_id=customer_id, subscription_id=subscription_id)
     payload = _validate(session, sub, request, today, allowed)
     renewal, discounts = _after(session, sub, payload, tax_bp)
     summary = _summary(session, sub, payload)
@@ -286,10 +290,10 @@ class ChangeApplied:
 
 def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
                    request: ChangeRequest, fingerprint: str, today: date, tax_bp: int | None,
-                   now: datetime) -> ChangeApplied:
+                   now: datetime, allowed: Choices | None = None) -> ChangeApplied:
     """Apply the change the customer previewed, or refuse if its figures moved."""
     current = draft_change(session, customer_id=customer_id, subscription_id=subscription_id,
-                           request=request, today=today, tax_bp=tax_bp)
+                           request=request, today=today, tax_bp=tax_bp, allowed=allowed)
     if current.fingerprint() != fingerprint:
         raise PriceChanged()
     sub = owned_subscription(session, customer_id, subscription_id)

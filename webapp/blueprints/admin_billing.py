@@ -1,0 +1,230 @@
+"""Back office: one-off invoices, voids, offline payments, refunds and payments into credit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FieldList,
+    FormField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from webapp import clock
+from webapp.blueprints.admin_forms import actor, add_errors, options
+from webapp.context import today
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.htmx import form_errors, render_page
+from webapp.login import admin_required
+from webapp.services.backoffice import billing, customers
+from webapp.services.errors import InvalidInput
+from webapp.services.pay import new_idempotency_key
+
+bp = Blueprint("admin_billing", __name__, url_prefix="/admin")
+LINE_ROWS = 5
+
+
+class LineForm(FlaskForm):
+    class Meta:
+        csrf = False  # the enclosing form carries the token
+
+    description = StringField("Description")
+    quantity = StringField("Quantity", default="1")
+    unit_price = StringField("Unit price")
+
+
+class InvoiceForm(FlaskForm):
+    lines = FieldList(FormField(LineForm), min_entries=LINE_ROWS, max_entries=billing.MAX_LINES)
+    due_date = DateField("Due date", validators=[Optional()])
+    idempotency_key = HiddenField()
+
+    def values(self) -> list[billing.LineInput]:
+        return [billing.LineInput(e.form.description.data or "", e.form.quantity.data or "",
+                                  e.form.unit_price.data or "") for e in self.lines]
+
+
+def _invoice_page(customer_id: int, form: InvoiceForm, status: int = 200):
+    customer = customers.get_customer(db.session, customer_id)
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = new_idempotency_key()
+    if status == 422:
+        return form_errors("admin/billing/invoice_new.html", form=form, customer=customer)
+    return render_page("admin/billing/invoice_new.html", form=form, customer=customer)
+
+
+@bp.get("/customers/<int:customer_id>/invoices/new")
+@admin_required
+def new_invoice(customer_id: int):
+    """The one-off invoice form (tax is the organization's)."""
+    return _invoice_page(customer_id, InvoiceForm())
+
+
+@bp.post("/customers/<int:customer_id>/invoices")
+@admin_required
+def create_invoice(customer_id: int):
+    """Issue the one-off invoice and email it; the same form twice issues one invoice."""
+    form = InvoiceForm()
+    if form.validate_on_submit():
+        try:
+            invoice = billing.issue_one_off(
+                db.session, actor=actor(), customer_id=customer_id, lines=form.values(),
+                due_date=form.due_date.data, idempotency_key=form.idempotency_key.data or "",
+                today=today(), now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            commit_and_dispatch()
+            flash(f"Invoice {invoice.number} was issued and emailed.", "success")
+            return redirect(url_for(".invoice", invoice_id=invoice.id), 303)
+    return _invoice_page(customer_id, form, 422)
+
+
+class VoidForm(FlaskForm):
+    reason = TextAreaField("Reason")
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@admin_required
+def invoice(invoice_id: int):
+    """One invoice as the admin sees it, with Void while it is open."""
+    view = billing.invoice_view(db.session, invoice_id=invoice_id, today=today())
+    return render_page("admin/billing/invoice.html", view=view, void_form=VoidForm())
+
+
+@bp.post("/invoices/<int:invoice_id>/void")
+@admin_required
+def void(invoice_id: int):
+    """Void an open invoice; what was paid on it becomes credit."""
+    form = VoidForm()
+    voided = billing.void_invoice(db.session, actor=actor(), invoice_id=invoice_id,
+                                  reason=form.reason.data or "", today=today(), now=clock.now())
+    db.session.commit()
+    credit = f" Credit note {voided.credit_note.number} holds what had been paid." \
+        if voided.credit_note else ""
+    flash(f"Invoice {voided.invoice.number} is void.{credit}", "success")
+    return redirect(url_for(".invoice", invoice_id=invoice_id), 303)
+
+
+class PaymentForm(FlaskForm):
+    amount = StringField("Amount")
+    method = SelectField("Method", choices=options(billing.OFFLINE_METHODS.items()),
+                         validate_choice=False)
+    reference = StringField("Reference")
+    paid_on = DateField("Received on", validators=[Optional()])
+    invoice_ids = SelectMultipleField("Invoices it pays", coerce=int, validate_choice=False,
+                                      widget=ListWidget(prefix_label=False),
+                                      option_widget=CheckboxInput())
+    idempotency_key = HiddenField()
+
+
+def _payment_page(customer_id: int, form: PaymentForm, status: int = 200):
+    customer = customers.get_customer(db.session, customer_id)
+    open_invoices = billing.payable(db.session, customer_id=customer_id)
+    form.invoice_ids.choices = options((i.id, i.number) for i in open_invoices)
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = new_idempotency_key()
+    context = {"form": form, "customer": customer, "open_invoices": open_invoices}
+    if status == 422:
+        return form_errors("admin/billing/payment_new.html", **context)
+    return render_page("admin/billing/payment_new.html", **context)
+
+
+@bp.get("/customers/<int:customer_id>/payments/new")
+@admin_required
+def new_payment(customer_id: int):
+    """Record cash, a bank transfer or a cheque."""
+    return _payment_page(customer_id, PaymentForm(paid_on=today()))
+
+
+@bp.post("/customers/<int:customer_id>/payments")
+@admin_required
+def create_payment(customer_id: int):
+    """Record the payment on the chosen invoices (oldest first); the receipt is emailed."""
+    form = PaymentForm()
+    if form.validate_on_submit():
+        try:
+            payment = billing.record_offline_payment(
+                db.session, actor=actor(), customer_id=customer_id, now=clock.now(),
+                today=today(), idempotency_key=form.idempotency_key.data or "",
+                data=billing.OfflinePayment(form.amount.data or "", form.method.data or "",
+                                            form.reference.data or "", form.paid_on.data,
+                                            tuple(form.invoice_ids.data or ())))
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            commit_and_dispatch()
+            flash(f"Payment {payment.number} was recorded and the receipt emailed.", "success")
+            return redirect(url_for(".payment", payment_id=payment.id), 303)
+    return _payment_page(customer_id, form, 422)
+
+
+class RefundForm(FlaskForm):
+    amount = StringField("Amount")
+    reference = StringField("Reference")
+
+
+class CreditForm(FlaskForm):
+    amount = StringField("Amount")
+
+
+def _payment_detail(payment_id: int, status: int = 200, **forms):
+    view = billing.payment_view(db.session, payment_id=payment_id)
+    context = {"view": view, "refund_form": RefundForm(formdata=None),
+               "credit_form": CreditForm(formdata=None)} | forms
+    if status == 422:
+        return form_errors("admin/billing/payment.html", **context)
+    return render_page("admin/billing/payment.html", **context)
+
+
+@bp.get("/payments/<int:payment_id>")
+@admin_required
+def payment(payment_id: int):
+    """One payment or refund: where it went, and Refund / Turn into credit."""
+    return _payment_detail(payment_id)
+
+
+@bp.post("/payments/<int:payment_id>/refund")
+@admin_required
+def refund(payment_id: int):
+    """Record money given back by the payment's own method."""
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            made = billing.refund_payment(db.session, actor=actor(), payment_id=payment_id,
+                                          amount=form.amount.data or "",
+                                          reference=form.reference.data or "", today=today(),
+                                          now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Refund {made.number} was recorded.", "success")
+            return redirect(url_for(".payment", payment_id=payment_id), 303)
+    return _payment_detail(payment_id, 422, refund_form=form)
+
+
+@bp.post("/payments/<int:payment_id>/credit")
+@admin_required
+def to_credit(payment_id: int):
+    """Turn what of the payment is on no invoice into a credit note."""
+    form = CreditForm()
+    if form.validate_on_submit():
+        try:
+            note = billing.payment_to_credit(db.session, actor=actor(), payment_id=payment_id,
+                                             amount=form.amount.data or "", today=today(),
+                                             now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Credit note {note.number} was issued.", "success")
+            return redirect(url_for(".payment", payment_id=payment_id), 303)
+    return _payment_detail(payment_id, 422, credit_form=form)

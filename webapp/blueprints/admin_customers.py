@@ -1,0 +1,208 @@
+"""Back office: customers (list, create, edit, overview), contact persons, notes, portal access."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField, TextAreaField
+
+from webapp import clock
+from webapp.blueprints.admin_forms import actor, add_errors, links, options
+from webapp.context import current_org, today
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.htmx import form_errors, render_page, swap_or_redirect
+from webapp.login import admin_required
+from webapp.services.backoffice import customers, overview, portal
+from webapp.services.errors import InvalidInput
+from webapp.services.money import SUPPORTED_CURRENCIES
+
+bp = Blueprint("admin_customers", __name__, url_prefix="/admin/customers")
+
+
+class CustomerForm(FlaskForm):
+    display_name = StringField("Name")
+    company = StringField("Company")
+    email = EmailField("Email")
+    phone = StringField("Phone")
+    currency = SelectField("Currency", choices=options((c, c) for c in SUPPORTED_CURRENCIES),
+                           validate_choice=False)
+    tax_id = StringField("Tax ID")
+    billing_address = TextAreaField("Billing address")
+    shipping_address = TextAreaField("Shipping address")
+
+    def values(self) -> customers.CustomerInput:
+        return customers.CustomerInput(**{name: self[name].data or "" for name in (
+            "display_name", "email", "currency", "company", "phone", "billing_address",
+            "shipping_address", "tax_id")})
+
+
+class ContactForm(FlaskForm):
+    name = StringField("Name")
+    email = EmailField("Email")
+    role = SelectField("Role", choices=options(customers.CONTACT_ROLES.items()),
+                       validate_choice=False)
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Note")
+
+
+@bp.get("")
+@admin_required
+def index():
+    """Customers by name; search and filters are query parameters, htmx swaps the list."""
+    filters, messages = customers.read_filters(request.args)
+    page = customers.list_customers(db.session, filters=filters, today=today())
+    return render_page("admin/customers/index.html", "admin_customer_list", page=page,
+                       filters=filters, messages=messages, statuses=customers.STATUS_FILTERS,
+                       portals=customers.PORTAL_FILTERS)
+
+
+@bp.get("/new")
+@admin_required
+def new():
+    """The new-customer form, in the organization's currency."""
+    form = CustomerForm(currency=current_org().base_currency)
+    return render_page("admin/customers/form.html", form=form, customer=None)
+
+
+@bp.post("")
+@admin_required
+def create():
+    """Add a customer (and invite them if the portal opens for new customers automatically)."""
+    form = CustomerForm()
+    if form.validate_on_submit():
+        try:
+            saved = customers.create_customer(db.session, actor=actor(), data=form.values(),
+                                              now=clock.now(), links=links())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            commit_and_dispatch()
+            invited = " An invitation to the portal is on its way." if saved.invited else ""
+            flash(f"{saved.customer.display_name} was added.{invited}", "success")
+            return redirect(url_for(".detail", customer_id=saved.customer.id), 303)
+    return form_errors("admin/customers/form.html", form=form, customer=None)
+
+
+def _overview_context(customer_id: int, **forms) -> dict:
+    view = overview.overview(db.session, customer_id=customer_id, today=today())
+    return {"view": view, "contact_form": ContactForm(formdata=None),
+            "note_form": NoteForm(formdata=None)} | forms
+
+
+@bp.get("/<int:customer_id>")
+@admin_required
+def detail(customer_id: int):
+    """The customer's overview."""
+    return render_page("admin/customers/detail.html", **_overview_context(customer_id))
+
+
+@bp.get("/<int:customer_id>/edit")
+@admin_required
+def edit(customer_id: int):
+    customer = customers.get_customer(db.session, customer_id)
+    form = CustomerForm(obj=customer)
+    return render_page("admin/customers/form.html", form=form, customer=customer)
+
+
+@bp.post("/<int:customer_id>/edit")
+@admin_required
+def update(customer_id: int):
+    """Save the customer's details; every change is in the audit log."""
+    customer = customers.get_customer(db.session, customer_id)
+    form = CustomerForm()
+    if form.validate_on_submit():
+        try:
+            saved = customers.update_customer(db.session, actor=actor(), customer_id=customer_id,
+                                              data=form.values(), now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            db.session.commit()
+            flash("Saved." if saved.changed else "Nothing changed.", "success")
+            return redirect(url_for(".detail", customer_id=customer_id), 303)
+    return form_errors("admin/customers/form.html", form=form, customer=customer)
+
+
+@bp.post("/<int:customer_id>/contacts")
+@admin_required
+def add_contact(customer_id: int):
+    """Add a contact person; htmx swaps the contact list."""
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            listed = customers.add_contact(
+                db.session, actor=actor(), customer_id=customer_id, now=clock.now(),
+                data=customers.ContactInput(form.name.data or "", form.email.data or "",
+                                            form.role.data or ""))
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            db.session.commit()
+            return swap_or_redirect("admin_customer_contacts", customer_id=customer_id,
+                                    contacts=listed, contact_form=ContactForm(formdata=None),
+                                    message="Contact person added.",
+                                    redirect_to=url_for(".detail", customer_id=customer_id))
+    return form_errors("admin/customers/detail.html", "admin_customer_contacts",
+                       **_overview_context(customer_id, contact_form=form),
+                       customer_id=customer_id,
+                       contacts=customers.contacts(db.session, customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/contacts/<int:contact_id>/delete")
+@admin_required
+def remove_contact(customer_id: int, contact_id: int):
+    """Remove a contact person; htmx swaps the contact list."""
+    listed = customers.remove_contact(db.session, actor=actor(), customer_id=customer_id,
+                                      contact_id=contact_id, now=clock.now())
+    db.session.commit()
+    return swap_or_redirect("admin_customer_contacts", customer_id=customer_id, contacts=listed,
+                            contact_form=ContactForm(formdata=None),
+                            message="Contact person removed.",
+                            redirect_to=url_for(".detail", customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/notes")
+@admin_required
+def add_note(customer_id: int):
+    """Keep a note on the customer; htmx swaps the notes."""
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            kept = customers.add_note(db.session, actor=actor(), customer_id=customer_id,
+                                      body=form.body.data or "", now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            db.session.commit()
+            return swap_or_redirect("admin_customer_notes", customer_id=customer_id, notes=kept,
+                                    note_form=NoteForm(formdata=None), message="Note added.",
+                                    redirect_to=url_for(".detail", customer_id=customer_id))
+    return form_errors("admin/customers/detail.html", "admin_customer_notes",
+                       **_overview_context(customer_id, note_form=form), customer_id=customer_id,
+                       notes=customers.notes(db.session, customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/portal/invite")
+@admin_required
+def invite(customer_id: int):
+    """Invite the customer to the portal, or send the invitation again."""
+    access = portal.invite(db.session, actor=actor(), customer_id=customer_id, links=links(),
+                           now=clock.now())
+    commit_and_dispatch()
+    return swap_or_redirect("admin_customer_portal", access=access,
+                            message=f"Invitation sent to {access.login_email}.",
+                            redirect_to=url_for(".detail", customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/portal/revoke")
+@admin_required
+def revoke(customer_id: int):
+    """Close the portal to the customer; their sessions and links stop working."""
+    access = portal.revoke(db.session, actor=actor(), customer_id=customer_id, now=clock.now())
+    db.session.commit()
+    return swap_or_redirect("admin_customer_portal", access=access,
+                            message="Portal access revoked.",
+                            redirect_to=url_for(".detail", customer_id=customer_id))

@@ -1,0 +1,251 @@
+"""Back office: create a subscription for a customer; cancel, pause and change one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+
+from webapp import clock
+from webapp.blueprints.admin_forms import actor, add_errors, options
+from webapp.context import today
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch, defer
+from webapp.htmx import form_errors, is_htmx, render_page
+from webapp.login import admin_required
+from webapp.services import subscription_changes
+from webapp.services.backoffice import subscriptions
+from webapp.services.errors import InvalidInput
+from webapp.services.subscriptions import STATUS_LABELS
+from worker.jobs import charge_payment
+
+bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin")
+
+TIMINGS = {subscriptions.IMMEDIATELY: "Immediately",
+           subscriptions.END_OF_TERM: "At the end of the current term"}
+
+
+class NewSubscriptionForm(FlaskForm):
+    plan_id = SelectField("Plan", coerce=int, validate_choice=False)
+    coupon_code = StringField("Coupon code")
+    start_date = DateField("Start date", validators=[Optional()])
+    trial = BooleanField("Start with the plan's free trial")
+    payment_method_id = SelectField("Payment method", validate_choice=False)
+    autocharge = BooleanField("Charge the payment method automatically (auto-charge)")
+
+    def values(self) -> subscriptions.NewSubscription:
+        method = self.payment_method_id.data
+        addons = {int(k[6:]): v for k, v in request.form.items()
+                  if k.startswith("addon_") and k[6:].isdigit()}
+        return subscriptions.NewSubscription(
+            plan_id=self.plan_id.data, addons=addons, coupon_code=self.coupon_code.data or "",
+            start_date=self.start_date.data, trial=self.trial.data,
+            payment_method_id=int(method) if method and method.isdigit() else None,
+            autocharge=self.autocharge.data)
+
+
+def _new_page(customer_id: int, form: NewSubscriptionForm, status: int = 200):
+    offer = subscriptions.choices(db.session, customer_id=customer_id)
+    form.plan_id.choices = options((plan.id, plan.name) for plan, _ in offer.plans)
+    form.payment_method_id.choices = options([("", "None")] + [
+        (str(m.id), f"{m.brand} •••• {m.last4}") for m in offer.methods])
+    context = {"offer": offer, "form": form, "today": today(),
+               "quantities": {k: v for k, v in request.form.items() if k.startswith("addon_")}}
+    if status == 422:
+        return form_errors("admin/subscriptions/new.html", **context)
+    return render_page("admin/subscriptions/new.html", **context)
+
+
+@bp.get("/customers/<int:customer_id>/subscriptions/new")
+@admin_required
+def new(customer_id: int):
+    """The new-subscription form: active plans and addons in the customer's currency."""
+    return _new_page(customer_id, NewSubscriptionForm(start_date=today()))
+
+
+@bp.post("/customers/<int:customer_id>/subscriptions")
+@admin_required
+def create(customer_id: int):
+    """Create the subscription; the scheduler's tick issues its first invoice."""
+    form = NewSubscriptionForm()
+    if form.validate_on_submit():
+        try:
+            sub = subscriptions.create_subscription(
+                db.session, actor=actor(), customer_id=customer_id, data=form.values(),
+                today=today(), now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{sub.number} was created ({sub.status}). Its first invoice is issued on its "
+                  f"start date by the scheduler.", "success")
+            return redirect(url_for(".detail", subscription_id=sub.id), 303)
+    return _new_page(customer_id, form, 422)
+
+
+class CancelForm(FlaskForm):
+    timing = RadioField("When", choices=options(TIMINGS.items()), default=subscriptions.IMMEDIATELY,
+                        validate_choice=False)
+    reason = TextAreaField("Reason")
+
+
+class PauseForm(FlaskForm):
+    pause_on = DateField("Pause on", validators=[Optional()])
+    resume_on = DateField("Resume on", validators=[Optional()])
+
+
+def _detail_page(subscription_id: int, status: int = 200, **forms):
+    view = subscriptions.subscription_view(db.session, subscription_id=subscription_id,
+                                           today=today())
+    context = {"view": view, "cancel_form": CancelForm(formdata=None),
+               "pause_form": PauseForm(formdata=None)} | forms
+    if status == 422:
+        return form_errors("admin/subscriptions/detail.html", **context)
+    return render_page("admin/subscriptions/detail.html", **context)
+
+
+@bp.get("/subscriptions/<int:subscription_id>")
+@admin_required
+def detail(subscription_id: int):
+    """One subscription: items, dates, invoices, and the admin's actions."""
+    return _detail_page(subscription_id)
+
+
+@bp.post("/subscriptions/<int:subscription_id>/cancel")
+@admin_required
+def cancel(subscription_id: int):
+    """Cancel now or at the end of the term (the state machine decides what is allowed)."""
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            sub = subscriptions.cancel(db.session, actor=actor(), subscription_id=subscription_id,
+                                       timing=form.timing.data, reason=form.reason.data or "",
+                                       today=today(), now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            commit_and_dispatch()
+            flash(f"{sub.number} is {STATUS_LABELS[sub.status].lower()}.", "success")
+            return redirect(url_for(".detail", subscription_id=subscription_id), 303)
+    return _detail_page(subscription_id, 422, cancel_form=form)
+
+
+@bp.post("/subscriptions/<int:subscription_id>/pause")
+@admin_required
+def pause(subscription_id: int):
+    """Schedule a pause and its resume date (or a paused one's resume date)."""
+    form = PauseForm()
+    if form.validate_on_submit():
+        try:
+            subscriptions.pause(db.session, actor=actor(), subscription_id=subscription_id,
+                                pause_on=form.pause_on.data, resume_on=form.resume_on.data,
+                                today=today(), now=clock.now())
+        except InvalidInput as exc:
+            add_errors(form, exc)
+        else:
+            commit_and_dispatch()
+            flash("The pause schedule was saved.", "success")
+            return redirect(url_for(".detail", subscription_id=subscription_id), 303)
+    return _detail_page(subscription_id, 422, pause_form=form)
+
+
+# --- Change plan and addons (the customer's preview, with the admin's choices) ----------------
+
+class ChangeForm(FlaskForm):
+    plan_id = SelectField("Plan", coerce=int, validate_choice=False)
+    coupon_code = StringField("Add a coupon")
+    timing = RadioField("When", choices=options(TIMINGS.items()),
+                        default=subscriptions.IMMEDIATELY, validate_choice=False)
+    fingerprint = HiddenField()
+
+
+def _change_setup(subscription_id: int):
+    offer = subscriptions.change_choices(db.session, subscription_id=subscription_id)
+    form = ChangeForm()
+    form.plan_id.choices = options((pid, name) for pid, name, _ in offer.plans)
+    if not form.is_submitted():
+        form.plan_id.data = offer.current_plan_id
+    return offer, form
+
+
+def _change_request(form: ChangeForm, offer) -> subscription_changes.ChangeRequest:
+    addons = {}
+    for addon_id, _, _, current in offer.addons:
+        raw = (request.form.get(f"addon-{addon_id}") or str(current)).strip()
+        if not raw.isdigit():
+            raise InvalidInput("Quantities are whole numbers from 0 to 999.", field="addons")
+        addons[addon_id] = int(raw)
+    return subscription_changes.ChangeRequest(
+        plan_id=form.plan_id.data, addons=addons,
+        coupon_code=(form.coupon_code.data or "").strip() or None, timing=form.timing.data)
+
+
+def _change_page(subscription_id, offer, form, *, draft=None, error=None, status=200):
+    if draft is not None:
+        form.fingerprint.data = draft.fingerprint()
+    view = subscriptions.subscription_view(db.session, subscription_id=subscription_id,
+                                           today=today())
+    context = {"view": view, "options": offer, "form": form, "draft": draft, "error": error,
+               "quantities": {k[6:]: v for k, v in request.form.items()
+                              if k.startswith("addon-")}}
+    name = "partials/admin_subscription_change_preview.html" \
+        if is_htmx() and request.method == "POST" else "admin/subscriptions/change.html"
+    return render_template(name, **context), status, {"Vary": "HX-Request"}
+
+
+@bp.get("/subscriptions/<int:subscription_id>/change")
+@admin_required
+def change(subscription_id: int):
+    """Change plan, addons or coupon: the form."""
+    offer, form = _change_setup(subscription_id)
+    return _change_page(subscription_id, offer, form)
+
+
+@bp.post("/subscriptions/<int:subscription_id>/change/preview")
+@admin_required
+def preview(subscription_id: int):
+    """The exact proration, from the function that writes the invoice."""
+    offer, form = _change_setup(subscription_id)
+    form.validate_on_submit()
+    try:
+        draft = subscriptions.draft_change(db.session, subscription_id=subscription_id,
+                                           request=_change_request(form, offer),
+                                           today=today())
+    except InvalidInput as exc:
+        return _change_page(subscription_id, offer, form, error=exc, status=422)
+    return _change_page(subscription_id, offer, form, draft=draft)
+
+
+@bp.post("/subscriptions/<int:subscription_id>/change")
+@admin_required
+def confirm_change(subscription_id: int):
+    """Make the previewed change; refused if its figures moved since the preview."""
+    offer, form = _change_setup(subscription_id)
+    if not form.validate_on_submit():
+        return _change_page(subscription_id, offer, form, status=422)
+    try:
+        made = subscriptions.confirm_change(
+            db.session, actor=actor(), subscription_id=subscription_id,
+            request=_change_request(form, offer), fingerprint=form.fingerprint.data or "",
+            today=today(), now=clock.now())
+    except InvalidInput as exc:
+        return _change_page(subscription_id, offer, form, error=exc, status=422)
+    if made.payment_id is not None:
+        defer(db.session, charge_payment, made.payment_id)
+    commit_and_dispatch()
+    flash("The change is scheduled for the end of the term." if made.scheduled else
+          "The subscription was changed." + (f" Invoice {made.invoice.number} was issued."
+                                             if made.invoice else ""), "success")
+    target = url_for(".detail", subscription_id=subscription_id)
+    if is_htmx():
+        return "", 200, {"HX-Redirect": target}
+    return redirect(target, 303)

@@ -1,0 +1,27 @@
+"""The back office (issue 12): what the organization's admins do to run the business.
+
+Customers and their portal access, the catalog, subscriptions, invoices and payments, CSV
+import, and the audit log. Every function here calls the same services the customer side calls
+(ledger, billing, the state machine, invitations), so a rule lives once; every change is
+recorded with `audit.record` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The admin making a change, as the audit trail names them."""
+
+    user_id: int | None
+    label: str
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """What an invitation link needs: the portal's address and the signing key."""
+
+    base_url: str
+    secret: str
