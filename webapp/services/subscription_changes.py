@@ -236,7 +236,7 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
         return ChangeDraft(END_OF_TERM, payload, summary, None, effective_on=sub.current_term_end,
                            renewal_price=renewal)
     start, end = sub.current_term_start, sub.current_term_end
-    term_days, days_left = (end - start).days, (end - max(today, start)).days
+    term_days, days_left = (end - start).days, max(0, (end - max(today, start)).days)
     new_lines = [Charge("proration_charge", f"{line.description} ({days_left} of {term_days} days)",
                         1, half_up_div(line.amount * days_left, term_days))
                  for line in renewal.lines if line.kind in ("plan", "addon")]
