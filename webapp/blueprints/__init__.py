@@ -39,6 +39,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(documents.bp)
     app.register_blueprint(statements.bp)
 
+    from webapp.blueprints import subscription_actions
+
+    app.register_blueprint(subscription_actions.bp)
+
     from webapp.blueprints import (
         admin_audit,
         admin_billing,

@@ -9,7 +9,7 @@ from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
-from webapp.services import subscriptions
+from webapp.services import subscription_actions, subscriptions
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 
@@ -34,4 +34,5 @@ def detail(subscription_id: int):
     view = subscriptions.subscription_detail(
         db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
         tax_bp=tax_bp(), today=today())
-    return render_page("subscriptions/detail.html", detail=view)
+    actions = subscription_actions.available(db.session, view, today=today())
+    return render_page("subscriptions/detail.html", detail=view, actions=actions)

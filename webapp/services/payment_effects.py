@@ -31,6 +31,12 @@ def apply(session: Session, *, payment: Payment, now: datetime) -> None:
     sub = session.get(Subscription, payment.subscription_id) if payment.subscription_id else None
     if sub is not None and sub.awaiting_payment_id == payment.id:
         sub.awaiting_payment_id = None
+    if payment.status == "succeeded" and payment.purpose in ("activation", "reactivation"):
+        # Imported here: subscription_actions reaches the charge service, which calls us.
+        # Only a success does anything: a declined activation changes nothing.
+        from webapp.services import subscription_actions
+
+        subscription_actions.apply_paid_action(session, payment=payment, now=now)
     if payment.status == "succeeded":
         _succeeded(session, org, payment, sub, today, now)
     else:

@@ -1,0 +1,121 @@
+"""Subscription self-service in chromium: htmx with JavaScript on, plain forms with it off."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from tests.browser.support import check_page, click_through, login, visit
+from webapp.models import Subscription
+from webapp.services import demo
+
+
+def _jane_sub(engine, customer_id: int, status: str, expired_reason: str | None = None) -> int:
+    with Session(engine) as session:
+        query = select(Subscription.id).where(Subscription.customer_id == customer_id,
+                                              Subscription.status == status)
+        if expired_reason:
+            query = query.where(Subscription.expired_reason == expired_reason)
+        return session.exec(query.order_by(Subscription.id)).first()
+
+
+def _status(engine, sub_id: int) -> str:
+    with Session(engine) as session:
+        return session.get(Subscription, sub_id).status
+
+
+def _main(page) -> str:
+    return page.get_by_role("main").inner_text()
+
+
+def test_jane_activates_her_trial_from_the_summary(page, browser_engine, demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "trial")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    page.get_by_role("button", name="Activate Subscription").click()
+    summary = page.locator("#subscription-activate")
+    summary.get_by_text("Amount due").wait_for()
+    check_page(page)
+    assert page.url.endswith(f"/subscriptions/{sub_id}")  # loaded into the page by htmx
+    click_through(page, summary.get_by_role("button", name="Activate Subscription"))
+    assert "the subscription is now live" in _main(page)
+    assert _status(browser_engine, sub_id) == "live"
+
+
+def test_jane_toggles_autocharge_in_place(page, browser_engine, demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "live")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    switch = page.get_by_role("switch", name="Auto-charge: On")
+    with page.expect_response(lambda r: r.url.endswith("/autocharge")):
+        switch.click()
+    page.get_by_role("switch", name="Auto-charge: Off").wait_for()
+    assert "Auto-charge is off" in _main(page)
+    check_page(page)
+
+
+def test_jane_schedules_a_pause_and_deletes_it(page, browser_engine, demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "live")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    page.get_by_role("button", name="Pause & Resume").click()
+    form = page.locator("#subscription-pause")
+    form.get_by_label("Pause on").fill("2026-12-01")
+    form.get_by_label("Resume on").fill("2027-01-15")
+    check_page(page)
+    click_through(page, form.get_by_role("button", name="Pause & Resume"))
+    assert "pauses on 2026-12-01 and resumes on 2027-01-15" in _main(page)
+    with page.expect_response(lambda r: r.url.endswith("/pause/delete")):
+        page.get_by_role("button", name="Delete Schedule").click()
+    page.get_by_text("was deleted").wait_for()
+    assert page.get_by_role("button", name="Pause & Resume").is_visible()
+    check_page(page)
+
+
+def test_jane_cancels_at_term_end_and_removes_the_cancellation(page, browser_engine, demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "live")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    page.get_by_role("button", name="Cancel Subscription").click()
+    form = page.locator("#subscription-cancel")
+    form.get_by_label("At the end of the current term").check()
+    form.get_by_label("Why are you cancelling?").select_option("I no longer need it")
+    check_page(page)
+    click_through(page, form.get_by_role("button", name="Cancel Subscription"))
+    assert "will be cancelled on" in _main(page)
+    assert _status(browser_engine, sub_id) == "non_renewing"
+    with page.expect_response(lambda r: r.url.endswith("/remove-cancellation")):
+        page.get_by_role("button", name="Remove Scheduled Cancellation").click()
+    page.get_by_text("was removed").wait_for()
+    assert page.locator("#subscription-status").inner_text() == "Live"
+    assert _status(browser_engine, sub_id) == "live"
+    check_page(page)
+
+
+def test_jane_reactivates_an_expired_subscription(page, browser_engine, demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "expired", "term_end")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    page.get_by_role("button", name="Proceed to Reactivate").click()
+    summary = page.locator("#subscription-reactivate")
+    summary.get_by_text("Amount due").wait_for()
+    check_page(page)
+    click_through(page, summary.get_by_role("button", name="Reactivate Subscription"))
+    assert "The subscription is live again." in _main(page)
+    assert _status(browser_engine, sub_id) == "live"
+
+
+def test_the_cancel_flow_works_with_javascript_off(page_without_js, browser_engine, demo_data):
+    page = page_without_js
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "live")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    click_through(page, page.get_by_role("button", name="Cancel Subscription"))
+    assert page.url.endswith(f"/subscriptions/{sub_id}/cancel")
+    click_through(page, page.get_by_role("button", name="Cancel Subscription"))
+    assert "Choose a reason from the list." in _main(page)  # the form comes back, kept
+    page.get_by_label("Why are you cancelling?").select_option("Other")
+    page.get_by_label("Anything else").fill("Closing the studio")
+    click_through(page, page.get_by_role("button", name="Cancel Subscription"))
+    assert page.url.endswith(f"/subscriptions/{sub_id}")
+    assert "is cancelled" in _main(page) and "Proceed to Reactivate" in _main(page)
+    assert _status(browser_engine, sub_id) == "cancelled"
