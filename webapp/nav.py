@@ -24,6 +24,11 @@ CUSTOMER_NAV: tuple[NavEntry, ...] = (
     NavEntry("Payments Made", "payments.index", "payments"),
     NavEntry("Payment Methods", "payment_methods.index", "payment_methods"),
     NavEntry("Statements", "statements.index", "statements"),
+    NavEntry("Estimates", "estimates.index", "estimates"),
+    NavEntry("Projects", "projects.index", "projects"),
+    NavEntry("Timesheets", "timesheets.index", "timesheets"),
+    NavEntry("Profile", "profile.show", "profile"),
+    NavEntry("Reviews", "reviews.index", "reviews"),
     NavEntry("Change Password", "auth.change_password", None),
 )
 
@@ -35,6 +40,9 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Audit log", "admin_audit.index", None),
     NavEntry("Preferences", "preferences.show", None),
     NavEntry("Notifications", "notifications.index", None),
+    NavEntry("Estimates", "admin_estimates.index", None),
+    NavEntry("Projects", "admin_projects.index", None),
+    NavEntry("Reviews", "admin_reviews.index", None),
     NavEntry("Change Password", "auth.change_password", None),
 )
 

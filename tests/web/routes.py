@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from webapp.models import CreditNote, Invoice, Payment, Subscription
+from webapp.models import (
+    CreditNote,
+    Estimate,
+    Invoice,
+    Payment,
+    Project,
+    Review,
+    Subscription,
+    TimeEntry,
+)
 
 # (name, URL template, how to find one of the customer's ids)
 DETAIL_ROUTES: list[tuple[str, str, object]] = [
@@ -22,6 +31,12 @@ DETAIL_ROUTES: list[tuple[str, str, object]] = [
     ("invoice forward", "/invoices/{id}/forward", Invoice),
     ("credit note forward", "/credits/{id}/forward", CreditNote),
     ("receipt forward", "/payments/{id}/forward", Payment),
+    ("estimate", "/estimates/{id}", Estimate),
+    ("estimate pdf", "/estimates/{id}.pdf", Estimate),
+    ("estimate forward", "/estimates/{id}/forward", Estimate),
+    ("project", "/projects/{id}", Project),
+    ("time entry", "/timesheets/entries/{id}", TimeEntry),
+    ("review", "/reviews/{id}", Review),
 ]
 
 

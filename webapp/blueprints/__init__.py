@@ -56,6 +56,23 @@ def register_blueprints(app: Flask) -> None:
                    admin_import, admin_audit):  # the back office (issue 12)
         app.register_blueprint(module.bp)
 
+    from webapp.blueprints import (
+        admin_estimates,
+        admin_projects,
+        admin_reviews,
+        admin_timesheets,
+        estimates,
+        messages,
+        profile,
+        projects,
+        reviews,
+        timesheets,
+    )
+
+    for module in (estimates, projects, timesheets, profile, messages, reviews,
+                   admin_estimates, admin_projects, admin_timesheets, admin_reviews):
+        app.register_blueprint(module.bp)
+
     import os
 
     # The bench's bare floor routes (bench/): only when asked for, never in a real portal.

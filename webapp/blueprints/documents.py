@@ -78,7 +78,8 @@ class ForwardForm(FlaskForm):
 # The page each kind of document lives on: (endpoint, its id argument).
 DETAIL_PAGES = {"invoice": ("invoices.detail", "invoice_id"),
                 "credit_note": ("credits.detail", "credit_note_id"),
-                "receipt": ("payments.receipt", "payment_id")}
+                "receipt": ("payments.receipt", "payment_id"),
+                "estimate": ("estimates.detail", "estimate_id")}
 
 
 def detail_url(kind: str, document_id: int) -> str:
@@ -103,7 +104,7 @@ def forward(kind: str, document_id: int):
             commit_and_dispatch()
             flash(f"{document.label} {document.number} is on its way to "
                   f"{len(result.recipients)} recipient(s).", "success")
-            return redirect(url_for(".forward_status", forward_id=result.forward_id), 303)
+            return redirect(url_for("documents.forward_status", forward_id=result.forward_id), 303)
     return render_template("documents/forward.html", form=form, document=document,
                            back_url=detail_url(kind, document_id)), \
         422 if form.is_submitted() else 200

@@ -100,4 +100,8 @@ def seed_demo(session: Session, *, now: datetime,
             seed(session, customer=customer, card=card, today=today, now=now,
                  tax_bp=org.tax_rate_bp)
         demo_billing.renumber_chronologically(session)
+        from webapp.services.demo_engagement import seed_demo_extras  # estimates, projects, ...
+
+        seed_demo_extras(session, customer=jane, now=now)
+        seed_demo_extras(session, customer=omar, now=now, brief=True)
     return DemoSeeded(created, jane.id, omar.id)

@@ -14,6 +14,7 @@ see, not something to skip quietly.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -228,7 +229,19 @@ SOURCES: dict[str, Callable[..., DocumentSource]] = {
         session, customer_id=customer_id, credit_note_id=document_id),
     "receipt": lambda session, customer_id, document_id, today: receipt_source(
         session, customer_id=customer_id, payment_id=document_id),
+    # Issue 11: estimates, and the files customers attach to "send us an email"; both
+    # modules import this one, so they are imported when used.
+    "estimate": lambda session, customer_id, document_id, today: _engagement(
+        "estimates").estimate_source(session, customer_id=customer_id,
+                                     estimate_id=document_id, today=today),
+    "message_attachment": lambda session, customer_id, document_id, today: _engagement(
+        "messages").attachment_source(session, customer_id=customer_id,
+                                      message_id=document_id),
 }
+
+
+def _engagement(name: str):
+    return importlib.import_module(f"webapp.services.{name}")
 
 
 def document_source(session: Session, *, kind: str, customer_id: int, document_id: int,

@@ -28,13 +28,14 @@ from webapp.models import (
     Organization,
     OutboxMessage,
 )
-from webapp.services import invoices, outbox, payments, preferences
+from webapp.services import estimates, invoices, outbox, payments, preferences
 from webapp.services.errors import InvalidInput, NotFound
 
 MAX_RECIPIENTS = 10
 MAX_MESSAGE = 2000
 RATE_WINDOW = timedelta(hours=1)
-KIND_LABELS = {"invoice": "Invoice", "credit_note": "Credit note", "receipt": "Payment receipt"}
+KIND_LABELS = {"invoice": "Invoice", "credit_note": "Credit note", "receipt": "Payment receipt",
+               "estimate": "Estimate"}
 STATUS_LABELS = {outbox.PENDING: "Queued", outbox.SENDING: "Sending", outbox.SENT: "Sent",
                  outbox.FAILED: "Not delivered"}
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -68,6 +69,8 @@ def _document_number(session: Session, customer_id: int, kind: str, document_id:
         return note.number
     if kind == "receipt":
         return payments.owned_payment(session, customer_id, document_id).number
+    if kind == "estimate":
+        return estimates.owned_estimate(session, customer_id, document_id).number
     raise ValueError(f"unknown document kind {kind!r}")
 
 

@@ -1,0 +1,164 @@
+"""Admin: customers' estimates — list, create, edit, send, and reply on their threads."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, FieldList, Form, FormField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from webapp import clock
+from webapp.blueprints.comment_forms import CommentForm, blank_comment_form, customer_options
+from webapp.context import tax_bp, today
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.htmx import form_errors, swap_or_redirect
+from webapp.login import admin_required
+from webapp.services import estimate_admin, profile
+from webapp.services.errors import InvalidInput
+from webapp.services.listing import FilterReader
+
+bp = Blueprint("admin_estimates", __name__, url_prefix="/admin/estimates")
+
+BLANK_LINES = 3  # empty rows offered below the typed ones
+
+
+class LineForm(Form):
+    item = StringField("Item", validators=[Length(max=500)])  # not "description": Field has one
+    quantity = StringField("Qty", validators=[Length(max=10)])
+    unit_price = StringField("Price", validators=[Length(max=20)])
+
+
+class EstimateForm(FlaskForm):
+    customer_id = SelectField("Customer", coerce=int, validate_choice=False)
+    subject = StringField("Subject", validators=[Length(max=200)])
+    issue_date = DateField("Estimate date", validators=[Optional()])
+    expiry_date = DateField("Valid until", validators=[Optional()])
+    notes = TextAreaField("Notes for the customer", validators=[Length(max=4000)])
+    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES, max_entries=50)
+
+    def data_input(self) -> estimate_admin.EstimateInput:
+        return estimate_admin.EstimateInput(
+            self.subject.data or "", self.issue_date.data, self.expiry_date.data,
+            self.notes.data or "",
+            tuple(estimate_admin.LineInput(row.item.data or "", row.quantity.data or "",
+                                           row.unit_price.data or "") for row in self.lines))
+
+    def add_error(self, error: InvalidInput) -> None:
+        field = getattr(self, error.field or "", None) or self.lines
+        field.errors = [*field.errors, error.message]
+
+
+def _form(**kwargs) -> EstimateForm:
+    form = EstimateForm(**kwargs)
+    form.customer_id.choices = customer_options(db.session)
+    while len(form.lines) < len([r for r in form.lines if r.item.data]) + BLANK_LINES:
+        form.lines.append_entry()
+    return form
+
+
+@bp.get("")
+@admin_required
+def index():
+    """Every customer's estimates, filterable by customer and status."""
+    reader = FilterReader(request.args)
+    customer_id = reader.integer("customer", "customer")
+    status = reader.choice("status", ("draft", *estimate_admin.STATUS_FILTERS), "status")
+    rows = estimate_admin.list_estimates(db.session, today=today(), customer_id=customer_id,
+                                         status=status)
+    return render_template("admin/engagement/estimates.html", rows=rows,
+                           customers=profile.customer_choices(db.session),
+                           customer_id=customer_id, status=status, messages=reader.messages)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new():
+    """Create a draft estimate for a customer."""
+    form = _form(customer_id=request.args.get("customer", 0, type=int))
+    if form.validate_on_submit():
+        try:
+            estimate = estimate_admin.create_estimate(
+                db.session, customer_id=form.customer_id.data, data=form.data_input(),
+                tax_bp=tax_bp(), now=clock.now())
+        except InvalidInput as exc:
+            form.add_error(exc)
+        else:
+            commit_and_dispatch()
+            flash(f"Draft estimate {estimate.number} created.", "success")
+            return redirect(url_for(".detail", estimate_id=estimate.id), 303)
+    return render_template("admin/engagement/estimate_form.html", form=form, estimate=None), \
+        422 if form.is_submitted() else 200
+
+
+@bp.route("/<int:estimate_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit(estimate_id: int):
+    """Change a draft or sent estimate's dates, notes and lines."""
+    view = estimate_admin.estimate_detail(db.session, estimate_id=estimate_id, today=today())
+    lines = [{"item": line.description, "quantity": line.quantity,
+              "unit_price": line.unit_price}
+             for line in estimate_admin.typed_lines(db.session, estimate_id=estimate_id)]
+    form = _form(obj=view.detail.estimate, data={"lines": lines})
+    if form.validate_on_submit():
+        try:
+            estimate_admin.update_estimate(db.session, estimate_id=estimate_id,
+                                           data=form.data_input(), tax_bp=tax_bp(),
+                                           now=clock.now())
+        except InvalidInput as exc:
+            form.add_error(exc)
+        else:
+            commit_and_dispatch()
+            flash(f"Estimate {view.detail.estimate.number} saved.", "success")
+            return redirect(url_for(".detail", estimate_id=estimate_id), 303)
+    return render_template("admin/engagement/estimate_form.html", form=form,
+                           estimate=view.detail.estimate), 422 if form.is_submitted() else 200
+
+
+def _detail_context(estimate_id: int, comment_form: CommentForm | None = None) -> dict:
+    view = estimate_admin.estimate_detail(db.session, estimate_id=estimate_id, today=today())
+    return {"view": view, "detail": view.detail, "comments": view.detail.comments,
+            "comment_form": comment_form or blank_comment_form(),
+            "comment_url": url_for(".reply", estimate_id=estimate_id)}
+
+
+@bp.get("/<int:estimate_id>")
+@admin_required
+def detail(estimate_id: int):
+    """One estimate with its customer, decision and comment thread."""
+    return render_template("admin/engagement/estimate.html", **_detail_context(estimate_id))
+
+
+@bp.post("/<int:estimate_id>/send")
+@admin_required
+def send(estimate_id: int):
+    """Send a draft: the customer sees it in the portal and is emailed a link."""
+    estimate = estimate_admin.send_estimate(db.session, estimate_id=estimate_id,
+                                            now=clock.now())
+    commit_and_dispatch()
+    flash(f"Estimate {estimate.number} sent to the customer.", "success")
+    return redirect(url_for(".detail", estimate_id=estimate_id), 303)
+
+
+@bp.post("/<int:estimate_id>/comments")
+@admin_required
+def reply(estimate_id: int):
+    """Reply on the estimate's thread; the customer is emailed if the preference says so."""
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            thread = estimate_admin.reply(db.session, estimate_id=estimate_id,
+                                          user_id=current_user.user_id, body=form.body.data,
+                                          now=clock.now())
+        except InvalidInput as exc:
+            form.add_error(exc)
+        else:
+            commit_and_dispatch()
+            return swap_or_redirect(
+                "comment_thread", comments=thread, comment_form=blank_comment_form(),
+                comment_url=url_for(".reply", estimate_id=estimate_id), message="Reply added.",
+                redirect_to=url_for(".detail", estimate_id=estimate_id,
+                                    _anchor="comment-thread"))
+    return form_errors("admin/engagement/estimate.html", "comment_thread",
+                       **_detail_context(estimate_id, form))

@@ -1,0 +1,50 @@
+"""Admin: customers' reviews, filterable by customer, and asking a customer for one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField
+
+from webapp import clock
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.login import admin_required
+from webapp.services import profile, reviews
+from webapp.services.listing import FilterReader
+
+bp = Blueprint("admin_reviews", __name__, url_prefix="/admin/reviews")
+
+
+class RequestForm(FlaskForm):
+    customer_id = SelectField("Customer", coerce=int, validate_choice=False)
+
+
+@bp.get("")
+@admin_required
+def index():
+    """Every review (or one customer's), newest first, and the Request Review form."""
+    reader = FilterReader(request.args)
+    customer_id = reader.integer("customer", "customer")
+    customers = profile.customer_choices(db.session)
+    form = RequestForm(formdata=None, customer_id=customer_id or 0)
+    form.customer_id.choices = [SelectChoice(cid, label) for cid, label in customers]
+    return render_template("admin/engagement/reviews.html",
+                           reviews=reviews.admin_reviews(db.session, customer_id=customer_id),
+                           customers=customers, customer_id=customer_id, form=form,
+                           messages=reader.messages)
+
+
+@bp.post("/request")
+@admin_required
+def request_review():
+    """Email a customer a link to the review form."""
+    form = RequestForm()
+    form.validate_on_submit()
+    customer = reviews.request_review(db.session, customer_id=form.customer_id.data,
+                                      user_id=current_user.user_id, actor=current_user.email,
+                                      now=clock.now())
+    commit_and_dispatch()
+    flash(f"Asked {customer.display_name} ({customer.email}) for a review.", "success")
+    return redirect(url_for(".index", customer=customer.id), 303)
