@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:48:54.461767
+Create Date: 2026-11-26 04:19:35.249248
 """
 from collections.abc import Sequence
 
@@ -287,6 +287,27 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_preferences_organization_id_organization')),
     sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_preferences'))
     )
+    op.create_table('project',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('billing_method', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('fixed_amount', sa.Integer(), nullable=True),
+    sa.Column('hourly_rate', sa.Integer(), nullable=True),
+    sa.Column('budget_minutes', sa.Integer(), nullable=True),
+    sa.Column('budget_amount', sa.Integer(), nullable=True),
+    sa.Column('client_approval', sa.Boolean(), nullable=False),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_project_customer_id_customer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project'))
+    )
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_customer_id'), ['customer_id'], unique=False)
+
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
@@ -324,6 +345,58 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_entry_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_subject_type'), ['subject_type'], unique=False)
 
+    op.create_table('comment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject_type', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('author_user_id', sa.Integer(), nullable=True),
+    sa.Column('author_role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('author_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['author_user_id'], ['user.id'], name=op.f('fk_comment_author_user_id_user')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_comment_customer_id_customer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment'))
+    )
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comment_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_comment_subject', ['subject_type', 'subject_id', 'created_at'], unique=False)
+
+    op.create_table('customer_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('attachment_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('attachment_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('attachment', sa.LargeBinary(), nullable=True),
+    sa.Column('outbox_message_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_customer_message_customer_id_customer')),
+    sa.ForeignKeyConstraint(['outbox_message_id'], ['outbox_message.id'], name=op.f('fk_customer_message_outbox_message_id_outbox_message')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_customer_message_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_message'))
+    )
+    with op.batch_alter_table('customer_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_message_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customer_message_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('customer_note',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('author_user_id', sa.Integer(), nullable=True),
+    sa.Column('author_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('body', sqlmodel.sql.sqltypes.AutoString(length=5000), nullable=False),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['author_user_id'], ['user.id'], name=op.f('fk_customer_note_author_user_id_user')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_customer_note_customer_id_customer')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_note'))
+    )
+    with op.batch_alter_table('customer_note', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_note_customer_id'), ['customer_id'], unique=False)
+
     op.create_table('document_forward',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -338,6 +411,63 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('document_forward', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_document_forward_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('estimate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('issue_date', sa.Date(), nullable=False),
+    sa.Column('expiry_date', sa.Date(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('subtotal', sa.Integer(), nullable=False),
+    sa.Column('tax_total', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('decision_reason', sa.Text(), nullable=False),
+    sa.Column('decided_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('decided_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('sent_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_estimate_customer_id_customer')),
+    sa.ForeignKeyConstraint(['decided_by_user_id'], ['user.id'], name=op.f('fk_estimate_decided_by_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_estimate')),
+    sa.UniqueConstraint('number', name=op.f('uq_estimate_number'))
+    )
+    with op.batch_alter_table('estimate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_estimate_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('project_task',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('hourly_rate', sa.Integer(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_project_task_customer_id_customer')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_project_task_project_id_project')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_task'))
+    )
+    with op.batch_alter_table('project_task', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_task_project_id'), ['project_id'], unique=False)
+
+    op.create_table('review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('rating', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_review_customer_id_customer')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_review_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review'))
+    )
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_customer_id'), ['customer_id'], unique=False)
 
     op.create_table('subscription',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -398,6 +528,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_document_forward_recipient_customer_created', ['customer_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_document_forward_recipient_forward_id'), ['forward_id'], unique=False)
 
+    op.create_table('estimate_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('estimate_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('unit_amount', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('tax_amount', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['estimate_id'], ['estimate.id'], name=op.f('fk_estimate_line_estimate_id_estimate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_estimate_line'))
+    )
+    with op.batch_alter_table('estimate_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_estimate_line_estimate_id'), ['estimate_id'], unique=False)
+
     op.create_table('invoice',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -428,7 +573,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.create_index('ix_invoice_customer_issued', ['customer_id', 'issue_date', 'id'], unique=False)
-        batch_op.create_index('ix_invoice_customer_status_due', ['customer_id', 'status', 'due_date'], unique=False)
+        batch_op.create_index('ix_invoice_customer_status_issued', ['customer_id', 'status', 'issue_date', 'id'], unique=False)
         batch_op.create_index('ix_invoice_subscription', ['subscription_id', 'issue_date'], unique=False)
         batch_op.create_index('uq_invoice_engine_term', ['subscription_id', 'period_start', 'kind'], unique=True, sqlite_where=sa.text("kind IN ('first_term', 'renewal')"), postgresql_where=sa.text("kind IN ('first_term', 'renewal')"))
 
@@ -464,7 +609,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_payment_number'))
     )
     with op.batch_alter_table('payment', schema=None) as batch_op:
-        batch_op.create_index('ix_payment_customer_created', ['customer_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_payment_customer_paid', ['customer_id', 'paid_on', 'id'], unique=False)
 
     op.create_table('reminder',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -510,6 +655,32 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription_coupon')),
     sa.UniqueConstraint('subscription_id', 'coupon_id', name=op.f('uq_subscription_coupon_subscription_id_coupon_id'))
     )
+    op.create_table('time_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('work_date', sa.Date(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('billable', sa.Boolean(), nullable=False),
+    sa.Column('billed', sa.Boolean(), nullable=False),
+    sa.Column('approval', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('disapproval_reason', sa.Text(), nullable=False),
+    sa.Column('decided_at', webapp.models.types.UTCDateTime(), nullable=True),
+    sa.Column('decided_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', webapp.models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_time_entry_customer_id_customer')),
+    sa.ForeignKeyConstraint(['decided_by_user_id'], ['user.id'], name=op.f('fk_time_entry_decided_by_user_id_user')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_time_entry_project_id_project')),
+    sa.ForeignKeyConstraint(['task_id'], ['project_task.id'], name=op.f('fk_time_entry_task_id_project_task')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_time_entry'))
+    )
+    with op.batch_alter_table('time_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_time_entry_customer_date', ['customer_id', 'work_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_time_entry_project_id'), ['project_id'], unique=False)
+
     op.create_table('credit_note',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -614,6 +785,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_credit_note_customer_issued')
 
     op.drop_table('credit_note')
+    with op.batch_alter_table('time_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_time_entry_project_id'))
+        batch_op.drop_index('ix_time_entry_customer_date')
+
+    op.drop_table('time_entry')
     op.drop_table('subscription_coupon')
     op.drop_table('subscription_addon')
     with op.batch_alter_table('scheduled_change', schema=None) as batch_op:
@@ -622,16 +798,20 @@ def downgrade() -> None:
     op.drop_table('scheduled_change')
     op.drop_table('reminder')
     with op.batch_alter_table('payment', schema=None) as batch_op:
-        batch_op.drop_index('ix_payment_customer_created')
+        batch_op.drop_index('ix_payment_customer_paid')
 
     op.drop_table('payment')
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.drop_index('uq_invoice_engine_term', sqlite_where=sa.text("kind IN ('first_term', 'renewal')"), postgresql_where=sa.text("kind IN ('first_term', 'renewal')"))
         batch_op.drop_index('ix_invoice_subscription')
-        batch_op.drop_index('ix_invoice_customer_status_due')
+        batch_op.drop_index('ix_invoice_customer_status_issued')
         batch_op.drop_index('ix_invoice_customer_issued')
 
     op.drop_table('invoice')
+    with op.batch_alter_table('estimate_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_estimate_line_estimate_id'))
+
+    op.drop_table('estimate_line')
     with op.batch_alter_table('document_forward_recipient', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_document_forward_recipient_forward_id'))
         batch_op.drop_index('ix_document_forward_recipient_customer_created')
@@ -643,10 +823,37 @@ def downgrade() -> None:
         batch_op.drop_index('ix_subscription_customer_status')
 
     op.drop_table('subscription')
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_review_created_at'))
+
+    op.drop_table('review')
+    with op.batch_alter_table('project_task', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_task_project_id'))
+
+    op.drop_table('project_task')
+    with op.batch_alter_table('estimate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_estimate_customer_id'))
+
+    op.drop_table('estimate')
     with op.batch_alter_table('document_forward', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_document_forward_customer_id'))
 
     op.drop_table('document_forward')
+    with op.batch_alter_table('customer_note', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_note_customer_id'))
+
+    op.drop_table('customer_note')
+    with op.batch_alter_table('customer_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_message_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_customer_message_created_at'))
+
+    op.drop_table('customer_message')
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.drop_index('ix_comment_subject')
+        batch_op.drop_index(batch_op.f('ix_comment_customer_id'))
+
+    op.drop_table('comment')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_subject_type'))
         batch_op.drop_index(batch_op.f('ix_audit_entry_customer_id'))
@@ -657,6 +864,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_customer_id'))
 
     op.drop_table('user')
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_customer_id'))
+
+    op.drop_table('project')
     op.drop_table('preferences')
     op.drop_table('plan_price')
     with op.batch_alter_table('payment_method', schema=None) as batch_op:

@@ -1,0 +1,160 @@
+"""python -m bench.tick [--subscriptions N] [--db sqlite|postgresql] [--workers K]
+
+Times one full lifecycle tick over N monthly subscriptions that all renew at the same instant
+(auto-charge on, a succeeding test card): invoices, lines, pending payments, then the charge
+jobs. In-process on the embedded default (SQLite), or with K RQ workers on PostgreSQL + Redis.
+Prints a table; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, insert, text
+from sqlmodel import Session, select
+
+from webapp.db import make_engine, write_intent
+from webapp.models import (
+    Customer,
+    Invoice,
+    Payment,
+    PaymentMethod,
+    Plan,
+    PlanPrice,
+    Subscription,
+    metadata,
+)
+from webapp.services import charges, demo, lifecycle
+
+DUE = date(2027, 3, 1)
+NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+CACHE = os.path.join(os.path.dirname(__file__), ".cache")
+
+
+def seed(engine, n: int) -> None:
+    """n customers, each with a saved card and one live subscription renewing on DUE."""
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    with write_intent(), Session(engine) as s:
+        demo.seed_organization(s, now=NOW - timedelta(days=40))
+        plan = Plan(code="bench", name="Bench", created_at=NOW)
+        s.add(plan)
+        s.flush()
+        s.add(PlanPrice(plan_id=plan.id, currency="USD", amount=2500))
+        s.commit()
+        for start in range(0, n, 5000):
+            count = min(5000, n - start)
+            ids = range(start + 1, start + count + 1)
+            s.execute(insert(Customer), [{"id": i, "display_name": f"C{i}", "email": f"c{i}@x.test",
+                                          "currency": "USD", "created_at": NOW} for i in ids])
+            s.execute(insert(PaymentMethod), [{"id": i, "customer_id": i, "brand": "Visa",
+                                               "gateway_token": f"tok_test_ok_{i:016x}",
+                                               "last4": "4242", "exp_month": 12, "exp_year": 2030,
+                                               "is_default": True, "created_at": NOW} for i in ids])
+            s.execute(insert(Subscription), [{
+                "id": i, "number": f"SUB-B{i:07d}", "customer_id": i, "plan_id": plan.id,
+                "currency": "USD", "status": "live", "start_date": DUE - timedelta(days=28),
+                "anchor_day": 1, "current_term_start": DUE - timedelta(days=28),
+                "current_term_end": DUE, "next_billing_date": DUE, "autocharge": True,
+                "payment_method_id": i, "cycles_billed": 1, "created_at": NOW,
+                "updated_at": NOW} for i in ids])
+            s.commit()
+        if engine.dialect.name == "postgresql":
+            for table in ("customer", "payment_method", "subscription"):
+                s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                               f"(SELECT max(id) FROM {table}))"))
+            s.commit()
+
+
+def tick_in_process(engine) -> tuple[float, float]:
+    """The tick's batches, then every charge: what the embedded cron process does."""
+    started = time.perf_counter()
+    payment_ids = []
+    while True:
+        with write_intent(), Session(engine, expire_on_commit=False) as s:
+            result = lifecycle.tick(s, now=NOW, limit=500)
+            s.commit()
+        payment_ids += result.payment_ids
+        if not result.more:
+            break
+    billed = time.perf_counter()
+
+    def scope():
+        from contextlib import contextmanager
+
+        @contextmanager
+        def unit():
+            with write_intent(), Session(engine, expire_on_commit=False) as s:
+                yield s
+                s.commit()
+        return unit()
+
+    from webapp.services.gateway import TestGateway
+
+    gateway = TestGateway(engine)
+    for payment_id in payment_ids:
+        charges.run(scope, gateway, payment_id=payment_id, now=NOW)
+    return billed - started, time.perf_counter() - started
+
+
+def tick_with_workers(url: str, workers: int) -> tuple[float, float]:
+    """The tick enqueues charge jobs on RQ; K `rq worker --burst` processes drain them."""
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "SECRET_KEY": "bench"}
+    subprocess.run([sys.executable, "-c", "import redis,sys; redis.Redis.from_url(sys.argv[1])"
+                    ".flushdb()", redis_url], check=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "lifecycle", "tick",
+                    "--now", NOW.isoformat()], env=env, check=True, stdout=subprocess.DEVNULL)
+    billed = time.perf_counter()
+    procs = [subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "rq"), "worker",
+                               "--burst", "--worker-class", "rq.SimpleWorker", "-u", redis_url,
+                               "-q"], env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
+    for proc in procs:
+        proc.wait()
+    return billed - started, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subscriptions", type=int, default=100_000)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    os.makedirs(CACHE, exist_ok=True)
+    url = (f"sqlite:///{CACHE}/tick.db" if args.db == "sqlite"
+           else os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench_tick"))
+    if args.db == "postgresql":
+        admin = make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS portal_bench_tick WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE portal_bench_tick"))
+        admin.dispose()
+    engine = make_engine(url)
+    t0 = time.perf_counter()
+    seed(engine, args.subscriptions)
+    seeded = time.perf_counter() - t0
+    if args.db == "sqlite":
+        billed, total = tick_in_process(engine)
+        mode = "in-process (embedded default)"
+    else:
+        engine.dispose()
+        billed, total = tick_with_workers(url, args.workers)
+        mode = f"{args.workers} RQ workers"
+    with Session(engine) as s:
+        invoices = s.exec(select(func.count()).select_from(Invoice)).one()
+        paid = s.exec(select(func.count()).select_from(Payment).where(Payment.status == "succeeded")).one()
+    n = args.subscriptions
+    print("| db | mode | subscriptions | seed s | billing s | total s | subs/s | invoices | paid |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {args.db} | {mode} | {n} | {seeded:.1f} | {billed:.1f} | {total:.1f} | "
+          f"{n / total:.0f} | {invoices} | {paid} |")
+
+
+if __name__ == "__main__":
+    main()
