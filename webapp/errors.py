@@ -43,8 +43,10 @@ def register(app: Flask) -> None:
         if is_htmx():
             return render_template("partials/flash_message.html", message=exc.message,
                                    category="error"), exc.status
+        if not request.referrer:  # nowhere to go back to: say it on a page of its own
+            return _page(exc.status, "This can't be done right now", exc.message)
         flash(exc.message, "error")
-        return redirect(request.referrer or request.path, 303)
+        return redirect(request.referrer, 303)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

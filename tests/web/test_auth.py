@@ -164,3 +164,15 @@ def test_mismatched_new_passwords_are_refused_next_to_the_field(client, auth, se
         "confirm_password": "something-else-1"})
     assert response.status_code == 422
     assert "The two new passwords do not match." in response.get_data(as_text=True)
+
+
+def test_a_refused_action_without_a_page_to_return_to_explains_itself(app, client, auth, seeded):
+    from webapp.services.errors import DomainError
+
+    @app.post("/refuse-test")
+    def refuse():
+        raise DomainError("Already cancelled.")
+
+    auth.login()
+    response = post_form(client, "/refuse-test", {}, token_from="/")
+    assert response.status_code == 409 and "Already cancelled." in response.get_data(as_text=True)
