@@ -10,6 +10,7 @@ SQLite, EXPLAIN ANALYZE on PostgreSQL), so what is shown is exactly what a page 
 from __future__ import annotations
 
 import argparse
+import re
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -61,6 +62,15 @@ def service_calls(session: Session, customer_id: int, today, tax_bp):
     ]
 
 
+def _short(statement: str) -> str:
+    """The statement on one line, a long column list folded to an ellipsis."""
+    flat = " ".join(statement.split())
+    columns = re.match(r"SELECT (.*?) FROM ", flat)
+    if columns and len(columns.group(1)) > 60:
+        flat = f"SELECT … FROM {flat[columns.end():]}"
+    return flat
+
+
 def explain(b: database.Backend) -> str:
     engine = make_engine(b.url)
     out = [f"## {b.name}\n"]
@@ -77,8 +87,7 @@ def explain(b: database.Backend) -> str:
                 prefix = "EXPLAIN QUERY PLAN " if b.name == "sqlite" else "EXPLAIN ANALYZE "
                 plan = session.connection().exec_driver_sql(prefix + statement, parameters).all()
                 lines = [row[-1] if b.name == "sqlite" else row[0] for row in plan]
-                out.append("```\n" + " ".join(statement.split())[:300] + "\n--\n"
-                           + "\n".join(lines) + "\n```\n")
+                out.append("```\n" + _short(statement) + "\n--\n" + "\n".join(lines) + "\n```\n")
     engine.dispose()
     return "\n".join(out)
 

@@ -1,0 +1,74 @@
+"""CPU per request, in-process: python -m bench.cpu [--db sqlite|postgresql] [--customers N]
+
+The same pages and floors as `python -m bench`, through Flask's test client against the cached
+bench database, timed by this process's CPU clock (the best of several batches). A shared,
+busy machine moves wall-clock figures a lot and CPU time much less, so this tells where the
+time goes when wrk's numbers are noisy. The database server's own CPU is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+
+from bench import database
+from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE
+from webapp import create_app
+from webapp.services import demo_scale
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def _client(url: str):
+    os.environ["PORTAL_BENCH_ROUTES"] = "1"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key",
+                      "LOGIN_RATE_LIMIT": "1000 per minute", "REDIS_URL": None})
+    client = app.test_client()
+    token = _CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"email": demo_scale.BENCH_EMAIL,
+                                "password": demo_scale.PASSWORD, "csrf_token": token})
+    return client
+
+
+def cpu_ms(client, path: str, htmx: bool, batches: int = 7, size: int = 60) -> float:
+    headers = {"HX-Request": "true"} if htmx else {}
+    for _ in range(20):
+        assert client.get(path, headers=headers).status_code == 200, path
+    best = float("inf")
+    for _ in range(batches):
+        started = time.process_time()
+        for _ in range(size):
+            client.get(path, headers=headers)
+        best = min(best, (time.process_time() - started) / size * 1000)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cpu")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--customers", type=int, default=10_000)
+    args = parser.parse_args()
+    client = _client(database.backend(args.db, args.customers).url)
+    body = client.get("/invoices").get_data(as_text=True)
+    invoice_id = re.search(r'href="/invoices/(\d+)"', body).group(1)
+    pages = [("dashboard /", "/", False, FLOOR_TABLE), ("/subscriptions", "/subscriptions", False,
+             FLOOR_TABLE), ("/invoices (page 1)", "/invoices", False, FLOOR_TABLE),
+             ("/invoices?page=18 (deep)", "/invoices?page=18", False, FLOOR_TABLE),
+             ("invoice detail", f"/invoices/{invoice_id}", False, FLOOR_TABLE),
+             ("htmx /invoices?status=paid", "/invoices?status=paid", True, FLOOR_FRAGMENT)]
+    floors = {floor.path: cpu_ms(client, floor.path, False)
+              for floor in (FLOOR_TABLE, FLOOR_FRAGMENT)}
+    print(f"\n{args.db}: CPU ms per request in-process (best of 7 × 60)\n")
+    print("| page | CPU ms | floor CPU ms | floor ÷ page |\n|---|---:|---:|---:|")
+    for label, path, htmx, floor in pages:
+        ms = cpu_ms(client, path, htmx)
+        print(f"| {label} | {ms:.2f} | {floors[floor.path]:.2f} | "
+              f"{floors[floor.path] / ms:.0%} |")
+    for floor in (FLOOR_TABLE, FLOOR_FRAGMENT):
+        print(f"| {floor.label} | {floors[floor.path]:.2f} | | |")
+
+
+if __name__ == "__main__":
+    main()
