@@ -216,3 +216,20 @@ def test_the_preview_read_from_the_page_equals_the_committed_invoice(sqlite_engi
                                .order_by(InvoiceLine.position)).all()
         assert [(r.tax_amount, r.amount) for r in rows] == shown
         assert invoice.total - invoice.credits_applied == due
+
+
+def test_a_confirmed_change_emails_the_customer_and_notifies_the_organization(app, client, auth, seeded):
+    from webapp.models import Notification, OutboxMessage
+
+    sub_id = _live(app, seeded, autocharge=False)
+    auth.login()
+    response, token = _preview(client, sub_id, {"plan_id": _ids(app, Plan, "basic-monthly"),
+                                                "timing": "end_of_term"})
+    client.post(f"/subscriptions/{sub_id}/edit",
+                data={**_confirm_data(response.get_data(as_text=True)), "csrf_token": token})
+    with app.app_context():
+        mails = db.session.exec(select(OutboxMessage).where(
+            OutboxMessage.template == "subscription_update")).all()
+        assert [m.to_address for m in mails] == ["jane@example.com"]
+        assert db.session.exec(select(Notification).where(
+            Notification.event == "subscription_changed")).one()

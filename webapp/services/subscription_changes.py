@@ -306,6 +306,8 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
                                     effective_on=current.effective_on,
                                     payload={**current.payload, "summary": current.summary},
                                     created_at=now))
+        _confirm(session, sub, current, today=today, now=now,
+                 message=f"{current.summary} is scheduled for {current.effective_on.isoformat()}.")
         return ChangeApplied(sub, None, True)
     if sub.autocharge and sub.payment_method_id and current.amount_due > 0:
         # Charge first: a decline must leave the subscription exactly as it was. The outcome
@@ -316,7 +318,25 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
             invoice_ids=[], now=now, purpose="change", subscription_id=sub.id,
             intent={"change": request_to_dict(request), "fingerprint": fingerprint})
         return ChangeApplied(sub, None, False, payment)
-    return ChangeApplied(sub, apply_now(session, sub, current, today=today, now=now), False)
+    invoice = apply_now(session, sub, current, today=today, now=now)
+    _confirm(session, sub, current, today=today, now=now,
+             message=f"{current.summary}: done.")
+    return ChangeApplied(sub, invoice, False)
+
+
+def _confirm(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
+             now: datetime, message: str) -> None:
+    """The customer's confirmation email and the organization's notification."""
+    from webapp.services.subscription_actions.common import Context, confirm
+
+    org = session.get(Organization, 1)
+    ctx = Context(session, now, today, org, preferences.load(session))
+    details = [f"Each term now costs {ctx.money(change.renewal_price.total, sub.currency)}."]
+    if change.invoice is not None and change.amount_due:
+        details.append(f"Due now: {ctx.money(change.amount_due, sub.currency)}.")
+    confirm(ctx, sub, event="subscription_changed", subject=f"{sub.number}: {change.summary}",
+            message=message, details=details, org_title=f"{sub.number}: {change.summary}",
+            org_body=message)
 
 
 def request_to_dict(request: ChangeRequest) -> dict:
@@ -342,6 +362,7 @@ def apply_paid_change(session: Session, *, payment: Payment, today: date, now: d
     if invoice is not None:
         payment.intent = {**payment.intent, "invoice_ids": [invoice.id]}
         ledger.allocate(session, payment=payment, invoices=[invoice], on=today)
+    _confirm(session, sub, change, today=today, now=now, message=f"{change.summary}: done.")
 
 
 def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
