@@ -182,7 +182,9 @@ def auth(client) -> Auth:
 
 
 def post_form(client, path: str, data: dict, *, htmx: bool = False, token_from: str | None = None):
-    """POST a form with a valid CSRF token taken from a page of this session."""
-    token = csrf_token_from(client.get(token_from or path).get_data(as_text=True))
-    headers = {"HX-Request": "true"} if htmx else {}
+    """POST a form, as a browser does from the page it was on: a valid CSRF token taken from
+    that page of this session, and that page as the Referer."""
+    page = token_from or path
+    token = csrf_token_from(client.get(page).get_data(as_text=True))
+    headers = {"HX-Request": "true"} if htmx else {"Referer": f"http://localhost{page}"}
     return client.post(path, data={**data, "csrf_token": token}, headers=headers)

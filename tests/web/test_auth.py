@@ -174,5 +174,6 @@ def test_a_refused_action_without_a_page_to_return_to_explains_itself(app, clien
         raise DomainError("Already cancelled.")
 
     auth.login()
-    response = post_form(client, "/refuse-test", {}, token_from="/")
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    response = client.post("/refuse-test", data={"csrf_token": token})  # no Referer
     assert response.status_code == 409 and "Already cancelled." in response.get_data(as_text=True)
