@@ -9,12 +9,12 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from webapp.models import Addon, AddonPrice, Subscription, SubscriptionAddon
-from webapp.services import audit
 from webapp.services.backoffice import Actor
 from webapp.services.backoffice.catalog.common import (
     ACTIVE,
     ADDON_KINDS,
     CODE,
+    audited_update,
     check_code,
     get_item,
     in_use_currencies,
@@ -99,15 +99,7 @@ def update_addon(session: Session, *, actor: Actor, addon_id: int, data: AddonIn
                  now: datetime) -> Addon:
     """Change an addon's name, unit and prices (its code and kind stay); audited."""
     addon = get_item(session, Addon, addon_id)
-    values = _addon_values(session, data, addon)
-    before = _addon_snapshot(session, addon)
-    prices = values.pop("prices")
-    for name, value in values.items():
-        setattr(addon, name, value)
-    _write_addon_prices(session, addon, prices)
-    session.flush()
-    old, new = audit.diff(before, _addon_snapshot(session, addon))
-    if new:
-        record(session, actor, "addon.update", "addon", addon.id, old, new, now)
-    return addon
+    return audited_update(session, actor=actor, item=addon, kind="addon",
+                          values=_addon_values(session, data, addon),
+                          write_prices=_write_addon_prices, snapshot=_addon_snapshot, now=now)
 

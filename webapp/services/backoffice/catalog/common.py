@@ -110,3 +110,18 @@ def record(session: Session, actor: Actor, action: str, subject_type: str, subje
                  subject_type=subject_type, subject_id=subject_id, before=before, after=after,
                  now=now)
 
+
+
+def audited_update(session: Session, *, actor: Actor, item, kind: str, values: dict,
+                   write_prices, snapshot, now: datetime):
+    """Set an item's fields and prices, then audit what changed (nothing changed: no entry)."""
+    before = snapshot(session, item)
+    prices = values.pop("prices")
+    for name, value in values.items():
+        setattr(item, name, value)
+    write_prices(session, item, prices)
+    session.flush()
+    old, new = audit.diff(before, snapshot(session, item))
+    if new:
+        record(session, actor, f"{kind}.update", kind, item.id, old, new, now)
+    return item

@@ -9,12 +9,12 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from webapp.models import Plan, PlanPrice, Subscription
-from webapp.services import audit
 from webapp.services.backoffice import Actor
 from webapp.services.backoffice.catalog.common import (
     ACTIVE,
     CODE,
     INTERVAL_UNITS,
+    audited_update,
     check_code,
     get_item,
     in_use_currencies,
@@ -123,15 +123,7 @@ def update_plan(session: Session, *, actor: Actor, plan_id: int, data: PlanInput
                 now: datetime) -> Plan:
     """Change a plan; new prices apply from each subscription's next invoice. Audited."""
     plan = get_item(session, Plan, plan_id)
-    values = _plan_values(session, data, plan)
-    before = _plan_snapshot(session, plan)
-    prices = values.pop("prices")
-    for name, value in values.items():
-        setattr(plan, name, value)
-    _write_plan_prices(session, plan, prices)
-    session.flush()
-    old, new = audit.diff(before, _plan_snapshot(session, plan))
-    if new:
-        record(session, actor, "plan.update", "plan", plan.id, old, new, now)
-    return plan
+    return audited_update(session, actor=actor, item=plan, kind="plan",
+                          values=_plan_values(session, data, plan),
+                          write_prices=_write_plan_prices, snapshot=_plan_snapshot, now=now)
 
