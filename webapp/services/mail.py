@@ -2,7 +2,8 @@
 
 No Flask here: the worker renders mail without an app, with a Jinja environment made on first
 use. A mailer is anything with `mail_from` and `send(message)`; SMTP when SMTP_HOST is set,
-otherwise the console (the embedded default).
+otherwise the console (the embedded default). Both also open a `connection()` that sends
+several messages over one SMTP session; `connection(mailer)` gives any mailer that shape.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
@@ -27,6 +29,18 @@ class Mailer(Protocol):
     mail_from: str
 
     def send(self, message: EmailMessage) -> None: ...
+
+
+@contextmanager
+def connection(mailer: Mailer) -> Iterator[Callable[[EmailMessage], None]]:
+    """A function sending one message at a time over one connection when the mailer has
+    `connection()` (SMTP, console), or through its plain `send` otherwise."""
+    opener = getattr(mailer, "connection", None)
+    if opener is None:
+        yield mailer.send
+        return
+    with opener() as conn:
+        yield conn.send
 
 
 @cache
@@ -67,17 +81,85 @@ class SmtpMailer:
     password: str | None = None
 
     def send(self, message: EmailMessage) -> None:
+        with self._open() as server:
+            server.send_message(message)
+
+    def connection(self) -> SmtpConnection:
+        """Several messages over one SMTP session: `with mailer.connection() as c: c.send(m)`."""
+        return SmtpConnection(self)
+
+    def _open(self) -> smtplib.SMTP:
+        """A connected server, after STARTTLS and login if configured."""
         if self.use_ssl:
             server = smtplib.SMTP_SSL(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS,
                                       context=ssl.create_default_context())
         else:
             server = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
-        with server:
+        try:
             if self.starttls and not self.use_ssl:
                 server.starttls(context=ssl.create_default_context())
             if self.username:
                 server.login(self.username, self.password or "")
-            server.send_message(message)
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+
+# Refusals of one message: the SMTP session is still usable for the next (smtplib sent RSET).
+_MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                    smtplib.SMTPDataError, smtplib.SMTPNotSupportedError)
+SERVICE_CLOSING = 421
+
+
+@dataclass
+class SmtpConnection:
+    """One SMTP session for several messages, opened at the first send. A message the server
+    refuses raises and the session goes on; any other error (the server went away, a timeout,
+    421) raises and drops the session, and the next send opens a new one."""
+
+    mailer: SmtpMailer
+    opened: int = 0  # sessions opened so far
+    _server: smtplib.SMTP | None = field(default=None, repr=False)
+
+    @property
+    def mail_from(self) -> str:
+        return self.mailer.mail_from
+
+    def send(self, message: EmailMessage) -> None:
+        if self._server is None:
+            self._server = self.mailer._open()
+            self.opened += 1
+        try:
+            self._server.send_message(message)
+        except _MESSAGE_REFUSED as exc:
+            if getattr(exc, "smtp_code", None) == SERVICE_CLOSING:
+                self._drop()
+            raise
+        except BaseException:
+            self._drop()
+            raise
+
+    def close(self) -> None:
+        if self._server is None:
+            return
+        try:
+            self._server.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+        finally:
+            self._drop()
+
+    def _drop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+
+    def __enter__(self) -> SmtpConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
@@ -97,6 +179,11 @@ class ConsoleMailer:
         out.write(f"----- mail (SMTP_HOST unset, not sent) -----\n{headers}\n{text}"
                   "----- end of mail -----\n")
         out.flush()
+
+    @contextmanager
+    def connection(self) -> Iterator[ConsoleMailer]:
+        """As SmtpMailer's: several messages in a row (the console needs no session)."""
+        yield self
 
 
 def mailer_from_settings(settings: Mapping[str, Any]) -> Mailer:
