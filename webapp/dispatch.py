@@ -9,7 +9,7 @@ synchronous mode would still need Redis, so it is no substitute.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 
 from redis import Redis
@@ -25,6 +25,7 @@ log = logging.getLogger("portal.dispatch")
 QUEUE_NAME = "default"
 RETRY_INTERVALS = [15, 120, 900]  # seconds; needs `rq worker --with-scheduler`
 RETRY_MAX = 5
+OUTBOX_BATCH = 100  # outbox rows per send job
 # session.info key: (job, ids) pairs to dispatch once the session's transaction commits.
 DEFERRED_JOBS = "deferred_jobs"
 
@@ -46,20 +47,29 @@ def defer(session: Session, job: Job, *ids: int) -> None:
 
 
 def commit_and_dispatch(session: Session | None = None) -> None:
-    """Commit the session (the request's by default), then dispatch what it wrote: one send
-    job per outbox row, then the deferred jobs. Nothing is dispatched if the commit fails."""
-    from worker.jobs import send_outbox_message  # jobs import this module
-
+    """Commit the session (the request's by default), then dispatch what it wrote: its outbox
+    rows (`dispatch_outbox`), then the deferred jobs. Nothing is dispatched if the commit fails."""
     if session is None:
         from webapp.db import db
 
         session = db.session
     session.commit()
     deferred = session.info.pop(DEFERRED_JOBS, [])
-    for message_id in outbox.take_written_ids(session):
-        dispatch(send_outbox_message, message_id)
+    dispatch_outbox(outbox.take_written_ids(session))
     for job, ids in deferred:
         dispatch(job, *ids)
+
+
+def dispatch_outbox(message_ids: Sequence[int]) -> None:
+    """Dispatch the sending of outbox rows: one row alone as `send_outbox_message`, several in
+    jobs of up to OUTBOX_BATCH rows (`send_outbox_messages`, one SMTP connection each)."""
+    from worker.jobs import send_outbox_message, send_outbox_messages  # jobs import this module
+
+    if len(message_ids) == 1:
+        dispatch(send_outbox_message, message_ids[0])
+        return
+    for start in range(0, len(message_ids), OUTBOX_BATCH):
+        dispatch(send_outbox_messages, *message_ids[start:start + OUTBOX_BATCH])
 
 
 @cache

@@ -11,7 +11,7 @@ import logging
 from webapp.clock import now as clock_now
 from webapp.clock import utcnow
 from webapp.db import session_scope
-from webapp.dispatch import defer, dispatch
+from webapp.dispatch import defer, dispatch_outbox
 from webapp.services import charges, lifecycle, outbox
 from webapp.services.mail import mailer_from_settings
 from webapp.units import unit_of_work
@@ -44,11 +44,49 @@ def sweep_outbox() -> int:
     """Dispatch pending outbox rows and rows whose lease expired; returns how many."""
     with session_scope(runtime.engine()) as session:
         ids = outbox.sweep(session, now=clock_now())
-    for message_id in ids:
-        dispatch(send_outbox_message, message_id)
+    dispatch_outbox(ids)
     if ids:
         log.info("outbox sweep dispatched %d message(s)", len(ids))
     return len(ids)
+
+
+class OutboxSendFailed(RuntimeError):
+    """Some rows of a batch could not be sent; they were released for the next try."""
+
+
+def send_outbox_messages(*message_ids: int) -> int:
+    """Send several outbox rows over one SMTP connection; returns how many were sent.
+
+    Like `send_outbox_message`: the claim commits on its own first, so a worker that dies
+    mid-batch leaves the rest leased for the sweep; rows already sent are skipped. A row whose
+    send fails is released alone and the job raises at the end (RQ retries the job, which
+    then claims only the rows still pending).
+    """
+    settings = runtime.settings()
+    lease_seconds = settings["OUTBOX_LEASE_SECONDS"]
+    with session_scope(runtime.engine()) as session:
+        claimed = outbox.claim_many(session, message_ids=message_ids, now=clock_now(),
+                                    lease_seconds=lease_seconds)
+    if not claimed:
+        return 0
+    try:
+        with session_scope(runtime.engine()) as session:
+            result = outbox.send_many(session, message_ids=claimed, now=clock_now(),
+                                      smtp=mailer_from_settings(settings),
+                                      base_url=settings["BASE_URL"],
+                                      budget_seconds=lease_seconds / 2)
+    except Exception as exc:
+        with session_scope(runtime.engine()) as session:
+            for message_id in claimed:
+                outbox.release(session, message_id=message_id, error=repr(exc))
+        raise
+    if result.returned:
+        log.warning("outbox batch out of time: %d message(s) left for the sweep",
+                    len(result.returned))
+    if result.failed:
+        raise OutboxSendFailed(f"{len(result.failed)} of {len(claimed)} message(s) not sent "
+                               f"(released): {list(result.failed)}")
+    return len(result.sent)
 
 
 def charge_payment(payment_id: int) -> None:
