@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from webapp.models import Organization, OutboxMessage
-from webapp.services import documents
 from webapp.services.mail import WEBAPP_DIR, Mailer, connection, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -260,6 +259,10 @@ def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
     message.set_content(bodies.text)
     message.add_alternative(bodies.html, subtype="html")
     if row.attachment_kind:
+        # Imported here: the PDF stack (xhtml2pdf, reportlab) is loaded only by a sender that
+        # attaches a document, not by every worker and request that sends plain mail.
+        from webapp.services import documents
+
         document = documents.attachment(session, kind=row.attachment_kind,
                                         document_id=row.attachment_id,
                                         customer_id=row.customer_id, now=now)
