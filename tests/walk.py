@@ -81,8 +81,9 @@ class Walk:
             with self.session() as session:
                 result = lifecycle.tick(session, now=self.now, limit=50)
             total.processed += result.processed
-            for payment_id in result.payment_ids:
-                charges.run(self.session, self.gateway, payment_id=payment_id, now=self.now)
+            if result.payment_ids:  # as the charge jobs do, a batch at a time
+                charges.run_many(self.session, self.gateway, payment_ids=result.payment_ids,
+                                 now=self.now)
             total.payment_ids += result.payment_ids
             if not result.more:
                 return total

@@ -94,14 +94,24 @@ def charge_payment(payment_id: int) -> None:
     charges.run(unit_of_work, runtime.gateway(), payment_id=payment_id, now=clock_now())
 
 
+def charge_payments(*payment_ids: int) -> int:
+    """Charge a chunk of the engine's pending payments: one claim, one recording transaction."""
+    return charges.run_many(unit_of_work, runtime.gateway(), payment_ids=list(payment_ids),
+                            now=clock_now())
+
+
+CHARGE_CHUNK = 250  # payments per charge job
+
+
 def lifecycle_tick() -> int:
     """Process every subscription event due now, batch by batch, each batch committed."""
     processed = 0
     while True:
         with unit_of_work() as session:
             result = lifecycle.tick(session, now=clock_now())
-            for payment_id in result.payment_ids:
-                defer(session, charge_payment, payment_id)
+            ids = result.payment_ids
+            for start in range(0, len(ids), CHARGE_CHUNK):
+                defer(session, charge_payments, *ids[start:start + CHARGE_CHUNK])
         processed += result.processed
         if not result.more:
             break

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, Organization, Payment, PaymentMethod
-from webapp.services import ledger, numbering, payment_effects
+from webapp.services import ledger, numbering, payment_effects, settlements
 from webapp.services.dates import today_in
 from webapp.services.errors import DomainError
 from webapp.services.gateway import ChargeResult, GatewayNetworkError, PaymentGateway
@@ -191,5 +191,81 @@ def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
         return record(session, payment_id=payment_id, result=result, now=now)
 
 
-__all__ = ["start", "by_key", "request_for", "claim", "release", "record", "run", "Outcome",
-           "ChargeRequest", "ChargeInProgress", "GatewayNetworkError"]
+# -- many at once: the engine's batches (one job charges a chunk of payments) -------------
+
+# Purposes whose success only settles the invoice and tells the customer (the subscription
+# stays live): these are recorded set-based; every other outcome goes through `record`.
+PLAIN_PURPOSES = ("renewal", "resume", "start")
+
+
+def run_many(open_session: SessionScope, gateway: PaymentGateway, *, payment_ids: list[int],
+             now: datetime) -> int:
+    """`run` for many payments: one claim, a gateway call each, one recording transaction.
+
+    Returns how many outcomes were recorded. A network error on some payments gives their
+    leases back and is raised after the others are recorded, so a retry charges only them.
+    """
+    with open_session() as session:
+        requests = _requests_for(session, payment_ids)
+        claimed = set(_claim_many(session, [r.payment_id for r in requests], now=now))
+    results: dict[int, ChargeResult] = {}
+    unanswered: list[int] = []
+    for request in requests:
+        if request.payment_id not in claimed:
+            continue
+        try:
+            results[request.payment_id] = gateway.charge(
+                token=request.token, amount=request.amount, currency=request.currency,
+                idempotency_key=request.idempotency_key, now=now)
+        except GatewayNetworkError:
+            unanswered.append(request.payment_id)
+    with open_session() as session:
+        for payment_id in unanswered:
+            release(session, payment_id=payment_id)
+        recorded = record_many(session, results, now=now)
+    if unanswered:
+        raise GatewayNetworkError(f"no answer for {len(unanswered)} payment(s)")
+    return recorded
+
+
+def _requests_for(session: Session, payment_ids: list[int]) -> list[ChargeRequest]:
+    rows = session.exec(
+        select(Payment.id, Payment.customer_id, Payment.idempotency_key, Payment.amount,
+               Payment.currency, PaymentMethod.gateway_token)
+        .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
+        .where(Payment.id.in_(payment_ids), Payment.status == PENDING)
+        .order_by(Payment.id)).all()
+    return [ChargeRequest(pid, token, amount, currency, f"{customer_id}:{key}")
+            for pid, customer_id, key, amount, currency, token in rows]
+
+
+def _claim_many(session: Session, payment_ids: list[int], *, now: datetime) -> list[int]:
+    if not payment_ids:
+        return []
+    table = Payment.__table__
+    return list(session.execute(
+        update(table).where(table.c.id.in_(payment_ids), table.c.status == PENDING,
+                            or_(table.c.lease_until.is_(None), table.c.lease_until < now))
+        .values(lease_until=now + LEASE).returning(table.c.id)).scalars())
+
+
+def record_many(session: Session, results: dict[int, ChargeResult], *, now: datetime) -> int:
+    """Record many outcomes: plain successes set-based, every other one through `record`."""
+    plain = settlements.plain(session, [pid for pid, r in results.items() if r.succeeded],
+                              purposes=PLAIN_PURPOSES)
+    if plain:
+        try:
+            with session.begin_nested():
+                settlements.settle(session, plain, references={
+                    pid: results[pid].reference for pid in plain}, now=now)
+        except settlements.StaleBatch:
+            session.expire_all()
+            plain = {}
+    for payment_id, result in results.items():
+        if payment_id not in plain:
+            record(session, payment_id=payment_id, result=result, now=now)
+    return len(results)
+
+
+__all__ = ["start", "by_key", "request_for", "claim", "release", "record", "run", "run_many",
+           "record_many", "Outcome", "ChargeRequest", "ChargeInProgress", "GatewayNetworkError"]

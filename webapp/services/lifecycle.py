@@ -27,7 +27,15 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import billing, charges, notifications, outbox, preferences, state_machine
+from webapp.services import (
+    billing,
+    charges,
+    notifications,
+    outbox,
+    preferences,
+    renewals,
+    state_machine,
+)
 from webapp.services.dates import today_in
 from webapp.services.errors import IllegalTransition
 from webapp.services.ledger import balance_due
@@ -53,8 +61,12 @@ class _Context:
     result: TickResult
 
 
-def tick(session: Session, *, now: datetime, limit: int = 200) -> TickResult:
-    """Process up to `limit` due events per phase; `more` says another batch is waiting."""
+def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True) -> TickResult:
+    """Process up to `limit` due events per phase; `more` says another batch is waiting.
+
+    With `bulk`, plain renewals are written set-based (`renewals`); `bulk=False` keeps every
+    event on the per-subscription path (the tests compare the two).
+    """
     org = session.get(Organization, 1)
     if org is None:
         return TickResult()
@@ -67,6 +79,8 @@ def tick(session: Session, *, now: datetime, limit: int = 200) -> TickResult:
                             .with_for_update(skip_locked=True)).all()
         if len(rows) > limit:
             ctx.result.more, rows = True, rows[:limit]
+        if bulk and phase is _renew and rows:
+            rows = _renew_in_bulk(ctx, rows)
         for sub in rows:
             try:
                 with session.begin_nested():
@@ -184,6 +198,21 @@ def _renew_one(ctx: _Context, sub: Subscription) -> None:
                              guard={"next_billing_date": due})
     _apply_scheduled_changes(ctx, sub, due)
     _bill_term(ctx, sub, billing.Term(due, "renewal"), purpose="renewal")
+
+
+def _renew_in_bulk(ctx: _Context, subs: list[Subscription]) -> list[Subscription]:
+    """Renew the plain ones set-based; returns those left for the per-subscription path."""
+    try:
+        with ctx.session.begin_nested():
+            done = renewals.renew(ctx.session, subs, today=ctx.today, now=ctx.now,
+                                  tax_bp=ctx.org.tax_rate_bp, org=ctx.org,
+                                  invoice_due_days=INVOICE_DUE_DAYS)
+    except (renewals.StaleBatch, IntegrityError):
+        ctx.session.expire_all()
+        return subs  # someone else moved one of them: take each on its own
+    ctx.result.processed += len(done.renewed)
+    ctx.result.payment_ids.extend(done.payment_ids)
+    return done.leftovers
 
 
 def _retry_dunning(ctx):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Notification, Organization
@@ -51,6 +51,27 @@ def notify_org(session: Session, *, event: str, title: str, body: str, now: date
                        context={"title": title, "body": body, "event": event},
                        reply_to=customer.email if customer else None, now=now)
     return note
+
+
+def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str, int | None]],
+                    now: datetime) -> None:
+    """`notify_org` for many (title, body, customer_id) of one event: one INSERT per table."""
+    if not items:
+        return
+    session.execute(insert(Notification), [
+        {"event": event, "title": title, "body": body, "customer_id": customer_id,
+         "created_at": now} for title, body, customer_id in items])
+    org = session.get(Organization, 1)
+    if event not in EMAILED_EVENTS or org is None or not org.email or \
+            not preferences.load(session).notify_organization:
+        return
+    customer_ids = {customer_id for _, _, customer_id in items if customer_id is not None}
+    emails = dict(session.exec(select(Customer.id, Customer.email)
+                               .where(Customer.id.in_(customer_ids))).all()) if customer_ids else {}
+    outbox.enqueue_many(session, [
+        {"template": "org_notification", "to": org.email, "subject": title,
+         "context": {"title": title, "body": body, "event": event},
+         "reply_to": emails.get(customer_id)} for title, body, customer_id in items], now=now)
 
 
 @dataclass(frozen=True)
