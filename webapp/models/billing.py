@@ -138,7 +138,13 @@ class FixLink(SQLModel, table=True):
 
 
 class Subscription(SQLModel, table=True):
-    __table_args__ = (Index("ix_subscription_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_subscription_customer_status", "customer_id", "status"),
+        # The tick's due queries over live subscriptions (the big state): renewals and
+        # renewal reminders by next billing date, scheduled pauses by pause date.
+        Index("ix_subscription_status_next_billing", "status", "next_billing_date"),
+        Index("ix_subscription_status_pause_on", "status", "pause_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=32, unique=True)
@@ -219,6 +225,10 @@ class Invoice(SQLModel, table=True):
               sqlite_where=text("kind IN ('first_term', 'renewal')"),
               postgresql_where=text("kind IN ('first_term', 'renewal')")),
         UniqueConstraint("customer_id", "idempotency_key"),
+        # Releasing the invoices a charge held: few rows ever have one.
+        Index("ix_invoice_pending_payment", "pending_payment_id",
+              sqlite_where=text("pending_payment_id IS NOT NULL"),
+              postgresql_where=text("pending_payment_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -293,6 +303,10 @@ class Payment(SQLModel, table=True):
         UniqueConstraint("customer_id", "idempotency_key"),
         # Payments Made lists newest paid first.
         Index("ix_payment_customer_paid", "customer_id", "paid_on", "id"),
+        # The tick's sweep for charges left pending: only pending rows are indexed.
+        Index("ix_payment_pending_created", "created_at", "id",
+              sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -200,7 +200,7 @@ PLAIN_PURPOSES = ("renewal", "resume", "start")
 
 def run_many(open_session: SessionScope, gateway: PaymentGateway, *, payment_ids: list[int],
              now: datetime) -> int:
-    """`run` for many payments: one claim, a gateway call each, one recording transaction.
+    """`run` for many payments: one claim, one gateway batch, one recording transaction.
 
     Returns how many outcomes were recorded. A network error on some payments gives their
     leases back and is raised after the others are recorded, so a retry charges only them.
@@ -208,17 +208,13 @@ def run_many(open_session: SessionScope, gateway: PaymentGateway, *, payment_ids
     with open_session() as session:
         requests = _requests_for(session, payment_ids)
         claimed = set(_claim_many(session, [r.payment_id for r in requests], now=now))
-    results: dict[int, ChargeResult] = {}
-    unanswered: list[int] = []
-    for request in requests:
-        if request.payment_id not in claimed:
-            continue
-        try:
-            results[request.payment_id] = gateway.charge(
-                token=request.token, amount=request.amount, currency=request.currency,
-                idempotency_key=request.idempotency_key, now=now)
-        except GatewayNetworkError:
-            unanswered.append(request.payment_id)
+    mine = [r for r in requests if r.payment_id in claimed]
+    answers = gateway.charge_many([
+        {"token": r.token, "amount": r.amount, "currency": r.currency,
+         "idempotency_key": r.idempotency_key} for r in mine], now=now) if mine else {}
+    results = {r.payment_id: answers[r.idempotency_key] for r in mine
+               if r.idempotency_key in answers}
+    unanswered = [r.payment_id for r in mine if r.idempotency_key not in answers]
     with open_session() as session:
         for payment_id in unanswered:
             release(session, payment_id=payment_id)

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from webapp.models.gateway import TestGatewayCharge
@@ -72,6 +73,11 @@ class PaymentGateway(Protocol):
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                now: datetime) -> ChargeResult: ...
+
+    def charge_many(self, requests: list[dict], *, now: datetime) -> dict[str, ChargeResult]:
+        """Many `charge`s (dicts of its keyword arguments), keyed by idempotency key; a key
+        the gateway did not answer for is left out. A processor without a batch API loops."""
+        ...
 
 
 TEST_CARDS: dict[str, tuple[str, str]] = {
@@ -144,28 +150,35 @@ class TestGateway:
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                now: datetime) -> ChargeResult:
         """Charge once per key: the same key returns the first result, charging nothing more."""
-        with Session(self.engine) as session:
-            existing = session.get(TestGatewayCharge, idempotency_key)
-            if existing is not None:
-                return _result(existing)
-            behaviour = _behaviour(token)
-            if behaviour is None:
-                return ChargeResult(False, "", "invalid_token", "This card is no longer valid.")
+        if _behaviour(token) == "network_error":
+            raise GatewayNetworkError("The payment processor did not answer.")
+        return self.charge_many([{"token": token, "amount": amount, "currency": currency,
+                                  "idempotency_key": idempotency_key}], now=now)[idempotency_key]
+
+    def charge_many(self, requests: list[dict], *, now: datetime) -> dict[str, ChargeResult]:
+        """`charge` for many requests (dicts of charge's arguments) in one transaction, keyed
+        by idempotency key; keys whose card has a network error are left out."""
+        table = TestGatewayCharge.__table__
+        rows, keys = [], []
+        for request in requests:
+            behaviour = _behaviour(request["token"])
             if behaviour == "network_error":
-                raise GatewayNetworkError("The payment processor did not answer.")
-            code = None if behaviour == "ok" else behaviour
-            row = TestGatewayCharge(
-                idempotency_key=idempotency_key, token=token, amount=amount, currency=currency,
-                succeeded=code is None, reference="ch_test_" + secrets.token_hex(10),
-                decline_code=code, decline_message=DECLINE_MESSAGES.get(code) if code else None,
-                created_at=now)
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:  # a racing request with the same key won: take its result
-                session.rollback()
-                return _result(session.get(TestGatewayCharge, idempotency_key))
-            return _result(row)
+                continue
+            keys.append(request["idempotency_key"])
+            if behaviour is not None:
+                code = None if behaviour == "ok" else behaviour
+                rows.append({**request, "succeeded": code is None,
+                             "reference": "ch_test_" + secrets.token_hex(10),
+                             "decline_code": code,
+                             "decline_message": DECLINE_MESSAGES.get(code) if code else None,
+                             "created_at": now})
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(_insert_ignoring_duplicates(conn, table), rows)
+            found = {row.idempotency_key: _result(row) for row in conn.execute(
+                select(table).where(table.c.idempotency_key.in_(keys)))} if keys else {}
+        invalid = ChargeResult(False, "", "invalid_token", "This card is no longer valid.")
+        return {key: found.get(key, invalid) for key in keys}
 
     def charges_for(self, idempotency_key_prefix: str = "") -> int:
         """How many charges the gateway made (tests count them to prove exactly-once)."""
@@ -183,5 +196,10 @@ def _behaviour(token: str) -> str | None:
     return behaviour if behaviour in {"ok", "network_error", *DECLINE_MESSAGES} else None
 
 
-def _result(row: TestGatewayCharge) -> ChargeResult:
+def _insert_ignoring_duplicates(conn, table):
+    dialect = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    return dialect(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+
+
+def _result(row) -> ChargeResult:
     return ChargeResult(row.succeeded, row.reference, row.decline_code, row.decline_message)

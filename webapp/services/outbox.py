@@ -75,8 +75,10 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
              "message_id_header": make_msgid(domain=domain), "created_at": now}
             for m in messages]
     table = OutboxMessage.__table__
-    ids = list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                               rows).scalars())
+    # Matched back by Message-ID (unique): ordered RETURNING would insert row by row on SQLite.
+    returned = dict(session.execute(insert(table).returning(table.c.message_id_header,
+                                                            table.c.id), rows).all())
+    ids = [returned[row["message_id_header"]] for row in rows]
     session.info.setdefault(WRITTEN_IDS, []).extend(ids)
     return ids
 

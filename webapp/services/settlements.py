@@ -40,6 +40,7 @@ class HeldInvoice:
 class PlainPayment:
     id: int
     customer_id: int
+    subscription_id: int
     amount: int
     currency: str
     invoices: tuple[HeldInvoice, ...]
@@ -61,8 +62,8 @@ def plain(session: Session, payment_ids: list[int], *,
     if not candidates:
         return {}
     held = defaultdict(list)
-    for invoice in session.exec(select(Invoice).where(
-            Invoice.pending_payment_id.in_(candidates))):
+    wanted = {i for row in candidates.values() for i in row[5]["invoice_ids"]}
+    for invoice in session.exec(select(Invoice).where(Invoice.id.in_(wanted))):
         held[invoice.pending_payment_id].append(invoice)
     found = {}
     for pid, (_, customer_id, amount, currency, _, intent, sub_id) in candidates.items():
@@ -71,7 +72,7 @@ def plain(session: Session, payment_ids: list[int], *,
                 i.customer_id == customer_id and i.subscription_id == sub_id
                 and i.status == "open" and i.currency == currency for i in invoices):
             continue
-        found[pid] = PlainPayment(pid, customer_id, amount, currency, tuple(
+        found[pid] = PlainPayment(pid, customer_id, sub_id, amount, currency, tuple(
             HeldInvoice(i.id, i.issue_date, i.total - i.amount_paid - i.credits_applied,
                         i.amount_paid)
             for i in sorted(invoices, key=lambda i: (i.issue_date, i.id))))
@@ -97,8 +98,11 @@ def settle(session: Session, payments: dict[int, PlainPayment], *, references: d
         raise StaleBatch(f"{len(ids) - marked.rowcount} payment(s) recorded meanwhile")
     _allocate(session, [payments[pid] for pid in ids], today)
     subs = Subscription.__table__
-    session.execute(update(subs).where(subs.c.awaiting_payment_id.in_(ids))
-                    .values(awaiting_payment_id=None))
+    session.connection().execute(
+        update(subs).where(subs.c.id == bindparam("b_sub"),
+                           subs.c.awaiting_payment_id == bindparam("b_payment"))
+        .values(awaiting_payment_id=None),
+        [{"b_sub": payments[pid].subscription_id, "b_payment": pid} for pid in ids])
     _tell(session, org, [payments[pid] for pid in ids], numbers, today, now)
 
 
