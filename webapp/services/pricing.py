@@ -63,11 +63,15 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
     """Lines with tax per line; each coupon is its own negative line on the discountable base.
 
     Percentage coupons apply to the base; fixed coupons are capped so the discountable part
-    never goes below zero.
+    never goes below zero, and a discount's tax is capped likewise at the tax still left on
+    that part: rounding per line could otherwise take back a cent more tax than was added
+    (two 2-cent lines at 20 % carry no tax, a 4-cent discount would carry −1).
     """
     lines = [Line(c.kind, c.description, c.quantity, c.unit_amount, c.total,
                   _tax(c.total, tax_bp)) for c in charges]
     remaining = sum(c.total for c in charges if c.discountable)
+    tax_left = sum(line.tax_amount for line, c in zip(lines, charges, strict=True)
+                   if c.discountable)
     base = remaining
     for discount in discounts:
         if remaining <= 0:
@@ -79,8 +83,10 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
         if off <= 0:
             continue
         remaining -= off
+        tax_off = max(0, min(_tax(off, tax_bp), tax_left))
+        tax_left -= tax_off
         lines.append(Line("discount", f"Coupon {discount.code}: {discount.name}", 1, -off, -off,
-                          _tax(-off, tax_bp)))
+                          -tax_off))
     subtotal = sum(line.amount for line in lines)
     tax_total = sum(line.tax_amount for line in lines)
     return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
