@@ -51,7 +51,7 @@ from sqlalchemy import func, text, update  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from webapp.db import make_engine, write_intent  # noqa: E402
-from webapp.dispatch import QUEUE_NAME, commit_and_dispatch, dispatch  # noqa: E402
+from webapp.dispatch import MAIL_QUEUE, commit_and_dispatch, dispatch  # noqa: E402
 from webapp.models import Invoice, OutboxMessage, Preferences, metadata  # noqa: E402
 from webapp.services import demo, forwarding, outbox  # noqa: E402
 from worker.jobs import send_outbox_message  # noqa: E402
@@ -138,7 +138,7 @@ def write_forwards(engine, *, customer_id: int, invoice_id: int, messages: int, 
     """`messages` forward rows, no attachment, dispatched after each commit per `mode`:
     "app" (a commit and commit_and_dispatch per forward), "one-commit" (one commit for all,
     commit_and_dispatch) or "per-message" (a commit per forward, one send job per row)."""
-    jobs_before = Queue(QUEUE_NAME, connection=Redis.from_url(REDIS_URL)).count
+    jobs_before = Queue(MAIL_QUEUE, connection=Redis.from_url(REDIS_URL)).count
     forwards = range(0, messages, RECIPIENTS_PER_FORWARD)
     with write_intent(), Session(engine, expire_on_commit=False) as s:
         for start in forwards:
@@ -155,11 +155,11 @@ def write_forwards(engine, *, customer_id: int, invoice_id: int, messages: int, 
             else:
                 s.commit()
                 for message_id in outbox.take_written_ids(s):
-                    dispatch(send_outbox_message, message_id)
+                    dispatch(send_outbox_message, message_id, queue=MAIL_QUEUE)
         if mode == "one-commit":
             _without_pdfs(s)
             commit_and_dispatch(s)
-    return Queue(QUEUE_NAME, connection=Redis.from_url(REDIS_URL)).count - jobs_before
+    return Queue(MAIL_QUEUE, connection=Redis.from_url(REDIS_URL)).count - jobs_before
 
 
 def _without_pdfs(session: Session) -> None:
@@ -180,7 +180,7 @@ def run_workers(workers: int, sink: Sink, smtp_port: int, messages: int,
     logs = [tempfile.TemporaryFile() for _ in range(workers)]
     started = time.perf_counter()
     procs = [subprocess.Popen([rq, "worker", "--burst", "--worker-class", "rq.SimpleWorker",
-                               "-u", REDIS_URL, "-q", QUEUE_NAME], env=env,
+                               "-u", REDIS_URL, "-q", MAIL_QUEUE], env=env,
                               stdout=subprocess.DEVNULL, stderr=log) for log in logs]
     complete = sink.wait_for(messages, timeout)
     seconds = (sink.last_at or time.perf_counter()) - started

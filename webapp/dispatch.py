@@ -23,6 +23,9 @@ from worker import runtime
 log = logging.getLogger("portal.dispatch")
 
 QUEUE_NAME = "default"
+# Mail has its own queue, which workers take after "default" (`rq worker default mail`): a
+# burst of receipts after a big renewal run must not hold up the charges behind it.
+MAIL_QUEUE = "mail"
 RETRY_INTERVALS = [15, 120, 900]  # seconds; needs `rq worker --with-scheduler`
 RETRY_MAX = 5
 OUTBOX_BATCH = 100  # outbox rows per send job
@@ -32,11 +35,11 @@ DEFERRED_JOBS = "deferred_jobs"
 Job = Callable[..., object]
 
 
-def dispatch(job: Job, *ids: int) -> None:
+def dispatch(job: Job, *ids: int, queue: str = QUEUE_NAME) -> None:
     """Run `job(*ids)` in the background (RQ) or, without REDIS_URL, right now in-process."""
     redis_url = runtime.settings().get("REDIS_URL")
     if redis_url:
-        _enqueue(redis_url, job, ids)
+        _enqueue(redis_url, job, ids, queue)
     else:
         _run_in_process(job, ids)
 
@@ -66,10 +69,10 @@ def dispatch_outbox(message_ids: Sequence[int]) -> None:
     from worker.jobs import send_outbox_message, send_outbox_messages  # jobs import this module
 
     if len(message_ids) == 1:
-        dispatch(send_outbox_message, message_ids[0])
+        dispatch(send_outbox_message, message_ids[0], queue=MAIL_QUEUE)
         return
     for start in range(0, len(message_ids), OUTBOX_BATCH):
-        dispatch(send_outbox_messages, *message_ids[start:start + OUTBOX_BATCH])
+        dispatch(send_outbox_messages, *message_ids[start:start + OUTBOX_BATCH], queue=MAIL_QUEUE)
 
 
 @cache
@@ -78,9 +81,9 @@ def _redis(url: str) -> Redis:
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
-def _enqueue(redis_url: str, job: Job, ids: tuple[int, ...]) -> None:
+def _enqueue(redis_url: str, job: Job, ids: tuple[int, ...], queue: str) -> None:
     try:
-        Queue(QUEUE_NAME, connection=_redis(redis_url)).enqueue(
+        Queue(queue, connection=_redis(redis_url)).enqueue(
             job, *ids, retry=Retry(max=RETRY_MAX, interval=RETRY_INTERVALS))
     except RedisError:
         # The change is committed; the outbox sweep re-dispatches once Redis is back.

@@ -101,7 +101,7 @@ def make_app(worker_env: dict[str, str], *, redis_url: str | None = None):
 
 def run_worker(worker_env: dict[str, str]) -> subprocess.CompletedProcess:
     """One `rq worker --burst` process: it runs what is queued, then exits."""
-    done = subprocess.run([str(RQ), "worker", "--burst", "-u", WORKER_REDIS_URL, "default"],
+    done = subprocess.run([str(RQ), "worker", "--burst", "-u", WORKER_REDIS_URL, "default", "mail"],
                           cwd=REPO, env=worker_env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"rq worker failed:\n{done.stdout}\n{done.stderr}"
     return done

@@ -48,7 +48,7 @@ def _attached_pdf_text(mail) -> str:
 def test_a_forwarded_invoice_arrives_with_its_pdf_and_the_page_shows_it_sent(
         database, redis_conn, sink, worker_env):
     client, status_url, invoice = _forward_janes_invoice(worker_env)
-    assert Queue("default", connection=redis_conn).count == 1 and sink.messages == []
+    assert Queue("mail", connection=redis_conn).count == 1 and sink.messages == []
     assert ">Queued</span>" in client.get(status_url).get_data(as_text=True)
 
     run_worker(worker_env)
@@ -71,7 +71,7 @@ def _sweep_after_lease(database, redis_conn, worker_env) -> None:
 def test_a_sender_killed_while_rendering_the_pdf_is_replaced_and_the_mail_arrives_once(
         database, redis_conn, sink, worker_env):
     _client, _status_url, invoice = _forward_janes_invoice(worker_env)
-    queue = Queue("default", connection=redis_conn)
+    queue = Queue("mail", connection=redis_conn)
     queue.empty()  # the request's own send job: replaced by one that dies mid-render
     (row,) = _rows(database)
     queue.enqueue("tests.worker.dying_document_jobs.render_then_die", row.id)
@@ -89,7 +89,7 @@ def test_a_sender_killed_while_rendering_the_pdf_is_replaced_and_the_mail_arrive
 def test_a_sender_killed_after_delivering_sends_a_copy_with_the_same_message_id(
         database, redis_conn, sink, worker_env):
     _client, _status_url, invoice = _forward_janes_invoice(worker_env)
-    queue = Queue("default", connection=redis_conn)
+    queue = Queue("mail", connection=redis_conn)
     queue.empty()
     (row,) = _rows(database)
     queue.enqueue("tests.worker.dying_jobs.send_then_die", row.id)

@@ -54,7 +54,7 @@ def test_rows_committed_together_go_out_in_one_job_over_one_smtp_session(
         with app.app_context():
             ids = _write(db.session, 5)
             commit_and_dispatch()
-        (job,) = Queue("default", connection=redis_conn).get_jobs()
+        (job,) = Queue("mail", connection=redis_conn).get_jobs()
         assert (job.func_name, job.args) == ("worker.jobs.send_outbox_messages", tuple(ids))
 
         run_worker(env)

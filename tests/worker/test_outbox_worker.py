@@ -39,7 +39,7 @@ def test_an_invitation_arrives_through_the_worker_with_a_working_link(
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["invite", "ann@example.com"])
     assert result.exit_code == 0, result.output
-    assert Queue("default", connection=redis_conn).count == 1  # queued, not sent in-process
+    assert Queue("mail", connection=redis_conn).count == 1  # queued, not sent in-process
     assert sink.messages == []
 
     run_worker(worker_env)
