@@ -302,9 +302,10 @@ def recorded_dispatch(monkeypatch):
     calls: list[tuple[str, tuple[int, ...]]] = []
     real = dispatch_module.dispatch
 
-    def recording(job, *ids):
+    def recording(job, *ids, queue=dispatch_module.QUEUE_NAME):
+        assert queue == dispatch_module.MAIL_QUEUE  # mail never waits behind other jobs
         calls.append((job.__name__, ids))
-        real(job, *ids)
+        real(job, *ids, queue=queue)
 
     monkeypatch.setattr(dispatch_module, "dispatch", recording)
     monkeypatch.setattr(dispatch_module, "OUTBOX_BATCH", 2)

@@ -22,11 +22,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
-from sqlalchemy import and_, event, insert, or_, update
+from sqlalchemy import and_, event, or_, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from webapp.models import Organization, OutboxMessage
+from webapp.services import bulk
 from webapp.services.mail import WEBAPP_DIR, Mailer, connection, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -74,11 +75,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
              "customer_id": m.get("customer_id"), "status": PENDING, "attempts": 0,
              "message_id_header": make_msgid(domain=domain), "created_at": now}
             for m in messages]
-    table = OutboxMessage.__table__
-    # Matched back by Message-ID (unique): ordered RETURNING would insert row by row on SQLite.
-    returned = dict(session.execute(insert(table).returning(table.c.message_id_header,
-                                                            table.c.id), rows).all())
-    ids = [returned[row["message_id_header"]] for row in rows]
+    ids = bulk.insert_ids(session, OutboxMessage.__table__, rows, match="message_id_header")
     session.info.setdefault(WRITTEN_IDS, []).extend(ids)
     return ids
 

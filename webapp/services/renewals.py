@@ -32,7 +32,7 @@ from webapp.models import (
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services import billing, numbering, outbox, state_machine
+from webapp.services import billing, bulk, numbering, outbox, state_machine
 from webapp.services.catalog import subscription_items
 from webapp.services.money import format_money
 
@@ -114,7 +114,7 @@ def _write_invoices(session: Session, drafts, *, today: date, now: datetime,
             "total": draft.priced.total, "amount_paid": 0, "credits_applied": 0,
             "paid_on": today if settled else None, "created_at": now})
     table = Invoice.__table__
-    ids = _insert_by_subscription(session, table, rows)
+    ids = bulk.insert_ids(session, table, rows, match="subscription_id")
     session.execute(insert(InvoiceLine), [
         {"invoice_id": invoice_id, "position": index, "kind": line.kind,
          "description": line.description, "quantity": line.quantity,
@@ -122,17 +122,6 @@ def _write_invoices(session: Session, drafts, *, today: date, now: datetime,
         for invoice_id, (_, draft) in zip(ids, drafts, strict=True)
         for index, line in enumerate(draft.priced.lines)])
     return ids, numbers
-
-
-def _insert_by_subscription(session: Session, table, rows: list[dict]) -> list[int]:
-    """Insert rows (one per subscription) and return their ids in the order given.
-
-    Matched back by subscription id rather than with ordered RETURNING, which SQLAlchemy can
-    only honour on SQLite by inserting one row per statement.
-    """
-    returned = dict(session.execute(
-        insert(table).returning(table.c.subscription_id, table.c.id), rows).all())
-    return [returned[row["subscription_id"]] for row in rows]
 
 
 def _count_coupon_terms(session: Session, drafts) -> None:
@@ -154,12 +143,12 @@ def _start_charges(session: Session, drafts, invoice_ids: list[int], *,
            if _automatic(sub) and draft.priced.total > 0]
     if not due:
         return {}
-    payment_ids = _insert_by_subscription(session, Payment.__table__, [{"customer_id": sub.customer_id, "kind": "payment", "status": "pending",
+    payment_ids = bulk.insert_ids(session, Payment.__table__, [{"customer_id": sub.customer_id, "kind": "payment", "status": "pending",
           "method": "card", "payment_method_id": sub.payment_method_id, "amount": amount,
           "currency": sub.currency, "idempotency_key": f"engine-{invoice_id}-1",
           "reference": "", "purpose": "renewal", "subscription_id": sub.id, "attempt": 1,
           "intent": {"invoice_ids": [invoice_id]}, "created_at": now, "updated_at": now}
-         for sub, invoice_id, amount in due])
+         for sub, invoice_id, amount in due], match="subscription_id")
     invoices = Invoice.__table__
     session.connection().execute(
         update(invoices).where(invoices.c.id == bindparam("b_invoice"),
