@@ -5,11 +5,16 @@ made on first use with the app's loader roots (webapp/templates, then webapp/) s
 templates under print/ include the same fragments as the pages (documents/*.html). HTML is
 autoescaped: customer text (names, line descriptions, reasons) cannot add markup.
 
-A document may load files only from webapp/static (its fonts): `resolve_resource` is the
-link_callback and refuses every URL and any path outside static by raising, and an xhtml2pdf
+A document may load files only from webapp/static: `resolve_resource` is the link_callback
+and refuses every URL and any path outside static by raising, and an xhtml2pdf
 `ResourceAccessPolicy` rooted at static with the network off backs it up on the paths that
 do not go through the callback. Our templates ask for nothing else, so a refusal is a bug to
 see, not something to skip quietly.
+
+The font (DejaVu Sans from webapp/static/fonts, so €, ¥, ₹ and د.ك have glyphs) is registered
+with ReportLab once per process as FONT_FAMILY, which the print templates name, instead of an
+@font-face in every document: that made xhtml2pdf re-read and hash both font files and parse
+the rules again on every render, a fixed cost that dominated short documents.
 """
 
 from __future__ import annotations
@@ -29,7 +34,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from reportlab.lib.fonts import addMapping
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import ShowBoundaryValue
 from sqlmodel import Session
+from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
@@ -46,6 +56,12 @@ PDF_MEDIA_TYPE = "application/pdf"
 
 # Backs up `resolve_resource` on the fetches that bypass link_callback: static only, no network.
 RESOURCE_POLICY = ResourceAccessPolicy.server(base_dir=STATIC_DIR, allow_remote=False)
+
+# The documents' font family (print/base.html names it). Not "DejaVuSans": a document with its
+# own @font-face for that family would remap the family's bold to its regular face.
+FONT_FAMILY = "PortalDejaVuSans"
+FONT_FILES = {FONT_FAMILY: "fonts/DejaVuSans.ttf",
+              f"{FONT_FAMILY}-Bold": "fonts/DejaVuSans-Bold.ttf"}
 
 
 class ResourceRefused(ResourceAccessError):
@@ -121,8 +137,35 @@ def render_html(template: str, context: Mapping[str, Any], *,
     return (env or environment()).get_template(template).render(context)
 
 
+@cache
+def register_fonts() -> str:
+    """Register FONT_FAMILY (regular and bold, from webapp/static) with ReportLab and xhtml2pdf,
+    once per process; returns the family name. ReportLab embeds the glyphs each PDF uses."""
+    for name, path in FONT_FILES.items():
+        pdfmetrics.registerFont(TTFont(name, resolve_resource(path)))
+    for bold in (0, 1):
+        for italic in (0, 1):
+            addMapping(FONT_FAMILY, bold, italic, f"{FONT_FAMILY}-Bold" if bold else FONT_FAMILY)
+    # Every xhtml2pdf document starts from a copy of this table of known families.
+    xhtml2pdf_default.DEFAULT_FONT[FONT_FAMILY.lower()] = FONT_FAMILY
+    return FONT_FAMILY
+
+
+def _share_when_deep_copied(value, memo):
+    return value
+
+
+# ReportLab deep-copies the frame it is filling each time it measures a table cell
+# (flowables._listWrapOn), and a frame made from an @page rule (all of ours: margins and the
+# footer) holds a ShowBoundaryValue, which deepcopy took apart and rebuilt every time: a tenth
+# of a long statement's render. Nothing changes one after it is made, so a copy may share it.
+if "__deepcopy__" not in vars(ShowBoundaryValue):
+    ShowBoundaryValue.__deepcopy__ = _share_when_deep_copied
+
+
 def html_to_pdf(html: str) -> bytes:
     """PDF bytes from HTML; relative resources resolve against webapp/static."""
+    register_fonts()
     out = BytesIO()
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=resolve_resource,
                             resource_policy=RESOURCE_POLICY, path=str(STATIC_DIR / "document"))
