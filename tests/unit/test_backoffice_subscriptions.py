@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tests.factories import make_customer, make_plan, make_subscription
+from tests.factories import make_customer, make_plan, make_subscription, pay
 from tests.walk import Walk
 from webapp.models import (
     AuditEntry,
     Coupon,
+    CreditNote,
     Customer,
     Invoice,
     InvoiceLine,
@@ -21,12 +22,13 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import numbering, subscription_changes
+from webapp.services import ledger, numbering, subscription_changes
 from webapp.services.backoffice import Actor, catalog
 from webapp.services.backoffice import subscriptions as admin
 from webapp.services.demo import seed_organization
 from webapp.services.errors import Forbidden, IllegalTransition
 from webapp.services.preferences import InvalidChanges
+from webapp.services.pricing import Charge, price
 
 ADMIN = Actor(None, "admin@example.com")
 START = date(2026, 3, 10)
@@ -204,6 +206,37 @@ def test_the_admin_cancels_now_whatever_the_customers_preferences_say(session, n
     with pytest.raises(IllegalTransition):
         admin.cancel(session, actor=ADMIN, subscription_id=sub.id, timing=admin.IMMEDIATELY,
                      reason="", today=now.date(), now=now)
+
+
+def _paid_term(session, now, customer, days_in: int):
+    """A live subscription 30-day term, `days_in` days old, its invoice (30.00) paid."""
+    sub = make_subscription(session, customer=customer, now=now,
+                            start=now.date() - timedelta(days=days_in))
+    term = ledger.issue_invoice(
+        session, customer_id=customer.id, currency="USD", kind="renewal",
+        priced=price([Charge("plan", "Test plan", 1, 3000)]), issue_date=sub.current_term_start,
+        due_date=sub.current_term_start, now=now, subscription_id=sub.id,
+        period=ledger.Period(sub.current_term_start, sub.current_term_end))
+    pay(session, customer=customer, invoices=[term], amount=3000, now=now)
+    return sub
+
+
+def test_cancelling_now_credits_the_paid_unused_days_when_the_admin_asks(session, now, org):
+    customer = make_customer(session, now=now)
+    credited, kept = _paid_term(session, now, customer, 10), _paid_term(session, now, customer, 10)
+    view = admin.subscription_view(session, subscription_id=credited.id, today=now.date())
+    assert (view.unused.days_left, view.unused.term_days, view.unused.total) == (20, 30, 2000)
+    admin.cancel(session, actor=ADMIN, subscription_id=credited.id, timing=admin.IMMEDIATELY,
+                 reason="", today=now.date(), now=now, credit_unused=True)
+    admin.cancel(session, actor=ADMIN, subscription_id=kept.id, timing=admin.IMMEDIATELY,
+                 reason="", today=now.date(), now=now)
+    note = session.exec(select(CreditNote)).one()  # only the one the admin asked for
+    assert (note.total, note.balance, note.subscription_id) == (2000, 2000, credited.id)
+    told = [m.context["message"] for m in session.exec(select(OutboxMessage).where(
+        OutboxMessage.template == "admin_subscription_update"))]
+    assert f"Credit note {note.number} gives you US$20.00" in told[0] and "Credit" not in told[1]
+    entry = session.exec(select(AuditEntry).where(AuditEntry.subject_id == credited.id)).one()
+    assert entry.after["credit_note"] == note.number
 
 
 def test_the_admin_schedules_a_cancellation_for_the_end_of_the_term(session, now, org):

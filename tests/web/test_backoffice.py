@@ -444,3 +444,22 @@ def test_the_audit_log_filters_by_customer_and_swaps_with_htmx(client, admin, id
     assert "<html" in whole and "customer_note.add" in whole
     other = client.get("/admin/audit?customer=999999").get_data(as_text=True)
     assert "customer_note.add" not in other and "Nothing recorded for this customer" in other
+
+
+def test_the_admin_may_credit_the_unused_time_when_cancelling_now(client, admin, ids, app):
+    from webapp.models import CreditNote, Organization
+    from webapp.services.money import format_money
+
+    page = f"/admin/subscriptions/{ids['sub']}"
+    html = client.get(page).get_data(as_text=True)
+    offered = re.search(r"Credit the unused time: (\S+) \((\d+) of (\d+) days", html)
+    assert offered, "a live subscription with a paid term offers its unused time"
+    response = post_form(client, f"{page}/cancel", {"timing": "immediately", "reason": "",
+                                                    "credit_unused": "y"}, token_from=page)
+    assert response.status_code == 303
+    with app.app_context():
+        note = db.session.exec(select(CreditNote).where(
+            CreditNote.subscription_id == ids["sub"])).one()
+        locale = db.session.get(Organization, 1).locale
+        assert format_money(note.total, note.currency, locale) == offered.group(1)
+        assert note.reason.endswith(f"({offered.group(2)} of {offered.group(3)} days)")

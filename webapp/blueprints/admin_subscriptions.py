@@ -96,6 +96,7 @@ class CancelForm(FlaskForm):
     timing = RadioField("When", choices=options(TIMINGS.items()), default=subscriptions.IMMEDIATELY,
                         validate_choice=False)
     reason = TextAreaField("Reason")
+    credit_unused = BooleanField("Credit the unused time")
 
 
 class PauseForm(FlaskForm):
@@ -129,6 +130,7 @@ def cancel(subscription_id: int):
         try:
             sub = subscriptions.cancel(db.session, actor=actor(), subscription_id=subscription_id,
                                        timing=form.timing.data, reason=form.reason.data or "",
+                                       credit_unused=form.credit_unused.data,
                                        today=today(), now=clock.now())
         except InvalidInput as exc:
             add_errors(form, exc)

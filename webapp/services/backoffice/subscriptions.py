@@ -47,6 +47,11 @@ from webapp.services.errors import DomainError, InvalidInput, NotFound
 from webapp.services.invoices import InvoiceRow
 from webapp.services.money import format_money
 from webapp.services.preferences import InvalidChanges
+from webapp.services.subscription_actions.cancel import (
+    UnusedTime,
+    credit_unused_time,
+    unused_time,
+)
 from webapp.services.subscriptions import SubscriptionDetail, subscription_detail
 
 MAX_QUANTITY = 999
@@ -206,6 +211,7 @@ class AdminSubscription:
     customer: Customer
     detail: SubscriptionDetail
     invoices: tuple[InvoiceRow, ...]
+    unused: UnusedTime | None = None  # what cancelling now may credit (paid, unused days)
 
     @property
     def subscription(self) -> Subscription:
@@ -252,8 +258,10 @@ def subscription_view(session: Session, *, subscription_id: int, today: date) ->
                                  tax_bp=org.tax_rate_bp, today=today)
     bills = session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)
                          .order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(50)).all()
+    unused = unused_time(session, sub, today) \
+        if state_machine.allowed(sub.status, "cancel_now") else None
     return AdminSubscription(session.get(Customer, sub.customer_id), detail,
-                             tuple(InvoiceRow.of(i, sub.number, today) for i in bills))
+                             tuple(InvoiceRow.of(i, sub.number, today) for i in bills), unused)
 
 
 # --- The admin's changes ----------------------------------------------------------------------
@@ -276,20 +284,29 @@ def _tell_customer(session: Session, sub: Subscription, subject: str, message: s
 
 
 def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str, reason: str,
-           today: date, now: datetime) -> Subscription:
+           today: date, now: datetime, credit_unused: bool = False) -> Subscription:
     """Cancel now or at the end of the current term, by the state machine; audited.
 
-    The admin is not bound by the customers' cancellation preferences, only by the states.
+    The admin is not bound by the customers' cancellation preferences, only by the states;
+    cancelling now may credit the paid, unused days of the term (as the customer's own
+    cancellation does when the preference allows it).
     """
     sub = _ready(session, subscription_id)
     why = " ".join((reason or "").split())[:500] or "Cancelled by the organization"
     before = sub.status
+    note = None
     if timing == IMMEDIATELY:
+        unused = unused_time(session, sub, today) if credit_unused else None
         state_machine.transition(session, sub, "cancel_now", "cancelled", now=now,
                                  cancelled_on=today, cancel_reason=why, next_billing_date=None,
                                  status_before_cancel=None, pause_on=None, resume_on=None,
                                  next_retry_on=None)
-        message = f"{sub.number} has been cancelled."
+        note = credit_unused_time(session, sub, unused, today=today, now=now)
+        org = session.get(Organization, 1)
+        message = f"{sub.number} has been cancelled." + (
+            f" Credit note {note.number} gives you "
+            f"{format_money(note.total, note.currency, org.locale)} for the unused time; it is "
+            f"used on your next invoice." if note else "")
     elif timing == END_OF_TERM:
         state_machine.transition(session, sub, "schedule_cancel", "non_renewing", now=now,
                                  status_before_cancel=sub.status, cancel_reason=why,
@@ -307,7 +324,8 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action=f"subscription.cancel_{timing}", subject_type="subscription",
                  subject_id=sub.id, before={"status": before},
-                 after={"status": sub.status, "reason": why}, now=now,
+                 after={"status": sub.status, "reason": why,
+                        "credit_note": note.number if note else None}, now=now,
                  customer_id=sub.customer_id)
     return sub
 

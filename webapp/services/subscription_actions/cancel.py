@@ -114,7 +114,7 @@ def _options(ctx: Context, sub: Subscription) -> CancelOptions:
     timings = allowed_timings(ctx.prefs, sub)
     if not timings:
         state_machine.check(sub.status, _EVENTS[preferences.cancel_timings(ctx.prefs)[0]])
-    unused = _unused_time(ctx, sub) if ctx.prefs.cancel_credit_unused and \
+    unused = unused_time(ctx.session, sub, ctx.today) if ctx.prefs.cancel_credit_unused and \
         IMMEDIATELY in timings else None
     return CancelOptions(sub, timings, tuple(ctx.prefs.cancellation_reasons),
                          retention_offer(ctx, sub), unused,
@@ -146,13 +146,7 @@ def _cancel_now(ctx: Context, sub: Subscription, why: str,
                              cancelled_on=ctx.today, cancel_reason=why, next_billing_date=None,
                              status_before_cancel=None, pause_on=None, resume_on=None,
                              next_retry_on=None)
-    note = None
-    if unused is not None and unused.total > 0:
-        note = ledger.create_credit_note(
-            ctx.session, customer_id=sub.customer_id, currency=sub.currency, total=unused.total,
-            reason=f"Unused time on {sub.number} ({unused.days_left} of {unused.term_days} days)",
-            issue_date=ctx.today, now=ctx.now, invoice_id=unused.invoice_id,
-            subscription_id=sub.id)
+    note = credit_unused_time(ctx.session, sub, unused, today=ctx.today, now=ctx.now)
     credit = f" Credit note {note.number} gives you {ctx.money(note.total, note.currency)} " \
              f"for the unused time; it is used on your next invoice." if note else ""
     message = f"{sub.number} is cancelled.{credit}"
@@ -161,6 +155,17 @@ def _cancel_now(ctx: Context, sub: Subscription, why: str,
             org_title=f"{sub.number} cancelled by the customer",
             org_body=f"cancelled it now. Reason: {why}.{credit}")
     return CancelResult(sub, IMMEDIATELY, note, message)
+
+
+def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime | None, *,
+                       today: date, now: datetime) -> CreditNote | None:
+    """The credit note for the unused time of a subscription cancelled now (None: nothing)."""
+    if unused is None or unused.total <= 0:
+        return None
+    return ledger.create_credit_note(
+        session, customer_id=sub.customer_id, currency=sub.currency, total=unused.total,
+        reason=f"Unused time on {sub.number} ({unused.days_left} of {unused.term_days} days)",
+        issue_date=today, now=now, invoice_id=unused.invoice_id, subscription_id=sub.id)
 
 
 def _cancel_at_term_end(ctx: Context, sub: Subscription, why: str) -> CancelResult:
@@ -177,22 +182,22 @@ def _cancel_at_term_end(ctx: Context, sub: Subscription, why: str) -> CancelResu
     return CancelResult(sub, END_OF_TERM, None, message)
 
 
-def _unused_time(ctx: Context, sub: Subscription) -> UnusedTime | None:
+def unused_time(session: Session, sub: Subscription, today: date) -> UnusedTime | None:
     """Credit for the rest of the current term, if that term's invoice was paid."""
     start, end = sub.current_term_start, sub.current_term_end
-    if start is None or end is None or not start <= ctx.today < end:
+    if start is None or end is None or not start <= today < end:
         return None
-    invoice = ctx.session.exec(select(Invoice).where(
+    invoice = session.exec(select(Invoice).where(
         Invoice.customer_id == sub.customer_id, Invoice.subscription_id == sub.id,
         Invoice.period_start == start, Invoice.kind.in_(_TERM_KINDS), Invoice.status == "paid")
         .order_by(Invoice.id.desc())).first()
     if invoice is None or invoice.period_end is None:
         return None
-    lines = [x for x in ctx.session.exec(select(InvoiceLine).where(
+    lines = [x for x in session.exec(select(InvoiceLine).where(
         InvoiceLine.invoice_id == invoice.id, InvoiceLine.kind.in_(_TIME_LINES))
         .order_by(InvoiceLine.position)) if x.amount]
     term_days = days_between(invoice.period_start, invoice.period_end)
-    days_left = days_between(ctx.today, invoice.period_end)
+    days_left = days_between(today, invoice.period_end)
     proration = prorate([Charge(x.kind, x.description, x.quantity, x.unit_amount,
                                 amount=x.amount, discountable=False) for x in lines], [],
                         term_days=term_days, days_left=days_left)
