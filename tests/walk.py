@@ -85,7 +85,7 @@ class Walk:
                 charges.run_many(self.session, self.gateway, payment_ids=result.payment_ids,
                                  now=self.now)
             total.payment_ids += result.payment_ids
-            if not result.more:
+            if not result.more and not result.processed:  # as worker.jobs.lifecycle_tick
                 return total
 
     def step(self, days: int = 1) -> None:

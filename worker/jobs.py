@@ -113,8 +113,8 @@ def lifecycle_tick() -> int:
             for start in range(0, len(ids), CHARGE_CHUNK):
                 defer(session, charge_payments, *ids[start:start + CHARGE_CHUNK])
         processed += result.processed
-        if not result.more:
-            break
+        if not result.more and not result.processed:
+            break  # nothing left: a batch that did something may have left a next term due
     if processed:
         log.info("lifecycle tick processed %d event(s)", processed)
     return processed

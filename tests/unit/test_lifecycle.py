@@ -129,6 +129,21 @@ def test_monthly_renewals_with_auto_charge_for_400_days(walk):
     assert "renewal_upcoming" in walk.mails("ana@example.com")
 
 
+def test_after_an_outage_one_tick_bills_every_missed_term_in_order(walk):
+    """The scheduler was down for three months: the next run catches up on its own."""
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    walk.day += timedelta(days=92)  # 5 Jan -> 7 Apr, no tick in between
+    walk.tick()
+    invoices = walk.invoices(sub)
+    assert [i.period_start.isoformat() for i in invoices] == [
+        "2026-01-05", "2026-02-05", "2026-03-05", "2026-04-05"]
+    assert all(i.status == "paid" for i in invoices)
+    assert _sub(walk, sub).next_billing_date.isoformat() == "2026-05-05"
+    walk.assert_ledger()
+
+
 def test_a_declined_card_goes_through_every_dunning_retry_to_unpaid(walk):
     customer = _customer(walk)
     sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
