@@ -101,12 +101,15 @@ def charge_payments(*payment_ids: int) -> int:
 
 
 CHARGE_CHUNK = 250  # payments per charge job
+# A run stops after this many batches even if events keep coming (the next minute's run goes
+# on): a bound, so that no event that is processed without moving on can keep a run alive.
+MAX_BATCHES_PER_RUN = 1000
 
 
 def lifecycle_tick() -> int:
     """Process every subscription event due now, batch by batch, each batch committed."""
     processed = 0
-    while True:
+    for _ in range(MAX_BATCHES_PER_RUN):
         with unit_of_work() as session:
             result = lifecycle.tick(session, now=clock_now())
             ids = result.payment_ids

@@ -6,7 +6,15 @@ import pytest
 from sqlmodel import select
 
 from tests.walk import DECLINED_CARD, Walk
-from webapp.models import Customer, Plan, PlanPrice, Preferences, ScheduledChange, Subscription
+from webapp.models import (
+    Customer,
+    Invoice,
+    Plan,
+    PlanPrice,
+    Preferences,
+    ScheduledChange,
+    Subscription,
+)
 from webapp.services import numbering
 
 START = date(2026, 1, 5)
@@ -194,6 +202,42 @@ def test_a_payment_during_dunning_brings_the_subscription_back_to_live(walk):
         s.get(Subscription, sub).payment_method_id = good
     _walk(walk, 40)
     assert [i.status for i in walk.invoices(sub)] == ["paid", "paid"]
+
+
+def test_a_debt_settled_outside_the_retries_ends_dunning_at_the_next_retry(walk):
+    """A credit note covers the open invoice: the next retry charges nothing, goes live."""
+    from webapp.services import ledger
+
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
+    walk.tick()
+    [invoice] = walk.invoices(sub)
+    with walk.session() as s:
+        note = ledger.create_credit_note(s, customer_id=customer, currency="USD",
+                                         total=invoice.total, reason="Goodwill",
+                                         issue_date=walk.day, now=walk.now)
+        ledger.apply_credit_note(s, note=note, invoice=s.get(Invoice, invoice.id),
+                                 amount=invoice.total, on=walk.day)
+    failed_before = len(walk.payments(customer, "failed"))
+    walk.step()
+    assert (_sub(walk, sub).status, _sub(walk, sub).next_retry_on) == ("live", None)
+    assert len(walk.payments(customer, "failed")) == failed_before  # nothing was charged
+    walk.assert_ledger()
+
+
+def test_dunning_without_a_card_waits_for_one_and_the_run_ends(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
+    walk.tick()
+    with walk.session() as s:
+        s.get(Subscription, sub).payment_method_id = None  # the customer removed the card
+    _walk(walk, 10)  # each day's run ends (walk.tick raises if a run never does)
+    assert (_sub(walk, sub).status, _sub(walk, sub).dunning_attempts) == ("dunning", 0)
+    with walk.session() as s:
+        s.get(Subscription, sub).payment_method_id = walk.card(customer)
+    walk.step()
+    assert _sub(walk, sub).status == "live"  # the retry charged the new card
+    assert [i.status for i in walk.invoices(sub)] == ["paid"]
 
 
 def test_pause_then_resume_bills_nothing_while_paused(walk):

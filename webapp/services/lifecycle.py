@@ -216,8 +216,11 @@ def _renew_in_bulk(ctx: _Context, subs: list[Subscription]) -> list[Subscription
 
 
 def _retry_dunning(ctx):
+    # Without a card there is nothing to retry: the subscription waits in dunning until the
+    # customer adds one (or pays through the fix link), so it is not picked up meanwhile.
     return select(Subscription).where(Subscription.status == "dunning",
                                       Subscription.next_retry_on <= ctx.today,
+                                      Subscription.payment_method_id.is_not(None),
                                       Subscription.awaiting_payment_id.is_(None)), _retry_one
 
 
@@ -226,7 +229,11 @@ def _retry_one(ctx: _Context, sub: Subscription) -> None:
         Invoice.subscription_id == sub.id, Invoice.status == "open")
         .order_by(Invoice.issue_date, Invoice.id)).all()
     amount = sum(balance_due(i) for i in open_invoices)
-    if not open_invoices or amount <= 0 or sub.payment_method_id is None:
+    if amount <= 0:
+        # Settled meanwhile (a credit, an offline payment, a void): nothing is owed any more.
+        state_machine.transition(ctx.session, sub, "payment_succeeded", "live", now=ctx.now,
+                                 dunning_attempts=0, next_retry_on=None, dunning_started_on=None,
+                                 next_billing_date=sub.next_billing_date or sub.current_term_end)
         return
     attempt = sub.dunning_attempts + 2  # attempt 1 was the renewal charge itself
     payment = charges.start(
