@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,14 @@ def _localdate(context, value: datetime | date | None, fmt: str = "medium") -> s
         org = context.get("org")
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         value = aware.astimezone(ZoneInfo(org.timezone if org else "UTC")).date()
-    return format_date(value, format=fmt, locale=_org_locale(context))
+    return _format_date(value, fmt, _org_locale(context))
+
+
+# A statement repeats the same days row after row, and Babel parses the locale on every call:
+# most of the time a long statement spent in Jinja.
+@lru_cache(maxsize=4096)
+def _format_date(value: date, fmt: str, locale: str) -> str:
+    return format_date(value, format=fmt, locale=locale)
 
 
 @cache
