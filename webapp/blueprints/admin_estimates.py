@@ -9,11 +9,16 @@ from wtforms import DateField, FieldList, Form, FormField, SelectField, StringFi
 from wtforms.validators import Length, Optional
 
 from webapp import clock
-from webapp.blueprints.comment_forms import CommentForm, blank_comment_form, customer_options
+from webapp.blueprints.comment_forms import (
+    CommentForm,
+    blank_comment_form,
+    customer_options,
+    post_comment,
+)
 from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.htmx import form_errors, swap_or_redirect
+from webapp.htmx import form_errors
 from webapp.login import admin_required
 from webapp.services import estimate_admin, profile
 from webapp.services.errors import InvalidInput
@@ -145,20 +150,11 @@ def send(estimate_id: int):
 @admin_required
 def reply(estimate_id: int):
     """Reply on the estimate's thread; the customer is emailed if the preference says so."""
-    form = CommentForm()
-    if form.validate_on_submit():
-        try:
-            thread = estimate_admin.reply(db.session, estimate_id=estimate_id,
-                                          user_id=current_user.user_id, body=form.body.data,
-                                          now=clock.now())
-        except InvalidInput as exc:
-            form.add_error(exc)
-        else:
-            commit_and_dispatch()
-            return swap_or_redirect(
-                "comment_thread", comments=thread, comment_form=blank_comment_form(),
-                comment_url=url_for(".reply", estimate_id=estimate_id), message="Reply added.",
-                redirect_to=url_for(".detail", estimate_id=estimate_id,
-                                    _anchor="comment-thread"))
-    return form_errors("admin/engagement/estimate.html", "comment_thread",
-                       **_detail_context(estimate_id, form))
+    return post_comment(
+        lambda body: estimate_admin.reply(db.session, estimate_id=estimate_id,
+                                          user_id=current_user.user_id, body=body,
+                                          now=clock.now()),
+        comment_url=url_for(".reply", estimate_id=estimate_id), message="Reply added.",
+        redirect_to=url_for(".detail", estimate_id=estimate_id, _anchor="comment-thread"),
+        refused=lambda form: form_errors("admin/engagement/estimate.html", "comment_thread",
+                                         **_detail_context(estimate_id, form)))

@@ -9,10 +9,10 @@ from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringFi
 from wtforms.validators import Length, Optional
 
 from webapp import clock
-from webapp.blueprints.comment_forms import CommentForm, blank_comment_form
+from webapp.blueprints.comment_forms import CommentForm, blank_comment_form, post_comment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.htmx import form_errors, swap_or_redirect
+from webapp.htmx import form_errors
 from webapp.login import admin_required
 from webapp.services import project_admin, timesheets
 from webapp.services.errors import InvalidInput
@@ -87,19 +87,10 @@ def entry(entry_id: int):
 @admin_required
 def reply(entry_id: int):
     """Reply on the entry's thread; the customer is emailed if the preference says so."""
-    form = CommentForm()
-    if form.validate_on_submit():
-        try:
-            thread = timesheets.reply(db.session, entry_id=entry_id,
-                                      user_id=current_user.user_id, body=form.body.data,
-                                      now=clock.now())
-        except InvalidInput as exc:
-            form.add_error(exc)
-        else:
-            commit_and_dispatch()
-            return swap_or_redirect(
-                "comment_thread", comments=thread, comment_form=blank_comment_form(),
-                comment_url=url_for(".reply", entry_id=entry_id), message="Reply added.",
-                redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"))
-    return form_errors("admin/engagement/entry.html", "comment_thread",
-                       **_entry_context(entry_id, form))
+    return post_comment(
+        lambda body: timesheets.reply(db.session, entry_id=entry_id,
+                                      user_id=current_user.user_id, body=body, now=clock.now()),
+        comment_url=url_for(".reply", entry_id=entry_id), message="Reply added.",
+        redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"),
+        refused=lambda form: form_errors("admin/engagement/entry.html", "comment_thread",
+                                         **_entry_context(entry_id, form)))

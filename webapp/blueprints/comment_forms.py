@@ -1,13 +1,18 @@
-"""Form pieces shared by the engagement pages: the comment form (estimates and time entries,
-customers and admins) and select options."""
+"""Form pieces shared by the engagement pages: the comment form and its POST handling
+(estimates and time entries, customers and admins) and select options."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlmodel import Session
 from wtforms import SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from webapp.dispatch import commit_and_dispatch
+from webapp.htmx import swap_or_redirect
 from webapp.services import comments, profile
 from webapp.services.errors import InvalidInput
 
@@ -23,6 +28,25 @@ class CommentForm(FlaskForm):
 def blank_comment_form() -> CommentForm:
     """An empty form (after a comment is added, or on the page's first view)."""
     return CommentForm(formdata=None)
+
+
+def post_comment(write: Callable[[str], Sequence], *, comment_url: str, redirect_to: str,
+                 message: str,
+                 refused: Callable[[CommentForm], ResponseReturnValue]) -> ResponseReturnValue:
+    """A comment POST: `write(body)` adds it and returns the thread, which htmx swaps in (or a
+    redirect to `redirect_to` without JS); a refused comment re-renders via `refused(form)`."""
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            thread = write(form.body.data)
+        except InvalidInput as exc:
+            form.add_error(exc)
+        else:
+            commit_and_dispatch()
+            return swap_or_redirect("comment_thread", comments=thread,
+                                    comment_form=blank_comment_form(), comment_url=comment_url,
+                                    message=message, redirect_to=redirect_to)
+    return refused(form)
 
 
 def options(labels: dict) -> list[SelectChoice]:

@@ -10,7 +10,7 @@ from wtforms.validators import Length
 
 from webapp import clock
 from webapp.blueprints import documents
-from webapp.blueprints.comment_forms import CommentForm, blank_comment_form
+from webapp.blueprints.comment_forms import blank_comment_form, post_comment
 from webapp.blueprints.documents import download
 from webapp.context import today
 from webapp.db import db
@@ -19,7 +19,6 @@ from webapp.htmx import form_errors, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services import estimates, preferences
-from webapp.services.errors import InvalidInput
 
 bp = Blueprint("estimates", __name__, url_prefix="/estimates")
 
@@ -103,25 +102,15 @@ def comments(estimate_id: int):
 @customer_required
 def comment(estimate_id: int):
     """Add the customer's comment; htmx swaps the thread with it appended."""
-    form = CommentForm()
-    if form.validate_on_submit():
-        try:
-            thread = estimates.add_comment(db.session, customer_id=current_user.customer_id,
+    return post_comment(
+        lambda body: estimates.add_comment(db.session, customer_id=current_user.customer_id,
                                            user_id=current_user.user_id,
-                                           estimate_id=estimate_id, body=form.body.data,
-                                           now=clock.now())
-        except InvalidInput as exc:
-            form.add_error(exc)
-        else:
-            commit_and_dispatch()
-            return swap_or_redirect(
-                "comment_thread", comments=thread, comment_form=blank_comment_form(),
-                comment_url=url_for(".comment", estimate_id=estimate_id),
-                message="Comment added.",
-                redirect_to=url_for(".detail", estimate_id=estimate_id,
-                                    _anchor="comment-thread"))
-    return form_errors("estimates/detail.html", "comment_thread",
-                       **_page_context(_detail(estimate_id), comment_form=form))
+                                           estimate_id=estimate_id, body=body, now=clock.now()),
+        comment_url=url_for(".comment", estimate_id=estimate_id), message="Comment added.",
+        redirect_to=url_for(".detail", estimate_id=estimate_id, _anchor="comment-thread"),
+        refused=lambda form: form_errors("estimates/detail.html", "comment_thread",
+                                         **_page_context(_detail(estimate_id),
+                                                         comment_form=form)))
 
 
 @bp.route("/<int:estimate_id>/forward", methods=["GET", "POST"])

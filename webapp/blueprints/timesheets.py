@@ -9,7 +9,7 @@ from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from webapp import clock
-from webapp.blueprints.comment_forms import CommentForm, blank_comment_form
+from webapp.blueprints.comment_forms import blank_comment_form, post_comment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.htmx import form_errors, is_htmx, render_page, swap_or_redirect
@@ -138,19 +138,11 @@ def comments(entry_id: int):
 @customer_required
 def comment(entry_id: int):
     """Add the customer's comment on an entry; htmx swaps the thread with it appended."""
-    form = CommentForm()
-    if form.validate_on_submit():
-        try:
-            thread = timesheets.add_comment(db.session, customer_id=current_user.customer_id,
+    return post_comment(
+        lambda body: timesheets.add_comment(db.session, customer_id=current_user.customer_id,
                                             user_id=current_user.user_id, entry_id=entry_id,
-                                            body=form.body.data, now=clock.now())
-        except InvalidInput as exc:
-            form.add_error(exc)
-        else:
-            commit_and_dispatch()
-            return swap_or_redirect(
-                "comment_thread", comments=thread, comment_form=blank_comment_form(),
-                comment_url=url_for(".comment", entry_id=entry_id), message="Comment added.",
-                redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"))
-    return form_errors("timesheets/entry.html", "comment_thread",
-                       **_entry_context(entry_id, comment_form=form))
+                                            body=body, now=clock.now()),
+        comment_url=url_for(".comment", entry_id=entry_id), message="Comment added.",
+        redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"),
+        refused=lambda form: form_errors("timesheets/entry.html", "comment_thread",
+                                         **_entry_context(entry_id, comment_form=form)))
