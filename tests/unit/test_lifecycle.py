@@ -9,6 +9,7 @@ from tests.walk import DECLINED_CARD, Walk
 from webapp.models import (
     Customer,
     Invoice,
+    OutboxMessage,
     Plan,
     PlanPrice,
     Preferences,
@@ -225,19 +226,28 @@ def test_a_debt_settled_outside_the_retries_ends_dunning_at_the_next_retry(walk)
     walk.assert_ledger()
 
 
-def test_dunning_without_a_card_waits_for_one_and_the_run_ends(walk):
+def test_dunning_without_a_card_still_runs_its_schedule_to_the_final_action(walk):
+    """The customer removed the card: each retry fails without a charge, the emails' link lets
+    them add one, and the final action comes on the same days as with a declined card."""
     customer = _customer(walk)
     sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
     walk.tick()
     with walk.session() as s:
-        s.get(Subscription, sub).payment_method_id = None  # the customer removed the card
-    _walk(walk, 10)  # each day's run ends (walk.tick raises if a run never does)
-    assert (_sub(walk, sub).status, _sub(walk, sub).dunning_attempts) == ("dunning", 0)
-    with walk.session() as s:
-        s.get(Subscription, sub).payment_method_id = walk.card(customer)
-    walk.step()
-    assert _sub(walk, sub).status == "live"  # the retry charged the new card
-    assert [i.status for i in walk.invoices(sub)] == ["paid"]
+        s.get(Subscription, sub).payment_method_id = None
+    seen = []
+    for _ in range(8):
+        walk.step()
+        walk.assert_ledger()
+        seen.append((_sub(walk, sub).status, _sub(walk, sub).dunning_attempts))
+    assert seen[0] == ("dunning", 1) and seen[2] == ("dunning", 2)
+    assert seen[6] == ("unpaid", 3) and seen[7] == ("unpaid", 3)
+    assert len(walk.payments(customer, "failed")) == 1  # only the renewal's: nothing to charge
+    mails = walk.mails("ana@example.com")
+    assert mails.count("payment_failed") == 3 and "dunning_final" in mails
+    told = walk.read(lambda s: [m.context for m in s.exec(select(OutboxMessage).where(
+        OutboxMessage.template == "payment_failed").order_by(OutboxMessage.id))])
+    assert told[-1]["reason"] == "There is no card on file to charge."
+    assert told[-1]["path"].startswith("/fix/")  # add a card and pay, without signing in
 
 
 def test_pause_then_resume_bills_nothing_while_paused(walk):

@@ -32,6 +32,7 @@ from webapp.services import (
     charges,
     notifications,
     outbox,
+    payment_effects,
     preferences,
     renewals,
     state_machine,
@@ -216,11 +217,8 @@ def _renew_in_bulk(ctx: _Context, subs: list[Subscription]) -> list[Subscription
 
 
 def _retry_dunning(ctx):
-    # Without a card there is nothing to retry: the subscription waits in dunning until the
-    # customer adds one (or pays through the fix link), so it is not picked up meanwhile.
     return select(Subscription).where(Subscription.status == "dunning",
                                       Subscription.next_retry_on <= ctx.today,
-                                      Subscription.payment_method_id.is_not(None),
                                       Subscription.awaiting_payment_id.is_(None)), _retry_one
 
 
@@ -234,6 +232,12 @@ def _retry_one(ctx: _Context, sub: Subscription) -> None:
         state_machine.transition(ctx.session, sub, "payment_succeeded", "live", now=ctx.now,
                                  dunning_attempts=0, next_retry_on=None, dunning_started_on=None,
                                  next_billing_date=sub.next_billing_date or sub.current_term_end)
+        return
+    if sub.payment_method_id is None:
+        # No card to retry (the customer removed it): a failed retry, so the schedule still
+        # reaches its final action; the email's link lets them add a card and pay.
+        payment_effects.retry_without_card(ctx.session, sub=sub,
+                                           invoice_ids=[i.id for i in open_invoices], now=ctx.now)
         return
     attempt = sub.dunning_attempts + 2  # attempt 1 was the renewal charge itself
     payment = charges.start(

@@ -114,19 +114,33 @@ def _failed(session, org, payment, sub, today, now) -> None:
         state_machine.transition(session, sub, "renewal_failed", "dunning", now=now,
                                  dunning_attempts=0, dunning_started_on=today,
                                  next_retry_on=today + timedelta(days=days[0]))
-        _payment_failed_mail(session, customer, sub, payment, reason, sub.next_retry_on, now)
+        _payment_failed_mail(session, customer, sub, _invoice_ids(payment), reason,
+                             sub.next_retry_on, now)
     elif payment.purpose == "dunning_retry" and sub.status == "dunning":
-        _retry_failed(session, org, prefs, customer, sub, payment, reason, now)
+        _retry_failed(session, org, prefs, customer, sub, _invoice_ids(payment), reason, now)
 
 
-def _retry_failed(session, org, prefs, customer, sub, payment, reason, now) -> None:
+def retry_without_card(session: Session, *, sub: Subscription, invoice_ids: list[int],
+                       now: datetime) -> None:
+    """A dunning retry that found no card to charge counts as a failed one, so the schedule
+    still runs to its final action; the email's link lets the customer add a card and pay."""
+    org = session.get(Organization, 1)
+    _retry_failed(session, org, preferences.load(session), session.get(Customer, sub.customer_id),
+                  sub, invoice_ids, "There is no card on file to charge.", now)
+
+
+def _invoice_ids(payment: Payment) -> list[int]:
+    return payment.intent.get("invoice_ids", [])
+
+
+def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) -> None:
     days = prefs.dunning_retry_days or [1]
     attempts = sub.dunning_attempts + 1
     if attempts < len(days):
         next_retry = sub.dunning_started_on + timedelta(days=days[attempts])
         state_machine.transition(session, sub, "retry_failed", "dunning", now=now,
                                  dunning_attempts=attempts, next_retry_on=next_retry)
-        _payment_failed_mail(session, customer, sub, payment, reason, next_retry, now)
+        _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry, now)
         return
     final = prefs.dunning_final_action
     extra = {"cancelled_on": today_in(org.timezone, now), "next_billing_date": None} \
@@ -143,9 +157,8 @@ def _retry_failed(session, org, prefs, customer, sub, payment, reason, now) -> N
         customer_id=customer.id)
 
 
-def _payment_failed_mail(session, customer, sub, payment, reason, next_retry: date | None,
+def _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry: date | None,
                          now) -> None:
-    invoice_ids = payment.intent.get("invoice_ids", [])
     path = f"/subscriptions/{sub.id}"
     if invoice_ids:
         # A signed-in-free link that can pay this invoice and update this card, nothing else.
