@@ -139,7 +139,6 @@ def _scope(engine):
 
 
 def _renew(engine, *, bulk: bool) -> None:
-    payment_ids = []
     with write_intent(), Session(engine) as s:
         result = lifecycle.tick(s, now=NOW, bulk=bulk)
         s.commit()

@@ -42,9 +42,8 @@ def notify_org(session: Session, *, event: str, title: str, body: str, now: date
                         created_at=now)
     session.add(note)
     session.flush()
-    org = session.get(Organization, 1)
-    if event in EMAILED_EVENTS and org is not None and org.email and \
-            preferences.load(session).notify_organization:
+    org = _mailed_organization(session, event)
+    if org is not None:
         customer = session.get(Customer, customer_id) if customer_id is not None else None
         # A reply goes straight to the customer the notification is about.
         outbox.enqueue(session, template="org_notification", to=org.email, subject=title,
@@ -61,9 +60,8 @@ def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str,
     session.execute(insert(Notification), [
         {"event": event, "title": title, "body": body, "customer_id": customer_id,
          "created_at": now} for title, body, customer_id in items])
-    org = session.get(Organization, 1)
-    if event not in EMAILED_EVENTS or org is None or not org.email or \
-            not preferences.load(session).notify_organization:
+    org = _mailed_organization(session, event)
+    if org is None:
         return
     customer_ids = {customer_id for _, _, customer_id in items if customer_id is not None}
     emails = dict(session.exec(select(Customer.id, Customer.email)
@@ -72,6 +70,16 @@ def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str,
         {"template": "org_notification", "to": org.email, "subject": title,
          "context": {"title": title, "body": body, "event": event},
          "reply_to": emails.get(customer_id)} for title, body, customer_id in items], now=now)
+
+
+def _mailed_organization(session: Session, event: str) -> Organization | None:
+    """The organization, when `event` is one it is emailed about and it wants the emails."""
+    if event not in EMAILED_EVENTS:
+        return None
+    org = session.get(Organization, 1)
+    if org is None or not org.email or not preferences.load(session).notify_organization:
+        return None
+    return org
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,7 @@ def enqueue(session: Session, *, template: str, to: str, subject: str,
     `context` must be JSON (ids, strings, numbers); the templates mail/<template>.txt and .html
     get it plus `org`. `reply_to` defaults to the organization's email when sending.
     """
-    for suffix in ("txt", "html"):
-        if not (WEBAPP_DIR / "templates" / "mail" / f"{template}.{suffix}").is_file():
-            raise ValueError(f"no mail template mail/{template}.{suffix}")
+    _require_template(template)
     row = OutboxMessage(template=template, to_address=to, subject=subject, context=context,
                         reply_to=reply_to, customer_id=customer_id,
                         attachment_kind=attachment_kind, attachment_id=attachment_id,
@@ -66,9 +64,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
     if not messages:
         return []
     for template in {m["template"] for m in messages}:
-        for suffix in ("txt", "html"):
-            if not (WEBAPP_DIR / "templates" / "mail" / f"{template}.{suffix}").is_file():
-                raise ValueError(f"no mail template mail/{template}.{suffix}")
+        _require_template(template)
     domain = _message_id_domain(session)
     rows = [{"template": m["template"], "to_address": m["to"], "subject": m["subject"],
              "context": m["context"], "reply_to": m.get("reply_to"),
@@ -78,6 +74,12 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
     ids = bulk.insert_ids(session, OutboxMessage.__table__, rows, match="message_id_header")
     session.info.setdefault(WRITTEN_IDS, []).extend(ids)
     return ids
+
+
+def _require_template(template: str) -> None:
+    for suffix in ("txt", "html"):
+        if not (WEBAPP_DIR / "templates" / "mail" / f"{template}.{suffix}").is_file():
+            raise ValueError(f"no mail template mail/{template}.{suffix}")
 
 
 def take_written_ids(session: Session) -> list[int]:
