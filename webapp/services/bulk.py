@@ -1,17 +1,51 @@
-"""Inserting many rows at once and knowing their ids, fast on both databases.
+"""Writing many rows at once, fast on both databases.
 
-SQLAlchemy's "insertmanyvalues" answers RETURNING for a multi-row INSERT, but it costs: on
-SQLite an ordered RETURNING falls back to one statement per row, and on PostgreSQL psycopg
-parses each thousand-row statement (thousands of placeholders) afresh. So on PostgreSQL the
-ids are taken from the table's sequence first (one query) and the rows inserted with them
-(a pipelined executemany); on SQLite, inside the caller's write transaction, one multi-row
-INSERT ... RETURNING is matched back to the rows by a column that is unique among them.
+On PostgreSQL a batch goes to the server as one statement whatever its size: each column's
+values travel as one array parameter and `unnest` turns them back into rows, so an INSERT of a
+thousand rows or an UPDATE of a thousand rows is one short statement with a few parameters.
+(SQLAlchemy's executemany sends a statement per row through psycopg's pipeline, and its
+"insertmanyvalues" a statement with thousands of placeholders that psycopg parses afresh; both
+cost far more Python than the server's work.) Ids for new rows come from the table's sequence
+first, so they are known in the order given.
+
+On SQLite, in the caller's write transaction, an executemany is already cheap: inserts are one
+multi-row INSERT (its unordered RETURNING matched back to the rows by a column unique among
+them; an ordered one made SQLAlchemy insert row by row), updates one prepared statement run per
+row.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Table, insert, text
+import json
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, column, func, select, text
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import update as sa_update
+from sqlalchemy.types import String, TypeDecorator, TypeEngine
 from sqlmodel import Session
+
+
+class _Values:
+    """The per-row values of a batch, by name: bound parameters or unnested columns."""
+
+    def __init__(self, columns: Mapping[str, ColumnElement]):
+        self.__dict__.update(columns)
+
+
+def insert(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table`."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(sa_insert(table), rows)
+        return
+    names = list(rows[0])
+    derived = _unnest(rows, {name: table.c[name].type for name in names})
+    conn.execute(sa_insert(table).from_select(names, select(*(derived.c[n] for n in names))))
 
 
 def insert_ids(session: Session, table: Table, rows: list[dict], *, match: str) -> list[int]:
@@ -23,11 +57,71 @@ def insert_ids(session: Session, table: Table, rows: list[dict], *, match: str) 
     if conn.dialect.name == "postgresql":
         ids = list(conn.execute(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
                                 {"seq": _sequence(conn, table.name), "n": len(rows)}).scalars())
-        conn.execute(insert(table), [{**row, "id": new_id}
-                                     for row, new_id in zip(rows, ids, strict=True)])
+        insert(session, table, [{**row, "id": new_id}
+                                for row, new_id in zip(rows, ids, strict=True)])
         return ids
-    returned = dict(conn.execute(insert(table).returning(table.c[match], table.c.id), rows).all())
+    returned = dict(conn.execute(sa_insert(table).returning(table.c[match], table.c.id),
+                                 rows).all())
     return [returned[row[match]] for row in rows]
+
+
+def update(session: Session, table: Table, rows: list[dict], *, types: Mapping[str, Any],
+           where: Callable[[Any], list], values: Callable[[Any], dict]) -> int:
+    """One UPDATE of `table` per row of `rows`, as one statement; how many rows matched.
+
+    `types` gives each key of the rows a column whose type its values have; `where(v)` returns
+    the conditions and `values(v)` the new values, where `v.<key>` stands for the row's value.
+    """
+    if not rows:
+        return 0
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        v = _Values({name: bindparam(f"b_{name}") for name in types})
+        statement = sa_update(table).where(*where(v)).values(**values(v))
+        return conn.execute(statement, [{f"b_{k}": row[k] for k in types} for row in rows]
+                            ).rowcount
+    derived = _unnest(rows, {name: col.type for name, col in types.items()})
+    v = _Values({name: derived.c[name] for name in types})
+    return conn.execute(sa_update(table).where(*where(v)).values(**values(v))).rowcount
+
+
+def _unnest(rows: list[dict], types: Mapping[str, TypeEngine]):
+    """`json_to_recordset(:rows) AS anon(name type, ...)`: the rows as a derived table.
+
+    The whole batch is one JSON document, encoded by the json module in C and decoded by the
+    server, where arrays per column would go through psycopg's per-element Python dumpers."""
+    names = list(types)
+    processors = [(name, _bind(types[name])) for name in names]
+    document = json.dumps([{name: (process(row[name], None) if process else row[name])
+                            for name, process in processors} for row in rows],
+                          default=_encode, ensure_ascii=False, separators=(",", ":"))
+    return func.json_to_recordset(cast(bindparam("rows", document, type_=Text), JSON)
+                                  ).table_valued(*(column(name, _unbounded(types[name]))
+                                                   for name in names)
+                                                 ).render_derived(with_types=True)
+
+
+def _bind(type_: TypeEngine) -> Callable | None:
+    """A type's own conversion of a value for the database (UTCDateTime's), if it has one."""
+    if isinstance(type_, TypeDecorator) and (
+            type(type_).process_bind_param is not TypeDecorator.process_bind_param):
+        return type_.process_bind_param
+    return None
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, date):  # dates and naive UTC datetimes, as PostgreSQL reads them
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} in bulk")
+
+
+def _unbounded(type_: TypeEngine) -> TypeEngine:
+    # The record's fields are unbounded: a value too long for its column then fails on
+    # assignment, where a cast to varchar(n) would cut it silently.
+    base = type_.impl if isinstance(type_, TypeDecorator) else type_
+    if isinstance(base, String) and base.length:
+        return Text()
+    return base if isinstance(type_, TypeDecorator) else type_
 
 
 def _sequence(conn, table_name: str) -> str:

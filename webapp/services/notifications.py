@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Notification, Organization
-from webapp.services import outbox, preferences
+from webapp.services import bulk, outbox, preferences
 from webapp.services.errors import NotFound
 
 # Emailed to the organization (when the preference is on).
@@ -57,7 +57,7 @@ def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str,
     """`notify_org` for many (title, body, customer_id) of one event: one INSERT per table."""
     if not items:
         return
-    session.execute(insert(Notification), [
+    bulk.insert(session, Notification.__table__, [
         {"event": event, "title": title, "body": body, "customer_id": customer_id,
          "created_at": now} for title, body, customer_id in items])
     org = _mailed_organization(session, event)

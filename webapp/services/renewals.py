@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -115,7 +114,7 @@ def _write_invoices(session: Session, drafts, *, today: date, now: datetime,
             "paid_on": today if settled else None, "created_at": now})
     table = Invoice.__table__
     ids = bulk.insert_ids(session, table, rows, match="subscription_id")
-    session.execute(insert(InvoiceLine), [
+    bulk.insert(session, InvoiceLine.__table__, [
         {"invoice_id": invoice_id, "position": index, "kind": line.kind,
          "description": line.description, "quantity": line.quantity,
          "unit_amount": line.unit_amount, "amount": line.amount, "tax_amount": line.tax_amount}
@@ -125,14 +124,12 @@ def _write_invoices(session: Session, drafts, *, today: date, now: datetime,
 
 
 def _count_coupon_terms(session: Session, drafts) -> None:
-    uses = [{"b_sub": sub.id, "b_coupon": coupon_id}
-            for sub, draft in drafts for coupon_id in draft.coupon_ids]
-    if uses:
-        table = SubscriptionCoupon.__table__
-        session.connection().execute(
-            update(table).where(table.c.subscription_id == bindparam("b_sub"),
-                                table.c.coupon_id == bindparam("b_coupon"))
-            .values(terms_used=table.c.terms_used + 1), uses)
+    table = SubscriptionCoupon.__table__
+    bulk.update(session, table, [{"sub": sub.id, "coupon": coupon_id}
+                                 for sub, draft in drafts for coupon_id in draft.coupon_ids],
+                types={"sub": table.c.subscription_id, "coupon": table.c.coupon_id},
+                where=lambda v: [table.c.subscription_id == v.sub, table.c.coupon_id == v.coupon],
+                values=lambda v: {"terms_used": table.c.terms_used + 1})
 
 
 def _start_charges(session: Session, drafts, invoice_ids: list[int], *,
@@ -150,12 +147,13 @@ def _start_charges(session: Session, drafts, invoice_ids: list[int], *,
           "intent": {"invoice_ids": [invoice_id]}, "created_at": now, "updated_at": now}
          for sub, invoice_id, amount in due], match="subscription_id")
     invoices = Invoice.__table__
-    session.connection().execute(
-        update(invoices).where(invoices.c.id == bindparam("b_invoice"),
-                               invoices.c.pending_payment_id.is_(None))
-        .values(pending_payment_id=bindparam("b_payment")),
-        [{"b_invoice": invoice_id, "b_payment": payment_id}
-         for (_, invoice_id, _), payment_id in zip(due, payment_ids, strict=True)])
+    bulk.update(session, invoices, [{"invoice": invoice_id, "payment": payment_id}
+                                    for (_, invoice_id, _), payment_id in zip(
+                                        due, payment_ids, strict=True)],
+                types={"invoice": invoices.c.id, "payment": invoices.c.pending_payment_id},
+                where=lambda v: [invoices.c.id == v.invoice,
+                                 invoices.c.pending_payment_id.is_(None)],
+                values=lambda v: {"pending_payment_id": v.payment})
     return {sub.id: payment_id for (sub, _, _), payment_id in zip(due, payment_ids, strict=True)}
 
 
@@ -182,15 +180,17 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
 
 def _move_on(session: Session, drafts, payments: dict[int, int], *, now: datetime) -> None:
     """The guarded "renew" transition with the new term, one row each; all must match."""
-    table = Subscription.__table__
-    result = session.connection().execute(
-        update(table).where(table.c.id == bindparam("b_id"), table.c.status == "live",
-                            table.c.next_billing_date == bindparam("b_due"),
-                            table.c.awaiting_payment_id.is_(None))
-        .values(current_term_start=bindparam("b_start"), current_term_end=bindparam("b_end"),
-                next_billing_date=bindparam("b_end"), cycles_billed=table.c.cycles_billed + 1,
-                awaiting_payment_id=bindparam("b_payment"), updated_at=now),
-        [{"b_id": sub.id, "b_due": sub.next_billing_date, "b_start": draft.period.start,
-          "b_end": draft.period.end, "b_payment": payments.get(sub.id)} for sub, draft in drafts])
-    if result.rowcount != len(drafts):
-        raise StaleBatch(f"{len(drafts) - result.rowcount} subscription(s) changed meanwhile")
+    t = Subscription.__table__
+    moved = bulk.update(
+        session, t, [{"id": sub.id, "due": sub.next_billing_date, "start": draft.period.start,
+                      "end": draft.period.end, "payment": payments.get(sub.id)}
+                     for sub, draft in drafts],
+        types={"id": t.c.id, "due": t.c.next_billing_date, "start": t.c.current_term_start,
+               "end": t.c.current_term_end, "payment": t.c.awaiting_payment_id},
+        where=lambda v: [t.c.id == v.id, t.c.status == "live", t.c.next_billing_date == v.due,
+                         t.c.awaiting_payment_id.is_(None)],
+        values=lambda v: {"current_term_start": v.start, "current_term_end": v.end,
+                          "next_billing_date": v.end, "cycles_billed": t.c.cycles_billed + 1,
+                          "awaiting_payment_id": v.payment, "updated_at": now})
+    if moved != len(drafts):
+        raise StaleBatch(f"{len(drafts) - moved} subscription(s) changed meanwhile")

@@ -15,11 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Invoice, Organization, Payment, PaymentAllocation, Subscription
-from webapp.services import notifications, numbering, outbox
+from webapp.services import bulk, notifications, numbering, outbox
 from webapp.services.dates import today_in
 from webapp.services.money import format_money
 
@@ -87,22 +86,24 @@ def settle(session: Session, payments: dict[int, PlainPayment], *, references: d
     ids = sorted(payments)
     numbers = dict(zip(ids, numbering.take(session, "payment", len(ids)), strict=True))
     table = Payment.__table__
-    marked = session.connection().execute(
-        update(table).where(table.c.id == bindparam("b_id"), table.c.status == "pending")
-        .values(status="succeeded", number=bindparam("b_number"),
-                gateway_reference=bindparam("b_reference"), failure_reason=None, paid_on=today,
-                updated_at=now),
-        [{"b_id": pid, "b_number": numbers[pid], "b_reference": references[pid] or None}
-         for pid in ids])
-    if marked.rowcount != len(ids):
-        raise StaleBatch(f"{len(ids) - marked.rowcount} payment(s) recorded meanwhile")
+    marked = bulk.update(
+        session, table, [{"id": pid, "number": numbers[pid],
+                          "reference": references[pid] or None} for pid in ids],
+        types={"id": table.c.id, "number": table.c.number,
+               "reference": table.c.gateway_reference},
+        where=lambda v: [table.c.id == v.id, table.c.status == "pending"],
+        values=lambda v: {"status": "succeeded", "number": v.number,
+                          "gateway_reference": v.reference, "failure_reason": None,
+                          "paid_on": today, "updated_at": now})
+    if marked != len(ids):
+        raise StaleBatch(f"{len(ids) - marked} payment(s) recorded meanwhile")
     _allocate(session, [payments[pid] for pid in ids], today)
     subs = Subscription.__table__
-    session.connection().execute(
-        update(subs).where(subs.c.id == bindparam("b_sub"),
-                           subs.c.awaiting_payment_id == bindparam("b_payment"))
-        .values(awaiting_payment_id=None),
-        [{"b_sub": payments[pid].subscription_id, "b_payment": pid} for pid in ids])
+    bulk.update(session, subs, [{"sub": payments[pid].subscription_id, "payment": pid}
+                                for pid in ids],
+                types={"sub": subs.c.id, "payment": subs.c.awaiting_payment_id},
+                where=lambda v: [subs.c.id == v.sub, subs.c.awaiting_payment_id == v.payment],
+                values=lambda v: {"awaiting_payment_id": None})
     _tell(session, org, [payments[pid] for pid in ids], numbers, today, now)
 
 
@@ -118,18 +119,18 @@ def _allocate(session: Session, payments: list[PlainPayment], today: date) -> No
                 allocations.append({"payment_id": payment.id, "invoice_id": invoice.id,
                                     "amount": share})
                 remaining -= share
-            settled.append({"b_id": invoice.id, "b_payment": payment.id,
-                            "b_paid": invoice.amount_paid + max(share, 0),
-                            "b_status": "paid" if paid_off else "open",
-                            "b_paid_on": today if paid_off else None})
-    if allocations:
-        session.execute(insert(PaymentAllocation), allocations)
-    table = Invoice.__table__
-    session.connection().execute(
-        update(table).where(table.c.id == bindparam("b_id"),
-                            table.c.pending_payment_id == bindparam("b_payment"))
-        .values(amount_paid=bindparam("b_paid"), status=bindparam("b_status"),
-                paid_on=bindparam("b_paid_on"), pending_payment_id=None), settled)
+            settled.append({"id": invoice.id, "payment": payment.id,
+                            "paid": invoice.amount_paid + max(share, 0),
+                            "status": "paid" if paid_off else "open",
+                            "paid_on": today if paid_off else None})
+    bulk.insert(session, PaymentAllocation.__table__, allocations)
+    t = Invoice.__table__
+    bulk.update(session, t, settled,
+                types={"id": t.c.id, "payment": t.c.pending_payment_id, "paid": t.c.amount_paid,
+                       "status": t.c.status, "paid_on": t.c.paid_on},
+                where=lambda v: [t.c.id == v.id, t.c.pending_payment_id == v.payment],
+                values=lambda v: {"amount_paid": v.paid, "status": v.status,
+                                  "paid_on": v.paid_on, "pending_payment_id": None})
 
 
 def _tell(session: Session, org: Organization, payments: list[PlainPayment],
