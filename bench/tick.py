@@ -37,13 +37,15 @@ NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 CACHE = os.path.join(os.path.dirname(__file__), ".cache")
 
 
-def seed(engine, n: int) -> None:
-    """n customers, each with a saved card and one live subscription renewing on DUE."""
+def seed(engine, n: int, *, now: datetime = NOW) -> None:
+    """n customers, each with a saved card and one live subscription renewing on `now`'s date
+    (DUE by default)."""
+    due = now.date()
     metadata.drop_all(engine)
     metadata.create_all(engine)
     with write_intent(), Session(engine) as s:
-        demo.seed_organization(s, now=NOW - timedelta(days=40))
-        plan = Plan(code="bench", name="Bench", created_at=NOW)
+        demo.seed_organization(s, now=now - timedelta(days=40))
+        plan = Plan(code="bench", name="Bench", created_at=now)
         s.add(plan)
         s.flush()
         s.add(PlanPrice(plan_id=plan.id, currency="USD", amount=2500))
@@ -52,18 +54,18 @@ def seed(engine, n: int) -> None:
             count = min(5000, n - start)
             ids = range(start + 1, start + count + 1)
             s.execute(insert(Customer), [{"id": i, "display_name": f"C{i}", "email": f"c{i}@x.test",
-                                          "currency": "USD", "created_at": NOW} for i in ids])
+                                          "currency": "USD", "created_at": now} for i in ids])
             s.execute(insert(PaymentMethod), [{"id": i, "customer_id": i, "brand": "Visa",
                                                "gateway_token": f"tok_test_ok_{i:016x}",
                                                "last4": "4242", "exp_month": 12, "exp_year": 2030,
-                                               "is_default": True, "created_at": NOW} for i in ids])
+                                               "is_default": True, "created_at": now} for i in ids])
             s.execute(insert(Subscription), [{
                 "id": i, "number": f"SUB-B{i:07d}", "customer_id": i, "plan_id": plan.id,
-                "currency": "USD", "status": "live", "start_date": DUE - timedelta(days=28),
-                "anchor_day": 1, "current_term_start": DUE - timedelta(days=28),
-                "current_term_end": DUE, "next_billing_date": DUE, "autocharge": True,
-                "payment_method_id": i, "cycles_billed": 1, "created_at": NOW,
-                "updated_at": NOW} for i in ids])
+                "currency": "USD", "status": "live", "start_date": due - timedelta(days=28),
+                "anchor_day": due.day, "current_term_start": due - timedelta(days=28),
+                "current_term_end": due, "next_billing_date": due, "autocharge": True,
+                "payment_method_id": i, "cycles_billed": 1, "created_at": now,
+                "updated_at": now} for i in ids])
             s.commit()
         if engine.dialect.name == "postgresql":
             for table in ("customer", "payment_method", "subscription"):

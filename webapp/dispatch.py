@@ -37,11 +37,15 @@ Job = Callable[..., object]
 
 def dispatch(job: Job, *ids: int, queue: str = QUEUE_NAME) -> None:
     """Run `job(*ids)` in the background (RQ) or, without REDIS_URL, right now in-process."""
-    redis_url = runtime.settings().get("REDIS_URL")
-    if redis_url:
-        _enqueue(redis_url, job, ids, queue)
+    if runs_in_background():
+        _enqueue(runtime.settings()["REDIS_URL"], job, ids, queue)
     else:
         _run_in_process(job, ids)
+
+
+def runs_in_background() -> bool:
+    """Whether `dispatch` queues jobs for workers (RQ) rather than running them right here."""
+    return bool(runtime.settings().get("REDIS_URL"))
 
 
 def defer(session: Session, job: Job, *ids: int) -> None:

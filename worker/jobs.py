@@ -11,7 +11,7 @@ import logging
 from webapp.clock import now as clock_now
 from webapp.clock import utcnow
 from webapp.db import session_scope
-from webapp.dispatch import defer, dispatch_outbox
+from webapp.dispatch import defer, dispatch_outbox, runs_in_background
 from webapp.services import charges, lifecycle, outbox
 from webapp.services.mail import mailer_from_settings
 from webapp.units import unit_of_work
@@ -104,14 +104,33 @@ CHARGE_CHUNK = 250  # payments per charge job
 # A run stops after this many batches even if events keep coming (the next minute's run goes
 # on): a bound, so that no event that is processed without moving on can keep a run alive.
 MAX_BATCHES_PER_RUN = 1000
+# Helper jobs a run with more than one batch due queues on RQ (one per extra worker to use).
+TICK_HELPERS = 1
 
 
 def lifecycle_tick() -> int:
-    """Process every subscription event due now, batch by batch, each batch committed."""
+    """Process every subscription event due now, batch by batch, each batch committed.
+
+    When more than one batch is due and jobs run on RQ, one helper job (`lifecycle_tick_help`)
+    is queued ahead of the first batch's charges, so a second worker bills beside this one:
+    the batches are taken FOR UPDATE SKIP LOCKED, so the two never take the same events."""
+    return _tick_batches(helpers=TICK_HELPERS)
+
+
+def lifecycle_tick_help() -> int:
+    """The same batches as `lifecycle_tick`, run beside it by another worker; queues no help."""
+    return _tick_batches(helpers=0)
+
+
+def _tick_batches(*, helpers: int) -> int:
     processed = 0
     for _ in range(MAX_BATCHES_PER_RUN):
         with unit_of_work() as session:
             result = lifecycle.tick(session, now=clock_now())
+            if result.more and helpers and runs_in_background():
+                for _ in range(helpers):
+                    defer(session, lifecycle_tick_help)
+                helpers = 0
             ids = result.payment_ids
             for start in range(0, len(ids), CHARGE_CHUNK):
                 defer(session, charge_payments, *ids[start:start + CHARGE_CHUNK])

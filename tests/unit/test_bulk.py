@@ -27,7 +27,7 @@ def _outbox_rows(n: int) -> list[dict]:
 
 def test_insert_ids_gives_the_ids_in_order_and_keeps_every_value(session):
     rows = _outbox_rows(7)
-    ids = bulk.insert_ids(session, OutboxMessage.__table__, rows, match="message_id_header")
+    ids = bulk.insert_ids(session, OutboxMessage.__table__, rows)
     assert len(set(ids)) == 7
     stored = {m.id: m for m in session.exec(select(OutboxMessage)).scalars()}
     for new_id, row in zip(ids, rows, strict=True):
@@ -41,7 +41,7 @@ def test_insert_ids_gives_the_ids_in_order_and_keeps_every_value(session):
 
 def test_insert_without_ids_and_nothing_to_insert(session):
     bulk.insert(session, Notification.__table__, [])
-    assert bulk.insert_ids(session, Notification.__table__, [], match="title") == []
+    assert bulk.insert_ids(session, Notification.__table__, []) == []
     bulk.insert(session, Notification.__table__, [
         {"event": "payment_received", "title": f"t{i}", "body": AWKWARD, "customer_id": None,
          "created_at": NOW} for i in range(3)])
@@ -52,7 +52,7 @@ def test_insert_without_ids_and_nothing_to_insert(session):
 
 def test_update_matches_each_row_by_its_conditions_and_counts_them(session):
     table = OutboxMessage.__table__
-    ids = bulk.insert_ids(session, table, _outbox_rows(4), match="message_id_header")
+    ids = bulk.insert_ids(session, table, _outbox_rows(4))
     changed = bulk.update(
         session, table, [{"id": ids[0], "was": 0, "subject": "first"},
                          {"id": ids[1], "was": 0, "subject": "second"},
@@ -78,7 +78,7 @@ def test_a_value_too_long_for_its_column_fails_rather_than_being_cut(postgresql_
     wipe(postgresql_engine)
     with Session(postgresql_engine) as session:
         table = OutboxMessage.__table__
-        ids = bulk.insert_ids(session, table, _outbox_rows(1), match="message_id_header")
+        ids = bulk.insert_ids(session, table, _outbox_rows(1))
         with pytest.raises(DBAPIError, match="too long"):
             bulk.update(session, table, [{"id": ids[0], "template": "x" * 65}],
                         types={"id": table.c.id, "template": table.c.template},

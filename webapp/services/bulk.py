@@ -1,17 +1,17 @@
 """Writing many rows at once, fast on both databases.
 
-On PostgreSQL a batch goes to the server as one statement whatever its size: each column's
-values travel as one array parameter and `unnest` turns them back into rows, so an INSERT of a
-thousand rows or an UPDATE of a thousand rows is one short statement with a few parameters.
-(SQLAlchemy's executemany sends a statement per row through psycopg's pipeline, and its
-"insertmanyvalues" a statement with thousands of placeholders that psycopg parses afresh; both
-cost far more Python than the server's work.) Ids for new rows come from the table's sequence
-first, so they are known in the order given.
+On PostgreSQL a batch goes to the server as one statement whatever its size: the rows travel as
+one JSON document that `json_to_recordset` turns back into typed rows, so an INSERT or an
+UPDATE of a thousand rows is one short statement with one parameter. (SQLAlchemy's executemany
+sends a statement per row through psycopg's pipeline, and an array per column goes through
+psycopg's per-element Python dumpers; both cost far more Python than the server's work.)
 
 On SQLite, in the caller's write transaction, an executemany is already cheap: inserts are one
-multi-row INSERT (its unordered RETURNING matched back to the rows by a column unique among
-them; an ordered one made SQLAlchemy insert row by row), updates one prepared statement run per
-row.
+multi-row INSERT, updates one prepared statement run per row.
+
+Ids for new rows are reserved before the insert (`reserve_ids`), so they are known in the order
+given without RETURNING (an ordered multi-row RETURNING makes SQLAlchemy insert row by row on
+SQLite, and psycopg parse a statement with thousands of placeholders on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.types import String, TypeDecorator, TypeEngine
 from sqlmodel import Session
+
+RESERVED_IDS = "bulk_reserved_ids"  # session.info key: the highest id reserved per table (SQLite)
 
 
 class _Values:
@@ -48,21 +50,31 @@ def insert(session: Session, table: Table, rows: list[dict]) -> None:
     conn.execute(sa_insert(table).from_select(names, select(*(derived.c[n] for n in names))))
 
 
-def insert_ids(session: Session, table: Table, rows: list[dict], *, match: str) -> list[int]:
-    """Insert `rows` into `table`; their new ids, in the order given. `match` names a column
-    whose values are unique among `rows` (used where ids come back unordered)."""
-    if not rows:
+def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
+    """`n` new ids for `table`, to insert rows with later in this transaction (so rows that
+    point at each other can be written in one pass, in any order the foreign keys allow).
+
+    PostgreSQL takes them from the table's sequence. SQLite gives a new row the highest id
+    plus one; the caller holds the write lock (`write_intent`), so no other writer can take
+    them, and ids reserved earlier in this session are skipped."""
+    if n <= 0:
         return []
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        ids = list(conn.execute(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
-                                {"seq": _sequence(conn, table.name), "n": len(rows)}).scalars())
-        insert(session, table, [{**row, "id": new_id}
-                                for row, new_id in zip(rows, ids, strict=True)])
-        return ids
-    returned = dict(conn.execute(sa_insert(table).returning(table.c[match], table.c.id),
-                                 rows).all())
-    return [returned[row[match]] for row in rows]
+        return list(conn.execute(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
+                                 {"seq": _sequence(conn, table.name), "n": n}).scalars())
+    reserved = session.info.setdefault(RESERVED_IDS, {})
+    highest = max(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one(),
+                  reserved.get(table.name, 0))
+    reserved[table.name] = highest + n
+    return list(range(highest + 1, highest + n + 1))
+
+
+def insert_ids(session: Session, table: Table, rows: list[dict]) -> list[int]:
+    """Insert `rows` into `table`; their new ids, in the order given."""
+    ids = reserve_ids(session, table, len(rows))
+    insert(session, table, [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+    return ids
 
 
 def update(session: Session, table: Table, rows: list[dict], *, types: Mapping[str, Any],

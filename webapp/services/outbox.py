@@ -71,7 +71,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
              "customer_id": m.get("customer_id"), "status": PENDING, "attempts": 0,
              "message_id_header": make_msgid(domain=domain), "created_at": now}
             for m in messages]
-    ids = bulk.insert_ids(session, OutboxMessage.__table__, rows, match="message_id_header")
+    ids = bulk.insert_ids(session, OutboxMessage.__table__, rows)
     session.info.setdefault(WRITTEN_IDS, []).extend(ids)
     return ids
 

@@ -64,10 +64,12 @@ def renew(session: Session, subs: list[Subscription], *, today: date, now: datet
                                           tax_bp=tax_bp, items=items[sub.id])))
     if not drafts:
         return BulkRenewal([], [], leftovers)
-    invoice_ids, numbers = _write_invoices(session, drafts, today=today, now=now,
-                                           due_days=invoice_due_days)
-    _count_coupon_terms(session, drafts)
+    # Ids first, so each pending payment is written before the invoice that it holds.
+    invoice_ids = bulk.reserve_ids(session, Invoice.__table__, len(drafts))
     payments = _start_charges(session, drafts, invoice_ids, now=now)
+    numbers = _write_invoices(session, drafts, invoice_ids, payments, today=today, now=now,
+                              due_days=invoice_due_days)
+    _count_coupon_terms(session, drafts)
     _mail_invoices(session, drafts, invoice_ids, numbers, payments, org=org, today=today, now=now,
                    due_days=invoice_due_days)
     _move_on(session, drafts, payments, now=now)
@@ -97,30 +99,32 @@ def _automatic(sub: Subscription) -> bool:
     return sub.autocharge and sub.payment_method_id is not None
 
 
-def _write_invoices(session: Session, drafts, *, today: date, now: datetime,
-                    due_days: int) -> tuple[list[int], list[str]]:
+def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int, int], *,
+                    today: date, now: datetime, due_days: int) -> list[str]:
+    """The invoices (with the ids reserved for them, held by their pending payments), their
+    lines; returns their numbers."""
     numbers = numbering.take(session, "invoice", len(drafts))
     rows = []
-    for number, (sub, draft) in zip(numbers, drafts, strict=True):
+    for invoice_id, number, (sub, draft) in zip(ids, numbers, drafts, strict=True):
         settled = draft.priced.total <= 0  # nothing to pay: paid on issue, as ledger settles
         rows.append({
-            "number": number, "customer_id": sub.customer_id, "subscription_id": sub.id,
+            "id": invoice_id, "number": number, "customer_id": sub.customer_id, "subscription_id": sub.id,
             "kind": draft.kind, "status": "paid" if settled else "open",
             "currency": sub.currency, "issue_date": today,
             "due_date": today if _automatic(sub) else today + timedelta(days=due_days),
             "period_start": draft.period.start, "period_end": draft.period.end,
             "subtotal": draft.priced.subtotal, "tax_total": draft.priced.tax_total,
             "total": draft.priced.total, "amount_paid": 0, "credits_applied": 0,
-            "paid_on": today if settled else None, "created_at": now})
-    table = Invoice.__table__
-    ids = bulk.insert_ids(session, table, rows, match="subscription_id")
+            "paid_on": today if settled else None, "pending_payment_id": payments.get(sub.id),
+            "created_at": now})
+    bulk.insert(session, Invoice.__table__, rows)
     bulk.insert(session, InvoiceLine.__table__, [
         {"invoice_id": invoice_id, "position": index, "kind": line.kind,
          "description": line.description, "quantity": line.quantity,
          "unit_amount": line.unit_amount, "amount": line.amount, "tax_amount": line.tax_amount}
         for invoice_id, (_, draft) in zip(ids, drafts, strict=True)
         for index, line in enumerate(draft.priced.lines)])
-    return ids, numbers
+    return numbers
 
 
 def _count_coupon_terms(session: Session, drafts) -> None:
@@ -134,26 +138,19 @@ def _count_coupon_terms(session: Session, drafts) -> None:
 
 def _start_charges(session: Session, drafts, invoice_ids: list[int], *,
                    now: datetime) -> dict[int, int]:
-    """Pending payments for the automatic ones, each holding its invoice: sub id -> payment."""
+    """Pending payments for the automatic ones, each to hold its invoice: sub id -> payment."""
     due = [(sub, invoice_id, draft.priced.total)
            for (sub, draft), invoice_id in zip(drafts, invoice_ids, strict=True)
            if _automatic(sub) and draft.priced.total > 0]
     if not due:
         return {}
-    payment_ids = bulk.insert_ids(session, Payment.__table__, [{"customer_id": sub.customer_id, "kind": "payment", "status": "pending",
-          "method": "card", "payment_method_id": sub.payment_method_id, "amount": amount,
-          "currency": sub.currency, "idempotency_key": f"engine-{invoice_id}-1",
-          "reference": "", "purpose": "renewal", "subscription_id": sub.id, "attempt": 1,
-          "intent": {"invoice_ids": [invoice_id]}, "created_at": now, "updated_at": now}
-         for sub, invoice_id, amount in due], match="subscription_id")
-    invoices = Invoice.__table__
-    bulk.update(session, invoices, [{"invoice": invoice_id, "payment": payment_id}
-                                    for (_, invoice_id, _), payment_id in zip(
-                                        due, payment_ids, strict=True)],
-                types={"invoice": invoices.c.id, "payment": invoices.c.pending_payment_id},
-                where=lambda v: [invoices.c.id == v.invoice,
-                                 invoices.c.pending_payment_id.is_(None)],
-                values=lambda v: {"pending_payment_id": v.payment})
+    payment_ids = bulk.insert_ids(session, Payment.__table__, [
+        {"customer_id": sub.customer_id, "kind": "payment", "status": "pending",
+         "method": "card", "payment_method_id": sub.payment_method_id, "amount": amount,
+         "currency": sub.currency, "idempotency_key": f"engine-{invoice_id}-1",
+         "reference": "", "purpose": "renewal", "subscription_id": sub.id, "attempt": 1,
+         "intent": {"invoice_ids": [invoice_id]}, "created_at": now, "updated_at": now}
+        for sub, invoice_id, amount in due])
     return {sub.id: payment_id for (sub, _, _), payment_id in zip(due, payment_ids, strict=True)}
 
 
