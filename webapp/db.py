@@ -62,7 +62,13 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # psycopg prepares a statement run five times on a connection, and PostgreSQL may then
+    # keep one generic plan for it for the connection's life: a plan chosen while a table was
+    # small (a seq scan) stays when it has grown, and a worker's connection lives for days.
+    # Planned afresh for each execution (parsing is still saved), the plan follows the data.
+    connect_args = {"options": "-c plan_cache_mode=force_custom_plan",
+                    **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 class Database:
