@@ -17,13 +17,26 @@ SQLite, and psycopg parse a statement with thousands of placeholders on PostgreS
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, column, func, select, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    select,
+    text,
+)
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String, TypeDecorator, TypeEngine
 from sqlmodel import Session
 
@@ -48,6 +61,15 @@ def insert(session: Session, table: Table, rows: list[dict]) -> None:
     names = list(rows[0])
     derived = _unnest(rows, {name: table.c[name].type for name in names})
     conn.execute(sa_insert(table).from_select(names, select(*(derived.c[n] for n in names))))
+
+
+def among(session: Session, column: ColumnElement, values: Iterable) -> ColumnElement:
+    """`column IN (values)` for a batch's many values: on PostgreSQL `= ANY(array)`, one
+    parameter, where IN renders, sends and parses a placeholder per value."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
@@ -103,7 +125,7 @@ def _unnest(rows: list[dict], types: Mapping[str, TypeEngine]):
     The whole batch is one JSON document, encoded by the json module in C and decoded by the
     server, where arrays per column would go through psycopg's per-element Python dumpers."""
     names = list(types)
-    processors = [(name, _bind(types[name])) for name in names]
+    processors = [(name, _bind(types[name])) for name in names]  # memoised: one `now` per batch
     document = json.dumps([{name: (process(row[name], None) if process else row[name])
                             for name, process in processors} for row in rows],
                           default=_encode, ensure_ascii=False, separators=(",", ":"))
@@ -115,10 +137,16 @@ def _unnest(rows: list[dict], types: Mapping[str, TypeEngine]):
 
 def _bind(type_: TypeEngine) -> Callable | None:
     """A type's own conversion of a value for the database (UTCDateTime's), if it has one."""
-    if isinstance(type_, TypeDecorator) and (
-            type(type_).process_bind_param is not TypeDecorator.process_bind_param):
-        return type_.process_bind_param
-    return None
+    if not isinstance(type_, TypeDecorator) or (
+            type(type_).process_bind_param is TypeDecorator.process_bind_param):
+        return None
+    done: dict[Any, Any] = {}
+
+    def process(value, dialect):
+        if value not in done:
+            done[value] = type_.process_bind_param(value, dialect)
+        return done[value]
+    return process
 
 
 def _encode(value: Any) -> str:

@@ -18,6 +18,7 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
+from webapp.services import bulk
 from webapp.services.pricing import Charge, Discount, Priced, price
 
 
@@ -86,13 +87,13 @@ def subscription_items(session: Session,
         select(SubscriptionAddon, Addon, AddonPrice)
         .join(Addon, Addon.id == SubscriptionAddon.addon_id)
         .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id)
-        .where(SubscriptionAddon.subscription_id.in_(sub_ids))
+        .where(bulk.among(session, SubscriptionAddon.subscription_id, sub_ids))
         .order_by(SubscriptionAddon.id)).all()
     coupon_rows = session.exec(
         select(SubscriptionCoupon, Coupon, CouponAmount)
         .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
         .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id)
-        .where(SubscriptionCoupon.subscription_id.in_(sub_ids))
+        .where(bulk.among(session, SubscriptionCoupon.subscription_id, sub_ids))
         .order_by(SubscriptionCoupon.id)).all()
     currency = {s.id: s.currency for s in subscriptions}
     addons: dict[int, dict[int, AddonLine]] = defaultdict(dict)

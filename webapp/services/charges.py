@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, Organization, Payment, PaymentMethod
-from webapp.services import ledger, numbering, payment_effects, settlements
+from webapp.services import bulk, ledger, numbering, payment_effects, settlements
 from webapp.services.dates import today_in
 from webapp.services.errors import DomainError
 from webapp.services.gateway import ChargeResult, GatewayNetworkError, PaymentGateway
@@ -229,7 +229,7 @@ def _requests_for(session: Session, payment_ids: list[int]) -> list[ChargeReques
         select(Payment.id, Payment.customer_id, Payment.idempotency_key, Payment.amount,
                Payment.currency, PaymentMethod.gateway_token)
         .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
-        .where(Payment.id.in_(payment_ids), Payment.status == PENDING)
+        .where(bulk.among(session, Payment.id, payment_ids), Payment.status == PENDING)
         .order_by(Payment.id)).all()
     return [ChargeRequest(pid, token, amount, currency, f"{customer_id}:{key}")
             for pid, customer_id, key, amount, currency, token in rows]
@@ -240,7 +240,8 @@ def _claim_many(session: Session, payment_ids: list[int], *, now: datetime) -> l
         return []
     table = Payment.__table__
     return list(session.execute(
-        update(table).where(table.c.id.in_(payment_ids), table.c.status == PENDING,
+        update(table).where(bulk.among(session, table.c.id, payment_ids),
+                            table.c.status == PENDING,
                             or_(table.c.lease_until.is_(None), table.c.lease_until < now))
         .values(lease_until=now + LEASE).returning(table.c.id)).scalars())
 

@@ -53,8 +53,9 @@ def notify_org(session: Session, *, event: str, title: str, body: str, now: date
 
 
 def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str, int | None]],
-                    now: datetime) -> None:
-    """`notify_org` for many (title, body, customer_id) of one event: one INSERT per table."""
+                    now: datetime, emails: dict[int, str] | None = None) -> None:
+    """`notify_org` for many (title, body, customer_id) of one event: one INSERT per table.
+    `emails` may give the customers' addresses (the replies' address) when the caller has them."""
     if not items:
         return
     bulk.insert(session, Notification.__table__, [
@@ -64,8 +65,9 @@ def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str,
     if org is None:
         return
     customer_ids = {customer_id for _, _, customer_id in items if customer_id is not None}
-    emails = dict(session.exec(select(Customer.id, Customer.email)
-                               .where(Customer.id.in_(customer_ids))).all()) if customer_ids else {}
+    if emails is None or not customer_ids <= emails.keys():
+        emails = dict(session.exec(select(Customer.id, Customer.email).where(
+            Customer.id.in_(customer_ids))).all()) if customer_ids else {}
     outbox.enqueue_many(session, [
         {"template": "org_notification", "to": org.email, "subject": title,
          "context": {"title": title, "body": body, "event": event},

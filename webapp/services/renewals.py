@@ -84,9 +84,9 @@ def _split(session: Session, subs: list[Subscription],
     """Plain renewals, and the rest (a change to apply first, or credit to use)."""
     ids = [s.id for s in subs]
     changing = set(session.exec(select(ScheduledChange.subscription_id).where(
-        ScheduledChange.subscription_id.in_(ids), ScheduledChange.effective_on <= today)))
+        bulk.among(session, ScheduledChange.subscription_id, ids), ScheduledChange.effective_on <= today)))
     with_credit = set(session.exec(select(CreditNote.customer_id).where(
-        CreditNote.customer_id.in_({s.customer_id for s in subs}),
+        bulk.among(session, CreditNote.customer_id, {s.customer_id for s in subs}),
         CreditNote.status == "open", CreditNote.balance > 0)))
     plain, rest = [], []
     for sub in subs:

@@ -54,7 +54,7 @@ def plain(session: Session, payment_ids: list[int], *,
         select(Payment.id, Payment.customer_id, Payment.amount, Payment.currency,
                Payment.purpose, Payment.intent, Payment.subscription_id)
         .join(Subscription, Subscription.id == Payment.subscription_id)
-        .where(Payment.id.in_(payment_ids), Payment.status == "pending",
+        .where(bulk.among(session, Payment.id, payment_ids), Payment.status == "pending",
                Payment.purpose.in_(purposes), Subscription.status == "live",
                Subscription.awaiting_payment_id == Payment.id)).all()
     candidates = {row[0]: row for row in rows if set(row[5]) == {"invoice_ids"}}
@@ -62,7 +62,10 @@ def plain(session: Session, payment_ids: list[int], *,
         return {}
     held = defaultdict(list)
     wanted = {i for row in candidates.values() for i in row[5]["invoice_ids"]}
-    for invoice in session.exec(select(Invoice).where(Invoice.id.in_(wanted))):
+    for invoice in session.exec(select(
+            Invoice.id, Invoice.pending_payment_id, Invoice.customer_id, Invoice.subscription_id,
+            Invoice.status, Invoice.currency, Invoice.issue_date, Invoice.total,
+            Invoice.amount_paid, Invoice.credits_applied).where(bulk.among(session, Invoice.id, wanted))):
         held[invoice.pending_payment_id].append(invoice)
     found = {}
     for pid, (_, customer_id, amount, currency, _, intent, sub_id) in candidates.items():
@@ -136,8 +139,9 @@ def _allocate(session: Session, payments: list[PlainPayment], today: date) -> No
 def _tell(session: Session, org: Organization, payments: list[PlainPayment],
           numbers: dict[int, str], today: date, now: datetime) -> None:
     """The receipt to each customer and the organization's notification, as for one payment."""
-    customers = {c.id: c for c in session.exec(select(Customer).where(
-        Customer.id.in_({p.customer_id for p in payments})))}
+    customers = {c.id: c for c in session.exec(
+        select(Customer.id, Customer.display_name, Customer.email)
+        .where(bulk.among(session, Customer.id, {p.customer_id for p in payments})))}
     amounts = {p.id: format_money(p.amount, p.currency, org.locale) for p in payments}
     outbox.enqueue_many(session, [
         {"template": "payment_receipt", "to": customers[p.customer_id].email,
@@ -148,4 +152,5 @@ def _tell(session: Session, org: Organization, payments: list[PlainPayment],
         for p in payments], now=now)
     notifications.notify_org_many(session, event=notifications.PAYMENT_RECEIVED, items=[
         (f"Payment received: {amounts[p.id]} from {customers[p.customer_id].display_name}",
-         f"Receipt {numbers[p.id]}.", p.customer_id) for p in payments], now=now)
+         f"Receipt {numbers[p.id]}.", p.customer_id) for p in payments], now=now,
+        emails={c.id: c.email for c in customers.values()})
