@@ -84,3 +84,15 @@ def test_a_value_too_long_for_its_column_fails_rather_than_being_cut(postgresql_
                         types={"id": table.c.id, "template": table.c.template},
                         where=lambda v: [table.c.id == v.id],
                         values=lambda v: {"template": v.template})
+
+
+def test_among_selects_exactly_the_rows_whose_value_is_listed(session):
+    table = OutboxMessage.__table__
+    ids = bulk.insert_ids(session, table, _outbox_rows(6))
+    wanted = {ids[1], ids[4], 10**9}  # one that matches nothing
+    assert set(session.execute(select(table.c.id).where(
+        bulk.among(session, table.c.id, wanted))).scalars()) == {ids[1], ids[4]}
+    assert session.execute(select(table.c.id).where(
+        bulk.among(session, table.c.message_id_header, ["<m3@bulk.test>"]))).scalar_one() == ids[3]
+    assert session.execute(select(table.c.id).where(
+        bulk.among(session, table.c.id, []))).all() == []
