@@ -34,9 +34,10 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 from sqlalchemy.types import String, TypeDecorator, TypeEngine
 from sqlmodel import Session
 
@@ -50,24 +51,34 @@ class _Values:
         self.__dict__.update(columns)
 
 
-def insert(session: Session, table: Table, rows: list[dict]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table`."""
+def insert(session: Session | Connection, table: Table, rows: list[dict], *,
+           skip_conflicts_on: list[str] | None = None) -> None:
+    """Insert `rows` (dicts with the same keys) into `table`; with `skip_conflicts_on` (the
+    columns of a unique index), rows that would duplicate one already there are left out."""
     if not rows:
         return
-    conn = session.connection()
-    if conn.dialect.name != "postgresql":
-        conn.execute(sa_insert(table), rows)
-        return
-    names = list(rows[0])
-    derived = _unnest(rows, {name: table.c[name].type for name in names})
-    conn.execute(sa_insert(table).from_select(names, select(*(derived.c[n] for n in names))))
+    conn = session.connection() if isinstance(session, Session) else session
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    if conn.dialect.name == "postgresql":
+        names = list(rows[0])
+        derived = _unnest(rows, {name: table.c[name].type for name in names})
+        statement = statement.from_select(names, select(*(derived.c[n] for n in names)))
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=skip_conflicts_on)
+    if conn.dialect.name == "postgresql":
+        conn.execute(statement)
+    else:
+        conn.execute(statement, rows)
 
 
-def among(session: Session, column: ColumnElement, values: Iterable) -> ColumnElement:
+def among(session: Session | Connection, column: ColumnElement,
+          values: Iterable) -> ColumnElement:
     """`column IN (values)` for a batch's many values: on PostgreSQL `= ANY(array)`, one
     parameter, where IN renders, sends and parses a placeholder per value."""
     values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session.get_bind() if isinstance(session, Session) else session
+    if bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 

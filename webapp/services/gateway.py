@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from webapp.models.gateway import TestGatewayCharge
+from webapp.services import bulk
 from webapp.services.errors import InvalidInput
 
 
@@ -173,10 +172,10 @@ class TestGateway:
                              "decline_message": DECLINE_MESSAGES.get(code) if code else None,
                              "created_at": now})
         with self.engine.begin() as conn:
-            if rows:
-                conn.execute(_insert_ignoring_duplicates(conn, table), rows)
+            bulk.insert(conn, table, rows, skip_conflicts_on=["idempotency_key"])
             found = {row.idempotency_key: _result(row) for row in conn.execute(
-                select(table).where(table.c.idempotency_key.in_(keys)))} if keys else {}
+                select(table).where(bulk.among(conn, table.c.idempotency_key, keys)))
+            } if keys else {}
         invalid = ChargeResult(False, "", "invalid_token", "This card is no longer valid.")
         return {key: found.get(key, invalid) for key in keys}
 
@@ -194,11 +193,6 @@ def _behaviour(token: str) -> str | None:
         return None
     behaviour = token.removeprefix("tok_test_").rsplit("_", 1)[0]
     return behaviour if behaviour in {"ok", "network_error", *DECLINE_MESSAGES} else None
-
-
-def _insert_ignoring_duplicates(conn, table):
-    dialect = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    return dialect(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _result(row) -> ChargeResult:
