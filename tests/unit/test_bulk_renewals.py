@@ -42,7 +42,7 @@ from webapp.models import (
 )
 from webapp.services import charges, ledger, lifecycle, renewals, settlements
 from webapp.services.demo import seed_organization
-from webapp.services.gateway import CardDetails, TestGateway
+from webapp.services.gateway import CardDetails, ChargeResult, TestGateway
 
 DUE = date(2027, 3, 1)
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -268,3 +268,27 @@ def test_a_subscription_changed_meanwhile_sends_the_batch_down_the_slow_path(eng
         else:
             raise AssertionError("the stale batch was written")
         assert s.exec(select(Invoice)).all() == []
+
+
+def test_a_payment_recorded_meanwhile_sends_the_settlement_down_the_one_by_one_path(engine):
+    """The settlement's guard comes after its allocations: a miss rolls them back too."""
+    _arrange(engine, [{"addon_qty": 0, "coupon": None, "card": GOOD_CARD, "autocharge": True,
+                       "special": None}] * 3, None)
+    with write_intent(), Session(engine) as s:
+        payment_ids = lifecycle.tick(s, now=NOW).payment_ids
+        s.commit()
+    results = {pid: ChargeResult(True, f"ch_{pid}", None, None) for pid in payment_ids}
+    with write_intent(), Session(engine) as s:  # another runner recorded the second one
+        charges.record(s, payment_id=payment_ids[1], result=results[payment_ids[1]], now=NOW)
+        s.commit()
+    with write_intent(), Session(engine) as s:
+        charges.record_many(s, results, now=NOW)
+        s.commit()
+    with Session(engine) as s:
+        allocations = s.exec(select(PaymentAllocation)).all()
+        payments = s.exec(select(Payment).order_by(Payment.id)).all()
+        assert sorted(a.payment_id for a in allocations) == sorted(payment_ids)
+        assert {p.status for p in payments} == {"succeeded"}
+        assert sorted(p.number for p in payments) == ["PAY-000001", "PAY-000002", "PAY-000003"]
+        assert {i.status for i in s.exec(select(Invoice))} == {"paid"}
+        assert {sub.awaiting_payment_id for sub in s.exec(select(Subscription))} == {None}

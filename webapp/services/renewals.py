@@ -64,15 +64,17 @@ def renew(session: Session, subs: list[Subscription], *, today: date, now: datet
                                           tax_bp=tax_bp, items=items[sub.id])))
     if not drafts:
         return BulkRenewal([], [], leftovers)
-    # Ids first, so each pending payment is written before the invoice that it holds.
+    # Ids first, so each pending payment is written before the invoice that it holds. The
+    # invoices come last: taking their numbers locks the counter until the batch commits, and
+    # a second runner's batch waits on it, so the less is written after it the better.
     invoice_ids = bulk.reserve_ids(session, Invoice.__table__, len(drafts))
     payments = _start_charges(session, drafts, invoice_ids, now=now)
+    _move_on(session, drafts, payments, now=now)
+    _count_coupon_terms(session, drafts)
     numbers = _write_invoices(session, drafts, invoice_ids, payments, today=today, now=now,
                               due_days=invoice_due_days)
-    _count_coupon_terms(session, drafts)
     _mail_invoices(session, drafts, invoice_ids, numbers, payments, org=org, today=today, now=now,
                    due_days=invoice_due_days)
-    _move_on(session, drafts, payments, now=now)
     renewed = [sub.id for sub, _ in drafts]
     for sub, _ in drafts:
         session.expire(sub)  # the rows moved on under the ORM's copies

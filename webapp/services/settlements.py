@@ -87,6 +87,16 @@ def settle(session: Session, payments: dict[int, PlainPayment], *, references: d
     org = session.get(Organization, 1)
     today = today_in(org.timezone, now)
     ids = sorted(payments)
+    _allocate(session, [payments[pid] for pid in ids], today)
+    subs = Subscription.__table__
+    bulk.update(session, subs, [{"sub": payments[pid].subscription_id, "payment": pid}
+                                for pid in ids],
+                types={"sub": subs.c.id, "payment": subs.c.awaiting_payment_id},
+                where=lambda v: [subs.c.id == v.sub, subs.c.awaiting_payment_id == v.payment],
+                values=lambda v: {"awaiting_payment_id": None})
+    # Numbers last: taking them locks the counter until the batch commits, and the next
+    # runner's batch waits on it. A payment recorded meanwhile fails the guard below, and the
+    # caller rolls the whole batch back, allocations included.
     numbers = dict(zip(ids, numbering.take(session, "payment", len(ids)), strict=True))
     table = Payment.__table__
     marked = bulk.update(
@@ -100,13 +110,6 @@ def settle(session: Session, payments: dict[int, PlainPayment], *, references: d
                           "paid_on": today, "updated_at": now})
     if marked != len(ids):
         raise StaleBatch(f"{len(ids) - marked} payment(s) recorded meanwhile")
-    _allocate(session, [payments[pid] for pid in ids], today)
-    subs = Subscription.__table__
-    bulk.update(session, subs, [{"sub": payments[pid].subscription_id, "payment": pid}
-                                for pid in ids],
-                types={"sub": subs.c.id, "payment": subs.c.awaiting_payment_id},
-                where=lambda v: [subs.c.id == v.sub, subs.c.awaiting_payment_id == v.payment],
-                values=lambda v: {"awaiting_payment_id": None})
     _tell(session, org, [payments[pid] for pid in ids], numbers, today, now)
 
 
