@@ -243,4 +243,11 @@ def test_the_statement_pdf_shows_the_summary_and_its_rows(session, now):
                                         period=custom(BASE, BASE), today=now.date())
     text = pdf_text(document.content)
     assert invoice.number in text and "Balance Due ₹2,500.00" in text
+    # Every summary figure beside its label, and what the statement is of.
+    assert ("Opening Balance ₹0.00 Invoiced ₹2,500.00 Payments −₹0.00 Credits −₹0.00 "
+            "Refunds ₹0.00 Balance Due ₹2,500.00") in text
+    assert "1 Jun 2026 – 1 Jun 2026" in text and "Amounts in INR" in text
+    assert "Prepared on" in text
+    for label in ("Current", "1–30 days", "31–60 days", "61–90 days", "Over 90 days", "Total"):
+        assert label in text
     assert document.filename == "statement-2026-06-01-to-2026-06-01.pdf"
