@@ -102,7 +102,8 @@ def make_app(worker_env: dict[str, str], *, redis_url: str | None = None):
 def run_worker(worker_env: dict[str, str],
                queues: tuple[str, ...] = ("default", "mail")) -> subprocess.CompletedProcess:
     """One `rq worker --burst` process: it runs what is queued, then exits."""
-    done = subprocess.run([str(RQ), "worker", "--burst", "-u", WORKER_REDIS_URL, *queues],
+    done = subprocess.run([str(RQ), "worker", "--burst", "--worker-class",
+                           "worker.rqworker.PortalWorker", "-u", WORKER_REDIS_URL, *queues],
                           cwd=REPO, env=worker_env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"rq worker failed:\n{done.stdout}\n{done.stderr}"
     return done

@@ -1,0 +1,25 @@
+"""The worker class the Procfile runs loads the app once, not in every job's fork."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_portal_worker_class_preloads_the_jobs_and_the_app():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, worker.rqworker; "
+         "print(sorted(m for m in ('worker.jobs', 'webapp', 'webapp.services.charges', "
+         "'sqlalchemy', 'flask') if m in sys.modules))"],
+        cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\n")[0]
+    assert loaded == str(sorted(["worker.jobs", "webapp", "webapp.services.charges",
+                                 "sqlalchemy", "flask"]))
+
+
+def test_the_procfile_runs_the_portal_worker_class():
+    procfile = dict(line.split(": ", 1) for line in (REPO / "Procfile").read_text().splitlines()
+                    if line.strip())
+    assert "--worker-class worker.rqworker.PortalWorker" in procfile["worker"]
