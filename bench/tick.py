@@ -16,6 +16,8 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from redis import Redis
+from rq import Queue, Worker
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, select
 
@@ -110,34 +112,47 @@ def tick_in_process(engine) -> tuple[float, float]:
     return billing, time.perf_counter() - started
 
 
-def _pending(engine) -> int:
+def _pending(engine) -> bool:
+    """Whether any payment is still pending (a cheap probe: the bench polls it)."""
     with Session(engine) as s:
-        return s.exec(select(func.count()).select_from(Payment)
-                      .where(Payment.status == "pending")).one()
+        return s.exec(select(Payment.id).where(Payment.status == "pending").limit(1)).first() \
+            is not None
 
 
-def tick_with_workers(url: str, workers: int, *,
+def _due(engine, due: date) -> bool:
+    """Whether any subscription is still due (a cheap probe: the bench polls it)."""
+    with Session(engine) as s:
+        return s.exec(select(Subscription.id).where(
+            Subscription.status == "live", Subscription.next_billing_date <= due).limit(1)
+        ).first() is not None
+
+
+def tick_with_workers(url: str, workers: int, due: date, *,
                       queues: tuple[str, ...] = ("default", "mail")) -> tuple[float, float]:
-    """K `rq worker`s run; the tick (the cron's job, here run by the CLI) enqueues a charge job
-    per chunk of payments after each batch commits; done when no payment is pending."""
+    """K `rq worker`s run (the portal's worker class, as long-running workers in service
+    are: the app loaded); the tick is enqueued as the cron enqueues it, runs in one worker
+    and queues a helper for the other, and charge jobs after each batch commits. Billed when
+    no subscription is still due; done when no payment is pending either."""
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+    redis = Redis.from_url(redis_url)
+    redis.flushdb()
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "SECRET_KEY": "bench"}
-    subprocess.run([sys.executable, "-c", "import redis,sys; redis.Redis.from_url(sys.argv[1])"
-                    ".flushdb()", redis_url], check=True)
     procs = [subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "rq"), "worker",
-                               "--worker-class", "rq.SimpleWorker", "-u", redis_url, "-q",
-                               *queues],
+                               "--worker-class", "worker.rqworker.PortalSimpleWorker",
+                               "-u", redis_url, "-q", *queues],
                               env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
     engine = make_engine(url)
     try:
-        time.sleep(2)  # the workers are up before the clock starts
+        while len(Worker.all(connection=redis)) < workers:  # up, the app loaded
+            time.sleep(0.2)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "lifecycle", "tick",
-                        "--now", NOW.isoformat()], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        billed = time.perf_counter()
-        while _pending(engine):
-            time.sleep(1)
+        Queue("default", connection=redis).enqueue("worker.jobs.lifecycle_tick",
+                                                   job_timeout=1800)
+        billed = None
+        while billed is None or _pending(engine):
+            time.sleep(0.5)
+            if billed is None and not _due(engine, due):
+                billed = time.perf_counter()
         return billed - started, time.perf_counter() - started
     finally:
         for proc in procs:
@@ -169,8 +184,12 @@ def main() -> None:
             conn.execute(text("CREATE DATABASE portal_bench_tick"))
         admin.dispose()
     engine = make_engine(url)
+    # In-process the tick is given NOW; workers read the clock, so their subscriptions fell
+    # due yesterday (due today wherever the organization is).
+    now = NOW if args.db == "sqlite" else datetime.now(UTC).replace(microsecond=0) - timedelta(
+        days=1)
     t0 = time.perf_counter()
-    seed(engine, args.subscriptions)
+    seed(engine, args.subscriptions, now=now)
     seeded = time.perf_counter() - t0
     cpu_before, server_before = _python_cpu(), _server_cpu()
     if args.db == "sqlite":
@@ -178,7 +197,7 @@ def main() -> None:
         mode = "in-process (embedded default)"
     else:
         engine.dispose()
-        billed, total = tick_with_workers(url, args.workers, queues=args.queues)
+        billed, total = tick_with_workers(url, args.workers, now.date(), queues=args.queues)
         mode = f"{args.workers} RQ workers ({' '.join(args.queues)})"
     python_cpu = _python_cpu() - cpu_before
     server_cpu = (_server_cpu() - server_before) if args.db == "postgresql" else None
