@@ -244,10 +244,24 @@ def test_the_statement_pdf_shows_the_summary_and_its_rows(session, now):
     text = pdf_text(document.content)
     assert invoice.number in text and "Balance Due ₹2,500.00" in text
     # Every summary figure beside its label, and what the statement is of.
-    assert ("Opening Balance ₹0.00 Invoiced ₹2,500.00 Payments −₹0.00 Credits −₹0.00 "
+    assert ("Opening Balance ₹0.00 Invoiced ₹2,500.00 Payments ₹0.00 Credits ₹0.00 "
             "Refunds ₹0.00 Balance Due ₹2,500.00") in text
     assert "1 Jun 2026 – 1 Jun 2026" in text and "Amounts in INR" in text
     assert "Prepared on" in text
     for label in ("Current", "1–30 days", "31–60 days", "61–90 days", "Over 90 days", "Total"):
         assert label in text
     assert document.filename == "statement-2026-06-01-to-2026-06-01.pdf"
+
+
+def test_the_summary_signs_only_what_was_taken_off(session, now):
+    from tests.unit.test_documents import pdf_text
+    from webapp.services import demo
+
+    demo.seed_organization(session, now=now)
+    customer = make_customer(session, now=now, currency="INR")
+    invoice = make_invoice(session, customer=customer, now=now, amount=250000, issue=BASE)
+    pay(session, customer=customer, invoices=[invoice], amount=100000, now=now)
+    text = pdf_text(statements.statement_pdf(session, customer_id=customer.id,
+                                             period=custom(BASE, now.date()),
+                                             today=now.date()).content)
+    assert "Payments −₹1,000.00 Credits ₹0.00 " in text
