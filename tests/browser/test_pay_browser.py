@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -106,3 +108,36 @@ def test_the_payment_page_works_without_javascript(page_without_js, browser_engi
     page.get_by_label("Visa •••• 4242", exact=False).check()
     click_through(page, page.get_by_role("button", name="Make Payment"))
     assert "Payment Receipt" in page.get_by_role("heading", level=1).inner_text()
+
+
+def test_a_payment_in_progress_updates_itself_to_the_receipt(page, browser_engine, demo_data):
+    """The in-progress page polls with htmx (no meta refresh with JavaScript on: axe would fail
+    it) and follows the payment to its receipt once the charge is recorded elsewhere."""
+    from datetime import UTC, datetime
+
+    from webapp.models import PaymentMethod
+    from webapp.services import charges
+    from webapp.services.gateway import ChargeResult
+
+    invoice = _open_invoice(browser_engine, demo_data.jane_customer_id)
+    now = datetime.now(UTC)
+    with Session(browser_engine) as session:
+        card = session.exec(select(PaymentMethod).where(
+            PaymentMethod.customer_id == demo_data.jane_customer_id,
+            PaymentMethod.status == "active")).first()
+        payment = charges.start(session, customer_id=demo_data.jane_customer_id,
+                                amount=invoice.total - invoice.amount_paid, currency="USD",
+                                payment_method_id=card.id, idempotency_key="in-flight-browser-1",
+                                invoice_ids=[invoice.id], now=now)
+        charges.claim(session, payment_id=payment.id, now=now)
+        session.commit()
+        payment_id = payment.id
+    login(page, *demo.JANE)
+    visit(page, f"/pay/payments/{payment_id}")  # checked: no accessibility failure
+    assert page.get_by_role("heading", level=1).inner_text() == "Payment in progress"
+    with Session(browser_engine) as session:
+        charges.record(session, payment_id=payment_id, now=now,
+                       result=ChargeResult(True, "ch_browser_1"))
+        session.commit()
+    page.wait_for_url(lambda url: urlparse(url).path == f"/payments/{payment_id}")
+    assert "Payment Receipt PAY-" in page.get_by_role("heading", level=1).inner_text()

@@ -199,7 +199,8 @@ def test_the_in_progress_page_refreshes_itself_until_the_charge_settles(app, cli
     auth.login()
     page = client.get(f"/pay/payments/{payment_id}")
     body = page.get_data(as_text=True)
-    assert page.status_code == 200 and 'http-equiv="refresh"' in body and "Payment in progress" in body
+    assert page.status_code == 200 and "Payment in progress" in body
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in body  # no JS only
     fragment = client.get(f"/pay/payments/{payment_id}", headers={"HX-Request": "true"})
     assert 'id="payment-progress"' in fragment.get_data(as_text=True)
     # another payer of the same invoice is pointed at the payment in flight
