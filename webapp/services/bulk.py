@@ -45,7 +45,8 @@ RESERVED_IDS = "bulk_reserved_ids"  # session.info key: the highest id reserved 
 
 
 class _Values:
-    """The per-row values of a batch, by name: bound parameters or unnested columns."""
+    """The per-row values of a batch, by name: bound parameters (SQLite) or the columns of
+    the batch's derived table (PostgreSQL)."""
 
     def __init__(self, columns: Mapping[str, ColumnElement]):
         self.__dict__.update(columns)
@@ -62,7 +63,7 @@ def insert(session: Session | Connection, table: Table, rows: list[dict], *,
     statement = dialect.insert(table)
     if conn.dialect.name == "postgresql":
         names = list(rows[0])
-        derived = _unnest(rows, {name: table.c[name].type for name in names})
+        derived = _rows_table(rows, {name: table.c[name].type for name in names})
         statement = statement.from_select(names, select(*(derived.c[n] for n in names)))
     if skip_conflicts_on:
         statement = statement.on_conflict_do_nothing(index_elements=skip_conflicts_on)
@@ -125,12 +126,12 @@ def update(session: Session, table: Table, rows: list[dict], *, types: Mapping[s
         statement = sa_update(table).where(*where(v)).values(**values(v))
         return conn.execute(statement, [{f"b_{k}": row[k] for k in types} for row in rows]
                             ).rowcount
-    derived = _unnest(rows, {name: col.type for name, col in types.items()})
+    derived = _rows_table(rows, {name: col.type for name, col in types.items()})
     v = _Values({name: derived.c[name] for name in types})
     return conn.execute(sa_update(table).where(*where(v)).values(**values(v))).rowcount
 
 
-def _unnest(rows: list[dict], types: Mapping[str, TypeEngine]):
+def _rows_table(rows: list[dict], types: Mapping[str, TypeEngine]):
     """`json_to_recordset(:rows) AS anon(name type, ...)`: the rows as a derived table.
 
     The whole batch is one JSON document, encoded by the json module in C and decoded by the
@@ -154,9 +155,12 @@ def _bind(type_: TypeEngine) -> Callable | None:
     done: dict[Any, Any] = {}
 
     def process(value, dialect):
-        if value not in done:
-            done[value] = type_.process_bind_param(value, dialect)
-        return done[value]
+        try:
+            if value not in done:
+                done[value] = type_.process_bind_param(value, dialect)
+            return done[value]
+        except TypeError:  # a value that cannot be a key: converted each time
+            return type_.process_bind_param(value, dialect)
     return process
 
 
