@@ -96,3 +96,11 @@ def test_among_selects_exactly_the_rows_whose_value_is_listed(session):
         bulk.among(session, table.c.message_id_header, ["<m3@bulk.test>"]))).scalar_one() == ids[3]
     assert session.execute(select(table.c.id).where(
         bulk.among(session, table.c.id, []))).all() == []
+
+
+def test_columns_left_out_take_their_defaults(session):
+    bulk.insert(session, Notification.__table__, [
+        {"event": "payment_received", "title": "no body", "customer_id": None,
+         "created_at": NOW}])
+    note = session.exec(select(Notification)).scalars().one()
+    assert (note.body, note.read_at) == ("", None)  # body's default, read_at's
