@@ -202,7 +202,7 @@ def _rows_table(rows: list[dict], types: Mapping[str, TypeEngine]):
     server, where arrays per column would go through psycopg's per-element Python dumpers."""
     names = list(types)
     processors = [(name, _bind(types[name])) for name in names]  # memoised: one `now` per batch
-    document = json.dumps([{name: (process(row[name], None) if process else row[name])
+    document = json.dumps([{name: (process(row[name]) if process else row[name])
                             for name, process in processors} for row in rows],
                           default=_encode, ensure_ascii=False, separators=(",", ":"))
     return func.json_to_recordset(cast(bindparam("rows", document, type_=Text), JSON)
@@ -216,16 +216,7 @@ def _bind(type_: TypeEngine) -> Callable | None:
     if not isinstance(type_, TypeDecorator) or (
             type(type_).process_bind_param is TypeDecorator.process_bind_param):
         return None
-    done: dict[Any, Any] = {}
-
-    def process(value, dialect):
-        try:
-            if value not in done:
-                done[value] = type_.process_bind_param(value, dialect)
-            return done[value]
-        except TypeError:  # a value that cannot be a key: converted each time
-            return type_.process_bind_param(value, dialect)
-    return process
+    return _memoised(lambda value: type_.process_bind_param(value, None))
 
 
 def _encode(value: Any) -> str:
