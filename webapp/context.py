@@ -8,18 +8,22 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask import g
+from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from webapp.db import db
-from webapp.models import Organization
+from webapp.services import request_facts
 from webapp.services.money import format_money
+from webapp.services.request_facts import OrganizationView
 
 
-def current_org() -> Organization | None:
-    """The organization, loaded once per request."""
+def current_org() -> OrganizationView | None:
+    """The organization as read once per request (a read-only snapshot of its row)."""
     if "org" not in g:
-        g.org = db.session.get(Organization, 1)
+        current_user.is_authenticated  # noqa: B018  loading the user brings the org along
+    if "org" not in g:
+        g.org = request_facts.organization(db.session)
     return g.org
 
 
@@ -37,7 +41,7 @@ def tax_bp() -> int | None:
     return org.tax_rate_bp if org else None
 
 
-def _org(ctx: Context | None = None) -> Organization | None:
+def _org(ctx: Context | None = None) -> OrganizationView | None:
     """The organization from the template's context when it has one: a list formats a
     hundred cells, and a dict lookup each is much cheaper than a trip through flask.g."""
     if ctx is not None and "org" in ctx:

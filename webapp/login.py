@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, redirect, url_for
+from flask import abort, g, redirect, url_for
 from flask_login import UserMixin, current_user, login_required
 
 from webapp.db import db
 from webapp.extensions import login_manager
 from webapp.models import User
-from webapp.services import auth
+from webapp.services import request_facts
 
 
 class PortalUser(UserMixin):
     """The logged-in person, detached from the database session."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User | request_facts.UserView) -> None:
         self.user_id = user.id
         self.email = user.email
         self.role = user.role
@@ -33,8 +33,13 @@ class PortalUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(login_id: str) -> PortalUser | None:
-    user = auth.user_for_login_id(db.session, login_id)
-    return PortalUser(user) if user else None
+    """The user, and in the same query the organization and preferences every page reads."""
+    facts = request_facts.for_login(db.session, login_id)
+    if facts is None:
+        return None
+    g.setdefault("org", facts.organization)
+    g.setdefault("preferences", facts.preferences)
+    return PortalUser(facts.user)
 
 
 def customer_required(view):

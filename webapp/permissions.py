@@ -14,16 +14,19 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, Flask, g, request
+from flask_login import current_user
 
 from webapp.db import db
 from webapp.models import Preferences
-from webapp.services import preferences
+from webapp.services import preferences, request_facts
 
 
-def current_preferences() -> Preferences:
-    """The organization's preferences, loaded once per request."""
+def current_preferences() -> Preferences | request_facts.PreferencesView:
+    """The organization's preferences as read once per request (a read-only snapshot)."""
     if "preferences" not in g:
-        g.preferences = preferences.load(db.session)
+        current_user.is_authenticated  # noqa: B018  loading the user brings them along
+    if "preferences" not in g:
+        g.preferences = request_facts.preferences(db.session)
     return g.preferences
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from webapp.models import User
-from webapp.services import auth
+from webapp.services import auth, request_facts
 from webapp.services.errors import InvalidInput
 
 
@@ -43,7 +43,8 @@ def test_changing_the_password_ends_other_sessions(session, now):
     auth.change_password(session, user_id=user.id, current_password="first-password",
                          new_password="second-password", now=now)
     session.commit()
-    assert auth.user_for_login_id(session, old_login_id) is None
+    assert request_facts.for_login(session, old_login_id) is None
+    assert request_facts.for_login(session, f"{user.id}:{user.session_version}") is not None
 
 
 def test_changing_the_password_needs_the_current_one(session, now):

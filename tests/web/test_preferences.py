@@ -1,3 +1,4 @@
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -304,11 +305,12 @@ def test_the_admins_change_takes_effect_on_the_customers_next_request(
 
 
 def test_preferences_are_read_once_per_request(app, probe, probe_nav, client, auth, seeded):
+    """Read with the user and the organization, in one statement."""
     auth.login()
     reads = []
 
     def count(_conn, _cursor, statement, *_args):
-        if "FROM preferences" in statement:
+        if re.search(r"\b(FROM|JOIN) preferences\b", statement):
             reads.append(statement)
 
     engine = app.extensions["database"]
@@ -318,3 +320,4 @@ def test_preferences_are_read_once_per_request(app, probe, probe_nav, client, au
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(reads) == 1
+    assert re.search(r"\bFROM \"?user\"?\b", reads[0]) and "JOIN organization" in reads[0]

@@ -70,14 +70,3 @@ def set_password(user: User, new_password: str) -> None:
         raise InvalidInput(problem, field="new_password")
     user.password_hash = hash_password(new_password)
     user.session_version += 1
-
-
-def user_for_login_id(session: Session, login_id: str) -> User | None:
-    """Load the user named by a Flask-Login id "<user id>:<session version>"."""
-    user_id, _, version = login_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_version != int(version):
-        return None
-    return user

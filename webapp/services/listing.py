@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
 
+from sqlalchemy import Executable, Result
+from sqlmodel import Session
+
 T = TypeVar("T")
 
 PAGE_SIZE = 25
@@ -81,3 +84,12 @@ class Page(Generic[T]):
     @property
     def offset(self) -> int:
         return (self.number - 1) * self.size
+
+
+def read(session: Session, statement: Executable, params: Mapping[str, object]) -> Result:
+    """A read of plain rows through the session's own connection and transaction. A list
+    needs values, not entities: the ORM's per-row work (identity map, instrumented objects)
+    was most of a 25-row page's query time. Pending changes are flushed first, as the ORM
+    would before a query."""
+    session.flush()
+    return session.connection().execute(statement, params)
