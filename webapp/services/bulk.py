@@ -85,6 +85,14 @@ def among(session: Session | Connection, column: ColumnElement,
     return column.in_(values)
 
 
+def among_param(dialect: str, column: ColumnElement, name: str) -> ColumnElement:
+    """`among` for a statement built once and run many times: the values come at execution,
+    as a list in the parameter `name`."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
     """`n` new ids for `table`, to insert rows with later in this transaction (so rows that
     point at each other can be written in one pass, in any order the foreign keys allow).

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
+from sqlalchemy import Select
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -72,29 +74,39 @@ class SubscriptionItems:
         return price(self.recurring_charges(), discounts, tax_bp=tax_bp)
 
 
+@cache
+def _items_statements(dialect: str) -> tuple[Select, Select, Select]:
+    """The plans, addons and coupons statements, built once per dialect (the ids are
+    parameters): building a three-entity statement costs more than running it."""
+    return (
+        select(Plan, PlanPrice).outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id)
+        .where(bulk.among_param(dialect, Plan.id, "plan_ids")),
+        select(SubscriptionAddon, Addon, AddonPrice)
+        .join(Addon, Addon.id == SubscriptionAddon.addon_id)
+        .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id)
+        .where(bulk.among_param(dialect, SubscriptionAddon.subscription_id, "sub_ids"))
+        .order_by(SubscriptionAddon.id),
+        select(SubscriptionCoupon, Coupon, CouponAmount)
+        .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
+        .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id)
+        .where(bulk.among_param(dialect, SubscriptionCoupon.subscription_id, "sub_ids"))
+        .order_by(SubscriptionCoupon.id),
+    )
+
+
 def subscription_items(session: Session,
                        subscriptions: list[Subscription]) -> dict[int, SubscriptionItems]:
     """Items of many subscriptions in three queries, whatever their number."""
     if not subscriptions:
         return {}
-    sub_ids = [s.id for s in subscriptions]
-    plan_rows = session.exec(
-        select(Plan, PlanPrice).outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id)
-        .where(Plan.id.in_({s.plan_id for s in subscriptions}))).all()
+    plans_of, addons_of, coupons_of = _items_statements(session.get_bind().dialect.name)
+    ids = {"plan_ids": list({s.plan_id for s in subscriptions}),
+           "sub_ids": [s.id for s in subscriptions]}
+    plan_rows = session.exec(plans_of, params=ids).all()
     plans = {plan.id: plan for plan, _ in plan_rows}
     plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
-    addon_rows = session.exec(
-        select(SubscriptionAddon, Addon, AddonPrice)
-        .join(Addon, Addon.id == SubscriptionAddon.addon_id)
-        .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id)
-        .where(bulk.among(session, SubscriptionAddon.subscription_id, sub_ids))
-        .order_by(SubscriptionAddon.id)).all()
-    coupon_rows = session.exec(
-        select(SubscriptionCoupon, Coupon, CouponAmount)
-        .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
-        .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id)
-        .where(bulk.among(session, SubscriptionCoupon.subscription_id, sub_ids))
-        .order_by(SubscriptionCoupon.id)).all()
+    addon_rows = session.exec(addons_of, params=ids).all()
+    coupon_rows = session.exec(coupons_of, params=ids).all()
     currency = {s.id: s.currency for s in subscriptions}
     addons: dict[int, dict[int, AddonLine]] = defaultdict(dict)
     for link, addon, addon_price in addon_rows:

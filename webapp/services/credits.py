@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from webapp.models import CreditApplication, CreditNote, Customer, Invoice
 from webapp.services.errors import NotFound
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page, read
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,14 @@ def read_filters(params: Mapping[str, str]) -> tuple[CreditFilters, list[str]]:
     return CreditFilters(page=reader.page()), reader.messages
 
 
+_UNUSED_CREDIT = (select(func.coalesce(func.sum(CreditNote.balance), 0))
+                  .where(CreditNote.customer_id == bindparam("customer_id"),
+                         CreditNote.status == "open"))
+
+
 def unused_credit(session: Session, *, customer_id: int) -> int:
     """Σ of what is left on the customer's open credit notes."""
-    return int(session.exec(select(func.coalesce(func.sum(CreditNote.balance), 0))
-                            .where(CreditNote.customer_id == customer_id,
-                                   CreditNote.status == "open")).one())
+    return int(read(session, _UNUSED_CREDIT, {"customer_id": customer_id}).scalar_one())
 
 
 @dataclass(frozen=True)

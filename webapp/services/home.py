@@ -5,14 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlalchemy import Date, bindparam, select
+from sqlmodel import Session
 
 from webapp.models import Customer, Subscription
 from webapp.services import credits, invoices, payments
 from webapp.services.catalog import subscription_items
+from webapp.services.listing import read
 from webapp.services.subscriptions import SubscriptionRow
 
 RENEWING = ("trial", "live", "non_renewing", "future", "paused", "dunning")
+
+
+# The next five renewals, as rows (columns, not entities).
+_NEXT_RENEWALS = (
+    select(Subscription.__table__)
+    .where(Subscription.customer_id == bindparam("customer_id"),
+           Subscription.status.in_(RENEWING), Subscription.next_billing_date.is_not(None),
+           Subscription.next_billing_date >= bindparam("today", type_=Date))
+    .order_by(Subscription.next_billing_date, Subscription.id).limit(5))
 
 
 @dataclass(frozen=True)
@@ -36,13 +47,8 @@ def dashboard(session: Session, *, customer_id: int, today: date,
     """A fixed number of queries, whatever the size of the customer's history."""
     customer = session.get(Customer, customer_id)
     outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, today=today)
-    subs = session.exec(
-        select(Subscription).where(Subscription.customer_id == customer_id,
-                                   Subscription.status.in_(RENEWING),
-                                   Subscription.next_billing_date.is_not(None),
-                                   Subscription.next_billing_date >= today)
-        .order_by(Subscription.next_billing_date, Subscription.id).limit(5)).all()
-    items = subscription_items(session, list(subs))
+    subs = read(session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today}).all()
+    items = subscription_items(session, subs)
     return Dashboard(
         customer, customer.currency, outstanding, overdue,
         credits.unused_credit(session, customer_id=customer_id),

@@ -231,13 +231,16 @@ def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
               for alloc, p in payments))
 
 
+_OUTSTANDING = (
+    select(func.coalesce(func.sum(Invoice.total - Invoice.amount_paid - Invoice.credits_applied), 0),
+           func.coalesce(func.sum(case((Invoice.due_date < bindparam("today", type_=Date), 1),
+                                       else_=0)), 0))
+    .where(Invoice.customer_id == bindparam("customer_id"), Invoice.status == "open"))
+
+
 def outstanding(session: Session, *, customer_id: int, today: date) -> tuple[int, int]:
     """(Σ balances of open invoices, number of overdue invoices), in one query."""
-    balance = Invoice.total - Invoice.amount_paid - Invoice.credits_applied
-    row = session.exec(
-        select(func.coalesce(func.sum(balance), 0),
-               func.coalesce(func.sum(case((Invoice.due_date < today, 1), else_=0)), 0))
-        .where(Invoice.customer_id == customer_id, Invoice.status == "open")).one()
+    row = read(session, _OUTSTANDING, {"customer_id": customer_id, "today": today}).one()
     return int(row[0]), int(row[1])
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import Date, Select, bindparam, func
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, Payment, PaymentAllocation, PaymentMethod
 from webapp.services.errors import NotFound
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page, read
 
 METHODS = ("card", "bank_transfer", "cash", "cheque")
 METHOD_LABELS = {"card": "Card", "bank_transfer": "Bank transfer", "cash": "Cash",
@@ -62,33 +63,47 @@ class PaymentRow:
                    p.reference)
 
 
+_ROW_COLUMNS = (Payment.id, Payment.number, Payment.kind, Payment.paid_on, Payment.method,
+                Payment.amount, Payment.currency, Payment.reference)
+
+
+@cache
+def _list_statements(date_from: bool, date_to: bool, method: bool) -> tuple[Select, Select]:
+    """The count and the page statements for one shape of filters, built once (the filters'
+    values are parameters)."""
+    conditions = [Payment.customer_id == bindparam("customer_id"), Payment.status.in_(VISIBLE)]
+    if date_from:
+        conditions.append(Payment.paid_on >= bindparam("date_from", type_=Date))
+    if date_to:
+        conditions.append(Payment.paid_on <= bindparam("date_to", type_=Date))
+    if method:
+        conditions.append(Payment.method == bindparam("method"))
+    count = select(func.count()).select_from(Payment).where(*conditions)
+    rows = (select(*_ROW_COLUMNS).where(*conditions)
+            .order_by(Payment.paid_on.desc(), Payment.id.desc())
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+    return count, rows
+
+
 def list_payments(session: Session, *, customer_id: int, filters: PaymentFilters,
                   page_size: int = PAGE_SIZE) -> Page[PaymentRow]:
-    conditions = [Payment.customer_id == customer_id, Payment.status.in_(VISIBLE)]
-    if filters.date_from:
-        conditions.append(Payment.paid_on >= filters.date_from)
-    if filters.date_to:
-        conditions.append(Payment.paid_on <= filters.date_to)
-    if filters.method:
-        conditions.append(Payment.method == filters.method)
-    total = session.exec(select(func.count()).select_from(Payment).where(*conditions)).one()
+    count, rows = _list_statements(filters.date_from is not None, filters.date_to is not None,
+                                   filters.method is not None)
+    params = {"customer_id": customer_id, "date_from": filters.date_from,
+              "date_to": filters.date_to, "method": filters.method}
+    total = read(session, count, params).scalar_one()
     page = Page((), filters.page, page_size, total)
-    return Page(_rows(session, conditions, page.offset, page_size), filters.page, page_size,
-                total)
+    params |= {"offset": page.offset, "limit": page_size}
+    return Page(tuple(PaymentRow.of(p) for p in read(session, rows, params)), filters.page,
+                page_size, total)
 
 
 def recent_payments(session: Session, *, customer_id: int,
                     limit: int = 5) -> tuple[PaymentRow, ...]:
     """The newest payments made, without counting them all (the dashboard shows no pager)."""
-    conditions = [Payment.customer_id == customer_id, Payment.status.in_(VISIBLE)]
-    return _rows(session, conditions, 0, limit)
-
-
-def _rows(session: Session, conditions: list, offset: int, limit: int) -> tuple[PaymentRow, ...]:
-    rows = session.exec(select(Payment).where(*conditions)
-                        .order_by(Payment.paid_on.desc(), Payment.id.desc())
-                        .offset(offset).limit(limit)).all()
-    return tuple(PaymentRow.of(p) for p in rows)
+    _, rows = _list_statements(False, False, False)
+    params = {"customer_id": customer_id, "offset": 0, "limit": limit}
+    return tuple(PaymentRow.of(p) for p in read(session, rows, params))
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
@@ -14,7 +15,7 @@ from webapp.services import state_machine
 from webapp.services.catalog import SubscriptionItems, subscription_items
 from webapp.services.errors import NotFound
 from webapp.services.invoices import InvoiceRow
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page, read
 from webapp.services.pricing import Priced
 
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
@@ -85,18 +86,31 @@ class SubscriptionRow:
                    sub.start_date, sub.next_billing_date, sub.expired_reason)
 
 
+@cache
+def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Select]:
+    """The count and the page statements for one shape of filters, built once. A page reads
+    the subscriptions' columns, not entities: a row is all a list shows."""
+    conditions = [Subscription.customer_id == bindparam("customer_id")]
+    if status:
+        conditions.append(Subscription.status == bindparam("status"))
+    if plan:
+        conditions.append(Subscription.plan_id.in_(
+            select(Plan.id).where(Plan.code == bindparam("plan")).scalar_subquery()))
+    count = select(func.count()).select_from(Subscription).where(*conditions)
+    rows = (select(Subscription.__table__).where(*conditions).order_by(*SORTS[sort])
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+    return count, rows
+
+
 def list_subscriptions(session: Session, *, customer_id: int, filters: SubscriptionFilters,
                        tax_bp: int | None, page_size: int = PAGE_SIZE) -> Page[SubscriptionRow]:
     """One page of the customer's subscriptions, a fixed number of queries."""
-    conditions = [Subscription.customer_id == customer_id]
-    if filters.status:
-        conditions.append(Subscription.status == filters.status)
-    if filters.plan:
-        conditions.append(Subscription.plan_id.in_(select(Plan.id).where(Plan.code == filters.plan)))
-    total = session.exec(select(func.count()).select_from(Subscription).where(*conditions)).one()
+    count, rows = _list_statements(filters.status is not None, filters.plan is not None,
+                                   filters.sort)
+    params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
+    total = read(session, count, params).scalar_one()
     page = Page((), filters.page, page_size, total)
-    subs = session.exec(select(Subscription).where(*conditions).order_by(*SORTS[filters.sort])
-                        .offset(page.offset).limit(page_size)).all()
+    subs = read(session, rows, params | {"offset": page.offset, "limit": page_size}).all()
     items = subscription_items(session, list(subs))
     return Page(tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs),
                 filters.page, page_size, total)
