@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from webapp import config as config_module
 from webapp.db import db
 from webapp.extensions import csrf, limiter, login_manager
+from webapp.urls import PortalFlask
 
 WEBAPP_DIR = Path(__file__).resolve().parent
 
@@ -20,8 +21,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # PORTAL_INSTANCE_PATH moves instance/ (secret key, SQLite file) for the web app and the
     # workers alike (worker/runtime.py reads the same variable).
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH")
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    app = PortalFlask(__name__, instance_relative_config=True,
+                      instance_path=str(Path(instance_path).resolve()) if instance_path else None)
     app.config.from_mapping(config_module.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)

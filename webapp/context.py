@@ -44,9 +44,7 @@ def tax_bp() -> int | None:
 def _org(ctx: Context | None = None) -> OrganizationView | None:
     """The organization from the template's context when it has one: a list formats a
     hundred cells, and a dict lookup each is much cheaper than a trip through flask.g."""
-    if ctx is not None and "org" in ctx:
-        return ctx["org"]
-    return current_org()
+    return (ctx.get("org") if ctx is not None else None) or current_org()
 
 
 def _locale(ctx: Context | None = None) -> str:
