@@ -24,12 +24,18 @@ from webapp.services.ledger import balance_due
 from webapp.services.listing import PAGE_SIZE, FilterReader, Page, read
 
 STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
+# sort -> (column, descending?) keys, the id last so that every order is total.
 SORTS = {
-    "newest": (Invoice.issue_date.desc(), Invoice.id.desc()),
-    "oldest": (Invoice.issue_date.asc(), Invoice.id.asc()),
-    "due": (Invoice.due_date.asc(), Invoice.id.asc()),
-    "amount": (Invoice.total.desc(), Invoice.id.desc()),
+    "newest": (("issue_date", True), ("id", True)),
+    "oldest": (("issue_date", False), ("id", False)),
+    "due": (("due_date", False), ("id", False)),
+    "amount": (("total", True), ("id", True)),
 }
+
+
+def _order(columns, sort: str) -> list:
+    return [columns[name].desc() if descending else columns[name].asc()
+            for name, descending in SORTS[sort]]
 STATUS_LABELS = {"paid": "Paid", "open": "Unpaid", "overdue": "Overdue",
                  "partially_paid": "Partially Paid", "void": "Void"}
 
@@ -115,14 +121,17 @@ def _status_condition(status: str, today):
 # cost more than the rest of the query).
 _ROW_COLUMNS = (Invoice.id, Invoice.number, Invoice.kind, Invoice.issue_date, Invoice.due_date,
                 Invoice.currency, Invoice.total, Invoice.amount_paid, Invoice.credits_applied,
-                Invoice.status, Subscription.number.label("subscription_number"))
+                Invoice.status, Invoice.subscription_id)
 
 
 @cache
 def _list_statements(status: str | None, date_from: bool, date_to: bool, subscription: bool,
                      sort: str) -> tuple[Select, Select]:
     """The count and the page statements for one shape of filters, built once: a filter's value
-    is a parameter, so at most 6 × 2 × 2 × 2 × 4 shapes exist."""
+    is a parameter, so at most 6 × 2 × 2 × 2 × 4 shapes exist.
+
+    The page's 25 invoices are chosen first and only they are joined to their subscriptions:
+    joined before the OFFSET, PostgreSQL hashed all the subscriptions for a deep page."""
     conditions = [Invoice.customer_id == bindparam("customer_id")]
     if status:
         conditions.append(_status_condition(status, bindparam("today", type_=Date)))
@@ -133,10 +142,11 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
     if subscription:
         conditions.append(Invoice.subscription_id == bindparam("subscription_id"))
     count = select(func.count()).select_from(Invoice).where(*conditions)
-    rows = (select(*_ROW_COLUMNS)
-            .outerjoin(Subscription, Subscription.id == Invoice.subscription_id)
-            .where(*conditions).order_by(*SORTS[sort])
-            .offset(bindparam("offset")).limit(bindparam("limit")))
+    page = (select(*_ROW_COLUMNS).where(*conditions).order_by(*_order(Invoice.__table__.c, sort))
+            .offset(bindparam("offset")).limit(bindparam("limit")).subquery("page"))
+    rows = (select(page, Subscription.number.label("subscription_number"))
+            .outerjoin(Subscription, Subscription.id == page.c.subscription_id)
+            .order_by(*_order(page.c, sort)))
     return count, rows
 
 
@@ -188,7 +198,7 @@ class PaymentApplied:
 class InvoiceDetail:
     row: InvoiceRow
     invoice: Invoice
-    lines: tuple[InvoiceLine, ...]
+    lines: tuple[Row, ...]  # invoice_line rows (the columns, read-only)
     credits: tuple[AppliedCredit, ...]
     payments: tuple[PaymentApplied, ...]
 
@@ -205,30 +215,35 @@ def owned_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoic
     return invoice
 
 
+# An invoice's parts, as rows: the statements are built once, and the page needs values.
+_SUBSCRIPTION_NUMBER = select(Subscription.number).where(Subscription.id == bindparam("id"))
+_LINES = (select(InvoiceLine.__table__).where(InvoiceLine.invoice_id == bindparam("invoice_id"))
+          .order_by(InvoiceLine.position, InvoiceLine.id))
+_CREDITS = (select(CreditApplication.credit_note_id, CreditNote.number, CreditApplication.amount,
+                   CreditApplication.applied_on)
+            .join(CreditNote, CreditNote.id == CreditApplication.credit_note_id)
+            .where(CreditApplication.invoice_id == bindparam("invoice_id"))
+            .order_by(CreditApplication.applied_on, CreditApplication.id))
+_PAYMENTS = (select(Payment.id, Payment.number, PaymentAllocation.amount, Payment.paid_on,
+                    Payment.method)
+             .join(Payment, Payment.id == PaymentAllocation.payment_id)
+             .where(PaymentAllocation.invoice_id == bindparam("invoice_id"))
+             .order_by(Payment.paid_on, Payment.id))
+
+
 def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
                    today: date) -> InvoiceDetail:
     invoice = owned_invoice(session, customer_id, invoice_id)
     subscription_number = None
     if invoice.subscription_id:
-        subscription_number = session.get(Subscription, invoice.subscription_id).number
-    lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
-                         .order_by(InvoiceLine.position, InvoiceLine.id)).all()
-    credits = session.exec(
-        select(CreditApplication, CreditNote.number)
-        .join(CreditNote, CreditNote.id == CreditApplication.credit_note_id)
-        .where(CreditApplication.invoice_id == invoice.id)
-        .order_by(CreditApplication.applied_on, CreditApplication.id)).all()
-    payments = session.exec(
-        select(PaymentAllocation, Payment)
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.invoice_id == invoice.id)
-        .order_by(Payment.paid_on, Payment.id)).all()
+        subscription_number = read(session, _SUBSCRIPTION_NUMBER,
+                                   {"id": invoice.subscription_id}).scalar_one()
+    ids = {"invoice_id": invoice.id}
     return InvoiceDetail(
-        InvoiceRow.of(invoice, subscription_number, today), invoice, tuple(lines),
-        tuple(AppliedCredit(app.credit_note_id, number, app.amount, app.applied_on)
-              for app, number in credits),
-        tuple(PaymentApplied(p.id, p.number, alloc.amount, p.paid_on, p.method)
-              for alloc, p in payments))
+        InvoiceRow.of(invoice, subscription_number, today), invoice,
+        tuple(read(session, _LINES, ids)),
+        tuple(AppliedCredit(*row) for row in read(session, _CREDITS, ids)),
+        tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)))
 
 
 _OUTSTANDING = (
