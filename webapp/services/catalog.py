@@ -20,7 +20,8 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import bulk
+from webapp.services import bulk, rows
+from webapp.services.listing import read
 from webapp.services.pricing import Charge, Discount, Priced, price
 
 
@@ -74,21 +75,28 @@ class SubscriptionItems:
         return price(self.recurring_charges(), discounts, tax_bp=tax_bp)
 
 
+_PLAN_TABLES = (Plan.__table__, PlanPrice.__table__)
+_ADDON_TABLES = (SubscriptionAddon.__table__, Addon.__table__, AddonPrice.__table__)
+_COUPON_TABLES = (SubscriptionCoupon.__table__, Coupon.__table__, CouponAmount.__table__)
+
+
 @cache
 def _items_statements(dialect: str) -> tuple[Select, Select, Select]:
     """The plans, addons and coupons statements, built once per dialect (the ids are
-    parameters): building a three-entity statement costs more than running it."""
+    parameters). They read rows, not entities: the items are only read."""
     return (
-        select(Plan, PlanPrice).outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id)
+        select(*rows.columns(*_PLAN_TABLES))
+        .select_from(Plan.__table__.outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id))
         .where(bulk.among_param(dialect, Plan.id, "plan_ids")),
-        select(SubscriptionAddon, Addon, AddonPrice)
-        .join(Addon, Addon.id == SubscriptionAddon.addon_id)
-        .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id)
+        select(*rows.columns(*_ADDON_TABLES))
+        .select_from(SubscriptionAddon.__table__.join(Addon, Addon.id == SubscriptionAddon.addon_id)
+                     .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id))
         .where(bulk.among_param(dialect, SubscriptionAddon.subscription_id, "sub_ids"))
         .order_by(SubscriptionAddon.id),
-        select(SubscriptionCoupon, Coupon, CouponAmount)
-        .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
-        .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id)
+        select(*rows.columns(*_COUPON_TABLES))
+        .select_from(SubscriptionCoupon.__table__
+                     .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
+                     .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id))
         .where(bulk.among_param(dialect, SubscriptionCoupon.subscription_id, "sub_ids"))
         .order_by(SubscriptionCoupon.id),
     )
@@ -102,11 +110,11 @@ def subscription_items(session: Session,
     plans_of, addons_of, coupons_of = _items_statements(session.get_bind().dialect.name)
     ids = {"plan_ids": list({s.plan_id for s in subscriptions}),
            "sub_ids": [s.id for s in subscriptions]}
-    plan_rows = session.exec(plans_of, params=ids).all()
+    plan_rows = [rows.split(r, *_PLAN_TABLES) for r in read(session, plans_of, ids)]
     plans = {plan.id: plan for plan, _ in plan_rows}
     plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
-    addon_rows = session.exec(addons_of, params=ids).all()
-    coupon_rows = session.exec(coupons_of, params=ids).all()
+    addon_rows = [rows.split(r, *_ADDON_TABLES) for r in read(session, addons_of, ids)]
+    coupon_rows = [rows.split(r, *_COUPON_TABLES) for r in read(session, coupons_of, ids)]
     currency = {s.id: s.currency for s in subscriptions}
     addons: dict[int, dict[int, AddonLine]] = defaultdict(dict)
     for link, addon, addon_price in addon_rows:

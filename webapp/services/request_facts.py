@@ -10,29 +10,27 @@ them through the ORM, as before.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from webapp.models import Organization, Preferences, User
+from webapp.services import rows
 from webapp.services.preferences.permissions import ORGANIZATION_ID
 
 _USER, _ORG, _PREFS = User.__table__, Organization.__table__, Preferences.__table__
 
-UserView = namedtuple("UserView", _USER.c.keys())
-OrganizationView = namedtuple("OrganizationView", _ORG.c.keys())
-PreferencesView = namedtuple("PreferencesView", _PREFS.c.keys())
+UserView = rows.row_type(_USER)
+OrganizationView = rows.row_type(_ORG)
+PreferencesView = rows.row_type(_PREFS)
 
-_LOGIN = (select(*_USER.c, *_ORG.c, *_PREFS.c)
+_LOGIN = (select(*rows.columns(_USER, _ORG, _PREFS))
           .select_from(_USER.outerjoin(_ORG, _ORG.c.id == ORGANIZATION_ID)
                        .outerjoin(_PREFS, _PREFS.c.organization_id == ORGANIZATION_ID))
           .where(_USER.c.id == bindparam("user_id")))
-_ORGANIZATION = select(*_ORG.c).where(_ORG.c.id == ORGANIZATION_ID)
-_PREFERENCES = select(*_PREFS.c).where(_PREFS.c.organization_id == ORGANIZATION_ID)
-_U, _O = len(_USER.c), len(_USER.c) + len(_ORG.c)
-_ORG_KEY, _PREFS_KEY = _ORG.c.keys().index("id"), _PREFS.c.keys().index("organization_id")
+_ORGANIZATION = select(*rows.columns(_ORG)).where(_ORG.c.id == ORGANIZATION_ID)
+_PREFERENCES = select(*rows.columns(_PREFS)).where(_PREFS.c.organization_id == ORGANIZATION_ID)
 
 
 @dataclass(frozen=True)
@@ -51,27 +49,23 @@ def for_login(session: Session, login_id: str) -> LoginFacts | None:
     row = session.connection().execute(_LOGIN, {"user_id": int(user_id)}).first()
     if row is None:
         return None
-    user = UserView._make(row[:_U])
+    user, organization, preferences = rows.split(row, _USER, _ORG, _PREFS)
     if not user.is_active or user.session_version != int(version):
         return None
-    return LoginFacts(user, _organization(row[_U:_O]), _preferences(row[_O:]))
+    return LoginFacts(user, organization, preferences or _defaults())
 
 
 def organization(session: Session) -> OrganizationView | None:
     """The organization, or None before the installation has one."""
-    return _organization(session.connection().execute(_ORGANIZATION).first())
+    row = session.connection().execute(_ORGANIZATION).first()
+    return rows.split(row, _ORG)[0] if row else None
 
 
 def preferences(session: Session) -> PreferencesView | Preferences:
     """The organization's preferences; a new organization's defaults while none are saved."""
-    return _preferences(session.connection().execute(_PREFERENCES).first())
+    row = session.connection().execute(_PREFERENCES).first()
+    return rows.split(row, _PREFS)[0] if row else _defaults()
 
 
-def _organization(values) -> OrganizationView | None:
-    return OrganizationView._make(values) if values and values[_ORG_KEY] is not None else None
-
-
-def _preferences(values) -> PreferencesView | Preferences:
-    if values and values[_PREFS_KEY] is not None:
-        return PreferencesView._make(values)
+def _defaults() -> Preferences:
     return Preferences(organization_id=ORGANIZATION_ID)

@@ -1,0 +1,44 @@
+"""Rows of several tables read by one statement, as read-only values, without the ORM.
+
+A page that shows values needs no entity: building and tracking ORM objects cost more than
+the rest of a small query (the per-request facts, a subscription list's plans, addons and
+coupons). `select(*columns(a, b))` reads the tables side by side; `split(row, a, b)` gives one
+named tuple per table, with the tables' column names as attributes, and None for a table on
+the missing side of an outer join.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from functools import cache
+
+from sqlalchemy import Column, Row, Table
+
+
+@cache
+def row_type(table: Table) -> type:
+    """A named tuple type with the table's column names."""
+    return namedtuple(table.name.title().replace("_", "") + "Row", table.c.keys())
+
+
+def columns(*tables: Table) -> list[Column]:
+    """Every column of each table, in order, for `select(*columns(a, b))`."""
+    return [column for table in tables for column in table.c]
+
+
+@cache
+def _layout(tables: tuple[Table, ...]) -> tuple[tuple[int, int, int, type], ...]:
+    """(start, end, position of the first primary key column, row type) per table."""
+    layout, start = [], 0
+    for table in tables:
+        key = table.c.keys().index(next(iter(table.primary_key.columns)).key)
+        layout.append((start, start + len(table.c), start + key, row_type(table)))
+        start += len(table.c)
+    return tuple(layout)
+
+
+def split(row: Row | tuple, *tables: Table) -> tuple:
+    """One result row of `select(*columns(*tables))` as a named tuple per table; None where the
+    table's primary key is NULL (an outer join that found nothing)."""
+    return tuple(None if row[key] is None else kind._make(row[start:end])
+                 for start, end, key, kind in _layout(tables))
