@@ -9,7 +9,7 @@ from sqlalchemy import Date, bindparam, select
 from sqlmodel import Session
 
 from webapp.models import Customer, Subscription
-from webapp.services import credits, invoices, payments
+from webapp.services import credits, invoices, payments, rows
 from webapp.services.catalog import subscription_items
 from webapp.services.listing import read
 from webapp.services.subscriptions import SubscriptionRow
@@ -17,6 +17,9 @@ from webapp.services.subscriptions import SubscriptionRow
 RENEWING = ("trial", "live", "non_renewing", "future", "paused", "dunning")
 
 
+_CUSTOMERS = Customer.__table__
+CustomerRow = rows.row_type(_CUSTOMERS)
+_CUSTOMER = select(*rows.columns(_CUSTOMERS)).where(_CUSTOMERS.c.id == bindparam("id"))
 # The next five renewals, as rows (columns, not entities).
 _NEXT_RENEWALS = (
     select(Subscription.__table__)
@@ -28,7 +31,7 @@ _NEXT_RENEWALS = (
 
 @dataclass(frozen=True)
 class Dashboard:
-    customer: Customer
+    customer: CustomerRow
     currency: str
     outstanding: int
     overdue_count: int
@@ -45,7 +48,7 @@ class Dashboard:
 def dashboard(session: Session, *, customer_id: int, today: date,
               tax_bp: int | None) -> Dashboard:
     """A fixed number of queries, whatever the size of the customer's history."""
-    customer = session.get(Customer, customer_id)
+    customer = rows.split(read(session, _CUSTOMER, {"id": customer_id}).one(), _CUSTOMERS)[0]
     outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, today=today)
     subs = read(session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today}).all()
     items = subscription_items(session, subs)

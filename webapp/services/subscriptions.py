@@ -57,12 +57,15 @@ def read_filters(params: Mapping[str, str],
     return filters, reader.messages
 
 
+_PLAN_CHOICES = (select(Plan.code, Plan.name).join(Subscription, Subscription.plan_id == Plan.id)
+                 .where(Subscription.customer_id == bindparam("customer_id"))
+                 .distinct().order_by(Plan.name))
+
+
 def plan_choices(session: Session, *, customer_id: int) -> tuple[tuple[str, str], ...]:
     """(code, name) of the plans this customer has subscriptions on."""
-    rows = session.exec(select(Plan.code, Plan.name).join(Subscription, Subscription.plan_id == Plan.id)
-                        .where(Subscription.customer_id == customer_id)
-                        .distinct().order_by(Plan.name)).all()
-    return tuple((code, name) for code, name in rows)
+    return tuple((code, name) for code, name in
+                 read(session, _PLAN_CHOICES, {"customer_id": customer_id}))
 
 
 @dataclass(frozen=True)
