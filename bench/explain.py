@@ -63,12 +63,10 @@ def service_calls(session: Session, customer_id: int, today, tax_bp):
 
 
 def _short(statement: str) -> str:
-    """The statement on one line, a long column list folded to an ellipsis."""
+    """The statement on one line, each long column list (a subquery's too) folded to an ellipsis."""
     flat = " ".join(statement.split())
-    columns = re.match(r"SELECT (.*?) FROM ", flat)
-    if columns and len(columns.group(1)) > 60:
-        flat = f"SELECT … FROM {flat[columns.end():]}"
-    return flat
+    return re.sub(r"SELECT (.*?) FROM ",
+                  lambda m: m.group(0) if len(m.group(1)) <= 60 else "SELECT … FROM ", flat)
 
 
 def explain(b: database.Backend) -> str:
