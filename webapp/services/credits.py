@@ -46,14 +46,15 @@ def read_filters(params: Mapping[str, str]) -> tuple[CreditFilters, list[str]]:
     return CreditFilters(page=reader.page()), reader.messages
 
 
-_UNUSED_CREDIT = (select(func.coalesce(func.sum(CreditNote.balance), 0))
-                  .where(CreditNote.customer_id == bindparam("customer_id"),
+# Σ unused credit for the parameter customer_id (the dashboard reads it as a subquery).
+UNUSED_CREDIT = (select(func.coalesce(func.sum(CreditNote.balance), 0).label("unused_credit"))
+                 .where(CreditNote.customer_id == bindparam("customer_id"),
                          CreditNote.status == "open"))
 
 
 def unused_credit(session: Session, *, customer_id: int) -> int:
     """Σ of what is left on the customer's open credit notes."""
-    return int(read(session, _UNUSED_CREDIT, {"customer_id": customer_id}).scalar_one())
+    return int(read(session, UNUSED_CREDIT, {"customer_id": customer_id}).scalar_one())
 
 
 @dataclass(frozen=True)

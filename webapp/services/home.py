@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, bindparam, select
+from sqlalchemy import Date, bindparam, select, true
 from sqlmodel import Session
 
 from webapp.models import Customer, Subscription
@@ -19,7 +19,13 @@ RENEWING = ("trial", "live", "non_renewing", "future", "paused", "dunning")
 
 _CUSTOMERS = Customer.__table__
 CustomerRow = rows.row_type(_CUSTOMERS)
-_CUSTOMER = select(*rows.columns(_CUSTOMERS)).where(_CUSTOMERS.c.id == bindparam("id"))
+# The customer with their outstanding balance, overdue count and unused credit: one round trip
+# (each aggregate returns exactly one row, so the joins keep the customer's one row).
+_OUTSTANDING, _CREDIT = invoices.OUTSTANDING.subquery(), credits.UNUSED_CREDIT.subquery()
+_SUMMARY = (select(*rows.columns(_CUSTOMERS), _OUTSTANDING.c.outstanding, _OUTSTANDING.c.overdue,
+                   _CREDIT.c.unused_credit)
+            .select_from(_CUSTOMERS.join(_OUTSTANDING, true()).join(_CREDIT, true()))
+            .where(_CUSTOMERS.c.id == bindparam("customer_id")))
 # The next five renewals, as rows (columns, not entities).
 _NEXT_RENEWALS = (
     select(Subscription.__table__)
@@ -48,13 +54,13 @@ class Dashboard:
 def dashboard(session: Session, *, customer_id: int, today: date,
               tax_bp: int | None) -> Dashboard:
     """A fixed number of queries, whatever the size of the customer's history."""
-    customer = rows.split(read(session, _CUSTOMER, {"id": customer_id}).one(), _CUSTOMERS)[0]
-    outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, today=today)
+    summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": today}).one()
+    customer = rows.split(summary, _CUSTOMERS)[0]
     subs = read(session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today}).all()
     items = subscription_items(session, subs)
     return Dashboard(
-        customer, customer.currency, outstanding, overdue,
-        credits.unused_credit(session, customer_id=customer_id),
+        customer, customer.currency, int(summary.outstanding), int(summary.overdue),
+        int(summary.unused_credit),
         tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs),
         invoices.recent_invoices(session, customer_id=customer_id, today=today),
         payments.recent_payments(session, customer_id=customer_id))

@@ -246,16 +246,19 @@ def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
         tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)))
 
 
-_OUTSTANDING = (
-    select(func.coalesce(func.sum(Invoice.total - Invoice.amount_paid - Invoice.credits_applied), 0),
+# (outstanding, overdue) for the parameters customer_id and today; the dashboard reads it as
+# a subquery beside the customer.
+OUTSTANDING = (
+    select(func.coalesce(func.sum(Invoice.total - Invoice.amount_paid - Invoice.credits_applied),
+                         0).label("outstanding"),
            func.coalesce(func.sum(case((Invoice.due_date < bindparam("today", type_=Date), 1),
-                                       else_=0)), 0))
+                                       else_=0)), 0).label("overdue"))
     .where(Invoice.customer_id == bindparam("customer_id"), Invoice.status == "open"))
 
 
 def outstanding(session: Session, *, customer_id: int, today: date) -> tuple[int, int]:
     """(Σ balances of open invoices, number of overdue invoices), in one query."""
-    row = read(session, _OUTSTANDING, {"customer_id": customer_id, "today": today}).one()
+    row = read(session, OUTSTANDING, {"customer_id": customer_id, "today": today}).one()
     return int(row[0]), int(row[1])
 
 
