@@ -128,6 +128,12 @@ def test_the_invoice_list_filters_sorts_and_pages(session, now):
     page2 = invoices.list_invoices(session, customer_id=customer.id,
                                    filters=InvoiceFilters(page=2), today=today)
     assert page2.total == 30 and [r.id for r in page2.items] == [m.id for m in made[:5]][::-1]
+    beyond = invoices.list_invoices(session, customer_id=customer.id,
+                                    filters=InvoiceFilters(page=9), today=today)
+    assert (beyond.items, beyond.total, beyond.pages) == ((), 30, 2)
+    nobody = make_customer(session, now=now, email="nobody@example.com")
+    assert invoices.list_invoices(session, customer_id=nobody.id, filters=InvoiceFilters(),
+                                  today=today).total == 0
     paid = invoices.list_invoices(session, customer_id=customer.id,
                                   filters=InvoiceFilters(status="paid"), today=today)
     assert [r.id for r in paid.items] == [made[0].id] and paid.items[0].status == "paid"

@@ -21,7 +21,7 @@ from webapp.models import (
 )
 from webapp.services.errors import NotFound
 from webapp.services.ledger import balance_due
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page, read
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 
 STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
 # sort -> (column, descending?) keys, the id last so that every order is total.
@@ -126,12 +126,15 @@ _ROW_COLUMNS = (Invoice.id, Invoice.number, Invoice.kind, Invoice.issue_date, In
 
 @cache
 def _list_statements(status: str | None, date_from: bool, date_to: bool, subscription: bool,
-                     sort: str) -> tuple[Select, Select]:
+                     sort: str, counted: bool = True) -> tuple[Select, Select]:
     """The count and the page statements for one shape of filters, built once: a filter's value
     is a parameter, so at most 6 × 2 × 2 × 2 × 4 shapes exist.
 
     The page's 25 invoices are chosen first and only they are joined to their subscriptions:
-    joined before the OFFSET, PostgreSQL hashed all the subscriptions for a deep page."""
+    joined before the OFFSET, PostgreSQL hashed all the subscriptions for a deep page. When
+    `counted`, each row also carries the number of matching invoices (`count(*) OVER ()`,
+    computed before the OFFSET), so a page and its total take one round trip; the count
+    statement is then needed only past the last page."""
     conditions = [Invoice.customer_id == bindparam("customer_id")]
     if status:
         conditions.append(_status_condition(status, bindparam("today", type_=Date)))
@@ -142,7 +145,8 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
     if subscription:
         conditions.append(Invoice.subscription_id == bindparam("subscription_id"))
     count = select(func.count()).select_from(Invoice).where(*conditions)
-    page = (select(*_ROW_COLUMNS).where(*conditions).order_by(*_order(Invoice.__table__.c, sort))
+    page = (select(*_ROW_COLUMNS, *((matching(),) if counted else ())).where(*conditions)
+            .order_by(*_order(Invoice.__table__.c, sort))
             .offset(bindparam("offset")).limit(bindparam("limit")).subquery("page"))
     rows = (select(page, Subscription.number.label("subscription_number"))
             .outerjoin(Subscription, Subscription.id == page.c.subscription_id)
@@ -152,29 +156,24 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
 
 def list_invoices(session: Session, *, customer_id: int, filters: InvoiceFilters,
                   today: date, page_size: int = PAGE_SIZE) -> Page[InvoiceRow]:
-    """One page of the customer's invoices; two queries whatever the page."""
+    """One page of the customer's invoices and their number: one query, whatever the page
+    (two past the last page, to count what there is)."""
     count, rows = _list_statements(filters.status, filters.date_from is not None,
                                    filters.date_to is not None,
                                    filters.subscription_id is not None, filters.sort)
     params = {"customer_id": customer_id, "today": today, "date_from": filters.date_from,
               "date_to": filters.date_to, "subscription_id": filters.subscription_id}
-    total = read(session, count, params).scalar_one()
-    page = Page((), filters.page, page_size, total)
-    return Page(_rows(session, rows, params | {"offset": page.offset, "limit": page_size}, today),
-                filters.page, page_size, total)
+    return counted_page(session, rows, count, params, filters.page, page_size,
+                        lambda row: InvoiceRow.of(row, row.subscription_number, today))
 
 
 def recent_invoices(session: Session, *, customer_id: int, today: date,
                     limit: int = 5) -> tuple[InvoiceRow, ...]:
     """The newest invoices, without counting them all (the dashboard shows no pager)."""
-    _, rows = _list_statements(None, False, False, False, "newest")
-    return _rows(session, rows, {"customer_id": customer_id, "offset": 0, "limit": limit}, today)
-
-
-def _rows(session: Session, statement: Select, params: dict,
-          today: date) -> tuple[InvoiceRow, ...]:
+    _, rows = _list_statements(None, False, False, False, "newest", counted=False)
+    params = {"customer_id": customer_id, "offset": 0, "limit": limit}
     return tuple(InvoiceRow.of(row, row.subscription_number, today)
-                 for row in read(session, statement, params))
+                 for row in read(session, rows, params))
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ still shows a list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
 
-from sqlalchemy import Executable, Result
+from sqlalchemy import Executable, Label, Result, Row, func
 from sqlmodel import Session
 
 T = TypeVar("T")
@@ -84,6 +84,27 @@ class Page(Generic[T]):
     @property
     def offset(self) -> int:
         return (self.number - 1) * self.size
+
+
+def matching() -> Label:
+    """A column of a page's statement: how many rows match its filters (`count(*) OVER ()`,
+    computed before LIMIT and OFFSET), so a page and its total take one round trip."""
+    return func.count().over().label("matching")
+
+
+def counted_page(session: Session, rows: Executable, count: Executable,
+                 params: Mapping[str, object], number: int, size: int,
+                 make: Callable[[Row], T]) -> Page[T]:
+    """Page `number` of `rows` (a statement with a `matching()` column and `offset` and
+    `limit` parameters), each row made into an item. `count` runs only past the last page,
+    where no row is left to say how many there are."""
+    offset = (number - 1) * size
+    found = read(session, rows, {**params, "offset": offset, "limit": size}).all()
+    if found:
+        total = found[0].matching
+    else:
+        total = read(session, count, params).scalar_one() if offset else 0
+    return Page(tuple(make(row) for row in found), number, size, total)
 
 
 def read(session: Session, statement: Executable, params: Mapping[str, object]) -> Result:

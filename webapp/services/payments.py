@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from webapp.models import Invoice, Payment, PaymentAllocation, PaymentMethod
 from webapp.services.errors import NotFound
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page, read
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 
 METHODS = ("card", "bank_transfer", "cash", "cheque")
 METHOD_LABELS = {"card": "Card", "bank_transfer": "Bank transfer", "cash": "Cash",
@@ -68,7 +68,8 @@ _ROW_COLUMNS = (Payment.id, Payment.number, Payment.kind, Payment.paid_on, Payme
 
 
 @cache
-def _list_statements(date_from: bool, date_to: bool, method: bool) -> tuple[Select, Select]:
+def _list_statements(date_from: bool, date_to: bool, method: bool,
+                     counted: bool = True) -> tuple[Select, Select]:
     """The count and the page statements for one shape of filters, built once (the filters'
     values are parameters)."""
     conditions = [Payment.customer_id == bindparam("customer_id"), Payment.status.in_(VISIBLE)]
@@ -79,7 +80,7 @@ def _list_statements(date_from: bool, date_to: bool, method: bool) -> tuple[Sele
     if method:
         conditions.append(Payment.method == bindparam("method"))
     count = select(func.count()).select_from(Payment).where(*conditions)
-    rows = (select(*_ROW_COLUMNS).where(*conditions)
+    rows = (select(*_ROW_COLUMNS, *((matching(),) if counted else ())).where(*conditions)
             .order_by(Payment.paid_on.desc(), Payment.id.desc())
             .offset(bindparam("offset")).limit(bindparam("limit")))
     return count, rows
@@ -91,17 +92,13 @@ def list_payments(session: Session, *, customer_id: int, filters: PaymentFilters
                                    filters.method is not None)
     params = {"customer_id": customer_id, "date_from": filters.date_from,
               "date_to": filters.date_to, "method": filters.method}
-    total = read(session, count, params).scalar_one()
-    page = Page((), filters.page, page_size, total)
-    params |= {"offset": page.offset, "limit": page_size}
-    return Page(tuple(PaymentRow.of(p) for p in read(session, rows, params)), filters.page,
-                page_size, total)
+    return counted_page(session, rows, count, params, filters.page, page_size, PaymentRow.of)
 
 
 def recent_payments(session: Session, *, customer_id: int,
                     limit: int = 5) -> tuple[PaymentRow, ...]:
     """The newest payments made, without counting them all (the dashboard shows no pager)."""
-    _, rows = _list_statements(False, False, False)
+    _, rows = _list_statements(False, False, False, counted=False)
     params = {"customer_id": customer_id, "offset": 0, "limit": limit}
     return tuple(PaymentRow.of(p) for p in read(session, rows, params))
 

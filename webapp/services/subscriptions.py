@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 
@@ -15,7 +15,7 @@ from webapp.services import state_machine
 from webapp.services.catalog import SubscriptionItems, subscription_items
 from webapp.services.errors import NotFound
 from webapp.services.invoices import InvoiceRow
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page, read
+from webapp.services.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 from webapp.services.pricing import Priced
 
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
@@ -100,7 +100,7 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
         conditions.append(Subscription.plan_id.in_(
             select(Plan.id).where(Plan.code == bindparam("plan")).scalar_subquery()))
     count = select(func.count()).select_from(Subscription).where(*conditions)
-    rows = (select(Subscription.__table__).where(*conditions).order_by(*SORTS[sort])
+    rows = (select(Subscription.__table__, matching()).where(*conditions).order_by(*SORTS[sort])
             .offset(bindparam("offset")).limit(bindparam("limit")))
     return count, rows
 
@@ -111,12 +111,10 @@ def list_subscriptions(session: Session, *, customer_id: int, filters: Subscript
     count, rows = _list_statements(filters.status is not None, filters.plan is not None,
                                    filters.sort)
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
-    total = read(session, count, params).scalar_one()
-    page = Page((), filters.page, page_size, total)
-    subs = read(session, rows, params | {"offset": page.offset, "limit": page_size}).all()
-    items = subscription_items(session, list(subs))
-    return Page(tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs),
-                filters.page, page_size, total)
+    page = counted_page(session, rows, count, params, filters.page, page_size, lambda row: row)
+    items = subscription_items(session, list(page.items))
+    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_bp)
+                                     for s in page.items))
 
 
 @dataclass(frozen=True)
