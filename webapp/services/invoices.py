@@ -132,9 +132,9 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
 
     The page's 25 invoices are chosen first and only they are joined to their subscriptions:
     joined before the OFFSET, PostgreSQL hashed all the subscriptions for a deep page. When
-    `counted`, each row also carries the number of matching invoices (`count(*) OVER ()`,
-    computed before the OFFSET), so a page and its total take one round trip; the count
-    statement is then needed only past the last page."""
+    `counted`, each row also carries the number of matching invoices (`listing.matching`),
+    so a page and its total take one round trip; the count statement is then needed only
+    past the last page."""
     conditions = [Invoice.customer_id == bindparam("customer_id")]
     if status:
         conditions.append(_status_condition(status, bindparam("today", type_=Date)))
@@ -145,10 +145,11 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
     if subscription:
         conditions.append(Invoice.subscription_id == bindparam("subscription_id"))
     count = select(func.count()).select_from(Invoice).where(*conditions)
-    page = (select(*_ROW_COLUMNS, *((matching(),) if counted else ())).where(*conditions)
+    page = (select(*_ROW_COLUMNS).where(*conditions)
             .order_by(*_order(Invoice.__table__.c, sort))
             .offset(bindparam("offset")).limit(bindparam("limit")).subquery("page"))
-    rows = (select(page, Subscription.number.label("subscription_number"))
+    rows = (select(page, Subscription.number.label("subscription_number"),
+                   *((matching(count),) if counted else ()))
             .outerjoin(Subscription, Subscription.id == page.c.subscription_id)
             .order_by(*_order(page.c, sort)))
     return count, rows

@@ -80,7 +80,7 @@ def _list_statements(date_from: bool, date_to: bool, method: bool,
     if method:
         conditions.append(Payment.method == bindparam("method"))
     count = select(func.count()).select_from(Payment).where(*conditions)
-    rows = (select(*_ROW_COLUMNS, *((matching(),) if counted else ())).where(*conditions)
+    rows = (select(*_ROW_COLUMNS, *((matching(count),) if counted else ())).where(*conditions)
             .order_by(Payment.paid_on.desc(), Payment.id.desc())
             .offset(bindparam("offset")).limit(bindparam("limit")))
     return count, rows

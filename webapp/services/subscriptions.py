@@ -100,7 +100,8 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
         conditions.append(Subscription.plan_id.in_(
             select(Plan.id).where(Plan.code == bindparam("plan")).scalar_subquery()))
     count = select(func.count()).select_from(Subscription).where(*conditions)
-    rows = (select(Subscription.__table__, matching()).where(*conditions).order_by(*SORTS[sort])
+    rows = (select(Subscription.__table__, matching(count)).where(*conditions)
+            .order_by(*SORTS[sort])
             .offset(bindparam("offset")).limit(bindparam("limit")))
     return count, rows
 
