@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event
 from sqlmodel import Session
 
 from tests.factories import make_customer, make_invoice, make_subscription, pay
+from tests.web.test_query_counts import count_queries
 from webapp.models import Organization, Preferences, User
 from webapp.services import credits, home, invoices, payments, request_facts, subscriptions
 from webapp.services.auth import hash_password
 from webapp.services.invoices import InvoiceFilters
 from webapp.services.payments import PaymentFilters
 from webapp.services.subscriptions import SubscriptionFilters
-
-
-@contextmanager
-def _statements(engine) -> Iterator[list[str]]:
-    """The SELECT statements sent while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _org(session, now, **values) -> Organization:
@@ -54,9 +36,10 @@ def test_one_statement_answers_the_user_the_organization_and_the_preferences(
     _org(session, now, portal_name="Acme Portal")
     session.add(Preferences(organization_id=1, module_invoices=False))
     user = _user(session, now)
-    with _statements(engine) as seen:
+    with count_queries(engine) as statements:
         facts = request_facts.for_login(session, f"{user.id}:{user.session_version}")
-    assert len(seen) == 1
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == statements[-1:]
+    assert "JOIN organization" in statements[-1] and "JOIN preferences" in statements[-1]
     assert (facts.user.id, facts.user.email, facts.user.role) == (user.id, "jane@example.com",
                                                                    "customer")
     assert (facts.organization.portal_name, facts.organization.locale) == ("Acme Portal",
@@ -167,6 +150,10 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     assert (everything.total, len(everything.items)) == (2, 2)  # the count is not per row
     assert payments.list_payments(session, customer_id=customer.id, page_size=1,
                                   filters=PaymentFilters(page=3)).total == 2
+    for window, expected in (((today, today), 2), ((today + timedelta(days=1), None), 0),
+                             ((None, today - timedelta(days=1)), 0)):
+        assert payments.list_payments(session, customer_id=customer.id, filters=PaymentFilters(
+            date_from=window[0], date_to=window[1])).total == expected, window
     listed = payments.list_payments(session, customer_id=customer.id,
                                     filters=PaymentFilters(method="cash"))
     assert listed.total == 1 and listed.items[0].amount == 2500

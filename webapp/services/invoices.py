@@ -21,7 +21,15 @@ from webapp.models import (
 )
 from webapp.services.errors import NotFound
 from webapp.services.ledger import balance_due
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
+from webapp.services.listing import (
+    PAGE_SIZE,
+    FilterReader,
+    Page,
+    counted_page,
+    date_range,
+    matching,
+    read,
+)
 
 STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
 # sort -> (column, descending?) keys, the id last so that every order is total.
@@ -138,10 +146,7 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
     conditions = [Invoice.customer_id == bindparam("customer_id")]
     if status:
         conditions.append(_status_condition(status, bindparam("today", type_=Date)))
-    if date_from:
-        conditions.append(Invoice.issue_date >= bindparam("date_from", type_=Date))
-    if date_to:
-        conditions.append(Invoice.issue_date <= bindparam("date_to", type_=Date))
+    conditions += date_range(Invoice.issue_date, date_from, date_to)
     if subscription:
         conditions.append(Invoice.subscription_id == bindparam("subscription_id"))
     count = select(func.count()).select_from(Invoice).where(*conditions)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
 
-from sqlalchemy import Executable, Label, Result, Row, Select
+from sqlalchemy import ColumnElement, Date, Executable, Label, Result, Row, Select, bindparam
 from sqlmodel import Session
 
 T = TypeVar("T")
@@ -84,6 +84,13 @@ class Page(Generic[T]):
     @property
     def offset(self) -> int:
         return (self.number - 1) * self.size
+
+
+def date_range(column: ColumnElement, date_from: bool, date_to: bool) -> list[ColumnElement]:
+    """Conditions for a statement built once: `column` from the parameter date_from and to the
+    parameter date_to, each only when the filter is given."""
+    return ([column >= bindparam("date_from", type_=Date)] if date_from else []) + \
+        ([column <= bindparam("date_to", type_=Date)] if date_to else [])
 
 
 def matching(count: Select) -> Label:

@@ -7,12 +7,20 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from sqlalchemy import Date, Select, bindparam, func
+from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, Payment, PaymentAllocation, PaymentMethod
 from webapp.services.errors import NotFound
-from webapp.services.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
+from webapp.services.listing import (
+    PAGE_SIZE,
+    FilterReader,
+    Page,
+    counted_page,
+    date_range,
+    matching,
+    read,
+)
 
 METHODS = ("card", "bank_transfer", "cash", "cheque")
 METHOD_LABELS = {"card": "Card", "bank_transfer": "Bank transfer", "cash": "Cash",
@@ -73,10 +81,7 @@ def _list_statements(date_from: bool, date_to: bool, method: bool,
     """The count and the page statements for one shape of filters, built once (the filters'
     values are parameters)."""
     conditions = [Payment.customer_id == bindparam("customer_id"), Payment.status.in_(VISIBLE)]
-    if date_from:
-        conditions.append(Payment.paid_on >= bindparam("date_from", type_=Date))
-    if date_to:
-        conditions.append(Payment.paid_on <= bindparam("date_to", type_=Date))
+    conditions += date_range(Payment.paid_on, date_from, date_to)
     if method:
         conditions.append(Payment.method == bindparam("method"))
     count = select(func.count()).select_from(Payment).where(*conditions)
