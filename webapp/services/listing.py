@@ -96,9 +96,9 @@ def date_range(column: ColumnElement, date_from: bool, date_to: bool) -> list[Co
 def matching(count: Select) -> Label:
     """A column for a page's statement: the `count` statement as an uncorrelated scalar
     subquery (never correlated to the page's own table), which both databases evaluate once
-    per statement, so a page and its total take
-    one round trip. (`count(*) OVER ()` was tried: it made the database read every matching
-    row, columns and all, and cost more than the round trip it saved.)"""
+    per statement, so a page and its total take one round trip. (`count(*) OVER ()` was
+    tried: it made the database read every matching row, columns and all, and cost more
+    than the round trip it saved.)"""
     return count.correlate(None).scalar_subquery().label("matching")
 
 
