@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session
 
 from tests.factories import make_customer, make_invoice, make_subscription, pay
@@ -11,6 +12,7 @@ from tests.web.test_query_counts import count_queries
 from webapp.models import Organization, Preferences, User
 from webapp.services import credits, home, invoices, payments, request_facts, subscriptions
 from webapp.services.auth import hash_password
+from webapp.services.errors import NotFound
 from webapp.services.invoices import InvoiceFilters
 from webapp.services.payments import PaymentFilters
 from webapp.services.subscriptions import SubscriptionFilters
@@ -175,3 +177,23 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     assert {r.id for r in board.recent_invoices} == {invoice.id, second.id}
     assert sorted(r.amount for r in board.recent_payments) == [700, 2500]
     assert board.unused_credit == credits.unused_credit(session, customer_id=customer.id) == 0
+
+
+def test_an_invoice_detail_is_read_as_rows_and_only_by_its_customer(session, now):
+    customer = make_customer(session, now=now)
+    other = make_customer(session, now=now, email="omar@example.com")
+    sub = make_subscription(session, customer=customer, now=now)
+    invoice = make_invoice(session, customer=customer, now=now, amount=1200,
+                           subscription_id=sub.id)
+    payment = pay(session, customer=customer, invoices=[invoice], amount=500, now=now)
+    session.commit()
+    detail = invoices.invoice_detail(session, customer_id=customer.id, invoice_id=invoice.id,
+                                     today=now.date())
+    assert (detail.invoice.number, detail.row.subscription_number) == (invoice.number,
+                                                                       sub.number)
+    assert [line.amount for line in detail.lines] == [1200]
+    assert [(p.payment_id, p.amount) for p in detail.payments] == [(payment.id, 500)]
+    assert detail.balance == 700 and detail.credits == ()
+    with pytest.raises(NotFound):
+        invoices.invoice_detail(session, customer_id=other.id, invoice_id=invoice.id,
+                                today=now.date())

@@ -30,6 +30,7 @@ from webapp.services.listing import (
     matching,
     read,
 )
+from webapp.services.rows import columns, split
 
 STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
 # sort -> (column, descending?) keys, the id last so that every order is total.
@@ -202,7 +203,7 @@ class PaymentApplied:
 @dataclass(frozen=True)
 class InvoiceDetail:
     row: InvoiceRow
-    invoice: Invoice
+    invoice: Row  # the invoice's columns (rows.row_type of its table)
     lines: tuple[Row, ...]  # invoice_line rows (the columns, read-only)
     credits: tuple[AppliedCredit, ...]
     payments: tuple[PaymentApplied, ...]
@@ -221,7 +222,12 @@ def owned_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoic
 
 
 # An invoice's parts, as rows: the statements are built once, and the page needs values.
-_SUBSCRIPTION_NUMBER = select(Subscription.number).where(Subscription.id == bindparam("id"))
+_INVOICES = Invoice.__table__
+_INVOICE = (select(*columns(_INVOICES), Subscription.number.label("subscription_number"))
+            .select_from(_INVOICES.outerjoin(Subscription,
+                                             Subscription.id == _INVOICES.c.subscription_id))
+            .where(_INVOICES.c.id == bindparam("invoice_id"),
+                   _INVOICES.c.customer_id == bindparam("customer_id")))
 _LINES = (select(InvoiceLine.__table__).where(InvoiceLine.invoice_id == bindparam("invoice_id"))
           .order_by(InvoiceLine.position, InvoiceLine.id))
 _CREDITS = (select(CreditApplication.credit_note_id, CreditNote.number, CreditApplication.amount,
@@ -238,11 +244,13 @@ _PAYMENTS = (select(Payment.id, Payment.number, PaymentAllocation.amount, Paymen
 
 def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
                    today: date) -> InvoiceDetail:
-    invoice = owned_invoice(session, customer_id, invoice_id)
-    subscription_number = None
-    if invoice.subscription_id:
-        subscription_number = read(session, _SUBSCRIPTION_NUMBER,
-                                   {"id": invoice.subscription_id}).scalar_one()
+    """The customer's invoice with its subscription's number, lines, credits and payments, or
+    NotFound (missing and not-yours answer alike)."""
+    found = read(session, _INVOICE, {"invoice_id": invoice_id, "customer_id": customer_id}).first()
+    if found is None:
+        raise NotFound("No such invoice.")
+    invoice = split(found, _INVOICES)[0]
+    subscription_number = found.subscription_number
     ids = {"invoice_id": invoice.id}
     return InvoiceDetail(
         InvoiceRow.of(invoice, subscription_number, today), invoice,
