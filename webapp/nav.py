@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 
-from webapp.permissions import module_visible
+from webapp.permissions import current_permissions
+from webapp.services.preferences import Permissions
+
+# Built sidebars by (admin?, permissions, current endpoint, script root): every input the links
+# depend on, so a hit is the list that would be built again. Bounded: endpoints are few and
+# permission sets change only when an admin saves preferences.
+_MEMO_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,26 @@ class SidebarLink:
     current: bool
 
 
-def sidebar_for(user, current_endpoint: str | None) -> list[SidebarLink]:
-    """Sidebar links for this user, in order; modules the app lacks or that are off are left out."""
+def sidebar_for(user, current_endpoint: str | None) -> tuple[SidebarLink, ...]:
+    """Sidebar links for this user, in order; modules the app lacks or that are off are left out.
+    Built once per distinct set of inputs and then remembered by the app."""
     if not getattr(user, "is_authenticated", False):
-        return []
-    entries = ADMIN_NAV if user.is_admin else CUSTOMER_NAV
+        return ()
+    permissions = None if user.is_admin else current_permissions()
+    memo = current_app.extensions.setdefault("portal.sidebar", {})
+    key = (user.is_admin, permissions, current_endpoint, request.script_root)
+    links = memo.get(key)
+    if links is None:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        links = memo[key] = _build(permissions, current_endpoint)
+    return links
+
+
+def _build(permissions: Permissions | None, current_endpoint: str | None,
+           ) -> tuple[SidebarLink, ...]:
+    entries = ADMIN_NAV if permissions is None else CUSTOMER_NAV
     views = current_app.view_functions
-    return [SidebarLink(e.label, url_for(e.endpoint), e.endpoint == current_endpoint)
-            for e in entries if e.endpoint in views
-            and (e.module is None or module_visible(e.module))]
+    return tuple(SidebarLink(e.label, url_for(e.endpoint), e.endpoint == current_endpoint)
+                 for e in entries if e.endpoint in views
+                 and (e.module is None or permissions.module_enabled(e.module)))

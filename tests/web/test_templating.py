@@ -1,0 +1,26 @@
+"""The template helpers every list uses."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from webapp.templating import badge
+
+
+def test_badge_is_a_status_span_with_its_label():
+    html = badge("overdue", "Overdue")
+    assert isinstance(html, Markup)
+    assert html == '<span class="status status-overdue">Overdue</span>'
+
+
+def test_badge_escapes_both_its_status_and_its_label():
+    html = badge('x" onmouseover="alert(1)', "<b>3 overdue</b>")
+    assert 'class="status status-x&#34; onmouseover=&#34;alert(1)">' in html
+    assert "&lt;b&gt;3 overdue&lt;/b&gt;" in html
+    assert "<b>" not in html
+
+
+def test_a_rendered_list_shows_the_badge(app):
+    with app.test_request_context():
+        html = app.jinja_env.from_string("{{ badge(s, l) }}").render(s="paid", l="Paid & done")
+    assert html == '<span class="status status-paid">Paid &amp; done</span>'
