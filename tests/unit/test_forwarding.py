@@ -6,6 +6,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from tests.factories import make_customer, make_invoice
@@ -157,3 +158,34 @@ def test_another_customers_forward_is_not_found(session, now, customer, invoice)
     omar = make_customer(session, now=now, email="omar@example.com")
     with pytest.raises(NotFound):
         forwarding.status(session, customer_id=omar.id, forward_id=result.forward_id)
+
+
+def test_the_status_is_one_statement_with_the_documents_number(session, now, customer,
+                                                               invoice):
+    result = forward(session, customer, invoice, now, addresses="a@example.com, b@example.com")
+    session.flush()
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        view = forwarding.status(session, customer_id=customer.id, forward_id=result.forward_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert len(statements) == 1
+    assert (view.kind, view.label, view.number, view.document_id) == (
+        "invoice", "Invoice", invoice.number, invoice.id)
+    assert [r.address for r in view.recipients] == ["a@example.com", "b@example.com"]
+
+
+def test_a_forward_whose_document_is_no_longer_theirs_is_not_found(session, now, customer,
+                                                                   invoice):
+    result = forward(session, customer, invoice, now, addresses="a@example.com")
+    omar = make_customer(session, now=now, email="omar@example.com")
+    invoice.customer_id = omar.id
+    session.flush()
+    with pytest.raises(NotFound):
+        forwarding.status(session, customer_id=customer.id, forward_id=result.forward_id)

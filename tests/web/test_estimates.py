@@ -158,6 +158,8 @@ def test_an_estimate_is_forwarded_with_its_pdf_attached(app, client, auth, seede
     assert response.status_code == 303
     (mail,) = mails(app)
     assert (mail.to_address, mail.attachment_kind) == ("cfo@example.com", "estimate")
+    status = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert estimate(app, "Website redesign").number in status and "cfo@example.com" in status
 
 
 def test_the_module_switched_off_hides_the_sidebar_entry_and_answers_404(app, client, auth,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlmodel import select
 
 from tests.conftest import FIXED_NOW, post_form
 from tests.web.routes import first_id
 from tests.web.test_preferences import _set
 from webapp.db import db
-from webapp.models import ContactPerson, Invoice
+from webapp.models import ContactPerson, CreditNote, Invoice, Payment
 from webapp.services import demo, forwarding
 
 
@@ -101,3 +102,21 @@ def test_omar_cannot_see_janes_forward(app, client, auth, seeded):
     forward_id = queued_forward(app, seeded, janes_invoice(app, seeded))
     auth.login(*demo.OMAR)
     assert client.get(f"/documents/forwards/{forward_id}").status_code == 404
+
+
+@pytest.mark.parametrize(("kind", "model"), [("credits", CreditNote), ("payments", Payment)])
+def test_a_credit_note_or_receipt_forward_shows_its_documents_number(app, client, auth, seeded,
+                                                                     kind, model):
+    with app.app_context():
+        document = db.session.get(model, first_id(db.session, model, seeded.jane_customer_id))
+        number = document.number
+    auth.login()
+    response = post_form(client, f"/{kind}/{document.id}/forward",
+                         {"addresses": "acct@example.org"})
+    assert response.status_code == 303
+    fragment = client.get(response.headers["Location"], headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="document-forward-status"')
+    assert "<html" not in body
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert number in page and "acct@example.org" in page

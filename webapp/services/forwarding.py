@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func
+from sqlalchemy import ScalarSelect, bindparam, case, func
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -25,11 +25,15 @@ from webapp.models import (
     Customer,
     DocumentForward,
     DocumentForwardRecipient,
+    Estimate,
+    Invoice,
     Organization,
     OutboxMessage,
+    Payment,
 )
 from webapp.services import estimates, invoices, outbox, payments, preferences
 from webapp.services.errors import InvalidInput, NotFound
+from webapp.services.listing import read
 
 MAX_RECIPIENTS = 10
 MAX_MESSAGE = 2000
@@ -203,19 +207,42 @@ class ForwardStatus:
         return any(r.status in (outbox.PENDING, outbox.SENDING) for r in self.recipients)
 
 
+def _number_of(model, *visible) -> ScalarSelect:
+    """The forwarded document's number while it is still the customer's to see."""
+    return (select(model.number)
+            .where(model.id == _FORWARDS.c.document_id,
+                   model.customer_id == _FORWARDS.c.customer_id, *visible)
+            .scalar_subquery())
+
+
+_FORWARDS, _RECIPIENTS = DocumentForward.__table__, DocumentForwardRecipient.__table__
+# A forward, its document's number and each recipient's mail status: one round trip (htmx
+# polls this every second while mail is queued). The number follows the rules of the
+# documents' own pages (owned_invoice, owned_payment, owned_estimate).
+_STATUS = (
+    select(_FORWARDS.c.id, _FORWARDS.c.kind, _FORWARDS.c.document_id, _FORWARDS.c.message,
+           _FORWARDS.c.created_at,
+           case((_FORWARDS.c.kind == "invoice", _number_of(Invoice)),
+                (_FORWARDS.c.kind == "credit_note", _number_of(CreditNote)),
+                (_FORWARDS.c.kind == "receipt",
+                 _number_of(Payment, Payment.status.in_(payments.VISIBLE))),
+                (_FORWARDS.c.kind == "estimate",
+                 _number_of(Estimate, Estimate.status != estimates.DRAFT))).label("number"),
+           _RECIPIENTS.c.address, OutboxMessage.status)
+    .select_from(_FORWARDS.outerjoin(_RECIPIENTS, _RECIPIENTS.c.forward_id == _FORWARDS.c.id)
+                 .outerjoin(OutboxMessage, OutboxMessage.id == _RECIPIENTS.c.outbox_message_id))
+    .where(_FORWARDS.c.id == bindparam("forward_id"),
+           _FORWARDS.c.customer_id == bindparam("customer_id"))
+    .order_by(_RECIPIENTS.c.id))
+
+
 def status(session: Session, *, customer_id: int, forward_id: int) -> ForwardStatus:
     """Where each recipient's mail of one of the customer's forwards has got to."""
-    row = session.get(DocumentForward, forward_id)
-    if row is None or row.customer_id != customer_id:
+    found = read(session, _STATUS, {"customer_id": customer_id, "forward_id": forward_id}).all()
+    if not found or found[0].number is None:
         raise NotFound("No such forward.")
-    rows = session.exec(
-        select(DocumentForwardRecipient.address, OutboxMessage.status)
-        .join(OutboxMessage, OutboxMessage.id == DocumentForwardRecipient.outbox_message_id)
-        .where(DocumentForwardRecipient.forward_id == row.id)
-        .order_by(DocumentForwardRecipient.id)
-        .execution_options(populate_existing=True)).all()
-    number = _document_number(session, customer_id, row.kind, row.document_id)
-    return ForwardStatus(row.id, row.kind, row.document_id, KIND_LABELS[row.kind], number,
+    row = found[0]
+    return ForwardStatus(row.id, row.kind, row.document_id, KIND_LABELS[row.kind], row.number,
                          row.message, row.created_at,
-                         tuple(RecipientStatus(address, state, STATUS_LABELS[state])
-                               for address, state in rows))
+                         tuple(RecipientStatus(r.address, r.status, STATUS_LABELS[r.status])
+                               for r in found if r.address is not None))
