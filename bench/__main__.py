@@ -22,10 +22,13 @@ class Page:
     marker: str
     floor: str | None  # the floor it is compared with: "table" or "fragment"; None for floors
     htmx: bool = False
+    judged: bool = True  # False: a reference shown beside the floor, with no target of its own
 
 
 FLOOR_TABLE = Page("bare query + table", "/_bench/table", 'id="bench-table"', None)
 FLOOR_FRAGMENT = Page("bare 1 KB fragment", "/_bench/fragment", 'id="bench-fragment"', None)
+LAYOUT = Page("portal layout, no data (reference)", "/_bench/layout", 'id="bench-layout"',
+              "table", judged=False)
 
 
 def pages_for(client: server.Client) -> list[Page]:
@@ -36,6 +39,8 @@ def pages_for(client: server.Client) -> list[Page]:
     invoice_id = re.search(r'href="/invoices/(\d+)"', body).group(1)
     last_page = int(re.search(r"Page 1 of (\d+)", body).group(1))
     deep = max(3, last_page * 3 // 4)
+    forward = client.post_form(f"/invoices/{invoice_id}/forward",
+                               {"addresses": "bench-forward@example.com"})
     return [
         Page("dashboard /", "/", "<h1>Home</h1>", "table"),
         Page("/subscriptions", "/subscriptions", "<h1>Subscriptions</h1>", "table"),
@@ -43,8 +48,13 @@ def pages_for(client: server.Client) -> list[Page]:
         Page(f"/invoices?page={deep} (deep)", f"/invoices?page={deep}", f"Page {deep} of",
              "table"),
         Page("invoice detail", f"/invoices/{invoice_id}", "<h1>Invoice ", "table"),
-        Page("htmx /invoices?status=paid", "/invoices?status=paid",
-             '<section id="invoice-list"', "fragment", htmx=True),
+        # The list's htmx swap is 25 rows read and rendered, the floor table's shape.
+        Page("htmx /invoices?status=paid (list swap)", "/invoices?status=paid",
+             '<section id="invoice-list"', "table", htmx=True),
+        # The fragment htmx polls every second while a forwarded document's mail is queued.
+        Page("htmx forward status (polled)", forward, '<section id="document-forward-status"',
+             "fragment", htmx=True),
+        LAYOUT,
         FLOOR_TABLE,
         FLOOR_FRAGMENT,
     ]

@@ -14,7 +14,7 @@ import re
 import time
 
 from bench import database
-from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE
+from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE, LAYOUT
 from webapp import create_app
 from webapp.services import demo_scale
 
@@ -30,6 +30,16 @@ def _client(url: str):
     client.post("/login", data={"email": demo_scale.BENCH_EMAIL,
                                 "password": demo_scale.PASSWORD, "csrf_token": token})
     return client
+
+
+def _forward(client, invoice_id: str) -> str:
+    """A forward of the invoice, as the customer makes one: its status page's path."""
+    path = f"/invoices/{invoice_id}/forward"
+    token = _CSRF.search(client.get(path).get_data(as_text=True)).group(1)
+    response = client.post(path, data={"addresses": "bench-forward@example.com",
+                                       "csrf_token": token})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
 
 
 def cpu_ms(client, path: str, htmx: bool, batches: int = 7, size: int = 60) -> float:
@@ -53,11 +63,15 @@ def main() -> None:
     client = _client(database.backend(args.db, args.customers).url)
     body = client.get("/invoices").get_data(as_text=True)
     invoice_id = re.search(r'href="/invoices/(\d+)"', body).group(1)
+    forward = _forward(client, invoice_id)
     pages = [("dashboard /", "/", False, FLOOR_TABLE), ("/subscriptions", "/subscriptions", False,
              FLOOR_TABLE), ("/invoices (page 1)", "/invoices", False, FLOOR_TABLE),
              ("/invoices?page=18 (deep)", "/invoices?page=18", False, FLOOR_TABLE),
              ("invoice detail", f"/invoices/{invoice_id}", False, FLOOR_TABLE),
-             ("htmx /invoices?status=paid", "/invoices?status=paid", True, FLOOR_FRAGMENT)]
+             ("htmx /invoices?status=paid (list swap)", "/invoices?status=paid", True,
+              FLOOR_TABLE),
+             ("htmx forward status (polled)", forward, True, FLOOR_FRAGMENT),
+             (LAYOUT.label, LAYOUT.path, False, FLOOR_TABLE)]
     floors = {floor.path: cpu_ms(client, floor.path, False)
               for floor in (FLOOR_TABLE, FLOOR_FRAGMENT)}
     print(f"\n{args.db}: CPU ms per request in-process (best of 7 × 60)\n")

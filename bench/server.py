@@ -92,6 +92,25 @@ class Client:
             return error.code, error.read().decode(errors="replace")
 
 
+    def post_form(self, path: str, fields: dict[str, str]) -> str:
+        """Submit the form on `path` (with its CSRF token) as a person would; the redirect's
+        target, which a successful POST answers with."""
+        status, body = self.get(path)
+        token = _CSRF.search(body)
+        if status != 200 or token is None:
+            raise RuntimeError(f"{path} answered {status} without a form")
+        data = urllib.parse.urlencode({**fields, "csrf_token": token.group(1)}).encode()
+        request = urllib.request.Request(self.base + path, data=data, headers=self.headers())
+        try:
+            urllib.request.build_opener(_NoRedirect).open(request, timeout=60)
+        except urllib.error.HTTPError as error:
+            if error.code == 303:
+                return error.headers["Location"].removeprefix(self.base)
+            raise RuntimeError(f"POST {path} answered {error.code}: "
+                               f"{error.read().decode(errors='replace')[:500]}") from None
+        raise RuntimeError(f"POST {path} did not redirect")
+
+
 def login(base: str, email: str, password: str) -> Client:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)

@@ -4,16 +4,19 @@ Registered only when PORTAL_BENCH_ROUTES=1 (or config BENCH_ROUTES), so it never
 running portal. `make bench` loads the real pages beside these in the same gunicorn and
 reports each page's throughput as a ratio of them. These handlers are deliberately bare (a
 query in the view, a plain Jinja template without the layout or context processors): they
-measure Flask, the database driver and Jinja, not the portal.
+measure Flask, the database driver and Jinja, not the portal. `/layout` is the other end, a
+reference rather than a floor: a logged-in customer's page in the portal's layout with no data
+of its own, which shows what being a portal page costs before a page reads anything.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, render_template
 from jinja2 import Environment
 from sqlalchemy import text
 
 from webapp.db import db
+from webapp.login import customer_required
 
 bp = Blueprint("bench", __name__, url_prefix="/_bench")
 
@@ -48,3 +51,11 @@ def table():
 def fragment():
     """About 1 KB of HTML, no query."""
     return FRAGMENT.render(items=_ITEMS)
+
+
+@bp.get("/layout")
+@customer_required
+def layout():
+    """The portal's layout for a logged-in customer and nothing else: login, the preferences,
+    the sidebar, the CSRF token, the footer."""
+    return render_template("bench/layout.html")
