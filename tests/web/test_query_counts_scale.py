@@ -38,7 +38,7 @@ def _counts(app, engine, email, password):
     counts = {}
     for path, htmx in [(p, False) for p in PAGES] + [("/invoices?status=paid", True),
                                                      (f"/invoices/{newest}", False)]:
-        with count_queries(engine) as statements:
+        with count_queries(app.extensions["database"]) as statements:
             response = client.get(path, headers={"HX-Request": "true"} if htmx else {})
         assert response.status_code == 200, path
         counts[re.sub(r"/invoices/\d+", "/invoices/<id>", path) + (" (htmx)" if htmx else "")] = \
@@ -49,7 +49,13 @@ def _counts(app, engine, email, password):
 def test_a_thousand_invoices_cost_no_more_queries_than_two(app, engine, customers):
     small = _counts(app, engine, *SMALL)
     large = _counts(app, engine, demo_scale.BENCH_EMAIL, demo_scale.PASSWORD)
-    assert large == small, (small, large)
+    # The deep pages are past the small customer's last page, where the count runs as its own
+    # statement (listing.counted_page): there the long history costs one statement less.
+    deep = {"/invoices?page=30", "/payments?page=20"}
+    assert {p: n for p, n in large.items() if p not in deep} == \
+        {p: n for p, n in small.items() if p not in deep}, (small, large)
+    assert all(large[p] == small[p] - 1 for p in deep), (small, large)
+    assert max(large.values()) <= 8, large
 
 
 def test_the_long_history_customer_really_has_a_thousand_invoices(app, customers, auth):

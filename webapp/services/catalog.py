@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Select
+from sqlalchemy import Column, FromClause, Join, Row, Select, and_
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -76,6 +77,28 @@ class SubscriptionItems:
 
 
 _PLAN_TABLES = (Plan.__table__, PlanPrice.__table__)
+_SUBSCRIPTIONS = Subscription.__table__
+PlanOf = tuple  # (plan row, its price in the subscription's currency or None)
+
+
+def plan_columns() -> list[Column]:
+    """The plan's and its price's columns, after a subscription's, for `with_plan`."""
+    return rows.columns(*_PLAN_TABLES)
+
+
+def join_plan(subscriptions: FromClause = _SUBSCRIPTIONS) -> Join:
+    """Subscriptions joined to their plan and the plan's price in their currency: a list
+    reads them with its own statement instead of a statement more."""
+    return (subscriptions.join(Plan.__table__, Plan.id == Subscription.plan_id)
+            .outerjoin(PlanPrice.__table__, and_(PlanPrice.plan_id == Plan.id,
+                                                 PlanPrice.currency == Subscription.currency)))
+
+
+def with_plan(row: Row) -> tuple[tuple, PlanOf]:
+    """A row of `select(subscription columns, *plan_columns())` as the subscription and
+    (plan, price)."""
+    subscription, plan, plan_price = rows.split(row, _SUBSCRIPTIONS, *_PLAN_TABLES)
+    return subscription, (plan, plan_price)
 _ADDON_TABLES = (SubscriptionAddon.__table__, Addon.__table__, AddonPrice.__table__)
 _COUPON_TABLES = (SubscriptionCoupon.__table__, Coupon.__table__, CouponAmount.__table__)
 
@@ -102,17 +125,24 @@ def _items_statements(dialect: str) -> tuple[Select, Select, Select]:
     )
 
 
-def subscription_items(session: Session,
-                       subscriptions: list[Subscription]) -> dict[int, SubscriptionItems]:
-    """Items of many subscriptions in three queries, whatever their number."""
+def subscription_items(session: Session, subscriptions: list[Subscription],
+                       plans_of: Mapping[int, PlanOf] | None = None,
+                       ) -> dict[int, SubscriptionItems]:
+    """Items of many subscriptions in three queries, whatever their number; two when the
+    caller read each subscription's plan with it (`plans_of`: subscription id → `with_plan`'s
+    (plan, price))."""
     if not subscriptions:
         return {}
-    plans_of, addons_of, coupons_of = _items_statements(session.get_bind().dialect.name)
+    plans_statement, addons_of, coupons_of = _items_statements(session.get_bind().dialect.name)
     ids = {"plan_ids": list({s.plan_id for s in subscriptions}),
            "sub_ids": [s.id for s in subscriptions]}
-    plan_rows = [rows.split(r, *_PLAN_TABLES) for r in read(session, plans_of, ids)]
-    plans = {plan.id: plan for plan, _ in plan_rows}
-    plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
+    if plans_of is None:
+        plan_rows = [rows.split(r, *_PLAN_TABLES) for r in read(session, plans_statement, ids)]
+        plans = {plan.id: plan for plan, _ in plan_rows}
+        plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
+    else:
+        plans = {plan.id: plan for plan, _ in plans_of.values()}
+        plan_prices = {(p.plan_id, p.currency): p for _, p in plans_of.values() if p is not None}
     addon_rows = [rows.split(r, *_ADDON_TABLES) for r in read(session, addons_of, ids)]
     coupon_rows = [rows.split(r, *_COUPON_TABLES) for r in read(session, coupons_of, ids)]
     currency = {s.id: s.currency for s in subscriptions}

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from webapp.models import Customer, Subscription
 from webapp.services import credits, invoices, payments, rows
-from webapp.services.catalog import subscription_items
+from webapp.services.catalog import join_plan, plan_columns, subscription_items, with_plan
 from webapp.services.listing import read
 from webapp.services.subscriptions import SubscriptionRow
 
@@ -26,9 +26,9 @@ _SUMMARY = (select(*rows.columns(_CUSTOMERS), _OUTSTANDING.c.outstanding, _OUTST
                    _CREDIT.c.unused_credit)
             .select_from(_CUSTOMERS.join(_OUTSTANDING, true()).join(_CREDIT, true()))
             .where(_CUSTOMERS.c.id == bindparam("customer_id")))
-# The next five renewals, as rows (columns, not entities).
+# The next five renewals with their plans, as rows (columns, not entities).
 _NEXT_RENEWALS = (
-    select(Subscription.__table__)
+    select(*rows.columns(Subscription.__table__), *plan_columns()).select_from(join_plan())
     .where(Subscription.customer_id == bindparam("customer_id"),
            Subscription.status.in_(RENEWING), Subscription.next_billing_date.is_not(None),
            Subscription.next_billing_date >= bindparam("today", type_=Date))
@@ -56,8 +56,10 @@ def dashboard(session: Session, *, customer_id: int, today: date,
     """A fixed number of queries, whatever the size of the customer's history."""
     summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": today}).one()
     customer = rows.split(summary, _CUSTOMERS)[0]
-    subs = read(session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today}).all()
-    items = subscription_items(session, subs)
+    found = [with_plan(row) for row in
+             read(session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today})]
+    subs = [sub for sub, _ in found]
+    items = subscription_items(session, subs, {sub.id: plan for sub, plan in found})
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),

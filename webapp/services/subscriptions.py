@@ -12,11 +12,18 @@ from sqlmodel import Session, select
 
 from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
 from webapp.services import state_machine
-from webapp.services.catalog import SubscriptionItems, subscription_items
+from webapp.services.catalog import (
+    SubscriptionItems,
+    join_plan,
+    plan_columns,
+    subscription_items,
+    with_plan,
+)
 from webapp.services.errors import NotFound
 from webapp.services.invoices import InvoiceRow
 from webapp.services.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 from webapp.services.pricing import Priced
+from webapp.services.rows import columns
 
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
             "cancelled", "expired")
@@ -98,9 +105,11 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
         conditions.append(Subscription.status == bindparam("status"))
     if plan:
         conditions.append(Subscription.plan_id.in_(
-            select(Plan.id).where(Plan.code == bindparam("plan")).scalar_subquery()))
+            select(Plan.id).where(Plan.code == bindparam("plan")).correlate(None)
+            .scalar_subquery()))
     count = select(func.count()).select_from(Subscription).where(*conditions)
-    rows = (select(Subscription.__table__, matching(count)).where(*conditions)
+    rows = (select(*columns(Subscription.__table__), *plan_columns(), matching(count))
+            .select_from(join_plan()).where(*conditions)
             .order_by(*SORTS[sort])
             .offset(bindparam("offset")).limit(bindparam("limit")))
     return count, rows
@@ -112,10 +121,10 @@ def list_subscriptions(session: Session, *, customer_id: int, filters: Subscript
     count, rows = _list_statements(filters.status is not None, filters.plan is not None,
                                    filters.sort)
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
-    page = counted_page(session, rows, count, params, filters.page, page_size, lambda row: row)
-    items = subscription_items(session, list(page.items))
-    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_bp)
-                                     for s in page.items))
+    page = counted_page(session, rows, count, params, filters.page, page_size, with_plan)
+    subs = [sub for sub, _ in page.items]
+    items = subscription_items(session, subs, {sub.id: plan for sub, plan in page.items})
+    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs))
 
 
 @dataclass(frozen=True)
