@@ -125,5 +125,10 @@ def login(base: str, email: str, password: str) -> Client:
     except urllib.error.HTTPError as error:
         if error.code not in (302, 303):
             raise
+    # One page as a browser would load it next: its response adds the CSRF secret to the
+    # session, and a browser sends that cookie from then on (a cookie without it would make
+    # every request mint a new secret and re-sign the session, which no browser causes).
+    with opener.open(f"{base}/", timeout=30):
+        pass
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     return Client(base, cookie)
