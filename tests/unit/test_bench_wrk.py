@@ -37,3 +37,23 @@ def test_the_median_of_runs_sums_the_failures():
     runs = [wrk.Result(100, 1, 10, 1000, 0, 0), wrk.Result(300, 3, 30, 3000, 2, 1),
             wrk.Result(200, 2, 20, 2000, 1, 0)]
     assert wrk.median(runs) == wrk.Result(200, 2, 20, 6000, 3, 1)
+
+
+def _entry(floor, rps, p99, judged=True):
+    return {"page": {"floor": floor, "judged": judged},
+            "result": {"requests_per_second": rps, "p50_ms": 1.0, "p99_ms": p99, "non_2xx": 0}}
+
+
+def test_the_table_judges_pages_and_leaves_a_reference_row_unjudged():
+    from bench import report
+
+    results = {"bare query + table": _entry(None, 1000, 10.0),
+               "bare 1 KB fragment": _entry(None, 2000, 5.0),
+               "fast page": _entry("table", 700, 15.0),
+               "slow fragment": _entry("fragment", 500, 20.0),
+               "layout": _entry("table", 900, 9.0, judged=False)}
+    lines = {line.split(" | ")[0].lstrip("| "): line
+             for line in report.table("sqlite", results, wrk.Load(), 3).splitlines()}
+    assert lines["fast page"].endswith("| 70% | 1.50× | met (≥60%, ≤2×) |")
+    assert lines["slow fragment"].endswith("| 25% | 4.00× | missed (≥50%, ≤2×) |")
+    assert lines["layout"].endswith("| 90% | 0.90× | reference, no target |")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, Auth
 from webapp import create_app
 
 
@@ -26,3 +26,11 @@ def test_the_floor_table_has_the_invoice_lists_shape(bench_client):
 def test_the_floor_fragment_is_about_a_kilobyte(bench_client):
     response = bench_client.get("/_bench/fragment")
     assert response.status_code == 200 and 800 <= len(response.data) <= 1400
+
+
+def test_the_layout_reference_is_a_logged_in_customers_page(bench_client, seeded):
+    assert bench_client.get("/_bench/layout").status_code == 302  # to the login form
+    Auth(bench_client).login()
+    body = bench_client.get("/_bench/layout").get_data(as_text=True)
+    assert 'id="bench-layout"' in body and 'class="sidebar"' in body
+    assert 'name="csrf_token"' in body
