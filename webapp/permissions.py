@@ -42,11 +42,6 @@ def can(action: str) -> bool:
     return current_permissions()(action)
 
 
-def module_visible(module: str) -> bool:
-    """Is the sidebar module (NavEntry.module, e.g. "invoices") switched on?"""
-    return current_permissions().module_enabled(module)
-
-
 def require_action(action: str) -> None:
     """Raise Forbidden (404) unless customers may do `action` now."""
     preferences.require(current_preferences(), action)
