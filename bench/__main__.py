@@ -29,6 +29,8 @@ FLOOR_TABLE = Page("bare query + table", "/_bench/table", 'id="bench-table"', No
 FLOOR_FRAGMENT = Page("bare 1 KB fragment", "/_bench/fragment", 'id="bench-fragment"', None)
 LAYOUT = Page("portal layout, no data (reference)", "/_bench/layout", 'id="bench-layout"',
               "table", judged=False)
+SIGNED_IN_FRAGMENT = Page("1 KB fragment, signed in (reference)", "/_bench/signed-in-fragment",
+                          'id="bench-fragment"', "fragment", judged=False)
 
 
 def pages_for(client: server.Client) -> list[Page]:
@@ -55,6 +57,7 @@ def pages_for(client: server.Client) -> list[Page]:
         Page("htmx forward status (polled)", forward, '<section id="document-forward-status"',
              "fragment", htmx=True),
         LAYOUT,
+        SIGNED_IN_FRAGMENT,
         FLOOR_TABLE,
         FLOOR_FRAGMENT,
     ]
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         results = measure(b, load, args.warmup, args.rounds)
         (database.CACHE / f"results-{name}.json").write_text(json.dumps(results, indent=2))
         print(report.table(name, results, load, args.rounds), flush=True)
+        print(report.ceilings(results), flush=True)
     return 0
 
 

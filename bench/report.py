@@ -12,6 +12,8 @@ from bench.wrk import Load
 TARGETS = {"table": 0.60, "fragment": 0.50}
 P99_LIMIT = 2.0
 FLOORS = {"table": "bare query + table", "fragment": "bare 1 KB fragment"}
+LAYOUT = "portal layout, no data (reference)"
+SIGNED_IN_FRAGMENT = "1 KB fragment, signed in (reference)"
 
 
 def machine() -> str:
@@ -46,3 +48,34 @@ def table(backend: str, results: dict[str, dict], load: Load, rounds: int) -> st
         lines.append(f"| {label} | {r['requests_per_second']:.0f} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['non_2xx']} | {ratio} | {p99} | {verdict} |")
     return "\n".join(lines)
+
+
+def _ms(results: dict[str, dict], label: str) -> float:
+    """Milliseconds of the server's time per request (across its workers), from req/s."""
+    return 1000 / results[label]["result"]["requests_per_second"]
+
+
+def ceilings(results: dict[str, dict]) -> str:
+    """The best ratios the targets allow in this run, from the reference rows.
+
+    A page pays the portal's layout (login, preferences, sidebar, CSRF: the layout row) and
+    then its own reads and rows. Were those no dearer than the bare route's own query and 25
+    rows (the table floor less the bare fragment, which is Flask and HTTP alone), the page
+    would take layout + (table − fragment) per request: that ratio is what a page can reach.
+    A fragment of the portal pays at least the login: the signed-in fragment row."""
+    table, fragment = _ms(results, FLOORS["table"]), _ms(results, FLOORS["fragment"])
+    lines = []
+    if LAYOUT in results:
+        page = _ms(results, LAYOUT) + (table - fragment)
+        lines.append(f"- a page whose own reads and rows cost what the bare route's do, inside "
+                     f"the portal's layout: {page:.2f} ms per request, **{table / page:.0%}** "
+                     f"of the table floor (target {TARGETS['table']:.0%})")
+    if SIGNED_IN_FRAGMENT in results:
+        signed_in = _ms(results, SIGNED_IN_FRAGMENT)
+        lines.append(f"- a fragment that reads nothing but the login: {signed_in:.2f} ms per "
+                     f"request, **{fragment / signed_in:.0%}** of the bare fragment "
+                     f"(target {TARGETS['fragment']:.0%})")
+    if not lines:
+        return ""
+    return "\nCeilings in this run (the most a page or fragment of the portal can reach):\n" + \
+        "\n".join(lines)

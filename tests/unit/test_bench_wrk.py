@@ -57,3 +57,24 @@ def test_the_table_judges_pages_and_leaves_a_reference_row_unjudged():
     assert lines["fast page"].endswith("| 70% | 1.50× | met (≥60%, ≤2×) |")
     assert lines["slow fragment"].endswith("| 25% | 4.00× | missed (≥50%, ≤2×) |")
     assert lines["layout"].endswith("| 90% | 0.90× | reference, no target |")
+
+
+def test_the_ceilings_come_from_the_reference_rows():
+    from bench import report
+
+    results = {"bare query + table": _entry(None, 1000, 10.0),  # 1.0 ms a request
+               "bare 1 KB fragment": _entry(None, 2000, 5.0),  # 0.5 ms
+               report.LAYOUT: _entry("table", 800, 9.0, judged=False),  # 1.25 ms
+               report.SIGNED_IN_FRAGMENT: _entry("fragment", 1600, 6.0, judged=False)}
+    lines = report.ceilings(results).splitlines()
+    # layout 1.25 + (table 1.0 - fragment 0.5) = 1.75 ms; 1.0 / 1.75 = 57%
+    assert "1.75 ms per request, **57%** of the table floor (target 60%)" in lines[2]
+    # 0.5 / 0.625 = 80%
+    assert "0.62 ms per request, **80%** of the bare fragment (target 50%)" in lines[3]
+
+
+def test_without_reference_rows_there_is_no_ceiling():
+    from bench import report
+
+    assert report.ceilings({"bare query + table": _entry(None, 1000, 10.0),
+                            "bare 1 KB fragment": _entry(None, 2000, 5.0)}) == ""

@@ -9,6 +9,7 @@ from webapp import create_app
 def test_the_floor_routes_are_absent_from_a_normal_portal(client):
     assert client.get("/_bench/table").status_code == 404
     assert client.get("/_bench/fragment").status_code == 404
+    assert client.get("/_bench/signed-in-fragment").status_code == 404
 
 
 @pytest.fixture
@@ -34,3 +35,11 @@ def test_the_layout_reference_is_a_logged_in_customers_page(bench_client, seeded
     body = bench_client.get("/_bench/layout").get_data(as_text=True)
     assert 'id="bench-layout"' in body and 'class="sidebar"' in body
     assert 'name="csrf_token"' in body
+
+
+def test_the_signed_in_fragment_is_the_bare_fragment_behind_the_login(bench_client, seeded):
+    assert bench_client.get("/_bench/signed-in-fragment").status_code == 302  # to the login
+    Auth(bench_client).login()
+    response = bench_client.get("/_bench/signed-in-fragment")
+    assert response.status_code == 200
+    assert response.data == bench_client.get("/_bench/fragment").data

@@ -7,6 +7,8 @@ query in the view, a plain Jinja template without the layout or context processo
 measure Flask, the database driver and Jinja, not the portal. `/layout` is the other end, a
 reference rather than a floor: a logged-in customer's page in the portal's layout with no data
 of its own, which shows what being a portal page costs before a page reads anything.
+`/signed-in-fragment` is the same for fragments: the bare fragment behind the customer's login,
+the least any of the portal's own fragments can cost.
 """
 
 from __future__ import annotations
@@ -59,3 +61,10 @@ def layout():
     """The portal's layout for a logged-in customer and nothing else: login, the preferences,
     the sidebar, the CSRF token, the footer."""
     return render_template("bench/layout.html")
+
+
+@bp.get("/signed-in-fragment")
+@customer_required
+def signed_in_fragment():
+    """The bare fragment for a logged-in customer: the login's reads and nothing else."""
+    return FRAGMENT.render(items=_ITEMS)
