@@ -14,7 +14,7 @@ import re
 import time
 
 from bench import database
-from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE, LAYOUT
+from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE, LAYOUT, SIGNED_IN_FRAGMENT
 from webapp import create_app
 from webapp.services import demo_scale
 
@@ -71,7 +71,8 @@ def main() -> None:
              ("htmx /invoices?status=paid (list swap)", "/invoices?status=paid", True,
               FLOOR_TABLE),
              ("htmx forward status (polled)", forward, True, FLOOR_FRAGMENT),
-             (LAYOUT.label, LAYOUT.path, False, FLOOR_TABLE)]
+             (LAYOUT.label, LAYOUT.path, False, FLOOR_TABLE),
+             (SIGNED_IN_FRAGMENT.label, SIGNED_IN_FRAGMENT.path, False, FLOOR_FRAGMENT)]
     floors = {floor.path: cpu_ms(client, floor.path, False)
               for floor in (FLOOR_TABLE, FLOOR_FRAGMENT)}
     print(f"\n{args.db}: CPU ms per request in-process (best of 7 × 60)\n")

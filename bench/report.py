@@ -56,7 +56,8 @@ def _ms(results: dict[str, dict], label: str) -> float:
 
 
 def ceilings(results: dict[str, dict]) -> str:
-    """The best ratios the targets allow in this run, from the reference rows.
+    """The most a page or a fragment of the portal can reach in this run, from the reference
+    rows.
 
     A page pays the portal's layout (login, preferences, sidebar, CSRF: the layout row) and
     then its own reads and rows. Were those no dearer than the bare route's own query and 25
