@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -99,6 +99,8 @@ def with_plan(row: Row) -> tuple[tuple, PlanOf]:
     (plan, price)."""
     subscription, plan, plan_price = rows.split(row, _SUBSCRIPTIONS, *_PLAN_TABLES)
     return subscription, (plan, plan_price)
+
+
 _ADDON_TABLES = (SubscriptionAddon.__table__, Addon.__table__, AddonPrice.__table__)
 _COUPON_TABLES = (SubscriptionCoupon.__table__, Coupon.__table__, CouponAmount.__table__)
 
@@ -125,6 +127,15 @@ def _items_statements(dialect: str) -> tuple[Select, Select, Select]:
     )
 
 
+def items_with_plans(session: Session, found: Sequence[tuple[tuple, PlanOf]],
+                     ) -> tuple[list, dict[int, SubscriptionItems]]:
+    """`with_plan`'s (subscription, (plan, price)) pairs as the subscriptions and their
+    items, without reading the plans again."""
+    subscriptions = [sub for sub, _ in found]
+    return subscriptions, subscription_items(session, subscriptions,
+                                             {sub.id: plan for sub, plan in found})
+
+
 def subscription_items(session: Session, subscriptions: list[Subscription],
                        plans_of: Mapping[int, PlanOf] | None = None,
                        ) -> dict[int, SubscriptionItems]:
@@ -136,13 +147,10 @@ def subscription_items(session: Session, subscriptions: list[Subscription],
     plans_statement, addons_of, coupons_of = _items_statements(session.get_bind().dialect.name)
     ids = {"plan_ids": list({s.plan_id for s in subscriptions}),
            "sub_ids": [s.id for s in subscriptions]}
-    if plans_of is None:
-        plan_rows = [rows.split(r, *_PLAN_TABLES) for r in read(session, plans_statement, ids)]
-        plans = {plan.id: plan for plan, _ in plan_rows}
-        plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
-    else:
-        plans = {plan.id: plan for plan, _ in plans_of.values()}
-        plan_prices = {(p.plan_id, p.currency): p for _, p in plans_of.values() if p is not None}
+    plan_rows = (list(plans_of.values()) if plans_of is not None else
+                 [rows.split(r, *_PLAN_TABLES) for r in read(session, plans_statement, ids)])
+    plans = {plan.id: plan for plan, _ in plan_rows}
+    plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
     addon_rows = [rows.split(r, *_ADDON_TABLES) for r in read(session, addons_of, ids)]
     coupon_rows = [rows.split(r, *_COUPON_TABLES) for r in read(session, coupons_of, ids)]
     currency = {s.id: s.currency for s in subscriptions}

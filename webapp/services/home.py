@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from webapp.models import Customer, Subscription
 from webapp.services import credits, invoices, payments, rows
-from webapp.services.catalog import join_plan, plan_columns, subscription_items, with_plan
+from webapp.services.catalog import items_with_plans, join_plan, plan_columns, with_plan
 from webapp.services.listing import read
 from webapp.services.subscriptions import SubscriptionRow
 
@@ -56,10 +56,8 @@ def dashboard(session: Session, *, customer_id: int, today: date,
     """A fixed number of queries, whatever the size of the customer's history."""
     summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": today}).one()
     customer = rows.split(summary, _CUSTOMERS)[0]
-    found = [with_plan(row) for row in
-             read(session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today})]
-    subs = [sub for sub, _ in found]
-    items = subscription_items(session, subs, {sub.id: plan for sub, plan in found})
+    subs, items = items_with_plans(session, [with_plan(row) for row in read(
+        session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today})])
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),

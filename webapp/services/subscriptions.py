@@ -14,6 +14,7 @@ from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscri
 from webapp.services import state_machine
 from webapp.services.catalog import (
     SubscriptionItems,
+    items_with_plans,
     join_plan,
     plan_columns,
     subscription_items,
@@ -122,8 +123,7 @@ def list_subscriptions(session: Session, *, customer_id: int, filters: Subscript
                                    filters.sort)
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
     page = counted_page(session, rows, count, params, filters.page, page_size, with_plan)
-    subs = [sub for sub, _ in page.items]
-    items = subscription_items(session, subs, {sub.id: plan for sub, plan in page.items})
+    subs, items = items_with_plans(session, page.items)
     return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs))
 
 
