@@ -172,7 +172,7 @@ class Auth:
                                                 "csrf_token": token})
 
     def logout(self):
-        token = self.csrf("/account/password")
+        token = self.csrf("/account")
         return self.client.post("/logout", data={"csrf_token": token})
 
 

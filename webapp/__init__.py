@@ -44,11 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     limiter.init_app(app)
 
-    from webapp import errors, security, templating
+    from webapp import errors, login, security, templating
     from webapp.blueprints import register_blueprints
 
     templating.register(app)
     security.register(app)
+    login.register(app)
     errors.register(app)
     register_blueprints(app)
 

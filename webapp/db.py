@@ -107,10 +107,14 @@ class Database:
         return g.db_session
 
     @staticmethod
-    def _close_session(_exc: BaseException | None) -> None:
+    def close_session() -> None:
+        """Close the request's session now (rolled back if uncommitted); idempotent."""
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+    def _close_session(self, _exc: BaseException | None) -> None:
+        self.close_session()
         set_write_intent(False)
 
 

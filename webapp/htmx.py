@@ -40,3 +40,13 @@ def form_errors(template: str, partial: str | None = None, /, **context) -> Resp
     """Re-render a form with its messages next to the fields (422), kept input and all."""
     name = partial_name(partial) if partial and is_htmx() else template
     return render_template(name, **context), 422, {"Vary": "HX-Request"}
+
+
+def finish(target: str, message: str | None = None, category: str = "success",
+           ) -> ResponseReturnValue:
+    """The end of a flow: go to `target` with the message (htmx navigates there too)."""
+    if message:
+        flash(message, category)
+    if is_htmx():
+        return "", 200, {"HX-Redirect": target, "Vary": "HX-Request"}
+    return redirect(target, 303)

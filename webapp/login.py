@@ -1,45 +1,85 @@
-"""Flask-Login glue: the login id carries the user's session version."""
+"""Flask-Login glue: the login id names the user, their session version and this sign-in's
+session row (services/account_sessions.py)."""
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, redirect, url_for
-from flask_login import UserMixin, current_user, login_required
+from flask import Flask, abort, g, redirect, request, url_for
+from flask_login import UserMixin, current_user, login_required, login_user
 
-from webapp.db import db
+from webapp import clock
+from webapp.db import db, write_intent
 from webapp.extensions import login_manager
 from webapp.models import User
-from webapp.services import request_facts
+from webapp.services import account_sessions, request_facts
 
 
 class PortalUser(UserMixin):
     """The logged-in person, detached from the database session."""
 
-    def __init__(self, user: User | request_facts.UserView) -> None:
+    def __init__(self, user: User | request_facts.UserView, *, session_id: int,
+                 token: str) -> None:
         self.user_id = user.id
         self.email = user.email
         self.role = user.role
         self.customer_id = user.customer_id
         self.session_version = user.session_version
+        self.session_id = session_id  # this browser's row in user_session
+        self.session_token = token
 
     def get_id(self) -> str:
-        return f"{self.user_id}:{self.session_version}"
+        return request_facts.login_id(self.user_id, self.session_version, self.session_token)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
 
+def sign_in(user: User, *, method: str) -> PortalUser:
+    """Start a server-side session for `user` on this browser and log it in (the caller has
+    cleared the Flask session and commits)."""
+    started = account_sessions.start(
+        db.session, user_id=user.id, method=method, ip=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"), now=clock.now())
+    portal_user = PortalUser(user, session_id=started.session_id, token=started.token)
+    login_user(portal_user)
+    return portal_user
+
+
 @login_manager.user_loader
 def _load_user(login_id: str) -> PortalUser | None:
-    """The user, and in the same query the organization and preferences every page reads."""
+    """The user, and in the same query this session's row, the organization and preferences
+    every page reads. Keeping the session's row fresh is left to the request's end."""
     facts = request_facts.for_login(db.session, login_id)
     if facts is None:
         return None
+    now = clock.now()
+    if facts.session_expired(now):
+        g.session_upkeep = (account_sessions.end_expired, facts.login_session.id, now)
+        return None
+    if account_sessions.due_for_touch(facts.login_session, now=now):
+        g.session_upkeep = (account_sessions.touch, facts.login_session.id, now)
     g.setdefault("org", facts.organization)
     g.setdefault("preferences", facts.preferences)
-    return PortalUser(facts.user)
+    return PortalUser(facts.user, session_id=facts.login_session.id, token=facts.token)
+
+
+def _session_upkeep(_exc: BaseException | None) -> None:
+    """After the request's own work: end an expired session row, or move its last seen.
+    Its own short transaction, once the request's session is closed (on SQLite a POST's
+    transaction holds the write lock until then)."""
+    upkeep = g.pop("session_upkeep", None)
+    if upkeep is None:
+        return
+    db.close_session()
+    job, session_id, now = upkeep
+    with write_intent(), db.engine.begin() as connection:
+        job(connection, session_id=session_id, now=now)
+
+
+def register(app: Flask) -> None:
+    app.teardown_appcontext(_session_upkeep)
 
 
 def customer_required(view):

@@ -35,7 +35,7 @@ CUSTOMER_NAV: tuple[NavEntry, ...] = (
     NavEntry("Timesheets", "timesheets.index", "timesheets"),
     NavEntry("Profile", "profile.show", "profile"),
     NavEntry("Reviews", "reviews.index", "reviews"),
-    NavEntry("Change Password", "auth.change_password", None),
+    NavEntry("Account & security", "account.show", None),
 )
 
 ADMIN_NAV: tuple[NavEntry, ...] = (
@@ -49,7 +49,7 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Estimates", "admin_estimates.index", None),
     NavEntry("Projects", "admin_projects.index", None),
     NavEntry("Reviews", "admin_reviews.index", None),
-    NavEntry("Change Password", "auth.change_password", None),
+    NavEntry("Account & security", "account.show", None),
 )
 
 

@@ -12,7 +12,7 @@ from webapp.clock import now as clock_now
 from webapp.clock import utcnow
 from webapp.db import session_scope
 from webapp.dispatch import defer, dispatch_outbox, runs_in_background
-from webapp.services import charges, lifecycle, outbox
+from webapp.services import account_sessions, charges, lifecycle, outbox, preferences
 from webapp.services.mail import mailer_from_settings
 from webapp.units import unit_of_work
 from worker import runtime
@@ -140,6 +140,16 @@ def _tick_batches(*, helpers: int) -> int:
     if processed:
         log.info("lifecycle tick processed %d event(s)", processed)
     return processed
+
+
+def purge_sessions() -> int:
+    """Delete signed-in session rows that ended or expired more than 90 days ago."""
+    with session_scope(runtime.engine()) as session:
+        limits = account_sessions.Limits.of(preferences.load(session))
+        purged = account_sessions.purge(session, limits=limits, now=clock_now())
+    if purged:
+        log.info("purged %d old session row(s)", purged)
+    return purged
 
 
 def heartbeat() -> str:

@@ -1,7 +1,7 @@
 import pytest
 
 from webapp.models import User
-from webapp.services import auth, request_facts
+from webapp.services import account_sessions, auth, request_facts
 from webapp.services.errors import InvalidInput
 
 
@@ -37,19 +37,34 @@ def test_authenticate_refuses_a_wrong_password_and_an_unknown_email_alike(sessio
     assert auth.authenticate(session, email="who@example.com", password="nope", now=now) is None
 
 
-def test_changing_the_password_ends_other_sessions(session, now):
-    user = _user(session, now)
-    old_login_id = f"{user.id}:{user.session_version}"
-    auth.change_password(session, user_id=user.id, current_password="first-password",
-                         new_password="second-password", now=now)
+def _sign_in(session, user, now):
+    started = account_sessions.start(session, user_id=user.id, method="password", ip=None,
+                                     user_agent=None, now=now)
     session.commit()
-    assert request_facts.for_login(session, old_login_id) is None
-    assert request_facts.for_login(session, f"{user.id}:{user.session_version}") is not None
+    return started
+
+
+def test_changing_the_password_ends_other_sessions_and_keeps_this_one(session, now):
+    user = _user(session, now)
+    this, other = _sign_in(session, user, now), _sign_in(session, user, now)
+    old_version = user.session_version
+    auth.change_password(session, user_id=user.id, current_password="first-password",
+                         new_password="second-password", current_session_id=this.session_id,
+                         now=now)
+    session.commit()
+    version = user.session_version
+    assert version == old_version + 1
+    assert request_facts.for_login(session, request_facts.login_id(
+        user.id, old_version, this.token)) is None
+    assert request_facts.for_login(session, request_facts.login_id(
+        user.id, version, this.token)) is not None
+    assert request_facts.for_login(session, request_facts.login_id(
+        user.id, version, other.token)) is None
 
 
 def test_changing_the_password_needs_the_current_one(session, now):
     user = _user(session, now)
     with pytest.raises(InvalidInput) as raised:
         auth.change_password(session, user_id=user.id, current_password="wrong-password",
-                             new_password="second-password", now=now)
+                             new_password="second-password", current_session_id=None, now=now)
     assert raised.value.field == "current_password"

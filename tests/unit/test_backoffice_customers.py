@@ -187,7 +187,7 @@ def test_inviting_again_after_a_revoke_opens_the_portal_with_a_new_link(session,
     invitations.set_password_with_token(session, token=token, purpose=invitations.INVITATION,
                                         new_password="a-long-new-password", secret=LINKS.secret,
                                         now=now)
-    assert portal.access(session, customer_id=customer.id).state == portal.ACTIVE
+    assert portal.access(session, customer_id=customer.id, now=now).state == portal.ACTIVE
     assert auth.authenticate(session, email="ada@example.com", password="a-long-new-password",
                              now=now) is not None
 

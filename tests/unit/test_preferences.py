@@ -64,6 +64,7 @@ def test_a_new_organization_gets_the_documented_defaults(session, org):
     assert prefs.forward_max_recipients_per_hour == 20 and prefs.cancel_credit_unused
     assert prefs.cancellation_reasons and prefs.retention_coupon_code is None
     assert not prefs.partial_payments and not prefs.portal_auto_enable
+    assert (prefs.session_lifetime_days, prefs.session_idle_days) == (30, 7)
 
 
 def test_by_default_customers_see_every_module_but_may_not_change_subscriptions():
@@ -215,6 +216,9 @@ def test_organization_details_are_audited_as_the_organization(session, now, org,
     ({"email": "not-an-address"}, "email"),
     ({"name": "  "}, "name"),
     ({"reminder_renewal_days": 0}, "reminder_renewal_days"),
+    ({"session_lifetime_days": 0}, "session_lifetime_days"),
+    ({"session_lifetime_days": 366}, "session_lifetime_days"),
+    ({"session_idle_days": 91}, "session_idle_days"),
 ])
 def test_invalid_values_are_refused_and_nothing_is_saved(session, now, org, admin, changes,
                                                          field):

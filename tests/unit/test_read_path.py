@@ -10,7 +10,15 @@ from sqlmodel import Session
 from tests.factories import make_customer, make_invoice, make_subscription, pay
 from tests.web.test_query_counts import count_queries
 from webapp.models import Organization, Preferences, User
-from webapp.services import credits, home, invoices, payments, request_facts, subscriptions
+from webapp.services import (
+    account_sessions,
+    credits,
+    home,
+    invoices,
+    payments,
+    request_facts,
+    subscriptions,
+)
 from webapp.services.auth import hash_password
 from webapp.services.errors import NotFound
 from webapp.services.invoices import InvoiceFilters
@@ -33,15 +41,25 @@ def _user(session, now, **values) -> User:
     return user
 
 
+def _login_id(session, user, now) -> str:
+    """A sign-in of `user`, as the login cookie names it."""
+    started = account_sessions.start(session, user_id=user.id, method="password", ip=None,
+                                     user_agent=None, now=now)
+    session.commit()
+    return request_facts.login_id(user.id, user.session_version, started.token)
+
+
 def test_one_statement_answers_the_user_the_organization_and_the_preferences(
         session, engine, now):
     _org(session, now, portal_name="Acme Portal")
     session.add(Preferences(organization_id=1, module_invoices=False))
     user = _user(session, now)
+    login_id = _login_id(session, user, now)
     with count_queries(engine) as statements:
-        facts = request_facts.for_login(session, f"{user.id}:{user.session_version}")
+        facts = request_facts.for_login(session, login_id)
     assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == statements[-1:]
     assert "JOIN organization" in statements[-1] and "JOIN preferences" in statements[-1]
+    assert "JOIN user_session" in statements[-1]
     assert (facts.user.id, facts.user.email, facts.user.role) == (user.id, "jane@example.com",
                                                                    "customer")
     assert (facts.organization.portal_name, facts.organization.locale) == ("Acme Portal",
@@ -52,17 +70,30 @@ def test_one_statement_answers_the_user_the_organization_and_the_preferences(
 
 def test_a_login_id_that_names_no_active_user_of_that_version_finds_nothing(session, now):
     user = _user(session, now)
-    for bad in ("", "x:1", f"{user.id}", f"{user.id}:x", f"{user.id + 1}:1",
-                f"{user.id}:{user.session_version + 1}"):
+    good = _login_id(session, user, now)
+    token = good.split(":", 2)[2]
+    assert request_facts.for_login(session, good) is not None
+    for bad in ("", "x:1", f"{user.id}", f"{user.id}:x", f"{user.id + 1}:1:{token}",
+                f"{user.id}:{user.session_version}", f"{user.id}:{user.session_version}:",
+                f"{user.id}:{user.session_version}:not-{token}",
+                f"{user.id}:{user.session_version + 1}:{token}"):
         assert request_facts.for_login(session, bad) is None, bad
     user.is_active = False
     session.commit()
-    assert request_facts.for_login(session, f"{user.id}:{user.session_version}") is None
+    assert request_facts.for_login(session, good) is None
+
+
+def test_a_login_id_of_an_ended_session_finds_nothing(session, now):
+    user = _user(session, now)
+    login_id = _login_id(session, user, now)
+    account_sessions.end_all(session, user_id=user.id, reason="logout", now=now)
+    session.commit()
+    assert request_facts.for_login(session, login_id) is None
 
 
 def test_without_an_organization_or_saved_preferences_the_defaults_answer(session, now):
     user = _user(session, now)
-    facts = request_facts.for_login(session, f"{user.id}:{user.session_version}")
+    facts = request_facts.for_login(session, _login_id(session, user, now))
     assert facts.organization is None
     assert request_facts.organization(session) is None
     defaults = Preferences(organization_id=1)
@@ -76,7 +107,7 @@ def test_the_facts_are_read_afresh_each_time(session, engine, now):
     _org(session, now)
     session.add(Preferences(organization_id=1, module_invoices=True))
     user = _user(session, now)
-    login_id = f"{user.id}:{user.session_version}"
+    login_id = _login_id(session, user, now)
     assert request_facts.for_login(session, login_id).preferences.module_invoices is True
     with Session(engine) as admin:
         admin.get(Preferences, 1).module_invoices = False

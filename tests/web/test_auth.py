@@ -50,7 +50,7 @@ def test_changing_the_password_ends_a_second_session(app, auth, seeded):
     Auth(other).login()
     assert other.get("/").status_code == 200
     auth.login()
-    response = post_form(auth.client, "/account/password", {
+    response = post_form(auth.client, "/account/password", token_from="/account", data={
         "current_password": demo.JANE[1], "new_password": "a-brand-new-pass",
         "confirm_password": "a-brand-new-pass"})
     assert response.status_code == 303
@@ -62,7 +62,7 @@ def test_changing_the_password_ends_a_second_session(app, auth, seeded):
 
 def test_a_weak_new_password_is_refused_next_to_the_field(client, auth, seeded):
     auth.login()
-    response = post_form(client, "/account/password", {
+    response = post_form(client, "/account/password", token_from="/account", data={
         "current_password": demo.JANE[1], "new_password": "jane@example.com",
         "confirm_password": "jane@example.com"})
     assert response.status_code == 422
@@ -73,7 +73,7 @@ def test_a_weak_new_password_is_refused_next_to_the_field(client, auth, seeded):
 
 def test_a_wrong_current_password_changes_nothing(client, auth, seeded):
     auth.login()
-    response = post_form(client, "/account/password", {
+    response = post_form(client, "/account/password", token_from="/account", data={
         "current_password": "not-the-password", "new_password": "another-long-pass",
         "confirm_password": "another-long-pass"})
     assert response.status_code == 422
@@ -159,7 +159,7 @@ def test_a_server_error_shows_a_friendly_page_without_a_trace(app, seeded):
 
 def test_mismatched_new_passwords_are_refused_next_to_the_field(client, auth, seeded):
     auth.login()
-    response = post_form(client, "/account/password", {
+    response = post_form(client, "/account/password", token_from="/account", data={
         "current_password": demo.JANE[1], "new_password": "a-brand-new-pass",
         "confirm_password": "something-else-1"})
     assert response.status_code == 422

@@ -103,7 +103,7 @@ def test_every_back_office_url_answers_404_to_customers(client, auth, ids, metho
     auth.login()  # Jane, a customer
     url = path.format(**ids)
     response = client.get(url) if method == "get" else post_form(
-        client, url, {}, token_from="/account/password")
+        client, url, {}, token_from="/account")
     assert response.status_code == 404
 
 
@@ -242,11 +242,11 @@ def test_revoking_signs_the_customer_out_at_once(client, admin, app, seeded):
 
     other = app.test_client()
     Auth(other).login(*demo.OMAR)
-    assert other.get("/account/password").status_code == 200
+    assert other.get("/account").status_code == 200
     page = f"/admin/customers/{seeded.omar_customer_id}"
     response = post_form(client, f"{page}/portal/revoke", {}, htmx=True, token_from=page)
     assert "Access revoked" in response.get_data(as_text=True)
-    assert other.get("/account/password").status_code == 302  # back to the login page
+    assert other.get("/account").status_code == 302  # back to the login page
     with app.app_context():
         user = db.session.exec(select(User).where(User.email == demo.OMAR[0])).one()
         assert not user.is_active

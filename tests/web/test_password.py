@@ -58,13 +58,15 @@ def test_forgot_password_mails_a_link_only_to_a_known_email(client, app, seeded)
     assert _mails_to(app, "nobody@example.com") == []
 
 
-def test_a_reset_link_sets_a_new_password_for_the_next_login(client, app, auth, seeded):
+def test_a_reset_link_sets_a_new_password_and_signs_in_with_it(client, app, auth, seeded):
     path = _reset_path(client, app)
     assert "Choose a new password" in client.get(path).get_data(as_text=True)
     response = _set_password(client, path)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/login"
-    assert "Your password has been changed" in client.get("/login").get_data(as_text=True)
+    assert response.headers["Location"] == "/"
+    assert "Your password has been changed" in client.get("/").get_data(as_text=True)
+    assert "Password reset link" in client.get("/account").get_data(as_text=True)
+    auth.logout()
     assert auth.login(demo.JANE[0], demo.JANE[1]).status_code == 422
     assert auth.login(demo.JANE[0], NEW_PASSWORD).status_code == 303
 
@@ -139,8 +141,10 @@ def test_an_invited_customer_sets_a_password_from_the_link_and_logs_in(client, a
     assert path.startswith("/password/invite/")
     assert "Set your password" in client.get(path).get_data(as_text=True)
     assert _set_password(client, path).status_code == 303
+    assert client.get("/").status_code == 200  # signed in by the link
+    assert "Invitation link" in client.get("/account").get_data(as_text=True)
+    auth.logout()
     assert auth.login("ann@example.com", NEW_PASSWORD).status_code == 303
-    assert client.get("/").status_code == 200
 
 
 def test_inviting_an_email_no_customer_has_fails_with_a_clear_message(app, seeded):

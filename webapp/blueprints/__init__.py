@@ -7,6 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from webapp.blueprints import (
+        account,
         admin,
         auth,
         credits,
@@ -19,7 +20,7 @@ def register_blueprints(app: Flask) -> None:
         subscriptions,
     )
 
-    for module in (auth, home, subscriptions, subscription_edit, invoices, credits, payments, pay,
+    for module in (auth, account, home, subscriptions, subscription_edit, invoices, credits, payments, pay,
                    payment_methods, admin):
         app.register_blueprint(module.bp)
 

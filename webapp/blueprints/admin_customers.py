@@ -87,7 +87,8 @@ def create():
 
 
 def _overview_context(customer_id: int, **forms) -> dict:
-    view = overview.overview(db.session, customer_id=customer_id, today=today())
+    view = overview.overview(db.session, customer_id=customer_id, today=today(),
+                             now=clock.now())
     return {"view": view, "contact_form": ContactForm(formdata=None),
             "note_form": NoteForm(formdata=None)} | forms
 
@@ -205,4 +206,28 @@ def revoke(customer_id: int):
     db.session.commit()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="Portal access revoked.",
+                            redirect_to=url_for(".detail", customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/portal/sessions/<int:session_id>/end")
+@admin_required
+def end_session(customer_id: int, session_id: int):
+    """Sign the customer out of one device; they are told by email."""
+    access = portal.sign_out(db.session, actor=actor(), customer_id=customer_id,
+                             session_id=session_id, now=clock.now())
+    commit_and_dispatch()
+    return swap_or_redirect("admin_customer_portal", access=access,
+                            message="The customer has been signed out of that device.",
+                            redirect_to=url_for(".detail", customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/portal/sessions/end-all")
+@admin_required
+def end_all_sessions(customer_id: int):
+    """Sign the customer out everywhere; they are told by email."""
+    access = portal.sign_out(db.session, actor=actor(), customer_id=customer_id,
+                             now=clock.now())
+    commit_and_dispatch()
+    return swap_or_redirect("admin_customer_portal", access=access,
+                            message="The customer has been signed out everywhere.",
                             redirect_to=url_for(".detail", customer_id=customer_id))

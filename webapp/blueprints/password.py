@@ -6,7 +6,16 @@ webapp/services/invitations.py puts in the emails.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -16,6 +25,7 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.htmx import form_errors
+from webapp.login import sign_in
 from webapp.services import auth, invitations
 from webapp.services.errors import InvalidInput
 
@@ -23,8 +33,9 @@ bp = Blueprint("password", __name__, url_prefix="/password")
 
 PURPOSES = {p.name: p for p in (invitations.INVITATION, invitations.RESET)}
 HEADING = {"invitation": "Set your password", "reset": "Choose a new password"}
-DONE = {"invitation": "Your password is set. Log in with it now.",
-        "reset": "Your password has been changed. Log in with the new one."}
+DONE = {"invitation": "Your password is set, and you are signed in.",
+        "reset": "Your password has been changed, and you are signed in. Every other "
+                 "session has been signed out."}
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -84,11 +95,14 @@ def set_password(token: str, purpose: str):
     if not form.validate_on_submit():
         return render_template("password/set.html", **page), 422 if request.method == "POST" else 200
     try:
-        invitations.set_password_with_token(db.session, token=token, purpose=kind,
-                                            new_password=form.new_password.data, **_secrets())
+        user = invitations.set_password_with_token(
+            db.session, token=token, purpose=kind, new_password=form.new_password.data,
+            **_secrets())
     except InvalidInput as exc:
         form.new_password.errors.append(exc.message)
         return form_errors("password/set.html", **page)
+    session.clear()  # whoever was signed in on this browser before, it is this user now
+    signed_in = sign_in(user, method=purpose)
     db.session.commit()
     flash(DONE[purpose], "success")
-    return redirect(url_for("auth.login"), 303)
+    return redirect(url_for("admin.index" if signed_in.is_admin else "home.index"), 303)

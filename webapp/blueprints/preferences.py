@@ -51,6 +51,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Dunning", ("dunning_retry_days", "dunning_final_action")),
     ("Reminders", ("reminder_trial_ending_days", "reminder_renewal_days")),
     ("Portal access", ("portal_auto_enable",)),
+    ("Sign-in sessions", ("session_lifetime_days", "session_idle_days")),
     ("Portal", ("portal_name", "banner_text")),
     ("Organization", ("name", "address", "email", "phone", "timezone", "locale",
                       "base_currency", "tax_name", "tax_rate")),
@@ -61,6 +62,8 @@ HELP = {
     "cancellation_reasons": "One reason per line; customers pick one when they cancel.",
     "retention_coupon_code": "Optional: an active coupon offered before a customer cancels.",
     "dunning_retry_days": "Days after the failed charge, ascending, such as 1, 3, 7.",
+    "session_lifetime_days": "From 1 to 365 days after signing in, for customers and admins.",
+    "session_idle_days": "From 1 to 90 days since the session was last used.",
     "banner_text": "Shown at the top of every portal page; leave empty for none.",
     "email": "Shown in the footer; customer messages go here.",
     "timezone": "Such as Europe/London or America/New_York.",
@@ -99,6 +102,8 @@ class PreferencesForm(FlaskForm):
                                        choices=_choices(preferences.DUNNING_FINAL_ACTIONS))
     reminder_trial_ending_days = _whole_number("reminder_trial_ending_days")
     reminder_renewal_days = _whole_number("reminder_renewal_days")
+    session_lifetime_days = _whole_number("session_lifetime_days")
+    session_idle_days = _whole_number("session_idle_days")
     portal_name = StringField(LABELS["portal_name"])
     banner_text = TextAreaField(LABELS["banner_text"])
     name = StringField(LABELS["name"])

@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
-__all__ = ["Organization", "User", "Customer", "ContactPerson", "Counter"]
+__all__ = ["Organization", "User", "UserSession", "Customer", "ContactPerson", "Counter"]
 
 
 class Organization(SQLModel, table=True):
@@ -58,6 +58,31 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserSession(SQLModel, table=True):
+    """One sign-in of a user on one browser: listed on Account & security, ended one by one.
+
+    The browser holds a random id in the signed login cookie; only its SHA-256 is stored, so
+    a copy of this table opens no session. A row ends (ended_at) at logout, when the user or
+    an admin signs it out, when the password changes, when access is revoked, or on the first
+    request after it expired (the preferences' lifetime and idle timeout).
+    """
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    method: str = Field(max_length=16)  # password | invitation | reset
+    ip: str = Field(default="", max_length=45)
+    device: str = Field(default="", max_length=100)  # "Chrome on macOS"
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # logout | signed_out | others_signed_out | password_changed | password_reset |
+    # password_invitation | revoked | admin | expired
+    end_reason: str | None = Field(default=None, max_length=24)
 
 
 class ContactPerson(SQLModel, table=True):

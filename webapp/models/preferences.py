@@ -101,4 +101,8 @@ class Preferences(SQLModel, table=True):
     # Portal access: new customers get a portal login automatically.
     portal_auto_enable: bool = Field(default=False)
 
+    # Signed-in sessions end this long after sign-in, or after this long without a request.
+    session_lifetime_days: int = Field(default=30)  # 1-365
+    session_idle_days: int = Field(default=7)  # 1-90
+
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

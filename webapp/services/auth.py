@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.models import User
+from webapp.services import account_sessions
 from webapp.services.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 10
@@ -52,19 +53,24 @@ class PasswordChanged:
 
 
 def change_password(session: Session, *, user_id: int, current_password: str,
-                    new_password: str, now: datetime) -> PasswordChanged:
-    """Set a new password; every other session of the user ends (session version bumps)."""
+                    new_password: str, current_session_id: int | None,
+                    now: datetime) -> PasswordChanged:
+    """Set a new password; every other session of the user ends (the session version bumps
+    and their rows end), and `current_session_id` goes on under the new version."""
     user = session.get(User, user_id)
     if user is None or not user.password_hash:
         raise InvalidInput("Your current password is not correct.", field="current_password")
     if not check_password_hash(user.password_hash, current_password):
         raise InvalidInput("Your current password is not correct.", field="current_password")
     set_password(user, new_password)
+    account_sessions.end_all(session, user_id=user.id, reason="password_changed", now=now,
+                             keep_session_id=current_session_id)
     return PasswordChanged(user.id, user.session_version)
 
 
 def set_password(user: User, new_password: str) -> None:
-    """Check the rules, store the hash and end the user's other sessions."""
+    """Check the rules, store the hash and bump the session version (every login id and
+    emailed link made before stops working); the caller ends the session rows."""
     problem = password_problem(new_password, email=user.email)
     if problem:
         raise InvalidInput(problem, field="new_password")

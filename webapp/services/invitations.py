@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Organization, User
-from webapp.services import auth, outbox
+from webapp.services import account_sessions, auth, outbox
 from webapp.services.errors import DomainError, InvalidInput, NotFound
 
 
@@ -90,6 +90,8 @@ def set_password_with_token(session: Session, *, token: str, purpose: Purpose,
     """Set the password of the token's user (the password rules apply); the link is then used."""
     user = user_for_token(session, token=token, purpose=purpose, secret=secret, now=now)
     auth.set_password(user, new_password)
+    account_sessions.end_all(session, user_id=user.id, reason=f"password_{purpose.name}",
+                             now=now)
     return user
 
 
@@ -109,7 +111,7 @@ def invite(session: Session, *, now: datetime, base_url: str, secret: str,
     days = INVITATION.max_age.days
     token = make_token(user, purpose=INVITATION, secret=secret, now=now)
     outbox.enqueue(session, template="invitation", to=user.email, customer_id=customer.id,
-                   subject=f"Your invitation to {_portal_name(session)}", now=now,
+                   subject=f"Your invitation to {portal_name(session)}", now=now,
                    context={"name": customer.display_name, "valid_days": days,
                             "link": link(base_url, INVITATION, token)})
     return Invited(user.id, user.email, created)
@@ -124,7 +126,7 @@ def request_password_reset(session: Session, *, email: str, now: datetime, base_
     token = make_token(user, purpose=RESET, secret=secret, now=now)
     outbox.enqueue(session, template="password_reset", to=user.email,
                    customer_id=user.customer_id, now=now,
-                   subject=f"Reset your {_portal_name(session)} password",
+                   subject=f"Reset your {portal_name(session)} password",
                    context={"link": link(base_url, RESET, token),
                             "valid_hours": int(RESET.max_age.total_seconds() // 3600)})
 
@@ -161,6 +163,7 @@ def _login_for(session: Session, customer: Customer, *, now: datetime) -> tuple[
     return user, True
 
 
-def _portal_name(session: Session) -> str:
+def portal_name(session: Session) -> str:
+    """The portal's name as emails call it."""
     org = session.get(Organization, 1)
     return org.portal_name if org else "customer portal"

@@ -5,7 +5,7 @@ use, called with this customer's id."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -38,7 +38,8 @@ class CustomerOverview:
     activity: tuple[AuditRow, ...]
 
 
-def overview(session: Session, *, customer_id: int, today: date) -> CustomerOverview:
+def overview(session: Session, *, customer_id: int, today: date,
+             now: datetime) -> CustomerOverview:
     customer = customers.get_customer(session, customer_id)
     org = session.get(Organization, 1)
     entries = session.exec(select(AuditEntry).where(AuditEntry.customer_id == customer_id)
@@ -46,7 +47,7 @@ def overview(session: Session, *, customer_id: int, today: date) -> CustomerOver
                                      col(AuditEntry.id).desc()).limit(RECENT)).all()
     return CustomerOverview(
         customer, billing.account_position(session, customer_id=customer_id, today=today),
-        portal.access(session, customer_id=customer_id),
+        portal.access(session, customer_id=customer_id, now=now),
         customers.contacts(session, customer_id=customer_id),
         subscriptions.list_subscriptions(
             session, customer_id=customer_id, filters=subscriptions.SubscriptionFilters(),

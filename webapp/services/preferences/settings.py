@@ -72,6 +72,8 @@ LABELS: dict[str, str] = {
     "reminder_trial_ending_days": "Trial ending reminder (days before)",
     "reminder_renewal_days": "Upcoming renewal reminder (days before)",
     "portal_auto_enable": "Enable the portal for new customers automatically",
+    "session_lifetime_days": "A sign-in lasts at most (days)",
+    "session_idle_days": "Sign out after this long without use (days)",
     "portal_name": "Portal name", "banner_text": "Banner text",
     "name": "Organization name", "address": "Address", "email": "Contact email",
     "phone": "Phone", "timezone": "Timezone", "locale": "Locale",
@@ -87,7 +89,8 @@ SWITCHES: tuple[str, ...] = tuple(
 
 _INT_RANGES = {"trial_max_extensions": (0, 5), "pause_max_days": (1, 365),
                "forward_max_recipients_per_hour": (1, 1000),
-               "reminder_trial_ending_days": (1, 60), "reminder_renewal_days": (1, 60)}
+               "reminder_trial_ending_days": (1, 60), "reminder_renewal_days": (1, 60),
+               "session_lifetime_days": (1, 365), "session_idle_days": (1, 90)}
 _MAX_LENGTHS = {"retention_offer_text": 500, "portal_name": 200, "banner_text": 500,
                 "name": 200, "address": 1000, "email": 254, "phone": 50, "tax_name": 50}
 _REQUIRED = ("portal_name", "name", "email")
