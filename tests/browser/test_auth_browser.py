@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tests.browser.support import click_through, login, logout, path_of, visit, watch_of
+from tests.browser.support import (
+    check_page,
+    click_through,
+    login,
+    logout,
+    path_of,
+    visit,
+    watch_of,
+)
 from webapp.services import demo
 
 NEW_PASSWORD = "a-new-portal-password"
@@ -30,11 +38,12 @@ def test_a_wrong_password_keeps_jane_on_the_login_page_with_a_message(page):
 
 def test_jane_changes_her_password_and_logs_in_again_with_the_new_one(page):
     login(page, *demo.JANE)
-    click_through(page, page.get_by_role("navigation").get_by_role("link", name="Change Password"))
+    click_through(page, page.get_by_role("navigation").get_by_role(
+        "link", name="Account & security"))
     page.get_by_label("Current password").fill(demo.JANE[1])
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirm new password").fill(NEW_PASSWORD)
-    click_through(page, page.get_by_role("button", name="Change Password"))
+    click_through(page, page.get_by_role("button", name="Change password"))
     assert "Your password has been changed" in page.get_by_role("main").inner_text()
 
     logout(page)
@@ -46,11 +55,13 @@ def test_jane_changes_her_password_and_logs_in_again_with_the_new_one(page):
 
 def test_a_too_short_new_password_is_refused_next_to_the_field(page):
     login(page, *demo.JANE)
-    visit(page, "/account/password")
+    visit(page, "/account")
     page.get_by_label("Current password").fill(demo.JANE[1])
     page.get_by_label("New password", exact=True).fill("short")
     page.get_by_label("Confirm new password").fill("short")
-    click_through(page, page.get_by_role("button", name="Change Password"))
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_selector("#new_password[aria-invalid=true]")
+    check_page(page)
 
     new_password = page.get_by_label("New password", exact=True)
     assert new_password.get_attribute("aria-invalid") == "true"
@@ -72,7 +83,7 @@ def test_jane_logs_in_and_out_with_javascript_disabled(page_without_js):
 
 def test_pages_load_their_scripts_without_content_security_policy_violations(page):
     login(page, *demo.JANE)
-    visit(page, "/account/password")
+    visit(page, "/account")
 
     assert page.evaluate("typeof window.htmx") == "object"
     assert watch_of(page).csp_violations == []

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.conftest import REPO_ROOT, _free_port, _wait_until_serving
-from tests.browser.support import click_through, login, path_of, visit
+from tests.browser.support import click_through, login, logout, path_of, visit
 from tests.conftest import FIXED_NOW
 from tests.mail_sink import MailSink, link_in
 from webapp.services import demo
@@ -83,7 +83,8 @@ def test_jane_resets_her_forgotten_password_from_the_mailed_link_and_logs_in(pag
     page.get_by_label("Confirm new password").fill(NEW_PASSWORD)
     click_through(page, page.get_by_role("button", name="Set password"))
 
-    assert path_of(page) == "/login"
+    assert path_of(page) == "/"  # the link signs her in
     assert "Your password has been changed" in page.get_by_role("main").inner_text()
+    logout(page)
     login(page, demo.JANE[0], NEW_PASSWORD)
     assert page.get_by_role("heading", level=1).inner_text() == "Home"
