@@ -177,3 +177,23 @@ def test_a_refused_action_without_a_page_to_return_to_explains_itself(app, clien
     token = csrf_token_from(client.get("/").get_data(as_text=True))
     response = client.post("/refuse-test", data={"csrf_token": token})  # no Referer
     assert response.status_code == 409 and "Already cancelled." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("next_param", [
+    "/%09/evil.example", "/%0d/x", "/%0a/x", "//evil.example", "/%5cevil.example",
+    "%2f%2fevil.example", "%5c%2f%5c%2fevil.example", "https:evil.example",
+    "/%EF%BC%8Fevil.example",
+])
+def test_login_never_redirects_off_the_site(client, seeded, next_param):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(f"/login?next={next_param}", data={
+        "email": demo.JANE[0], "password": demo.JANE[1], "csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+def test_login_follows_next_to_a_page_of_the_portal(client, seeded):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login?next=/invoices%3Fstatus%3Doverdue", data={
+        "email": demo.JANE[0], "password": demo.JANE[1], "csrf_token": token})
+    assert response.headers["Location"] == "/invoices?status=overdue"

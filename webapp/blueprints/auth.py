@@ -41,13 +41,6 @@ def _home_for(user: PortalUser) -> str:
     return url_for("admin.index") if user.is_admin else url_for("home.index")
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -63,7 +56,7 @@ def login():
     if user is None:
         # Unknown email and wrong password get exactly the same answer.
         return render_template("auth/login.html", form=form, failure=LOGIN_FAILED), 422
-    next_url = _safe_next(request.args.get("next"))
+    next_url = auth.safe_next(request.args.get("next"))
     session.clear()  # a fresh session at login: nothing carried over from before
     portal_user = sign_in(user, method=account_sessions.PASSWORD)
     db.session.commit()

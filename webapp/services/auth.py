@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote, urlsplit
 
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -28,6 +30,28 @@ def password_problem(password: str, *, email: str) -> str | None:
     if password.strip().lower() == normalize_email(email):
         return "Your password cannot be your email address."
     return None
+
+
+# Browsers drop tab, CR and LF anywhere in a URL, and read "\\" as "/" (the WHATWG URL rules).
+_DROPPED_BY_BROWSERS = str.maketrans({"\t": None, "\r": None, "\n": None, "\\": "/"})
+_SAFE_IN_URL = "/?&=#%:@!$'()*+,;~-._"
+
+
+def safe_next(target: str | None) -> str | None:
+    """The URL to go to after login: `target` when, read as a browser will read it, it is a
+    path of this site (one leading "/", no scheme, no host); None otherwise (go home)."""
+    if not target or len(target) > 2000:
+        return None
+    text = unicodedata.normalize("NFKC", target)  # fullwidth "／" becomes "/"
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\r\n" for c in text):
+        return None
+    final = text.translate(_DROPPED_BY_BROWSERS).strip(" ")
+    parts = urlsplit(final)
+    if not final.startswith("/") or final.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    if not parts.path.isascii():  # no look-alike slashes where a host could be read
+        return None
+    return quote(final, safe=_SAFE_IN_URL)
 
 
 def hash_password(password: str) -> str:
