@@ -31,11 +31,21 @@ def free_port() -> int:
 @contextmanager
 def gunicorn(b: Backend, workers: int = 2):
     """Yield the base URL of a running gunicorn on a free port; stop it afterwards."""
+    with gunicorn_serving(f"gunicorn-{b.name}", {
+            "DATABASE_URL": b.url, "PORTAL_BENCH_ROUTES": "1",
+            "LOGIN_RATE_LIMIT": "1000 per minute"}, workers=workers) as base:
+        yield base
+
+
+@contextmanager
+def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2):
+    """The portal under gunicorn with `settings` over this environment (no REDIS_URL unless
+    given); yields its base URL, logs to bench/.cache/<name>.log."""
+    CACHE.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log = CACHE / f"gunicorn-{b.name}.log"
-    env = {**os.environ, "DATABASE_URL": b.url, "SECRET_KEY": "bench-secret-key",
-           "PORTAL_BENCH_ROUTES": "1", "LOGIN_RATE_LIMIT": "1000 per minute"}
-    env.pop("REDIS_URL", None)
+    log = CACHE / f"{name}.log"
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update({"SECRET_KEY": "bench-secret-key", **settings})
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
          "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), "webapp:create_app()"],

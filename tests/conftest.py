@@ -125,7 +125,6 @@ def app(engine):
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SECRET_KEY": "test-secret-key",
         "REDIS_URL": None,
-        "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "FIXED_NOW": FIXED_NOW,
     })

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as config_module
 from webapp.db import db
@@ -26,8 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    # Login limits count in the database every worker shares (webapp/limits_storage.py).
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "portal-db://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
 
     # Pages, partials and PDF templates share one namespace rooted at webapp/:
@@ -37,6 +38,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.autoescape = True
 
     db.init_app(app)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("portal-db:"):
+        import webapp.limits_storage  # noqa: F401  registers the portal-db:// scheme
+
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"engine": app.extensions["database"]}
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -69,6 +69,9 @@ def from_environment(instance_path: Path, env: dict[str, str] | None = None) -> 
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 6 * 1024 * 1024),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
+        # How many proxies in front set X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix):
+        # 0 trusts none, so a client cannot choose the address its limits count against.
+        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS") or 0),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_TIME_LIMIT": None,
         "FIXED_NOW": None,

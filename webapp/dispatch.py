@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlmodel import Session
 
-from webapp.services import outbox
+from webapp.services import account_notices, outbox
 from worker import runtime
 
 log = logging.getLogger("portal.dispatch")
@@ -65,6 +65,22 @@ def commit_and_dispatch(session: Session | None = None) -> None:
     dispatch_outbox(outbox.take_written_ids(session))
     for job, ids in deferred:
         dispatch(job, *ids)
+    for notice_id in account_notices.take_written_ids(session):
+        dispatch_in_background(_notice_job(), notice_id)
+
+
+def dispatch_in_background(job: Job, *ids: int) -> None:
+    """Queue `job(*ids)` for RQ; without REDIS_URL leave it to the in-process schedule's sweep.
+    For work that must never run inside the request (an account notice: a request for an
+    unknown address must cost what one for a known address costs)."""
+    if runs_in_background():
+        _enqueue(runtime.settings()["REDIS_URL"], job, ids, QUEUE_NAME)
+
+
+def _notice_job() -> Job:
+    from worker.jobs import process_account_notice  # jobs import this module
+
+    return process_account_notice
 
 
 def dispatch_outbox(message_ids: Sequence[int]) -> None:

@@ -3,10 +3,12 @@ session row (services/account_sessions.py)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_login import UserMixin, current_user, login_required, login_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp import clock
 from webapp.db import db, write_intent
@@ -63,6 +65,42 @@ def _load_user(login_id: str) -> PortalUser | None:
     g.setdefault("org", facts.organization)
     g.setdefault("preferences", facts.preferences)
     return PortalUser(facts.user, session_id=facts.login_session.id, token=facts.token)
+
+
+# A browser that has signed in to an account keeps a signed list of those accounts (throttle
+# keys, services/login_throttle.py): the per-account limit does not hold it back.
+DEVICE_COOKIE = "portal_device"
+DEVICE_MAX_AGE = timedelta(days=365)
+_DEVICE_ACCOUNTS = 5
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="portal.device")
+
+
+def _device_accounts() -> list[str]:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        accounts = _device_serializer().loads(raw, max_age=int(DEVICE_MAX_AGE.total_seconds()))
+    except BadSignature:
+        return []
+    return [a for a in accounts if isinstance(a, str)] if isinstance(accounts, list) else []
+
+
+def trusted_device(account_key: str) -> bool:
+    """Has this browser signed in to the account before?"""
+    return account_key in _device_accounts()
+
+
+def remember_device(response: Response, account_key: str) -> Response:
+    """Mark this browser as one that signed in to the account."""
+    accounts = [a for a in _device_accounts() if a != account_key][-(_DEVICE_ACCOUNTS - 1):]
+    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps([*accounts, account_key]),
+                        max_age=int(DEVICE_MAX_AGE.total_seconds()), httponly=True,
+                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def _session_upkeep(_exc: BaseException | None) -> None:

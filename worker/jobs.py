@@ -12,7 +12,16 @@ from webapp.clock import now as clock_now
 from webapp.clock import utcnow
 from webapp.db import session_scope
 from webapp.dispatch import defer, dispatch_outbox, runs_in_background
-from webapp.services import account_sessions, charges, lifecycle, outbox, preferences
+from webapp.limits_storage import DatabaseStorage
+from webapp.services import (
+    account_notices,
+    account_sessions,
+    charges,
+    lifecycle,
+    login_throttle,
+    outbox,
+    preferences,
+)
 from webapp.services.mail import mailer_from_settings
 from webapp.units import unit_of_work
 from worker import runtime
@@ -143,13 +152,38 @@ def _tick_batches(*, helpers: int) -> int:
 
 
 def purge_sessions() -> int:
-    """Delete signed-in session rows that ended or expired more than 90 days ago."""
+    """Housekeeping of the sign-in tables: session rows that ended or expired more than 90
+    days ago, throttles that no longer hold, notices handled a week ago, ended rate-limit
+    windows."""
     with session_scope(runtime.engine()) as session:
         limits = account_sessions.Limits.of(preferences.load(session))
         purged = account_sessions.purge(session, limits=limits, now=clock_now())
+        purged += login_throttle.purge(session, now=clock_now())
+        purged += account_notices.purge(session, now=clock_now())
+    purged += DatabaseStorage(engine=runtime.engine()).purge()
     if purged:
-        log.info("purged %d old session row(s)", purged)
+        log.info("purged %d old session, throttle, notice and rate-limit row(s)", purged)
     return purged
+
+
+def process_account_notice(notice_id: int) -> None:
+    """Mail an account notice's address if it is an active login's (once, however often run)."""
+    settings = runtime.settings()
+    with session_scope(runtime.engine()) as session:
+        account_notices.process(session, notice_id=notice_id, now=clock_now(),
+                                base_url=settings["BASE_URL"], secret=settings["SECRET_KEY"])
+        ids = outbox.take_written_ids(session)
+    dispatch_outbox(ids)
+
+
+def sweep_account_notices() -> int:
+    """Run every account notice not yet taken (on the embedded default this is how they run;
+    with RQ it picks up those whose job was lost); returns how many."""
+    with session_scope(runtime.engine()) as session:
+        ids = account_notices.pending(session, now=clock_now())
+    for notice_id in ids:
+        process_account_notice(notice_id)
+    return len(ids)
 
 
 def heartbeat() -> str:

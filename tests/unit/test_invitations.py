@@ -99,7 +99,3 @@ def test_a_link_is_invalid_for_another_purpose_or_secret(session, now, ann, purp
     assert refused.value.reason == "invalid"
 
 
-def test_a_reset_for_an_unknown_email_writes_nothing(session, now, ann):
-    invitations.request_password_reset(session, email="nobody@example.com", now=now,
-                                       base_url=BASE, secret=SECRET)
-    assert session.exec(select(OutboxMessage)).all() == []

@@ -19,7 +19,7 @@ def pg_app(postgresql_engine):
     wipe(postgresql_engine)
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "REDIS_URL": None,
                       "DATABASE_URL": postgresql_engine.url.render_as_string(hide_password=False),
-                      "RATELIMIT_STORAGE_URI": "memory://", "LOGIN_RATE_LIMIT": "1000 per minute",
+                      "LOGIN_RATE_LIMIT": "1000 per minute",
                       "FIXED_NOW": FIXED_NOW})
     with app.app_context():
         seeded = demo.seed_demo(db.session, now=FIXED_NOW)

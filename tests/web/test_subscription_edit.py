@@ -189,7 +189,7 @@ def test_the_preview_read_from_the_page_equals_the_committed_invoice(sqlite_engi
 
     wipe(sqlite_engine)
     app = create_app({"TESTING": True, "DATABASE_URL": str(sqlite_engine.url), "SECRET_KEY": "t",
-                      "RATELIMIT_STORAGE_URI": "memory://", "LOGIN_RATE_LIMIT": "1000 per minute",
+                      "LOGIN_RATE_LIMIT": "1000 per minute",
                       "REDIS_URL": None, "FIXED_NOW": FIXED_NOW + timedelta(days=days)})
     with app.app_context():
         seeded = demo.seed_demo(db.session, now=FIXED_NOW)

@@ -95,7 +95,7 @@ def make_app(worker_env: dict[str, str], *, redis_url: str | None = None):
         "REDIS_URL": redis_url or worker_env["REDIS_URL"],
         "SECRET_KEY": worker_env["SECRET_KEY"], "BASE_URL": worker_env["BASE_URL"],
         "SMTP_HOST": worker_env["SMTP_HOST"], "SMTP_PORT": int(worker_env["SMTP_PORT"]),
-        "RATELIMIT_STORAGE_URI": "memory://", "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
     })
 
 

@@ -69,7 +69,7 @@ def test_in_process_there_is_no_helper_to_queue(engine, now, monkeypatch):
     seed(engine, 600, now=now - timedelta(days=2))
     app = create_app({"TESTING": True, "REDIS_URL": None, "SECRET_KEY": "x",
                       "DATABASE_URL": engine.url.render_as_string(hide_password=False),
-                      "FIXED_NOW": now, "RATELIMIT_STORAGE_URI": "memory://"})
+                      "FIXED_NOW": now})
     ran = []
     monkeypatch.setattr(jobs, "lifecycle_tick_help", lambda: ran.append("helper"))
     with app.app_context():

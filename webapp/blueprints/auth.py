@@ -19,13 +19,16 @@ from wtforms.validators import DataRequired, Length
 
 from webapp import clock
 from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
-from webapp.login import PortalUser, sign_in
-from webapp.services import account_sessions, auth
+from webapp.login import PortalUser, remember_device, sign_in, trusted_device
+from webapp.services import account_sessions, auth, login_throttle
 
 bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = "The email or password is not correct."
+THROTTLED = ("Too many wrong passwords for this account. Try again in {minutes} minute{s}, "
+             "or reset your password.")
 
 
 class LoginForm(FlaskForm):
@@ -51,16 +54,24 @@ def login():
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("auth/login.html", form=form), status
-    user = auth.authenticate(db.session, email=form.email.data, password=form.password.data,
-                             now=clock.now())
-    if user is None:
-        # Unknown email and wrong password get exactly the same answer.
+    account = login_throttle.key_for(form.email.data)
+    tried = login_throttle.attempt(db.session, email=form.email.data,
+                                   password=form.password.data,
+                                   trusted_device=trusted_device(account), now=clock.now())
+    if tried.user is None:
+        commit_and_dispatch()  # the failure counts, whatever the answer
+        # Unknown email and wrong password get exactly the same answers.
+        if tried.wait:
+            minutes = -(-int(tried.wait.total_seconds()) // 60)
+            return render_template("auth/login.html", form=form,
+                                   failure=THROTTLED.format(minutes=minutes,
+                                                            s="" if minutes == 1 else "s")), 429
         return render_template("auth/login.html", form=form, failure=LOGIN_FAILED), 422
     next_url = auth.safe_next(request.args.get("next"))
     session.clear()  # a fresh session at login: nothing carried over from before
-    portal_user = sign_in(user, method=account_sessions.PASSWORD)
+    portal_user = sign_in(tried.user, method=account_sessions.PASSWORD)
     db.session.commit()
-    return redirect(next_url or _home_for(portal_user), 303)
+    return remember_device(redirect(next_url or _home_for(portal_user), 303), account)
 
 
 @bp.post("/logout")

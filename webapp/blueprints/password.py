@@ -26,7 +26,7 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.htmx import form_errors
 from webapp.login import sign_in
-from webapp.services import auth, invitations
+from webapp.services import account_notices, auth, invitations
 from webapp.services.errors import InvalidInput
 
 bp = Blueprint("password", __name__, url_prefix="/password")
@@ -75,8 +75,9 @@ def forgot():
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("password/forgot.html", form=form), status
-    invitations.request_password_reset(db.session, email=form.email.data,
-                                       base_url=current_app.config["BASE_URL"], **_secrets())
+    # Only the typed address is recorded; a job mails it if it is a login's (never here).
+    account_notices.record(db.session, kind=account_notices.PASSWORD_RESET,
+                           email=form.email.data, now=clock.now())
     commit_and_dispatch()
     return render_template("password/forgot_sent.html")
 

@@ -117,12 +117,9 @@ def invite(session: Session, *, now: datetime, base_url: str, secret: str,
     return Invited(user.id, user.email, created)
 
 
-def request_password_reset(session: Session, *, email: str, now: datetime, base_url: str,
-                           secret: str) -> None:
-    """Email a reset link if an active login has this email; do nothing visible otherwise."""
-    user = session.exec(select(User).where(User.email == auth.normalize_email(email))).first()
-    if user is None or not user.is_active:
-        return
+def mail_password_reset(session: Session, *, user: User, now: datetime, base_url: str,
+                        secret: str) -> None:
+    """Write the reset-link email for `user` (services/account_notices.py decides whether)."""
     token = make_token(user, purpose=RESET, secret=secret, now=now)
     outbox.enqueue(session, template="password_reset", to=user.email,
                    customer_id=user.customer_id, now=now,
