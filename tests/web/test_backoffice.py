@@ -38,6 +38,8 @@ ROUTES = [
     ("post", "/admin/customers/{customer}/notes"),
     ("post", "/admin/customers/{customer}/portal/invite"),
     ("post", "/admin/customers/{customer}/portal/revoke"),
+    ("post", "/admin/customers/{customer}/portal/sessions/1/end"),
+    ("post", "/admin/customers/{customer}/portal/sessions/end-all"),
     ("get", "/admin/catalog"), ("get", "/admin/catalog/plans/new"),
     ("post", "/admin/catalog/plans"), ("get", "/admin/catalog/plans/{plan}/edit"),
     ("post", "/admin/catalog/plans/{plan}/edit"), ("post", "/admin/catalog/plans/{plan}/status"),
