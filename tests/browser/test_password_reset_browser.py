@@ -1,8 +1,9 @@
 """Forgot password, in chromium: the reset link travels by real SMTP to a sink on loopback.
 
-This module serves the portal from its own gunicorn, configured like the suite's (see
-conftest.base_url) plus SMTP_HOST/SMTP_PORT of an aiosmtpd sink and BASE_URL of that server, so
-the mail the request sends (in-process, no Redis) lands in the sink with a link back here.
+This module serves the portal as `make run` does: gunicorn, configured like the suite's (see
+conftest.base_url) plus SMTP_HOST/SMTP_PORT of an aiosmtpd sink and BASE_URL of that server,
+and beside it the in-process schedule (`flask cron`), which sends the reset mail (the request
+only records it). The mail lands in the sink with a link back here.
 """
 
 from __future__ import annotations
@@ -52,16 +53,21 @@ def base_url(browser_engine, mail_sink, tmp_path_factory) -> Iterator[str]:
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "tests.browser.wsgi:app"],
             cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        schedule = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "tests.browser.wsgi:app", "cron",
+             "--every", "1"], cwd=REPO_ROOT, env=env, stdout=log_file,
+            stderr=subprocess.STDOUT)
     try:
         _wait_until_serving(process, f"{url}/login", log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for running in (process, schedule):
+            running.terminate()
+            try:
+                running.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                running.kill()
+                running.wait()
 
 
 def test_jane_resets_her_forgotten_password_from_the_mailed_link_and_logs_in(page, mail_sink,
