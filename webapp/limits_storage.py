@@ -7,6 +7,10 @@ login limits count here, on SQLite and PostgreSQL alike, with Redis or without. 
 one upsert (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), atomic on both databases. The
 storage registers itself with `limits` under the scheme `portal-db://` and gets the engine
 through RATELIMIT_STORAGE_OPTIONS (webapp/__init__.py).
+
+Each count commits on its own connection, before the view runs, so a refused or failed request
+still counts. A limit's key function must therefore not read the database: on SQLite a POST's
+own transaction takes the write lock with its first statement, and the count would wait for it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, current_app, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -46,10 +46,11 @@ def _limit() -> str:
 
 
 def _per_user() -> str:
-    """Each customer login has its own allowance."""
-    if current_user.is_authenticated:
-        return f"message-user-{current_user.user_id}"
-    return get_remote_address()
+    """Each customer login has its own allowance. The user id comes from the signed login id
+    in the session cookie, not from loading the user: the limit is counted before the request
+    touches the database (webapp/limits_storage.py says why)."""
+    user_id = session.get("_user_id", "").partition(":")[0]
+    return f"message-user-{user_id}" if user_id else get_remote_address()
 
 
 @bp.route("/new", methods=["GET", "POST"])
