@@ -8,7 +8,6 @@ from sqlmodel import select
 from tests.walk import DECLINED_CARD, Walk
 from webapp.models import (
     Customer,
-    Invoice,
     OutboxMessage,
     Plan,
     PlanPrice,
@@ -95,9 +94,11 @@ def test_a_trial_converts_and_renews_with_its_saved_card(walk):
     assert first.kind == "first_term" and first.status == "paid" and first.total == 3600  # 20 % VAT
     _walk(walk, 400 - 14)
     invoices = walk.invoices(sub)
-    assert len(invoices) == 14 and all(i.status == "paid" for i in invoices)
-    assert len(walk.payments(customer)) == 14
-    assert walk.mails("ana@example.com").count("payment_receipt") == 14
+    # billing is anchored on the 19th, where the paid terms started: 19 Jan 2026 .. 19 Jan 2027
+    assert len(invoices) == 13 and all(i.status == "paid" for i in invoices)
+    assert {i.period_start.day for i in invoices} == {19}
+    assert len(walk.payments(customer)) == 13
+    assert walk.mails("ana@example.com").count("payment_receipt") == 13
 
 
 def test_a_trial_whose_card_is_declined_expires_and_can_be_told_apart(walk):
@@ -213,12 +214,9 @@ def test_a_debt_settled_outside_the_retries_ends_dunning_at_the_next_retry(walk)
     sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
     walk.tick()
     [invoice] = walk.invoices(sub)
-    with walk.session() as s:
-        note = ledger.create_credit_note(s, customer_id=customer, currency="USD",
-                                         total=invoice.total, reason="Goodwill",
-                                         issue_date=walk.day, now=walk.now)
-        ledger.apply_credit_note(s, note=note, invoice=s.get(Invoice, invoice.id),
-                                 amount=invoice.total, on=walk.day)
+    with walk.session() as s:  # a new credit note pays the open invoice at once
+        ledger.create_credit_note(s, customer_id=customer, currency="USD", total=invoice.total,
+                                  reason="Goodwill", issue_date=walk.day, now=walk.now)
     failed_before = len(walk.payments(customer, "failed"))
     walk.step()
     assert (_sub(walk, sub).status, _sub(walk, sub).next_retry_on) == ("live", None)
@@ -262,9 +260,18 @@ def test_pause_then_resume_bills_nothing_while_paused(walk):
     _walk(walk, 59)
     assert _sub(walk, sub).status == "paused" and len(walk.invoices(sub)) == 1
     _walk(walk, 1)
+    # paused on day 10 of 31 (5 Jan – 5 Feb): the 21 paid days left run first, uninvoiced
     state = _sub(walk, sub)
     assert state.status == "live" and state.current_term_start == START + timedelta(days=70)
-    assert len(walk.invoices(sub)) == 2
+    assert state.current_term_end == START + timedelta(days=91) and state.pause_on is None
+    assert len(walk.invoices(sub)) == 1
+    _walk(walk, 20)
+    assert len(walk.invoices(sub)) == 1
+    _walk(walk, 1)  # the carried days end: the next term is invoiced, anchored there
+    invoices = walk.invoices(sub)
+    assert [(i.period_start, i.period_end) for i in invoices[1:]] == [
+        (START + timedelta(days=91), date(2026, 5, 6))]
+    assert _sub(walk, sub).anchor_day == 6
 
 
 def test_a_scheduled_cancellation_ends_the_subscription_at_term_end(walk):

@@ -29,6 +29,7 @@ from webapp.models import (
 )
 from webapp.services import (
     billing,
+    catalog,
     charges,
     notifications,
     outbox,
@@ -132,6 +133,9 @@ def _end_trials(ctx):
 
 
 def _end_trial(ctx: _Context, sub: Subscription) -> None:
+    # The first paid term starts when the trial ends, and billing is anchored there (an
+    # extended trial ends on another day than the one the subscription started on).
+    sub.anchor_day = sub.trial_end.day
     if _charges_automatically(sub):
         # The charge decides: success -> live, failure -> expired (payment_effects).
         _bill_term(ctx, sub, billing.Term(sub.trial_end, "first_term", include_setup_fee=True),
@@ -148,8 +152,17 @@ def _pause(ctx):
 
 
 def _pause_one(ctx: _Context, sub: Subscription) -> None:
+    if sub.resume_on is None or sub.resume_on <= ctx.today:
+        # A schedule whose resume date has passed (or never was) pauses nothing: whatever
+        # left it there (an outage, imported or seeded rows), it is cleared, not obeyed.
+        sub.pause_on = sub.resume_on = None
+        sub.updated_at = ctx.now
+        return
+    # A mid-term pause keeps the unused paid days; they run from the resume date.
     state_machine.transition(ctx.session, sub, "pause", "paused", now=ctx.now, pause_on=None,
-                             guard={"pause_on": sub.pause_on}, next_billing_date=sub.resume_on)
+                             guard={"pause_on": sub.pause_on},
+                             **billing.carried_term(sub, paused_on=ctx.today,
+                                                    resume_on=sub.resume_on))
     _notice(ctx, sub, "subscription_paused", f"{sub.number} is paused")
 
 
@@ -160,8 +173,16 @@ def _resume(ctx):
 
 def _resume_one(ctx: _Context, sub: Subscription) -> None:
     start = sub.resume_on
+    if billing.carries_days(sub):
+        # The days a mid-term pause carried run first, without an invoice; the next invoice
+        # comes when they end, and billing is anchored there.
+        state_machine.transition(ctx.session, sub, "resume", "live", now=ctx.now,
+                                 resume_on=None, pause_on=None, guard={"resume_on": start},
+                                 anchor_day=sub.current_term_end.day,
+                                 next_billing_date=sub.current_term_end)
+        return
     state_machine.transition(ctx.session, sub, "resume", "live", now=ctx.now, resume_on=None,
-                             guard={"resume_on": start}, anchor_day=start.day)
+                             pause_on=None, guard={"resume_on": start}, anchor_day=start.day)
     _bill_term(ctx, sub, billing.Term(start, "renewal"), purpose="resume")
 
 
@@ -262,7 +283,7 @@ def _bill_term(ctx: _Context, sub: Subscription, term: billing.Term, *, purpose:
     invoice = billing.issue(ctx.session, sub, invoice_draft, issue_date=ctx.today,
                             due_date=due_date, now=ctx.now)
     sub.current_term_start, sub.current_term_end = invoice_draft.period.start, invoice_draft.period.end
-    sub.next_billing_date = invoice_draft.period.end
+    sub.next_billing_date, sub.term_days = invoice_draft.period.end, None
     sub.cycles_billed += 1
     if balance_due(invoice) <= 0:
         return  # paid by unused credit
@@ -299,8 +320,14 @@ def _apply_scheduled_changes(ctx: _Context, sub: Subscription, on: date) -> None
     ctx.session.flush()
 
 
-def apply_change(session: Session, sub: Subscription, payload: dict) -> None:
-    """Set plan, addon quantities and coupons from a change payload (ids and numbers)."""
+def apply_change(session: Session, sub: Subscription, payload: dict, *,
+                 this_term: bool = False) -> bool:
+    """Set plan, addon quantities and coupons from a change payload (ids and numbers).
+
+    Each coupon added is redeemed (a guarded count against its limit); one used up meanwhile
+    is not added, and False says so. `this_term`: the coupons count for the current term
+    (an immediate change's proration invoice uses them), else from the next invoice on.
+    """
     if payload.get("plan_id"):
         sub.plan_id = payload["plan_id"]
     if "addons" in payload:
@@ -312,9 +339,15 @@ def apply_change(session: Session, sub: Subscription, payload: dict) -> None:
             if quantity > 0:
                 session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=int(addon_id),
                                               quantity=quantity))
+    added = True
     for coupon_id in payload.get("add_coupon_ids", []):
+        if not catalog.redeem(session, coupon_id):
+            added = False
+            continue
         session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon_id,
-                                       applied_at=sub.updated_at))
+                                       applied_at=sub.updated_at, in_current_term=this_term,
+                                       terms_used=1 if this_term else 0))
+    return added
 
 
 def _notice(ctx: _Context, sub: Subscription, event: str, title: str) -> None:

@@ -137,7 +137,9 @@ def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) 
     days = prefs.dunning_retry_days or [1]
     attempts = sub.dunning_attempts + 1
     if attempts < len(days):
-        next_retry = sub.dunning_started_on + timedelta(days=days[attempts])
+        # Counted from the attempt that ran (today), not from the first failure: after a
+        # scheduler outage the retries keep their spacing instead of running back to back.
+        next_retry = today_in(org.timezone, now) + timedelta(days=days[attempts] - days[attempts - 1])
         state_machine.transition(session, sub, "retry_failed", "dunning", now=now,
                                  dunning_attempts=attempts, next_retry_on=next_retry)
         _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry, now)
