@@ -382,3 +382,50 @@ def test_a_future_subscription_starts_on_its_start_date(walk):
     assert _sub(walk, sub_id).status == "live"
     [invoice] = walk.invoices(sub_id)
     assert invoice.kind == "first_term" and invoice.status == "open"
+
+
+# -- Invoices nobody charges automatically are chased (issue 22, defect 5) --------------------
+
+def _overdue_mails(walk) -> list[tuple[date, str]]:
+    return walk.read(lambda s: [(m.created_at.date(), m.context["number"]) for m in s.exec(
+        select(OutboxMessage).where(OutboxMessage.template == "invoice_overdue")
+        .order_by(OutboxMessage.id))])
+
+
+def test_invoices_nobody_charges_are_reminded_on_the_overdue_days(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk))  # auto-charge off: due 7 days after issue
+    walk.tick()
+    _walk(walk, 40)
+    first, second = (i.number for i in walk.invoices(sub))
+    # the defaults: 1, 7 and 14 days past due (due 12 Jan and 12 Feb)
+    assert _overdue_mails(walk) == [(date(2026, 1, 13), first), (date(2026, 1, 19), first),
+                                    (date(2026, 1, 26), first), (date(2026, 2, 13), second)]
+    assert _sub(walk, sub).status == "live"  # the organization's setting: do nothing
+
+
+def test_after_a_quiet_spell_an_overdue_invoice_gets_only_its_latest_reminder(walk):
+    customer = _customer(walk)
+    _subscribe(walk, customer, _plan(walk))
+    walk.tick()
+    walk.day = date(2026, 1, 28)  # no tick from 5 to 28 January: 16 days past due
+    walk.tick()
+    assert [on for on, _ in _overdue_mails(walk)] == [date(2026, 1, 28)]
+
+
+@pytest.mark.parametrize("action", ["unpaid", "cancelled"])
+def test_an_invoice_unpaid_long_past_due_ends_the_subscriptions_renewals(walk, action):
+    with walk.session() as s:
+        s.add(Preferences(organization_id=1, overdue_action=action, overdue_action_days=30))
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk))
+    walk.tick()
+    _walk(walk, 36)  # 10 February: 29 days past due, still live; renewed on 5 February
+    assert _sub(walk, sub).status == "live" and len(walk.invoices(sub)) == 2
+    _walk(walk, 1)
+    state = _sub(walk, sub)
+    assert (state.status, state.next_billing_date) == (action, None)
+    assert state.cancelled_on == (date(2026, 2, 11) if action == "cancelled" else None)
+    assert walk.mails("ana@example.com").count("overdue_final") == 1
+    _walk(walk, 90)
+    assert len(walk.invoices(sub)) == 2  # nothing more is billed

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import false, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -22,6 +22,7 @@ from webapp.models import (
     Organization,
     Payment,
     Plan,
+    Reminder,
     ScheduledChange,
     Subscription,
     SubscriptionAddon,
@@ -74,8 +75,8 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
         return TickResult()
     ctx = _Context(session, now, today_in(org.timezone, now), org, preferences.load(session),
                    TickResult())
-    for phase in (_start_future, _end_trials, _pause, _resume, _end_non_renewing, _renew,
-                  _retry_dunning):
+    for phase in (_start_future, _end_trials, _pause, _resume, _end_non_renewing, _overdue,
+                  _renew, _retry_dunning):
         query, handle = phase(ctx)
         rows = session.exec(query.order_by(Subscription.id).limit(limit + 1)
                             .with_for_update(skip_locked=True)).all()
@@ -91,6 +92,7 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
             except (IllegalTransition, IntegrityError, charges.ChargeInProgress):
                 continue  # another runner took this event first, or a payer is paying it
     _reminders(ctx, limit)
+    _overdue_reminders(ctx, limit)
     _stale_charges(ctx, limit)
     return ctx.result
 
@@ -199,6 +201,42 @@ def _cancel_at_end(ctx: _Context, sub: Subscription) -> None:
                              title=f"{sub.number} cancelled at the end of its term",
                              body=f"{customer.display_name}'s scheduled cancellation took effect.",
                              now=ctx.now, customer_id=sub.customer_id)
+
+
+def _overdue(ctx):
+    """Live subscriptions with an invoice unpaid `overdue_action_days` past its due date, when
+    the organization acts on them (an invoice a charge is paying right now is not overdue)."""
+    days = ctx.prefs.overdue_action_days
+    if ctx.prefs.overdue_action not in ("unpaid", "cancelled") or not days:
+        return select(Subscription).where(false()), _overdue_one
+    overdue = select(Invoice.id).where(
+        Invoice.subscription_id == Subscription.id, Invoice.status == "open",
+        Invoice.pending_payment_id.is_(None),
+        Invoice.due_date <= ctx.today - timedelta(days=days)).correlate(Subscription)
+    return select(Subscription).where(Subscription.status == "live",
+                                      Subscription.awaiting_payment_id.is_(None),
+                                      overdue.exists()), _overdue_one
+
+
+def _overdue_one(ctx: _Context, sub: Subscription) -> None:
+    """The organization's overdue action, as dunning's final action: no more renewals."""
+    action, days = ctx.prefs.overdue_action, ctx.prefs.overdue_action_days
+    extra = {"cancelled_on": ctx.today} if action == "cancelled" else {}
+    state_machine.transition(ctx.session, sub, "overdue", action, now=ctx.now,
+                             next_billing_date=None, **extra)
+    customer = ctx.session.get(Customer, sub.customer_id)
+    outbox.enqueue(ctx.session, template="overdue_final", to=customer.email,
+                   subject=f"Subscription {sub.number} is now {action}",
+                   customer_id=customer.id,
+                   context={"name": customer.display_name, "number": sub.number,
+                            "state": action, "days": days, "comes_back": action == "unpaid",
+                            "path": f"/subscriptions/{sub.id}"},
+                   now=ctx.now)
+    notifications.notify_org(
+        ctx.session, event=notifications.DUNNING_FINAL_ACTION,
+        title=f"{sub.number} is {action}: an invoice is {days} days overdue",
+        body=f"{customer.display_name} has not paid an invoice {days} days past its due date.",
+        now=ctx.now, customer_id=customer.id)
 
 
 def _renew(ctx):
@@ -377,6 +415,45 @@ def _reminders(ctx: _Context, limit: int) -> None:
             if inserted.rowcount != 1:
                 continue
             _send_reminder(ctx, sub, kind, target)
+
+
+def _overdue_reminders(ctx: _Context, limit: int) -> None:
+    """Open invoices nobody is charging, reminded on the preference's days past due, each
+    stage once. After a quiet spell only the latest stage reached is sent. Invoices of a
+    subscription in dunning are left to dunning's own emails."""
+    stages = sorted(set(ctx.prefs.overdue_reminder_days or ()), reverse=True)
+    in_dunning = select(Subscription.id).where(Subscription.id == Invoice.subscription_id,
+                                               Subscription.status == "dunning")
+    later = None
+    for days in stages:
+        kind = f"invoice_overdue_{days}"
+        sent = select(Reminder.id).where(Reminder.invoice_id == Invoice.id, Reminder.kind == kind)
+        window = [Invoice.due_date <= ctx.today - timedelta(days=days)]
+        if later is not None:
+            window.append(Invoice.due_date > ctx.today - timedelta(days=later))
+        invoices = ctx.session.exec(select(Invoice).where(
+            Invoice.status == "open", Invoice.pending_payment_id.is_(None), *window,
+            ~sent.exists(), ~in_dunning.exists()).order_by(Invoice.id).limit(limit)).all()
+        later = days
+        for invoice in invoices:
+            inserted = ctx.session.execute(
+                text("INSERT INTO reminder (invoice_id, kind, for_date, created_at) "
+                     "VALUES (:invoice, :kind, :on, :at) ON CONFLICT DO NOTHING"),
+                {"invoice": invoice.id, "kind": kind, "on": invoice.due_date,
+                 "at": ctx.now.astimezone(UTC).replace(tzinfo=None)})
+            if inserted.rowcount == 1:
+                _send_overdue_reminder(ctx, invoice, (ctx.today - invoice.due_date).days)
+
+
+def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
+    customer = ctx.session.get(Customer, invoice.customer_id)
+    outbox.enqueue(ctx.session, template="invoice_overdue", to=customer.email,
+                   subject=f"Invoice {invoice.number} is overdue", customer_id=customer.id,
+                   context={"name": customer.display_name, "number": invoice.number,
+                            "amount": format_money(balance_due(invoice), invoice.currency,
+                                                   ctx.org.locale),
+                            "due_date": invoice.due_date.isoformat(), "days": days,
+                            "path": f"/invoices/{invoice.id}"}, now=ctx.now)
 
 
 def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> None:
