@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, InvoiceLine, Plan, Subscription, SubscriptionCoupon
-from webapp.services import ledger
+from webapp.services import ledger, pricing
 from webapp.services.catalog import SubscriptionItems, subscription_items
 from webapp.services.dates import add_interval, days_between
 from webapp.services.pricing import Charge, Line, Priced, price, prorate, taxed
@@ -143,13 +143,33 @@ def unused_time(session: Session, sub: Subscription, today: date, *,
     capped = [Charge(c.kind, c.description, c.quantity, c.unit_amount,
                      c.total if abs(c.total) <= abs(x.amount) else x.amount)
               for c, x in zip(credits, lines, strict=True)]
-    priced = taxed(capped, tax_bp)
-    kept = tuple(Line(c.kind, c.description, c.quantity, c.unit_amount, c.amount,
-                      min(c.tax_amount, x.tax_amount) if c.amount > 0 else c.tax_amount)
-                 for c, x in zip(priced.lines, lines, strict=True) if c.amount)
+    # Nor more tax than the line carried (the rate may have changed since).
+    tax_caps = iter([x.tax_amount for c, x in zip(capped, lines, strict=True) if c.total > 0])
+    kept = tuple(replace(line, tax_amount=min(line.tax_amount, next(tax_caps)))
+                 if line.amount > 0 else line
+                 for line in taxed(capped, tax_bp).lines)
+    kept = _within_paid([line for line in kept if line.amount], lines)
     subtotal, tax = sum(x.amount for x in kept), sum(x.tax_amount for x in kept)
     return UnusedTime(invoice.id, invoice.number, left, days,
                       Priced(kept, subtotal, tax, subtotal + tax))
+
+
+def _within_paid(credits: list[Line], paid: list[InvoiceLine]) -> tuple[Line, ...]:
+    """Never more credited than paid, in all: each line rounds on its own, so a discount's
+    share can fall a unit short of the shares it discounted; it then takes back that unit
+    (never more than the discount itself was)."""
+    source = {pricing.base_description(x.description): x for x in paid}
+    for field in ("amount", "tax_amount"):
+        excess = sum(getattr(x, field) for x in credits) - sum(getattr(x, field) for x in paid)
+        for index, line in enumerate(credits):
+            if excess <= 0:
+                break
+            if line.amount < 0:
+                given = source[pricing.base_description(line.description)]
+                take = min(excess, max(0, getattr(line, field) - getattr(given, field)))
+                credits[index] = replace(line, **{field: getattr(line, field) - take})
+                excess -= take
+    return tuple(credits)
 
 
 # -- A mid-term pause keeps the unused paid days (DESIGN.md: state machine) -------------------

@@ -96,17 +96,21 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
 def taxed(charges: list[Charge], tax_bp: int | None = None) -> Priced:
     """Lines already priced (prorated charges, credits), with tax per line, half-up.
 
-    A negative line (a discount) takes back at most the tax still left on the lines before
-    it, as in `price`.
+    A negative line (a discount) takes off at most what the lines before it left, and back
+    at most the tax still left on them, as in `price`: rounding each prorated line on its own
+    could otherwise make a fully discounted invoice come to −1.
     """
-    lines, tax_left = [], 0
+    lines, left, tax_left = [], 0, 0
     for charge in charges:
-        tax = _tax(abs(charge.total), tax_bp)
-        if charge.total < 0:
+        amount = charge.total if charge.total >= 0 else -min(-charge.total, left)
+        if charge.total < 0 and not amount:
+            continue  # nothing left to discount
+        tax = _tax(abs(amount), tax_bp)
+        if amount < 0:
             tax = -max(0, min(tax, tax_left))
-        tax_left += tax
+        left, tax_left = left + amount, tax_left + tax
         lines.append(Line(charge.kind, charge.description, charge.quantity, charge.unit_amount,
-                          charge.total, tax))
+                          amount, tax))
     subtotal = sum(line.amount for line in lines)
     tax_total = sum(line.tax_amount for line in lines)
     return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
@@ -131,6 +135,13 @@ class Proration:
 
 
 _DAYS = re.compile(r" \(\d+ of \d+ days\)$")
+_UNUSED = "Unused time: "
+
+
+def base_description(description: str) -> str:
+    """A line's description without the days it was prorated for ("Pro (20 of 30 days)" and
+    "Unused time: Pro (10 of 30 days)" are both "Pro")."""
+    return _DAYS.sub("", description.removeprefix(_UNUSED))
 
 
 def prorate(old: list[Charge], new: list[Charge], *, term_days: int,
@@ -146,7 +157,7 @@ def prorate(old: list[Charge], new: list[Charge], *, term_days: int,
         raise ValueError("days left must lie within the term")
 
     def part(charge: Charge, kind: str, label: str) -> Charge:
-        base = _DAYS.sub("", charge.description)
+        base = base_description(charge.description)
         return Charge(kind if kind == "proration_credit" or charge.total >= 0 else "discount",
                       f"{label}{base} ({days_left} of {term_days} days)", charge.quantity,
                       charge.unit_amount, share(charge.total, days_left, term_days),
@@ -154,4 +165,4 @@ def prorate(old: list[Charge], new: list[Charge], *, term_days: int,
 
     return Proration(
         tuple(part(c, "proration_charge", "") for c in new if c.total),
-        tuple(part(c, "proration_credit", "Unused time: ") for c in old if c.total))
+        tuple(part(c, "proration_credit", _UNUSED) for c in old if c.total))
