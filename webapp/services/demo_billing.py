@@ -254,12 +254,14 @@ def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, toda
     term_end.status, term_end.expired_reason, term_end.next_billing_date = \
         "expired", "term_end", None
 
-    # two one-off invoices, open and not yet due
+    # two one-off invoices, open and not yet due; a deposit paid part of the first
     workshop = session.exec(select(Addon).where(Addon.code == "onboarding")).one()
-    ledger.issue_invoice(
+    deposited = ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
         priced=price([Charge("one_off", workshop.name, 1, 9900)], tax_bp=tax_bp),
         issue_date=d(-3), due_date=d(14), now=now)
+    b.pay([deposited], on=d(-2), amount=5000, method="cheque",
+          reference="Cheque 004512, deposit for the workshop")
     ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
         priced=price([Charge("one_off", "Extra support hours", 2, 6000)], tax_bp=tax_bp),
