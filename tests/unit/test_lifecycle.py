@@ -429,3 +429,22 @@ def test_an_invoice_unpaid_long_past_due_ends_the_subscriptions_renewals(walk, a
     assert walk.mails("ana@example.com").count("overdue_final") == 1
     _walk(walk, 90)
     assert len(walk.invoices(sub)) == 2  # nothing more is billed
+
+
+def test_an_unpaid_subscription_whose_invoice_a_credit_settles_is_live_again(walk):
+    from webapp.services import ledger
+
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
+    walk.tick()
+    _walk(walk, 7)
+    assert _sub(walk, sub).status == "unpaid"
+    [invoice] = walk.invoices(sub)
+    with walk.session() as s:  # a goodwill credit note pays the open invoice at once
+        ledger.create_credit_note(s, customer_id=customer, currency="USD", total=invoice.total,
+                                  reason="Goodwill", issue_date=walk.day, now=walk.now)
+    _walk(walk, 1)  # 13 January: the term restarts on the day the tick sees it settled
+    state = _sub(walk, sub)
+    assert (state.status, state.current_term_start, state.current_term_end) == (
+        "live", date(2026, 1, 13), date(2026, 2, 13))
+    assert len(walk.invoices(sub)) == 1

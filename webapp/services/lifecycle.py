@@ -76,7 +76,7 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
     ctx = _Context(session, now, today_in(org.timezone, now), org, preferences.load(session),
                    TickResult())
     for phase in (_start_future, _end_trials, _pause, _resume, _end_non_renewing, _overdue,
-                  _renew, _retry_dunning):
+                  _settled_unpaid, _renew, _retry_dunning):
         query, handle = phase(ctx)
         rows = session.exec(query.order_by(Subscription.id).limit(limit + 1)
                             .with_for_update(skip_locked=True)).all()
@@ -237,6 +237,21 @@ def _overdue_one(ctx: _Context, sub: Subscription) -> None:
         title=f"{sub.number} is {action}: an invoice is {days} days overdue",
         body=f"{customer.display_name} has not paid an invoice {days} days past its due date.",
         now=ctx.now, customer_id=customer.id)
+
+
+def _settled_unpaid(ctx):
+    """Unpaid subscriptions whose invoices were settled another way than by a payment (a
+    credit note), their held invoice paid (a voided one is not): live again, as on payment."""
+    open_invoice = select(Invoice.id).where(Invoice.subscription_id == Subscription.id,
+                                            Invoice.status == "open").correlate(Subscription)
+    paid = select(Invoice.id).where(Invoice.id == Subscription.held_invoice_id,
+                                    Invoice.status == "paid").correlate(Subscription)
+    return select(Subscription).where(Subscription.status == "unpaid", ~open_invoice.exists(),
+                                      paid.exists()), _settled_unpaid_one
+
+
+def _settled_unpaid_one(ctx: _Context, sub: Subscription) -> None:
+    payment_effects.back_to_live(ctx.session, sub, paid_on=ctx.today, now=ctx.now)
 
 
 def _renew(ctx):

@@ -128,7 +128,8 @@ class ChangeDraft:
 
     @property
     def credit_left(self) -> int:
-        """New credit not used by this invoice: it stays for the next one."""
+        """New credit not used by this invoice: it goes to the customer's other open invoices,
+        oldest first, and what is left to the next one."""
         return max(0, self.credit_total - max(0, (self.invoice.total if self.invoice else 0)
                                               - self.other_credit_applied))
 
