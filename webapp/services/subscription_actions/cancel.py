@@ -14,12 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from webapp.models import (
-    Coupon,
     CreditNote,
     Invoice,
     Organization,
@@ -28,6 +26,7 @@ from webapp.models import (
 )
 from webapp.services import (
     billing,
+    catalog,
     ledger,
     notifications,
     preferences,
@@ -218,11 +217,7 @@ def accept_retention_offer(session: Session, *, customer_id: int, subscription_i
     offer = _options(ctx, sub).retention
     if offer is None:
         raise DomainError("This offer is no longer available.")
-    taken = session.execute(
-        update(Coupon).where(Coupon.id == offer.coupon_id, or_(
-            Coupon.max_redemptions.is_(None), Coupon.redemptions < Coupon.max_redemptions))
-        .values(redemptions=Coupon.redemptions + 1).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+    if not catalog.redeem(session, offer.coupon_id):
         raise DomainError("This offer is no longer available.")
     try:
         with session.begin_nested():  # a racing accept of the same offer inserted first
