@@ -3,7 +3,7 @@
 A scheduler outage in the middle of dunning, trial extensions ending before and after the
 anchor day, the demo's paused subscription resuming, and an unpaid subscription paid three
 months later. Each walk runs the real tick and charges day by day (tests/walk.py) and checks
-the ledger identity every day.
+the ledger identity every week and where it stops.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ DAYS = 400
 
 
 def _walk_to(walk: Walk, last: date) -> None:
+    """Step to `last`, checking the ledger identity every week and on the last day."""
     while walk.day < last:
         walk.step()
-        walk.assert_ledger()
+        if walk.day.weekday() == 0 or walk.day == last:
+            walk.assert_ledger()
 
 
 def _mail_days(walk: Walk, template: str) -> list[date]:
