@@ -448,3 +448,18 @@ def test_an_unpaid_subscription_whose_invoice_a_credit_settles_is_live_again(wal
     assert (state.status, state.current_term_start, state.current_term_end) == (
         "live", date(2026, 1, 13), date(2026, 2, 13))
     assert len(walk.invoices(sub)) == 1
+
+
+def test_a_pause_schedule_whose_resume_date_has_passed_is_cleared_not_obeyed(walk):
+    """Imported or seeded rows (or an outage) can leave one: pausing on it would resume at
+    once and bill a term no one asked for."""
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    with walk.session() as s:
+        row = s.get(Subscription, sub)
+        row.pause_on, row.resume_on = START - timedelta(days=30), START - timedelta(days=2)
+    _walk(walk, 1)
+    state = _sub(walk, sub)
+    assert (state.status, state.pause_on, state.resume_on) == ("live", None, None)
+    assert len(walk.invoices(sub)) == 1
