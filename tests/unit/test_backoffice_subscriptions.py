@@ -282,3 +282,51 @@ def test_the_admins_plan_change_is_the_customers_proration(session, now, org):
         admin.confirm_change(session, actor=ADMIN, subscription_id=sub.id, now=now,
                              request=subscription_changes.ChangeRequest(plan_id=small.id),
                              fingerprint=stale.fingerprint()[::-1], today=now.date())
+
+
+# --- The admin's cancel and pause are the customer's, with the admin's options (issue 22) -------
+
+def test_the_admins_cancel_credits_what_the_customer_holds_now(session, now, org):
+    """After a downgrade, 10 days of the plan held now are credited, as for the customer."""
+    customer = make_customer(session, now=now)
+    small = make_plan(session, now=now, code="small", amount=30000)
+    big = make_plan(session, now=now, code="big", amount=50000)
+    org.tax_name, org.tax_rate_bp = None, None
+    sub = make_subscription(session, customer=customer, now=now, plan=big,
+                            start=now.date() - timedelta(days=20))  # 30 days, 10 left today
+    term = ledger.issue_invoice(
+        session, customer_id=customer.id, currency="USD", kind="renewal",
+        priced=price([Charge("plan", "Big", 1, 50000)]), issue_date=sub.current_term_start,
+        due_date=sub.current_term_start, now=now, subscription_id=sub.id,
+        period=ledger.Period(sub.current_term_start, sub.current_term_end))
+    pay(session, customer=customer, invoices=[term], amount=50000, now=now)
+    request = subscription_changes.ChangeRequest(plan_id=small.id)
+    on = now.date() - timedelta(days=10)  # day 10: 20 days left
+    draft = admin.draft_change(session, subscription_id=sub.id, request=request, today=on)
+    admin.confirm_change(session, actor=ADMIN, subscription_id=sub.id, request=request,
+                         fingerprint=draft.fingerprint(), today=on, now=now)
+    admin.cancel(session, actor=ADMIN, subscription_id=sub.id, timing=admin.IMMEDIATELY,
+                 reason="", today=now.date(), now=now, credit_unused=True)
+    notes = session.exec(select(CreditNote).order_by(CreditNote.id)).all()
+    assert [n.total for n in notes] == [33333, 10000]
+
+
+def test_the_admins_pause_is_held_to_the_longest_pause(session, now, org):
+    sub = make_subscription(session, customer=make_customer(session, now=now), now=now)
+    pause_on = now.date() + timedelta(days=5)
+    with pytest.raises(InvalidChanges) as refused:  # the preference's 90 days, by default
+        admin.pause(session, actor=ADMIN, subscription_id=sub.id, pause_on=pause_on,
+                    resume_on=pause_on + timedelta(days=91), today=now.date(), now=now)
+    assert refused.value.errors == {"resume_on": "A pause lasts at most 90 days."}
+    admin.pause(session, actor=ADMIN, subscription_id=sub.id, pause_on=pause_on,
+                resume_on=pause_on + timedelta(days=90), today=now.date(), now=now)
+    assert sub.resume_on == pause_on + timedelta(days=90)
+
+
+def test_the_admins_pause_refuses_a_day_in_the_past_as_the_customers_does(session, now, org):
+    sub = make_subscription(session, customer=make_customer(session, now=now), now=now)
+    with pytest.raises(InvalidChanges) as refused:
+        admin.pause(session, actor=ADMIN, subscription_id=sub.id,
+                    pause_on=now.date() - timedelta(days=1),
+                    resume_on=now.date() + timedelta(days=10), today=now.date(), now=now)
+    assert refused.value.errors == {"pause_on": "The pause cannot start before today."}

@@ -193,7 +193,8 @@ def _rows(engine) -> dict:
         return {
             "numbers": (sorted(i.number for i in invoices.values()),
                         sorted(p.number or "" for p in payments.values())),
-            "subscriptions": table(Subscription, awaiting_payment_id="payment"),
+            "subscriptions": table(Subscription, awaiting_payment_id="payment",
+                                   held_invoice_id="invoice"),
             "invoices": table(Invoice, pending_payment_id="payment"),
             "lines": table(InvoiceLine, invoice_id="invoice"),
             "payments": table(Payment),

@@ -8,7 +8,6 @@ from sqlmodel import select
 from tests.walk import DECLINED_CARD, Walk
 from webapp.models import (
     Customer,
-    Invoice,
     OutboxMessage,
     Plan,
     PlanPrice,
@@ -95,9 +94,11 @@ def test_a_trial_converts_and_renews_with_its_saved_card(walk):
     assert first.kind == "first_term" and first.status == "paid" and first.total == 3600  # 20 % VAT
     _walk(walk, 400 - 14)
     invoices = walk.invoices(sub)
-    assert len(invoices) == 14 and all(i.status == "paid" for i in invoices)
-    assert len(walk.payments(customer)) == 14
-    assert walk.mails("ana@example.com").count("payment_receipt") == 14
+    # billing is anchored on the 19th, where the paid terms started: 19 Jan 2026 .. 19 Jan 2027
+    assert len(invoices) == 13 and all(i.status == "paid" for i in invoices)
+    assert {i.period_start.day for i in invoices} == {19}
+    assert len(walk.payments(customer)) == 13
+    assert walk.mails("ana@example.com").count("payment_receipt") == 13
 
 
 def test_a_trial_whose_card_is_declined_expires_and_can_be_told_apart(walk):
@@ -213,12 +214,9 @@ def test_a_debt_settled_outside_the_retries_ends_dunning_at_the_next_retry(walk)
     sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
     walk.tick()
     [invoice] = walk.invoices(sub)
-    with walk.session() as s:
-        note = ledger.create_credit_note(s, customer_id=customer, currency="USD",
-                                         total=invoice.total, reason="Goodwill",
-                                         issue_date=walk.day, now=walk.now)
-        ledger.apply_credit_note(s, note=note, invoice=s.get(Invoice, invoice.id),
-                                 amount=invoice.total, on=walk.day)
+    with walk.session() as s:  # a new credit note pays the open invoice at once
+        ledger.create_credit_note(s, customer_id=customer, currency="USD", total=invoice.total,
+                                  reason="Goodwill", issue_date=walk.day, now=walk.now)
     failed_before = len(walk.payments(customer, "failed"))
     walk.step()
     assert (_sub(walk, sub).status, _sub(walk, sub).next_retry_on) == ("live", None)
@@ -262,9 +260,18 @@ def test_pause_then_resume_bills_nothing_while_paused(walk):
     _walk(walk, 59)
     assert _sub(walk, sub).status == "paused" and len(walk.invoices(sub)) == 1
     _walk(walk, 1)
+    # paused on day 10 of 31 (5 Jan – 5 Feb): the 21 paid days left run first, uninvoiced
     state = _sub(walk, sub)
     assert state.status == "live" and state.current_term_start == START + timedelta(days=70)
-    assert len(walk.invoices(sub)) == 2
+    assert state.current_term_end == START + timedelta(days=91) and state.pause_on is None
+    assert len(walk.invoices(sub)) == 1
+    _walk(walk, 20)
+    assert len(walk.invoices(sub)) == 1
+    _walk(walk, 1)  # the carried days end: the next term is invoiced, anchored there
+    invoices = walk.invoices(sub)
+    assert [(i.period_start, i.period_end) for i in invoices[1:]] == [
+        (START + timedelta(days=91), date(2026, 5, 6))]
+    assert _sub(walk, sub).anchor_day == 6
 
 
 def test_a_scheduled_cancellation_ends_the_subscription_at_term_end(walk):
@@ -375,3 +382,84 @@ def test_a_future_subscription_starts_on_its_start_date(walk):
     assert _sub(walk, sub_id).status == "live"
     [invoice] = walk.invoices(sub_id)
     assert invoice.kind == "first_term" and invoice.status == "open"
+
+
+# -- Invoices nobody charges automatically are chased (issue 22, defect 5) --------------------
+
+def _overdue_mails(walk) -> list[tuple[date, str]]:
+    return walk.read(lambda s: [(m.created_at.date(), m.context["number"]) for m in s.exec(
+        select(OutboxMessage).where(OutboxMessage.template == "invoice_overdue")
+        .order_by(OutboxMessage.id))])
+
+
+def test_invoices_nobody_charges_are_reminded_on_the_overdue_days(walk):
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk))  # auto-charge off: due 7 days after issue
+    walk.tick()
+    _walk(walk, 40)
+    first, second = (i.number for i in walk.invoices(sub))
+    # the defaults: 1, 7 and 14 days past due (due 12 Jan and 12 Feb)
+    assert _overdue_mails(walk) == [(date(2026, 1, 13), first), (date(2026, 1, 19), first),
+                                    (date(2026, 1, 26), first), (date(2026, 2, 13), second)]
+    assert _sub(walk, sub).status == "live"  # the organization's setting: do nothing
+
+
+def test_after_a_quiet_spell_an_overdue_invoice_gets_only_its_latest_reminder(walk):
+    customer = _customer(walk)
+    _subscribe(walk, customer, _plan(walk))
+    walk.tick()
+    walk.day = date(2026, 1, 28)  # no tick from 5 to 28 January: 16 days past due
+    walk.tick()
+    assert [on for on, _ in _overdue_mails(walk)] == [date(2026, 1, 28)]
+
+
+@pytest.mark.parametrize("action", ["unpaid", "cancelled"])
+def test_an_invoice_unpaid_long_past_due_ends_the_subscriptions_renewals(walk, action):
+    with walk.session() as s:
+        s.add(Preferences(organization_id=1, overdue_action=action, overdue_action_days=30))
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk))
+    walk.tick()
+    _walk(walk, 36)  # 10 February: 29 days past due, still live; renewed on 5 February
+    assert _sub(walk, sub).status == "live" and len(walk.invoices(sub)) == 2
+    _walk(walk, 1)
+    state = _sub(walk, sub)
+    assert (state.status, state.next_billing_date) == (action, None)
+    assert state.cancelled_on == (date(2026, 2, 11) if action == "cancelled" else None)
+    assert walk.mails("ana@example.com").count("overdue_final") == 1
+    _walk(walk, 90)
+    assert len(walk.invoices(sub)) == 2  # nothing more is billed
+
+
+def test_an_unpaid_subscription_whose_invoice_a_credit_settles_is_live_again(walk):
+    from webapp.services import ledger
+
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
+    walk.tick()
+    _walk(walk, 7)
+    assert _sub(walk, sub).status == "unpaid"
+    [invoice] = walk.invoices(sub)
+    with walk.session() as s:  # a goodwill credit note pays the open invoice at once
+        ledger.create_credit_note(s, customer_id=customer, currency="USD", total=invoice.total,
+                                  reason="Goodwill", issue_date=walk.day, now=walk.now)
+    _walk(walk, 1)  # 13 January: the term restarts on the day the tick sees it settled
+    state = _sub(walk, sub)
+    assert (state.status, state.current_term_start, state.current_term_end) == (
+        "live", date(2026, 1, 13), date(2026, 2, 13))
+    assert len(walk.invoices(sub)) == 1
+
+
+def test_a_pause_schedule_whose_resume_date_has_passed_is_cleared_not_obeyed(walk):
+    """Imported or seeded rows (or an outage) can leave one: pausing on it would resume at
+    once and bill a term no one asked for."""
+    customer = _customer(walk)
+    sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer))
+    walk.tick()
+    with walk.session() as s:
+        row = s.get(Subscription, sub)
+        row.pause_on, row.resume_on = START - timedelta(days=30), START - timedelta(days=2)
+    _walk(walk, 1)
+    state = _sub(walk, sub)
+    assert (state.status, state.pause_on, state.resume_on) == ("live", None, None)
+    assert len(walk.invoices(sub)) == 1

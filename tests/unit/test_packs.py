@@ -58,7 +58,10 @@ def test_the_csv_lists_the_opening_balance_and_each_transaction_in_major_units(s
     assert rows[1] == ["2026-06-01", "Opening Balance", "", "", "", "", "9.99", "EUR"]
     assert rows[2] == ["2026-06-01", "Invoice", invoice.number, "Due 2026-06-15", "12.50", "",
                        "22.49", "EUR"]
-    assert [row[1] for row in rows[3:]] == ["Credit note", "Payment", "Refund"]
+    assert [row[1] for row in rows[3:]] == ["Credit note", "Credit applied", "Payment", "Refund"]
+    # the credit went at once to the oldest open invoice; applying it moves no balance
+    assert rows[4] == ["2026-06-03", "Credit applied", note.number,
+                       f"3.00 applied to {before.number}", "", "", "19.49", "EUR"]
     assert rows[-1][6] == "15.49"
 
 

@@ -237,6 +237,41 @@ def test_every_invalid_field_is_reported_at_once(session, now, org, admin):
     assert set(refused.value.errors) == {"pause_max_days", "trial_max_extensions", "locale"}
 
 
+def test_overdue_invoices_are_reminded_by_default_and_nothing_else_happens(session, org):
+    prefs = prefs_service.load(session)
+    assert prefs.overdue_reminder_days == [1, 7, 14]
+    assert (prefs.overdue_action, prefs.overdue_action_days) == ("nothing", 30)
+
+
+def test_the_overdue_settings_are_validated_together(session, now, org, admin):
+    with pytest.raises(InvalidChanges) as refused:
+        _update(session, admin, now, overdue_reminder_days=[14, 7], overdue_action="sue",
+                overdue_action_days=0)
+    assert refused.value.errors == {
+        "overdue_reminder_days": "List the reminder days in ascending order, each later than "
+                                 "the one before.",
+        "overdue_action": "Choose one of the options.",
+        "overdue_action_days": "Enter a whole number from 1 to 365."}
+    assert prefs_service.load(session).overdue_action == "nothing"
+
+
+def test_overdue_settings_are_saved_and_audited_like_the_others(session, now, org, admin):
+    result = _update(session, admin, now, overdue_reminder_days=(), overdue_action="unpaid",
+                     overdue_action_days=45)
+    session.commit()
+    prefs = prefs_service.load(session)
+    assert (prefs.overdue_reminder_days, prefs.overdue_action, prefs.overdue_action_days) == (
+        [], "unpaid", 45)
+    assert [(c.label, c.old_text, c.new_text) for c in result.changes] == [
+        ("Remind about an unpaid invoice (days past due)", "1, 7, 14", "(none)"),
+        ("When an invoice stays unpaid", "Nothing: keep renewing and reminding",
+         "Mark the subscription unpaid"),
+        ("Act this many days past due", "30", "45")]
+    [entry] = audit.recent(session, subject_type="preferences")
+    assert entry.after == {"overdue_reminder_days": [], "overdue_action": "unpaid",
+                           "overdue_action_days": 45}
+
+
 def test_a_retention_offer_uses_an_active_coupon(session, now, org, admin):
     session.add(Coupon(code="STAY50", name="Stay with us", discount_type="percentage",
                        percent_bp=5000, created_at=now - timedelta(days=1)))

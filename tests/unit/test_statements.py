@@ -85,9 +85,28 @@ def test_the_statement_lists_invoices_payments_credits_and_refunds_in_date_order
     refund(session, customer=customer, amount=200, on=BASE + timedelta(days=1), now=now)
     view = statements.statement(session, customer_id=customer.id,
                                 period=custom(BASE, now.date()), today=now.date())
-    assert [e.kind for e in view.entries] == ["invoice", "refund", "credit_note", "payment"]
-    assert [e.balance for e in view.entries] == [5000, 5200, 4500, 1500]
+    assert [e.kind for e in view.entries] == ["invoice", "refund", "credit_note",
+                                              "credit_application", "payment"]
+    assert [e.balance for e in view.entries] == [5000, 5200, 4500, 4500, 1500]
     assert view.summary.balance_due == 1500
+
+
+def test_a_credit_applied_to_an_open_invoice_is_a_row_and_the_balance_is_what_is_owed(
+        session, now):
+    customer = make_customer(session, now=now)
+    invoice = make_invoice(session, customer=customer, now=now, amount=5000, issue=BASE)
+    note = ledger.create_credit_note(session, customer_id=customer.id, currency="USD",
+                                     total=700, reason="Unused time",
+                                     issue_date=BASE + timedelta(days=2), now=now)
+    view = statements.statement(session, customer_id=customer.id,
+                                period=custom(BASE, now.date()), today=now.date())
+    applied = view.entries[-1]
+    assert (applied.kind, applied.label, applied.number, applied.on) == (
+        "credit_application", "Credit applied", note.number, BASE + timedelta(days=2))
+    assert (applied.applied, applied.details) == (700, f"applied to {invoice.number}")
+    assert (applied.debit, applied.credit, applied.balance) == (0, 0, 4300)
+    # the statement's balance due is the open invoices' balance: no credit sits beside it
+    assert view.summary.balance_due == ledger.balance_due(invoice) == 4300
 
 
 def test_the_opening_balance_is_everything_before_the_range(session, now):

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tests.factories import make_customer
+from tests.factories import make_customer, make_invoice
 from webapp.models import (
     Addon,
     AddonPrice,
@@ -343,11 +343,21 @@ def test_cancelling_now_credits_the_unused_days_per_line_with_tax(shop):
     assert (note.total, note.balance, note.subscription_id) == (2160, 2160, sub.id)
 
 
-def test_no_credit_when_the_preference_says_so_or_the_term_is_unpaid(shop):
+def test_no_credit_when_the_preference_says_so(shop):
     shop.set(cancel_credit_unused=False)
     assert _cancel(shop, shop.live(), "immediately").credit_note is None
-    shop.set(cancel_credit_unused=True)
-    assert _cancel(shop, shop.live(paid=False), "immediately").credit_note is None
+
+
+def test_cancelling_now_with_the_term_unpaid_takes_the_unused_days_off_that_invoice(shop):
+    older = make_invoice(shop.session, customer=shop.customer, now=shop.now, amount=5000,
+                         issue=d(-40))  # open and older: the credit still goes to the term first
+    sub = shop.live(paid=False)  # term 6 Nov – 6 Dec, 3600 with VAT, nothing paid
+    [term] = shop.invoices(sub)
+    note = _cancel(shop, sub, "immediately").credit_note
+    assert note.total == 1200  # 10 of 30 days: 1000 + VAT 200
+    assert (note.balance, note.status) == (0, "closed")
+    assert (term.status, ledger.balance_due(term)) == ("open", 2400)  # the 20 used days
+    assert ledger.balance_due(older) == 5000
 
 
 def test_a_second_cancel_is_refused_and_changes_nothing(shop):

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from webapp.db import db
 from webapp.models import Invoice, Subscription
+from webapp.services import demo
 from webapp.services import invoices as invoice_service
 
 LISTS = [("/subscriptions", "subscription-list"), ("/invoices", "invoice-list"),
@@ -51,8 +52,70 @@ def test_the_dashboard_shows_outstanding_overdue_and_credit(app, client, auth, s
     body = client.get("/").get_data(as_text=True)
     assert f"{overdue} overdue invoices" in body
     assert f"${outstanding // 100:,}.{outstanding % 100:02d}" in body
-    assert "Unused credit" in body and "$5.00" in body
+    assert "Unused credit" in body and "US$0.00" in body
     assert "billing@northwind.example" in body
+
+
+# -- One outstanding figure on every page (issue 22): the demo's, computed by hand --------------
+#
+# Jane's open invoices, with 20 % VAT, once her credit is applied as it arose:
+#   Enterprise renewal   199.00 + 39.80 = 238.80, less a 100.00 bank transfer and the
+#                        5.00 goodwill credit (applied to it, the oldest open)  = 133.80 (overdue)
+#   Onboarding workshop   99.00 + 19.80 = 118.80, less a 50.00 deposit        =  68.80
+#   Extra support hours  2 × 60.00 + 24.00                                    = 144.00
+#   Basic renewal (dunning) 19.00 + 3.80                                      =  22.80 (overdue)
+#                                                                       total = 369.40
+# Her cancellation credit (11.40) paid part of the Pro renewal issued after it; nothing is
+# left unused. Omar owes his last Basic renewal: €17.00 + €3.40 = €20.40, not yet due.
+JANE_OPEN = {"US$133.80", "US$68.80", "US$144.00", "US$22.80"}
+
+
+def test_janes_home_shows_what_she_owes_with_no_credit_left_beside_it(client, auth, seeded):
+    auth.login()
+    body = client.get("/").get_data(as_text=True)
+    assert '<p class="big">US$369.40</p>' in body and "2 overdue invoices" in body
+    assert '<p class="big">US$0.00</p>' in body  # unused credit
+
+
+def test_pay_all_asks_jane_for_the_same_figure(client, auth, seeded):
+    auth.login()
+    body = client.get("/pay?all=1").get_data(as_text=True)
+    assert re.search(r"Total to pay</th><td class=\"amount\"><strong>US\$369\.40<", body)
+
+
+def test_the_invoice_list_shows_each_open_balance(client, auth, seeded):
+    auth.login()
+    body = client.get("/invoices?status=unpaid").get_data(as_text=True)
+    balances = re.findall(r'<td class="amount">(US\$[\d.,]+)</td>\s*</tr>', body)
+    assert set(balances) == JANE_OPEN and len(balances) == 4
+
+
+def test_the_statement_balance_due_is_the_same_figure(client, auth, seeded):
+    auth.login()
+    body = client.get("/statements?preset=this_year").get_data(as_text=True)
+    assert re.search(r"Balance Due</th><td class=\"amount\"><strong>US\$369\.40<", body)
+    assert "Credit applied" in body and "US$5.00 applied to INV-" in body
+
+
+def test_the_pdfs_show_the_same_figures(app, client, auth, seeded):
+    from tests.unit.test_documents import pdf_text
+
+    with app.app_context():
+        enterprise = db.session.exec(select(Invoice).where(
+            Invoice.customer_id == seeded.jane_customer_id, Invoice.credits_applied == 500)).one()
+    auth.login()
+    statement = pdf_text(client.get("/statements.pdf?preset=this_year").data)
+    assert "Balance Due US$369.40" in statement
+    invoice = pdf_text(client.get(f"/invoices/{enterprise.id}.pdf").data)
+    assert "Balance due US$133.80" in invoice and "−US$5.00" in invoice
+
+
+def test_omar_sees_one_figure_too(client, auth, seeded):
+    auth.login(*demo.OMAR)
+    assert '<p class="big">€20.40</p>' in client.get("/").get_data(as_text=True)
+    assert "<strong>€20.40</strong>" in client.get("/pay?all=1").get_data(as_text=True)
+    statement = client.get("/statements?preset=this_year").get_data(as_text=True)
+    assert re.search(r"Balance Due</th><td class=\"amount\"><strong>€20\.40<", statement)
 
 
 def test_filtering_subscriptions_by_status_shows_only_that_status(client, auth, seeded):
@@ -129,17 +192,24 @@ def test_subscription_details_show_plan_addons_coupon_and_method(app, client, au
 def test_invoice_details_show_credits_applied_payments_and_balance(app, client, auth, seeded):
     with app.app_context():
         invoice = db.session.exec(select(Invoice).where(
-            Invoice.customer_id == seeded.jane_customer_id, Invoice.credits_applied > 0)).first()
+            Invoice.customer_id == seeded.jane_customer_id, Invoice.credits_applied > 0,
+            Invoice.status == "open")).one()
     auth.login()
     body = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert "Credit applied" in body and "CN-" in body and "Balance due" in body
-    assert "Partially Paid" in body
+    assert "Payment <a" in body and "Overdue" in body
+
+
+def test_a_partly_paid_invoice_not_yet_due_is_partially_paid(client, auth, seeded):
+    auth.login()
+    body = client.get("/invoices?status=partially_paid").get_data(as_text=True)
+    assert len(_numbers(body, "INV")) == 1 and "US$68.80" in body
 
 
 def test_a_credit_note_links_to_the_invoices_it_paid(app, client, auth, seeded):
     auth.login()
     body = client.get("/credits").get_data(as_text=True)
-    assert "Unused credit: <strong>US$5.00</strong>" in body
+    assert "Unused credit: <strong>US$0.00</strong>" in body
     first = re.search(r'href="/credits/(\d+)">CN-000001', body).group(1)
     detail = client.get(f"/credits/{first}").get_data(as_text=True)
     assert re.search(r'href="/invoices/\d+">INV-', detail)

@@ -87,8 +87,8 @@ def test_the_admin_page_shows_every_group_of_preferences(admin):
     page = admin.get(PAGE).get_data(as_text=True)
     for legend in ("Modules", "Trials", "Edit subscription", "Auto-charge", "Pause &amp; resume",
                    "Cancellation", "Reactivation", "Documents", "Profile", "Reviews", "Payments",
-                   "Notifications", "Dunning", "Reminders", "Portal access", "Portal",
-                   "Organization"):
+                   "Notifications", "Dunning", "Reminders", "Overdue invoices",
+                   "Portal access", "Portal", "Organization"):
         assert f"<h2>{legend}</h2>" in page
     assert 'name="retention_coupon_code"' in page and 'name="tax_rate"' in page
 
@@ -127,6 +127,32 @@ def test_validation_errors_keep_the_form_and_save_nothing(admin, app):
     assert 'id="module_invoices" name="module_invoices" role="switch"' in page
     prefs = _load(app)
     assert prefs.module_invoices and prefs.pause_max_days == 90
+
+
+def test_the_overdue_settings_are_on_the_page_and_saved_with_the_others(admin, app):
+    page = admin.get(PAGE).get_data(as_text=True)
+    assert 'name="overdue_reminder_days" type="text" value="1, 7, 14"' in page
+    assert '<option selected value="nothing">' in page and 'name="overdue_action_days"' in page
+    response = _save(admin, overdue_reminder_days="2, 10", overdue_action="cancelled",
+                     overdue_action_days="60")
+    assert response.status_code == 303
+    page = admin.get(PAGE).get_data(as_text=True)
+    assert "Remind about an unpaid invoice (days past due): 1, 7, 14 → 2, 10" in page
+    assert "When an invoice stays unpaid: Nothing: keep renewing and reminding → Cancel the " \
+           "subscription" in page
+    prefs = _load(app)
+    assert (prefs.overdue_reminder_days, prefs.overdue_action, prefs.overdue_action_days) == (
+        [2, 10], "cancelled", 60)
+
+
+def test_bad_overdue_settings_are_refused_next_to_their_fields(admin, app):
+    response = _save(admin, overdue_reminder_days="14, 7", overdue_action_days="400")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="overdue_reminder_days-errors"' in page and 'value="14, 7"' in page
+    assert "List the reminder days in ascending order" in page
+    assert 'id="overdue_action_days-errors"' in page and "from 1 to 365" in page
+    assert _load(app).overdue_action_days == 30
 
 
 def test_text_that_is_not_a_number_is_refused_next_to_its_field(admin, app):

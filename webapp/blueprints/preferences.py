@@ -50,6 +50,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Notifications", ("notify_organization", "email_customer_on_reply")),
     ("Dunning", ("dunning_retry_days", "dunning_final_action")),
     ("Reminders", ("reminder_trial_ending_days", "reminder_renewal_days")),
+    ("Overdue invoices", ("overdue_reminder_days", "overdue_action", "overdue_action_days")),
     ("Portal access", ("portal_auto_enable",)),
     ("Sign-in sessions", ("session_lifetime_days", "session_idle_days")),
     ("Portal", ("portal_name", "banner_text")),
@@ -64,6 +65,11 @@ HELP = {
     "dunning_retry_days": "Days after the failed charge, ascending, such as 1, 3, 7.",
     "session_lifetime_days": "From 1 to 365 days after signing in, for customers and admins.",
     "session_idle_days": "From 1 to 90 days since the session was last used.",
+    "overdue_reminder_days": "For invoices not charged automatically: days past the due date, "
+                             "ascending, such as 1, 7, 14. Leave empty for no reminders.",
+    "overdue_action": "What happens to the subscription of an invoice left unpaid, as when "
+                      "dunning's retries run out.",
+    "overdue_action_days": "From 1 to 365 days past the due date.",
     "banner_text": "Shown at the top of every portal page; leave empty for none.",
     "email": "Shown in the footer; customer messages go here.",
     "timezone": "Such as Europe/London or America/New_York.",
@@ -104,6 +110,10 @@ class PreferencesForm(FlaskForm):
     reminder_renewal_days = _whole_number("reminder_renewal_days")
     session_lifetime_days = _whole_number("session_lifetime_days")
     session_idle_days = _whole_number("session_idle_days")
+    overdue_reminder_days = StringField(LABELS["overdue_reminder_days"])
+    overdue_action = SelectField(LABELS["overdue_action"],
+                                 choices=_choices(preferences.OVERDUE_ACTIONS))
+    overdue_action_days = _whole_number("overdue_action_days")
     portal_name = StringField(LABELS["portal_name"])
     banner_text = TextAreaField(LABELS["banner_text"])
     name = StringField(LABELS["name"])
@@ -122,11 +132,18 @@ class PreferencesForm(FlaskForm):
     def from_values(cls, values: dict) -> PreferencesForm:
         """The form filled in with the saved values (lists and the tax rate as typed text)."""
         data = {**values, "dunning_retry_days": ", ".join(map(str, values["dunning_retry_days"])),
+                "overdue_reminder_days": ", ".join(map(str, values["overdue_reminder_days"])),
                 "cancellation_reasons": "\n".join(values["cancellation_reasons"]),
                 "tax_rate": preferences.format_percent(values["tax_rate_bp"])}
         return cls(data=data)
 
     def validate_dunning_retry_days(self, field) -> None:
+        try:
+            _day_list(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate_overdue_reminder_days(self, field) -> None:
         try:
             _day_list(field.data or "")
         except ValueError as exc:
@@ -142,6 +159,7 @@ class PreferencesForm(FlaskForm):
         """Every field as the preferences service takes it."""
         values = {f: self[f].data for f in preferences.LABELS if f in self}
         values["dunning_retry_days"] = _day_list(self.dunning_retry_days.data or "")
+        values["overdue_reminder_days"] = _day_list(self.overdue_reminder_days.data or "")
         values["cancellation_reasons"] = (self.cancellation_reasons.data or "").splitlines()
         values["tax_rate_bp"] = preferences.parse_percent(self.tax_rate.data)
         return values

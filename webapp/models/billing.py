@@ -174,6 +174,13 @@ class Subscription(SQLModel, table=True):
     next_retry_on: date | None = None
     # A charge whose outcome decides this subscription's next state is in flight.
     awaiting_payment_id: int | None = None
+    # The invoice whose time-based lines pay for the rest of the current term: what the
+    # customer holds now, at the price paid for it (DESIGN.md: Proration). None: nothing paid
+    # is held (a trial, a change to free items, a cancellation that credited it).
+    held_invoice_id: int | None = None
+    # Days the current term's prices are spread over; None means the term's own length. Set
+    # when a mid-term pause carries the term's unused days past its resume date.
+    term_days: int | None = None
     cancelled_on: date | None = None
     cancel_reason: str = Field(default="", max_length=1000)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -198,6 +205,8 @@ class SubscriptionCoupon(SQLModel, table=True):
     subscription_id: int = Field(foreign_key="subscription.id")
     coupon_id: int = Field(foreign_key="coupon.id")
     terms_used: int = Field(default=0)
+    # Counted for the current term: its proration invoices discount with it, counting nothing.
+    in_current_term: bool = Field(default=False)
     applied_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -339,11 +348,14 @@ class Payment(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """One row per reminder sent, so each is sent once whatever reruns."""
 
-    __table_args__ = (UniqueConstraint("subscription_id", "kind", "for_date"),)
+    __table_args__ = (UniqueConstraint("subscription_id", "kind", "for_date"),
+                      UniqueConstraint("invoice_id", "kind", "for_date"))
 
     id: int | None = Field(default=None, primary_key=True)
-    subscription_id: int = Field(foreign_key="subscription.id")
-    kind: str = Field(max_length=24)  # trial_ending | renewal_upcoming
+    # A subscription's reminders (trial ending, upcoming renewal) or an invoice's (overdue).
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id")
+    invoice_id: int | None = Field(default=None, foreign_key="invoice.id")
+    kind: str = Field(max_length=24)  # trial_ending | renewal_upcoming | invoice_overdue
     for_date: date
     created_at: datetime = Field(sa_type=UTCDateTime)
 

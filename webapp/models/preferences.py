@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
-__all__ = ["Preferences", "DEFAULT_CANCELLATION_REASONS", "DEFAULT_DUNNING_RETRY_DAYS"]
+__all__ = ["Preferences", "DEFAULT_CANCELLATION_REASONS", "DEFAULT_DUNNING_RETRY_DAYS",
+           "DEFAULT_OVERDUE_REMINDER_DAYS"]
 
 DEFAULT_CANCELLATION_REASONS: tuple[str, ...] = (
     "It is too expensive",
@@ -21,6 +22,7 @@ DEFAULT_CANCELLATION_REASONS: tuple[str, ...] = (
     "Other",
 )
 DEFAULT_DUNNING_RETRY_DAYS: tuple[int, ...] = (1, 3, 7)
+DEFAULT_OVERDUE_REMINDER_DAYS: tuple[int, ...] = (1, 7, 14)
 
 
 class Preferences(SQLModel, table=True):
@@ -97,6 +99,14 @@ class Preferences(SQLModel, table=True):
     # Reminders: days before the event.
     reminder_trial_ending_days: int = Field(default=3)
     reminder_renewal_days: int = Field(default=7)
+
+    # Invoices nobody charges automatically: remind this many days past their due date, and
+    # after `overdue_action_days` past due, act on the subscription (as dunning's final action).
+    overdue_reminder_days: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_OVERDUE_REMINDER_DAYS),
+        sa_column=Column(JSON, nullable=False))
+    overdue_action: str = Field(default="nothing", max_length=16)  # nothing | unpaid | cancelled
+    overdue_action_days: int = Field(default=30)
 
     # Portal access: new customers get a portal login automatically.
     portal_auto_enable: bool = Field(default=False)

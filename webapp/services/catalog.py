@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Column, FromClause, Join, Row, Select, and_
+from sqlalchemy import Column, FromClause, Join, Row, Select, and_, or_, update
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -38,6 +38,7 @@ class CouponLine:
     coupon: Coupon
     terms_used: int
     amount: int | None  # fixed coupons: amount in the subscription's currency
+    in_current_term: bool = False  # counted for the current term (it discounts its prorations)
 
     @property
     def active(self) -> bool:
@@ -168,9 +169,24 @@ def subscription_items(session: Session, subscriptions: list[Subscription],
         matches = amount is not None and amount.currency == currency[key]
         if coupon.id not in coupons[key] or matches:
             coupons[key][coupon.id] = CouponLine(coupon, link.terms_used,
-                                                 amount.amount if matches else None)
+                                                 amount.amount if matches else None,
+                                                 link.in_current_term)
     return {
         s.id: SubscriptionItems(plans[s.plan_id], plan_prices.get((s.plan_id, s.currency)),
                                 tuple(addons[s.id].values()), tuple(coupons[s.id].values()))
         for s in subscriptions
     }
+
+
+def redeem(session: Session, coupon_id: int) -> bool:
+    """Count one redemption of the coupon unless its limit is reached (a guarded update, so
+    racing redemptions cannot pass the limit); False when it is used up. Every path that puts
+    a coupon on a subscription counts it here."""
+    taken = session.execute(
+        update(Coupon).where(Coupon.id == coupon_id, or_(
+            Coupon.max_redemptions.is_(None), Coupon.redemptions < Coupon.max_redemptions))
+        .values(redemptions=Coupon.redemptions + 1).execution_options(synchronize_session=False))
+    coupon = session.get(Coupon, coupon_id)
+    if coupon is not None:
+        session.refresh(coupon, ["redemptions"])
+    return taken.rowcount == 1

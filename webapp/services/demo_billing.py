@@ -27,7 +27,7 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import ledger, numbering
+from webapp.services import billing, ledger, numbering
 from webapp.services.catalog import subscription_items
 from webapp.services.dates import add_interval
 from webapp.services.gateway import CardToken
@@ -136,7 +136,7 @@ class _Builder:
                 self.session, customer_id=sub.customer_id, currency=sub.currency,
                 kind="first_term" if index == 0 else "renewal", priced=priced,
                 issue_date=start, due_date=start + timedelta(days=due_days), now=self.now,
-                subscription_id=sub.id, period=ledger.Period(start, end), apply_credit=False)
+                subscription_id=sub.id, period=ledger.Period(start, end))
             for line in active:
                 self._use_coupon_term(sub, line.coupon.id)
             invoices.append(invoice)
@@ -191,12 +191,13 @@ def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, toda
     ])
     d = lambda days: today + timedelta(days=days)  # noqa: E731
 
-    # cancelled two months ago with credit for the unused time (the credit is used below)
+    # cancelled two months ago with credit for the unused time: as nothing was open then, the
+    # credit paid part of the next invoice issued after it (the Pro plan's renewal below)
     cancelled = b.subscription("basic-monthly", "live", d(-150))
     b.bill_terms(cancelled, 3)
     cancelled.status, cancelled.cancelled_on = "cancelled", d(-75)
     cancelled.cancel_reason = "Moved to the Pro plan"
-    cancelled.next_billing_date = None
+    cancelled.next_billing_date, cancelled.held_invoice_id = None, None
     ledger.create_credit_note(session, customer_id=customer.id, currency=customer.currency,
                               total=1140, reason="Unused time on " + cancelled.number,
                               issue_date=d(-75), now=now, subscription_id=cancelled.id)
@@ -217,11 +218,14 @@ def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, toda
     non_renewing.status, non_renewing.status_before_cancel = "non_renewing", "live"
     non_renewing.next_billing_date = None
 
+    # paused mid-term ten days ago, as the tick leaves it: no pause date any more, and the
+    # term's 21 unused paid days run from the resume date before the next invoice
     paused = b.subscription("pro-monthly", "live", d(-80))
     b.addon(paused, "priority-support", 1)
     b.bill_terms(paused, 3)
-    paused.status, paused.pause_on, paused.resume_on = "paused", d(-20), d(40)
-    paused.next_billing_date = d(40)
+    paused.status, paused.pause_on, paused.resume_on = "paused", None, d(40)
+    for name, value in billing.carried_term(paused, paused_on=d(-10), resume_on=d(40)).items():
+        setattr(paused, name, value)
 
     dunning = b.subscription("basic-monthly", "live", d(-62), autocharge=True,
                              payment_method_id=card.id)
@@ -250,17 +254,19 @@ def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, toda
     term_end.status, term_end.expired_reason, term_end.next_billing_date = \
         "expired", "term_end", None
 
-    # a one-off invoice, open and not yet due; the unused credit above pays part of it
+    # two one-off invoices, open and not yet due; a deposit paid part of the first
     workshop = session.exec(select(Addon).where(Addon.code == "onboarding")).one()
-    ledger.issue_invoice(
+    deposited = ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
         priced=price([Charge("one_off", workshop.name, 1, 9900)], tax_bp=tax_bp),
         issue_date=d(-3), due_date=d(14), now=now)
+    b.pay([deposited], on=d(-2), amount=5000, method="cheque",
+          reference="Cheque 004512, deposit for the workshop")
     ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
         priced=price([Charge("one_off", "Extra support hours", 2, 6000)], tax_bp=tax_bp),
         issue_date=d(-2), due_date=d(20), now=now)
-    # and a second credit that stays unused, so the Credits list has something to show
+    # and a goodwill credit, applied at once to the oldest open invoice (the Enterprise one)
     ledger.create_credit_note(session, customer_id=customer.id, currency=customer.currency,
                               total=500, reason="Goodwill credit for the October outage",
                               issue_date=d(-1), now=now)

@@ -3,6 +3,10 @@
 Every money-moving service (the engine, payments, cancellations, the back office) goes through
 these functions, so the identity Σ invoice totals − Σ allocations − Σ credits applied =
 Σ open balances holds by construction.
+
+Unused credit never sits beside an open invoice of the same currency: a new credit note is
+applied to the customer's open invoices oldest first (a given invoice first, when there is
+one), and a new invoice takes the credit left over (DESIGN.md: Invoices).
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ from webapp.models import (
     InvoiceLine,
     Payment,
     PaymentAllocation,
+    Subscription,
 )
 from webapp.services import numbering
 from webapp.services.pricing import Priced
+
+# Invoices that pay for days of a term: the newest one is what the subscription holds now.
+HELD_KINDS = ("first_term", "renewal", "reactivation", "proration")
 
 
 def balance_due(invoice: Invoice) -> int:
@@ -47,7 +55,10 @@ def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: st
                   priced: Priced, issue_date: date, due_date: date, now: datetime,
                   subscription_id: int | None = None, period: Period | None = None,
                   idempotency_key: str | None = None, apply_credit: bool = True) -> Invoice:
-    """Number and write an invoice with its lines, then apply the customer's unused credit."""
+    """Number and write an invoice with its lines, then apply the customer's unused credit.
+
+    A term's invoice, or a mid-term change's, becomes what its subscription holds now.
+    """
     invoice = Invoice(
         number=numbering.take_one(session, "invoice"), customer_id=customer_id,
         subscription_id=subscription_id, kind=kind, status="open", currency=currency,
@@ -62,6 +73,8 @@ def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: st
                                 unit_amount=line.unit_amount, amount=line.amount,
                                 tax_amount=line.tax_amount)
                     for index, line in enumerate(priced.lines))
+    if subscription_id is not None and kind in HELD_KINDS:
+        session.get(Subscription, subscription_id).held_invoice_id = invoice.id
     if apply_credit:
         apply_unused_credit(session, invoice=invoice, on=issue_date)
     _settle(invoice, issue_date)
@@ -71,9 +84,11 @@ def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: st
 
 def create_credit_note(session: Session, *, customer_id: int, currency: str, total: int,
                        reason: str, issue_date: date, now: datetime,
-                       invoice_id: int | None = None,
-                       subscription_id: int | None = None) -> CreditNote:
-    """A credit the customer can use on later invoices."""
+                       invoice_id: int | None = None, subscription_id: int | None = None,
+                       apply_first: Invoice | None = None) -> CreditNote:
+    """A credit for the customer, applied at once to their open invoices in its currency:
+    `apply_first` before the others, then oldest first; what is left waits for the next
+    invoice."""
     if total <= 0:
         raise ValueError("a credit note is for a positive amount")
     note = CreditNote(number=numbering.take_one(session, "credit_note"), customer_id=customer_id,
@@ -82,7 +97,30 @@ def create_credit_note(session: Session, *, customer_id: int, currency: str, tot
                       created_at=now)
     session.add(note)
     session.flush()
+    apply_to_open_invoices(session, note=note, first=apply_first, on=issue_date)
     return note
+
+
+def apply_to_open_invoices(session: Session, *, note: CreditNote, on: date,
+                           first: Invoice | None = None) -> int:
+    """Use a credit note's balance on open invoices: `first`, then the oldest; returns the
+    amount. An invoice a charge is paying right now is left to that charge."""
+    others = session.exec(select(Invoice).where(
+        Invoice.customer_id == note.customer_id, Invoice.currency == note.currency,
+        Invoice.status == "open", Invoice.pending_payment_id.is_(None),
+        Invoice.issue_date <= on).order_by(Invoice.issue_date, Invoice.id)).all()
+    targets = ([first] if first is not None else []) + [i for i in others if i is not first]
+    applied = 0
+    for invoice in targets:
+        if note.balance <= 0:
+            break
+        if invoice.status != "open" or invoice.pending_payment_id is not None or \
+                invoice.currency != note.currency or balance_due(invoice) <= 0:
+            continue
+        applied += apply_credit_note(session, note=note, invoice=invoice,
+                                     amount=note.balance, on=on).amount
+    session.flush()
+    return applied
 
 
 def apply_credit_note(session: Session, *, note: CreditNote, invoice: Invoice, amount: int,
@@ -111,7 +149,8 @@ def apply_unused_credit(session: Session, *, invoice: Invoice, on: date) -> int:
     notes = session.exec(
         select(CreditNote).where(CreditNote.customer_id == invoice.customer_id,
                                  CreditNote.currency == invoice.currency,
-                                 CreditNote.status == "open", CreditNote.balance > 0)
+                                 CreditNote.status == "open", CreditNote.balance > 0,
+                                 CreditNote.issue_date <= on)
         .order_by(CreditNote.issue_date, CreditNote.id)).all()
     applied = 0
     for note in notes:

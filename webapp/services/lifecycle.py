@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import false, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -22,6 +22,7 @@ from webapp.models import (
     Organization,
     Payment,
     Plan,
+    Reminder,
     ScheduledChange,
     Subscription,
     SubscriptionAddon,
@@ -29,6 +30,7 @@ from webapp.models import (
 )
 from webapp.services import (
     billing,
+    catalog,
     charges,
     notifications,
     outbox,
@@ -73,8 +75,8 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
         return TickResult()
     ctx = _Context(session, now, today_in(org.timezone, now), org, preferences.load(session),
                    TickResult())
-    for phase in (_start_future, _end_trials, _pause, _resume, _end_non_renewing, _renew,
-                  _retry_dunning):
+    for phase in (_start_future, _end_trials, _pause, _resume, _end_non_renewing, _overdue,
+                  _settled_unpaid, _renew, _retry_dunning):
         query, handle = phase(ctx)
         rows = session.exec(query.order_by(Subscription.id).limit(limit + 1)
                             .with_for_update(skip_locked=True)).all()
@@ -90,6 +92,7 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
             except (IllegalTransition, IntegrityError, charges.ChargeInProgress):
                 continue  # another runner took this event first, or a payer is paying it
     _reminders(ctx, limit)
+    _overdue_reminders(ctx, limit)
     _stale_charges(ctx, limit)
     return ctx.result
 
@@ -132,6 +135,9 @@ def _end_trials(ctx):
 
 
 def _end_trial(ctx: _Context, sub: Subscription) -> None:
+    # The first paid term starts when the trial ends, and billing is anchored there (an
+    # extended trial ends on another day than the one the subscription started on).
+    sub.anchor_day = sub.trial_end.day
     if _charges_automatically(sub):
         # The charge decides: success -> live, failure -> expired (payment_effects).
         _bill_term(ctx, sub, billing.Term(sub.trial_end, "first_term", include_setup_fee=True),
@@ -148,8 +154,17 @@ def _pause(ctx):
 
 
 def _pause_one(ctx: _Context, sub: Subscription) -> None:
+    if sub.resume_on is None or sub.resume_on <= ctx.today:
+        # A schedule whose resume date has passed (or never was) pauses nothing: whatever
+        # left it there (an outage, imported or seeded rows), it is cleared, not obeyed.
+        sub.pause_on = sub.resume_on = None
+        sub.updated_at = ctx.now
+        return
+    # A mid-term pause keeps the unused paid days; they run from the resume date.
     state_machine.transition(ctx.session, sub, "pause", "paused", now=ctx.now, pause_on=None,
-                             guard={"pause_on": sub.pause_on}, next_billing_date=sub.resume_on)
+                             guard={"pause_on": sub.pause_on},
+                             **billing.carried_term(sub, paused_on=ctx.today,
+                                                    resume_on=sub.resume_on))
     _notice(ctx, sub, "subscription_paused", f"{sub.number} is paused")
 
 
@@ -160,8 +175,16 @@ def _resume(ctx):
 
 def _resume_one(ctx: _Context, sub: Subscription) -> None:
     start = sub.resume_on
+    if billing.carries_days(sub):
+        # The days a mid-term pause carried run first, without an invoice; the next invoice
+        # comes when they end, and billing is anchored there.
+        state_machine.transition(ctx.session, sub, "resume", "live", now=ctx.now,
+                                 resume_on=None, pause_on=None, guard={"resume_on": start},
+                                 anchor_day=sub.current_term_end.day,
+                                 next_billing_date=sub.current_term_end)
+        return
     state_machine.transition(ctx.session, sub, "resume", "live", now=ctx.now, resume_on=None,
-                             guard={"resume_on": start}, anchor_day=start.day)
+                             pause_on=None, guard={"resume_on": start}, anchor_day=start.day)
     _bill_term(ctx, sub, billing.Term(start, "renewal"), purpose="resume")
 
 
@@ -178,6 +201,57 @@ def _cancel_at_end(ctx: _Context, sub: Subscription) -> None:
                              title=f"{sub.number} cancelled at the end of its term",
                              body=f"{customer.display_name}'s scheduled cancellation took effect.",
                              now=ctx.now, customer_id=sub.customer_id)
+
+
+def _overdue(ctx):
+    """Live subscriptions with an invoice unpaid `overdue_action_days` past its due date, when
+    the organization acts on them (an invoice a charge is paying right now is not overdue)."""
+    days = ctx.prefs.overdue_action_days
+    if ctx.prefs.overdue_action not in ("unpaid", "cancelled") or not days:
+        return select(Subscription).where(false()), _overdue_one
+    overdue = select(Invoice.id).where(
+        Invoice.subscription_id == Subscription.id, Invoice.status == "open",
+        Invoice.pending_payment_id.is_(None),
+        Invoice.due_date <= ctx.today - timedelta(days=days)).correlate(Subscription)
+    return select(Subscription).where(Subscription.status == "live",
+                                      Subscription.awaiting_payment_id.is_(None),
+                                      overdue.exists()), _overdue_one
+
+
+def _overdue_one(ctx: _Context, sub: Subscription) -> None:
+    """The organization's overdue action, as dunning's final action: no more renewals."""
+    action, days = ctx.prefs.overdue_action, ctx.prefs.overdue_action_days
+    extra = {"cancelled_on": ctx.today} if action == "cancelled" else {}
+    state_machine.transition(ctx.session, sub, "overdue", action, now=ctx.now,
+                             next_billing_date=None, **extra)
+    customer = ctx.session.get(Customer, sub.customer_id)
+    outbox.enqueue(ctx.session, template="overdue_final", to=customer.email,
+                   subject=f"Subscription {sub.number} is now {action}",
+                   customer_id=customer.id,
+                   context={"name": customer.display_name, "number": sub.number,
+                            "state": action, "days": days, "comes_back": action == "unpaid",
+                            "path": f"/subscriptions/{sub.id}"},
+                   now=ctx.now)
+    notifications.notify_org(
+        ctx.session, event=notifications.DUNNING_FINAL_ACTION,
+        title=f"{sub.number} is {action}: an invoice is {days} days overdue",
+        body=f"{customer.display_name} has not paid an invoice {days} days past its due date.",
+        now=ctx.now, customer_id=customer.id)
+
+
+def _settled_unpaid(ctx):
+    """Unpaid subscriptions whose invoices were settled another way than by a payment (a
+    credit note), their held invoice paid (a voided one is not): live again, as on payment."""
+    open_invoice = select(Invoice.id).where(Invoice.subscription_id == Subscription.id,
+                                            Invoice.status == "open").correlate(Subscription)
+    paid = select(Invoice.id).where(Invoice.id == Subscription.held_invoice_id,
+                                    Invoice.status == "paid").correlate(Subscription)
+    return select(Subscription).where(Subscription.status == "unpaid", ~open_invoice.exists(),
+                                      paid.exists()), _settled_unpaid_one
+
+
+def _settled_unpaid_one(ctx: _Context, sub: Subscription) -> None:
+    payment_effects.back_to_live(ctx.session, sub, paid_on=ctx.today, now=ctx.now)
 
 
 def _renew(ctx):
@@ -262,7 +336,7 @@ def _bill_term(ctx: _Context, sub: Subscription, term: billing.Term, *, purpose:
     invoice = billing.issue(ctx.session, sub, invoice_draft, issue_date=ctx.today,
                             due_date=due_date, now=ctx.now)
     sub.current_term_start, sub.current_term_end = invoice_draft.period.start, invoice_draft.period.end
-    sub.next_billing_date = invoice_draft.period.end
+    sub.next_billing_date, sub.term_days = invoice_draft.period.end, None
     sub.cycles_billed += 1
     if balance_due(invoice) <= 0:
         return  # paid by unused credit
@@ -299,8 +373,14 @@ def _apply_scheduled_changes(ctx: _Context, sub: Subscription, on: date) -> None
     ctx.session.flush()
 
 
-def apply_change(session: Session, sub: Subscription, payload: dict) -> None:
-    """Set plan, addon quantities and coupons from a change payload (ids and numbers)."""
+def apply_change(session: Session, sub: Subscription, payload: dict, *,
+                 this_term: bool = False) -> bool:
+    """Set plan, addon quantities and coupons from a change payload (ids and numbers).
+
+    Each coupon added is redeemed (a guarded count against its limit); one used up meanwhile
+    is not added, and False says so. `this_term`: the coupons count for the current term
+    (an immediate change's proration invoice uses them), else from the next invoice on.
+    """
     if payload.get("plan_id"):
         sub.plan_id = payload["plan_id"]
     if "addons" in payload:
@@ -312,9 +392,15 @@ def apply_change(session: Session, sub: Subscription, payload: dict) -> None:
             if quantity > 0:
                 session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=int(addon_id),
                                               quantity=quantity))
+    added = True
     for coupon_id in payload.get("add_coupon_ids", []):
+        if not catalog.redeem(session, coupon_id):
+            added = False
+            continue
         session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon_id,
-                                       applied_at=sub.updated_at))
+                                       applied_at=sub.updated_at, in_current_term=this_term,
+                                       terms_used=1 if this_term else 0))
+    return added
 
 
 def _notice(ctx: _Context, sub: Subscription, event: str, title: str) -> None:
@@ -344,6 +430,45 @@ def _reminders(ctx: _Context, limit: int) -> None:
             if inserted.rowcount != 1:
                 continue
             _send_reminder(ctx, sub, kind, target)
+
+
+def _overdue_reminders(ctx: _Context, limit: int) -> None:
+    """Open invoices nobody is charging, reminded on the preference's days past due, each
+    stage once. After a quiet spell only the latest stage reached is sent. Invoices of a
+    subscription in dunning are left to dunning's own emails."""
+    stages = sorted(set(ctx.prefs.overdue_reminder_days or ()), reverse=True)
+    in_dunning = select(Subscription.id).where(Subscription.id == Invoice.subscription_id,
+                                               Subscription.status == "dunning")
+    later = None
+    for days in stages:
+        kind = f"invoice_overdue_{days}"
+        sent = select(Reminder.id).where(Reminder.invoice_id == Invoice.id, Reminder.kind == kind)
+        window = [Invoice.due_date <= ctx.today - timedelta(days=days)]
+        if later is not None:
+            window.append(Invoice.due_date > ctx.today - timedelta(days=later))
+        invoices = ctx.session.exec(select(Invoice).where(
+            Invoice.status == "open", Invoice.pending_payment_id.is_(None), *window,
+            ~sent.exists(), ~in_dunning.exists()).order_by(Invoice.id).limit(limit)).all()
+        later = days
+        for invoice in invoices:
+            inserted = ctx.session.execute(
+                text("INSERT INTO reminder (invoice_id, kind, for_date, created_at) "
+                     "VALUES (:invoice, :kind, :on, :at) ON CONFLICT DO NOTHING"),
+                {"invoice": invoice.id, "kind": kind, "on": invoice.due_date,
+                 "at": ctx.now.astimezone(UTC).replace(tzinfo=None)})
+            if inserted.rowcount == 1:
+                _send_overdue_reminder(ctx, invoice, (ctx.today - invoice.due_date).days)
+
+
+def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
+    customer = ctx.session.get(Customer, invoice.customer_id)
+    outbox.enqueue(ctx.session, template="invoice_overdue", to=customer.email,
+                   subject=f"Invoice {invoice.number} is overdue", customer_id=customer.id,
+                   context={"name": customer.display_name, "number": invoice.number,
+                            "amount": format_money(balance_due(invoice), invoice.currency,
+                                                   ctx.org.locale),
+                            "due_date": invoice.due_date.isoformat(), "days": days,
+                            "path": f"/invoices/{invoice.id}"}, now=ctx.now)
 
 
 def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> None:

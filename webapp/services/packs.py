@@ -24,6 +24,7 @@ Report = Callable[[int], None]
 
 # Statement entry kind -> (document kind, folder in the ZIP).
 _PACKED = {"invoice": ("invoice", "invoices"), "credit_note": ("credit_note", "credit-notes"),
+           "credit_application": ("credit_note", "credit-notes"),
            "payment": ("receipt", "receipts"), "refund": ("receipt", "receipts")}
 CSV_HEADER = ("Date", "Type", "Number", "Details", "Debit", "Credit", "Balance", "Currency")
 
@@ -52,7 +53,8 @@ def transactions_csv(statement: statements.Statement) -> str:
     writer.writerow([statement.period.start.isoformat(), "Opening Balance", "", "", "", "",
                      str(to_decimal(opening, currency)), currency])
     for entry in statement.entries:
-        details = f"Due {entry.due_date.isoformat()}" if entry.due_date else entry.details
+        details = f"Due {entry.due_date.isoformat()}" if entry.due_date else \
+            f"{amount(entry.applied)} {entry.details}" if entry.applied else entry.details
         writer.writerow([entry.on.isoformat(), entry.label, entry.number, details,
                          amount(entry.debit), amount(entry.credit),
                          str(to_decimal(entry.balance, currency)), currency])

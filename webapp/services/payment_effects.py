@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from webapp.models import Customer, Invoice, Organization, Payment, Subscription
+from webapp.models import Customer, Invoice, Organization, Payment, Plan, Subscription
 from webapp.services import (
+    billing,
     fix_links,
     notifications,
     outbox,
@@ -90,10 +91,27 @@ def _back_to_live(session: Session, payment: Payment, now: datetime) -> None:
         still_open = session.exec(select(Invoice.id).where(
             Invoice.subscription_id == sub.id, Invoice.status == "open")).first()
         if still_open is None:
-            state_machine.transition(session, sub, "payment_succeeded", "live", now=now,
-                                     dunning_attempts=0, next_retry_on=None,
-                                     dunning_started_on=None,
-                                     next_billing_date=sub.next_billing_date or sub.current_term_end)
+            back_to_live(session, sub, paid_on=payment.paid_on, now=now)
+
+
+def back_to_live(session: Session, sub: Subscription, *, paid_on: date, now: datetime) -> None:
+    """A subscription in dunning or unpaid whose invoices are paid is live again.
+
+    From dunning its term runs on. From unpaid (it was not renewed meanwhile) the paid
+    invoice's term restarts on the payment date, anchored there, with no new invoice; only
+    if that term had already ended in full is a new term invoiced, by the next tick, from the
+    payment date. Skipped terms are never billed, and no day is paid twice.
+    """
+    values = {"dunning_attempts": 0, "next_retry_on": None, "dunning_started_on": None}
+    if sub.status != "unpaid":
+        values["next_billing_date"] = sub.next_billing_date or sub.current_term_end
+    elif sub.current_term_end is not None and paid_on < sub.current_term_end:
+        end = billing.term_end(session.get(Plan, sub.plan_id), paid_on, paid_on.day)
+        values |= {"current_term_start": paid_on, "current_term_end": end,
+                   "next_billing_date": end, "anchor_day": paid_on.day, "term_days": None}
+    else:
+        values |= {"next_billing_date": paid_on, "anchor_day": paid_on.day, "term_days": None}
+    state_machine.transition(session, sub, "payment_succeeded", "live", now=now, **values)
 
 
 def _failed(session, org, payment, sub, today, now) -> None:
@@ -137,7 +155,9 @@ def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) 
     days = prefs.dunning_retry_days or [1]
     attempts = sub.dunning_attempts + 1
     if attempts < len(days):
-        next_retry = sub.dunning_started_on + timedelta(days=days[attempts])
+        # Counted from the attempt that ran (today), not from the first failure: after a
+        # scheduler outage the retries keep their spacing instead of running back to back.
+        next_retry = today_in(org.timezone, now) + timedelta(days=days[attempts] - days[attempts - 1])
         state_machine.transition(session, sub, "retry_failed", "dunning", now=now,
                                  dunning_attempts=attempts, next_retry_on=next_retry)
         _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry, now)

@@ -5,6 +5,7 @@ Pure functions over plain values, so previews and invoices come from the same co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from webapp.services.money import half_up_div, percent_of
@@ -92,6 +93,35 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
     return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
 
 
+def taxed(charges: list[Charge], tax_bp: int | None = None) -> Priced:
+    """Lines already priced (prorated charges, credits), with tax per line, half-up.
+
+    A negative line (a discount) takes off at most what the lines before it left, and back
+    at most the tax still left on them, as in `price`: rounding each prorated line on its own
+    could otherwise make a fully discounted invoice come to −1.
+    """
+    lines, left, tax_left = [], 0, 0
+    for charge in charges:
+        amount = charge.total if charge.total >= 0 else -min(-charge.total, left)
+        if charge.total < 0 and not amount:
+            continue  # nothing left to discount
+        tax = _tax(abs(amount), tax_bp)
+        if amount < 0:
+            tax = -max(0, min(tax, tax_left))
+        left, tax_left = left + amount, tax_left + tax
+        lines.append(Line(charge.kind, charge.description, charge.quantity, charge.unit_amount,
+                          amount, tax))
+    subtotal = sum(line.amount for line in lines)
+    tax_total = sum(line.tax_amount for line in lines)
+    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
+
+
+def share(amount: int, days_left: int, term_days: int) -> int:
+    """R(A·r, D): a term's price `amount` for the `days_left` of its `term_days` (half-up;
+    negative for a discount)."""
+    return half_up_div(amount * days_left, term_days)
+
+
 @dataclass(frozen=True)
 class Proration:
     """An immediate mid-term change: what to charge for the rest of the term, what to credit."""
@@ -104,21 +134,35 @@ class Proration:
         return sum(c.total for c in self.credits)
 
 
+_DAYS = re.compile(r" \(\d+ of \d+ days\)$")
+_UNUSED = "Unused time: "
+
+
+def base_description(description: str) -> str:
+    """A line's description without the days it was prorated for ("Pro (20 of 30 days)" and
+    "Unused time: Pro (10 of 30 days)" are both "Pro")."""
+    return _DAYS.sub("", description.removeprefix(_UNUSED))
+
+
 def prorate(old: list[Charge], new: list[Charge], *, term_days: int,
             days_left: int) -> Proration:
     """Whole days, per line, half-up: credit = R(A_old·r, D), charge = R(A_new·r, D).
 
-    R(n, d) = (2n + d) // (2d). Lines are matched by (kind, description); a line only on one
-    side is only credited or only charged.
+    R(n, d) = (2n + d) // (2d); A is a line's price for the whole term (quantity × unit
+    price, negative for a discount), so a line bought on a proration invoice and credited
+    later is credited at the price it was bought at. A prorated line keeps its quantity and
+    unit price; only its amount is the share. The plan-change and cancel paths call this.
     """
     if term_days <= 0 or not 0 <= days_left <= term_days:
         raise ValueError("days left must lie within the term")
 
     def part(charge: Charge, kind: str, label: str) -> Charge:
-        amount = half_up_div(charge.total * days_left, term_days)
-        return Charge(kind, f"{label}: {charge.description} ({days_left} of {term_days} days)",
-                      1, amount, discountable=charge.discountable)
+        base = base_description(charge.description)
+        return Charge(kind if kind == "proration_credit" or charge.total >= 0 else "discount",
+                      f"{label}{base} ({days_left} of {term_days} days)", charge.quantity,
+                      charge.unit_amount, share(charge.total, days_left, term_days),
+                      discountable=charge.discountable)
 
     return Proration(
-        tuple(part(c, "proration_charge", "Remaining") for c in new if c.total),
-        tuple(part(c, "proration_credit", "Unused") for c in old if c.total))
+        tuple(part(c, "proration_charge", "") for c in new if c.total),
+        tuple(part(c, "proration_credit", _UNUSED) for c in old if c.total))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -69,7 +70,7 @@ def renew(session: Session, subs: list[Subscription], *, today: date, now: datet
     # a second runner's batch waits on it, so the less is written after it the better.
     invoice_ids = bulk.reserve_ids(session, Invoice.__table__, len(drafts))
     payments = _start_charges(session, drafts, invoice_ids, now=now)
-    _move_on(session, drafts, payments, now=now)
+    _move_on(session, drafts, invoice_ids, payments, now=now)
     _count_coupon_terms(session, drafts)
     numbers = _write_invoices(session, drafts, invoice_ids, payments, today=today, now=now,
                               due_days=invoice_due_days)
@@ -130,12 +131,17 @@ def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int
 
 
 def _count_coupon_terms(session: Session, drafts) -> None:
+    """As billing.count_coupon_terms: the term's coupons count one term each and discount
+    its prorations; the subscriptions' other coupons no longer do."""
     table = SubscriptionCoupon.__table__
+    session.execute(update(table).where(bulk.among(session, table.c.subscription_id,
+                                                   [sub.id for sub, _ in drafts]))
+                    .values(in_current_term=False))
     bulk.update(session, table, [{"sub": sub.id, "coupon": coupon_id}
                                  for sub, draft in drafts for coupon_id in draft.coupon_ids],
                 types={"sub": table.c.subscription_id, "coupon": table.c.coupon_id},
                 where=lambda v: [table.c.subscription_id == v.sub, table.c.coupon_id == v.coupon],
-                values=lambda v: {"terms_used": table.c.terms_used + 1})
+                values=lambda v: {"terms_used": table.c.terms_used + 1, "in_current_term": True})
 
 
 def _start_charges(session: Session, drafts, invoice_ids: list[int], *,
@@ -177,19 +183,24 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
         for sub, draft, invoice_id, number in mailed], now=now)
 
 
-def _move_on(session: Session, drafts, payments: dict[int, int], *, now: datetime) -> None:
-    """The guarded "renew" transition with the new term, one row each; all must match."""
+def _move_on(session: Session, drafts, invoice_ids: list[int], payments: dict[int, int], *,
+             now: datetime) -> None:
+    """The guarded "renew" transition with the new term, one row each; all must match. The
+    term's invoice is what the customer holds now."""
     t = Subscription.__table__
     moved = bulk.update(
         session, t, [{"id": sub.id, "due": sub.next_billing_date, "start": draft.period.start,
-                      "end": draft.period.end, "payment": payments.get(sub.id)}
-                     for sub, draft in drafts],
+                      "end": draft.period.end, "payment": payments.get(sub.id),
+                      "invoice": invoice_id}
+                     for (sub, draft), invoice_id in zip(drafts, invoice_ids, strict=True)],
         types={"id": t.c.id, "due": t.c.next_billing_date, "start": t.c.current_term_start,
-               "end": t.c.current_term_end, "payment": t.c.awaiting_payment_id},
+               "end": t.c.current_term_end, "payment": t.c.awaiting_payment_id,
+               "invoice": t.c.held_invoice_id},
         where=lambda v: [t.c.id == v.id, t.c.status == "live", t.c.next_billing_date == v.due,
                          t.c.awaiting_payment_id.is_(None)],
         values=lambda v: {"current_term_start": v.start, "current_term_end": v.end,
                           "next_billing_date": v.end, "cycles_billed": t.c.cycles_billed + 1,
-                          "awaiting_payment_id": v.payment, "updated_at": now})
+                          "awaiting_payment_id": v.payment, "held_invoice_id": v.invoice,
+                          "term_days": None, "updated_at": now})
     if moved != len(drafts):
         raise StaleBatch(f"{len(drafts) - moved} subscription(s) changed meanwhile")

@@ -32,6 +32,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "retry_failed": {"dunning": frozenset({"dunning"})},
     "payment_succeeded": {"dunning": frozenset({"live"}), "unpaid": frozenset({"live"})},
     "dunning_exhausted": {"dunning": frozenset({"unpaid", "cancelled"})},
+    # An invoice nobody charges stayed unpaid past the organization's limit (its setting).
+    "overdue": {"live": frozenset({"unpaid", "cancelled"})},
     "pause": {"live": frozenset({"paused"})},
     "resume": {"paused": frozenset({"live"})},
     "change_now": {"live": frozenset({"live"})},
@@ -48,6 +50,7 @@ EVENT_PHRASES = {
     "term_end_cancel": "end its term", "cancel_now": "be cancelled", "renew": "renew",
     "renewal_failed": "go into dunning", "retry_failed": "retry a payment",
     "payment_succeeded": "return to live", "dunning_exhausted": "end dunning",
+    "overdue": "be stopped for an overdue invoice",
     "pause": "be paused", "resume": "be resumed", "change_now": "be changed",
     "change_at_term_end": "be changed at the end of the term", "reactivate": "be reactivated",
     "cycles_complete": "expire",

@@ -5,7 +5,11 @@ What counts (in the customer's currency, by date):
   never been issued (it was never owed), so it needs no offsetting entry;
 - a succeeded payment is a credit on the day it was paid, whatever it was allocated to;
 - a credit note is a credit on its issue date (a void one is left out);
-- a succeeded refund (Payment.kind == "refund") is a debit on the day it was paid.
+- a succeeded refund (Payment.kind == "refund") is a debit on the day it was paid;
+- a credit note applied to an invoice is a row on the day it was applied, with the amount and
+  the invoice, that moves no balance: the credit note counted when it was issued, and credit
+  is applied to open invoices as soon as both exist, so the balance due is what the open
+  invoices still owe (or, with nothing open, the credit left).
 
 The opening balance is the same sum over everything before the range, and the summary's
 Balance Due is computed from its parts, so Opening + Invoiced − Payments − Credits + Refunds =
@@ -132,7 +136,7 @@ class StatementEntry:
     """One line of the statement; `balance` is the running balance after it."""
 
     on: date
-    kind: str  # invoice | credit_note | payment | refund
+    kind: str  # invoice | credit_note | credit_application | payment | refund
     label: str
     number: str
     document_id: int  # the invoice's, credit note's or payment's id
@@ -143,6 +147,7 @@ class StatementEntry:
     balance: int
     endpoint: str  # the page of the document, for links on the HTML statement
     endpoint_args: Mapping[str, int] = field(default_factory=dict)
+    applied: int = 0  # a credit application's amount (it is neither debit nor credit)
 
 
 @dataclass(frozen=True)
@@ -213,7 +218,7 @@ class StatementTooBig(DomainError):
 
 
 # Each source: (kind, sort rank within a day, debit?, its date column).
-_ORDER = {"invoice": 0, "credit_note": 1, "payment": 2, "refund": 3}
+_ORDER = {"invoice": 0, "credit_note": 1, "credit_application": 2, "payment": 3, "refund": 4}
 
 
 def _conditions(customer: Customer) -> dict[str, tuple[Any, list]]:
@@ -276,6 +281,15 @@ def _rows(session: Session, customer: Customer, period: StatementPeriod) -> list
     for note in session.exec(select(CreditNote).where(*within("credit_note"))):
         rows.append(_Row(note.issue_date, "credit_note", note.id, note.number, note.reason,
                          note.total))
+    notes = sources["credit_note"][1]
+    for application, note, invoice_number in session.exec(
+            select(CreditApplication, CreditNote, Invoice.number)
+            .join(CreditNote, CreditNote.id == CreditApplication.credit_note_id)
+            .join(Invoice, Invoice.id == CreditApplication.invoice_id)
+            .where(*notes, CreditApplication.applied_on >= period.start,
+                   CreditApplication.applied_on <= period.end)):
+        rows.append(_Row(application.applied_on, "credit_application", note.id, note.number,
+                         f"applied to {invoice_number}", application.amount))
     for kind in ("payment", "refund"):
         for p in session.exec(select(Payment).where(*within(kind))):
             rows.append(_Row(p.paid_on, kind, p.id, p.number or "",
@@ -284,10 +298,11 @@ def _rows(session: Session, customer: Customer, period: StatementPeriod) -> list
     return rows
 
 
-_ENTRY_KINDS: dict[str, tuple[str, bool, str, str]] = {
-    # kind: (label, debit?, endpoint, its argument)
+_ENTRY_KINDS: dict[str, tuple[str, bool | None, str, str]] = {
+    # kind: (label, debit? (None: moves no balance), endpoint, its argument)
     "invoice": ("Invoice", True, "invoices.detail", "invoice_id"),
     "credit_note": ("Credit note", False, "credits.detail", "credit_note_id"),
+    "credit_application": ("Credit applied", None, "credits.detail", "credit_note_id"),
     "payment": ("Payment", False, "payments.receipt", "payment_id"),
     "refund": ("Refund", True, "payments.receipt", "payment_id"),
 }
@@ -297,11 +312,13 @@ def _entries(rows: list[_Row], opening: int) -> tuple[StatementEntry, ...]:
     balance, entries = opening, []
     for row in rows:
         label, debit, endpoint, argument = _ENTRY_KINDS[row.kind]
-        balance += row.amount if debit else -row.amount
+        moves = debit is not None
+        balance += (row.amount if debit else -row.amount) if moves else 0
         entries.append(StatementEntry(
             row.on, row.kind, label, row.number, row.id, row.details, row.due_date,
-            debit=row.amount if debit else 0, credit=0 if debit else row.amount,
-            balance=balance, endpoint=endpoint, endpoint_args={argument: row.id}))
+            debit=row.amount if debit else 0, credit=row.amount if debit is False else 0,
+            balance=balance, endpoint=endpoint, endpoint_args={argument: row.id},
+            applied=0 if moves else row.amount))
     return tuple(entries)
 
 

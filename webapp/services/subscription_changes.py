@@ -21,7 +21,6 @@ from webapp.models import (
     CouponAmount,
     CouponPlan,
     Invoice,
-    InvoiceLine,
     Organization,
     Payment,
     Plan,
@@ -30,11 +29,18 @@ from webapp.models import (
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services import charges, credits, ledger, lifecycle, preferences, state_machine
-from webapp.services.catalog import subscription_items
+from webapp.services import (
+    billing,
+    charges,
+    credits,
+    ledger,
+    lifecycle,
+    preferences,
+    state_machine,
+)
+from webapp.services.catalog import CouponLine, subscription_items
 from webapp.services.errors import DomainError, InvalidInput
-from webapp.services.money import half_up_div, percent_of
-from webapp.services.pricing import Charge, Discount, Line, Priced, price
+from webapp.services.pricing import Charge, Line, Priced, price, prorate, taxed
 from webapp.services.subscriptions import owned_subscription
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
@@ -122,7 +128,8 @@ class ChangeDraft:
 
     @property
     def credit_left(self) -> int:
-        """New credit not used by this invoice: it stays for the next one."""
+        """New credit not used by this invoice: it goes to the customer's other open invoices,
+        oldest first, and what is left to the next one."""
         return max(0, self.credit_total - max(0, (self.invoice.total if self.invoice else 0)
                                               - self.other_credit_applied))
 
@@ -194,9 +201,16 @@ def _usable_coupon(session: Session, sub: Subscription, code: str, plan_id: int,
     return coupon
 
 
-def _after(session: Session, sub: Subscription, payload: dict,
-           tax_bp: int | None) -> tuple[Priced, list[Discount]]:
-    """What a term costs once the change is made, without writing anything."""
+@dataclass(frozen=True)
+class _After:
+    """What the subscription costs once the change is made (nothing written)."""
+
+    renewal: Priced  # each term from the next renewal on
+    term: Priced  # the whole current term as held after an immediate change
+
+
+def _after(session: Session, sub: Subscription, payload: dict, tax_bp: int | None,
+           timing: str) -> _After:
     items = subscription_items(session, [sub])[sub.id]
     plan_id = payload.get("plan_id", sub.plan_id)
     plan = session.get(Plan, plan_id)
@@ -211,13 +225,20 @@ def _after(session: Session, sub: Subscription, payload: dict,
                             .order_by(Addon.name)).all()
         charges += [Charge("addon", addon.name, quantities[addon.id], ap.unit_amount)
                     for addon, ap in rows if addon.kind == "recurring" and quantities[addon.id] > 0]
-    discounts = [c.discount() for c in items.coupons if c.active]
+    added = []
     for coupon_id in payload.get("add_coupon_ids", []):
         coupon = session.get(Coupon, coupon_id)
         amount = session.exec(select(CouponAmount.amount).where(
             CouponAmount.coupon_id == coupon_id, CouponAmount.currency == sub.currency)).first()
-        discounts.append(Discount(coupon.code, coupon.name, coupon.percent_bp, amount))
-    return price(charges, discounts, tax_bp=tax_bp), discounts
+        # Added now, it counts this term; at the end of the term, the next one.
+        added.append(CouponLine(coupon, 1 if timing == IMMEDIATELY else 0, amount,
+                                timing == IMMEDIATELY))
+    coupons = [*items.coupons, *added]
+    # A coupon's value per term is its value: the term's proration invoices discount with
+    # the coupons counted for it (DESIGN.md: Proration); renewals with those still active.
+    return _After(price(charges, [c.discount() for c in coupons if c.active], tax_bp=tax_bp),
+                  price(charges, [c.discount() for c in coupons if c.in_current_term],
+                        tax_bp=tax_bp))
 
 
 def draft_change(session: Session, *, customer_id: int, subscription_id: int,
@@ -225,48 +246,29 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
                  allowed: Choices | None = None) -> ChangeDraft:
     """The preview: for an immediate change, the exact proration invoice and credit.
 
+    Both come from `pricing.prorate` over whole-term prices: the new items for the days left,
+    and what the customer holds now (`billing.unused_time`) for the same days.
     `allowed` replaces the customer's preferences (the back office passes its own choices).
     """
     sub = owned_subscription(session, customer_id, subscription_id)
     allowed = allowed or choices(session, customer_id=customer_id, subscription_id=subscription_id)
     payload = _validate(session, sub, request, today, allowed)
-    renewal, discounts = _after(session, sub, payload, tax_bp)
+    after = _after(session, sub, payload, tax_bp, request.timing)
     summary = _summary(session, sub, payload)
     if request.timing == END_OF_TERM:
         return ChangeDraft(END_OF_TERM, payload, summary, None, effective_on=sub.current_term_end,
-                           renewal_price=renewal)
-    start, end = sub.current_term_start, sub.current_term_end
-    term_days, days_left = (end - start).days, max(0, (end - max(today, start)).days)
-    new_lines = [Charge("proration_charge", f"{line.description} ({days_left} of {term_days} days)",
-                        1, half_up_div(line.amount * days_left, term_days))
-                 for line in renewal.lines if line.kind in ("plan", "addon")]
-    invoice = price([c for c in new_lines if c.total], discounts, tax_bp=tax_bp)
-    credit_lines = _credit_lines(session, sub, days_left, term_days, tax_bp)
-    credit_total = sum(line.amount + line.tax_amount for line in credit_lines)
+                           renewal_price=after.renewal)
+    term_days, days_left = billing.term_days(sub), billing.days_left(sub, today)
+    held = [Charge(line.kind, line.description, line.quantity, line.unit_amount)
+            for line in after.term.lines if line.kind in ("plan", "addon", "discount")]
+    charges = prorate([], held, term_days=term_days, days_left=days_left).charges
+    invoice = taxed([c for c in charges if c.total], tax_bp)
+    unused = billing.unused_time(session, sub, today, tax_bp=tax_bp)
+    credit_lines = unused.priced.lines if unused else ()
+    credit_total = unused.total if unused else 0
     other = credits.unused_credit(session, customer_id=customer_id)
     return ChangeDraft(IMMEDIATELY, payload, summary, invoice, credit_lines, credit_total,
-                       min(other, invoice.total), days_left, term_days, today, renewal)
-
-
-def _credit_lines(session: Session, sub: Subscription, days_left: int, term_days: int,
-                  tax_bp: int | None) -> tuple[Line, ...]:
-    """What was charged for the unused days of this term, per line of its invoice."""
-    invoice = session.exec(select(Invoice).where(
-        Invoice.subscription_id == sub.id, Invoice.period_start == sub.current_term_start,
-        Invoice.kind.in_(("first_term", "renewal", "reactivation")),
-        Invoice.status != "void")).first()
-    if invoice is None or days_left <= 0:
-        return ()
-    lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id,
-                                                   InvoiceLine.kind.in_(("plan", "addon", "discount")))
-                         .order_by(InvoiceLine.position)).all()
-    result = []
-    for line in lines:
-        amount = half_up_div(line.amount * days_left, term_days)
-        if amount:
-            result.append(Line("proration_credit", f"Unused time: {line.description}", 1, amount,
-                               amount, percent_of(amount, tax_bp) if tax_bp else 0))
-    return tuple(result)
+                       min(other, invoice.total), days_left, term_days, today, after.renewal)
 
 
 def _summary(session: Session, sub: Subscription, payload: dict) -> str:
@@ -367,21 +369,26 @@ def apply_paid_change(session: Session, *, payment: Payment, today: date, now: d
 
 def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
               now: datetime) -> Invoice | None:
-    """Write an immediate change: the new items, the credit note, the proration invoice."""
+    """Write an immediate change: the new items, the proration invoice (what the customer
+    holds from now on) and the credit note for what they held, applied to that invoice first."""
     state_machine.transition(session, sub, "change_now", "live", now=now)
-    for coupon_id in change.payload.get("add_coupon_ids", []):
-        session.get(Coupon, coupon_id).redemptions += 1
-    lifecycle.apply_change(session, sub, change.payload)
+    credited = sub.held_invoice_id
+    if not lifecycle.apply_change(session, sub, change.payload, this_term=True):
+        raise DomainError("This coupon has been used up.")
     session.flush()
+    invoice = None
+    if change.invoice is not None and change.invoice.lines:
+        invoice = ledger.issue_invoice(session, customer_id=sub.customer_id,
+                                       currency=sub.currency, kind="proration",
+                                       priced=change.invoice, issue_date=today, due_date=today,
+                                       now=now, subscription_id=sub.id,
+                                       period=ledger.Period(today, sub.current_term_end))
+    else:
+        sub.held_invoice_id = None  # the items held from now on cost nothing this term
     if change.credit_total > 0:
         ledger.create_credit_note(session, customer_id=sub.customer_id, currency=sub.currency,
                                   total=change.credit_total, subscription_id=sub.id,
+                                  invoice_id=credited, apply_first=invoice,
                                   reason=f"Unused time on {sub.number} ({change.summary.lower()})",
                                   issue_date=today, now=now)
-    if change.invoice is None or not change.invoice.lines:
-        return None
-    invoice = ledger.issue_invoice(session, customer_id=sub.customer_id, currency=sub.currency,
-                                   kind="proration", priced=change.invoice, issue_date=today,
-                                   due_date=today, now=now, subscription_id=sub.id,
-                                   period=ledger.Period(today, sub.current_term_end))
     return invoice

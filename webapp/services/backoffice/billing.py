@@ -266,9 +266,14 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
     if invoice.pending_payment_id is not None:
         raise DomainError("A payment for this invoice is being processed; try again shortly.")
     why = " ".join((reason or "").split())[:300]
-    returned = _return_applied_credit(session, invoice)
-    note = _paid_part_to_credit(session, invoice, today=today, now=now)
+    given_back = _return_applied_credit(session, invoice)
     invoice.status, invoice.voided_on = "void", today
+    session.flush()
+    # What was settled on it is credit again, and credit goes to the other open invoices.
+    note = _paid_part_to_credit(session, invoice, today=today, now=now)
+    for credit, _ in given_back:
+        ledger.apply_to_open_invoices(session, note=credit, on=today)
+    returned = sum(amount for _, amount in given_back)
     session.flush()
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="invoice.void", subject_type="invoice", subject_id=invoice.id,
@@ -279,14 +284,15 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
     return Voided(invoice, note, returned)
 
 
-def _return_applied_credit(session: Session, invoice: Invoice) -> int:
-    returned = 0
+def _return_applied_credit(session: Session, invoice: Invoice) -> list[tuple[CreditNote, int]]:
+    """Take the credit applied to the invoice off it: each note and the amount it got back."""
+    returned = []
     for application in session.exec(select(CreditApplication).where(
             CreditApplication.invoice_id == invoice.id)):
         note = session.get(CreditNote, application.credit_note_id)
         note.balance += application.amount
         note.status = "open"
-        returned += application.amount
+        returned.append((note, application.amount))
         session.delete(application)
     invoice.credits_applied = 0
     return returned

@@ -5,7 +5,9 @@ A new subscription bills exactly as any other: "start now" and "start on a date"
 invoice (and charging it with auto-charge) the way it does for every subscription; a trial that
 starts today is written as the tick would have left it, in `trial` until `trial_end`. The admin's
 plan change goes through services/subscription_changes.py (the same preview and proration as
-the customer's); cancel and pause through the state machine (see `cancel` and `pause`).
+the customer's), and so do cancel and pause (services/subscription_actions: the same
+cancellation and pause schedule, with the admin choosing the timing and the credit and passing
+the customers' preference switches, but not the billing rules).
 """
 
 from __future__ import annotations
@@ -47,11 +49,14 @@ from webapp.services.errors import DomainError, InvalidInput, NotFound
 from webapp.services.invoices import InvoiceRow
 from webapp.services.money import format_money
 from webapp.services.preferences import InvalidChanges
+from webapp.services.subscription_actions import common as actions_common
 from webapp.services.subscription_actions.cancel import (
     UnusedTime,
-    credit_unused_time,
+    cancel_subscription,
+    credit_sentence,
     unused_time,
 )
+from webapp.services.subscription_actions.schedule import set_pause_schedule
 from webapp.services.subscriptions import SubscriptionDetail, subscription_detail
 
 MAX_QUANTITY = 999
@@ -285,36 +290,20 @@ def _tell_customer(session: Session, sub: Subscription, subject: str, message: s
 
 def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str, reason: str,
            today: date, now: datetime, credit_unused: bool = False) -> Subscription:
-    """Cancel now or at the end of the current term, by the state machine; audited.
+    """Cancel now or at the end of the current term; audited.
 
-    The admin is not bound by the customers' cancellation preferences, only by the states;
-    cancelling now may credit the paid, unused days of the term (as the customer's own
-    cancellation does when the preference allows it).
+    The customer's cancellation (`cancel_subscription`), with the admin's options: not bound
+    by the customers' cancellation preferences, only by the states; cancelling now credits the
+    unused time of what the customer holds now when the admin asks for it.
     """
     sub = _ready(session, subscription_id)
     why = " ".join((reason or "").split())[:500] or "Cancelled by the organization"
     before = sub.status
-    note = None
-    if timing == IMMEDIATELY:
-        unused = unused_time(session, sub, today) if credit_unused else None
-        state_machine.transition(session, sub, "cancel_now", "cancelled", now=now,
-                                 cancelled_on=today, cancel_reason=why, next_billing_date=None,
-                                 status_before_cancel=None, pause_on=None, resume_on=None,
-                                 next_retry_on=None)
-        note = credit_unused_time(session, sub, unused, today=today, now=now)
-        org = session.get(Organization, 1)
-        message = f"{sub.number} has been cancelled." + (
-            f" Credit note {note.number} gives you "
-            f"{format_money(note.total, note.currency, org.locale)} for the unused time; it is "
-            f"used on your next invoice." if note else "")
-    elif timing == END_OF_TERM:
-        state_machine.transition(session, sub, "schedule_cancel", "non_renewing", now=now,
-                                 status_before_cancel=sub.status, cancel_reason=why,
-                                 next_billing_date=None, pause_on=None, resume_on=None)
-        message = f"{sub.number} will be cancelled on {sub.current_term_end.isoformat()}, " \
-                  f"at the end of the current term."
-    else:
-        raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
+    ctx = actions_common.context(session, now)
+    result = cancel_subscription(ctx, sub, timing=timing, why=why, credit_unused=credit_unused)
+    note = result.credit_note
+    message = f"{sub.number} has been cancelled.{credit_sentence(ctx, note)}" \
+        if timing == IMMEDIATELY else result.message
     _tell_customer(session, sub, f"{sub.number} is cancelled" if timing == IMMEDIATELY
                    else f"{sub.number} will be cancelled", message, now)
     notifications.notify_org(session, event=notifications.SUBSCRIPTION_CANCELLED,
@@ -332,29 +321,18 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
 
 def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: date | None,
           resume_on: date | None, today: date, now: datetime) -> Subscription:
-    """Schedule a pause (live) or set the resume date (paused); the tick pauses and resumes."""
+    """Schedule a pause (live) or set the resume date (paused); the tick pauses and resumes.
+
+    The customer's pause schedule without the customers' pause switch: the dates and the
+    longest pause still hold. Audited.
+    """
     sub = _ready(session, subscription_id)
-    errors: dict[str, str] = {}
-    if state_machine.allowed(sub.status, "pause"):
-        if pause_on is None or pause_on < today:
-            errors["pause_on"] = "Choose a pause date from today on."
-        if resume_on is None or (pause_on and resume_on <= pause_on):
-            errors["resume_on"] = "Choose a resume date after the pause starts."
-    elif state_machine.allowed(sub.status, "resume"):
-        pause_on = None
-        if resume_on is None or resume_on < today:
-            errors["resume_on"] = "Choose a resume date from today on."
-    else:
-        state_machine.check(sub.status, "pause")  # says why
-    if errors:
-        raise InvalidChanges(errors)
     before = {"pause_on": sub.pause_on, "resume_on": sub.resume_on}
-    if pause_on is not None:
-        sub.pause_on = pause_on
-    sub.resume_on, sub.updated_at = resume_on, now
-    message = f"{sub.number} pauses on {pause_on.isoformat()} and resumes on " \
-              f"{resume_on.isoformat()}." if pause_on else \
-              f"{sub.number} resumes on {resume_on.isoformat()}."
+    try:
+        message = set_pause_schedule(actions_common.context(session, now), sub,
+                                     pause_on=pause_on, resume_on=resume_on)
+    except InvalidInput as exc:  # one field at a time, as the admin's form shows them
+        raise InvalidChanges({exc.field or "resume_on": exc.message}) from None
     _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="subscription.pause", subject_type="subscription", subject_id=sub.id,

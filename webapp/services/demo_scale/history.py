@@ -13,7 +13,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import SimpleNamespace
 
+from webapp.services import billing
 from webapp.services.demo_scale.rows import (
     Batch,
     PlanInfo,
@@ -139,7 +141,8 @@ class _History:
                "payment_method_id": self.card["id"] if autocharge else None,
                "trial_extensions_used": 0, "cycles_billed": 0, "pause_on": None,
                "resume_on": None, "dunning_attempts": 0, "next_retry_on": None,
-               "cancelled_on": None, "cancel_reason": "", "created_at": self.batch.at(start),
+               "cancelled_on": None, "cancel_reason": "", "held_invoice_id": None,
+               "term_days": None, "created_at": self.batch.at(start),
                "updated_at": self.batch.now} | fields
         self.batch.rows["subscription"].append(row)
         return row
@@ -183,6 +186,13 @@ class _History:
                 and "cancelled_on" not in fields:
             state, fields = "expired", {"expired_reason": "term_end"}
         fields |= self.term_fields(state, periods)
+        if state == "paused":
+            # As the tick leaves a mid-term pause: no pause date, the unused days after resuming.
+            paused_on = fields.pop("pause_on")
+            fields |= billing.carried_term(
+                SimpleNamespace(current_term_start=fields["current_term_start"],
+                                current_term_end=fields["current_term_end"], term_days=None),
+                paused_on=paused_on, resume_on=fields["resume_on"])
         sub = self.subscription_row(plan, start, state, autocharge,
                                     cycles_billed=len(periods), **fields)
         addons = tuple((code, qty) for code, qty, odds in
@@ -196,8 +206,11 @@ class _History:
         invoices = [self.term_invoice(sub, plan, addons, coupon, index, period, state,
                                       len(periods))
                     for index, period in enumerate(periods)]
+        # What the customer holds now: the last term's invoice (until a cancellation credits it).
+        sub["held_invoice_id"] = invoices[-1]["id"] if invoices else None
         if state == "cancelled" and rng.random() < 0.6:
             self.cancellation_credit(sub, plan, invoices[-1], periods[-1])
+            sub["held_invoice_id"] = None
         return len(invoices)
 
     def term_fields(self, state: str, periods: list[tuple[date, date]]) -> dict:
@@ -221,6 +234,7 @@ class _History:
             if draw < threshold and info is not None and (
                     info.percent_bp is not None or sub["currency"] in info.amounts):
                 link = {"subscription_id": sub["id"], "coupon_id": info.id, "terms_used": 0,
+                        "in_current_term": False,
                         "applied_at": sub["created_at"]}
                 self.batch.rows["subscription_coupon"].append(link)
                 self.batch.redemptions[info.id] += 1
@@ -232,6 +246,8 @@ class _History:
         active = ()
         if coupon is not None and _coupon_active(coupon["info"], coupon["link"]["terms_used"]):
             coupon["link"]["terms_used"] += 1
+        if coupon is not None:  # the last term invoiced is the current one
+            coupon["link"]["in_current_term"] = bool(active)
             active = (coupon["info"].code,)
         priced = self.batch.catalog.term_lines(plan, sub["currency"], addons, active,
                                                setup=index == 0, tax_bp=self.batch.tax_bp)

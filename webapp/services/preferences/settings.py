@@ -20,7 +20,7 @@ from webapp.services.preferences.permissions import ORGANIZATION_ID, load
 
 __all__ = [
     "LABELS", "PREFERENCE_FIELDS", "ORGANIZATION_FIELDS", "SWITCHES", "EDIT_TIMINGS",
-    "CANCEL_TIMINGS", "DUNNING_FINAL_ACTIONS", "InvalidChanges", "Change", "UpdateResult",
+    "CANCEL_TIMINGS", "DUNNING_FINAL_ACTIONS", "OVERDUE_ACTIONS", "InvalidChanges", "Change", "UpdateResult",
     "HistoryEntry", "SettingsView", "parse_percent", "format_percent", "format_value",
     "current_values", "update", "history", "settings_view", "seed_demo_preferences",
 ]
@@ -31,8 +31,11 @@ CANCEL_TIMINGS = {"immediately": "Immediately", "end_of_term": "At the end of th
                   "both": "Customer's choice of either"}
 DUNNING_FINAL_ACTIONS = {"unpaid": "Mark the subscription unpaid",
                          "cancelled": "Cancel the subscription"}
+OVERDUE_ACTIONS = {"nothing": "Nothing: keep renewing and reminding",
+                   "unpaid": "Mark the subscription unpaid",
+                   "cancelled": "Cancel the subscription"}
 _CHOICES = {"edit_timing": EDIT_TIMINGS, "cancel_timing": CANCEL_TIMINGS,
-            "dunning_final_action": DUNNING_FINAL_ACTIONS}
+            "dunning_final_action": DUNNING_FINAL_ACTIONS, "overdue_action": OVERDUE_ACTIONS}
 
 LABELS: dict[str, str] = {
     "module_subscriptions": "Subscriptions", "module_invoices": "Invoices",
@@ -71,6 +74,9 @@ LABELS: dict[str, str] = {
     "dunning_final_action": "When retries run out",
     "reminder_trial_ending_days": "Trial ending reminder (days before)",
     "reminder_renewal_days": "Upcoming renewal reminder (days before)",
+    "overdue_reminder_days": "Remind about an unpaid invoice (days past due)",
+    "overdue_action": "When an invoice stays unpaid",
+    "overdue_action_days": "Act this many days past due",
     "portal_auto_enable": "Enable the portal for new customers automatically",
     "session_lifetime_days": "A sign-in lasts at most (days)",
     "session_idle_days": "Sign out after this long without use (days)",
@@ -90,7 +96,8 @@ SWITCHES: tuple[str, ...] = tuple(
 _INT_RANGES = {"trial_max_extensions": (0, 5), "pause_max_days": (1, 365),
                "forward_max_recipients_per_hour": (1, 1000),
                "reminder_trial_ending_days": (1, 60), "reminder_renewal_days": (1, 60),
-               "session_lifetime_days": (1, 365), "session_idle_days": (1, 90)}
+               "session_lifetime_days": (1, 365), "session_idle_days": (1, 90),
+               "overdue_action_days": (1, 365)}
 _MAX_LENGTHS = {"retention_offer_text": 500, "portal_name": 200, "banner_text": 500,
                 "name": 200, "address": 1000, "email": 254, "phone": 50, "tax_name": 50}
 _REQUIRED = ("portal_name", "name", "email")
@@ -196,8 +203,9 @@ def _normalize(changes: Mapping) -> dict:
     if isinstance(values.get("cancellation_reasons"), list | tuple):
         values["cancellation_reasons"] = [
             r.strip() for r in values["cancellation_reasons"] if r and r.strip()]
-    if isinstance(values.get("dunning_retry_days"), tuple):
-        values["dunning_retry_days"] = list(values["dunning_retry_days"])
+    for field in ("dunning_retry_days", "overdue_reminder_days"):
+        if isinstance(values.get(field), tuple):
+            values[field] = list(values[field])
     return values
 
 
@@ -210,6 +218,19 @@ def _retry_days_error(days) -> str | None:
         return "List the retry days in ascending order, each later than the one before."
     if len(days) > 10 or days[-1] > 365:
         return "Use at most 10 retries, all within 365 days."
+    return None
+
+
+def _overdue_days_error(days) -> str | None:
+    """Days past due, ascending; none at all sends no reminders."""
+    if not isinstance(days, list):
+        return "Enter days past due such as 1, 7, 14, or leave it empty for no reminders."
+    if any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in days):
+        return "Reminder days are whole numbers of days, 1 or more."
+    if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+        return "List the reminder days in ascending order, each later than the one before."
+    if len(days) > 10 or (days and days[-1] > 365):
+        return "Use at most 10 reminders, all within 365 days."
     return None
 
 
@@ -266,6 +287,7 @@ def _errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
     if values["email"] and "@" not in values["email"]:
         errors["email"] = "Enter an email address such as billing@example.com."
     rules = {"dunning_retry_days": _retry_days_error(values["dunning_retry_days"]),
+             "overdue_reminder_days": _overdue_days_error(values["overdue_reminder_days"]),
              "cancellation_reasons": _reasons_error(values["cancellation_reasons"]),
              "locale": _locale_error(values["locale"]),
              "timezone": _timezone_error(values["timezone"])}

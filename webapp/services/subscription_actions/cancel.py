@@ -2,9 +2,11 @@
 Scheduled Cancellation.
 
 Which timings a customer sees is the preference (`cancel_timings`) narrowed by the state
-machine. An immediate cancellation credits the unused days of the current paid term when the
-preference says so: per line of the term's invoice, R(amount × days left, term days), its tax
-prorated the same way (DESIGN.md: Proration).
+machine. `cancel_subscription` is the one cancellation, for the customer and the back office
+alike (the admin chooses the timing and the credit instead of the preferences): an immediate
+one credits, when asked to, the unused days of what the customer holds now
+(`billing.unused_time`, DESIGN.md: Proration). The credit note is applied to that invoice
+first when it is still open, so only the used days stay due, then to the other open invoices.
 """
 
 from __future__ import annotations
@@ -12,29 +14,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from webapp.models import (
-    Coupon,
     CreditNote,
     Invoice,
-    InvoiceLine,
+    Organization,
     Subscription,
     SubscriptionCoupon,
 )
 from webapp.services import (
+    billing,
+    catalog,
     ledger,
     notifications,
     preferences,
     state_machine,
     subscription_changes,
 )
-from webapp.services.dates import days_between
+from webapp.services.billing import UnusedTime
 from webapp.services.errors import DomainError, InvalidInput
-from webapp.services.money import half_up_div
-from webapp.services.pricing import Charge, Line, Priced, prorate
 from webapp.services.subscription_actions.common import (
     CANCELLATION_REMOVED,
     RETENTION_ACCEPTED,
@@ -47,9 +47,6 @@ from webapp.services.subscription_actions.common import (
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
 _EVENTS = {IMMEDIATELY: "cancel_now", END_OF_TERM: "schedule_cancel"}
-# Invoices that pay for a whole term, and the lines of them that are time-based.
-_TERM_KINDS = ("first_term", "renewal", "reactivation")
-_TIME_LINES = ("plan", "addon", "discount")
 # A retention offer is made to subscriptions that would bill again.
 _RETAINABLE = ("trial", "live", "paused")
 MAX_DETAILS = 500
@@ -61,21 +58,6 @@ class RetentionOffer:
     code: str
     name: str
     text: str
-
-
-@dataclass(frozen=True)
-class UnusedTime:
-    """The credit an immediate cancellation gives for the rest of the paid term."""
-
-    invoice_id: int
-    invoice_number: str
-    days_left: int
-    term_days: int
-    priced: Priced
-
-    @property
-    def total(self) -> int:
-        return self.priced.total
 
 
 @dataclass(frozen=True)
@@ -114,8 +96,8 @@ def _options(ctx: Context, sub: Subscription) -> CancelOptions:
     timings = allowed_timings(ctx.prefs, sub)
     if not timings:
         state_machine.check(sub.status, _EVENTS[preferences.cancel_timings(ctx.prefs)[0]])
-    unused = unused_time(ctx.session, sub, ctx.today) if ctx.prefs.cancel_credit_unused and \
-        IMMEDIATELY in timings else None
+    unused = billing.unused_time(ctx.session, sub, ctx.today, tax_bp=ctx.org.tax_rate_bp) \
+        if ctx.prefs.cancel_credit_unused and IMMEDIATELY in timings else None
     return CancelOptions(sub, timings, tuple(ctx.prefs.cancellation_reasons),
                          retention_offer(ctx, sub), unused,
                          sub.current_term_end if END_OF_TERM in timings else None)
@@ -123,7 +105,7 @@ def _options(ctx: Context, sub: Subscription) -> CancelOptions:
 
 def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: str,
            reason: str, details: str, now: datetime) -> CancelResult:
-    """Cancel now (crediting unused paid time) or at the end of the current term."""
+    """Cancel now (crediting unused time, by the preference) or at the end of the term."""
     ctx = context(session, now)
     sub = owned(ctx, customer_id, subscription_id)
     options = _options(ctx, sub)
@@ -135,80 +117,81 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
     if len(details) > MAX_DETAILS:
         raise InvalidInput(f"Use at most {MAX_DETAILS} characters.", field="details")
     why = f"{reason}: {details}" if details else reason
+    result = cancel_subscription(ctx, sub, timing=timing, why=why,
+                                 credit_unused=ctx.prefs.cancel_credit_unused)
     if timing == IMMEDIATELY:
-        return _cancel_now(ctx, sub, why, options.unused)
-    return _cancel_at_term_end(ctx, sub, why)
+        credit = credit_sentence(ctx, result.credit_note)
+        confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
+                subject=f"{sub.number} is cancelled", message=result.message,
+                details=[f"Reason: {why}"], org_title=f"{sub.number} cancelled by the customer",
+                org_body=f"cancelled it now. Reason: {why}.{credit}")
+    else:
+        on = _term_end_text(sub)
+        confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
+                subject=f"{sub.number} will be cancelled on {on}", message=result.message,
+                details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
+                org_title=f"{sub.number} will cancel at the end of its term ({on})",
+                org_body=f"scheduled the cancellation. Reason: {why}.")
+    return result
 
 
-def _cancel_now(ctx: Context, sub: Subscription, why: str,
-                unused: UnusedTime | None) -> CancelResult:
-    state_machine.transition(ctx.session, sub, "cancel_now", "cancelled", now=ctx.now,
-                             cancelled_on=ctx.today, cancel_reason=why, next_billing_date=None,
-                             status_before_cancel=None, pause_on=None, resume_on=None,
-                             next_retry_on=None)
-    note = credit_unused_time(ctx.session, sub, unused, today=ctx.today, now=ctx.now)
-    credit = f" Credit note {note.number} gives you {ctx.money(note.total, note.currency)} " \
-             f"for the unused time; it is used on your next invoice." if note else ""
-    message = f"{sub.number} is cancelled.{credit}"
-    confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
-            subject=f"{sub.number} is cancelled", message=message, details=[f"Reason: {why}"],
-            org_title=f"{sub.number} cancelled by the customer",
-            org_body=f"cancelled it now. Reason: {why}.{credit}")
-    return CancelResult(sub, IMMEDIATELY, note, message)
+def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: str,
+                        credit_unused: bool) -> CancelResult:
+    """The one cancellation, for the customer's and the admin's own checks: the state
+    machine decides, and cancelling now credits the unused time when `credit_unused`."""
+    if timing == IMMEDIATELY:
+        unused = billing.unused_time(ctx.session, sub, ctx.today, tax_bp=ctx.org.tax_rate_bp) \
+            if credit_unused else None
+        state_machine.transition(ctx.session, sub, "cancel_now", "cancelled", now=ctx.now,
+                                 cancelled_on=ctx.today, cancel_reason=why,
+                                 next_billing_date=None, status_before_cancel=None,
+                                 pause_on=None, resume_on=None, next_retry_on=None)
+        note = credit_unused_time(ctx.session, sub, unused, today=ctx.today, now=ctx.now)
+        if unused is not None:
+            sub.held_invoice_id = None  # its unused days are credited: nothing is held now
+        return CancelResult(sub, IMMEDIATELY, note,
+                            f"{sub.number} is cancelled.{credit_sentence(ctx, note)}")
+    if timing != END_OF_TERM:
+        raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
+    state_machine.transition(ctx.session, sub, "schedule_cancel", "non_renewing", now=ctx.now,
+                             status_before_cancel=sub.status, cancel_reason=why,
+                             next_billing_date=None, pause_on=None, resume_on=None)
+    return CancelResult(sub, END_OF_TERM, None,
+                        f"{sub.number} will be cancelled on {_term_end_text(sub)}, at the end "
+                        f"of the current term.")
+
+
+def _term_end_text(sub: Subscription) -> str:
+    return sub.current_term_end.isoformat() if sub.current_term_end else "the end of the term"
+
+
+def credit_sentence(ctx: Context, note: CreditNote | None) -> str:
+    """What the customer is told about the credit for unused time ("" without one)."""
+    if note is None:
+        return ""
+    used = "it has been applied to your open invoices" if note.balance < note.total \
+        else "it is used on your next invoice"
+    return f" Credit note {note.number} gives you {ctx.money(note.total, note.currency)} " \
+           f"for the unused time; {used}."
 
 
 def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime | None, *,
                        today: date, now: datetime) -> CreditNote | None:
-    """The credit note for the unused time of a subscription cancelled now (None: nothing)."""
+    """The credit note for the unused time of a subscription cancelled now (None: nothing),
+    applied to the invoice it credits first while that is still open."""
     if unused is None or unused.total <= 0:
         return None
     return ledger.create_credit_note(
         session, customer_id=sub.customer_id, currency=sub.currency, total=unused.total,
         reason=f"Unused time on {sub.number} ({unused.days_left} of {unused.term_days} days)",
-        issue_date=today, now=now, invoice_id=unused.invoice_id, subscription_id=sub.id)
-
-
-def _cancel_at_term_end(ctx: Context, sub: Subscription, why: str) -> CancelResult:
-    state_machine.transition(ctx.session, sub, "schedule_cancel", "non_renewing", now=ctx.now,
-                             status_before_cancel=sub.status, cancel_reason=why,
-                             next_billing_date=None, pause_on=None, resume_on=None)
-    on = sub.current_term_end.isoformat() if sub.current_term_end else "the end of the term"
-    message = f"{sub.number} will be cancelled on {on}, at the end of the current term."
-    confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
-            subject=f"{sub.number} will be cancelled on {on}", message=message,
-            details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
-            org_title=f"{sub.number} will cancel at the end of its term ({on})",
-            org_body=f"scheduled the cancellation. Reason: {why}.")
-    return CancelResult(sub, END_OF_TERM, None, message)
+        issue_date=today, now=now, invoice_id=unused.invoice_id, subscription_id=sub.id,
+        apply_first=session.get(Invoice, unused.invoice_id))
 
 
 def unused_time(session: Session, sub: Subscription, today: date) -> UnusedTime | None:
-    """Credit for the rest of the current term, if that term's invoice was paid."""
-    start, end = sub.current_term_start, sub.current_term_end
-    if start is None or end is None or not start <= today < end:
-        return None
-    invoice = session.exec(select(Invoice).where(
-        Invoice.customer_id == sub.customer_id, Invoice.subscription_id == sub.id,
-        Invoice.period_start == start, Invoice.kind.in_(_TERM_KINDS), Invoice.status == "paid")
-        .order_by(Invoice.id.desc())).first()
-    if invoice is None or invoice.period_end is None:
-        return None
-    lines = [x for x in session.exec(select(InvoiceLine).where(
-        InvoiceLine.invoice_id == invoice.id, InvoiceLine.kind.in_(_TIME_LINES))
-        .order_by(InvoiceLine.position)) if x.amount]
-    term_days = days_between(invoice.period_start, invoice.period_end)
-    days_left = days_between(today, invoice.period_end)
-    proration = prorate([Charge(x.kind, x.description, x.quantity, x.unit_amount,
-                                amount=x.amount, discountable=False) for x in lines], [],
-                        term_days=term_days, days_left=days_left)
-    credit_lines = tuple(
-        Line(c.kind, c.description, 1, c.unit_amount, c.unit_amount,
-             half_up_div(x.tax_amount * days_left, term_days))
-        for c, x in zip(proration.credits, lines, strict=True))
-    subtotal = sum(x.amount for x in credit_lines)
-    tax = sum(x.tax_amount for x in credit_lines)
-    return UnusedTime(invoice.id, invoice.number, days_left, term_days,
-                      Priced(credit_lines, subtotal, tax, subtotal + tax))
+    """What cancelling now would credit: the unused days of what the customer holds now."""
+    return billing.unused_time(session, sub, today,
+                               tax_bp=session.get(Organization, 1).tax_rate_bp)
 
 
 # -- the retention offer ------------------------------------------------------------------
@@ -234,11 +217,7 @@ def accept_retention_offer(session: Session, *, customer_id: int, subscription_i
     offer = _options(ctx, sub).retention
     if offer is None:
         raise DomainError("This offer is no longer available.")
-    taken = session.execute(
-        update(Coupon).where(Coupon.id == offer.coupon_id, or_(
-            Coupon.max_redemptions.is_(None), Coupon.redemptions < Coupon.max_redemptions))
-        .values(redemptions=Coupon.redemptions + 1).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+    if not catalog.redeem(session, offer.coupon_id):
         raise DomainError("This offer is no longer available.")
     try:
         with session.begin_nested():  # a racing accept of the same offer inserted first

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from webapp.models import PaymentMethod, Subscription
-from webapp.services import preferences, state_machine
+from webapp.services import billing, preferences, state_machine
 from webapp.services.errors import DomainError, InvalidInput
 from webapp.services.subscription_actions.common import (
     AUTOCHARGE_CHANGED,
@@ -137,20 +137,31 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
     """Set (or change) when the subscription pauses and resumes; the tick does the rest."""
     ctx = context(session, now)
     sub = owned(ctx, customer_id, subscription_id)
-    options = _options(ctx, sub)
-    if options.paused:
-        pause_on, resume_on = None, _resume_of_paused(ctx, resume_on)
-        message = f"{sub.number} resumes on {resume_on.isoformat()}."
-    else:
-        pause_on, resume_on = _validated(ctx, pause_on, resume_on)
-        message = f"{sub.number} pauses on {pause_on.isoformat()} and resumes on " \
-                  f"{resume_on.isoformat()}."
-        sub.pause_on = pause_on
-    sub.resume_on, sub.updated_at = resume_on, now
+    _options(ctx, sub)
+    message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
     confirm(ctx, sub, event=PAUSE_SCHEDULED, subject=f"Pause schedule for {sub.number}",
             message=message, details=["No invoices are issued while it is paused."],
             org_title=f"{sub.number}: pause scheduled", org_body=message)
     return PauseResult(sub, message)
+
+
+def set_pause_schedule(ctx: Context, sub: Subscription, *, pause_on: date | None,
+                       resume_on: date | None) -> str:
+    """The one pause schedule, for the customer and the back office: the state machine, the
+    dates and the longest pause are billing rules (the pause switch is the caller's)."""
+    if state_machine.allowed(sub.status, "pause"):
+        pause_on, resume_on = _validated(ctx, pause_on, resume_on)
+        sub.pause_on, sub.resume_on = pause_on, resume_on
+        message = f"{sub.number} pauses on {pause_on.isoformat()} and resumes on " \
+                  f"{resume_on.isoformat()}."
+    elif state_machine.allowed(sub.status, "resume"):
+        resume_on = _resume_of_paused(ctx, resume_on)
+        billing.move_resume_date(sub, resume_on)
+        message = f"{sub.number} resumes on {resume_on.isoformat()}."
+    else:
+        state_machine.check(sub.status, "pause")  # says why
+    sub.updated_at = ctx.now
+    return message
 
 
 def _validated(ctx: Context, pause_on: date | None, resume_on: date | None) -> tuple[date, date]:

@@ -199,7 +199,7 @@ def _begin_term(ctx: Context, sub: Subscription, event: str, invoice_draft: bill
                 *, due_date: date, key: str) -> Invoice:
     start, end = invoice_draft.period.start, invoice_draft.period.end
     values = {"current_term_start": start, "current_term_end": end, "next_billing_date": end,
-              "anchor_day": start.day}
+              "anchor_day": start.day, "term_days": None}
     if event == ACTIVATE:
         values |= {"trial_end": start, "cycles_billed": sub.cycles_billed + 1}
     else:

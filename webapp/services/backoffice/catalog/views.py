@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from webapp.models import (
@@ -30,6 +30,7 @@ from webapp.services.backoffice.catalog.common import (
     get_item,
     record,
 )
+from webapp.services.catalog import redeem as count_redemption
 from webapp.services.errors import InvalidInput
 from webapp.services.preferences import format_percent
 
@@ -213,13 +214,8 @@ def usable_coupon(session: Session, *, code: str, plan_id: int, currency: str,
 
 def redeem(session: Session, coupon: Coupon) -> None:
     """Count one redemption, unless the limit was reached meanwhile (a guarded update)."""
-    taken = session.execute(
-        update(Coupon).where(Coupon.id == coupon.id, or_(
-            Coupon.max_redemptions.is_(None), Coupon.redemptions < Coupon.max_redemptions))
-        .values(redemptions=Coupon.redemptions + 1).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+    if not count_redemption(session, coupon.id):
         raise InvalidInput(f"Coupon {coupon.code} has been used up.", field="coupon_code")
-    session.refresh(coupon)
 
 
 def coupon_plan_ids(session: Session, coupon_id: int) -> list[int]:

@@ -1,0 +1,222 @@
+"""Manage Subscription's immediate changes and cancellations, to the cent (issue 22).
+
+Each test walks one 30-day term (1 Nov – 1 Dec 2026) through the real change and cancel
+services; the organization charges no tax here, so the figures are the issue's own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from tests.factories import make_customer
+from webapp.models import (
+    Addon,
+    AddonPrice,
+    Coupon,
+    CouponAmount,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Plan,
+    PlanPrice,
+    ScheduledChange,
+    Subscription,
+    SubscriptionCoupon,
+)
+from webapp.services import billing, ledger, lifecycle, numbering, subscription_changes
+from webapp.services import subscription_actions as actions
+from webapp.services.demo import seed_organization
+from webapp.services.preferences import seed_demo_preferences
+from webapp.services.subscription_changes import END_OF_TERM, IMMEDIATELY, ChangeRequest
+
+TERM_START = date(2026, 11, 1)  # a 30-day term: 1 Nov – 1 Dec
+
+
+def day(n: int) -> date:
+    """Day n of the term (day 10 leaves 20 days)."""
+    return TERM_START + timedelta(days=n)
+
+
+def at(on: date) -> datetime:
+    return datetime(on.year, on.month, on.day, 10, 0, tzinfo=UTC)
+
+
+class Book:
+    """An organization without tax whose every switch is on, and one customer."""
+
+    def __init__(self, session: Session, now: datetime):
+        self.session = session
+        org = seed_organization(session, now=now)
+        org.tax_name, org.tax_rate_bp = None, None
+        seed_demo_preferences(session, now=now)
+        self.customer = make_customer(session, now=now)
+        self.plans = {amount: self.plan(amount) for amount in (30000, 50000, 70000)}
+        self.seat = Addon(code="seat", name="Seat", created_at=now)
+        session.add(self.seat)
+        session.flush()
+        session.add(AddonPrice(addon_id=self.seat.id, currency="USD", unit_amount=3000))
+        session.flush()
+
+    def plan(self, amount: int) -> Plan:
+        plan = Plan(code=f"plan-{amount}", name=f"Plan {amount}", created_at=at(TERM_START))
+        self.session.add(plan)
+        self.session.flush()
+        self.session.add(PlanPrice(plan_id=plan.id, currency="USD", amount=amount))
+        self.session.flush()
+        return plan
+
+    def coupon(self, code: str, *, amount: int | None = None, percent_bp: int | None = None,
+               duration: str = "forever", limit: int | None = None) -> Coupon:
+        coupon = Coupon(code=code, name=code.title(), created_at=at(TERM_START),
+                        discount_type="fixed" if amount else "percentage", percent_bp=percent_bp,
+                        duration=duration, max_redemptions=limit)
+        self.session.add(coupon)
+        self.session.flush()
+        if amount:
+            self.session.add(CouponAmount(coupon_id=coupon.id, currency="USD", amount=amount))
+            self.session.flush()
+        return coupon
+
+    def live(self, amount: int, *, coupon: Coupon | None = None) -> Subscription:
+        """Live on the plan at `amount`, its term invoice issued and paid on day 0."""
+        sub = Subscription(number=numbering.take_one(self.session, "subscription"),
+                           customer_id=self.customer.id, plan_id=self.plans[amount].id,
+                           currency="USD", status="live", start_date=TERM_START,
+                           anchor_day=TERM_START.day, created_at=at(TERM_START),
+                           updated_at=at(TERM_START))
+        self.session.add(sub)
+        self.session.flush()
+        if coupon is not None:
+            coupon.redemptions += 1
+            self.session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon.id,
+                                                applied_at=at(TERM_START)))
+            self.session.flush()
+        draft = billing.draft(self.session, sub, billing.Term(TERM_START, "first_term"),
+                              tax_bp=None)
+        invoice = billing.issue(self.session, sub, draft, issue_date=TERM_START,
+                                due_date=TERM_START, now=at(TERM_START))
+        ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
+                              currency="USD", invoices=[invoice], paid_on=TERM_START,
+                              now=at(TERM_START), idempotency_key=f"paid-{invoice.id}")
+        sub.current_term_start, sub.current_term_end = draft.period.start, draft.period.end
+        sub.next_billing_date, sub.cycles_billed = draft.period.end, 1
+        self.session.flush()
+        return sub
+
+    def change(self, sub: Subscription, on: date, *, plan: int | None = None,
+               seats: int | None = None, coupon: str | None = None,
+               timing: str = IMMEDIATELY) -> subscription_changes.ChangeApplied:
+        """Preview the change as the customer does, then confirm exactly that preview."""
+        request = ChangeRequest(plan_id=self.plans[plan].id if plan else None,
+                                addons={self.seat.id: seats} if seats is not None else None,
+                                coupon_code=coupon, timing=timing)
+        ids = {"customer_id": self.customer.id, "subscription_id": sub.id}
+        draft = subscription_changes.draft_change(self.session, **ids, request=request, today=on,
+                                                  tax_bp=None)
+        return subscription_changes.confirm_change(
+            self.session, **ids, request=request, fingerprint=draft.fingerprint(), today=on,
+            tax_bp=None, now=at(on))
+
+    def cancel_now(self, sub: Subscription, on: date) -> actions.CancelResult:
+        return actions.cancel(self.session, customer_id=self.customer.id,
+                              subscription_id=sub.id, timing=actions.IMMEDIATELY,
+                              reason="Other", details="", now=at(on))
+
+    def lines(self, invoice: Invoice, kind: str) -> list[int]:
+        return [line.amount for line in self.session.exec(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id,
+                                      InvoiceLine.kind == kind)
+            .order_by(InvoiceLine.position))]
+
+    def credit_notes(self) -> list[int]:
+        return [n.total for n in self.session.exec(select(CreditNote).order_by(CreditNote.id))]
+
+
+@pytest.fixture
+def book(session) -> Book:
+    return Book(session, at(TERM_START))
+
+
+# -- Defect 1: credits come from what the customer holds now ------------------------------------
+
+def test_a_second_upgrade_credits_the_unused_days_of_the_current_plan(book):
+    sub = book.live(30000)
+    first = book.change(sub, day(10), plan=50000)
+    assert book.credit_notes() == [20000] and book.lines(first.invoice, "proration_charge") == [33333]
+    second = book.change(sub, day(20), plan=70000)
+    # 10 days of the 50000 plan held now are credited, not 10 days of the original 30000
+    assert book.credit_notes() == [20000, 16667]
+    assert book.lines(second.invoice, "proration_charge") == [23333]
+    assert ledger.balance_due(second.invoice) == 23333 - 16667
+
+
+def test_cancelling_after_a_downgrade_credits_the_last_days_once(book):
+    sub = book.live(50000)
+    book.change(sub, day(10), plan=30000)  # credits 33333, charges 20000: 13333 left as credit
+    result = book.cancel_now(sub, day(20))
+    # 10 days of the 30000 plan held now, not 10 days of the 50000 plan credited a second time
+    assert result.credit_note.total == 10000
+    assert book.credit_notes() == [33333, 10000]
+
+
+def test_removing_seats_added_mid_term_credits_their_unused_days(book):
+    sub = book.live(30000)
+    book.change(sub, day(10), seats=2)  # 2 seats for 20 days: R(6000·20, 30) = 4000
+    book.change(sub, day(20), seats=0)
+    # the plan and both seats for the last 10 days
+    assert book.credit_notes() == [20000, 10000 + 2000]
+
+
+def test_a_plan_change_after_an_addon_change_credits_the_addon_too(book):
+    sub = book.live(30000)
+    book.change(sub, day(10), seats=1)
+    second = book.change(sub, day(20), plan=50000)
+    assert book.credit_notes() == [20000, 10000 + 1000]
+    assert book.lines(second.invoice, "proration_charge") == [16667, 1000]
+
+
+# -- Defect 2: a coupon's value per term is its value ---------------------------------------
+
+def _renew(book: Book, sub: Subscription) -> Invoice:
+    """Run the engine on the day the term ends; returns the renewal invoice."""
+    lifecycle.tick(book.session, now=at(day(30)))
+    return book.session.exec(select(Invoice).where(Invoice.subscription_id == sub.id,
+                                                   Invoice.kind == "renewal")).one()
+
+
+def test_a_fixed_coupon_is_prorated_on_each_proration_invoice(book):
+    sub = book.live(30000, coupon=book.coupon("TAKE30", amount=3000))
+    first = book.change(sub, day(10), plan=50000)
+    second = book.change(sub, day(20), plan=70000)
+    assert book.lines(first.invoice, "discount") == [-2000]  # 20 of 30 days of 3000
+    assert book.lines(second.invoice, "discount") == [-1000]
+    # the unused days of each discount are taken back with the line they discounted
+    assert book.credit_notes() == [20000 - 2000, 16667 - 1000]
+    # the term nets 10 days of each plan less 3000 once: 10000 + 16666 + 23333 − 3000
+    invoiced = sum(i.total for i in book.session.exec(select(Invoice)))
+    assert invoiced - sum(book.credit_notes()) == 46999
+
+
+def test_a_once_coupon_added_with_an_immediate_change_is_spent_on_this_term(book):
+    sub = book.live(30000)
+    book.coupon("ONCE30", amount=3000, duration="once")
+    applied = book.change(sub, day(10), coupon="ONCE30")
+    assert book.lines(applied.invoice, "discount") == [-2000]
+    link = book.session.exec(select(SubscriptionCoupon)).one()
+    assert link.terms_used == 1
+    renewal = _renew(book, sub)
+    assert book.lines(renewal, "discount") == []
+
+
+def test_a_coupon_added_at_the_end_of_the_term_counts_against_its_limit(book):
+    coupon = book.coupon("LIMIT1", percent_bp=1000, limit=1)
+    sub = book.live(30000)
+    scheduled = book.change(sub, day(10), coupon="LIMIT1", timing=END_OF_TERM)
+    assert scheduled.scheduled and book.session.exec(select(ScheduledChange)).one()
+    renewal = _renew(book, sub)
+    assert book.lines(renewal, "discount") == [-3000]
+    book.session.refresh(coupon)
+    assert coupon.redemptions == 1
