@@ -11,5 +11,6 @@ SCHEDULE: tuple[tuple[Callable[[], object], int], ...] = (
     (jobs.sweep_outbox, 60),
     (documents.sweep_document_jobs, 60),
     (jobs.lifecycle_tick, 60),
+    (jobs.resolve_payments, 60),
     (jobs.heartbeat, 60),
 )

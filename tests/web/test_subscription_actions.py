@@ -175,15 +175,19 @@ def test_a_stale_activation_summary_is_refused_with_the_new_one(app, client, jan
     assert _sub(app, sub_id).status == "trial"
 
 
-def test_when_the_processor_does_not_answer_the_subscription_waits_for_the_retry(app, client, jane):
+def test_when_the_processor_does_not_answer_the_activation_is_refused_at_once(app, client, jane):
     sub_id = _sub_id(app, jane, "trial")
     _give_card(app, sub_id, "network_error")
     response = client.post(f"/subscriptions/{sub_id}/activate",
                            data=_confirm_form(client, sub_id, "activate"))
-    assert response.status_code == 303
-    html = _page(client, sub_id)
-    assert "nothing was charged yet" in html and "being processed" in html
-    assert "Activate Subscription" not in html and _sub(app, sub_id).status == "trial"
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "The payment processor did not answer. The subscription was not activated" in html
+    after = _sub(app, sub_id)
+    assert (after.status, after.awaiting_payment_id) == ("trial", None)
+    _give_card(app, sub_id, "ok")
+    client.post(f"/subscriptions/{sub_id}/activate", data=_confirm_form(client, sub_id, "activate"))
+    assert _sub(app, sub_id).status == "live"
 
 
 # -- Extend Trial -----------------------------------------------------------------------------

@@ -102,10 +102,7 @@ def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
     if not form.validate_on_submit():
         return _page(summary, form, status=422)
     try:
-        choice = _choice(form, summary, only_new_card)
-        payment = pay.begin(db.session, customer_id=customer_id, choice=choice,
-                            gateway=runtime.gateway(), partial_allowed=summary.partial_allowed,
-                            now=clock.now(), intent=intent)
+        payment = _begin(customer_id, summary, form, intent, only_new_card)
     except InvalidInput as exc:
         form.add_error(exc) if exc.field != "amount" else form.amount.errors.append(exc.message)
         return _page(summary, form, status=422)
@@ -113,14 +110,31 @@ def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
         return redirect(status_url(exc.payment_id), 303)
     commit_and_dispatch()
     db.session.close()  # no transaction of ours stays open while the gateway works
-    try:
-        charges.run(unit_of_work, runtime.gateway(), payment_id=payment.id, now=clock.now())
-    except charges.GatewayNetworkError:
-        form.card_number.errors.append(
-            "The payment processor did not answer, so nothing was charged. "
-            "Submit again to retry safely.")
-        return _page(summary, form, status=503)
+    # A gateway that does not answer gets the attempt resolved at once: the status page then
+    # says nothing was charged, and the customer can pay again with any card.
+    charges.charge_now(unit_of_work, runtime.gateway(), payment_id=payment.id, now=clock.now())
     return redirect(status_url(payment.id), 303)
+
+
+def _begin(customer_id: int, summary: pay.PaySummary, form: PayForm, intent: dict,
+           only_new_card: bool):
+    """The pending payment for this form. An earlier attempt still holding the invoices is
+    resolved first (the customer's next attempt); if it failed, this one goes ahead."""
+    choice = _choice(form, summary, only_new_card)
+
+    def begin():
+        return pay.begin(db.session, customer_id=customer_id, choice=choice,
+                         gateway=runtime.gateway(), partial_allowed=summary.partial_allowed,
+                         now=clock.now(), intent=intent)
+    try:
+        return begin()
+    except charges.ChargeInProgress as exc:
+        db.session.rollback()
+        db.session.close()  # nor while the gateway is asked about the earlier attempt
+        if not charges.resolve_for_next_attempt(unit_of_work, runtime.gateway(),
+                                                payment_id=exc.payment_id, now=clock.now()):
+            raise
+        return begin()
 
 
 def _choice(form: PayForm, summary: pay.PaySummary, only_new_card: bool) -> pay.PayChoice:

@@ -146,14 +146,9 @@ def _confirm(start, summarize, subscription_id: int) -> ResponseReturnValue:
 def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseReturnValue:
     sub_id, event = started.subscription.id, started.event
     db.session.close()  # no transaction of ours stays open while the gateway works
-    try:
-        outcome = charges.run(unit_of_work, runtime.gateway(), payment_id=started.payment_id,
-                              now=clock.now())
-    except charges.GatewayNetworkError:
-        return _finished(sub_id, "The payment processor did not answer, so nothing was charged "
-                         "yet. It is retried in a few minutes; this page shows the outcome.",
-                         "info")
-    if outcome is None:  # the same form is being charged by another request right now
+    outcome = charges.charge_now(unit_of_work, runtime.gateway(),
+                                 payment_id=started.payment_id, now=clock.now())
+    if outcome is None:  # being charged by another request, or the processor is still silent
         return _finished(sub_id, "Your payment is being processed; this page shows the "
                          "outcome in a moment.", "info")
     if outcome.succeeded:

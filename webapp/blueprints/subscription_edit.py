@@ -124,14 +124,12 @@ def confirm(subscription_id: int):
         else "Your subscription has been changed."
     if applied.payment is not None:
         db.session.close()  # no transaction of ours stays open while the gateway works
-        try:
-            outcome = charges.run(unit_of_work, runtime.gateway(),
-                                  payment_id=applied.payment.id, now=clock.now())
-        except charges.GatewayNetworkError:
-            outcome = None
-        if outcome is None or not outcome.succeeded:
-            reason = outcome.message if outcome else "The payment processor did not answer."
-            flash(f"The change was not made: {reason}", "error")
+        outcome = charges.charge_now(unit_of_work, runtime.gateway(),
+                                     payment_id=applied.payment.id, now=clock.now())
+        if outcome is None:
+            message = "Your payment is being processed; the change is made once it goes through."
+        elif not outcome.succeeded:
+            flash(f"The change was not made: {outcome.message}", "error")
             return redirect(url_for(".edit", subscription_id=subscription_id), 303)
     flash(message, "success")
     target = url_for("subscriptions.detail", subscription_id=subscription_id)

@@ -99,9 +99,10 @@ STALE_CHARGE_AFTER = timedelta(minutes=10)
 
 def _stale_charges(ctx: _Context, limit: int) -> None:
     """Engine charges still pending (a worker died, the gateway did not answer) go out again;
-    the same idempotency key makes that safe."""
+    the same idempotency key makes that safe. A payment a person started is never charged
+    again in the background: the schedule's payment sweep resolves it (charges.resolve)."""
     stale = ctx.session.exec(select(Payment.id).where(
-        Payment.status == "pending", Payment.purpose != "manual",
+        Payment.status == "pending", Payment.purpose.in_(charges.ENGINE_PURPOSES),
         Payment.created_at < ctx.now - STALE_CHARGE_AFTER).order_by(Payment.id).limit(limit)).all()
     ctx.result.payment_ids.extend(pid for pid in stale if pid not in ctx.result.payment_ids)
 
