@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, url_for
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
@@ -22,6 +21,7 @@ from webapp.blueprints.admin_forms import actor, add_errors, options
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm, MoneyField
 from webapp.htmx import form_errors, render_page
 from webapp.login import admin_required
 from webapp.services import charges
@@ -41,7 +41,7 @@ class LineForm(FlaskForm):
 
     description = StringField("Description")
     quantity = StringField("Quantity", default="1")
-    unit_price = StringField("Unit price")
+    unit_price = MoneyField("Unit price")
 
 
 class InvoiceForm(FlaskForm):
@@ -142,7 +142,7 @@ def void(invoice_id: int):
 
 
 class PaymentForm(FlaskForm):
-    amount = StringField("Amount")
+    amount = MoneyField("Amount")
     method = SelectField("Method", choices=options(billing.OFFLINE_METHODS.items()),
                          validate_choice=False)
     reference = StringField("Reference")
@@ -195,12 +195,12 @@ def create_payment(customer_id: int):
 
 
 class RefundForm(FlaskForm):
-    amount = StringField("Amount")
+    amount = MoneyField("Amount")
     reference = StringField("Reference")
 
 
 class CreditForm(FlaskForm):
-    amount = StringField("Amount")
+    amount = MoneyField("Amount")
 
 
 def _payment_detail(payment_id: int, status: int = 200, **forms):

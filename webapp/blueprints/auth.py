@@ -13,13 +13,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from webapp import clock
 from webapp.db import db
 from webapp.extensions import limiter
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors
 from webapp.login import PortalUser
 from webapp.services import auth

@@ -7,7 +7,6 @@ webapp/services/invitations.py puts in the emails.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -15,6 +14,7 @@ from webapp import clock
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors
 from webapp.services import auth, invitations
 from webapp.services.errors import InvalidInput

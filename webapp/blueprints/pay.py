@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from wtforms import BooleanField, HiddenField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import InputRequired, Length, Optional
 
 from webapp import clock
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.forms import CardFields
+from webapp.forms import CardFields, MoneyField
 from webapp.htmx import is_htmx
+from webapp.inputs import arg_id, arg_ids
 from webapp.login import customer_required
 from webapp.permissions import can
 from webapp.services import charges, fix_links, pay
@@ -32,14 +33,13 @@ class PayForm(CardFields):
     method = RadioField("Pay with", validators=[InputRequired(message="Choose how to pay.")],
                         choices=[], validate_choice=True)
     save_card = BooleanField("Save this card for future payments", default=True)
-    amount = StringField("Amount to pay", validators=[Optional(), Length(max=20)])
+    amount = MoneyField("Amount to pay", validators=[Optional(), Length(max=20)])
 
 
 def _invoice_ids() -> list[int] | None:
     if request.values.get("all"):
         return None
-    ids = request.values.getlist("invoice")
-    return sorted({int(i) for i in ids if i.isdigit()}) or []
+    return arg_ids("invoice")
 
 
 def _form(summary: pay.PaySummary) -> PayForm:
@@ -73,9 +73,9 @@ def new():
         flash(exc.message, "info")
         return redirect(url_for("invoices.index"))
     declined = None
-    if request.args.get("declined", "").isdigit():
+    if arg_id("declined") is not None:
         declined = pay.owned_payment_attempt(db.session, current_user.customer_id,
-                                             int(request.args["declined"])).failure_reason
+                                             arg_id("declined")).failure_reason
     return _page(summary, _form(summary), declined=declined)
 
 
@@ -92,8 +92,10 @@ def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
     try:
         summary = _summary(customer_id, invoice_ids)
     except pay.NothingToPay as exc:
-        existing = charges.by_key(db.session, customer_id=customer_id,
-                                  idempotency_key=request.form.get("idempotency_key", ""))
+        key = request.form.get("idempotency_key", "")
+        # Read without its form (there is nothing left to pay): a key we make is printable.
+        existing = charges.by_key(db.session, customer_id=customer_id, idempotency_key=key) \
+            if key.isprintable() else None
         if existing is not None:
             return redirect(status_url(existing.id), 303)
         flash(exc.message, "info")
@@ -192,9 +194,9 @@ def fix(token: str):
     summary = pay.summary(db.session, customer_id=link.customer_id, invoice_ids=[link.invoice_id],
                           today=today(), partial_allowed=False)
     declined = None
-    if request.args.get("declined", "").isdigit():
+    if arg_id("declined") is not None:
         declined = pay.owned_payment_attempt(db.session, link.customer_id,
-                                             int(request.args["declined"])).failure_reason
+                                             arg_id("declined")).failure_reason
     return _page(summary, _form(summary), declined=declined)
 
 

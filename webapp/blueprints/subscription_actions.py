@@ -14,7 +14,6 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
@@ -22,6 +21,7 @@ from webapp import clock
 from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import is_htmx, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required, guard_module

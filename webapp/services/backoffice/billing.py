@@ -150,9 +150,13 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     if due < today:
         raise InvalidChanges({"due_date": "The due date cannot be before today."})
     org = session.get(Organization, 1)
+    priced = price(charges, tax_bp=org.tax_rate_bp)
+    if not priced.fits:
+        raise InvalidChanges({"lines-0-quantity": "The total is more than the portal can hold: "
+                                                  "lower the quantities or prices."})
     invoice = ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
-        priced=price(charges, tax_bp=org.tax_rate_bp), issue_date=today, due_date=due, now=now,
+        priced=priced, issue_date=today, due_date=due, now=now,
         idempotency_key=idempotency_key)
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
                    subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
