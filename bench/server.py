@@ -28,11 +28,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def log_file(b: Backend) -> Path:
+    """Where gunicorn logs for this backend: bench/.cache, made here if a fresh clone has none
+    (PostgreSQL runs first, before the SQLite seeding that used to make it)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    return CACHE / f"gunicorn-{b.name}.log"
+
+
 @contextmanager
 def gunicorn(b: Backend, workers: int = 2):
     """Yield the base URL of a running gunicorn on a free port; stop it afterwards."""
     port = free_port()
-    log = CACHE / f"gunicorn-{b.name}.log"
+    log = log_file(b)
     env = {**os.environ, "DATABASE_URL": b.url, "SECRET_KEY": "bench-secret-key",
            "PORTAL_BENCH_ROUTES": "1", "LOGIN_RATE_LIMIT": "1000 per minute"}
     env.pop("REDIS_URL", None)
