@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from tests.factories import make_customer, make_invoice
 from webapp.models import CreditNote, Invoice, Notification, Payment, PaymentMethod
-from webapp.services import charges, lifecycle, notifications
+from webapp.services import charges, ledger, lifecycle, notifications
 from webapp.services.demo import seed_organization
 from webapp.services.gateway import (
     IN_PROGRESS,
@@ -177,3 +177,17 @@ def test_a_late_success_on_an_invoice_paid_meanwhile_becomes_credit_and_admins_a
         [told] = session.exec(select(Notification).where(
             Notification.event == notifications.LATE_PAYMENT)).all()
         assert "unused credit" in told.body
+
+
+def test_an_invoice_paid_between_the_payers_read_and_the_hold_is_never_charged_again(engine, now):
+    shop = _Arranged(engine, now)
+    with Session(engine, expire_on_commit=False) as session:
+        invoice = session.get(Invoice, shop.invoice_id)
+        ledger.record_payment(session, customer_id=shop.customer_id, amount=2500,
+                              currency="USD", invoices=[invoice], paid_on=now.date(), now=now,
+                              idempotency_key="paid-by-another")
+        session.commit()
+    with pytest.raises(charges.InvoicesSettled):
+        shop.start("late-payer-000001")
+    with Session(engine) as session:
+        assert session.exec(select(Payment).where(Payment.status == "pending")).all() == []

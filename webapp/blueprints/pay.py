@@ -110,6 +110,9 @@ def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
         return _page(summary, form, status=422)
     except charges.ChargeInProgress as exc:
         return redirect(status_url(exc.payment_id), 303)
+    except charges.InvoicesSettled as exc:  # paid by another payment a moment ago
+        flash(exc.message, "info")
+        return redirect(url_for("invoices.index"), 303)
     commit_and_dispatch()
     db.session.close()  # no transaction of ours stays open while the gateway works
     # A gateway that does not answer gets the attempt resolved at once: the status page then

@@ -59,6 +59,10 @@ class ChargeInProgress(DomainError):
         self.payment_id = payment_id
 
 
+class InvoicesSettled(DomainError):
+    """The invoices were paid (or voided) by someone else while this payment was being made."""
+
+
 def start(session: Session, *, customer_id: int, amount: int, currency: str,
           payment_method_id: int, idempotency_key: str, invoice_ids: list[int], now: datetime,
           purpose: str = "manual", subscription_id: int | None = None, attempt: int = 0,
@@ -86,16 +90,22 @@ def start(session: Session, *, customer_id: int, amount: int, currency: str,
 
 
 def _hold_invoices(session: Session, payment: Payment, invoice_ids: list[int]) -> None:
-    """Mark the invoices as being paid by `payment`; if one already is, point at that charge."""
+    """Mark the invoices as being paid by `payment`; if one already is, point at that charge.
+    Only open invoices are held: one that another payment settled between the payer's read and
+    this update is never charged again (InvoicesSettled)."""
     if not invoice_ids:
         return
     held = session.execute(
-        update(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_(None))
+        update(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_(None),
+                              Invoice.status == "open")
         .values(pending_payment_id=payment.id).execution_options(synchronize_session=False))
     if held.rowcount != len(invoice_ids):
         other = session.exec(select(Invoice.pending_payment_id).where(
             Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_not(None),
             Invoice.pending_payment_id != payment.id)).first()
+        if other is None:
+            raise InvoicesSettled("These invoices are already paid: another payment settled "
+                                  "them a moment ago. Nothing more was charged.")
         raise ChargeInProgress(other)
 
 
@@ -394,5 +404,6 @@ def record_many(session: Session, results: dict[int, ChargeResult], *, now: date
 
 __all__ = ["start", "by_key", "request_for", "claim", "release", "record", "run", "run_many",
            "record_many", "resolve", "resolve_for_next_attempt", "charge_now", "to_resolve", "pending_of_invoice",
-           "Outcome", "ChargeRequest", "ChargeInProgress", "GatewayNetworkError",
+           "Outcome", "ChargeRequest", "ChargeInProgress", "InvoicesSettled",
+           "GatewayNetworkError",
            "ENGINE_PURPOSES"]

@@ -87,7 +87,8 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
                 with session.begin_nested():
                     handle(ctx, sub)
                 ctx.result.processed += 1
-            except (IllegalTransition, IntegrityError, charges.ChargeInProgress):
+            except (IllegalTransition, IntegrityError, charges.ChargeInProgress,
+                    charges.InvoicesSettled):
                 continue  # another runner took this event first, or a payer is paying it
     _reminders(ctx, limit)
     _stale_charges(ctx, limit)
