@@ -70,6 +70,8 @@ PROBES = [
     # the anonymous fix link: the id is refused before the link is read, and the 404 page works
     Probe("anonymous", "get", f"/fix/some-token/payments/{BIG}", 404, "Page not found"),
     Probe("anonymous", "get", f"/fix/some-token/done/{HUGE}", 404, "Page not found"),
+    Probe("anonymous", "get", "/fix/%00token", 404, "Page not found"),
+    Probe("anonymous", "get", "/password/reset/to%00ken", 404, "Page not found"),
     # NUL and control characters, in fields and in the query string
     Probe("anonymous", "post", "/login", 422, CONTROL, form_page="/login",
           data={"email": "jane\x00@example.com", "password": "portal-demo-1"}),
