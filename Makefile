@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := webapp
 
-.PHONY: run test install test-install chromium migrate lint bench worker clean
+.PHONY: run test install test-install chromium migrate lint bench worker clean mail-sink
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(BIN)/.installed: pyproject.toml
 
 $(BIN)/.test-installed: $(BIN)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(BIN)/.mail-sink-installed: $(BIN)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[mail-sink]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -32,6 +36,12 @@ migrate: install
 run: migrate
 	$(BIN)/flask seed-demo --if-empty
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.embedded start
+
+# A local SMTP sink that prints every message it receives (README: watch a message arrive);
+# point the portal at it with SMTP_HOST=127.0.0.1 SMTP_PORT=8025.
+MAIL_SINK_PORT ?= 8025
+mail-sink: $(BIN)/.mail-sink-installed
+	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(MAIL_SINK_PORT)
 
 # Two workers (the machine has two cores); a file's tests stay together on one worker, so its
 # module fixtures (a gunicorn for the browser tests, a worker database) start once.

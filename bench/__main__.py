@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     load = replace(wrk.Load(), duration=args.duration, threads=args.threads,
                    connections=args.connections)
     names = ("postgresql", "sqlite") if args.db == "both" else (args.db,)
+    database.CACHE.mkdir(parents=True, exist_ok=True)  # logs and results go there from the start
     print(report.machine())
     for name in names:
         b = database.backend(name, args.customers)

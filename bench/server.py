@@ -40,7 +40,8 @@ def gunicorn(b: Backend, workers: int = 2):
 @contextmanager
 def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2):
     """The portal under gunicorn with `settings` over this environment (no REDIS_URL unless
-    given); yields its base URL, logs to bench/.cache/<name>.log."""
+    given); yields its base URL, logs to bench/.cache/<name>.log (made here if a fresh clone
+    has none: PostgreSQL runs first, before the SQLite seeding that used to make it)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = CACHE / f"{name}.log"

@@ -52,9 +52,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     limiter.init_app(app)
 
-    from webapp import errors, login, security, templating
+    from webapp import errors, inputs, login, security, templating
     from webapp.blueprints import register_blueprints
 
+    inputs.register(app)
     templating.register(app)
     security.register(app)
     login.register(app)

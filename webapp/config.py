@@ -68,6 +68,8 @@ def from_environment(instance_path: Path, env: dict[str, str] | None = None) -> 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 6 * 1024 * 1024),
+        # The largest amount a form accepts, in whole units of any currency (issue 21).
+        "MONEY_INPUT_MAX": int(env.get("MONEY_INPUT_MAX") or 1_000_000),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
         # How many proxies in front set X-Forwarded-For/-Proto/-Host (werkzeug's ProxyFix):
         # 0 trusts none, so a client cannot choose the address its limits count against.

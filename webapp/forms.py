@@ -1,13 +1,123 @@
-"""Form pieces shared by several blueprints."""
+"""Form pieces shared by several blueprints, and the base of every form: the input filter.
+
+Every form in the portal derives from `FlaskForm` here (Flask-WTF's, plus the rules of
+webapp/services/text.py on every field it binds), so what a person types is checked once,
+centrally, and a refusal is a message next to the field with the form's usual 422:
+- text fields: line breaks become LF; control characters are refused (tab and LF are allowed
+  in textareas); single-line fields are NFC with no bidi controls and something visible;
+- dates lie in the sane range (services.text.DATE_MIN … DATE_MAX);
+- whole numbers, and choices coerced to int, fit the database's integer column;
+- amounts (`MoneyField`) are at most MONEY_INPUT_MAX whole units of any currency (config).
+"""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
+import flask_wtf
+import wtforms
+from flask import current_app
+from wtforms import (
+    DateField,
+    DateTimeField,
+    IntegerField,
+    PasswordField,
+    SelectFieldBase,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Length, NumberRange, Optional, StopValidation
+
+from webapp.services import text
 from webapp.services.errors import InvalidInput
 from webapp.services.gateway import CardDetails
+
+
+def _text_rule(field) -> Callable[[str], str] | None:
+    if isinstance(field, TextAreaField):
+        return text.multi_line
+    if isinstance(field, PasswordField):
+        return text.secret
+    if isinstance(field, StringField):
+        return text.single_line
+    return None
+
+
+def _checked_text(rule: Callable[[str], str]):
+    def check(_form, field) -> None:
+        if isinstance(field.data, str) and field.data:
+            try:
+                field.data = rule(field.data)
+            except text.TextRefused as refused:
+                raise StopValidation(refused.message) from None
+    return check
+
+
+def _date_in_range(_form, field) -> None:
+    value = field.data.date() if hasattr(field.data, "date") else field.data
+    if value is not None and not text.date_in_range(value):
+        raise StopValidation(text.DATE_RANGE_MESSAGE)
+
+
+def _number_in_range(_form, field) -> None:
+    values = field.data if isinstance(field.data, list | tuple) else [field.data]
+    if any(isinstance(v, int) and abs(v) > text.MAX_ID for v in values):
+        raise StopValidation("Enter a smaller number.")
+
+
+def filter_field(field) -> None:
+    """Put the input filter first on a bound field (its own validators follow)."""
+    rule = _text_rule(field)
+    if rule is not None:
+        check = _checked_text(rule)
+    elif isinstance(field, DateField | DateTimeField):
+        check = _date_in_range
+    elif isinstance(field, IntegerField | SelectFieldBase):
+        check = _number_in_range
+    else:
+        return
+    field.validators = [check, *field.validators]
+
+
+def _amount_in_range(_form, field) -> None:
+    """Only the size is checked here; the service parses the amount in its currency."""
+    limit = current_app.config["MONEY_INPUT_MAX"]
+    try:
+        value = Decimal((field.data or "").strip().replace(",", ""))
+    except InvalidOperation:
+        return
+    if value.is_finite() and value.copy_abs() > limit:
+        raise StopValidation(f"Enter an amount of at most {limit:,}.")
+
+
+class MoneyField(StringField):
+    """A typed amount ("12.50"): text the service parses, bounded by MONEY_INPUT_MAX."""
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        super().__init__(label, [*(validators or []), _amount_in_range], **kwargs)
+
+
+class _FilteredMeta:
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        filter_field(field)
+        return field
+
+
+class FlaskForm(flask_wtf.FlaskForm):
+    """The base of every form in the portal (a test checks that none is missed)."""
+
+    class Meta(_FilteredMeta):
+        pass
+
+
+class Form(wtforms.Form):
+    """A form inside another (a FormField's rows): no CSRF token of its own, same filter."""
+
+    class Meta(_FilteredMeta):
+        pass
 
 
 class CardFields(FlaskForm):

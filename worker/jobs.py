@@ -109,6 +109,22 @@ def charge_payments(*payment_ids: int) -> int:
                             now=clock_now())
 
 
+def resolve_payments() -> int:
+    """Settle payments customers started that were left pending (the gateway did not answer,
+    a request died) by asking the gateway about each attempt, never charging again; returns
+    how many got an outcome. One still unanswered stays pending for the next run."""
+    with session_scope(runtime.engine()) as session:
+        payment_ids = charges.to_resolve(session, now=clock_now())
+    settled = 0
+    for payment_id in payment_ids:
+        outcome = charges.resolve(unit_of_work, runtime.gateway(), payment_id=payment_id,
+                                  now=clock_now())
+        settled += outcome is not None and outcome.newly_settled
+    if settled:
+        log.info("payment sweep settled %d payment(s)", settled)
+    return settled
+
+
 CHARGE_CHUNK = 250  # payments per charge job
 # A run stops after this many batches even if events keep coming (the next minute's run goes
 # on): a bound, so that no event that is processed without moving on can keep a run alive.

@@ -11,6 +11,7 @@ SCHEDULE: tuple[tuple[Callable[[], object], int], ...] = (
     (jobs.sweep_outbox, 60),
     (documents.sweep_document_jobs, 60),
     (jobs.lifecycle_tick, 60),
+    (jobs.resolve_payments, 60),
     (jobs.sweep_account_notices, 10),
     (jobs.purge_sessions, 3600),
     (jobs.heartbeat, 60),

@@ -31,11 +31,13 @@ def test_jane_activates_her_trial_from_the_summary(page, browser_engine, demo_da
     sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "trial")
     login(page, *demo.JANE)
     visit(page, f"/subscriptions/{sub_id}")
-    page.get_by_role("button", name="Activate Subscription").click()
+    page.get_by_role("button", name="Proceed to Activate").click()
     summary = page.locator("#subscription-activate")
     summary.get_by_text("Amount due").wait_for()
     check_page(page)
     assert page.url.endswith(f"/subscriptions/{sub_id}")  # loaded into the page by htmx
+    assert page.get_by_role("button", name="Activate Subscription").count() == 1  # one name,
+    # one control: the opener beside the open summary is "Proceed to Activate"
     click_through(page, summary.get_by_role("button", name="Activate Subscription"))
     assert "the subscription is now live" in _main(page)
     assert _status(browser_engine, sub_id) == "live"

@@ -136,3 +136,20 @@ def test_subscriptions_move_in_live_future_or_in_trial(session, now, org):
         "trial", date(2026, 12, 4), date(2026, 12, 4))
     assert [e.action for e in session.exec(select(AuditEntry).where(
         AuditEntry.subject_type == "subscription"))] == ["subscription.import"] * 3
+
+
+def test_a_formula_in_a_cell_is_stored_as_the_text_typed_and_the_portals_escape_is_undone(
+        session, now, org):
+    csv_text = ('name,email,company\n'
+                '"=HYPERLINK(""http://evil.example"",""x"")",ada@example.com,\'+Analytical\n')
+    report = _run(session, now, importer.CUSTOMERS, csv_text, dry_run=False)
+    assert report.written == 1
+    customer = session.exec(select(Customer)).one()
+    assert (customer.display_name, customer.company) == \
+        ('=HYPERLINK("http://evil.example","x")', "+Analytical")
+
+
+def test_a_cell_with_a_control_or_bidi_character_is_a_bad_line(session, now, org):
+    report = _run(session, now, importer.CUSTOMERS,
+                  "name,email\nAda\u202e,ada@example.com\nBob\x00,bob@example.com\n")
+    assert [(e.line, e.reason.split(":")[0]) for e in report.errors] == [(2, "name"), (3, "name")]

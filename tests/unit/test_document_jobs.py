@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date, timedelta
 
 import pytest
 
 from tests.factories import make_customer, make_invoice
 from tests.unit.test_documents import pdf_text
-from webapp.services import demo, document_jobs, statements
+from webapp.services import demo, document_jobs, ledger, statements
 from webapp.services.documents import Document
 from webapp.services.errors import NotFound
 
@@ -112,3 +114,43 @@ def test_a_statement_job_renders_the_statement_with_no_session_open(session, cus
     document = work.render(seen.append)
     assert document.filename == "statement-2026-06-01-to-2026-06-30.pdf"
     assert seen and invoice.number in pdf_text(document.content)
+
+
+def _pack_job(session, customer, now):
+    today = now.date()
+    params = statements.job_params(statements.preset_period("this_month", today), today)
+    return document_jobs.start(session, customer_id=customer.id, kind="pack", params=params,
+                               now=now)
+
+
+def _built(session, job, now) -> str:
+    """Run the job as the worker does; the pack's transactions.csv."""
+    assert document_jobs.claim(session, job_id=job.id, now=now, lease_seconds=60)
+    document = document_jobs.prepare(session, job_id=job.id).render(lambda _percent: None)
+    assert document_jobs.finish(session, job_id=job.id, document=document, now=now)
+    return zipfile.ZipFile(io.BytesIO(document.content)).read("transactions.csv").decode()
+
+
+def test_this_months_pack_is_built_again_once_a_payment_is_made_after_it(session, customer, now):
+    demo.seed_organization(session, now=now)
+    invoice = make_invoice(session, customer=customer, now=now, amount=4200)
+    first, _ = _pack_job(session, customer, now)
+    assert "Payment" not in _built(session, first, now)
+    later = now + timedelta(minutes=14)
+    payment = ledger.record_payment(session, customer_id=customer.id, amount=4200,
+                                    currency="USD", invoices=[invoice], paid_on=later.date(),
+                                    now=later, idempotency_key="after-the-pack")
+    again, created = _pack_job(session, customer, later)
+    assert created and again.id != first.id
+    assert payment.number in _built(session, again, later)
+    [shown] = document_jobs.latest(session, customer_id=customer.id, kinds=("pack",),
+                                   params=dict(again.params), now=later)
+    assert shown.id == again.id
+
+
+def test_the_same_pack_is_reused_while_nothing_it_covers_has_changed(session, customer, now):
+    demo.seed_organization(session, now=now)
+    make_invoice(session, customer=customer, now=now, amount=4200)
+    first, _ = _pack_job(session, customer, now)
+    again, created = _pack_job(session, customer, now + timedelta(minutes=14))
+    assert (again.id, created) == (first.id, False)

@@ -55,3 +55,14 @@ def test_half_up_division(n, d, expected):
 def test_percent_of_rounds_half_up():
     assert percent_of(1999, 1500) == 300  # 299.85
     assert percent_of(10, 500) == 1  # 0.5 rounds up
+
+
+@pytest.mark.parametrize("typed", ["21474836.48", "99999999999999999999", "-99999999999999999999",
+                                   "1e999999999"])
+def test_amounts_past_what_the_columns_hold_are_refused(typed):
+    with pytest.raises(ValueError, match="at most 21,474,836.47 USD"):
+        parse_money(typed, "USD")
+
+
+def test_the_largest_amount_the_columns_hold_is_accepted():
+    assert parse_money("21474836.47", "USD") == 2**31 - 1

@@ -71,3 +71,18 @@ def test_an_empty_range_makes_a_pack_with_just_the_statement_and_csv(session, no
     pack = packs.load_pack(session, customer_id=customer.id, period=empty, today=now.date())
     names = zipfile.ZipFile(io.BytesIO(pack.render().content)).namelist()
     assert sorted(names) == ["statement-2025-01-01-to-2025-01-31.pdf", "transactions.csv"]
+
+
+def test_the_csv_escapes_text_a_spreadsheet_would_run_but_keeps_negative_numbers(session, now):
+    demo.seed_organization(session, now=now)
+    customer = make_customer(session, now=now, currency="EUR")
+    make_invoice(session, customer=customer, now=now, amount=1000, issue=BASE)
+    ledger.create_credit_note(session, customer_id=customer.id, currency="EUR", total=1500,
+                              reason='=HYPERLINK("http://evil.example","refund")',
+                              issue_date=BASE + timedelta(days=1), now=now)
+    statement = packs.load_pack(session, customer_id=customer.id, period=PERIOD,
+                                today=now.date()).statement.statement
+    rows = list(csv.reader(io.StringIO(packs.transactions_csv(statement))))
+    note = rows[-1]
+    assert note[3] == '\'=HYPERLINK("http://evil.example","refund")'
+    assert (note[5], note[6]) == ("15.00", "-5.00")  # numbers, never escaped

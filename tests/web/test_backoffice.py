@@ -53,6 +53,7 @@ ROUTES = [
     ("get", "/admin/customers/{customer}/invoices/new"),
     ("post", "/admin/customers/{customer}/invoices"), ("get", "/admin/invoices/{invoice}"),
     ("post", "/admin/invoices/{invoice}/void"),
+    ("post", "/admin/invoices/{invoice}/pending-payment"),
     ("get", "/admin/customers/{customer}/payments/new"),
     ("post", "/admin/customers/{customer}/payments"), ("get", "/admin/payments/{payment}"),
     ("post", "/admin/payments/{payment}/refund"), ("post", "/admin/payments/{payment}/credit"),

@@ -101,18 +101,105 @@ def test_a_declined_card_leaves_the_invoice_unpaid_and_says_why(app, client, aut
         assert db.session.get(Invoice, invoice_id).status == "open"
 
 
-def test_a_network_error_charges_nothing_and_can_be_retried(app, client, auth, seeded):
+def test_a_network_error_frees_the_invoice_at_once_for_another_card(app, client, auth, seeded):
     invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
     auth.login()
     _, data, action = _form(client, f"/pay?invoice={invoice_id}")
     response = client.post(action, data={**data, "method": "new", "card_number": "4000000000000119",
                                          "exp_month": "1", "exp_year": "2031", "cvc": "123"})
-    body = response.get_data(as_text=True)
-    assert response.status_code == 503 and "did not answer" in body
-    assert data["idempotency_key"] in body  # resubmitting retries the same payment safely
+    page = _followed(client, response)
+    body = page.get_data(as_text=True)
+    assert "The payment processor did not answer." in body and "Nothing was charged" in body
+    assert "Payment in progress" not in body and data["idempotency_key"] not in body
     with app.app_context():
-        assert db.session.get(Invoice, invoice_id).status == "open"
+        assert db.session.get(Invoice, invoice_id).pending_payment_id is None
+        failed = db.session.exec(select(Payment).where(
+            Payment.idempotency_key == data["idempotency_key"])).one()
+        assert failed.status == "failed"
+    _, again, action = _form(client, f"/pay?invoice={invoice_id}")
+    paid = _followed(client, client.post(action, data={**again, "method": "new",
+                                                       "card_number": "4242424242424242",
+                                                       "exp_month": "1", "exp_year": "2031",
+                                                       "cvc": "123"}))
+    assert "Payment Receipt PAY-" in paid.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "paid"
+    assert _charges(app) == 1
+
+
+def _followed(client, response):
+    while response.status_code == 303:
+        response = client.get(response.headers["Location"])
+    return response
+
+
+def _stuck_payment(app, customer_id, invoice_id, *, started):
+    """A customer's payment whose request died after writing it, before the gateway heard."""
+    from webapp.services import charges
+
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        payment = charges.start(db.session, customer_id=customer_id, amount=balance_due(invoice),
+                                currency=invoice.currency,
+                                payment_method_id=_saved_method(app, customer_id),
+                                idempotency_key="stuck-payment-key-1", invoice_ids=[invoice_id],
+                                now=started)
+        db.session.commit()
+        return payment.id
+
+
+def test_the_customers_next_attempt_resolves_a_stuck_payment_and_pays(app, client, auth, seeded, now):
+    from datetime import timedelta
+
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    stuck = _stuck_payment(app, seeded.jane_customer_id, invoice_id, started=now - timedelta(minutes=1))
+    auth.login()
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    page = _followed(client, client.post(action, data={
+        **data, "method": str(_saved_method(app, seeded.jane_customer_id))}))
+    assert "Payment Receipt PAY-" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Payment, stuck).status == "failed"
+        assert db.session.get(Invoice, invoice_id).status == "paid"
+    assert _charges(app) == 1
+
+
+def test_the_schedules_sweep_resolves_a_stuck_payment_after_its_lease(app, seeded, now):
+    from datetime import timedelta
+
+    from worker import jobs
+
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    stuck = _stuck_payment(app, seeded.jane_customer_id, invoice_id, started=now)
+    with app.app_context():
+        assert jobs.resolve_payments() == 0  # a moment old: its own request may still charge it
+        app.config["FIXED_NOW"] = now + timedelta(minutes=3)
+        assert jobs.resolve_payments() == 1
+        assert db.session.get(Payment, stuck).status == "failed"
+        assert db.session.get(Invoice, invoice_id).pending_payment_id is None
     assert _charges(app) == 0
+
+
+def test_the_admin_resolves_a_stuck_payment_from_the_invoice(app, client, auth, seeded, now):
+    from webapp.services import demo
+
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    stuck = _stuck_payment(app, seeded.jane_customer_id, invoice_id, started=now)
+    auth.login(*demo.ADMIN)
+    new_payment = f"/admin/customers/{seeded.jane_customer_id}/payments/new"
+    with app.app_context():
+        number = db.session.get(Invoice, invoice_id).number
+    assert number not in client.get(new_payment).get_data(as_text=True)
+    page = client.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
+    assert "A card payment is waiting for its outcome" in page
+    response = client.post(f"/admin/invoices/{invoice_id}/pending-payment",
+                           data={"csrf_token": csrf_token_from(page)})
+    assert response.status_code == 303
+    after = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The payment did not go through" in after and "waiting for its outcome" not in after
+    with app.app_context():
+        assert db.session.get(Payment, stuck).status == "failed"
+    assert number in client.get(new_payment).get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("card", "field", "message"), [

@@ -93,7 +93,7 @@ def jane(client, auth, seeded):
 # -- the subscription page --------------------------------------------------------------------
 
 @pytest.mark.parametrize(("status", "reason", "button"), [
-    ("trial", None, "Activate Subscription"),
+    ("trial", None, "Proceed to Activate"),
     ("live", None, "Pause &amp; Resume"),
     ("live", None, "Cancel Subscription"),
     ("non_renewing", None, "Remove Scheduled Cancellation"),
@@ -104,6 +104,20 @@ def jane(client, auth, seeded):
 ])
 def test_each_state_shows_its_actions(app, client, jane, status, reason, button):
     assert button in _page(client, _sub_id(app, jane, status, reason))
+
+
+@pytest.mark.parametrize(("status", "reason", "action"), [
+    ("trial", None, "activate"), ("cancelled", None, "reactivate")])
+def test_the_summary_s_opener_and_its_confirming_button_have_different_names(
+        app, client, jane, status, reason, action):
+    sub_id = _sub_id(app, jane, status, reason)
+    page = _page(client, sub_id)
+    summary = client.get(f"/subscriptions/{sub_id}/{action}", headers=HX).get_data(as_text=True)
+    opener = re.search(r'hx-target="#subscription-panel" hx-swap="innerHTML">([^<]+)</a>',
+                       page.split('id="subscription-actions"')[1]).group(1)
+    confirm = re.search(r'<button type="submit">([^<]+)</button>', summary).group(1)
+    assert opener.startswith("Proceed to") and confirm.endswith("Subscription")
+    assert confirm not in page
 
 
 def test_a_cancelled_subscription_shows_a_banner_and_no_cancel_button(app, client, jane):
@@ -175,15 +189,19 @@ def test_a_stale_activation_summary_is_refused_with_the_new_one(app, client, jan
     assert _sub(app, sub_id).status == "trial"
 
 
-def test_when_the_processor_does_not_answer_the_subscription_waits_for_the_retry(app, client, jane):
+def test_when_the_processor_does_not_answer_the_activation_is_refused_at_once(app, client, jane):
     sub_id = _sub_id(app, jane, "trial")
     _give_card(app, sub_id, "network_error")
     response = client.post(f"/subscriptions/{sub_id}/activate",
                            data=_confirm_form(client, sub_id, "activate"))
-    assert response.status_code == 303
-    html = _page(client, sub_id)
-    assert "nothing was charged yet" in html and "being processed" in html
-    assert "Activate Subscription" not in html and _sub(app, sub_id).status == "trial"
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "The payment processor did not answer. The subscription was not activated" in html
+    after = _sub(app, sub_id)
+    assert (after.status, after.awaiting_payment_id) == ("trial", None)
+    _give_card(app, sub_id, "ok")
+    client.post(f"/subscriptions/{sub_id}/activate", data=_confirm_form(client, sub_id, "activate"))
+    assert _sub(app, sub_id).status == "live"
 
 
 # -- Extend Trial -----------------------------------------------------------------------------
@@ -408,7 +426,7 @@ def test_delete_schedule_without_javascript_redirects(app, client, jane):
 
 SWITCHES = [
     # preference off, subscription (status, expired reason), button, (method, action) URLs
-    ({"trial_activate": False}, ("trial", None), "Activate Subscription",
+    ({"trial_activate": False}, ("trial", None), "Proceed to Activate",
      [("GET", "activate"), ("POST", "activate")]),
     ({"trial_extend": False}, ("expired", "trial_end"), "Extend Trial",
      [("POST", "extend-trial")]),

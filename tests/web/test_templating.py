@@ -24,3 +24,10 @@ def test_a_rendered_list_shows_the_badge(app):
     with app.test_request_context():
         html = app.jinja_env.from_string("{{ badge(s, l) }}").render(s="paid", l="Paid & done")
     assert html == '<span class="status status-paid">Paid &amp; done</span>'
+
+
+def test_the_favicon_is_served_to_anyone_and_every_page_links_it(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.data.startswith(b"\x00\x00\x01\x00")  # an ICO
+    assert icon.mimetype in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/login").get_data(as_text=True)

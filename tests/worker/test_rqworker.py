@@ -23,3 +23,12 @@ def test_the_procfile_runs_the_portal_worker_class():
     procfile = dict(line.split(": ", 1) for line in (REPO / "Procfile").read_text().splitlines()
                     if line.strip())
     assert "--worker-class worker.rqworker.PortalWorker" in procfile["worker"]
+
+
+def test_the_procfile_names_the_venvs_programs_so_honcho_needs_no_activated_venv():
+    procfile = dict(line.split(": ", 1) for line in (REPO / "Procfile").read_text().splitlines()
+                    if line.strip())
+    programs = {name: command.split()[0] for name, command in procfile.items()}
+    assert programs == {"web": ".venv/bin/gunicorn", "worker": ".venv/bin/rq",
+                        "cron": ".venv/bin/rq"}
+    assert all((REPO / program).exists() for program in programs.values())

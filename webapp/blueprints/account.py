@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from webapp import clock
 from webapp.db import db
+from webapp.forms import FlaskForm
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.permissions import current_preferences
 from webapp.services import account_sessions, auth

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, url_for
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
@@ -22,11 +21,15 @@ from webapp.blueprints.admin_forms import actor, add_errors, options
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm, MoneyField
 from webapp.htmx import form_errors, render_page
 from webapp.login import admin_required
+from webapp.services import charges
 from webapp.services.backoffice import billing, customers
 from webapp.services.errors import InvalidInput
 from webapp.services.pay import new_idempotency_key
+from webapp.units import unit_of_work
+from worker import runtime
 
 bp = Blueprint("admin_billing", __name__, url_prefix="/admin")
 LINE_ROWS = 5
@@ -38,7 +41,7 @@ class LineForm(FlaskForm):
 
     description = StringField("Description")
     quantity = StringField("Quantity", default="1")
-    unit_price = StringField("Unit price")
+    unit_price = MoneyField("Unit price")
 
 
 class InvoiceForm(FlaskForm):
@@ -91,12 +94,37 @@ class VoidForm(FlaskForm):
     reason = TextAreaField("Reason")
 
 
+class ResolveForm(FlaskForm):
+    """Ask the payment processor about the card payment holding the invoice."""
+
+
 @bp.get("/invoices/<int:invoice_id>")
 @admin_required
 def invoice(invoice_id: int):
     """One invoice as the admin sees it, with Void while it is open."""
     view = billing.invoice_view(db.session, invoice_id=invoice_id, today=today())
-    return render_page("admin/billing/invoice.html", view=view, void_form=VoidForm())
+    return render_page("admin/billing/invoice.html", view=view, void_form=VoidForm(),
+                       resolve_form=ResolveForm())
+
+
+@bp.post("/invoices/<int:invoice_id>/pending-payment")
+@admin_required
+def resolve_payment(invoice_id: int):
+    """Ask the gateway what became of the customer's payment that holds this invoice."""
+    ResolveForm().validate_on_submit()  # the CSRF check runs for every POST
+    payment_id = billing.pending_payment(db.session, invoice_id=invoice_id)
+    db.session.close()  # no transaction of ours stays open while the gateway works
+    outcome = charges.resolve(unit_of_work, runtime.gateway(), payment_id=payment_id,
+                              now=clock.now())
+    if outcome is None:
+        flash("The payment processor says the payment is still in progress, or did not "
+              "answer. Try again in a moment.", "info")
+    elif outcome.succeeded:
+        flash(f"The payment went through: {outcome.payment.number}.", "success")
+    else:
+        flash(f"The payment did not go through ({outcome.message}). The invoice is open for "
+              "another payment.", "info")
+    return redirect(url_for(".invoice", invoice_id=invoice_id), 303)
 
 
 @bp.post("/invoices/<int:invoice_id>/void")
@@ -114,7 +142,7 @@ def void(invoice_id: int):
 
 
 class PaymentForm(FlaskForm):
-    amount = StringField("Amount")
+    amount = MoneyField("Amount")
     method = SelectField("Method", choices=options(billing.OFFLINE_METHODS.items()),
                          validate_choice=False)
     reference = StringField("Reference")
@@ -167,12 +195,12 @@ def create_payment(customer_id: int):
 
 
 class RefundForm(FlaskForm):
-    amount = StringField("Amount")
+    amount = MoneyField("Amount")
     reference = StringField("Reference")
 
 
 class CreditForm(FlaskForm):
-    amount = StringField("Amount")
+    amount = MoneyField("Amount")
 
 
 def _payment_detail(payment_id: int, status: int = 200, **forms):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     RadioField,
@@ -26,6 +25,7 @@ from webapp.blueprints.admin_forms import (
 )
 from webapp.context import today
 from webapp.db import db
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.models import Addon, Coupon, Plan

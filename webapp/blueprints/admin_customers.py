@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from webapp import clock
@@ -11,6 +10,7 @@ from webapp.blueprints.admin_forms import actor, add_errors, links, options
 from webapp.context import current_org, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.services.backoffice import customers, overview, portal

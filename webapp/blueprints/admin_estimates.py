@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import DateField, FieldList, Form, FormField, SelectField, StringField, TextAreaField
+from wtforms import DateField, FieldList, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from webapp import clock
@@ -18,7 +17,9 @@ from webapp.blueprints.comment_forms import (
 from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm, Form, MoneyField
 from webapp.htmx import form_errors
+from webapp.inputs import arg_id
 from webapp.login import admin_required
 from webapp.services import estimate_admin, profile
 from webapp.services.errors import InvalidInput
@@ -32,7 +33,7 @@ BLANK_LINES = 3  # empty rows offered below the typed ones
 class LineForm(Form):
     item = StringField("Item", validators=[Length(max=500)])  # not "description": Field has one
     quantity = StringField("Qty", validators=[Length(max=10)])
-    unit_price = StringField("Price", validators=[Length(max=20)])
+    unit_price = MoneyField("Price", validators=[Length(max=20)])
 
 
 class EstimateForm(FlaskForm):
@@ -81,7 +82,7 @@ def index():
 @admin_required
 def new():
     """Create a draft estimate for a customer."""
-    form = _form(customer_id=request.args.get("customer", 0, type=int))
+    form = _form(customer_id=arg_id("customer") or 0)
     if form.validate_on_submit():
         try:
             estimate = estimate_admin.create_estimate(

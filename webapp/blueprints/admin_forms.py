@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 from flask import current_app
 from flask_login import current_user
-from wtforms import Field, FieldList, FormField, SelectChoice, StringField
+from wtforms import Field, FieldList, FormField, SelectChoice
 
+from webapp.forms import MoneyField
 from webapp.services.backoffice import Actor, LinkSettings
 from webapp.services.errors import InvalidInput
 from webapp.services.money import SUPPORTED_CURRENCIES
@@ -55,8 +56,7 @@ def add_errors(form, error: InvalidInput) -> None:
 def money_fields(form_class, prefix: str, label: str) -> None:
     """One text field per supported currency, named `<prefix>_<CUR>` (blank: not sold in it)."""
     for currency in SUPPORTED_CURRENCIES:
-        setattr(form_class, f"{prefix}_{currency}",
-                StringField(f"{label} ({currency})", render_kw={"inputmode": "decimal"}))
+        setattr(form_class, f"{prefix}_{currency}", MoneyField(f"{label} ({currency})"))
 
 
 def money_values(form, prefix: str) -> dict[str, str]:

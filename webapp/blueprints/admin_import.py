@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, url_for
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, TextAreaField
 
@@ -12,6 +11,7 @@ from webapp.blueprints.admin_forms import actor, links, options
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page
 from webapp.login import admin_required
 from webapp.services.backoffice import importer

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
@@ -13,6 +12,8 @@ from webapp import clock
 from webapp.blueprints.comment_forms import customer_options, options
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm, MoneyField
+from webapp.inputs import arg_id
 from webapp.login import admin_required
 from webapp.services import profile, project_admin, projects
 from webapp.services.errors import InvalidInput
@@ -33,10 +34,10 @@ class ProjectForm(FieldErrors):
     description = TextAreaField("Description", validators=[Length(max=4000)])
     status = SelectField("Status", choices=options(projects.STATUS_LABELS))
     billing_method = SelectField("Billing method", choices=options(projects.BILLING_METHODS))
-    fixed_amount = StringField("Project price (fixed cost)", validators=[Length(max=20)])
-    hourly_rate = StringField("Hourly rate (hourly by project)", validators=[Length(max=20)])
+    fixed_amount = MoneyField("Project price (fixed cost)", validators=[Length(max=20)])
+    hourly_rate = MoneyField("Hourly rate (hourly by project)", validators=[Length(max=20)])
     budget_hours = StringField("Budget hours", validators=[Length(max=12)])
-    budget_amount = StringField("Budget amount", validators=[Length(max=20)])
+    budget_amount = MoneyField("Budget amount", validators=[Length(max=20)])
     client_approval = BooleanField("The customer approves time entries in the portal")
 
     def data_input(self) -> project_admin.ProjectInput:
@@ -48,7 +49,7 @@ class ProjectForm(FieldErrors):
 class TaskForm(FieldErrors):
     name = StringField("Task", validators=[Length(max=200)])
     description = TextAreaField("Description", validators=[Length(max=2000)])
-    hourly_rate = StringField("Hourly rate (hourly by task)", validators=[Length(max=20)])
+    hourly_rate = MoneyField("Hourly rate (hourly by task)", validators=[Length(max=20)])
 
 
 def _project_form(**kwargs) -> ProjectForm:
@@ -73,7 +74,7 @@ def index():
 @admin_required
 def new():
     """Create a project for a customer."""
-    form = _project_form(customer_id=request.args.get("customer", 0, type=int))
+    form = _project_form(customer_id=arg_id("customer") or 0)
     if form.validate_on_submit():
         try:
             project = project_admin.create_project(db.session, customer_id=form.customer_id.data,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 
 from webapp import clock
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.login import admin_required
 from webapp.services import profile, reviews
+from webapp.services.errors import NotFound
 from webapp.services.listing import FilterReader
 
 bp = Blueprint("admin_reviews", __name__, url_prefix="/admin/reviews")
@@ -41,7 +42,8 @@ def index():
 def request_review():
     """Email a customer a link to the review form."""
     form = RequestForm()
-    form.validate_on_submit()
+    if not form.validate_on_submit():  # the customer chosen is not a number the portal knows
+        raise NotFound("No such customer.")
     customer = reviews.request_review(db.session, customer_id=form.customer_id.data,
                                       user_id=current_user.user_id, actor=current_user.email,
                                       now=clock.now())

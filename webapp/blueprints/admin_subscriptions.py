@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,6 +19,7 @@ from webapp.blueprints.admin_forms import actor, add_errors, options
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch, defer
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, is_htmx, render_page
 from webapp.login import admin_required
 from webapp.services import subscription_changes

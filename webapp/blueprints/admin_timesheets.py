@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
@@ -12,6 +11,7 @@ from webapp import clock
 from webapp.blueprints.comment_forms import CommentForm, blank_comment_form, post_comment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors
 from webapp.login import admin_required
 from webapp.services import project_admin, timesheets

@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, logout_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -21,6 +20,7 @@ from webapp import clock
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
+from webapp.forms import FlaskForm
 from webapp.login import PortalUser, remember_device, sign_in, trusted_device
 from webapp.services import account_sessions, auth, login_throttle
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from sqlmodel import Session
 from wtforms import SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import swap_or_redirect
 from webapp.services import comments, profile
 from webapp.services.errors import InvalidInput

@@ -6,7 +6,6 @@ from io import BytesIO
 
 from flask import Blueprint, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import Length
 
@@ -14,6 +13,7 @@ from webapp import clock
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import render_page
 from webapp.login import customer_required
 from webapp.permissions import action_required, module_required

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
@@ -15,6 +14,7 @@ from webapp.blueprints.documents import download
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask_login import current_user
 
 from webapp.context import tax_bp, today
@@ -12,6 +12,12 @@ from webapp.login import customer_required
 from webapp.services import home
 
 bp = Blueprint("home", __name__)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The portal's icon, where browsers ask for it (no console 404 on a first visit)."""
+    return current_app.send_static_file("favicon.ico")
 
 
 @bp.get("/")

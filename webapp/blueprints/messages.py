@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
@@ -15,6 +14,7 @@ from webapp.context import current_org
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.services import messages

@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, request, url_for
 from webapp import clock
 from webapp.db import db
 from webapp.htmx import swap_or_redirect
+from webapp.inputs import arg_page
 from webapp.login import admin_required
 from webapp.services import notifications
 
@@ -17,7 +18,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/admin/notifications")
 @admin_required
 def index():
     """Notifications, newest first, unread ones marked."""
-    listing = notifications.list_page(db.session, page=request.args.get("page", 1, type=int))
+    listing = notifications.list_page(db.session, page=arg_page())
     return render_template("admin/notifications.html", listing=listing)
 
 

@@ -16,7 +16,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -24,6 +23,7 @@ from webapp import clock
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors
 from webapp.login import sign_in
 from webapp.services import account_notices, auth, invitations

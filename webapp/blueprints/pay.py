@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from wtforms import BooleanField, HiddenField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import InputRequired, Length, Optional
 
 from webapp import clock
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.forms import CardFields
+from webapp.forms import CardFields, MoneyField
 from webapp.htmx import is_htmx
+from webapp.inputs import arg_id, arg_ids
 from webapp.login import customer_required
 from webapp.permissions import can
 from webapp.services import charges, fix_links, pay
@@ -32,14 +33,13 @@ class PayForm(CardFields):
     method = RadioField("Pay with", validators=[InputRequired(message="Choose how to pay.")],
                         choices=[], validate_choice=True)
     save_card = BooleanField("Save this card for future payments", default=True)
-    amount = StringField("Amount to pay", validators=[Optional(), Length(max=20)])
+    amount = MoneyField("Amount to pay", validators=[Optional(), Length(max=20)])
 
 
 def _invoice_ids() -> list[int] | None:
     if request.values.get("all"):
         return None
-    ids = request.values.getlist("invoice")
-    return sorted({int(i) for i in ids if i.isdigit()}) or []
+    return arg_ids("invoice")
 
 
 def _form(summary: pay.PaySummary) -> PayForm:
@@ -73,9 +73,9 @@ def new():
         flash(exc.message, "info")
         return redirect(url_for("invoices.index"))
     declined = None
-    if request.args.get("declined", "").isdigit():
+    if arg_id("declined") is not None:
         declined = pay.owned_payment_attempt(db.session, current_user.customer_id,
-                                             int(request.args["declined"])).failure_reason
+                                             arg_id("declined")).failure_reason
     return _page(summary, _form(summary), declined=declined)
 
 
@@ -92,8 +92,10 @@ def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
     try:
         summary = _summary(customer_id, invoice_ids)
     except pay.NothingToPay as exc:
-        existing = charges.by_key(db.session, customer_id=customer_id,
-                                  idempotency_key=request.form.get("idempotency_key", ""))
+        key = request.form.get("idempotency_key", "")
+        # Read without its form (there is nothing left to pay): a key we make is printable.
+        existing = charges.by_key(db.session, customer_id=customer_id, idempotency_key=key) \
+            if key.isprintable() else None
         if existing is not None:
             return redirect(status_url(existing.id), 303)
         flash(exc.message, "info")
@@ -102,25 +104,42 @@ def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
     if not form.validate_on_submit():
         return _page(summary, form, status=422)
     try:
-        choice = _choice(form, summary, only_new_card)
-        payment = pay.begin(db.session, customer_id=customer_id, choice=choice,
-                            gateway=runtime.gateway(), partial_allowed=summary.partial_allowed,
-                            now=clock.now(), intent=intent)
+        payment = _begin(customer_id, summary, form, intent, only_new_card)
     except InvalidInput as exc:
         form.add_error(exc) if exc.field != "amount" else form.amount.errors.append(exc.message)
         return _page(summary, form, status=422)
     except charges.ChargeInProgress as exc:
         return redirect(status_url(exc.payment_id), 303)
+    except charges.InvoicesSettled as exc:  # paid by another payment a moment ago
+        flash(exc.message, "info")
+        return redirect(url_for("invoices.index"), 303)
     commit_and_dispatch()
     db.session.close()  # no transaction of ours stays open while the gateway works
-    try:
-        charges.run(unit_of_work, runtime.gateway(), payment_id=payment.id, now=clock.now())
-    except charges.GatewayNetworkError:
-        form.card_number.errors.append(
-            "The payment processor did not answer, so nothing was charged. "
-            "Submit again to retry safely.")
-        return _page(summary, form, status=503)
+    # A gateway that does not answer gets the attempt resolved at once: the status page then
+    # says nothing was charged, and the customer can pay again with any card.
+    charges.charge_now(unit_of_work, runtime.gateway(), payment_id=payment.id, now=clock.now())
     return redirect(status_url(payment.id), 303)
+
+
+def _begin(customer_id: int, summary: pay.PaySummary, form: PayForm, intent: dict,
+           only_new_card: bool):
+    """The pending payment for this form. An earlier attempt still holding the invoices is
+    resolved first (the customer's next attempt); if it failed, this one goes ahead."""
+    choice = _choice(form, summary, only_new_card)
+
+    def begin():
+        return pay.begin(db.session, customer_id=customer_id, choice=choice,
+                         gateway=runtime.gateway(), partial_allowed=summary.partial_allowed,
+                         now=clock.now(), intent=intent)
+    try:
+        return begin()
+    except charges.ChargeInProgress as exc:
+        db.session.rollback()
+        db.session.close()  # nor while the gateway is asked about the earlier attempt
+        if not charges.resolve_for_next_attempt(unit_of_work, runtime.gateway(),
+                                                payment_id=exc.payment_id, now=clock.now()):
+            raise
+        return begin()
 
 
 def _choice(form: PayForm, summary: pay.PaySummary, only_new_card: bool) -> pay.PayChoice:
@@ -178,9 +197,9 @@ def fix(token: str):
     summary = pay.summary(db.session, customer_id=link.customer_id, invoice_ids=[link.invoice_id],
                           today=today(), partial_allowed=False)
     declined = None
-    if request.args.get("declined", "").isdigit():
+    if arg_id("declined") is not None:
         declined = pay.owned_payment_attempt(db.session, link.customer_id,
-                                             int(request.args["declined"])).failure_reason
+                                             arg_id("declined")).failure_reason
     return _page(summary, _form(summary), declined=declined)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -19,6 +18,7 @@ from wtforms.validators import Email, InputRequired
 
 from webapp import clock
 from webapp.db import db
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page
 from webapp.login import admin_required
 from webapp.services import preferences

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length
 
 from webapp import clock
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.services import reviews

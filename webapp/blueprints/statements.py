@@ -32,9 +32,9 @@ def index():
     view = statements.statement(db.session, customer_id=current_user.customer_id,
                                 period=period, today=today(), row_limit=row_limit())
     params = statements.job_params(period, today())
-    job, pack_job = (document_jobs.latest(db.session, customer_id=current_user.customer_id,
-                                          kind=kind, params=params, now=clock.now())
-                     for kind in ("statement", "pack"))
+    job, pack_job = document_jobs.latest(db.session, customer_id=current_user.customer_id,
+                                         kinds=("statement", "pack"), params=params,
+                                         now=clock.now())
     return render_page("statements/index.html", "statement", statement=view, job=job,
                        pack_job=pack_job, messages=messages, presets=statements.PRESETS)
 

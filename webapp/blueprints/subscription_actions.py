@@ -14,7 +14,6 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
@@ -22,6 +21,7 @@ from webapp import clock
 from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import is_htmx, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required, guard_module
@@ -146,14 +146,9 @@ def _confirm(start, summarize, subscription_id: int) -> ResponseReturnValue:
 def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseReturnValue:
     sub_id, event = started.subscription.id, started.event
     db.session.close()  # no transaction of ours stays open while the gateway works
-    try:
-        outcome = charges.run(unit_of_work, runtime.gateway(), payment_id=started.payment_id,
-                              now=clock.now())
-    except charges.GatewayNetworkError:
-        return _finished(sub_id, "The payment processor did not answer, so nothing was charged "
-                         "yet. It is retried in a few minutes; this page shows the outcome.",
-                         "info")
-    if outcome is None:  # the same form is being charged by another request right now
+    outcome = charges.charge_now(unit_of_work, runtime.gateway(),
+                                 payment_id=started.payment_id, now=clock.now())
+    if outcome is None:  # being charged by another request, or the processor is still silent
         return _finished(sub_id, "Your payment is being processed; this page shows the "
                          "outcome in a moment.", "info")
     if outcome.succeeded:

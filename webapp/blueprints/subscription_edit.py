@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
@@ -12,6 +11,7 @@ from webapp import clock
 from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import is_htmx
 from webapp.login import customer_required
 from webapp.permissions import action_required
@@ -86,7 +86,8 @@ def edit(subscription_id: int):
 def preview(subscription_id: int):
     """The exact charges of the change, built by the function that builds the invoice."""
     options, form = _setup(subscription_id)
-    form.validate_on_submit()
+    if not form.validate_on_submit():
+        return _render(subscription_id, options, form, status=422)
     try:
         draft = subscription_changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
@@ -124,14 +125,12 @@ def confirm(subscription_id: int):
         else "Your subscription has been changed."
     if applied.payment is not None:
         db.session.close()  # no transaction of ours stays open while the gateway works
-        try:
-            outcome = charges.run(unit_of_work, runtime.gateway(),
-                                  payment_id=applied.payment.id, now=clock.now())
-        except charges.GatewayNetworkError:
-            outcome = None
-        if outcome is None or not outcome.succeeded:
-            reason = outcome.message if outcome else "The payment processor did not answer."
-            flash(f"The change was not made: {reason}", "error")
+        outcome = charges.charge_now(unit_of_work, runtime.gateway(),
+                                     payment_id=applied.payment.id, now=clock.now())
+        if outcome is None:
+            message = "Your payment is being processed; the change is made once it goes through."
+        elif not outcome.succeeded:
+            flash(f"The change was not made: {outcome.message}", "error")
             return redirect(url_for(".edit", subscription_id=subscription_id), 303)
     flash(message, "success")
     target = url_for("subscriptions.detail", subscription_id=subscription_id)

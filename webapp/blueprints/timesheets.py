@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
@@ -12,6 +11,7 @@ from webapp import clock
 from webapp.blueprints.comment_forms import blank_comment_form, post_comment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.services import timesheets

@@ -7,6 +7,17 @@ transaction of ours — and `record` writes the outcome. A crash between the ste
 by running again with the same key: the gateway answers with the first result and charges
 nothing more. While a charge is in flight every other payer of the same invoices is pointed at
 it (ChargeInProgress), so racing requests end on one payment.
+
+Who started a payment decides how one left pending is settled. The engine's own charges
+(ENGINE_PURPOSES) are sent again by the tick with the same key. A payment a person started is
+never charged again in the background: `resolve` asks the gateway what became of *that*
+attempt and records the answer. It is marked failed only when the gateway reports a final
+failure or has no record of the attempt, never while it says the attempt is in progress. That
+happens at once when the gateway answered a charge with a network error (`charge_now`), on
+the customer's next attempt at the same invoices, in the schedule's sweep once the lease has
+run out (`to_resolve`), and from the admin's view of the invoice. A success that arrives after
+the payment was marked failed is still recorded: what its invoices no longer need becomes
+unused credit and the admins are told (`record`).
 """
 
 from __future__ import annotations
@@ -24,10 +35,20 @@ from webapp.models import Invoice, Organization, Payment, PaymentMethod
 from webapp.services import bulk, ledger, numbering, payment_effects, settlements
 from webapp.services.dates import today_in
 from webapp.services.errors import DomainError
-from webapp.services.gateway import ChargeResult, GatewayNetworkError, PaymentGateway
+from webapp.services.gateway import UNKNOWN, ChargeResult, GatewayNetworkError, PaymentGateway
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 LEASE = timedelta(seconds=60)
+# The engine's own charges: retried by the tick with the same key. Every other purpose
+# (manual, activation, reactivation, change) is a payment a person started.
+ENGINE_PURPOSES = ("start", "trial_end", "renewal", "resume", "dunning_retry")
+# A person's payment still pending this long, with no lease held, is resolved by the sweep.
+RESOLVE_AFTER = timedelta(minutes=2)
+# On a customer's next attempt, an earlier pending one younger than this is left to the request
+# that made it (it commits the row, then charges it a moment later).
+NEXT_ATTEMPT_GRACE = timedelta(seconds=15)
+NO_ANSWER = "The payment processor did not answer."
+NO_RECORD = "The payment processor has no record of this payment."
 
 
 class ChargeInProgress(DomainError):
@@ -36,6 +57,10 @@ class ChargeInProgress(DomainError):
     def __init__(self, payment_id: int) -> None:
         super().__init__("A payment for this invoice is already in progress.")
         self.payment_id = payment_id
+
+
+class InvoicesSettled(DomainError):
+    """The invoices were paid (or voided) by someone else while this payment was being made."""
 
 
 def start(session: Session, *, customer_id: int, amount: int, currency: str,
@@ -65,16 +90,22 @@ def start(session: Session, *, customer_id: int, amount: int, currency: str,
 
 
 def _hold_invoices(session: Session, payment: Payment, invoice_ids: list[int]) -> None:
-    """Mark the invoices as being paid by `payment`; if one already is, point at that charge."""
+    """Mark the invoices as being paid by `payment`; if one already is, point at that charge.
+    Only open invoices are held: one that another payment settled between the payer's read and
+    this update is never charged again (InvoicesSettled)."""
     if not invoice_ids:
         return
     held = session.execute(
-        update(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_(None))
+        update(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_(None),
+                              Invoice.status == "open")
         .values(pending_payment_id=payment.id).execution_options(synchronize_session=False))
     if held.rowcount != len(invoice_ids):
         other = session.exec(select(Invoice.pending_payment_id).where(
             Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_not(None),
             Invoice.pending_payment_id != payment.id)).first()
+        if other is None:
+            raise InvoicesSettled("These invoices are already paid: another payment settled "
+                                  "them a moment ago. Nothing more was charged.")
         raise ChargeInProgress(other)
 
 
@@ -110,6 +141,7 @@ class ChargeRequest:
     amount: int
     currency: str
     idempotency_key: str
+    reference: str | None = None  # a processor's charge or intent id, once stored
 
 
 def request_for(session: Session, *, payment_id: int) -> ChargeRequest | None:
@@ -119,7 +151,8 @@ def request_for(session: Session, *, payment_id: int) -> ChargeRequest | None:
         return None
     method = session.get(PaymentMethod, payment.payment_method_id)
     return ChargeRequest(payment.id, method.gateway_token, payment.amount, payment.currency,
-                         f"{payment.customer_id}:{payment.idempotency_key}")
+                         f"{payment.customer_id}:{payment.idempotency_key}",
+                         payment.gateway_reference)
 
 
 @dataclass(frozen=True)
@@ -143,6 +176,13 @@ def record(session: Session, *, payment_id: int, result: ChargeResult,
     changed = session.execute(update(Payment).where(Payment.id == payment_id,
                                                     Payment.status == PENDING)
                               .values(**values).execution_options(synchronize_session=False))
+    if changed.rowcount != 1 and result.succeeded:
+        # The portal had given up on it (no record at the time): the money was taken after all.
+        late = session.execute(update(Payment).where(Payment.id == payment_id,
+                                                     Payment.status == FAILED)
+                               .values(**values).execution_options(synchronize_session=False))
+        if late.rowcount == 1:
+            return _late_success(session, session.get(Payment, payment_id), now)
     payment = session.get(Payment, payment_id)
     session.refresh(payment)
     if changed.rowcount != 1:
@@ -155,6 +195,21 @@ def record(session: Session, *, payment_id: int, result: ChargeResult,
         ledger.allocate(session, payment=payment, invoices=invoices, on=payment.paid_on)
     payment_effects.apply(session, payment=payment, now=now)
     return Outcome(payment, result.succeeded, result.decline_message, True)
+
+
+def _late_success(session: Session, payment: Payment, now: datetime) -> Outcome:
+    """Record a success that came after the payment was marked failed: it goes on those of its
+    invoices still open and not being paid by another charge; the rest becomes unused credit."""
+    session.refresh(payment)
+    invoices = list(session.exec(select(Invoice).where(
+        Invoice.id.in_(payment.intent.get("invoice_ids", [])),
+        Invoice.customer_id == payment.customer_id, Invoice.status == "open",
+        Invoice.pending_payment_id.is_(None))))
+    allocated = ledger.allocate(session, payment=payment, invoices=invoices, on=payment.paid_on)
+    payment_effects.late_success(session, payment=payment,
+                                 unused=payment.amount - sum(a.amount for a in allocated),
+                                 now=now)
+    return Outcome(payment, True, None, True)
 
 
 SessionScope = Callable[[], AbstractContextManager[Session]]
@@ -173,10 +228,7 @@ def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
         request = request_for(session, payment_id=payment_id)
         claimed = request is not None and claim(session, payment_id=payment_id, now=now)
     if request is None:
-        with open_session() as session:
-            payment = session.get(Payment, payment_id)
-            return Outcome(payment, payment.status == SUCCEEDED, payment.failure_reason, False) \
-                if payment else None
+        return _outcome_of(open_session, payment_id)
     if not claimed:
         return None
     try:
@@ -189,6 +241,92 @@ def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
         raise
     with open_session() as session:
         return record(session, payment_id=payment_id, result=result, now=now)
+
+
+def _outcome_of(open_session: SessionScope, payment_id: int) -> Outcome | None:
+    with open_session() as session:
+        payment = session.get(Payment, payment_id)
+        return Outcome(payment, payment.status == SUCCEEDED, payment.failure_reason, False) \
+            if payment else None
+
+
+def resolve(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
+            now: datetime, no_record: str = NO_RECORD,
+            min_age: timedelta = timedelta(0)) -> Outcome | None:
+    """Settle a pending payment by asking the gateway about that attempt; never charges.
+
+    Recorded as the gateway answers when it has a final answer, and as failed (`no_record`
+    is the reason the customer reads) when it has no record of the attempt. Returns None
+    while the payment stays pending: the gateway says it is in progress or did not answer,
+    another runner holds its lease, or it is younger than `min_age`. A payment already
+    settled returns its outcome.
+    """
+    with open_session() as session:
+        request = request_for(session, payment_id=payment_id)
+        claimed = request is not None and _old_enough(session, payment_id, now - min_age) \
+            and claim(session, payment_id=payment_id, now=now)
+    if request is None:
+        return _outcome_of(open_session, payment_id)
+    if not claimed:
+        return None
+    try:
+        attempt = gateway.lookup(idempotency_key=request.idempotency_key,
+                                 reference=request.reference, now=now)
+    except GatewayNetworkError:
+        attempt = None
+    if attempt is None or not (attempt.final or attempt.status == UNKNOWN):
+        with open_session() as session:
+            release(session, payment_id=payment_id)
+        return None
+    result = attempt.result if attempt.final else \
+        ChargeResult(False, "", "no_record", no_record)
+    with open_session() as session:
+        return record(session, payment_id=payment_id, result=result, now=now)
+
+
+def _old_enough(session: Session, payment_id: int, made_by: datetime) -> bool:
+    return session.get(Payment, payment_id).created_at <= made_by
+
+
+def resolve_for_next_attempt(open_session: SessionScope, gateway: PaymentGateway, *,
+                             payment_id: int, now: datetime) -> bool:
+    """A customer is paying again while an earlier attempt still holds the invoices: resolve
+    that attempt unless it is a moment old (its own request is about to charge it). True
+    when it failed, so the new attempt may go ahead."""
+    outcome = resolve(open_session, gateway, payment_id=payment_id, now=now,
+                      min_age=NEXT_ATTEMPT_GRACE)
+    return outcome is not None and not outcome.succeeded
+
+
+def charge_now(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
+               now: datetime) -> Outcome | None:
+    """Charge a payment a person is waiting for. If the gateway does not answer, the attempt
+    is resolved at once (`resolve`), so the payer can try again straight away; None while
+    the payment is still pending (another runner has it, or the gateway is still silent)."""
+    try:
+        return run(open_session, gateway, payment_id=payment_id, now=now)
+    except GatewayNetworkError:
+        return resolve(open_session, gateway, payment_id=payment_id, now=now,
+                       no_record=NO_ANSWER)
+
+
+def to_resolve(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
+    """Payments a person started that are still pending with no runner: older than
+    RESOLVE_AFTER and their lease, if any, run out. The sweep resolves each."""
+    return list(session.exec(
+        select(Payment.id).where(
+            Payment.status == PENDING, Payment.purpose.not_in(ENGINE_PURPOSES),
+            Payment.created_at < now - RESOLVE_AFTER,
+            or_(Payment.lease_until.is_(None), Payment.lease_until < now))
+        .order_by(Payment.id).limit(limit)))
+
+
+def pending_of_invoice(session: Session, *, invoice_id: int) -> int | None:
+    """The payment a person started that is holding this invoice, if any."""
+    return session.exec(select(Payment.id).join(
+        Invoice, Invoice.pending_payment_id == Payment.id).where(
+        Invoice.id == invoice_id, Payment.status == PENDING,
+        Payment.purpose.not_in(ENGINE_PURPOSES))).first()
 
 
 # -- many at once: the engine's batches (one job charges a chunk of payments) -------------
@@ -265,4 +403,7 @@ def record_many(session: Session, results: dict[int, ChargeResult], *, now: date
 
 
 __all__ = ["start", "by_key", "request_for", "claim", "release", "record", "run", "run_many",
-           "record_many", "Outcome", "ChargeRequest", "ChargeInProgress", "GatewayNetworkError"]
+           "record_many", "resolve", "resolve_for_next_attempt", "charge_now", "to_resolve", "pending_of_invoice",
+           "Outcome", "ChargeRequest", "ChargeInProgress", "InvoicesSettled",
+           "GatewayNetworkError",
+           "ENGINE_PURPOSES"]

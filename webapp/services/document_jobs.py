@@ -31,7 +31,8 @@ MAX_ATTEMPTS = 3
 LEASE_SECONDS = 600
 # A job still queued this long after it was written lost its dispatch (Redis was down).
 QUEUED_GRACE = timedelta(minutes=2)
-# The same request within this time gets the same job (a double click makes one job).
+# The same request within this time gets the same job (a double click makes one job), as long
+# as nothing the document covers has changed: the key holds the customer's ledger version.
 REUSE_WITHIN = timedelta(hours=1)
 SWEEP_BATCH = 100
 
@@ -73,8 +74,11 @@ class JobView:
                    job.created_at)
 
 
-def params_key(kind: str, params: Mapping[str, Any]) -> str:
-    return json.dumps({"kind": kind, **params}, sort_keys=True, separators=(",", ":"))
+def params_key(kind: str, params: Mapping[str, Any], ledger: str = "") -> str:
+    """The request, and the version of the ledger it was made from (statements.ledger_version):
+    a payment made after a pack was built makes the same request a new job."""
+    return json.dumps({"kind": kind, **params, "ledger": ledger}, sort_keys=True,
+                      separators=(",", ":"))
 
 
 def _reusable(session: Session, customer_id: int, kind: str, key: str,
@@ -94,7 +98,7 @@ def start(session: Session, *, customer_id: int, kind: str, params: Mapping[str,
     Returns (job, created): only a created job needs dispatching."""
     if kind not in KINDS:
         raise ValueError(f"unknown document job kind {kind!r}")
-    key = params_key(kind, params)
+    key = params_key(kind, params, statements.ledger_version(session, customer_id=customer_id))
     existing = _reusable(session, customer_id, kind, key, now)
     if existing is not None:
         return existing, False
@@ -105,17 +109,22 @@ def start(session: Session, *, customer_id: int, kind: str, params: Mapping[str,
     return job, True
 
 
-def latest(session: Session, *, customer_id: int, kind: str, params: Mapping[str, Any],
-           now: datetime) -> JobView | None:
-    """The recent job for this same request, if one was started (the page shows its state)."""
-    key = params_key(kind, params)
-    job = session.exec(
-        select(DocumentJob)
-        .where(DocumentJob.customer_id == customer_id, DocumentJob.kind == kind,
-               DocumentJob.params_key == key, DocumentJob.created_at >= now - REUSE_WITHIN)
-        .order_by(DocumentJob.id.desc())
-        .execution_options(populate_existing=True)).first()
-    return JobView.of(job) if job else None
+def latest(session: Session, *, customer_id: int, kinds: tuple[str, ...],
+           params: Mapping[str, Any], now: datetime) -> tuple[JobView | None, ...]:
+    """For each kind, the recent job for this same request made from the ledger as it is now,
+    if one was started (the page shows its state); None where there is none."""
+    ledger = statements.ledger_version(session, customer_id=customer_id)
+    views = []
+    for kind in kinds:
+        job = session.exec(
+            select(DocumentJob)
+            .where(DocumentJob.customer_id == customer_id, DocumentJob.kind == kind,
+                   DocumentJob.params_key == params_key(kind, params, ledger),
+                   DocumentJob.created_at >= now - REUSE_WITHIN)
+            .order_by(DocumentJob.id.desc())
+            .execution_options(populate_existing=True)).first()
+        views.append(JobView.of(job) if job else None)
+    return tuple(views)
 
 
 def _owned(session: Session, customer_id: int, job_id: int) -> DocumentJob:

@@ -152,6 +152,9 @@ def _write_lines(session: Session, estimate: Estimate, lines: list[_Line],
                  tax_bp: int | None) -> None:
     priced = price([Charge("one_off", line.description, line.quantity, line.unit_amount)
                     for line in lines], tax_bp=tax_bp)
+    if not priced.fits:
+        raise InvalidInput("The total is more than the portal can hold: lower the quantities "
+                           "or prices.", field="lines")
     session.execute(delete(EstimateLine).where(EstimateLine.estimate_id == estimate.id))
     for position, line in enumerate(priced.lines):
         session.add(EstimateLine(estimate_id=estimate.id, position=position,

@@ -101,6 +101,16 @@ def parse_addresses(text: str) -> list[str]:
     return addresses
 
 
+def _serialise_forwards(session: Session, customer_id: int) -> None:
+    """Lock the customer's row until this transaction ends, so the hour's count below and the
+    recipients written after it are one step: a parallel forward of the same customer waits
+    here, then counts these too. (PostgreSQL; a SQLite write already holds the database's one
+    write lock from BEGIN.) NO KEY UPDATE leaves rows that merely reference the customer free
+    to be written meanwhile."""
+    session.exec(select(Customer.id).where(Customer.id == customer_id)
+                 .with_for_update(key_share=True)).one()
+
+
 def recent_recipients(session: Session, *, customer_id: int, now: datetime) -> int:
     """How many recipients the customer forwarded to in the last hour."""
     return int(session.exec(select(func.count()).select_from(DocumentForwardRecipient)
@@ -146,6 +156,7 @@ def forward(session: Session, *, customer_id: int, user_id: int | None, kind: st
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(f"Forward to at most {MAX_RECIPIENTS} recipients at a time.",
                            field="addresses")
+    _serialise_forwards(session, customer_id)
     left = prefs.forward_max_recipients_per_hour - recent_recipients(
         session, customer_id=customer_id, now=now)
     if len(recipients) > left:

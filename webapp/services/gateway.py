@@ -67,6 +67,24 @@ class GatewayNetworkError(Exception):
     """The gateway could not be reached or did not answer: nothing is known to be charged."""
 
 
+# What a gateway knows of one charge attempt (`PaymentGateway.lookup`).
+SUCCEEDED, FAILED, IN_PROGRESS, UNKNOWN = "succeeded", "failed", "in_progress", "unknown"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The gateway's account of one attempt: `succeeded` or `failed` (a final answer, with
+    its result; a cancelled intent is a failure), `in_progress` (waiting for the customer's
+    authentication, or processing), or `unknown` (it has no record of the attempt)."""
+
+    status: str
+    result: ChargeResult | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in (SUCCEEDED, FAILED)
+
+
 class PaymentGateway(Protocol):
     def tokenize(self, card: CardDetails, *, now: datetime) -> CardToken: ...
 
@@ -76,6 +94,14 @@ class PaymentGateway(Protocol):
     def charge_many(self, requests: list[dict], *, now: datetime) -> dict[str, ChargeResult]:
         """Many `charge`s (dicts of its keyword arguments), keyed by idempotency key; a key
         the gateway did not answer for is left out. A processor without a batch API loops."""
+        ...
+
+    def lookup(self, *, idempotency_key: str, reference: str | None,
+               now: datetime) -> Attempt:
+        """What became of one attempt, without charging: found by `reference` (the charge or
+        intent id the portal stored before confirming it, for a processor such as Stripe)
+        or else by the attempt's idempotency key. Raises GatewayNetworkError when the
+        gateway does not answer."""
         ...
 
 
@@ -178,6 +204,19 @@ class TestGateway:
             } if keys else {}
         invalid = ChargeResult(False, "", "invalid_token", "This card is no longer valid.")
         return {key: found.get(key, invalid) for key in keys}
+
+    def lookup(self, *, idempotency_key: str, reference: str | None,
+               now: datetime) -> Attempt:
+        """The charge made under this key (or with this reference), if any. Test charges are
+        final at once, so an attempt here is succeeded, failed or unknown."""
+        table = TestGatewayCharge.__table__
+        found = table.c.reference == reference if reference else \
+            table.c.idempotency_key == idempotency_key
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(found)).first()
+        if row is None:
+            return Attempt(UNKNOWN)
+        return Attempt(SUCCEEDED if row.succeeded else FAILED, _result(row))
 
     def charges_for(self, idempotency_key_prefix: str = "") -> int:
         """How many charges the gateway made (tests count them to prove exactly-once)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -30,6 +31,7 @@ from webapp.services.pricing import Priced
 
 # Invoices that pay for days of a term: the newest one is what the subscription holds now.
 HELD_KINDS = ("first_term", "renewal", "reactivation", "proration")
+TO_CREDIT = "credit"  # the method of a refund row that moved money onto a credit note
 
 
 def balance_due(invoice: Invoice) -> int:
@@ -196,3 +198,30 @@ def record_payment(session: Session, *, customer_id: int, amount: int, currency:
     session.flush()
     allocate(session, payment=payment, invoices=invoices, on=paid_on)
     return payment
+
+
+def refund_row(session: Session, payment: Payment, amount: int, *, method: str, reference: str,
+               today: date, now: datetime) -> Payment:
+    """A refund of part of a payment: money back by `method`, or onto a credit note
+    (TO_CREDIT). Two racing refunds of one payment make the same key; the unique key refuses
+    the second."""
+    count = session.exec(select(func.count()).select_from(Payment)
+                         .where(Payment.refund_of_id == payment.id)).one()
+    row = Payment(number=numbering.take_one(session, "payment"), customer_id=payment.customer_id,
+                  kind="refund", status="succeeded", method=method, amount=amount,
+                  currency=payment.currency, refund_of_id=payment.id, reference=reference[:200],
+                  idempotency_key=f"refund-{payment.id}-{count + 1}",
+                  paid_on=today, created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def payment_to_credit(session: Session, *, payment: Payment, amount: int, reason: str,
+                      today: date, now: datetime, reference: str | None = None) -> CreditNote:
+    """Move `amount` of a payment that sits on no invoice onto a new credit note."""
+    refund_row(session, payment, amount, method=TO_CREDIT,
+               reference=reference or f"Credit from {payment.number}", today=today, now=now)
+    return create_credit_note(session, customer_id=payment.customer_id,
+                              currency=payment.currency, total=amount, reason=reason,
+                              issue_date=today, now=now)

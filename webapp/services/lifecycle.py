@@ -89,7 +89,8 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
                 with session.begin_nested():
                     handle(ctx, sub)
                 ctx.result.processed += 1
-            except (IllegalTransition, IntegrityError, charges.ChargeInProgress):
+            except (IllegalTransition, IntegrityError, charges.ChargeInProgress,
+                    charges.InvoicesSettled):
                 continue  # another runner took this event first, or a payer is paying it
     _reminders(ctx, limit)
     _overdue_reminders(ctx, limit)
@@ -102,9 +103,10 @@ STALE_CHARGE_AFTER = timedelta(minutes=10)
 
 def _stale_charges(ctx: _Context, limit: int) -> None:
     """Engine charges still pending (a worker died, the gateway did not answer) go out again;
-    the same idempotency key makes that safe."""
+    the same idempotency key makes that safe. A payment a person started is never charged
+    again in the background: the schedule's payment sweep resolves it (charges.resolve)."""
     stale = ctx.session.exec(select(Payment.id).where(
-        Payment.status == "pending", Payment.purpose != "manual",
+        Payment.status == "pending", Payment.purpose.in_(charges.ENGINE_PURPOSES),
         Payment.created_at < ctx.now - STALE_CHARGE_AFTER).order_by(Payment.id).limit(limit)).all()
     ctx.result.payment_ids.extend(pid for pid in stale if pid not in ctx.result.payment_ids)
 

@@ -14,6 +14,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import ColumnElement, Date, Executable, Label, Result, Row, Select, bindparam
 from sqlmodel import Session
 
+from webapp.services import text
+
 T = TypeVar("T")
 
 PAGE_SIZE = 25
@@ -40,19 +42,33 @@ class FilterReader:
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             self.messages.append(f"Ignored the {label} date: “{value}” is not a date (YYYY-MM-DD).")
             return None
+        if not text.date_in_range(parsed):
+            self.messages.append(f"Ignored the {label} date: {text.DATE_RANGE_MESSAGE}")
+            return None
+        return parsed
 
     def integer(self, name: str, label: str) -> int | None:
         value = (self.params.get(name) or "").strip()
         if not value:
             return None
-        if not value.isdigit():
-            self.messages.append(f"Ignored the {label} filter: “{value}” is not a number.")
+        if not value.isdigit() or not text.id_in_range(int(value)):
+            self.messages.append(f"Ignored the {label} filter: “{value[:40]}” is not a number "
+                                 f"the portal knows.")
             return None
         return int(value)
+
+    def search(self, name: str, label: str, *, max_length: int = 200) -> str:
+        """A search box's text (one line); one the portal refuses is ignored with a message."""
+        value = (self.params.get(name) or "").strip()[:max_length]
+        try:
+            return text.single_line(value)
+        except text.TextRefused as refused:
+            self.messages.append(f"Ignored the {label}: {refused.message}")
+            return ""
 
     def page(self) -> int:
         value = (self.params.get("page") or "1").strip()

@@ -64,14 +64,23 @@ def format_money(amount_minor: int, currency: str, locale: str = "en_US") -> str
                            locale=parsed, currency_digits=False)
 
 
+# Amount columns are PostgreSQL integers: no amount, line or total in minor units goes past
+# this. Typed amounts have a lower, configurable bound too (MONEY_INPUT_MAX, webapp/forms.py).
+MAX_AMOUNT = 2**31 - 1
+
+
 def parse_money(text: str, currency: str) -> int:
-    """Parse a typed amount ("12.50") into minor units; refuses excess precision."""
+    """Parse a typed amount ("12.50") into minor units; refuses excess precision and amounts
+    beyond what the portal stores (MAX_AMOUNT)."""
     cleaned = text.strip().replace(",", "")
     try:
         value = Decimal(cleaned)
     except ArithmeticError as exc:  # decimal.InvalidOperation
         raise ValueError("Enter an amount such as 12.50.") from exc
     digits = exponent(currency)
+    if value.is_finite() and value.copy_abs() > to_decimal(MAX_AMOUNT, currency):
+        raise ValueError(f"Enter an amount of at most "
+                         f"{to_decimal(MAX_AMOUNT, currency):,} {currency}.")
     scaled = value.scaleb(digits)
     if scaled != scaled.to_integral_value() or not value.is_finite():
         raise ValueError(f"{currency} amounts have at most {digits} decimal places.")

@@ -31,6 +31,8 @@ EMAILED_EVENTS: frozenset[str] = frozenset({
     ESTIMATE_ACCEPTED, ESTIMATE_DECLINED, MESSAGE_RECEIVED, PROFILE_CHANGED,
 })
 # Any other event name (e.g. "subscription_paused") goes to the admin list only.
+# A charge that succeeded after the portal had marked it failed (services/charges.py).
+LATE_PAYMENT = "late_payment"
 
 PER_PAGE = 50
 

@@ -7,16 +7,16 @@ then `AccountantPack.render` makes the files with no database, reporting progres
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlmodel import Session
 
-from webapp.services import documents, statements
+from webapp.services import documents, spreadsheets, statements
 from webapp.services.money import to_decimal
 
 ZIP_MEDIA_TYPE = "application/zip"
@@ -40,24 +40,25 @@ def filename_for(period: statements.StatementPeriod) -> str:
 
 
 def transactions_csv(statement: statements.Statement) -> str:
-    """The statement's rows as CSV: amounts in major units (exact decimals), opening first."""
+    """The statement's rows as CSV: amounts in major units (exact decimals, written as
+    numbers), opening first; text cells escaped so none is a formula (services/spreadsheets)."""
     currency = statement.currency
 
-    def amount(value: int) -> str:
-        return str(to_decimal(value, currency)) if value else ""
+    def amount(value: int) -> Decimal | str:
+        return to_decimal(value, currency) if value else ""
 
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.writer(out)
     writer.writerow(CSV_HEADER)
     opening = statement.summary.opening
     writer.writerow([statement.period.start.isoformat(), "Opening Balance", "", "", "", "",
-                     str(to_decimal(opening, currency)), currency])
+                     to_decimal(opening, currency), currency])
     for entry in statement.entries:
         details = f"Due {entry.due_date.isoformat()}" if entry.due_date else \
             f"{amount(entry.applied)} {entry.details}" if entry.applied else entry.details
         writer.writerow([entry.on.isoformat(), entry.label, entry.number, details,
                          amount(entry.debit), amount(entry.credit),
-                         str(to_decimal(entry.balance, currency)), currency])
+                         to_decimal(entry.balance, currency), currency])
     return out.getvalue()
 
 

@@ -13,6 +13,7 @@ from webapp.models import Customer, Invoice, Organization, Payment, Plan, Subscr
 from webapp.services import (
     billing,
     fix_links,
+    ledger,
     notifications,
     outbox,
     payment_methods,
@@ -77,6 +78,33 @@ def _succeeded(session, org, payment, sub, today, now) -> None:
     notifications.notify_org(session, event=notifications.PAYMENT_RECEIVED,
                              title=f"Payment received: {amount} from {customer.display_name}",
                              body=f"Receipt {payment.number}.", now=now, customer_id=customer.id)
+
+
+def late_success(session: Session, *, payment: Payment, unused: int, now: datetime) -> None:
+    """A success recorded after the portal had marked the payment failed (already allocated
+    to whatever of its invoices was still open): `unused`, what nothing needed any more,
+    becomes the customer's credit, and the admins are told. The action the payment was for
+    (an activation, a change) is not applied late: the customer has since been told it
+    was not done."""
+    org = session.get(Organization, 1)
+    customer = session.get(Customer, payment.customer_id)
+    _back_to_live(session, payment, now)
+    amount = _money(org, payment.amount, payment.currency)
+    outbox.enqueue(session, template="payment_receipt", to=customer.email,
+                   subject=f"Payment receipt {payment.number}", customer_id=customer.id,
+                   context={"name": customer.display_name, "amount": amount,
+                            "number": payment.number, "paid_on": payment.paid_on.isoformat(),
+                            "path": f"/payments/{payment.id}"}, now=now)
+    body = f"Payment {payment.number} ({amount}) succeeded after it had been marked failed."
+    if unused > 0:
+        note = ledger.payment_to_credit(
+            session, payment=payment, amount=unused, today=payment.paid_on, now=now,
+            reason=f"Late payment {payment.number}")
+        body += (f" {_money(org, unused, payment.currency)} of it was no longer due and is now "
+                 f"unused credit on credit note {note.number}.")
+    notifications.notify_org(session, event=notifications.LATE_PAYMENT,
+                             title=f"Late payment from {customer.display_name}: {amount}",
+                             body=body, now=now, customer_id=customer.id)
 
 
 def _back_to_live(session: Session, payment: Payment, now: datetime) -> None:

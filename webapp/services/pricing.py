@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from webapp.services.money import half_up_div, percent_of
+from webapp.services.money import MAX_AMOUNT, half_up_div, percent_of
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,13 @@ class Priced:
     subtotal: int
     tax_total: int
     total: int
+
+    @property
+    def fits(self) -> bool:
+        """Every amount fits the amount columns (typed prices × quantities may not)."""
+        amounts = (self.subtotal, self.tax_total, self.total,
+                   *(x for line in self.lines for x in (line.amount, line.tax_amount)))
+        return all(abs(amount) <= MAX_AMOUNT for amount in amounts)
 
 
 def _tax(amount: int, tax_bp: int | None) -> int:

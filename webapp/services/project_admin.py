@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -39,7 +39,7 @@ def parse_hours(text: str | None, *, field: str, max_minutes: int) -> int | None
     try:
         minutes = (int(match[1]) * 60 + int(match[2]) if match
                    else int(Decimal(cleaned) * 60))
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):  # InvalidOperation, or an Overflow from "1e999999"
         raise InvalidInput("Enter hours such as 1:30 or 1.5.", field=field) from None
     if not 0 < minutes <= max_minutes:
         raise InvalidInput(f"Enter between 0:01 and {format_minutes(max_minutes)} hours.",

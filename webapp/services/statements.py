@@ -21,12 +21,13 @@ range ends later), by days past due.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, case, func, or_
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -89,6 +90,38 @@ class StatementPeriod:
 def job_params(period: StatementPeriod, today: date) -> dict[str, str]:
     """What a job needs to render the statement the customer saw today."""
     return {**period.params(), "today": today.isoformat()}
+
+
+def _digest_of(model, *columns) -> Any:
+    """count, newest id and the sums of `columns` over one of the customer's tables."""
+    return select(func.count(), func.coalesce(func.max(model.id), 0),
+                  *(func.coalesce(func.sum(c), 0) for c in columns)) \
+        .where(model.customer_id == bindparam("customer_id"))
+
+
+def _count_where(condition) -> Any:
+    return case((condition, 1), else_=0)
+
+
+# Everything a statement is made of, summed per table: any invoice, credit note, payment or
+# refund added, settled, voided, applied or recorded moves at least one of these numbers.
+_LEDGER_VERSION = [
+    _digest_of(Invoice, Invoice.total, Invoice.amount_paid, Invoice.credits_applied,
+               _count_where(Invoice.status == "void"), _count_where(Invoice.status == "paid")),
+    _digest_of(CreditNote, CreditNote.total, CreditNote.balance,
+               _count_where(CreditNote.status == "void")),
+    _digest_of(Payment, Payment.amount, _count_where(Payment.status == "succeeded"),
+               _count_where(Payment.status == "failed")),
+]
+
+
+def ledger_version(session: Session, *, customer_id: int) -> str:
+    """A short fingerprint of the customer's ledger: it changes with anything a statement or
+    an accountant pack shows, so a document made from an older ledger is never handed out
+    as current (document_jobs keys its jobs by it)."""
+    parts = [tuple(session.execute(query, {"customer_id": customer_id}).one())
+             for query in _LEDGER_VERSION]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def _quarter_start(day: date) -> date:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -316,7 +317,8 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
         # (payment_effects) applies the change in the transaction that records the payment.
         payment = charges.start(
             session, customer_id=customer_id, amount=current.amount_due, currency=sub.currency,
-            payment_method_id=sub.payment_method_id, idempotency_key=f"change-{fingerprint}",
+            payment_method_id=sub.payment_method_id,
+            idempotency_key=_change_key(session, customer_id, fingerprint),
             invoice_ids=[], now=now, purpose="change", subscription_id=sub.id,
             intent={"change": request_to_dict(request), "fingerprint": fingerprint})
         return ChangeApplied(sub, None, False, payment)
@@ -324,6 +326,15 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
     _confirm(session, sub, current, today=today, now=now,
              message=f"{current.summary}: done.")
     return ChangeApplied(sub, invoice, False)
+
+
+def _change_key(session: Session, customer_id: int, fingerprint: str) -> str:
+    """The same change submitted twice is one charge; after a failed charge (a decline, or
+    nothing answered) trying the same change again is a new attempt."""
+    failed = session.exec(select(func.count()).select_from(Payment).where(
+        Payment.customer_id == customer_id, Payment.status == "failed",
+        Payment.idempotency_key.startswith(f"change-{fingerprint}"))).one()
+    return f"change-{fingerprint}" + (f"-{failed}" if failed else "")
 
 
 def _confirm(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,

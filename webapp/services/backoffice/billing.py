@@ -32,7 +32,7 @@ from webapp.models import (
     Payment,
     PaymentAllocation,
 )
-from webapp.services import audit, invoices, ledger, numbering, outbox, payment_effects, payments
+from webapp.services import audit, charges, invoices, ledger, outbox, payment_effects, payments
 from webapp.services.backoffice import Actor
 from webapp.services.backoffice.customers import get_customer
 from webapp.services.credits import unused_credit
@@ -43,7 +43,7 @@ from webapp.services.preferences import InvalidChanges
 from webapp.services.pricing import Charge, price
 
 OFFLINE_METHODS = {"bank_transfer": "Bank transfer", "cash": "Cash", "cheque": "Cheque"}
-TO_CREDIT = "credit"  # the method of a refund row that moved money onto a credit note
+TO_CREDIT = ledger.TO_CREDIT
 MAX_LINES = 20
 
 
@@ -150,9 +150,13 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     if due < today:
         raise InvalidChanges({"due_date": "The due date cannot be before today."})
     org = session.get(Organization, 1)
+    priced = price(charges, tax_bp=org.tax_rate_bp)
+    if not priced.fits:
+        raise InvalidChanges({"lines-0-quantity": "The total is more than the portal can hold: "
+                                                  "lower the quantities or prices."})
     invoice = ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
-        priced=price(charges, tax_bp=org.tax_rate_bp), issue_date=today, due_date=due, now=now,
+        priced=priced, issue_date=today, due_date=due, now=now,
         idempotency_key=idempotency_key)
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
                    subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
@@ -171,9 +175,21 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
 # --- Reading one invoice or payment ------------------------------------------------------------
 
 @dataclass(frozen=True)
+class PendingCharge:
+    """A card payment holding the invoice while it waits for the gateway's outcome."""
+
+    payment_id: int
+    amount: int
+    currency: str
+    started_at: datetime
+    started_by_person: bool  # the admin may ask the gateway about it (charges.resolve)
+
+
+@dataclass(frozen=True)
 class AdminInvoice:
     customer: Customer
     detail: invoices.InvoiceDetail
+    pending: PendingCharge | None = None
 
     @property
     def can_void(self) -> bool:
@@ -185,9 +201,22 @@ def invoice_view(session: Session, *, invoice_id: int, today: date) -> AdminInvo
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
         raise NotFound("No such invoice.")
+    held = session.get(Payment, invoice.pending_payment_id) \
+        if invoice.pending_payment_id else None
+    pending = PendingCharge(held.id, held.amount, held.currency, held.created_at,
+                            held.purpose not in charges.ENGINE_PURPOSES) \
+        if held is not None and held.status == "pending" else None
     return AdminInvoice(session.get(Customer, invoice.customer_id),
                         invoices.invoice_detail(session, customer_id=invoice.customer_id,
-                                                invoice_id=invoice_id, today=today))
+                                                invoice_id=invoice_id, today=today), pending)
+
+
+def pending_payment(session: Session, *, invoice_id: int) -> int:
+    """The payment a person started that holds this invoice (NotFound if there is none)."""
+    payment_id = charges.pending_of_invoice(session, invoice_id=invoice_id)
+    if payment_id is None:
+        raise NotFound("No payment is waiting on this invoice.")
+    return payment_id
 
 
 @dataclass(frozen=True)
@@ -311,30 +340,12 @@ def _paid_part_to_credit(session: Session, invoice: Invoice, *, today: date,
     for allocation, payment in rows:
         # The allocation stays as history (it did pay this invoice); the refund row moves
         # its amount off the payment and onto the credit note.
-        _refund_row(session, payment, allocation.amount, method=TO_CREDIT,
+        ledger.refund_row(session, payment, allocation.amount, method=TO_CREDIT,
                     reference=f"Credit for voided {invoice.number}", today=today, now=now)
     return ledger.create_credit_note(
         session, customer_id=invoice.customer_id, currency=invoice.currency, total=total,
         reason=f"Paid part of voided invoice {invoice.number}", issue_date=today, now=now,
         invoice_id=invoice.id, subscription_id=invoice.subscription_id)
-
-
-def _refund_count(session: Session, payment: Payment) -> int:
-    # Two racing refunds of one payment make the same key; the unique key refuses the second.
-    return session.exec(select(func.count()).select_from(Payment)
-                        .where(Payment.refund_of_id == payment.id)).one()
-
-
-def _refund_row(session: Session, payment: Payment, amount: int, *, method: str, reference: str,
-                today: date, now: datetime) -> Payment:
-    row = Payment(number=numbering.take_one(session, "payment"), customer_id=payment.customer_id,
-                  kind="refund", status="succeeded", method=method, amount=amount,
-                  currency=payment.currency, refund_of_id=payment.id, reference=reference[:200],
-                  idempotency_key=f"refund-{payment.id}-{_refund_count(session, payment) + 1}",
-                  paid_on=today, created_at=now, updated_at=now)
-    session.add(row)
-    session.flush()
-    return row
 
 
 # --- Offline payments -------------------------------------------------------------------------
@@ -429,7 +440,7 @@ def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: s
     value = _amount(session, amount, payment.currency, before, "can be refunded")
     from_invoices = value - max(0, min(value, unapplied(session, payment)))
     _release(session, payment, from_invoices)
-    refund = _refund_row(session, payment, value, method=payment.method,
+    refund = ledger.refund_row(session, payment, value, method=payment.method,
                          reference=" ".join((reference or "").split()) or
                          f"Refund of {payment.number}", today=today, now=now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
@@ -470,11 +481,9 @@ def payment_to_credit(session: Session, *, actor: Actor, payment_id: int, amount
         raise DomainError("Only a payment can be turned into credit.")
     value = _amount(session, amount, payment.currency, unapplied(session, payment),
                     "is on no invoice and can become credit")
-    _refund_row(session, payment, value, method=TO_CREDIT,
-                reference=f"Credit from {payment.number}", today=today, now=now)
-    note = ledger.create_credit_note(
-        session, customer_id=payment.customer_id, currency=payment.currency, total=value,
-        reason=f"Credit from payment {payment.number}", issue_date=today, now=now)
+    note = ledger.payment_to_credit(session, payment=payment, amount=value, today=today,
+                                    now=now, reason=f"Credit from payment {payment.number}",
+                                    reference=f"Credit from {payment.number}")
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.to_credit", subject_type="payment", subject_id=payment.id,
                  before={}, after={"credit_note": note.number, "amount": value}, now=now,

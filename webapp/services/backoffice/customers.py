@@ -60,7 +60,7 @@ class CustomerFilters:
 def read_filters(params: Mapping[str, str]) -> tuple[CustomerFilters, list[str]]:
     reader = FilterReader(params)
     filters = CustomerFilters(
-        q=(params.get("q") or "").strip()[:200],
+        q=reader.search("q", "search"),
         status=reader.choice("status", tuple(STATUS_FILTERS), "status"),
         overdue=reader.choice("overdue", ("yes",), "overdue") == "yes",
         portal=reader.choice("portal", tuple(PORTAL_FILTERS), "portal"),

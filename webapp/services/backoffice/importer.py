@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import Addon, AddonPrice, Coupon, Customer, Organization, Plan, PlanPrice
+from webapp.services import spreadsheets, text
 from webapp.services.backoffice import Actor, LinkSettings
 from webapp.services.backoffice import catalog as admin_catalog
 from webapp.services.backoffice import customers as admin_customers
@@ -39,6 +40,7 @@ COLUMNS = {
                     "coupon_code", "currency"),
 }
 REQUIRED = {CUSTOMERS: ("name", "email"), SUBSCRIPTIONS: ("customer_email", "plan_code")}
+MULTI_LINE = frozenset({"billing_address", "shipping_address"})
 MAX_ROWS = 5000
 
 
@@ -90,8 +92,11 @@ def _read(kind: str, text: str) -> _Rows:
     try:
         for row in reader:
             values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+            refused = _refused_cells(values)
             if None in row:
                 result.errors.append(RowError(start, "more values than columns"))
+            elif refused:
+                result.errors.extend(RowError(start, reason) for reason in refused)
             elif any(values.values()):
                 result.rows.append((start, values))
             start = reader.line_num + 1
@@ -101,6 +106,22 @@ def _read(kind: str, text: str) -> _Rows:
     except csv.Error as exc:
         result.errors.append(RowError(start, f"the CSV cannot be read here ({exc})"))
     return result
+
+
+def _refused_cells(values: dict[str, str]) -> list[str]:
+    """Each cell through the portal's text rules (services/text.py), as a form field would
+    be: line breaks become LF; a cell with a character the portal refuses is a reason.
+    A cell beginning with "=" is kept as the text typed (it is never evaluated here) and is
+    escaped in every CSV the portal writes; a cell the portal escaped ("'=…") is read back
+    as it was typed (services/spreadsheets.py)."""
+    reasons = []
+    for column, value in values.items():
+        rule = text.multi_line if column in MULTI_LINE else text.single_line
+        try:
+            values[column] = rule(spreadsheets.unescape(value))
+        except text.TextRefused as refused:
+            reasons.append(f"{column}: {refused.message}")
+    return reasons
 
 
 def run(session: Session, *, actor: Actor, kind: str, text: str, dry_run: bool, today: date,
@@ -348,11 +369,15 @@ def _write_subscriptions(session: Session, actor: Actor, valid, now: datetime,
 def template_csv(kind: str) -> str:
     """The header line and one example row, for the import page."""
     example = {
-        CUSTOMERS: "Ada Lovelace,ada@example.com,Analytical Ltd,+44 20 7946 0000,GBP,"
-                   "\"1 Main St, London\",,GB123456789",
-        SUBSCRIPTIONS: "ada@example.com,pro-monthly,2026-12-01,,extra-seat:2,,",
+        CUSTOMERS: ["Ada Lovelace", "ada@example.com", "Analytical Ltd", "+44 20 7946 0000",
+                    "GBP", "1 Main St, London", "", "GB123456789"],
+        SUBSCRIPTIONS: ["ada@example.com", "pro-monthly", "2026-12-01", "", "extra-seat:2", "",
+                        ""],
     }[kind]
-    return ",".join(COLUMNS[kind]) + "\n" + example + "\n"
+    out = io.StringIO()
+    writer = spreadsheets.writer(out, lineterminator="\n")
+    writer.writerows([COLUMNS[kind], example])
+    return out.getvalue()
 
 
 __all__ = ["CUSTOMERS", "SUBSCRIPTIONS", "COLUMNS", "RowError", "ImportReport", "run",

@@ -123,6 +123,8 @@ def parse_percent(text: str) -> int | None:
     except InvalidOperation as exc:
         raise InvalidInput("Enter a percentage such as 20 or 7.5.",
                            field="tax_rate_bp") from exc
+    if value.is_finite() and value.copy_abs() > 1_000_000:  # far past any rate; no overflow
+        raise InvalidInput("Enter a percentage such as 20 or 7.5.", field="tax_rate_bp")
     basis_points = value.scaleb(2)
     if not value.is_finite() or basis_points != basis_points.to_integral_value():
         raise InvalidInput("Use at most two decimal places.", field="tax_rate_bp")

@@ -60,9 +60,6 @@ def parse_prices(raw: Mapping[str, str], errors: dict[str, str], prefix: str,
             errors[name] = "Enter an amount above zero." if not allow_zero else \
                 "Enter an amount of zero or more."
             continue
-        if amount > 10**12:
-            errors[name] = "This amount is too large."
-            continue
         prices[currency] = amount
     return prices
 
