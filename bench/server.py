@@ -28,6 +28,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def log_file(name: str) -> Path:
+    """Where a bench gunicorn logs: bench/.cache, made here if a fresh clone has none
+    (PostgreSQL runs first, before the SQLite seeding that used to make it)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    return CACHE / f"{name}.log"
+
+
 @contextmanager
 def gunicorn(b: Backend, workers: int = 2):
     """Yield the base URL of a running gunicorn on a free port; stop it afterwards."""
@@ -40,11 +47,9 @@ def gunicorn(b: Backend, workers: int = 2):
 @contextmanager
 def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2):
     """The portal under gunicorn with `settings` over this environment (no REDIS_URL unless
-    given); yields its base URL, logs to bench/.cache/<name>.log (made here if a fresh clone
-    has none: PostgreSQL runs first, before the SQLite seeding that used to make it)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
+    given); yields its base URL, logs to bench/.cache/<name>.log."""
     port = free_port()
-    log = CACHE / f"{name}.log"
+    log = log_file(name)
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update({"SECRET_KEY": "bench-secret-key", **settings})
     process = subprocess.Popen(

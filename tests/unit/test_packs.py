@@ -83,6 +83,8 @@ def test_the_csv_escapes_text_a_spreadsheet_would_run_but_keeps_negative_numbers
     statement = packs.load_pack(session, customer_id=customer.id, period=PERIOD,
                                 today=now.date()).statement.statement
     rows = list(csv.reader(io.StringIO(packs.transactions_csv(statement))))
-    note = rows[-1]
+    (note,) = [row for row in rows if row[1] == "Credit note"]
     assert note[3] == '\'=HYPERLINK("http://evil.example","refund")'
+    # the credit pays the invoice at once (a row that moves no balance), then -5.00 is left
+    assert rows[-1][1] == "Credit applied" and rows[-1][6] == "-5.00"
     assert (note[5], note[6]) == ("15.00", "-5.00")  # numbers, never escaped
