@@ -45,9 +45,10 @@ def gunicorn(b: Backend, workers: int = 2):
 
 
 @contextmanager
-def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2):
-    """The portal under gunicorn with `settings` over this environment (no REDIS_URL unless
-    given); yields its base URL, logs to bench/.cache/<name>.log."""
+def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2, root: Path = ROOT):
+    """The portal in `root` (this checkout by default) under gunicorn, with `settings` over
+    this environment (no REDIS_URL unless given); yields its base URL, logs to
+    bench/.cache/<name>.log."""
     port = free_port()
     log = log_file(name)
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
@@ -55,7 +56,7 @@ def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2):
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
          "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), "webapp:create_app()"],
-        cwd=ROOT, env=env)
+        cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)
