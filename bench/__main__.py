@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, dataclass, replace
 
 from bench import database, report, server, wrk
-from webapp.services import demo_scale
+from webapp.demo import scale
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def measure(b: database.Backend, load: wrk.Load, warmup: int, rounds: int) -> di
     """Every page, then every page again, `rounds` times: other work on the machine then
     weighs on a page and its floor alike. Each figure is the median over the rounds."""
     with server.gunicorn(b) as base:
-        client = server.login(base, demo_scale.BENCH_EMAIL, demo_scale.PASSWORD)
+        client = server.login(base, scale.BENCH_EMAIL, scale.PASSWORD)
         pages = pages_for(client)
         verify(client, pages)
         runs: dict[str, list[wrk.Result]] = {page.label: [] for page in pages}

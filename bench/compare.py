@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import database, server, wrk
 from bench.__main__ import pages_for, verify
 from bench.database import CACHE, ROOT
-from webapp.services import demo_scale
+from webapp.demo import scale
 
 
 def _worktree(ref: str) -> Path:
@@ -46,7 +46,7 @@ def compare(b: database.Backend, before: Path, load: wrk.Load, rounds: int,
             server.gunicorn_serving(f"compare-after-{b.name}", _settings(b)) as new:
         sides = {}
         for name, base in (("before", old), ("after", new)):
-            client = server.login(base, demo_scale.BENCH_EMAIL, demo_scale.PASSWORD)
+            client = server.login(base, scale.BENCH_EMAIL, scale.PASSWORD)
             pages = [p for p in pages_for(client) if not p.path.startswith("/_bench")]
             verify(client, pages)
             sides[name] = (base, client, pages)

@@ -16,7 +16,7 @@ import time
 from bench import database
 from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE, LAYOUT, SIGNED_IN_FRAGMENT
 from webapp import create_app
-from webapp.services import demo_scale
+from webapp.demo import scale
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -27,8 +27,8 @@ def _client(url: str):
                       "LOGIN_RATE_LIMIT": "1000 per minute", "REDIS_URL": None})
     client = app.test_client()
     token = _CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"email": demo_scale.BENCH_EMAIL,
-                                "password": demo_scale.PASSWORD, "csrf_token": token})
+    client.post("/login", data={"email": scale.BENCH_EMAIL,
+                                "password": scale.PASSWORD, "csrf_token": token})
     return client
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from webapp.db import make_engine
+from webapp.demo import scale as demo_scale
 from webapp.models import Customer, User, metadata
-from webapp.services import demo_scale
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"

@@ -23,9 +23,9 @@ from sqlmodel import Session
 
 from bench.database import CACHE
 from bench.server import _CSRF, USER_AGENT, gunicorn_serving
+from webapp import demo
 from webapp.db import make_engine
 from webapp.models import metadata
-from webapp.services import demo
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench_enumeration"

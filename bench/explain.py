@@ -19,9 +19,13 @@ from sqlmodel import Session, select
 
 from bench import database
 from webapp.db import make_engine
+from webapp.demo import scale
 from webapp.models import Organization, User
-from webapp.services import demo_scale, home, invoices, payments, subscriptions
-from webapp.services.dates import today_in
+from webapp.services.billing import invoices
+from webapp.services.core.dates import today_in
+from webapp.services.home import overview
+from webapp.services.payments import history
+from webapp.services.subscriptions import views
 
 
 @contextmanager
@@ -50,14 +54,14 @@ def service_calls(session: Session, customer_id: int, today, tax_bp):
         ("list_invoices, status=paid", lambda: invoices.list_invoices(
             session, customer_id=customer_id, filters=invoices.InvoiceFilters(status="paid"),
             today=today)),
-        ("list_subscriptions", lambda: subscriptions.list_subscriptions(
-            session, customer_id=customer_id, filters=subscriptions.SubscriptionFilters(),
+        ("list_subscriptions", lambda: views.list_subscriptions(
+            session, customer_id=customer_id, filters=views.SubscriptionFilters(),
             tax_bp=tax_bp)),
-        ("list_payments", lambda: payments.list_payments(
-            session, customer_id=customer_id, filters=payments.PaymentFilters())),
+        ("list_payments", lambda: history.list_payments(
+            session, customer_id=customer_id, filters=history.PaymentFilters())),
         ("outstanding", lambda: invoices.outstanding(session, customer_id=customer_id,
                                                      today=today)),
-        ("dashboard", lambda: home.dashboard(session, customer_id=customer_id, today=today,
+        ("dashboard", lambda: overview.dashboard(session, customer_id=customer_id, today=today,
                                              tax_bp=tax_bp)),
     ]
 
@@ -75,7 +79,7 @@ def explain(b: database.Backend) -> str:
     with Session(engine) as session:
         org = session.get(Organization, 1)
         customer_id = session.exec(select(User.customer_id).where(
-            User.email == demo_scale.BENCH_EMAIL)).one()
+            User.email == scale.BENCH_EMAIL)).one()
         today = today_in(org.timezone, datetime.now(UTC))
         for label, call in service_calls(session, customer_id, today, org.tax_rate_bp):
             with captured(engine) as statements:

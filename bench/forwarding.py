@@ -50,10 +50,12 @@ from rq import Queue  # noqa: E402
 from sqlalchemy import func, text, update  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from webapp import demo  # noqa: E402
 from webapp.db import make_engine, write_intent  # noqa: E402
 from webapp.dispatch import MAIL_QUEUE, commit_and_dispatch, dispatch  # noqa: E402
 from webapp.models import Invoice, OutboxMessage, Preferences, metadata  # noqa: E402
-from webapp.services import demo, forwarding, outbox  # noqa: E402
+from webapp.services.core import outbox  # noqa: E402
+from webapp.services.documents import forwarding  # noqa: E402
 from worker.jobs import send_outbox_message  # noqa: E402
 
 

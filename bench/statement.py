@@ -19,8 +19,8 @@ from sqlmodel import Session
 
 from bench import database
 from webapp.db import make_engine
-from webapp.services import forwarding
-from webapp.services.listing import read
+from webapp.services.core.listing import read
+from webapp.services.documents import forwarding
 
 FLOOR_SQL = text("SELECT number, issue_date, due_date, status, currency, total, amount_paid "
                  "FROM invoice ORDER BY id DESC LIMIT 25")

@@ -21,6 +21,7 @@ from rq import Queue, Worker
 from sqlalchemy import func, insert, text
 from sqlmodel import Session, select
 
+from webapp import demo
 from webapp.db import make_engine, write_intent
 from webapp.models import (
     Customer,
@@ -33,7 +34,8 @@ from webapp.models import (
     Subscription,
     metadata,
 )
-from webapp.services import charges, demo, lifecycle
+from webapp.services.billing import charges
+from webapp.services.subscriptions import lifecycle
 
 DUE = date(2027, 3, 1)
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -86,7 +88,7 @@ def tick_in_process(engine) -> tuple[float, float]:
     """The tick's batches, each followed by its charge jobs: what the embedded cron does."""
     from contextlib import contextmanager
 
-    from webapp.services.gateway import TestGateway
+    from webapp.services.billing.gateway import TestGateway
     from worker.jobs import CHARGE_CHUNK
 
     @contextmanager

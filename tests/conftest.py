@@ -15,10 +15,12 @@ from sqlmodel import Session
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-test-instance")
 
-from webapp import create_app  # noqa: E402
+from webapp import (
+    create_app,  # noqa: E402
+    demo,  # noqa: E402
+)
 from webapp.db import make_engine  # noqa: E402
 from webapp.models import metadata  # noqa: E402
-from webapp.services import demo  # noqa: E402
 
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1:5432")
 PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}/test"

@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Plan, PlanPrice, Subscription, User
-from webapp.services import ledger, numbering
-from webapp.services.auth import hash_password
-from webapp.services.pricing import Charge, price
+from webapp.services.accounts.auth import hash_password
+from webapp.services.billing import ledger
+from webapp.services.billing.pricing import Charge, price
+from webapp.services.core import numbering
 
 
 def make_customer(session: Session, *, now: datetime, email: str = "kim@example.com",

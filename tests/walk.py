@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.db import write_intent
+from webapp.demo import seed_organization
 from webapp.models import (
     CreditApplication,
     Customer,
@@ -24,9 +25,9 @@ from webapp.models import (
     PaymentAllocation,
     PaymentMethod,
 )
-from webapp.services import charges, ledger, lifecycle
-from webapp.services.demo import seed_organization
-from webapp.services.gateway import CardDetails, TestGateway
+from webapp.services.billing import charges, ledger
+from webapp.services.billing.gateway import CardDetails, TestGateway
+from webapp.services.subscriptions import lifecycle
 from worker.jobs import MAX_BATCHES_PER_RUN
 
 GOOD_CARD = "4242424242424242"

@@ -20,7 +20,7 @@ def register(app: Flask) -> None:
     @click.option("--seed", default=1, show_default=True, help="Random seed for --scale.")
     def seed_demo_command(if_empty: bool, scale: int, seed: int) -> None:
         """Load the demo organization, logins and data (idempotent)."""
-        from webapp.services import demo
+        from webapp import demo
 
         if if_empty and not demo.database_is_empty(db.session):
             click.echo("Database already has data; demo not loaded.")
@@ -38,8 +38,8 @@ def register(app: Flask) -> None:
         from flask import current_app
 
         from webapp.dispatch import commit_and_dispatch
-        from webapp.services import invitations
-        from webapp.services.errors import DomainError
+        from webapp.services.accounts import invitations
+        from webapp.services.core.errors import DomainError
 
         try:
             invited = invitations.invite(
@@ -98,7 +98,7 @@ def register(app: Flask) -> None:
 def _seed_scale(customers: int, seed: int) -> None:
     """Add customers with long histories, committing after each batch."""
     from webapp.db import write_intent
-    from webapp.services import demo_scale
+    from webapp.demo import scale as demo_scale
 
     started = time.monotonic()
     with write_intent():  # SQLite: each batch begins holding the write lock

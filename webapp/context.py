@@ -13,9 +13,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from webapp.db import db
-from webapp.services import request_facts
-from webapp.services.money import format_money
-from webapp.services.request_facts import OrganizationView
+from webapp.services.accounts import request_facts
+from webapp.services.accounts.request_facts import OrganizationView
+from webapp.services.core.money import format_money
 
 
 def current_org() -> OrganizationView | None:
@@ -30,7 +30,7 @@ def current_org() -> OrganizationView | None:
 def today() -> date:
     """The organization's calendar date now (billing dates are calendar dates there)."""
     from webapp import clock
-    from webapp.services.dates import today_in
+    from webapp.services.core.dates import today_in
 
     org = current_org()
     return today_in(org.timezone if org else "UTC", clock.now())

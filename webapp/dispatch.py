@@ -17,7 +17,8 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlmodel import Session
 
-from webapp.services import account_notices, outbox
+from webapp.services.accounts import notices
+from webapp.services.core import outbox
 from worker import runtime
 
 log = logging.getLogger("portal.dispatch")
@@ -65,7 +66,7 @@ def commit_and_dispatch(session: Session | None = None) -> None:
     dispatch_outbox(outbox.take_written_ids(session))
     for job, ids in deferred:
         dispatch(job, *ids)
-    for notice_id in account_notices.take_written_ids(session):
+    for notice_id in notices.take_written_ids(session):
         dispatch_in_background(_notice_job(), notice_id)
 
 

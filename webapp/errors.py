@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.htmx import is_htmx
-from webapp.services.errors import DomainError, NotFound
+from webapp.services.core.errors import DomainError, NotFound
 
 
 def _page(status: int, title: str, message: str):

@@ -29,9 +29,9 @@ from wtforms import (
 )
 from wtforms.validators import Length, NumberRange, Optional, StopValidation
 
-from webapp.services import text
-from webapp.services.errors import InvalidInput
-from webapp.services.gateway import CardDetails
+from webapp.services.billing.gateway import CardDetails
+from webapp.services.core import text
+from webapp.services.core.errors import InvalidInput
 
 
 def _text_rule(field) -> Callable[[str], str] | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 
-from webapp.services import text
+from webapp.services.core import text
 
 
 class IdConverter(IntegerConverter):

@@ -1,5 +1,5 @@
 """Flask-Login glue: the login id names the user, their session version and this sign-in's
-session row (services/account_sessions.py)."""
+session row (services/sessions.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from webapp import clock
 from webapp.db import db, write_intent
 from webapp.extensions import login_manager
 from webapp.models import User
-from webapp.services import account_sessions, request_facts
+from webapp.services.accounts import request_facts, sessions
 
 
 class PortalUser(UserMixin):
@@ -41,7 +41,7 @@ class PortalUser(UserMixin):
 def sign_in(user: User, *, method: str) -> PortalUser:
     """Start a server-side session for `user` on this browser and log it in (the caller has
     cleared the Flask session and commits)."""
-    started = account_sessions.start(
+    started = sessions.start(
         db.session, user_id=user.id, method=method, ip=request.remote_addr,
         user_agent=request.headers.get("User-Agent"), now=clock.now())
     portal_user = PortalUser(user, session_id=started.session_id, token=started.token)
@@ -58,10 +58,10 @@ def _load_user(login_id: str) -> PortalUser | None:
         return None
     now = clock.now()
     if facts.session_expired(now):
-        g.session_upkeep = (account_sessions.end_expired, facts.login_session.id, now)
+        g.session_upkeep = (sessions.end_expired, facts.login_session.id, now)
         return None
-    if account_sessions.due_for_touch(facts.login_session, now=now):
-        g.session_upkeep = (account_sessions.touch, facts.login_session.id, now)
+    if sessions.due_for_touch(facts.login_session, now=now):
+        g.session_upkeep = (sessions.touch, facts.login_session.id, now)
     g.setdefault("org", facts.organization)
     g.setdefault("preferences", facts.preferences)
     return PortalUser(facts.user, session_id=facts.login_session.id, token=facts.token)

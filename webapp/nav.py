@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app, request, url_for
 
 from webapp.permissions import current_permissions
-from webapp.services.preferences import Permissions
+from webapp.services.core.preferences import Permissions
 
 # Built sidebars by (admin?, permissions, current endpoint, script root): every input the links
 # depend on, so a hit is the list that would be built again. Bounded: endpoints are few and

@@ -18,7 +18,8 @@ from flask_login import current_user
 
 from webapp.db import db
 from webapp.models import Preferences
-from webapp.services import preferences, request_facts
+from webapp.services.accounts import request_facts
+from webapp.services.core import preferences
 
 
 def current_preferences() -> Preferences | request_facts.PreferencesView:

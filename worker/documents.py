@@ -13,7 +13,7 @@ import logging
 from webapp.clock import now as clock_now
 from webapp.db import session_scope
 from webapp.dispatch import dispatch
-from webapp.services import document_jobs
+from webapp.services.documents import jobs as document_jobs
 from worker import runtime
 
 log = logging.getLogger("portal.jobs.documents")

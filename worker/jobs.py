@@ -13,16 +13,13 @@ from webapp.clock import utcnow
 from webapp.db import session_scope
 from webapp.dispatch import defer, dispatch_outbox, runs_in_background
 from webapp.limits_storage import DatabaseStorage
-from webapp.services import (
-    account_notices,
-    account_sessions,
-    charges,
-    lifecycle,
-    login_throttle,
-    outbox,
-    preferences,
-)
-from webapp.services.mail import mailer_from_settings
+from webapp.services.accounts import notices as account_notices
+from webapp.services.accounts import sessions
+from webapp.services.accounts import throttle as login_throttle
+from webapp.services.billing import charges
+from webapp.services.core import outbox, preferences
+from webapp.services.core.mail import mailer_from_settings
+from webapp.services.subscriptions import lifecycle
 from webapp.units import unit_of_work
 from worker import runtime
 
@@ -172,8 +169,8 @@ def purge_sessions() -> int:
     days ago, throttles that no longer hold, notices handled a week ago, ended rate-limit
     windows."""
     with session_scope(runtime.engine()) as session:
-        limits = account_sessions.Limits.of(preferences.load(session))
-        purged = account_sessions.purge(session, limits=limits, now=clock_now())
+        limits = sessions.Limits.of(preferences.load(session))
+        purged = sessions.purge(session, limits=limits, now=clock_now())
         purged += login_throttle.purge(session, now=clock_now())
         purged += account_notices.purge(session, now=clock_now())
     purged += DatabaseStorage(engine=runtime.engine()).purge()

@@ -46,6 +46,6 @@ def _environment_engine() -> Engine:
 
 def gateway():
     """The payment gateway: the built-in test gateway (the only one shipped so far)."""
-    from webapp.services.gateway import TestGateway
+    from webapp.services.billing.gateway import TestGateway
 
     return TestGateway(engine())

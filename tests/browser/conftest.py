@@ -29,9 +29,9 @@ from tests.conftest import (
     postgres_url,
     wipe,
 )
+from webapp import demo
 from webapp.db import make_engine
 from webapp.models import metadata
-from webapp.services import demo
 
 BROWSER_DIR = Path(__file__).resolve().parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

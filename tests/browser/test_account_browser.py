@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.browser.support import check_page, click_through, login, path_of, visit
-from webapp.services import demo
+from webapp import demo
 
 
 def _rows(page, list_id: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.browser.support import check_page, click_through, login, path_of, visit
-from webapp.services import demo
+from webapp import demo
 
 PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")

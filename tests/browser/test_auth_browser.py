@@ -11,7 +11,7 @@ from tests.browser.support import (
     visit,
     watch_of,
 )
-from webapp.services import demo
+from webapp import demo
 
 NEW_PASSWORD = "a-new-portal-password"
 NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"

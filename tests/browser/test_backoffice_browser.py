@@ -18,8 +18,8 @@ from sqlmodel import Session
 from tests.browser.server import portal_server
 from tests.browser.support import check_page, click_through, login, logout, path_of, visit
 from tests.mail_sink import MailSink, link_in
+from webapp import demo
 from webapp.models import Preferences
-from webapp.services import demo
 
 PASSWORD = "welcome-aboard-2026"
 

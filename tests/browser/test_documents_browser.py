@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from tests.browser.support import check_page, click_through, login, path_of, visit
+from webapp import demo
 from webapp.models import ContactPerson, Invoice
-from webapp.services import demo
 
 
 def test_jane_downloads_last_quarters_statement_as_a_pdf(page):

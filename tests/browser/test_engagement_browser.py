@@ -6,8 +6,8 @@ from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from tests.browser.support import check_page, click_through, login, visit
+from webapp import demo
 from webapp.models import ContactPerson, Estimate, Project, Review, TimeEntry
-from webapp.services import demo
 
 
 def _estimate_id(engine, subject: str) -> int:

@@ -21,7 +21,7 @@ from tests.browser.conftest import REPO_ROOT, _free_port, _wait_until_serving
 from tests.browser.support import click_through, login, logout, path_of, visit
 from tests.conftest import FIXED_NOW
 from tests.mail_sink import MailSink, link_in
-from webapp.services import demo
+from webapp import demo
 
 NEW_PASSWORD = "reset-from-the-mail-7"
 

@@ -10,8 +10,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from tests.browser.support import click_through, login, path_of, visit
+from webapp import demo
 from webapp.models import Invoice, Payment, Subscription, TestGatewayCharge
-from webapp.services import demo
 
 
 def _open_invoice(engine, customer_id):
@@ -119,8 +119,8 @@ def test_a_payment_in_progress_updates_itself_to_the_receipt(page, browser_engin
     from datetime import UTC, datetime
 
     from webapp.models import PaymentMethod
-    from webapp.services import charges
-    from webapp.services.gateway import ChargeResult
+    from webapp.services.billing import charges
+    from webapp.services.billing.gateway import ChargeResult
 
     invoice = _open_invoice(browser_engine, demo_data.jane_customer_id)
     now = datetime.now(UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.browser.support import click_through, login, logout, visit
-from webapp.services import demo
+from webapp import demo
 
 
 def _set_invoices_module(page, on: bool) -> None:

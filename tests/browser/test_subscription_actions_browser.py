@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from tests.browser.support import check_page, click_through, login, visit
+from webapp import demo
 from webapp.models import Subscription
-from webapp.services import demo
 
 
 def _jane_sub(engine, customer_id: int, status: str, expired_reason: str | None = None) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from tests.browser.support import check_page, click_through, login, visit
+from webapp import demo
 from webapp.models import Invoice, Subscription
-from webapp.services import demo
 
 
 def test_jane_changes_plan_with_the_preview(page, browser_engine, demo_data):

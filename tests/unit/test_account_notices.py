@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import select
 
 from webapp.models import AccountNotice, OutboxMessage, User
-from webapp.services import account_notices
-from webapp.services.auth import hash_password
+from webapp.services.accounts import notices as account_notices
+from webapp.services.accounts.auth import hash_password
 
 BASE, SECRET = "https://portal.example.com", "notice-secret"
 

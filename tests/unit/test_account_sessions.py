@@ -8,9 +8,10 @@ import pytest
 from sqlmodel import select
 
 from webapp.models import User, UserSession
-from webapp.services import account_sessions, request_facts
-from webapp.services.auth import hash_password
-from webapp.services.errors import NotFound
+from webapp.services.accounts import request_facts
+from webapp.services.accounts import sessions as account_sessions
+from webapp.services.accounts.auth import hash_password
+from webapp.services.core.errors import NotFound
 
 MAC_CHROME = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
               "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")

@@ -1,8 +1,8 @@
 import pytest
 
 from webapp.models import User
-from webapp.services import account_sessions, auth, request_facts
-from webapp.services.errors import InvalidInput
+from webapp.services.accounts import auth, request_facts, sessions
+from webapp.services.core.errors import InvalidInput
 
 
 def test_short_passwords_are_refused():
@@ -38,7 +38,7 @@ def test_authenticate_refuses_a_wrong_password_and_an_unknown_email_alike(sessio
 
 
 def _sign_in(session, user, now):
-    started = account_sessions.start(session, user_id=user.id, method="password", ip=None,
+    started = sessions.start(session, user_id=user.id, method="password", ip=None,
                                      user_agent=None, now=now)
     session.commit()
     return started

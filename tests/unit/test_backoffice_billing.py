@@ -9,12 +9,13 @@ import pytest
 from sqlmodel import select
 
 from tests.factories import make_customer, make_invoice, pay
+from webapp.demo import seed_organization
 from webapp.models import CreditNote, Notification, OutboxMessage, Payment
-from webapp.services import ledger, statements
-from webapp.services.backoffice import Actor, billing
-from webapp.services.demo import seed_organization
-from webapp.services.errors import IllegalTransition
-from webapp.services.preferences import InvalidChanges
+from webapp.services.admin import Actor, billing
+from webapp.services.billing import ledger
+from webapp.services.core.errors import IllegalTransition
+from webapp.services.core.preferences import InvalidChanges
+from webapp.services.documents import statements
 
 ADMIN = Actor(None, "admin@example.com")
 

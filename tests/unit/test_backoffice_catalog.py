@@ -8,14 +8,14 @@ import pytest
 from sqlmodel import select
 
 from tests.factories import make_customer, make_subscription
+from webapp.demo import seed_organization
 from webapp.models import AuditEntry, PlanPrice
-from webapp.services import subscription_changes
-from webapp.services.backoffice import Actor, catalog
-from webapp.services.backoffice import subscriptions as admin_subscriptions
-from webapp.services.catalog import subscription_items
-from webapp.services.demo import seed_organization
-from webapp.services.errors import InvalidInput
-from webapp.services.preferences import InvalidChanges
+from webapp.services.admin import Actor, catalog
+from webapp.services.admin import subscriptions as admin_subscriptions
+from webapp.services.billing.catalog import subscription_items
+from webapp.services.core.errors import InvalidInput
+from webapp.services.core.preferences import InvalidChanges
+from webapp.services.subscriptions import changes
 
 ADMIN = Actor(None, "admin@example.com")
 
@@ -178,4 +178,4 @@ def test_an_archived_coupon_cannot_be_added_to_a_subscription(session, now, org)
     with pytest.raises(InvalidInput, match="does not exist"):
         admin_subscriptions.draft_change(
             session, subscription_id=sub.id, today=now.date(),
-            request=subscription_changes.ChangeRequest(coupon_code="SPRING"))
+            request=changes.ChangeRequest(coupon_code="SPRING"))

@@ -8,12 +8,12 @@ import pytest
 from sqlmodel import select
 
 from tests.factories import make_customer, make_invoice, make_subscription
+from webapp.demo import seed_organization
 from webapp.models import AuditEntry, Customer, OutboxMessage, Preferences, User
-from webapp.services import auth, invitations
-from webapp.services.backoffice import Actor, LinkSettings, customers, portal
-from webapp.services.demo import seed_organization
-from webapp.services.errors import DomainError
-from webapp.services.preferences import InvalidChanges
+from webapp.services.accounts import auth, invitations
+from webapp.services.admin import Actor, LinkSettings, customers, portal
+from webapp.services.core.errors import DomainError
+from webapp.services.core.preferences import InvalidChanges
 
 ADMIN = Actor(None, "admin@example.com")
 LINKS = LinkSettings("http://portal.test", "test-secret-key")

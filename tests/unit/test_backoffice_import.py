@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import select
 
 from tests.factories import make_customer, make_plan
+from webapp.demo import seed_organization
 from webapp.models import AuditEntry, Customer, OutboxMessage, Preferences, Subscription
-from webapp.services.backoffice import Actor, LinkSettings, catalog, importer
-from webapp.services.demo import seed_organization
+from webapp.services.admin import Actor, LinkSettings, catalog, importer
 
 ADMIN = Actor(None, "admin@example.com")
 LINKS = LinkSettings("http://portal.test", "test-secret-key")

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from tests.factories import make_customer, make_plan, make_subscription, pay
 from tests.walk import Walk
+from webapp.demo import seed_organization
 from webapp.models import (
     AuditEntry,
     Coupon,
@@ -22,13 +23,14 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import ledger, numbering, subscription_changes
-from webapp.services.backoffice import Actor, catalog
-from webapp.services.backoffice import subscriptions as admin
-from webapp.services.demo import seed_organization
-from webapp.services.errors import Forbidden, IllegalTransition
-from webapp.services.preferences import InvalidChanges
-from webapp.services.pricing import Charge, price
+from webapp.services.admin import Actor, catalog
+from webapp.services.admin import subscriptions as admin
+from webapp.services.billing import ledger
+from webapp.services.billing.pricing import Charge, price
+from webapp.services.core import numbering
+from webapp.services.core.errors import Forbidden, IllegalTransition
+from webapp.services.core.preferences import InvalidChanges
+from webapp.services.subscriptions import changes as subscription_changes
 
 ADMIN = Actor(None, "admin@example.com")
 START = date(2026, 3, 10)

@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import wipe
 from tests.factories import make_customer
+from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
     AddonPrice,
@@ -44,12 +45,13 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import billing, ledger, lifecycle, numbering, subscription_changes
-from webapp.services import subscription_actions as actions
-from webapp.services.demo import seed_organization
-from webapp.services.preferences import seed_demo_preferences
-from webapp.services.pricing import Line
-from webapp.services.subscription_changes import IMMEDIATELY, ChangeRequest
+from webapp.services.billing import ledger, terms
+from webapp.services.billing.pricing import Line
+from webapp.services.core import numbering
+from webapp.services.core.preferences import seed_demo_preferences
+from webapp.services.subscriptions import actions, lifecycle
+from webapp.services.subscriptions import changes as subscription_changes
+from webapp.services.subscriptions.changes import IMMEDIATELY, ChangeRequest
 
 PLANS = (3000, 5000, 7000, 12345)
 SEAT = 800
@@ -169,9 +171,9 @@ class Shop:
             self.session.add(SubscriptionCoupon(subscription_id=sub.id, applied_at=now,
                                                 coupon_id=self.coupons[code].id))
         self.session.flush()
-        draft = billing.draft(self.session, sub, billing.Term(self.start, "first_term"),
+        draft = terms.draft(self.session, sub, terms.Term(self.start, "first_term"),
                               tax_bp=self.tax_bp)
-        invoice = billing.issue(self.session, sub, draft, issue_date=self.start,
+        invoice = terms.issue(self.session, sub, draft, issue_date=self.start,
                                 due_date=self.start, now=now)
         ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
                               currency="USD", invoices=[invoice], paid_on=self.start, now=now,

@@ -15,10 +15,12 @@ from sqlmodel import Session, select
 
 from tests.unit.test_lifecycle import _customer, _plan, _sub, _subscribe
 from tests.walk import DECLINED_CARD, GOOD_CARD, Walk
+from webapp import demo
 from webapp.models import Invoice, OutboxMessage, Preferences, Subscription
-from webapp.services import charges, demo, pay
-from webapp.services import subscription_actions as actions
-from webapp.services.gateway import CardDetails
+from webapp.services.billing import charges
+from webapp.services.billing.gateway import CardDetails
+from webapp.services.payments import pay
+from webapp.services.subscriptions import actions
 
 DAYS = 400
 

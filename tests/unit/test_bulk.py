@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from tests.conftest import wipe
 from webapp.models import Notification, OutboxMessage
-from webapp.services import bulk
+from webapp.services.core import bulk
 
 NOW = datetime(2027, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 AWKWARD = 'quote " apostrophe \' backslash \\ comma, {braces} € ₹ د.ك\nnew line'

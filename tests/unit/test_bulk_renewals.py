@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from tests.conftest import wipe
 from tests.walk import DECLINED_CARD, GOOD_CARD
 from webapp.db import write_intent
+from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
     AddonPrice,
@@ -40,9 +41,9 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import charges, ledger, lifecycle, renewals, settlements
-from webapp.services.demo import seed_organization
-from webapp.services.gateway import CardDetails, ChargeResult, TestGateway
+from webapp.services.billing import charges, ledger, settlements
+from webapp.services.billing.gateway import CardDetails, ChargeResult, TestGateway
+from webapp.services.subscriptions import lifecycle, renewals
 
 DUE = date(2027, 3, 1)
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)

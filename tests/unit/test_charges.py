@@ -10,16 +10,18 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.factories import make_customer, make_invoice
+from webapp.demo import seed_organization
 from webapp.models import CreditNote, Invoice, Notification, Payment, PaymentMethod
-from webapp.services import charges, ledger, lifecycle, notifications
-from webapp.services.demo import seed_organization
-from webapp.services.gateway import (
+from webapp.services.billing import charges, ledger
+from webapp.services.billing.gateway import (
     IN_PROGRESS,
     Attempt,
     CardDetails,
     GatewayNetworkError,
     TestGateway,
 )
+from webapp.services.core import notifications
+from webapp.services.subscriptions import lifecycle
 
 GOOD, NETWORK_ERROR = "4242424242424242", "4000000000000119"
 

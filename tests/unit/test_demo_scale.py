@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from webapp import demo
+from webapp.demo import scale as demo_scale
 from webapp.models import (
     CreditApplication,
     CreditNote,
@@ -19,9 +21,9 @@ from webapp.models import (
     Subscription,
     User,
 )
-from webapp.services import demo, demo_scale, invoices, ledger
-from webapp.services.auth import hash_password
-from webapp.services.money import percent_of
+from webapp.services.accounts.auth import hash_password
+from webapp.services.billing import invoices, ledger
+from webapp.services.core.money import percent_of
 
 
 def _seed(session, now, customers=5, seed=7):

@@ -10,9 +10,12 @@ import pytest
 
 from tests.factories import make_customer, make_invoice
 from tests.unit.test_documents import pdf_text
-from webapp.services import demo, document_jobs, ledger, statements
-from webapp.services.documents import Document
-from webapp.services.errors import NotFound
+from webapp import demo
+from webapp.services.billing import ledger
+from webapp.services.core.errors import NotFound
+from webapp.services.documents import jobs as document_jobs
+from webapp.services.documents import statements
+from webapp.services.documents.sources import Document
 
 PARAMS = statements.job_params(statements.StatementPeriod("custom", date(2026, 6, 1),
                                                           date(2026, 6, 30)),

@@ -8,9 +8,11 @@ import pytest
 from pypdf import PdfReader
 
 from tests.factories import make_customer, make_invoice, pay
-from webapp.services import demo, documents, ledger
-from webapp.services.errors import NotFound
-from webapp.services.pricing import Charge, price
+from webapp import demo
+from webapp.services.billing import ledger
+from webapp.services.billing.pricing import Charge, price
+from webapp.services.core.errors import NotFound
+from webapp.services.documents import sources
 
 
 def pdf_text(content: bytes) -> str:
@@ -27,7 +29,7 @@ def org(session, now):
 def test_an_invoice_pdf_shows_its_number_and_total_with_the_rupee_sign(session, now, org):
     customer = make_customer(session, now=now, currency="INR")
     invoice = make_invoice(session, customer=customer, now=now, amount=123456)
-    document = documents.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
+    document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
                                      today=now.date())
     text = pdf_text(document.content)
     assert invoice.number in text
@@ -37,7 +39,7 @@ def test_an_invoice_pdf_shows_its_number_and_total_with_the_rupee_sign(session, 
 def test_an_invoice_pdf_in_euros_shows_the_euro_sign(session, now, org):
     customer = make_customer(session, now=now, currency="EUR")
     invoice = make_invoice(session, customer=customer, now=now, amount=4200)
-    document = documents.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
+    document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
                                      today=now.date())
     assert "€42.00" in pdf_text(document.content)
 
@@ -45,7 +47,7 @@ def test_an_invoice_pdf_in_euros_shows_the_euro_sign(session, now, org):
 def test_a_document_is_named_after_its_number(session, now, org):
     customer = make_customer(session, now=now)
     invoice = make_invoice(session, customer=customer, now=now)
-    document = documents.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
+    document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
                                      today=now.date())
     assert document.filename == f"{invoice.number}.pdf"
     assert document.content.startswith(b"%PDF")
@@ -58,7 +60,7 @@ def test_customer_text_in_a_document_is_shown_as_text_not_markup(session, now, o
     invoice = ledger.issue_invoice(session, customer_id=customer.id, currency="USD",
                                    kind="one_off", priced=priced, issue_date=now.date(),
                                    due_date=now.date(), now=now)
-    document = documents.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
+    document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
                                      today=now.date())
     assert "<b>Setup</b> & <img src='/etc/passwd'>" in pdf_text(document.content)
 
@@ -67,7 +69,7 @@ def test_a_receipt_pdf_lists_the_invoices_the_payment_paid(session, now, org):
     customer = make_customer(session, now=now, currency="EUR")
     invoice = make_invoice(session, customer=customer, now=now, amount=2500)
     payment = pay(session, customer=customer, invoices=[invoice], amount=2500, now=now)
-    text = pdf_text(documents.receipt_pdf(session, customer_id=customer.id,
+    text = pdf_text(sources.receipt_pdf(session, customer_id=customer.id,
                                           payment_id=payment.id).content)
     assert payment.number in text and invoice.number in text and "€25.00" in text
 
@@ -77,7 +79,7 @@ def test_a_credit_note_pdf_shows_its_number_reason_and_amount(session, now, org)
     note = ledger.create_credit_note(session, customer_id=customer.id, currency="INR",
                                      total=99900, reason="Goodwill", issue_date=now.date(),
                                      now=now)
-    text = pdf_text(documents.credit_note_pdf(session, customer_id=customer.id,
+    text = pdf_text(sources.credit_note_pdf(session, customer_id=customer.id,
                                               credit_note_id=note.id).content)
     assert note.number in text and "Goodwill" in text and "₹999.00" in text
 
@@ -87,26 +89,26 @@ def test_another_customers_document_is_not_found(session, now, org):
     omar = make_customer(session, now=now, email="omar@example.com")
     invoice = make_invoice(session, customer=jane, now=now)
     with pytest.raises(NotFound):
-        documents.document_pdf(session, kind="invoice", customer_id=omar.id,
+        sources.document_pdf(session, kind="invoice", customer_id=omar.id,
                                document_id=invoice.id, today=now.date())
 
 
 def test_a_document_may_load_files_from_static():
-    path = documents.resolve_resource("fonts/DejaVuSans.ttf")
-    assert path == str(documents.STATIC_DIR / "fonts" / "DejaVuSans.ttf")
-    assert documents.resolve_resource("/static/fonts/DejaVuSans.ttf") == path
+    path = sources.resolve_resource("fonts/DejaVuSans.ttf")
+    assert path == str(sources.STATIC_DIR / "fonts" / "DejaVuSans.ttf")
+    assert sources.resolve_resource("/static/fonts/DejaVuSans.ttf") == path
 
 
 @pytest.mark.parametrize("uri", [
     "/etc/passwd",
-    "../services/documents.py",
+    "../services/sources.py",
     "fonts/../../__init__.py",
     "fonts/%2e%2e/%2e%2e/config.py",
     "css/missing.css",
 ])
 def test_a_document_may_not_load_a_path_outside_static(uri):
-    with pytest.raises(documents.ResourceRefused):
-        documents.resolve_resource(uri)
+    with pytest.raises(sources.ResourceRefused):
+        sources.resolve_resource(uri)
 
 
 @pytest.mark.parametrize("uri", [
@@ -118,10 +120,10 @@ def test_a_document_may_not_load_a_path_outside_static(uri):
     "ftp://example.com/x",
 ])
 def test_a_document_may_not_load_any_url(uri):
-    with pytest.raises(documents.ResourceRefused):
-        documents.resolve_resource(uri)
+    with pytest.raises(sources.ResourceRefused):
+        sources.resolve_resource(uri)
 
 
 def test_markup_asking_for_a_file_outside_static_is_not_rendered():
-    with pytest.raises(documents.ResourceRefused):
-        documents.html_to_pdf('<html><body><img src="/etc/passwd"></body></html>')
+    with pytest.raises(sources.ResourceRefused):
+        sources.html_to_pdf('<html><body><img src="/etc/passwd"></body></html>')

@@ -9,9 +9,13 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
+from webapp import demo
 from webapp.models import Estimate, Notification, OutboxMessage, Preferences
-from webapp.services import demo, documents, estimate_admin, estimates, notifications
-from webapp.services.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.admin import estimates as estimate_admin
+from webapp.services.core import notifications
+from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.documents import sources
+from webapp.services.engagement import estimates
 
 
 @pytest.fixture
@@ -196,7 +200,7 @@ def test_sending_a_draft_shows_it_to_the_customer_and_emails_a_link(session, see
 
 def test_the_estimate_pdf_shows_its_number_lines_and_total(session, seeded, today):
     estimate = _estimate(session, "Website redesign")
-    document = documents.document_pdf(session, kind="estimate",
+    document = sources.document_pdf(session, kind="estimate",
                                       customer_id=seeded.jane_customer_id,
                                       document_id=estimate.id, today=today)
     text = " ".join(page.extract_text() for page in PdfReader(BytesIO(document.content)).pages)

@@ -11,9 +11,11 @@ from sqlmodel import select
 
 from tests.factories import make_customer, make_invoice
 from tests.unit.test_documents import pdf_text
+from webapp import demo
 from webapp.models import ContactPerson, OutboxMessage
-from webapp.services import demo, forwarding, outbox, preferences
-from webapp.services.errors import Forbidden, InvalidInput, NotFound
+from webapp.services.core import outbox, preferences
+from webapp.services.core.errors import Forbidden, InvalidInput, NotFound
+from webapp.services.documents import forwarding
 
 
 @pytest.fixture

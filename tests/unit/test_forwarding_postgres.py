@@ -11,9 +11,11 @@ from sqlmodel import Session, select
 
 from tests.conftest import FIXED_NOW, wipe
 from tests.factories import make_customer, make_invoice
+from webapp import demo
 from webapp.models import DocumentForwardRecipient, Preferences
-from webapp.services import demo, forwarding, preferences
-from webapp.services.errors import InvalidInput
+from webapp.services.core import preferences
+from webapp.services.core.errors import InvalidInput
+from webapp.services.documents import forwarding
 
 
 @pytest.fixture

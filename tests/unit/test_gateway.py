@@ -1,7 +1,7 @@
 import pytest
 
-from webapp.services.errors import InvalidInput
-from webapp.services.gateway import CardDetails, GatewayNetworkError, TestGateway
+from webapp.services.billing.gateway import CardDetails, GatewayNetworkError, TestGateway
+from webapp.services.core.errors import InvalidInput
 
 
 def card(number="4242424242424242", month=12, year=2029, cvc="123"):

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from webapp import demo
 from webapp.models import Customer, OutboxMessage, User
-from webapp.services import demo, invitations
-from webapp.services.errors import InvalidInput, NotFound
-from webapp.services.invitations import INVITATION, RESET, InvalidLink
+from webapp.services.accounts import invitations
+from webapp.services.accounts.invitations import INVITATION, RESET, InvalidLink
+from webapp.services.core.errors import InvalidInput, NotFound
 
 SECRET = "unit-test-secret"
 BASE = "https://portal.example.com/"

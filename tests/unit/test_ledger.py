@@ -4,8 +4,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from tests.factories import make_customer, make_invoice, pay
+from webapp import demo
 from webapp.models import CreditApplication, Invoice, InvoiceLine, PaymentAllocation
-from webapp.services import demo, invoices, ledger, numbering
+from webapp.services.billing import invoices, ledger
+from webapp.services.core import numbering
 
 
 def test_an_invoice_total_is_the_sum_of_its_lines_with_tax_per_line(session, now):

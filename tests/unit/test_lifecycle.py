@@ -15,7 +15,7 @@ from webapp.models import (
     ScheduledChange,
     Subscription,
 )
-from webapp.services import numbering
+from webapp.services.core import numbering
 
 START = date(2026, 1, 5)
 
@@ -186,7 +186,7 @@ def test_the_final_dunning_action_can_cancel(walk):
 
 
 def test_a_payment_during_dunning_brings_the_subscription_back_to_live(walk):
-    from webapp.services import charges
+    from webapp.services.billing import charges
 
     customer = _customer(walk)
     declined = walk.card(customer, DECLINED_CARD)
@@ -208,7 +208,7 @@ def test_a_payment_during_dunning_brings_the_subscription_back_to_live(walk):
 
 def test_a_debt_settled_outside_the_retries_ends_dunning_at_the_next_retry(walk):
     """A credit note covers the open invoice: the next retry charges nothing, goes live."""
-    from webapp.services import ledger
+    from webapp.services.billing import ledger
 
     customer = _customer(walk)
     sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))
@@ -432,7 +432,7 @@ def test_an_invoice_unpaid_long_past_due_ends_the_subscriptions_renewals(walk, a
 
 
 def test_an_unpaid_subscription_whose_invoice_a_credit_settles_is_live_again(walk):
-    from webapp.services import ledger
+    from webapp.services.billing import ledger
 
     customer = _customer(walk)
     sub = _subscribe(walk, customer, _plan(walk), card=walk.card(customer, DECLINED_CARD))

@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import select
 
 from webapp.models import AccountNotice, User
-from webapp.services import login_throttle
-from webapp.services.auth import hash_password
+from webapp.services.accounts import throttle
+from webapp.services.accounts.auth import hash_password
 
 PASSWORD = "the-right-password"
 
@@ -24,7 +24,7 @@ def jane(session, now) -> User:
 
 
 def _try(session, now, password="wrong-password", email="jane@example.com", trusted=False):
-    result = login_throttle.attempt(session, email=email, password=password,
+    result = throttle.attempt(session, email=email, password=password,
                                     trusted_device=trusted, now=now)
     session.commit()
     return result
@@ -39,7 +39,7 @@ def _notices(session) -> list[AccountNotice]:
     (9, timedelta(seconds=480)), (10, timedelta(minutes=15)), (40, timedelta(minutes=15)),
 ])
 def test_the_wait_grows_with_the_failures_and_stops_at_15_minutes(failures, wait):
-    assert login_throttle.delay_after(failures) == wait
+    assert throttle.delay_after(failures) == wait
 
 
 def test_after_five_wrong_passwords_even_the_right_one_waits_unchecked(session, now, jane):
@@ -99,5 +99,5 @@ def test_the_owner_is_told_when_throttling_starts_at_most_once_an_hour(session, 
 def test_throttles_that_no_longer_hold_are_purged(session, now, jane):
     for _ in range(6):
         _try(session, now)
-    assert login_throttle.purge(session, now=now + timedelta(hours=1)) == 0
-    assert login_throttle.purge(session, now=now + timedelta(hours=25)) == 1
+    assert throttle.purge(session, now=now + timedelta(hours=1)) == 0
+    assert throttle.purge(session, now=now + timedelta(hours=25)) == 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from webapp import demo
 from webapp.models import AuditEntry, Notification, OutboxMessage, Preferences
-from webapp.services import demo, messages, notifications, outbox, reviews
-from webapp.services.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.core import notifications, outbox
+from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.engagement import messages, reviews
 
 PDF = b"%PDF-1.4\n%test\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from webapp.services.money import exponent, format_money, half_up_div, parse_money, percent_of
+from webapp.services.core.money import exponent, format_money, half_up_div, parse_money, percent_of
 
 
 @pytest.mark.parametrize(("currency", "digits"), [("JPY", 0), ("KWD", 3), ("EUR", 2), ("usd", 2)])

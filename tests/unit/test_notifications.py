@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from webapp import demo
 from webapp.models import Customer, Notification, OutboxMessage, Preferences
-from webapp.services import demo, notifications
-from webapp.services.errors import NotFound
+from webapp.services.core import notifications
+from webapp.services.core.errors import NotFound
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from email.message import EmailMessage
 import pytest
 from sqlmodel import Session, select
 
+from webapp import demo
 from webapp.models import OutboxMessage
-from webapp.services import demo, outbox
-from webapp.services.mail import ConsoleMailer
+from webapp.services.core import outbox
+from webapp.services.core.mail import ConsoleMailer
 
 LEASE = 300
 

@@ -13,11 +13,12 @@ from sqlmodel import Session, select
 
 from tests.factories import make_customer
 from tests.mail_sink import MailSink, free_port
+from webapp import demo
 from webapp import dispatch as dispatch_module
 from webapp.db import db
 from webapp.models import OutboxMessage
-from webapp.services import demo, outbox
-from webapp.services.mail import ConsoleMailer, SmtpMailer
+from webapp.services.core import outbox
+from webapp.services.core.mail import ConsoleMailer, SmtpMailer
 from worker import jobs
 
 LEASE = 300

@@ -10,8 +10,10 @@ from datetime import date, timedelta
 from tests.factories import make_customer, make_invoice
 from tests.unit.test_documents import pdf_text
 from tests.unit.test_statements import refund
-from webapp.services import demo, ledger, packs
-from webapp.services.statements import StatementPeriod
+from webapp import demo
+from webapp.services.billing import ledger
+from webapp.services.documents import packs
+from webapp.services.documents.statements import StatementPeriod
 
 BASE = date(2026, 6, 1)
 PERIOD = StatementPeriod("custom", BASE, BASE + timedelta(days=29))

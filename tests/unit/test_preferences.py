@@ -2,11 +2,12 @@ from datetime import timedelta
 
 import pytest
 
+from webapp import demo
 from webapp.models import Coupon, Organization, Preferences, User
-from webapp.services import audit, demo
-from webapp.services import preferences as prefs_service
-from webapp.services.errors import Forbidden, InvalidInput, NotFound
-from webapp.services.preferences import (
+from webapp.services.core import audit
+from webapp.services.core import preferences as prefs_service
+from webapp.services.core.errors import Forbidden, InvalidInput, NotFound
+from webapp.services.core.preferences import (
     ACTIONS,
     DOCUMENTS_FORWARD,
     MODULE_ACTIONS,

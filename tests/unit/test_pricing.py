@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.services.pricing import Charge, Discount, price
+from webapp.services.billing.pricing import Charge, Discount, price
 
 
 def test_plan_addons_coupon_and_tax_make_the_invoice():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from webapp import demo
 from webapp.models import AuditEntry, ContactPerson, Customer, OutboxMessage, Preferences
-from webapp.services import demo, notifications, profile
-from webapp.services.errors import NotFound
-from webapp.services.preferences import InvalidChanges
+from webapp.services.accounts import profile
+from webapp.services.core import notifications
+from webapp.services.core.errors import NotFound
+from webapp.services.core.preferences import InvalidChanges
 
 
 @pytest.fixture

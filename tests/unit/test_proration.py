@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.services.pricing import Charge, prorate
+from webapp.services.billing.pricing import Charge, prorate
 
 
 def test_the_first_check_figure():

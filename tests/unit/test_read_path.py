@@ -10,20 +10,16 @@ from sqlmodel import Session
 from tests.factories import make_customer, make_invoice, make_subscription, pay
 from tests.web.test_query_counts import count_queries
 from webapp.models import Organization, Preferences, User
-from webapp.services import (
-    account_sessions,
-    credits,
-    home,
-    invoices,
-    payments,
-    request_facts,
-    subscriptions,
-)
-from webapp.services.auth import hash_password
-from webapp.services.errors import NotFound
-from webapp.services.invoices import InvoiceFilters
-from webapp.services.payments import PaymentFilters
-from webapp.services.subscriptions import SubscriptionFilters
+from webapp.services.accounts import request_facts, sessions
+from webapp.services.accounts.auth import hash_password
+from webapp.services.billing import credits, invoices
+from webapp.services.billing.invoices import InvoiceFilters
+from webapp.services.core.errors import NotFound
+from webapp.services.home import overview
+from webapp.services.payments import history as payments
+from webapp.services.payments.history import PaymentFilters
+from webapp.services.subscriptions import views as subscriptions
+from webapp.services.subscriptions.views import SubscriptionFilters
 
 
 def _org(session, now, **values) -> Organization:
@@ -43,7 +39,7 @@ def _user(session, now, **values) -> User:
 
 def _login_id(session, user, now) -> str:
     """A sign-in of `user`, as the login cookie names it."""
-    started = account_sessions.start(session, user_id=user.id, method="password", ip=None,
+    started = sessions.start(session, user_id=user.id, method="password", ip=None,
                                      user_agent=None, now=now)
     session.commit()
     return request_facts.login_id(user.id, user.session_version, started.token)
@@ -86,7 +82,7 @@ def test_a_login_id_that_names_no_active_user_of_that_version_finds_nothing(sess
 def test_a_login_id_of_an_ended_session_finds_nothing(session, now):
     user = _user(session, now)
     login_id = _login_id(session, user, now)
-    account_sessions.end_all(session, user_id=user.id, reason="logout", now=now)
+    sessions.end_all(session, user_id=user.id, reason="logout", now=now)
     session.commit()
     assert request_facts.for_login(session, login_id) is None
 
@@ -203,7 +199,7 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     assert subscriptions.list_subscriptions(
         session, customer_id=customer.id, tax_bp=None,
         filters=SubscriptionFilters(plan="no-such-plan")).total == 0
-    board = home.dashboard(session, customer_id=customer.id, today=today, tax_bp=None)
+    board = overview.dashboard(session, customer_id=customer.id, today=today, tax_bp=None)
     assert [r.id for r in board.next_renewals] == [sub.id]
     assert {r.id for r in board.recent_invoices} == {invoice.id, second.id}
     assert sorted(r.amount for r in board.recent_payments) == [700, 2500]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.services.auth import safe_next
+from webapp.services.accounts.auth import safe_next
 
 BYPASSES = [
     "//evil.example", "/\\evil.example", "/\t/evil.example", "\\/\\/evil.example",

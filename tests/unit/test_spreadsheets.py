@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from webapp.services import spreadsheets
-from webapp.services.backoffice import importer
+from webapp.services.admin import importer
+from webapp.services.core import spreadsheets
 
 
 @pytest.mark.parametrize("typed", ["=1+1", "+44 20 7946 0000", "-2+3", "@SUM(A1)", "\tx", "\rx",

@@ -2,8 +2,8 @@ import itertools
 
 import pytest
 
-from webapp.services import state_machine
-from webapp.services.errors import IllegalTransition
+from webapp.services.core import state_machine
+from webapp.services.core.errors import IllegalTransition
 
 STATES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
           "cancelled", "expired")

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from tests.factories import make_customer, make_invoice, pay
 from webapp.models import Invoice, Payment
-from webapp.services import ledger, numbering, statements
-from webapp.services.statements import StatementPeriod
+from webapp.services.billing import ledger
+from webapp.services.core import numbering
+from webapp.services.documents import statements
+from webapp.services.documents.statements import StatementPeriod
 
 BASE = date(2026, 6, 1)
 _emails = count()
@@ -253,7 +255,7 @@ def test_a_statement_past_the_row_limit_is_big(session, now):
 
 def test_the_statement_pdf_shows_the_summary_and_its_rows(session, now):
     from tests.unit.test_documents import pdf_text
-    from webapp.services import demo
+    from webapp import demo
 
     demo.seed_organization(session, now=now)
     customer = make_customer(session, now=now, currency="INR")
@@ -274,7 +276,7 @@ def test_the_statement_pdf_shows_the_summary_and_its_rows(session, now):
 
 def test_the_summary_signs_only_what_was_taken_off(session, now):
     from tests.unit.test_documents import pdf_text
-    from webapp.services import demo
+    from webapp import demo
 
     demo.seed_organization(session, now=now)
     customer = make_customer(session, now=now, currency="INR")

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.factories import make_customer, make_invoice
+from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
     AddonPrice,
@@ -27,13 +28,13 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services import billing, charges, ledger, notifications, numbering, outbox
-from webapp.services import subscription_actions as actions
-from webapp.services.demo import seed_organization
-from webapp.services.errors import DomainError, Forbidden, IllegalTransition, InvalidInput
-from webapp.services.gateway import TestGateway
-from webapp.services.preferences import seed_demo_preferences
-from webapp.services.subscriptions import subscription_detail
+from webapp.services.billing import charges, ledger, terms
+from webapp.services.billing.gateway import TestGateway
+from webapp.services.core import notifications, numbering, outbox
+from webapp.services.core.errors import DomainError, Forbidden, IllegalTransition, InvalidInput
+from webapp.services.core.preferences import seed_demo_preferences
+from webapp.services.subscriptions import actions
+from webapp.services.subscriptions.views import subscription_detail
 
 TODAY = date(2026, 11, 26)  # the fixed `now` in the organization's timezone (Europe/London)
 _tokens = itertools.count(1)
@@ -92,8 +93,8 @@ class Shop:
             self.session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=addon.id,
                                                quantity=seats))
             self.session.flush()
-        draft = billing.draft(self.session, sub, billing.Term(start, "first_term"), tax_bp=2000)
-        invoice = billing.issue(self.session, sub, draft, issue_date=start, due_date=start,
+        draft = terms.draft(self.session, sub, terms.Term(start, "first_term"), tax_bp=2000)
+        invoice = terms.issue(self.session, sub, draft, issue_date=start, due_date=start,
                                 now=self.now)
         if paid:
             ledger.record_payment(self.session, customer_id=self.customer.id,

@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.factories import make_customer
+from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
     AddonPrice,
@@ -26,11 +27,12 @@ from webapp.models import (
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services import billing, ledger, lifecycle, numbering, subscription_changes
-from webapp.services import subscription_actions as actions
-from webapp.services.demo import seed_organization
-from webapp.services.preferences import seed_demo_preferences
-from webapp.services.subscription_changes import END_OF_TERM, IMMEDIATELY, ChangeRequest
+from webapp.services.billing import ledger, terms
+from webapp.services.core import numbering
+from webapp.services.core.preferences import seed_demo_preferences
+from webapp.services.subscriptions import actions, lifecycle
+from webapp.services.subscriptions import changes as subscription_changes
+from webapp.services.subscriptions.changes import END_OF_TERM, IMMEDIATELY, ChangeRequest
 
 TERM_START = date(2026, 11, 1)  # a 30-day term: 1 Nov – 1 Dec
 
@@ -94,9 +96,9 @@ class Book:
             self.session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon.id,
                                                 applied_at=at(TERM_START)))
             self.session.flush()
-        draft = billing.draft(self.session, sub, billing.Term(TERM_START, "first_term"),
+        draft = terms.draft(self.session, sub, terms.Term(TERM_START, "first_term"),
                               tax_bp=None)
-        invoice = billing.issue(self.session, sub, draft, issue_date=TERM_START,
+        invoice = terms.issue(self.session, sub, draft, issue_date=TERM_START,
                                 due_date=TERM_START, now=at(TERM_START))
         ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
                               currency="USD", invoices=[invoice], paid_on=TERM_START,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.services import text
+from webapp.services.core import text
 
 
 @pytest.mark.parametrize(("typed", "kept"), [

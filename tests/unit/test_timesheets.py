@@ -7,9 +7,11 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from webapp import demo
 from webapp.models import Notification, OutboxMessage, Project, TimeEntry
-from webapp.services import demo, project_admin, projects, timesheets
-from webapp.services.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.admin import projects as project_admin
+from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.engagement import projects, timesheets
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import re
 import pytest
 from sqlmodel import select
 
+from webapp import demo
 from webapp.db import db
 from webapp.models import Invoice, Subscription
-from webapp.services import demo
-from webapp.services import invoices as invoice_service
+from webapp.services.billing import invoices as invoice_service
 
 LISTS = [("/subscriptions", "subscription-list"), ("/invoices", "invoice-list"),
          ("/payments", "payment-list"), ("/credits", "credit-list")]

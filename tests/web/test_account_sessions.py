@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import Auth, csrf_token_from, post_form
+from webapp import demo
 from webapp.db import db
 from webapp.models import AuditEntry, OutboxMessage, User, UserSession
-from webapp.services import demo
 
 PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
@@ -97,7 +97,7 @@ def test_account_is_in_the_sidebar_for_customers_and_admins(app, client, auth, s
 
 
 def test_account_stays_reachable_with_the_profile_module_off(app, client, auth, seeded):
-    from webapp.services import preferences
+    from webapp.services.core import preferences
 
     with app.app_context():
         preferences.update(db.session, actor_user_id=None, changes={"module_profile": False},
@@ -237,7 +237,7 @@ def test_a_session_ends_30_days_after_sign_in_however_busy(app, client, auth, se
 
 
 def test_the_lifetime_and_idle_timeout_are_the_admins_preferences(app, client, auth, seeded):
-    from webapp.services import preferences
+    from webapp.services.core import preferences
 
     with app.app_context():
         preferences.update(db.session, actor_user_id=None, now=app.config["FIXED_NOW"],

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import post_form
 from tests.web.engagement_support import entries, entry, estimate, mails, project, set_preference
-from webapp.services import demo
+from webapp import demo
 
 
 @pytest.fixture

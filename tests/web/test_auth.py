@@ -3,7 +3,7 @@ import re
 import pytest
 
 from tests.conftest import csrf_token_from, post_form
-from webapp.services import demo
+from webapp import demo
 
 
 def _without_tokens(html: str) -> str:
@@ -167,7 +167,7 @@ def test_mismatched_new_passwords_are_refused_next_to_the_field(client, auth, se
 
 
 def test_a_refused_action_without_a_page_to_return_to_explains_itself(app, client, auth, seeded):
-    from webapp.services.errors import DomainError
+    from webapp.services.core.errors import DomainError
 
     @app.post("/refuse-test")
     def refuse():

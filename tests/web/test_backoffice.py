@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import csrf_token_from, post_form
+from webapp import demo
 from webapp.db import db
 from webapp.models import (
     AuditEntry,
@@ -23,7 +24,6 @@ from webapp.models import (
     Subscription,
     User,
 )
-from webapp.services import demo
 
 BACK_OFFICE = ("admin_customers", "admin_catalog", "admin_subscriptions", "admin_billing",
                "admin_import", "admin_audit")
@@ -451,7 +451,7 @@ def test_the_audit_log_filters_by_customer_and_swaps_with_htmx(client, admin, id
 
 def test_the_admin_may_credit_the_unused_time_when_cancelling_now(client, admin, ids, app):
     from webapp.models import CreditNote, Organization
-    from webapp.services.money import format_money
+    from webapp.services.core.money import format_money
 
     page = f"/admin/subscriptions/{ids['sub']}"
     html = client.get(page).get_data(as_text=True)

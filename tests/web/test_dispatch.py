@@ -8,7 +8,7 @@ from tests.mail_sink import free_port
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.models import OutboxMessage
-from webapp.services import outbox
+from webapp.services.core import outbox
 
 
 def _enqueue(now) -> OutboxMessage:

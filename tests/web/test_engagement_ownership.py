@@ -7,8 +7,8 @@ import pytest
 
 from tests.conftest import post_form
 from tests.web.engagement_support import Review, entries, estimate, first, project
+from webapp import demo
 from webapp.models import Estimate, Project, TimeEntry
-from webapp.services import demo
 
 # (name, method, URL template, the model whose first row of Jane's fills {id})
 JANES_ROUTES = [

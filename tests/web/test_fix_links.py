@@ -8,7 +8,7 @@ from sqlmodel import select
 from tests.conftest import csrf_token_from
 from webapp.db import db
 from webapp.models import FixLink, Invoice, PaymentMethod, Subscription
-from webapp.services import fix_links
+from webapp.services.billing import fix_links
 
 
 def _link(app, seeded, now, **overrides):

@@ -10,9 +10,10 @@ from sqlmodel import select
 from tests.conftest import FIXED_NOW, post_form
 from tests.web.routes import first_id
 from tests.web.test_preferences import _set
+from webapp import demo
 from webapp.db import db
 from webapp.models import ContactPerson, CreditNote, Invoice, Payment
-from webapp.services import demo, forwarding
+from webapp.services.documents import forwarding
 
 
 def janes_invoice(app, seeded) -> int:

@@ -12,10 +12,9 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import FIXED_NOW, csrf_token_from, wipe
-from webapp import create_app
+from webapp import create_app, demo
 from webapp.db import db
 from webapp.models import Customer, Invoice, Subscription
-from webapp.services import demo
 
 BIG = 2**31  # one past PostgreSQL's integer
 HUGE = 2**63  # one past SQLite's integer

@@ -19,9 +19,9 @@ from sqlmodel import select
 from tests.browser.server import portal_server
 from tests.conftest import REDIS_URL, csrf_token_from
 from tests.web.test_query_counts import count_queries
+from webapp import demo
 from webapp.db import db
 from webapp.models import AccountNotice, OutboxMessage
-from webapp.services import demo
 
 
 def _post_login(client, email=demo.JANE[0], password="not-her-password", **environ):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import post_form
+from webapp import demo
 from webapp.db import db
-from webapp.services import demo, notifications
+from webapp.services.core import notifications
 
 
 @pytest.fixture

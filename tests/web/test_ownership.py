@@ -3,8 +3,8 @@
 import pytest
 
 from tests.web.routes import DETAIL_ROUTES, first_id
+from webapp import demo
 from webapp.db import db
-from webapp.services import demo
 
 
 @pytest.mark.parametrize(("name", "template", "model"), DETAIL_ROUTES, ids=[r[0] for r in DETAIL_ROUTES])

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from sqlmodel import select
 
 from tests.conftest import FIXED_NOW, post_form
+from webapp import demo
 from webapp.db import db
 from webapp.models import Customer, OutboxMessage
-from webapp.services import demo
 
 NEW_PASSWORD = "a-fresh-password-42"
 

@@ -8,8 +8,8 @@ from sqlmodel import select
 from tests.conftest import csrf_token_from
 from webapp.db import db
 from webapp.models import Invoice, Payment, PaymentMethod, Subscription
-from webapp.services.gateway import TestGateway
-from webapp.services.ledger import balance_due
+from webapp.services.billing.gateway import TestGateway
+from webapp.services.billing.ledger import balance_due
 
 
 def _open_invoices(app, customer_id):
@@ -135,7 +135,7 @@ def _followed(client, response):
 
 def _stuck_payment(app, customer_id, invoice_id, *, started):
     """A customer's payment whose request died after writing it, before the gateway heard."""
-    from webapp.services import charges
+    from webapp.services.billing import charges
 
     with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
@@ -181,7 +181,7 @@ def test_the_schedules_sweep_resolves_a_stuck_payment_after_its_lease(app, seede
 
 
 def test_the_admin_resolves_a_stuck_payment_from_the_invoice(app, client, auth, seeded, now):
-    from webapp.services import demo
+    from webapp import demo
 
     invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
     stuck = _stuck_payment(app, seeded.jane_customer_id, invoice_id, started=now)
@@ -265,7 +265,7 @@ def test_paying_an_invoice_already_paid_says_so(app, client, auth, seeded):
 
 
 def test_omar_cannot_open_the_payment_page_for_janes_invoice(app, client, auth, seeded):
-    from webapp.services import demo
+    from webapp import demo
 
     invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
     auth.login(*demo.OMAR)
@@ -273,7 +273,7 @@ def test_omar_cannot_open_the_payment_page_for_janes_invoice(app, client, auth, 
 
 
 def test_the_in_progress_page_refreshes_itself_until_the_charge_settles(app, client, auth, seeded, now):
-    from webapp.services import charges
+    from webapp.services.billing import charges
 
     invoice_id, balance, _ = _open_invoices(app, seeded.jane_customer_id)[0]
     with app.app_context():

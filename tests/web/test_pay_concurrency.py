@@ -7,11 +7,11 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import FIXED_NOW, Auth, csrf_token_from, wipe
-from webapp import create_app
+from webapp import create_app, demo
 from webapp.db import db
 from webapp.models import Invoice, Payment, PaymentMethod
-from webapp.services import charges, demo
-from webapp.services.gateway import TestGateway
+from webapp.services.billing import charges
+from webapp.services.billing.gateway import TestGateway
 
 
 @pytest.fixture

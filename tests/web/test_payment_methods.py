@@ -5,9 +5,9 @@ import re
 from sqlmodel import select
 
 from tests.conftest import post_form
+from webapp import demo
 from webapp.db import db
 from webapp.models import PaymentMethod, Preferences, Subscription
-from webapp.services import demo
 
 NEW_CARD = {"card_number": "5555555555554444", "exp_month": "10", "exp_year": "2031", "cvc": "999"}
 

@@ -6,10 +6,10 @@ from flask import Blueprint, render_template_string
 from sqlalchemy import event
 
 from tests.conftest import Auth, post_form
-from webapp import nav, permissions
+from webapp import demo, nav, permissions
 from webapp.db import db
 from webapp.login import customer_required
-from webapp.services import demo, preferences
+from webapp.services.core import preferences
 
 PAGE = "/admin/preferences"
 

@@ -8,7 +8,7 @@ from tests.conftest import Auth
 from tests.factories import make_customer, make_invoice, make_subscription, pay
 from tests.web.test_query_counts import count_queries
 from webapp.db import db
-from webapp.services import demo_scale
+from webapp.demo import scale as demo_scale
 
 PAGES = ["/", "/subscriptions", "/subscriptions?status=live", "/invoices", "/invoices?page=30",
          "/invoices?status=paid&sort=oldest", "/invoices?status=overdue", "/payments",

@@ -10,9 +10,11 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import FIXED_NOW, post_form
+from webapp import demo
 from webapp.db import db
 from webapp.models import Invoice
-from webapp.services import demo, document_jobs, statements
+from webapp.services.documents import jobs as document_jobs
+from webapp.services.documents import statements
 from worker.documents import render_document_job
 
 

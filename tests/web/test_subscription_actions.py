@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import csrf_token_from
+from webapp import demo
 from webapp.db import db
 from webapp.models import (
     CreditNote,
@@ -19,7 +20,6 @@ from webapp.models import (
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services import demo
 
 HX = {"HX-Request": "true"}
 

@@ -136,8 +136,8 @@ def test_bad_changes_are_explained_and_change_nothing(app, client, auth, seeded,
 
 def test_an_auto_charged_change_with_a_declined_card_changes_nothing(app, client, auth, seeded, now):
     from tests.walk import DECLINED_CARD
-    from webapp.services.gateway import CardDetails, TestGateway
-    from webapp.services.payment_methods import add
+    from webapp.services.billing.gateway import CardDetails, TestGateway
+    from webapp.services.payments.methods import add
 
     sub_id = _live(app, seeded, autocharge=True)
     with app.app_context():
@@ -171,7 +171,7 @@ def test_editing_is_hidden_and_404_when_the_preference_is_off(app, client, auth,
 
 
 def test_omar_cannot_manage_janes_subscription(app, client, auth, seeded):
-    from webapp.services import demo
+    from webapp import demo
 
     sub_id = _live(app, seeded)
     auth.login(*demo.OMAR)
@@ -184,8 +184,7 @@ def test_omar_cannot_manage_janes_subscription(app, client, auth, seeded):
 def test_the_preview_read_from_the_page_equals_the_committed_invoice(sqlite_engine, plan, seats, days, coupon):
     """Over random changes and days: preview figures on the page == the invoice rows."""
     from tests.conftest import Auth, wipe
-    from webapp import create_app
-    from webapp.services import demo
+    from webapp import create_app, demo
 
     wipe(sqlite_engine)
     app = create_app({"TESTING": True, "DATABASE_URL": str(sqlite_engine.url), "SECRET_KEY": "t",

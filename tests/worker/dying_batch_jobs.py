@@ -11,8 +11,8 @@ from email.message import EmailMessage
 
 from webapp.clock import utcnow
 from webapp.db import session_scope
-from webapp.services import outbox
-from webapp.services.mail import SmtpConnection, SmtpMailer, mailer_from_settings
+from webapp.services.core import outbox
+from webapp.services.core.mail import SmtpConnection, SmtpMailer, mailer_from_settings
 from worker import runtime
 
 DELIVERED_BEFORE_DYING = 2

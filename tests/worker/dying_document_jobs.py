@@ -8,7 +8,7 @@ import signal
 from webapp.clock import utcnow
 from webapp.db import session_scope
 from webapp.models import OutboxMessage
-from webapp.services import outbox
+from webapp.services.core import outbox
 from worker import runtime
 
 

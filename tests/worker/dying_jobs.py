@@ -9,8 +9,8 @@ from email.message import EmailMessage
 
 from webapp.clock import utcnow
 from webapp.db import session_scope
-from webapp.services import outbox
-from webapp.services.mail import Mailer, mailer_from_settings
+from webapp.services.core import outbox
+from webapp.services.core.mail import Mailer, mailer_from_settings
 from worker import runtime
 
 

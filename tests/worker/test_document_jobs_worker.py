@@ -8,9 +8,9 @@ from rq import Queue
 
 from tests.conftest import Auth, post_form
 from tests.worker.conftest import make_app, run_worker
+from webapp import demo
 from webapp.clock import utcnow
 from webapp.db import db
-from webapp.services import demo
 from worker.schedule import SCHEDULE
 
 

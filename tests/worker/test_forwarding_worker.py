@@ -12,10 +12,10 @@ from sqlmodel import Session, select
 from tests.conftest import Auth, post_form
 from tests.mail_sink import free_port
 from tests.worker.conftest import make_app, run_worker
+from webapp import demo
 from webapp.clock import utcnow
 from webapp.db import db
 from webapp.models import Invoice, OutboxMessage
-from webapp.services import demo
 
 
 def _rows(engine) -> list[OutboxMessage]:

@@ -10,11 +10,12 @@ from sqlmodel import Session, select
 from tests.mail_sink import MailSink
 from tests.worker.conftest import make_app, run_worker
 from tests.worker.dying_batch_jobs import DELIVERED_BEFORE_DYING
+from webapp import demo
 from webapp.clock import utcnow
 from webapp.db import db, session_scope
 from webapp.dispatch import commit_and_dispatch
 from webapp.models import OutboxMessage
-from webapp.services import demo, outbox
+from webapp.services.core import outbox
 
 
 class SessionCountingSink(MailSink):

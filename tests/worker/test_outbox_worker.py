@@ -11,10 +11,11 @@ from sqlmodel import Session, select
 from tests.conftest import post_form
 from tests.mail_sink import free_port, link_in
 from tests.worker.conftest import make_app, run_worker
+from webapp import demo
 from webapp.clock import utcnow
 from webapp.db import db, session_scope
 from webapp.models import Customer, OutboxMessage
-from webapp.services import demo, outbox
+from webapp.services.core import outbox
 
 NEW_PASSWORD = "set-by-the-link-1"
 

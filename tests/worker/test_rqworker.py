@@ -12,10 +12,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_portal_worker_class_preloads_the_jobs_and_the_app():
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, worker.rqworker; "
-         "print(sorted(m for m in ('worker.jobs', 'webapp', 'webapp.services.charges', "
+         "print(sorted(m for m in ('worker.jobs', 'webapp', 'webapp.services.billing.charges', "
          "'sqlalchemy', 'flask') if m in sys.modules))"],
         cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\n")[0]
-    assert loaded == str(sorted(["worker.jobs", "webapp", "webapp.services.charges",
+    assert loaded == str(sorted(["worker.jobs", "webapp", "webapp.services.billing.charges",
                                  "sqlalchemy", "flask"]))
 
 

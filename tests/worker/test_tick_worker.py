@@ -13,8 +13,8 @@ from tests.worker.conftest import make_app, run_worker
 from webapp import create_app
 from webapp.clock import utcnow
 from webapp.models import Invoice, Payment, Subscription
-from webapp.services import lifecycle
-from webapp.services.gateway import TestGateway
+from webapp.services.billing.gateway import TestGateway
+from webapp.services.subscriptions import lifecycle
 from worker import jobs
 
 DUE = 1100  # more than two of the tick's batches (500)

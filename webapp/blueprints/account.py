@@ -13,8 +13,9 @@ from webapp.db import db
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.permissions import current_preferences
-from webapp.services import account_sessions, auth
-from webapp.services.errors import InvalidInput
+from webapp.services.accounts import auth
+from webapp.services.accounts import sessions as account_sessions
+from webapp.services.core.errors import InvalidInput
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -7,7 +7,7 @@ from flask import Blueprint, request
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import admin_required
-from webapp.services.backoffice import activity
+from webapp.services.admin import activity
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
 

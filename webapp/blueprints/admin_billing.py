@@ -24,10 +24,10 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
 from webapp.htmx import form_errors, render_page
 from webapp.login import admin_required
-from webapp.services import charges
-from webapp.services.backoffice import billing, customers
-from webapp.services.errors import InvalidInput
-from webapp.services.pay import new_idempotency_key
+from webapp.services.admin import billing, customers
+from webapp.services.billing import charges
+from webapp.services.core.errors import InvalidInput
+from webapp.services.payments.pay import new_idempotency_key
 from webapp.units import unit_of_work
 from worker import runtime
 

@@ -29,10 +29,10 @@ from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.models import Addon, Coupon, Plan
-from webapp.services.backoffice import catalog
-from webapp.services.errors import InvalidInput, NotFound
-from webapp.services.money import to_decimal
-from webapp.services.preferences import format_percent
+from webapp.services.admin import catalog
+from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.money import to_decimal
+from webapp.services.core.preferences import format_percent
 
 bp = Blueprint("admin_catalog", __name__, url_prefix="/admin/catalog")
 

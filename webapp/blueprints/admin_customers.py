@@ -13,9 +13,9 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
-from webapp.services.backoffice import customers, overview, portal
-from webapp.services.errors import InvalidInput
-from webapp.services.money import SUPPORTED_CURRENCIES
+from webapp.services.admin import customers, overview, portal
+from webapp.services.core.errors import InvalidInput
+from webapp.services.core.money import SUPPORTED_CURRENCIES
 
 bp = Blueprint("admin_customers", __name__, url_prefix="/admin/customers")
 

@@ -21,9 +21,10 @@ from webapp.forms import FlaskForm, Form, MoneyField
 from webapp.htmx import form_errors
 from webapp.inputs import arg_id
 from webapp.login import admin_required
-from webapp.services import estimate_admin, profile
-from webapp.services.errors import InvalidInput
-from webapp.services.listing import FilterReader
+from webapp.services.accounts import profile
+from webapp.services.admin import estimates as estimate_admin
+from webapp.services.core.errors import InvalidInput
+from webapp.services.core.listing import FilterReader
 
 bp = Blueprint("admin_estimates", __name__, url_prefix="/admin/estimates")
 

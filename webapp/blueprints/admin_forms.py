@@ -10,9 +10,9 @@ from flask_login import current_user
 from wtforms import Field, FieldList, FormField, SelectChoice
 
 from webapp.forms import MoneyField
-from webapp.services.backoffice import Actor, LinkSettings
-from webapp.services.errors import InvalidInput
-from webapp.services.money import SUPPORTED_CURRENCIES
+from webapp.services.admin import Actor, LinkSettings
+from webapp.services.core.errors import InvalidInput
+from webapp.services.core.money import SUPPORTED_CURRENCIES
 
 
 def actor() -> Actor:

@@ -14,7 +14,7 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page
 from webapp.login import admin_required
-from webapp.services.backoffice import importer
+from webapp.services.admin import importer
 
 bp = Blueprint("admin_import", __name__, url_prefix="/admin/import")
 KINDS = {importer.CUSTOMERS: "Customers", importer.SUBSCRIPTIONS: "Subscriptions"}

@@ -15,9 +15,11 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
 from webapp.inputs import arg_id
 from webapp.login import admin_required
-from webapp.services import profile, project_admin, projects
-from webapp.services.errors import InvalidInput
-from webapp.services.listing import FilterReader
+from webapp.services.accounts import profile
+from webapp.services.admin import projects as project_admin
+from webapp.services.core.errors import InvalidInput
+from webapp.services.core.listing import FilterReader
+from webapp.services.engagement import projects
 
 bp = Blueprint("admin_projects", __name__, url_prefix="/admin/projects")
 

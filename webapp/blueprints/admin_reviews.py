@@ -11,9 +11,10 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.login import admin_required
-from webapp.services import profile, reviews
-from webapp.services.errors import NotFound
-from webapp.services.listing import FilterReader
+from webapp.services.accounts import profile
+from webapp.services.core.errors import NotFound
+from webapp.services.core.listing import FilterReader
+from webapp.services.engagement import reviews
 
 bp = Blueprint("admin_reviews", __name__, url_prefix="/admin/reviews")
 

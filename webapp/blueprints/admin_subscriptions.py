@@ -22,10 +22,10 @@ from webapp.dispatch import commit_and_dispatch, defer
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, is_htmx, render_page
 from webapp.login import admin_required
-from webapp.services import subscription_changes
-from webapp.services.backoffice import subscriptions
-from webapp.services.errors import InvalidInput
-from webapp.services.subscriptions import STATUS_LABELS
+from webapp.services.admin import subscriptions
+from webapp.services.core.errors import InvalidInput
+from webapp.services.subscriptions import changes
+from webapp.services.subscriptions.views import STATUS_LABELS
 from worker.jobs import charge_payment
 
 bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin")
@@ -179,14 +179,14 @@ def _change_setup(subscription_id: int):
     return offer, form
 
 
-def _change_request(form: ChangeForm, offer) -> subscription_changes.ChangeRequest:
+def _change_request(form: ChangeForm, offer) -> changes.ChangeRequest:
     addons = {}
     for addon_id, _, _, current in offer.addons:
         raw = (request.form.get(f"addon-{addon_id}") or str(current)).strip()
         if not raw.isdigit():
             raise InvalidInput("Quantities are whole numbers from 0 to 999.", field="addons")
         addons[addon_id] = int(raw)
-    return subscription_changes.ChangeRequest(
+    return changes.ChangeRequest(
         plan_id=form.plan_id.data, addons=addons,
         coupon_code=(form.coupon_code.data or "").strip() or None, timing=form.timing.data)
 

@@ -14,8 +14,9 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors
 from webapp.login import admin_required
-from webapp.services import project_admin, timesheets
-from webapp.services.errors import InvalidInput
+from webapp.services.admin import projects as project_admin
+from webapp.services.core.errors import InvalidInput
+from webapp.services.engagement import timesheets
 
 bp = Blueprint("admin_timesheets", __name__, url_prefix="/admin")
 

@@ -22,7 +22,7 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
 from webapp.login import PortalUser, remember_device, sign_in, trusted_device
-from webapp.services import account_sessions, auth, login_throttle
+from webapp.services.accounts import auth, sessions, throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -54,8 +54,8 @@ def login():
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("auth/login.html", form=form), status
-    account = login_throttle.key_for(form.email.data)
-    tried = login_throttle.attempt(db.session, email=form.email.data,
+    account = throttle.key_for(form.email.data)
+    tried = throttle.attempt(db.session, email=form.email.data,
                                    password=form.password.data,
                                    trusted_device=trusted_device(account), now=clock.now())
     if tried.user is None:
@@ -69,7 +69,7 @@ def login():
         return render_template("auth/login.html", form=form, failure=LOGIN_FAILED), 422
     next_url = auth.safe_next(request.args.get("next"))
     session.clear()  # a fresh session at login: nothing carried over from before
-    portal_user = sign_in(tried.user, method=account_sessions.PASSWORD)
+    portal_user = sign_in(tried.user, method=sessions.PASSWORD)
     db.session.commit()
     return remember_device(redirect(next_url or _home_for(portal_user), 303), account)
 
@@ -78,7 +78,7 @@ def login():
 @login_required
 def logout():
     """End this session, on the server too: a copy of the cookie opens nothing after it."""
-    account_sessions.end_by_token(db.session, user_id=current_user.user_id,
+    sessions.end_by_token(db.session, user_id=current_user.user_id,
                                   token=current_user.session_token, reason="logout",
                                   now=clock.now())
     db.session.commit()

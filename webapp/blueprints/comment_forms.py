@@ -13,8 +13,9 @@ from wtforms.validators import InputRequired, Length
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import swap_or_redirect
-from webapp.services import comments, profile
-from webapp.services.errors import InvalidInput
+from webapp.services.accounts import profile
+from webapp.services.core.errors import InvalidInput
+from webapp.services.engagement import comments
 
 
 class CommentForm(FlaskForm):

@@ -17,13 +17,14 @@ from webapp.forms import FlaskForm
 from webapp.htmx import render_page
 from webapp.login import customer_required
 from webapp.permissions import action_required, module_required
-from webapp.services import documents, forwarding, preferences
-from webapp.services.errors import InvalidInput
+from webapp.services.core import preferences
+from webapp.services.core.errors import InvalidInput
+from webapp.services.documents import forwarding, sources
 
 bp = Blueprint("documents", __name__)
 
 
-def download(document: documents.Document):
+def download(document: sources.Document):
     """A rendered document as a download named after its number (INV-000123.pdf)."""
     response = send_file(BytesIO(document.content), mimetype=document.media_type,
                          as_attachment=True, download_name=document.filename)
@@ -36,7 +37,7 @@ def download(document: documents.Document):
 @module_required("invoices")
 def invoice_pdf(invoice_id: int):
     """One of the customer's invoices as a PDF."""
-    return download(documents.invoice_pdf(db.session, customer_id=current_user.customer_id,
+    return download(sources.invoice_pdf(db.session, customer_id=current_user.customer_id,
                                           invoice_id=invoice_id, today=today()))
 
 
@@ -45,7 +46,7 @@ def invoice_pdf(invoice_id: int):
 @module_required("invoices")
 def credit_note_pdf(credit_note_id: int):
     """One of the customer's credit notes as a PDF."""
-    return download(documents.credit_note_pdf(db.session, customer_id=current_user.customer_id,
+    return download(sources.credit_note_pdf(db.session, customer_id=current_user.customer_id,
                                               credit_note_id=credit_note_id))
 
 
@@ -54,7 +55,7 @@ def credit_note_pdf(credit_note_id: int):
 @module_required("payments")
 def receipt_pdf(payment_id: int):
     """The receipt of one of the customer's payments as a PDF."""
-    return download(documents.receipt_pdf(db.session, customer_id=current_user.customer_id,
+    return download(sources.receipt_pdf(db.session, customer_id=current_user.customer_id,
                                           payment_id=payment_id))
 
 

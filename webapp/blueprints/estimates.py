@@ -18,7 +18,8 @@ from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required
-from webapp.services import estimates, preferences
+from webapp.services.core import preferences
+from webapp.services.engagement import estimates
 
 bp = Blueprint("estimates", __name__, url_prefix="/estimates")
 

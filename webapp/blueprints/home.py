@@ -9,7 +9,7 @@ from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
-from webapp.services import home
+from webapp.services.home import overview
 
 bp = Blueprint("home", __name__)
 
@@ -24,6 +24,6 @@ def favicon():
 @customer_required
 def index():
     """The first screen a customer sees: balances, renewals, recent activity."""
-    view = home.dashboard(db.session, customer_id=current_user.customer_id, today=today(),
+    view = overview.dashboard(db.session, customer_id=current_user.customer_id, today=today(),
                           tax_bp=tax_bp())
     return render_page("home/index.html", dashboard=view)

@@ -9,7 +9,7 @@ from webapp.context import today
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
-from webapp.services import invoices
+from webapp.services.billing import invoices
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 

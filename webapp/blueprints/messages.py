@@ -17,8 +17,8 @@ from webapp.extensions import limiter
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import customer_required
-from webapp.services import messages
-from webapp.services.errors import InvalidInput
+from webapp.services.core.errors import InvalidInput
+from webapp.services.engagement import messages
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
 

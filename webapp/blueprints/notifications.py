@@ -9,7 +9,7 @@ from webapp.db import db
 from webapp.htmx import swap_or_redirect
 from webapp.inputs import arg_page
 from webapp.login import admin_required
-from webapp.services import notifications
+from webapp.services.core import notifications
 
 bp = Blueprint("notifications", __name__, url_prefix="/admin/notifications")
 

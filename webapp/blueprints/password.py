@@ -26,8 +26,8 @@ from webapp.extensions import limiter
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors
 from webapp.login import sign_in
-from webapp.services import account_notices, auth, invitations
-from webapp.services.errors import InvalidInput
+from webapp.services.accounts import auth, invitations, notices
+from webapp.services.core.errors import InvalidInput
 
 bp = Blueprint("password", __name__, url_prefix="/password")
 
@@ -76,7 +76,7 @@ def forgot():
         status = 422 if request.method == "POST" else 200
         return render_template("password/forgot.html", form=form), status
     # Only the typed address is recorded; a job mails it if it is a login's (never here).
-    account_notices.record(db.session, kind=account_notices.PASSWORD_RESET,
+    notices.record(db.session, kind=notices.PASSWORD_RESET,
                            email=form.email.data, now=clock.now())
     commit_and_dispatch()
     return render_template("password/forgot_sent.html")

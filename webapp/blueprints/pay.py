@@ -17,9 +17,10 @@ from webapp.htmx import is_htmx
 from webapp.inputs import arg_id, arg_ids
 from webapp.login import customer_required
 from webapp.permissions import can
-from webapp.services import charges, fix_links, pay
-from webapp.services.errors import InvalidInput
-from webapp.services.money import parse_money
+from webapp.services.billing import charges, fix_links
+from webapp.services.core.errors import InvalidInput
+from webapp.services.core.money import parse_money
+from webapp.services.payments import pay
 from webapp.units import unit_of_work
 from worker import runtime
 

@@ -12,8 +12,8 @@ from webapp.forms import CardFields
 from webapp.htmx import render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required
-from webapp.services import payment_methods
-from webapp.services.errors import InvalidInput
+from webapp.services.core.errors import InvalidInput
+from webapp.services.payments import methods as payment_methods
 from worker import runtime
 
 bp = Blueprint("payment_methods", __name__, url_prefix="/payment-methods")

@@ -21,9 +21,9 @@ from webapp.db import db
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page
 from webapp.login import admin_required
-from webapp.services import preferences
-from webapp.services.errors import InvalidInput
-from webapp.services.money import SUPPORTED_CURRENCIES
+from webapp.services.core import preferences
+from webapp.services.core.errors import InvalidInput
+from webapp.services.core.money import SUPPORTED_CURRENCIES
 
 bp = Blueprint("preferences", __name__, url_prefix="/admin/preferences")
 

@@ -14,8 +14,9 @@ from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required
-from webapp.services import preferences, profile
-from webapp.services.preferences import InvalidChanges
+from webapp.services.accounts import profile
+from webapp.services.core import preferences
+from webapp.services.core.preferences import InvalidChanges
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
-from webapp.services import projects
+from webapp.services.engagement import projects
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 

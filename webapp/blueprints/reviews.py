@@ -13,8 +13,8 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import customer_required
-from webapp.services import reviews
-from webapp.services.errors import InvalidInput
+from webapp.services.core.errors import InvalidInput
+from webapp.services.engagement import reviews
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 

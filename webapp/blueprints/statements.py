@@ -13,7 +13,8 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch, defer
 from webapp.htmx import render_page, swap_or_redirect
 from webapp.login import customer_required
-from webapp.services import document_jobs, statements
+from webapp.services.documents import jobs as document_jobs
+from webapp.services.documents import statements
 from worker.documents import render_document_job
 
 bp = Blueprint("statements", __name__)

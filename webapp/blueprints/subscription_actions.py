@@ -25,8 +25,11 @@ from webapp.forms import FlaskForm
 from webapp.htmx import is_htmx, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required, guard_module
-from webapp.services import charges, pay, preferences, subscription_actions
-from webapp.services.errors import DomainError, InvalidInput
+from webapp.services.billing import charges
+from webapp.services.core import preferences
+from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.payments import pay
+from webapp.services.subscriptions import actions as subscription_actions
 from webapp.units import unit_of_work
 from worker import runtime
 

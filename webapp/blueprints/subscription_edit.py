@@ -15,9 +15,10 @@ from webapp.forms import FlaskForm
 from webapp.htmx import is_htmx
 from webapp.login import customer_required
 from webapp.permissions import action_required
-from webapp.services import charges, subscription_changes
-from webapp.services.errors import InvalidInput
-from webapp.services.subscriptions import subscription_detail
+from webapp.services.billing import charges
+from webapp.services.core.errors import InvalidInput
+from webapp.services.subscriptions import changes
+from webapp.services.subscriptions.views import subscription_detail
 from webapp.units import unit_of_work
 from worker import runtime
 
@@ -34,7 +35,7 @@ class ChangeForm(FlaskForm):
 
 
 def _setup(subscription_id: int):
-    options = subscription_changes.choices(db.session, customer_id=current_user.customer_id,
+    options = changes.choices(db.session, customer_id=current_user.customer_id,
                                            subscription_id=subscription_id)
     form = ChangeForm()
     form.plan_id.choices = [(pid, name) for pid, name, _ in options.plans]
@@ -45,14 +46,14 @@ def _setup(subscription_id: int):
     return options, form
 
 
-def _change_request(form: ChangeForm, options) -> subscription_changes.ChangeRequest:
+def _change_request(form: ChangeForm, options) -> changes.ChangeRequest:
     addons = {}
     for addon_id, _, _, current in options.addons:
         raw = (request.form.get(f"addon-{addon_id}") or str(current)).strip()
         if not raw.isdigit():
             raise InvalidInput("Quantities are whole numbers from 0 to 999.", field="addons")
         addons[addon_id] = int(raw)
-    return subscription_changes.ChangeRequest(
+    return changes.ChangeRequest(
         plan_id=form.plan_id.data, addons=addons if options.may_change_addons else None,
         coupon_code=(form.coupon_code.data or "").strip() or None, timing=form.timing.data)
 
@@ -89,7 +90,7 @@ def preview(subscription_id: int):
     if not form.validate_on_submit():
         return _render(subscription_id, options, form, status=422)
     try:
-        draft = subscription_changes.draft_change(
+        draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
             request=_change_request(form, options), today=today(), tax_bp=tax_bp())
     except InvalidInput as exc:
@@ -107,13 +108,13 @@ def confirm(subscription_id: int):
         return _render(subscription_id, options, form, status=422)
     change = _change_request(form, options)
     try:
-        applied = subscription_changes.confirm_change(
+        applied = changes.confirm_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
             request=change, fingerprint=form.fingerprint.data or "", today=today(),
             tax_bp=tax_bp(), now=clock.now())
-    except subscription_changes.PriceChanged as exc:
+    except changes.PriceChanged as exc:
         db.session.rollback()
-        draft = subscription_changes.draft_change(
+        draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
             request=change, today=today(), tax_bp=tax_bp())
         return _render(subscription_id, options, form, draft=draft,

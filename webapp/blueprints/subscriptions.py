@@ -9,7 +9,8 @@ from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
-from webapp.services import subscription_actions, subscriptions
+from webapp.services.subscriptions import actions as subscription_actions
+from webapp.services.subscriptions import views
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 
@@ -18,20 +19,20 @@ bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 @customer_required
 def index():
     """The customer's subscriptions; htmx swaps only the list when filters change."""
-    plans = subscriptions.plan_choices(db.session, customer_id=current_user.customer_id)
-    filters, messages = subscriptions.read_filters(request.args, tuple(c for c, _ in plans))
-    page = subscriptions.list_subscriptions(db.session, customer_id=current_user.customer_id,
+    plans = views.plan_choices(db.session, customer_id=current_user.customer_id)
+    filters, messages = views.read_filters(request.args, tuple(c for c, _ in plans))
+    page = views.list_subscriptions(db.session, customer_id=current_user.customer_id,
                                             filters=filters, tax_bp=tax_bp())
     return render_page("subscriptions/index.html", "subscription_list", page=page,
                        filters=filters, messages=messages, plans=plans,
-                       statuses=subscriptions.STATUS_LABELS)
+                       statuses=views.STATUS_LABELS)
 
 
 @bp.get("/<int:subscription_id>")
 @customer_required
 def detail(subscription_id: int):
     """One subscription: plan, addons, coupons, amounts, terms and what is scheduled."""
-    view = subscriptions.subscription_detail(
+    view = views.subscription_detail(
         db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
         tax_bp=tax_bp(), today=today())
     actions = subscription_actions.available(db.session, view, today=today())

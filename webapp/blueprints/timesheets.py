@@ -14,8 +14,8 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
-from webapp.services import timesheets
-from webapp.services.errors import InvalidInput
+from webapp.services.core.errors import InvalidInput
+from webapp.services.engagement import timesheets
 
 bp = Blueprint("timesheets", __name__, url_prefix="/timesheets")
 

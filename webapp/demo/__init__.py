@@ -1,0 +1,107 @@
+"""Demo data: idempotent, dated relative to `now`, extended by each capability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from sqlmodel import Session, select
+
+from webapp.demo import billing as demo_billing
+from webapp.models import Customer, Organization, User
+from webapp.services.accounts.auth import hash_password
+from webapp.services.billing.gateway import CardDetails, PaymentGateway, TestGateway
+from webapp.services.core.dates import today_in
+from webapp.services.core.preferences import seed_demo_preferences
+
+JANE = ("jane@example.com", "portal-demo-1")
+OMAR = ("omar@example.com", "portal-demo-2")
+ADMIN = ("admin@example.com", "admin-demo-1")
+
+
+@dataclass(frozen=True)
+class DemoSeeded:
+    created: bool
+    jane_customer_id: int
+    omar_customer_id: int
+
+
+@cache
+def _demo_hash(password: str) -> str:
+    """The demo passwords are fixed; hashing each once per process keeps seeding quick."""
+    return hash_password(password)
+
+
+def _customer(session: Session, *, email: str, name: str, company: str, currency: str,
+              now: datetime, **extra) -> Customer:
+    customer = session.exec(select(Customer).where(Customer.email == email)).first()
+    if customer is None:
+        customer = Customer(display_name=name, company=company, email=email, currency=currency,
+                            portal_enabled=True, created_at=now, **extra)
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def _user(session: Session, *, email: str, password: str, role: str,
+          customer_id: int | None, now: datetime) -> User:
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None:
+        user = User(email=email, password_hash=_demo_hash(password), role=role,
+                    customer_id=customer_id, created_at=now)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def database_is_empty(session: Session) -> bool:
+    """True before anything (the organization first) has been created."""
+    return session.get(Organization, 1) is None
+
+
+def seed_organization(session: Session, *, now: datetime) -> Organization:
+    org = session.get(Organization, 1)
+    if org is None:
+        org = Organization(
+            id=1, name="Northwind Cloud Ltd", portal_name="Northwind Customer Portal",
+            address="12 Harbour Street, Bristol BS1 4ND, United Kingdom",
+            phone="+44 117 496 0000", email="billing@northwind.example",
+            timezone="Europe/London", locale="en_GB", base_currency="USD",
+            tax_name="VAT", tax_rate_bp=2000, created_at=now)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def seed_demo(session: Session, *, now: datetime,
+              gateway: PaymentGateway | None = None) -> DemoSeeded:
+    """Create the demo organization, its three fixed logins and their data, once."""
+    created = session.get(Organization, 1) is None
+    gateway = gateway or TestGateway(session.get_bind())
+    org = seed_organization(session, now=now)
+    seed_demo_preferences(session, now=now)
+    jane = _customer(session, email=JANE[0], name="Jane Cooper", company="Cooper Design Studio",
+                     currency="USD", now=now, phone="+1 415 555 0134",
+                     billing_address="500 Market St, San Francisco, CA 94105, USA")
+    omar = _customer(session, email=OMAR[0], name="Omar Haddad", company="Haddad Trading",
+                     currency="EUR", now=now, phone="+49 30 555 0199",
+                     billing_address="Friedrichstraße 100, 10117 Berlin, Germany")
+    _user(session, email=JANE[0], password=JANE[1], role="customer", customer_id=jane.id, now=now)
+    _user(session, email=OMAR[0], password=OMAR[1], role="customer", customer_id=omar.id, now=now)
+    _user(session, email=ADMIN[0], password=ADMIN[1], role="admin", customer_id=None, now=now)
+    if created:
+        today = today_in(org.timezone, now)
+        demo_billing.seed_catalog(session, now=now)
+        for customer, seed in ((jane, demo_billing.seed_jane), (omar, demo_billing.seed_omar)):
+            number = "4242424242424242" if customer is jane else "5555555555554444"
+            token = gateway.tokenize(CardDetails(number, 12, now.year + 3, "123"), now=now)
+            card = demo_billing.save_card(session, customer=customer, token=token, now=now)
+            seed(session, customer=customer, card=card, today=today, now=now,
+                 tax_bp=org.tax_rate_bp)
+        demo_billing.renumber_chronologically(session)
+        from webapp.demo.engagement import seed_demo_extras  # estimates, projects, ...
+
+        seed_demo_extras(session, customer=jane, now=now)
+        seed_demo_extras(session, customer=omar, now=now, brief=True)
+    return DemoSeeded(created, jane.id, omar.id)

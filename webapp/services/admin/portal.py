@@ -1,0 +1,145 @@
+"""Portal access: invite a customer (the invitation from "Mail that is never lost"), resend it,
+revoke it; see where they are signed in and sign them out.
+
+Revoking deactivates the login, ends its session rows and bumps its session version, which
+kills every link already mailed (invitations sign the version). Inviting again reactivates the
+login; the new link sets a new password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from webapp.models import User
+from webapp.services.accounts import invitations
+from webapp.services.accounts import sessions as account_sessions
+from webapp.services.accounts.sessions import SessionView
+from webapp.services.admin import Actor, LinkSettings
+from webapp.services.admin.customers import get_customer
+from webapp.services.core import audit, outbox, preferences
+from webapp.services.core.errors import DomainError, NotFound
+
+NONE, INVITED, ACTIVE, REVOKED = "none", "invited", "active", "revoked"
+LABELS = {NONE: "Not invited", INVITED: "Invited, no password yet", ACTIVE: "Active",
+          REVOKED: "Access revoked"}
+
+
+@dataclass(frozen=True)
+class PortalAccess:
+    customer_id: int
+    state: str
+    login_email: str | None
+    last_login_at: datetime | None
+    sessions: tuple[SessionView, ...]  # where the login is signed in now
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
+
+    @property
+    def can_invite(self) -> bool:
+        """Invite (first time, or again after a revoke)."""
+        return self.state in (NONE, REVOKED)
+
+    @property
+    def can_resend(self) -> bool:
+        return self.state == INVITED
+
+    @property
+    def can_revoke(self) -> bool:
+        return self.state in (INVITED, ACTIVE)
+
+
+def _login(session: Session, customer_id: int) -> User | None:
+    return session.exec(select(User).where(User.customer_id == customer_id)
+                        .order_by(User.id)).first()
+
+
+def access(session: Session, *, customer_id: int, now: datetime) -> PortalAccess:
+    """Where the customer's portal access stands, and where they are signed in."""
+    customer = get_customer(session, customer_id)
+    user = _login(session, customer.id)
+    if user is None:
+        state = NONE
+    elif not user.is_active:
+        state = REVOKED
+    else:
+        state = ACTIVE if user.password_hash else INVITED
+    live = () if user is None else account_sessions.live_sessions(
+        session, user_id=user.id, now=now,
+        limits=account_sessions.Limits.of(preferences.load(session)))
+    return PortalAccess(customer.id, state, user.email if user else None,
+                        user.last_login_at if user else None, live)
+
+
+def invite(session: Session, *, actor: Actor, customer_id: int, links: LinkSettings,
+           now: datetime) -> PortalAccess:
+    """Email a set-password link (first invitation, a resend, or after a revoke); audited."""
+    current = access(session, customer_id=customer_id, now=now)
+    if current.state == ACTIVE:
+        raise DomainError("This customer already uses the portal; they can reset their "
+                          "password from the sign-in page.")
+    user = _login(session, customer_id)
+    if user is not None and not user.is_active:
+        user.is_active = True
+    invited = invitations.invite(session, now=now, base_url=links.base_url,
+                                 secret=links.secret, customer_id=customer_id)
+    action = "portal.resend" if current.state == INVITED else "portal.invite"
+    audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label, action=action,
+                 subject_type="customer", subject_id=customer_id,
+                 before={"portal": current.state}, after={"portal": INVITED,
+                                                          "email": invited.email},
+                 now=now, customer_id=customer_id)
+    return access(session, customer_id=customer_id, now=now)
+
+
+def revoke(session: Session, *, actor: Actor, customer_id: int,
+           now: datetime) -> PortalAccess:
+    """Close the portal to the customer: the login is deactivated and its sessions end."""
+    current = access(session, customer_id=customer_id, now=now)
+    if not current.can_revoke:
+        raise DomainError("This customer has no portal access to revoke.")
+    user = _login(session, customer_id)
+    user.is_active = False
+    user.session_version += 1
+    account_sessions.end_all(session, user_id=user.id, reason="revoked", now=now)
+    get_customer(session, customer_id).portal_enabled = False
+    audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
+                 action="portal.revoke", subject_type="customer", subject_id=customer_id,
+                 before={"portal": current.state}, after={"portal": REVOKED}, now=now,
+                 customer_id=customer_id)
+    return access(session, customer_id=customer_id, now=now)
+
+
+def sign_out(session: Session, *, actor: Actor, customer_id: int, now: datetime,
+             session_id: int | None = None) -> PortalAccess:
+    """Sign the customer out of one session (`session_id`) or all of them; audited, and the
+    customer is told by email. NotFound when the session is not this customer's."""
+    customer = get_customer(session, customer_id)
+    user = _login(session, customer_id)
+    if user is None:
+        raise NotFound("This customer has no portal login.")
+    before = access(session, customer_id=customer_id, now=now)
+    if session_id is None:
+        ended = account_sessions.end_all(session, user_id=user.id, reason="admin", now=now)
+    else:
+        account_sessions.end_one(session, user_id=user.id, session_id=session_id,
+                                 reason="admin", now=now)
+        ended = 1
+    after = access(session, customer_id=customer_id, now=now)
+    audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
+                 action="portal.sign_out", subject_type="customer", subject_id=customer_id,
+                 before={"signed_in_devices": len(before.sessions)},
+                 after={"signed_in_devices": len(after.sessions)}, now=now,
+                 customer_id=customer_id)
+    if ended:
+        outbox.enqueue(session, template="sessions_ended", to=user.email,
+                       customer_id=customer_id, now=now,
+                       subject=f"You have been signed out of "
+                               f"{invitations.portal_name(session)}",
+                       context={"name": customer.display_name, "count": ended,
+                                "path": "/login"})
+    return after

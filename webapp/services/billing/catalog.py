@@ -1,0 +1,192 @@
+"""Reading the catalog and what a subscription costs, batch-loaded (no query per row)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import Column, FromClause, Join, Row, Select, and_, or_, update
+from sqlmodel import Session, select
+
+from webapp.models import (
+    Addon,
+    AddonPrice,
+    Coupon,
+    CouponAmount,
+    Plan,
+    PlanPrice,
+    Subscription,
+    SubscriptionAddon,
+    SubscriptionCoupon,
+)
+from webapp.services.billing.pricing import Charge, Discount, Priced, price
+from webapp.services.core import bulk, rows
+from webapp.services.core.listing import read
+
+
+@dataclass(frozen=True)
+class AddonLine:
+    addon: Addon
+    quantity: int
+    unit_amount: int | None  # None: not priced in the subscription's currency
+
+
+@dataclass(frozen=True)
+class CouponLine:
+    coupon: Coupon
+    terms_used: int
+    amount: int | None  # fixed coupons: amount in the subscription's currency
+    in_current_term: bool = False  # counted for the current term (it discounts its prorations)
+
+    @property
+    def active(self) -> bool:
+        """Whether the coupon still discounts the next term."""
+        if self.coupon.duration == "once":
+            return self.terms_used < 1
+        if self.coupon.duration == "n_terms":
+            return self.terms_used < (self.coupon.duration_terms or 0)
+        return True
+
+    def discount(self) -> Discount:
+        return Discount(self.coupon.code, self.coupon.name, self.coupon.percent_bp, self.amount)
+
+
+@dataclass(frozen=True)
+class SubscriptionItems:
+    """A subscription's plan price, addons and coupons in its currency."""
+
+    plan: Plan
+    plan_price: PlanPrice | None
+    addons: tuple[AddonLine, ...]
+    coupons: tuple[CouponLine, ...]
+
+    def recurring_charges(self) -> list[Charge]:
+        charges = []
+        if self.plan_price is not None:
+            charges.append(Charge("plan", self.plan.name, 1, self.plan_price.amount))
+        for line in self.addons:
+            if line.addon.kind == "recurring" and line.unit_amount is not None:
+                charges.append(Charge("addon", line.addon.name, line.quantity, line.unit_amount))
+        return charges
+
+    def next_term_price(self, tax_bp: int | None) -> Priced:
+        """What the next renewal costs with the coupons still active."""
+        discounts = [c.discount() for c in self.coupons if c.active]
+        return price(self.recurring_charges(), discounts, tax_bp=tax_bp)
+
+
+_PLAN_TABLES = (Plan.__table__, PlanPrice.__table__)
+_SUBSCRIPTIONS = Subscription.__table__
+PlanOf = tuple  # (plan row, its price in the subscription's currency or None)
+
+
+def plan_columns() -> list[Column]:
+    """The plan's and its price's columns, after a subscription's, for `with_plan`."""
+    return rows.columns(*_PLAN_TABLES)
+
+
+def join_plan(subscriptions: FromClause = _SUBSCRIPTIONS) -> Join:
+    """Subscriptions joined to their plan and the plan's price in their currency: a list
+    reads them with its own statement instead of a statement more."""
+    return (subscriptions.join(Plan.__table__, Plan.id == Subscription.plan_id)
+            .outerjoin(PlanPrice.__table__, and_(PlanPrice.plan_id == Plan.id,
+                                                 PlanPrice.currency == Subscription.currency)))
+
+
+def with_plan(row: Row) -> tuple[tuple, PlanOf]:
+    """A row of `select(subscription columns, *plan_columns())` as the subscription and
+    (plan, price)."""
+    subscription, plan, plan_price = rows.split(row, _SUBSCRIPTIONS, *_PLAN_TABLES)
+    return subscription, (plan, plan_price)
+
+
+_ADDON_TABLES = (SubscriptionAddon.__table__, Addon.__table__, AddonPrice.__table__)
+_COUPON_TABLES = (SubscriptionCoupon.__table__, Coupon.__table__, CouponAmount.__table__)
+
+
+@cache
+def _items_statements(dialect: str) -> tuple[Select, Select, Select]:
+    """The plans, addons and coupons statements, built once per dialect (the ids are
+    parameters). They read rows, not entities: the items are only read."""
+    return (
+        select(*rows.columns(*_PLAN_TABLES))
+        .select_from(Plan.__table__.outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id))
+        .where(bulk.among_param(dialect, Plan.id, "plan_ids")),
+        select(*rows.columns(*_ADDON_TABLES))
+        .select_from(SubscriptionAddon.__table__.join(Addon, Addon.id == SubscriptionAddon.addon_id)
+                     .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id))
+        .where(bulk.among_param(dialect, SubscriptionAddon.subscription_id, "sub_ids"))
+        .order_by(SubscriptionAddon.id),
+        select(*rows.columns(*_COUPON_TABLES))
+        .select_from(SubscriptionCoupon.__table__
+                     .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
+                     .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id))
+        .where(bulk.among_param(dialect, SubscriptionCoupon.subscription_id, "sub_ids"))
+        .order_by(SubscriptionCoupon.id),
+    )
+
+
+def items_with_plans(session: Session, found: Sequence[tuple[tuple, PlanOf]],
+                     ) -> tuple[list, dict[int, SubscriptionItems]]:
+    """`with_plan`'s (subscription, (plan, price)) pairs as the subscriptions and their
+    items, without reading the plans again."""
+    subscriptions = [sub for sub, _ in found]
+    return subscriptions, subscription_items(session, subscriptions,
+                                             {sub.id: plan for sub, plan in found})
+
+
+def subscription_items(session: Session, subscriptions: list[Subscription],
+                       plans_of: Mapping[int, PlanOf] | None = None,
+                       ) -> dict[int, SubscriptionItems]:
+    """Items of many subscriptions in three queries, whatever their number; two when the
+    caller read each subscription's plan with it (`plans_of`: subscription id → `with_plan`'s
+    (plan, price))."""
+    if not subscriptions:
+        return {}
+    plans_statement, addons_of, coupons_of = _items_statements(session.get_bind().dialect.name)
+    ids = {"plan_ids": list({s.plan_id for s in subscriptions}),
+           "sub_ids": [s.id for s in subscriptions]}
+    plan_rows = (list(plans_of.values()) if plans_of is not None else
+                 [rows.split(r, *_PLAN_TABLES) for r in read(session, plans_statement, ids)])
+    plans = {plan.id: plan for plan, _ in plan_rows}
+    plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
+    addon_rows = [rows.split(r, *_ADDON_TABLES) for r in read(session, addons_of, ids)]
+    coupon_rows = [rows.split(r, *_COUPON_TABLES) for r in read(session, coupons_of, ids)]
+    currency = {s.id: s.currency for s in subscriptions}
+    addons: dict[int, dict[int, AddonLine]] = defaultdict(dict)
+    for link, addon, addon_price in addon_rows:
+        key = link.subscription_id
+        known = addons[key].get(addon.id)
+        matches = addon_price is not None and addon_price.currency == currency[key]
+        if known is None or matches:
+            addons[key][addon.id] = AddonLine(addon, link.quantity,
+                                              addon_price.unit_amount if matches else None)
+    coupons: dict[int, dict[int, CouponLine]] = defaultdict(dict)
+    for link, coupon, amount in coupon_rows:
+        key = link.subscription_id
+        matches = amount is not None and amount.currency == currency[key]
+        if coupon.id not in coupons[key] or matches:
+            coupons[key][coupon.id] = CouponLine(coupon, link.terms_used,
+                                                 amount.amount if matches else None,
+                                                 link.in_current_term)
+    return {
+        s.id: SubscriptionItems(plans[s.plan_id], plan_prices.get((s.plan_id, s.currency)),
+                                tuple(addons[s.id].values()), tuple(coupons[s.id].values()))
+        for s in subscriptions
+    }
+
+
+def redeem(session: Session, coupon_id: int) -> bool:
+    """Count one redemption of the coupon unless its limit is reached (a guarded update, so
+    racing redemptions cannot pass the limit); False when it is used up. Every path that puts
+    a coupon on a subscription counts it here."""
+    taken = session.execute(
+        update(Coupon).where(Coupon.id == coupon_id, or_(
+            Coupon.max_redemptions.is_(None), Coupon.redemptions < Coupon.max_redemptions))
+        .values(redemptions=Coupon.redemptions + 1).execution_options(synchronize_session=False))
+    coupon = session.get(Coupon, coupon_id)
+    if coupon is not None:
+        session.refresh(coupon, ["redemptions"])
+    return taken.rowcount == 1

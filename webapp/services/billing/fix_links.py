@@ -1,0 +1,89 @@
+"""Dunning fix links: a payment-failed email lets the customer pay that one invoice and update
+that one subscription's card without a password.
+
+The link carries 32 random bytes; only their SHA-256 is stored, so the table cannot be turned
+back into working links. A link expires, works until its invoice is paid, and a tampered or
+unknown token finds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from webapp.models import FixLink, Invoice, Payment
+from webapp.services.core.errors import DomainError, NotFound
+
+VALID_FOR = timedelta(days=14)
+
+
+class LinkRefused(DomainError):
+    """The link cannot be used; `reason` says why in words for the page."""
+
+    status = 410
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreatedLink:
+    link: FixLink
+    token: str
+
+    @property
+    def path(self) -> str:
+        return f"/fix/{self.token}"
+
+
+def create(session: Session, *, customer_id: int, invoice_id: int, subscription_id: int,
+           now: datetime) -> CreatedLink:
+    token = secrets.token_urlsafe(32)
+    link = FixLink(token_hash=_hash(token), customer_id=customer_id, invoice_id=invoice_id,
+                   subscription_id=subscription_id, expires_at=now + VALID_FOR, created_at=now)
+    session.add(link)
+    session.flush()
+    return CreatedLink(link, token)
+
+
+def resolve(session: Session, *, token: str, now: datetime) -> FixLink:
+    """The usable link for this token, or LinkRefused with the reason."""
+    link = session.exec(select(FixLink).where(FixLink.token_hash == _hash(token))).first() \
+        if 20 <= len(token) <= 100 else None
+    if link is None:
+        raise LinkRefused("This link is not valid. Check that you copied all of it, or log in "
+                          "to the portal to pay.")
+    if link.used_at is not None:
+        raise LinkRefused("This link has already been used. Log in to the portal to see your "
+                          "invoices and payments.")
+    if link.expires_at < now:
+        raise LinkRefused("This link has expired. Log in to the portal to pay, or use the "
+                          "link in a newer email.")
+    invoice = session.get(Invoice, link.invoice_id)
+    if invoice is None or invoice.status != "open":
+        raise LinkRefused("This invoice is already paid; there is nothing left to do here.")
+    return link
+
+
+def payment_for(session: Session, *, token: str, payment_id: int) -> Payment:
+    """A payment made through this link (used or not); NotFound for anything else."""
+    link = session.exec(select(FixLink).where(FixLink.token_hash == _hash(token))).first()
+    payment = session.get(Payment, payment_id)
+    if link is None or payment is None or payment.intent.get("fix_link_id") != link.id:
+        raise NotFound("No such payment.")
+    return payment
+
+
+def mark_used(session: Session, *, link_id: int, now: datetime) -> None:
+    link = session.get(FixLink, link_id)
+    if link is not None and link.used_at is None:
+        link.used_at = now

@@ -1,0 +1,286 @@
+"""Invoices as the customer sees them: derived statuses, balances, lists and details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from sqlalchemy import Date, Row, Select, and_, bindparam, case, func
+from sqlmodel import Session, select
+
+from webapp.models import (
+    CreditApplication,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentAllocation,
+    Subscription,
+)
+from webapp.services.billing.ledger import balance_due
+from webapp.services.core.errors import NotFound
+from webapp.services.core.listing import (
+    PAGE_SIZE,
+    FilterReader,
+    Page,
+    counted_page,
+    date_range,
+    matching,
+    read,
+)
+from webapp.services.core.rows import columns, split
+
+STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
+# sort -> (column, descending?) keys, the id last so that every order is total.
+SORTS = {
+    "newest": (("issue_date", True), ("id", True)),
+    "oldest": (("issue_date", False), ("id", False)),
+    "due": (("due_date", False), ("id", False)),
+    "amount": (("total", True), ("id", True)),
+}
+
+
+def _order(columns, sort: str) -> list:
+    return [columns[name].desc() if descending else columns[name].asc()
+            for name, descending in SORTS[sort]]
+STATUS_LABELS = {"paid": "Paid", "open": "Unpaid", "overdue": "Overdue",
+                 "partially_paid": "Partially Paid", "void": "Void"}
+
+
+def derived_status(invoice: Invoice, today: date) -> str:
+    """paid | void | overdue | partially_paid | open — overdue wins over partially paid."""
+    if invoice.status in ("paid", "void"):
+        return invoice.status
+    if invoice.due_date < today:
+        return "overdue"
+    if invoice.amount_paid + invoice.credits_applied > 0:
+        return "partially_paid"
+    return "open"
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: int
+    number: str
+    kind: str
+    issue_date: date
+    due_date: date
+    currency: str
+    total: int
+    balance: int
+    status: str
+    status_label: str
+    subscription_number: str | None
+    payable: bool
+
+    @classmethod
+    def of(cls, invoice: Invoice | Row, subscription_number: str | None, today: date) -> InvoiceRow:
+        status = derived_status(invoice, today)
+        return cls(invoice.id, invoice.number, invoice.kind, invoice.issue_date,
+                   invoice.due_date, invoice.currency, invoice.total, balance_due(invoice),
+                   status, STATUS_LABELS[status], subscription_number,
+                   payable=invoice.status == "open" and balance_due(invoice) > 0)
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    subscription_id: int | None = None
+    sort: str = "newest"
+    page: int = 1
+
+    def query_args(self, **overrides) -> dict:
+        """The filters as URL parameters (for pagination and sort links)."""
+        args = {"status": self.status, "from": self.date_from, "to": self.date_to,
+                "subscription": self.subscription_id, "sort": self.sort if self.sort != "newest" else None,
+                "page": self.page if self.page > 1 else None} | overrides
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def read_filters(params: Mapping[str, str]) -> tuple[InvoiceFilters, list[str]]:
+    reader = FilterReader(params)
+    filters = InvoiceFilters(
+        status=reader.choice("status", STATUS_FILTERS, "status"),
+        date_from=reader.date("from", "from"),
+        date_to=reader.date("to", "to"),
+        subscription_id=reader.integer("subscription", "subscription"),
+        sort=reader.choice("sort", tuple(SORTS), "sort") or "newest",
+        page=reader.page())
+    return filters, reader.messages
+
+
+def _status_condition(status: str, today):
+    settled = Invoice.amount_paid + Invoice.credits_applied
+    if status == "paid":
+        return Invoice.status == "paid"
+    if status == "void":
+        return Invoice.status == "void"
+    if status == "unpaid":
+        return Invoice.status == "open"
+    if status == "overdue":
+        return and_(Invoice.status == "open", Invoice.due_date < today)
+    return and_(Invoice.status == "open", settled > 0, Invoice.due_date >= today)
+
+
+# What a row of the list shows: columns, not entities (building and tracking 25 ORM objects
+# cost more than the rest of the query).
+_ROW_COLUMNS = (Invoice.id, Invoice.number, Invoice.kind, Invoice.issue_date, Invoice.due_date,
+                Invoice.currency, Invoice.total, Invoice.amount_paid, Invoice.credits_applied,
+                Invoice.status, Invoice.subscription_id)
+
+
+@cache
+def _list_statements(status: str | None, date_from: bool, date_to: bool, subscription: bool,
+                     sort: str, counted: bool = True) -> tuple[Select, Select]:
+    """The count and the page statements for one shape of filters, built once: a filter's value
+    is a parameter, so at most 6 × 2 × 2 × 2 × 4 shapes exist.
+
+    The page's 25 invoices are chosen first and only they are joined to their subscriptions:
+    joined before the OFFSET, PostgreSQL hashed all the subscriptions for a deep page. When
+    `counted`, each row also carries the number of matching invoices (`listing.matching`),
+    so a page and its total take one round trip; the count statement is then needed only
+    past the last page."""
+    conditions = [Invoice.customer_id == bindparam("customer_id")]
+    if status:
+        conditions.append(_status_condition(status, bindparam("today", type_=Date)))
+    conditions += date_range(Invoice.issue_date, date_from, date_to)
+    if subscription:
+        conditions.append(Invoice.subscription_id == bindparam("subscription_id"))
+    count = select(func.count()).select_from(Invoice).where(*conditions)
+    page = (select(*_ROW_COLUMNS).where(*conditions)
+            .order_by(*_order(Invoice.__table__.c, sort))
+            .offset(bindparam("offset")).limit(bindparam("limit")).subquery("page"))
+    rows = (select(page, Subscription.number.label("subscription_number"),
+                   *((matching(count),) if counted else ()))
+            .outerjoin(Subscription, Subscription.id == page.c.subscription_id)
+            .order_by(*_order(page.c, sort)))
+    return count, rows
+
+
+def list_invoices(session: Session, *, customer_id: int, filters: InvoiceFilters,
+                  today: date, page_size: int = PAGE_SIZE) -> Page[InvoiceRow]:
+    """One page of the customer's invoices and their number: one query, whatever the page
+    (two past the last page, to count what there is)."""
+    count, rows = _list_statements(filters.status, filters.date_from is not None,
+                                   filters.date_to is not None,
+                                   filters.subscription_id is not None, filters.sort)
+    params = {"customer_id": customer_id, "today": today, "date_from": filters.date_from,
+              "date_to": filters.date_to, "subscription_id": filters.subscription_id}
+    return counted_page(session, rows, count, params, filters.page, page_size,
+                        lambda row: InvoiceRow.of(row, row.subscription_number, today))
+
+
+def recent_invoices(session: Session, *, customer_id: int, today: date,
+                    limit: int = 5) -> tuple[InvoiceRow, ...]:
+    """The newest invoices, without counting them all (the dashboard shows no pager)."""
+    _, rows = _list_statements(None, False, False, False, "newest", counted=False)
+    params = {"customer_id": customer_id, "offset": 0, "limit": limit}
+    return tuple(InvoiceRow.of(row, row.subscription_number, today)
+                 for row in read(session, rows, params))
+
+
+@dataclass(frozen=True)
+class AppliedCredit:
+    credit_note_id: int
+    number: str
+    amount: int
+    applied_on: date
+
+
+@dataclass(frozen=True)
+class PaymentApplied:
+    payment_id: int
+    number: str
+    amount: int
+    paid_on: date | None
+    method: str
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    row: InvoiceRow
+    invoice: Row  # the invoice's columns (rows.row_type of its table)
+    lines: tuple[Row, ...]  # invoice_line rows (the columns, read-only)
+    credits: tuple[AppliedCredit, ...]
+    payments: tuple[PaymentApplied, ...]
+
+    @property
+    def balance(self) -> int:
+        return self.row.balance
+
+
+def owned_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoice:
+    """The customer's invoice, or NotFound (missing and not-yours answer alike)."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.customer_id != customer_id:
+        raise NotFound("No such invoice.")
+    return invoice
+
+
+# An invoice's parts, as rows: the statements are built once, and the page needs values.
+_INVOICES = Invoice.__table__
+_INVOICE = (select(*columns(_INVOICES), Subscription.number.label("subscription_number"))
+            .select_from(_INVOICES.outerjoin(Subscription,
+                                             Subscription.id == _INVOICES.c.subscription_id))
+            .where(_INVOICES.c.id == bindparam("invoice_id"),
+                   _INVOICES.c.customer_id == bindparam("customer_id")))
+_LINES = (select(InvoiceLine.__table__).where(InvoiceLine.invoice_id == bindparam("invoice_id"))
+          .order_by(InvoiceLine.position, InvoiceLine.id))
+_CREDITS = (select(CreditApplication.credit_note_id, CreditNote.number, CreditApplication.amount,
+                   CreditApplication.applied_on)
+            .join(CreditNote, CreditNote.id == CreditApplication.credit_note_id)
+            .where(CreditApplication.invoice_id == bindparam("invoice_id"))
+            .order_by(CreditApplication.applied_on, CreditApplication.id))
+_PAYMENTS = (select(Payment.id, Payment.number, PaymentAllocation.amount, Payment.paid_on,
+                    Payment.method)
+             .join(Payment, Payment.id == PaymentAllocation.payment_id)
+             .where(PaymentAllocation.invoice_id == bindparam("invoice_id"))
+             .order_by(Payment.paid_on, Payment.id))
+
+
+def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
+                   today: date) -> InvoiceDetail:
+    """The customer's invoice with its subscription's number, lines, credits and payments, or
+    NotFound (missing and not-yours answer alike)."""
+    found = read(session, _INVOICE, {"invoice_id": invoice_id, "customer_id": customer_id}).first()
+    if found is None:
+        raise NotFound("No such invoice.")
+    invoice = split(found, _INVOICES)[0]
+    subscription_number = found.subscription_number
+    ids = {"invoice_id": invoice.id}
+    return InvoiceDetail(
+        InvoiceRow.of(invoice, subscription_number, today), invoice,
+        tuple(read(session, _LINES, ids)),
+        tuple(AppliedCredit(*row) for row in read(session, _CREDITS, ids)),
+        tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)))
+
+
+# (outstanding, overdue) for the parameters customer_id and today; the dashboard reads it as
+# a subquery beside the customer.
+OUTSTANDING = (
+    select(func.coalesce(func.sum(Invoice.total - Invoice.amount_paid - Invoice.credits_applied),
+                         0).label("outstanding"),
+           func.coalesce(func.sum(case((Invoice.due_date < bindparam("today", type_=Date), 1),
+                                       else_=0)), 0).label("overdue"))
+    .where(Invoice.customer_id == bindparam("customer_id"), Invoice.status == "open"))
+
+
+def outstanding(session: Session, *, customer_id: int, today: date) -> tuple[int, int]:
+    """(Σ balances of open invoices, number of overdue invoices), in one query."""
+    row = read(session, OUTSTANDING, {"customer_id": customer_id, "today": today}).one()
+    return int(row[0]), int(row[1])
+
+
+def payable_invoices(session: Session, *, customer_id: int,
+                     invoice_ids: list[int] | None = None) -> list[Invoice]:
+    """Open invoices with something left to pay, oldest first (optionally only these ids)."""
+    conditions = [Invoice.customer_id == customer_id, Invoice.status == "open",
+                  Invoice.total > Invoice.amount_paid + Invoice.credits_applied]
+    if invoice_ids is not None:
+        conditions.append(Invoice.id.in_(invoice_ids))
+    return list(session.exec(select(Invoice).where(*conditions)
+                             .order_by(Invoice.issue_date, Invoice.id)).all())

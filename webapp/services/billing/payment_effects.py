@@ -1,0 +1,217 @@
+"""What a charge's outcome does: subscription states, dunning, receipts, the organization.
+
+Called once per payment, by `charges.record`, in the transaction that records the outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from webapp.models import Customer, Invoice, Organization, Payment, Plan, Subscription
+from webapp.services.billing import fix_links, ledger
+from webapp.services.billing import terms as billing
+from webapp.services.core import notifications, outbox, preferences, state_machine
+from webapp.services.core.dates import today_in
+from webapp.services.core.money import format_money
+from webapp.services.payments import methods
+
+# Purposes whose failure sends a subscription into dunning (the engine's own charges).
+DUNNING_ON_FAILURE = ("renewal", "resume", "start")
+
+
+def apply(session: Session, *, payment: Payment, now: datetime) -> None:
+    org = session.get(Organization, 1)
+    today = today_in(org.timezone, now)
+    sub = session.get(Subscription, payment.subscription_id) if payment.subscription_id else None
+    if sub is not None and sub.awaiting_payment_id == payment.id:
+        sub.awaiting_payment_id = None
+    if payment.status == "succeeded" and payment.purpose in ("activation", "reactivation"):
+        # Imported here: subscription_actions reaches the charge service, which calls us.
+        # Only a success does anything: a declined activation changes nothing.
+        from webapp.services.subscriptions import actions
+
+        actions.apply_paid_action(session, payment=payment, now=now)
+    if payment.status == "succeeded":
+        _succeeded(session, org, payment, sub, today, now)
+    else:
+        _failed(session, org, payment, sub, today, now)
+
+
+def _money(org: Organization, amount: int, currency: str) -> str:
+    return format_money(amount, currency, org.locale)
+
+
+def _succeeded(session, org, payment, sub, today, now) -> None:
+    customer = session.get(Customer, payment.customer_id)
+    if sub is not None and payment.purpose == "trial_end" and sub.status == "trial":
+        state_machine.transition(session, sub, "trial_converted", "live", now=now)
+    if payment.intent.get("save_card"):
+        # A card saved while paying becomes the method of the subscriptions it paid for.
+        paid_subs = list(session.exec(select(Invoice.subscription_id).where(
+            Invoice.id.in_(payment.intent.get("invoice_ids", [])),
+            Invoice.subscription_id.is_not(None)).distinct()))
+        methods.use_for_subscriptions(
+            session, customer_id=customer.id, method_id=payment.payment_method_id,
+            subscription_ids=paid_subs, now=now)
+    if payment.purpose == "change" and sub is not None:
+        # Imported here: subscription_changes reaches the charge service, which calls us.
+        from webapp.services.subscriptions import changes as subscription_changes
+
+        subscription_changes.apply_paid_change(session, payment=payment, today=today, now=now)
+    if payment.intent.get("fix_link_id"):
+        fix_links.mark_used(session, link_id=payment.intent["fix_link_id"], now=now)
+    _back_to_live(session, payment, now)
+    amount = _money(org, payment.amount, payment.currency)
+    outbox.enqueue(session, template="payment_receipt", to=customer.email,
+                   subject=f"Payment receipt {payment.number}", customer_id=customer.id,
+                   context={"name": customer.display_name, "amount": amount,
+                            "number": payment.number, "paid_on": payment.paid_on.isoformat(),
+                            "path": f"/payments/{payment.id}"}, now=now)
+    notifications.notify_org(session, event=notifications.PAYMENT_RECEIVED,
+                             title=f"Payment received: {amount} from {customer.display_name}",
+                             body=f"Receipt {payment.number}.", now=now, customer_id=customer.id)
+
+
+def late_success(session: Session, *, payment: Payment, unused: int, now: datetime) -> None:
+    """A success recorded after the portal had marked the payment failed (already allocated
+    to whatever of its invoices was still open): `unused`, what nothing needed any more,
+    becomes the customer's credit, and the admins are told. The action the payment was for
+    (an activation, a change) is not applied late: the customer has since been told it
+    was not done."""
+    org = session.get(Organization, 1)
+    customer = session.get(Customer, payment.customer_id)
+    _back_to_live(session, payment, now)
+    amount = _money(org, payment.amount, payment.currency)
+    outbox.enqueue(session, template="payment_receipt", to=customer.email,
+                   subject=f"Payment receipt {payment.number}", customer_id=customer.id,
+                   context={"name": customer.display_name, "amount": amount,
+                            "number": payment.number, "paid_on": payment.paid_on.isoformat(),
+                            "path": f"/payments/{payment.id}"}, now=now)
+    body = f"Payment {payment.number} ({amount}) succeeded after it had been marked failed."
+    if unused > 0:
+        note = ledger.payment_to_credit(
+            session, payment=payment, amount=unused, today=payment.paid_on, now=now,
+            reason=f"Late payment {payment.number}")
+        body += (f" {_money(org, unused, payment.currency)} of it was no longer due and is now "
+                 f"unused credit on credit note {note.number}.")
+    notifications.notify_org(session, event=notifications.LATE_PAYMENT,
+                             title=f"Late payment from {customer.display_name}: {amount}",
+                             body=body, now=now, customer_id=customer.id)
+
+
+def _back_to_live(session: Session, payment: Payment, now: datetime) -> None:
+    """Subscriptions in dunning or unpaid whose invoices are now all paid go back to live."""
+    invoice_ids = payment.intent.get("invoice_ids", [])
+    if not invoice_ids:
+        return
+    sub_ids = set(session.exec(select(Invoice.subscription_id).where(
+        Invoice.id.in_(invoice_ids), Invoice.subscription_id.is_not(None))))
+    for sub in session.exec(select(Subscription).where(
+            Subscription.id.in_(sub_ids), Subscription.status.in_(("dunning", "unpaid")))):
+        still_open = session.exec(select(Invoice.id).where(
+            Invoice.subscription_id == sub.id, Invoice.status == "open")).first()
+        if still_open is None:
+            back_to_live(session, sub, paid_on=payment.paid_on, now=now)
+
+
+def back_to_live(session: Session, sub: Subscription, *, paid_on: date, now: datetime) -> None:
+    """A subscription in dunning or unpaid whose invoices are paid is live again.
+
+    From dunning its term runs on. From unpaid (it was not renewed meanwhile) the paid
+    invoice's term restarts on the payment date, anchored there, with no new invoice; only
+    if that term had already ended in full is a new term invoiced, by the next tick, from the
+    payment date. Skipped terms are never billed, and no day is paid twice.
+    """
+    values = {"dunning_attempts": 0, "next_retry_on": None, "dunning_started_on": None}
+    if sub.status != "unpaid":
+        values["next_billing_date"] = sub.next_billing_date or sub.current_term_end
+    elif sub.current_term_end is not None and paid_on < sub.current_term_end:
+        end = billing.term_end(session.get(Plan, sub.plan_id), paid_on, paid_on.day)
+        values |= {"current_term_start": paid_on, "current_term_end": end,
+                   "next_billing_date": end, "anchor_day": paid_on.day, "term_days": None}
+    else:
+        values |= {"next_billing_date": paid_on, "anchor_day": paid_on.day, "term_days": None}
+    state_machine.transition(session, sub, "payment_succeeded", "live", now=now, **values)
+
+
+def _failed(session, org, payment, sub, today, now) -> None:
+    if sub is None:
+        return
+    customer = session.get(Customer, payment.customer_id)
+    prefs = preferences.load(session)
+    reason = payment.failure_reason or "The payment could not be completed."
+    if payment.purpose == "trial_end" and sub.status == "trial":
+        for invoice in session.exec(select(Invoice).where(Invoice.id.in_(payment.intent.get("invoice_ids", [])))):
+            invoice.status, invoice.voided_on = "void", today
+        state_machine.transition(session, sub, "trial_charge_failed", "expired", now=now,
+                                 expired_reason="trial_end", next_billing_date=None)
+        _mail(session, customer, "trial_expired", f"Your trial of {sub.number} has ended",
+              {"number": sub.number, "reason": reason, "path": f"/subscriptions/{sub.id}"}, now)
+    elif payment.purpose in DUNNING_ON_FAILURE and sub.status == "live":
+        days = prefs.dunning_retry_days or [1]
+        state_machine.transition(session, sub, "renewal_failed", "dunning", now=now,
+                                 dunning_attempts=0, dunning_started_on=today,
+                                 next_retry_on=today + timedelta(days=days[0]))
+        _payment_failed_mail(session, customer, sub, _invoice_ids(payment), reason,
+                             sub.next_retry_on, now)
+    elif payment.purpose == "dunning_retry" and sub.status == "dunning":
+        _retry_failed(session, org, prefs, customer, sub, _invoice_ids(payment), reason, now)
+
+
+def retry_without_card(session: Session, *, sub: Subscription, invoice_ids: list[int],
+                       now: datetime) -> None:
+    """A dunning retry that found no card to charge counts as a failed one, so the schedule
+    still runs to its final action; the email's link lets the customer add a card and pay."""
+    org = session.get(Organization, 1)
+    _retry_failed(session, org, preferences.load(session), session.get(Customer, sub.customer_id),
+                  sub, invoice_ids, "There is no card on file to charge.", now)
+
+
+def _invoice_ids(payment: Payment) -> list[int]:
+    return payment.intent.get("invoice_ids", [])
+
+
+def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) -> None:
+    days = prefs.dunning_retry_days or [1]
+    attempts = sub.dunning_attempts + 1
+    if attempts < len(days):
+        # Counted from the attempt that ran (today), not from the first failure: after a
+        # scheduler outage the retries keep their spacing instead of running back to back.
+        next_retry = today_in(org.timezone, now) + timedelta(days=days[attempts] - days[attempts - 1])
+        state_machine.transition(session, sub, "retry_failed", "dunning", now=now,
+                                 dunning_attempts=attempts, next_retry_on=next_retry)
+        _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry, now)
+        return
+    final = prefs.dunning_final_action
+    extra = {"cancelled_on": today_in(org.timezone, now), "next_billing_date": None} \
+        if final == "cancelled" else {"next_billing_date": None}
+    state_machine.transition(session, sub, "dunning_exhausted", final, now=now,
+                             dunning_attempts=attempts, next_retry_on=None, **extra)
+    _mail(session, customer, "dunning_final", f"Subscription {sub.number} is now {final}",
+          {"number": sub.number, "state": final, "reason": reason,
+           "path": f"/subscriptions/{sub.id}"}, now)
+    notifications.notify_org(
+        session, event=notifications.DUNNING_FINAL_ACTION,
+        title=f"{sub.number} is {final} after failed payments",
+        body=f"{customer.display_name}: every retry failed ({reason}).", now=now,
+        customer_id=customer.id)
+
+
+def _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry: date | None,
+                         now) -> None:
+    path = f"/subscriptions/{sub.id}"
+    if invoice_ids:
+        # A signed-in-free link that can pay this invoice and update this card, nothing else.
+        path = fix_links.create(session, customer_id=customer.id, invoice_id=invoice_ids[0],
+                                subscription_id=sub.id, now=now).path
+    _mail(session, customer, "payment_failed", f"Payment failed for {sub.number}",
+          {"number": sub.number, "reason": reason,
+           "next_retry": next_retry.isoformat() if next_retry else "", "path": path}, now)
+
+
+def _mail(session, customer, template, subject, context, now) -> None:
+    outbox.enqueue(session, template=template, to=customer.email, subject=subject,
+                   customer_id=customer.id, context={"name": customer.display_name, **context},
+                   now=now)

@@ -1,0 +1,94 @@
+"""The subscription state machine (DESIGN.md), as a table; anything not in it is an error.
+
+Every transition is a guarded UPDATE (`... WHERE id = :id AND status = :from`), so of two racing
+requests or workers exactly one wins and the other gets a clear message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from webapp.models import Subscription
+from webapp.services.core.errors import IllegalTransition
+
+ALL_LIVE_STATES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid")
+
+# event -> {from state -> allowed target states}
+TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    "start": {"future": frozenset({"trial", "live"})},
+    "activate": {"trial": frozenset({"live"})},
+    "trial_converted": {"trial": frozenset({"live"})},
+    "trial_charge_failed": {"trial": frozenset({"expired"})},
+    "extend_trial": {"expired": frozenset({"trial"})},
+    "schedule_cancel": {"trial": frozenset({"non_renewing"}), "live": frozenset({"non_renewing"})},
+    "remove_cancel": {"non_renewing": frozenset({"trial", "live"})},
+    "term_end_cancel": {"non_renewing": frozenset({"cancelled"})},
+    "cancel_now": {state: frozenset({"cancelled"}) for state in ALL_LIVE_STATES},
+    "renew": {"live": frozenset({"live"})},
+    "renewal_failed": {"live": frozenset({"dunning"})},
+    "retry_failed": {"dunning": frozenset({"dunning"})},
+    "payment_succeeded": {"dunning": frozenset({"live"}), "unpaid": frozenset({"live"})},
+    "dunning_exhausted": {"dunning": frozenset({"unpaid", "cancelled"})},
+    # An invoice nobody charges stayed unpaid past the organization's limit (its setting).
+    "overdue": {"live": frozenset({"unpaid", "cancelled"})},
+    "pause": {"live": frozenset({"paused"})},
+    "resume": {"paused": frozenset({"live"})},
+    "change_now": {"live": frozenset({"live"})},
+    "change_at_term_end": {"live": frozenset({"live"})},
+    "reactivate": {"cancelled": frozenset({"live"}), "expired": frozenset({"live"})},
+    "cycles_complete": {"live": frozenset({"expired"})},
+}
+
+EVENT_PHRASES = {
+    "start": "start", "activate": "be activated", "trial_converted": "end its trial",
+    "trial_charge_failed": "end its trial", "extend_trial": "have its trial extended",
+    "schedule_cancel": "be scheduled for cancellation",
+    "remove_cancel": "have a scheduled cancellation removed",
+    "term_end_cancel": "end its term", "cancel_now": "be cancelled", "renew": "renew",
+    "renewal_failed": "go into dunning", "retry_failed": "retry a payment",
+    "payment_succeeded": "return to live", "dunning_exhausted": "end dunning",
+    "overdue": "be stopped for an overdue invoice",
+    "pause": "be paused", "resume": "be resumed", "change_now": "be changed",
+    "change_at_term_end": "be changed at the end of the term", "reactivate": "be reactivated",
+    "cycles_complete": "expire",
+}
+STATE_NAMES = {"future": "future", "trial": "trial", "live": "live",
+               "non_renewing": "non-renewing", "paused": "paused", "dunning": "dunning",
+               "unpaid": "unpaid", "cancelled": "cancelled", "expired": "expired"}
+
+
+def allowed(status: str, event: str) -> bool:
+    return status in TRANSITIONS.get(event, {})
+
+
+def check(status: str, event: str, to: str | None = None) -> None:
+    """Raise IllegalTransition unless the table has (status, event[, to])."""
+    targets = TRANSITIONS.get(event, {}).get(status)
+    if targets is None or (to is not None and to not in targets):
+        article = "An" if STATE_NAMES.get(status, status)[0] in "aeiou" else "A"
+        raise IllegalTransition(
+            f"{article} {STATE_NAMES.get(status, status)} subscription cannot "
+            f"{EVENT_PHRASES.get(event, event)}.")
+
+
+def transition(session: Session, sub: Subscription, event: str, to: str, *, now: datetime,
+               guard: dict | None = None, **values) -> None:
+    """Move `sub` from its current state to `to` by a guarded update, with other changes.
+
+    `guard` adds column == value conditions (e.g. the next billing date a worker claimed), so a
+    second runner of the same due event matches no row.
+    """
+    check(sub.status, event, to)
+    conditions = [getattr(Subscription, name) == value for name, value in (guard or {}).items()]
+    result = session.execute(
+        update(Subscription)
+        .where(Subscription.id == sub.id, Subscription.status == sub.status, *conditions)
+        .values(status=to, updated_at=now, **values)
+        .execution_options(synchronize_session="evaluate"))
+    if result.rowcount != 1:
+        session.refresh(sub)
+        raise IllegalTransition("This subscription was changed a moment ago. "
+                                "Reload the page to see where it stands.")

@@ -1,0 +1,68 @@
+"""The home dashboard: everything between the customer and the business at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Date, bindparam, select, true
+from sqlmodel import Session
+
+from webapp.models import Customer, Subscription
+from webapp.services.billing import credits, invoices
+from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
+from webapp.services.core import rows
+from webapp.services.core.listing import read
+from webapp.services.payments import history as payments
+from webapp.services.subscriptions.views import SubscriptionRow
+
+RENEWING = ("trial", "live", "non_renewing", "future", "paused", "dunning")
+
+
+_CUSTOMERS = Customer.__table__
+CustomerRow = rows.row_type(_CUSTOMERS)
+# The customer with their outstanding balance, overdue count and unused credit: one round trip
+# (each aggregate returns exactly one row, so the joins keep the customer's one row).
+_OUTSTANDING, _CREDIT = invoices.OUTSTANDING.subquery(), credits.UNUSED_CREDIT.subquery()
+_SUMMARY = (select(*rows.columns(_CUSTOMERS), _OUTSTANDING.c.outstanding, _OUTSTANDING.c.overdue,
+                   _CREDIT.c.unused_credit)
+            .select_from(_CUSTOMERS.join(_OUTSTANDING, true()).join(_CREDIT, true()))
+            .where(_CUSTOMERS.c.id == bindparam("customer_id")))
+# The next five renewals with their plans, as rows (columns, not entities).
+_NEXT_RENEWALS = (
+    select(*rows.columns(Subscription.__table__), *plan_columns()).select_from(join_plan())
+    .where(Subscription.customer_id == bindparam("customer_id"),
+           Subscription.status.in_(RENEWING), Subscription.next_billing_date.is_not(None),
+           Subscription.next_billing_date >= bindparam("today", type_=Date))
+    .order_by(Subscription.next_billing_date, Subscription.id).limit(5))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    customer: CustomerRow
+    currency: str
+    outstanding: int
+    overdue_count: int
+    unused_credit: int
+    next_renewals: tuple[SubscriptionRow, ...]
+    recent_invoices: tuple[invoices.InvoiceRow, ...]
+    recent_payments: tuple[payments.PaymentRow, ...]
+
+    @property
+    def has_outstanding(self) -> bool:
+        return self.outstanding > 0
+
+
+def dashboard(session: Session, *, customer_id: int, today: date,
+              tax_bp: int | None) -> Dashboard:
+    """A fixed number of queries, whatever the size of the customer's history."""
+    summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": today}).one()
+    customer = rows.split(summary, _CUSTOMERS)[0]
+    subs, items = items_with_plans(session, [with_plan(row) for row in read(
+        session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today})])
+    return Dashboard(
+        customer, customer.currency, int(summary.outstanding), int(summary.overdue),
+        int(summary.unused_credit),
+        tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs),
+        invoices.recent_invoices(session, customer_id=customer_id, today=today),
+        payments.recent_payments(session, customer_id=customer_id))

@@ -1,0 +1,248 @@
+"""Cancel (trial or paid), now or at the end of the term; the retention offer; and Remove
+Scheduled Cancellation.
+
+Which timings a customer sees is the preference (`cancel_timings`) narrowed by the state
+machine. `cancel_subscription` is the one cancellation, for the customer and the back office
+alike (the admin chooses the timing and the credit instead of the preferences): an immediate
+one credits, when asked to, the unused days of what the customer holds now
+(`billing.unused_time`, DESIGN.md: Proration). The credit note is applied to that invoice
+first when it is still open, so only the used days stay due, then to the other open invoices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from webapp.models import (
+    CreditNote,
+    Invoice,
+    Organization,
+    Subscription,
+    SubscriptionCoupon,
+)
+from webapp.services.billing import catalog, ledger
+from webapp.services.billing import terms as billing
+from webapp.services.billing.terms import UnusedTime
+from webapp.services.core import notifications, preferences, state_machine
+from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.subscriptions import changes
+from webapp.services.subscriptions.actions.common import (
+    CANCELLATION_REMOVED,
+    RETENTION_ACCEPTED,
+    Context,
+    cancel_permission,
+    confirm,
+    context,
+    owned,
+)
+
+IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
+_EVENTS = {IMMEDIATELY: "cancel_now", END_OF_TERM: "schedule_cancel"}
+# A retention offer is made to subscriptions that would bill again.
+_RETAINABLE = ("trial", "live", "paused")
+MAX_DETAILS = 500
+
+
+@dataclass(frozen=True)
+class RetentionOffer:
+    coupon_id: int
+    code: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CancelOptions:
+    subscription: Subscription
+    timings: tuple[str, ...]
+    reasons: tuple[str, ...]
+    retention: RetentionOffer | None
+    unused: UnusedTime | None  # credited on an immediate cancellation (preference)
+    term_end: date | None  # when an end-of-term cancellation takes effect
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    subscription: Subscription
+    timing: str
+    credit_note: CreditNote | None
+    message: str
+
+
+def allowed_timings(prefs, sub: Subscription) -> tuple[str, ...]:
+    """The preference's timings that the subscription's state allows."""
+    return tuple(t for t in preferences.cancel_timings(prefs)
+                 if state_machine.allowed(sub.status, _EVENTS[t]))
+
+
+def cancel_options(session: Session, *, customer_id: int, subscription_id: int,
+                   now: datetime) -> CancelOptions:
+    """What the Cancel form offers for this subscription now."""
+    ctx = context(session, now)
+    return _options(ctx, owned(ctx, customer_id, subscription_id))
+
+
+def _options(ctx: Context, sub: Subscription) -> CancelOptions:
+    preferences.require(ctx.prefs, cancel_permission(sub))
+    timings = allowed_timings(ctx.prefs, sub)
+    if not timings:
+        state_machine.check(sub.status, _EVENTS[preferences.cancel_timings(ctx.prefs)[0]])
+    unused = billing.unused_time(ctx.session, sub, ctx.today, tax_bp=ctx.org.tax_rate_bp) \
+        if ctx.prefs.cancel_credit_unused and IMMEDIATELY in timings else None
+    return CancelOptions(sub, timings, tuple(ctx.prefs.cancellation_reasons),
+                         retention_offer(ctx, sub), unused,
+                         sub.current_term_end if END_OF_TERM in timings else None)
+
+
+def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: str,
+           reason: str, details: str, now: datetime) -> CancelResult:
+    """Cancel now (crediting unused time, by the preference) or at the end of the term."""
+    ctx = context(session, now)
+    sub = owned(ctx, customer_id, subscription_id)
+    options = _options(ctx, sub)
+    if timing not in options.timings:
+        raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
+    if reason not in options.reasons:
+        raise InvalidInput("Choose a reason from the list.", field="reason")
+    details = (details or "").strip()
+    if len(details) > MAX_DETAILS:
+        raise InvalidInput(f"Use at most {MAX_DETAILS} characters.", field="details")
+    why = f"{reason}: {details}" if details else reason
+    result = cancel_subscription(ctx, sub, timing=timing, why=why,
+                                 credit_unused=ctx.prefs.cancel_credit_unused)
+    if timing == IMMEDIATELY:
+        credit = credit_sentence(ctx, result.credit_note)
+        confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
+                subject=f"{sub.number} is cancelled", message=result.message,
+                details=[f"Reason: {why}"], org_title=f"{sub.number} cancelled by the customer",
+                org_body=f"cancelled it now. Reason: {why}.{credit}")
+    else:
+        on = _term_end_text(sub)
+        confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
+                subject=f"{sub.number} will be cancelled on {on}", message=result.message,
+                details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
+                org_title=f"{sub.number} will cancel at the end of its term ({on})",
+                org_body=f"scheduled the cancellation. Reason: {why}.")
+    return result
+
+
+def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: str,
+                        credit_unused: bool) -> CancelResult:
+    """The one cancellation, for the customer's and the admin's own checks: the state
+    machine decides, and cancelling now credits the unused time when `credit_unused`."""
+    if timing == IMMEDIATELY:
+        unused = billing.unused_time(ctx.session, sub, ctx.today, tax_bp=ctx.org.tax_rate_bp) \
+            if credit_unused else None
+        state_machine.transition(ctx.session, sub, "cancel_now", "cancelled", now=ctx.now,
+                                 cancelled_on=ctx.today, cancel_reason=why,
+                                 next_billing_date=None, status_before_cancel=None,
+                                 pause_on=None, resume_on=None, next_retry_on=None)
+        note = credit_unused_time(ctx.session, sub, unused, today=ctx.today, now=ctx.now)
+        if unused is not None:
+            sub.held_invoice_id = None  # its unused days are credited: nothing is held now
+        return CancelResult(sub, IMMEDIATELY, note,
+                            f"{sub.number} is cancelled.{credit_sentence(ctx, note)}")
+    if timing != END_OF_TERM:
+        raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
+    state_machine.transition(ctx.session, sub, "schedule_cancel", "non_renewing", now=ctx.now,
+                             status_before_cancel=sub.status, cancel_reason=why,
+                             next_billing_date=None, pause_on=None, resume_on=None)
+    return CancelResult(sub, END_OF_TERM, None,
+                        f"{sub.number} will be cancelled on {_term_end_text(sub)}, at the end "
+                        f"of the current term.")
+
+
+def _term_end_text(sub: Subscription) -> str:
+    return sub.current_term_end.isoformat() if sub.current_term_end else "the end of the term"
+
+
+def credit_sentence(ctx: Context, note: CreditNote | None) -> str:
+    """What the customer is told about the credit for unused time ("" without one)."""
+    if note is None:
+        return ""
+    used = "it has been applied to your open invoices" if note.balance < note.total \
+        else "it is used on your next invoice"
+    return f" Credit note {note.number} gives you {ctx.money(note.total, note.currency)} " \
+           f"for the unused time; {used}."
+
+
+def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime | None, *,
+                       today: date, now: datetime) -> CreditNote | None:
+    """The credit note for the unused time of a subscription cancelled now (None: nothing),
+    applied to the invoice it credits first while that is still open."""
+    if unused is None or unused.total <= 0:
+        return None
+    return ledger.create_credit_note(
+        session, customer_id=sub.customer_id, currency=sub.currency, total=unused.total,
+        reason=f"Unused time on {sub.number} ({unused.days_left} of {unused.term_days} days)",
+        issue_date=today, now=now, invoice_id=unused.invoice_id, subscription_id=sub.id,
+        apply_first=session.get(Invoice, unused.invoice_id))
+
+
+def unused_time(session: Session, sub: Subscription, today: date) -> UnusedTime | None:
+    """What cancelling now would credit: the unused days of what the customer holds now."""
+    return billing.unused_time(session, sub, today,
+                               tax_bp=session.get(Organization, 1).tax_rate_bp)
+
+
+# -- the retention offer ------------------------------------------------------------------
+
+def retention_offer(ctx: Context, sub: Subscription) -> RetentionOffer | None:
+    """The configured offer, if its coupon can still go on this subscription."""
+    code, text = ctx.prefs.retention_coupon_code, ctx.prefs.retention_offer_text
+    if not code or not text or sub.status not in _RETAINABLE:
+        return None
+    try:  # the rules Manage Subscription applies to a typed coupon code (one copy of them)
+        coupon = changes._usable_coupon(ctx.session, sub, code, sub.plan_id,
+                                                     ctx.today)
+    except InvalidInput:
+        return None
+    return RetentionOffer(coupon.id, coupon.code, coupon.name, text)
+
+
+def accept_retention_offer(session: Session, *, customer_id: int, subscription_id: int,
+                           now: datetime) -> RetentionOffer:
+    """Stay instead of cancelling: the retention coupon goes on the subscription."""
+    ctx = context(session, now)
+    sub = owned(ctx, customer_id, subscription_id)
+    offer = _options(ctx, sub).retention
+    if offer is None:
+        raise DomainError("This offer is no longer available.")
+    if not catalog.redeem(session, offer.coupon_id):
+        raise DomainError("This offer is no longer available.")
+    try:
+        with session.begin_nested():  # a racing accept of the same offer inserted first
+            session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=offer.coupon_id,
+                                           applied_at=now))
+    except IntegrityError:
+        raise DomainError("This offer is no longer available.") from None
+    sub.updated_at = now
+    confirm(ctx, sub, event=RETENTION_ACCEPTED, subject=f"Your offer on {sub.number}",
+            message=f"Thank you for staying. Coupon {offer.code} ({offer.name}) is now on "
+                    f"{sub.number}.", org_title=f"{sub.number}: retention offer accepted",
+            org_body=f"took the retention offer ({offer.code}) instead of cancelling.")
+    return offer
+
+
+# -- Remove Scheduled Cancellation --------------------------------------------------------
+
+def remove_cancellation(session: Session, *, customer_id: int, subscription_id: int,
+                        now: datetime) -> Subscription:
+    """Undo a term-end cancellation: back to the state it was scheduled from."""
+    ctx = context(session, now)
+    sub = owned(ctx, customer_id, subscription_id)
+    preferences.require(ctx.prefs, cancel_permission(sub))
+    back = sub.status_before_cancel or "live"
+    state_machine.transition(session, sub, "remove_cancel", back, now=now,
+                             status_before_cancel=None, cancel_reason="",
+                             next_billing_date=sub.current_term_end)
+    confirm(ctx, sub, event=CANCELLATION_REMOVED,
+            subject=f"{sub.number} will continue",
+            message=f"The scheduled cancellation of {sub.number} was removed; it continues "
+                    f"as before.", org_title=f"{sub.number}: scheduled cancellation removed",
+            org_body="removed the scheduled cancellation.")
+    return sub

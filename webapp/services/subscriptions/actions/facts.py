@@ -1,0 +1,115 @@
+"""Which actions a subscription offers now: the state machine and the preferences, combined once.
+
+Templates show buttons from these facts and never compare states themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from webapp.services.core import preferences, state_machine
+from webapp.services.subscriptions.actions.cancel import allowed_timings
+from webapp.services.subscriptions.actions.common import cancel_permission
+from webapp.services.subscriptions.actions.schedule import (
+    AutochargeView,
+    autocharge_view,
+    has_schedule,
+    pausable,
+)
+from webapp.services.subscriptions.actions.terms import TrialExtension, trial_extension
+from webapp.services.subscriptions.views import SubscriptionDetail, subscription_detail
+
+_ENDED = {"cancelled": "was cancelled", "expired": "has expired"}
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """A scheduled change with the undo the customer may use on it."""
+
+    on: date | None
+    label: str
+    removes_cancellation: bool  # Remove Scheduled Cancellation
+    deletes_pause: bool  # Delete Schedule
+    changes_pause: bool  # Change Schedule
+
+
+@dataclass(frozen=True)
+class SubscriptionActions:
+    subscription_id: int
+    status: str
+    status_label: str
+    payment_in_progress: bool
+    can_activate: bool
+    trial_extension: TrialExtension | None  # Extend Trial's offer
+    can_cancel: bool
+    cancel_timings: tuple[str, ...]
+    can_remove_cancellation: bool
+    ended: str | None  # the banner: "was cancelled" / "has expired"
+    ended_on: date | None
+    can_reactivate: bool
+    can_pause: bool  # Pause & Resume (or Change Schedule once one is set)
+    has_pause_schedule: bool
+    can_delete_pause: bool
+    autocharge: AutochargeView
+    timeline: tuple[TimelineItem, ...]
+
+    @property
+    def pause_button(self) -> bool:
+        """Pause & Resume on the action bar; a set schedule is changed from the timeline."""
+        return self.can_pause and not self.has_pause_schedule
+
+
+def available(session: Session, detail: SubscriptionDetail, *, today: date) -> SubscriptionActions:
+    """The actions `detail`'s subscription offers now (no queries beyond the preferences)."""
+    sub = detail.subscription
+    prefs = preferences.load(session)
+    busy = sub.awaiting_payment_id is not None
+
+    def may(action: str, event: str) -> bool:
+        return not busy and preferences.allowed(prefs, action) and \
+            state_machine.allowed(sub.status, event)
+
+    cancel_allowed = not busy and preferences.allowed(prefs, cancel_permission(sub))
+    timings = allowed_timings(prefs, sub) if cancel_allowed else ()
+    remove = cancel_allowed and state_machine.allowed(sub.status, "remove_cancel")
+    pause = not busy and pausable(prefs, sub)
+    delete_pause = pause and has_schedule(sub)
+    ended = _ENDED.get(sub.status)
+    pause_shown = any(entry.kind == "pause" for entry in detail.timeline)
+    return SubscriptionActions(
+        subscription_id=sub.id, status=sub.status, status_label=detail.row.status_label,
+        payment_in_progress=busy, can_activate=may(preferences.TRIAL_ACTIVATE, "activate"),
+        trial_extension=None if busy else trial_extension(session, prefs, sub),
+        can_cancel=bool(timings), cancel_timings=timings, can_remove_cancellation=remove,
+        ended=ended, ended_on=sub.cancelled_on if ended else None,
+        can_reactivate=may(preferences.SUBSCRIPTION_REACTIVATE, "reactivate"), can_pause=pause,
+        has_pause_schedule=sub.pause_on is not None or sub.resume_on is not None,
+        can_delete_pause=delete_pause,
+        autocharge=autocharge_view(prefs, sub, detail.payment_method),
+        timeline=tuple(_item(entry, remove, delete_pause, pause, pause_shown)
+                       for entry in detail.timeline))
+
+
+def _item(entry, remove: bool, delete_pause: bool, pause: bool,
+          pause_shown: bool) -> TimelineItem:
+    # A schedule is changed from its pause entry; once paused, from the resume entry.
+    changes = pause and (entry.kind == "pause" or (entry.kind == "resume" and not pause_shown))
+    return TimelineItem(entry.on, entry.label, entry.kind == "cancellation" and remove,
+                        entry.kind == "pause" and delete_pause, changes)
+
+
+@dataclass(frozen=True)
+class Overview:
+    detail: SubscriptionDetail
+    actions: SubscriptionActions
+
+
+def overview(session: Session, *, customer_id: int, subscription_id: int, today: date,
+             tax_bp: int | None) -> Overview:
+    """The subscription with its actions, for the page and for the fragments htmx swaps."""
+    detail = subscription_detail(session, customer_id=customer_id,
+                                 subscription_id=subscription_id, tax_bp=tax_bp, today=today)
+    return Overview(detail, available(session, detail, today=today))

@@ -1,0 +1,210 @@
+"""Auto-charge on or off, and the Pause & Resume schedule (Change Schedule, Delete Schedule).
+
+The tick (lifecycle) pauses and resumes on `pause_on` / `resume_on`; these actions only set
+those dates, so there is one place where a subscription actually pauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from webapp.models import PaymentMethod, Subscription
+from webapp.services.billing import terms
+from webapp.services.core import preferences, state_machine
+from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.subscriptions.actions.common import (
+    AUTOCHARGE_CHANGED,
+    PAUSE_SCHEDULE_DELETED,
+    PAUSE_SCHEDULED,
+    Context,
+    billable,
+    confirm,
+    context,
+    owned,
+)
+
+
+class NoPaymentMethod(DomainError):
+    """Auto-charge needs a saved card on the subscription."""
+
+    def __init__(self) -> None:
+        super().__init__("Add a payment method before turning on auto-charge.")
+
+
+@dataclass(frozen=True)
+class AutochargeView:
+    """The auto-charge switch and its note."""
+
+    subscription_id: int
+    enabled: bool
+    can_toggle: bool  # the preference is on and the subscription still bills
+    method_label: str | None  # "Visa •••• 4242"; None without a payment method
+
+    @property
+    def has_method(self) -> bool:
+        return self.method_label is not None
+
+
+def autocharge_view(prefs, sub: Subscription, method: PaymentMethod | None) -> AutochargeView:
+    usable = method is not None and method.status == "active"
+    return AutochargeView(
+        sub.id, sub.autocharge and usable,
+        preferences.allowed(prefs, preferences.SUBSCRIPTION_AUTOCHARGE) and billable(sub),
+        f"{method.brand} •••• {method.last4}" if usable else None)
+
+
+@dataclass(frozen=True)
+class AutochargeResult:
+    view: AutochargeView
+    changed: bool
+    message: str
+
+
+def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, enabled: bool,
+                   now: datetime) -> AutochargeResult:
+    """Switch auto-charge; switching it on needs a saved payment method."""
+    ctx = context(session, now)
+    preferences.require(ctx.prefs, preferences.SUBSCRIPTION_AUTOCHARGE)
+    sub = owned(ctx, customer_id, subscription_id)
+    if not billable(sub):
+        state_machine.check(sub.status, "cancel_now")  # says why: it has ended
+    method = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
+    if enabled and (method is None or method.status != "active"):
+        raise NoPaymentMethod()
+    changed = sub.autocharge != enabled
+    sub.autocharge, sub.updated_at = enabled, now
+    message = (f"Auto-charge is on: {sub.number} is charged to {method.brand} •••• "
+               f"{method.last4} when invoices are issued." if enabled else
+               f"Auto-charge is off: invoices for {sub.number} are emailed for you to pay.")
+    if changed:
+        confirm(ctx, sub, event=AUTOCHARGE_CHANGED,
+                subject=f"Auto-charge turned {'on' if enabled else 'off'} for {sub.number}",
+                message=message, org_title=f"{sub.number}: auto-charge "
+                                           f"{'on' if enabled else 'off'}",
+                org_body=f"turned auto-charge {'on' if enabled else 'off'}.")
+    return AutochargeResult(autocharge_view(ctx.prefs, sub, method), changed, message)
+
+
+# -- Pause & Resume ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PauseOptions:
+    subscription: Subscription
+    paused: bool  # already paused: only the resume date can change
+    pause_on: date | None
+    resume_on: date | None
+    earliest: date  # today
+    max_days: int
+    can_delete: bool
+
+
+@dataclass(frozen=True)
+class PauseResult:
+    subscription: Subscription
+    message: str
+
+
+def pausable(prefs, sub: Subscription) -> bool:
+    """A schedule can be set (live) or its resume date changed (paused)."""
+    return preferences.allowed(prefs, preferences.SUBSCRIPTION_PAUSE) and (
+        state_machine.allowed(sub.status, "pause") or state_machine.allowed(sub.status, "resume"))
+
+
+def has_schedule(sub: Subscription) -> bool:
+    """A pause is scheduled on a live subscription (Delete Schedule can remove it)."""
+    return state_machine.allowed(sub.status, "pause") and sub.pause_on is not None
+
+
+def pause_options(session: Session, *, customer_id: int, subscription_id: int,
+                  now: datetime) -> PauseOptions:
+    """What the Pause & Resume form shows for this subscription now."""
+    ctx = context(session, now)
+    return _options(ctx, owned(ctx, customer_id, subscription_id))
+
+
+def _options(ctx: Context, sub: Subscription) -> PauseOptions:
+    preferences.require(ctx.prefs, preferences.SUBSCRIPTION_PAUSE)
+    if not pausable(ctx.prefs, sub):
+        state_machine.check(sub.status, "pause")  # says why
+    return PauseOptions(sub, not state_machine.allowed(sub.status, "pause"), sub.pause_on,
+                        sub.resume_on, ctx.today, ctx.prefs.pause_max_days, has_schedule(sub))
+
+
+def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
+                   pause_on: date | None, resume_on: date | None, now: datetime) -> PauseResult:
+    """Set (or change) when the subscription pauses and resumes; the tick does the rest."""
+    ctx = context(session, now)
+    sub = owned(ctx, customer_id, subscription_id)
+    _options(ctx, sub)
+    message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
+    confirm(ctx, sub, event=PAUSE_SCHEDULED, subject=f"Pause schedule for {sub.number}",
+            message=message, details=["No invoices are issued while it is paused."],
+            org_title=f"{sub.number}: pause scheduled", org_body=message)
+    return PauseResult(sub, message)
+
+
+def set_pause_schedule(ctx: Context, sub: Subscription, *, pause_on: date | None,
+                       resume_on: date | None) -> str:
+    """The one pause schedule, for the customer and the back office: the state machine, the
+    dates and the longest pause are billing rules (the pause switch is the caller's)."""
+    if state_machine.allowed(sub.status, "pause"):
+        pause_on, resume_on = _validated(ctx, pause_on, resume_on)
+        sub.pause_on, sub.resume_on = pause_on, resume_on
+        message = f"{sub.number} pauses on {pause_on.isoformat()} and resumes on " \
+                  f"{resume_on.isoformat()}."
+    elif state_machine.allowed(sub.status, "resume"):
+        resume_on = _resume_of_paused(ctx, resume_on)
+        terms.move_resume_date(sub, resume_on)
+        message = f"{sub.number} resumes on {resume_on.isoformat()}."
+    else:
+        state_machine.check(sub.status, "pause")  # says why
+    sub.updated_at = ctx.now
+    return message
+
+
+def _validated(ctx: Context, pause_on: date | None, resume_on: date | None) -> tuple[date, date]:
+    longest = ctx.prefs.pause_max_days
+    if pause_on is None:
+        raise InvalidInput("Choose the day the pause starts.", field="pause_on")
+    if pause_on < ctx.today:
+        raise InvalidInput("The pause cannot start before today.", field="pause_on")
+    if resume_on is None:
+        # Without a resume date the pause lasts as long as the organization allows.
+        return pause_on, pause_on + timedelta(days=longest)
+    if resume_on <= pause_on:
+        raise InvalidInput("Resume after the pause starts.", field="resume_on")
+    if (resume_on - pause_on).days > longest:
+        raise InvalidInput(f"A pause lasts at most {longest} days.", field="resume_on")
+    return pause_on, resume_on
+
+
+def _resume_of_paused(ctx: Context, resume_on: date | None) -> date:
+    # The day it paused is no longer stored, so the longest pause counts from today.
+    longest = ctx.prefs.pause_max_days
+    if resume_on is None:
+        raise InvalidInput("Choose the day it resumes.", field="resume_on")
+    if resume_on < ctx.today:
+        raise InvalidInput("The resume date cannot be before today.", field="resume_on")
+    if (resume_on - ctx.today).days > longest:
+        raise InvalidInput(f"A pause lasts at most {longest} days.", field="resume_on")
+    return resume_on
+
+
+def delete_pause_schedule(session: Session, *, customer_id: int, subscription_id: int,
+                          now: datetime) -> Subscription:
+    """Delete Schedule: the scheduled pause and its resume date are removed."""
+    ctx = context(session, now)
+    sub = owned(ctx, customer_id, subscription_id)
+    if not _options(ctx, sub).can_delete:
+        raise DomainError("There is no pause schedule to delete.")
+    sub.pause_on = sub.resume_on = None
+    sub.updated_at = now
+    confirm(ctx, sub, event=PAUSE_SCHEDULE_DELETED,
+            subject=f"Pause schedule removed from {sub.number}",
+            message=f"The pause schedule of {sub.number} was deleted; it continues as before.",
+            org_title=f"{sub.number}: pause schedule deleted",
+            org_body="deleted the pause schedule.")
+    return sub

@@ -1,0 +1,290 @@
+"""Terms the customer starts: Activate Subscription, Reactivate Subscription, Extend Trial.
+
+The summary and the invoice come from one `billing.draft`, so they are equal to the cent; the
+confirm form carries the summary's fingerprint and is refused if anything moved. When the
+saved card is to be charged, confirming changes nothing about the subscription: it only starts
+a pending payment whose intent carries the drafted invoice. The charge's outcome
+(`payment_effects` -> `apply_paid_action`) issues exactly that invoice, pays it and moves the
+state on; a decline leaves nothing behind but the failed payment attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+
+from sqlmodel import Session
+
+from webapp.models import Invoice, Payment, PaymentMethod, Plan, Subscription
+from webapp.services.billing import charges, credits, ledger
+from webapp.services.billing import terms as billing
+from webapp.services.billing.catalog import subscription_items
+from webapp.services.billing.pricing import Line, Priced
+from webapp.services.core import notifications, preferences, state_machine
+from webapp.services.core.errors import DomainError
+from webapp.services.subscriptions.actions.common import (
+    ACTIVATED,
+    PAYMENT_NOT_APPLIED,
+    REACTIVATED,
+    TRIAL_EXTENDED,
+    Context,
+    confirm,
+    context,
+    owned,
+)
+from webapp.services.subscriptions.changes import PriceChanged  # one refusal for every summary
+from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
+from webapp.services.subscriptions.views import owned_subscription
+
+ACTIVATE, REACTIVATE = "activate", "reactivate"
+PURPOSES = {ACTIVATE: "activation", REACTIVATE: "reactivation"}
+_PERMISSIONS = {ACTIVATE: preferences.TRIAL_ACTIVATE, REACTIVATE: preferences.SUBSCRIPTION_REACTIVATE}
+_TERMS = {ACTIVATE: ("first_term", True), REACTIVATE: ("reactivation", False)}  # kind, setup fee
+DONE = {ACTIVATE: "Your trial has ended and the subscription is now live.",
+        REACTIVATE: "The subscription is live again."}
+NOT_DONE = {ACTIVATE: "The subscription was not activated; nothing changed.",
+            REACTIVATE: "The subscription was not reactivated; nothing changed."}
+
+
+@dataclass(frozen=True)
+class TermSummary:
+    """What confirming bills: the first invoice of the new term, credit, and how it is paid."""
+
+    subscription: Subscription
+    event: str
+    invoice: billing.InvoiceDraft
+    credit_applied: int  # the customer's unused credit this invoice would use
+    payment_method: PaymentMethod | None
+    charges_card: bool  # the saved card is charged on confirm (auto-charge on, something due)
+    due_date: date
+    # Manage Subscription may change plan and addons before this summary (the hook for
+    # reactivating with changes: on once the edit page accepts the subscription's state).
+    edit_first: bool = False
+
+    @property
+    def amount_due(self) -> int:
+        return self.invoice.priced.total - self.credit_applied
+
+    def fingerprint(self) -> str:
+        """Everything the customer agrees to; the confirm form carries it."""
+        payload = [self.event, self.invoice.fingerprint(), self.credit_applied,
+                   self.payment_method.id if self.payment_method else None, self.charges_card]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class TermStarted:
+    subscription: Subscription
+    event: str
+    payment_id: int | None  # a charge to run after commit; None when the term already started
+    invoice: Invoice | None
+    message: str
+
+
+def activation_summary(session: Session, *, customer_id: int, subscription_id: int,
+                       now: datetime) -> TermSummary:
+    """Activate Subscription's summary: the first invoice if the trial ended today."""
+    ctx = context(session, now)
+    return _summary(ctx, owned(ctx, customer_id, subscription_id), ACTIVATE)
+
+
+def reactivation_summary(session: Session, *, customer_id: int, subscription_id: int,
+                         now: datetime) -> TermSummary:
+    """Proceed to Reactivate: the reactivation invoice for a new term from today."""
+    ctx = context(session, now)
+    return _summary(ctx, owned(ctx, customer_id, subscription_id), REACTIVATE)
+
+
+def activate(session: Session, *, customer_id: int, subscription_id: int, fingerprint: str,
+             idempotency_key: str, now: datetime) -> TermStarted:
+    """End the trial today and go live, or start the charge that decides it."""
+    return _start(session, ACTIVATE, customer_id=customer_id, subscription_id=subscription_id,
+                  fingerprint=fingerprint, idempotency_key=idempotency_key, now=now)
+
+
+def reactivate(session: Session, *, customer_id: int, subscription_id: int, fingerprint: str,
+               idempotency_key: str, now: datetime) -> TermStarted:
+    """Start a new term from today, or start the charge that decides it."""
+    return _start(session, REACTIVATE, customer_id=customer_id, subscription_id=subscription_id,
+                  fingerprint=fingerprint, idempotency_key=idempotency_key, now=now)
+
+
+def _summary(ctx: Context, sub: Subscription, event: str) -> TermSummary:
+    preferences.require(ctx.prefs, _PERMISSIONS[event])
+    state_machine.check(sub.status, event, "live")
+    kind, setup_fee = _TERMS[event]
+    items = subscription_items(ctx.session, [sub])[sub.id]
+    # A term that starts today is anchored on today, as a resumed term is (lifecycle); draft
+    # reads only the id and the anchor when given the items.
+    anchored = SimpleNamespace(id=sub.id, anchor_day=ctx.today.day)
+    draft = billing.draft(ctx.session, anchored, billing.Term(ctx.today, kind, setup_fee),
+                          tax_bp=ctx.org.tax_rate_bp, items=items)
+    total = draft.priced.total
+    credit = min(total, credits.unused_credit(ctx.session, customer_id=sub.customer_id)) \
+        if total > 0 else 0
+    method = ctx.session.get(PaymentMethod, sub.payment_method_id) \
+        if sub.payment_method_id else None
+    if method is not None and method.status != "active":
+        method = None
+    charges_card = sub.autocharge and method is not None and total - credit > 0
+    due = ctx.today if charges_card else ctx.today + timedelta(days=INVOICE_DUE_DAYS)
+    edit_first = event == REACTIVATE and state_machine.allowed(sub.status, "change_now") and \
+        preferences.allowed(ctx.prefs, preferences.SUBSCRIPTION_EDIT)
+    return TermSummary(sub, event, draft, credit, method, charges_card, due, edit_first)
+
+
+def _start(session: Session, event: str, *, customer_id: int, subscription_id: int,
+           fingerprint: str, idempotency_key: str, now: datetime) -> TermStarted:
+    ctx = context(session, now)
+    replay = charges.by_key(session, customer_id=customer_id, idempotency_key=idempotency_key)
+    if replay is not None:
+        # The same form again (a double click, a retry after a timeout): the same charge.
+        sub = owned_subscription(session, customer_id, subscription_id)
+        if replay.subscription_id != sub.id or replay.purpose != PURPOSES[event]:
+            raise DomainError("This form was already used. Reload the page and try again.")
+        return TermStarted(sub, event, replay.id, None, "")
+    sub = owned(ctx, customer_id, subscription_id)
+    summary = _summary(ctx, sub, event)
+    if summary.fingerprint() != fingerprint:
+        raise PriceChanged()
+    if summary.charges_card:
+        payment = charges.start(
+            session, customer_id=customer_id, amount=summary.amount_due, currency=sub.currency,
+            payment_method_id=summary.payment_method.id, idempotency_key=idempotency_key,
+            invoice_ids=[], now=now, purpose=PURPOSES[event], subscription_id=sub.id,
+            attempt=1, intent={"event": event, "today": ctx.today.isoformat(),
+                               "invoice": _encode(summary.invoice)})
+        # Holds the tick (and every other action) off this subscription until the outcome.
+        sub.awaiting_payment_id = payment.id
+        return TermStarted(sub, event, payment.id, None, "")
+    invoice = _begin_term(ctx, sub, event, summary.invoice, due_date=summary.due_date,
+                          key=idempotency_key)
+    _confirm_term(ctx, sub, event, invoice, paid_with=None)
+    return TermStarted(sub, event, None, invoice, f"{DONE[event]} Invoice {invoice.number} is "
+                       f"{'paid by your credit' if invoice.status == 'paid' else 'ready'}.")
+
+
+def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> None:
+    """An activation or reactivation charge succeeded: issue its invoice, pay it, go live."""
+    ctx = context(session, now)
+    sub = session.get(Subscription, payment.subscription_id)
+    event = payment.intent["event"]
+    if not state_machine.allowed(sub.status, event):
+        # Nothing else moves a subscription while its charge is awaited; if something did,
+        # a person must decide about the money rather than the engine guessing.
+        notifications.notify_org(
+            session, event=PAYMENT_NOT_APPLIED, now=now, customer_id=sub.customer_id,
+            title=f"Payment {payment.number} was not applied",
+            body=f"{sub.number} was {sub.status} when its {PURPOSES[event]} charge succeeded; "
+                 f"refund or apply the payment by hand.")
+        return
+    on = date.fromisoformat(payment.intent["today"])
+    invoice = _begin_term(ctx, sub, event, _decode(payment.intent["invoice"]), due_date=on,
+                          key=payment.idempotency_key)
+    ledger.allocate(session, payment=payment, invoices=[invoice], on=payment.paid_on)
+    method = session.get(PaymentMethod, payment.payment_method_id)
+    _confirm_term(ctx, sub, event, invoice, paid_with=f"{method.brand} •••• {method.last4}")
+
+
+def _begin_term(ctx: Context, sub: Subscription, event: str, invoice_draft: billing.InvoiceDraft,
+                *, due_date: date, key: str) -> Invoice:
+    start, end = invoice_draft.period.start, invoice_draft.period.end
+    values = {"current_term_start": start, "current_term_end": end, "next_billing_date": end,
+              "anchor_day": start.day, "term_days": None}
+    if event == ACTIVATE:
+        values |= {"trial_end": start, "cycles_billed": sub.cycles_billed + 1}
+    else:
+        # A new life: billing cycles count again and the old ending is forgotten.
+        values |= {"cycles_billed": 1, "expired_reason": None, "cancelled_on": None,
+                   "cancel_reason": "", "status_before_cancel": None, "pause_on": None,
+                   "resume_on": None, "dunning_attempts": 0, "dunning_started_on": None,
+                   "next_retry_on": None}
+    state_machine.transition(ctx.session, sub, event, "live", now=ctx.now, **values)
+    return billing.issue(ctx.session, sub, invoice_draft, issue_date=start, due_date=due_date,
+                         now=ctx.now, idempotency_key=key)
+
+
+def _confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, *,
+                  paid_with: str | None) -> None:
+    amount = ctx.money(invoice.total, invoice.currency)
+    if paid_with:
+        paid = f"Invoice {invoice.number} for {amount} was paid with {paid_with}."
+    elif invoice.status == "paid":
+        paid = f"Invoice {invoice.number} for {amount} was paid with your unused credit."
+    else:
+        paid = f"Invoice {invoice.number} for {amount} is due on {invoice.due_date.isoformat()}."
+    term = f"The term runs from {invoice.period_start.isoformat()} to " \
+           f"{invoice.period_end.isoformat()}."
+    if event == ACTIVATE:
+        confirm(ctx, sub, event=ACTIVATED, subject=f"{sub.number} is now live",
+                message=f"Your trial of {sub.number} has ended and the subscription is now live.",
+                details=[term, paid], org_title=f"{sub.number} activated from its trial",
+                org_body=f"ended the trial early. {paid}")
+    else:
+        confirm(ctx, sub, event=REACTIVATED, subject=f"{sub.number} is live again",
+                message=f"{sub.number} has been reactivated.", details=[term, paid],
+                org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {paid}")
+
+
+# -- the drafted invoice travels in the payment's intent (JSON) -------------------------------
+
+def _encode(invoice_draft: billing.InvoiceDraft) -> dict:
+    priced = invoice_draft.priced
+    return {"kind": invoice_draft.kind,
+            "lines": [[x.kind, x.description, x.quantity, x.unit_amount, x.amount, x.tax_amount]
+                      for x in priced.lines],
+            "subtotal": priced.subtotal, "tax_total": priced.tax_total, "total": priced.total,
+            "period": [invoice_draft.period.start.isoformat(), invoice_draft.period.end.isoformat()],
+            "coupon_ids": list(invoice_draft.coupon_ids)}
+
+
+def _decode(data: dict) -> billing.InvoiceDraft:
+    priced = Priced(tuple(Line(*line) for line in data["lines"]), data["subtotal"],
+                    data["tax_total"], data["total"])
+    start, end = (date.fromisoformat(d) for d in data["period"])
+    return billing.InvoiceDraft(data["kind"], priced, ledger.Period(start, end),
+                                tuple(data["coupon_ids"]))
+
+
+# -- Extend Trial -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrialExtension:
+    days: int  # the plan's trial length
+    left: int  # extensions still allowed, this one included
+
+
+def trial_extension(session: Session, prefs, sub: Subscription) -> TrialExtension | None:
+    """What Extend Trial would give this subscription now, or None if it is not offered."""
+    if not (preferences.allowed(prefs, preferences.TRIAL_EXTEND)
+            and state_machine.allowed(sub.status, "extend_trial")
+            and sub.expired_reason == "trial_end"):
+        return None
+    days = session.get(Plan, sub.plan_id).trial_days
+    left = prefs.trial_max_extensions - sub.trial_extensions_used
+    return TrialExtension(days, left) if days > 0 and left > 0 else None
+
+
+def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
+                 now: datetime) -> Subscription:
+    """Give an expired trial another trial period of the plan's length (count capped)."""
+    ctx = context(session, now)
+    preferences.require(ctx.prefs, preferences.TRIAL_EXTEND)
+    sub = owned(ctx, customer_id, subscription_id)
+    state_machine.check(sub.status, "extend_trial", "trial")
+    extension = trial_extension(session, ctx.prefs, sub)
+    if extension is None:
+        raise DomainError("This trial cannot be extended any further.")
+    used, end = sub.trial_extensions_used, ctx.today + timedelta(days=extension.days)
+    state_machine.transition(
+        session, sub, "extend_trial", "trial", now=now, guard={"trial_extensions_used": used},
+        expired_reason=None, trial_start=ctx.today, trial_end=end, current_term_start=ctx.today,
+        current_term_end=end, next_billing_date=end, trial_extensions_used=used + 1)
+    confirm(ctx, sub, event=TRIAL_EXTENDED, subject=f"Your trial of {sub.number} is extended",
+            message=f"Your trial of {sub.number} now runs until {end.isoformat()}.",
+            org_title=f"{sub.number}: trial extended",
+            org_body=f"extended the trial by {extension.days} days (extension {used + 1}).")
+    return sub

@@ -1,0 +1,192 @@
+"""Subscriptions as the customer sees them: lists with filters, and details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import cache
+
+from sqlalchemy import Select, bindparam, func
+from sqlmodel import Session, select
+
+from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
+from webapp.services.billing.catalog import (
+    SubscriptionItems,
+    items_with_plans,
+    join_plan,
+    plan_columns,
+    subscription_items,
+    with_plan,
+)
+from webapp.services.billing.invoices import InvoiceRow
+from webapp.services.billing.pricing import Priced
+from webapp.services.core import state_machine
+from webapp.services.core.errors import NotFound
+from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
+from webapp.services.core.rows import columns
+
+STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
+            "cancelled", "expired")
+STATUS_LABELS = {"future": "Future", "trial": "Trial", "live": "Live",
+                 "non_renewing": "Non Renewing", "paused": "Paused", "dunning": "Dunning",
+                 "unpaid": "Unpaid", "cancelled": "Cancelled", "expired": "Expired"}
+SORTS = {
+    "newest": (Subscription.start_date.desc(), Subscription.id.desc()),
+    "oldest": (Subscription.start_date.asc(), Subscription.id.asc()),
+    "next_billing": (Subscription.next_billing_date.is_(None), Subscription.next_billing_date,
+                     Subscription.id),
+    "status": (Subscription.status, Subscription.id),
+}
+
+
+@dataclass(frozen=True)
+class SubscriptionFilters:
+    status: str | None = None
+    plan: str | None = None
+    sort: str = "newest"
+    page: int = 1
+
+    def query_args(self, **overrides) -> dict:
+        args = {"status": self.status, "plan": self.plan,
+                "sort": self.sort if self.sort != "newest" else None,
+                "page": self.page if self.page > 1 else None} | overrides
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def read_filters(params: Mapping[str, str],
+                 plan_codes: tuple[str, ...]) -> tuple[SubscriptionFilters, list[str]]:
+    reader = FilterReader(params)
+    filters = SubscriptionFilters(
+        status=reader.choice("status", STATUSES, "status"),
+        plan=reader.choice("plan", plan_codes, "plan"),
+        sort=reader.choice("sort", tuple(SORTS), "sort") or "newest",
+        page=reader.page())
+    return filters, reader.messages
+
+
+_PLAN_CHOICES = (select(Plan.code, Plan.name).join(Subscription, Subscription.plan_id == Plan.id)
+                 .where(Subscription.customer_id == bindparam("customer_id"))
+                 .distinct().order_by(Plan.name))
+
+
+def plan_choices(session: Session, *, customer_id: int) -> tuple[tuple[str, str], ...]:
+    """(code, name) of the plans this customer has subscriptions on."""
+    return tuple((code, name) for code, name in
+                 read(session, _PLAN_CHOICES, {"customer_id": customer_id}))
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    id: int
+    number: str
+    plan_name: str
+    status: str
+    status_label: str
+    currency: str
+    amount: int  # what the next term costs, tax included
+    interval_unit: str
+    start_date: date
+    next_billing_date: date | None
+    expired_reason: str | None
+
+    @classmethod
+    def of(cls, sub: Subscription, items: SubscriptionItems, tax_bp: int | None) -> SubscriptionRow:
+        return cls(sub.id, sub.number, items.plan.name, sub.status, STATUS_LABELS[sub.status],
+                   sub.currency, items.next_term_price(tax_bp).total, items.plan.interval_unit,
+                   sub.start_date, sub.next_billing_date, sub.expired_reason)
+
+
+@cache
+def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Select]:
+    """The count and the page statements for one shape of filters, built once. A page reads
+    the subscriptions' columns, not entities: a row is all a list shows."""
+    conditions = [Subscription.customer_id == bindparam("customer_id")]
+    if status:
+        conditions.append(Subscription.status == bindparam("status"))
+    if plan:
+        conditions.append(Subscription.plan_id.in_(
+            select(Plan.id).where(Plan.code == bindparam("plan")).correlate(None)
+            .scalar_subquery()))
+    count = select(func.count()).select_from(Subscription).where(*conditions)
+    rows = (select(*columns(Subscription.__table__), *plan_columns(), matching(count))
+            .select_from(join_plan()).where(*conditions)
+            .order_by(*SORTS[sort])
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+    return count, rows
+
+
+def list_subscriptions(session: Session, *, customer_id: int, filters: SubscriptionFilters,
+                       tax_bp: int | None, page_size: int = PAGE_SIZE) -> Page[SubscriptionRow]:
+    """One page of the customer's subscriptions, a fixed number of queries."""
+    count, rows = _list_statements(filters.status is not None, filters.plan is not None,
+                                   filters.sort)
+    params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
+    page = counted_page(session, rows, count, params, filters.page, page_size, with_plan)
+    subs, items = items_with_plans(session, page.items)
+    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A change waiting to happen to the subscription."""
+
+    on: date | None
+    label: str
+    kind: str  # cancellation | pause | resume | change
+
+
+@dataclass(frozen=True)
+class SubscriptionDetail:
+    row: SubscriptionRow
+    subscription: Subscription
+    items: SubscriptionItems
+    next_charge: Priced
+    payment_method: PaymentMethod | None
+    timeline: tuple[TimelineEntry, ...]
+    unpaid_invoices: tuple[InvoiceRow, ...]
+
+    @property
+    def changeable(self) -> bool:
+        """Plan, addons and coupons can change in this state (preferences permitting)."""
+        return state_machine.allowed(self.subscription.status, "change_now")
+
+
+def owned_subscription(session: Session, customer_id: int, subscription_id: int) -> Subscription:
+    """The customer's subscription, or NotFound (missing and not-yours answer alike)."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None or sub.customer_id != customer_id:
+        raise NotFound("No such subscription.")
+    return sub
+
+
+def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[TimelineEntry, ...]:
+    entries = []
+    if sub.status == "non_renewing":
+        entries.append(TimelineEntry(sub.current_term_end, "Cancels at the end of the term",
+                                     "cancellation"))
+    if sub.pause_on and sub.status != "paused":
+        entries.append(TimelineEntry(sub.pause_on, "Pauses", "pause"))
+    if sub.resume_on:
+        entries.append(TimelineEntry(sub.resume_on, "Resumes", "resume"))
+    for change in changes:
+        entries.append(TimelineEntry(change.effective_on,
+                                     change.payload.get("summary", "Changes at renewal"), "change"))
+    return tuple(sorted(entries, key=lambda e: (e.on is None, e.on or date.max)))
+
+
+def subscription_detail(session: Session, *, customer_id: int, subscription_id: int,
+                        tax_bp: int | None, today: date) -> SubscriptionDetail:
+    sub = owned_subscription(session, customer_id, subscription_id)
+    items = subscription_items(session, [sub])[sub.id]
+    method = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
+    changes = session.exec(select(ScheduledChange).where(ScheduledChange.subscription_id == sub.id)
+                           .order_by(ScheduledChange.effective_on)).all()
+    unpaid = session.exec(
+        select(Invoice).where(Invoice.customer_id == customer_id,
+                              Invoice.subscription_id == sub.id, Invoice.status == "open")
+        .order_by(Invoice.issue_date, Invoice.id)).all()
+    return SubscriptionDetail(
+        SubscriptionRow.of(sub, items, tax_bp), sub, items, items.next_term_price(tax_bp),
+        method, _timeline(sub, list(changes)),
+        tuple(InvoiceRow.of(inv, sub.number, today) for inv in unpaid))
