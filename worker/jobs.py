@@ -26,6 +26,14 @@ from worker import runtime
 log = logging.getLogger("portal.jobs")
 
 
+def attach_document(session, **where):
+    """The document an outbox row attaches. Imported here: the PDF stack (xhtml2pdf,
+    reportlab) is loaded only by a sender that attaches one, not by every worker."""
+    from webapp.services.documents import sources
+
+    return sources.attachment(session, **where)
+
+
 def send_outbox_message(message_id: int) -> None:
     """Send one outbox row; running it again after success sends nothing."""
     settings = runtime.settings()
@@ -39,7 +47,8 @@ def send_outbox_message(message_id: int) -> None:
     try:
         with session_scope(runtime.engine()) as session:
             outbox.send(session, message_id=message_id, now=clock_now(),
-                        smtp=mailer_from_settings(settings), base_url=settings["BASE_URL"])
+                        smtp=mailer_from_settings(settings), base_url=settings["BASE_URL"],
+                        attach=attach_document)
     except Exception as exc:
         with session_scope(runtime.engine()) as session:
             outbox.release(session, message_id=message_id, error=repr(exc))
@@ -80,7 +89,8 @@ def send_outbox_messages(*message_ids: int) -> int:
             result = outbox.send_many(session, message_ids=claimed, now=clock_now(),
                                       smtp=mailer_from_settings(settings),
                                       base_url=settings["BASE_URL"],
-                                      budget_seconds=lease_seconds / 2)
+                                      budget_seconds=lease_seconds / 2,
+                                      attach=attach_document)
     except Exception as exc:
         with session_scope(runtime.engine()) as session:
             for message_id in claimed:

@@ -13,9 +13,9 @@ from tests.unit.test_documents import pdf_text
 from webapp import demo
 from webapp.services.billing import ledger
 from webapp.services.core.errors import NotFound
+from webapp.services.core.pdf import Document
 from webapp.services.documents import jobs as document_jobs
 from webapp.services.documents import statements
-from webapp.services.documents.sources import Document
 
 PARAMS = statements.job_params(statements.StatementPeriod("custom", date(2026, 6, 1),
                                                           date(2026, 6, 30)),

@@ -11,6 +11,7 @@ from tests.factories import make_customer, make_invoice, pay
 from webapp import demo
 from webapp.services.billing import ledger
 from webapp.services.billing.pricing import Charge, price
+from webapp.services.core import pdf
 from webapp.services.core.errors import NotFound
 from webapp.services.documents import sources
 
@@ -94,9 +95,9 @@ def test_another_customers_document_is_not_found(session, now, org):
 
 
 def test_a_document_may_load_files_from_static():
-    path = sources.resolve_resource("fonts/DejaVuSans.ttf")
-    assert path == str(sources.STATIC_DIR / "fonts" / "DejaVuSans.ttf")
-    assert sources.resolve_resource("/static/fonts/DejaVuSans.ttf") == path
+    path = pdf.resolve_resource("fonts/DejaVuSans.ttf")
+    assert path == str(pdf.STATIC_DIR / "fonts" / "DejaVuSans.ttf")
+    assert pdf.resolve_resource("/static/fonts/DejaVuSans.ttf") == path
 
 
 @pytest.mark.parametrize("uri", [
@@ -107,8 +108,8 @@ def test_a_document_may_load_files_from_static():
     "css/missing.css",
 ])
 def test_a_document_may_not_load_a_path_outside_static(uri):
-    with pytest.raises(sources.ResourceRefused):
-        sources.resolve_resource(uri)
+    with pytest.raises(pdf.ResourceRefused):
+        pdf.resolve_resource(uri)
 
 
 @pytest.mark.parametrize("uri", [
@@ -120,10 +121,10 @@ def test_a_document_may_not_load_a_path_outside_static(uri):
     "ftp://example.com/x",
 ])
 def test_a_document_may_not_load_any_url(uri):
-    with pytest.raises(sources.ResourceRefused):
-        sources.resolve_resource(uri)
+    with pytest.raises(pdf.ResourceRefused):
+        pdf.resolve_resource(uri)
 
 
 def test_markup_asking_for_a_file_outside_static_is_not_rendered():
-    with pytest.raises(sources.ResourceRefused):
-        sources.html_to_pdf('<html><body><img src="/etc/passwd"></body></html>')
+    with pytest.raises(pdf.ResourceRefused):
+        pdf.html_to_pdf('<html><body><img src="/etc/passwd"></body></html>')

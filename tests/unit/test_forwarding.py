@@ -15,7 +15,7 @@ from webapp import demo
 from webapp.models import ContactPerson, OutboxMessage
 from webapp.services.core import outbox, preferences
 from webapp.services.core.errors import Forbidden, InvalidInput, NotFound
-from webapp.services.documents import forwarding
+from webapp.services.documents import forwarding, sources
 
 
 @pytest.fixture
@@ -126,7 +126,8 @@ def test_nothing_is_forwarded_while_the_preference_is_off(session, now, customer
 def test_the_mail_carries_the_document_as_a_pdf(session, now, customer, invoice):
     forward(session, customer, invoice, now, addresses="acct@example.org")
     (row,) = rows(session)
-    message = outbox.build_message(session, row, mail_from="portal@example.com", now=now)
+    message = outbox.build_message(session, row, mail_from="portal@example.com", now=now,
+                                   attach=sources.attachment)
     (attached,) = message.iter_attachments()
     assert attached.get_filename() == f"{invoice.number}.pdf"
     assert attached.get_content_type() == "application/pdf"
@@ -150,7 +151,8 @@ def test_each_recipient_shows_queued_then_sent(session, now, customer, invoice):
     assert [r.label for r in before.recipients] == ["Queued", "Queued"] and before.waiting
     for row in rows(session):
         outbox.claim(session, message_id=row.id, now=now, lease_seconds=60)
-        outbox.send(session, message_id=row.id, now=now, smtp=Collecting())
+        outbox.send(session, message_id=row.id, now=now, smtp=Collecting(),
+                    attach=sources.attachment)
     after = forwarding.status(session, customer_id=customer.id, forward_id=result.forward_id)
     assert [r.label for r in after.recipients] == ["Sent", "Sent"] and not after.waiting
 

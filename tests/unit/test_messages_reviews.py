@@ -9,6 +9,7 @@ from webapp import demo
 from webapp.models import AuditEntry, Notification, OutboxMessage, Preferences
 from webapp.services.core import notifications, outbox
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.documents import sources
 from webapp.services.engagement import messages, reviews
 
 PDF = b"%PDF-1.4\n%test\n"
@@ -45,7 +46,8 @@ def test_the_attachment_goes_with_the_email_as_its_bytes_say(session, seeded, no
                                                              media_type, name):
     message = _send(session, seeded, now, messages.Upload("../scan.exe", content))
     mail = session.get(OutboxMessage, message.outbox_message_id)
-    built = outbox.build_message(session, mail, mail_from="portal@localhost", now=now)
+    built = outbox.build_message(session, mail, mail_from="portal@localhost", now=now,
+                                 attach=sources.attachment)
     (attached,) = list(built.iter_attachments())
     assert (attached.get_content_type(), attached.get_filename()) == (media_type, name)
     assert attached.get_content() == content

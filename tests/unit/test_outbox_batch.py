@@ -19,6 +19,7 @@ from webapp.db import db
 from webapp.models import OutboxMessage
 from webapp.services.core import outbox
 from webapp.services.core.mail import ConsoleMailer, SmtpMailer
+from webapp.services.documents import sources
 from worker import jobs
 
 LEASE = 300
@@ -239,7 +240,7 @@ def test_a_document_that_cannot_be_rendered_fails_alone(session, org, now):
     session.commit()
     ids = [plain.id, broken.id, last.id]
     mailer = RecordingMailer()
-    result = _claim_and_send(session, ids, now, mailer)
+    result = _claim_and_send(session, ids, now, mailer, attach=sources.attachment)
     assert (result.sent, result.failed) == ((plain.id, last.id), (broken.id,))
     assert [m["To"] for m in mailer.sent] == ["r0@example.com", "r2@example.com"]
     assert session.get(OutboxMessage, broken.id, populate_existing=True).status == "pending"
@@ -374,3 +375,21 @@ def test_the_batch_job_does_nothing_for_rows_already_sent(app, now):
     with app.app_context():
         assert jobs.send_outbox_messages(*ids) == 0
     assert [attempts for _, _, attempts in _app_states(app)] == [1, 1]
+
+
+def test_a_sender_without_documents_fails_an_attaching_row_and_still_sends_the_rest(
+        session, org, now):
+    customer = make_customer(session, now=now, email="jane@example.com")
+    attaching = outbox.enqueue(session, template="document_forward", to="acct@example.org",
+                               subject="Invoice INV-1", now=now, customer_id=customer.id,
+                               attachment_kind="invoice", attachment_id=1,
+                               context={"document_label": "Invoice", "number": "INV-1",
+                                        "sender": "Jane", "sender_email": "jane@example.com",
+                                        "message": ""})
+    plain = _enqueue(session, now, "r0@example.com")
+    session.commit()
+    mailer = RecordingMailer()
+    result = _claim_and_send(session, [attaching.id, plain.id], now, mailer)
+    assert (result.sent, result.failed) == ((plain.id,), (attaching.id,))
+    row = session.get(OutboxMessage, attaching.id, populate_existing=True)
+    assert "send it with attach=" in row.last_error

@@ -10,6 +10,7 @@ from webapp.db import session_scope
 from webapp.models import OutboxMessage
 from webapp.services.core import outbox
 from worker import runtime
+from worker.jobs import attach_document
 
 
 def render_then_die(message_id: int) -> None:
@@ -20,5 +21,6 @@ def render_then_die(message_id: int) -> None:
                             lease_seconds=settings["OUTBOX_LEASE_SECONDS"])
     with session_scope(runtime.engine()) as session:
         row = session.get(OutboxMessage, message_id)
-        outbox.build_message(session, row, mail_from=settings["MAIL_FROM"], now=utcnow())
+        outbox.build_message(session, row, mail_from=settings["MAIL_FROM"], now=utcnow(),
+                             attach=attach_document)
         os.kill(os.getpid(), signal.SIGKILL)

@@ -17,14 +17,14 @@ from webapp.forms import FlaskForm
 from webapp.htmx import render_page
 from webapp.login import customer_required
 from webapp.permissions import action_required, module_required
-from webapp.services.core import preferences
+from webapp.services.core import pdf, preferences
 from webapp.services.core.errors import InvalidInput
 from webapp.services.documents import forwarding, sources
 
 bp = Blueprint("documents", __name__)
 
 
-def download(document: sources.Document):
+def download(document: pdf.Document):
     """A rendered document as a download named after its number (INV-000123.pdf)."""
     response = send_file(BytesIO(document.content), mimetype=document.media_type,
                          as_attachment=True, download_name=document.filename)

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
+from webapp.models import Customer
+from webapp.services.core.errors import NotFound
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -25,3 +30,10 @@ class LinkSettings:
 
     base_url: str
     secret: str
+
+
+def get_customer(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("No such customer.")
+    return customer

@@ -26,7 +26,7 @@ from webapp.models import (
     Payment,
     Subscription,
 )
-from webapp.services.admin import Actor, LinkSettings
+from webapp.services.admin import Actor, LinkSettings, get_customer, portal
 from webapp.services.core import audit, preferences, state_machine
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
@@ -243,18 +243,9 @@ def add_checked(session: Session, *, actor: Actor, data: CustomerInput, now: dat
                  after=asdict(data), now=now, customer_id=customer.id)
     invited = False
     if preferences.load(session).portal_auto_enable:
-        from webapp.services.admin import portal  # portal imports this module
-
         portal.invite(session, actor=actor, customer_id=customer.id, links=links, now=now)
         invited = True
     return CustomerSaved(customer, invited)
-
-
-def get_customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound("No such customer.")
-    return customer
 
 
 def has_billing_records(session: Session, customer_id: int) -> bool:

@@ -17,8 +17,7 @@ from webapp.models import User
 from webapp.services.accounts import invitations
 from webapp.services.accounts import sessions as account_sessions
 from webapp.services.accounts.sessions import SessionView
-from webapp.services.admin import Actor, LinkSettings
-from webapp.services.admin.customers import get_customer
+from webapp.services.admin import Actor, LinkSettings, get_customer
 from webapp.services.core import audit, outbox, preferences
 from webapp.services.core.errors import DomainError, NotFound
 

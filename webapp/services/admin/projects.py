@@ -6,10 +6,8 @@ value comes back as InvalidInput on its field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -24,27 +22,10 @@ from webapp.services.engagement.projects import (
     TASK_HOURLY,
     Hours,
     format_minutes,
+    get_project,
     hours_by,
+    parse_hours,
 )
-
-_HOURS = re.compile(r"^(\d{1,5}):([0-5]\d)$")
-
-
-def parse_hours(text: str | None, *, field: str, max_minutes: int) -> int | None:
-    """Typed hours as minutes ("1:30" or "1.5"); blank is None."""
-    cleaned = (text or "").strip().lower().removesuffix("h").strip()
-    if not cleaned:
-        return None
-    match = _HOURS.match(cleaned)
-    try:
-        minutes = (int(match[1]) * 60 + int(match[2]) if match
-                   else int(Decimal(cleaned) * 60))
-    except (ArithmeticError, ValueError):  # InvalidOperation, or an Overflow from "1e999999"
-        raise InvalidInput("Enter hours such as 1:30 or 1.5.", field=field) from None
-    if not 0 < minutes <= max_minutes:
-        raise InvalidInput(f"Enter between 0:01 and {format_minutes(max_minutes)} hours.",
-                           field=field)
-    return minutes
 
 
 def parse_amount(text: str | None, currency: str, *, field: str) -> int | None:
@@ -127,13 +108,6 @@ def admin_projects(session: Session, *,
     return tuple(AdminProjectRow(p, name, BILLING_METHODS[p.billing_method],
                                  STATUS_LABELS[p.status], hours.get(p.id, Hours()))
                  for p, name in rows)
-
-
-def get_project(session: Session, project_id: int) -> Project:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound("No such project.")
-    return project
 
 
 def _values(data: ProjectInput, currency: str) -> dict:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Invoice, Organization, Payment, Plan, Subscription
-from webapp.services.billing import fix_links, ledger
+from webapp.services.billing import changes, fix_links, ledger, paid_terms
 from webapp.services.billing import terms as billing
 from webapp.services.core import notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import today_in
 from webapp.services.core.money import format_money
-from webapp.services.payments import methods
 
 # Purposes whose failure sends a subscription into dunning (the engine's own charges).
 DUNNING_ON_FAILURE = ("renewal", "resume", "start")
@@ -28,11 +28,8 @@ def apply(session: Session, *, payment: Payment, now: datetime) -> None:
     if sub is not None and sub.awaiting_payment_id == payment.id:
         sub.awaiting_payment_id = None
     if payment.status == "succeeded" and payment.purpose in ("activation", "reactivation"):
-        # Imported here: subscription_actions reaches the charge service, which calls us.
         # Only a success does anything: a declined activation changes nothing.
-        from webapp.services.subscriptions import actions
-
-        actions.apply_paid_action(session, payment=payment, now=now)
+        paid_terms.apply_paid_action(session, payment=payment, now=now)
     if payment.status == "succeeded":
         _succeeded(session, org, payment, sub, today, now)
     else:
@@ -52,14 +49,11 @@ def _succeeded(session, org, payment, sub, today, now) -> None:
         paid_subs = list(session.exec(select(Invoice.subscription_id).where(
             Invoice.id.in_(payment.intent.get("invoice_ids", [])),
             Invoice.subscription_id.is_not(None)).distinct()))
-        methods.use_for_subscriptions(
+        _use_for_subscriptions(
             session, customer_id=customer.id, method_id=payment.payment_method_id,
             subscription_ids=paid_subs, now=now)
     if payment.purpose == "change" and sub is not None:
-        # Imported here: subscription_changes reaches the charge service, which calls us.
-        from webapp.services.subscriptions import changes as subscription_changes
-
-        subscription_changes.apply_paid_change(session, payment=payment, today=today, now=now)
+        changes.apply_paid_change(session, payment=payment, today=today, now=now)
     if payment.intent.get("fix_link_id"):
         fix_links.mark_used(session, link_id=payment.intent["fix_link_id"], now=now)
     _back_to_live(session, payment, now)
@@ -215,3 +209,14 @@ def _mail(session, customer, template, subject, context, now) -> None:
     outbox.enqueue(session, template=template, to=customer.email, subject=subject,
                    customer_id=customer.id, context={"name": customer.display_name, **context},
                    now=now)
+
+
+def _use_for_subscriptions(session: Session, *, customer_id: int, method_id: int,
+                          subscription_ids: list[int], now: datetime) -> None:
+    """A card saved while paying becomes the method of the subscriptions it paid for."""
+    if not subscription_ids:
+        return
+    session.execute(update(Subscription).where(Subscription.customer_id == customer_id,
+                                               Subscription.id.in_(subscription_ids))
+                    .values(payment_method_id=method_id, updated_at=now)
+                    .execution_options(synchronize_session="fetch"))

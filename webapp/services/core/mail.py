@@ -21,7 +21,7 @@ from typing import Any, Protocol, TextIO
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-WEBAPP_DIR = Path(__file__).resolve().parent.parent
+WEBAPP_DIR = Path(__file__).resolve().parents[2]
 SMTP_TIMEOUT_SECONDS = 30  # well inside the outbox lease, so a stuck server frees the row
 
 

@@ -15,7 +15,7 @@ update; a row whose send raises is released alone, the others are still sent.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -35,6 +35,8 @@ MAX_ATTEMPTS = 10  # then the row is left "failed" for a person to look at
 SWEEP_BATCH = 500
 # session.info key: ids of the outbox rows this transaction wrote, dispatched after commit.
 WRITTEN_IDS = "outbox_written_ids"
+# (session, *, kind, document_id, customer_id, now) -> a document with filename, content, media_type
+Attach = Callable[..., Any]
 
 
 def enqueue(session: Session, *, template: str, to: str, subject: str,
@@ -129,12 +131,13 @@ def claim_many(session: Session, *, message_ids: Sequence[int], now: datetime,
 
 
 def send(session: Session, *, message_id: int, now: datetime, smtp: Mailer,
-         base_url: str = "") -> bool:
+         base_url: str = "", attach: Attach | None = None) -> bool:
     """Render and send a claimed row, then mark it sent; False (nothing sent) if not claimed."""
     row = session.get(OutboxMessage, message_id, populate_existing=True)
     if row is None or row.status != SENDING:
         return False
-    smtp.send(build_message(session, row, mail_from=smtp.mail_from, now=now, base_url=base_url))
+    smtp.send(build_message(session, row, mail_from=smtp.mail_from, now=now, base_url=base_url,
+                            attach=attach))
     _mark_sent(session, [message_id], now=now)
     return True
 
@@ -149,7 +152,8 @@ class BatchResult:
 
 
 def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, smtp: Mailer,
-              base_url: str = "", budget_seconds: float | None = None) -> BatchResult:
+              base_url: str = "", budget_seconds: float | None = None,
+              attach: Attach | None = None) -> BatchResult:
     """Render and send several claimed rows over one mail connection, then mark the sent ones
     with one update. A row whose render or send raises is released on its own (as `release`)
     and the next one is still sent. Ids that are not claimed (not "sending") are skipped.
@@ -180,10 +184,10 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
                     # read from aborting the batch's transaction (PostgreSQL).
                     with session.begin_nested():
                         message = _compose(session, row, org, mail_from=smtp.mail_from,
-                                           now=now, base_url=base_url)
+                                           now=now, base_url=base_url, attach=attach)
                 else:
                     message = _compose(session, row, org, mail_from=smtp.mail_from, now=now,
-                                       base_url=base_url)
+                                       base_url=base_url, attach=attach)
                 deliver(message)
             except Exception as exc:  # noqa: BLE001 - any failure releases this row alone
                 failed.append((row.id, repr(exc)))
@@ -238,14 +242,15 @@ def sweep(session: Session, *, now: datetime) -> list[int]:
 
 
 def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
-                  now: datetime, base_url: str = "") -> EmailMessage:
+                  now: datetime, base_url: str = "", attach: Attach | None = None) -> EmailMessage:
     """The email for a row: plain text and HTML, from the organization, with the row's id."""
     return _compose(session, row, session.get(Organization, 1), mail_from=mail_from, now=now,
-                    base_url=base_url)
+                    base_url=base_url, attach=attach)
 
 
 def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
-             mail_from: str, now: datetime, base_url: str) -> EmailMessage:
+             mail_from: str, now: datetime, base_url: str,
+             attach: Attach | None) -> EmailMessage:
     # Templates turn a context "path" into a link with the portal's public address.
     bodies = render(row.template, {**row.context, "org": org, "base_url": base_url.rstrip("/")})
     message = EmailMessage()
@@ -260,13 +265,13 @@ def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
     message.set_content(bodies.text)
     message.add_alternative(bodies.html, subtype="html")
     if row.attachment_kind:
-        # Imported here: the PDF stack (xhtml2pdf, reportlab) is loaded only by a sender that
-        # attaches a document, not by every worker and request that sends plain mail.
-        from webapp.services.documents import sources
-
-        document = sources.attachment(session, kind=row.attachment_kind,
-                                        document_id=row.attachment_id,
-                                        customer_id=row.customer_id, now=now)
+        # The sender brings the documents (the worker passes documents.sources.attachment):
+        # the outbox sits below every feature and knows no document kinds.
+        if attach is None:
+            raise ValueError(f"message {row.id} attaches a {row.attachment_kind}; "
+                             "send it with attach=")
+        document = attach(session, kind=row.attachment_kind, document_id=row.attachment_id,
+                          customer_id=row.customer_id, now=now)
         maintype, _, subtype = document.media_type.partition("/")
         message.add_attachment(document.content, maintype=maintype, subtype=subtype,
                                filename=document.filename)

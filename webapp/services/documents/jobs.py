@@ -22,8 +22,8 @@ from sqlmodel import Session, select
 
 from webapp.models import DocumentJob
 from webapp.services.core.errors import NotFound
+from webapp.services.core.pdf import Document
 from webapp.services.documents import packs, statements
-from webapp.services.documents.sources import Document
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 KINDS = ("statement", "pack")

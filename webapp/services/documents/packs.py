@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from webapp.services.core import spreadsheets
+from webapp.services.core import pdf, spreadsheets
 from webapp.services.core.money import to_decimal
 from webapp.services.documents import sources, statements
 
@@ -33,7 +33,7 @@ CSV_HEADER = ("Date", "Type", "Number", "Details", "Debit", "Credit", "Balance",
 @dataclass(frozen=True)
 class PackedDocument:
     folder: str
-    source: sources.DocumentSource
+    source: pdf.DocumentSource
 
 
 def filename_for(period: statements.StatementPeriod) -> str:
@@ -68,7 +68,7 @@ class AccountantPack:
     statement: statements.StatementDocument
     documents: tuple[PackedDocument, ...]
 
-    def render(self, report: Report | None = None) -> sources.Document:
+    def render(self, report: Report | None = None) -> pdf.Document:
         """The ZIP; `report(percent)` hears how far it has got (20-95 over the documents)."""
         report = report or (lambda _percent: None)
         buffer = io.BytesIO()
@@ -80,7 +80,7 @@ class AccountantPack:
                 rendered = packed.source.render()
                 archive.writestr(f"{packed.folder}/{rendered.filename}", rendered.content)
                 report(20 + 75 * index // len(self.documents))
-        return sources.Document(filename_for(self.statement.statement.period),
+        return pdf.Document(filename_for(self.statement.statement.period),
                                   buffer.getvalue(), ZIP_MEDIA_TYPE)
 
 

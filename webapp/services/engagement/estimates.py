@@ -16,10 +16,9 @@ from sqlalchemy import and_, func, update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Estimate, EstimateLine, Organization
-from webapp.services.core import notifications
+from webapp.services.core import notifications, pdf
 from webapp.services.core.errors import IllegalTransition, NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
-from webapp.services.documents import sources
 from webapp.services.engagement import comments
 from webapp.services.engagement.comments import CommentView
 
@@ -207,19 +206,19 @@ def add_comment(session: Session, *, customer_id: int, user_id: int | None, esti
 
 
 def estimate_source(session: Session, *, customer_id: int, estimate_id: int,
-                    today: date) -> sources.DocumentSource:
+                    today: date) -> pdf.DocumentSource:
     """The customer's estimate loaded for its PDF (download, forwarding, attachment)."""
     detail = estimate_detail(session, customer_id=customer_id, estimate_id=estimate_id,
                              today=today)
-    return sources.DocumentSource(
+    return pdf.DocumentSource(
         "print/estimate.html", {"org": session.get(Organization, 1),
                                 "customer": session.get(Customer, customer_id),
                                 "detail": detail},
-        sources.filename_for(detail.estimate.number))
+        pdf.filename_for(detail.estimate.number))
 
 
 def estimate_pdf(session: Session, *, customer_id: int, estimate_id: int,
-                 today: date) -> sources.Document:
+                 today: date) -> pdf.Document:
     """The customer's estimate as a PDF (NotFound if it is not theirs)."""
     return estimate_source(session, customer_id=customer_id, estimate_id=estimate_id,
                            today=today).render()

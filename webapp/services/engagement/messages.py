@@ -15,9 +15,8 @@ from pathlib import PurePath
 from sqlmodel import Session
 
 from webapp.models import Customer, CustomerMessage, Organization
-from webapp.services.core import notifications, outbox
+from webapp.services.core import notifications, outbox, pdf
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
-from webapp.services.documents import sources
 
 MAX_ATTACHMENT = 5 * 1024 * 1024
 MAX_SUBJECT = 200
@@ -27,7 +26,7 @@ SIGNATURES = {"application/pdf": (b"%PDF-", "pdf"),
               "image/png": (b"\x89PNG\r\n\x1a\n", "png"),
               "image/jpeg": (b"\xff\xd8\xff", "jpg")}
 MESSAGE_SENT = "customer_message"  # admin list only: the message is its own email
-ATTACHMENT_KIND = "message_attachment"  # sources.KINDS renders it for the outbox
+ATTACHMENT_KIND = "message_attachment"  # documents.sources.SOURCES renders it for the outbox
 
 
 class NoPrimaryContact(DomainError):
@@ -56,7 +55,7 @@ def check_upload(upload: Upload) -> tuple[str, str]:
     if media_type is None:
         raise InvalidInput("Attach a PDF, PNG or JPEG file.", field="attachment")
     stem = PurePath(upload.filename.replace("\\", "/")).stem[:100] or "attachment"
-    return sources.filename_for(stem, SIGNATURES[media_type][1]), media_type
+    return pdf.filename_for(stem, SIGNATURES[media_type][1]), media_type
 
 
 def _clean(subject: str, body: str) -> tuple[str, str]:
@@ -105,19 +104,19 @@ def send(session: Session, *, customer_id: int, user_id: int | None, subject: st
 
 
 @dataclass(frozen=True)
-class StoredFile(sources.DocumentSource):
+class StoredFile(pdf.DocumentSource):
     """An uploaded file where documents expect a source: rendering returns it as it is."""
 
     content: bytes = b""
     media_type: str = ""
 
-    def render(self) -> sources.Document:
-        return sources.Document(self.filename, self.content, self.media_type)
+    def render(self) -> pdf.Document:
+        return pdf.Document(self.filename, self.content, self.media_type)
 
 
 def attachment_source(session: Session, *, customer_id: int,
                       message_id: int) -> StoredFile:
-    """The file a customer attached to a message (sources.SOURCES "message_attachment"),
+    """The file a customer attached to a message (documents.sources.SOURCES "message_attachment"),
     for the outbox to attach when sending."""
     message = session.get(CustomerMessage, message_id)
     if message is None or message.customer_id != customer_id or message.attachment is None:

@@ -7,14 +7,16 @@ disapproved. The organization's side (creating and editing) is in services/proje
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Project, ProjectTask, TimeEntry
-from webapp.services.core.errors import NotFound
+from webapp.services.core.errors import InvalidInput, NotFound
 
 ACTIVE, COMPLETED = "active", "completed"
 STATUS_LABELS = {ACTIVE: "Active", COMPLETED: "Completed"}
@@ -201,3 +203,30 @@ def detail_of(session: Session, project: Project) -> ProjectDetail:
 def project_detail(session: Session, *, customer_id: int, project_id: int) -> ProjectDetail:
     """One of the customer's projects: billing, budget, hours, tasks and their entries."""
     return detail_of(session, owned_project(session, customer_id, project_id))
+
+
+_HOURS = re.compile(r"^(\d{1,5}):([0-5]\d)$")
+
+
+def parse_hours(text: str | None, *, field: str, max_minutes: int) -> int | None:
+    """Typed hours as minutes ("1:30" or "1.5"); blank is None."""
+    cleaned = (text or "").strip().lower().removesuffix("h").strip()
+    if not cleaned:
+        return None
+    match = _HOURS.match(cleaned)
+    try:
+        minutes = (int(match[1]) * 60 + int(match[2]) if match
+                   else int(Decimal(cleaned) * 60))
+    except (ArithmeticError, ValueError):  # InvalidOperation, or an Overflow from "1e999999"
+        raise InvalidInput("Enter hours such as 1:30 or 1.5.", field=field) from None
+    if not 0 < minutes <= max_minutes:
+        raise InvalidInput(f"Enter between 0:01 and {format_minutes(max_minutes)} hours.",
+                           field=field)
+    return minutes
+
+
+def get_project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound("No such project.")
+    return project

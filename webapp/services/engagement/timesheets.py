@@ -16,7 +16,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Project, ProjectTask, TimeEntry
-from webapp.services.admin.projects import get_project, parse_hours
 from webapp.services.core import notifications
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.core.listing import FilterReader
@@ -30,6 +29,8 @@ from webapp.services.engagement.projects import (
     EntryView,
     entry_views,
     format_minutes,
+    get_project,
+    parse_hours,
 )
 
 APPROVE, DISAPPROVE = "approve", "disapprove"

@@ -125,12 +125,3 @@ def replace(session: Session, *, customer_id: int, method_id: int, card: CardDet
     return Replaced(old, new, moved)
 
 
-def use_for_subscriptions(session: Session, *, customer_id: int, method_id: int,
-                          subscription_ids: list[int], now: datetime) -> None:
-    """A card saved while paying becomes the method of the subscriptions it paid for."""
-    if not subscription_ids:
-        return
-    session.execute(update(Subscription).where(Subscription.customer_id == customer_id,
-                                               Subscription.id.in_(subscription_ids))
-                    .values(payment_method_id=method_id, updated_at=now)
-                    .execution_options(synchronize_session="fetch"))

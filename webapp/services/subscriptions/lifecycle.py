@@ -25,10 +25,8 @@ from webapp.models import (
     Reminder,
     ScheduledChange,
     Subscription,
-    SubscriptionAddon,
-    SubscriptionCoupon,
 )
-from webapp.services.billing import catalog, charges, payment_effects, terms
+from webapp.services.billing import changes, charges, payment_effects, terms
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core import notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import today_in
@@ -362,39 +360,9 @@ def _apply_scheduled_changes(ctx: _Context, sub: Subscription, on: date) -> None
     """Changes the customer scheduled for this renewal take effect before it is billed."""
     for change in ctx.session.exec(select(ScheduledChange).where(
             ScheduledChange.subscription_id == sub.id, ScheduledChange.effective_on <= on)):
-        apply_change(ctx.session, sub, change.payload)
+        changes.apply_change(ctx.session, sub, change.payload)
         ctx.session.delete(change)
     ctx.session.flush()
-
-
-def apply_change(session: Session, sub: Subscription, payload: dict, *,
-                 this_term: bool = False) -> bool:
-    """Set plan, addon quantities and coupons from a change payload (ids and numbers).
-
-    Each coupon added is redeemed (a guarded count against its limit); one used up meanwhile
-    is not added, and False says so. `this_term`: the coupons count for the current term
-    (an immediate change's proration invoice uses them), else from the next invoice on.
-    """
-    if payload.get("plan_id"):
-        sub.plan_id = payload["plan_id"]
-    if "addons" in payload:
-        for link in session.exec(select(SubscriptionAddon).where(
-                SubscriptionAddon.subscription_id == sub.id)):
-            session.delete(link)
-        session.flush()
-        for addon_id, quantity in payload["addons"].items():
-            if quantity > 0:
-                session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=int(addon_id),
-                                              quantity=quantity))
-    added = True
-    for coupon_id in payload.get("add_coupon_ids", []):
-        if not catalog.redeem(session, coupon_id):
-            added = False
-            continue
-        session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon_id,
-                                       applied_at=sub.updated_at, in_current_term=this_term,
-                                       terms_used=1 if this_term else 0))
-    return added
 
 
 def _notice(ctx: _Context, sub: Subscription, event: str, title: str) -> None:

@@ -19,10 +19,10 @@ from webapp.services.billing.catalog import (
     subscription_items,
     with_plan,
 )
+from webapp.services.billing.context import owned_subscription
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import state_machine
-from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 from webapp.services.core.rows import columns
 
@@ -150,14 +150,6 @@ class SubscriptionDetail:
     def changeable(self) -> bool:
         """Plan, addons and coupons can change in this state (preferences permitting)."""
         return state_machine.allowed(self.subscription.status, "change_now")
-
-
-def owned_subscription(session: Session, customer_id: int, subscription_id: int) -> Subscription:
-    """The customer's subscription, or NotFound (missing and not-yours answer alike)."""
-    sub = session.get(Subscription, subscription_id)
-    if sub is None or sub.customer_id != customer_id:
-        raise NotFound("No such subscription.")
-    return sub
 
 
 def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[TimelineEntry, ...]:

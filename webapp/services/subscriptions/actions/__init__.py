@@ -51,7 +51,6 @@ from webapp.services.subscriptions.actions.terms import (
     TrialExtension,
     activate,
     activation_summary,
-    apply_paid_action,
     extend_trial,
     reactivate,
     reactivation_summary,
@@ -64,6 +63,6 @@ __all__ = [
     "overview", "AutochargeResult", "AutochargeView", "NoPaymentMethod", "PauseOptions",
     "PauseResult", "delete_pause_schedule", "pause_options", "schedule_pause", "set_autocharge",
     "ACTIVATE", "DONE", "NOT_DONE", "PURPOSES", "REACTIVATE", "PriceChanged", "TermStarted",
-    "TermSummary", "TrialExtension", "activate", "activation_summary", "apply_paid_action",
+    "TermSummary", "TrialExtension", "activate", "activation_summary",
     "extend_trial", "reactivate", "reactivation_summary",
 ]

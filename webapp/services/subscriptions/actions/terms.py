@@ -18,29 +18,31 @@ from types import SimpleNamespace
 
 from sqlmodel import Session
 
-from webapp.models import Invoice, Payment, PaymentMethod, Plan, Subscription
-from webapp.services.billing import charges, credits, ledger
+from webapp.models import Invoice, PaymentMethod, Plan, Subscription
+from webapp.services.billing import charges, credits
 from webapp.services.billing import terms as billing
 from webapp.services.billing.catalog import subscription_items
-from webapp.services.billing.pricing import Line, Priced
-from webapp.services.core import notifications, preferences, state_machine
+from webapp.services.billing.changes import PriceChanged  # one refusal for every summary
+from webapp.services.billing.paid_terms import (
+    ACTIVATE,
+    PURPOSES,
+    REACTIVATE,
+    begin_term,
+    confirm_term,
+    encode_draft,
+)
+from webapp.services.core import preferences, state_machine
 from webapp.services.core.errors import DomainError
 from webapp.services.subscriptions.actions.common import (
-    ACTIVATED,
-    PAYMENT_NOT_APPLIED,
-    REACTIVATED,
     TRIAL_EXTENDED,
     Context,
     confirm,
     context,
     owned,
 )
-from webapp.services.subscriptions.changes import PriceChanged  # one refusal for every summary
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
 from webapp.services.subscriptions.views import owned_subscription
 
-ACTIVATE, REACTIVATE = "activate", "reactivate"
-PURPOSES = {ACTIVATE: "activation", REACTIVATE: "reactivation"}
 _PERMISSIONS = {ACTIVATE: preferences.TRIAL_ACTIVATE, REACTIVATE: preferences.SUBSCRIPTION_REACTIVATE}
 _TERMS = {ACTIVATE: ("first_term", True), REACTIVATE: ("reactivation", False)}  # kind, setup fee
 DONE = {ACTIVATE: "Your trial has ended and the subscription is now live.",
@@ -156,97 +158,18 @@ def _start(session: Session, event: str, *, customer_id: int, subscription_id: i
             payment_method_id=summary.payment_method.id, idempotency_key=idempotency_key,
             invoice_ids=[], now=now, purpose=PURPOSES[event], subscription_id=sub.id,
             attempt=1, intent={"event": event, "today": ctx.today.isoformat(),
-                               "invoice": _encode(summary.invoice)})
+                               "invoice": encode_draft(summary.invoice)})
         # Holds the tick (and every other action) off this subscription until the outcome.
         sub.awaiting_payment_id = payment.id
         return TermStarted(sub, event, payment.id, None, "")
-    invoice = _begin_term(ctx, sub, event, summary.invoice, due_date=summary.due_date,
+    invoice = begin_term(ctx, sub, event, summary.invoice, due_date=summary.due_date,
                           key=idempotency_key)
-    _confirm_term(ctx, sub, event, invoice, paid_with=None)
+    confirm_term(ctx, sub, event, invoice, paid_with=None)
     return TermStarted(sub, event, None, invoice, f"{DONE[event]} Invoice {invoice.number} is "
                        f"{'paid by your credit' if invoice.status == 'paid' else 'ready'}.")
 
 
-def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> None:
-    """An activation or reactivation charge succeeded: issue its invoice, pay it, go live."""
-    ctx = context(session, now)
-    sub = session.get(Subscription, payment.subscription_id)
-    event = payment.intent["event"]
-    if not state_machine.allowed(sub.status, event):
-        # Nothing else moves a subscription while its charge is awaited; if something did,
-        # a person must decide about the money rather than the engine guessing.
-        notifications.notify_org(
-            session, event=PAYMENT_NOT_APPLIED, now=now, customer_id=sub.customer_id,
-            title=f"Payment {payment.number} was not applied",
-            body=f"{sub.number} was {sub.status} when its {PURPOSES[event]} charge succeeded; "
-                 f"refund or apply the payment by hand.")
-        return
-    on = date.fromisoformat(payment.intent["today"])
-    invoice = _begin_term(ctx, sub, event, _decode(payment.intent["invoice"]), due_date=on,
-                          key=payment.idempotency_key)
-    ledger.allocate(session, payment=payment, invoices=[invoice], on=payment.paid_on)
-    method = session.get(PaymentMethod, payment.payment_method_id)
-    _confirm_term(ctx, sub, event, invoice, paid_with=f"{method.brand} •••• {method.last4}")
-
-
-def _begin_term(ctx: Context, sub: Subscription, event: str, invoice_draft: billing.InvoiceDraft,
-                *, due_date: date, key: str) -> Invoice:
-    start, end = invoice_draft.period.start, invoice_draft.period.end
-    values = {"current_term_start": start, "current_term_end": end, "next_billing_date": end,
-              "anchor_day": start.day, "term_days": None}
-    if event == ACTIVATE:
-        values |= {"trial_end": start, "cycles_billed": sub.cycles_billed + 1}
-    else:
-        # A new life: billing cycles count again and the old ending is forgotten.
-        values |= {"cycles_billed": 1, "expired_reason": None, "cancelled_on": None,
-                   "cancel_reason": "", "status_before_cancel": None, "pause_on": None,
-                   "resume_on": None, "dunning_attempts": 0, "dunning_started_on": None,
-                   "next_retry_on": None}
-    state_machine.transition(ctx.session, sub, event, "live", now=ctx.now, **values)
-    return billing.issue(ctx.session, sub, invoice_draft, issue_date=start, due_date=due_date,
-                         now=ctx.now, idempotency_key=key)
-
-
-def _confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, *,
-                  paid_with: str | None) -> None:
-    amount = ctx.money(invoice.total, invoice.currency)
-    if paid_with:
-        paid = f"Invoice {invoice.number} for {amount} was paid with {paid_with}."
-    elif invoice.status == "paid":
-        paid = f"Invoice {invoice.number} for {amount} was paid with your unused credit."
-    else:
-        paid = f"Invoice {invoice.number} for {amount} is due on {invoice.due_date.isoformat()}."
-    term = f"The term runs from {invoice.period_start.isoformat()} to " \
-           f"{invoice.period_end.isoformat()}."
-    if event == ACTIVATE:
-        confirm(ctx, sub, event=ACTIVATED, subject=f"{sub.number} is now live",
-                message=f"Your trial of {sub.number} has ended and the subscription is now live.",
-                details=[term, paid], org_title=f"{sub.number} activated from its trial",
-                org_body=f"ended the trial early. {paid}")
-    else:
-        confirm(ctx, sub, event=REACTIVATED, subject=f"{sub.number} is live again",
-                message=f"{sub.number} has been reactivated.", details=[term, paid],
-                org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {paid}")
-
-
 # -- the drafted invoice travels in the payment's intent (JSON) -------------------------------
-
-def _encode(invoice_draft: billing.InvoiceDraft) -> dict:
-    priced = invoice_draft.priced
-    return {"kind": invoice_draft.kind,
-            "lines": [[x.kind, x.description, x.quantity, x.unit_amount, x.amount, x.tax_amount]
-                      for x in priced.lines],
-            "subtotal": priced.subtotal, "tax_total": priced.tax_total, "total": priced.total,
-            "period": [invoice_draft.period.start.isoformat(), invoice_draft.period.end.isoformat()],
-            "coupon_ids": list(invoice_draft.coupon_ids)}
-
-
-def _decode(data: dict) -> billing.InvoiceDraft:
-    priced = Priced(tuple(Line(*line) for line in data["lines"]), data["subtotal"],
-                    data["tax_total"], data["total"])
-    start, end = (date.fromisoformat(d) for d in data["period"])
-    return billing.InvoiceDraft(data["kind"], priced, ledger.Period(start, end),
-                                tuple(data["coupon_ids"]))
 
 
 # -- Extend Trial -----------------------------------------------------------------------------

@@ -1,0 +1,375 @@
+"""A subscription change's billing: the prorated draft of a new plan, addons and coupons, and
+writing it (now, or as its paid charge's outcome).
+
+`draft_change` builds the preview and subscriptions.changes.confirm_change writes exactly that draft: the invoice
+rows equal the preview's lines to the cent, and a confirm whose preview fingerprint no longer
+matches is refused before anything is charged or written (DESIGN.md: Proration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from webapp.models import (
+    Addon,
+    AddonPrice,
+    Coupon,
+    CouponAmount,
+    CouponPlan,
+    Invoice,
+    Organization,
+    Payment,
+    Plan,
+    PlanPrice,
+    Subscription,
+    SubscriptionAddon,
+    SubscriptionCoupon,
+)
+from webapp.services.billing import catalog, credits, ledger, terms
+from webapp.services.billing.catalog import CouponLine, subscription_items
+from webapp.services.billing.context import Context, confirm, owned_subscription
+from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
+from webapp.services.core import preferences, state_machine
+from webapp.services.core.errors import DomainError, InvalidInput
+
+IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
+
+
+IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
+
+
+class PriceChanged(DomainError):
+    """The preview the customer confirmed is no longer what the change would bill."""
+
+    def __init__(self) -> None:
+        super().__init__("The price changed, review the new summary before confirming.")
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """What the customer asked for; None means "keep as it is"."""
+
+    plan_id: int | None = None
+    addons: dict[int, int] | None = None  # addon id -> quantity (0 removes)
+    coupon_code: str | None = None
+    timing: str = IMMEDIATELY
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the form may offer, by the preferences and the customer's currency."""
+
+    plans: tuple[tuple[int, str, int], ...]  # id, name, price
+    addons: tuple[tuple[int, str, int, int], ...]  # id, name, unit price, current quantity
+    current_plan_id: int
+    currency: str
+    may_change_plan: bool
+    may_change_addons: bool
+    may_change_coupons: bool
+    timings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChangeDraft:
+    timing: str
+    payload: dict  # what the change sets (ids and numbers), for now or for renewal
+    summary: str
+    invoice: Priced | None  # immediate changes: the proration invoice
+    credit_lines: tuple[Line, ...] = ()  # unused time on the old items, positive amounts
+    credit_total: int = 0  # Σ credit lines with their tax
+    other_credit_applied: int = 0  # the customer's earlier unused credit this invoice uses
+    days_left: int = 0
+    term_days: int = 0
+    effective_on: date | None = None
+    renewal_price: Priced | None = None  # what each term costs after the change
+    messages: tuple[str, ...] = field(default=())
+
+    @property
+    def credit_applied(self) -> int:
+        if self.invoice is None:
+            return 0
+        return min(self.invoice.total, self.credit_total + self.other_credit_applied)
+
+    @property
+    def amount_due(self) -> int:
+        return (self.invoice.total - self.credit_applied) if self.invoice else 0
+
+    @property
+    def credit_left(self) -> int:
+        """New credit not used by this invoice: it goes to the customer's other open invoices,
+        oldest first, and what is left to the next one."""
+        return max(0, self.credit_total - max(0, (self.invoice.total if self.invoice else 0)
+                                              - self.other_credit_applied))
+
+    def fingerprint(self) -> str:
+        def lines(priced):
+            return [[x.kind, x.description, x.quantity, x.unit_amount, x.amount, x.tax_amount]
+                    for x in (priced.lines if priced else ())]
+
+        payload = [self.timing, self.payload, lines(self.invoice),
+                   [[x.description, x.amount, x.tax_amount] for x in self.credit_lines],
+                   self.other_credit_applied, lines(self.renewal_price)]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _validate(session: Session, sub: Subscription, request: ChangeRequest, today: date,
+              allowed: Choices) -> dict:
+    payload: dict = {}
+    if request.timing not in allowed.timings:
+        raise InvalidInput("Choose when the change takes effect.", field="timing")
+    if request.plan_id is not None and request.plan_id != sub.plan_id:
+        if not allowed.may_change_plan:
+            raise InvalidInput("Changing the plan is not available.", field="plan_id")
+        if request.plan_id not in {p[0] for p in allowed.plans}:
+            raise InvalidInput("Choose one of the plans offered.", field="plan_id")
+        payload["plan_id"] = request.plan_id
+    if request.addons is not None:
+        offered = {a[0]: a[3] for a in allowed.addons}
+        wanted = {k: v for k, v in request.addons.items() if k in offered}
+        if any(q < 0 or q > 999 for q in request.addons.values()):
+            raise InvalidInput("Quantities go from 0 to 999.", field="addons")
+        if set(request.addons) - set(offered):
+            raise InvalidInput("Choose among the addons offered.", field="addons")
+        if wanted != {k: v for k, v in offered.items() if k in wanted} or \
+                any(offered[k] and k not in wanted for k in offered):
+            if not allowed.may_change_addons:
+                raise InvalidInput("Changing addons is not available.", field="addons")
+            payload["addons"] = {str(k): v for k, v in {**offered, **wanted}.items() if v > 0}
+    if request.coupon_code:
+        if not allowed.may_change_coupons:
+            raise InvalidInput("Adding coupons is not available.", field="coupon_code")
+        coupon = _usable_coupon(session, sub, request.coupon_code.strip().upper(),
+                                payload.get("plan_id", sub.plan_id), today)
+        payload["add_coupon_ids"] = [coupon.id]
+    if not payload:
+        raise InvalidInput("Change the plan, an addon quantity or add a coupon first.",
+                           field="plan_id")
+    return payload
+
+
+def _usable_coupon(session: Session, sub: Subscription, code: str, plan_id: int,
+                   today: date) -> Coupon:
+    coupon = session.exec(select(Coupon).where(Coupon.code == code)).first()
+    if coupon is None or coupon.status != "active":
+        raise InvalidInput("This coupon code does not exist.", field="coupon_code")
+    if coupon.expires_on is not None and coupon.expires_on < today:
+        raise InvalidInput("This coupon has expired.", field="coupon_code")
+    if coupon.max_redemptions is not None and coupon.redemptions >= coupon.max_redemptions:
+        raise InvalidInput("This coupon has been used up.", field="coupon_code")
+    plans = set(session.exec(select(CouponPlan.plan_id).where(CouponPlan.coupon_id == coupon.id)))
+    if plans and plan_id not in plans:
+        raise InvalidInput("This coupon does not apply to this plan.", field="coupon_code")
+    if coupon.discount_type == "fixed" and session.exec(select(CouponAmount).where(
+            CouponAmount.coupon_id == coupon.id, CouponAmount.currency == sub.currency)).first() is None:
+        raise InvalidInput(f"This coupon is not valid for {sub.currency}.", field="coupon_code")
+    if session.exec(select(SubscriptionCoupon).where(
+            SubscriptionCoupon.subscription_id == sub.id,
+            SubscriptionCoupon.coupon_id == coupon.id)).first() is not None:
+        raise InvalidInput("This coupon is already on the subscription.", field="coupon_code")
+    return coupon
+
+
+@dataclass(frozen=True)
+class _After:
+    """What the subscription costs once the change is made (nothing written)."""
+
+    renewal: Priced  # each term from the next renewal on
+    term: Priced  # the whole current term as held after an immediate change
+
+
+def _after(session: Session, sub: Subscription, payload: dict, tax_bp: int | None,
+           timing: str) -> _After:
+    items = subscription_items(session, [sub])[sub.id]
+    plan_id = payload.get("plan_id", sub.plan_id)
+    plan = session.get(Plan, plan_id)
+    plan_price = session.exec(select(PlanPrice).where(PlanPrice.plan_id == plan_id,
+                                                      PlanPrice.currency == sub.currency)).one()
+    charges = [Charge("plan", plan.name, 1, plan_price.amount)]
+    quantities = {int(k): v for k, v in payload["addons"].items()} if "addons" in payload \
+        else {a.addon.id: a.quantity for a in items.addons}
+    if quantities:
+        rows = session.exec(select(Addon, AddonPrice).join(AddonPrice, AddonPrice.addon_id == Addon.id)
+                            .where(Addon.id.in_(list(quantities)), AddonPrice.currency == sub.currency)
+                            .order_by(Addon.name)).all()
+        charges += [Charge("addon", addon.name, quantities[addon.id], ap.unit_amount)
+                    for addon, ap in rows if addon.kind == "recurring" and quantities[addon.id] > 0]
+    added = []
+    for coupon_id in payload.get("add_coupon_ids", []):
+        coupon = session.get(Coupon, coupon_id)
+        amount = session.exec(select(CouponAmount.amount).where(
+            CouponAmount.coupon_id == coupon_id, CouponAmount.currency == sub.currency)).first()
+        # Added now, it counts this term; at the end of the term, the next one.
+        added.append(CouponLine(coupon, 1 if timing == IMMEDIATELY else 0, amount,
+                                timing == IMMEDIATELY))
+    coupons = [*items.coupons, *added]
+    # A coupon's value per term is its value: the term's proration invoices discount with
+    # the coupons counted for it (DESIGN.md: Proration); renewals with those still active.
+    return _After(price(charges, [c.discount() for c in coupons if c.active], tax_bp=tax_bp),
+                  price(charges, [c.discount() for c in coupons if c.in_current_term],
+                        tax_bp=tax_bp))
+
+
+def draft_change(session: Session, *, customer_id: int, subscription_id: int,
+                 request: ChangeRequest, today: date, tax_bp: int | None,
+                 allowed: Choices | None = None) -> ChangeDraft:
+    """The preview: for an immediate change, the exact proration invoice and credit.
+
+    Both come from `pricing.prorate` over whole-term prices: the new items for the days left,
+    and what the customer holds now (`terms.unused_time`) for the same days.
+    `allowed` replaces the customer's preferences (the back office passes its own choices).
+    """
+    sub = owned_subscription(session, customer_id, subscription_id)
+    allowed = allowed or choices(session, customer_id=customer_id, subscription_id=subscription_id)
+    payload = _validate(session, sub, request, today, allowed)
+    after = _after(session, sub, payload, tax_bp, request.timing)
+    summary = _summary(session, sub, payload)
+    if request.timing == END_OF_TERM:
+        return ChangeDraft(END_OF_TERM, payload, summary, None, effective_on=sub.current_term_end,
+                           renewal_price=after.renewal)
+    term_days, days_left = terms.term_days(sub), terms.days_left(sub, today)
+    held = [Charge(line.kind, line.description, line.quantity, line.unit_amount)
+            for line in after.term.lines if line.kind in ("plan", "addon", "discount")]
+    charges = prorate([], held, term_days=term_days, days_left=days_left).charges
+    invoice = taxed([c for c in charges if c.total], tax_bp)
+    unused = terms.unused_time(session, sub, today, tax_bp=tax_bp)
+    credit_lines = unused.priced.lines if unused else ()
+    credit_total = unused.total if unused else 0
+    other = credits.unused_credit(session, customer_id=customer_id)
+    return ChangeDraft(IMMEDIATELY, payload, summary, invoice, credit_lines, credit_total,
+                       min(other, invoice.total), days_left, term_days, today, after.renewal)
+
+
+def _summary(session: Session, sub: Subscription, payload: dict) -> str:
+    parts = []
+    if "plan_id" in payload:
+        parts.append(f"plan to {session.get(Plan, payload['plan_id']).name}")
+    if "addons" in payload:
+        parts.append("addons")
+    if payload.get("add_coupon_ids"):
+        parts.append(f"coupon {session.get(Coupon, payload['add_coupon_ids'][0]).code}")
+    return "Change " + ", ".join(parts)
+
+
+def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
+             now: datetime, message: str) -> None:
+    """The customer's confirmation email and the organization's notification."""
+    org = session.get(Organization, 1)
+    ctx = Context(session, now, today, org, preferences.load(session))
+    details = [f"Each term now costs {ctx.money(change.renewal_price.total, sub.currency)}."]
+    if change.invoice is not None and change.amount_due:
+        details.append(f"Due now: {ctx.money(change.amount_due, sub.currency)}.")
+    confirm(ctx, sub, event="subscription_changed", subject=f"{sub.number}: {change.summary}",
+            message=message, details=details, org_title=f"{sub.number}: {change.summary}",
+            org_body=message)
+
+
+def request_to_dict(request: ChangeRequest) -> dict:
+    return {"plan_id": request.plan_id, "coupon_code": request.coupon_code,
+            "timing": request.timing,
+            "addons": {str(k): v for k, v in request.addons.items()} if request.addons else None}
+
+
+def request_from_dict(data: dict) -> ChangeRequest:
+    addons = data.get("addons")
+    return ChangeRequest(data.get("plan_id"), {int(k): v for k, v in addons.items()} if addons
+                         else None, data.get("coupon_code"), data.get("timing", IMMEDIATELY))
+
+
+def apply_paid_change(session: Session, *, payment: Payment, today: date, now: datetime) -> None:
+    """A charged change succeeded: make it, and put the payment on its proration invoice."""
+    sub = session.get(Subscription, payment.subscription_id)
+    org_tax = session.get(Organization, 1).tax_rate_bp
+    change = draft_change(session, customer_id=sub.customer_id, subscription_id=sub.id,
+                          request=request_from_dict(payment.intent["change"]), today=today,
+                          tax_bp=org_tax)
+    invoice = apply_now(session, sub, change, today=today, now=now)
+    if invoice is not None:
+        payment.intent = {**payment.intent, "invoice_ids": [invoice.id]}
+        ledger.allocate(session, payment=payment, invoices=[invoice], on=today)
+    send_confirmation(session, sub, change, today=today, now=now, message=f"{change.summary}: done.")
+
+
+def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
+              now: datetime) -> Invoice | None:
+    """Write an immediate change: the new items, the proration invoice (what the customer
+    holds from now on) and the credit note for what they held, applied to that invoice first."""
+    state_machine.transition(session, sub, "change_now", "live", now=now)
+    credited = sub.held_invoice_id
+    if not apply_change(session, sub, change.payload, this_term=True):
+        raise DomainError("This coupon has been used up.")
+    session.flush()
+    invoice = None
+    if change.invoice is not None and change.invoice.lines:
+        invoice = ledger.issue_invoice(session, customer_id=sub.customer_id,
+                                       currency=sub.currency, kind="proration",
+                                       priced=change.invoice, issue_date=today, due_date=today,
+                                       now=now, subscription_id=sub.id,
+                                       period=ledger.Period(today, sub.current_term_end))
+    else:
+        sub.held_invoice_id = None  # the items held from now on cost nothing this term
+    if change.credit_total > 0:
+        ledger.create_credit_note(session, customer_id=sub.customer_id, currency=sub.currency,
+                                  total=change.credit_total, subscription_id=sub.id,
+                                  invoice_id=credited, apply_first=invoice,
+                                  reason=f"Unused time on {sub.number} ({change.summary.lower()})",
+                                  issue_date=today, now=now)
+    return invoice
+
+
+def apply_change(session: Session, sub: Subscription, payload: dict, *,
+                 this_term: bool = False) -> bool:
+    """Set plan, addon quantities and coupons from a change payload (ids and numbers).
+
+    Each coupon added is redeemed (a guarded count against its limit); one used up meanwhile
+    is not added, and False says so. `this_term`: the coupons count for the current term
+    (an immediate change's proration invoice uses them), else from the next invoice on.
+    """
+    if payload.get("plan_id"):
+        sub.plan_id = payload["plan_id"]
+    if "addons" in payload:
+        for link in session.exec(select(SubscriptionAddon).where(
+                SubscriptionAddon.subscription_id == sub.id)):
+            session.delete(link)
+        session.flush()
+        for addon_id, quantity in payload["addons"].items():
+            if quantity > 0:
+                session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=int(addon_id),
+                                              quantity=quantity))
+    added = True
+    for coupon_id in payload.get("add_coupon_ids", []):
+        if not catalog.redeem(session, coupon_id):
+            added = False
+            continue
+        session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon_id,
+                                       applied_at=sub.updated_at, in_current_term=this_term,
+                                       terms_used=1 if this_term else 0))
+    return added
+
+
+def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choices:
+    sub = owned_subscription(session, customer_id, subscription_id)
+    prefs = preferences.load(session)
+    preferences.require(prefs, preferences.SUBSCRIPTION_EDIT)
+    state_machine.check(sub.status, "change_now")
+    plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount)
+                         .join(PlanPrice, PlanPrice.plan_id == Plan.id)
+                         .where(PlanPrice.currency == sub.currency,
+                                (Plan.status == "active") | (Plan.id == sub.plan_id))
+                         .order_by(PlanPrice.amount, Plan.id)).all()
+    current = {a.addon.id: a.quantity for a in subscription_items(session, [sub])[sub.id].addons}
+    addons = session.exec(select(Addon.id, Addon.name, AddonPrice.unit_amount)
+                          .join(AddonPrice, AddonPrice.addon_id == Addon.id)
+                          .where(AddonPrice.currency == sub.currency, Addon.kind == "recurring",
+                                 (Addon.status == "active") | Addon.id.in_(list(current) or [0]))
+                          .order_by(Addon.name)).all()
+    return Choices(tuple(plans), tuple((i, n, p, current.get(i, 0)) for i, n, p in addons),
+                   sub.plan_id, sub.currency,
+                   preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_PLAN),
+                   preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_ADDONS),
+                   preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_COUPONS),
+                   preferences.edit_timings(prefs))

@@ -1,0 +1,67 @@
+"""What a subscription's billing outcome needs around it: the day and the organization's
+settings (`Context`), the customer's subscription, and the confirmation a customer and the
+organization get. Shared by the customer's actions (subscriptions/) and the outcomes of their
+charges (payment_effects), so an outcome never reaches back up into subscriptions/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from webapp.models import Customer, Organization, Preferences, Subscription
+from webapp.services.core import notifications, outbox, preferences
+from webapp.services.core.dates import today_in
+from webapp.services.core.errors import NotFound
+from webapp.services.core.money import format_money
+
+# Admin-list events (notifications.EMAILED_EVENTS decides which are also emailed).
+ACTIVATED = "subscription_activated"
+
+
+REACTIVATED = "subscription_reactivated"
+
+
+PAYMENT_NOT_APPLIED = "payment_not_applied"
+
+
+@dataclass(frozen=True)
+class Context:
+    session: Session
+    now: datetime
+    today: date
+    org: Organization
+    prefs: Preferences
+
+    def money(self, amount: int, currency: str) -> str:
+        return format_money(amount, currency, self.org.locale)
+
+
+def context(session: Session, now: datetime) -> Context:
+    org = session.get(Organization, 1)
+    return Context(session, now, today_in(org.timezone, now), org, preferences.load(session))
+
+
+def confirm(ctx: Context, sub: Subscription, *, event: str, subject: str, message: str,
+            details: Iterable[str] = (), org_title: str, org_body: str) -> None:
+    """Email the customer a confirmation and tell the organization, in this transaction."""
+    customer = ctx.session.get(Customer, sub.customer_id)
+    outbox.enqueue(ctx.session, template="subscription_update", to=customer.email,
+                   subject=subject, customer_id=customer.id,
+                   context={"name": customer.display_name, "number": sub.number,
+                            "message": message, "details": list(details),
+                            "path": f"/subscriptions/{sub.id}"}, now=ctx.now)
+    notifications.notify_org(ctx.session, event=event, title=org_title,
+                             body=f"{customer.display_name}: {org_body}", now=ctx.now,
+                             customer_id=customer.id)
+
+
+def owned_subscription(session: Session, customer_id: int, subscription_id: int) -> Subscription:
+    """The customer's subscription, or NotFound (missing and not-yours answer alike)."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None or sub.customer_id != customer_id:
+        raise NotFound("No such subscription.")
+    return sub
