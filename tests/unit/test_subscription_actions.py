@@ -28,7 +28,7 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services.billing import charges, ledger, terms
+from webapp.services.billing import charges, context, ledger, terms
 from webapp.services.billing.gateway import TestGateway
 from webapp.services.core import notifications, numbering, outbox
 from webapp.services.core.errors import DomainError, Forbidden, IllegalTransition, InvalidInput
@@ -161,7 +161,7 @@ def test_activating_a_trial_without_autocharge_makes_it_live_today_with_an_open_
     assert (sub.current_term_end, sub.next_billing_date) == (date(2026, 12, 26), date(2026, 12, 26))
     [invoice] = shop.invoices(sub)
     assert (invoice.kind, invoice.status, invoice.due_date) == ("first_term", "open", d(7))
-    assert "subscription_update" in shop.mails() and actions.common.ACTIVATED in shop.notes()
+    assert "subscription_update" in shop.mails() and context.ACTIVATED in shop.notes()
 
 
 def test_the_activation_summary_is_the_invoice_to_the_cent(shop):

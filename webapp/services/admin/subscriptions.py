@@ -35,13 +35,13 @@ from webapp.models import (
 from webapp.services.admin import Actor, catalog
 from webapp.services.admin.customers import get_customer
 from webapp.services.billing import charges, ledger
+from webapp.services.billing import context as billing_context
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.core import audit, notifications, numbering, outbox, state_machine
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 from webapp.services.core.money import format_money
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
-from webapp.services.subscriptions.actions import common
 from webapp.services.subscriptions.actions.cancel import (
     UnusedTime,
     cancel_subscription,
@@ -291,7 +291,7 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     sub = _ready(session, subscription_id)
     why = " ".join((reason or "").split())[:500] or "Cancelled by the organization"
     before = sub.status
-    ctx = common.context(session, now)
+    ctx = billing_context.context(session, now)
     result = cancel_subscription(ctx, sub, timing=timing, why=why, credit_unused=credit_unused)
     note = result.credit_note
     message = f"{sub.number} has been cancelled.{credit_sentence(ctx, note)}" \
@@ -321,7 +321,7 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
     sub = _ready(session, subscription_id)
     before = {"pause_on": sub.pause_on, "resume_on": sub.resume_on}
     try:
-        message = set_pause_schedule(common.context(session, now), sub,
+        message = set_pause_schedule(billing_context.context(session, now), sub,
                                      pause_on=pause_on, resume_on=resume_on)
     except InvalidInput as exc:  # one field at a time, as the admin's form shows them
         raise InvalidChanges({exc.field or "resume_on": exc.message}) from None

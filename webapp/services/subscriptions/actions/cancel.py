@@ -26,6 +26,7 @@ from webapp.models import (
 )
 from webapp.services.billing import catalog, ledger
 from webapp.services.billing import terms as billing
+from webapp.services.billing.context import Context, confirm, context
 from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
 from webapp.services.core.errors import DomainError, InvalidInput
@@ -33,10 +34,7 @@ from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
     RETENTION_ACCEPTED,
-    Context,
     cancel_permission,
-    confirm,
-    context,
     owned,
 )
 

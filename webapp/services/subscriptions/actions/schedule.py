@@ -13,16 +13,14 @@ from sqlmodel import Session
 
 from webapp.models import PaymentMethod, Subscription
 from webapp.services.billing import terms
+from webapp.services.billing.context import Context, confirm, context
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.subscriptions.actions.common import (
     AUTOCHARGE_CHANGED,
     PAUSE_SCHEDULE_DELETED,
     PAUSE_SCHEDULED,
-    Context,
     billable,
-    confirm,
-    context,
     owned,
 )
 

@@ -23,6 +23,7 @@ from webapp.services.billing import charges, credits
 from webapp.services.billing import terms as billing
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.billing.changes import PriceChanged  # one refusal for every summary
+from webapp.services.billing.context import Context, confirm, context
 from webapp.services.billing.paid_terms import (
     ACTIVATE,
     PURPOSES,
@@ -33,13 +34,7 @@ from webapp.services.billing.paid_terms import (
 )
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.errors import DomainError
-from webapp.services.subscriptions.actions.common import (
-    TRIAL_EXTENDED,
-    Context,
-    confirm,
-    context,
-    owned,
-)
+from webapp.services.subscriptions.actions.common import TRIAL_EXTENDED, owned
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
 from webapp.services.subscriptions.views import owned_subscription
 
