@@ -16,11 +16,11 @@ def register_blueprints(app: Flask) -> None:
         pay,
         payment_methods,
         payments,
-        subscription_edit,
+        subscription_changes,
         subscriptions,
     )
 
-    for module in (auth, account, home, subscriptions, subscription_edit, invoices, credits, payments, pay,
+    for module in (auth, account, home, subscriptions, subscription_changes, invoices, credits, payments, pay,
                    payment_methods, admin):
         app.register_blueprint(module.bp)
 

@@ -1,0 +1,140 @@
+"""Manage Subscription: change plan, addons and coupons with an exact proration preview."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import HiddenField, RadioField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from webapp import clock
+from webapp.context import tax_bp, today
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
+from webapp.forms import FlaskForm
+from webapp.htmx import is_htmx
+from webapp.login import customer_required
+from webapp.permissions import action_required
+from webapp.services.billing import charges
+from webapp.services.core.errors import InvalidInput
+from webapp.services.subscriptions import changes
+from webapp.services.subscriptions.views import subscription_detail
+from webapp.units import unit_of_work
+from worker import runtime
+
+bp = Blueprint("subscription_changes", __name__, url_prefix="/subscriptions")
+
+TIMING_LABELS = {"immediately": "Immediately (prorated)", "end_of_term": "At the end of the term"}
+
+
+class ChangeForm(FlaskForm):
+    plan_id = SelectField("Plan", coerce=int, validate_choice=False)
+    coupon_code = StringField("Coupon code", validators=[Optional(), Length(max=64)])
+    timing = RadioField("When", validate_choice=False)
+    fingerprint = HiddenField()
+
+
+def _setup(subscription_id: int):
+    options = changes.choices(db.session, customer_id=current_user.customer_id,
+                                           subscription_id=subscription_id)
+    form = ChangeForm()
+    form.plan_id.choices = [(pid, name) for pid, name, _ in options.plans]
+    form.timing.choices = [(t, TIMING_LABELS[t]) for t in options.timings]
+    if not form.is_submitted():
+        form.plan_id.data = options.current_plan_id
+        form.timing.data = options.timings[0]
+    return options, form
+
+
+def _change_request(form: ChangeForm, options) -> changes.ChangeRequest:
+    addons = {}
+    for addon_id, _, _, current in options.addons:
+        raw = (request.form.get(f"addon-{addon_id}") or str(current)).strip()
+        if not raw.isdigit():
+            raise InvalidInput("Quantities are whole numbers from 0 to 999.", field="addons")
+        addons[addon_id] = int(raw)
+    return changes.ChangeRequest(
+        plan_id=form.plan_id.data, addons=addons if options.may_change_addons else None,
+        coupon_code=(form.coupon_code.data or "").strip() or None, timing=form.timing.data)
+
+
+def _render(subscription_id, options, form, *, draft=None, error=None, status=200):
+    detail = subscription_detail(db.session, customer_id=current_user.customer_id,
+                                 subscription_id=subscription_id, tax_bp=tax_bp(), today=today())
+    quantities = {k[6:]: v for k, v in request.form.items() if k.startswith("addon-")}
+    context = {"detail": detail, "options": options, "form": form, "draft": draft,
+               "error": error, "quantities": quantities}
+    if draft is not None:
+        form.fingerprint.data = draft.fingerprint()
+    if is_htmx() and request.method == "POST":
+        return render_template("partials/subscription_change_preview.html", **context), status, \
+            {"Vary": "HX-Request"}
+    return render_template("subscriptions/change.html", **context), status, {"Vary": "HX-Request"}
+
+
+@bp.get("/<int:subscription_id>/edit")
+@customer_required
+@action_required("subscription.edit")
+def show(subscription_id: int):
+    """Manage Subscription: the change form."""
+    options, form = _setup(subscription_id)
+    return _render(subscription_id, options, form)
+
+
+@bp.post("/<int:subscription_id>/edit/preview")
+@customer_required
+@action_required("subscription.edit")
+def preview(subscription_id: int):
+    """The exact charges of the change, built by the function that builds the invoice."""
+    options, form = _setup(subscription_id)
+    if not form.validate_on_submit():
+        return _render(subscription_id, options, form, status=422)
+    try:
+        draft = changes.draft_change(
+            db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
+            request=_change_request(form, options), today=today(), tax_bp=tax_bp())
+    except InvalidInput as exc:
+        return _render(subscription_id, options, form, error=exc, status=422)
+    return _render(subscription_id, options, form, draft=draft)
+
+
+@bp.post("/<int:subscription_id>/edit")
+@customer_required
+@action_required("subscription.edit")
+def confirm(subscription_id: int):
+    """Confirm the previewed change; refused, charging nothing, if the figures moved."""
+    options, form = _setup(subscription_id)
+    if not form.validate_on_submit():
+        return _render(subscription_id, options, form, status=422)
+    change = _change_request(form, options)
+    try:
+        applied = changes.confirm_change(
+            db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
+            request=change, fingerprint=form.fingerprint.data or "", today=today(),
+            tax_bp=tax_bp(), now=clock.now())
+    except changes.PriceChanged as exc:
+        db.session.rollback()
+        draft = changes.draft_change(
+            db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
+            request=change, today=today(), tax_bp=tax_bp())
+        return _render(subscription_id, options, form, draft=draft,
+                       error=InvalidInput(exc.message), status=409)
+    except InvalidInput as exc:
+        return _render(subscription_id, options, form, error=exc, status=422)
+    commit_and_dispatch()
+    message = "The change is scheduled for the end of the term." if applied.scheduled \
+        else "Your subscription has been changed."
+    if applied.payment is not None:
+        db.session.close()  # no transaction of ours stays open while the gateway works
+        outcome = charges.charge_now(unit_of_work, runtime.gateway(),
+                                     payment_id=applied.payment.id, now=clock.now())
+        if outcome is None:
+            message = "Your payment is being processed; the change is made once it goes through."
+        elif not outcome.succeeded:
+            flash(f"The change was not made: {outcome.message}", "error")
+            return redirect(url_for(".show", subscription_id=subscription_id), 303)
+    flash(message, "success")
+    target = url_for("subscriptions.detail", subscription_id=subscription_id)
+    if is_htmx():
+        return "", 200, {"HX-Redirect": target}
+    return redirect(target, 303)
