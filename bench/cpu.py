@@ -9,20 +9,18 @@ time goes when wrk's numbers are noisy. The database server's own CPU is not cou
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import time
 
 from bench import database
 from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE, LAYOUT, SIGNED_IN_FRAGMENT
-from webapp import create_app
+from bench.wsgi import create_app
 from webapp.demo import scale
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def _client(url: str):
-    os.environ["PORTAL_BENCH_ROUTES"] = "1"
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key",
                       "LOGIN_RATE_LIMIT": "1000 per minute", "REDIS_URL": None})
     client = app.test_client()

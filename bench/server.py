@@ -39,7 +39,7 @@ def log_file(name: str) -> Path:
 def gunicorn(b: Backend, workers: int = 2):
     """Yield the base URL of a running gunicorn on a free port; stop it afterwards."""
     with gunicorn_serving(f"gunicorn-{b.name}", {
-            "DATABASE_URL": b.url, "PORTAL_BENCH_ROUTES": "1",
+            "DATABASE_URL": b.url,
             "LOGIN_RATE_LIMIT": "1000 per minute"}, workers=workers) as base:
         yield base
 
@@ -48,14 +48,15 @@ def gunicorn(b: Backend, workers: int = 2):
 def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2, root: Path = ROOT):
     """The portal in `root` (this checkout by default) under gunicorn, with `settings` over
     this environment (no REDIS_URL unless given); yields its base URL, logs to
-    bench/.cache/<name>.log."""
+    bench/.cache/<name>.log. The bench's app (with the floor routes) where the checkout has
+    one, else the portal's own factory (an older checkout served by bench.compare)."""
     port = free_port()
     log = log_file(name)
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update({"SECRET_KEY": "bench-secret-key", **settings})
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-         "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), "webapp:create_app()"],
+         "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), _app_of(root)],
         cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -64,6 +65,11 @@ def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2, root
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _app_of(root: Path) -> str:
+    return ("bench.wsgi:create_app()" if (root / "bench" / "wsgi.py").is_file()
+            else "webapp:create_app()")
 
 
 def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:

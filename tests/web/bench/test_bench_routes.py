@@ -2,8 +2,8 @@
 
 import pytest
 
+from bench.wsgi import create_app
 from tests.conftest import FIXED_NOW, Auth
-from webapp import create_app
 
 
 def test_the_floor_routes_are_absent_from_a_normal_portal(client):
@@ -14,7 +14,7 @@ def test_the_floor_routes_are_absent_from_a_normal_portal(client):
 
 @pytest.fixture
 def bench_client(app, seeded):
-    bench_app = create_app({**app.config, "BENCH_ROUTES": True, "FIXED_NOW": FIXED_NOW})
+    bench_app = create_app({**app.config, "FIXED_NOW": FIXED_NOW})
     return bench_app.test_client()
 
 

@@ -1,7 +1,7 @@
 """The bench's floor: the least this app can do for a page and for a fragment.
 
-Registered only when PORTAL_BENCH_ROUTES=1 (or config BENCH_ROUTES), so it never ships in a
-running portal. `make bench` loads the real pages beside these in the same gunicorn and
+Registered only by the bench's own app (bench/wsgi.py), never by the portal's factory, so it
+never ships in a running portal. `make bench` loads the real pages beside these in the same gunicorn and
 reports each page's throughput as a ratio of them. These handlers are deliberately bare (a
 query in the view, a plain Jinja template without the layout or context processors): they
 measure Flask, the database driver and Jinja, not the portal. `/layout` is the other end, a
@@ -20,7 +20,7 @@ from sqlalchemy import text
 from webapp.db import db
 from webapp.login import customer_required
 
-bp = Blueprint("bench", __name__, url_prefix="/_bench")
+bp = Blueprint("bench", __name__, url_prefix="/_bench", template_folder="templates")
 
 _jinja = Environment(autoescape=True)
 # The same shape as the invoice list: 25 rows of 7 cells.
