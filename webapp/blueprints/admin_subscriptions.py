@@ -196,10 +196,11 @@ def _change_page(subscription_id, offer, form, *, draft=None, error=None, status
         form.fingerprint.data = draft.fingerprint()
     view = subscriptions.subscription_view(db.session, subscription_id=subscription_id,
                                            today=today())
-    context = {"view": view, "options": offer, "form": form, "draft": draft, "error": error,
+    context = {"view": view, "detail": view.detail, "as_admin": True, "options": offer,
+               "form": form, "draft": draft, "error": error,
                "quantities": {k[6:]: v for k, v in request.form.items()
                               if k.startswith("addon-")}}
-    name = "partials/admin_subscription_change_preview.html" \
+    name = "partials/subscription_change_preview.html" \
         if is_htmx() and request.method == "POST" else "admin/subscriptions/change.html"
     return render_template(name, **context), status, {"Vary": "HX-Request"}
 
