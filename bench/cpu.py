@@ -17,14 +17,14 @@ from bench.__main__ import FLOOR_FRAGMENT, FLOOR_TABLE, LAYOUT, SIGNED_IN_FRAGME
 from bench.wsgi import create_app
 from webapp.demo import scale
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def _client(url: str):
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key",
                       "LOGIN_RATE_LIMIT": "1000 per minute", "REDIS_URL": None})
     client = app.test_client()
-    token = _CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"email": scale.BENCH_EMAIL,
                                 "password": scale.PASSWORD, "csrf_token": token})
     return client
@@ -33,7 +33,7 @@ def _client(url: str):
 def _forward(client, invoice_id: str) -> str:
     """A forward of the invoice, as the customer makes one: its status page's path."""
     path = f"/invoices/{invoice_id}/forward"
-    token = _CSRF.search(client.get(path).get_data(as_text=True)).group(1)
+    token = CSRF.search(client.get(path).get_data(as_text=True)).group(1)
     response = client.post(path, data={"addresses": "bench-forward@example.com",
                                        "csrf_token": token})
     assert response.status_code == 303, response.get_data(as_text=True)[:500]

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bench.database import CACHE
-from bench.server import _CSRF, USER_AGENT, gunicorn_serving
+from bench.server import CSRF, USER_AGENT, gunicorn_serving
 from webapp import demo
 from webapp.db import make_engine
 from webapp.models import metadata
@@ -57,7 +57,7 @@ def _timed_posts(base: str, emails: list[str]) -> dict[str, list[float]]:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(f"{base}/password/forgot").read().decode()
-    token = _CSRF.search(page).group(1)
+    token = CSRF.search(page).group(1)
     times: dict[str, list[float]] = {email: [] for email in set(emails)}
     for email in emails:
         body = urllib.parse.urlencode({"email": email, "csrf_token": token}).encode()

@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.database import CACHE, ROOT, Backend
 
 USER_AGENT = "portal-bench/1.0"
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def free_port() -> int:
@@ -119,7 +119,7 @@ class Client:
         """Submit the form on `path` (with its CSRF token) as a person would; the redirect's
         target, which a successful POST answers with."""
         status, body = self.get(path)
-        token = _CSRF.search(body)
+        token = CSRF.search(body)
         if status != 200 or token is None:
             raise RuntimeError(f"{path} answered {status} without a form")
         data = urllib.parse.urlencode({**fields, "csrf_token": token.group(1)}).encode()
@@ -139,7 +139,7 @@ def login(base: str, email: str, password: str) -> Client:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     opener.addheaders = [("User-Agent", USER_AGENT)]
     with opener.open(f"{base}/login", timeout=30) as response:
-        token = _CSRF.search(response.read().decode()).group(1)
+        token = CSRF.search(response.read().decode()).group(1)
     form = urllib.parse.urlencode({"email": email, "password": password,
                                    "csrf_token": token}).encode()
     try:

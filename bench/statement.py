@@ -40,7 +40,7 @@ def main() -> None:
             if found is None:
                 raise SystemExit("no forward in the bench database; run python -m bench first")
             params = {"forward_id": found.id, "customer_id": found.customer_id}
-            runs = [("forward status", forwarding._STATUS, params), ("floor table", FLOOR_SQL, {}),
+            runs = [("forward status", forwarding.STATUS_STATEMENT, params), ("floor table", FLOOR_SQL, {}),
                     ("SELECT 1", text("SELECT 1"), {})]
             for label, statement, values in runs:
                 def run(statement=statement, values=values):

@@ -143,7 +143,7 @@ def _validate(session: Session, sub: Subscription, request: ChangeRequest, today
     if request.coupon_code:
         if not allowed.may_change_coupons:
             raise InvalidInput("Adding coupons is not available.", field="coupon_code")
-        coupon = _usable_coupon(session, sub, request.coupon_code.strip().upper(),
+        coupon = usable_coupon(session, sub, request.coupon_code.strip().upper(),
                                 payload.get("plan_id", sub.plan_id), today)
         payload["add_coupon_ids"] = [coupon.id]
     if not payload:
@@ -152,7 +152,7 @@ def _validate(session: Session, sub: Subscription, request: ChangeRequest, today
     return payload
 
 
-def _usable_coupon(session: Session, sub: Subscription, code: str, plan_id: int,
+def usable_coupon(session: Session, sub: Subscription, code: str, plan_id: int,
                    today: date) -> Coupon:
     coupon = session.exec(select(Coupon).where(Coupon.code == code)).first()
     if coupon is None or coupon.status != "active":

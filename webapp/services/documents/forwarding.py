@@ -233,7 +233,7 @@ _FORWARDS, _RECIPIENTS = DocumentForward.__table__, DocumentForwardRecipient.__t
 # A forward, its document's number and each recipient's mail status: one round trip (htmx
 # polls this every second while mail is queued). The number follows the rules of the
 # documents' own pages (owned_invoice, owned_payment, owned_estimate).
-_STATUS = (
+STATUS_STATEMENT = (
     select(_FORWARDS.c.id, _FORWARDS.c.kind, _FORWARDS.c.document_id, _FORWARDS.c.message,
            _FORWARDS.c.created_at,
            case((_FORWARDS.c.kind == "invoice", _number_of(Invoice)),
@@ -252,7 +252,7 @@ _STATUS = (
 
 def status(session: Session, *, customer_id: int, forward_id: int) -> ForwardStatus:
     """Where each recipient's mail of one of the customer's forwards has got to."""
-    found = read(session, _STATUS, {"customer_id": customer_id, "forward_id": forward_id}).all()
+    found = read(session, STATUS_STATEMENT, {"customer_id": customer_id, "forward_id": forward_id}).all()
     if not found or found[0].number is None:
         raise NotFound("No such forward.")
     row = found[0]

@@ -195,7 +195,7 @@ def retention_offer(ctx: Context, sub: Subscription) -> RetentionOffer | None:
     if not code or not text or sub.status not in _RETAINABLE:
         return None
     try:  # the rules Manage Subscription applies to a typed coupon code (one copy of them)
-        coupon = changes._usable_coupon(ctx.session, sub, code, sub.plan_id,
+        coupon = changes.usable_coupon(ctx.session, sub, code, sub.plan_id,
                                                      ctx.today)
     except InvalidInput:
         return None

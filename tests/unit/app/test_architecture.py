@@ -1,0 +1,71 @@
+"""The tree is the architecture: feature packages only, private names kept private, and
+ARCHITECTURE.md naming what is there. (Import direction: the import-linter contracts.)"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVICES = ROOT / "webapp" / "services"
+PACKAGES = {"core", "billing", "subscriptions", "payments", "documents", "engagement",
+            "accounts", "home", "admin"}
+
+
+def _python_files(*folders: str):
+    for folder in folders:
+        yield from (ROOT / folder).rglob("*.py")
+
+
+def test_every_service_module_sits_in_a_feature_package():
+    loose = sorted(p.name for p in SERVICES.glob("*.py") if p.name != "__init__.py")
+    packages = {p.name for p in SERVICES.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert loose == [] and packages == PACKAGES
+
+
+def test_no_private_name_is_imported_from_another_module():
+    offenders = []
+    for path in _python_files("webapp", "worker", "bench"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and \
+                    node.module.startswith(("webapp", "worker", "bench")):
+                offenders += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}"
+                              for a in node.names if a.name.startswith("_")]
+    assert offenders == []
+
+
+def test_no_private_name_is_used_through_another_module():
+    offenders = []
+    for path in _python_files("webapp", "worker", "bench"):
+        tree = ast.parse(path.read_text())
+        imported = {a.asname or a.name for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith(("webapp", "worker", "bench"))
+                    for a in node.names}
+        offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}"
+                      for node in ast.walk(tree)
+                      if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                      and node.value.id in imported and node.attr.startswith("_")
+                      and not node.attr.startswith("__")]
+    assert offenders == []
+
+
+def test_architecture_md_names_every_package_and_blueprint():
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    for package in PACKAGES:
+        assert f"  {package}/" in text, package
+    for path in SERVICES.rglob("*.py"):
+        if path.name != "__init__.py" and path.parent.name != "catalog":
+            assert path.stem in text, path.relative_to(ROOT)
+    mentioned = set(re.findall(r"`(?:services/)?(\w+)/`", text))
+    assert PACKAGES <= mentioned | PACKAGES
+
+
+def test_tests_keep_the_package_names_inside_each_layer():
+    for layer in ("unit", "web", "worker", "browser"):
+        loose = sorted(p.name for p in (ROOT / "tests" / layer).glob("test_*.py"))
+        folders = {p.name for p in (ROOT / "tests" / layer).iterdir()
+                   if p.is_dir() and (p / "__init__.py").exists()}
+        assert loose == [], layer
+        assert folders <= PACKAGES | {"app", "bench", "demo"}, (layer, folders)
