@@ -49,10 +49,12 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 test: test-install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: test-install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: test-install
 	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y wrk)
