@@ -1,7 +1,7 @@
 """Form pieces shared by several blueprints, and the base of every form: the input filter.
 
 Every form in the portal derives from `FlaskForm` here (Flask-WTF's, plus the rules of
-webapp/services/text.py on every field it binds), so what a person types is checked once,
+webapp/services/core/text.py on every field it binds), so what a person types is checked once,
 centrally, and a refusal is a message next to the field with the form's usual 422:
 - text fields: line breaks become LF; control characters are refused (tab and LF are allowed
   in textareas); single-line fields are NFC with no bidi controls and something visible;

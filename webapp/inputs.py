@@ -1,4 +1,4 @@
-"""The web side of the input filter (the rules are in webapp/services/text.py).
+"""The web side of the input filter (the rules are in webapp/services/core/text.py).
 
 - Every `<int:…>` in a route takes 0 … 2^31−1 only: a larger id answers 404 like any unknown
   id, on both databases, instead of failing in the database (PostgreSQL's integer ends there;

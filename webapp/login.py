@@ -1,5 +1,5 @@
 """Flask-Login glue: the login id names the user, their session version and this sign-in's
-session row (services/sessions.py)."""
+session row (services/accounts/sessions.py)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _load_user(login_id: str) -> PortalUser | None:
 
 
 # A browser that has signed in to an account keeps a signed list of those accounts (throttle
-# keys, services/login_throttle.py): the per-account limit does not hold it back.
+# keys, services/accounts/throttle.py): the per-account limit does not hold it back.
 DEVICE_COOKIE = "portal_device"
 DEVICE_MAX_AGE = timedelta(days=365)
 _DEVICE_ACCOUNTS = 5

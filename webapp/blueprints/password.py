@@ -1,7 +1,7 @@
 """Forgotten passwords and set-password links (invitations and resets), for people not logged in.
 
 The link pages answer at /password/reset/<token> and /password/invite/<token>: the paths
-webapp/services/invitations.py puts in the emails.
+webapp/services/accounts/invitations.py puts in the emails.
 """
 
 from __future__ import annotations

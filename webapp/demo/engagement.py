@@ -1,7 +1,7 @@
 """Demo estimates, projects, time entries, comments and reviews, dated relative to `now`.
 
 Written straight into the tables (no notifications, no mail): the demo starts quiet. Called
-once per customer by services/demo.py when the demo organization is first created.
+once per customer by webapp/demo/__init__.py when the demo organization is first created.
 """
 
 from __future__ import annotations

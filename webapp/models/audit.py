@@ -14,7 +14,7 @@ __all__ = ["AuditEntry"]
 
 
 class AuditEntry(SQLModel, table=True):
-    """One recorded change; written only through services/audit.py."""
+    """One recorded change; written only through services/core/audit.py."""
 
     __tablename__ = "audit_entry"
 

@@ -1,7 +1,7 @@
 """The billing core: catalog, subscriptions, invoices, credit notes, payments.
 
 Money is integer minor units beside an ISO 4217 code. Invoice status stores open/paid/void;
-"partially paid" and "overdue" are derived (services/invoices.py).
+"partially paid" and "overdue" are derived (services/billing/invoices.py).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ DEFAULT_OVERDUE_REMINDER_DAYS: tuple[int, ...] = (1, 7, 14)
 
 
 class Preferences(SQLModel, table=True):
-    """One row (organization_id 1). Read it through services/preferences.py, never directly.
+    """One row (organization_id 1). Read it through services/core/preferences/, never directly.
 
     Defaults are a new organization's; the demo organization turns every switch on.
     """

@@ -25,7 +25,7 @@ class RateLimitCounter(SQLModel, table=True):
 
 class LoginThrottle(SQLModel, table=True):
     """Failed sign-ins for one typed email (known or not, so both answer alike), and how long
-    further tries wait (services/login_throttle.py)."""
+    further tries wait (services/accounts/throttle.py)."""
 
     __tablename__ = "login_throttle"
 
@@ -39,7 +39,7 @@ class LoginThrottle(SQLModel, table=True):
 class AccountNotice(SQLModel, table=True):
     """A typed address to mail about its account, recorded by a request and handled by a job,
     which mails only an active user's address: the request does the same work whether or not
-    the address has an account (services/account_notices.py)."""
+    the address has an account (services/accounts/notices.py)."""
 
     __tablename__ = "account_notice"
 
