@@ -1,4 +1,4 @@
-"""The portal's text rules (services/text.py): one filter for every form, filter and import."""
+"""The portal's text rules (services/core/text.py): one filter for every form, filter and import."""
 
 import pytest
 

@@ -102,7 +102,7 @@ def test_a_document_may_load_files_from_static():
 
 @pytest.mark.parametrize("uri", [
     "/etc/passwd",
-    "../services/sources.py",
+    "../services/documents.py",
     "fonts/../../__init__.py",
     "fonts/%2e%2e/%2e%2e/config.py",
     "css/missing.css",

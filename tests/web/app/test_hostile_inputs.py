@@ -222,7 +222,7 @@ def test_login_with_a_hostile_next_goes_home(app, client, ids, next_param):
 
 
 def test_a_cookie_copied_before_logout_opens_nothing_after_it(app, client, auth, ids):
-    """Item 3: logout ends the session on the server (services/account_sessions.py)."""
+    """Item 3: logout ends the session on the server (services/accounts/sessions.py)."""
     auth.login()
     copy = app.test_client()
     copy.set_cookie("session", client.get_cookie("session").value, domain="localhost")
