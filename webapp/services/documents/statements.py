@@ -39,10 +39,10 @@ from webapp.models import (
     Payment,
     PaymentAllocation,
 )
+from webapp.services.core import pdf
 from webapp.services.core.dates import add_months
 from webapp.services.core.errors import DomainError
 from webapp.services.core.listing import FilterReader
-from webapp.services.documents import sources as documents
 from webapp.services.payments.history import METHOD_LABELS
 
 PRESETS: dict[str, str] = {
@@ -422,14 +422,14 @@ class StatementDocument:
     org: Organization | None
     statement: Statement
 
-    def render(self, report: Report | None = None) -> documents.Document:
+    def render(self, report: Report | None = None) -> pdf.Document:
         """The PDF; `report(percent)` hears how far it has got."""
         report = report or (lambda _percent: None)
-        html = documents.render_html("print/statement.html", {
+        html = pdf.render_html("print/statement.html", {
             "org": self.org, "customer": self.statement.customer, "statement": self.statement})
         report(50)
-        return documents.Document(filename_for(self.statement.period),
-                                  documents.html_to_pdf(html))
+        return pdf.Document(filename_for(self.statement.period),
+                                  pdf.html_to_pdf(html))
 
 
 def load_statement_document(session: Session, *, customer_id: int, period: StatementPeriod,
@@ -441,7 +441,7 @@ def load_statement_document(session: Session, *, customer_id: int, period: State
 
 
 def statement_pdf(session: Session, *, customer_id: int, period: StatementPeriod, today: date,
-                  row_limit: int | None = None) -> documents.Document:
+                  row_limit: int | None = None) -> pdf.Document:
     """The statement as a PDF, rendered now; StatementTooBig past `row_limit` rows (None: no
     limit), since a long one is prepared in a job."""
     loaded = load_statement_document(session, customer_id=customer_id, period=period,

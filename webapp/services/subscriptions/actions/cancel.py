@@ -24,13 +24,12 @@ from webapp.models import (
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services.billing import catalog, ledger
+from webapp.services.billing import catalog, changes, ledger
 from webapp.services.billing import terms as billing
 from webapp.services.billing.context import Context, confirm, context
 from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
 from webapp.services.core.errors import DomainError, InvalidInput
-from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
     RETENTION_ACCEPTED,
