@@ -14,6 +14,7 @@ from webapp.db import session_scope
 from webapp.services.core import outbox
 from webapp.services.core.mail import SmtpConnection, SmtpMailer, mailer_from_settings
 from worker import runtime
+from worker.jobs import attach_document
 
 DELIVERED_BEFORE_DYING = 2
 
@@ -51,4 +52,5 @@ def send_some_then_die(*message_ids: int) -> None:
     with session_scope(runtime.engine()) as session:
         outbox.send_many(session, message_ids=claimed, now=utcnow(),
                          smtp=_DiesAfterDelivering(mailer_from_settings(settings),
-                                                   left=DELIVERED_BEFORE_DYING))
+                                                   left=DELIVERED_BEFORE_DYING),
+                         attach=attach_document)

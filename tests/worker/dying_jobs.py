@@ -12,6 +12,7 @@ from webapp.db import session_scope
 from webapp.services.core import outbox
 from webapp.services.core.mail import Mailer, mailer_from_settings
 from worker import runtime
+from worker.jobs import attach_document
 
 
 @dataclass
@@ -35,4 +36,5 @@ def send_then_die(message_id: int) -> None:
                             lease_seconds=settings["OUTBOX_LEASE_SECONDS"])
     with session_scope(runtime.engine()) as session:
         outbox.send(session, message_id=message_id, now=utcnow(),
-                    smtp=_DiesAfterSending(mailer_from_settings(settings)))
+                    smtp=_DiesAfterSending(mailer_from_settings(settings)),
+                    attach=attach_document)
