@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, url_for
-from flask_login import current_user
+from flask import Flask, url_for
 from markupsafe import Markup, escape
 
 from webapp.context import current_org, localdate_filter, localdatetime_filter, money_filter
-from webapp.nav import sidebar_for
-from webapp.permissions import can
+from webapp.permissions import can, sidebar
 
 
 def register(app: Flask) -> None:
@@ -22,7 +20,7 @@ def register(app: Flask) -> None:
         org = current_org()
         return {
             "org": org,
-            "sidebar": _OnFirstUse(lambda: sidebar_for(current_user, request.endpoint))
+            "sidebar": _OnFirstUse(sidebar)
             if org else [],
             "can": can,  # preference facts: {% if can("subscription.cancel") %}
             "static_url": lambda filename: url_for("static", filename=filename),
