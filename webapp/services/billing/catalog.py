@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import Column, FromClause, Join, Row, Select, and_, or_, update
 from sqlmodel import Session, select
@@ -105,9 +106,10 @@ _ADDON_TABLES = (SubscriptionAddon.__table__, Addon.__table__, AddonPrice.__tabl
 _COUPON_TABLES = (SubscriptionCoupon.__table__, Coupon.__table__, CouponAmount.__table__)
 
 
+@cache
 def _items_statements(dialect: str) -> tuple[Select, Select, Select]:
-    """The plans, addons and coupons statements for a dialect (the ids are parameters). They
-    read rows, not entities: the items are only read."""
+    """The plans, addons and coupons statements, built once per dialect (the ids are
+    parameters). They read rows, not entities: the items are only read."""
     return (
         select(*rows.columns(*_PLAN_TABLES))
         .select_from(Plan.__table__.outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id))

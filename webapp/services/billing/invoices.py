@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from sqlalchemy import Date, Row, Select, and_, bindparam, case, func
 from sqlmodel import Session, select
@@ -132,10 +133,11 @@ _ROW_COLUMNS = (Invoice.id, Invoice.number, Invoice.kind, Invoice.issue_date, In
                 Invoice.status, Invoice.subscription_id)
 
 
+@cache
 def _list_statements(status: str | None, date_from: bool, date_to: bool, subscription: bool,
                      sort: str, counted: bool = True) -> tuple[Select, Select]:
-    """The count and the page statements for one shape of filters: a filter's value is a
-    parameter, so at most 6 × 2 × 2 × 2 × 4 shapes exist (SQLAlchemy compiles each once).
+    """The count and the page statements for one shape of filters, built once: a filter's value
+    is a parameter, so at most 6 × 2 × 2 × 2 × 4 shapes exist.
 
     The page's 25 invoices are chosen first and only they are joined to their subscriptions:
     joined before the OFFSET, PostgreSQL hashed all the subscriptions for a deep page. When

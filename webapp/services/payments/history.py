@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
@@ -74,10 +75,11 @@ _ROW_COLUMNS = (Payment.id, Payment.number, Payment.kind, Payment.paid_on, Payme
                 Payment.amount, Payment.currency, Payment.reference)
 
 
+@cache
 def _list_statements(date_from: bool, date_to: bool, method: bool,
                      counted: bool = True) -> tuple[Select, Select]:
-    """The count and the page statements for one shape of filters (the filters' values are
-    parameters)."""
+    """The count and the page statements for one shape of filters, built once (the filters'
+    values are parameters)."""
     conditions = [Payment.customer_id == bindparam("customer_id"), Payment.status.in_(VISIBLE)]
     conditions += date_range(Payment.paid_on, date_from, date_to)
     if method:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 
 from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
@@ -96,9 +97,10 @@ class SubscriptionRow:
                    sub.start_date, sub.next_billing_date, sub.expired_reason)
 
 
+@cache
 def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Select]:
-    """The count and the page statements for one shape of filters. A page reads the
-    subscriptions' columns, not entities: a row is all a list shows."""
+    """The count and the page statements for one shape of filters, built once. A page reads
+    the subscriptions' columns, not entities: a row is all a list shows."""
     conditions = [Subscription.customer_id == bindparam("customer_id")]
     if status:
         conditions.append(Subscription.status == bindparam("status"))
