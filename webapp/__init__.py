@@ -12,7 +12,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webapp import config as config_module
 from webapp.db import db
 from webapp.extensions import csrf, limiter, login_manager
-from webapp.urls import PortalFlask
 
 WEBAPP_DIR = Path(__file__).resolve().parent
 
@@ -22,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # PORTAL_INSTANCE_PATH moves instance/ (secret key, SQLite file) for the web app and the
     # workers alike (worker/runtime.py reads the same variable).
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH")
-    app = PortalFlask(__name__, instance_relative_config=True,
+    app = Flask(__name__, instance_relative_config=True,
                       instance_path=str(Path(instance_path).resolve()) if instance_path else None)
     app.config.from_mapping(config_module.from_environment(Path(app.instance_path)))
     if test_config:

@@ -1,18 +1,16 @@
-"""The left sidebar: one entry per module that exists and that this user may see."""
+"""The left sidebar: one entry per module that exists and that this user may see.
+
+This module knows the entries and builds the links from the permissions it is handed; it
+imports nothing of the web's permissions (webapp.permissions reads its entries to guard a
+switched-off module's blueprint, so the dependency goes one way)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 
-from webapp.permissions import current_permissions
 from webapp.services.core.preferences import Permissions
-
-# Built sidebars by (admin?, permissions, current endpoint, script root): every input the links
-# depend on, so a hit is the list that would be built again. Bounded: endpoints are few and
-# permission sets change only when an admin saves preferences.
-_MEMO_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -60,24 +58,10 @@ class SidebarLink:
     current: bool
 
 
-def sidebar_for(user, current_endpoint: str | None) -> tuple[SidebarLink, ...]:
-    """Sidebar links for this user, in order; modules the app lacks or that are off are left out.
-    Built once per distinct set of inputs and then remembered by the app."""
-    if not getattr(user, "is_authenticated", False):
-        return ()
-    permissions = None if user.is_admin else current_permissions()
-    memo = current_app.extensions.setdefault("portal.sidebar", {})
-    key = (user.is_admin, permissions, current_endpoint, request.script_root)
-    links = memo.get(key)
-    if links is None:
-        if len(memo) >= _MEMO_SIZE:
-            memo.clear()
-        links = memo[key] = _build(permissions, current_endpoint)
-    return links
-
-
-def _build(permissions: Permissions | None, current_endpoint: str | None,
-           ) -> tuple[SidebarLink, ...]:
+def sidebar_for(permissions: Permissions | None, current_endpoint: str | None,
+                ) -> tuple[SidebarLink, ...]:
+    """Sidebar links in order: the admin's when `permissions` is None, else the customer's,
+    leaving out modules the app lacks or that are off."""
     entries = ADMIN_NAV if permissions is None else CUSTOMER_NAV
     views = current_app.view_functions
     return tuple(SidebarLink(e.label, url_for(e.endpoint), e.endpoint == current_endpoint)

@@ -16,6 +16,7 @@ from functools import wraps
 from flask import Blueprint, Flask, g, request
 from flask_login import current_user
 
+from webapp import nav
 from webapp.db import db
 from webapp.models import Preferences
 from webapp.services.accounts import request_facts
@@ -85,12 +86,18 @@ def guard_module(bp: Blueprint, module: str) -> Blueprint:
 
 def _guard_sidebar_modules() -> None:
     """A switched-off module's sidebar entry is hidden; its blueprint's URLs answer 404."""
-    from webapp import nav  # nav asks this module whether an entry is visible
-
     blueprints = set(request.blueprints)
     for entry in nav.CUSTOMER_NAV if blueprints else ():
         if entry.module and entry.endpoint.rpartition(".")[0] in blueprints:
             require_action(_action_for(entry.module))
+
+
+def sidebar() -> tuple[nav.SidebarLink, ...]:
+    """The signed-in user's sidebar links for this request; none when signed out."""
+    if not current_user.is_authenticated:
+        return ()
+    return nav.sidebar_for(None if current_user.is_admin else current_permissions(),
+                           request.endpoint)
 
 
 def register(app: Flask) -> None:

@@ -353,8 +353,9 @@ def change_choices(session: Session, *, subscription_id: int) -> subscription_ch
                                  (Addon.status == "active") | col(Addon.id).in_(list(held) or [0]))
                           .order_by(Addon.name, Addon.id)).all()
     addons = tuple((i, name, unit, held.get(i, 0)) for i, name, unit in addons)
-    return subscription_changes.Choices(tuple(plans), addons, sub.plan_id, sub.currency, True, True,
-                                        True, (IMMEDIATELY, END_OF_TERM))
+    return subscription_changes.Choices(tuple((i, name, price) for i, name, price in plans),
+                                        addons, sub.plan_id, sub.currency, True, True, True,
+                                        (IMMEDIATELY, END_OF_TERM))
 
 
 def draft_change(session: Session, *, subscription_id: int,

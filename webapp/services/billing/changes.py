@@ -367,7 +367,8 @@ def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choi
                           .where(AddonPrice.currency == sub.currency, Addon.kind == "recurring",
                                  (Addon.status == "active") | Addon.id.in_(list(current) or [0]))
                           .order_by(Addon.name)).all()
-    return Choices(tuple(plans), tuple((i, n, p, current.get(i, 0)) for i, n, p in addons),
+    return Choices(tuple((i, n, p) for i, n, p in plans),
+                   tuple((i, n, p, current.get(i, 0)) for i, n, p in addons),
                    sub.plan_id, sub.currency,
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_PLAN),
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_ADDONS),

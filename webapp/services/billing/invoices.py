@@ -201,10 +201,25 @@ class PaymentApplied:
 
 
 @dataclass(frozen=True)
+class InvoiceLineRow:
+    """An invoice line's columns, read-only."""
+
+    id: int
+    invoice_id: int
+    position: int
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    tax_amount: int
+
+
+@dataclass(frozen=True)
 class InvoiceDetail:
     row: InvoiceRow
-    invoice: Row  # the invoice's columns (rows.row_type of its table)
-    lines: tuple[Row, ...]  # invoice_line rows (the columns, read-only)
+    invoice: tuple  # the invoice's columns (rows.row_type of its table)
+    lines: tuple[InvoiceLineRow, ...]
     credits: tuple[AppliedCredit, ...]
     payments: tuple[PaymentApplied, ...]
 
@@ -228,7 +243,9 @@ _INVOICE = (select(*columns(_INVOICES), Subscription.number.label("subscription_
                                              Subscription.id == _INVOICES.c.subscription_id))
             .where(_INVOICES.c.id == bindparam("invoice_id"),
                    _INVOICES.c.customer_id == bindparam("customer_id")))
-_LINES = (select(InvoiceLine.__table__).where(InvoiceLine.invoice_id == bindparam("invoice_id"))
+_LINES = (select(InvoiceLine.id, InvoiceLine.invoice_id, InvoiceLine.position, InvoiceLine.kind,
+                 InvoiceLine.description, InvoiceLine.quantity, InvoiceLine.unit_amount,
+                 InvoiceLine.amount, InvoiceLine.tax_amount).where(InvoiceLine.invoice_id == bindparam("invoice_id"))
           .order_by(InvoiceLine.position, InvoiceLine.id))
 _CREDITS = (select(CreditApplication.credit_note_id, CreditNote.number, CreditApplication.amount,
                    CreditApplication.applied_on)
@@ -254,7 +271,7 @@ def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
     ids = {"invoice_id": invoice.id}
     return InvoiceDetail(
         InvoiceRow.of(invoice, subscription_number, today), invoice,
-        tuple(read(session, _LINES, ids)),
+        tuple(InvoiceLineRow(*row) for row in read(session, _LINES, ids)),
         tuple(AppliedCredit(*row) for row in read(session, _CREDITS, ids)),
         tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)))
 
