@@ -20,7 +20,7 @@ from webapp.demo import scale
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
-def _client(url: str):
+def signed_in_client(url: str):
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key",
                       "LOGIN_RATE_LIMIT": "1000 per minute", "REDIS_URL": None})
     client = app.test_client()
@@ -30,7 +30,7 @@ def _client(url: str):
     return client
 
 
-def _forward(client, invoice_id: str) -> str:
+def start_forward(client, invoice_id: str) -> str:
     """A forward of the invoice, as the customer makes one: its status page's path."""
     path = f"/invoices/{invoice_id}/forward"
     token = CSRF.search(client.get(path).get_data(as_text=True)).group(1)
@@ -58,10 +58,10 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--customers", type=int, default=10_000)
     args = parser.parse_args()
-    client = _client(database.backend(args.db, args.customers).url)
+    client = signed_in_client(database.backend(args.db, args.customers).url)
     body = client.get("/invoices").get_data(as_text=True)
     invoice_id = re.search(r'href="/invoices/(\d+)"', body).group(1)
-    forward = _forward(client, invoice_id)
+    forward = start_forward(client, invoice_id)
     pages = [("dashboard /", "/", False, FLOOR_TABLE), ("/subscriptions", "/subscriptions", False,
              FLOOR_TABLE), ("/invoices (page 1)", "/invoices", False, FLOOR_TABLE),
              ("/invoices?page=18 (deep)", "/invoices?page=18", False, FLOOR_TABLE),
