@@ -38,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.autoescape = True
 
     db.init_app(app)
+    from webapp import charging
+
+    charging.init_app(app)  # the payment gateway: app.extensions["gateway"]
     if app.config["RATELIMIT_STORAGE_URI"].startswith("portal-db:"):
         import webapp.limits_storage  # noqa: F401  registers the portal-db:// scheme
 

@@ -21,6 +21,8 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 class ChangePasswordForm(FlaskForm):
+    unplaced_errors = "new_password"
+
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[
         DataRequired(), Length(min=auth.MIN_PASSWORD_LENGTH, max=200,
@@ -71,7 +73,7 @@ def change_password():
             current_password=form.current_password.data, new_password=form.new_password.data,
             current_session_id=current_user.session_id, now=clock.now())
     except InvalidInput as exc:
-        getattr(form, exc.field or "new_password").errors.append(exc.message)
+        form.show(exc)
         return form_errors("account/show.html", "account_password", **_page(form))
     db.session.commit()
     # This browser goes on under the new session version; the others no longer load.

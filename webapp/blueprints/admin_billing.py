@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, url_for
 from wtforms import (
     DateField,
     FieldList,
@@ -17,19 +17,19 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp import clock
-from webapp.blueprints.admin_forms import actor, add_errors, options
+from webapp.blueprints.admin_forms import actor, options
+from webapp.charging import gateway
 from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
-from webapp.htmx import form_errors, render_page
+from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import billing, customers
 from webapp.services.billing import charges
 from webapp.services.core.errors import InvalidInput
 from webapp.services.payments.pay import new_idempotency_key
 from webapp.units import unit_of_work
-from worker import runtime
 
 bp = Blueprint("admin_billing", __name__, url_prefix="/admin")
 LINE_ROWS = 5
@@ -58,9 +58,7 @@ def _invoice_page(customer_id: int, form: InvoiceForm, status: int = 200):
     customer = customers.get_customer(db.session, customer_id)
     if not form.idempotency_key.data:
         form.idempotency_key.data = new_idempotency_key()
-    if status == 422:
-        return form_errors("admin/billing/invoice_new.html", form=form, customer=customer)
-    return render_page("admin/billing/invoice_new.html", form=form, customer=customer)
+    return render_page("admin/billing/invoice_new.html", status=status, form=form, customer=customer)
 
 
 @bp.get("/customers/<int:customer_id>/invoices/new")
@@ -82,11 +80,11 @@ def create_invoice(customer_id: int):
                 due_date=form.due_date.data, idempotency_key=form.idempotency_key.data or "",
                 today=today(), now=clock.now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Invoice {invoice.number} was issued and emailed.", "success")
-            return redirect(url_for(".invoice", invoice_id=invoice.id), 303)
+            return finish(url_for(".invoice", invoice_id=invoice.id),
+                          f"Invoice {invoice.number} was issued and emailed.")
     return _invoice_page(customer_id, form, 422)
 
 
@@ -114,17 +112,16 @@ def resolve_payment(invoice_id: int):
     ResolveForm().validate_on_submit()  # the CSRF check runs for every POST
     payment_id = billing.pending_payment(db.session, invoice_id=invoice_id)
     db.session.close()  # no transaction of ours stays open while the gateway works
-    outcome = charges.resolve(unit_of_work, runtime.gateway(), payment_id=payment_id,
+    outcome = charges.resolve(unit_of_work, gateway(), payment_id=payment_id,
                               now=clock.now())
+    target = url_for(".invoice", invoice_id=invoice_id)
     if outcome is None:
-        flash("The payment processor says the payment is still in progress, or did not "
-              "answer. Try again in a moment.", "info")
-    elif outcome.succeeded:
-        flash(f"The payment went through: {outcome.payment.number}.", "success")
-    else:
-        flash(f"The payment did not go through ({outcome.message}). The invoice is open for "
-              "another payment.", "info")
-    return redirect(url_for(".invoice", invoice_id=invoice_id), 303)
+        return finish(target, "The payment processor says the payment is still in progress, "
+                      "or did not answer. Try again in a moment.", "info")
+    if outcome.succeeded:
+        return finish(target, f"The payment went through: {outcome.payment.number}.")
+    return finish(target, f"The payment did not go through ({outcome.message}). The invoice "
+                  "is open for another payment.", "info")
 
 
 @bp.post("/invoices/<int:invoice_id>/void")
@@ -137,8 +134,8 @@ def void(invoice_id: int):
     db.session.commit()
     credit = f" Credit note {voided.credit_note.number} holds what had been paid." \
         if voided.credit_note else ""
-    flash(f"Invoice {voided.invoice.number} is void.{credit}", "success")
-    return redirect(url_for(".invoice", invoice_id=invoice_id), 303)
+    return finish(url_for(".invoice", invoice_id=invoice_id),
+                  f"Invoice {voided.invoice.number} is void.{credit}")
 
 
 class PaymentForm(FlaskForm):
@@ -160,9 +157,7 @@ def _payment_page(customer_id: int, form: PaymentForm, status: int = 200):
     if not form.idempotency_key.data:
         form.idempotency_key.data = new_idempotency_key()
     context = {"form": form, "customer": customer, "open_invoices": open_invoices}
-    if status == 422:
-        return form_errors("admin/billing/payment_new.html", **context)
-    return render_page("admin/billing/payment_new.html", **context)
+    return render_page("admin/billing/payment_new.html", status=status, **context)
 
 
 @bp.get("/customers/<int:customer_id>/payments/new")
@@ -186,11 +181,11 @@ def create_payment(customer_id: int):
                                             form.reference.data or "", form.paid_on.data,
                                             tuple(form.invoice_ids.data or ())))
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Payment {payment.number} was recorded and the receipt emailed.", "success")
-            return redirect(url_for(".payment", payment_id=payment.id), 303)
+            return finish(url_for(".payment", payment_id=payment.id),
+                          f"Payment {payment.number} was recorded and the receipt emailed.")
     return _payment_page(customer_id, form, 422)
 
 
@@ -207,9 +202,7 @@ def _payment_detail(payment_id: int, status: int = 200, **forms):
     view = billing.payment_view(db.session, payment_id=payment_id)
     context = {"view": view, "refund_form": RefundForm(formdata=None),
                "credit_form": CreditForm(formdata=None)} | forms
-    if status == 422:
-        return form_errors("admin/billing/payment.html", **context)
-    return render_page("admin/billing/payment.html", **context)
+    return render_page("admin/billing/payment.html", status=status, **context)
 
 
 @bp.get("/payments/<int:payment_id>")
@@ -231,11 +224,11 @@ def refund(payment_id: int):
                                           reference=form.reference.data or "", today=today(),
                                           now=clock.now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(f"Refund {made.number} was recorded.", "success")
-            return redirect(url_for(".payment", payment_id=payment_id), 303)
+            return finish(url_for(".payment", payment_id=payment_id),
+                          f"Refund {made.number} was recorded.")
     return _payment_detail(payment_id, 422, refund_form=form)
 
 
@@ -250,9 +243,9 @@ def to_credit(payment_id: int):
                                              amount=form.amount.data or "", today=today(),
                                              now=clock.now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(f"Credit note {note.number} was issued.", "success")
-            return redirect(url_for(".payment", payment_id=payment_id), 303)
+            return finish(url_for(".payment", payment_id=payment_id),
+                          f"Credit note {note.number} was issued.")
     return _payment_detail(payment_id, 422, credit_form=form)

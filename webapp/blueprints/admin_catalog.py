@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, request, url_for
 from wtforms import (
     DateField,
     RadioField,
@@ -17,7 +17,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from webapp import clock
 from webapp.blueprints.admin_forms import (
     actor,
-    add_errors,
     money_fields,
     money_rows,
     money_values,
@@ -26,7 +25,7 @@ from webapp.blueprints.admin_forms import (
 from webapp.context import today
 from webapp.db import db
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, render_page, swap_or_redirect
+from webapp.htmx import finish, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.models import Addon, Coupon, Plan
 from webapp.services.admin import catalog
@@ -193,9 +192,7 @@ def _editor(kind: str, item_id: int | None):
 
 def _render(template: str, form, item, status: int = 200):
     context = {"form": form, "item": item, "money_rows": money_rows}
-    if status == 422:
-        return form_errors(template, **context)
-    return render_page(template, **context)
+    return render_page(template, status=status, **context)
 
 
 @bp.get("/<kind>/new")
@@ -223,11 +220,11 @@ def save(kind: str, item_id: int | None):
         try:
             saved = _save(kind, form, item_id)
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(f"{saved.code} was {'saved' if item_id else 'added'}.", "success")
-            return redirect(url_for(".index", _anchor=kind), 303)
+            return finish(url_for(".index", _anchor=kind),
+                          f"{saved.code} was {'saved' if item_id else 'added'}.")
     return _render(template, form, item, 422)
 
 

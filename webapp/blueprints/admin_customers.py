@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from webapp import clock
-from webapp.blueprints.admin_forms import actor, add_errors, links, options
+from webapp.blueprints.admin_forms import actor, links, options
 from webapp.context import current_org, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, render_page, swap_or_redirect
+from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.services.admin import customers, overview, portal
 from webapp.services.core.errors import InvalidInput
@@ -77,12 +77,12 @@ def create():
             saved = customers.create_customer(db.session, actor=actor(), data=form.values(),
                                               now=clock.now(), links=links())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             invited = " An invitation to the portal is on its way." if saved.invited else ""
-            flash(f"{saved.customer.display_name} was added.{invited}", "success")
-            return redirect(url_for(".detail", customer_id=saved.customer.id), 303)
+            return finish(url_for(".detail", customer_id=saved.customer.id),
+                          f"{saved.customer.display_name} was added.{invited}")
     return form_errors("admin/customers/form.html", form=form, customer=None)
 
 
@@ -119,11 +119,11 @@ def update(customer_id: int):
             saved = customers.update_customer(db.session, actor=actor(), customer_id=customer_id,
                                               data=form.values(), now=clock.now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash("Saved." if saved.changed else "Nothing changed.", "success")
-            return redirect(url_for(".detail", customer_id=customer_id), 303)
+            return finish(url_for(".detail", customer_id=customer_id),
+                          "Saved." if saved.changed else "Nothing changed.")
     return form_errors("admin/customers/form.html", form=form, customer=customer)
 
 
@@ -139,7 +139,7 @@ def add_contact(customer_id: int):
                 data=customers.ContactInput(form.name.data or "", form.email.data or "",
                                             form.role.data or ""))
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
             return swap_or_redirect("admin_customer_contacts", customer_id=customer_id,
@@ -175,7 +175,7 @@ def add_note(customer_id: int):
             kept = customers.add_note(db.session, actor=actor(), customer_id=customer_id,
                                       body=form.body.data or "", now=clock.now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
             return swap_or_redirect("admin_customer_notes", customer_id=customer_id, notes=kept,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from wtforms import DateField, FieldList, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -18,7 +18,7 @@ from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, Form, MoneyField
-from webapp.htmx import form_errors
+from webapp.htmx import finish, form_errors
 from webapp.inputs import arg_id
 from webapp.login import admin_required
 from webapp.services.accounts import profile
@@ -38,6 +38,8 @@ class LineForm(Form):
 
 
 class EstimateForm(FlaskForm):
+    unplaced_errors = "lines"
+
     customer_id = SelectField("Customer", coerce=int, validate_choice=False)
     subject = StringField("Subject", validators=[Length(max=200)])
     issue_date = DateField("Estimate date", validators=[Optional()])
@@ -51,10 +53,6 @@ class EstimateForm(FlaskForm):
             self.notes.data or "",
             tuple(estimate_admin.LineInput(row.item.data or "", row.quantity.data or "",
                                            row.unit_price.data or "") for row in self.lines))
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.lines
-        field.errors = [*field.errors, error.message]
 
 
 def _form(**kwargs) -> EstimateForm:
@@ -90,11 +88,11 @@ def new():
                 db.session, customer_id=form.customer_id.data, data=form.data_input(),
                 tax_bp=tax_bp(), now=clock.now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Draft estimate {estimate.number} created.", "success")
-            return redirect(url_for(".detail", estimate_id=estimate.id), 303)
+            return finish(url_for(".detail", estimate_id=estimate.id),
+                          f"Draft estimate {estimate.number} created.")
     return render_template("admin/engagement/estimate_form.html", form=form, estimate=None), \
         422 if form.is_submitted() else 200
 
@@ -114,11 +112,11 @@ def edit(estimate_id: int):
                                            data=form.data_input(), tax_bp=tax_bp(),
                                            now=clock.now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Estimate {view.detail.estimate.number} saved.", "success")
-            return redirect(url_for(".detail", estimate_id=estimate_id), 303)
+            return finish(url_for(".detail", estimate_id=estimate_id),
+                          f"Estimate {view.detail.estimate.number} saved.")
     return render_template("admin/engagement/estimate_form.html", form=form,
                            estimate=view.detail.estimate), 422 if form.is_submitted() else 200
 
@@ -144,8 +142,8 @@ def send(estimate_id: int):
     estimate = estimate_admin.send_estimate(db.session, estimate_id=estimate_id,
                                             now=clock.now())
     commit_and_dispatch()
-    flash(f"Estimate {estimate.number} sent to the customer.", "success")
-    return redirect(url_for(".detail", estimate_id=estimate_id), 303)
+    return finish(url_for(".detail", estimate_id=estimate_id),
+                  f"Estimate {estimate.number} sent to the customer.")
 
 
 @bp.post("/<int:estimate_id>/comments")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, url_for
 from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, TextAreaField
 
@@ -12,7 +12,7 @@ from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, render_page
+from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import importer
 
@@ -37,9 +37,7 @@ class ImportForm(FlaskForm):
 def _page(form: ImportForm, report=None, status: int = 200):
     context = {"form": form, "report": report, "columns": importer.COLUMNS,
                "template_csv": importer.template_csv}
-    if status == 422:
-        return form_errors("admin/import.html", **context)
-    return render_page("admin/import.html", **context)
+    return render_page("admin/import.html", status=status, **context)
 
 
 @bp.get("")
@@ -65,8 +63,8 @@ def run():
                           links=links())
     if report.written:
         commit_and_dispatch()
-        flash(f"{report.written} {KINDS[report.kind].lower()} were imported.", "success")
-        return redirect(url_for(".show"), 303)
+        return finish(url_for(".show"),
+                      f"{report.written} {KINDS[report.kind].lower()} were imported.")
     db.session.rollback()
     form.text.data, form.mode.data = text, "import"
     return _page(form, report, 200 if report.ok else 422)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice, SelectField
 
@@ -10,6 +10,7 @@ from webapp import clock
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
+from webapp.htmx import finish
 from webapp.login import admin_required
 from webapp.services.accounts import profile
 from webapp.services.core.errors import NotFound
@@ -49,5 +50,5 @@ def request_review():
                                       user_id=current_user.user_id, actor=current_user.email,
                                       now=clock.now())
     commit_and_dispatch()
-    flash(f"Asked {customer.display_name} ({customer.email}) for a review.", "success")
-    return redirect(url_for(".index", customer=customer.id), 303)
+    return finish(url_for(".index", customer=customer.id),
+                  f"Asked {customer.display_name} ({customer.email}) for a review.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -21,6 +20,7 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
+from webapp.htmx import finish
 from webapp.login import PortalUser, remember_device, sign_in, trusted_device
 from webapp.services.accounts import auth, sessions, throttle
 
@@ -84,5 +84,4 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You have logged out.", "success")
-    return redirect(url_for(".login"), 303)
+    return finish(url_for(".login"), "You have logged out.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, render_template, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import Length
@@ -14,7 +14,7 @@ from webapp.context import today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import render_page
+from webapp.htmx import finish, render_page
 from webapp.login import customer_required
 from webapp.permissions import action_required, module_required
 from webapp.services.core import pdf, preferences
@@ -64,16 +64,13 @@ def receipt_pdf(payment_id: int):
 class ForwardForm(FlaskForm):
     """Who gets the document, and a message; the service checks the addresses and limits."""
 
+    unplaced_errors = "contacts"
     contacts = SelectMultipleField("Contact persons", coerce=int, validate_choice=False)
     addresses = TextAreaField("Other email addresses", validators=[Length(max=3000)],
                               description="Separate addresses with commas or new lines. "
                                           f"At most {forwarding.MAX_RECIPIENTS} recipients.")
     message = TextAreaField("Message (optional)",
                             validators=[Length(max=forwarding.MAX_MESSAGE)])
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.contacts
-        field.errors = [*field.errors, error.message]
 
 
 # The page each kind of document lives on: (endpoint, its id argument).
@@ -100,12 +97,12 @@ def forward(kind: str, document_id: int):
                 kind=kind, document_id=document_id, contact_ids=form.contacts.data or [],
                 addresses=form.addresses.data, message=form.message.data, now=clock.now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"{document.label} {document.number} is on its way to "
-                  f"{len(result.recipients)} recipient(s).", "success")
-            return redirect(url_for("documents.forward_status", forward_id=result.forward_id), 303)
+            return finish(url_for("documents.forward_status", forward_id=result.forward_id),
+                          f"{document.label} {document.number} is on its way to "
+                          f"{len(result.recipients)} recipient(s).")
     return render_template("documents/forward.html", form=form, document=document,
                            back_url=detail_url(kind, document_id)), \
         422 if form.is_submitted() else 200

@@ -24,6 +24,8 @@ bp = Blueprint("messages", __name__, url_prefix="/messages")
 
 
 class MessageForm(FlaskForm):
+    unplaced_errors = "body"
+
     subject = StringField("Subject", validators=[Length(max=messages.MAX_SUBJECT)])
     body = TextAreaField("Message", validators=[Length(max=messages.MAX_BODY)])
     attachment = FileField("Attachment (optional)",
@@ -35,10 +37,6 @@ class MessageForm(FlaskForm):
         if not file or not getattr(file, "filename", ""):
             return None
         return messages.Upload(file.filename, file.read(messages.MAX_ATTACHMENT + 1))
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.body
-        field.errors = [*field.errors, error.message]
 
 
 def _limit() -> str:
@@ -65,7 +63,7 @@ def new():
                           user_id=current_user.user_id, subject=form.subject.data,
                           body=form.body.data, upload=form.upload(), now=clock.now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             org = current_org()

@@ -21,15 +21,7 @@ from webapp.services.core.preferences import InvalidChanges
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
-class ErrorsByField(FlaskForm):
-    def add_errors(self, error: InvalidChanges) -> None:
-        """Each message next to its field."""
-        for name, message in error.errors.items():
-            field = getattr(self, name)
-            field.errors = [*field.errors, message]
-
-
-class DetailsForm(ErrorsByField):
+class DetailsForm(FlaskForm):
     display_name = StringField("Name", validators=[Length(max=200)],
                                render_kw={"autocomplete": "name"})
     company = StringField("Company", validators=[Length(max=200)],
@@ -46,7 +38,7 @@ class DetailsForm(ErrorsByField):
             "tax_id")))
 
 
-class ContactForm(ErrorsByField):
+class ContactForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=200)])
     email = StringField("Email", validators=[Length(max=254)],
                         render_kw={"type": "email", "autocomplete": "off"})
@@ -91,7 +83,7 @@ def update_details():
             saved = profile.update_details(db.session, data=form.details(), now=clock.now(),
                                            **_actor())
         except InvalidChanges as exc:
-            form.add_errors(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             message = (f"Saved: {', '.join(saved.changed)}." if saved.changed
@@ -113,7 +105,7 @@ def add_contact():
             view = profile.add_contact(db.session, data=form.contact(), now=clock.now(),
                                        **_actor())
         except InvalidChanges as exc:
-            form.add_errors(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("profile_contacts", **_context(view),
@@ -135,7 +127,7 @@ def edit_contact(contact_id: int):
             view = profile.update_contact(db.session, contact_id=contact_id,
                                           data=form.contact(), now=clock.now(), **_actor())
         except InvalidChanges as exc:
-            form.add_errors(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("profile_contacts", **_context(view),

@@ -11,27 +11,25 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from webapp import clock
+from webapp.charging import charge_now
 from webapp.context import tax_bp, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.forms import FlaskForm
-from webapp.htmx import is_htmx, swap_or_redirect
+from webapp.forms import RAISE, FlaskForm
+from webapp.htmx import finish, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required, guard_module
-from webapp.services.billing import charges
 from webapp.services.core import preferences
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.payments import pay
 from webapp.services.subscriptions import actions as subscription_actions
-from webapp.units import unit_of_work
-from worker import runtime
 
 bp = guard_module(Blueprint("subscription_actions", __name__, url_prefix="/subscriptions"),
                   "subscriptions")
@@ -50,6 +48,8 @@ class ConfirmForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
+    unplaced_errors = RAISE  # a refusal about no field of the form: the 422 page
+
     timing = RadioField("When should it end?", choices=[], validate_choice=False)
     reason = SelectField("Why are you cancelling?", choices=[], validate_choice=False)
     details = TextAreaField("Anything else you would like to tell us? (optional)",
@@ -57,6 +57,8 @@ class CancelForm(FlaskForm):
 
 
 class PauseForm(FlaskForm):
+    unplaced_errors = RAISE
+
     pause_on = DateField("Pause on", validators=[Optional()])
     resume_on = DateField("Resume on", validators=[Optional()])
 
@@ -79,25 +81,21 @@ def refusals_to_subscription(view):
         except DomainError as exc:
             if is_htmx() or exc.status != 409:
                 raise  # htmx: the 409 fragment; 404 stays 404 (webapp/errors.py)
-            flash(exc.message, "error")
-            return redirect(url_for("subscriptions.detail", subscription_id=subscription_id), 303)
+            return finish(url_for("subscriptions.detail", subscription_id=subscription_id),
+                          exc.message, "error")
     return wrapper
 
 
 def _render(target: str, *, status: int = 200, **context) -> ResponseReturnValue:
     """The flow's page, or only its fragment for htmx."""
-    name = f"partials/subscription_{target}.html" if is_htmx() else "subscriptions/action.html"
-    return render_template(name, target=target, title=TITLES[target], **context), status, \
-        {"Vary": "HX-Request"}
+    return render_page("subscriptions/action.html", f"subscription_{target}", status=status,
+                       target=target, title=TITLES[target], **context)
 
 
 def _finished(subscription_id: int, message: str, category: str = "success") -> ResponseReturnValue:
     """The end of a flow: the subscription's page with the message (htmx navigates there)."""
-    flash(message, category)
-    target = url_for("subscriptions.detail", subscription_id=subscription_id)
-    if is_htmx():
-        return "", 200, {"HX-Redirect": target, "Vary": "HX-Request"}
-    return redirect(target, 303)
+    return finish(url_for("subscriptions.detail", subscription_id=subscription_id), message,
+                  category)
 
 
 def _actions_swapped(subscription_id: int, message: str) -> ResponseReturnValue:
@@ -108,13 +106,6 @@ def _actions_swapped(subscription_id: int, message: str) -> ResponseReturnValue:
                             detail=view.detail, actions=view.actions,
                             redirect_to=url_for("subscriptions.detail",
                                                 subscription_id=subscription_id))
-
-
-def _field_error(form: FlaskForm, error: InvalidInput) -> None:
-    field = getattr(form, error.field or "", None)
-    if field is None:
-        raise error
-    field.errors = [*field.errors, error.message]
 
 
 # -- Activate Subscription / Proceed to Reactivate + Reactivate Subscription ------------------
@@ -140,17 +131,15 @@ def _confirm(start, summarize, subscription_id: int) -> ResponseReturnValue:
     except subscription_actions.PriceChanged as exc:
         return _summary_page(summarize(db.session, **_ids(subscription_id), now=clock.now()),
                              error=exc.message, status=409)
-    commit_and_dispatch()
     if started.payment_id is None:
+        commit_and_dispatch()
         return _finished(subscription_id, started.message)
     return _charge(started, summarize)
 
 
 def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseReturnValue:
     sub_id, event = started.subscription.id, started.event
-    db.session.close()  # no transaction of ours stays open while the gateway works
-    outcome = charges.charge_now(unit_of_work, runtime.gateway(),
-                                 payment_id=started.payment_id, now=clock.now())
+    outcome = charge_now(started.payment_id)
     if outcome is None:  # being charged by another request, or the processor is still silent
         return _finished(sub_id, "Your payment is being processed; this page shows the "
                          "outcome in a moment.", "info")
@@ -249,7 +238,7 @@ def cancel(subscription_id: int):
                 db.session, **_ids(subscription_id), timing=form.timing.data or "",
                 reason=form.reason.data or "", details=form.details.data or "", now=clock.now())
         except InvalidInput as exc:
-            _field_error(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return _finished(subscription_id, result.message)
@@ -330,7 +319,7 @@ def pause(subscription_id: int):
                 db.session, **_ids(subscription_id), pause_on=form.pause_on.data,
                 resume_on=form.resume_on.data, now=clock.now())
         except InvalidInput as exc:
-            _field_error(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return _finished(subscription_id, result.message)

@@ -23,6 +23,8 @@ bp = Blueprint("timesheets", __name__, url_prefix="/timesheets")
 class DecisionForm(FlaskForm):
     """Approve or disapprove the ticked entries (the clicked button says which)."""
 
+    unplaced_errors = "entries"
+
     entries = SelectMultipleField("Entries", coerce=int, validate_choice=False)
     decision = StringField("Decision")
     reason = TextAreaField("Reason for disapproving",
@@ -30,10 +32,6 @@ class DecisionForm(FlaskForm):
     # The list's filters, so the answer shows the same list again.
     project = HiddenField()
     status = HiddenField()
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.entries
-        field.errors = [*field.errors, error.message]
 
 
 def _sheet_context(params, form: DecisionForm | None = None) -> dict:
@@ -63,7 +61,7 @@ def decide():
                 entry_ids=form.entries.data or [], decision=form.decision.data,
                 reason=form.reason.data, now=clock.now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             context = _sheet_context(request.form)
@@ -100,7 +98,7 @@ def _decide_one(entry_id: int, decision: str, verb: str):
                               user_id=current_user.user_id, entry_ids=[entry_id],
                               decision=decision, reason=form.reason.data, now=clock.now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("timesheet_entry_decision", **_entry_context(entry_id),
