@@ -55,13 +55,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     limiter.init_app(app)
 
-    from webapp import errors, inputs, login, security, templating
+    from webapp import context, errors, inputs, login, security, templating
     from webapp.blueprints import register_blueprints
 
     inputs.register(app)
     templating.register(app)
     security.register(app)
     login.register(app)
+    context.register(app)  # the request facts: after the login glue, before any guard
     errors.register(app)
     register_blueprints(app)
 

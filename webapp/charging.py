@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from webapp import clock
+from webapp import context
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.services.billing import charges
@@ -37,4 +37,4 @@ def charge_now(payment_id: int) -> charges.Outcome | None:
     request, or the gateway is still silent: the sweep settles it)."""
     commit_and_dispatch()
     db.session.close()
-    return charges.charge_now(unit_of_work, gateway(), payment_id=payment_id, now=clock.now())
+    return charges.charge_now(unit_of_work, gateway(), payment_id=payment_id, now=context.now())

@@ -14,7 +14,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, Flask, g, request
-from flask_login import current_user
 
 from webapp.db import db
 from webapp.models import Preferences
@@ -24,9 +23,7 @@ from webapp.services.core import preferences
 
 def current_preferences() -> Preferences | request_facts.PreferencesView:
     """The organization's preferences as read once per request (a read-only snapshot)."""
-    if "preferences" not in g:
-        current_user.is_authenticated  # noqa: B018  loading the user brings them along
-    if "preferences" not in g:
+    if "preferences" not in g:  # outside a request's before_request (webapp/context.py)
         g.preferences = request_facts.preferences(db.session)
     return g.preferences
 

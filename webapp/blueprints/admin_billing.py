@@ -16,10 +16,9 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp import clock
 from webapp.blueprints.admin_forms import actor, options
 from webapp.charging import gateway
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
@@ -78,7 +77,7 @@ def create_invoice(customer_id: int):
             invoice = billing.issue_one_off(
                 db.session, actor=actor(), customer_id=customer_id, lines=form.values(),
                 due_date=form.due_date.data, idempotency_key=form.idempotency_key.data or "",
-                today=today(), now=clock.now())
+                today=today(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -113,7 +112,7 @@ def resolve_payment(invoice_id: int):
     payment_id = billing.pending_payment(db.session, invoice_id=invoice_id)
     db.session.close()  # no transaction of ours stays open while the gateway works
     outcome = charges.resolve(unit_of_work, gateway(), payment_id=payment_id,
-                              now=clock.now())
+                              now=now())
     target = url_for(".invoice", invoice_id=invoice_id)
     if outcome is None:
         return finish(target, "The payment processor says the payment is still in progress, "
@@ -130,7 +129,7 @@ def void(invoice_id: int):
     """Void an open invoice; what was paid on it becomes credit."""
     form = VoidForm()
     voided = billing.void_invoice(db.session, actor=actor(), invoice_id=invoice_id,
-                                  reason=form.reason.data or "", today=today(), now=clock.now())
+                                  reason=form.reason.data or "", today=today(), now=now())
     db.session.commit()
     credit = f" Credit note {voided.credit_note.number} holds what had been paid." \
         if voided.credit_note else ""
@@ -175,7 +174,7 @@ def create_payment(customer_id: int):
     if form.validate_on_submit():
         try:
             payment = billing.record_offline_payment(
-                db.session, actor=actor(), customer_id=customer_id, now=clock.now(),
+                db.session, actor=actor(), customer_id=customer_id, now=now(),
                 today=today(), idempotency_key=form.idempotency_key.data or "",
                 data=billing.OfflinePayment(form.amount.data or "", form.method.data or "",
                                             form.reference.data or "", form.paid_on.data,
@@ -222,7 +221,7 @@ def refund(payment_id: int):
             made = billing.refund_payment(db.session, actor=actor(), payment_id=payment_id,
                                           amount=form.amount.data or "",
                                           reference=form.reference.data or "", today=today(),
-                                          now=clock.now())
+                                          now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -241,7 +240,7 @@ def to_credit(payment_id: int):
         try:
             note = billing.payment_to_credit(db.session, actor=actor(), payment_id=payment_id,
                                              amount=form.amount.data or "", today=today(),
-                                             now=clock.now())
+                                             now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:

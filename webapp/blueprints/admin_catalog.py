@@ -14,7 +14,6 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp import clock
 from webapp.blueprints.admin_forms import (
     actor,
     money_fields,
@@ -22,7 +21,7 @@ from webapp.blueprints.admin_forms import (
     money_values,
     options,
 )
-from webapp.context import today
+from webapp.context import moment, now
 from webapp.db import db
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page, swap_or_redirect
@@ -167,17 +166,17 @@ EDITORS = {
 
 
 def _save(kind: str, form, item_id: int | None):
-    now, who = clock.now(), actor()
+    at, who = moment(), actor()
     data = form.values()
     if kind == "plans":
-        return catalog.update_plan(db.session, actor=who, plan_id=item_id, data=data, now=now) \
-            if item_id else catalog.create_plan(db.session, actor=who, data=data, now=now)
+        return catalog.update_plan(db.session, actor=who, plan_id=item_id, data=data, now=at.now) \
+            if item_id else catalog.create_plan(db.session, actor=who, data=data, now=at.now)
     if kind == "addons":
-        return catalog.update_addon(db.session, actor=who, addon_id=item_id, data=data, now=now) \
-            if item_id else catalog.create_addon(db.session, actor=who, data=data, now=now)
+        return catalog.update_addon(db.session, actor=who, addon_id=item_id, data=data, now=at.now) \
+            if item_id else catalog.create_addon(db.session, actor=who, data=data, now=at.now)
     return catalog.update_coupon(db.session, actor=who, coupon_id=item_id, data=data,
-                                 today=today(), now=now) if item_id else \
-        catalog.create_coupon(db.session, actor=who, data=data, today=today(), now=now)
+                                 today=at.today, now=at.now) if item_id else \
+        catalog.create_coupon(db.session, actor=who, data=data, today=at.today, now=at.now)
 
 
 def _editor(kind: str, item_id: int | None):
@@ -237,7 +236,7 @@ def set_status(kind: str, item_id: int):
         abort(404)
     archived = request.form.get("archived") == "1"
     view = catalog.set_status(db.session, actor=actor(), kind=singular, item_id=item_id,
-                              archived=archived, now=clock.now())
+                              archived=archived, now=now())
     db.session.commit()
     return swap_or_redirect(f"admin_catalog_{singular}_row", **{singular: view},
                             message="Archived." if archived else "Active again.",

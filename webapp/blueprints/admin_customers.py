@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
-from webapp import clock
 from webapp.blueprints.admin_forms import actor, links, options
-from webapp.context import current_org, today
+from webapp.context import current_org, now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -75,7 +74,7 @@ def create():
     if form.validate_on_submit():
         try:
             saved = customers.create_customer(db.session, actor=actor(), data=form.values(),
-                                              now=clock.now(), links=links())
+                                              now=now(), links=links())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -88,7 +87,7 @@ def create():
 
 def _overview_context(customer_id: int, **forms) -> dict:
     view = overview.overview(db.session, customer_id=customer_id, today=today(),
-                             now=clock.now())
+                             now=now())
     return {"view": view, "contact_form": ContactForm(formdata=None),
             "note_form": NoteForm(formdata=None)} | forms
 
@@ -117,7 +116,7 @@ def update(customer_id: int):
     if form.validate_on_submit():
         try:
             saved = customers.update_customer(db.session, actor=actor(), customer_id=customer_id,
-                                              data=form.values(), now=clock.now())
+                                              data=form.values(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -135,7 +134,7 @@ def add_contact(customer_id: int):
     if form.validate_on_submit():
         try:
             listed = customers.add_contact(
-                db.session, actor=actor(), customer_id=customer_id, now=clock.now(),
+                db.session, actor=actor(), customer_id=customer_id, now=now(),
                 data=customers.ContactInput(form.name.data or "", form.email.data or "",
                                             form.role.data or ""))
         except InvalidInput as exc:
@@ -157,7 +156,7 @@ def add_contact(customer_id: int):
 def remove_contact(customer_id: int, contact_id: int):
     """Remove a contact person; htmx swaps the contact list."""
     listed = customers.remove_contact(db.session, actor=actor(), customer_id=customer_id,
-                                      contact_id=contact_id, now=clock.now())
+                                      contact_id=contact_id, now=now())
     db.session.commit()
     return swap_or_redirect("admin_customer_contacts", customer_id=customer_id, contacts=listed,
                             contact_form=ContactForm(formdata=None),
@@ -173,7 +172,7 @@ def add_note(customer_id: int):
     if form.validate_on_submit():
         try:
             kept = customers.add_note(db.session, actor=actor(), customer_id=customer_id,
-                                      body=form.body.data or "", now=clock.now())
+                                      body=form.body.data or "", now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -191,7 +190,7 @@ def add_note(customer_id: int):
 def invite(customer_id: int):
     """Invite the customer to the portal, or send the invitation again."""
     access = portal.invite(db.session, actor=actor(), customer_id=customer_id, links=links(),
-                           now=clock.now())
+                           now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message=f"Invitation sent to {access.login_email}.",
@@ -202,7 +201,7 @@ def invite(customer_id: int):
 @admin_required
 def revoke(customer_id: int):
     """Close the portal to the customer; their sessions and links stop working."""
-    access = portal.revoke(db.session, actor=actor(), customer_id=customer_id, now=clock.now())
+    access = portal.revoke(db.session, actor=actor(), customer_id=customer_id, now=now())
     db.session.commit()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="Portal access revoked.",
@@ -214,7 +213,7 @@ def revoke(customer_id: int):
 def end_session(customer_id: int, session_id: int):
     """Sign the customer out of one device; they are told by email."""
     access = portal.sign_out(db.session, actor=actor(), customer_id=customer_id,
-                             session_id=session_id, now=clock.now())
+                             session_id=session_id, now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="The customer has been signed out of that device.",
@@ -226,7 +225,7 @@ def end_session(customer_id: int, session_id: int):
 def end_all_sessions(customer_id: int):
     """Sign the customer out everywhere; they are told by email."""
     access = portal.sign_out(db.session, actor=actor(), customer_id=customer_id,
-                             now=clock.now())
+                             now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="The customer has been signed out everywhere.",

@@ -7,14 +7,13 @@ from flask_login import current_user
 from wtforms import DateField, FieldList, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from webapp import clock
 from webapp.blueprints.comment_forms import (
     CommentForm,
     blank_comment_form,
     customer_options,
     post_comment,
 )
-from webapp.context import tax_bp, today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, Form, MoneyField
@@ -85,8 +84,7 @@ def new():
     if form.validate_on_submit():
         try:
             estimate = estimate_admin.create_estimate(
-                db.session, customer_id=form.customer_id.data, data=form.data_input(),
-                tax_bp=tax_bp(), now=clock.now())
+                db.session, customer_id=form.customer_id.data, data=form.data_input(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -109,8 +107,8 @@ def edit(estimate_id: int):
     if form.validate_on_submit():
         try:
             estimate_admin.update_estimate(db.session, estimate_id=estimate_id,
-                                           data=form.data_input(), tax_bp=tax_bp(),
-                                           now=clock.now())
+                                           data=form.data_input(),
+                                           now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -140,7 +138,7 @@ def detail(estimate_id: int):
 def send(estimate_id: int):
     """Send a draft: the customer sees it in the portal and is emailed a link."""
     estimate = estimate_admin.send_estimate(db.session, estimate_id=estimate_id,
-                                            now=clock.now())
+                                            now=now())
     commit_and_dispatch()
     return finish(url_for(".detail", estimate_id=estimate_id),
                   f"Estimate {estimate.number} sent to the customer.")
@@ -153,7 +151,7 @@ def reply(estimate_id: int):
     return post_comment(
         lambda body: estimate_admin.reply(db.session, estimate_id=estimate_id,
                                           user_id=current_user.user_id, body=body,
-                                          now=clock.now()),
+                                          now=now()),
         comment_url=url_for(".reply", estimate_id=estimate_id), message="Reply added.",
         redirect_to=url_for(".detail", estimate_id=estimate_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("admin/engagement/estimate.html", "comment_thread",

@@ -6,9 +6,8 @@ from flask import Blueprint, abort, url_for
 from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, TextAreaField
 
-from webapp import clock
 from webapp.blueprints.admin_forms import actor, links, options
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -59,7 +58,7 @@ def run():
         form.text.errors = ["Choose a CSV file or paste its contents."]
         return _page(form, status=422)
     report = importer.run(db.session, actor=actor(), kind=form.kind.data, text=text,
-                          dry_run=form.mode.data != "import", today=today(), now=clock.now(),
+                          dry_run=form.mode.data != "import", today=today(), now=now(),
                           links=links())
     if report.written:
         commit_and_dispatch()

@@ -8,8 +8,8 @@ from flask import Blueprint, render_template, request, url_for
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
 from webapp.blueprints.comment_forms import customer_options, options
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
@@ -79,7 +79,7 @@ def new():
     if form.validate_on_submit():
         try:
             project = project_admin.create_project(db.session, customer_id=form.customer_id.data,
-                                              data=form.data_input(), now=clock.now())
+                                              data=form.data_input(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -100,7 +100,7 @@ def edit(project_id: int):
     if form.validate_on_submit():
         try:
             project_admin.update_project(db.session, project_id=project_id, data=form.data_input(),
-                                    now=clock.now())
+                                    now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -132,7 +132,7 @@ def save_task(project_id: int, task_id: int | None):
         try:
             saved = project_admin.save_task(db.session, project_id=project_id, task_id=task_id,
                                        name=form.name.data, description=form.description.data,
-                                       hourly_rate=form.hourly_rate.data, now=clock.now())
+                                       hourly_rate=form.hourly_rate.data, now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice, SelectField
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -48,7 +48,7 @@ def request_review():
         raise NotFound("No such customer.")
     customer = reviews.request_review(db.session, customer_id=form.customer_id.data,
                                       user_id=current_user.user_id, actor=current_user.email,
-                                      now=clock.now())
+                                      now=now())
     commit_and_dispatch()
     return finish(url_for(".index", customer=customer.id),
                   f"Asked {customer.display_name} ({customer.email}) for a review.")

@@ -14,9 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from webapp import clock
 from webapp.blueprints.admin_forms import actor, options
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import CHARGE_PAYMENT, commit_and_dispatch, defer
 from webapp.forms import FlaskForm
@@ -78,7 +77,7 @@ def create(customer_id: int):
         try:
             sub = subscriptions.create_subscription(
                 db.session, actor=actor(), customer_id=customer_id, data=form.values(),
-                today=today(), now=clock.now())
+                today=today(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -126,7 +125,7 @@ def cancel(subscription_id: int):
             sub = subscriptions.cancel(db.session, actor=actor(), subscription_id=subscription_id,
                                        timing=form.timing.data, reason=form.reason.data or "",
                                        credit_unused=form.credit_unused.data,
-                                       today=today(), now=clock.now())
+                                       today=today(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -145,7 +144,7 @@ def pause(subscription_id: int):
         try:
             subscriptions.pause(db.session, actor=actor(), subscription_id=subscription_id,
                                 pause_on=form.pause_on.data, resume_on=form.resume_on.data,
-                                today=today(), now=clock.now())
+                                today=today(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -232,7 +231,7 @@ def confirm_change(subscription_id: int):
         made = subscriptions.confirm_change(
             db.session, actor=actor(), subscription_id=subscription_id,
             request=_change_request(form, offer), fingerprint=form.fingerprint.data or "",
-            today=today(), now=clock.now())
+            today=today(), now=now())
     except InvalidInput as exc:
         return _change_page(subscription_id, offer, form, error=exc, status=422)
     if made.payment_id is not None:

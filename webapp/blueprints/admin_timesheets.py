@@ -7,8 +7,8 @@ from flask_login import current_user
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from webapp import clock
 from webapp.blueprints.comment_forms import CommentForm, blank_comment_form, post_comment
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -57,7 +57,7 @@ def save_entry(project_id: int, entry_id: int | None):
     if form.validate_on_submit():
         try:
             timesheets.save_entry(db.session, project_id=project_id, entry_id=entry_id,
-                                  data=form.data_input(), now=clock.now())
+                                  data=form.data_input(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -88,7 +88,7 @@ def reply(entry_id: int):
     """Reply on the entry's thread; the customer is emailed if the preference says so."""
     return post_comment(
         lambda body: timesheets.reply(db.session, entry_id=entry_id,
-                                      user_id=current_user.user_id, body=body, now=clock.now()),
+                                      user_id=current_user.user_id, body=body, now=now()),
         comment_url=url_for(".reply", entry_id=entry_id), message="Reply added.",
         redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("admin/engagement/entry.html", "comment_thread",

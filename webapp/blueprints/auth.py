@@ -15,7 +15,7 @@ from flask_login import current_user, login_required, logout_user
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
@@ -57,7 +57,7 @@ def login():
     account = throttle.key_for(form.email.data)
     tried = throttle.attempt(db.session, email=form.email.data,
                                    password=form.password.data,
-                                   trusted_device=trusted_device(account), now=clock.now())
+                                   trusted_device=trusted_device(account), now=now())
     if tried.user is None:
         commit_and_dispatch()  # the failure counts, whatever the answer
         # Unknown email and wrong password get exactly the same answers.
@@ -80,7 +80,7 @@ def logout():
     """End this session, on the server too: a copy of the cookie opens nothing after it."""
     sessions.end_by_token(db.session, user_id=current_user.user_id,
                                   token=current_user.session_token, reason="logout",
-                                  now=clock.now())
+                                  now=now())
     db.session.commit()
     logout_user()
     session.clear()

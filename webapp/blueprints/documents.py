@@ -9,8 +9,7 @@ from flask_login import current_user
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -95,7 +94,7 @@ def forward(kind: str, document_id: int):
             result = forwarding.forward(
                 db.session, customer_id=current_user.customer_id, user_id=current_user.user_id,
                 kind=kind, document_id=document_id, contact_ids=form.contacts.data or [],
-                addresses=form.addresses.data, message=form.message.data, now=clock.now())
+                addresses=form.addresses.data, message=form.message.data, now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:

@@ -9,8 +9,7 @@ from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
-from webapp.context import current_org
+from webapp.context import current_org, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
@@ -61,7 +60,7 @@ def new():
         try:
             messages.send(db.session, customer_id=current_user.customer_id,
                           user_id=current_user.user_id, subject=form.subject.data,
-                          body=form.body.data, upload=form.upload(), now=clock.now())
+                          body=form.body.data, upload=form.upload(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:

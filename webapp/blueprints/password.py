@@ -17,7 +17,7 @@ from flask import (
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
@@ -58,7 +58,7 @@ def _limit() -> str:
 
 
 def _secrets() -> dict:
-    return {"secret": current_app.config["SECRET_KEY"], "now": clock.now()}
+    return {"secret": current_app.config["SECRET_KEY"], "now": now()}
 
 
 @bp.errorhandler(invitations.InvalidLink)
@@ -77,7 +77,7 @@ def forgot():
         return render_template("password/forgot.html", form=form), status
     # Only the typed address is recorded; a job mails it if it is a login's (never here).
     notices.record(db.session, kind=notices.PASSWORD_RESET,
-                           email=form.email.data, now=clock.now())
+                           email=form.email.data, now=now())
     commit_and_dispatch()
     return render_template("password/forgot_sent.html")
 

@@ -8,9 +8,8 @@ from flask_login import current_user
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import InputRequired, Length, Optional
 
-from webapp import clock
 from webapp.charging import charge_now, gateway
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.forms import CardFields, MoneyField
 from webapp.htmx import finish, render_page
@@ -126,14 +125,14 @@ def _begin(customer_id: int, summary: pay.PaySummary, form: PayForm, intent: dic
     def begin():
         return pay.begin(db.session, customer_id=customer_id, choice=choice,
                          gateway=gateway(), partial_allowed=summary.partial_allowed,
-                         now=clock.now(), intent=intent)
+                         now=now(), intent=intent)
     try:
         return begin()
     except charges.ChargeInProgress as exc:
         db.session.rollback()
         db.session.close()  # nor while the gateway is asked about the earlier attempt
         if not charges.resolve_for_next_attempt(unit_of_work, gateway(),
-                                                payment_id=exc.payment_id, now=clock.now()):
+                                                payment_id=exc.payment_id, now=now()):
             raise
         return begin()
 
@@ -181,7 +180,7 @@ def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
 def fix(token: str):
     """Pay the failed invoice and update the subscription's card, from the email's link."""
     try:
-        link = fix_links.resolve(db.session, token=token, now=clock.now())
+        link = fix_links.resolve(db.session, token=token, now=now())
     except fix_links.LinkRefused as exc:
         return render_template("pay/link_refused.html", reason=exc.reason), 410
     if request.method == "POST":

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 
-from webapp import clock
 from webapp.charging import gateway
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import CardFields
@@ -44,7 +44,7 @@ def add():
     if form.validate_on_submit():
         try:
             payment_methods.add(db.session, customer_id=current_user.customer_id,
-                                card=form.card(), gateway=gateway(), now=clock.now())
+                                card=form.card(), gateway=gateway(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -66,7 +66,7 @@ def replace(method_id: int):
         try:
             result = payment_methods.replace(db.session, customer_id=current_user.customer_id,
                                              method_id=method_id, card=form.card(),
-                                             gateway=gateway(), now=clock.now())
+                                             gateway=gateway(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
@@ -197,7 +197,7 @@ def update():
     if form.validate_on_submit():
         try:
             result = preferences.update(db.session, actor_user_id=current_user.user_id,
-                                        changes=form.changes(), now=clock.now())
+                                        changes=form.changes(), now=now())
         except preferences.InvalidChanges as exc:
             form.show(exc)
         else:

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -80,7 +80,7 @@ def update_details():
     form = DetailsForm()
     if form.validate_on_submit():
         try:
-            saved = profile.update_details(db.session, data=form.details(), now=clock.now(),
+            saved = profile.update_details(db.session, data=form.details(), now=now(),
                                            **_actor())
         except InvalidChanges as exc:
             form.show(exc)
@@ -102,7 +102,7 @@ def add_contact():
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            view = profile.add_contact(db.session, data=form.contact(), now=clock.now(),
+            view = profile.add_contact(db.session, data=form.contact(), now=now(),
                                        **_actor())
         except InvalidChanges as exc:
             form.show(exc)
@@ -125,7 +125,7 @@ def edit_contact(contact_id: int):
     if form.validate_on_submit():
         try:
             view = profile.update_contact(db.session, contact_id=contact_id,
-                                          data=form.contact(), now=clock.now(), **_actor())
+                                          data=form.contact(), now=now(), **_actor())
         except InvalidChanges as exc:
             form.show(exc)
         else:
@@ -142,7 +142,7 @@ def edit_contact(contact_id: int):
 @action_required(preferences.PROFILE_UPDATE)
 def remove_contact(contact_id: int):
     """Remove a contact person."""
-    view = profile.remove_contact(db.session, contact_id=contact_id, now=clock.now(),
+    view = profile.remove_contact(db.session, contact_id=contact_id, now=now(),
                                   **_actor())
     commit_and_dispatch()
     return swap_or_redirect("profile_contacts", **_context(view),

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -52,7 +52,7 @@ def submit():
         try:
             reviews.submit(db.session, customer_id=current_user.customer_id,
                            user_id=current_user.user_id, rating=form.rating.data,
-                           body=form.body.data, now=clock.now())
+                           body=form.body.data, now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request, url_for
 from flask_login import current_user
 
-from webapp import clock
 from webapp.blueprints.documents import download
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import RENDER_DOCUMENT, commit_and_dispatch, defer
 from webapp.htmx import finish, render_page, swap_or_redirect
@@ -34,7 +33,7 @@ def index():
     params = statements.job_params(period, today())
     job, pack_job = document_jobs.latest(db.session, customer_id=current_user.customer_id,
                                          kinds=("statement", "pack"), params=params,
-                                         now=clock.now())
+                                         now=now())
     return render_page("statements/index.html", "statement", statement=view, job=job,
                        pack_job=pack_job, messages=messages, presets=statements.PRESETS)
 
@@ -63,7 +62,7 @@ def start_job(kind: str):
     period, _messages = statements.read_period(request.form, today())
     job, created = document_jobs.start(db.session, customer_id=current_user.customer_id,
                                        kind=kind, params=statements.job_params(period, today()),
-                                       now=clock.now())
+                                       now=now())
     if created:
         defer(db.session, RENDER_DOCUMENT, job.id)
     commit_and_dispatch()  # without Redis the job runs here, now

@@ -17,9 +17,8 @@ from flask_login import current_user
 from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
-from webapp import clock
 from webapp.charging import charge_now
-from webapp.context import tax_bp, today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import RAISE, FlaskForm
@@ -100,8 +99,7 @@ def _finished(subscription_id: int, message: str, category: str = "success") -> 
 
 def _actions_swapped(subscription_id: int, message: str) -> ResponseReturnValue:
     """After a one-click action: the actions section for htmx, else a flash and the page."""
-    view = subscription_actions.overview(db.session, **_ids(subscription_id), today=today(),
-                                         tax_bp=tax_bp())
+    view = subscription_actions.overview(db.session, **_ids(subscription_id), today=today())
     return swap_or_redirect("subscription_actions", message=message, oob=True,
                             detail=view.detail, actions=view.actions,
                             redirect_to=url_for("subscriptions.detail",
@@ -123,13 +121,13 @@ def _confirm(start, summarize, subscription_id: int) -> ResponseReturnValue:
     """Confirm a term summary: start the term, or run the charge that decides it."""
     form = ConfirmForm()
     if not form.validate_on_submit():
-        return _summary_page(summarize(db.session, **_ids(subscription_id), now=clock.now()),
+        return _summary_page(summarize(db.session, **_ids(subscription_id), now=now()),
                              error="Review the summary and confirm again.", status=422)
     try:
         started = start(db.session, **_ids(subscription_id), fingerprint=form.fingerprint.data,
-                        idempotency_key=form.idempotency_key.data, now=clock.now())
+                        idempotency_key=form.idempotency_key.data, now=now())
     except subscription_actions.PriceChanged as exc:
-        return _summary_page(summarize(db.session, **_ids(subscription_id), now=clock.now()),
+        return _summary_page(summarize(db.session, **_ids(subscription_id), now=now()),
                              error=exc.message, status=409)
     if started.payment_id is None:
         commit_and_dispatch()
@@ -145,7 +143,7 @@ def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseRet
                          "outcome in a moment.", "info")
     if outcome.succeeded:
         return _finished(sub_id, subscription_actions.DONE[event])
-    return _summary_page(summarize(db.session, **_ids(sub_id), now=clock.now()),
+    return _summary_page(summarize(db.session, **_ids(sub_id), now=now()),
                          error=f"{outcome.message} {subscription_actions.NOT_DONE[event]}",
                          status=409)
 
@@ -157,7 +155,7 @@ def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseRet
 def activation(subscription_id: int):
     """Activate Subscription: what the first invoice would be if the trial ended today."""
     return _summary_page(subscription_actions.activation_summary(
-        db.session, **_ids(subscription_id), now=clock.now()))
+        db.session, **_ids(subscription_id), now=now()))
 
 
 @bp.post("/<int:subscription_id>/activate")
@@ -177,7 +175,7 @@ def activate(subscription_id: int):
 def reactivation(subscription_id: int):
     """Proceed to Reactivate: the summary of the reactivation charges."""
     return _summary_page(subscription_actions.reactivation_summary(
-        db.session, **_ids(subscription_id), now=clock.now()))
+        db.session, **_ids(subscription_id), now=now()))
 
 
 @bp.post("/<int:subscription_id>/reactivate")
@@ -196,7 +194,7 @@ def reactivate(subscription_id: int):
 @refusals_to_subscription
 def extend_trial(subscription_id: int):
     """Extend Trial: another trial period of the plan's length, as often as allowed."""
-    sub = subscription_actions.extend_trial(db.session, **_ids(subscription_id), now=clock.now())
+    sub = subscription_actions.extend_trial(db.session, **_ids(subscription_id), now=now())
     commit_and_dispatch()
     return _actions_swapped(subscription_id, f"Your trial now runs until "
                                              f"{sub.trial_end.isoformat()}.")
@@ -219,7 +217,7 @@ def _cancel_form(options: subscription_actions.CancelOptions) -> CancelForm:
 def cancel_form(subscription_id: int):
     """Cancel: when (as the preferences allow), why, and the retention offer if any."""
     options = subscription_actions.cancel_options(db.session, **_ids(subscription_id),
-                                                  now=clock.now())
+                                                  now=now())
     return _render("cancel", options=options, form=_cancel_form(options),
                    subscription=options.subscription)
 
@@ -230,13 +228,13 @@ def cancel_form(subscription_id: int):
 def cancel(subscription_id: int):
     """Cancel now (crediting unused paid time) or at the end of the current term."""
     options = subscription_actions.cancel_options(db.session, **_ids(subscription_id),
-                                                  now=clock.now())
+                                                  now=now())
     form = _cancel_form(options)
     if form.validate_on_submit():
         try:
             result = subscription_actions.cancel(
                 db.session, **_ids(subscription_id), timing=form.timing.data or "",
-                reason=form.reason.data or "", details=form.details.data or "", now=clock.now())
+                reason=form.reason.data or "", details=form.details.data or "", now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -252,7 +250,7 @@ def cancel(subscription_id: int):
 def accept_offer(subscription_id: int):
     """Take the retention offer instead of cancelling: its coupon goes on the subscription."""
     offer = subscription_actions.accept_retention_offer(db.session, **_ids(subscription_id),
-                                                        now=clock.now())
+                                                        now=now())
     commit_and_dispatch()
     return _finished(subscription_id, f"Thank you for staying: {offer.name} ({offer.code}) "
                                       f"is now on your subscription.")
@@ -264,7 +262,7 @@ def accept_offer(subscription_id: int):
 def remove_cancellation(subscription_id: int):
     """Remove Scheduled Cancellation: the subscription continues as before."""
     sub = subscription_actions.remove_cancellation(db.session, **_ids(subscription_id),
-                                                   now=clock.now())
+                                                   now=now())
     commit_and_dispatch()
     return _actions_swapped(subscription_id, f"The scheduled cancellation of {sub.number} "
                                              f"was removed.")
@@ -282,7 +280,7 @@ def autocharge(subscription_id: int):
     if not form.validate_on_submit():
         abort(400)  # only a hand-made request lacks the switch's own value
     result = subscription_actions.set_autocharge(
-        db.session, **_ids(subscription_id), enabled=form.enabled.data == "on", now=clock.now())
+        db.session, **_ids(subscription_id), enabled=form.enabled.data == "on", now=now())
     commit_and_dispatch()
     return swap_or_redirect("subscription_autocharge", autocharge=result.view,
                             message=result.message,
@@ -299,7 +297,7 @@ def autocharge(subscription_id: int):
 def pause_form(subscription_id: int):
     """Pause & Resume (Change Schedule): the pause date and the resume date."""
     options = subscription_actions.pause_options(db.session, **_ids(subscription_id),
-                                                 now=clock.now())
+                                                 now=now())
     form = PauseForm(formdata=None, pause_on=options.pause_on, resume_on=options.resume_on)
     return _render("pause", options=options, form=form, subscription=options.subscription)
 
@@ -311,13 +309,13 @@ def pause_form(subscription_id: int):
 def pause(subscription_id: int):
     """Save the pause schedule; the subscription pauses and resumes on those dates."""
     options = subscription_actions.pause_options(db.session, **_ids(subscription_id),
-                                                 now=clock.now())
+                                                 now=now())
     form = PauseForm()
     if form.validate_on_submit():
         try:
             result = subscription_actions.schedule_pause(
                 db.session, **_ids(subscription_id), pause_on=form.pause_on.data,
-                resume_on=form.resume_on.data, now=clock.now())
+                resume_on=form.resume_on.data, now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -334,6 +332,6 @@ def pause(subscription_id: int):
 def delete_pause(subscription_id: int):
     """Delete Schedule: the scheduled pause and resume are removed."""
     sub = subscription_actions.delete_pause_schedule(db.session, **_ids(subscription_id),
-                                                     now=clock.now())
+                                                     now=now())
     commit_and_dispatch()
     return _actions_swapped(subscription_id, f"The pause schedule of {sub.number} was deleted.")

@@ -93,7 +93,7 @@ class Shop:
             self.session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=addon.id,
                                                quantity=seats))
             self.session.flush()
-        draft = terms.draft(self.session, sub, terms.Term(start, "first_term"), tax_bp=2000)
+        draft = terms.draft(self.session, sub, terms.Term(start, "first_term"), tax_rate_bp=2000)
         invoice = terms.issue(self.session, sub, draft, issue_date=start, due_date=start,
                                 now=self.now)
         if paid:
@@ -555,7 +555,7 @@ def test_a_cancelled_subscription_cannot_be_paused(shop):
 
 def _actions(shop: Shop, sub: Subscription) -> actions.SubscriptionActions:
     detail = subscription_detail(shop.session, customer_id=shop.customer.id,
-                                 subscription_id=sub.id, tax_bp=2000, today=TODAY)
+                                 subscription_id=sub.id, today=TODAY)
     return actions.available(shop.session, detail, today=TODAY)
 
 

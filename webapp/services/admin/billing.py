@@ -34,7 +34,7 @@ from webapp.models import (
 )
 from webapp.services.admin import Actor
 from webapp.services.admin.customers import get_customer
-from webapp.services.billing import charges, invoices, ledger, payment_effects
+from webapp.services.billing import charges, invoices, ledger, payment_effects, tax
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import audit, outbox
@@ -152,7 +152,7 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     if due < today:
         raise InvalidChanges({"due_date": "The due date cannot be before today."})
     org = session.get(Organization, 1)
-    priced = price(charges, tax_bp=org.tax_rate_bp)
+    priced = price(charges, tax_rate_bp=tax.rate_for(session, customer_id))
     if not priced.fits:
         raise InvalidChanges({"lines-0-quantity": "The total is more than the portal can hold: "
                                                   "lower the quantities or prices."})

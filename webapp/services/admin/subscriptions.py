@@ -250,9 +250,8 @@ def _subscription(session: Session, subscription_id: int) -> Subscription:
 
 def subscription_view(session: Session, *, subscription_id: int, today: date) -> AdminSubscription:
     sub = _subscription(session, subscription_id)
-    org = session.get(Organization, 1)
     detail = subscription_detail(session, customer_id=sub.customer_id, subscription_id=sub.id,
-                                 tax_bp=org.tax_rate_bp, today=today)
+                                 today=today)
     bills = session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)
                          .order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(50)).all()
     unused = unused_time(session, sub, today) \
@@ -364,8 +363,7 @@ def draft_change(session: Session, *, subscription_id: int,
     sub = _ready(session, subscription_id)
     return subscription_changes.draft_change(
         session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-        today=today, tax_bp=session.get(Organization, 1).tax_rate_bp,
-        allowed=change_choices(session, subscription_id=sub.id))
+        today=today, allowed=change_choices(session, subscription_id=sub.id))
 
 
 @dataclass(frozen=True)
@@ -393,8 +391,7 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
     if scheduled:
         subscription_changes.confirm_change(
             session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-            fingerprint=fingerprint, today=today, tax_bp=session.get(Organization, 1).tax_rate_bp,
-            now=now, allowed=change_choices(session, subscription_id=sub.id))
+            fingerprint=fingerprint, today=today, now=now, allowed=change_choices(session, subscription_id=sub.id))
     else:
         invoice = subscription_changes.apply_now(session, sub, current, today=today, now=now)
         payment_id = _bill_change(session, sub, invoice, now)

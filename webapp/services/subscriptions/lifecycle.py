@@ -26,7 +26,7 @@ from webapp.models import (
     ScheduledChange,
     Subscription,
 )
-from webapp.services.billing import changes, charges, payment_effects, terms
+from webapp.services.billing import changes, charges, payment_effects, tax, terms
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core import notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import today_in
@@ -271,8 +271,7 @@ def _renew_in_bulk(ctx: _Context, subs: list[Subscription]) -> list[Subscription
     """Renew the plain ones set-based; returns those left for the per-subscription path."""
     try:
         with ctx.session.begin_nested():
-            done = renewals.renew(ctx.session, subs, today=ctx.today, now=ctx.now,
-                                  tax_bp=ctx.org.tax_rate_bp, org=ctx.org,
+            done = renewals.renew(ctx.session, subs, today=ctx.today, now=ctx.now, org=ctx.org,
                                   invoice_due_days=INVOICE_DUE_DAYS)
     except (renewals.StaleBatch, IntegrityError):
         ctx.session.expire_all()
@@ -322,7 +321,8 @@ def _charges_automatically(sub: Subscription) -> bool:
 
 def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: str) -> None:
     """Invoice the term, move the subscription's dates on, and charge or email the invoice."""
-    invoice_draft = terms.draft(ctx.session, sub, term, tax_bp=ctx.org.tax_rate_bp)
+    invoice_draft = terms.draft(ctx.session, sub, term,
+                                tax_rate_bp=tax.rate_for(ctx.session, sub.customer_id))
     automatic = _charges_automatically(sub)
     due_date = ctx.today if automatic else ctx.today + timedelta(days=INVOICE_DUE_DAYS)
     invoice = terms.issue(ctx.session, sub, invoice_draft, issue_date=ctx.today,
