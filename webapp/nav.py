@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request, url_for
 
+from webapp import modules
 from webapp.permissions import current_permissions
 from webapp.services.core.preferences import Permissions
 
@@ -18,38 +19,37 @@ _MEMO_SIZE = 2048
 @dataclass(frozen=True)
 class NavEntry:
     label: str
-    endpoint: str
-    module: str | None  # the preference module that switches it, if any
+    endpoint: str  # hidden while its module is off (webapp/modules.py)
 
 
 CUSTOMER_NAV: tuple[NavEntry, ...] = (
-    NavEntry("Home", "home.index", None),
-    NavEntry("Subscriptions", "subscriptions.index", "subscriptions"),
-    NavEntry("Invoices", "invoices.index", "invoices"),
-    NavEntry("Credits", "credits.index", "invoices"),
-    NavEntry("Payments Made", "payments.index", "payments"),
-    NavEntry("Payment Methods", "payment_methods.index", "payment_methods"),
-    NavEntry("Statements", "statements.index", "statements"),
-    NavEntry("Estimates", "estimates.index", "estimates"),
-    NavEntry("Projects", "projects.index", "projects"),
-    NavEntry("Timesheets", "timesheets.index", "timesheets"),
-    NavEntry("Profile", "profile.show", "profile"),
-    NavEntry("Reviews", "reviews.index", "reviews"),
-    NavEntry("Account & security", "account.show", None),
+    NavEntry("Home", "home.index"),
+    NavEntry("Subscriptions", "subscriptions.index"),
+    NavEntry("Invoices", "invoices.index"),
+    NavEntry("Credits", "credits.index"),
+    NavEntry("Payments Made", "payments.index"),
+    NavEntry("Payment Methods", "payment_methods.index"),
+    NavEntry("Statements", "statements.index"),
+    NavEntry("Estimates", "estimates.index"),
+    NavEntry("Projects", "projects.index"),
+    NavEntry("Timesheets", "timesheets.index"),
+    NavEntry("Profile", "profile.show"),
+    NavEntry("Reviews", "reviews.index"),
+    NavEntry("Account & security", "account.show"),
 )
 
 ADMIN_NAV: tuple[NavEntry, ...] = (
-    NavEntry("Admin home", "admin.index", None),
-    NavEntry("Customers", "admin_customers.index", None),
-    NavEntry("Catalog", "admin_catalog.index", None),
-    NavEntry("Import", "admin_import.show", None),
-    NavEntry("Audit log", "admin_audit.index", None),
-    NavEntry("Preferences", "preferences.show", None),
-    NavEntry("Notifications", "notifications.index", None),
-    NavEntry("Estimates", "admin_estimates.index", None),
-    NavEntry("Projects", "admin_projects.index", None),
-    NavEntry("Reviews", "admin_reviews.index", None),
-    NavEntry("Account & security", "account.show", None),
+    NavEntry("Admin home", "admin.index"),
+    NavEntry("Customers", "admin_customers.index"),
+    NavEntry("Catalog", "admin_catalog.index"),
+    NavEntry("Import", "admin_import.show"),
+    NavEntry("Audit log", "admin_audit.index"),
+    NavEntry("Preferences", "preferences.show"),
+    NavEntry("Notifications", "notifications.index"),
+    NavEntry("Estimates", "admin_estimates.index"),
+    NavEntry("Projects", "admin_projects.index"),
+    NavEntry("Reviews", "admin_reviews.index"),
+    NavEntry("Account & security", "account.show"),
 )
 
 
@@ -82,4 +82,4 @@ def _build(permissions: Permissions | None, current_endpoint: str | None,
     views = current_app.view_functions
     return tuple(SidebarLink(e.label, url_for(e.endpoint), e.endpoint == current_endpoint)
                  for e in entries if e.endpoint in views
-                 and (e.module is None or permissions.module_enabled(e.module)))
+                 and (permissions is None or modules.enabled(e.endpoint, permissions)))

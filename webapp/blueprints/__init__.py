@@ -24,11 +24,11 @@ def register_blueprints(app: Flask) -> None:
                    payment_methods, admin):
         app.register_blueprint(module.bp)
 
-    from webapp import permissions
+    from webapp import modules
     from webapp.blueprints import preferences
 
     app.register_blueprint(preferences.bp)
-    permissions.register(app)  # switched-off modules answer 404
+    modules.register(app)  # switched-off modules answer 404 (webapp/modules.py)
 
     from webapp.blueprints import notifications, password
 

@@ -15,7 +15,7 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
 from webapp.login import customer_required
-from webapp.permissions import action_required, module_required
+from webapp.permissions import action_required
 from webapp.services.core import pdf, preferences
 from webapp.services.core.errors import InvalidInput
 from webapp.services.documents import forwarding, sources
@@ -33,7 +33,6 @@ def download(document: pdf.Document):
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
 @customer_required
-@module_required("invoices")
 def invoice_pdf(invoice_id: int):
     """One of the customer's invoices as a PDF."""
     return download(sources.invoice_pdf(db.session, customer_id=current_user.customer_id,
@@ -42,7 +41,6 @@ def invoice_pdf(invoice_id: int):
 
 @bp.get("/credits/<int:credit_note_id>.pdf")
 @customer_required
-@module_required("invoices")
 def credit_note_pdf(credit_note_id: int):
     """One of the customer's credit notes as a PDF."""
     return download(sources.credit_note_pdf(db.session, customer_id=current_user.customer_id,
@@ -51,7 +49,6 @@ def credit_note_pdf(credit_note_id: int):
 
 @bp.get("/payments/<int:payment_id>.pdf")
 @customer_required
-@module_required("payments")
 def receipt_pdf(payment_id: int):
     """The receipt of one of the customer's payments as a PDF."""
     return download(sources.receipt_pdf(db.session, customer_id=current_user.customer_id,
@@ -109,7 +106,6 @@ def forward(kind: str, document_id: int):
 
 @bp.route("/invoices/<int:invoice_id>/forward", methods=["GET", "POST"])
 @customer_required
-@module_required("invoices")
 @action_required(preferences.DOCUMENTS_FORWARD)
 def forward_invoice(invoice_id: int):
     """Forward one of the customer's invoices by email."""
@@ -118,7 +114,6 @@ def forward_invoice(invoice_id: int):
 
 @bp.route("/credits/<int:credit_note_id>/forward", methods=["GET", "POST"])
 @customer_required
-@module_required("invoices")
 @action_required(preferences.DOCUMENTS_FORWARD)
 def forward_credit_note(credit_note_id: int):
     """Forward one of the customer's credit notes by email."""
@@ -127,7 +122,6 @@ def forward_credit_note(credit_note_id: int):
 
 @bp.route("/payments/<int:payment_id>/forward", methods=["GET", "POST"])
 @customer_required
-@module_required("payments")
 @action_required(preferences.DOCUMENTS_FORWARD)
 def forward_receipt(payment_id: int):
     """Forward the receipt of one of the customer's payments by email."""

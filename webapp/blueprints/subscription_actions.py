@@ -24,14 +24,13 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import RAISE, FlaskForm
 from webapp.htmx import finish, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
-from webapp.permissions import action_required, guard_module
+from webapp.permissions import action_required
 from webapp.services.core import preferences
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.payments import pay
 from webapp.services.subscriptions import actions as subscription_actions
 
-bp = guard_module(Blueprint("subscription_actions", __name__, url_prefix="/subscriptions"),
-                  "subscriptions")
+bp = Blueprint("subscription_actions", __name__, url_prefix="/subscriptions")
 
 TITLES = {"activate": "Activate Subscription", "reactivate": "Reactivate Subscription",
           "cancel": "Cancel Subscription", "pause": "Pause & Resume"}
