@@ -147,7 +147,8 @@ def test_an_admin_reply_emails_the_customer_only_when_the_preference_says_so(
     assert len(mails) == int(email_on_reply)
     if email_on_reply:
         assert mails[0].to_address == demo.JANE[0]
-        assert mails[0].context["path"] == f"/estimates/{estimate.id}"
+        assert mails[0].context["page"] == {"endpoint": "estimates.detail",
+                                            "values": {"estimate_id": estimate.id}}
 
 
 def _typed(*lines):

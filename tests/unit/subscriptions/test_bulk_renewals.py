@@ -171,6 +171,13 @@ def _rows(engine) -> dict:
         sub_of = {**{("invoice", k): v.subscription_id for k, v in invoices.items()},
                   **{("payment", k): v.subscription_id for k, v in payments.items()}}
 
+        def page(link):  # a mail's link: the invoice or payment it names, by subscription
+            kind = {"invoices.detail": "invoice", "payments.receipt": "payment"}.get(
+                link["endpoint"])
+            if kind is not None:
+                return link["endpoint"], ("sub", sub_of[(kind, link["values"][f"{kind}_id"])])
+            return link["endpoint"], "#" if "token" in link["values"] else link["values"]
+
         def canon(row, **refs):
             out = {}
             for key, value in row.model_dump().items():
@@ -184,7 +191,8 @@ def _rows(engine) -> dict:
                 elif isinstance(value, dict):
                     value = repr({k: NUMBERED.sub("#", v) if isinstance(v, str) else
                                   ([sub_of[("invoice", x)] for x in v] if k == "invoice_ids"
-                                   else v) for k, v in value.items()})
+                                   else page(v) if k == "page" else v)
+                                  for k, v in value.items()})
                 out[key] = value
             return repr(sorted(out.items()))
 

@@ -266,8 +266,12 @@ def test_the_confirmation_email_links_to_the_subscription(shop):
     _confirm_activation(shop, sub)
     row = shop.session.exec(select(OutboxMessage).where(
         OutboxMessage.template == "subscription_update")).one()
+    assert row.context["page"] == {"endpoint": "subscriptions.detail",
+                                   "values": {"subscription_id": sub.id}}
     mail = outbox.build_message(shop.session, row, mail_from="portal@localhost", now=shop.now,
-                                base_url="https://portal.example")
+                                base_url="https://portal.example",
+                                paths=lambda endpoint, values: "/subscriptions/{}".format(
+                                    values["subscription_id"]))
     text = mail.get_body(("plain",)).get_content()
     assert row.subject == f"{sub.number} is now live"
     assert "is due on 2026-12-03" in text and f"https://portal.example/subscriptions/{sub.id}" in text

@@ -165,7 +165,7 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": format_money(invoice.total, invoice.currency, org.locale),
                             "due_date": invoice.due_date.isoformat(),
-                            "path": f"/invoices/{invoice.id}"}, now=now)
+                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="invoice.create", subject_type="invoice", subject_id=invoice.id,
                  before={}, after={"number": invoice.number, "kind": "one_off",

@@ -220,7 +220,7 @@ def send_estimate(session: Session, *, estimate_id: int, now: datetime) -> Estim
                    context={"name": customer.display_name, "number": estimate.number,
                             "estimate_subject": estimate.subject,
                             "expiry_date": estimate.expiry_date.isoformat(),
-                            "path": f"/estimates/{estimate.id}"},
+                            "page": outbox.page("estimates.detail", estimate_id=estimate.id)},
                    now=now, customer_id=customer.id)
     return estimate
 

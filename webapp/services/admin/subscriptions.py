@@ -276,7 +276,7 @@ def _tell_customer(session: Session, sub: Subscription, subject: str, message: s
     outbox.enqueue(session, template="admin_subscription_update", to=customer.email,
                    subject=subject, customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
-                            "message": message, "path": f"/subscriptions/{sub.id}"}, now=now)
+                            "message": message, "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=now)
 
 
 def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str, reason: str,
@@ -423,7 +423,7 @@ def _bill_change(session: Session, sub: Subscription, invoice: Invoice | None,
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": format_money(invoice.total, invoice.currency, org.locale),
                             "due_date": invoice.due_date.isoformat(),
-                            "path": f"/invoices/{invoice.id}"}, now=now)
+                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=now)
     return None
 
 

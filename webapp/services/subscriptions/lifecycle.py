@@ -222,7 +222,7 @@ def _overdue_one(ctx: _Context, sub: Subscription) -> None:
                    customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
                             "state": action, "days": days, "comes_back": action == "unpaid",
-                            "path": f"/subscriptions/{sub.id}"},
+                            "page": outbox.page("subscriptions.detail", subscription_id=sub.id)},
                    now=ctx.now)
     notifications.notify_org(
         ctx.session, event=notifications.DUNNING_FINAL_ACTION,
@@ -348,7 +348,7 @@ def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: s
                                 "amount": format_money(invoice.total, invoice.currency,
                                                        ctx.org.locale),
                                 "due_date": invoice.due_date.isoformat(),
-                                "path": f"/invoices/{invoice.id}"}, now=ctx.now)
+                                "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=ctx.now)
 
 
 def _await(ctx: _Context, sub: Subscription, payment_id: int) -> None:
@@ -430,7 +430,7 @@ def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
                             "amount": format_money(balance_due(invoice), invoice.currency,
                                                    ctx.org.locale),
                             "due_date": invoice.due_date.isoformat(), "days": days,
-                            "path": f"/invoices/{invoice.id}"}, now=ctx.now)
+                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=ctx.now)
 
 
 def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> None:
@@ -441,4 +441,4 @@ def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> Non
                    customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
                             "on": on.isoformat(), "autocharge": _charges_automatically(sub),
-                            "path": f"/subscriptions/{sub.id}"}, now=ctx.now)
+                            "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=ctx.now)

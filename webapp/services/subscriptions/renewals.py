@@ -181,7 +181,8 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
          "subject": f"Invoice {number} from {org.name}", "customer_id": sub.customer_id,
          "context": {"name": customers[sub.customer_id].display_name, "number": number,
                      "amount": format_money(draft.priced.total, sub.currency, org.locale),
-                     "due_date": due_date, "path": f"/invoices/{invoice_id}"}}
+                     "due_date": due_date,
+                     "page": outbox.page("invoices.detail", invoice_id=invoice_id)}}
         for sub, draft, invoice_id, number in mailed], now=now)
 
 
