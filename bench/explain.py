@@ -43,7 +43,7 @@ def captured(engine):
         event.remove(engine, "before_cursor_execute", before)
 
 
-def service_calls(session: Session, customer_id: int, today, tax_bp):
+def service_calls(session: Session, customer_id: int, today, tax_rate_bp):
     """(label, call) for every list query a bench page makes."""
     deep = invoices.InvoiceFilters(page=18)
     return [
@@ -55,14 +55,13 @@ def service_calls(session: Session, customer_id: int, today, tax_bp):
             session, customer_id=customer_id, filters=invoices.InvoiceFilters(status="paid"),
             today=today)),
         ("list_subscriptions", lambda: views.list_subscriptions(
-            session, customer_id=customer_id, filters=views.SubscriptionFilters(),
-            tax_bp=tax_bp)),
+            session, customer_id=customer_id, filters=views.SubscriptionFilters())),
         ("list_payments", lambda: history.list_payments(
             session, customer_id=customer_id, filters=history.PaymentFilters())),
         ("outstanding", lambda: invoices.outstanding(session, customer_id=customer_id,
                                                      today=today)),
-        ("dashboard", lambda: overview.dashboard(session, customer_id=customer_id, today=today,
-                                             tax_bp=tax_bp)),
+        ("dashboard", lambda: overview.dashboard(session, customer_id=customer_id,
+                                                 today=today)),
     ]
 
 

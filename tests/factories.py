@@ -55,9 +55,9 @@ def make_subscription(session: Session, *, customer: Customer, now: datetime,
 
 def make_invoice(session: Session, *, customer: Customer, now: datetime, amount: int = 1000,
                  issue: date | None = None, due_days: int = 14, subscription_id: int | None = None,
-                 kind: str = "one_off", tax_bp: int | None = None):
+                 kind: str = "one_off", tax_rate_bp: int | None = None):
     issue = issue or now.date()
-    priced = price([Charge("one_off", "Service", 1, amount)], tax_bp=tax_bp)
+    priced = price([Charge("one_off", "Service", 1, amount)], tax_rate_bp=tax_rate_bp)
     return ledger.issue_invoice(session, customer_id=customer.id, currency=customer.currency,
                                 kind=kind, priced=priced, issue_date=issue,
                                 due_date=issue + timedelta(days=due_days), now=now,

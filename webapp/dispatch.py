@@ -1,5 +1,9 @@
 """The one way to run background work: `dispatch(job, *ids)`, and `commit_and_dispatch()`.
 
+A job is named by its import path ("worker.jobs.charge_payment", the constants below): the
+worker imports webapp, so webapp never imports the worker; RQ takes the path as it is, and
+an in-process run imports it when it runs.
+
 With REDIS_URL the job is enqueued on RQ with a backing-off Retry; if Redis is unreachable the
 request still succeeds (the change is committed and the outbox sweep sends the mail later).
 Without REDIS_URL (the embedded default) the job runs here, in-process, after the commit; RQ's
@@ -8,6 +12,7 @@ synchronous mode would still need Redis, so it is no substitute.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -17,9 +22,9 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlmodel import Session
 
+from webapp import runtime
 from webapp.services.accounts import notices
 from webapp.services.core import outbox
-from worker import runtime
 
 log = logging.getLogger("portal.dispatch")
 
@@ -33,7 +38,14 @@ OUTBOX_BATCH = 100  # outbox rows per send job
 # session.info key: (job, ids) pairs to dispatch once the session's transaction commits.
 DEFERRED_JOBS = "deferred_jobs"
 
-Job = Callable[..., object]
+Job = Callable[..., object] | str  # a job function, or its import path
+
+# The worker's jobs webapp dispatches (tests/web/app/test_dispatch.py checks each resolves).
+SEND_OUTBOX_MESSAGE = "worker.jobs.send_outbox_message"
+SEND_OUTBOX_MESSAGES = "worker.jobs.send_outbox_messages"
+PROCESS_ACCOUNT_NOTICE = "worker.jobs.process_account_notice"
+CHARGE_PAYMENT = "worker.jobs.charge_payment"
+RENDER_DOCUMENT = "worker.documents.render_document_job"
 
 
 def dispatch(job: Job, *ids: int, queue: str = QUEUE_NAME) -> None:
@@ -67,7 +79,7 @@ def commit_and_dispatch(session: Session | None = None) -> None:
     for job, ids in deferred:
         dispatch(job, *ids)
     for notice_id in notices.take_written_ids(session):
-        dispatch_in_background(_notice_job(), notice_id)
+        dispatch_in_background(PROCESS_ACCOUNT_NOTICE, notice_id)
 
 
 def dispatch_in_background(job: Job, *ids: int) -> None:
@@ -78,22 +90,26 @@ def dispatch_in_background(job: Job, *ids: int) -> None:
         _enqueue(runtime.settings()["REDIS_URL"], job, ids, QUEUE_NAME)
 
 
-def _notice_job() -> Job:
-    from worker.jobs import process_account_notice  # jobs import this module
-
-    return process_account_notice
-
-
 def dispatch_outbox(message_ids: Sequence[int]) -> None:
     """Dispatch the sending of outbox rows: one row alone as `send_outbox_message`, several in
     jobs of up to OUTBOX_BATCH rows (`send_outbox_messages`, one SMTP connection each)."""
-    from worker.jobs import send_outbox_message, send_outbox_messages  # jobs import this module
-
     if len(message_ids) == 1:
-        dispatch(send_outbox_message, message_ids[0], queue=MAIL_QUEUE)
+        dispatch(SEND_OUTBOX_MESSAGE, message_ids[0], queue=MAIL_QUEUE)
         return
     for start in range(0, len(message_ids), OUTBOX_BATCH):
-        dispatch(send_outbox_messages, *message_ids[start:start + OUTBOX_BATCH], queue=MAIL_QUEUE)
+        dispatch(SEND_OUTBOX_MESSAGES, *message_ids[start:start + OUTBOX_BATCH], queue=MAIL_QUEUE)
+
+
+def resolve(job: Job) -> Callable[..., object]:
+    """The job function itself ("package.module.function" is imported)."""
+    if not isinstance(job, str):
+        return job
+    module, _, name = job.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def job_name(job: Job) -> str:
+    return job if isinstance(job, str) else f"{job.__module__}.{job.__qualname__}"
 
 
 @cache
@@ -108,14 +124,14 @@ def _enqueue(redis_url: str, job: Job, ids: tuple[int, ...], queue: str) -> None
             job, *ids, retry=Retry(max=RETRY_MAX, interval=RETRY_INTERVALS))
     except RedisError:
         # The change is committed; the outbox sweep re-dispatches once Redis is back.
-        log.warning("Redis unreachable; %s%s left for the sweep", job.__name__, ids,
+        log.warning("Redis unreachable; %s%s left for the sweep", job_name(job), ids,
                     exc_info=True)
 
 
 def _run_in_process(job: Job, ids: tuple[int, ...]) -> None:
     try:
-        job(*ids)
+        resolve(job)(*ids)
     except Exception:  # noqa: BLE001
         # Same contract as an unreachable Redis: the request's change is committed and must
         # not fail now; the job left its row pending with the error, and the sweep retries.
-        log.exception("in-process job %s%s failed; the sweep will retry", job.__name__, ids)
+        log.exception("in-process job %s%s failed; the sweep will retry", job_name(job), ids)

@@ -12,7 +12,7 @@ centrally, and a refusal is a message next to the field with the form's usual 42
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
 import flask_wtf
@@ -21,6 +21,9 @@ from flask import current_app
 from wtforms import (
     DateField,
     DateTimeField,
+    Field,
+    FieldList,
+    FormField,
     IntegerField,
     PasswordField,
     SelectFieldBase,
@@ -106,14 +109,59 @@ class _FilteredMeta:
         return field
 
 
-class FlaskForm(flask_wtf.FlaskForm):
+# Where `show` puts a message about a field the form does not have (`unplaced_errors`).
+ABOVE_FORM = "above the form"  # `form.form_errors` (and `form.extra_errors` by name)
+RAISE = "raise"  # the error is raised again: the error page (webapp/errors.py) answers
+
+
+def _fields(form) -> Iterator[Field]:
+    """Every field, those inside FieldLists and FormFields too (named "lines-0-quantity")."""
+    for item in form:
+        if isinstance(item, FieldList):
+            for entry in item:
+                yield from (_fields(entry.form) if isinstance(entry, FormField) else [entry])
+        elif isinstance(item, FormField):
+            yield from _fields(item.form)
+        else:
+            yield item
+
+
+class ShowsErrors:
+    """`show(error)`: a service's refusal next to the field it is about.
+
+    A form says where a message about a field it does not have goes: `unplaced_errors` is
+    one of its fields' names, ABOVE_FORM (the default) or RAISE; `error_fields` maps a
+    service's field name to the form's where they differ (``{"tax_rate_bp": "tax_rate"}``).
+    """
+
+    unplaced_errors: str = ABOVE_FORM
+    error_fields: dict[str, str] = {}
+
+    def show(self, error: InvalidInput) -> None:
+        """Show the error's message (or each of its `errors` by field) next to its field."""
+        messages = getattr(error, "errors", None) or {error.field or "": error.message}
+        by_name = {field.name: field for field in _fields(self)} | dict(self._fields)
+        self.extra_errors = getattr(self, "extra_errors", {})
+        for name, message in messages.items():
+            field = by_name.get(self.error_fields.get(name, name)) \
+                or by_name.get(self.unplaced_errors)
+            if field is not None:
+                field.errors = [*field.errors, message]
+            elif self.unplaced_errors == RAISE:
+                raise error
+            else:
+                self.form_errors.append(message)
+                self.extra_errors[name] = message
+
+
+class FlaskForm(ShowsErrors, flask_wtf.FlaskForm):
     """The base of every form in the portal (a test checks that none is missed)."""
 
     class Meta(_FilteredMeta):
         pass
 
 
-class Form(wtforms.Form):
+class Form(ShowsErrors, wtforms.Form):
     """A form inside another (a FormField's rows): no CSRF token of its own, same filter."""
 
     class Meta(_FilteredMeta):
@@ -122,6 +170,8 @@ class Form(wtforms.Form):
 
 class CardFields(FlaskForm):
     """A new card: validated for shape here, for Luhn and expiry by the gateway service."""
+
+    unplaced_errors = "card_number"
 
     card_number = StringField("Card number", validators=[Optional(), Length(max=23)],
                               render_kw={"inputmode": "numeric", "autocomplete": "cc-number"})
@@ -139,11 +189,6 @@ class CardFields(FlaskForm):
                 raise InvalidInput("Required for a new card.", field=name)
         return CardDetails(self.card_number.data, self.exp_month.data, self.exp_year.data,
                            self.cvc.data.strip())
-
-    def add_error(self, error: InvalidInput) -> None:
-        """Show a service's InvalidInput next to its field (or the form's first field)."""
-        field = getattr(self, error.field or "", None) or self.card_number
-        field.errors = [*field.errors, error.message]
 
     def scrub(self) -> None:
         """Never send a typed card number or CVC back to the browser."""

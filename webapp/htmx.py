@@ -16,13 +16,15 @@ def partial_name(partial: str) -> str:
     return f"partials/{partial}.html"
 
 
-def render_page(template: str, partial: str | None = None, /, **context) -> ResponseReturnValue:
-    """The page, or only `partial` for htmx; either way the response varies by HX-Request."""
+def render_page(template: str, partial: str | None = None, /, *, status: int = 200,
+                **context) -> ResponseReturnValue:
+    """The page, or only `partial` for htmx; either way the response varies by HX-Request.
+    `status` 422 re-renders a refused form (as `form_errors`), 409 a refused action."""
     if partial and is_htmx():
         body = render_template(partial_name(partial), **context)
     else:
         body = render_template(template, **context)
-    return body, 200, {"Vary": "HX-Request"}
+    return body, status, {"Vary": "HX-Request"}
 
 
 def swap_or_redirect(partial: str, /, *, redirect_to: str, message: str | None = None,
@@ -38,15 +40,18 @@ def swap_or_redirect(partial: str, /, *, redirect_to: str, message: str | None =
 
 def form_errors(template: str, partial: str | None = None, /, **context) -> ResponseReturnValue:
     """Re-render a form with its messages next to the fields (422), kept input and all."""
-    name = partial_name(partial) if partial and is_htmx() else template
-    return render_template(name, **context), 422, {"Vary": "HX-Request"}
+    return render_page(template, partial, status=422, **context)
 
 
 def finish(target: str, message: str | None = None, category: str = "success",
            ) -> ResponseReturnValue:
-    """The end of a flow: go to `target` with the message (htmx navigates there too)."""
+    """The end of a flow: go to `target` with the message flashed there. A browser is
+    redirected (303); htmx is told to navigate (HX-Redirect) rather than to swap the page
+    it would fetch. Either way the response varies by HX-Request."""
     if message:
         flash(message, category)
     if is_htmx():
         return "", 200, {"HX-Redirect": target, "Vary": "HX-Request"}
-    return redirect(target, 303)
+    response = redirect(target, 303)
+    response.headers["Vary"] = "HX-Request"
+    return response

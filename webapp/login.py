@@ -18,7 +18,11 @@ from webapp.services.accounts import request_facts, sessions
 
 
 class PortalUser(UserMixin):
-    """The logged-in person, detached from the database session."""
+    """The logged-in person, detached from the database session. `facts` is what the login
+    statement read along with them (organization, preferences), for webapp/context.py's
+    `load_request_facts`; None for a user signed in during this request."""
+
+    facts: request_facts.LoginFacts | None = None
 
     def __init__(self, user: User | request_facts.UserView, *, session_id: int,
                  token: str) -> None:
@@ -52,7 +56,8 @@ def sign_in(user: User, *, method: str) -> PortalUser:
 @login_manager.user_loader
 def _load_user(login_id: str) -> PortalUser | None:
     """The user, and in the same query this session's row, the organization and preferences
-    every page reads. Keeping the session's row fresh is left to the request's end."""
+    every page reads (kept on the user as `facts`: webapp/context.py `load_request_facts`
+    puts them in g). Keeping the session's row fresh is left to the request's end."""
     facts = request_facts.for_login(db.session, login_id)
     if facts is None:
         return None
@@ -62,9 +67,9 @@ def _load_user(login_id: str) -> PortalUser | None:
         return None
     if sessions.due_for_touch(facts.login_session, now=now):
         g.session_upkeep = (sessions.touch, facts.login_session.id, now)
-    g.setdefault("org", facts.organization)
-    g.setdefault("preferences", facts.preferences)
-    return PortalUser(facts.user, session_id=facts.login_session.id, token=facts.token)
+    user = PortalUser(facts.user, session_id=facts.login_session.id, token=facts.token)
+    user.facts = facts
+    return user
 
 
 # A browser that has signed in to an account keeps a signed list of those accounts (throttle

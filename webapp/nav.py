@@ -1,53 +1,53 @@
 """The left sidebar: one entry per module that exists and that this user may see.
 
-This module knows the entries and builds the links from the permissions it is handed; it
-imports nothing of the web's permissions (webapp.permissions reads its entries to guard a
-switched-off module's blueprint, so the dependency goes one way)."""
+Imports point one way: nav -> modules (is the page's module on?) -> permissions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
+from flask_login import current_user
 
+from webapp import modules
+from webapp.permissions import current_permissions
 from webapp.services.core.preferences import Permissions
 
 
 @dataclass(frozen=True)
 class NavEntry:
     label: str
-    endpoint: str
-    module: str | None  # the preference module that switches it, if any
+    endpoint: str  # hidden while its module is off (webapp/modules.py)
 
 
 CUSTOMER_NAV: tuple[NavEntry, ...] = (
-    NavEntry("Home", "home.index", None),
-    NavEntry("Subscriptions", "subscriptions.index", "subscriptions"),
-    NavEntry("Invoices", "invoices.index", "invoices"),
-    NavEntry("Credits", "credits.index", "invoices"),
-    NavEntry("Payments Made", "payments.index", "payments"),
-    NavEntry("Payment Methods", "payment_methods.index", "payment_methods"),
-    NavEntry("Statements", "statements.index", "statements"),
-    NavEntry("Estimates", "estimates.index", "estimates"),
-    NavEntry("Projects", "projects.index", "projects"),
-    NavEntry("Timesheets", "timesheets.index", "timesheets"),
-    NavEntry("Profile", "profile.show", "profile"),
-    NavEntry("Reviews", "reviews.index", "reviews"),
-    NavEntry("Account & security", "account.show", None),
+    NavEntry("Home", "home.index"),
+    NavEntry("Subscriptions", "subscriptions.index"),
+    NavEntry("Invoices", "invoices.index"),
+    NavEntry("Credits", "credits.index"),
+    NavEntry("Payments Made", "payments.index"),
+    NavEntry("Payment Methods", "payment_methods.index"),
+    NavEntry("Statements", "statements.index"),
+    NavEntry("Estimates", "estimates.index"),
+    NavEntry("Projects", "projects.index"),
+    NavEntry("Timesheets", "timesheets.index"),
+    NavEntry("Profile", "profile.show"),
+    NavEntry("Reviews", "reviews.index"),
+    NavEntry("Account & security", "account.show"),
 )
 
 ADMIN_NAV: tuple[NavEntry, ...] = (
-    NavEntry("Admin home", "admin.index", None),
-    NavEntry("Customers", "admin_customers.index", None),
-    NavEntry("Catalog", "admin_catalog.index", None),
-    NavEntry("Import", "admin_import.show", None),
-    NavEntry("Audit log", "admin_audit.index", None),
-    NavEntry("Preferences", "preferences.show", None),
-    NavEntry("Notifications", "notifications.index", None),
-    NavEntry("Estimates", "admin_estimates.index", None),
-    NavEntry("Projects", "admin_projects.index", None),
-    NavEntry("Reviews", "admin_reviews.index", None),
-    NavEntry("Account & security", "account.show", None),
+    NavEntry("Admin home", "admin.index"),
+    NavEntry("Customers", "admin_customers.index"),
+    NavEntry("Catalog", "admin_catalog.index"),
+    NavEntry("Import", "admin_import.show"),
+    NavEntry("Audit log", "admin_audit.index"),
+    NavEntry("Preferences", "preferences.show"),
+    NavEntry("Notifications", "notifications.index"),
+    NavEntry("Estimates", "admin_estimates.index"),
+    NavEntry("Projects", "admin_projects.index"),
+    NavEntry("Reviews", "admin_reviews.index"),
+    NavEntry("Account & security", "account.show"),
 )
 
 
@@ -66,4 +66,12 @@ def sidebar_for(permissions: Permissions | None, current_endpoint: str | None,
     views = current_app.view_functions
     return tuple(SidebarLink(e.label, url_for(e.endpoint), e.endpoint == current_endpoint)
                  for e in entries if e.endpoint in views
-                 and (e.module is None or permissions.module_enabled(e.module)))
+                 and (permissions is None or modules.enabled(e.endpoint, permissions)))
+
+
+def sidebar() -> tuple[SidebarLink, ...]:
+    """The signed-in user's sidebar links for this request; none when signed out."""
+    if not current_user.is_authenticated:
+        return ()
+    return sidebar_for(None if current_user.is_admin else current_permissions(),
+                       request.endpoint)

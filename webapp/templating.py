@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask, url_for
 
 from webapp.context import current_org, localdate_filter, localdatetime_filter, money_filter
-from webapp.permissions import can, sidebar
+from webapp.nav import sidebar
+from webapp.permissions import can
 
 
 def register(app: Flask) -> None:

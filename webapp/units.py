@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 from sqlmodel import Session
 
+from webapp import runtime
 from webapp.db import write_intent
 from webapp.dispatch import commit_and_dispatch
-from worker import runtime
 
 
 @contextmanager

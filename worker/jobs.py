@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from webapp import links
 from webapp.clock import now as clock_now
 from webapp.clock import utcnow
 from webapp.db import session_scope
@@ -48,7 +49,7 @@ def send_outbox_message(message_id: int) -> None:
         with session_scope(runtime.engine()) as session:
             outbox.send(session, message_id=message_id, now=clock_now(),
                         smtp=mailer_from_settings(settings), base_url=settings["BASE_URL"],
-                        attach=attach_document)
+                        attach=attach_document, paths=links.paths())
     except Exception as exc:
         with session_scope(runtime.engine()) as session:
             outbox.release(session, message_id=message_id, error=repr(exc))
@@ -90,7 +91,7 @@ def send_outbox_messages(*message_ids: int) -> int:
                                       smtp=mailer_from_settings(settings),
                                       base_url=settings["BASE_URL"],
                                       budget_seconds=lease_seconds / 2,
-                                      attach=attach_document)
+                                      attach=attach_document, paths=links.paths())
     except Exception as exc:
         with session_scope(runtime.engine()) as session:
             for message_id in claimed:

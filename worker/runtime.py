@@ -1,51 +1,32 @@
-"""What jobs need: settings and an engine.
+"""What jobs need: settings, an engine and the payment gateway.
 
-Inside a Flask app context (a job run in-process on the embedded default, or by
-`flask --app webapp cron`) they are the app's own; in an RQ worker they are read from the
-environment, made lazily, once per process.
+Settings and engine come from webapp/runtime.py: inside a Flask app context (a job run
+in-process on the embedded default, or by `flask --app webapp cron`) they are the app's own;
+in an RQ worker they are read from the environment, made lazily, once per process. The
+gateway likewise: the app's (`app.extensions["gateway"]`, webapp/charging.py) inside its
+context, else the worker builds its own on its engine.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
-from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy.engine import Engine
 
-from webapp import config
-from webapp.db import make_engine
+from webapp.runtime import INSTANCE_PATH, engine, settings
+from webapp.services.billing.gateway import PaymentGateway, TestGateway
 
-INSTANCE_PATH = Path(os.environ.get("PORTAL_INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
+__all__ = ["INSTANCE_PATH", "engine", "gateway", "settings"]
 
 
-def settings() -> Mapping[str, Any]:
+def gateway() -> PaymentGateway:
+    """The payment gateway: the app's inside its context, else the worker's own."""
     if has_app_context():
-        return current_app.config
-    return _environment_settings()
-
-
-def engine() -> Engine:
-    if has_app_context():
-        return current_app.extensions["database"]
-    return _environment_engine()
+        return current_app.extensions["gateway"]
+    return _worker_gateway()
 
 
 @cache
-def _environment_settings() -> dict:
-    return config.from_environment(INSTANCE_PATH)
-
-
-@cache
-def _environment_engine() -> Engine:
-    return make_engine(_environment_settings()["DATABASE_URL"])
-
-
-def gateway():
-    """The payment gateway: the built-in test gateway (the only one shipped so far)."""
-    from webapp.services.billing.gateway import TestGateway
-
+def _worker_gateway() -> PaymentGateway:
+    """The built-in test gateway (the only one shipped so far), on the worker's engine."""
     return TestGateway(engine())

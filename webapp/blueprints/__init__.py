@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webapp import permissions
+from webapp import modules
 from webapp.blueprints import (
     account,
     admin,
@@ -56,4 +56,4 @@ BLUEPRINTS = (
 def register_blueprints(app: Flask) -> None:
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
-    permissions.register(app)  # switched-off modules answer 404
+    modules.register(app)  # switched-off modules answer 404 (webapp/modules.py)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
@@ -21,6 +21,8 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 class ChangePasswordForm(FlaskForm):
+    unplaced_errors = "new_password"
+
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[
         DataRequired(), Length(min=auth.MIN_PASSWORD_LENGTH, max=200,
@@ -35,7 +37,7 @@ class ChangePasswordForm(FlaskForm):
 def _sessions() -> tuple[account_sessions.SessionView, ...]:
     return account_sessions.live_sessions(
         db.session, user_id=current_user.user_id,
-        limits=account_sessions.Limits.of(current_preferences()), now=clock.now(),
+        limits=account_sessions.Limits.of(current_preferences()), now=now(),
         current_session_id=current_user.session_id)
 
 
@@ -69,9 +71,9 @@ def change_password():
         result = auth.change_password(
             db.session, user_id=current_user.user_id,
             current_password=form.current_password.data, new_password=form.new_password.data,
-            current_session_id=current_user.session_id, now=clock.now())
+            current_session_id=current_user.session_id, now=now())
     except InvalidInput as exc:
-        getattr(form, exc.field or "new_password").errors.append(exc.message)
+        form.show(exc)
         return form_errors("account/show.html", "account_password", **_page(form))
     db.session.commit()
     # This browser goes on under the new session version; the others no longer load.
@@ -88,7 +90,7 @@ def end_session(session_id: int):
     logging out."""
     account_sessions.end_one(db.session, user_id=current_user.user_id, session_id=session_id,
                              reason="logout" if session_id == current_user.session_id
-                             else "signed_out", now=clock.now())
+                             else "signed_out", now=now())
     db.session.commit()
     if session_id == current_user.session_id:
         return _logged_out()
@@ -102,7 +104,7 @@ def end_session(session_id: int):
 def end_other_sessions():
     """Sign out every device but this one."""
     ended = account_sessions.end_all(db.session, user_id=current_user.user_id,
-                                     reason="others_signed_out", now=clock.now(),
+                                     reason="others_signed_out", now=now(),
                                      keep_session_id=current_user.session_id)
     db.session.commit()
     message = ("Every other device has been signed out." if ended

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, url_for
 from wtforms import (
     DateField,
     FieldList,
@@ -16,20 +16,19 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp import clock
-from webapp.blueprints.admin_forms import actor, add_errors, options
-from webapp.context import today
+from webapp.blueprints.admin_forms import actor, options
+from webapp.charging import gateway
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
-from webapp.htmx import form_errors, render_page
+from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import billing, customers
 from webapp.services.billing import charges
 from webapp.services.core.errors import InvalidInput
 from webapp.services.payments.pay import new_idempotency_key
 from webapp.units import unit_of_work
-from worker import runtime
 
 bp = Blueprint("admin_billing", __name__, url_prefix="/admin")
 LINE_ROWS = 5
@@ -58,9 +57,7 @@ def _invoice_page(customer_id: int, form: InvoiceForm, status: int = 200):
     customer = customers.get_customer(db.session, customer_id)
     if not form.idempotency_key.data:
         form.idempotency_key.data = new_idempotency_key()
-    if status == 422:
-        return form_errors("admin/billing/invoice_new.html", form=form, customer=customer)
-    return render_page("admin/billing/invoice_new.html", form=form, customer=customer)
+    return render_page("admin/billing/invoice_new.html", status=status, form=form, customer=customer)
 
 
 @bp.get("/customers/<int:customer_id>/invoices/new")
@@ -80,13 +77,13 @@ def create_invoice(customer_id: int):
             invoice = billing.issue_one_off(
                 db.session, actor=actor(), customer_id=customer_id, lines=form.values(),
                 due_date=form.due_date.data, idempotency_key=form.idempotency_key.data or "",
-                today=today(), now=clock.now())
+                today=today(), now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Invoice {invoice.number} was issued and emailed.", "success")
-            return redirect(url_for(".invoice", invoice_id=invoice.id), 303)
+            return finish(url_for(".invoice", invoice_id=invoice.id),
+                          f"Invoice {invoice.number} was issued and emailed.")
     return _invoice_page(customer_id, form, 422)
 
 
@@ -114,17 +111,16 @@ def resolve_payment(invoice_id: int):
     ResolveForm().validate_on_submit()  # the CSRF check runs for every POST
     payment_id = billing.pending_payment(db.session, invoice_id=invoice_id)
     db.session.close()  # no transaction of ours stays open while the gateway works
-    outcome = charges.resolve(unit_of_work, runtime.gateway(), payment_id=payment_id,
-                              now=clock.now())
+    outcome = charges.resolve(unit_of_work, gateway(), payment_id=payment_id,
+                              now=now())
+    target = url_for(".invoice", invoice_id=invoice_id)
     if outcome is None:
-        flash("The payment processor says the payment is still in progress, or did not "
-              "answer. Try again in a moment.", "info")
-    elif outcome.succeeded:
-        flash(f"The payment went through: {outcome.payment.number}.", "success")
-    else:
-        flash(f"The payment did not go through ({outcome.message}). The invoice is open for "
-              "another payment.", "info")
-    return redirect(url_for(".invoice", invoice_id=invoice_id), 303)
+        return finish(target, "The payment processor says the payment is still in progress, "
+                      "or did not answer. Try again in a moment.", "info")
+    if outcome.succeeded:
+        return finish(target, f"The payment went through: {outcome.payment.number}.")
+    return finish(target, f"The payment did not go through ({outcome.message}). The invoice "
+                  "is open for another payment.", "info")
 
 
 @bp.post("/invoices/<int:invoice_id>/void")
@@ -133,12 +129,12 @@ def void(invoice_id: int):
     """Void an open invoice; what was paid on it becomes credit."""
     form = VoidForm()
     voided = billing.void_invoice(db.session, actor=actor(), invoice_id=invoice_id,
-                                  reason=form.reason.data or "", today=today(), now=clock.now())
+                                  reason=form.reason.data or "", today=today(), now=now())
     db.session.commit()
     credit = f" Credit note {voided.credit_note.number} holds what had been paid." \
         if voided.credit_note else ""
-    flash(f"Invoice {voided.invoice.number} is void.{credit}", "success")
-    return redirect(url_for(".invoice", invoice_id=invoice_id), 303)
+    return finish(url_for(".invoice", invoice_id=invoice_id),
+                  f"Invoice {voided.invoice.number} is void.{credit}")
 
 
 class PaymentForm(FlaskForm):
@@ -160,9 +156,7 @@ def _payment_page(customer_id: int, form: PaymentForm, status: int = 200):
     if not form.idempotency_key.data:
         form.idempotency_key.data = new_idempotency_key()
     context = {"form": form, "customer": customer, "open_invoices": open_invoices}
-    if status == 422:
-        return form_errors("admin/billing/payment_new.html", **context)
-    return render_page("admin/billing/payment_new.html", **context)
+    return render_page("admin/billing/payment_new.html", status=status, **context)
 
 
 @bp.get("/customers/<int:customer_id>/payments/new")
@@ -180,17 +174,17 @@ def create_payment(customer_id: int):
     if form.validate_on_submit():
         try:
             payment = billing.record_offline_payment(
-                db.session, actor=actor(), customer_id=customer_id, now=clock.now(),
+                db.session, actor=actor(), customer_id=customer_id, now=now(),
                 today=today(), idempotency_key=form.idempotency_key.data or "",
                 data=billing.OfflinePayment(form.amount.data or "", form.method.data or "",
                                             form.reference.data or "", form.paid_on.data,
                                             tuple(form.invoice_ids.data or ())))
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Payment {payment.number} was recorded and the receipt emailed.", "success")
-            return redirect(url_for(".payment", payment_id=payment.id), 303)
+            return finish(url_for(".payment", payment_id=payment.id),
+                          f"Payment {payment.number} was recorded and the receipt emailed.")
     return _payment_page(customer_id, form, 422)
 
 
@@ -207,9 +201,7 @@ def _payment_detail(payment_id: int, status: int = 200, **forms):
     view = billing.payment_view(db.session, payment_id=payment_id)
     context = {"view": view, "refund_form": RefundForm(formdata=None),
                "credit_form": CreditForm(formdata=None)} | forms
-    if status == 422:
-        return form_errors("admin/billing/payment.html", **context)
-    return render_page("admin/billing/payment.html", **context)
+    return render_page("admin/billing/payment.html", status=status, **context)
 
 
 @bp.get("/payments/<int:payment_id>")
@@ -229,13 +221,13 @@ def refund(payment_id: int):
             made = billing.refund_payment(db.session, actor=actor(), payment_id=payment_id,
                                           amount=form.amount.data or "",
                                           reference=form.reference.data or "", today=today(),
-                                          now=clock.now())
+                                          now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(f"Refund {made.number} was recorded.", "success")
-            return redirect(url_for(".payment", payment_id=payment_id), 303)
+            return finish(url_for(".payment", payment_id=payment_id),
+                          f"Refund {made.number} was recorded.")
     return _payment_detail(payment_id, 422, refund_form=form)
 
 
@@ -248,11 +240,11 @@ def to_credit(payment_id: int):
         try:
             note = billing.payment_to_credit(db.session, actor=actor(), payment_id=payment_id,
                                              amount=form.amount.data or "", today=today(),
-                                             now=clock.now())
+                                             now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(f"Credit note {note.number} was issued.", "success")
-            return redirect(url_for(".payment", payment_id=payment_id), 303)
+            return finish(url_for(".payment", payment_id=payment_id),
+                          f"Credit note {note.number} was issued.")
     return _payment_detail(payment_id, 422, credit_form=form)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, request, url_for
 from wtforms import (
     DateField,
     RadioField,
@@ -14,19 +14,17 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp import clock
 from webapp.blueprints.admin_forms import (
     actor,
-    add_errors,
     money_fields,
     money_rows,
     money_values,
     options,
 )
-from webapp.context import today
+from webapp.context import moment, now
 from webapp.db import db
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, render_page, swap_or_redirect
+from webapp.htmx import finish, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.models import Addon, Coupon, Plan
 from webapp.services.admin import catalog
@@ -168,17 +166,17 @@ EDITORS = {
 
 
 def _save(kind: str, form, item_id: int | None):
-    now, who = clock.now(), actor()
+    at, who = moment(), actor()
     data = form.values()
     if kind == "plans":
-        return catalog.update_plan(db.session, actor=who, plan_id=item_id, data=data, now=now) \
-            if item_id else catalog.create_plan(db.session, actor=who, data=data, now=now)
+        return catalog.update_plan(db.session, actor=who, plan_id=item_id, data=data, now=at.now) \
+            if item_id else catalog.create_plan(db.session, actor=who, data=data, now=at.now)
     if kind == "addons":
-        return catalog.update_addon(db.session, actor=who, addon_id=item_id, data=data, now=now) \
-            if item_id else catalog.create_addon(db.session, actor=who, data=data, now=now)
+        return catalog.update_addon(db.session, actor=who, addon_id=item_id, data=data, now=at.now) \
+            if item_id else catalog.create_addon(db.session, actor=who, data=data, now=at.now)
     return catalog.update_coupon(db.session, actor=who, coupon_id=item_id, data=data,
-                                 today=today(), now=now) if item_id else \
-        catalog.create_coupon(db.session, actor=who, data=data, today=today(), now=now)
+                                 today=at.today, now=at.now) if item_id else \
+        catalog.create_coupon(db.session, actor=who, data=data, today=at.today, now=at.now)
 
 
 def _editor(kind: str, item_id: int | None):
@@ -193,9 +191,7 @@ def _editor(kind: str, item_id: int | None):
 
 def _render(template: str, form, item, status: int = 200):
     context = {"form": form, "item": item, "money_rows": money_rows}
-    if status == 422:
-        return form_errors(template, **context)
-    return render_page(template, **context)
+    return render_page(template, status=status, **context)
 
 
 @bp.get("/<kind>/new")
@@ -223,11 +219,11 @@ def save(kind: str, item_id: int | None):
         try:
             saved = _save(kind, form, item_id)
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(f"{saved.code} was {'saved' if item_id else 'added'}.", "success")
-            return redirect(url_for(".index", _anchor=kind), 303)
+            return finish(url_for(".index", _anchor=kind),
+                          f"{saved.code} was {'saved' if item_id else 'added'}.")
     return _render(template, form, item, 422)
 
 
@@ -240,7 +236,7 @@ def set_status(kind: str, item_id: int):
         abort(404)
     archived = request.form.get("archived") == "1"
     view = catalog.set_status(db.session, actor=actor(), kind=singular, item_id=item_id,
-                              archived=archived, now=clock.now())
+                              archived=archived, now=now())
     db.session.commit()
     return swap_or_redirect(f"admin_catalog_{singular}_row", **{singular: view},
                             message="Archived." if archived else "Active again.",

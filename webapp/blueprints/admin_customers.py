@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
-from webapp import clock
-from webapp.blueprints.admin_forms import actor, add_errors, links, options
-from webapp.context import current_org, today
+from webapp.blueprints.admin_forms import actor, links, options
+from webapp.context import current_org, now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, render_page, swap_or_redirect
+from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.services.admin import customers, overview, portal
 from webapp.services.core.errors import InvalidInput
@@ -75,20 +74,20 @@ def create():
     if form.validate_on_submit():
         try:
             saved = customers.create_customer(db.session, actor=actor(), data=form.values(),
-                                              now=clock.now(), links=links())
+                                              now=now(), links=links())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             invited = " An invitation to the portal is on its way." if saved.invited else ""
-            flash(f"{saved.customer.display_name} was added.{invited}", "success")
-            return redirect(url_for(".detail", customer_id=saved.customer.id), 303)
+            return finish(url_for(".detail", customer_id=saved.customer.id),
+                          f"{saved.customer.display_name} was added.{invited}")
     return form_errors("admin/customers/form.html", form=form, customer=None)
 
 
 def _overview_context(customer_id: int, **forms) -> dict:
     view = overview.overview(db.session, customer_id=customer_id, today=today(),
-                             now=clock.now())
+                             now=now())
     return {"view": view, "contact_form": ContactForm(formdata=None),
             "note_form": NoteForm(formdata=None)} | forms
 
@@ -117,13 +116,13 @@ def update(customer_id: int):
     if form.validate_on_submit():
         try:
             saved = customers.update_customer(db.session, actor=actor(), customer_id=customer_id,
-                                              data=form.values(), now=clock.now())
+                                              data=form.values(), now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash("Saved." if saved.changed else "Nothing changed.", "success")
-            return redirect(url_for(".detail", customer_id=customer_id), 303)
+            return finish(url_for(".detail", customer_id=customer_id),
+                          "Saved." if saved.changed else "Nothing changed.")
     return form_errors("admin/customers/form.html", form=form, customer=customer)
 
 
@@ -135,11 +134,11 @@ def add_contact(customer_id: int):
     if form.validate_on_submit():
         try:
             listed = customers.add_contact(
-                db.session, actor=actor(), customer_id=customer_id, now=clock.now(),
+                db.session, actor=actor(), customer_id=customer_id, now=now(),
                 data=customers.ContactInput(form.name.data or "", form.email.data or "",
                                             form.role.data or ""))
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
             return swap_or_redirect("admin_customer_contacts", customer_id=customer_id,
@@ -157,7 +156,7 @@ def add_contact(customer_id: int):
 def remove_contact(customer_id: int, contact_id: int):
     """Remove a contact person; htmx swaps the contact list."""
     listed = customers.remove_contact(db.session, actor=actor(), customer_id=customer_id,
-                                      contact_id=contact_id, now=clock.now())
+                                      contact_id=contact_id, now=now())
     db.session.commit()
     return swap_or_redirect("admin_customer_contacts", customer_id=customer_id, contacts=listed,
                             contact_form=ContactForm(formdata=None),
@@ -173,9 +172,9 @@ def add_note(customer_id: int):
     if form.validate_on_submit():
         try:
             kept = customers.add_note(db.session, actor=actor(), customer_id=customer_id,
-                                      body=form.body.data or "", now=clock.now())
+                                      body=form.body.data or "", now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
             return swap_or_redirect("admin_customer_notes", customer_id=customer_id, notes=kept,
@@ -191,7 +190,7 @@ def add_note(customer_id: int):
 def invite(customer_id: int):
     """Invite the customer to the portal, or send the invitation again."""
     access = portal.invite(db.session, actor=actor(), customer_id=customer_id, links=links(),
-                           now=clock.now())
+                           now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message=f"Invitation sent to {access.login_email}.",
@@ -202,7 +201,7 @@ def invite(customer_id: int):
 @admin_required
 def revoke(customer_id: int):
     """Close the portal to the customer; their sessions and links stop working."""
-    access = portal.revoke(db.session, actor=actor(), customer_id=customer_id, now=clock.now())
+    access = portal.revoke(db.session, actor=actor(), customer_id=customer_id, now=now())
     db.session.commit()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="Portal access revoked.",
@@ -214,7 +213,7 @@ def revoke(customer_id: int):
 def end_session(customer_id: int, session_id: int):
     """Sign the customer out of one device; they are told by email."""
     access = portal.sign_out(db.session, actor=actor(), customer_id=customer_id,
-                             session_id=session_id, now=clock.now())
+                             session_id=session_id, now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="The customer has been signed out of that device.",
@@ -226,7 +225,7 @@ def end_session(customer_id: int, session_id: int):
 def end_all_sessions(customer_id: int):
     """Sign the customer out everywhere; they are told by email."""
     access = portal.sign_out(db.session, actor=actor(), customer_id=customer_id,
-                             now=clock.now())
+                             now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="The customer has been signed out everywhere.",

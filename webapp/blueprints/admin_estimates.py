@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from wtforms import DateField, FieldList, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from webapp import clock
 from webapp.blueprints.comment_forms import (
     CommentForm,
     blank_comment_form,
     customer_options,
     post_comment,
 )
-from webapp.context import tax_bp, today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, Form, MoneyField
-from webapp.htmx import form_errors
+from webapp.htmx import finish, form_errors
 from webapp.inputs import arg_id
 from webapp.login import admin_required
 from webapp.services.accounts import profile
@@ -38,6 +37,8 @@ class LineForm(Form):
 
 
 class EstimateForm(FlaskForm):
+    unplaced_errors = "lines"
+
     customer_id = SelectField("Customer", coerce=int, validate_choice=False)
     subject = StringField("Subject", validators=[Length(max=200)])
     issue_date = DateField("Estimate date", validators=[Optional()])
@@ -51,10 +52,6 @@ class EstimateForm(FlaskForm):
             self.notes.data or "",
             tuple(estimate_admin.LineInput(row.item.data or "", row.quantity.data or "",
                                            row.unit_price.data or "") for row in self.lines))
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.lines
-        field.errors = [*field.errors, error.message]
 
 
 def _form(**kwargs) -> EstimateForm:
@@ -87,14 +84,13 @@ def new():
     if form.validate_on_submit():
         try:
             estimate = estimate_admin.create_estimate(
-                db.session, customer_id=form.customer_id.data, data=form.data_input(),
-                tax_bp=tax_bp(), now=clock.now())
+                db.session, customer_id=form.customer_id.data, data=form.data_input(), now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Draft estimate {estimate.number} created.", "success")
-            return redirect(url_for(".detail", estimate_id=estimate.id), 303)
+            return finish(url_for(".detail", estimate_id=estimate.id),
+                          f"Draft estimate {estimate.number} created.")
     return render_template("admin/engagement/estimate_form.html", form=form, estimate=None), \
         422 if form.is_submitted() else 200
 
@@ -111,14 +107,14 @@ def edit(estimate_id: int):
     if form.validate_on_submit():
         try:
             estimate_admin.update_estimate(db.session, estimate_id=estimate_id,
-                                           data=form.data_input(), tax_bp=tax_bp(),
-                                           now=clock.now())
+                                           data=form.data_input(),
+                                           now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Estimate {view.detail.estimate.number} saved.", "success")
-            return redirect(url_for(".detail", estimate_id=estimate_id), 303)
+            return finish(url_for(".detail", estimate_id=estimate_id),
+                          f"Estimate {view.detail.estimate.number} saved.")
     return render_template("admin/engagement/estimate_form.html", form=form,
                            estimate=view.detail.estimate), 422 if form.is_submitted() else 200
 
@@ -142,10 +138,10 @@ def detail(estimate_id: int):
 def send(estimate_id: int):
     """Send a draft: the customer sees it in the portal and is emailed a link."""
     estimate = estimate_admin.send_estimate(db.session, estimate_id=estimate_id,
-                                            now=clock.now())
+                                            now=now())
     commit_and_dispatch()
-    flash(f"Estimate {estimate.number} sent to the customer.", "success")
-    return redirect(url_for(".detail", estimate_id=estimate_id), 303)
+    return finish(url_for(".detail", estimate_id=estimate_id),
+                  f"Estimate {estimate.number} sent to the customer.")
 
 
 @bp.post("/<int:estimate_id>/comments")
@@ -155,7 +151,7 @@ def reply(estimate_id: int):
     return post_comment(
         lambda body: estimate_admin.reply(db.session, estimate_id=estimate_id,
                                           user_id=current_user.user_id, body=body,
-                                          now=clock.now()),
+                                          now=now()),
         comment_url=url_for(".reply", estimate_id=estimate_id), message="Reply added.",
         redirect_to=url_for(".detail", estimate_id=estimate_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("admin/engagement/estimate.html", "comment_thread",

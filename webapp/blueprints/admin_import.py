@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, url_for
 from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, TextAreaField
 
-from webapp import clock
 from webapp.blueprints.admin_forms import actor, links, options
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, render_page
+from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import importer
 
@@ -37,9 +36,7 @@ class ImportForm(FlaskForm):
 def _page(form: ImportForm, report=None, status: int = 200):
     context = {"form": form, "report": report, "columns": importer.COLUMNS,
                "template_csv": importer.template_csv}
-    if status == 422:
-        return form_errors("admin/import.html", **context)
-    return render_page("admin/import.html", **context)
+    return render_page("admin/import.html", status=status, **context)
 
 
 @bp.get("")
@@ -61,12 +58,12 @@ def run():
         form.text.errors = ["Choose a CSV file or paste its contents."]
         return _page(form, status=422)
     report = importer.run(db.session, actor=actor(), kind=form.kind.data, text=text,
-                          dry_run=form.mode.data != "import", today=today(), now=clock.now(),
+                          dry_run=form.mode.data != "import", today=today(), now=now(),
                           links=links())
     if report.written:
         commit_and_dispatch()
-        flash(f"{report.written} {KINDS[report.kind].lower()} were imported.", "success")
-        return redirect(url_for(".show"), 303)
+        return finish(url_for(".show"),
+                      f"{report.written} {KINDS[report.kind].lower()} were imported.")
     db.session.rollback()
     form.text.data, form.mode.data = text, "import"
     return _page(form, report, 200 if report.ok else 422)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
 from webapp.blueprints.comment_forms import customer_options, options
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
+from webapp.htmx import finish
 from webapp.inputs import arg_id
 from webapp.login import admin_required
 from webapp.services.accounts import profile
@@ -24,13 +25,9 @@ from webapp.services.engagement import projects
 bp = Blueprint("admin_projects", __name__, url_prefix="/admin/projects")
 
 
-class FieldErrors(FlaskForm):
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or next(iter(self))
-        field.errors = [*field.errors, error.message]
+class ProjectForm(FlaskForm):
+    unplaced_errors = "customer_id"
 
-
-class ProjectForm(FieldErrors):
     customer_id = SelectField("Customer", coerce=int, validate_choice=False)
     name = StringField("Name", validators=[Length(max=200)])
     description = TextAreaField("Description", validators=[Length(max=4000)])
@@ -48,7 +45,9 @@ class ProjectForm(FieldErrors):
             "budget_hours", "budget_amount", "client_approval")))
 
 
-class TaskForm(FieldErrors):
+class TaskForm(FlaskForm):
+    unplaced_errors = "name"
+
     name = StringField("Task", validators=[Length(max=200)])
     description = TextAreaField("Description", validators=[Length(max=2000)])
     hourly_rate = MoneyField("Hourly rate (hourly by task)", validators=[Length(max=20)])
@@ -80,13 +79,13 @@ def new():
     if form.validate_on_submit():
         try:
             project = project_admin.create_project(db.session, customer_id=form.customer_id.data,
-                                              data=form.data_input(), now=clock.now())
+                                              data=form.data_input(), now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Project {project.name} created.", "success")
-            return redirect(url_for(".detail", project_id=project.id), 303)
+            return finish(url_for(".detail", project_id=project.id),
+                          f"Project {project.name} created.")
     return render_template("admin/engagement/project_form.html", form=form, project=None), \
         422 if form.is_submitted() else 200
 
@@ -101,13 +100,13 @@ def edit(project_id: int):
     if form.validate_on_submit():
         try:
             project_admin.update_project(db.session, project_id=project_id, data=form.data_input(),
-                                    now=clock.now())
+                                    now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Project {project.name} saved.", "success")
-            return redirect(url_for(".detail", project_id=project_id), 303)
+            return finish(url_for(".detail", project_id=project_id),
+                          f"Project {project.name} saved.")
     return render_template("admin/engagement/project_form.html", form=form, project=project), \
         422 if form.is_submitted() else 200
 
@@ -133,12 +132,11 @@ def save_task(project_id: int, task_id: int | None):
         try:
             saved = project_admin.save_task(db.session, project_id=project_id, task_id=task_id,
                                        name=form.name.data, description=form.description.data,
-                                       hourly_rate=form.hourly_rate.data, now=clock.now())
+                                       hourly_rate=form.hourly_rate.data, now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"Task {saved.name} saved.", "success")
-            return redirect(url_for(".detail", project_id=project_id), 303)
+            return finish(url_for(".detail", project_id=project_id), f"Task {saved.name} saved.")
     return render_template("admin/engagement/task_form.html", form=form, project=project,
                            task=task), 422 if form.is_submitted() else 200

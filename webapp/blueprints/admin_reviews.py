@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice, SelectField
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
+from webapp.htmx import finish
 from webapp.login import admin_required
 from webapp.services.accounts import profile
 from webapp.services.core.errors import NotFound
@@ -47,7 +48,7 @@ def request_review():
         raise NotFound("No such customer.")
     customer = reviews.request_review(db.session, customer_id=form.customer_id.data,
                                       user_id=current_user.user_id, actor=current_user.email,
-                                      now=clock.now())
+                                      now=now())
     commit_and_dispatch()
-    flash(f"Asked {customer.display_name} ({customer.email}) for a review.", "success")
-    return redirect(url_for(".index", customer=customer.id), 303)
+    return finish(url_for(".index", customer=customer.id),
+                  f"Asked {customer.display_name} ({customer.email}) for a review.")

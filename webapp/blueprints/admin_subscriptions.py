@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, request, url_for
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,19 +14,17 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from webapp import clock
-from webapp.blueprints.admin_forms import actor, add_errors, options
-from webapp.context import today
+from webapp.blueprints.admin_forms import actor, options
+from webapp.context import now, today
 from webapp.db import db
-from webapp.dispatch import commit_and_dispatch, defer
+from webapp.dispatch import CHARGE_PAYMENT, commit_and_dispatch, defer
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, is_htmx, render_page
+from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import subscriptions
 from webapp.services.core.errors import InvalidInput
 from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.views import STATUS_LABELS
-from worker.jobs import charge_payment
 
 bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin")
 
@@ -60,9 +58,7 @@ def _new_page(customer_id: int, form: NewSubscriptionForm, status: int = 200):
         (str(m.id), f"{m.brand} •••• {m.last4}") for m in offer.methods])
     context = {"offer": offer, "form": form, "today": today(),
                "quantities": {k: v for k, v in request.form.items() if k.startswith("addon_")}}
-    if status == 422:
-        return form_errors("admin/subscriptions/new.html", **context)
-    return render_page("admin/subscriptions/new.html", **context)
+    return render_page("admin/subscriptions/new.html", status=status, **context)
 
 
 @bp.get("/customers/<int:customer_id>/subscriptions/new")
@@ -81,14 +77,14 @@ def create(customer_id: int):
         try:
             sub = subscriptions.create_subscription(
                 db.session, actor=actor(), customer_id=customer_id, data=form.values(),
-                today=today(), now=clock.now())
+                today=today(), now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(f"{sub.number} was created ({sub.status}). Its first invoice is issued on its "
-                  f"start date by the scheduler.", "success")
-            return redirect(url_for(".detail", subscription_id=sub.id), 303)
+            return finish(url_for(".detail", subscription_id=sub.id),
+                          f"{sub.number} was created ({sub.status}). Its first invoice is issued on its "
+                          f"start date by the scheduler.")
     return _new_page(customer_id, form, 422)
 
 
@@ -109,9 +105,7 @@ def _detail_page(subscription_id: int, status: int = 200, **forms):
                                            today=today())
     context = {"view": view, "cancel_form": CancelForm(formdata=None),
                "pause_form": PauseForm(formdata=None)} | forms
-    if status == 422:
-        return form_errors("admin/subscriptions/detail.html", **context)
-    return render_page("admin/subscriptions/detail.html", **context)
+    return render_page("admin/subscriptions/detail.html", status=status, **context)
 
 
 @bp.get("/subscriptions/<int:subscription_id>")
@@ -131,13 +125,13 @@ def cancel(subscription_id: int):
             sub = subscriptions.cancel(db.session, actor=actor(), subscription_id=subscription_id,
                                        timing=form.timing.data, reason=form.reason.data or "",
                                        credit_unused=form.credit_unused.data,
-                                       today=today(), now=clock.now())
+                                       today=today(), now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"{sub.number} is {STATUS_LABELS[sub.status].lower()}.", "success")
-            return redirect(url_for(".detail", subscription_id=subscription_id), 303)
+            return finish(url_for(".detail", subscription_id=subscription_id),
+                          f"{sub.number} is {STATUS_LABELS[sub.status].lower()}.")
     return _detail_page(subscription_id, 422, cancel_form=form)
 
 
@@ -150,13 +144,13 @@ def pause(subscription_id: int):
         try:
             subscriptions.pause(db.session, actor=actor(), subscription_id=subscription_id,
                                 pause_on=form.pause_on.data, resume_on=form.resume_on.data,
-                                today=today(), now=clock.now())
+                                today=today(), now=now())
         except InvalidInput as exc:
-            add_errors(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash("The pause schedule was saved.", "success")
-            return redirect(url_for(".detail", subscription_id=subscription_id), 303)
+            return finish(url_for(".detail", subscription_id=subscription_id),
+                          "The pause schedule was saved.")
     return _detail_page(subscription_id, 422, pause_form=form)
 
 
@@ -200,9 +194,8 @@ def _change_page(subscription_id, offer, form, *, draft=None, error=None, status
                "form": form, "draft": draft, "error": error,
                "quantities": {k[6:]: v for k, v in request.form.items()
                               if k.startswith("addon-")}}
-    name = "partials/subscription_change_preview.html" \
-        if is_htmx() and request.method == "POST" else "admin/subscriptions/change.html"
-    return render_template(name, **context), status, {"Vary": "HX-Request"}
+    partial = "subscription_change_preview" if request.method == "POST" else None
+    return render_page("admin/subscriptions/change.html", partial, status=status, **context)
 
 
 @bp.get("/subscriptions/<int:subscription_id>/change")
@@ -239,16 +232,13 @@ def confirm_change(subscription_id: int):
         made = subscriptions.confirm_change(
             db.session, actor=actor(), subscription_id=subscription_id,
             request=_change_request(form, offer), fingerprint=form.fingerprint.data or "",
-            today=today(), now=clock.now())
+            today=today(), now=now())
     except InvalidInput as exc:
         return _change_page(subscription_id, offer, form, error=exc, status=422)
     if made.payment_id is not None:
-        defer(db.session, charge_payment, made.payment_id)
+        defer(db.session, CHARGE_PAYMENT, made.payment_id)
     commit_and_dispatch()
-    flash("The change is scheduled for the end of the term." if made.scheduled else
-          "The subscription was changed." + (f" Invoice {made.invoice.number} was issued."
-                                             if made.invoice else ""), "success")
-    target = url_for(".detail", subscription_id=subscription_id)
-    if is_htmx():
-        return "", 200, {"HX-Redirect": target}
-    return redirect(target, 303)
+    return finish(url_for(".detail", subscription_id=subscription_id),
+                  "The change is scheduled for the end of the term." if made.scheduled else
+                  "The subscription was changed." + (f" Invoice {made.invoice.number} was issued."
+                                                     if made.invoice else ""))

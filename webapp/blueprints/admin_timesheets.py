@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from webapp import clock
 from webapp.blueprints.comment_forms import CommentForm, blank_comment_form, post_comment
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors
+from webapp.htmx import finish, form_errors
 from webapp.login import admin_required
 from webapp.services.admin import projects as project_admin
 from webapp.services.core.errors import InvalidInput
@@ -22,6 +22,8 @@ bp = Blueprint("admin_timesheets", __name__, url_prefix="/admin")
 
 
 class EntryForm(FlaskForm):
+    unplaced_errors = "hours"
+
     task_id = SelectField("Task", coerce=int, validate_choice=False)
     work_date = DateField("Date worked", validators=[Optional()])
     hours = StringField("Hours", validators=[Length(max=10)],
@@ -34,10 +36,6 @@ class EntryForm(FlaskForm):
         return timesheets.EntryInput(self.task_id.data or None, self.work_date.data,
                                      self.hours.data or "", self.description.data or "",
                                      self.billable.data, self.billed.data)
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.hours
-        field.errors = [*field.errors, error.message]
 
 
 def _entry_form(project_id: int, **kwargs) -> EntryForm:
@@ -59,13 +57,13 @@ def save_entry(project_id: int, entry_id: int | None):
     if form.validate_on_submit():
         try:
             timesheets.save_entry(db.session, project_id=project_id, entry_id=entry_id,
-                                  data=form.data_input(), now=clock.now())
+                                  data=form.data_input(), now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash("Time entry saved.", "success")
-            return redirect(url_for("admin_projects.detail", project_id=project_id), 303)
+            return finish(url_for("admin_projects.detail", project_id=project_id),
+                          "Time entry saved.")
     return render_template("admin/engagement/entry_form.html", form=form, project=project,
                            entry=entry), 422 if form.is_submitted() else 200
 
@@ -90,7 +88,7 @@ def reply(entry_id: int):
     """Reply on the entry's thread; the customer is emailed if the preference says so."""
     return post_comment(
         lambda body: timesheets.reply(db.session, entry_id=entry_id,
-                                      user_id=current_user.user_id, body=body, now=clock.now()),
+                                      user_id=current_user.user_id, body=body, now=now()),
         comment_url=url_for(".reply", entry_id=entry_id), message="Reply added.",
         redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("admin/engagement/entry.html", "comment_thread",

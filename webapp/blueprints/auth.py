@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -16,11 +15,12 @@ from flask_login import current_user, login_required, logout_user
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
+from webapp.htmx import finish
 from webapp.login import PortalUser, remember_device, sign_in, trusted_device
 from webapp.services.accounts import auth, sessions, throttle
 
@@ -57,7 +57,7 @@ def login():
     account = throttle.key_for(form.email.data)
     tried = throttle.attempt(db.session, email=form.email.data,
                                    password=form.password.data,
-                                   trusted_device=trusted_device(account), now=clock.now())
+                                   trusted_device=trusted_device(account), now=now())
     if tried.user is None:
         commit_and_dispatch()  # the failure counts, whatever the answer
         # Unknown email and wrong password get exactly the same answers.
@@ -80,9 +80,8 @@ def logout():
     """End this session, on the server too: a copy of the cookie opens nothing after it."""
     sessions.end_by_token(db.session, user_id=current_user.user_id,
                                   token=current_user.session_token, reason="logout",
-                                  now=clock.now())
+                                  now=now())
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You have logged out.", "success")
-    return redirect(url_for(".login"), 303)
+    return finish(url_for(".login"), "You have logged out.")

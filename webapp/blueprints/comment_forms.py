@@ -21,9 +21,7 @@ from webapp.services.engagement import comments
 class CommentForm(FlaskForm):
     body = TextAreaField("Your comment", validators=[
         InputRequired(message="Write a comment first."), Length(max=comments.MAX_BODY)])
-
-    def add_error(self, error: InvalidInput) -> None:
-        self.body.errors = [*self.body.errors, error.message]
+    unplaced_errors = "body"
 
 
 def blank_comment_form() -> CommentForm:
@@ -41,7 +39,7 @@ def post_comment(write: Callable[[str], Sequence], *, comment_url: str, redirect
         try:
             thread = write(form.body.data)
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("comment_thread", comments=thread,

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, render_template, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import render_page
+from webapp.htmx import finish, render_page
 from webapp.login import customer_required
-from webapp.permissions import action_required, module_required
+from webapp.permissions import action_required
 from webapp.services.core import pdf, preferences
 from webapp.services.core.errors import InvalidInput
 from webapp.services.documents import forwarding, sources
@@ -34,7 +33,6 @@ def download(document: pdf.Document):
 
 @bp.get("/invoices/<int:invoice_id>.pdf")
 @customer_required
-@module_required("invoices")
 def invoice_pdf(invoice_id: int):
     """One of the customer's invoices as a PDF."""
     return download(sources.invoice_pdf(db.session, customer_id=current_user.customer_id,
@@ -43,7 +41,6 @@ def invoice_pdf(invoice_id: int):
 
 @bp.get("/credits/<int:credit_note_id>.pdf")
 @customer_required
-@module_required("invoices")
 def credit_note_pdf(credit_note_id: int):
     """One of the customer's credit notes as a PDF."""
     return download(sources.credit_note_pdf(db.session, customer_id=current_user.customer_id,
@@ -52,7 +49,6 @@ def credit_note_pdf(credit_note_id: int):
 
 @bp.get("/payments/<int:payment_id>.pdf")
 @customer_required
-@module_required("payments")
 def receipt_pdf(payment_id: int):
     """The receipt of one of the customer's payments as a PDF."""
     return download(sources.receipt_pdf(db.session, customer_id=current_user.customer_id,
@@ -64,16 +60,13 @@ def receipt_pdf(payment_id: int):
 class ForwardForm(FlaskForm):
     """Who gets the document, and a message; the service checks the addresses and limits."""
 
+    unplaced_errors = "contacts"
     contacts = SelectMultipleField("Contact persons", coerce=int, validate_choice=False)
     addresses = TextAreaField("Other email addresses", validators=[Length(max=3000)],
                               description="Separate addresses with commas or new lines. "
                                           f"At most {forwarding.MAX_RECIPIENTS} recipients.")
     message = TextAreaField("Message (optional)",
                             validators=[Length(max=forwarding.MAX_MESSAGE)])
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.contacts
-        field.errors = [*field.errors, error.message]
 
 
 # The page each kind of document lives on: (endpoint, its id argument).
@@ -98,14 +91,14 @@ def forward(kind: str, document_id: int):
             result = forwarding.forward(
                 db.session, customer_id=current_user.customer_id, user_id=current_user.user_id,
                 kind=kind, document_id=document_id, contact_ids=form.contacts.data or [],
-                addresses=form.addresses.data, message=form.message.data, now=clock.now())
+                addresses=form.addresses.data, message=form.message.data, now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
-            flash(f"{document.label} {document.number} is on its way to "
-                  f"{len(result.recipients)} recipient(s).", "success")
-            return redirect(url_for("documents.forward_status", forward_id=result.forward_id), 303)
+            return finish(url_for("documents.forward_status", forward_id=result.forward_id),
+                          f"{document.label} {document.number} is on its way to "
+                          f"{len(result.recipients)} recipient(s).")
     return render_template("documents/forward.html", form=form, document=document,
                            back_url=detail_url(kind, document_id)), \
         422 if form.is_submitted() else 200
@@ -113,7 +106,6 @@ def forward(kind: str, document_id: int):
 
 @bp.route("/invoices/<int:invoice_id>/forward", methods=["GET", "POST"])
 @customer_required
-@module_required("invoices")
 @action_required(preferences.DOCUMENTS_FORWARD)
 def forward_invoice(invoice_id: int):
     """Forward one of the customer's invoices by email."""
@@ -122,7 +114,6 @@ def forward_invoice(invoice_id: int):
 
 @bp.route("/credits/<int:credit_note_id>/forward", methods=["GET", "POST"])
 @customer_required
-@module_required("invoices")
 @action_required(preferences.DOCUMENTS_FORWARD)
 def forward_credit_note(credit_note_id: int):
     """Forward one of the customer's credit notes by email."""
@@ -131,7 +122,6 @@ def forward_credit_note(credit_note_id: int):
 
 @bp.route("/payments/<int:payment_id>/forward", methods=["GET", "POST"])
 @customer_required
-@module_required("payments")
 @action_required(preferences.DOCUMENTS_FORWARD)
 def forward_receipt(payment_id: int):
     """Forward the receipt of one of the customer's payments by email."""

@@ -7,11 +7,10 @@ from flask_login import current_user
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
 from webapp.blueprints import documents
 from webapp.blueprints.comment_forms import blank_comment_form, post_comment
 from webapp.blueprints.documents import download
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -64,7 +63,7 @@ def accept(estimate_id: int):
     """Accept a sent estimate that has not expired."""
     view = estimates.accept(db.session, customer_id=current_user.customer_id,
                             user_id=current_user.user_id, estimate_id=estimate_id,
-                            today=today(), now=clock.now())
+                            today=today(), now=now())
     commit_and_dispatch()
     return swap_or_redirect("estimate_decision", detail=view, decline_form=None,
                             redirect_to=url_for(".detail", estimate_id=estimate_id),
@@ -81,7 +80,7 @@ def decline(estimate_id: int):
                            **_page_context(_detail(estimate_id), decline_form=form))
     view = estimates.decline(db.session, customer_id=current_user.customer_id,
                              user_id=current_user.user_id, estimate_id=estimate_id,
-                             reason=form.reason.data, today=today(), now=clock.now())
+                             reason=form.reason.data, today=today(), now=now())
     commit_and_dispatch()
     return swap_or_redirect("estimate_decision", detail=view, decline_form=None,
                             redirect_to=url_for(".detail", estimate_id=estimate_id),
@@ -106,7 +105,7 @@ def comment(estimate_id: int):
     return post_comment(
         lambda body: estimates.add_comment(db.session, customer_id=current_user.customer_id,
                                            user_id=current_user.user_id,
-                                           estimate_id=estimate_id, body=body, now=clock.now()),
+                                           estimate_id=estimate_id, body=body, now=now()),
         comment_url=url_for(".comment", estimate_id=estimate_id), message="Comment added.",
         redirect_to=url_for(".detail", estimate_id=estimate_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("estimates/detail.html", "comment_thread",

@@ -9,8 +9,7 @@ from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
-from webapp.context import current_org
+from webapp.context import current_org, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
@@ -24,6 +23,8 @@ bp = Blueprint("messages", __name__, url_prefix="/messages")
 
 
 class MessageForm(FlaskForm):
+    unplaced_errors = "body"
+
     subject = StringField("Subject", validators=[Length(max=messages.MAX_SUBJECT)])
     body = TextAreaField("Message", validators=[Length(max=messages.MAX_BODY)])
     attachment = FileField("Attachment (optional)",
@@ -35,10 +36,6 @@ class MessageForm(FlaskForm):
         if not file or not getattr(file, "filename", ""):
             return None
         return messages.Upload(file.filename, file.read(messages.MAX_ATTACHMENT + 1))
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.body
-        field.errors = [*field.errors, error.message]
 
 
 def _limit() -> str:
@@ -63,9 +60,9 @@ def new():
         try:
             messages.send(db.session, customer_id=current_user.customer_id,
                           user_id=current_user.user_id, subject=form.subject.data,
-                          body=form.body.data, upload=form.upload(), now=clock.now())
+                          body=form.body.data, upload=form.upload(), now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             org = current_org()

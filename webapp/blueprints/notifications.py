@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.htmx import swap_or_redirect
 from webapp.inputs import arg_page
@@ -27,7 +27,7 @@ def index():
 def mark_read(notification_id: int):
     """Mark one notification read: htmx swaps its row, a plain form goes back to the list."""
     note = notifications.mark_read(db.session, notification_id=notification_id,
-                                   now=clock.now())
+                                   now=now())
     db.session.commit()
     return swap_or_redirect("notification_row", notification=note,
                             redirect_to=url_for(".index", page=request.args.get("page")),

@@ -9,8 +9,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
     session,
@@ -19,12 +17,12 @@ from flask import (
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors
+from webapp.htmx import finish, form_errors
 from webapp.login import sign_in
 from webapp.services.accounts import auth, invitations, notices
 from webapp.services.core.errors import InvalidInput
@@ -43,6 +41,8 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class SetPasswordForm(FlaskForm):
+    unplaced_errors = "new_password"
+
     new_password = PasswordField("New password", validators=[
         DataRequired(), Length(min=auth.MIN_PASSWORD_LENGTH, max=200,
                                message="Use at least %(min)d characters.")])
@@ -58,7 +58,7 @@ def _limit() -> str:
 
 
 def _secrets() -> dict:
-    return {"secret": current_app.config["SECRET_KEY"], "now": clock.now()}
+    return {"secret": current_app.config["SECRET_KEY"], "now": now()}
 
 
 @bp.errorhandler(invitations.InvalidLink)
@@ -77,7 +77,7 @@ def forgot():
         return render_template("password/forgot.html", form=form), status
     # Only the typed address is recorded; a job mails it if it is a login's (never here).
     notices.record(db.session, kind=notices.PASSWORD_RESET,
-                           email=form.email.data, now=clock.now())
+                           email=form.email.data, now=now())
     commit_and_dispatch()
     return render_template("password/forgot_sent.html")
 
@@ -100,10 +100,9 @@ def set_password(token: str, purpose: str):
             db.session, token=token, purpose=kind, new_password=form.new_password.data,
             **_secrets())
     except InvalidInput as exc:
-        form.new_password.errors.append(exc.message)
+        form.show(exc)
         return form_errors("password/set.html", **page)
     session.clear()  # whoever was signed in on this browser before, it is this user now
     signed_in = sign_in(user, method=purpose)
     db.session.commit()
-    flash(DONE[purpose], "success")
-    return redirect(url_for("admin.index" if signed_in.is_admin else "home.index"), 303)
+    return finish(url_for("admin.index" if signed_in.is_admin else "home.index"), DONE[purpose])

@@ -8,12 +8,11 @@ from flask_login import current_user
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import InputRequired, Length, Optional
 
-from webapp import clock
-from webapp.context import today
+from webapp.charging import charge_now, gateway
+from webapp.context import now, today
 from webapp.db import db
-from webapp.dispatch import commit_and_dispatch
 from webapp.forms import CardFields, MoneyField
-from webapp.htmx import is_htmx
+from webapp.htmx import finish, render_page
 from webapp.inputs import arg_id, arg_ids
 from webapp.login import customer_required
 from webapp.permissions import can
@@ -22,7 +21,6 @@ from webapp.services.core.errors import InvalidInput
 from webapp.services.core.money import parse_money
 from webapp.services.payments import pay
 from webapp.units import unit_of_work
-from worker import runtime
 
 bp = Blueprint("pay", __name__)
 
@@ -99,26 +97,22 @@ def _submit(customer_id: int, invoice_ids, *, intent: dict, status_url,
             if key.isprintable() else None
         if existing is not None:
             return redirect(status_url(existing.id), 303)
-        flash(exc.message, "info")
-        return redirect(url_for("invoices.index"), 303)
+        return finish(url_for("invoices.index"), exc.message, "info")
     form = _form(summary)
     if not form.validate_on_submit():
         return _page(summary, form, status=422)
     try:
         payment = _begin(customer_id, summary, form, intent, only_new_card)
     except InvalidInput as exc:
-        form.add_error(exc) if exc.field != "amount" else form.amount.errors.append(exc.message)
+        form.show(exc)
         return _page(summary, form, status=422)
     except charges.ChargeInProgress as exc:
         return redirect(status_url(exc.payment_id), 303)
     except charges.InvoicesSettled as exc:  # paid by another payment a moment ago
-        flash(exc.message, "info")
-        return redirect(url_for("invoices.index"), 303)
-    commit_and_dispatch()
-    db.session.close()  # no transaction of ours stays open while the gateway works
+        return finish(url_for("invoices.index"), exc.message, "info")
     # A gateway that does not answer gets the attempt resolved at once: the status page then
     # says nothing was charged, and the customer can pay again with any card.
-    charges.charge_now(unit_of_work, runtime.gateway(), payment_id=payment.id, now=clock.now())
+    charge_now(payment.id)
     return redirect(status_url(payment.id), 303)
 
 
@@ -130,15 +124,15 @@ def _begin(customer_id: int, summary: pay.PaySummary, form: PayForm, intent: dic
 
     def begin():
         return pay.begin(db.session, customer_id=customer_id, choice=choice,
-                         gateway=runtime.gateway(), partial_allowed=summary.partial_allowed,
-                         now=clock.now(), intent=intent)
+                         gateway=gateway(), partial_allowed=summary.partial_allowed,
+                         now=now(), intent=intent)
     try:
         return begin()
     except charges.ChargeInProgress as exc:
         db.session.rollback()
         db.session.close()  # nor while the gateway is asked about the earlier attempt
-        if not charges.resolve_for_next_attempt(unit_of_work, runtime.gateway(),
-                                                payment_id=exc.payment_id, now=clock.now()):
+        if not charges.resolve_for_next_attempt(unit_of_work, gateway(),
+                                                payment_id=exc.payment_id, now=now()):
             raise
         return begin()
 
@@ -166,8 +160,9 @@ def status(payment_id: int):
 
 
 def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
+    message = None
     if payment.status == "succeeded":
-        flash(f"Payment {payment.number} received. Thank you!", "success")
+        message = f"Payment {payment.number} received. Thank you!"
         target = url_for("payments.receipt", payment_id=payment.id) if fix_token is None \
             else url_for("pay.fix_done", token=fix_token, payment_id=payment.id)
     elif payment.status == "failed":
@@ -175,11 +170,8 @@ def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
         target = url_for("pay.new", invoice=ids, declined=payment.id) if fix_token is None \
             else url_for("pay.fix", token=fix_token, declined=payment.id)
     else:
-        page = render_template("pay/in_progress.html", payment=payment, fix_token=fix_token)
-        return page, 200, {"Vary": "HX-Request"}
-    if is_htmx():
-        return "", 200, {"HX-Redirect": target}
-    return redirect(target, 303)
+        return render_page("pay/in_progress.html", payment=payment, fix_token=fix_token)
+    return finish(target, message)
 
 
 # -- the dunning email's link: no login, one invoice, one subscription -----------------------
@@ -188,7 +180,7 @@ def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
 def fix(token: str):
     """Pay the failed invoice and update the subscription's card, from the email's link."""
     try:
-        link = fix_links.resolve(db.session, token=token, now=clock.now())
+        link = fix_links.resolve(db.session, token=token, now=now())
     except fix_links.LinkRefused as exc:
         return render_template("pay/link_refused.html", reason=exc.reason), 410
     if request.method == "POST":

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 
-from webapp import clock
+from webapp.charging import gateway
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import CardFields
@@ -14,7 +15,6 @@ from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.core.errors import InvalidInput
 from webapp.services.payments import methods as payment_methods
-from worker import runtime
 
 bp = Blueprint("payment_methods", __name__, url_prefix="/payment-methods")
 
@@ -44,9 +44,9 @@ def add():
     if form.validate_on_submit():
         try:
             payment_methods.add(db.session, customer_id=current_user.customer_id,
-                                card=form.card(), gateway=runtime.gateway(), now=clock.now())
+                                card=form.card(), gateway=gateway(), now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
@@ -66,9 +66,9 @@ def replace(method_id: int):
         try:
             result = payment_methods.replace(db.session, customer_id=current_user.customer_id,
                                              method_id=method_id, card=form.card(),
-                                             gateway=runtime.gateway(), now=clock.now())
+                                             gateway=gateway(), now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             moved = f" {', '.join(result.moved)} now use it." if result.moved else ""

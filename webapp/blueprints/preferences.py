@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, url_for
 from flask_login import current_user
 from wtforms import (
     BooleanField,
@@ -16,10 +16,10 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.forms import FlaskForm
-from webapp.htmx import form_errors, render_page
+from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.core import preferences
 from webapp.services.core.errors import InvalidInput
@@ -94,6 +94,8 @@ def _day_list(text: str) -> list[int]:
 
 
 class PreferencesForm(FlaskForm):
+    error_fields = {"tax_rate_bp": "tax_rate"}
+
     trial_max_extensions = _whole_number("trial_max_extensions")
     edit_timing = SelectField(LABELS["edit_timing"], choices=_choices(preferences.EDIT_TIMINGS))
     pause_max_days = _whole_number("pause_max_days")
@@ -164,10 +166,6 @@ class PreferencesForm(FlaskForm):
         values["tax_rate_bp"] = preferences.parse_percent(self.tax_rate.data)
         return values
 
-    def add_errors(self, errors: dict[str, str]) -> None:
-        for field, message in errors.items():
-            self["tax_rate" if field == "tax_rate_bp" else field].errors.append(message)
-
     def groups(self):
         """(legend, fields) per section, for the template to lay out."""
         return [(legend, [self[f] for f in fields]) for legend, fields in GROUPS]
@@ -180,9 +178,7 @@ for _switch in preferences.SWITCHES:
 
 def _page(form: PreferencesForm, status: int = 200):
     history = preferences.history(db.session)
-    if status == 422:
-        return form_errors("preferences/edit.html", form=form, history=history, help=HELP)
-    return render_page("preferences/edit.html", form=form, history=history, help=HELP)
+    return render_page("preferences/edit.html", status=status, form=form, history=history, help=HELP)
 
 
 @bp.get("")
@@ -201,11 +197,10 @@ def update():
     if form.validate_on_submit():
         try:
             result = preferences.update(db.session, actor_user_id=current_user.user_id,
-                                        changes=form.changes(), now=clock.now())
+                                        changes=form.changes(), now=now())
         except preferences.InvalidChanges as exc:
-            form.add_errors(exc.errors)
+            form.show(exc)
         else:
             db.session.commit()
-            flash(result.summary, "success")
-            return redirect(url_for(".show"), 303)
+            return finish(url_for(".show"), result.summary)
     return _page(form, 422)

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -21,15 +21,7 @@ from webapp.services.core.preferences import InvalidChanges
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
-class ErrorsByField(FlaskForm):
-    def add_errors(self, error: InvalidChanges) -> None:
-        """Each message next to its field."""
-        for name, message in error.errors.items():
-            field = getattr(self, name)
-            field.errors = [*field.errors, message]
-
-
-class DetailsForm(ErrorsByField):
+class DetailsForm(FlaskForm):
     display_name = StringField("Name", validators=[Length(max=200)],
                                render_kw={"autocomplete": "name"})
     company = StringField("Company", validators=[Length(max=200)],
@@ -46,7 +38,7 @@ class DetailsForm(ErrorsByField):
             "tax_id")))
 
 
-class ContactForm(ErrorsByField):
+class ContactForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=200)])
     email = StringField("Email", validators=[Length(max=254)],
                         render_kw={"type": "email", "autocomplete": "off"})
@@ -88,10 +80,10 @@ def update_details():
     form = DetailsForm()
     if form.validate_on_submit():
         try:
-            saved = profile.update_details(db.session, data=form.details(), now=clock.now(),
+            saved = profile.update_details(db.session, data=form.details(), now=now(),
                                            **_actor())
         except InvalidChanges as exc:
-            form.add_errors(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             message = (f"Saved: {', '.join(saved.changed)}." if saved.changed
@@ -110,10 +102,10 @@ def add_contact():
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            view = profile.add_contact(db.session, data=form.contact(), now=clock.now(),
+            view = profile.add_contact(db.session, data=form.contact(), now=now(),
                                        **_actor())
         except InvalidChanges as exc:
-            form.add_errors(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("profile_contacts", **_context(view),
@@ -133,9 +125,9 @@ def edit_contact(contact_id: int):
     if form.validate_on_submit():
         try:
             view = profile.update_contact(db.session, contact_id=contact_id,
-                                          data=form.contact(), now=clock.now(), **_actor())
+                                          data=form.contact(), now=now(), **_actor())
         except InvalidChanges as exc:
-            form.add_errors(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("profile_contacts", **_context(view),
@@ -150,7 +142,7 @@ def edit_contact(contact_id: int):
 @action_required(preferences.PROFILE_UPDATE)
 def remove_contact(contact_id: int):
     """Remove a contact person."""
-    view = profile.remove_contact(db.session, contact_id=contact_id, now=clock.now(),
+    view = profile.remove_contact(db.session, contact_id=contact_id, now=now(),
                                   **_actor())
     commit_and_dispatch()
     return swap_or_redirect("profile_contacts", **_context(view),

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -23,13 +23,11 @@ STAR_LABELS = {5: "5 stars: excellent", 4: "4 stars: good", 3: "3 stars: fair",
 
 
 class ReviewForm(FlaskForm):
+    unplaced_errors = "body"
+
     rating = RadioField("Rating", coerce=int, validate_choice=False,
                         choices=[SelectChoice(v, label) for v, label in STAR_LABELS.items()])
     body = TextAreaField("Your review", validators=[Length(max=reviews.MAX_BODY)])
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.body
-        field.errors = [*field.errors, error.message]
 
 
 def _context(form: ReviewForm | None = None) -> dict:
@@ -54,9 +52,9 @@ def submit():
         try:
             reviews.submit(db.session, customer_id=current_user.customer_id,
                            user_id=current_user.user_id, rating=form.rating.data,
-                           body=form.body.data, now=clock.now())
+                           body=form.body.data, now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("review_section", **_context(),

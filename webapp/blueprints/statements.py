@@ -3,19 +3,17 @@ statement's PDF is prepared in a job while the page polls its progress."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, request, url_for
 from flask_login import current_user
 
-from webapp import clock
 from webapp.blueprints.documents import download
-from webapp.context import today
+from webapp.context import now, today
 from webapp.db import db
-from webapp.dispatch import commit_and_dispatch, defer
-from webapp.htmx import render_page, swap_or_redirect
+from webapp.dispatch import RENDER_DOCUMENT, commit_and_dispatch, defer
+from webapp.htmx import finish, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.services.documents import jobs as document_jobs
 from webapp.services.documents import statements
-from worker.documents import render_document_job
 
 bp = Blueprint("statements", __name__)
 
@@ -35,7 +33,7 @@ def index():
     params = statements.job_params(period, today())
     job, pack_job = document_jobs.latest(db.session, customer_id=current_user.customer_id,
                                          kinds=("statement", "pack"), params=params,
-                                         now=clock.now())
+                                         now=now())
     return render_page("statements/index.html", "statement", statement=view, job=job,
                        pack_job=pack_job, messages=messages, presets=statements.PRESETS)
 
@@ -50,8 +48,7 @@ def pdf():
                                             period=period, today=today(),
                                             row_limit=row_limit())
     except statements.StatementTooBig as exc:
-        flash(exc.message, "info")
-        return redirect(url_for(".index", **period.query_args()), 303)
+        return finish(url_for(".index", **period.query_args()), exc.message, "info")
     return download(document)
 
 
@@ -65,9 +62,9 @@ def start_job(kind: str):
     period, _messages = statements.read_period(request.form, today())
     job, created = document_jobs.start(db.session, customer_id=current_user.customer_id,
                                        kind=kind, params=statements.job_params(period, today()),
-                                       now=clock.now())
+                                       now=now())
     if created:
-        defer(db.session, render_document_job, job.id)
+        defer(db.session, RENDER_DOCUMENT, job.id)
     commit_and_dispatch()  # without Redis the job runs here, now
     view = document_jobs.view(db.session, customer_id=current_user.customer_id, job_id=job.id)
     return swap_or_redirect(JOB_PAGES[kind][0], job=view, period=period, big=True,

@@ -11,30 +11,26 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
-from webapp import clock
-from webapp.context import tax_bp, today
+from webapp.charging import charge_now
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.forms import FlaskForm
-from webapp.htmx import is_htmx, swap_or_redirect
+from webapp.forms import RAISE, FlaskForm
+from webapp.htmx import finish, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
-from webapp.permissions import action_required, guard_module
-from webapp.services.billing import charges
+from webapp.permissions import action_required
 from webapp.services.core import preferences
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.payments import pay
 from webapp.services.subscriptions import actions as subscription_actions
-from webapp.units import unit_of_work
-from worker import runtime
 
-bp = guard_module(Blueprint("subscription_actions", __name__, url_prefix="/subscriptions"),
-                  "subscriptions")
+bp = Blueprint("subscription_actions", __name__, url_prefix="/subscriptions")
 
 TITLES = {"activate": "Activate Subscription", "reactivate": "Reactivate Subscription",
           "cancel": "Cancel Subscription", "pause": "Pause & Resume"}
@@ -50,6 +46,8 @@ class ConfirmForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
+    unplaced_errors = RAISE  # a refusal about no field of the form: the 422 page
+
     timing = RadioField("When should it end?", choices=[], validate_choice=False)
     reason = SelectField("Why are you cancelling?", choices=[], validate_choice=False)
     details = TextAreaField("Anything else you would like to tell us? (optional)",
@@ -57,6 +55,8 @@ class CancelForm(FlaskForm):
 
 
 class PauseForm(FlaskForm):
+    unplaced_errors = RAISE
+
     pause_on = DateField("Pause on", validators=[Optional()])
     resume_on = DateField("Resume on", validators=[Optional()])
 
@@ -79,42 +79,30 @@ def refusals_to_subscription(view):
         except DomainError as exc:
             if is_htmx() or exc.status != 409:
                 raise  # htmx: the 409 fragment; 404 stays 404 (webapp/errors.py)
-            flash(exc.message, "error")
-            return redirect(url_for("subscriptions.detail", subscription_id=subscription_id), 303)
+            return finish(url_for("subscriptions.detail", subscription_id=subscription_id),
+                          exc.message, "error")
     return wrapper
 
 
 def _render(target: str, *, status: int = 200, **context) -> ResponseReturnValue:
     """The flow's page, or only its fragment for htmx."""
-    name = f"partials/subscription_{target}.html" if is_htmx() else "subscriptions/action.html"
-    return render_template(name, target=target, title=TITLES[target], **context), status, \
-        {"Vary": "HX-Request"}
+    return render_page("subscriptions/action.html", f"subscription_{target}", status=status,
+                       target=target, title=TITLES[target], **context)
 
 
 def _finished(subscription_id: int, message: str, category: str = "success") -> ResponseReturnValue:
     """The end of a flow: the subscription's page with the message (htmx navigates there)."""
-    flash(message, category)
-    target = url_for("subscriptions.detail", subscription_id=subscription_id)
-    if is_htmx():
-        return "", 200, {"HX-Redirect": target, "Vary": "HX-Request"}
-    return redirect(target, 303)
+    return finish(url_for("subscriptions.detail", subscription_id=subscription_id), message,
+                  category)
 
 
 def _actions_swapped(subscription_id: int, message: str) -> ResponseReturnValue:
     """After a one-click action: the actions section for htmx, else a flash and the page."""
-    view = subscription_actions.overview(db.session, **_ids(subscription_id), today=today(),
-                                         tax_bp=tax_bp())
+    view = subscription_actions.overview(db.session, **_ids(subscription_id), today=today())
     return swap_or_redirect("subscription_actions", message=message, oob=True,
                             detail=view.detail, actions=view.actions,
                             redirect_to=url_for("subscriptions.detail",
                                                 subscription_id=subscription_id))
-
-
-def _field_error(form: FlaskForm, error: InvalidInput) -> None:
-    field = getattr(form, error.field or "", None)
-    if field is None:
-        raise error
-    field.errors = [*field.errors, error.message]
 
 
 # -- Activate Subscription / Proceed to Reactivate + Reactivate Subscription ------------------
@@ -132,31 +120,29 @@ def _confirm(start, summarize, subscription_id: int) -> ResponseReturnValue:
     """Confirm a term summary: start the term, or run the charge that decides it."""
     form = ConfirmForm()
     if not form.validate_on_submit():
-        return _summary_page(summarize(db.session, **_ids(subscription_id), now=clock.now()),
+        return _summary_page(summarize(db.session, **_ids(subscription_id), now=now()),
                              error="Review the summary and confirm again.", status=422)
     try:
         started = start(db.session, **_ids(subscription_id), fingerprint=form.fingerprint.data,
-                        idempotency_key=form.idempotency_key.data, now=clock.now())
+                        idempotency_key=form.idempotency_key.data, now=now())
     except subscription_actions.PriceChanged as exc:
-        return _summary_page(summarize(db.session, **_ids(subscription_id), now=clock.now()),
+        return _summary_page(summarize(db.session, **_ids(subscription_id), now=now()),
                              error=exc.message, status=409)
-    commit_and_dispatch()
     if started.payment_id is None:
+        commit_and_dispatch()
         return _finished(subscription_id, started.message)
     return _charge(started, summarize)
 
 
 def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseReturnValue:
     sub_id, event = started.subscription.id, started.event
-    db.session.close()  # no transaction of ours stays open while the gateway works
-    outcome = charges.charge_now(unit_of_work, runtime.gateway(),
-                                 payment_id=started.payment_id, now=clock.now())
+    outcome = charge_now(started.payment_id)
     if outcome is None:  # being charged by another request, or the processor is still silent
         return _finished(sub_id, "Your payment is being processed; this page shows the "
                          "outcome in a moment.", "info")
     if outcome.succeeded:
         return _finished(sub_id, subscription_actions.DONE[event])
-    return _summary_page(summarize(db.session, **_ids(sub_id), now=clock.now()),
+    return _summary_page(summarize(db.session, **_ids(sub_id), now=now()),
                          error=f"{outcome.message} {subscription_actions.NOT_DONE[event]}",
                          status=409)
 
@@ -168,7 +154,7 @@ def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseRet
 def activation(subscription_id: int):
     """Activate Subscription: what the first invoice would be if the trial ended today."""
     return _summary_page(subscription_actions.activation_summary(
-        db.session, **_ids(subscription_id), now=clock.now()))
+        db.session, **_ids(subscription_id), now=now()))
 
 
 @bp.post("/<int:subscription_id>/activate")
@@ -188,7 +174,7 @@ def activate(subscription_id: int):
 def reactivation(subscription_id: int):
     """Proceed to Reactivate: the summary of the reactivation charges."""
     return _summary_page(subscription_actions.reactivation_summary(
-        db.session, **_ids(subscription_id), now=clock.now()))
+        db.session, **_ids(subscription_id), now=now()))
 
 
 @bp.post("/<int:subscription_id>/reactivate")
@@ -207,7 +193,7 @@ def reactivate(subscription_id: int):
 @refusals_to_subscription
 def extend_trial(subscription_id: int):
     """Extend Trial: another trial period of the plan's length, as often as allowed."""
-    sub = subscription_actions.extend_trial(db.session, **_ids(subscription_id), now=clock.now())
+    sub = subscription_actions.extend_trial(db.session, **_ids(subscription_id), now=now())
     commit_and_dispatch()
     return _actions_swapped(subscription_id, f"Your trial now runs until "
                                              f"{sub.trial_end.isoformat()}.")
@@ -230,7 +216,7 @@ def _cancel_form(options: subscription_actions.CancelOptions) -> CancelForm:
 def cancel_form(subscription_id: int):
     """Cancel: when (as the preferences allow), why, and the retention offer if any."""
     options = subscription_actions.cancel_options(db.session, **_ids(subscription_id),
-                                                  now=clock.now())
+                                                  now=now())
     return _render("cancel", options=options, form=_cancel_form(options),
                    subscription=options.subscription)
 
@@ -241,15 +227,15 @@ def cancel_form(subscription_id: int):
 def cancel(subscription_id: int):
     """Cancel now (crediting unused paid time) or at the end of the current term."""
     options = subscription_actions.cancel_options(db.session, **_ids(subscription_id),
-                                                  now=clock.now())
+                                                  now=now())
     form = _cancel_form(options)
     if form.validate_on_submit():
         try:
             result = subscription_actions.cancel(
                 db.session, **_ids(subscription_id), timing=form.timing.data or "",
-                reason=form.reason.data or "", details=form.details.data or "", now=clock.now())
+                reason=form.reason.data or "", details=form.details.data or "", now=now())
         except InvalidInput as exc:
-            _field_error(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return _finished(subscription_id, result.message)
@@ -263,7 +249,7 @@ def cancel(subscription_id: int):
 def accept_offer(subscription_id: int):
     """Take the retention offer instead of cancelling: its coupon goes on the subscription."""
     offer = subscription_actions.accept_retention_offer(db.session, **_ids(subscription_id),
-                                                        now=clock.now())
+                                                        now=now())
     commit_and_dispatch()
     return _finished(subscription_id, f"Thank you for staying: {offer.name} ({offer.code}) "
                                       f"is now on your subscription.")
@@ -275,7 +261,7 @@ def accept_offer(subscription_id: int):
 def remove_cancellation(subscription_id: int):
     """Remove Scheduled Cancellation: the subscription continues as before."""
     sub = subscription_actions.remove_cancellation(db.session, **_ids(subscription_id),
-                                                   now=clock.now())
+                                                   now=now())
     commit_and_dispatch()
     return _actions_swapped(subscription_id, f"The scheduled cancellation of {sub.number} "
                                              f"was removed.")
@@ -293,7 +279,7 @@ def autocharge(subscription_id: int):
     if not form.validate_on_submit():
         abort(400)  # only a hand-made request lacks the switch's own value
     result = subscription_actions.set_autocharge(
-        db.session, **_ids(subscription_id), enabled=form.enabled.data == "on", now=clock.now())
+        db.session, **_ids(subscription_id), enabled=form.enabled.data == "on", now=now())
     commit_and_dispatch()
     return swap_or_redirect("subscription_autocharge", autocharge=result.view,
                             message=result.message,
@@ -310,7 +296,7 @@ def autocharge(subscription_id: int):
 def pause_form(subscription_id: int):
     """Pause & Resume (Change Schedule): the pause date and the resume date."""
     options = subscription_actions.pause_options(db.session, **_ids(subscription_id),
-                                                 now=clock.now())
+                                                 now=now())
     form = PauseForm(formdata=None, pause_on=options.pause_on, resume_on=options.resume_on)
     return _render("pause", options=options, form=form, subscription=options.subscription)
 
@@ -322,15 +308,15 @@ def pause_form(subscription_id: int):
 def pause(subscription_id: int):
     """Save the pause schedule; the subscription pauses and resumes on those dates."""
     options = subscription_actions.pause_options(db.session, **_ids(subscription_id),
-                                                 now=clock.now())
+                                                 now=now())
     form = PauseForm()
     if form.validate_on_submit():
         try:
             result = subscription_actions.schedule_pause(
                 db.session, **_ids(subscription_id), pause_on=form.pause_on.data,
-                resume_on=form.resume_on.data, now=clock.now())
+                resume_on=form.resume_on.data, now=now())
         except InvalidInput as exc:
-            _field_error(form, exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return _finished(subscription_id, result.message)
@@ -345,6 +331,6 @@ def pause(subscription_id: int):
 def delete_pause(subscription_id: int):
     """Delete Schedule: the scheduled pause and resume are removed."""
     sub = subscription_actions.delete_pause_schedule(db.session, **_ids(subscription_id),
-                                                     now=clock.now())
+                                                     now=now())
     commit_and_dispatch()
     return _actions_swapped(subscription_id, f"The pause schedule of {sub.number} was deleted.")

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, request, url_for
 from flask_login import current_user
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from webapp import clock
-from webapp.context import tax_bp, today
+from webapp.charging import charge_now
+from webapp.context import now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import is_htmx
+from webapp.htmx import finish, render_page
 from webapp.login import customer_required
 from webapp.permissions import action_required
-from webapp.services.billing import charges
 from webapp.services.core.errors import InvalidInput
 from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.views import subscription_detail
-from webapp.units import unit_of_work
-from worker import runtime
 
 bp = Blueprint("subscription_changes", __name__, url_prefix="/subscriptions")
 
@@ -60,16 +57,15 @@ def _change_request(form: ChangeForm, options) -> changes.ChangeRequest:
 
 def _render(subscription_id, options, form, *, draft=None, error=None, status=200):
     detail = subscription_detail(db.session, customer_id=current_user.customer_id,
-                                 subscription_id=subscription_id, tax_bp=tax_bp(), today=today())
+                                 subscription_id=subscription_id, today=today())
     quantities = {k[6:]: v for k, v in request.form.items() if k.startswith("addon-")}
     context = {"detail": detail, "options": options, "form": form, "draft": draft,
                "error": error, "quantities": quantities}
     if draft is not None:
         form.fingerprint.data = draft.fingerprint()
-    if is_htmx() and request.method == "POST":
-        return render_template("partials/subscription_change_preview.html", **context), status, \
-            {"Vary": "HX-Request"}
-    return render_template("subscriptions/change.html", **context), status, {"Vary": "HX-Request"}
+    # A POST answers with the preview (htmx) or the page; a GET is always the page.
+    partial = "subscription_change_preview" if request.method == "POST" else None
+    return render_page("subscriptions/change.html", partial, status=status, **context)
 
 
 @bp.get("/<int:subscription_id>/edit")
@@ -92,7 +88,7 @@ def preview(subscription_id: int):
     try:
         draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=_change_request(form, options), today=today(), tax_bp=tax_bp())
+            request=_change_request(form, options), today=today())
     except InvalidInput as exc:
         return _render(subscription_id, options, form, error=exc, status=422)
     return _render(subscription_id, options, form, draft=draft)
@@ -110,31 +106,25 @@ def confirm(subscription_id: int):
     try:
         applied = changes.confirm_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=change, fingerprint=form.fingerprint.data or "", today=today(),
-            tax_bp=tax_bp(), now=clock.now())
+            request=change, fingerprint=form.fingerprint.data or "", today=today(), now=now())
     except changes.PriceChanged as exc:
         db.session.rollback()
         draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=change, today=today(), tax_bp=tax_bp())
+            request=change, today=today())
         return _render(subscription_id, options, form, draft=draft,
                        error=InvalidInput(exc.message), status=409)
     except InvalidInput as exc:
         return _render(subscription_id, options, form, error=exc, status=422)
-    commit_and_dispatch()
     message = "The change is scheduled for the end of the term." if applied.scheduled \
         else "Your subscription has been changed."
-    if applied.payment is not None:
-        db.session.close()  # no transaction of ours stays open while the gateway works
-        outcome = charges.charge_now(unit_of_work, runtime.gateway(),
-                                     payment_id=applied.payment.id, now=clock.now())
+    if applied.payment is None:
+        commit_and_dispatch()
+    else:
+        outcome = charge_now(applied.payment.id)
         if outcome is None:
             message = "Your payment is being processed; the change is made once it goes through."
         elif not outcome.succeeded:
-            flash(f"The change was not made: {outcome.message}", "error")
-            return redirect(url_for(".show", subscription_id=subscription_id), 303)
-    flash(message, "success")
-    target = url_for("subscriptions.detail", subscription_id=subscription_id)
-    if is_htmx():
-        return "", 200, {"HX-Redirect": target}
-    return redirect(target, 303)
+            return finish(url_for(".show", subscription_id=subscription_id),
+                          f"The change was not made: {outcome.message}", "error")
+    return finish(url_for("subscriptions.detail", subscription_id=subscription_id), message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask_login import current_user
 
-from webapp.context import tax_bp, today
+from webapp.context import today
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
@@ -22,7 +22,7 @@ def index():
     plans = views.plan_choices(db.session, customer_id=current_user.customer_id)
     filters, messages = views.read_filters(request.args, tuple(c for c, _ in plans))
     page = views.list_subscriptions(db.session, customer_id=current_user.customer_id,
-                                            filters=filters, tax_bp=tax_bp())
+                                            filters=filters)
     return render_page("subscriptions/index.html", "subscription_list", page=page,
                        filters=filters, messages=messages, plans=plans,
                        statuses=views.STATUS_LABELS)
@@ -33,7 +33,6 @@ def index():
 def detail(subscription_id: int):
     """One subscription: plan, addons, coupons, amounts, terms and what is scheduled."""
     view = views.subscription_detail(
-        db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-        tax_bp=tax_bp(), today=today())
+        db.session, customer_id=current_user.customer_id, subscription_id=subscription_id, today=today())
     actions = subscription_actions.available(db.session, view, today=today())
     return render_page("subscriptions/detail.html", detail=view, actions=actions)

@@ -7,8 +7,8 @@ from flask_login import current_user
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from webapp import clock
 from webapp.blueprints.comment_forms import blank_comment_form, post_comment
+from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -23,6 +23,8 @@ bp = Blueprint("timesheets", __name__, url_prefix="/timesheets")
 class DecisionForm(FlaskForm):
     """Approve or disapprove the ticked entries (the clicked button says which)."""
 
+    unplaced_errors = "entries"
+
     entries = SelectMultipleField("Entries", coerce=int, validate_choice=False)
     decision = StringField("Decision")
     reason = TextAreaField("Reason for disapproving",
@@ -30,10 +32,6 @@ class DecisionForm(FlaskForm):
     # The list's filters, so the answer shows the same list again.
     project = HiddenField()
     status = HiddenField()
-
-    def add_error(self, error: InvalidInput) -> None:
-        field = getattr(self, error.field or "", None) or self.entries
-        field.errors = [*field.errors, error.message]
 
 
 def _sheet_context(params, form: DecisionForm | None = None) -> dict:
@@ -61,9 +59,9 @@ def decide():
             count = timesheets.decide(
                 db.session, customer_id=current_user.customer_id, user_id=current_user.user_id,
                 entry_ids=form.entries.data or [], decision=form.decision.data,
-                reason=form.reason.data, now=clock.now())
+                reason=form.reason.data, now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             context = _sheet_context(request.form)
@@ -98,9 +96,9 @@ def _decide_one(entry_id: int, decision: str, verb: str):
         try:
             timesheets.decide(db.session, customer_id=current_user.customer_id,
                               user_id=current_user.user_id, entry_ids=[entry_id],
-                              decision=decision, reason=form.reason.data, now=clock.now())
+                              decision=decision, reason=form.reason.data, now=now())
         except InvalidInput as exc:
-            form.add_error(exc)
+            form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("timesheet_entry_decision", **_entry_context(entry_id),
@@ -141,7 +139,7 @@ def comment(entry_id: int):
     return post_comment(
         lambda body: timesheets.add_comment(db.session, customer_id=current_user.customer_id,
                                             user_id=current_user.user_id, entry_id=entry_id,
-                                            body=body, now=clock.now()),
+                                            body=body, now=now()),
         comment_url=url_for(".comment", entry_id=entry_id), message="Comment added.",
         redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("timesheets/entry.html", "comment_thread",

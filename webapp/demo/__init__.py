@@ -98,7 +98,7 @@ def seed_demo(session: Session, *, now: datetime,
             token = gateway.tokenize(CardDetails(number, 12, now.year + 3, "123"), now=now)
             card = demo_billing.save_card(session, customer=customer, token=token, now=now)
             seed(session, customer=customer, card=card, today=today, now=now,
-                 tax_bp=org.tax_rate_bp)
+                 tax_rate_bp=org.tax_rate_bp)
         demo_billing.renumber_chronologically(session)
         from webapp.demo.engagement import seed_demo_extras  # estimates, projects, ...
 

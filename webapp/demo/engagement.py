@@ -47,10 +47,10 @@ OMAR_ESTIMATES = [
 
 
 def _estimates(session: Session, customer: Customer, specs, *, today: date, now: datetime,
-               tax_bp: int | None) -> list[Estimate]:
+               tax_rate_bp: int | None) -> list[Estimate]:
     made = []
     for subject, issued, expires, status, reason, lines in specs:
-        priced = price([Charge("one_off", d, q, u) for d, q, u in lines], tax_bp=tax_bp)
+        priced = price([Charge("one_off", d, q, u) for d, q, u in lines], tax_rate_bp=tax_rate_bp)
         decided = now - timedelta(days=-issued - 3) if status in ("accepted", "declined") else None
         estimate = Estimate(
             number=numbering.take_one(session, "estimate"), customer_id=customer.id,
@@ -114,7 +114,7 @@ def _comment(session: Session, *, subject_type: str, subject_id: int, customer: 
 def _jane(session: Session, customer: Customer, org: Organization, *, today: date,
           now: datetime) -> None:
     estimates = _estimates(session, customer, JANE_ESTIMATES, today=today, now=now,
-                           tax_bp=org.tax_rate_bp)
+                           tax_rate_bp=org.tax_rate_bp)
     website = estimates[3]
     _comment(session, subject_type="estimate", subject_id=website.id, customer=customer,
              role="customer", label=customer.display_name,
@@ -168,7 +168,7 @@ def _jane(session: Session, customer: Customer, org: Organization, *, today: dat
 
 def _omar(session: Session, customer: Customer, org: Organization, *, today: date,
           now: datetime) -> None:
-    _estimates(session, customer, OMAR_ESTIMATES, today=today, now=now, tax_bp=org.tax_rate_bp)
+    _estimates(session, customer, OMAR_ESTIMATES, today=today, now=now, tax_rate_bp=org.tax_rate_bp)
     labels, tasks = _project(session, customer, now=now, name="Label system",
                              method="project_hourly", client_approval=True, hourly_rate=8000,
                              tasks=[("Design", None)])

@@ -123,11 +123,11 @@ class Oracle:
 # -- The services, as customers use them -------------------------------------------------------
 
 class Shop:
-    def __init__(self, session: Session, start: date, tax_bp: int | None):
-        self.session, self.start, self.tax_bp = session, start, tax_bp
+    def __init__(self, session: Session, start: date, tax_rate_bp: int | None):
+        self.session, self.start, self.tax_rate_bp = session, start, tax_rate_bp
         now = at(start)
         org = seed_organization(session, now=now)
-        org.tax_name, org.tax_rate_bp = ("VAT", tax_bp) if tax_bp else (None, None)
+        org.tax_name, org.tax_rate_bp = ("VAT", tax_rate_bp) if tax_rate_bp else (None, None)
         seed_demo_preferences(session, now=now)
         self.customer = make_customer(session, now=now)
         self.plans = {}
@@ -172,7 +172,7 @@ class Shop:
                                                 coupon_id=self.coupons[code].id))
         self.session.flush()
         draft = terms.draft(self.session, sub, terms.Term(self.start, "first_term"),
-                              tax_bp=self.tax_bp)
+                              tax_rate_bp=self.tax_rate_bp)
         invoice = terms.issue(self.session, sub, draft, issue_date=self.start,
                                 due_date=self.start, now=now)
         ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
@@ -194,11 +194,10 @@ class Shop:
     def change(self, sub: Subscription, on: date, request: ChangeRequest) -> None:
         ids = {"customer_id": self.customer.id, "subscription_id": sub.id}
         draft = subscription_changes.draft_change(self.session, **ids, request=request,
-                                                  today=on, tax_bp=self.tax_bp)
+                                                  today=on)
         before = self._last_note_id()
         subscription_changes.confirm_change(self.session, **ids, request=request,
-                                            fingerprint=draft.fingerprint(), today=on,
-                                            tax_bp=self.tax_bp, now=at(on))
+                                            fingerprint=draft.fingerprint(), today=on, now=at(on))
         note = self._note_after(before)
         self.credits.append((note.id if note else None, draft.credit_lines))
 
@@ -223,10 +222,10 @@ class Shop:
 # -- One term, played on both ------------------------------------------------------------------
 
 def play(session: Session, start: date, first: Held, steps: list[tuple[int, str, object]],
-         tax_bp: int | None) -> None:
+         tax_rate_bp: int | None) -> None:
     """Play `steps` (day, what, value) in one term on the services and on the oracle, then
     renew (unless cancelled), and check every invariant."""
-    shop = Shop(session, start, tax_bp)
+    shop = Shop(session, start, tax_rate_bp)
     sub = shop.subscribe(first)
     term_days = (sub.current_term_end - sub.current_term_start).days
     oracle = Oracle(term_days, first, counted=set(first.coupons))
@@ -254,12 +253,12 @@ def play(session: Session, start: date, first: Held, steps: list[tuple[int, str,
         oracle.hold(day, new)
     if cancelled is None:
         oracle.end(term_days)
-    _check_term(shop, sub, oracle, tax_bp)
+    _check_term(shop, sub, oracle, tax_rate_bp)
     if cancelled is None:
         _check_renewal(shop, sub, oracle)
 
 
-def _check_term(shop: Shop, sub: Subscription, oracle: Oracle, tax_bp: int | None) -> None:
+def _check_term(shop: Shop, sub: Subscription, oracle: Oracle, tax_rate_bp: int | None) -> None:
     session = shop.session
     invoices = session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)
                             .order_by(Invoice.id)).all()
@@ -330,7 +329,7 @@ def _check_renewal(shop: Shop, sub: Subscription, oracle: Oracle) -> None:
 ])
 def test_the_services_bill_what_the_oracle_says_was_held(engine, first, steps):
     with Session(engine, expire_on_commit=False) as session:
-        play(session, TERMS[0], first, steps, tax_bp=2000)
+        play(session, TERMS[0], first, steps, tax_rate_bp=2000)
 
 
 # -- The property ---------------------------------------------------------------------------------
@@ -364,9 +363,9 @@ def oracle_engine(sqlite_engine):
 @given(term=_terms())
 def test_random_terms_of_changes_cancels_and_coupons_bill_what_the_oracle_says(
         oracle_engine, term):
-    start, first, steps, tax_bp = term
+    start, first, steps, tax_rate_bp = term
     with Session(oracle_engine, expire_on_commit=False) as session:
         try:
-            play(session, start, first, steps, tax_bp)
+            play(session, start, first, steps, tax_rate_bp)
         finally:
             session.rollback()

@@ -12,7 +12,7 @@ from webapp.services.core import numbering
 
 def test_an_invoice_total_is_the_sum_of_its_lines_with_tax_per_line(session, now):
     customer = make_customer(session, now=now)
-    invoice = make_invoice(session, customer=customer, now=now, amount=1999, tax_bp=2000)
+    invoice = make_invoice(session, customer=customer, now=now, amount=1999, tax_rate_bp=2000)
     lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
     assert invoice.total == sum(line.amount + line.tax_amount for line in lines) == 2399
 

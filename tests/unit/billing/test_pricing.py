@@ -7,7 +7,7 @@ from webapp.services.billing.pricing import Charge, Discount, price
 def test_plan_addons_coupon_and_tax_make_the_invoice():
     priced = price([Charge("plan", "Pro", 1, 4900), Charge("addon", "Seat", 3, 800),
                     Charge("setup_fee", "Setup", 1, 2500, discountable=False)],
-                   [Discount("WELCOME20", "Welcome", percent_bp=2000)], tax_bp=2000)
+                   [Discount("WELCOME20", "Welcome", percent_bp=2000)], tax_rate_bp=2000)
     assert [line.amount for line in priced.lines] == [4900, 2400, 2500, -1460]
     assert priced.subtotal == 8340 and priced.tax_total == 1668 and priced.total == 10008
 
@@ -22,7 +22,7 @@ def test_a_fixed_coupon_never_takes_the_total_below_zero():
 def test_the_total_is_always_the_sum_of_the_lines(items, percent, tax):
     charges = [Charge("addon", "Item", q, a) for q, a in items]
     discounts = [Discount("C", "Coupon", percent_bp=percent)] if percent is not None else []
-    priced = price(charges, discounts, tax_bp=tax)
+    priced = price(charges, discounts, tax_rate_bp=tax)
     assert priced.total == sum(line.amount + line.tax_amount for line in priced.lines)
     assert priced.subtotal >= 0
 
@@ -31,7 +31,7 @@ def test_a_discount_never_takes_back_more_tax_than_the_lines_carry():
     """Two 2-cent lines at 20 % carry no tax (0.4 rounds down); a 4-cent discount's own tax
     would round to −1, leaving an invoice of −1: it is capped at the tax left, 0."""
     priced = price([Charge("proration_charge", "Plan", 1, 2), Charge("proration_charge", "Seat", 1, 2)],
-                   [Discount("SAVE10", "Ten off", amount=1000)], tax_bp=2000)
+                   [Discount("SAVE10", "Ten off", amount=1000)], tax_rate_bp=2000)
     assert priced.subtotal == 0 and priced.tax_total == 0 and priced.total == 0
 
 
@@ -43,6 +43,6 @@ def test_a_discount_never_takes_back_more_tax_than_the_lines_carry():
        st.one_of(st.none(), st.integers(0, 10_000)))
 def test_no_invoice_or_tax_total_is_ever_negative(items, discounts, tax):
     charges = [Charge("addon", "Item", q, a, discountable=d) for q, a, d in items]
-    priced = price(charges, discounts, tax_bp=tax)
+    priced = price(charges, discounts, tax_rate_bp=tax)
     assert priced.total >= 0 and priced.tax_total >= 0
     assert priced.total == sum(line.amount + line.tax_amount for line in priced.lines)

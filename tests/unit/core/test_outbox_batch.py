@@ -306,7 +306,7 @@ def recorded_dispatch(monkeypatch):
 
     def recording(job, *ids, queue=dispatch_module.QUEUE_NAME):
         assert queue == dispatch_module.MAIL_QUEUE  # mail never waits behind other jobs
-        calls.append((job.__name__, ids))
+        calls.append((dispatch_module.job_name(job).rpartition(".")[2], ids))
         real(job, *ids, queue=queue)
 
     monkeypatch.setattr(dispatch_module, "dispatch", recording)

@@ -189,17 +189,17 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     assert listed.items[0].method_label == "Cash"
     assert payments.list_payments(session, customer_id=customer.id,
                                   filters=PaymentFilters(method="cheque")).total == 0
-    subs = subscriptions.list_subscriptions(session, customer_id=customer.id, tax_bp=None,
+    subs = subscriptions.list_subscriptions(session, customer_id=customer.id,
                                             filters=SubscriptionFilters(status="live"))
     assert [(r.id, r.plan_name, r.amount) for r in subs.items] == [(sub.id, "Test-Monthly",
                                                                      1000)]
     assert subscriptions.list_subscriptions(
-        session, customer_id=customer.id, tax_bp=None,
+        session, customer_id=customer.id,
         filters=SubscriptionFilters(plan="test-monthly")).total == 1
     assert subscriptions.list_subscriptions(
-        session, customer_id=customer.id, tax_bp=None,
+        session, customer_id=customer.id,
         filters=SubscriptionFilters(plan="no-such-plan")).total == 0
-    board = overview.dashboard(session, customer_id=customer.id, today=today, tax_bp=None)
+    board = overview.dashboard(session, customer_id=customer.id, today=today)
     assert [r.id for r in board.next_renewals] == [sub.id]
     assert {r.id for r in board.recent_invoices} == {invoice.id, second.id}
     assert sorted(r.amount for r in board.recent_payments) == [700, 2500]

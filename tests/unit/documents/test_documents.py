@@ -57,7 +57,7 @@ def test_a_document_is_named_after_its_number(session, now, org):
 def test_customer_text_in_a_document_is_shown_as_text_not_markup(session, now, org):
     customer = make_customer(session, now=now)
     priced = price([Charge("one_off", "<b>Setup</b> & <img src='/etc/passwd'>", 1, 500)],
-                   tax_bp=None)
+                   tax_rate_bp=None)
     invoice = ledger.issue_invoice(session, customer_id=customer.id, currency="USD",
                                    kind="one_off", priced=priced, issue_date=now.date(),
                                    due_date=now.date(), now=now)

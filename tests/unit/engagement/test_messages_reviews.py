@@ -125,6 +125,6 @@ def test_requesting_a_review_emails_the_customer_a_link_and_is_audited(session, 
     reviews.request_review(session, customer_id=seeded.jane_customer_id, user_id=None,
                            actor="admin@example.com", now=now)
     (mail,) = session.exec(select(OutboxMessage)).all()
-    assert (mail.to_address, mail.template, mail.context["path"]) == (
-        demo.JANE[0], "review_request", "/reviews")
+    assert (mail.to_address, mail.template, mail.context["page"]) == (
+        demo.JANE[0], "review_request", {"endpoint": "reviews.index", "values": {}})
     assert session.exec(select(AuditEntry)).one().action == "review.request"

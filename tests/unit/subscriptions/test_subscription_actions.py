@@ -93,7 +93,7 @@ class Shop:
             self.session.add(SubscriptionAddon(subscription_id=sub.id, addon_id=addon.id,
                                                quantity=seats))
             self.session.flush()
-        draft = terms.draft(self.session, sub, terms.Term(start, "first_term"), tax_bp=2000)
+        draft = terms.draft(self.session, sub, terms.Term(start, "first_term"), tax_rate_bp=2000)
         invoice = terms.issue(self.session, sub, draft, issue_date=start, due_date=start,
                                 now=self.now)
         if paid:
@@ -266,8 +266,12 @@ def test_the_confirmation_email_links_to_the_subscription(shop):
     _confirm_activation(shop, sub)
     row = shop.session.exec(select(OutboxMessage).where(
         OutboxMessage.template == "subscription_update")).one()
+    assert row.context["page"] == {"endpoint": "subscriptions.detail",
+                                   "values": {"subscription_id": sub.id}}
     mail = outbox.build_message(shop.session, row, mail_from="portal@localhost", now=shop.now,
-                                base_url="https://portal.example")
+                                base_url="https://portal.example",
+                                paths=lambda endpoint, values: "/subscriptions/{}".format(
+                                    values["subscription_id"]))
     text = mail.get_body(("plain",)).get_content()
     assert row.subject == f"{sub.number} is now live"
     assert "is due on 2026-12-03" in text and f"https://portal.example/subscriptions/{sub.id}" in text
@@ -555,7 +559,7 @@ def test_a_cancelled_subscription_cannot_be_paused(shop):
 
 def _actions(shop: Shop, sub: Subscription) -> actions.SubscriptionActions:
     detail = subscription_detail(shop.session, customer_id=shop.customer.id,
-                                 subscription_id=sub.id, tax_bp=2000, today=TODAY)
+                                 subscription_id=sub.id, today=TODAY)
     return actions.available(shop.session, detail, today=TODAY)
 
 

@@ -97,7 +97,7 @@ class Book:
                                                 applied_at=at(TERM_START)))
             self.session.flush()
         draft = terms.draft(self.session, sub, terms.Term(TERM_START, "first_term"),
-                              tax_bp=None)
+                              tax_rate_bp=None)
         invoice = terms.issue(self.session, sub, draft, issue_date=TERM_START,
                                 due_date=TERM_START, now=at(TERM_START))
         ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
@@ -116,11 +116,10 @@ class Book:
                                 addons={self.seat.id: seats} if seats is not None else None,
                                 coupon_code=coupon, timing=timing)
         ids = {"customer_id": self.customer.id, "subscription_id": sub.id}
-        draft = subscription_changes.draft_change(self.session, **ids, request=request, today=on,
-                                                  tax_bp=None)
+        draft = subscription_changes.draft_change(self.session, **ids, request=request, today=on)
         return subscription_changes.confirm_change(
             self.session, **ids, request=request, fingerprint=draft.fingerprint(), today=on,
-            tax_bp=None, now=at(on))
+            now=at(on))
 
     def cancel_now(self, sub: Subscription, on: date) -> actions.CancelResult:
         return actions.cancel(self.session, customer_id=self.customer.id,

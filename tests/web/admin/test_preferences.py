@@ -6,7 +6,7 @@ from flask import Blueprint, render_template_string
 from sqlalchemy import event
 
 from tests.conftest import Auth, post_form
-from webapp import demo, nav, permissions
+from webapp import demo, modules, nav, permissions
 from webapp.db import db
 from webapp.login import customer_required
 from webapp.services.core import preferences
@@ -198,8 +198,9 @@ def _switch_off(module: str) -> dict:
 
 
 @pytest.fixture
-def probe(app):
-    """A test-only blueprint: one page per module (guarded once `probe_nav` lists them)."""
+def probe(app, monkeypatch):
+    """A test-only blueprint: one page per module (guarded once `probe_nav` lists them in
+    modules.MODULES), a blueprint and a view the table switches, and an action's page."""
     pages = Blueprint("probe", __name__, url_prefix="/probe")
 
     def page(module):
@@ -218,13 +219,14 @@ def probe(app):
 
     guarded = Blueprint("guarded", __name__, url_prefix="/guarded")
     guarded.add_url_rule("/", "index", lambda: "estimates page")
-    permissions.guard_module(guarded, "estimates")
     pages.register_blueprint(guarded)
 
     @pages.get("/projects")
-    @permissions.module_required("projects")
     def projects():
         return "projects page"
+
+    monkeypatch.setitem(modules.MODULES, "guarded", "estimates")  # a whole blueprint
+    monkeypatch.setitem(modules.MODULES, "probe.projects", "projects")  # one view
 
     @pages.get("/cancel")
     @customer_required
@@ -238,9 +240,11 @@ def probe(app):
 
 @pytest.fixture
 def probe_nav(monkeypatch, probe):
-    entries = tuple(nav.NavEntry(f"Probe {m}", f"probe.probe_{m}.index", m)
+    entries = tuple(nav.NavEntry(f"Probe {m}", f"probe.probe_{m}.index")
                     for m in CUSTOMER_MODULES)
     monkeypatch.setattr(nav, "CUSTOMER_NAV", nav.CUSTOMER_NAV + entries)
+    for m in CUSTOMER_MODULES:
+        monkeypatch.setitem(modules.MODULES, f"probe_{m}", m)
 
 
 @pytest.mark.parametrize("module", CUSTOMER_MODULES)
@@ -255,8 +259,8 @@ def test_a_module_switched_off_leaves_the_sidebar_and_its_urls_answer_404(
     assert client.get(probe[module]).status_code == 404
 
 
-def test_a_blueprint_without_a_sidebar_entry_can_guard_itself(app, probe, client, auth,
-                                                               seeded):
+def test_a_blueprint_or_a_view_without_a_sidebar_entry_is_switched_by_the_same_table(
+        app, probe, client, auth, seeded):
     auth.login()
     assert client.get("/probe/guarded/").status_code == 200
     assert client.get("/probe/projects").status_code == 200
@@ -265,7 +269,7 @@ def test_a_blueprint_without_a_sidebar_entry_can_guard_itself(app, probe, client
     assert client.get("/probe/projects").status_code == 404
 
 
-def test_a_module_page_without_a_sidebar_entry_is_not_guarded_by_the_sidebar(
+def test_a_page_the_table_does_not_name_is_not_switched_off(
         app, probe, client, auth, seeded):
     auth.login()
     _set(app, module_timesheets=False)
@@ -274,13 +278,14 @@ def test_a_module_page_without_a_sidebar_entry_is_not_guarded_by_the_sidebar(
 
 def test_guarding_an_unknown_module_is_a_programming_error():
     with pytest.raises(ValueError):
-        permissions.module_required("teleports")
+        modules.check({"probe": "teleports"})
     with pytest.raises(ValueError):
         permissions.action_required("subscription.teleport")
 
 
 def _real_module_page(app, module):
-    entry = next((e for e in nav.CUSTOMER_NAV if e.module == module), None)
+    entry = next((e for e in nav.CUSTOMER_NAV if modules.module_of(e.endpoint) == module),
+                 None)
     if entry is None or entry.endpoint not in app.view_functions:
         pytest.skip(f"the {module} module has no customer page yet")
     with app.test_request_context():

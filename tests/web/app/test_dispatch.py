@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+from redis import Redis
+from rq import Queue
 from sqlmodel import select
 
+from tests.conftest import REDIS_URL
 from tests.mail_sink import free_port
+from webapp import charging, dispatch
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.models import OutboxMessage
+from webapp.services.billing.gateway import TestGateway
 from webapp.services.core import outbox
 
 
@@ -72,3 +78,62 @@ def test_the_cron_command_sweeps_pending_mail_in_process(app, seeded, now, capsy
         # the tick in the same run also reminds Jane of her overdue Enterprise invoice
         assert _statuses("password_reset") == ["sent"]
         assert _statuses("invoice_overdue") == ["sent"]
+
+
+# --- Jobs named by their path: webapp never imports the worker ---------------------------------
+
+JOB_PATHS = (dispatch.SEND_OUTBOX_MESSAGE, dispatch.SEND_OUTBOX_MESSAGES,
+             dispatch.PROCESS_ACCOUNT_NOTICE, dispatch.CHARGE_PAYMENT, dispatch.RENDER_DOCUMENT)
+
+
+@pytest.mark.parametrize("path", JOB_PATHS)
+def test_every_job_path_webapp_dispatches_names_a_worker_function(path):
+    job = dispatch.resolve(path)
+    assert callable(job) and f"{job.__module__}.{job.__name__}" == path
+    assert dispatch.job_name(job) == path == dispatch.job_name(path)
+
+
+def test_a_job_named_by_its_path_runs_in_process_after_the_commit(app, seeded, now, capsys):
+    with app.app_context():
+        message = _enqueue(now)
+        db.session.commit()
+        dispatch.defer(db.session, dispatch.SEND_OUTBOX_MESSAGE, message.id)
+        commit_and_dispatch()
+        assert _statuses() == ["sent"]
+    assert capsys.readouterr().out.count("Subject: Reset") == 1
+
+
+def test_with_redis_a_job_named_by_its_path_is_queued_under_that_path(app, seeded, now):
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    app.config["REDIS_URL"] = REDIS_URL
+    try:
+        with app.app_context():
+            dispatch.dispatch(dispatch.CHARGE_PAYMENT, 41)
+        (job,) = Queue("default", connection=connection).get_jobs()
+        assert (job.func_name, job.args) == ("worker.jobs.charge_payment", (41,))
+    finally:
+        connection.flushdb()
+
+
+# --- The payment gateway the app provides (webapp/charging.py) ---------------------------------
+
+def test_the_app_provides_the_gateway_and_in_its_context_the_worker_uses_it(app):
+    from worker import runtime
+
+    with app.app_context():
+        assert charging.gateway() is app.extensions["gateway"]
+        assert isinstance(charging.gateway(), TestGateway)
+        assert runtime.gateway() is app.extensions["gateway"]
+
+
+def test_outside_an_app_the_worker_builds_its_own_gateway(monkeypatch, engine):
+    from worker import runtime
+
+    monkeypatch.setattr(runtime, "engine", lambda: engine)
+    runtime._worker_gateway.cache_clear()
+    try:
+        gateway = runtime.gateway()
+        assert isinstance(gateway, TestGateway) and gateway is runtime.gateway()
+    finally:
+        runtime._worker_gateway.cache_clear()

@@ -107,7 +107,7 @@ def seed_scale(session: Session, *, customers: int, now: datetime, seed: int = 1
     for start in range(0, len(specs), batch_size):
         for block in ids.values():
             block.start_batch()
-        batch = Batch(catalog=catalog, today=today, now=now, tax_bp=org.tax_rate_bp,
+        batch = Batch(catalog=catalog, today=today, now=now, tax_rate_bp=org.tax_rate_bp,
                       password_hash=password_hash, email_domain=EMAIL_DOMAIN,
                       take_id=lambda name: ids[name].take())
         for spec in specs[start:start + batch_size]:

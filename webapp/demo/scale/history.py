@@ -250,7 +250,7 @@ class _History:
             coupon["link"]["in_current_term"] = bool(active)
             active = (coupon["info"].code,)
         priced = self.batch.catalog.term_lines(plan, sub["currency"], addons, active,
-                                               setup=index == 0, tax_bp=self.batch.tax_bp)
+                                               setup=index == 0, tax_rate_bp=self.batch.tax_rate_bp)
         issue = period[0]
         if (state == "dunning" and index == count - 1) or (state == "unpaid" and index >= count - 2):
             fate = "fail"
@@ -304,7 +304,7 @@ class _History:
             charge = Charge("one_off", "Extra support hours", self.rng.randint(1, 4),
                             SUPPORT_HOUR.get(currency, 6000))
         invoice = self.batch.invoice(self.customer, kind="one_off",
-                                     priced=price([charge], tax_bp=self.batch.tax_bp),
+                                     priced=price([charge], tax_rate_bp=self.batch.tax_rate_bp),
                                      issue=issue, due=issue + timedelta(days=14))
         self.terms.append(Term(invoice, "manual"))
 

@@ -119,9 +119,9 @@ class Catalog:
         return cls(plans, addons, coupons)
 
     def term_lines(self, plan: PlanInfo, currency: str, addons: tuple[tuple[str, int], ...],
-                   coupons: tuple[str, ...], setup: bool, tax_bp: int | None):
+                   coupons: tuple[str, ...], setup: bool, tax_rate_bp: int | None):
         """A term's priced lines, computed once per distinct combination."""
-        key = (plan.code, currency, addons, coupons, setup, tax_bp)
+        key = (plan.code, currency, addons, coupons, setup, tax_rate_bp)
         if key not in self._priced:
             amount, setup_fee = plan.prices[currency]
             charges = [Charge("plan", plan.name, 1, amount)]
@@ -131,7 +131,7 @@ class Catalog:
                 charges.append(Charge("setup_fee", "Setup fee", 1, setup_fee, discountable=False))
             discounts = [Discount(c.code, c.name, c.percent_bp, c.amounts.get(currency))
                          for c in (self.coupons[code] for code in coupons)]
-            self._priced[key] = price(charges, discounts, tax_bp=tax_bp)
+            self._priced[key] = price(charges, discounts, tax_rate_bp=tax_rate_bp)
         return self._priced[key]
 
 
@@ -150,7 +150,7 @@ class Batch:
     catalog: Catalog
     today: date
     now: datetime
-    tax_bp: int | None
+    tax_rate_bp: int | None
     password_hash: str
     email_domain: str
     take_id: Callable[[str], int]

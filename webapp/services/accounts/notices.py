@@ -63,7 +63,7 @@ def process(session: Session, *, notice_id: int, now: datetime, base_url: str,
                        customer_id=user.customer_id, now=now,
                        subject=f"Failed sign-ins to your {invitations.portal_name(session)} "
                                "account",
-                       context={"path": "/password/forgot"})
+                       context={"page": outbox.page("password.forgot")})
     return True
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from webapp.models import Organization, Preferences, User, UserSession
 from webapp.services.accounts import sessions as account_sessions
+from webapp.services.core import organization as organization_row
 from webapp.services.core import rows
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
 
@@ -75,13 +76,16 @@ def for_login(session: Session, login_id: str) -> LoginFacts | None:
                                                                 _PREFS)
     if not user.is_active or user.session_version != int(version) or login_session.ended_at:
         return None
+    organization_row.remember(session, organization)  # services read it without a statement
     return LoginFacts(user, login_session, organization, preferences or _defaults(), token)
 
 
 def organization(session: Session) -> OrganizationView | None:
     """The organization, or None before the installation has one."""
     row = session.connection().execute(_ORGANIZATION).first()
-    return rows.split(row, _ORG)[0] if row else None
+    snapshot = rows.split(row, _ORG)[0] if row else None
+    organization_row.remember(session, snapshot)
+    return snapshot
 
 
 def preferences(session: Session) -> PreferencesView | Preferences:

@@ -34,7 +34,7 @@ from webapp.models import (
 )
 from webapp.services.admin import Actor
 from webapp.services.admin.customers import get_customer
-from webapp.services.billing import charges, invoices, ledger, payment_effects
+from webapp.services.billing import charges, invoices, ledger, payment_effects, tax
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import audit, outbox
@@ -152,7 +152,7 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     if due < today:
         raise InvalidChanges({"due_date": "The due date cannot be before today."})
     org = session.get(Organization, 1)
-    priced = price(charges, tax_bp=org.tax_rate_bp)
+    priced = price(charges, tax_rate_bp=tax.rate_for(session, customer_id))
     if not priced.fits:
         raise InvalidChanges({"lines-0-quantity": "The total is more than the portal can hold: "
                                                   "lower the quantities or prices."})
@@ -165,7 +165,7 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": format_money(invoice.total, invoice.currency, org.locale),
                             "due_date": invoice.due_date.isoformat(),
-                            "path": f"/invoices/{invoice.id}"}, now=now)
+                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="invoice.create", subject_type="invoice", subject_id=invoice.id,
                  before={}, after={"number": invoice.number, "kind": "one_off",

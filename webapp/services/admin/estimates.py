@@ -13,6 +13,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Estimate, EstimateLine, Organization
+from webapp.services.billing import tax
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import numbering, outbox
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
@@ -150,9 +151,9 @@ def _check(data: EstimateInput, currency: str) -> list[_Line]:
 
 
 def _write_lines(session: Session, estimate: Estimate, lines: list[_Line],
-                 tax_bp: int | None) -> None:
+                 tax_rate_bp: int | None) -> None:
     priced = price([Charge("one_off", line.description, line.quantity, line.unit_amount)
-                    for line in lines], tax_bp=tax_bp)
+                    for line in lines], tax_rate_bp=tax_rate_bp)
     if not priced.fits:
         raise InvalidInput("The total is more than the portal can hold: lower the quantities "
                            "or prices.", field="lines")
@@ -167,7 +168,7 @@ def _write_lines(session: Session, estimate: Estimate, lines: list[_Line],
 
 
 def create_estimate(session: Session, *, customer_id: int | None, data: EstimateInput,
-                    tax_bp: int | None, now: datetime) -> Estimate:
+                    now: datetime) -> Estimate:
     """A draft estimate for a customer, in their currency, numbered EST-000001 onwards."""
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None:
@@ -180,13 +181,13 @@ def create_estimate(session: Session, *, customer_id: int | None, data: Estimate
                         notes=(data.notes or "").strip(), created_at=now, updated_at=now)
     session.add(estimate)
     session.flush()
-    _write_lines(session, estimate, lines, tax_bp)
+    _write_lines(session, estimate, lines, tax.rate_for(session, customer.id))
     session.flush()
     return estimate
 
 
 def update_estimate(session: Session, *, estimate_id: int, data: EstimateInput,
-                    tax_bp: int | None, now: datetime) -> Estimate:
+                    now: datetime) -> Estimate:
     """Change a draft or sent estimate; decided ones are refused."""
     estimate = get_estimate(session, estimate_id)
     if estimate.status not in EDITABLE:
@@ -197,7 +198,7 @@ def update_estimate(session: Session, *, estimate_id: int, data: EstimateInput,
         (data.subject or "").strip()[:200], data.issue_date, data.expiry_date,
         (data.notes or "").strip())
     estimate.updated_at = now
-    _write_lines(session, estimate, lines, tax_bp)
+    _write_lines(session, estimate, lines, tax.rate_for(session, estimate.customer_id))
     session.flush()
     return estimate
 
@@ -219,7 +220,7 @@ def send_estimate(session: Session, *, estimate_id: int, now: datetime) -> Estim
                    context={"name": customer.display_name, "number": estimate.number,
                             "estimate_subject": estimate.subject,
                             "expiry_date": estimate.expiry_date.isoformat(),
-                            "path": f"/estimates/{estimate.id}"},
+                            "page": outbox.page("estimates.detail", estimate_id=estimate.id)},
                    now=now, customer_id=customer.id)
     return estimate
 

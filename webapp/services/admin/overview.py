@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from webapp.models import AuditEntry, ContactPerson, Customer, CustomerNote, Organization
+from webapp.models import AuditEntry, ContactPerson, Customer, CustomerNote
 from webapp.services.admin import billing, customers, portal
 from webapp.services.admin.activity import AuditRow
 from webapp.services.billing import credits, invoices
@@ -43,7 +43,6 @@ class CustomerOverview:
 def overview(session: Session, *, customer_id: int, today: date,
              now: datetime) -> CustomerOverview:
     customer = customers.get_customer(session, customer_id)
-    org = session.get(Organization, 1)
     entries = session.exec(select(AuditEntry).where(AuditEntry.customer_id == customer_id)
                            .order_by(col(AuditEntry.created_at).desc(),
                                      col(AuditEntry.id).desc()).limit(RECENT)).all()
@@ -53,7 +52,7 @@ def overview(session: Session, *, customer_id: int, today: date,
         customers.contacts(session, customer_id=customer_id),
         views.list_subscriptions(
             session, customer_id=customer_id, filters=views.SubscriptionFilters(),
-            tax_bp=org.tax_rate_bp, page_size=50),
+            page_size=50),
         invoices.list_invoices(session, customer_id=customer_id,
                                filters=invoices.InvoiceFilters(), today=today,
                                page_size=RECENT),

@@ -140,5 +140,5 @@ def sign_out(session: Session, *, actor: Actor, customer_id: int, now: datetime,
                        subject=f"You have been signed out of "
                                f"{invitations.portal_name(session)}",
                        context={"name": customer.display_name, "count": ended,
-                                "path": "/login"})
+                                "page": outbox.page("auth.login")})
     return after

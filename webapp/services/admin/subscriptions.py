@@ -250,9 +250,8 @@ def _subscription(session: Session, subscription_id: int) -> Subscription:
 
 def subscription_view(session: Session, *, subscription_id: int, today: date) -> AdminSubscription:
     sub = _subscription(session, subscription_id)
-    org = session.get(Organization, 1)
     detail = subscription_detail(session, customer_id=sub.customer_id, subscription_id=sub.id,
-                                 tax_bp=org.tax_rate_bp, today=today)
+                                 today=today)
     bills = session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)
                          .order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(50)).all()
     unused = unused_time(session, sub, today) \
@@ -277,7 +276,7 @@ def _tell_customer(session: Session, sub: Subscription, subject: str, message: s
     outbox.enqueue(session, template="admin_subscription_update", to=customer.email,
                    subject=subject, customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
-                            "message": message, "path": f"/subscriptions/{sub.id}"}, now=now)
+                            "message": message, "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=now)
 
 
 def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str, reason: str,
@@ -365,8 +364,7 @@ def draft_change(session: Session, *, subscription_id: int,
     sub = _ready(session, subscription_id)
     return subscription_changes.draft_change(
         session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-        today=today, tax_bp=session.get(Organization, 1).tax_rate_bp,
-        allowed=change_choices(session, subscription_id=sub.id))
+        today=today, allowed=change_choices(session, subscription_id=sub.id))
 
 
 @dataclass(frozen=True)
@@ -394,8 +392,7 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
     if scheduled:
         subscription_changes.confirm_change(
             session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-            fingerprint=fingerprint, today=today, tax_bp=session.get(Organization, 1).tax_rate_bp,
-            now=now, allowed=change_choices(session, subscription_id=sub.id))
+            fingerprint=fingerprint, today=today, now=now, allowed=change_choices(session, subscription_id=sub.id))
     else:
         invoice = subscription_changes.apply_now(session, sub, current, today=today, now=now)
         payment_id = _bill_change(session, sub, invoice, now)
@@ -427,7 +424,7 @@ def _bill_change(session: Session, sub: Subscription, invoice: Invoice | None,
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": format_money(invoice.total, invoice.currency, org.locale),
                             "due_date": invoice.due_date.isoformat(),
-                            "path": f"/invoices/{invoice.id}"}, now=now)
+                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=now)
     return None
 
 

@@ -71,10 +71,10 @@ class SubscriptionItems:
                 charges.append(Charge("addon", line.addon.name, line.quantity, line.unit_amount))
         return charges
 
-    def next_term_price(self, tax_bp: int | None) -> Priced:
+    def next_term_price(self, tax_rate_bp: int | None) -> Priced:
         """What the next renewal costs with the coupons still active."""
         discounts = [c.discount() for c in self.coupons if c.active]
-        return price(self.recurring_charges(), discounts, tax_bp=tax_bp)
+        return price(self.recurring_charges(), discounts, tax_rate_bp=tax_rate_bp)
 
 
 _PLAN_TABLES = (Plan.__table__, PlanPrice.__table__)

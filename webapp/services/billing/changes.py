@@ -30,7 +30,7 @@ from webapp.models import (
     SubscriptionAddon,
     SubscriptionCoupon,
 )
-from webapp.services.billing import catalog, credits, ledger, terms
+from webapp.services.billing import catalog, credits, ledger, tax, terms
 from webapp.services.billing.catalog import CouponLine, subscription_items
 from webapp.services.billing.context import Context, confirm, owned_subscription
 from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
@@ -182,7 +182,7 @@ class _After:
     term: Priced  # the whole current term as held after an immediate change
 
 
-def _after(session: Session, sub: Subscription, payload: dict, tax_bp: int | None,
+def _after(session: Session, sub: Subscription, payload: dict, tax_rate_bp: int | None,
            timing: str) -> _After:
     items = subscription_items(session, [sub])[sub.id]
     plan_id = payload.get("plan_id", sub.plan_id)
@@ -209,13 +209,13 @@ def _after(session: Session, sub: Subscription, payload: dict, tax_bp: int | Non
     coupons = [*items.coupons, *added]
     # A coupon's value per term is its value: the term's proration invoices discount with
     # the coupons counted for it (DESIGN.md: Proration); renewals with those still active.
-    return _After(price(charges, [c.discount() for c in coupons if c.active], tax_bp=tax_bp),
+    return _After(price(charges, [c.discount() for c in coupons if c.active], tax_rate_bp=tax_rate_bp),
                   price(charges, [c.discount() for c in coupons if c.in_current_term],
-                        tax_bp=tax_bp))
+                        tax_rate_bp=tax_rate_bp))
 
 
 def draft_change(session: Session, *, customer_id: int, subscription_id: int,
-                 request: ChangeRequest, today: date, tax_bp: int | None,
+                 request: ChangeRequest, today: date,
                  allowed: Choices | None = None) -> ChangeDraft:
     """The preview: for an immediate change, the exact proration invoice and credit.
 
@@ -226,7 +226,8 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     sub = owned_subscription(session, customer_id, subscription_id)
     allowed = allowed or choices(session, customer_id=customer_id, subscription_id=subscription_id)
     payload = _validate(session, sub, request, today, allowed)
-    after = _after(session, sub, payload, tax_bp, request.timing)
+    tax_rate_bp = tax.rate_for(session, sub.customer_id)
+    after = _after(session, sub, payload, tax_rate_bp, request.timing)
     summary = _summary(session, sub, payload)
     if request.timing == END_OF_TERM:
         return ChangeDraft(END_OF_TERM, payload, summary, None, effective_on=sub.current_term_end,
@@ -235,8 +236,8 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     held = [Charge(line.kind, line.description, line.quantity, line.unit_amount)
             for line in after.term.lines if line.kind in ("plan", "addon", "discount")]
     charges = prorate([], held, term_days=term_days, days_left=days_left).charges
-    invoice = taxed([c for c in charges if c.total], tax_bp)
-    unused = terms.unused_time(session, sub, today, tax_bp=tax_bp)
+    invoice = taxed([c for c in charges if c.total], tax_rate_bp)
+    unused = terms.unused_time(session, sub, today, tax_rate_bp=tax_rate_bp)
     credit_lines = unused.priced.lines if unused else ()
     credit_total = unused.total if unused else 0
     other = credits.unused_credit(session, customer_id=customer_id)
@@ -283,10 +284,8 @@ def request_from_dict(data: dict) -> ChangeRequest:
 def apply_paid_change(session: Session, *, payment: Payment, today: date, now: datetime) -> None:
     """A charged change succeeded: make it, and put the payment on its proration invoice."""
     sub = session.get(Subscription, payment.subscription_id)
-    org_tax = session.get(Organization, 1).tax_rate_bp
     change = draft_change(session, customer_id=sub.customer_id, subscription_id=sub.id,
-                          request=request_from_dict(payment.intent["change"]), today=today,
-                          tax_bp=org_tax)
+                          request=request_from_dict(payment.intent["change"]), today=today)
     invoice = apply_now(session, sub, change, today=today, now=now)
     if invoice is not None:
         payment.intent = {**payment.intent, "invoice_ids": [invoice.id]}

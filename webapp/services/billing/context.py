@@ -53,7 +53,7 @@ def confirm(ctx: Context, sub: Subscription, *, event: str, subject: str, messag
                    subject=subject, customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
                             "message": message, "details": list(details),
-                            "path": f"/subscriptions/{sub.id}"}, now=ctx.now)
+                            "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=ctx.now)
     notifications.notify_org(ctx.session, event=event, title=org_title,
                              body=f"{customer.display_name}: {org_body}", now=ctx.now,
                              customer_id=customer.id)

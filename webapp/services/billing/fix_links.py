@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from webapp.models import FixLink, Invoice, Payment
+from webapp.services.core import outbox
 from webapp.services.core.errors import DomainError, NotFound
 
 VALID_FOR = timedelta(days=14)
@@ -41,8 +42,9 @@ class CreatedLink:
     token: str
 
     @property
-    def path(self) -> str:
-        return f"/fix/{self.token}"
+    def page(self) -> dict:
+        """The fix page of this token, for a mail's link (outbox.page)."""
+        return outbox.page("pay.fix", token=self.token)
 
 
 def create(session: Session, *, customer_id: int, invoice_id: int, subscription_id: int,

@@ -62,7 +62,7 @@ def _succeeded(session, org, payment, sub, today, now) -> None:
                    subject=f"Payment receipt {payment.number}", customer_id=customer.id,
                    context={"name": customer.display_name, "amount": amount,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
-                            "path": f"/payments/{payment.id}"}, now=now)
+                            "page": outbox.page("payments.receipt", payment_id=payment.id)}, now=now)
     notifications.notify_org(session, event=notifications.PAYMENT_RECEIVED,
                              title=f"Payment received: {amount} from {customer.display_name}",
                              body=f"Receipt {payment.number}.", now=now, customer_id=customer.id)
@@ -82,7 +82,7 @@ def late_success(session: Session, *, payment: Payment, unused: int, now: dateti
                    subject=f"Payment receipt {payment.number}", customer_id=customer.id,
                    context={"name": customer.display_name, "amount": amount,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
-                            "path": f"/payments/{payment.id}"}, now=now)
+                            "page": outbox.page("payments.receipt", payment_id=payment.id)}, now=now)
     body = f"Payment {payment.number} ({amount}) succeeded after it had been marked failed."
     if unused > 0:
         note = ledger.payment_to_credit(
@@ -142,7 +142,8 @@ def _failed(session, org, payment, sub, today, now) -> None:
         state_machine.transition(session, sub, "trial_charge_failed", "expired", now=now,
                                  expired_reason="trial_end", next_billing_date=None)
         _mail(session, customer, "trial_expired", f"Your trial of {sub.number} has ended",
-              {"number": sub.number, "reason": reason, "path": f"/subscriptions/{sub.id}"}, now)
+              {"number": sub.number, "reason": reason,
+               "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now)
     elif payment.purpose in DUNNING_ON_FAILURE and sub.status == "live":
         days = prefs.dunning_retry_days or [1]
         state_machine.transition(session, sub, "renewal_failed", "dunning", now=now,
@@ -185,7 +186,7 @@ def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) 
                              dunning_attempts=attempts, next_retry_on=None, **extra)
     _mail(session, customer, "dunning_final", f"Subscription {sub.number} is now {final}",
           {"number": sub.number, "state": final, "reason": reason,
-           "path": f"/subscriptions/{sub.id}"}, now)
+           "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now)
     notifications.notify_org(
         session, event=notifications.DUNNING_FINAL_ACTION,
         title=f"{sub.number} is {final} after failed payments",
@@ -195,14 +196,14 @@ def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) 
 
 def _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry: date | None,
                          now) -> None:
-    path = f"/subscriptions/{sub.id}"
+    page = outbox.page("subscriptions.detail", subscription_id=sub.id)
     if invoice_ids:
         # A signed-in-free link that can pay this invoice and update this card, nothing else.
-        path = fix_links.create(session, customer_id=customer.id, invoice_id=invoice_ids[0],
-                                subscription_id=sub.id, now=now).path
+        page = fix_links.create(session, customer_id=customer.id, invoice_id=invoice_ids[0],
+                                subscription_id=sub.id, now=now).page
     _mail(session, customer, "payment_failed", f"Payment failed for {sub.number}",
           {"number": sub.number, "reason": reason,
-           "next_retry": next_retry.isoformat() if next_retry else "", "path": path}, now)
+           "next_retry": next_retry.isoformat() if next_retry else "", "page": page}, now)
 
 
 def _mail(session, customer, template, subject, context, now) -> None:

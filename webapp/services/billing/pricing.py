@@ -62,12 +62,12 @@ class Priced:
         return all(abs(amount) <= MAX_AMOUNT for amount in amounts)
 
 
-def _tax(amount: int, tax_bp: int | None) -> int:
-    return percent_of(amount, tax_bp) if tax_bp else 0
+def _tax(amount: int, tax_rate_bp: int | None) -> int:
+    return percent_of(amount, tax_rate_bp) if tax_rate_bp else 0
 
 
 def price(charges: list[Charge], discounts: list[Discount] = (), *,
-          tax_bp: int | None = None) -> Priced:
+          tax_rate_bp: int | None = None) -> Priced:
     """Lines with tax per line; each coupon is its own negative line on the discountable base.
 
     Percentage coupons apply to the base; fixed coupons are capped so the discountable part
@@ -76,7 +76,7 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
     (two 2-cent lines at 20 % carry no tax, a 4-cent discount would carry −1).
     """
     lines = [Line(c.kind, c.description, c.quantity, c.unit_amount, c.total,
-                  _tax(c.total, tax_bp)) for c in charges]
+                  _tax(c.total, tax_rate_bp)) for c in charges]
     remaining = sum(c.total for c in charges if c.discountable)
     tax_left = sum(line.tax_amount for line, c in zip(lines, charges, strict=True)
                    if c.discountable)
@@ -91,7 +91,7 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
         if off <= 0:
             continue
         remaining -= off
-        tax_off = max(0, min(_tax(off, tax_bp), tax_left))
+        tax_off = max(0, min(_tax(off, tax_rate_bp), tax_left))
         tax_left -= tax_off
         lines.append(Line("discount", f"Coupon {discount.code}: {discount.name}", 1, -off, -off,
                           -tax_off))
@@ -100,7 +100,7 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
     return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
 
 
-def taxed(charges: list[Charge], tax_bp: int | None = None) -> Priced:
+def taxed(charges: list[Charge], tax_rate_bp: int | None = None) -> Priced:
     """Lines already priced (prorated charges, credits), with tax per line, half-up.
 
     A negative line (a discount) takes off at most what the lines before it left, and back
@@ -112,7 +112,7 @@ def taxed(charges: list[Charge], tax_bp: int | None = None) -> Priced:
         amount = charge.total if charge.total >= 0 else -min(-charge.total, left)
         if charge.total < 0 and not amount:
             continue  # nothing left to discount
-        tax = _tax(abs(amount), tax_bp)
+        tax = _tax(abs(amount), tax_rate_bp)
         if amount < 0:
             tax = -max(0, min(tax, tax_left))
         left, tax_left = left + amount, tax_left + tax

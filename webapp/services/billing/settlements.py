@@ -151,7 +151,7 @@ def _tell(session: Session, org: Organization, payments: list[PlainPayment],
          "subject": f"Payment receipt {numbers[p.id]}", "customer_id": p.customer_id,
          "context": {"name": customers[p.customer_id].display_name, "amount": amounts[p.id],
                      "number": numbers[p.id], "paid_on": today.isoformat(),
-                     "path": f"/payments/{p.id}"}}
+                     "page": outbox.page("payments.receipt", payment_id=p.id)}}
         for p in payments], now=now)
     notifications.notify_org_many(session, event=notifications.PAYMENT_RECEIVED, items=[
         (f"Payment received: {amounts[p.id]} from {customers[p.customer_id].display_name}",

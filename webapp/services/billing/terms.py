@@ -58,7 +58,7 @@ def term_end(plan: Plan, start: date, anchor_day: int | None) -> date:
     return add_interval(start, plan.interval_unit, plan.interval_count, anchor_day)
 
 
-def draft(session: Session, sub: Subscription, change: Term, *, tax_bp: int | None,
+def draft(session: Session, sub: Subscription, change: Term, *, tax_rate_bp: int | None,
           items: SubscriptionItems | None = None) -> InvoiceDraft:
     """Price what `change` bills for `sub`, without writing anything."""
     items = items or subscription_items(session, [sub])[sub.id]
@@ -68,7 +68,7 @@ def draft(session: Session, sub: Subscription, change: Term, *, tax_bp: int | No
                               discountable=False))
     active = [c for c in items.coupons if c.active]
     end = term_end(items.plan, change.start, sub.anchor_day)
-    return InvoiceDraft(change.kind, price(charges, [c.discount() for c in active], tax_bp=tax_bp),
+    return InvoiceDraft(change.kind, price(charges, [c.discount() for c in active], tax_rate_bp=tax_rate_bp),
                         ledger.Period(change.start, end), tuple(c.coupon.id for c in active))
 
 
@@ -126,7 +126,7 @@ class UnusedTime:
 
 
 def unused_time(session: Session, sub: Subscription, today: date, *,
-                tax_bp: int | None) -> UnusedTime | None:
+                tax_rate_bp: int | None) -> UnusedTime | None:
     """What the customer holds now for the days left, at the price paid for it; None when
     nothing paid is held. Each line: R(A·r, D), never more than the line was."""
     invoice = session.get(Invoice, sub.held_invoice_id) if sub.held_invoice_id else None
@@ -147,7 +147,7 @@ def unused_time(session: Session, sub: Subscription, today: date, *,
     tax_caps = iter([x.tax_amount for c, x in zip(capped, lines, strict=True) if c.total > 0])
     kept = tuple(replace(line, tax_amount=min(line.tax_amount, next(tax_caps)))
                  if line.amount > 0 else line
-                 for line in taxed(capped, tax_bp).lines)
+                 for line in taxed(capped, tax_rate_bp).lines)
     kept = _within_paid([line for line in kept if line.amount], lines)
     subtotal, tax = sum(x.amount for x in kept), sum(x.tax_amount for x in kept)
     return UnusedTime(invoice.id, invoice.number, left, days,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,21 @@ from zoneinfo import ZoneInfo
 def today_in(timezone: str, now: datetime) -> date:
     """The organization's calendar date at the UTC instant `now`."""
     return now.astimezone(ZoneInfo(timezone)).date()
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One instant and the organization's calendar date at it: what a request (or a job) means
+    by "now" and "today", read once, so that the two always agree."""
+
+    now: datetime  # UTC
+    today: date  # the calendar date in `timezone` at `now`
+    timezone: str
+
+    @classmethod
+    def at(cls, now: datetime, timezone: str | None) -> Moment:
+        zone = timezone or "UTC"
+        return cls(now, today_in(zone, now), zone)
 
 
 def add_months(start: date, months: int, anchor_day: int | None = None) -> date:

@@ -10,12 +10,18 @@ a repeat. Here `message_id` always means the outbox row's id; the header is `mes
 Several rows at once (`worker.jobs.send_outbox_messages`): `claim_many` takes them with one
 guarded update, `send_many` sends them over one SMTP connection and marks the sent ones with one
 update; a row whose send raises is released alone, the others are still sent.
+
+A mail's link to a portal page is kept in the row's context as the page's endpoint and values
+(`"page": page("invoices.detail", invoice_id=7)`), never as a URL: the sender passes `paths`, which
+builds the page's path from them when the mail is sent (webapp/links.py), and the templates
+put it after the portal's public address (`{{ base_url }}{{ path }}`). Rows written before
+carry a "path" of their own and are sent as they are.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -37,6 +43,15 @@ SWEEP_BATCH = 500
 WRITTEN_IDS = "outbox_written_ids"
 # (session, *, kind, document_id, customer_id, now) -> a document with filename, content, media_type
 Attach = Callable[..., Any]
+# (endpoint, values) -> the page's path ("/invoices/7"), given by the sender (webapp/links.py)
+Paths = Callable[[str, Mapping[str, Any]], str]
+PAGE = "page"  # context key: {"endpoint": ..., "values": {...}}, made into the "path"
+
+
+def page(endpoint: str, **values: int | str) -> dict[str, Any]:
+    """A mail's link to a portal page, for the row's context (`"page": page(...)`): the
+    endpoint and its values, made into a URL when the mail is sent."""
+    return {"endpoint": endpoint, "values": values}
 
 
 def enqueue(session: Session, *, template: str, to: str, subject: str,
@@ -131,13 +146,13 @@ def claim_many(session: Session, *, message_ids: Sequence[int], now: datetime,
 
 
 def send(session: Session, *, message_id: int, now: datetime, smtp: Mailer,
-         base_url: str = "", attach: Attach | None = None) -> bool:
+         base_url: str = "", attach: Attach | None = None, paths: Paths | None = None) -> bool:
     """Render and send a claimed row, then mark it sent; False (nothing sent) if not claimed."""
     row = session.get(OutboxMessage, message_id, populate_existing=True)
     if row is None or row.status != SENDING:
         return False
     smtp.send(build_message(session, row, mail_from=smtp.mail_from, now=now, base_url=base_url,
-                            attach=attach))
+                            attach=attach, paths=paths))
     _mark_sent(session, [message_id], now=now)
     return True
 
@@ -153,7 +168,7 @@ class BatchResult:
 
 def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, smtp: Mailer,
               base_url: str = "", budget_seconds: float | None = None,
-              attach: Attach | None = None) -> BatchResult:
+              attach: Attach | None = None, paths: Paths | None = None) -> BatchResult:
     """Render and send several claimed rows over one mail connection, then mark the sent ones
     with one update. A row whose render or send raises is released on its own (as `release`)
     and the next one is still sent. Ids that are not claimed (not "sending") are skipped.
@@ -184,10 +199,11 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
                     # read from aborting the batch's transaction (PostgreSQL).
                     with session.begin_nested():
                         message = _compose(session, row, org, mail_from=smtp.mail_from,
-                                           now=now, base_url=base_url, attach=attach)
+                                           now=now, base_url=base_url, attach=attach,
+                                           paths=paths)
                 else:
                     message = _compose(session, row, org, mail_from=smtp.mail_from, now=now,
-                                       base_url=base_url, attach=attach)
+                                       base_url=base_url, attach=attach, paths=paths)
                 deliver(message)
             except Exception as exc:  # noqa: BLE001 - any failure releases this row alone
                 failed.append((row.id, repr(exc)))
@@ -242,17 +258,19 @@ def sweep(session: Session, *, now: datetime) -> list[int]:
 
 
 def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
-                  now: datetime, base_url: str = "", attach: Attach | None = None) -> EmailMessage:
+                  now: datetime, base_url: str = "", attach: Attach | None = None,
+                  paths: Paths | None = None) -> EmailMessage:
     """The email for a row: plain text and HTML, from the organization, with the row's id."""
     return _compose(session, row, session.get(Organization, 1), mail_from=mail_from, now=now,
-                    base_url=base_url, attach=attach)
+                    base_url=base_url, attach=attach, paths=paths)
 
 
 def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
              mail_from: str, now: datetime, base_url: str,
-             attach: Attach | None) -> EmailMessage:
+             attach: Attach | None, paths: Paths | None = None) -> EmailMessage:
     # Templates turn a context "path" into a link with the portal's public address.
-    bodies = render(row.template, {**row.context, "org": org, "base_url": base_url.rstrip("/")})
+    bodies = render(row.template, {**row.context, **_path(row, paths), "org": org,
+                                   "base_url": base_url.rstrip("/")})
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = formataddr((org.name, mail_from)) if org else mail_from
@@ -287,3 +305,14 @@ def _message_id_domain(session: Session) -> str:
     org = session.get(Organization, 1)
     domain = org.email.rpartition("@")[2] if org and "@" in org.email else ""
     return domain or "localhost"
+
+
+def _path(row: OutboxMessage, paths: Paths | None) -> dict[str, str]:
+    """{"path": ...} built from the row's link now; nothing for a row that has none (or was
+    written with a "path" of its own, before links were kept as endpoints)."""
+    target = (row.context or {}).get(PAGE)
+    if not target:
+        return {}
+    if paths is None:
+        raise ValueError(f"message {row.id} links to {target['endpoint']}; send it with paths=")
+    return {"path": paths(target["endpoint"], target["values"])}

@@ -45,7 +45,7 @@ class Subject:
     id: int
     customer_id: int
     label: str  # "estimate EST-000001", "the time entry of 12 Nov 2026 on Website redesign"
-    path: str  # the customer's page for it, for links in mail
+    page: dict  # the customer's page for it, for links in mail (outbox.page)
 
 
 def thread(session: Session, *, subject_type: str, subject_id: int,
@@ -102,7 +102,7 @@ def add_admin_reply(session: Session, subject: Subject, *, user_id: int | None,
         outbox.enqueue(session, template="comment_reply", to=customer.email,
                        subject=f"{organization_name} replied on {subject.label}",
                        context={"name": customer.display_name, "subject_label": subject.label,
-                                "body": comment.body, "path": subject.path},
+                                "body": comment.body, "page": subject.page},
                        now=now, customer_id=customer.id)
     return thread(session, subject_type=subject.type, subject_id=subject.id,
                   customer_id=subject.customer_id)

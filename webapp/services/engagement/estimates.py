@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Estimate, EstimateLine, Organization
-from webapp.services.core import notifications, pdf
+from webapp.services.core import notifications, outbox, pdf
 from webapp.services.core.errors import IllegalTransition, NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.engagement import comments
@@ -132,7 +132,7 @@ def lines_of(session: Session, estimate_id: int) -> tuple[EstimateLine, ...]:
 
 def subject_of(estimate: Estimate) -> comments.Subject:
     return comments.Subject(comments.ESTIMATE, estimate.id, estimate.customer_id,
-                            f"estimate {estimate.number}", f"/estimates/{estimate.id}")
+                            f"estimate {estimate.number}", outbox.page("estimates.detail", estimate_id=estimate.id))
 
 
 def detail_of(session: Session, estimate: Estimate, today: date) -> EstimateDetail:

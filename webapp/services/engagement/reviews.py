@@ -94,7 +94,7 @@ def request_review(session: Session, *, customer_id: int, user_id: int | None, a
     org = session.get(Organization, 1)
     outbox.enqueue(session, template="review_request", to=customer.email,
                    subject=f"How are we doing? A review for {org.name}",
-                   context={"name": customer.display_name, "path": "/reviews"},
+                   context={"name": customer.display_name, "page": outbox.page("reviews.index")},
                    now=now, customer_id=customer.id)
     audit.record(session, actor_user_id=user_id, actor_label=actor, action="review.request",
                  subject_type="customer", subject_id=customer.id, before={},

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Project, ProjectTask, TimeEntry
-from webapp.services.core import notifications
+from webapp.services.core import notifications, outbox
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.core.listing import FilterReader
 from webapp.services.engagement import comments
@@ -140,7 +140,7 @@ class EntryDetail:
         return comments.Subject(comments.TIME_ENTRY, self.entry.id, self.customer_id,
                                 f"the time entry of {self.entry.work_date.isoformat()} on "
                                 f"{self.entry.project_name}",
-                                f"/timesheets/entries/{self.entry.id}")
+                                outbox.page("timesheets.entry", entry_id=self.entry.id))
 
 
 def detail_of(session: Session, entry: TimeEntry) -> EntryDetail:

@@ -9,7 +9,7 @@ from sqlalchemy import Date, bindparam, select, true
 from sqlmodel import Session
 
 from webapp.models import Customer, Subscription
-from webapp.services.billing import credits, invoices
+from webapp.services.billing import credits, invoices, tax
 from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
 from webapp.services.core import rows
 from webapp.services.core.listing import read
@@ -53,16 +53,16 @@ class Dashboard:
         return self.outstanding > 0
 
 
-def dashboard(session: Session, *, customer_id: int, today: date,
-              tax_bp: int | None) -> Dashboard:
+def dashboard(session: Session, *, customer_id: int, today: date) -> Dashboard:
     """A fixed number of queries, whatever the size of the customer's history."""
     summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": today}).one()
     customer = rows.split(summary, _CUSTOMERS)[0]
     subs, items = items_with_plans(session, [with_plan(row) for row in read(
         session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today})])
+    tax_rate_bp = tax.rate_for(session, customer_id)
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),
-        tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs),
+        tuple(SubscriptionRow.of(s, items[s.id], tax_rate_bp) for s in subs),
         invoices.recent_invoices(session, customer_id=customer_id, today=today),
         payments.recent_payments(session, customer_id=customer_id))

@@ -51,11 +51,11 @@ class ChangeApplied:
 
 
 def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
-                   request: ChangeRequest, fingerprint: str, today: date, tax_bp: int | None,
+                   request: ChangeRequest, fingerprint: str, today: date,
                    now: datetime, allowed: Choices | None = None) -> ChangeApplied:
     """Apply the change the customer previewed, or refuse if its figures moved."""
     current = draft_change(session, customer_id=customer_id, subscription_id=subscription_id,
-                           request=request, today=today, tax_bp=tax_bp, allowed=allowed)
+                           request=request, today=today, allowed=allowed)
     if current.fingerprint() != fingerprint:
         raise PriceChanged()
     sub = owned_subscription(session, customer_id, subscription_id)

@@ -26,7 +26,7 @@ from webapp.models import (
     ScheduledChange,
     Subscription,
 )
-from webapp.services.billing import changes, charges, payment_effects, terms
+from webapp.services.billing import changes, charges, payment_effects, tax, terms
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core import notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import today_in
@@ -222,7 +222,7 @@ def _overdue_one(ctx: _Context, sub: Subscription) -> None:
                    customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
                             "state": action, "days": days, "comes_back": action == "unpaid",
-                            "path": f"/subscriptions/{sub.id}"},
+                            "page": outbox.page("subscriptions.detail", subscription_id=sub.id)},
                    now=ctx.now)
     notifications.notify_org(
         ctx.session, event=notifications.DUNNING_FINAL_ACTION,
@@ -271,8 +271,7 @@ def _renew_in_bulk(ctx: _Context, subs: list[Subscription]) -> list[Subscription
     """Renew the plain ones set-based; returns those left for the per-subscription path."""
     try:
         with ctx.session.begin_nested():
-            done = renewals.renew(ctx.session, subs, today=ctx.today, now=ctx.now,
-                                  tax_bp=ctx.org.tax_rate_bp, org=ctx.org,
+            done = renewals.renew(ctx.session, subs, today=ctx.today, now=ctx.now, org=ctx.org,
                                   invoice_due_days=INVOICE_DUE_DAYS)
     except (renewals.StaleBatch, IntegrityError):
         ctx.session.expire_all()
@@ -322,7 +321,8 @@ def _charges_automatically(sub: Subscription) -> bool:
 
 def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: str) -> None:
     """Invoice the term, move the subscription's dates on, and charge or email the invoice."""
-    invoice_draft = terms.draft(ctx.session, sub, term, tax_bp=ctx.org.tax_rate_bp)
+    invoice_draft = terms.draft(ctx.session, sub, term,
+                                tax_rate_bp=tax.rate_for(ctx.session, sub.customer_id))
     automatic = _charges_automatically(sub)
     due_date = ctx.today if automatic else ctx.today + timedelta(days=INVOICE_DUE_DAYS)
     invoice = terms.issue(ctx.session, sub, invoice_draft, issue_date=ctx.today,
@@ -348,7 +348,7 @@ def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: s
                                 "amount": format_money(invoice.total, invoice.currency,
                                                        ctx.org.locale),
                                 "due_date": invoice.due_date.isoformat(),
-                                "path": f"/invoices/{invoice.id}"}, now=ctx.now)
+                                "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=ctx.now)
 
 
 def _await(ctx: _Context, sub: Subscription, payment_id: int) -> None:
@@ -430,7 +430,7 @@ def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
                             "amount": format_money(balance_due(invoice), invoice.currency,
                                                    ctx.org.locale),
                             "due_date": invoice.due_date.isoformat(), "days": days,
-                            "path": f"/invoices/{invoice.id}"}, now=ctx.now)
+                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=ctx.now)
 
 
 def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> None:
@@ -441,4 +441,4 @@ def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> Non
                    customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
                             "on": on.isoformat(), "autocharge": _charges_automatically(sub),
-                            "path": f"/subscriptions/{sub.id}"}, now=ctx.now)
+                            "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=ctx.now)

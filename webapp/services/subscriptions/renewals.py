@@ -32,7 +32,7 @@ from webapp.models import (
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services.billing import terms
+from webapp.services.billing import tax, terms
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.core import bulk, numbering, outbox, state_machine
 from webapp.services.core.money import format_money
@@ -50,7 +50,7 @@ class BulkRenewal:
 
 
 def renew(session: Session, subs: list[Subscription], *, today: date, now: datetime,
-          tax_bp: int | None, org, invoice_due_days: int) -> BulkRenewal:
+          org, invoice_due_days: int) -> BulkRenewal:
     """Renew the plain ones among `subs` (live, due, no charge in flight) in bulk."""
     state_machine.check("live", "renew", "live")
     plain, leftovers = _split(session, subs, today)
@@ -63,7 +63,8 @@ def renew(session: Session, subs: list[Subscription], *, today: date, now: datet
             continue
         drafts.append((sub, terms.draft(session, sub, terms.Term(sub.next_billing_date,
                                                                      "renewal"),
-                                          tax_bp=tax_bp, items=items[sub.id])))
+                                          tax_rate_bp=tax.rate_for(session, sub.customer_id),
+                                          items=items[sub.id])))
     if not drafts:
         return BulkRenewal([], [], leftovers)
     # Ids first, so each pending payment is written before the invoice that it holds. The
@@ -180,7 +181,8 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
          "subject": f"Invoice {number} from {org.name}", "customer_id": sub.customer_id,
          "context": {"name": customers[sub.customer_id].display_name, "number": number,
                      "amount": format_money(draft.priced.total, sub.currency, org.locale),
-                     "due_date": due_date, "path": f"/invoices/{invoice_id}"}}
+                     "due_date": due_date,
+                     "page": outbox.page("invoices.detail", invoice_id=invoice_id)}}
         for sub, draft, invoice_id, number in mailed], now=now)
 
 

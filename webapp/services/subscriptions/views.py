@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
+from webapp.services.billing import tax
 from webapp.services.billing.catalog import (
     SubscriptionItems,
     items_with_plans,
@@ -91,9 +92,9 @@ class SubscriptionRow:
     expired_reason: str | None
 
     @classmethod
-    def of(cls, sub: Subscription, items: SubscriptionItems, tax_bp: int | None) -> SubscriptionRow:
+    def of(cls, sub: Subscription, items: SubscriptionItems, tax_rate_bp: int | None) -> SubscriptionRow:
         return cls(sub.id, sub.number, items.plan.name, sub.status, STATUS_LABELS[sub.status],
-                   sub.currency, items.next_term_price(tax_bp).total, items.plan.interval_unit,
+                   sub.currency, items.next_term_price(tax_rate_bp).total, items.plan.interval_unit,
                    sub.start_date, sub.next_billing_date, sub.expired_reason)
 
 
@@ -117,14 +118,15 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
 
 
 def list_subscriptions(session: Session, *, customer_id: int, filters: SubscriptionFilters,
-                       tax_bp: int | None, page_size: int = PAGE_SIZE) -> Page[SubscriptionRow]:
+                       page_size: int = PAGE_SIZE) -> Page[SubscriptionRow]:
     """One page of the customer's subscriptions, a fixed number of queries."""
     count, rows = _list_statements(filters.status is not None, filters.plan is not None,
                                    filters.sort)
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
     page = counted_page(session, rows, count, params, filters.page, page_size, with_plan)
     subs, items = items_with_plans(session, page.items)
-    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_bp) for s in subs))
+    tax_rate_bp = tax.rate_for(session, customer_id)
+    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_rate_bp) for s in subs))
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,9 @@ def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[Timeli
 
 
 def subscription_detail(session: Session, *, customer_id: int, subscription_id: int,
-                        tax_bp: int | None, today: date) -> SubscriptionDetail:
+                        today: date) -> SubscriptionDetail:
     sub = owned_subscription(session, customer_id, subscription_id)
+    tax_rate_bp = tax.rate_for(session, customer_id)
     items = subscription_items(session, [sub])[sub.id]
     method = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
     changes = session.exec(select(ScheduledChange).where(ScheduledChange.subscription_id == sub.id)
@@ -179,6 +182,6 @@ def subscription_detail(session: Session, *, customer_id: int, subscription_id: 
                               Invoice.subscription_id == sub.id, Invoice.status == "open")
         .order_by(Invoice.issue_date, Invoice.id)).all()
     return SubscriptionDetail(
-        SubscriptionRow.of(sub, items, tax_bp), sub, items, items.next_term_price(tax_bp),
+        SubscriptionRow.of(sub, items, tax_rate_bp), sub, items, items.next_term_price(tax_rate_bp),
         method, _timeline(sub, list(changes)),
         tuple(InvoiceRow.of(inv, sub.number, today) for inv in unpaid))

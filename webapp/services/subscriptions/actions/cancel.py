@@ -20,11 +20,10 @@ from sqlmodel import Session
 from webapp.models import (
     CreditNote,
     Invoice,
-    Organization,
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services.billing import catalog, changes, ledger
+from webapp.services.billing import catalog, changes, ledger, tax
 from webapp.services.billing import terms as billing
 from webapp.services.billing.context import Context, confirm, context
 from webapp.services.billing.terms import UnusedTime
@@ -88,7 +87,7 @@ def _options(ctx: Context, sub: Subscription) -> CancelOptions:
     timings = allowed_timings(ctx.prefs, sub)
     if not timings:
         state_machine.check(sub.status, _EVENTS[preferences.cancel_timings(ctx.prefs)[0]])
-    unused = billing.unused_time(ctx.session, sub, ctx.today, tax_bp=ctx.org.tax_rate_bp) \
+    unused = unused_time(ctx.session, sub, ctx.today) \
         if ctx.prefs.cancel_credit_unused and IMMEDIATELY in timings else None
     return CancelOptions(sub, timings, tuple(ctx.prefs.cancellation_reasons),
                          retention_offer(ctx, sub), unused,
@@ -132,8 +131,7 @@ def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: st
     """The one cancellation, for the customer's and the admin's own checks: the state
     machine decides, and cancelling now credits the unused time when `credit_unused`."""
     if timing == IMMEDIATELY:
-        unused = billing.unused_time(ctx.session, sub, ctx.today, tax_bp=ctx.org.tax_rate_bp) \
-            if credit_unused else None
+        unused = unused_time(ctx.session, sub, ctx.today) if credit_unused else None
         state_machine.transition(ctx.session, sub, "cancel_now", "cancelled", now=ctx.now,
                                  cancelled_on=ctx.today, cancel_reason=why,
                                  next_billing_date=None, status_before_cancel=None,
@@ -183,7 +181,7 @@ def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime |
 def unused_time(session: Session, sub: Subscription, today: date) -> UnusedTime | None:
     """What cancelling now would credit: the unused days of what the customer holds now."""
     return billing.unused_time(session, sub, today,
-                               tax_bp=session.get(Organization, 1).tax_rate_bp)
+                               tax_rate_bp=tax.rate_for(session, sub.customer_id))
 
 
 # -- the retention offer ------------------------------------------------------------------

@@ -107,9 +107,9 @@ class Overview:
     actions: SubscriptionActions
 
 
-def overview(session: Session, *, customer_id: int, subscription_id: int, today: date,
-             tax_bp: int | None) -> Overview:
+def overview(session: Session, *, customer_id: int, subscription_id: int,
+             today: date) -> Overview:
     """The subscription with its actions, for the page and for the fragments htmx swaps."""
     detail = subscription_detail(session, customer_id=customer_id,
-                                 subscription_id=subscription_id, tax_bp=tax_bp, today=today)
+                                 subscription_id=subscription_id, today=today)
     return Overview(detail, available(session, detail, today=today))

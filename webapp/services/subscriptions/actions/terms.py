@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from sqlmodel import Session
 
 from webapp.models import Invoice, PaymentMethod, Plan, Subscription
-from webapp.services.billing import charges, credits
+from webapp.services.billing import charges, credits, tax
 from webapp.services.billing import terms as billing
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.billing.changes import PriceChanged  # one refusal for every summary
@@ -118,7 +118,7 @@ def _summary(ctx: Context, sub: Subscription, event: str) -> TermSummary:
     # reads only the id and the anchor when given the items.
     anchored = SimpleNamespace(id=sub.id, anchor_day=ctx.today.day)
     draft = billing.draft(ctx.session, anchored, billing.Term(ctx.today, kind, setup_fee),
-                          tax_bp=ctx.org.tax_rate_bp, items=items)
+                          tax_rate_bp=tax.rate_for(ctx.session, sub.customer_id), items=items)
     total = draft.priced.total
     credit = min(total, credits.unused_credit(ctx.session, customer_id=sub.customer_id)) \
         if total > 0 else 0
