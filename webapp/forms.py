@@ -30,8 +30,16 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, NumberRange, Optional, StopValidation
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
+from webapp.services.accounts.auth import MIN_PASSWORD_LENGTH
 from webapp.services.billing.gateway import CardDetails
 from webapp.services.core import text
 from webapp.services.core.errors import InvalidInput
@@ -194,3 +202,18 @@ class CardFields(FlaskForm):
         """Never send a typed card number or CVC back to the browser."""
         self.card_number.data = self.card_number.raw_data = None
         self.cvc.data = self.cvc.raw_data = None
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice (setting one from a link, or changing it)."""
+
+    unplaced_errors = "new_password"
+
+    new_password = PasswordField("New password", validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
+                               message="Use at least %(min)d characters.")])
+    confirm_password = PasswordField("Confirm new password", validators=[DataRequired()])
+
+    def validate_confirm_password(self, field) -> None:
+        if field.data != self.new_password.data:
+            raise ValidationError("The two new passwords do not match.")

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, redirect, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired
 
 from webapp.context import now
 from webapp.db import db
-from webapp.forms import FlaskForm
+from webapp.forms import NewPasswordForm
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.permissions import current_preferences
 from webapp.services.accounts import auth
@@ -20,18 +20,8 @@ from webapp.services.core.errors import InvalidInput
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-class ChangePasswordForm(FlaskForm):
-    unplaced_errors = "new_password"
-
+class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[
-        DataRequired(), Length(min=auth.MIN_PASSWORD_LENGTH, max=200,
-                               message="Use at least %(min)d characters.")])
-    confirm_password = PasswordField("Confirm new password", validators=[DataRequired()])
-
-    def validate_confirm_password(self, field) -> None:
-        if field.data != self.new_password.data:
-            raise ValidationError("The two new passwords do not match.")
 
 
 def _sessions() -> tuple[account_sessions.SessionView, ...]:

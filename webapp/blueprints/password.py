@@ -14,17 +14,17 @@ from flask import (
     session,
     url_for,
 )
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import EmailField
+from wtforms.validators import DataRequired, Length
 
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
-from webapp.forms import FlaskForm
+from webapp.forms import FlaskForm, NewPasswordForm
 from webapp.htmx import finish, form_errors
 from webapp.login import sign_in
-from webapp.services.accounts import auth, invitations, notices
+from webapp.services.accounts import invitations, notices
 from webapp.services.core.errors import InvalidInput
 
 bp = Blueprint("password", __name__, url_prefix="/password")
@@ -38,19 +38,6 @@ DONE = {"invitation": "Your password is set, and you are signed in.",
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-
-
-class SetPasswordForm(FlaskForm):
-    unplaced_errors = "new_password"
-
-    new_password = PasswordField("New password", validators=[
-        DataRequired(), Length(min=auth.MIN_PASSWORD_LENGTH, max=200,
-                               message="Use at least %(min)d characters.")])
-    confirm_password = PasswordField("Confirm new password", validators=[DataRequired()])
-
-    def validate_confirm_password(self, field) -> None:
-        if field.data != self.new_password.data:
-            raise ValidationError("The two new passwords do not match.")
 
 
 def _limit() -> str:
@@ -91,7 +78,7 @@ def set_password(token: str, purpose: str):
     """Set a password from an emailed link; a used, expired or altered link gets its own page."""
     kind = PURPOSES[purpose]
     user = invitations.user_for_token(db.session, token=token, purpose=kind, **_secrets())
-    form = SetPasswordForm()
+    form = NewPasswordForm()
     page = {"form": form, "heading": HEADING[purpose], "email": user.email, "token": token}
     if not form.validate_on_submit():
         return render_template("password/set.html", **page), 422 if request.method == "POST" else 200
