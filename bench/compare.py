@@ -25,10 +25,11 @@ from bench.database import CACHE, ROOT
 from webapp.demo import scale
 
 
-def _worktree(ref: str) -> Path:
+def worktree(ref: str, prefix: str = "compare") -> Path:
+    """REF checked out (detached) into bench/.cache/<prefix>-<sha>, once."""
     sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout.strip()
-    tree = CACHE / f"compare-{sha}"
+    tree = CACHE / f"{prefix}-{sha}"
     if not tree.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=ROOT,
                        check=True, capture_output=True)
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     load = replace(wrk.Load(), duration=args.duration)
     CACHE.mkdir(parents=True, exist_ok=True)
-    before = _worktree(args.ref)
+    before = worktree(args.ref)
     names = ("postgresql", "sqlite") if args.db == "both" else (args.db,)
     for name in names:
         b = database.backend(name, args.customers)

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 from bench import database
-from bench.database import CACHE, ROOT
+from bench.compare import worktree
+from bench.database import ROOT
 
 # Runs inside each checkout: "path htmx n" on stdin -> CPU ms per request on stdout.
 SERVE = r"""
@@ -46,16 +47,6 @@ PAGES = (("dashboard /", "/", 0), ("/subscriptions", "/subscriptions", 0),
          ("invoice detail", "invoice", 0), ("htmx /invoices?status=paid (list swap)",
                                             "/invoices?status=paid", 1),
          ("htmx forward status (polled)", "forward", 1))
-
-
-def _tree(ref: str) -> Path:
-    sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.strip()
-    tree = CACHE / f"cpu-{sha}"
-    if not tree.exists():
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=ROOT,
-                       check=True, capture_output=True)
-    return tree
 
 
 class _Side:
@@ -94,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     backend = database.backend(args.db, args.customers)
     database.prepare(backend, args.customers)
-    sides = [_Side(_tree(args.ref), backend.url), _Side(ROOT, backend.url)]
+    sides = [_Side(worktree(args.ref, "cpu"), backend.url), _Side(ROOT, backend.url)]
     best: dict[tuple[str, int], float] = {}
     try:
         for batch in range(args.batches):
