@@ -236,7 +236,7 @@ def main() -> None:
                                   messages=args.messages, round_no=round_no, mode=mode)
             written = time.perf_counter() - t0
             seconds, first, steady, complete, codes = run_workers(args.workers, sink, port,
-                                                           args.messages, args.timeout)
+                                                                  args.messages, args.timeout)
             with Session(engine) as s:
                 unsent = s.exec(select(func.count()).select_from(OutboxMessage)
                                 .where(OutboxMessage.status != outbox.SENT)).one()

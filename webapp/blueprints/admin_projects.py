@@ -79,7 +79,7 @@ def new():
     if form.validate_on_submit():
         try:
             project = project_admin.create_project(db.session, customer_id=form.customer_id.data,
-                                              data=form.data_input(), now=now())
+                                                   data=form.data_input(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -100,7 +100,7 @@ def edit(project_id: int):
     if form.validate_on_submit():
         try:
             project_admin.update_project(db.session, project_id=project_id, data=form.data_input(),
-                                    now=now())
+                                         now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -131,8 +131,8 @@ def save_task(project_id: int, task_id: int | None):
     if form.validate_on_submit():
         try:
             saved = project_admin.save_task(db.session, project_id=project_id, task_id=task_id,
-                                       name=form.name.data, description=form.description.data,
-                                       hourly_rate=form.hourly_rate.data, now=now())
+                                            name=form.name.data, description=form.description.data,
+                                            hourly_rate=form.hourly_rate.data, now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:

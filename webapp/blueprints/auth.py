@@ -56,8 +56,8 @@ def login():
         return render_template("auth/login.html", form=form), status
     account = throttle.key_for(form.email.data)
     tried = throttle.attempt(db.session, email=form.email.data,
-                                   password=form.password.data,
-                                   trusted_device=trusted_device(account), now=now())
+                             password=form.password.data,
+                             trusted_device=trusted_device(account), now=now())
     if tried.user is None:
         commit_and_dispatch()  # the failure counts, whatever the answer
         # Unknown email and wrong password get exactly the same answers.
@@ -79,8 +79,8 @@ def login():
 def logout():
     """End this session, on the server too: a copy of the cookie opens nothing after it."""
     sessions.end_by_token(db.session, user_id=current_user.user_id,
-                                  token=current_user.session_token, reason="logout",
-                                  now=now())
+                          token=current_user.session_token, reason="logout",
+                          now=now())
     db.session.commit()
     logout_user()
     session.clear()

@@ -36,7 +36,7 @@ def download(document: pdf.Document):
 def invoice_pdf(invoice_id: int):
     """One of the customer's invoices as a PDF."""
     return download(sources.invoice_pdf(db.session, customer_id=current_user.customer_id,
-                                          invoice_id=invoice_id, today=today()))
+                                        invoice_id=invoice_id, today=today()))
 
 
 @bp.get("/credits/<int:credit_note_id>.pdf")
@@ -44,7 +44,7 @@ def invoice_pdf(invoice_id: int):
 def credit_note_pdf(credit_note_id: int):
     """One of the customer's credit notes as a PDF."""
     return download(sources.credit_note_pdf(db.session, customer_id=current_user.customer_id,
-                                              credit_note_id=credit_note_id))
+                                            credit_note_id=credit_note_id))
 
 
 @bp.get("/payments/<int:payment_id>.pdf")
@@ -52,7 +52,7 @@ def credit_note_pdf(credit_note_id: int):
 def receipt_pdf(payment_id: int):
     """The receipt of one of the customer's payments as a PDF."""
     return download(sources.receipt_pdf(db.session, customer_id=current_user.customer_id,
-                                          payment_id=payment_id))
+                                        payment_id=payment_id))
 
 
 # --- Forwarding ------------------------------------------------------------------------------

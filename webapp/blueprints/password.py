@@ -64,7 +64,7 @@ def forgot():
         return render_template("password/forgot.html", form=form), status
     # Only the typed address is recorded; a job mails it if it is a login's (never here).
     notices.record(db.session, kind=notices.PASSWORD_RESET,
-                           email=form.email.data, now=now())
+                   email=form.email.data, now=now())
     commit_and_dispatch()
     return render_template("password/forgot_sent.html")
 

@@ -19,7 +19,7 @@ def index():
     """Payments the customer has made; htmx swaps only the list when filters change."""
     filters, messages = history.read_filters(request.args)
     page = history.list_payments(db.session, customer_id=current_user.customer_id,
-                                  filters=filters)
+                                 filters=filters)
     return render_page("payments/index.html", "payment_list", page=page, filters=filters,
                        messages=messages, methods=history.METHOD_LABELS)
 
@@ -29,5 +29,5 @@ def index():
 def receipt(payment_id: int):
     """A payment's receipt, printable."""
     view = history.receipt(db.session, customer_id=current_user.customer_id,
-                            payment_id=payment_id)
+                           payment_id=payment_id)
     return render_page("payments/receipt.html", receipt=view)

@@ -33,7 +33,7 @@ class ChangeForm(FlaskForm):
 
 def _setup(subscription_id: int):
     options = changes.choices(db.session, customer_id=current_user.customer_id,
-                                           subscription_id=subscription_id)
+                              subscription_id=subscription_id)
     form = ChangeForm()
     form.plan_id.choices = [(pid, name) for pid, name, _ in options.plans]
     form.timing.choices = [(t, TIMING_LABELS[t]) for t in options.timings]

@@ -22,7 +22,7 @@ def index():
     plans = views.plan_choices(db.session, customer_id=current_user.customer_id)
     filters, messages = views.read_filters(request.args, tuple(c for c, _ in plans))
     page = views.list_subscriptions(db.session, customer_id=current_user.customer_id,
-                                            filters=filters)
+                                    filters=filters)
     return render_page("subscriptions/index.html", "subscription_list", page=page,
                        filters=filters, messages=messages, plans=plans,
                        statuses=views.STATUS_LABELS)

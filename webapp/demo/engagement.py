@@ -42,7 +42,7 @@ JANE_ESTIMATES = [
 ]
 OMAR_ESTIMATES = [
     ("Warehouse labels", -3, 27, "sent", "", [("Label design", 1, 40000),
-                                               ("Print-ready files", 3, 5000)]),
+                                              ("Print-ready files", 3, 5000)]),
 ]
 
 
@@ -98,7 +98,7 @@ def _entries(session: Session, project: Project, tasks: list[ProjectTask], specs
             disapproval_reason=reason,
             decided_at=None if approval == "pending" else now - timedelta(days=days - 1),
             created_at=now - timedelta(days=days), updated_at=now - timedelta(days=days))
-        for days, task, minutes, text, approval, reason, billed in specs]
+            for days, task, minutes, text, approval, reason, billed in specs]
     session.add_all(made)
     session.flush()
     return made

@@ -39,7 +39,7 @@ def test_authenticate_refuses_a_wrong_password_and_an_unknown_email_alike(sessio
 
 def _sign_in(session, user, now):
     started = sessions.start(session, user_id=user.id, method="password", ip=None,
-                                     user_agent=None, now=now)
+                             user_agent=None, now=now)
     session.commit()
     return started
 

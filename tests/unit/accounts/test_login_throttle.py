@@ -25,7 +25,7 @@ def jane(session, now) -> User:
 
 def _try(session, now, password="wrong-password", email="jane@example.com", trusted=False):
     result = throttle.attempt(session, email=email, password=password,
-                                    trusted_device=trusted, now=now)
+                              trusted_device=trusted, now=now)
     session.commit()
     return result
 

@@ -172,9 +172,9 @@ class Shop:
                                                 coupon_id=self.coupons[code].id))
         self.session.flush()
         draft = terms.draft(self.session, sub, terms.Term(self.start, "first_term"),
-                              tax_rate_bp=self.tax_rate_bp)
+                            tax_rate_bp=self.tax_rate_bp)
         invoice = terms.issue(self.session, sub, draft, issue_date=self.start,
-                                due_date=self.start, now=now)
+                              due_date=self.start, now=now)
         ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
                               currency="USD", invoices=[invoice], paid_on=self.start, now=now,
                               idempotency_key=f"paid-{invoice.id}")

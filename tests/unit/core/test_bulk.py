@@ -47,7 +47,7 @@ def test_insert_without_ids_and_nothing_to_insert(session):
          "created_at": NOW} for i in range(3)])
     notes = session.exec(select(Notification).order_by(Notification.title)).scalars().all()
     assert [(n.title, n.body, n.read_at) for n in notes] == [(f"t{i}", AWKWARD, None)
-                                                              for i in range(3)]
+                                                             for i in range(3)]
 
 
 def test_update_matches_each_row_by_its_conditions_and_counts_them(session):

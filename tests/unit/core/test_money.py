@@ -46,7 +46,7 @@ def test_typed_amounts_with_too_many_decimals_are_refused():
 
 
 @pytest.mark.parametrize(("n", "d", "expected"), [(5, 10, 1), (4, 10, 0), (15, 10, 2), (-5, 10, -1),
-                                                 (600000, 30, 20000), (1000000, 30, 33333)])
+                                                  (600000, 30, 20000), (1000000, 30, 33333)])
 def test_half_up_division(n, d, expected):
     assert half_up_div(n, d) == expected
     assert Decimal(n) / Decimal(d) - expected <= Decimal("0.5")

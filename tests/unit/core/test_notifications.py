@@ -43,11 +43,11 @@ def test_every_event_adds_an_unread_admin_notification(session, now, org):
     _notify(session, now, event="subscription_paused")
     (note,) = session.exec(select(Notification)).all()
     assert (note.event, note.title, note.read_at) == ("subscription_paused", "Payment received",
-                                                       None)
+                                                      None)
 
 
 def test_an_emailed_event_mails_the_organization_with_the_customer_as_reply_to(session, now,
-                                                                             jane):
+                                                                               jane):
     _notify(session, now, customer_id=jane.id)
     (mail,) = _mails(session)
     assert (mail.to_address, mail.reply_to, mail.subject, mail.template) == (

@@ -40,7 +40,7 @@ def _user(session, now, **values) -> User:
 def _login_id(session, user, now) -> str:
     """A sign-in of `user`, as the login cookie names it."""
     started = sessions.start(session, user_id=user.id, method="password", ip=None,
-                                     user_agent=None, now=now)
+                             user_agent=None, now=now)
     session.commit()
     return request_facts.login_id(user.id, user.session_version, started.token)
 
@@ -57,9 +57,9 @@ def test_one_statement_answers_the_user_the_organization_and_the_preferences(
     assert "JOIN organization" in statements[-1] and "JOIN preferences" in statements[-1]
     assert "JOIN user_session" in statements[-1]
     assert (facts.user.id, facts.user.email, facts.user.role) == (user.id, "jane@example.com",
-                                                                   "customer")
+                                                                  "customer")
     assert (facts.organization.portal_name, facts.organization.locale) == ("Acme Portal",
-                                                                            "de_DE")
+                                                                           "de_DE")
     assert facts.preferences.module_invoices is False
     assert facts.preferences.module_payments is Preferences().module_payments
 
@@ -192,7 +192,7 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     subs = subscriptions.list_subscriptions(session, customer_id=customer.id,
                                             filters=SubscriptionFilters(status="live"))
     assert [(r.id, r.plan_name, r.amount) for r in subs.items] == [(sub.id, "Test-Monthly",
-                                                                     1000)]
+                                                                    1000)]
     assert subscriptions.list_subscriptions(
         session, customer_id=customer.id,
         filters=SubscriptionFilters(plan="test-monthly")).total == 1

@@ -86,7 +86,7 @@ def test_a_failed_render_is_retried_then_given_up(session, customer, now):
         document_jobs.release(session, job_id=job.id, error="boom")
         expected = "failed" if attempt == document_jobs.MAX_ATTEMPTS else "queued"
         assert document_jobs.view(session, customer_id=customer.id,
-                                   job_id=job.id).status == expected
+                                  job_id=job.id).status == expected
 
 
 def test_a_finished_job_downloads_its_file(session, customer, now):

@@ -31,7 +31,7 @@ def test_an_invoice_pdf_shows_its_number_and_total_with_the_rupee_sign(session, 
     customer = make_customer(session, now=now, currency="INR")
     invoice = make_invoice(session, customer=customer, now=now, amount=123456)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                     today=now.date())
+                                   today=now.date())
     text = pdf_text(document.content)
     assert invoice.number in text
     assert "₹1,234.56" in text
@@ -41,7 +41,7 @@ def test_an_invoice_pdf_in_euros_shows_the_euro_sign(session, now, org):
     customer = make_customer(session, now=now, currency="EUR")
     invoice = make_invoice(session, customer=customer, now=now, amount=4200)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                     today=now.date())
+                                   today=now.date())
     assert "€42.00" in pdf_text(document.content)
 
 
@@ -49,7 +49,7 @@ def test_a_document_is_named_after_its_number(session, now, org):
     customer = make_customer(session, now=now)
     invoice = make_invoice(session, customer=customer, now=now)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                     today=now.date())
+                                   today=now.date())
     assert document.filename == f"{invoice.number}.pdf"
     assert document.content.startswith(b"%PDF")
 
@@ -62,7 +62,7 @@ def test_customer_text_in_a_document_is_shown_as_text_not_markup(session, now, o
                                    kind="one_off", priced=priced, issue_date=now.date(),
                                    due_date=now.date(), now=now)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                     today=now.date())
+                                   today=now.date())
     assert "<b>Setup</b> & <img src='/etc/passwd'>" in pdf_text(document.content)
 
 
@@ -71,7 +71,7 @@ def test_a_receipt_pdf_lists_the_invoices_the_payment_paid(session, now, org):
     invoice = make_invoice(session, customer=customer, now=now, amount=2500)
     payment = pay(session, customer=customer, invoices=[invoice], amount=2500, now=now)
     text = pdf_text(sources.receipt_pdf(session, customer_id=customer.id,
-                                          payment_id=payment.id).content)
+                                        payment_id=payment.id).content)
     assert payment.number in text and invoice.number in text and "€25.00" in text
 
 
@@ -81,7 +81,7 @@ def test_a_credit_note_pdf_shows_its_number_reason_and_amount(session, now, org)
                                      total=99900, reason="Goodwill", issue_date=now.date(),
                                      now=now)
     text = pdf_text(sources.credit_note_pdf(session, customer_id=customer.id,
-                                              credit_note_id=note.id).content)
+                                            credit_note_id=note.id).content)
     assert note.number in text and "Goodwill" in text and "₹999.00" in text
 
 
@@ -91,7 +91,7 @@ def test_another_customers_document_is_not_found(session, now, org):
     invoice = make_invoice(session, customer=jane, now=now)
     with pytest.raises(NotFound):
         sources.document_pdf(session, kind="invoice", customer_id=omar.id,
-                               document_id=invoice.id, today=now.date())
+                             document_id=invoice.id, today=now.date())
 
 
 def test_a_document_may_load_files_from_static():

@@ -54,7 +54,7 @@ def rows(session) -> list[OutboxMessage]:
 
 
 def test_forwarding_writes_one_outbox_row_per_recipient_with_the_document(session, now,
-                                                                         customer, invoice):
+                                                                          customer, invoice):
     sam = contact(session, customer, now)
     result = forward(session, customer, invoice, now, contact_ids=[sam.id],
                      addresses="acct@example.org", message="For the books")
@@ -73,7 +73,7 @@ def test_an_address_both_chosen_and_typed_gets_one_mail(session, now, customer, 
 
 
 def test_an_address_that_is_not_an_email_is_refused_next_to_its_field(session, now, customer,
-                                                                     invoice):
+                                                                      invoice):
     with pytest.raises(InvalidInput) as refused:
         forward(session, customer, invoice, now, addresses="ok@example.com, not-an-address")
     assert refused.value.field == "addresses" and "not-an-address" in refused.value.message

@@ -202,8 +202,8 @@ def test_sending_a_draft_shows_it_to_the_customer_and_emails_a_link(session, see
 def test_the_estimate_pdf_shows_its_number_lines_and_total(session, seeded, today):
     estimate = _estimate(session, "Website redesign")
     document = sources.document_pdf(session, kind="estimate",
-                                      customer_id=seeded.jane_customer_id,
-                                      document_id=estimate.id, today=today)
+                                    customer_id=seeded.jane_customer_id,
+                                    document_id=estimate.id, today=today)
     text = " ".join(page.extract_text() for page in PdfReader(BytesIO(document.content)).pages)
     assert document.filename == f"{estimate.number}.pdf"
     assert estimate.number in text and "Discovery workshop" in text and "$9,960.00" in text

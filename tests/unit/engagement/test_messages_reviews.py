@@ -116,7 +116,7 @@ def test_reviews_are_refused_when_the_preference_is_off(session, seeded, now):
 
 def test_admins_see_every_review_or_one_customers(session, seeded):
     assert {r.customer_name for r in reviews.admin_reviews(session)} == {"Jane Cooper",
-                                                                        "Omar Haddad"}
+                                                                         "Omar Haddad"}
     assert {r.customer_name for r in reviews.admin_reviews(
         session, customer_id=seeded.omar_customer_id)} == {"Omar Haddad"}
 

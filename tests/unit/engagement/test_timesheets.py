@@ -42,7 +42,7 @@ def test_entries_are_grouped_by_project_then_week_newest_first(session, seeded):
     sheet = timesheets.timesheet(session, customer_id=seeded.jane_customer_id,
                                  filters=timesheets.TimesheetFilters())
     assert [g.name for g in sheet.groups] == ["Brand guidelines", "Support retainer",
-                                               "Website redesign"]
+                                              "Website redesign"]
     website = sheet.groups[2]
     assert all(w.start.weekday() == 0 for w in website.weeks)
     assert [w.start for w in website.weeks] == sorted((w.start for w in website.weeks),
@@ -149,14 +149,14 @@ def test_a_fixed_cost_project_needs_its_price(session, seeded, now):
     data = project_admin.ProjectInput("Audit", "", "active", "fixed", "", "", "", "", False)
     with pytest.raises(InvalidInput) as refused:
         project_admin.create_project(session, customer_id=seeded.jane_customer_id, data=data,
-                                now=now)
+                                     now=now)
     assert refused.value.field == "fixed_amount"
 
 
 def test_a_project_is_made_in_the_customers_currency(session, seeded, now):
     data = project_admin.ProjectInput("Audit", "", "active", "project_hourly", "", "80", "10:30",
-                                 "", True)
+                                      "", True)
     project = project_admin.create_project(session, customer_id=seeded.omar_customer_id,
-                                      data=data, now=now)
+                                           data=data, now=now)
     assert (project.currency, project.hourly_rate, project.budget_minutes) == ("EUR", 8000, 630)
     assert project_admin.ProjectInput.of(project).hourly_rate == "80.00"

@@ -95,7 +95,7 @@ class Shop:
             self.session.flush()
         draft = terms.draft(self.session, sub, terms.Term(start, "first_term"), tax_rate_bp=2000)
         invoice = terms.issue(self.session, sub, draft, issue_date=start, due_date=start,
-                                now=self.now)
+                              now=self.now)
         if paid:
             ledger.record_payment(self.session, customer_id=self.customer.id,
                                   amount=invoice.total, currency="USD", invoices=[invoice],

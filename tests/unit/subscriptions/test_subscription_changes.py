@@ -97,9 +97,9 @@ class Book:
                                                 applied_at=at(TERM_START)))
             self.session.flush()
         draft = terms.draft(self.session, sub, terms.Term(TERM_START, "first_term"),
-                              tax_rate_bp=None)
+                            tax_rate_bp=None)
         invoice = terms.issue(self.session, sub, draft, issue_date=TERM_START,
-                                due_date=TERM_START, now=at(TERM_START))
+                              due_date=TERM_START, now=at(TERM_START))
         ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
                               currency="USD", invoices=[invoice], paid_on=TERM_START,
                               now=at(TERM_START), idempotency_key=f"paid-{invoice.id}")

@@ -25,7 +25,7 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(client, auth, seed
     assert wrong_password.status_code == unknown_email.status_code == 422
     first = _without_tokens(wrong_password.get_data(as_text=True)).replace(demo.JANE[0], "EMAIL")
     second = _without_tokens(unknown_email.get_data(as_text=True)).replace("nobody@example.com",
-                                                                          "EMAIL")
+                                                                           "EMAIL")
     assert first == second
     assert "The email or password is not correct." in first
 

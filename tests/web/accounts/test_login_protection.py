@@ -110,7 +110,7 @@ def rq_queue(app):
 
 
 def test_with_redis_known_and_unknown_addresses_queue_the_same_job(app, client, seeded,
-                                                                    rq_queue):
+                                                                   rq_queue):
     known, _ = _forgot(client, app, demo.JANE[0])
     unknown, notices = _forgot(client, app, "nobody@example.com")
     assert known == unknown
@@ -151,7 +151,7 @@ def _login_posts_under_gunicorn(engine, tmp_path) -> list[int]:
 
 
 def test_without_trusted_proxies_a_forwarded_address_does_not_dodge_the_limit(app, client,
-                                                                                seeded):
+                                                                              seeded):
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
     codes = [_post_login(client, email=f"x{i}@example.com",
                          HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(4)]

@@ -139,7 +139,7 @@ def test_mismatched_passwords_are_refused_next_to_the_field(client, app, seeded)
 
 
 def test_an_invited_customer_sets_a_password_from_the_link_and_logs_in(client, app, auth, now,
-                                                                        seeded):
+                                                                       seeded):
     with app.app_context():
         db.session.add(Customer(display_name="Ann Lee", email="Ann@Example.com", currency="USD",
                                 created_at=now))

@@ -60,7 +60,7 @@ def test_an_anonymous_request_reads_the_facts_on_first_use_once(app, seeded, cli
 
 
 def test_a_signed_in_page_reads_the_organization_only_in_the_login_statement(app, seeded,
-                                                                            auth, client):
+                                                                             auth, client):
     auth.login()
     statements = _statements(app, "/", client)
     reading_org = [s for s in statements if re.search(r"\b(FROM|JOIN) organization\b", s)]

@@ -71,7 +71,7 @@ def test_forwarding_goes_to_a_page_that_shows_each_recipient_sent(app, client, a
 
 
 def test_a_bad_address_keeps_the_form_with_the_message_next_to_the_field(app, client, auth,
-                                                                       seeded):
+                                                                         seeded):
     invoice_id = janes_invoice(app, seeded)
     auth.login()
     response = post_form(client, f"/invoices/{invoice_id}/forward",

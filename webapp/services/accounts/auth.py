@@ -88,7 +88,7 @@ def change_password(session: Session, *, user_id: int, current_password: str,
         raise InvalidInput("Your current password is not correct.", field="current_password")
     set_password(user, new_password)
     sessions.end_all(session, user_id=user.id, reason="password_changed", now=now,
-                             keep_session_id=current_session_id)
+                     keep_session_id=current_session_id)
     return PasswordChanged(user.id, user.session_version)
 
 

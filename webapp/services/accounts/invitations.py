@@ -92,7 +92,7 @@ def set_password_with_token(session: Session, *, token: str, purpose: Purpose,
     user = user_for_token(session, token=token, purpose=purpose, secret=secret, now=now)
     auth.set_password(user, new_password)
     sessions.end_all(session, user_id=user.id, reason=f"password_{purpose.name}",
-                             now=now)
+                     now=now)
     return user
 
 

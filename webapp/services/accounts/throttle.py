@@ -77,7 +77,7 @@ def record_failure(session: Session, *, email: str, now: datetime) -> None:
         if row.notified_at is None or now - row.notified_at >= NOTIFY_EVERY:
             row.notified_at = now
             notices.record(session, kind=notices.LOGIN_THROTTLED, email=email,
-                                   now=now)
+                           now=now)
 
 
 def record_success(session: Session, *, email: str) -> None:

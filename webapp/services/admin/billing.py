@@ -343,7 +343,7 @@ def _paid_part_to_credit(session: Session, invoice: Invoice, *, today: date,
         # The allocation stays as history (it did pay this invoice); the refund row moves
         # its amount off the payment and onto the credit note.
         ledger.refund_row(session, payment, allocation.amount, method=TO_CREDIT,
-                    reference=f"Credit for voided {invoice.number}", today=today, now=now)
+                          reference=f"Credit for voided {invoice.number}", today=today, now=now)
     return ledger.create_credit_note(
         session, customer_id=invoice.customer_id, currency=invoice.currency, total=total,
         reason=f"Paid part of voided invoice {invoice.number}", issue_date=today, now=now,
@@ -443,8 +443,8 @@ def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: s
     from_invoices = value - max(0, min(value, unapplied(session, payment)))
     _release(session, payment, from_invoices)
     refund = ledger.refund_row(session, payment, value, method=payment.method,
-                         reference=" ".join((reference or "").split()) or
-                         f"Refund of {payment.number}", today=today, now=now)
+                               reference=" ".join((reference or "").split()) or
+                               f"Refund of {payment.number}", today=today, now=now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.refund", subject_type="payment", subject_id=payment.id,
                  before={"refundable": before},

@@ -155,7 +155,7 @@ def _checked(session: Session, offer: SubscriptionChoices, data: NewSubscription
     if (data.coupon_code or "").strip() and plan is not None:
         try:
             coupon = catalog.usable_coupon(session, code=data.coupon_code, plan_id=plan.id,
-                                                 currency=offer.customer.currency, today=today)
+                                           currency=offer.customer.currency, today=today)
         except InvalidInput as exc:
             errors["coupon_code"] = exc.message
     if errors:

@@ -144,7 +144,7 @@ def _validate(session: Session, sub: Subscription, request: ChangeRequest, today
         if not allowed.may_change_coupons:
             raise InvalidInput("Adding coupons is not available.", field="coupon_code")
         coupon = usable_coupon(session, sub, request.coupon_code.strip().upper(),
-                                payload.get("plan_id", sub.plan_id), today)
+                               payload.get("plan_id", sub.plan_id), today)
         payload["add_coupon_ids"] = [coupon.id]
     if not payload:
         raise InvalidInput("Change the plan, an addon quantity or add a coupon first.",
@@ -153,7 +153,7 @@ def _validate(session: Session, sub: Subscription, request: ChangeRequest, today
 
 
 def usable_coupon(session: Session, sub: Subscription, code: str, plan_id: int,
-                   today: date) -> Coupon:
+                  today: date) -> Coupon:
     coupon = session.exec(select(Coupon).where(Coupon.code == code)).first()
     if coupon is None or coupon.status != "active":
         raise InvalidInput("This coupon code does not exist.", field="coupon_code")
@@ -257,7 +257,7 @@ def _summary(session: Session, sub: Subscription, payload: dict) -> str:
 
 
 def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
-             now: datetime, message: str) -> None:
+                      now: datetime, message: str) -> None:
     """The customer's confirmation email and the organization's notification."""
     org = session.get(Organization, 1)
     ctx = Context(session, now, today, org, preferences.load(session))

@@ -49,7 +49,7 @@ def read_filters(params: Mapping[str, str]) -> tuple[CreditFilters, list[str]]:
 # Σ unused credit for the parameter customer_id (the dashboard reads it as a subquery).
 UNUSED_CREDIT = (select(func.coalesce(func.sum(CreditNote.balance), 0).label("unused_credit"))
                  .where(CreditNote.customer_id == bindparam("customer_id"),
-                         CreditNote.status == "open"))
+                        CreditNote.status == "open"))
 
 
 def unused_credit(session: Session, *, customer_id: int) -> int:

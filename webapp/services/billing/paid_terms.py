@@ -49,14 +49,14 @@ def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> N
         return
     on = date.fromisoformat(payment.intent["today"])
     invoice = begin_term(ctx, sub, event, decode_draft(payment.intent["invoice"]), due_date=on,
-                          key=payment.idempotency_key)
+                         key=payment.idempotency_key)
     ledger.allocate(session, payment=payment, invoices=[invoice], on=payment.paid_on)
     method = session.get(PaymentMethod, payment.payment_method_id)
     confirm_term(ctx, sub, event, invoice, paid_with=f"{method.brand} •••• {method.last4}")
 
 
 def begin_term(ctx: Context, sub: Subscription, event: str, invoice_draft: billing.InvoiceDraft,
-                *, due_date: date, key: str) -> Invoice:
+               *, due_date: date, key: str) -> Invoice:
     start, end = invoice_draft.period.start, invoice_draft.period.end
     values = {"current_term_start": start, "current_term_end": end, "next_billing_date": end,
               "anchor_day": start.day, "term_days": None}
@@ -74,7 +74,7 @@ def begin_term(ctx: Context, sub: Subscription, event: str, invoice_draft: billi
 
 
 def confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, *,
-                  paid_with: str | None) -> None:
+                 paid_with: str | None) -> None:
     amount = ctx.money(invoice.total, invoice.currency)
     if paid_with:
         paid = f"Invoice {invoice.number} for {amount} was paid with {paid_with}."

@@ -213,7 +213,7 @@ def _mail(session, customer, template, subject, context, now) -> None:
 
 
 def _use_for_subscriptions(session: Session, *, customer_id: int, method_id: int,
-                          subscription_ids: list[int], now: datetime) -> None:
+                           subscription_ids: list[int], now: datetime) -> None:
     """A card saved while paying becomes the method of the subscriptions it paid for."""
     if not subscription_ids:
         return

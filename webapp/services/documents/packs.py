@@ -81,7 +81,7 @@ class AccountantPack:
                 archive.writestr(f"{packed.folder}/{rendered.filename}", rendered.content)
                 report(20 + 75 * index // len(self.documents))
         return pdf.Document(filename_for(self.statement.statement.period),
-                                  buffer.getvalue(), ZIP_MEDIA_TYPE)
+                            buffer.getvalue(), ZIP_MEDIA_TYPE)
 
 
 def load_pack(session: Session, *, customer_id: int, period: statements.StatementPeriod,

@@ -429,7 +429,7 @@ class StatementDocument:
             "org": self.org, "customer": self.statement.customer, "statement": self.statement})
         report(50)
         return pdf.Document(filename_for(self.statement.period),
-                                  pdf.html_to_pdf(html))
+                            pdf.html_to_pdf(html))
 
 
 def load_statement_document(session: Session, *, customer_id: int, period: StatementPeriod,

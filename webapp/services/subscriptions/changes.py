@@ -69,7 +69,7 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
                                     payload={**current.payload, "summary": current.summary},
                                     created_at=now))
         send_confirmation(session, sub, current, today=today, now=now,
-                 message=f"{current.summary} is scheduled for {current.effective_on.isoformat()}.")
+                          message=f"{current.summary} is scheduled for {current.effective_on.isoformat()}.")
         return ChangeApplied(sub, None, True)
     if sub.autocharge and sub.payment_method_id and current.amount_due > 0:
         # Charge first: a decline must leave the subscription exactly as it was. The outcome
@@ -83,7 +83,7 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
         return ChangeApplied(sub, None, False, payment)
     invoice = apply_now(session, sub, current, today=today, now=now)
     send_confirmation(session, sub, current, today=today, now=now,
-             message=f"{current.summary}: done.")
+                      message=f"{current.summary}: done.")
     return ChangeApplied(sub, invoice, False)
 
 

@@ -156,7 +156,7 @@ def _pause_one(ctx: _Context, sub: Subscription) -> None:
     state_machine.transition(ctx.session, sub, "pause", "paused", now=ctx.now, pause_on=None,
                              guard={"pause_on": sub.pause_on},
                              **terms.carried_term(sub, paused_on=ctx.today,
-                                                    resume_on=sub.resume_on))
+                                                  resume_on=sub.resume_on))
     _notice(ctx, sub, "subscription_paused", f"{sub.number} is paused")
 
 
@@ -326,7 +326,7 @@ def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: s
     automatic = _charges_automatically(sub)
     due_date = ctx.today if automatic else ctx.today + timedelta(days=INVOICE_DUE_DAYS)
     invoice = terms.issue(ctx.session, sub, invoice_draft, issue_date=ctx.today,
-                            due_date=due_date, now=ctx.now)
+                          due_date=due_date, now=ctx.now)
     sub.current_term_start, sub.current_term_end = invoice_draft.period.start, invoice_draft.period.end
     sub.next_billing_date, sub.term_days = invoice_draft.period.end, None
     sub.cycles_billed += 1

@@ -62,9 +62,9 @@ def renew(session: Session, subs: list[Subscription], *, today: date, now: datet
             leftovers.append(sub)  # expires instead of renewing
             continue
         drafts.append((sub, terms.draft(session, sub, terms.Term(sub.next_billing_date,
-                                                                     "renewal"),
-                                          tax_rate_bp=tax.rate_for(session, sub.customer_id),
-                                          items=items[sub.id])))
+                                                                 "renewal"),
+                                        tax_rate_bp=tax.rate_for(session, sub.customer_id),
+                                        items=items[sub.id])))
     if not drafts:
         return BulkRenewal([], [], leftovers)
     # Ids first, so each pending payment is written before the invoice that it holds. The

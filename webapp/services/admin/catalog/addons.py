@@ -91,7 +91,7 @@ def create_addon(session: Session, *, actor: Actor, data: AddonInput, now: datet
     _write_addon_prices(session, addon, prices)
     session.flush()
     record(session, actor, "addon.create", "addon", addon.id, {},
-            _addon_snapshot(session, addon), now)
+           _addon_snapshot(session, addon), now)
     return addon
 
 

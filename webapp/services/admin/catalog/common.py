@@ -65,7 +65,7 @@ def parse_prices(raw: Mapping[str, str], errors: dict[str, str], prefix: str,
 
 
 def whole_number(errors: dict, name: str, text: str | None, *, low: int, high: int,
-           required: bool = True) -> int | None:
+                 required: bool = True) -> int | None:
     text = (text or "").strip()
     if not text:
         if required:
@@ -102,7 +102,7 @@ def in_use_currencies(session: Session, *conditions) -> set[str]:
 
 
 def record(session: Session, actor: Actor, action: str, subject_type: str, subject_id: int,
-            before: dict, after: dict, now: datetime) -> None:
+           before: dict, after: dict, now: datetime) -> None:
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label, action=action,
                  subject_type=subject_type, subject_id=subject_id, before=before, after=after,
                  now=now)

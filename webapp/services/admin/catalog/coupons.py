@@ -86,9 +86,9 @@ def _coupon_values(session: Session, data: CouponInput, coupon: Coupon | None,
     if data.duration not in DURATIONS:
         errors["duration"] = "Choose once, a number of terms or forever."
     terms = whole_number(errors, "duration_terms", data.duration_terms, low=1, high=120,
-                   required=data.duration == "n_terms") if data.duration == "n_terms" else None
+                         required=data.duration == "n_terms") if data.duration == "n_terms" else None
     limit = whole_number(errors, "max_redemptions", data.max_redemptions, low=1, high=10**6,
-                   required=False)
+                         required=False)
     if coupon is None and data.expires_on is not None and data.expires_on < today:
         errors["expires_on"] = "The expiry date cannot be in the past."
     known = set(session.exec(select(Plan.id).where(col(Plan.id).in_(list(data.plan_ids) or [0]))))
@@ -130,7 +130,7 @@ def create_coupon(session: Session, *, actor: Actor, data: CouponInput, today: d
     session.flush()
     _write_coupon_links(session, coupon, amounts, plan_ids)
     record(session, actor, "coupon.create", "coupon", coupon.id, {},
-            _coupon_snapshot(session, coupon), now)
+           _coupon_snapshot(session, coupon), now)
     return coupon
 
 

@@ -54,7 +54,7 @@ def _plan_values(session: Session, data: PlanInput, plan: Plan | None) -> dict:
         "interval_unit": data.interval_unit,
         "interval_count": whole_number(errors, "interval_count", data.interval_count, low=1, high=36),
         "billing_cycles": whole_number(errors, "billing_cycles", data.billing_cycles, low=1,
-                                 high=1000, required=False),
+                                       high=1000, required=False),
         "trial_days": whole_number(errors, "trial_days", data.trial_days or "0", low=0, high=365),
     }
     prices = parse_prices(data.prices, errors, "price", allow_zero=True)

@@ -183,7 +183,7 @@ def set_status(session: Session, *, actor: Actor, kind: str, item_id: int, archi
         before = item.status
         item.status = status
         record(session, actor, f"{kind}.{'archive' if archived else 'restore'}", kind,
-                item.id, {"status": before}, {"status": status}, now)
+               item.id, {"status": before}, {"status": status}, now)
     session.flush()
     views = {"plan": plan_views, "addon": addon_views, "coupon": coupon_views}[kind]
     return views(session, item.id)[0]

@@ -193,7 +193,7 @@ def retention_offer(ctx: Context, sub: Subscription) -> RetentionOffer | None:
         return None
     try:  # the rules Manage Subscription applies to a typed coupon code (one copy of them)
         coupon = changes.usable_coupon(ctx.session, sub, code, sub.plan_id,
-                                                     ctx.today)
+                                       ctx.today)
     except InvalidInput:
         return None
     return RetentionOffer(coupon.id, coupon.code, coupon.name, text)

@@ -158,7 +158,7 @@ def _start(session: Session, event: str, *, customer_id: int, subscription_id: i
         sub.awaiting_payment_id = payment.id
         return TermStarted(sub, event, payment.id, None, "")
     invoice = begin_term(ctx, sub, event, summary.invoice, due_date=summary.due_date,
-                          key=idempotency_key)
+                         key=idempotency_key)
     confirm_term(ctx, sub, event, invoice, paid_with=None)
     return TermStarted(sub, event, None, invoice, f"{DONE[event]} Invoice {invoice.number} is "
                        f"{'paid by your credit' if invoice.status == 'paid' else 'ready'}.")
