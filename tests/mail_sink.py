@@ -55,6 +55,21 @@ class MailSink:
                 self._arrived.wait(remaining)
             return list(self.messages)
 
+    def wait_for_one(self, wanted, timeout: float = 20.0) -> EmailMessage:
+        """The first message `wanted(message)` accepts, waiting for it; other mail the
+        schedule sends meanwhile (an overdue reminder) is passed over."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                found = [m for m in self.messages if wanted(m)]
+                if found:
+                    return found[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no wanted mail among the {len(self.messages)} "
+                                         f"that arrived")
+                self._arrived.wait(remaining)
+
 
 def text_of(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
