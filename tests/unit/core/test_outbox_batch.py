@@ -227,15 +227,21 @@ def test_a_batch_that_runs_out_of_time_hands_the_untried_rows_back(session, org,
     assert outbox.sweep(session, now=now) == ids[1:]
 
 
+def _forwarded_invoice(session, now, customer_id: int, invoice_id: int) -> OutboxMessage:
+    """A forwarded invoice's mail: a row that attaches the invoice's PDF."""
+    number = f"INV-{invoice_id}"
+    return outbox.enqueue(session, template="document_forward", to="acct@example.org",
+                          subject=f"Invoice {number}", now=now, customer_id=customer_id,
+                          attachment_kind="invoice", attachment_id=invoice_id,
+                          context={"document_label": "Invoice", "number": number,
+                                   "sender": "Jane", "sender_email": "jane@example.com",
+                                   "message": ""})
+
+
 def test_a_document_that_cannot_be_rendered_fails_alone(session, org, now):
     customer = make_customer(session, now=now, email="jane@example.com")
     plain = _enqueue(session, now, "r0@example.com")
-    broken = outbox.enqueue(session, template="document_forward", to="acct@example.org",
-                            subject="Invoice INV-404", now=now, customer_id=customer.id,
-                            attachment_kind="invoice", attachment_id=404,
-                            context={"document_label": "Invoice", "number": "INV-404",
-                                     "sender": "Jane", "sender_email": "jane@example.com",
-                                     "message": ""})
+    broken = _forwarded_invoice(session, now, customer.id, 404)
     last = _enqueue(session, now, "r2@example.com")
     session.commit()
     ids = [plain.id, broken.id, last.id]
@@ -380,12 +386,7 @@ def test_the_batch_job_does_nothing_for_rows_already_sent(app, now):
 def test_a_sender_without_documents_fails_an_attaching_row_and_still_sends_the_rest(
         session, org, now):
     customer = make_customer(session, now=now, email="jane@example.com")
-    attaching = outbox.enqueue(session, template="document_forward", to="acct@example.org",
-                               subject="Invoice INV-1", now=now, customer_id=customer.id,
-                               attachment_kind="invoice", attachment_id=1,
-                               context={"document_label": "Invoice", "number": "INV-1",
-                                        "sender": "Jane", "sender_email": "jane@example.com",
-                                        "message": ""})
+    attaching = _forwarded_invoice(session, now, customer.id, 1)
     plain = _enqueue(session, now, "r0@example.com")
     session.commit()
     mailer = RecordingMailer()
