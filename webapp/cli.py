@@ -50,8 +50,7 @@ def register(app: Flask) -> None:
 
         try:
             invited = invitations.invite(
-                db.session, email=email, now=clock.now(),
-                base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
+                db.session, email=email, now=clock.now(), secret=current_app.config["SECRET_KEY"])
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         commit_and_dispatch(db.session)

@@ -195,7 +195,7 @@ def process_account_notice(notice_id: int) -> None:
     settings = runtime.settings()
     with session_scope(runtime.engine()) as session:
         account_notices.process(session, notice_id=notice_id, now=clock_now(),
-                                base_url=settings["BASE_URL"], secret=settings["SECRET_KEY"])
+                                secret=settings["SECRET_KEY"])
         ids = outbox.take_written_ids(session)
     dispatch_outbox(ids)
 

@@ -18,7 +18,7 @@ def actor() -> Actor:
 
 
 def links() -> LinkSettings:
-    return LinkSettings(current_app.config["BASE_URL"], current_app.config["SECRET_KEY"])
+    return LinkSettings(current_app.config["SECRET_KEY"])
 
 
 def money_fields(form_class, prefix: str, label: str) -> None:

@@ -1,6 +1,6 @@
 """Forgotten passwords and set-password links (invitations and resets), for people not logged in.
 
-The link pages answer at /password/reset/<token> and /password/invite/<token>: the paths
+The link pages answer at /password/reset/<token> and /password/invite/<token>: the endpoints
 webapp/services/accounts/invitations.py puts in the emails.
 """
 

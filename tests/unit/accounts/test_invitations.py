@@ -11,10 +11,10 @@ from webapp import demo
 from webapp.models import Customer, OutboxMessage, User
 from webapp.services.accounts import invitations
 from webapp.services.accounts.invitations import INVITATION, RESET, InvalidLink
+from webapp.services.core import outbox
 from webapp.services.core.errors import InvalidInput, NotFound
 
 SECRET = "unit-test-secret"
-BASE = "https://portal.example.com/"
 
 
 @pytest.fixture
@@ -28,13 +28,13 @@ def ann(session, now):
 
 
 def _invite(session, now, **who):
-    return invitations.invite(session, now=now, base_url=BASE, secret=SECRET,
+    return invitations.invite(session, now=now, secret=SECRET,
                               **(who or {"email": "ann@example.com"}))
 
 
 def _token(session) -> str:
     mail = session.exec(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
-    return mail.context["link"].rpartition("/")[2]
+    return mail.context["page"]["values"]["token"]
 
 
 def test_inviting_a_customer_makes_a_login_without_a_password_and_mails_a_link(
@@ -45,7 +45,20 @@ def test_inviting_a_customer_makes_a_login_without_a_password_and_mails_a_link(
         True, "ann@example.com", None, ann.id)
     assert ann.portal_enabled
     mail = session.exec(select(OutboxMessage)).one()
-    assert mail.context["link"].startswith("https://portal.example.com/password/invite/")
+    page = mail.context["page"]
+    assert (page["endpoint"], list(page["values"])) == ("password.accept_invitation", ["token"])
+
+
+def test_the_invitation_link_is_made_at_send_time_from_the_portal_address(session, now, ann):
+    _invite(session, now)
+    mail = session.exec(select(OutboxMessage)).one()
+    message = outbox.build_message(
+        session, mail, mail_from="portal@northwind.example", now=now,
+        base_url="https://portal.example.com/",
+        paths=lambda endpoint, values: f"/{endpoint}/{values['token']}")
+    link = f"https://portal.example.com/password.accept_invitation/{_token(session)}"
+    assert link in message.get_body(("plain",)).get_content()
+    assert f'href="{link}"' in message.get_body(("html",)).get_content()
 
 
 def test_inviting_again_reuses_the_login(session, now, ann):

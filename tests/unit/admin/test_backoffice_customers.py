@@ -16,7 +16,7 @@ from webapp.services.core.errors import DomainError
 from webapp.services.core.preferences import InvalidChanges
 
 ADMIN = Actor(None, "admin@example.com")
-LINKS = LinkSettings("http://portal.test", "test-secret-key")
+LINKS = LinkSettings("test-secret-key")
 
 
 @pytest.fixture

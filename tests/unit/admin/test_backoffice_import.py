@@ -13,7 +13,7 @@ from webapp.models import AuditEntry, Customer, OutboxMessage, Preferences, Subs
 from webapp.services.admin import Actor, LinkSettings, catalog, importer
 
 ADMIN = Actor(None, "admin@example.com")
-LINKS = LinkSettings("http://portal.test", "test-secret-key")
+LINKS = LinkSettings("test-secret-key")
 
 
 @pytest.fixture

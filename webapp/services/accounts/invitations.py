@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func
@@ -26,11 +25,12 @@ class Purpose:
     name: str
     salt: str
     max_age: timedelta
-    path: str  # the page that takes the token (webapp/blueprints/password.py)
+    endpoint: str  # the page that takes the token (webapp/blueprints/password.py)
 
 
-INVITATION = Purpose("invitation", "portal.invitation", timedelta(days=7), "password/invite/")
-RESET = Purpose("reset", "portal.password-reset", timedelta(hours=2), "password/reset/")
+INVITATION = Purpose("invitation", "portal.invitation", timedelta(days=7),
+                     "password.accept_invitation")
+RESET = Purpose("reset", "portal.password-reset", timedelta(hours=2), "password.reset")
 
 
 class InvalidLink(DomainError):
@@ -64,9 +64,10 @@ def make_token(user: User, *, purpose: Purpose, secret: str, now: datetime) -> s
     return _serializer(purpose, secret, now).dumps([user.id, user.session_version])
 
 
-def link(base_url: str, purpose: Purpose, token: str) -> str:
-    """The absolute URL of the page that takes this token."""
-    return f"{base_url.rstrip('/')}/{purpose.path}{quote(token)}"
+def link(purpose: Purpose, token: str) -> dict:
+    """The mail's link to the page that takes this token (an endpoint and its values: the
+    sender makes it a URL with the portal's address)."""
+    return outbox.page(purpose.endpoint, token=token)
 
 
 def user_for_token(session: Session, *, token: str, purpose: Purpose, secret: str,
@@ -103,7 +104,7 @@ class Invited:
     created_user: bool
 
 
-def invite(session: Session, *, now: datetime, base_url: str, secret: str,
+def invite(session: Session, *, now: datetime, secret: str,
            email: str | None = None, customer_id: int | None = None) -> Invited:
     """Email a customer (by email or id) a set-password link, creating their login if needed."""
     customer = _customer(session, email=email, customer_id=customer_id)
@@ -114,18 +115,17 @@ def invite(session: Session, *, now: datetime, base_url: str, secret: str,
     outbox.enqueue(session, template="invitation", to=user.email, customer_id=customer.id,
                    subject=f"Your invitation to {portal_name(session)}", now=now,
                    context={"name": customer.display_name, "valid_days": days,
-                            "link": link(base_url, INVITATION, token)})
+                            "page": link(INVITATION, token)})
     return Invited(user.id, user.email, created)
 
 
-def mail_password_reset(session: Session, *, user: User, now: datetime, base_url: str,
-                        secret: str) -> None:
+def mail_password_reset(session: Session, *, user: User, now: datetime, secret: str) -> None:
     """Write the reset-link email for `user` (services/account_notices.py decides whether)."""
     token = make_token(user, purpose=RESET, secret=secret, now=now)
     outbox.enqueue(session, template="password_reset", to=user.email,
                    customer_id=user.customer_id, now=now,
                    subject=f"Reset your {portal_name(session)} password",
-                   context={"link": link(base_url, RESET, token),
+                   context={"page": link(RESET, token),
                             "valid_hours": int(RESET.max_age.total_seconds() // 3600)})
 
 

@@ -42,8 +42,7 @@ def take_written_ids(session: Session) -> list[int]:
     return session.info.pop(WRITTEN_IDS, [])
 
 
-def process(session: Session, *, notice_id: int, now: datetime, base_url: str,
-            secret: str) -> bool:
+def process(session: Session, *, notice_id: int, now: datetime, secret: str) -> bool:
     """Take the notice (once, however many jobs run it) and mail its address if an active
     login has it; True when a mail was written."""
     claimed = session.connection().execute(
@@ -56,8 +55,7 @@ def process(session: Session, *, notice_id: int, now: datetime, base_url: str,
     if user is None or not user.is_active:
         return False
     if notice.kind == PASSWORD_RESET:
-        invitations.mail_password_reset(session, user=user, now=now, base_url=base_url,
-                                        secret=secret)
+        invitations.mail_password_reset(session, user=user, now=now, secret=secret)
     else:
         outbox.enqueue(session, template="login_throttled", to=user.email,
                        customer_id=user.customer_id, now=now,

@@ -26,9 +26,8 @@ class Actor:
 
 @dataclass(frozen=True)
 class LinkSettings:
-    """What an invitation link needs: the portal's address and the signing key."""
+    """What an invitation link needs: the signing key (the sender adds the portal's address)."""
 
-    base_url: str
     secret: str
 
 

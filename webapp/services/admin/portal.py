@@ -84,8 +84,8 @@ def invite(session: Session, *, actor: Actor, customer_id: int, links: LinkSetti
     user = _login(session, customer_id)
     if user is not None and not user.is_active:
         user.is_active = True
-    invited = invitations.invite(session, now=now, base_url=links.base_url,
-                                 secret=links.secret, customer_id=customer_id)
+    invited = invitations.invite(session, now=now, secret=links.secret,
+                                 customer_id=customer_id)
     action = "portal.resend" if current.state == INVITED else "portal.invite"
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label, action=action,
                  subject_type="customer", subject_id=customer_id,
