@@ -1,7 +1,7 @@
 """One way to switch a module off: `MODULES` names the preference module each customer page
 belongs to, by blueprint (every URL of it) or by endpoint (a view of a blueprint that serves
 several modules, such as documents). While a module is off its URLs answer 404 (`guard`, the
-one before_request check) and its sidebar entry is hidden (webapp/nav.py asks `enabled`).
+one before_request check) and its sidebar entry is hidden (webapp/nav.py asks `module_of`).
 """
 
 from __future__ import annotations
@@ -58,12 +58,6 @@ def module_of(endpoint: str | None) -> str | None:
             return module
         parts.pop()
     return None
-
-
-def enabled(endpoint: str, permissions: preferences.Permissions) -> bool:
-    """For the sidebar: is the module of this page on (or is it in none)?"""
-    module = module_of(endpoint)
-    return module is None or permissions.module_enabled(module)
 
 
 def guard() -> None:

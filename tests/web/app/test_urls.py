@@ -49,3 +49,12 @@ def test_outside_a_request_urls_are_external(app):
     app.config["SERVER_NAME"] = "portal.example"
     with app.app_context():
         assert url_for("invoices.detail", invoice_id=7) == "http://portal.example/invoices/7"
+
+
+def test_the_sidebar_links_carry_the_script_root_of_the_request(client, auth, seeded):
+    auth.login()
+    home = client.get("/").get_data(as_text=True)
+    mounted = client.get("/", base_url="http://localhost/portal").get_data(as_text=True)
+    assert '<a href="/invoices">Invoices</a>' in home
+    assert '<a href="/portal/invoices">Invoices</a>' in mounted
+    assert '<a href="/portal/" aria-current="page">Home</a>' in mounted
