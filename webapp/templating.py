@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, url_for
+from markupsafe import Markup, escape
 
 from webapp.context import current_org, localdate_filter, localdatetime_filter, money_filter
 from webapp.nav import sidebar
@@ -13,6 +14,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.filters["localdate"] = localdate_filter
     app.jinja_env.filters["localdatetime"] = localdatetime_filter
+    app.jinja_env.globals["badge"] = badge
 
     @app.context_processor
     def portal_context():
@@ -46,3 +48,10 @@ class _OnFirstUse:
 
     def __bool__(self) -> bool:
         return bool(self._get())
+
+
+def badge(status: str, label: str) -> Markup:
+    """{{ badge(invoice.status, invoice.status_label) }}: a status as a coloured label. A
+    function rather than a Jinja macro: lists call it on every row, and the macro cost the
+    invoice list 5-6% of its CPU per request (bench/README.md)."""
+    return Markup(f'<span class="status status-{escape(status)}">{escape(label)}</span>')

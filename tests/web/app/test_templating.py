@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-_BADGE = '{% from "macros/badge.html" import badge %}{{ badge(s, l) }}'
+from markupsafe import Markup
+
+from webapp.templating import badge
 
 
-def _badge(app, status: str, label: str) -> str:
-    with app.test_request_context():
-        return app.jinja_env.from_string(_BADGE).render(s=status, l=label)
+def test_badge_is_a_status_span_with_its_label():
+    html = badge("overdue", "Overdue")
+    assert isinstance(html, Markup)
+    assert html == '<span class="status status-overdue">Overdue</span>'
 
 
-def test_badge_is_a_status_span_with_its_label(app):
-    assert _badge(app, "overdue", "Overdue") == \
-        '<span class="status status-overdue">Overdue</span>'
-
-
-def test_badge_escapes_both_its_status_and_its_label(app):
-    html = _badge(app, 'x" onmouseover="alert(1)', "<b>3 overdue</b>")
+def test_badge_escapes_both_its_status_and_its_label():
+    html = badge('x" onmouseover="alert(1)', "<b>3 overdue</b>")
     assert 'class="status status-x&#34; onmouseover=&#34;alert(1)">' in html
     assert "&lt;b&gt;3 overdue&lt;/b&gt;" in html
     assert "<b>" not in html
 
 
 def test_a_rendered_list_shows_the_badge(app):
-    assert _badge(app, "paid", "Paid & done") == \
-        '<span class="status status-paid">Paid &amp; done</span>'
+    with app.test_request_context():
+        html = app.jinja_env.from_string("{{ badge(s, l) }}").render(s="paid", l="Paid & done")
+    assert html == '<span class="status status-paid">Paid &amp; done</span>'
 
 
 def test_the_favicon_is_served_to_anyone_and_every_page_links_it(client):
