@@ -138,3 +138,40 @@ def test_a_review_written_by_jane_shows_on_the_admin_page(app, client, auth, see
     auth.logout()
     auth.login(*demo.ADMIN)
     assert "Slow replies lately." in client.get("/admin/reviews").get_data(as_text=True)
+
+
+def test_the_admin_estimate_list_is_the_customers_list_with_every_customer_and_admin_links(
+        app, client, auth, seeded):
+    warehouse, draft = estimate(app, "Warehouse labels"), estimate(app, "Mobile app prototype")
+    auth.login()
+    mine = client.get("/estimates").get_data(as_text=True)
+    assert '<th scope="col">Customer</th>' not in mine and f"estimate-row-{draft.id}" not in mine
+    assert f'href="/estimates/{estimate(app, "Website redesign").id}"' in mine
+    assert "Warehouse labels" not in mine
+    auth.logout()
+    auth.login(*demo.ADMIN)
+    page = client.get("/admin/estimates").get_data(as_text=True)
+    assert '<section id="estimate-list"' in page and '<th scope="col">Customer</th>' in page
+    row = page.split(f'id="admin-estimate-{warehouse.id}"')[1].split("</tr>")[0]
+    assert f'href="/admin/estimates/{warehouse.id}"' in row and "<td>Omar Haddad</td>" in row
+    assert f'id="admin-estimate-{draft.id}"' in page  # drafts too
+    assert "Page 1 of" not in page  # the admin's list has no pager
+
+
+def test_the_admin_project_table_is_the_customers_table_with_status_and_admin_links(
+        app, client, auth, seeded):
+    labels, site = project(app, "Label system"), project(app, "Website redesign")
+    auth.login()
+    mine = client.get("/projects").get_data(as_text=True)
+    assert '<th scope="col" class="amount">Approved</th>' in mine
+    assert '<th scope="col">Customer</th>' not in mine and "Label system" not in mine
+    assert f'<tr id="project-row-{site.id}">' in mine
+    assert f'href="/projects/{site.id}"' in mine
+    auth.logout()
+    auth.login(*demo.ADMIN)
+    page = client.get("/admin/projects").get_data(as_text=True)
+    assert '<th scope="col">Client approval</th>' in page
+    assert '<th scope="col" class="amount">Approved</th>' not in page
+    row = page.split(f'id="admin-project-{labels.id}"')[1].split("</tr>")[0]
+    assert f'href="/admin/projects/{labels.id}"' in row and "<td>Omar Haddad</td>" in row
+    assert 'class="status status-' in row
