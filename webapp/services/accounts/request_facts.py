@@ -3,7 +3,7 @@ organization and its preferences.
 
 A logged-in request gets all four from one Core query; measured on SQLite (bench.cpu's
 machine) that is about 45 µs, against about 340 µs for three ORM loads, which build and
-track an entity for each row. The answers are read-only snapshots (named tuples with the
+track an entity for each row. The answers are read-only snapshots (frozen dataclasses with the
 tables' column names), read afresh on every request, so an admin's change still shows on the
 next request in every worker. Code that changes the organization or the preferences loads
 them through the ORM, as before.

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Date, Row, Select, and_, bindparam, case, func
 from sqlmodel import Session, select
@@ -218,7 +219,7 @@ class InvoiceLineRow:
 @dataclass(frozen=True)
 class InvoiceDetail:
     row: InvoiceRow
-    invoice: tuple  # the invoice's columns (rows.row_type of its table)
+    invoice: Any  # the invoice's columns (a rows.row_type of its table)
     lines: tuple[InvoiceLineRow, ...]
     credits: tuple[AppliedCredit, ...]
     payments: tuple[PaymentApplied, ...]

@@ -3,13 +3,13 @@
 A page that shows values needs no entity: building and tracking ORM objects cost more than
 the rest of a small query (the per-request facts, a subscription list's plans, addons and
 coupons). `select(*columns(a, b))` reads the tables side by side; `split(row, a, b)` gives one
-named tuple per table, with the tables' column names as attributes, and None for a table on
-the missing side of an outer join.
+frozen dataclass per table, with the tables' column names as fields, and None for a table on
+the missing side of an outer join. Templates get these values, never a SQLAlchemy `Row`.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
+from dataclasses import make_dataclass
 from functools import cache
 
 from sqlalchemy import Column, Row, Table
@@ -17,8 +17,9 @@ from sqlalchemy import Column, Row, Table
 
 @cache
 def row_type(table: Table) -> type:
-    """A named tuple type with the table's column names."""
-    return namedtuple(table.name.title().replace("_", "") + "Row", table.c.keys())
+    """A frozen dataclass with one field per column of the table, named like the columns."""
+    return make_dataclass(table.name.title().replace("_", "") + "Row", table.c.keys(),
+                          frozen=True, slots=True)
 
 
 def columns(*tables: Table) -> list[Column]:
@@ -38,7 +39,7 @@ def _layout(tables: tuple[Table, ...]) -> tuple[tuple[int, int, int, type], ...]
 
 
 def split(row: Row | tuple, *tables: Table) -> tuple:
-    """One result row of `select(*columns(*tables))` as a named tuple per table; None where the
+    """One result row of `select(*columns(*tables))` as a value per table; None where the
     table's primary key is NULL (an outer join that found nothing)."""
-    return tuple(None if row[key] is None else kind._make(row[start:end])
+    return tuple(None if row[key] is None else kind(*row[start:end])
                  for start, end, key, kind in _layout(tables))
