@@ -35,6 +35,7 @@ from webapp.services.billing.catalog import CouponLine, subscription_items
 from webapp.services.billing.context import Context, confirm, owned_subscription
 from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
 from webapp.services.core import preferences, state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
@@ -260,7 +261,7 @@ def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, 
                       now: datetime, message: str) -> None:
     """The customer's confirmation email and the organization's notification."""
     org = session.get(Organization, 1)
-    ctx = Context(session, now, today, org, preferences.load(session))
+    ctx = Context(session, Moment(now, today, org.timezone), org, preferences.load(session))
     details = [f"Each term now costs {ctx.money(change.renewal_price.total, sub.currency)}."]
     if change.invoice is not None and change.amount_due:
         details.append(f"Due now: {ctx.money(change.amount_due, sub.currency)}.")
