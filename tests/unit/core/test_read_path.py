@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from tests.factories import make_customer, make_invoice, make_subscription, pay
+from tests.factories import make_customer, make_invoice, make_subscription, moment_on, pay
 from tests.web.app.test_query_counts import count_queries
 from webapp.models import Organization, Preferences, User
 from webapp.services.accounts import request_facts, sessions
@@ -199,7 +199,7 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     assert subscriptions.list_subscriptions(
         session, customer_id=customer.id,
         filters=SubscriptionFilters(plan="no-such-plan")).total == 0
-    board = overview.dashboard(session, customer_id=customer.id, today=today)
+    board = overview.dashboard(session, customer_id=customer.id, at=moment_on(today))
     assert [r.id for r in board.next_renewals] == [sub.id]
     assert {r.id for r in board.recent_invoices} == {invoice.id, second.id}
     assert sorted(r.amount for r in board.recent_payments) == [700, 2500]
