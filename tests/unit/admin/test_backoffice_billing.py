@@ -35,7 +35,7 @@ def customer(session, now, org):
 def _statement(session, customer, now):
     period = statements.StatementPeriod("custom", date(2000, 1, 1), now.date())
     return statements.statement(session, customer_id=customer.id, period=period,
-                                today=now.date())
+                                at=moment_on(now.date()))
 
 
 def assert_statement_balances(session, customer, now) -> int:

@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
+from tests.factories import moment_on
 from webapp import demo
 from webapp.models import Estimate, Notification, OutboxMessage, Preferences
 from webapp.services.admin import estimates as estimate_admin
@@ -203,7 +204,7 @@ def test_the_estimate_pdf_shows_its_number_lines_and_total(session, seeded, toda
     estimate = _estimate(session, "Website redesign")
     document = sources.document_pdf(session, kind="estimate",
                                     customer_id=seeded.jane_customer_id,
-                                    document_id=estimate.id, today=today)
+                                    document_id=estimate.id, at=moment_on(today))
     text = " ".join(page.extract_text() for page in PdfReader(BytesIO(document.content)).pages)
     assert document.filename == f"{estimate.number}.pdf"
     assert estimate.number in text and "Discovery workshop" in text and "$9,960.00" in text
