@@ -115,7 +115,7 @@ class AdminEstimateDetail:
 def estimate_detail(session: Session, *, estimate_id: int, at: Moment) -> AdminEstimateDetail:
     """Any estimate with its customer, lines and thread."""
     estimate = get_estimate(session, estimate_id)
-    return AdminEstimateDetail(detail_of(session, estimate, at.today),
+    return AdminEstimateDetail(detail_of(session, estimate, at),
                                session.get(Customer, estimate.customer_id))
 
 

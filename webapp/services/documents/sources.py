@@ -81,7 +81,7 @@ SOURCES: dict[str, Callable[..., DocumentSource]] = {
         session, customer_id=customer_id, payment_id=document_id),
     # Issue 11: estimates, and the files customers attach to "send us an email".
     "estimate": lambda session, customer_id, document_id, at: estimates.estimate_source(
-        session, customer_id=customer_id, estimate_id=document_id, today=at.today),
+        session, customer_id=customer_id, estimate_id=document_id, at=at),
     "message_attachment": lambda session, customer_id, document_id, at:
         messages.attachment_source(session, customer_id=customer_id, message_id=document_id),
 }
