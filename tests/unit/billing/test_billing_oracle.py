@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from tests.conftest import wipe
-from tests.factories import make_customer
+from tests.factories import make_customer, moment_on
 from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
@@ -197,7 +197,8 @@ class Shop:
                                                   today=on)
         before = self._last_note_id()
         subscription_changes.confirm_change(self.session, **ids, request=request,
-                                            fingerprint=draft.fingerprint(), today=on, now=at(on))
+                                            fingerprint=draft.fingerprint(),
+                                            at=moment_on(on, at(on)))
         note = self._note_after(before)
         self.credits.append((note.id if note else None, draft.credit_lines))
 

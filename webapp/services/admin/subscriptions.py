@@ -252,10 +252,10 @@ def _subscription(session: Session, subscription_id: int) -> Subscription:
 def subscription_view(session: Session, *, subscription_id: int, at: Moment) -> AdminSubscription:
     sub = _subscription(session, subscription_id)
     detail = subscription_detail(session, customer_id=sub.customer_id, subscription_id=sub.id,
-                                 today=at.today)
+                                 at=at)
     bills = session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)
                          .order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(50)).all()
-    unused = unused_time(session, sub, at.today) \
+    unused = unused_time(session, sub, at) \
         if state_machine.allowed(sub.status, "cancel_now") else None
     return AdminSubscription(session.get(Customer, sub.customer_id), detail,
                              tuple(InvoiceRow.of(i, sub.number, at.today) for i in bills), unused)
@@ -393,7 +393,7 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
     if scheduled:
         subscription_changes.confirm_change(
             session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-            fingerprint=fingerprint, today=at.today, now=at.now,
+            fingerprint=fingerprint, at=at,
             allowed=change_choices(session, subscription_id=sub.id))
     else:
         invoice = subscription_changes.apply_now(session, sub, current, today=at.today, now=at.now)

@@ -278,7 +278,7 @@ def _renew_in_bulk(ctx: _Context, subs: list[Subscription]) -> list[Subscription
     """Renew the plain ones set-based; returns those left for the per-subscription path."""
     try:
         with ctx.session.begin_nested():
-            done = renewals.renew(ctx.session, subs, today=ctx.today, now=ctx.now, org=ctx.org,
+            done = renewals.renew(ctx.session, subs, at=ctx.at, org=ctx.org,
                                   invoice_due_days=INVOICE_DUE_DAYS)
     except (renewals.StaleBatch, IntegrityError):
         ctx.session.expire_all()
