@@ -48,18 +48,18 @@ def service_calls(session: Session, customer_id: int, at: Moment, tax_rate_bp):
     deep = invoices.InvoiceFilters(page=18)
     return [
         ("list_invoices, page 1", lambda: invoices.list_invoices(
-            session, customer_id=customer_id, filters=invoices.InvoiceFilters(), today=at.today)),
+            session, customer_id=customer_id, filters=invoices.InvoiceFilters(), at=at)),
         ("list_invoices, deep page 18", lambda: invoices.list_invoices(
-            session, customer_id=customer_id, filters=deep, today=at.today)),
+            session, customer_id=customer_id, filters=deep, at=at)),
         ("list_invoices, status=paid", lambda: invoices.list_invoices(
             session, customer_id=customer_id, filters=invoices.InvoiceFilters(status="paid"),
-            today=at.today)),
+            at=at)),
         ("list_subscriptions", lambda: views.list_subscriptions(
             session, customer_id=customer_id, filters=views.SubscriptionFilters())),
         ("list_payments", lambda: history.list_payments(
             session, customer_id=customer_id, filters=history.PaymentFilters())),
         ("outstanding", lambda: invoices.outstanding(session, customer_id=customer_id,
-                                                     today=at.today)),
+                                                     at=at)),
         ("dashboard", lambda: overview.dashboard(session, customer_id=customer_id, at=at)),
     ]
 

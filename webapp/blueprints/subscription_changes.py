@@ -8,7 +8,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from webapp.charging import charge_now
-from webapp.context import moment, today
+from webapp.context import moment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -88,7 +88,7 @@ def preview(subscription_id: int):
     try:
         draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=_change_request(form, options), today=today())
+            request=_change_request(form, options), at=moment())
     except InvalidInput as exc:
         return _render(subscription_id, options, form, error=exc, status=422)
     return _render(subscription_id, options, form, draft=draft)
@@ -111,7 +111,7 @@ def confirm(subscription_id: int):
         db.session.rollback()
         draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=change, today=today())
+            request=change, at=moment())
         return _render(subscription_id, options, form, draft=draft,
                        error=InvalidInput(exc.message), status=409)
     except InvalidInput as exc:

@@ -273,7 +273,7 @@ def test_the_admins_plan_change_is_the_customers_proration(session, now, org):
     with pytest.raises(Forbidden):
         subscription_changes.draft_change(session, customer_id=customer.id,
                                           subscription_id=sub.id, request=request,
-                                          today=now.date())
+                                          at=moment_on(now.date()))
     made = admin.confirm_change(session, actor=ADMIN, subscription_id=sub.id, request=request,
                                 fingerprint=draft.fingerprint(), at=moment_on(now.date(), now))
     assert sub.plan_id == big.id and made.invoice.kind == "proration"

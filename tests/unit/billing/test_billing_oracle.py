@@ -194,7 +194,7 @@ class Shop:
     def change(self, sub: Subscription, on: date, request: ChangeRequest) -> None:
         ids = {"customer_id": self.customer.id, "subscription_id": sub.id}
         draft = subscription_changes.draft_change(self.session, **ids, request=request,
-                                                  today=on)
+                                                  at=moment_on(on))
         before = self._last_note_id()
         subscription_changes.confirm_change(self.session, **ids, request=request,
                                             fingerprint=draft.fingerprint(),

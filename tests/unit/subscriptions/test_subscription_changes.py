@@ -116,7 +116,8 @@ class Book:
                                 addons={self.seat.id: seats} if seats is not None else None,
                                 coupon_code=coupon, timing=timing)
         ids = {"customer_id": self.customer.id, "subscription_id": sub.id}
-        draft = subscription_changes.draft_change(self.session, **ids, request=request, today=on)
+        draft = subscription_changes.draft_change(self.session, **ids, request=request,
+                                                  at=moment_on(on))
         return subscription_changes.confirm_change(
             self.session, **ids, request=request, fingerprint=draft.fingerprint(),
             at=moment_on(on, at(on)))

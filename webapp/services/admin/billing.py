@@ -83,7 +83,7 @@ def _applied_total(session: Session, *conditions) -> int:
 def account_position(session: Session, *, customer_id: int, at: Moment) -> AccountPosition:
     """Outstanding, unused credit and unapplied payments, in the customer's currency."""
     customer = get_customer(session, customer_id)
-    outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, today=at.today)
+    outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, at=at)
     paid = int(session.exec(select(func.coalesce(func.sum(Payment.amount), 0)).where(
         Payment.customer_id == customer_id, Payment.kind == "payment",
         Payment.status == "succeeded", Payment.currency == customer.currency)).one())
@@ -211,7 +211,7 @@ def invoice_view(session: Session, *, invoice_id: int, at: Moment) -> AdminInvoi
         if held is not None and held.status == "pending" else None
     return AdminInvoice(session.get(Customer, invoice.customer_id),
                         invoices.invoice_detail(session, customer_id=invoice.customer_id,
-                                                invoice_id=invoice_id, today=at.today), pending)
+                                                invoice_id=invoice_id, at=at), pending)
 
 
 def pending_payment(session: Session, *, invoice_id: int) -> int:
@@ -343,8 +343,7 @@ def _paid_part_to_credit(session: Session, invoice: Invoice, *, at: Moment) -> C
         # The allocation stays as history (it did pay this invoice); the refund row moves
         # its amount off the payment and onto the credit note.
         ledger.refund_row(session, payment, allocation.amount, method=TO_CREDIT,
-                          reference=f"Credit for voided {invoice.number}", today=at.today,
-                          now=at.now)
+                          reference=f"Credit for voided {invoice.number}", at=at)
     return ledger.create_credit_note(
         session, customer_id=invoice.customer_id, currency=invoice.currency, total=total,
         reason=f"Paid part of voided invoice {invoice.number}", issue_date=at.today, now=at.now,
@@ -444,7 +443,7 @@ def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: s
     _release(session, payment, from_invoices)
     refund = ledger.refund_row(session, payment, value, method=payment.method,
                                reference=" ".join((reference or "").split()) or
-                               f"Refund of {payment.number}", today=at.today, now=at.now)
+                               f"Refund of {payment.number}", at=at)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.refund", subject_type="payment", subject_id=payment.id,
                  before={"refundable": before},
@@ -483,8 +482,8 @@ def payment_to_credit(session: Session, *, actor: Actor, payment_id: int, amount
         raise DomainError("Only a payment can be turned into credit.")
     value = _amount(session, amount, payment.currency, unapplied(session, payment),
                     "is on no invoice and can become credit")
-    note = ledger.payment_to_credit(session, payment=payment, amount=value, today=at.today,
-                                    now=at.now, reason=f"Credit from payment {payment.number}",
+    note = ledger.payment_to_credit(session, payment=payment, amount=value, at=at,
+                                    reason=f"Credit from payment {payment.number}",
                                     reference=f"Credit from {payment.number}")
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.to_credit", subject_type="payment", subject_id=payment.id,

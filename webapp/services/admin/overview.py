@@ -53,7 +53,7 @@ def overview(session: Session, *, customer_id: int, at: Moment) -> CustomerOverv
             session, customer_id=customer_id, filters=views.SubscriptionFilters(),
             page_size=50),
         invoices.list_invoices(session, customer_id=customer_id,
-                               filters=invoices.InvoiceFilters(), today=at.today,
+                               filters=invoices.InvoiceFilters(), at=at,
                                page_size=RECENT),
         history.list_payments(session, customer_id=customer_id,
                               filters=history.PaymentFilters(), page_size=RECENT),

@@ -365,7 +365,7 @@ def draft_change(session: Session, *, subscription_id: int,
     sub = _ready(session, subscription_id)
     return subscription_changes.draft_change(
         session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-        today=at.today, allowed=change_choices(session, subscription_id=sub.id))
+        at=at, allowed=change_choices(session, subscription_id=sub.id))
 
 
 @dataclass(frozen=True)
@@ -396,7 +396,7 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
             fingerprint=fingerprint, at=at,
             allowed=change_choices(session, subscription_id=sub.id))
     else:
-        invoice = subscription_changes.apply_now(session, sub, current, today=at.today, now=at.now)
+        invoice = subscription_changes.apply_now(session, sub, current, at=at)
         payment_id = _bill_change(session, sub, invoice, at.now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="subscription.change", subject_type="subscription", subject_id=sub.id,

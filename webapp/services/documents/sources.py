@@ -26,7 +26,7 @@ def invoice_source(session: Session, *, customer_id: int, invoice_id: int,
                    at: Moment) -> DocumentSource:
     """The customer's invoice, loaded for rendering (NotFound if it is not theirs)."""
     detail = invoices.invoice_detail(session, customer_id=customer_id, invoice_id=invoice_id,
-                                     today=at.today)
+                                     at=at)
     return DocumentSource("print/invoice.html",
                           {**_parties(session, customer_id), "detail": detail},
                           filename_for(detail.invoice.number))

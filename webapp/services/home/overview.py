@@ -64,5 +64,5 @@ def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),
         tuple(SubscriptionRow.of(s, items[s.id], tax_rate_bp) for s in subs),
-        invoices.recent_invoices(session, customer_id=customer_id, today=at.today),
+        invoices.recent_invoices(session, customer_id=customer_id, at=at),
         payments.recent_payments(session, customer_id=customer_id))

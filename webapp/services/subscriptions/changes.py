@@ -55,7 +55,7 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
                    allowed: Choices | None = None) -> ChangeApplied:
     """Apply the change the customer previewed, or refuse if its figures moved."""
     current = draft_change(session, customer_id=customer_id, subscription_id=subscription_id,
-                           request=request, today=at.today, allowed=allowed)
+                           request=request, at=at, allowed=allowed)
     if current.fingerprint() != fingerprint:
         raise PriceChanged()
     sub = owned_subscription(session, customer_id, subscription_id)
@@ -68,7 +68,7 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
                                     effective_on=current.effective_on,
                                     payload={**current.payload, "summary": current.summary},
                                     created_at=at.now))
-        send_confirmation(session, sub, current, today=at.today, now=at.now,
+        send_confirmation(session, sub, current, at=at,
                           message=f"{current.summary} is scheduled for {current.effective_on.isoformat()}.")
         return ChangeApplied(sub, None, True)
     if sub.autocharge and sub.payment_method_id and current.amount_due > 0:
@@ -81,8 +81,8 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
             invoice_ids=[], now=at.now, purpose="change", subscription_id=sub.id,
             intent={"change": request_to_dict(request), "fingerprint": fingerprint})
         return ChangeApplied(sub, None, False, payment)
-    invoice = apply_now(session, sub, current, today=at.today, now=at.now)
-    send_confirmation(session, sub, current, today=at.today, now=at.now,
+    invoice = apply_now(session, sub, current, at=at)
+    send_confirmation(session, sub, current, at=at,
                       message=f"{current.summary}: done.")
     return ChangeApplied(sub, invoice, False)
 

@@ -181,7 +181,7 @@ def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime |
 
 def unused_time(session: Session, sub: Subscription, at: Moment) -> UnusedTime | None:
     """What cancelling now would credit: the unused days of what the customer holds now."""
-    return billing.unused_time(session, sub, at.today,
+    return billing.unused_time(session, sub, at,
                                tax_rate_bp=tax.rate_for(session, sub.customer_id))
 
 
@@ -193,8 +193,7 @@ def retention_offer(ctx: Context, sub: Subscription) -> RetentionOffer | None:
     if not code or not text or sub.status not in _RETAINABLE:
         return None
     try:  # the rules Manage Subscription applies to a typed coupon code (one copy of them)
-        coupon = changes.usable_coupon(ctx.session, sub, code, sub.plan_id,
-                                       ctx.today)
+        coupon = changes.usable_coupon(ctx.session, sub, code, sub.plan_id, ctx.at)
     except InvalidInput:
         return None
     return RetentionOffer(coupon.id, coupon.code, coupon.name, text)
