@@ -22,7 +22,7 @@ from webapp.db import make_engine
 from webapp.demo import scale
 from webapp.models import Organization, User
 from webapp.services.billing import invoices
-from webapp.services.core.dates import today_in
+from webapp.services.core.dates import Moment
 from webapp.services.home import overview
 from webapp.services.payments import history
 from webapp.services.subscriptions import views
@@ -43,25 +43,24 @@ def captured(engine):
         event.remove(engine, "before_cursor_execute", before)
 
 
-def service_calls(session: Session, customer_id: int, today, tax_rate_bp):
+def service_calls(session: Session, customer_id: int, at: Moment, tax_rate_bp):
     """(label, call) for every list query a bench page makes."""
     deep = invoices.InvoiceFilters(page=18)
     return [
         ("list_invoices, page 1", lambda: invoices.list_invoices(
-            session, customer_id=customer_id, filters=invoices.InvoiceFilters(), today=today)),
+            session, customer_id=customer_id, filters=invoices.InvoiceFilters(), at=at)),
         ("list_invoices, deep page 18", lambda: invoices.list_invoices(
-            session, customer_id=customer_id, filters=deep, today=today)),
+            session, customer_id=customer_id, filters=deep, at=at)),
         ("list_invoices, status=paid", lambda: invoices.list_invoices(
             session, customer_id=customer_id, filters=invoices.InvoiceFilters(status="paid"),
-            today=today)),
+            at=at)),
         ("list_subscriptions", lambda: views.list_subscriptions(
             session, customer_id=customer_id, filters=views.SubscriptionFilters())),
         ("list_payments", lambda: history.list_payments(
             session, customer_id=customer_id, filters=history.PaymentFilters())),
         ("outstanding", lambda: invoices.outstanding(session, customer_id=customer_id,
-                                                     today=today)),
-        ("dashboard", lambda: overview.dashboard(session, customer_id=customer_id,
-                                                 today=today)),
+                                                     at=at)),
+        ("dashboard", lambda: overview.dashboard(session, customer_id=customer_id, at=at)),
     ]
 
 
@@ -79,8 +78,8 @@ def explain(b: database.Backend) -> str:
         org = session.get(Organization, 1)
         customer_id = session.exec(select(User.customer_id).where(
             User.email == scale.BENCH_EMAIL)).one()
-        today = today_in(org.timezone, datetime.now(UTC))
-        for label, call in service_calls(session, customer_id, today, org.tax_rate_bp):
+        at = Moment.at(datetime.now(UTC), org.timezone)
+        for label, call in service_calls(session, customer_id, at, org.tax_rate_bp):
             with captured(engine) as statements:
                 call()
             out.append(f"### {label}\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
@@ -11,6 +11,14 @@ from webapp.services.accounts.auth import hash_password
 from webapp.services.billing import ledger
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import numbering
+from webapp.services.core.dates import Moment
+
+
+def moment_on(day: date, now: datetime | None = None, timezone: str = "UTC") -> Moment:
+    """The `Moment` a service is given: `day` as the organization's date, at `now` (noon UTC
+    on `day` when the test does not care about the instant). Both are taken as they are, so a
+    test keeps the exact date and instant it always passed."""
+    return Moment(now or datetime.combine(day, time(12), tzinfo=UTC), day, timezone)
 
 
 def make_customer(session: Session, *, now: datetime, email: str = "kim@example.com",

@@ -5,9 +5,9 @@ user, whose one login statement also reads the organization and its preferences,
 request's `Moment` (now, and the organization's date today). A request nobody is signed in
 to reads the organization and preferences (and so its moment) on first use instead: a login
 POST must not hold SQLite's write lock from its first statement on, and most such pages never
-need them. Views read them from here (`current_org()`, `moment()`); the
-services are given the moment's values (`now`, `today`). Tax is not a request fact: services
-ask billing.tax for a customer's rate.
+need them. Views read them from here (`current_org()`, `moment()`); a service that needs the
+organization's date is given the moment (`at=moment()`), one that needs only the instant its
+`now`. Tax is not a request fact: services ask billing.tax for a customer's rate.
 """
 
 from __future__ import annotations

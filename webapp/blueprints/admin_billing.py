@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.blueprints.admin_forms import actor, options
 from webapp.charging import gateway
-from webapp.context import now, today
+from webapp.context import moment, now, today
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
@@ -77,7 +77,7 @@ def create_invoice(customer_id: int):
             invoice = billing.issue_one_off(
                 db.session, actor=actor(), customer_id=customer_id, lines=form.values(),
                 due_date=form.due_date.data, idempotency_key=form.idempotency_key.data or "",
-                today=today(), now=now())
+                at=moment())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -99,7 +99,7 @@ class ResolveForm(FlaskForm):
 @admin_required
 def invoice(invoice_id: int):
     """One invoice as the admin sees it, with Void while it is open."""
-    view = billing.invoice_view(db.session, invoice_id=invoice_id, today=today())
+    view = billing.invoice_view(db.session, invoice_id=invoice_id, at=moment())
     return render_page("admin/billing/invoice.html", view=view, void_form=VoidForm(),
                        resolve_form=ResolveForm())
 
@@ -129,7 +129,7 @@ def void(invoice_id: int):
     """Void an open invoice; what was paid on it becomes credit."""
     form = VoidForm()
     voided = billing.void_invoice(db.session, actor=actor(), invoice_id=invoice_id,
-                                  reason=form.reason.data or "", today=today(), now=now())
+                                  reason=form.reason.data or "", at=moment())
     db.session.commit()
     credit = f" Credit note {voided.credit_note.number} holds what had been paid." \
         if voided.credit_note else ""
@@ -174,8 +174,8 @@ def create_payment(customer_id: int):
     if form.validate_on_submit():
         try:
             payment = billing.record_offline_payment(
-                db.session, actor=actor(), customer_id=customer_id, now=now(),
-                today=today(), idempotency_key=form.idempotency_key.data or "",
+                db.session, actor=actor(), customer_id=customer_id, at=moment(),
+                idempotency_key=form.idempotency_key.data or "",
                 data=billing.OfflinePayment(form.amount.data or "", form.method.data or "",
                                             form.reference.data or "", form.paid_on.data,
                                             tuple(form.invoice_ids.data or ())))
@@ -220,8 +220,7 @@ def refund(payment_id: int):
         try:
             made = billing.refund_payment(db.session, actor=actor(), payment_id=payment_id,
                                           amount=form.amount.data or "",
-                                          reference=form.reference.data or "", today=today(),
-                                          now=now())
+                                          reference=form.reference.data or "", at=moment())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -239,8 +238,7 @@ def to_credit(payment_id: int):
     if form.validate_on_submit():
         try:
             note = billing.payment_to_credit(db.session, actor=actor(), payment_id=payment_id,
-                                             amount=form.amount.data or "", today=today(),
-                                             now=now())
+                                             amount=form.amount.data or "", at=moment())
         except InvalidInput as exc:
             form.show(exc)
         else:

@@ -175,8 +175,8 @@ def _save(kind: str, form, item_id: int | None):
         return catalog.update_addon(db.session, actor=who, addon_id=item_id, data=data, now=at.now) \
             if item_id else catalog.create_addon(db.session, actor=who, data=data, now=at.now)
     return catalog.update_coupon(db.session, actor=who, coupon_id=item_id, data=data,
-                                 today=at.today, now=at.now) if item_id else \
-        catalog.create_coupon(db.session, actor=who, data=data, today=at.today, now=at.now)
+                                 at=at) if item_id else \
+        catalog.create_coupon(db.session, actor=who, data=data, at=at)
 
 
 def _editor(kind: str, item_id: int | None):

@@ -6,7 +6,7 @@ from flask import Blueprint, request, url_for
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from webapp.blueprints.admin_forms import actor, links, options
-from webapp.context import current_org, now, today
+from webapp.context import current_org, moment, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -52,7 +52,7 @@ class NoteForm(FlaskForm):
 def index():
     """Customers by name; search and filters are query parameters, htmx swaps the list."""
     filters, messages = customers.read_filters(request.args)
-    page = customers.list_customers(db.session, filters=filters, today=today())
+    page = customers.list_customers(db.session, filters=filters, at=moment())
     return render_page("admin/customers/index.html", "admin_customer_list", page=page,
                        filters=filters, messages=messages, statuses=customers.STATUS_FILTERS,
                        portals=customers.PORTAL_FILTERS)
@@ -86,8 +86,7 @@ def create():
 
 
 def _overview_context(customer_id: int, **forms) -> dict:
-    view = overview.overview(db.session, customer_id=customer_id, today=today(),
-                             now=now())
+    view = overview.overview(db.session, customer_id=customer_id, at=moment())
     return {"view": view, "contact_form": ContactForm(formdata=None),
             "note_form": NoteForm(formdata=None)} | forms
 

@@ -13,7 +13,7 @@ from webapp.blueprints.comment_forms import (
     customer_options,
     post_comment,
 )
-from webapp.context import now, today
+from webapp.context import moment, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, Form, MoneyField
@@ -69,7 +69,7 @@ def index():
     reader = FilterReader(request.args)
     customer_id = reader.integer("customer", "customer")
     status = reader.choice("status", ("draft", *estimate_admin.STATUS_FILTERS), "status")
-    rows = estimate_admin.list_estimates(db.session, today=today(), customer_id=customer_id,
+    rows = estimate_admin.list_estimates(db.session, at=moment(), customer_id=customer_id,
                                          status=status)
     return render_template("admin/engagement/estimates.html", rows=rows,
                            customers=profile.customer_choices(db.session),
@@ -99,7 +99,7 @@ def new():
 @admin_required
 def edit(estimate_id: int):
     """Change a draft or sent estimate's dates, notes and lines."""
-    view = estimate_admin.estimate_detail(db.session, estimate_id=estimate_id, today=today())
+    view = estimate_admin.estimate_detail(db.session, estimate_id=estimate_id, at=moment())
     lines = [{"item": line.description, "quantity": line.quantity,
               "unit_price": line.unit_price}
              for line in estimate_admin.typed_lines(db.session, estimate_id=estimate_id)]
@@ -120,7 +120,7 @@ def edit(estimate_id: int):
 
 
 def _detail_context(estimate_id: int, comment_form: CommentForm | None = None) -> dict:
-    view = estimate_admin.estimate_detail(db.session, estimate_id=estimate_id, today=today())
+    view = estimate_admin.estimate_detail(db.session, estimate_id=estimate_id, at=moment())
     return {"view": view, "detail": view.detail, "comments": view.detail.comments,
             "comment_form": comment_form or blank_comment_form(),
             "comment_url": url_for(".reply", estimate_id=estimate_id)}

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, TextAreaField
 
 from webapp.blueprints.admin_forms import actor, links, options
-from webapp.context import now, today
+from webapp.context import moment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -58,8 +58,7 @@ def run():
         form.text.errors = ["Choose a CSV file or paste its contents."]
         return _page(form, status=422)
     report = importer.run(db.session, actor=actor(), kind=form.kind.data, text=text,
-                          dry_run=form.mode.data != "import", today=today(), now=now(),
-                          links=links())
+                          dry_run=form.mode.data != "import", at=moment(), links=links())
     if report.written:
         commit_and_dispatch()
         return finish(url_for(".show"),

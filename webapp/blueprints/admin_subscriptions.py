@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from webapp.blueprints.admin_forms import actor, options
-from webapp.context import now, today
+from webapp.context import moment, today
 from webapp.db import db
 from webapp.dispatch import CHARGE_PAYMENT, commit_and_dispatch, defer
 from webapp.forms import FlaskForm
@@ -77,7 +77,7 @@ def create(customer_id: int):
         try:
             sub = subscriptions.create_subscription(
                 db.session, actor=actor(), customer_id=customer_id, data=form.values(),
-                today=today(), now=now())
+                at=moment())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -102,7 +102,7 @@ class PauseForm(FlaskForm):
 
 def _detail_page(subscription_id: int, status: int = 200, **forms):
     view = subscriptions.subscription_view(db.session, subscription_id=subscription_id,
-                                           today=today())
+                                           at=moment())
     context = {"view": view, "cancel_form": CancelForm(formdata=None),
                "pause_form": PauseForm(formdata=None)} | forms
     return render_page("admin/subscriptions/detail.html", status=status, **context)
@@ -125,7 +125,7 @@ def cancel(subscription_id: int):
             sub = subscriptions.cancel(db.session, actor=actor(), subscription_id=subscription_id,
                                        timing=form.timing.data, reason=form.reason.data or "",
                                        credit_unused=form.credit_unused.data,
-                                       today=today(), now=now())
+                                       at=moment())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -144,7 +144,7 @@ def pause(subscription_id: int):
         try:
             subscriptions.pause(db.session, actor=actor(), subscription_id=subscription_id,
                                 pause_on=form.pause_on.data, resume_on=form.resume_on.data,
-                                today=today(), now=now())
+                                at=moment())
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -189,7 +189,7 @@ def _change_page(subscription_id, offer, form, *, draft=None, error=None, status
     if draft is not None:
         form.fingerprint.data = draft.fingerprint()
     view = subscriptions.subscription_view(db.session, subscription_id=subscription_id,
-                                           today=today())
+                                           at=moment())
     context = {"view": view, "detail": view.detail, "as_admin": True, "options": offer,
                "form": form, "draft": draft, "error": error,
                "quantities": {k[6:]: v for k, v in request.form.items()
@@ -215,7 +215,7 @@ def preview(subscription_id: int):
     try:
         draft = subscriptions.draft_change(db.session, subscription_id=subscription_id,
                                            request=_change_request(form, offer),
-                                           today=today())
+                                           at=moment())
     except InvalidInput as exc:
         return _change_page(subscription_id, offer, form, error=exc, status=422)
     return _change_page(subscription_id, offer, form, draft=draft)
@@ -232,7 +232,7 @@ def confirm_change(subscription_id: int):
         made = subscriptions.confirm_change(
             db.session, actor=actor(), subscription_id=subscription_id,
             request=_change_request(form, offer), fingerprint=form.fingerprint.data or "",
-            today=today(), now=now())
+            at=moment())
     except InvalidInput as exc:
         return _change_page(subscription_id, offer, form, error=exc, status=422)
     if made.payment_id is not None:

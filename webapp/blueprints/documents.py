@@ -9,7 +9,7 @@ from flask_login import current_user
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import Length
 
-from webapp.context import now, today
+from webapp.context import moment, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -36,7 +36,7 @@ def download(document: pdf.Document):
 def invoice_pdf(invoice_id: int):
     """One of the customer's invoices as a PDF."""
     return download(sources.invoice_pdf(db.session, customer_id=current_user.customer_id,
-                                        invoice_id=invoice_id, today=today()))
+                                        invoice_id=invoice_id, at=moment()))
 
 
 @bp.get("/credits/<int:credit_note_id>.pdf")

@@ -10,7 +10,7 @@ from wtforms.validators import Length
 from webapp.blueprints import documents
 from webapp.blueprints.comment_forms import blank_comment_form, post_comment
 from webapp.blueprints.documents import download
-from webapp.context import now, today
+from webapp.context import moment, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -29,7 +29,7 @@ class DeclineForm(FlaskForm):
 
 def _detail(estimate_id: int) -> estimates.EstimateDetail:
     return estimates.estimate_detail(db.session, customer_id=current_user.customer_id,
-                                     estimate_id=estimate_id, today=today())
+                                     estimate_id=estimate_id, at=moment())
 
 
 def _page_context(detail: estimates.EstimateDetail, **forms) -> dict:
@@ -45,7 +45,7 @@ def index():
     """The customer's estimates; htmx swaps only the list when the filter changes."""
     filters, messages = estimates.read_filters(request.args)
     page = estimates.list_estimates(db.session, customer_id=current_user.customer_id,
-                                    filters=filters, today=today())
+                                    filters=filters, at=moment())
     return render_page("estimates/index.html", "estimate_list", page=page, filters=filters,
                        messages=messages)
 
@@ -63,7 +63,7 @@ def accept(estimate_id: int):
     """Accept a sent estimate that has not expired."""
     view = estimates.accept(db.session, customer_id=current_user.customer_id,
                             user_id=current_user.user_id, estimate_id=estimate_id,
-                            today=today(), now=now())
+                            at=moment())
     commit_and_dispatch()
     return swap_or_redirect("estimate_decision", detail=view, decline_form=None,
                             redirect_to=url_for(".detail", estimate_id=estimate_id),
@@ -80,7 +80,7 @@ def decline(estimate_id: int):
                            **_page_context(_detail(estimate_id), decline_form=form))
     view = estimates.decline(db.session, customer_id=current_user.customer_id,
                              user_id=current_user.user_id, estimate_id=estimate_id,
-                             reason=form.reason.data, today=today(), now=now())
+                             reason=form.reason.data, at=moment())
     commit_and_dispatch()
     return swap_or_redirect("estimate_decision", detail=view, decline_form=None,
                             redirect_to=url_for(".detail", estimate_id=estimate_id),
@@ -126,5 +126,5 @@ def forward(estimate_id: int):
 def pdf(estimate_id: int):
     """The estimate as a PDF."""
     return download(estimates.estimate_pdf(db.session, customer_id=current_user.customer_id,
-                                           estimate_id=estimate_id, today=today()))
+                                           estimate_id=estimate_id, at=moment()))
 

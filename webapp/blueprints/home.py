@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from flask_login import current_user
 
-from webapp.context import today
+from webapp.context import moment
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
@@ -24,5 +24,5 @@ def favicon():
 @customer_required
 def index():
     """The first screen a customer sees: balances, renewals, recent activity."""
-    view = overview.dashboard(db.session, customer_id=current_user.customer_id, today=today())
+    view = overview.dashboard(db.session, customer_id=current_user.customer_id, at=moment())
     return render_page("home/index.html", dashboard=view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask_login import current_user
 
-from webapp.context import today
+from webapp.context import moment
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
@@ -20,7 +20,7 @@ def index():
     """The customer's invoices; htmx swaps only the list when filters change."""
     filters, messages = invoices.read_filters(request.args)
     page = invoices.list_invoices(db.session, customer_id=current_user.customer_id,
-                                  filters=filters, today=today())
+                                  filters=filters, at=moment())
     return render_page("invoices/index.html", "invoice_list", page=page, filters=filters,
                        messages=messages, statuses=invoices.STATUS_FILTERS)
 
@@ -30,5 +30,5 @@ def index():
 def detail(invoice_id: int):
     """One invoice: lines, tax, credits applied, payments and the balance due."""
     view = invoices.invoice_detail(db.session, customer_id=current_user.customer_id,
-                                   invoice_id=invoice_id, today=today())
+                                   invoice_id=invoice_id, at=moment())
     return render_page("invoices/detail.html", detail=view)

@@ -9,7 +9,7 @@ from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import InputRequired, Length, Optional
 
 from webapp.charging import charge_now, gateway
-from webapp.context import now, today
+from webapp.context import moment, now
 from webapp.db import db
 from webapp.forms import CardFields, MoneyField
 from webapp.htmx import finish, render_page
@@ -59,7 +59,7 @@ def _page(summary, form, *, status=200, declined=None) -> ResponseReturnValue:
 
 def _summary(customer_id: int, invoice_ids) -> pay.PaySummary:
     return pay.summary(db.session, customer_id=customer_id, invoice_ids=invoice_ids,
-                       today=today(), partial_allowed=can("payments.partial"))
+                       at=moment(), partial_allowed=can("payments.partial"))
 
 
 @bp.get("/pay")
@@ -188,7 +188,7 @@ def fix(token: str):
                        status_url=lambda pid: url_for("pay.fix_status", token=token,
                                                       payment_id=pid))
     summary = pay.summary(db.session, customer_id=link.customer_id, invoice_ids=[link.invoice_id],
-                          today=today(), partial_allowed=False)
+                          at=moment(), partial_allowed=False)
     declined = None
     if arg_id("declined") is not None:
         declined = pay.owned_payment_attempt(db.session, link.customer_id,

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request, url_for
 from flask_login import current_user
 
 from webapp.blueprints.documents import download
-from webapp.context import now, today
+from webapp.context import moment, now, today
 from webapp.db import db
 from webapp.dispatch import RENDER_DOCUMENT, commit_and_dispatch, defer
 from webapp.htmx import finish, render_page, swap_or_redirect
@@ -29,7 +29,7 @@ def index():
     """The statement for a range (this month by default); htmx swaps only the statement."""
     period, messages = statements.read_period(request.args, today())
     view = statements.statement(db.session, customer_id=current_user.customer_id,
-                                period=period, today=today(), row_limit=row_limit())
+                                period=period, at=moment(), row_limit=row_limit())
     params = statements.job_params(period, today())
     job, pack_job = document_jobs.latest(db.session, customer_id=current_user.customer_id,
                                          kinds=("statement", "pack"), params=params,
@@ -45,7 +45,7 @@ def pdf():
     period, _messages = statements.read_period(request.args, today())
     try:
         document = statements.statement_pdf(db.session, customer_id=current_user.customer_id,
-                                            period=period, today=today(),
+                                            period=period, at=moment(),
                                             row_limit=row_limit())
     except statements.StatementTooBig as exc:
         return finish(url_for(".index", **period.query_args()), exc.message, "info")

@@ -18,7 +18,7 @@ from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaFie
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from webapp.charging import charge_now
-from webapp.context import now, today
+from webapp.context import moment, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import RAISE, FlaskForm
@@ -98,7 +98,7 @@ def _finished(subscription_id: int, message: str, category: str = "success") -> 
 
 def _actions_swapped(subscription_id: int, message: str) -> ResponseReturnValue:
     """After a one-click action: the actions section for htmx, else a flash and the page."""
-    view = subscription_actions.overview(db.session, **_ids(subscription_id), today=today())
+    view = subscription_actions.overview(db.session, **_ids(subscription_id), at=moment())
     return swap_or_redirect("subscription_actions", message=message, oob=True,
                             detail=view.detail, actions=view.actions,
                             redirect_to=url_for("subscriptions.detail",

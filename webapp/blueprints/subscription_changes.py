@@ -8,7 +8,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from webapp.charging import charge_now
-from webapp.context import now, today
+from webapp.context import moment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
@@ -57,7 +57,7 @@ def _change_request(form: ChangeForm, options) -> changes.ChangeRequest:
 
 def _render(subscription_id, options, form, *, draft=None, error=None, status=200):
     detail = subscription_detail(db.session, customer_id=current_user.customer_id,
-                                 subscription_id=subscription_id, today=today())
+                                 subscription_id=subscription_id, at=moment())
     quantities = {k[6:]: v for k, v in request.form.items() if k.startswith("addon-")}
     context = {"detail": detail, "options": options, "form": form, "draft": draft,
                "error": error, "quantities": quantities}
@@ -88,7 +88,7 @@ def preview(subscription_id: int):
     try:
         draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=_change_request(form, options), today=today())
+            request=_change_request(form, options), at=moment())
     except InvalidInput as exc:
         return _render(subscription_id, options, form, error=exc, status=422)
     return _render(subscription_id, options, form, draft=draft)
@@ -106,12 +106,12 @@ def confirm(subscription_id: int):
     try:
         applied = changes.confirm_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=change, fingerprint=form.fingerprint.data or "", today=today(), now=now())
+            request=change, fingerprint=form.fingerprint.data or "", at=moment())
     except changes.PriceChanged as exc:
         db.session.rollback()
         draft = changes.draft_change(
             db.session, customer_id=current_user.customer_id, subscription_id=subscription_id,
-            request=change, today=today())
+            request=change, at=moment())
         return _render(subscription_id, options, form, draft=draft,
                        error=InvalidInput(exc.message), status=409)
     except InvalidInput as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask_login import current_user
 
-from webapp.context import today
+from webapp.context import moment
 from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import customer_required
@@ -32,7 +32,7 @@ def index():
 @customer_required
 def detail(subscription_id: int):
     """One subscription: plan, addons, coupons, amounts, terms and what is scheduled."""
-    view = views.subscription_detail(
-        db.session, customer_id=current_user.customer_id, subscription_id=subscription_id, today=today())
-    actions = subscription_actions.available(db.session, view, today=today())
+    view = views.subscription_detail(db.session, customer_id=current_user.customer_id,
+                                     subscription_id=subscription_id, at=moment())
+    actions = subscription_actions.available(db.session, view, at=moment())
     return render_page("subscriptions/detail.html", detail=view, actions=actions)

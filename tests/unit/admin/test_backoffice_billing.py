@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from tests.factories import make_customer, make_invoice, pay
+from tests.factories import make_customer, make_invoice, moment_on, pay
 from webapp.demo import seed_organization
 from webapp.models import CreditNote, Notification, OutboxMessage, Payment
 from webapp.services.admin import Actor, billing
@@ -35,7 +35,7 @@ def customer(session, now, org):
 def _statement(session, customer, now):
     period = statements.StatementPeriod("custom", date(2000, 1, 1), now.date())
     return statements.statement(session, customer_id=customer.id, period=period,
-                                today=now.date())
+                                at=moment_on(now.date()))
 
 
 def assert_statement_balances(session, customer, now) -> int:
@@ -47,7 +47,8 @@ def assert_statement_balances(session, customer, now) -> int:
     assert s.opening + s.invoiced - s.payments - s.credits + s.refunds == s.balance_due
     if report.entries:
         assert report.entries[-1].balance == s.balance_due
-    position = billing.account_position(session, customer_id=customer.id, today=now.date())
+    position = billing.account_position(session, customer_id=customer.id,
+                                        at=moment_on(now.date()))
     assert position.balance == s.balance_due
     return s.balance_due
 
@@ -64,14 +65,14 @@ def test_a_one_off_invoice_carries_the_organizations_tax_and_is_emailed(session,
         session, actor=ADMIN, customer_id=customer.id, idempotency_key="k" * 20,
         lines=[billing.LineInput("Consulting", "3", "100.00"), billing.LineInput(),
                billing.LineInput("Travel", "", "45.50")],
-        due_date=None, today=now.date(), now=now)
+        due_date=None, at=moment_on(now.date(), now))
     assert (invoice.kind, invoice.subtotal, invoice.tax_total, invoice.total) == (
         "one_off", 34550, 6910, 41460)
     assert invoice.due_date == now.date() + timedelta(days=7)
     assert [m.template for m in session.exec(select(OutboxMessage))] == ["invoice_issued"]
     again = billing.issue_one_off(session, actor=ADMIN, customer_id=customer.id,
                                   idempotency_key="k" * 20, lines=[], due_date=None,
-                                  today=now.date(), now=now)
+                                  at=moment_on(now.date(), now))
     assert again.id == invoice.id
     assert_statement_balances(session, customer, now)
 
@@ -80,7 +81,7 @@ def test_one_off_lines_with_mistakes_are_named_by_row_and_field(session, now, cu
     with pytest.raises(InvalidChanges) as refused:
         billing.issue_one_off(session, actor=ADMIN, customer_id=customer.id,
                               idempotency_key="x" * 20, due_date=now.date() - timedelta(days=1),
-                              today=now.date(), now=now,
+                              at=moment_on(now.date(), now),
                               lines=[billing.LineInput("", "1", "10"),
                                      billing.LineInput("Seats", "-2", "1.234")])
     assert set(refused.value.errors) == {"lines-0-description", "lines-1-quantity",
@@ -93,7 +94,7 @@ def test_voiding_an_unpaid_invoice_takes_it_off_the_statement(session, now, cust
     invoice = _invoice(session, customer, now)
     assert assert_statement_balances(session, customer, now) == 1000
     voided = billing.void_invoice(session, actor=ADMIN, invoice_id=invoice.id, reason="Sent twice",
-                                  today=now.date(), now=now)
+                                  at=moment_on(now.date(), now))
     assert (voided.invoice.status, voided.credit_note, voided.credit_returned) == (
         "void", None, 0)
     assert assert_statement_balances(session, customer, now) == 0
@@ -109,12 +110,12 @@ def test_voiding_a_partly_settled_invoice_gives_back_what_was_paid_and_credited(
     assert (invoice.credits_applied, invoice.amount_paid) == (200, 400)
     assert assert_statement_balances(session, customer, now) == 400
     voided = billing.void_invoice(session, actor=ADMIN, invoice_id=invoice.id, reason="",
-                                  today=now.date(), now=now)
+                                  at=moment_on(now.date(), now))
     assert voided.credit_returned == 200 and earlier.balance == 200 and earlier.status == "open"
     assert voided.credit_note.total == 400 and voided.credit_note.invoice_id == invoice.id
     assert assert_statement_balances(session, customer, now) == -600
     assert billing.account_position(session, customer_id=customer.id,
-                                    today=now.date()).unused_credit == 600
+                                    at=moment_on(now.date())).unused_credit == 600
     # The credit pays the next invoice by itself.
     later = _invoice(session, customer, now, amount=700)
     assert later.credits_applied == 600
@@ -126,7 +127,7 @@ def test_only_open_invoices_can_be_voided(session, now, customer):
     pay(session, customer=customer, invoices=[invoice], amount=1000, now=now)
     with pytest.raises(IllegalTransition):
         billing.void_invoice(session, actor=ADMIN, invoice_id=invoice.id, reason="",
-                             today=now.date(), now=now)
+                             at=moment_on(now.date(), now))
 
 
 # --- Offline payments ---------------------------------------------------------------------------
@@ -136,8 +137,8 @@ def test_an_offline_payment_pays_the_oldest_invoices_and_sends_a_receipt(session
                                                                             now, 600)
     payment = billing.record_offline_payment(
         session, actor=ADMIN, customer_id=customer.id, idempotency_key="p" * 20,
-        data=billing.OfflinePayment("8.00", "cheque", "Cheque 000123"), today=now.date(),
-        now=now)
+        data=billing.OfflinePayment("8.00", "cheque", "Cheque 000123"),
+        at=moment_on(now.date(), now))
     assert (payment.method, payment.reference, payment.status) == ("cheque", "Cheque 000123",
                                                                    "succeeded")
     assert (old.status, new.amount_paid) == ("paid", 200)
@@ -152,7 +153,7 @@ def test_an_offline_payment_is_checked_before_it_is_recorded(session, now, custo
             session, actor=ADMIN, customer_id=customer.id, idempotency_key="q" * 20,
             data=billing.OfflinePayment("0", "card", paid_on=now.date() + timedelta(days=1),
                                         invoice_ids=(12345,)),
-            today=now.date(), now=now)
+            at=moment_on(now.date(), now))
     assert set(refused.value.errors) == {"amount", "method", "paid_on", "invoice_ids"}
     assert session.exec(select(Payment)).all() == []
 
@@ -164,24 +165,24 @@ def _paid(session, customer, now, amount=1000, paid=1000):
     payment = billing.record_offline_payment(
         session, actor=ADMIN, customer_id=customer.id, idempotency_key=f"pay-{amount}-{paid}",
         data=billing.OfflinePayment(str(paid / 100), "bank_transfer", "TRX-1"),
-        today=now.date(), now=now)
+        at=moment_on(now.date(), now))
     return invoice, payment
 
 
 def test_a_refund_reopens_what_it_paid_and_the_statement_follows(session, now, customer):
     invoice, payment = _paid(session, customer, now)
     refund = billing.refund_payment(session, actor=ADMIN, payment_id=payment.id, amount="3",
-                                    reference="Returned", today=now.date(), now=now)
+                                    reference="Returned", at=moment_on(now.date(), now))
     assert (refund.kind, refund.method, refund.amount, refund.refund_of_id) == (
         "refund", "bank_transfer", 300, payment.id)
     assert (invoice.status, ledger.balance_due(invoice)) == ("open", 300)
     assert assert_statement_balances(session, customer, now) == 300
     with pytest.raises(InvalidChanges) as refused:
         billing.refund_payment(session, actor=ADMIN, payment_id=payment.id, amount="7.01",
-                               reference="", today=now.date(), now=now)
+                               reference="", at=moment_on(now.date(), now))
     assert refused.value.errors["amount"] == "At most US$7.00 can be refunded."
     billing.refund_payment(session, actor=ADMIN, payment_id=payment.id, amount="7",
-                           reference="", today=now.date(), now=now)
+                           reference="", at=moment_on(now.date(), now))
     assert ledger.balance_due(invoice) == 1000
     assert assert_statement_balances(session, customer, now) == 1000
 
@@ -189,7 +190,7 @@ def test_a_refund_reopens_what_it_paid_and_the_statement_follows(session, now, c
 def test_a_refund_comes_out_of_an_overpayment_first(session, now, customer):
     invoice, payment = _paid(session, customer, now, amount=1000, paid=1500)
     billing.refund_payment(session, actor=ADMIN, payment_id=payment.id, amount="5",
-                           reference="", today=now.date(), now=now)
+                           reference="", at=moment_on(now.date(), now))
     assert invoice.status == "paid"
     assert assert_statement_balances(session, customer, now) == 0
 
@@ -199,9 +200,9 @@ def test_an_overpayment_turns_into_credit_for_the_next_invoice(session, now, cus
     assert assert_statement_balances(session, customer, now) == -500
     with pytest.raises(InvalidChanges):
         billing.payment_to_credit(session, actor=ADMIN, payment_id=payment.id, amount="5.01",
-                                  today=now.date(), now=now)
+                                  at=moment_on(now.date(), now))
     note = billing.payment_to_credit(session, actor=ADMIN, payment_id=payment.id, amount="5",
-                                     today=now.date(), now=now)
+                                     at=moment_on(now.date(), now))
     assert (note.total, note.balance) == (500, 500)
     view = billing.payment_view(session, payment_id=payment.id)
     assert (view.unapplied, view.refundable, view.can_credit) == (0, 1000, False)
@@ -215,11 +216,11 @@ def test_statement_balances_through_a_mix_of_everything(session, now, customer):
     first, payment = _paid(session, customer, now, amount=1000, paid=1200)
     second = _invoice(session, customer, now, amount=900)
     billing.payment_to_credit(session, actor=ADMIN, payment_id=payment.id, amount="1",
-                              today=now.date(), now=now)
+                              at=moment_on(now.date(), now))
     billing.refund_payment(session, actor=ADMIN, payment_id=payment.id, amount="2.50",
-                           reference="", today=now.date(), now=now)
-    billing.void_invoice(session, actor=ADMIN, invoice_id=second.id, reason="", today=now.date(),
-                         now=now)
+                           reference="", at=moment_on(now.date(), now))
+    billing.void_invoice(session, actor=ADMIN, invoice_id=second.id, reason="",
+                         at=moment_on(now.date(), now))
     assert first.status == "open"
     assert len(session.exec(select(CreditNote)).all()) == 1
     assert assert_statement_balances(session, customer, now) == 50

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.factories import make_customer, make_subscription
+from tests.factories import make_customer, make_subscription, moment_on
 from webapp.demo import seed_organization
 from webapp.models import AuditEntry, PlanPrice
 from webapp.services.admin import Actor, catalog
@@ -114,7 +114,7 @@ def test_addons_are_one_time_or_recurring_and_priced_above_zero(session, now, or
 def _coupon(session, now, **overrides):
     data = catalog.CouponInput(**({"code": "spring", "name": "Spring", "percent": "15",
                                    "duration": "n_terms", "duration_terms": "3"} | overrides))
-    return catalog.create_coupon(session, actor=ADMIN, data=data, today=now.date(), now=now)
+    return catalog.create_coupon(session, actor=ADMIN, data=data, at=moment_on(now.date(), now))
 
 
 def test_a_percentage_coupon_for_some_plans_with_a_limit_and_expiry(session, now, org):
@@ -124,13 +124,13 @@ def test_a_percentage_coupon_for_some_plans_with_a_limit_and_expiry(session, now
                      expires_on=now.date() + timedelta(days=10))
     assert (coupon.code, coupon.percent_bp, coupon.duration_terms) == ("SPRING", 1500, 3)
     assert catalog.usable_coupon(session, code="spring", plan_id=plan.id, currency="USD",
-                                 today=now.date()).id == coupon.id
+                                 at=moment_on(now.date())).id == coupon.id
     with pytest.raises(InvalidInput, match="does not apply"):
         catalog.usable_coupon(session, code="SPRING", plan_id=other.id, currency="USD",
-                              today=now.date())
+                              at=moment_on(now.date()))
     with pytest.raises(InvalidInput, match="expired"):
         catalog.usable_coupon(session, code="SPRING", plan_id=plan.id, currency="USD",
-                              today=now.date() + timedelta(days=11))
+                              at=moment_on(now.date() + timedelta(days=11)))
     catalog.redeem(session, coupon)
     with pytest.raises(InvalidInput, match="used up"):
         catalog.redeem(session, coupon)
@@ -142,7 +142,7 @@ def test_a_fixed_coupon_applies_only_in_its_currencies(session, now, org):
             amounts={"USD": "10"}, duration="once", duration_terms="")
     with pytest.raises(InvalidInput, match="no amount in JPY"):
         catalog.usable_coupon(session, code="TENOFF", plan_id=plan.id, currency="JPY",
-                              today=now.date())
+                              at=moment_on(now.date()))
 
 
 def test_a_coupon_form_with_mistakes_names_each_field(session, now, org):
@@ -157,12 +157,13 @@ def test_a_redeemed_coupon_keeps_its_discount(session, now, org):
     coupon = _coupon(session, now)
     catalog.redeem(session, coupon)
     with pytest.raises(InvalidChanges) as refused:
-        catalog.update_coupon(session, actor=ADMIN, coupon_id=coupon.id, today=now.date(),
-                              now=now, data=catalog.CouponInput(
+        catalog.update_coupon(session, actor=ADMIN, coupon_id=coupon.id,
+                              at=moment_on(now.date(), now), data=catalog.CouponInput(
                                   "SPRING", "Spring", percent="20", duration="n_terms",
                                   duration_terms="3"))
     assert "discount_type" in refused.value.errors
-    catalog.update_coupon(session, actor=ADMIN, coupon_id=coupon.id, today=now.date(), now=now,
+    catalog.update_coupon(session, actor=ADMIN, coupon_id=coupon.id,
+                          at=moment_on(now.date(), now),
                           data=catalog.CouponInput("SPRING", "Spring sale", percent="15",
                                                    duration="n_terms", duration_terms="3"))
     assert coupon.name == "Spring sale"
@@ -177,5 +178,5 @@ def test_an_archived_coupon_cannot_be_added_to_a_subscription(session, now, org)
                             plan=plan)
     with pytest.raises(InvalidInput, match="does not exist"):
         admin_subscriptions.draft_change(
-            session, subscription_id=sub.id, today=now.date(),
+            session, subscription_id=sub.id, at=moment_on(now.date()),
             request=changes.ChangeRequest(coupon_code="SPRING"))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.factories import make_customer, make_invoice, make_subscription
+from tests.factories import make_customer, make_invoice, make_subscription, moment_on
 from webapp.demo import seed_organization
 from webapp.models import AuditEntry, Customer, OutboxMessage, Preferences, User
 from webapp.services.accounts import auth, invitations
@@ -93,7 +93,7 @@ def test_the_list_searches_name_email_and_company(session, now, org):
     def names(q):
         filters = customers.CustomerFilters(q=q)
         return [r.display_name for r in customers.list_customers(
-            session, filters=filters, today=now.date()).items]
+            session, filters=filters, at=moment_on(now.date())).items]
     assert names("hopper") == ["Grace Hopper"]
     assert names("NAVY.example") == ["Grace Hopper"]
     assert names("analytical") == ["Ada Lovelace"]
@@ -109,14 +109,14 @@ def test_the_list_filters_by_activity_overdue_invoices_and_portal(session, now, 
 
     def emails(**filters):
         page = customers.list_customers(session, filters=customers.CustomerFilters(**filters),
-                                        today=now.date())
+                                        at=moment_on(now.date()))
         return [r.email for r in page.items]
     assert emails(status="active") == ["active@example.com"]
     assert emails(status="inactive") == ["late@example.com"]
     assert emails(overdue=True) == ["late@example.com"]
     assert emails(portal="disabled") == ["late@example.com"]
     [row] = [r for r in customers.list_customers(session, filters=customers.CustomerFilters(
-        overdue=True), today=now.date()).items]
+        overdue=True), at=moment_on(now.date())).items]
     assert row.overdue and row.outstanding == 1000
 
 

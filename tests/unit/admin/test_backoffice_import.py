@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from tests.factories import make_customer, make_plan
+from tests.factories import make_customer, make_plan, moment_on
 from webapp.demo import seed_organization
 from webapp.models import AuditEntry, Customer, OutboxMessage, Preferences, Subscription
 from webapp.services.admin import Actor, LinkSettings, catalog, importer
@@ -23,7 +23,7 @@ def org(session, now):
 
 def _run(session, now, kind, text, dry_run=True):
     return importer.run(session, actor=ADMIN, kind=kind, text=text, dry_run=dry_run,
-                        today=now.date(), now=now, links=LINKS)
+                        at=moment_on(now.date(), now), links=LINKS)
 
 
 CUSTOMERS_WITH_MISTAKES = """name,email,currency,company

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tests.factories import make_customer, make_plan, make_subscription, pay
+from tests.factories import make_customer, make_plan, make_subscription, moment_on, pay
 from tests.walk import Walk
 from webapp.demo import seed_organization
 from webapp.models import (
@@ -49,7 +49,7 @@ def _catalog(walk) -> tuple[int, int, int]:
             "team", "Team", trial_days="14", prices={"USD": "30.00"}, setup_fees={"USD": "5"}))
         addon = catalog.create_addon(s, actor=ADMIN, now=walk.now, data=catalog.AddonInput(
             "seat", "Seat", "recurring", "seat", {"USD": "8"}))
-        coupon = catalog.create_coupon(s, actor=ADMIN, now=walk.now, today=walk.day,
+        coupon = catalog.create_coupon(s, actor=ADMIN, at=moment_on(walk.day, walk.now),
                                        data=catalog.CouponInput("FIRST2", "First two",
                                                                 percent="10",
                                                                 duration="n_terms",
@@ -85,7 +85,7 @@ def _seeded(walk, customer_id, plan_id, addon_id, coupon_id, start, card) -> int
 def _by_admin(walk, customer_id, plan_id, addon_id, start, card) -> int:
     with walk.session() as s:
         sub = admin.create_subscription(
-            s, actor=ADMIN, customer_id=customer_id, today=walk.day, now=walk.now,
+            s, actor=ADMIN, customer_id=customer_id, at=moment_on(walk.day, walk.now),
             data=admin.NewSubscription(plan_id=plan_id, addons={addon_id: "2"},
                                        coupon_code="first2", start_date=start,
                                        payment_method_id=card, autocharge=card is not None))
@@ -137,9 +137,9 @@ def test_a_trial_bills_its_first_term_when_it_ends_then_a_month_at_a_time(walk):
     plan, addon, _ = _catalog(walk)
     customer = _customer(walk, "t@example.com")
     with walk.session() as s:
-        sub = admin.create_subscription(s, actor=ADMIN, customer_id=customer, today=walk.day,
-                                        now=walk.now, data=admin.NewSubscription(
-                                            plan_id=plan, trial=True))
+        sub = admin.create_subscription(s, actor=ADMIN, customer_id=customer,
+                                        at=moment_on(walk.day, walk.now),
+                                        data=admin.NewSubscription(plan_id=plan, trial=True))
         assert (sub.status, sub.trial_end) == ("trial", START + timedelta(days=14))
         sub_id = sub.id
     for _ in range(14):
@@ -162,13 +162,13 @@ def test_a_new_subscription_is_checked_field_by_field(session, now, org):
     plan = make_plan(session, now=now)
     with pytest.raises(InvalidChanges) as refused:
         admin.create_subscription(session, actor=ADMIN, customer_id=customer.id,
-                                  today=now.date(), now=now, data=admin.NewSubscription(
+                                  at=moment_on(now.date(), now), data=admin.NewSubscription(
                                       plan_id=plan.id, start_date=now.date() - timedelta(days=1),
                                       trial=True, coupon_code="NOPE", autocharge=True))
     assert set(refused.value.errors) == {"start_date", "trial", "coupon_code", "autocharge"}
     with pytest.raises(InvalidChanges) as refused:
         admin.create_subscription(session, actor=ADMIN, customer_id=customer.id,
-                                  today=now.date(), now=now,
+                                  at=moment_on(now.date(), now),
                                   data=admin.NewSubscription(plan_id=None, addons={999: "-1"}))
     assert set(refused.value.errors) == {"plan_id", "addons"}
     assert session.exec(select(Subscription)).all() == []
@@ -179,7 +179,7 @@ def test_a_plan_not_priced_in_the_customers_currency_cannot_be_chosen(session, n
     plan = make_plan(session, now=now, currency="USD")
     with pytest.raises(InvalidChanges) as refused:
         admin.create_subscription(session, actor=ADMIN, customer_id=customer.id,
-                                  today=now.date(), now=now,
+                                  at=moment_on(now.date(), now),
                                   data=admin.NewSubscription(plan_id=plan.id))
     assert refused.value.errors == {"plan_id": "Choose an active plan priced in EUR."}
 
@@ -188,7 +188,7 @@ def test_creating_a_subscription_is_audited(session, now, org):
     customer = make_customer(session, now=now)
     plan = make_plan(session, now=now)
     sub = admin.create_subscription(session, actor=ADMIN, customer_id=customer.id,
-                                    today=now.date(), now=now,
+                                    at=moment_on(now.date(), now),
                                     data=admin.NewSubscription(plan_id=plan.id))
     entry = session.exec(select(AuditEntry)).one()
     assert (entry.action, entry.subject_id, entry.customer_id) == (
@@ -200,14 +200,14 @@ def test_creating_a_subscription_is_audited(session, now, org):
 def test_the_admin_cancels_now_whatever_the_customers_preferences_say(session, now, org):
     sub = make_subscription(session, customer=make_customer(session, now=now), now=now)
     admin.cancel(session, actor=ADMIN, subscription_id=sub.id, timing=admin.IMMEDIATELY,
-                 reason="Closed the account", today=now.date(), now=now)
+                 reason="Closed the account", at=moment_on(now.date(), now))
     assert (sub.status, sub.cancelled_on, sub.next_billing_date) == ("cancelled", now.date(),
                                                                      None)
     assert [m.template for m in session.exec(select(OutboxMessage))] == [
         "admin_subscription_update", "org_notification"]
     with pytest.raises(IllegalTransition):
         admin.cancel(session, actor=ADMIN, subscription_id=sub.id, timing=admin.IMMEDIATELY,
-                     reason="", today=now.date(), now=now)
+                     reason="", at=moment_on(now.date(), now))
 
 
 def _paid_term(session, now, customer, days_in: int):
@@ -226,12 +226,12 @@ def _paid_term(session, now, customer, days_in: int):
 def test_cancelling_now_credits_the_paid_unused_days_when_the_admin_asks(session, now, org):
     customer = make_customer(session, now=now)
     credited, kept = _paid_term(session, now, customer, 10), _paid_term(session, now, customer, 10)
-    view = admin.subscription_view(session, subscription_id=credited.id, today=now.date())
+    view = admin.subscription_view(session, subscription_id=credited.id, at=moment_on(now.date()))
     assert (view.unused.days_left, view.unused.term_days, view.unused.total) == (20, 30, 2000)
     admin.cancel(session, actor=ADMIN, subscription_id=credited.id, timing=admin.IMMEDIATELY,
-                 reason="", today=now.date(), now=now, credit_unused=True)
+                 reason="", at=moment_on(now.date(), now), credit_unused=True)
     admin.cancel(session, actor=ADMIN, subscription_id=kept.id, timing=admin.IMMEDIATELY,
-                 reason="", today=now.date(), now=now)
+                 reason="", at=moment_on(now.date(), now))
     note = session.exec(select(CreditNote)).one()  # only the one the admin asked for
     assert (note.total, note.balance, note.subscription_id) == (2000, 2000, credited.id)
     told = [m.context["message"] for m in session.exec(select(OutboxMessage).where(
@@ -244,7 +244,7 @@ def test_cancelling_now_credits_the_paid_unused_days_when_the_admin_asks(session
 def test_the_admin_schedules_a_cancellation_for_the_end_of_the_term(session, now, org):
     sub = make_subscription(session, customer=make_customer(session, now=now), now=now)
     admin.cancel(session, actor=ADMIN, subscription_id=sub.id, timing=admin.END_OF_TERM,
-                 reason="", today=now.date(), now=now)
+                 reason="", at=moment_on(now.date(), now))
     assert (sub.status, sub.status_before_cancel) == ("non_renewing", "live")
 
 
@@ -253,10 +253,10 @@ def test_the_admin_schedules_a_pause_that_the_tick_carries_out(session, now, org
     pause_on, resume_on = now.date() + timedelta(days=5), now.date() + timedelta(days=40)
     with pytest.raises(InvalidChanges) as refused:
         admin.pause(session, actor=ADMIN, subscription_id=sub.id, pause_on=pause_on,
-                    resume_on=pause_on, today=now.date(), now=now)
+                    resume_on=pause_on, at=moment_on(now.date(), now))
     assert set(refused.value.errors) == {"resume_on"}
     admin.pause(session, actor=ADMIN, subscription_id=sub.id, pause_on=pause_on,
-                resume_on=resume_on, today=now.date(), now=now)
+                resume_on=resume_on, at=moment_on(now.date(), now))
     assert (sub.status, sub.pause_on, sub.resume_on) == ("live", pause_on, resume_on)
 
 
@@ -268,22 +268,22 @@ def test_the_admins_plan_change_is_the_customers_proration(session, now, org):
     sub = make_subscription(session, customer=customer, now=now, plan=small, start=start)
     request = subscription_changes.ChangeRequest(plan_id=big.id)
     draft = admin.draft_change(session, subscription_id=sub.id, request=request,
-                               today=now.date())
+                               at=moment_on(now.date()))
     # With the customers' edit preference off (the default), the customer could not do this.
     with pytest.raises(Forbidden):
         subscription_changes.draft_change(session, customer_id=customer.id,
                                           subscription_id=sub.id, request=request,
-                                          today=now.date())
+                                          at=moment_on(now.date()))
     made = admin.confirm_change(session, actor=ADMIN, subscription_id=sub.id, request=request,
-                                fingerprint=draft.fingerprint(), today=now.date(), now=now)
+                                fingerprint=draft.fingerprint(), at=moment_on(now.date(), now))
     assert sub.plan_id == big.id and made.invoice.kind == "proration"
     assert made.invoice.total == draft.invoice.total
-    stale = admin.draft_change(session, subscription_id=sub.id, today=now.date(),
+    stale = admin.draft_change(session, subscription_id=sub.id, at=moment_on(now.date()),
                                request=subscription_changes.ChangeRequest(plan_id=small.id))
     with pytest.raises(subscription_changes.PriceChanged):
-        admin.confirm_change(session, actor=ADMIN, subscription_id=sub.id, now=now,
+        admin.confirm_change(session, actor=ADMIN, subscription_id=sub.id,
                              request=subscription_changes.ChangeRequest(plan_id=small.id),
-                             fingerprint=stale.fingerprint()[::-1], today=now.date())
+                             fingerprint=stale.fingerprint()[::-1], at=moment_on(now.date(), now))
 
 
 # --- The admin's cancel and pause are the customer's, with the admin's options (issue 22) -------
@@ -304,11 +304,12 @@ def test_the_admins_cancel_credits_what_the_customer_holds_now(session, now, org
     pay(session, customer=customer, invoices=[term], amount=50000, now=now)
     request = subscription_changes.ChangeRequest(plan_id=small.id)
     on = now.date() - timedelta(days=10)  # day 10: 20 days left
-    draft = admin.draft_change(session, subscription_id=sub.id, request=request, today=on)
+    draft = admin.draft_change(session, subscription_id=sub.id, request=request,
+                               at=moment_on(on))
     admin.confirm_change(session, actor=ADMIN, subscription_id=sub.id, request=request,
-                         fingerprint=draft.fingerprint(), today=on, now=now)
+                         fingerprint=draft.fingerprint(), at=moment_on(on, now))
     admin.cancel(session, actor=ADMIN, subscription_id=sub.id, timing=admin.IMMEDIATELY,
-                 reason="", today=now.date(), now=now, credit_unused=True)
+                 reason="", at=moment_on(now.date(), now), credit_unused=True)
     notes = session.exec(select(CreditNote).order_by(CreditNote.id)).all()
     assert [n.total for n in notes] == [33333, 10000]
 
@@ -318,10 +319,10 @@ def test_the_admins_pause_is_held_to_the_longest_pause(session, now, org):
     pause_on = now.date() + timedelta(days=5)
     with pytest.raises(InvalidChanges) as refused:  # the preference's 90 days, by default
         admin.pause(session, actor=ADMIN, subscription_id=sub.id, pause_on=pause_on,
-                    resume_on=pause_on + timedelta(days=91), today=now.date(), now=now)
+                    resume_on=pause_on + timedelta(days=91), at=moment_on(now.date(), now))
     assert refused.value.errors == {"resume_on": "A pause lasts at most 90 days."}
     admin.pause(session, actor=ADMIN, subscription_id=sub.id, pause_on=pause_on,
-                resume_on=pause_on + timedelta(days=90), today=now.date(), now=now)
+                resume_on=pause_on + timedelta(days=90), at=moment_on(now.date(), now))
     assert sub.resume_on == pause_on + timedelta(days=90)
 
 
@@ -330,5 +331,5 @@ def test_the_admins_pause_refuses_a_day_in_the_past_as_the_customers_does(sessio
     with pytest.raises(InvalidChanges) as refused:
         admin.pause(session, actor=ADMIN, subscription_id=sub.id,
                     pause_on=now.date() - timedelta(days=1),
-                    resume_on=now.date() + timedelta(days=10), today=now.date(), now=now)
+                    resume_on=now.date() + timedelta(days=10), at=moment_on(now.date(), now))
     assert refused.value.errors == {"pause_on": "The pause cannot start before today."}

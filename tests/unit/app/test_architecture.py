@@ -51,6 +51,19 @@ def test_no_private_name_is_used_through_another_module():
     assert offenders == []
 
 
+def test_a_service_that_needs_the_date_takes_the_moment():
+    """ARCHITECTURE.md: a public service function that needs the organization's calendar date
+    takes `at: Moment`, not `today` (pure date helpers, without a session, take a date)."""
+    offenders = []
+    for path in SERVICES.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                names = {a.arg for a in node.args.args + node.args.kwonlyargs}
+                if {"session", "today"} <= names:
+                    offenders.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert offenders == []
+
+
 def test_architecture_md_names_every_package_and_blueprint():
     text = (ROOT / "ARCHITECTURE.md").read_text()
     for package in PACKAGES:

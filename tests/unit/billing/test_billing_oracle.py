@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from tests.conftest import wipe
-from tests.factories import make_customer
+from tests.factories import make_customer, moment_on
 from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
@@ -194,10 +194,11 @@ class Shop:
     def change(self, sub: Subscription, on: date, request: ChangeRequest) -> None:
         ids = {"customer_id": self.customer.id, "subscription_id": sub.id}
         draft = subscription_changes.draft_change(self.session, **ids, request=request,
-                                                  today=on)
+                                                  at=moment_on(on))
         before = self._last_note_id()
         subscription_changes.confirm_change(self.session, **ids, request=request,
-                                            fingerprint=draft.fingerprint(), today=on, now=at(on))
+                                            fingerprint=draft.fingerprint(),
+                                            at=moment_on(on, at(on)))
         note = self._note_after(before)
         self.credits.append((note.id if note else None, draft.credit_lines))
 

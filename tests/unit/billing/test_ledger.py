@@ -3,7 +3,7 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from tests.factories import make_customer, make_invoice, pay
+from tests.factories import make_customer, make_invoice, moment_on, pay
 from webapp import demo
 from webapp.models import CreditApplication, Invoice, InvoiceLine, PaymentAllocation
 from webapp.services.billing import invoices, ledger
@@ -73,7 +73,8 @@ def test_outstanding_sums_open_balances_and_counts_overdue(session, now):
     paid = make_invoice(session, customer=customer, now=now, amount=500)
     pay(session, customer=customer, invoices=[paid], amount=500, now=now)
     make_invoice(session, customer=customer, now=now, amount=250)
-    assert invoices.outstanding(session, customer_id=customer.id, today=now.date()) == (1250, 1)
+    assert invoices.outstanding(session, customer_id=customer.id,
+                                at=moment_on(now.date())) == (1250, 1)
 
 
 def _ledger_identity(session, customer_id):

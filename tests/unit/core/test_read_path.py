@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from tests.factories import make_customer, make_invoice, make_subscription, pay
+from tests.factories import make_customer, make_invoice, make_subscription, moment_on, pay
 from tests.web.app.test_query_counts import count_queries
 from webapp.models import Organization, Preferences, User
 from webapp.services.accounts import request_facts, sessions
@@ -124,7 +124,7 @@ def test_a_list_sees_changes_not_yet_flushed(session, now):
     session.commit()
     first.status = "void"
     listed = invoices.list_invoices(session, customer_id=customer.id,
-                                    filters=InvoiceFilters(status="void"), today=now.date())
+                                    filters=InvoiceFilters(status="void"), at=moment_on(now.date()))
     assert [row.id for row in listed.items] == [first.id]
 
 
@@ -138,28 +138,28 @@ def test_the_invoice_list_filters_sorts_and_pages(session, now):
     pay(session, customer=customer, invoices=[made[0]], amount=100, now=now)
     session.commit()
     page2 = invoices.list_invoices(session, customer_id=customer.id,
-                                   filters=InvoiceFilters(page=2), today=today)
+                                   filters=InvoiceFilters(page=2), at=moment_on(today))
     assert page2.total == 30 and [r.id for r in page2.items] == [m.id for m in made[:5]][::-1]
     beyond = invoices.list_invoices(session, customer_id=customer.id,
-                                    filters=InvoiceFilters(page=9), today=today)
+                                    filters=InvoiceFilters(page=9), at=moment_on(today))
     assert (beyond.items, beyond.total, beyond.pages) == ((), 30, 2)
     nobody = make_customer(session, now=now, email="nobody@example.com")
     assert invoices.list_invoices(session, customer_id=nobody.id, filters=InvoiceFilters(),
-                                  today=today).total == 0
+                                  at=moment_on(today)).total == 0
     paid = invoices.list_invoices(session, customer_id=customer.id,
-                                  filters=InvoiceFilters(status="paid"), today=today)
+                                  filters=InvoiceFilters(status="paid"), at=moment_on(today))
     assert [r.id for r in paid.items] == [made[0].id] and paid.items[0].status == "paid"
     overdue = invoices.list_invoices(session, customer_id=customer.id,
                                      filters=InvoiceFilters(status="overdue", sort="oldest"),
-                                     today=today)
+                                     at=moment_on(today))
     due_before = [m.id for m in made[1:] if m.due_date < today]
     assert [r.id for r in overdue.items] == due_before
     window = invoices.list_invoices(
-        session, customer_id=customer.id, today=today,
+        session, customer_id=customer.id, at=moment_on(today),
         filters=InvoiceFilters(date_from=today - timedelta(days=12),
                                date_to=today - timedelta(days=11), sort="amount"))
     assert [r.total for r in window.items] == [3000, 2900]
-    assert invoices.outstanding(session, customer_id=customer.id, today=today) == (
+    assert invoices.outstanding(session, customer_id=customer.id, at=moment_on(today)) == (
         sum(m.total for m in made[1:]), len(due_before))
 
 
@@ -199,7 +199,7 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     assert subscriptions.list_subscriptions(
         session, customer_id=customer.id,
         filters=SubscriptionFilters(plan="no-such-plan")).total == 0
-    board = overview.dashboard(session, customer_id=customer.id, today=today)
+    board = overview.dashboard(session, customer_id=customer.id, at=moment_on(today))
     assert [r.id for r in board.next_renewals] == [sub.id]
     assert {r.id for r in board.recent_invoices} == {invoice.id, second.id}
     assert sorted(r.amount for r in board.recent_payments) == [700, 2500]
@@ -215,7 +215,7 @@ def test_an_invoice_detail_is_read_as_rows_and_only_by_its_customer(session, now
     payment = pay(session, customer=customer, invoices=[invoice], amount=500, now=now)
     session.commit()
     detail = invoices.invoice_detail(session, customer_id=customer.id, invoice_id=invoice.id,
-                                     today=now.date())
+                                     at=moment_on(now.date()))
     assert (detail.invoice.number, detail.row.subscription_number) == (invoice.number,
                                                                        sub.number)
     assert [line.amount for line in detail.lines] == [1200]
@@ -223,4 +223,4 @@ def test_an_invoice_detail_is_read_as_rows_and_only_by_its_customer(session, now
     assert detail.balance == 700 and detail.credits == ()
     with pytest.raises(NotFound):
         invoices.invoice_detail(session, customer_id=other.id, invoice_id=invoice.id,
-                                today=now.date())
+                                at=moment_on(now.date()))

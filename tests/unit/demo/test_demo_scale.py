@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from tests.factories import moment_on
 from webapp import demo
 from webapp.demo import scale as demo_scale
 from webapp.models import (
@@ -96,7 +97,8 @@ def test_totals_less_payments_and_credits_are_the_open_balances_per_customer(sca
                                 .where(PaymentAllocation.invoice_id.in_(ids))).one()
         credited = scaled.exec(select(func.coalesce(func.sum(CreditApplication.amount), 0))
                                .where(CreditApplication.invoice_id.in_(ids))).one()
-        open_balance, _ = invoices.outstanding(scaled, customer_id=customer.id, today=now.date())
+        open_balance, _ = invoices.outstanding(scaled, customer_id=customer.id,
+                                               at=moment_on(now.date()))
         assert sum(row.total for row in rows) - allocated - credited == open_balance
 
 

@@ -7,7 +7,7 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
-from tests.factories import make_customer, make_invoice, pay
+from tests.factories import make_customer, make_invoice, moment_on, pay
 from webapp import demo
 from webapp.services.billing import ledger
 from webapp.services.billing.pricing import Charge, price
@@ -31,7 +31,7 @@ def test_an_invoice_pdf_shows_its_number_and_total_with_the_rupee_sign(session, 
     customer = make_customer(session, now=now, currency="INR")
     invoice = make_invoice(session, customer=customer, now=now, amount=123456)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                   today=now.date())
+                                   at=moment_on(now.date()))
     text = pdf_text(document.content)
     assert invoice.number in text
     assert "₹1,234.56" in text
@@ -41,7 +41,7 @@ def test_an_invoice_pdf_in_euros_shows_the_euro_sign(session, now, org):
     customer = make_customer(session, now=now, currency="EUR")
     invoice = make_invoice(session, customer=customer, now=now, amount=4200)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                   today=now.date())
+                                   at=moment_on(now.date()))
     assert "€42.00" in pdf_text(document.content)
 
 
@@ -49,7 +49,7 @@ def test_a_document_is_named_after_its_number(session, now, org):
     customer = make_customer(session, now=now)
     invoice = make_invoice(session, customer=customer, now=now)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                   today=now.date())
+                                   at=moment_on(now.date()))
     assert document.filename == f"{invoice.number}.pdf"
     assert document.content.startswith(b"%PDF")
 
@@ -62,7 +62,7 @@ def test_customer_text_in_a_document_is_shown_as_text_not_markup(session, now, o
                                    kind="one_off", priced=priced, issue_date=now.date(),
                                    due_date=now.date(), now=now)
     document = sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
-                                   today=now.date())
+                                   at=moment_on(now.date()))
     assert "<b>Setup</b> & <img src='/etc/passwd'>" in pdf_text(document.content)
 
 
@@ -91,7 +91,7 @@ def test_another_customers_document_is_not_found(session, now, org):
     invoice = make_invoice(session, customer=jane, now=now)
     with pytest.raises(NotFound):
         sources.document_pdf(session, kind="invoice", customer_id=omar.id,
-                             document_id=invoice.id, today=now.date())
+                             document_id=invoice.id, at=moment_on(now.date()))
 
 
 def test_a_document_may_load_files_from_static():

@@ -7,7 +7,7 @@ import io
 import zipfile
 from datetime import date, timedelta
 
-from tests.factories import make_customer, make_invoice
+from tests.factories import make_customer, make_invoice, moment_on
 from tests.unit.documents.test_documents import pdf_text
 from tests.unit.documents.test_statements import refund
 from webapp import demo
@@ -38,7 +38,8 @@ def build(session, now):
 
 def test_the_pack_holds_the_statement_every_document_in_the_range_and_a_csv(session, now):
     customer, before, invoice, note, payment, back = build(session, now)
-    pack = packs.load_pack(session, customer_id=customer.id, period=PERIOD, today=now.date())
+    pack = packs.load_pack(session, customer_id=customer.id, period=PERIOD,
+                           at=moment_on(now.date()))
     seen: list[int] = []
     document = pack.render(seen.append)
     archive = zipfile.ZipFile(io.BytesIO(document.content))
@@ -53,7 +54,8 @@ def test_the_pack_holds_the_statement_every_document_in_the_range_and_a_csv(sess
 
 def test_the_csv_lists_the_opening_balance_and_each_transaction_in_major_units(session, now):
     customer, before, invoice, note, payment, back = build(session, now)
-    pack = packs.load_pack(session, customer_id=customer.id, period=PERIOD, today=now.date())
+    pack = packs.load_pack(session, customer_id=customer.id, period=PERIOD,
+                           at=moment_on(now.date()))
     archive = zipfile.ZipFile(io.BytesIO(pack.render().content))
     rows = list(csv.reader(io.StringIO(archive.read("transactions.csv").decode())))
     assert rows[0] == list(packs.CSV_HEADER)
@@ -70,7 +72,7 @@ def test_the_csv_lists_the_opening_balance_and_each_transaction_in_major_units(s
 def test_an_empty_range_makes_a_pack_with_just_the_statement_and_csv(session, now):
     customer, *_ = build(session, now)
     empty = StatementPeriod("custom", date(2025, 1, 1), date(2025, 1, 31))
-    pack = packs.load_pack(session, customer_id=customer.id, period=empty, today=now.date())
+    pack = packs.load_pack(session, customer_id=customer.id, period=empty, at=moment_on(now.date()))
     names = zipfile.ZipFile(io.BytesIO(pack.render().content)).namelist()
     assert sorted(names) == ["statement-2025-01-01-to-2025-01-31.pdf", "transactions.csv"]
 
@@ -83,7 +85,7 @@ def test_the_csv_escapes_text_a_spreadsheet_would_run_but_keeps_negative_numbers
                               reason='=HYPERLINK("http://evil.example","refund")',
                               issue_date=BASE + timedelta(days=1), now=now)
     statement = packs.load_pack(session, customer_id=customer.id, period=PERIOD,
-                                today=now.date()).statement.statement
+                                at=moment_on(now.date())).statement.statement
     rows = list(csv.reader(io.StringIO(packs.transactions_csv(statement))))
     (note,) = [row for row in rows if row[1] == "Credit note"]
     assert note[3] == '\'=HYPERLINK("http://evil.example","refund")'

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import make_customer, make_invoice, pay
+from tests.factories import make_customer, make_invoice, moment_on, pay
 from webapp.models import Invoice, Payment
 from webapp.services.billing import ledger
 from webapp.services.core import numbering
@@ -86,7 +86,7 @@ def test_the_statement_lists_invoices_payments_credits_and_refunds_in_date_order
     pay(session, customer=customer, invoices=[invoice], amount=3000, now=now)
     refund(session, customer=customer, amount=200, on=BASE + timedelta(days=1), now=now)
     view = statements.statement(session, customer_id=customer.id,
-                                period=custom(BASE, now.date()), today=now.date())
+                                period=custom(BASE, now.date()), at=moment_on(now.date()))
     assert [e.kind for e in view.entries] == ["invoice", "refund", "credit_note",
                                               "credit_application", "payment"]
     assert [e.balance for e in view.entries] == [5000, 5200, 4500, 4500, 1500]
@@ -101,7 +101,7 @@ def test_a_credit_applied_to_an_open_invoice_is_a_row_and_the_balance_is_what_is
                                      total=700, reason="Unused time",
                                      issue_date=BASE + timedelta(days=2), now=now)
     view = statements.statement(session, customer_id=customer.id,
-                                period=custom(BASE, now.date()), today=now.date())
+                                period=custom(BASE, now.date()), at=moment_on(now.date()))
     applied = view.entries[-1]
     assert (applied.kind, applied.label, applied.number, applied.on) == (
         "credit_application", "Credit applied", note.number, BASE + timedelta(days=2))
@@ -118,7 +118,7 @@ def test_the_opening_balance_is_everything_before_the_range(session, now):
                           issue=BASE + timedelta(days=40))
     view = statements.statement(session, customer_id=customer.id,
                                 period=custom(BASE + timedelta(days=30), BASE + timedelta(days=60)),
-                                today=now.date())
+                                at=moment_on(now.date()))
     assert view.summary.opening == 4000
     assert [e.number for e in view.entries] == [inside.number]
 
@@ -129,7 +129,7 @@ def test_a_void_invoice_is_left_out_of_the_statement(session, now):
     voided = make_invoice(session, customer=customer, now=now, amount=9000, issue=BASE)
     void(voided, BASE)
     view = statements.statement(session, customer_id=customer.id, period=custom(BASE, BASE),
-                                today=now.date())
+                                at=moment_on(now.date()))
     assert [e.number for e in view.entries] == [kept.number]
     assert view.summary.invoiced == 1000
 
@@ -139,7 +139,7 @@ def test_another_customers_transactions_are_not_on_the_statement(session, now):
     omar = make_customer(session, now=now, email="omar@example.com")
     make_invoice(session, customer=omar, now=now, amount=1000, issue=BASE)
     view = statements.statement(session, customer_id=jane.id, period=custom(BASE, BASE),
-                                today=now.date())
+                                at=moment_on(now.date()))
     assert view.entries == () and view.summary.balance_due == 0
 
 
@@ -196,7 +196,7 @@ def test_opening_plus_movements_always_equals_the_balance_due(session, now, oper
     moves = build_ledger(session, customer, operations, now)
     period = custom(BASE + timedelta(days=start), BASE + timedelta(days=start + length))
     view = statements.statement(session, customer_id=customer.id, period=period,
-                                today=now.date())
+                                at=moment_on(now.date()))
     s = view.summary
     assert s.opening == sum(amount for on, amount in moves if on < period.start)
     assert s.opening == statements.opening_balance(session, customer_id=customer.id,
@@ -246,11 +246,11 @@ def test_a_statement_past_the_row_limit_is_big(session, now):
     for _ in range(3):
         make_invoice(session, customer=customer, now=now, issue=BASE)
     view = statements.statement(session, customer_id=customer.id, period=custom(BASE, BASE),
-                                today=now.date(), row_limit=2)
+                                at=moment_on(now.date()), row_limit=2)
     assert view.big
     with pytest.raises(statements.StatementTooBig):
         statements.statement_pdf(session, customer_id=customer.id, period=view.period,
-                                 today=now.date(), row_limit=2)
+                                 at=moment_on(now.date()), row_limit=2)
 
 
 def test_the_statement_pdf_shows_the_summary_and_its_rows(session, now):
@@ -261,7 +261,7 @@ def test_the_statement_pdf_shows_the_summary_and_its_rows(session, now):
     customer = make_customer(session, now=now, currency="INR")
     invoice = make_invoice(session, customer=customer, now=now, amount=250000, issue=BASE)
     document = statements.statement_pdf(session, customer_id=customer.id,
-                                        period=custom(BASE, BASE), today=now.date())
+                                        period=custom(BASE, BASE), at=moment_on(now.date()))
     text = pdf_text(document.content)
     assert invoice.number in text and "Balance Due ₹2,500.00" in text
     # Every summary figure beside its label, and what the statement is of.
@@ -284,5 +284,5 @@ def test_the_summary_signs_only_what_was_taken_off(session, now):
     pay(session, customer=customer, invoices=[invoice], amount=100000, now=now)
     text = pdf_text(statements.statement_pdf(session, customer_id=customer.id,
                                              period=custom(BASE, now.date()),
-                                             today=now.date()).content)
+                                             at=moment_on(now.date())).content)
     assert "Payments −₹1,000.00 Credits ₹0.00 " in text

@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
+from tests.factories import moment_on
 from webapp import demo
 from webapp.models import Estimate, Notification, OutboxMessage, Preferences
 from webapp.services.admin import estimates as estimate_admin
@@ -40,7 +41,7 @@ def _mails(session) -> list[OutboxMessage]:
 
 def _accept(session, seeded, estimate, today, now):
     return estimates.accept(session, customer_id=seeded.jane_customer_id, user_id=None,
-                            estimate_id=estimate.id, today=today, now=now)
+                            estimate_id=estimate.id, at=moment_on(today, now))
 
 
 @pytest.mark.parametrize(("subject", "message"), [
@@ -77,7 +78,7 @@ def test_declining_keeps_the_reason_and_notifies_with_one_email(session, seeded,
     estimate = _estimate(session, "Analytics dashboard")
     detail = estimates.decline(session, customer_id=seeded.jane_customer_id, user_id=None,
                                estimate_id=estimate.id, reason="  Over our budget.  ",
-                               today=today, now=now)
+                               at=moment_on(today, now))
     assert (detail.row.status, detail.estimate.decision_reason) == ("declined", "Over our budget.")
     (note,) = session.exec(select(Notification)).all()
     assert note.event == notifications.ESTIMATE_DECLINED and "Over our budget." in note.body
@@ -89,7 +90,7 @@ def test_a_decided_estimate_cannot_be_decided_again(session, seeded, today, now)
     _accept(session, seeded, estimate, today, now)
     with pytest.raises(IllegalTransition, match="already accepted"):
         estimates.decline(session, customer_id=seeded.jane_customer_id, user_id=None,
-                          estimate_id=estimate.id, reason="", today=today, now=now)
+                          estimate_id=estimate.id, reason="", at=moment_on(today, now))
 
 
 def test_drafts_and_other_customers_estimates_are_not_found(session, seeded, today):
@@ -97,7 +98,8 @@ def test_drafts_and_other_customers_estimates_are_not_found(session, seeded, tod
                                  ("Website redesign", seeded.omar_customer_id)):
         with pytest.raises(NotFound):
             estimates.estimate_detail(session, customer_id=customer_id,
-                                      estimate_id=_estimate(session, subject).id, today=today)
+                                      estimate_id=_estimate(session, subject).id,
+                                      at=moment_on(today))
 
 
 @pytest.mark.parametrize(("status", "subjects"), [
@@ -112,7 +114,7 @@ def test_the_list_filters_by_derived_status_and_never_shows_drafts(session, seed
                                                                    status, subjects):
     page = estimates.list_estimates(session, customer_id=seeded.jane_customer_id,
                                     filters=estimates.EstimateFilters(status=status),
-                                    today=today)
+                                    at=moment_on(today))
     assert {row.subject for row in page.items} == subjects
 
 
@@ -191,7 +193,7 @@ def test_sending_a_draft_shows_it_to_the_customer_and_emails_a_link(session, see
     draft = _estimate(session, "Mobile app prototype")
     estimate_admin.send_estimate(session, estimate_id=draft.id, now=now)
     detail = estimates.estimate_detail(session, customer_id=seeded.jane_customer_id,
-                                       estimate_id=draft.id, today=today)
+                                       estimate_id=draft.id, at=moment_on(today))
     assert detail.row.decidable
     (mail,) = _mails(session)
     assert (mail.template, mail.to_address) == ("estimate_sent", demo.JANE[0])
@@ -203,7 +205,7 @@ def test_the_estimate_pdf_shows_its_number_lines_and_total(session, seeded, toda
     estimate = _estimate(session, "Website redesign")
     document = sources.document_pdf(session, kind="estimate",
                                     customer_id=seeded.jane_customer_id,
-                                    document_id=estimate.id, today=today)
+                                    document_id=estimate.id, at=moment_on(today))
     text = " ".join(page.extract_text() for page in PdfReader(BytesIO(document.content)).pages)
     assert document.filename == f"{estimate.number}.pdf"
     assert estimate.number in text and "Discovery workshop" in text and "$9,960.00" in text

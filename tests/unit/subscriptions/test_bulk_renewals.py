@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from tests.conftest import wipe
+from tests.factories import moment_on
 from tests.walk import DECLINED_CARD, GOOD_CARD
 from webapp.db import write_intent
 from webapp.demo import seed_organization
@@ -271,7 +272,7 @@ def test_a_subscription_changed_meanwhile_sends_the_batch_down_the_slow_path(eng
                                .values(next_billing_date=date(2027, 4, 1)))
         try:
             with s.begin_nested():
-                renewals.renew(s, subs, today=DUE, now=NOW,
+                renewals.renew(s, subs, at=moment_on(DUE, NOW),
                                org=s.get(Organization, 1), invoice_due_days=7)
         except renewals.StaleBatch:
             pass

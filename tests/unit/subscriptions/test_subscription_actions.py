@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tests.factories import make_customer, make_invoice
+from tests.factories import make_customer, make_invoice, moment_on
 from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
@@ -559,8 +559,8 @@ def test_a_cancelled_subscription_cannot_be_paused(shop):
 
 def _actions(shop: Shop, sub: Subscription) -> actions.SubscriptionActions:
     detail = subscription_detail(shop.session, customer_id=shop.customer.id,
-                                 subscription_id=sub.id, today=TODAY)
-    return actions.available(shop.session, detail, today=TODAY)
+                                 subscription_id=sub.id, at=moment_on(TODAY))
+    return actions.available(shop.session, detail, at=moment_on(TODAY))
 
 
 def test_a_trial_offers_activation_cancellation_and_no_reactivation(shop):

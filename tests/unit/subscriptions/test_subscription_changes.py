@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tests.factories import make_customer
+from tests.factories import make_customer, moment_on
 from webapp.demo import seed_organization
 from webapp.models import (
     Addon,
@@ -116,10 +116,11 @@ class Book:
                                 addons={self.seat.id: seats} if seats is not None else None,
                                 coupon_code=coupon, timing=timing)
         ids = {"customer_id": self.customer.id, "subscription_id": sub.id}
-        draft = subscription_changes.draft_change(self.session, **ids, request=request, today=on)
+        draft = subscription_changes.draft_change(self.session, **ids, request=request,
+                                                  at=moment_on(on))
         return subscription_changes.confirm_change(
-            self.session, **ids, request=request, fingerprint=draft.fingerprint(), today=on,
-            now=at(on))
+            self.session, **ids, request=request, fingerprint=draft.fingerprint(),
+            at=moment_on(on, at(on)))
 
     def cancel_now(self, sub: Subscription, on: date) -> actions.CancelResult:
         return actions.cancel(self.session, customer_id=self.customer.id,

@@ -5,6 +5,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from tests.factories import moment_on
 from webapp import demo
 from webapp.db import db
 from webapp.models import Invoice, Subscription
@@ -47,7 +48,7 @@ def test_a_history_restore_gets_the_full_page(client, auth, seeded):
 def test_the_dashboard_shows_outstanding_overdue_and_credit(app, client, auth, seeded, now):
     with app.app_context():
         outstanding, overdue = invoice_service.outstanding(
-            db.session, customer_id=seeded.jane_customer_id, today=now.date())
+            db.session, customer_id=seeded.jane_customer_id, at=moment_on(now.date()))
     auth.login()
     body = client.get("/").get_data(as_text=True)
     assert f"{overdue} overdue invoices" in body

@@ -38,6 +38,7 @@ from webapp.services.billing import charges, invoices, ledger, payment_effects, 
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import audit, outbox
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, IllegalTransition, NotFound
 from webapp.services.core.money import format_money, parse_money
 from webapp.services.core.preferences import InvalidChanges
@@ -79,10 +80,10 @@ def _applied_total(session: Session, *conditions) -> int:
         .where(Invoice.status != "void", *conditions)).one())
 
 
-def account_position(session: Session, *, customer_id: int, today: date) -> AccountPosition:
+def account_position(session: Session, *, customer_id: int, at: Moment) -> AccountPosition:
     """Outstanding, unused credit and unapplied payments, in the customer's currency."""
     customer = get_customer(session, customer_id)
-    outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, today=today)
+    outstanding, overdue = invoices.outstanding(session, customer_id=customer_id, at=at)
     paid = int(session.exec(select(func.coalesce(func.sum(Payment.amount), 0)).where(
         Payment.customer_id == customer_id, Payment.kind == "payment",
         Payment.status == "succeeded", Payment.currency == customer.currency)).one())
@@ -139,8 +140,7 @@ def _charges(lines: list[LineInput], currency: str) -> list[Charge]:
 
 
 def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: list[LineInput],
-                  due_date: date | None, idempotency_key: str, today: date,
-                  now: datetime) -> Invoice:
+                  due_date: date | None, idempotency_key: str, at: Moment) -> Invoice:
     """Issue a one-off invoice (tax from the organization) and email it; one per form."""
     customer = get_customer(session, customer_id)
     existing = session.exec(select(Invoice).where(Invoice.customer_id == customer_id,
@@ -148,8 +148,8 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     if existing is not None:
         return existing
     charges = _charges(lines, customer.currency)
-    due = due_date or today + timedelta(days=INVOICE_DUE_DAYS)
-    if due < today:
+    due = due_date or at.today + timedelta(days=INVOICE_DUE_DAYS)
+    if due < at.today:
         raise InvalidChanges({"due_date": "The due date cannot be before today."})
     org = session.get(Organization, 1)
     priced = price(charges, tax_rate_bp=tax.rate_for(session, customer_id))
@@ -158,19 +158,20 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
                                                   "lower the quantities or prices."})
     invoice = ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
-        priced=priced, issue_date=today, due_date=due, now=now,
+        priced=priced, issue_date=at.today, due_date=due, now=at.now,
         idempotency_key=idempotency_key)
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
                    subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": format_money(invoice.total, invoice.currency, org.locale),
                             "due_date": invoice.due_date.isoformat(),
-                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=now)
+                            "page": outbox.page("invoices.detail", invoice_id=invoice.id)},
+                   now=at.now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="invoice.create", subject_type="invoice", subject_id=invoice.id,
                  before={}, after={"number": invoice.number, "kind": "one_off",
                                    "total": invoice.total, "due_date": due},
-                 now=now, customer_id=customer.id)
+                 now=at.now, customer_id=customer.id)
     return invoice
 
 
@@ -199,7 +200,7 @@ class AdminInvoice:
             self.detail.invoice.pending_payment_id is None
 
 
-def invoice_view(session: Session, *, invoice_id: int, today: date) -> AdminInvoice:
+def invoice_view(session: Session, *, invoice_id: int, at: Moment) -> AdminInvoice:
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
         raise NotFound("No such invoice.")
@@ -210,7 +211,7 @@ def invoice_view(session: Session, *, invoice_id: int, today: date) -> AdminInvo
         if held is not None and held.status == "pending" else None
     return AdminInvoice(session.get(Customer, invoice.customer_id),
                         invoices.invoice_detail(session, customer_id=invoice.customer_id,
-                                                invoice_id=invoice_id, today=today), pending)
+                                                invoice_id=invoice_id, at=at), pending)
 
 
 def pending_payment(session: Session, *, invoice_id: int) -> int:
@@ -285,8 +286,8 @@ class Voided:
     credit_returned: int  # credit applied to it that went back to its notes
 
 
-def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str, today: date,
-                 now: datetime) -> Voided:
+def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str,
+                 at: Moment) -> Voided:
     """Void an open invoice; what was settled on it becomes the customer's credit again."""
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
@@ -298,12 +299,12 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
         raise DomainError("A payment for this invoice is being processed; try again shortly.")
     why = " ".join((reason or "").split())[:300]
     given_back = _return_applied_credit(session, invoice)
-    invoice.status, invoice.voided_on = "void", today
+    invoice.status, invoice.voided_on = "void", at.today
     session.flush()
     # What was settled on it is credit again, and credit goes to the other open invoices.
-    note = _paid_part_to_credit(session, invoice, today=today, now=now)
+    note = _paid_part_to_credit(session, invoice, at=at)
     for credit, _ in given_back:
-        ledger.apply_to_open_invoices(session, note=credit, on=today)
+        ledger.apply_to_open_invoices(session, note=credit, on=at.today)
     returned = sum(amount for _, amount in given_back)
     session.flush()
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
@@ -311,7 +312,7 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
                  before={"status": "open"},
                  after={"status": "void", "reason": why, "credit_returned": returned,
                         "credit_note": note.number if note else None},
-                 now=now, customer_id=invoice.customer_id)
+                 now=at.now, customer_id=invoice.customer_id)
     return Voided(invoice, note, returned)
 
 
@@ -329,8 +330,7 @@ def _return_applied_credit(session: Session, invoice: Invoice) -> list[tuple[Cre
     return returned
 
 
-def _paid_part_to_credit(session: Session, invoice: Invoice, *, today: date,
-                         now: datetime) -> CreditNote | None:
+def _paid_part_to_credit(session: Session, invoice: Invoice, *, at: Moment) -> CreditNote | None:
     rows = session.exec(select(PaymentAllocation, Payment)
                         .join(Payment, Payment.id == PaymentAllocation.payment_id)
                         .where(PaymentAllocation.invoice_id == invoice.id,
@@ -343,10 +343,10 @@ def _paid_part_to_credit(session: Session, invoice: Invoice, *, today: date,
         # The allocation stays as history (it did pay this invoice); the refund row moves
         # its amount off the payment and onto the credit note.
         ledger.refund_row(session, payment, allocation.amount, method=TO_CREDIT,
-                          reference=f"Credit for voided {invoice.number}", today=today, now=now)
+                          reference=f"Credit for voided {invoice.number}", at=at)
     return ledger.create_credit_note(
         session, customer_id=invoice.customer_id, currency=invoice.currency, total=total,
-        reason=f"Paid part of voided invoice {invoice.number}", issue_date=today, now=now,
+        reason=f"Paid part of voided invoice {invoice.number}", issue_date=at.today, now=at.now,
         invoice_id=invoice.id, subscription_id=invoice.subscription_id)
 
 
@@ -368,8 +368,7 @@ def payable(session: Session, *, customer_id: int) -> list[Invoice]:
 
 
 def record_offline_payment(session: Session, *, actor: Actor, customer_id: int,
-                           data: OfflinePayment, idempotency_key: str, today: date,
-                           now: datetime) -> Payment:
+                           data: OfflinePayment, idempotency_key: str, at: Moment) -> Payment:
     """Record cash, a bank transfer or a cheque; allocated oldest first, receipt emailed."""
     customer = get_customer(session, customer_id)
     existing = session.exec(select(Payment).where(Payment.customer_id == customer_id,
@@ -388,8 +387,8 @@ def record_offline_payment(session: Session, *, actor: Actor, customer_id: int,
     reference = " ".join((data.reference or "").split())
     if len(reference) > 200:
         errors["reference"] = "Use at most 200 characters."
-    paid_on = data.paid_on or today
-    if paid_on > today:
+    paid_on = data.paid_on or at.today
+    if paid_on > at.today:
         errors["paid_on"] = "The payment date cannot be in the future."
     open_invoices = payable(session, customer_id=customer_id)
     if set(data.invoice_ids) - {i.id for i in open_invoices}:
@@ -399,17 +398,17 @@ def record_offline_payment(session: Session, *, actor: Actor, customer_id: int,
     chosen = [i for i in open_invoices if not data.invoice_ids or i.id in data.invoice_ids]
     payment = ledger.record_payment(
         session, customer_id=customer.id, amount=amount, currency=customer.currency,
-        invoices=chosen, paid_on=paid_on, now=now, method=data.method, reference=reference,
+        invoices=chosen, paid_on=paid_on, now=at.now, method=data.method, reference=reference,
         idempotency_key=idempotency_key)
     # The same effects as a card payment: receipt, the organization told, dunning cleared.
     payment.intent = {"invoice_ids": [i.id for i in chosen]}
-    payment_effects.apply(session, payment=payment, now=now)
+    payment_effects.apply(session, payment=payment, now=at.now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.record", subject_type="payment", subject_id=payment.id,
                  before={}, after={"number": payment.number, "amount": amount,
                                    "method": data.method, "reference": reference,
                                    "paid_on": paid_on},
-                 now=now, customer_id=customer.id)
+                 now=at.now, customer_id=customer.id)
     return payment
 
 
@@ -429,7 +428,7 @@ def _amount(session: Session, text: str, currency: str, most: int, what: str) ->
 
 
 def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: str,
-                   reference: str, today: date, now: datetime) -> Payment:
+                   reference: str, at: Moment) -> Payment:
     """Give money back by the payment's own method; invoices it paid reopen if need be.
 
     The money itself moves outside the portal (the bank, the cash box, the card processor's
@@ -444,13 +443,13 @@ def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: s
     _release(session, payment, from_invoices)
     refund = ledger.refund_row(session, payment, value, method=payment.method,
                                reference=" ".join((reference or "").split()) or
-                               f"Refund of {payment.number}", today=today, now=now)
+                               f"Refund of {payment.number}", at=at)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.refund", subject_type="payment", subject_id=payment.id,
                  before={"refundable": before},
                  after={"refund": refund.number, "amount": value,
                         "reopened_invoices_by": from_invoices},
-                 now=now, customer_id=payment.customer_id)
+                 now=at.now, customer_id=payment.customer_id)
     return refund
 
 
@@ -476,18 +475,18 @@ def _release(session: Session, payment: Payment, amount: int) -> None:
 
 
 def payment_to_credit(session: Session, *, actor: Actor, payment_id: int, amount: str,
-                      today: date, now: datetime) -> CreditNote:
+                      at: Moment) -> CreditNote:
     """Turn the unapplied part of a payment into a credit note the next invoices use."""
     payment = _payment(session, payment_id)
     if payment.kind != "payment":
         raise DomainError("Only a payment can be turned into credit.")
     value = _amount(session, amount, payment.currency, unapplied(session, payment),
                     "is on no invoice and can become credit")
-    note = ledger.payment_to_credit(session, payment=payment, amount=value, today=today,
-                                    now=now, reason=f"Credit from payment {payment.number}",
+    note = ledger.payment_to_credit(session, payment=payment, amount=value, at=at,
+                                    reason=f"Credit from payment {payment.number}",
                                     reference=f"Credit from {payment.number}")
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.to_credit", subject_type="payment", subject_id=payment.id,
-                 before={}, after={"credit_note": note.number, "amount": value}, now=now,
+                 before={}, after={"credit_note": note.number, "amount": value}, now=at.now,
                  customer_id=payment.customer_id)
     return note

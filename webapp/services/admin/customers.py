@@ -28,6 +28,7 @@ from webapp.models import (
 )
 from webapp.services.admin import Actor, LinkSettings, get_customer, portal
 from webapp.services.core import audit, preferences, state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.core.money import SUPPORTED_CURRENCIES
@@ -92,7 +93,7 @@ def _overdue_condition(today: date):
                           Invoice.due_date < today)
 
 
-def list_customers(session: Session, *, filters: CustomerFilters, today: date,
+def list_customers(session: Session, *, filters: CustomerFilters, at: Moment,
                    page_size: int = PAGE_SIZE) -> Page[CustomerRow]:
     """One page of customers by name, searched and filtered; three queries whatever the page."""
     conditions = []
@@ -104,14 +105,14 @@ def list_customers(session: Session, *, filters: CustomerFilters, today: date,
         active = _active_condition()
         conditions.append(active if filters.status == "active" else ~active)
     if filters.overdue:
-        conditions.append(_overdue_condition(today))
+        conditions.append(_overdue_condition(at.today))
     if filters.portal:
         conditions.append(Customer.portal_enabled == (filters.portal == "enabled"))
     total = session.exec(select(func.count()).select_from(Customer).where(*conditions)).one()
     page = Page((), filters.page, page_size, total)
     rows = session.exec(
         select(Customer, _active_condition().label("active"),
-               _overdue_condition(today).label("overdue"))
+               _overdue_condition(at.today).label("overdue"))
         .where(*conditions).order_by(func.lower(Customer.display_name), Customer.id)
         .offset(page.offset).limit(page_size)).all()
     owed = _outstanding(session, [c.id for c, _, _ in rows])

@@ -16,6 +16,7 @@ from webapp.models import Customer, Estimate, EstimateLine, Organization
 from webapp.services.billing import tax
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import numbering, outbox
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.core.money import parse_money, to_decimal
 from webapp.services.engagement import comments
@@ -73,7 +74,7 @@ class AdminEstimateRow:
     customer_name: str
 
 
-def list_estimates(session: Session, *, today: date, customer_id: int | None = None,
+def list_estimates(session: Session, *, at: Moment, customer_id: int | None = None,
                    status: str | None = None) -> tuple[AdminEstimateRow, ...]:
     """Every customer's estimates (drafts too), newest first; one query."""
     query = select(Estimate, Customer.display_name).join(
@@ -83,10 +84,10 @@ def list_estimates(session: Session, *, today: date, customer_id: int | None = N
     if status == DRAFT:
         query = query.where(Estimate.status == DRAFT)
     elif status in STATUS_FILTERS:
-        query = query.where(status_condition(status, today))
+        query = query.where(status_condition(status, at.today))
     rows = session.exec(query.order_by(col(Estimate.issue_date).desc(),
                                        col(Estimate.id).desc()).limit(500))
-    return tuple(AdminEstimateRow(EstimateRow.of(e, today), e.customer_id, name)
+    return tuple(AdminEstimateRow(EstimateRow.of(e, at.today), e.customer_id, name)
                  for e, name in rows)
 
 
@@ -111,10 +112,10 @@ class AdminEstimateDetail:
         return self.detail.estimate.status == DRAFT
 
 
-def estimate_detail(session: Session, *, estimate_id: int, today: date) -> AdminEstimateDetail:
+def estimate_detail(session: Session, *, estimate_id: int, at: Moment) -> AdminEstimateDetail:
     """Any estimate with its customer, lines and thread."""
     estimate = get_estimate(session, estimate_id)
-    return AdminEstimateDetail(detail_of(session, estimate, today),
+    return AdminEstimateDetail(detail_of(session, estimate, at),
                                session.get(Customer, estimate.customer_id))
 
 

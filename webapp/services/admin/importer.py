@@ -29,6 +29,7 @@ from webapp.services.admin import customers as admin_customers
 from webapp.services.admin import subscriptions as admin_subscriptions
 from webapp.services.billing.terms import term_end
 from webapp.services.core import spreadsheets, text
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import InvalidInput
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 
@@ -124,19 +125,19 @@ def _refused_cells(values: dict[str, str]) -> list[str]:
     return reasons
 
 
-def run(session: Session, *, actor: Actor, kind: str, text: str, dry_run: bool, today: date,
-        now: datetime, links: LinkSettings) -> ImportReport:
+def run(session: Session, *, actor: Actor, kind: str, text: str, dry_run: bool, at: Moment,
+        links: LinkSettings) -> ImportReport:
     """Check every row; unless it is a dry run and only if every row passes, write them all."""
     if kind not in COLUMNS:
         raise InvalidInput("Choose customers or subscriptions.", field="kind")
     read = _read(kind, text)
     check = _check_customers if kind == CUSTOMERS else _check_subscriptions
-    valid, errors = check(session, read.rows, today) if not read.errors else ([], [])
+    valid, errors = check(session, read.rows, at) if not read.errors else ([], [])
     errors = sorted([*read.errors, *errors], key=lambda e: e.line)
     written = 0
     if not dry_run and not errors and valid:
         write = _write_customers if kind == CUSTOMERS else _write_subscriptions
-        written = write(session, actor, valid, now, links)
+        written = write(session, actor, valid, at.now, links)
     return ImportReport(kind, len(read.rows), tuple(errors), written, dry_run)
 
 
@@ -158,7 +159,7 @@ def _customer_reason(field_name: str, message: str, row: dict[str, str]) -> str:
     return f"{column}: {message}"
 
 
-def _check_customers(session: Session, rows, today: date):
+def _check_customers(session: Session, rows, at: Moment):
     base = session.get(Organization, 1).base_currency
     emails = [r.get("email", "").lower() for _, r in rows]
     existing = set(session.exec(select(func.lower(Customer.email)).where(
@@ -287,7 +288,7 @@ def _terms(plan: Plan, start: date, trial_end: date | None, today: date,
                                      cycles_billed=cycles)
 
 
-def _subscription_row(session: Session, row: dict[str, str], found: _Lookups, today: date,
+def _subscription_row(session: Session, row: dict[str, str], found: _Lookups, at: Moment,
                       reasons: list[str]) -> _Subscription | None:
     email = admin_customers.clean_email(row.get("customer_email"))
     customer = found.customers.get(email.lower()) if email else None
@@ -309,23 +310,23 @@ def _subscription_row(session: Session, row: dict[str, str], found: _Lookups, to
     currency = customer.currency if customer is not None else currency
     if plan is not None and customer is not None and (plan.id, currency) not in found.plan_prices:
         reasons.append(f"plan {plan.code} has no price in {currency}")
-    start = _date(row.get("start_date", ""), "start_date", reasons) or today
+    start = _date(row.get("start_date", ""), "start_date", reasons) or at.today
     trial_end = _date(row.get("trial_end", ""), "trial_end", reasons)
     addons = _addons(row.get("addons", ""), currency, found, reasons)
-    coupon = _coupon(session, row.get("coupon_code", ""), plan, currency, found, today, reasons)
-    terms = _terms(plan, start, trial_end, today, reasons) if plan is not None else None
+    coupon = _coupon(session, row.get("coupon_code", ""), plan, currency, found, at, reasons)
+    terms = _terms(plan, start, trial_end, at.today, reasons) if plan is not None else None
     if reasons or customer is None or plan is None or terms is None:
         return None
     return _Subscription(customer, plan, addons, coupon, terms)
 
 
 def _coupon(session: Session, code: str, plan: Plan | None, currency: str, found: _Lookups,
-            today: date, reasons: list[str]) -> Coupon | None:
+            at: Moment, reasons: list[str]) -> Coupon | None:
     if not code or plan is None:
         return None
     try:
         coupon = admin_catalog.usable_coupon(session, code=code, plan_id=plan.id,
-                                             currency=currency, today=today)
+                                             currency=currency, at=at)
     except InvalidInput as exc:
         reasons.append(exc.message[0].lower() + exc.message[1:].rstrip("."))
         return None
@@ -338,13 +339,13 @@ def _coupon(session: Session, code: str, plan: Plan | None, currency: str, found
     return coupon
 
 
-def _check_subscriptions(session: Session, rows, today: date):
+def _check_subscriptions(session: Session, rows, at: Moment):
     found = _lookups(session, rows)
     seen: dict[tuple, int] = {}
     valid, errors = [], []
     for line, row in rows:
         reasons: list[str] = []
-        checked = _subscription_row(session, row, found, today, reasons)
+        checked = _subscription_row(session, row, found, at, reasons)
         key = (row.get("customer_email", "").lower(), admin_catalog.plan_code(row.get("plan_code")),
                row.get("start_date", ""))
         if key in seen:

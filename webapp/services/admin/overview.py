@@ -5,7 +5,6 @@ use, called with this customer's id."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -13,6 +12,7 @@ from webapp.models import AuditEntry, ContactPerson, Customer, CustomerNote
 from webapp.services.admin import billing, customers, portal
 from webapp.services.admin.activity import AuditRow
 from webapp.services.billing import credits, invoices
+from webapp.services.core.dates import Moment
 from webapp.services.core.listing import Page
 from webapp.services.payments import history
 from webapp.services.subscriptions import views
@@ -40,21 +40,20 @@ class CustomerOverview:
     activity: tuple[AuditRow, ...]
 
 
-def overview(session: Session, *, customer_id: int, today: date,
-             now: datetime) -> CustomerOverview:
+def overview(session: Session, *, customer_id: int, at: Moment) -> CustomerOverview:
     customer = customers.get_customer(session, customer_id)
     entries = session.exec(select(AuditEntry).where(AuditEntry.customer_id == customer_id)
                            .order_by(col(AuditEntry.created_at).desc(),
                                      col(AuditEntry.id).desc()).limit(RECENT)).all()
     return CustomerOverview(
-        customer, billing.account_position(session, customer_id=customer_id, today=today),
-        portal.access(session, customer_id=customer_id, now=now),
+        customer, billing.account_position(session, customer_id=customer_id, at=at),
+        portal.access(session, customer_id=customer_id, now=at.now),
         customers.contacts(session, customer_id=customer_id),
         views.list_subscriptions(
             session, customer_id=customer_id, filters=views.SubscriptionFilters(),
             page_size=50),
         invoices.list_invoices(session, customer_id=customer_id,
-                               filters=invoices.InvoiceFilters(), today=today,
+                               filters=invoices.InvoiceFilters(), at=at,
                                page_size=RECENT),
         history.list_payments(session, customer_id=customer_id,
                               filters=history.PaymentFilters(), page_size=RECENT),

@@ -38,6 +38,7 @@ from webapp.services.billing import charges, ledger
 from webapp.services.billing import context as billing_context
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.core import audit, notifications, numbering, outbox, state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 from webapp.services.core.money import format_money
 from webapp.services.core.preferences import InvalidChanges
@@ -134,15 +135,15 @@ def _quantities(errors: dict, raw: Mapping[int, str], offered: set[int],
 
 
 def _checked(session: Session, offer: SubscriptionChoices, data: NewSubscription,
-             today: date) -> tuple[Plan, dict[int, int], Coupon | None, Terms]:
+             at: Moment) -> tuple[Plan, dict[int, int], Coupon | None, Terms]:
     errors: dict[str, str] = {}
     plans = {plan.id: plan for plan, _ in offer.plans}
     plan = plans.get(data.plan_id or 0)
     if plan is None:
         errors["plan_id"] = f"Choose an active plan priced in {offer.customer.currency}."
     quantities = _quantities(errors, data.addons, {a.id for a, _ in offer.addons})
-    start = data.start_date or today
-    if start < today:
+    start = data.start_date or at.today
+    if start < at.today:
         errors["start_date"] = "The start date cannot be before today."
     if data.trial and plan is not None and plan.trial_days <= 0:
         errors["trial"] = f"The {plan.name} plan has no trial."
@@ -155,22 +156,22 @@ def _checked(session: Session, offer: SubscriptionChoices, data: NewSubscription
     if (data.coupon_code or "").strip() and plan is not None:
         try:
             coupon = catalog.usable_coupon(session, code=data.coupon_code, plan_id=plan.id,
-                                           currency=offer.customer.currency, today=today)
+                                           currency=offer.customer.currency, at=at)
         except InvalidInput as exc:
             errors["coupon_code"] = exc.message
     if errors:
         raise InvalidChanges(errors)
-    return plan, quantities, coupon, starting_terms(plan, start, trial=data.trial, today=today)
+    return plan, quantities, coupon, starting_terms(plan, start, trial=data.trial, today=at.today)
 
 
 def create_subscription(session: Session, *, actor: Actor, customer_id: int,
-                        data: NewSubscription, today: date, now: datetime) -> Subscription:
+                        data: NewSubscription, at: Moment) -> Subscription:
     """A new subscription for the customer; the tick issues its first invoice. Audited."""
     offer = choices(session, customer_id=customer_id)
-    plan, quantities, coupon, terms = _checked(session, offer, data, today)
+    plan, quantities, coupon, terms = _checked(session, offer, data, at)
     return write(session, actor=actor, customer=offer.customer, plan=plan, addons=quantities,
                  coupon=coupon, terms=terms, payment_method_id=data.payment_method_id,
-                 autocharge=data.autocharge, now=now)
+                 autocharge=data.autocharge, now=at.now)
 
 
 def write(session: Session, *, actor: Actor, customer: Customer, plan: Plan,
@@ -248,16 +249,16 @@ def _subscription(session: Session, subscription_id: int) -> Subscription:
     return sub
 
 
-def subscription_view(session: Session, *, subscription_id: int, today: date) -> AdminSubscription:
+def subscription_view(session: Session, *, subscription_id: int, at: Moment) -> AdminSubscription:
     sub = _subscription(session, subscription_id)
     detail = subscription_detail(session, customer_id=sub.customer_id, subscription_id=sub.id,
-                                 today=today)
+                                 at=at)
     bills = session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)
                          .order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(50)).all()
-    unused = unused_time(session, sub, today) \
+    unused = unused_time(session, sub, at) \
         if state_machine.allowed(sub.status, "cancel_now") else None
     return AdminSubscription(session.get(Customer, sub.customer_id), detail,
-                             tuple(InvoiceRow.of(i, sub.number, today) for i in bills), unused)
+                             tuple(InvoiceRow.of(i, sub.number, at.today) for i in bills), unused)
 
 
 # --- The admin's changes ----------------------------------------------------------------------
@@ -280,7 +281,7 @@ def _tell_customer(session: Session, sub: Subscription, subject: str, message: s
 
 
 def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str, reason: str,
-           today: date, now: datetime, credit_unused: bool = False) -> Subscription:
+           at: Moment, credit_unused: bool = False) -> Subscription:
     """Cancel now or at the end of the current term; audited.
 
     The customer's cancellation (`cancel_subscription`), with the admin's options: not bound
@@ -290,28 +291,28 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     sub = _ready(session, subscription_id)
     why = " ".join((reason or "").split())[:500] or "Cancelled by the organization"
     before = sub.status
-    ctx = billing_context.context(session, now)
+    ctx = billing_context.context(session, at.now)
     result = cancel_subscription(ctx, sub, timing=timing, why=why, credit_unused=credit_unused)
     note = result.credit_note
     message = f"{sub.number} has been cancelled.{credit_sentence(ctx, note)}" \
         if timing == IMMEDIATELY else result.message
     _tell_customer(session, sub, f"{sub.number} is cancelled" if timing == IMMEDIATELY
-                   else f"{sub.number} will be cancelled", message, now)
+                   else f"{sub.number} will be cancelled", message, at.now)
     notifications.notify_org(session, event=notifications.SUBSCRIPTION_CANCELLED,
                              title=f"{sub.number} cancelled by {actor.label}",
-                             body=f"{message} Reason: {why}", now=now,
+                             body=f"{message} Reason: {why}", now=at.now,
                              customer_id=sub.customer_id)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action=f"subscription.cancel_{timing}", subject_type="subscription",
                  subject_id=sub.id, before={"status": before},
                  after={"status": sub.status, "reason": why,
-                        "credit_note": note.number if note else None}, now=now,
+                        "credit_note": note.number if note else None}, now=at.now,
                  customer_id=sub.customer_id)
     return sub
 
 
 def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: date | None,
-          resume_on: date | None, today: date, now: datetime) -> Subscription:
+          resume_on: date | None, at: Moment) -> Subscription:
     """Schedule a pause (live) or set the resume date (paused); the tick pauses and resumes.
 
     The customer's pause schedule without the customers' pause switch: the dates and the
@@ -320,15 +321,15 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
     sub = _ready(session, subscription_id)
     before = {"pause_on": sub.pause_on, "resume_on": sub.resume_on}
     try:
-        message = set_pause_schedule(billing_context.context(session, now), sub,
+        message = set_pause_schedule(billing_context.context(session, at.now), sub,
                                      pause_on=pause_on, resume_on=resume_on)
     except InvalidInput as exc:  # one field at a time, as the admin's form shows them
         raise InvalidChanges({exc.field or "resume_on": exc.message}) from None
-    _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, now)
+    _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, at.now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="subscription.pause", subject_type="subscription", subject_id=sub.id,
                  before=before, after={"pause_on": sub.pause_on, "resume_on": sub.resume_on},
-                 now=now, customer_id=sub.customer_id)
+                 now=at.now, customer_id=sub.customer_id)
     return sub
 
 
@@ -359,12 +360,12 @@ def change_choices(session: Session, *, subscription_id: int) -> subscription_ch
 
 def draft_change(session: Session, *, subscription_id: int,
                  request: subscription_changes.ChangeRequest,
-                 today: date) -> subscription_changes.ChangeDraft:
+                 at: Moment) -> subscription_changes.ChangeDraft:
     """The same preview a customer gets, with the admin's choices."""
     sub = _ready(session, subscription_id)
     return subscription_changes.draft_change(
         session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-        today=today, allowed=change_choices(session, subscription_id=sub.id))
+        at=at, allowed=change_choices(session, subscription_id=sub.id))
 
 
 @dataclass(frozen=True)
@@ -376,14 +377,14 @@ class ChangeMade:
 
 
 def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
-                   request: subscription_changes.ChangeRequest, fingerprint: str, today: date,
-                   now: datetime) -> ChangeMade:
+                   request: subscription_changes.ChangeRequest, fingerprint: str,
+                   at: Moment) -> ChangeMade:
     """Apply the previewed change; refused if its figures moved. Audited.
 
     Unlike the customer's change it is not refused by a declined card: the proration invoice
     is issued and, with auto-charge, charged afterwards (a decline leaves it open).
     """
-    current = draft_change(session, subscription_id=subscription_id, request=request, today=today)
+    current = draft_change(session, subscription_id=subscription_id, request=request, at=at)
     if current.fingerprint() != fingerprint:
         raise subscription_changes.PriceChanged()
     sub = _subscription(session, subscription_id)
@@ -392,16 +393,17 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
     if scheduled:
         subscription_changes.confirm_change(
             session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
-            fingerprint=fingerprint, today=today, now=now, allowed=change_choices(session, subscription_id=sub.id))
+            fingerprint=fingerprint, at=at,
+            allowed=change_choices(session, subscription_id=sub.id))
     else:
-        invoice = subscription_changes.apply_now(session, sub, current, today=today, now=now)
-        payment_id = _bill_change(session, sub, invoice, now)
+        invoice = subscription_changes.apply_now(session, sub, current, at=at)
+        payment_id = _bill_change(session, sub, invoice, at.now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="subscription.change", subject_type="subscription", subject_id=sub.id,
                  before=before, after={**current.payload, "timing": current.timing,
                                        "summary": current.summary,
                                        "invoice": invoice.number if invoice else None},
-                 now=now, customer_id=sub.customer_id)
+                 now=at.now, customer_id=sub.customer_id)
     return ChangeMade(sub, invoice, scheduled, payment_id)
 
 

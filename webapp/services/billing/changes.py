@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlmodel import Session, select
 
@@ -35,6 +35,7 @@ from webapp.services.billing.catalog import CouponLine, subscription_items
 from webapp.services.billing.context import Context, confirm, owned_subscription
 from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
 from webapp.services.core import preferences, state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
@@ -117,7 +118,7 @@ class ChangeDraft:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def _validate(session: Session, sub: Subscription, request: ChangeRequest, today: date,
+def _validate(session: Session, sub: Subscription, request: ChangeRequest, at: Moment,
               allowed: Choices) -> dict:
     payload: dict = {}
     if request.timing not in allowed.timings:
@@ -144,7 +145,7 @@ def _validate(session: Session, sub: Subscription, request: ChangeRequest, today
         if not allowed.may_change_coupons:
             raise InvalidInput("Adding coupons is not available.", field="coupon_code")
         coupon = usable_coupon(session, sub, request.coupon_code.strip().upper(),
-                               payload.get("plan_id", sub.plan_id), today)
+                               payload.get("plan_id", sub.plan_id), at)
         payload["add_coupon_ids"] = [coupon.id]
     if not payload:
         raise InvalidInput("Change the plan, an addon quantity or add a coupon first.",
@@ -153,11 +154,11 @@ def _validate(session: Session, sub: Subscription, request: ChangeRequest, today
 
 
 def usable_coupon(session: Session, sub: Subscription, code: str, plan_id: int,
-                  today: date) -> Coupon:
+                  at: Moment) -> Coupon:
     coupon = session.exec(select(Coupon).where(Coupon.code == code)).first()
     if coupon is None or coupon.status != "active":
         raise InvalidInput("This coupon code does not exist.", field="coupon_code")
-    if coupon.expires_on is not None and coupon.expires_on < today:
+    if coupon.expires_on is not None and coupon.expires_on < at.today:
         raise InvalidInput("This coupon has expired.", field="coupon_code")
     if coupon.max_redemptions is not None and coupon.redemptions >= coupon.max_redemptions:
         raise InvalidInput("This coupon has been used up.", field="coupon_code")
@@ -215,7 +216,7 @@ def _after(session: Session, sub: Subscription, payload: dict, tax_rate_bp: int 
 
 
 def draft_change(session: Session, *, customer_id: int, subscription_id: int,
-                 request: ChangeRequest, today: date,
+                 request: ChangeRequest, at: Moment,
                  allowed: Choices | None = None) -> ChangeDraft:
     """The preview: for an immediate change, the exact proration invoice and credit.
 
@@ -225,24 +226,24 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     """
     sub = owned_subscription(session, customer_id, subscription_id)
     allowed = allowed or choices(session, customer_id=customer_id, subscription_id=subscription_id)
-    payload = _validate(session, sub, request, today, allowed)
+    payload = _validate(session, sub, request, at, allowed)
     tax_rate_bp = tax.rate_for(session, sub.customer_id)
     after = _after(session, sub, payload, tax_rate_bp, request.timing)
     summary = _summary(session, sub, payload)
     if request.timing == END_OF_TERM:
         return ChangeDraft(END_OF_TERM, payload, summary, None, effective_on=sub.current_term_end,
                            renewal_price=after.renewal)
-    term_days, days_left = terms.term_days(sub), terms.days_left(sub, today)
+    term_days, days_left = terms.term_days(sub), terms.days_left(sub, at.today)
     held = [Charge(line.kind, line.description, line.quantity, line.unit_amount)
             for line in after.term.lines if line.kind in ("plan", "addon", "discount")]
     charges = prorate([], held, term_days=term_days, days_left=days_left).charges
     invoice = taxed([c for c in charges if c.total], tax_rate_bp)
-    unused = terms.unused_time(session, sub, today, tax_rate_bp=tax_rate_bp)
+    unused = terms.unused_time(session, sub, at, tax_rate_bp=tax_rate_bp)
     credit_lines = unused.priced.lines if unused else ()
     credit_total = unused.total if unused else 0
     other = credits.unused_credit(session, customer_id=customer_id)
     return ChangeDraft(IMMEDIATELY, payload, summary, invoice, credit_lines, credit_total,
-                       min(other, invoice.total), days_left, term_days, today, after.renewal)
+                       min(other, invoice.total), days_left, term_days, at.today, after.renewal)
 
 
 def _summary(session: Session, sub: Subscription, payload: dict) -> str:
@@ -256,11 +257,11 @@ def _summary(session: Session, sub: Subscription, payload: dict) -> str:
     return "Change " + ", ".join(parts)
 
 
-def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
-                      now: datetime, message: str) -> None:
+def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, *, at: Moment,
+                      message: str) -> None:
     """The customer's confirmation email and the organization's notification."""
     org = session.get(Organization, 1)
-    ctx = Context(session, now, today, org, preferences.load(session))
+    ctx = Context(session, at, org, preferences.load(session))
     details = [f"Each term now costs {ctx.money(change.renewal_price.total, sub.currency)}."]
     if change.invoice is not None and change.amount_due:
         details.append(f"Due now: {ctx.money(change.amount_due, sub.currency)}.")
@@ -281,23 +282,23 @@ def request_from_dict(data: dict) -> ChangeRequest:
                          else None, data.get("coupon_code"), data.get("timing", IMMEDIATELY))
 
 
-def apply_paid_change(session: Session, *, payment: Payment, today: date, now: datetime) -> None:
+def apply_paid_change(session: Session, *, payment: Payment, at: Moment) -> None:
     """A charged change succeeded: make it, and put the payment on its proration invoice."""
     sub = session.get(Subscription, payment.subscription_id)
     change = draft_change(session, customer_id=sub.customer_id, subscription_id=sub.id,
-                          request=request_from_dict(payment.intent["change"]), today=today)
-    invoice = apply_now(session, sub, change, today=today, now=now)
+                          request=request_from_dict(payment.intent["change"]), at=at)
+    invoice = apply_now(session, sub, change, at=at)
     if invoice is not None:
         payment.intent = {**payment.intent, "invoice_ids": [invoice.id]}
-        ledger.allocate(session, payment=payment, invoices=[invoice], on=today)
-    send_confirmation(session, sub, change, today=today, now=now, message=f"{change.summary}: done.")
+        ledger.allocate(session, payment=payment, invoices=[invoice], on=at.today)
+    send_confirmation(session, sub, change, at=at, message=f"{change.summary}: done.")
 
 
-def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *, today: date,
-              now: datetime) -> Invoice | None:
+def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
+              at: Moment) -> Invoice | None:
     """Write an immediate change: the new items, the proration invoice (what the customer
     holds from now on) and the credit note for what they held, applied to that invoice first."""
-    state_machine.transition(session, sub, "change_now", "live", now=now)
+    state_machine.transition(session, sub, "change_now", "live", now=at.now)
     credited = sub.held_invoice_id
     if not apply_change(session, sub, change.payload, this_term=True):
         raise DomainError("This coupon has been used up.")
@@ -306,9 +307,9 @@ def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *, today
     if change.invoice is not None and change.invoice.lines:
         invoice = ledger.issue_invoice(session, customer_id=sub.customer_id,
                                        currency=sub.currency, kind="proration",
-                                       priced=change.invoice, issue_date=today, due_date=today,
-                                       now=now, subscription_id=sub.id,
-                                       period=ledger.Period(today, sub.current_term_end))
+                                       priced=change.invoice, issue_date=at.today,
+                                       due_date=at.today, now=at.now, subscription_id=sub.id,
+                                       period=ledger.Period(at.today, sub.current_term_end))
     else:
         sub.held_invoice_id = None  # the items held from now on cost nothing this term
     if change.credit_total > 0:
@@ -316,7 +317,7 @@ def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *, today
                                   total=change.credit_total, subscription_id=sub.id,
                                   invoice_id=credited, apply_first=invoice,
                                   reason=f"Unused time on {sub.number} ({change.summary.lower()})",
-                                  issue_date=today, now=now)
+                                  issue_date=at.today, now=at.now)
     return invoice
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from webapp.models import Customer, Organization, Preferences, Subscription
 from webapp.services.core import notifications, outbox, preferences
-from webapp.services.core.dates import today_in
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.money import format_money
 
@@ -31,10 +31,17 @@ PAYMENT_NOT_APPLIED = "payment_not_applied"
 @dataclass(frozen=True)
 class Context:
     session: Session
-    now: datetime
-    today: date
+    at: Moment  # the instant and the organization's date at it
     org: Organization
     prefs: Preferences
+
+    @property
+    def now(self) -> datetime:
+        return self.at.now
+
+    @property
+    def today(self) -> date:
+        return self.at.today
 
     def money(self, amount: int, currency: str) -> str:
         return format_money(amount, currency, self.org.locale)
@@ -42,7 +49,7 @@ class Context:
 
 def context(session: Session, now: datetime) -> Context:
     org = session.get(Organization, 1)
-    return Context(session, now, today_in(org.timezone, now), org, preferences.load(session))
+    return Context(session, Moment.at(now, org.timezone), org, preferences.load(session))
 
 
 def confirm(ctx: Context, sub: Subscription, *, event: str, subject: str, message: str,

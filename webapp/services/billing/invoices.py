@@ -21,6 +21,7 @@ from webapp.models import (
     Subscription,
 )
 from webapp.services.billing.ledger import balance_due
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import (
     PAGE_SIZE,
@@ -163,24 +164,24 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
 
 
 def list_invoices(session: Session, *, customer_id: int, filters: InvoiceFilters,
-                  today: date, page_size: int = PAGE_SIZE) -> Page[InvoiceRow]:
+                  at: Moment, page_size: int = PAGE_SIZE) -> Page[InvoiceRow]:
     """One page of the customer's invoices and their number: one query, whatever the page
     (two past the last page, to count what there is)."""
     count, rows = _list_statements(filters.status, filters.date_from is not None,
                                    filters.date_to is not None,
                                    filters.subscription_id is not None, filters.sort)
-    params = {"customer_id": customer_id, "today": today, "date_from": filters.date_from,
+    params = {"customer_id": customer_id, "today": at.today, "date_from": filters.date_from,
               "date_to": filters.date_to, "subscription_id": filters.subscription_id}
     return counted_page(session, rows, count, params, filters.page, page_size,
-                        lambda row: InvoiceRow.of(row, row.subscription_number, today))
+                        lambda row: InvoiceRow.of(row, row.subscription_number, at.today))
 
 
-def recent_invoices(session: Session, *, customer_id: int, today: date,
+def recent_invoices(session: Session, *, customer_id: int, at: Moment,
                     limit: int = 5) -> tuple[InvoiceRow, ...]:
     """The newest invoices, without counting them all (the dashboard shows no pager)."""
     _, rows = _list_statements(None, False, False, False, "newest", counted=False)
     params = {"customer_id": customer_id, "offset": 0, "limit": limit}
-    return tuple(InvoiceRow.of(row, row.subscription_number, today)
+    return tuple(InvoiceRow.of(row, row.subscription_number, at.today)
                  for row in read(session, rows, params))
 
 
@@ -261,7 +262,7 @@ _PAYMENTS = (select(Payment.id, Payment.number, PaymentAllocation.amount, Paymen
 
 
 def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
-                   today: date) -> InvoiceDetail:
+                   at: Moment) -> InvoiceDetail:
     """The customer's invoice with its subscription's number, lines, credits and payments, or
     NotFound (missing and not-yours answer alike)."""
     found = read(session, _INVOICE, {"invoice_id": invoice_id, "customer_id": customer_id}).first()
@@ -271,7 +272,7 @@ def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
     subscription_number = found.subscription_number
     ids = {"invoice_id": invoice.id}
     return InvoiceDetail(
-        InvoiceRow.of(invoice, subscription_number, today), invoice,
+        InvoiceRow.of(invoice, subscription_number, at.today), invoice,
         tuple(InvoiceLineRow(*row) for row in read(session, _LINES, ids)),
         tuple(AppliedCredit(*row) for row in read(session, _CREDITS, ids)),
         tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)))
@@ -287,9 +288,9 @@ OUTSTANDING = (
     .where(Invoice.customer_id == bindparam("customer_id"), Invoice.status == "open"))
 
 
-def outstanding(session: Session, *, customer_id: int, today: date) -> tuple[int, int]:
+def outstanding(session: Session, *, customer_id: int, at: Moment) -> tuple[int, int]:
     """(Σ balances of open invoices, number of overdue invoices), in one query."""
-    row = read(session, OUTSTANDING, {"customer_id": customer_id, "today": today}).one()
+    row = read(session, OUTSTANDING, {"customer_id": customer_id, "today": at.today}).one()
     return int(row[0]), int(row[1])
 
 

@@ -28,6 +28,7 @@ from webapp.models import (
 )
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import numbering
+from webapp.services.core.dates import Moment
 
 # Invoices that pay for days of a term: the newest one is what the subscription holds now.
 HELD_KINDS = ("first_term", "renewal", "reactivation", "proration")
@@ -201,7 +202,7 @@ def record_payment(session: Session, *, customer_id: int, amount: int, currency:
 
 
 def refund_row(session: Session, payment: Payment, amount: int, *, method: str, reference: str,
-               today: date, now: datetime) -> Payment:
+               at: Moment) -> Payment:
     """A refund of part of a payment: money back by `method`, or onto a credit note
     (TO_CREDIT). Two racing refunds of one payment make the same key; the unique key refuses
     the second."""
@@ -211,17 +212,17 @@ def refund_row(session: Session, payment: Payment, amount: int, *, method: str, 
                   kind="refund", status="succeeded", method=method, amount=amount,
                   currency=payment.currency, refund_of_id=payment.id, reference=reference[:200],
                   idempotency_key=f"refund-{payment.id}-{count + 1}",
-                  paid_on=today, created_at=now, updated_at=now)
+                  paid_on=at.today, created_at=at.now, updated_at=at.now)
     session.add(row)
     session.flush()
     return row
 
 
 def payment_to_credit(session: Session, *, payment: Payment, amount: int, reason: str,
-                      today: date, now: datetime, reference: str | None = None) -> CreditNote:
+                      at: Moment, reference: str | None = None) -> CreditNote:
     """Move `amount` of a payment that sits on no invoice onto a new credit note."""
     refund_row(session, payment, amount, method=TO_CREDIT,
-               reference=reference or f"Credit from {payment.number}", today=today, now=now)
+               reference=reference or f"Credit from {payment.number}", at=at)
     return create_credit_note(session, customer_id=payment.customer_id,
                               currency=payment.currency, total=amount, reason=reason,
-                              issue_date=today, now=now)
+                              issue_date=at.today, now=at.now)

@@ -14,7 +14,7 @@ from webapp.models import Customer, Invoice, Organization, Payment, Plan, Subscr
 from webapp.services.billing import changes, fix_links, ledger, paid_terms
 from webapp.services.billing import terms as billing
 from webapp.services.core import notifications, outbox, preferences, state_machine
-from webapp.services.core.dates import today_in
+from webapp.services.core.dates import Moment, today_in
 from webapp.services.core.money import format_money
 
 # Purposes whose failure sends a subscription into dunning (the engine's own charges).
@@ -23,7 +23,7 @@ DUNNING_ON_FAILURE = ("renewal", "resume", "start")
 
 def apply(session: Session, *, payment: Payment, now: datetime) -> None:
     org = session.get(Organization, 1)
-    today = today_in(org.timezone, now)
+    at = Moment.at(now, org.timezone)
     sub = session.get(Subscription, payment.subscription_id) if payment.subscription_id else None
     if sub is not None and sub.awaiting_payment_id == payment.id:
         sub.awaiting_payment_id = None
@@ -31,19 +31,19 @@ def apply(session: Session, *, payment: Payment, now: datetime) -> None:
         # Only a success does anything: a declined activation changes nothing.
         paid_terms.apply_paid_action(session, payment=payment, now=now)
     if payment.status == "succeeded":
-        _succeeded(session, org, payment, sub, today, now)
+        _succeeded(session, org, payment, sub, at)
     else:
-        _failed(session, org, payment, sub, today, now)
+        _failed(session, org, payment, sub, at)
 
 
 def _money(org: Organization, amount: int, currency: str) -> str:
     return format_money(amount, currency, org.locale)
 
 
-def _succeeded(session, org, payment, sub, today, now) -> None:
+def _succeeded(session, org, payment, sub, at: Moment) -> None:
     customer = session.get(Customer, payment.customer_id)
     if sub is not None and payment.purpose == "trial_end" and sub.status == "trial":
-        state_machine.transition(session, sub, "trial_converted", "live", now=now)
+        state_machine.transition(session, sub, "trial_converted", "live", now=at.now)
     if payment.intent.get("save_card"):
         # A card saved while paying becomes the method of the subscriptions it paid for.
         paid_subs = list(session.exec(select(Invoice.subscription_id).where(
@@ -51,21 +51,22 @@ def _succeeded(session, org, payment, sub, today, now) -> None:
             Invoice.subscription_id.is_not(None)).distinct()))
         _use_for_subscriptions(
             session, customer_id=customer.id, method_id=payment.payment_method_id,
-            subscription_ids=paid_subs, now=now)
+            subscription_ids=paid_subs, now=at.now)
     if payment.purpose == "change" and sub is not None:
-        changes.apply_paid_change(session, payment=payment, today=today, now=now)
+        changes.apply_paid_change(session, payment=payment, at=at)
     if payment.intent.get("fix_link_id"):
-        fix_links.mark_used(session, link_id=payment.intent["fix_link_id"], now=now)
-    _back_to_live(session, payment, now)
+        fix_links.mark_used(session, link_id=payment.intent["fix_link_id"], now=at.now)
+    _back_to_live(session, payment, at.now)
     amount = _money(org, payment.amount, payment.currency)
     outbox.enqueue(session, template="payment_receipt", to=customer.email,
                    subject=f"Payment receipt {payment.number}", customer_id=customer.id,
                    context={"name": customer.display_name, "amount": amount,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
-                            "page": outbox.page("payments.receipt", payment_id=payment.id)}, now=now)
+                            "page": outbox.page("payments.receipt", payment_id=payment.id)},
+                   now=at.now)
     notifications.notify_org(session, event=notifications.PAYMENT_RECEIVED,
                              title=f"Payment received: {amount} from {customer.display_name}",
-                             body=f"Receipt {payment.number}.", now=now, customer_id=customer.id)
+                             body=f"Receipt {payment.number}.", now=at.now, customer_id=customer.id)
 
 
 def late_success(session: Session, *, payment: Payment, unused: int, now: datetime) -> None:
@@ -85,9 +86,9 @@ def late_success(session: Session, *, payment: Payment, unused: int, now: dateti
                             "page": outbox.page("payments.receipt", payment_id=payment.id)}, now=now)
     body = f"Payment {payment.number} ({amount}) succeeded after it had been marked failed."
     if unused > 0:
-        note = ledger.payment_to_credit(
-            session, payment=payment, amount=unused, today=payment.paid_on, now=now,
-            reason=f"Late payment {payment.number}")
+        note = ledger.payment_to_credit(  # dated the day it was paid (recorded just now)
+            session, payment=payment, amount=unused,
+            at=Moment(now, payment.paid_on, org.timezone), reason=f"Late payment {payment.number}")
         body += (f" {_money(org, unused, payment.currency)} of it was no longer due and is now "
                  f"unused credit on credit note {note.number}.")
     notifications.notify_org(session, event=notifications.LATE_PAYMENT,
@@ -130,7 +131,7 @@ def back_to_live(session: Session, sub: Subscription, *, paid_on: date, now: dat
     state_machine.transition(session, sub, "payment_succeeded", "live", now=now, **values)
 
 
-def _failed(session, org, payment, sub, today, now) -> None:
+def _failed(session, org, payment, sub, at: Moment) -> None:
     if sub is None:
         return
     customer = session.get(Customer, payment.customer_id)
@@ -138,21 +139,21 @@ def _failed(session, org, payment, sub, today, now) -> None:
     reason = payment.failure_reason or "The payment could not be completed."
     if payment.purpose == "trial_end" and sub.status == "trial":
         for invoice in session.exec(select(Invoice).where(Invoice.id.in_(payment.intent.get("invoice_ids", [])))):
-            invoice.status, invoice.voided_on = "void", today
-        state_machine.transition(session, sub, "trial_charge_failed", "expired", now=now,
+            invoice.status, invoice.voided_on = "void", at.today
+        state_machine.transition(session, sub, "trial_charge_failed", "expired", now=at.now,
                                  expired_reason="trial_end", next_billing_date=None)
         _mail(session, customer, "trial_expired", f"Your trial of {sub.number} has ended",
               {"number": sub.number, "reason": reason,
-               "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now)
+               "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, at.now)
     elif payment.purpose in DUNNING_ON_FAILURE and sub.status == "live":
         days = prefs.dunning_retry_days or [1]
-        state_machine.transition(session, sub, "renewal_failed", "dunning", now=now,
-                                 dunning_attempts=0, dunning_started_on=today,
-                                 next_retry_on=today + timedelta(days=days[0]))
+        state_machine.transition(session, sub, "renewal_failed", "dunning", now=at.now,
+                                 dunning_attempts=0, dunning_started_on=at.today,
+                                 next_retry_on=at.today + timedelta(days=days[0]))
         _payment_failed_mail(session, customer, sub, _invoice_ids(payment), reason,
-                             sub.next_retry_on, now)
+                             sub.next_retry_on, at.now)
     elif payment.purpose == "dunning_retry" and sub.status == "dunning":
-        _retry_failed(session, org, prefs, customer, sub, _invoice_ids(payment), reason, now)
+        _retry_failed(session, org, prefs, customer, sub, _invoice_ids(payment), reason, at.now)
 
 
 def retry_without_card(session: Session, *, sub: Subscription, invoice_ids: list[int],

@@ -23,7 +23,7 @@ from webapp.models import Invoice, InvoiceLine, Plan, Subscription, Subscription
 from webapp.services.billing import ledger, pricing
 from webapp.services.billing.catalog import SubscriptionItems, subscription_items
 from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
-from webapp.services.core.dates import add_interval, days_between
+from webapp.services.core.dates import Moment, add_interval, days_between
 
 # The lines of a held invoice that pay for days of the term (a setup fee does not).
 TIME_LINES = ("plan", "addon", "discount", "proration_charge")
@@ -125,12 +125,12 @@ class UnusedTime:
         return self.priced.total
 
 
-def unused_time(session: Session, sub: Subscription, today: date, *,
+def unused_time(session: Session, sub: Subscription, at: Moment, *,
                 tax_rate_bp: int | None) -> UnusedTime | None:
     """What the customer holds now for the days left, at the price paid for it; None when
     nothing paid is held. Each line: R(A·r, D), never more than the line was."""
     invoice = session.get(Invoice, sub.held_invoice_id) if sub.held_invoice_id else None
-    left = days_left(sub, today)
+    left = days_left(sub, at.today)
     if invoice is None or invoice.status == "void" or left <= 0:
         return None
     lines = [x for x in session.exec(select(InvoiceLine).where(

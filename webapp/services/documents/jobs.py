@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
 
-from webapp.models import DocumentJob
+from webapp.models import DocumentJob, Organization
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.pdf import Document
 from webapp.services.documents import packs, statements
@@ -186,8 +187,16 @@ def prepare(session: Session, *, job_id: int) -> Work:
         raise ValueError(f"unknown document job kind {job.kind!r}")
     loaded = loaders[job.kind](session, customer_id=job.customer_id,
                                period=statements.StatementPeriod.from_params(job.params),
-                               today=date.fromisoformat(job.params["today"]))
+                               at=_asked_at(session, job))
     return Work(job.id, loaded.render)
+
+
+def _asked_at(session: Session, job: DocumentJob) -> Moment:
+    """The moment the customer asked for the document: the job's instant and the date their
+    page showed then (`statements.job_params`), so the file shows what the page did."""
+    org = session.get(Organization, 1)  # the loader then finds it in the identity map
+    return Moment(job.created_at, date.fromisoformat(job.params["today"]),
+                  org.timezone if org else "UTC")
 
 
 def finish(session: Session, *, job_id: int, document: Document, now: datetime) -> bool:

@@ -11,12 +11,12 @@ import io
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from sqlmodel import Session
 
 from webapp.services.core import pdf, spreadsheets
+from webapp.services.core.dates import Moment
 from webapp.services.core.money import to_decimal
 from webapp.services.documents import sources, statements
 
@@ -85,10 +85,10 @@ class AccountantPack:
 
 
 def load_pack(session: Session, *, customer_id: int, period: statements.StatementPeriod,
-              today: date) -> AccountantPack:
+              at: Moment) -> AccountantPack:
     """Load everything the pack for this range holds (each document once)."""
     loaded = statements.load_statement_document(session, customer_id=customer_id,
-                                                period=period, today=today)
+                                                period=period, at=at)
     packed, seen = [], set()
     for entry in loaded.statement.entries:
         kind, folder = _PACKED[entry.kind]
@@ -96,6 +96,5 @@ def load_pack(session: Session, *, customer_id: int, period: statements.Statemen
             continue
         seen.add((kind, entry.document_id))
         packed.append(PackedDocument(folder, sources.document_source(
-            session, kind=kind, customer_id=customer_id, document_id=entry.document_id,
-            today=today)))
+            session, kind=kind, customer_id=customer_id, document_id=entry.document_id, at=at)))
     return AccountantPack(loaded, tuple(packed))

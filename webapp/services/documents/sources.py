@@ -5,14 +5,14 @@ estimates and message attachments) loaded for rendering by core.pdf, by kind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from webapp.models import Customer, Organization
 from webapp.services.billing import credits, invoices
-from webapp.services.core.dates import today_in
+from webapp.services.core.dates import Moment
 from webapp.services.core.pdf import Document, DocumentSource, filename_for
 from webapp.services.engagement import estimates, messages
 from webapp.services.payments import history
@@ -23,17 +23,17 @@ def _parties(session: Session, customer_id: int) -> dict[str, Any]:
 
 
 def invoice_source(session: Session, *, customer_id: int, invoice_id: int,
-                   today: date) -> DocumentSource:
+                   at: Moment) -> DocumentSource:
     """The customer's invoice, loaded for rendering (NotFound if it is not theirs)."""
     detail = invoices.invoice_detail(session, customer_id=customer_id, invoice_id=invoice_id,
-                                     today=today)
+                                     at=at)
     return DocumentSource("print/invoice.html",
                           {**_parties(session, customer_id), "detail": detail},
                           filename_for(detail.invoice.number))
 
 
 def credit_note_source(session: Session, *, customer_id: int, credit_note_id: int,
-                       today: date | None = None) -> DocumentSource:
+                       at: Moment | None = None) -> DocumentSource:
     """The customer's credit note, loaded for rendering (NotFound if it is not theirs)."""
     detail = credits.credit_detail(session, customer_id=customer_id,
                                    credit_note_id=credit_note_id)
@@ -43,7 +43,7 @@ def credit_note_source(session: Session, *, customer_id: int, credit_note_id: in
 
 
 def receipt_source(session: Session, *, customer_id: int, payment_id: int,
-                   today: date | None = None) -> DocumentSource:
+                   at: Moment | None = None) -> DocumentSource:
     """A receipt of one of the customer's payments, loaded (NotFound if not theirs)."""
     receipt = history.receipt(session, customer_id=customer_id, payment_id=payment_id)
     return DocumentSource("print/receipt.html",
@@ -52,56 +52,56 @@ def receipt_source(session: Session, *, customer_id: int, payment_id: int,
 
 
 def invoice_pdf(session: Session, *, customer_id: int, invoice_id: int,
-                today: date) -> Document:
+                at: Moment) -> Document:
     """The customer's invoice as a PDF (NotFound if it is not theirs)."""
     return invoice_source(session, customer_id=customer_id, invoice_id=invoice_id,
-                          today=today).render()
+                          at=at).render()
 
 
 def credit_note_pdf(session: Session, *, customer_id: int, credit_note_id: int,
-                    today: date | None = None) -> Document:
+                    at: Moment | None = None) -> Document:
     """The customer's credit note as a PDF (NotFound if it is not theirs)."""
     return credit_note_source(session, customer_id=customer_id,
                               credit_note_id=credit_note_id).render()
 
 
 def receipt_pdf(session: Session, *, customer_id: int, payment_id: int,
-                today: date | None = None) -> Document:
+                at: Moment | None = None) -> Document:
     """The receipt of one of the customer's payments as a PDF (NotFound if not theirs)."""
     return receipt_source(session, customer_id=customer_id, payment_id=payment_id).render()
 
 
 # Document kinds that can be downloaded one by one, forwarded, attached and packed.
 SOURCES: dict[str, Callable[..., DocumentSource]] = {
-    "invoice": lambda session, customer_id, document_id, today: invoice_source(
-        session, customer_id=customer_id, invoice_id=document_id, today=today),
-    "credit_note": lambda session, customer_id, document_id, today: credit_note_source(
+    "invoice": lambda session, customer_id, document_id, at: invoice_source(
+        session, customer_id=customer_id, invoice_id=document_id, at=at),
+    "credit_note": lambda session, customer_id, document_id, at: credit_note_source(
         session, customer_id=customer_id, credit_note_id=document_id),
-    "receipt": lambda session, customer_id, document_id, today: receipt_source(
+    "receipt": lambda session, customer_id, document_id, at: receipt_source(
         session, customer_id=customer_id, payment_id=document_id),
     # Issue 11: estimates, and the files customers attach to "send us an email".
-    "estimate": lambda session, customer_id, document_id, today: estimates.estimate_source(
-        session, customer_id=customer_id, estimate_id=document_id, today=today),
-    "message_attachment": lambda session, customer_id, document_id, today:
+    "estimate": lambda session, customer_id, document_id, at: estimates.estimate_source(
+        session, customer_id=customer_id, estimate_id=document_id, at=at),
+    "message_attachment": lambda session, customer_id, document_id, at:
         messages.attachment_source(session, customer_id=customer_id, message_id=document_id),
 }
 
 
 def document_source(session: Session, *, kind: str, customer_id: int, document_id: int,
-                    today: date) -> DocumentSource:
+                    at: Moment) -> DocumentSource:
     """Any one document by kind ("invoice", "credit_note", "receipt"), loaded."""
     try:
         load = SOURCES[kind]
     except KeyError:
         raise ValueError(f"unknown document kind {kind!r}") from None
-    return load(session, customer_id, document_id, today)
+    return load(session, customer_id, document_id, at)
 
 
 def document_pdf(session: Session, *, kind: str, customer_id: int, document_id: int,
-                 today: date) -> Document:
+                 at: Moment) -> Document:
     """Any one document by kind ("invoice", "credit_note", "receipt"); NotFound if not theirs."""
     return document_source(session, kind=kind, customer_id=customer_id,
-                           document_id=document_id, today=today).render()
+                           document_id=document_id, at=at).render()
 
 
 def attachment(session: Session, *, kind: str, document_id: int, customer_id: int | None,
@@ -111,4 +111,4 @@ def attachment(session: Session, *, kind: str, document_id: int, customer_id: in
         raise ValueError("an attached document belongs to a customer")
     org = session.get(Organization, 1)
     return document_pdf(session, kind=kind, customer_id=customer_id, document_id=document_id,
-                        today=today_in(org.timezone if org else "UTC", now))
+                        at=Moment.at(now, org.timezone if org else None))

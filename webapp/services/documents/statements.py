@@ -40,7 +40,7 @@ from webapp.models import (
     PaymentAllocation,
 )
 from webapp.services.core import pdf
-from webapp.services.core.dates import add_months
+from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.errors import DomainError
 from webapp.services.core.listing import FilterReader
 from webapp.services.payments.history import METHOD_LABELS
@@ -394,7 +394,7 @@ def aging(session: Session, *, customer: Customer, as_of: date) -> Aging:
 
 
 def statement(session: Session, *, customer_id: int, period: StatementPeriod,
-              today: date, row_limit: int = SYNC_ROW_LIMIT) -> Statement:
+              at: Moment, row_limit: int = SYNC_ROW_LIMIT) -> Statement:
     """The customer's statement of accounts for the range."""
     customer = session.get(Customer, customer_id)
     totals = _totals_before(session, customer, period.start)
@@ -402,7 +402,7 @@ def statement(session: Session, *, customer_id: int, period: StatementPeriod,
                                totals["refund"]).balance_due
     entries = _entries(_rows(session, customer, period), opening)
     return Statement(customer, customer.currency, period, _summary(opening, entries), entries,
-                     aging(session, customer=customer, as_of=min(period.end, today)), today,
+                     aging(session, customer=customer, as_of=min(period.end, at.today)), at.today,
                      row_limit)
 
 
@@ -433,19 +433,17 @@ class StatementDocument:
 
 
 def load_statement_document(session: Session, *, customer_id: int, period: StatementPeriod,
-                            today: date) -> StatementDocument:
+                            at: Moment) -> StatementDocument:
     """Load what the statement's PDF needs (a job renders it after its session is closed)."""
     return StatementDocument(session.get(Organization, 1),
-                             statement(session, customer_id=customer_id, period=period,
-                                       today=today))
+                             statement(session, customer_id=customer_id, period=period, at=at))
 
 
-def statement_pdf(session: Session, *, customer_id: int, period: StatementPeriod, today: date,
+def statement_pdf(session: Session, *, customer_id: int, period: StatementPeriod, at: Moment,
                   row_limit: int | None = None) -> pdf.Document:
     """The statement as a PDF, rendered now; StatementTooBig past `row_limit` rows (None: no
     limit), since a long one is prepared in a job."""
-    loaded = load_statement_document(session, customer_id=customer_id, period=period,
-                                     today=today)
+    loaded = load_statement_document(session, customer_id=customer_id, period=period, at=at)
     if row_limit is not None and loaded.statement.rows > row_limit:
         raise StatementTooBig()
     return loaded.render()

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Estimate, EstimateLine, Organization
 from webapp.services.core import notifications, outbox, pdf
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.engagement import comments
@@ -97,16 +98,16 @@ def status_condition(status: str, today: date):
 
 
 def list_estimates(session: Session, *, customer_id: int, filters: EstimateFilters,
-                   today: date, page_size: int = PAGE_SIZE) -> Page[EstimateRow]:
+                   at: Moment, page_size: int = PAGE_SIZE) -> Page[EstimateRow]:
     """One page of the customer's estimates (never drafts), newest first; two queries."""
     conditions = [Estimate.customer_id == customer_id, Estimate.status != DRAFT]
     if filters.status:
-        conditions.append(status_condition(filters.status, today))
+        conditions.append(status_condition(filters.status, at.today))
     total = session.exec(select(func.count()).select_from(Estimate).where(*conditions)).one()
     rows = session.exec(select(Estimate).where(*conditions)
                         .order_by(col(Estimate.issue_date).desc(), col(Estimate.id).desc())
                         .offset((filters.page - 1) * page_size).limit(page_size)).all()
-    return Page(tuple(EstimateRow.of(e, today) for e in rows), filters.page, page_size, total)
+    return Page(tuple(EstimateRow.of(e, at.today) for e in rows), filters.page, page_size, total)
 
 
 def owned_estimate(session: Session, customer_id: int, estimate_id: int) -> Estimate:
@@ -135,17 +136,17 @@ def subject_of(estimate: Estimate) -> comments.Subject:
                             f"estimate {estimate.number}", outbox.page("estimates.detail", estimate_id=estimate.id))
 
 
-def detail_of(session: Session, estimate: Estimate, today: date) -> EstimateDetail:
+def detail_of(session: Session, estimate: Estimate, at: Moment) -> EstimateDetail:
     return EstimateDetail(
-        EstimateRow.of(estimate, today), estimate, lines_of(session, estimate.id),
+        EstimateRow.of(estimate, at.today), estimate, lines_of(session, estimate.id),
         comments.thread(session, subject_type=comments.ESTIMATE, subject_id=estimate.id,
                         customer_id=estimate.customer_id))
 
 
 def estimate_detail(session: Session, *, customer_id: int, estimate_id: int,
-                    today: date) -> EstimateDetail:
+                    at: Moment) -> EstimateDetail:
     """One of the customer's estimates with its lines, totals and comment thread."""
-    return detail_of(session, owned_estimate(session, customer_id, estimate_id), today)
+    return detail_of(session, owned_estimate(session, customer_id, estimate_id), at)
 
 
 def _refusal(estimate: Estimate, today: date) -> str:
@@ -157,18 +158,18 @@ def _refusal(estimate: Estimate, today: date) -> str:
 
 
 def _decide(session: Session, *, customer_id: int, user_id: int | None, estimate_id: int,
-            decision: str, reason: str, today: date, now: datetime) -> EstimateDetail:
+            decision: str, reason: str, at: Moment) -> EstimateDetail:
     estimate = owned_estimate(session, customer_id, estimate_id)
     result = session.execute(
         update(Estimate)
         .where(Estimate.id == estimate_id, Estimate.customer_id == customer_id,
-               Estimate.status == SENT, Estimate.expiry_date >= today)
-        .values(status=decision, decided_at=now, decided_by_user_id=user_id,
-                decision_reason=reason, updated_at=now)
+               Estimate.status == SENT, Estimate.expiry_date >= at.today)
+        .values(status=decision, decided_at=at.now, decided_by_user_id=user_id,
+                decision_reason=reason, updated_at=at.now)
         .execution_options(synchronize_session=False))
     session.refresh(estimate)
     if result.rowcount != 1:
-        raise NotDecidable(_refusal(estimate, today))
+        raise NotDecidable(_refusal(estimate, at.today))
     customer = session.get(Customer, customer_id)
     verb = "accepted" if decision == ACCEPTED else "declined"
     body = f"{estimate.number}: {estimate.subject or 'estimate'}."
@@ -177,24 +178,23 @@ def _decide(session: Session, *, customer_id: int, user_id: int | None, estimate
     notifications.notify_org(
         session, event=notifications.ESTIMATE_ACCEPTED if decision == ACCEPTED
         else notifications.ESTIMATE_DECLINED,
-        title=f"{customer.display_name} {verb} estimate {estimate.number}", body=body, now=now,
+        title=f"{customer.display_name} {verb} estimate {estimate.number}", body=body, now=at.now,
         customer_id=customer_id)
-    return detail_of(session, estimate, today)
+    return detail_of(session, estimate, at)
 
 
 def accept(session: Session, *, customer_id: int, user_id: int | None, estimate_id: int,
-           today: date, now: datetime) -> EstimateDetail:
+           at: Moment) -> EstimateDetail:
     """Accept a sent estimate that has not expired; the organization is notified."""
     return _decide(session, customer_id=customer_id, user_id=user_id, estimate_id=estimate_id,
-                   decision=ACCEPTED, reason="", today=today, now=now)
+                   decision=ACCEPTED, reason="", at=at)
 
 
 def decline(session: Session, *, customer_id: int, user_id: int | None, estimate_id: int,
-            reason: str, today: date, now: datetime) -> EstimateDetail:
+            reason: str, at: Moment) -> EstimateDetail:
     """Decline a sent estimate that has not expired, with an optional reason."""
     return _decide(session, customer_id=customer_id, user_id=user_id, estimate_id=estimate_id,
-                   decision=DECLINED, reason=(reason or "").strip()[:MAX_REASON], today=today,
-                   now=now)
+                   decision=DECLINED, reason=(reason or "").strip()[:MAX_REASON], at=at)
 
 
 def add_comment(session: Session, *, customer_id: int, user_id: int | None, estimate_id: int,
@@ -206,10 +206,10 @@ def add_comment(session: Session, *, customer_id: int, user_id: int | None, esti
 
 
 def estimate_source(session: Session, *, customer_id: int, estimate_id: int,
-                    today: date) -> pdf.DocumentSource:
+                    at: Moment) -> pdf.DocumentSource:
     """The customer's estimate loaded for its PDF (download, forwarding, attachment)."""
     detail = estimate_detail(session, customer_id=customer_id, estimate_id=estimate_id,
-                             today=today)
+                             at=at)
     return pdf.DocumentSource(
         "print/estimate.html", {"org": session.get(Organization, 1),
                                 "customer": session.get(Customer, customer_id),
@@ -218,7 +218,7 @@ def estimate_source(session: Session, *, customer_id: int, estimate_id: int,
 
 
 def estimate_pdf(session: Session, *, customer_id: int, estimate_id: int,
-                 today: date) -> pdf.Document:
+                 at: Moment) -> pdf.Document:
     """The customer's estimate as a PDF (NotFound if it is not theirs)."""
     return estimate_source(session, customer_id=customer_id, estimate_id=estimate_id,
-                           today=today).render()
+                           at=at).render()

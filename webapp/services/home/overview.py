@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import Date, bindparam, select, true
 from sqlmodel import Session
@@ -12,6 +11,7 @@ from webapp.models import Customer, Subscription
 from webapp.services.billing import credits, invoices, tax
 from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
 from webapp.services.core import rows
+from webapp.services.core.dates import Moment
 from webapp.services.core.listing import read
 from webapp.services.payments import history as payments
 from webapp.services.subscriptions.views import SubscriptionRow
@@ -53,16 +53,16 @@ class Dashboard:
         return self.outstanding > 0
 
 
-def dashboard(session: Session, *, customer_id: int, today: date) -> Dashboard:
+def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
     """A fixed number of queries, whatever the size of the customer's history."""
-    summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": today}).one()
+    summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": at.today}).one()
     customer = rows.split(summary, _CUSTOMERS)[0]
     subs, items = items_with_plans(session, [with_plan(row) for row in read(
-        session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": today})])
+        session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": at.today})])
     tax_rate_bp = tax.rate_for(session, customer_id)
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),
         tuple(SubscriptionRow.of(s, items[s.id], tax_rate_bp) for s in subs),
-        invoices.recent_invoices(session, customer_id=customer_id, today=today),
+        invoices.recent_invoices(session, customer_id=customer_id, at=at),
         payments.recent_payments(session, customer_id=customer_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlmodel import Session, select
 
@@ -18,6 +18,7 @@ from webapp.services.billing import charges
 from webapp.services.billing.gateway import CardDetails, PaymentGateway
 from webapp.services.billing.invoices import InvoiceRow, payable_invoices
 from webapp.services.billing.ledger import balance_due
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 from webapp.services.payments import methods as payment_methods
 
@@ -54,7 +55,7 @@ def _requested(session: Session, customer_id: int, invoice_ids: list[int] | None
     return payable_invoices(session, customer_id=customer_id, invoice_ids=invoice_ids)
 
 
-def summary(session: Session, *, customer_id: int, invoice_ids: list[int] | None, today: date,
+def summary(session: Session, *, customer_id: int, invoice_ids: list[int] | None, at: Moment,
             partial_allowed: bool) -> PaySummary:
     """What the page offers to pay: the asked-for invoices still open (None: all of them)."""
     invoices = _requested(session, customer_id, invoice_ids)
@@ -62,7 +63,7 @@ def summary(session: Session, *, customer_id: int, invoice_ids: list[int] | None
         raise NothingToPay("These invoices are already paid; there is nothing left to pay.")
     methods = payment_methods.active(session, customer_id=customer_id)
     default = next((m.id for m in methods if m.is_default), methods[0].id if methods else None)
-    rows = tuple(InvoiceRow.of(inv, None, today) for inv in invoices)
+    rows = tuple(InvoiceRow.of(inv, None, at.today) for inv in invoices)
     return PaySummary(rows, sum(r.balance for r in rows), invoices[0].currency, tuple(methods),
                       default, partial_allowed)
 

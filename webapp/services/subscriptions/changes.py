@@ -9,7 +9,6 @@ matches is refused before anything is charged or written (DESIGN.md: Proration).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -37,6 +36,7 @@ from webapp.services.billing.changes import (  # the feature's face: blueprints 
 )
 from webapp.services.billing.context import owned_subscription
 from webapp.services.core import state_machine
+from webapp.services.core.dates import Moment
 
 __all__ = ["END_OF_TERM", "IMMEDIATELY", "ChangeApplied", "ChangeDraft", "ChangeRequest", "Choices",
            "PriceChanged", "choices", "confirm_change", "draft_change", "request_from_dict"]
@@ -51,11 +51,11 @@ class ChangeApplied:
 
 
 def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
-                   request: ChangeRequest, fingerprint: str, today: date,
-                   now: datetime, allowed: Choices | None = None) -> ChangeApplied:
+                   request: ChangeRequest, fingerprint: str, at: Moment,
+                   allowed: Choices | None = None) -> ChangeApplied:
     """Apply the change the customer previewed, or refuse if its figures moved."""
     current = draft_change(session, customer_id=customer_id, subscription_id=subscription_id,
-                           request=request, today=today, allowed=allowed)
+                           request=request, at=at, allowed=allowed)
     if current.fingerprint() != fingerprint:
         raise PriceChanged()
     sub = owned_subscription(session, customer_id, subscription_id)
@@ -67,8 +67,8 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
         session.add(ScheduledChange(subscription_id=sub.id, kind="change",
                                     effective_on=current.effective_on,
                                     payload={**current.payload, "summary": current.summary},
-                                    created_at=now))
-        send_confirmation(session, sub, current, today=today, now=now,
+                                    created_at=at.now))
+        send_confirmation(session, sub, current, at=at,
                           message=f"{current.summary} is scheduled for {current.effective_on.isoformat()}.")
         return ChangeApplied(sub, None, True)
     if sub.autocharge and sub.payment_method_id and current.amount_due > 0:
@@ -78,11 +78,11 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
             session, customer_id=customer_id, amount=current.amount_due, currency=sub.currency,
             payment_method_id=sub.payment_method_id,
             idempotency_key=_change_key(session, customer_id, fingerprint),
-            invoice_ids=[], now=now, purpose="change", subscription_id=sub.id,
+            invoice_ids=[], now=at.now, purpose="change", subscription_id=sub.id,
             intent={"change": request_to_dict(request), "fingerprint": fingerprint})
         return ChangeApplied(sub, None, False, payment)
-    invoice = apply_now(session, sub, current, today=today, now=now)
-    send_confirmation(session, sub, current, today=today, now=now,
+    invoice = apply_now(session, sub, current, at=at)
+    send_confirmation(session, sub, current, at=at,
                       message=f"{current.summary}: done.")
     return ChangeApplied(sub, invoice, False)
 

@@ -29,7 +29,7 @@ from webapp.models import (
 from webapp.services.billing import changes, charges, payment_effects, tax, terms
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core import notifications, outbox, preferences, state_machine
-from webapp.services.core.dates import today_in
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition
 from webapp.services.core.money import format_money
 from webapp.services.subscriptions import renewals
@@ -47,11 +47,18 @@ class TickResult:
 @dataclass(frozen=True)
 class _Context:
     session: Session
-    now: datetime
-    today: date
+    at: Moment  # the tick's instant and the organization's date at it
     org: Organization
     prefs: object
     result: TickResult
+
+    @property
+    def now(self) -> datetime:
+        return self.at.now
+
+    @property
+    def today(self) -> date:
+        return self.at.today
 
 
 def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True) -> TickResult:
@@ -63,7 +70,7 @@ def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True
     org = session.get(Organization, 1)
     if org is None:
         return TickResult()
-    ctx = _Context(session, now, today_in(org.timezone, now), org, preferences.load(session),
+    ctx = _Context(session, Moment.at(now, org.timezone), org, preferences.load(session),
                    TickResult())
     for phase in (_start_future, _end_trials, _pause, _resume, _end_non_renewing, _overdue,
                   _settled_unpaid, _renew, _retry_dunning):
@@ -271,7 +278,7 @@ def _renew_in_bulk(ctx: _Context, subs: list[Subscription]) -> list[Subscription
     """Renew the plain ones set-based; returns those left for the per-subscription path."""
     try:
         with ctx.session.begin_nested():
-            done = renewals.renew(ctx.session, subs, today=ctx.today, now=ctx.now, org=ctx.org,
+            done = renewals.renew(ctx.session, subs, at=ctx.at, org=ctx.org,
                                   invoice_due_days=INVOICE_DUE_DAYS)
     except (renewals.StaleBatch, IntegrityError):
         ctx.session.expire_all()

@@ -35,6 +35,7 @@ from webapp.models import (
 from webapp.services.billing import tax, terms
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.core import bulk, numbering, outbox, state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.core.money import format_money
 
 
@@ -49,11 +50,11 @@ class BulkRenewal:
     leftovers: list[Subscription]  # for the per-subscription path
 
 
-def renew(session: Session, subs: list[Subscription], *, today: date, now: datetime,
-          org, invoice_due_days: int) -> BulkRenewal:
+def renew(session: Session, subs: list[Subscription], *, at: Moment, org,
+          invoice_due_days: int) -> BulkRenewal:
     """Renew the plain ones among `subs` (live, due, no charge in flight) in bulk."""
     state_machine.check("live", "renew", "live")
-    plain, leftovers = _split(session, subs, today)
+    plain, leftovers = _split(session, subs, at.today)
     items = subscription_items(session, plain)
     drafts = []
     for sub in plain:
@@ -71,12 +72,12 @@ def renew(session: Session, subs: list[Subscription], *, today: date, now: datet
     # invoices come last: taking their numbers locks the counter until the batch commits, and
     # a second runner's batch waits on it, so the less is written after it the better.
     invoice_ids = bulk.reserve_ids(session, Invoice.__table__, len(drafts))
-    payments = _start_charges(session, drafts, invoice_ids, now=now)
-    _move_on(session, drafts, invoice_ids, payments, now=now)
+    payments = _start_charges(session, drafts, invoice_ids, now=at.now)
+    _move_on(session, drafts, invoice_ids, payments, now=at.now)
     _count_coupon_terms(session, drafts)
-    numbers = _write_invoices(session, drafts, invoice_ids, payments, today=today, now=now,
+    numbers = _write_invoices(session, drafts, invoice_ids, payments, at=at,
                               due_days=invoice_due_days)
-    _mail_invoices(session, drafts, invoice_ids, numbers, payments, org=org, today=today, now=now,
+    _mail_invoices(session, drafts, invoice_ids, numbers, payments, org=org, at=at,
                    due_days=invoice_due_days)
     renewed = [sub.id for sub, _ in drafts]
     for sub, _ in drafts:
@@ -105,7 +106,7 @@ def _automatic(sub: Subscription) -> bool:
 
 
 def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int, int], *,
-                    today: date, now: datetime, due_days: int) -> list[str]:
+                    at: Moment, due_days: int) -> list[str]:
     """The invoices (with the ids reserved for them, held by their pending payments), their
     lines; returns their numbers."""
     numbers = numbering.take(session, "invoice", len(drafts))
@@ -115,13 +116,13 @@ def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int
         rows.append({
             "id": invoice_id, "number": number, "customer_id": sub.customer_id, "subscription_id": sub.id,
             "kind": draft.kind, "status": "paid" if settled else "open",
-            "currency": sub.currency, "issue_date": today,
-            "due_date": today if _automatic(sub) else today + timedelta(days=due_days),
+            "currency": sub.currency, "issue_date": at.today,
+            "due_date": at.today if _automatic(sub) else at.today + timedelta(days=due_days),
             "period_start": draft.period.start, "period_end": draft.period.end,
             "subtotal": draft.priced.subtotal, "tax_total": draft.priced.tax_total,
             "total": draft.priced.total, "amount_paid": 0, "credits_applied": 0,
-            "paid_on": today if settled else None, "pending_payment_id": payments.get(sub.id),
-            "created_at": now})
+            "paid_on": at.today if settled else None, "pending_payment_id": payments.get(sub.id),
+            "created_at": at.now})
     bulk.insert(session, Invoice.__table__, rows)
     bulk.insert(session, InvoiceLine.__table__, [
         {"invoice_id": invoice_id, "position": index, "kind": line.kind,
@@ -165,7 +166,7 @@ def _start_charges(session: Session, drafts, invoice_ids: list[int], *,
 
 
 def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: list[str],
-                   payments: dict[int, int], *, org, today: date, now: datetime, due_days: int) -> None:
+                   payments: dict[int, int], *, org, at: Moment, due_days: int) -> None:
     """Invoices that are not charged automatically are emailed, as the slow path does."""
     mailed = [(sub, draft, invoice_id, number)
               for (sub, draft), invoice_id, number in zip(
@@ -175,7 +176,7 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
         return
     customers = {c.id: c for c in session.exec(select(Customer).where(
         Customer.id.in_({sub.customer_id for sub, *_ in mailed})))}
-    due_date = (today + timedelta(days=due_days)).isoformat()
+    due_date = (at.today + timedelta(days=due_days)).isoformat()
     outbox.enqueue_many(session, [
         {"template": "invoice_issued", "to": customers[sub.customer_id].email,
          "subject": f"Invoice {number} from {org.name}", "customer_id": sub.customer_id,
@@ -183,7 +184,7 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
                      "amount": format_money(draft.priced.total, sub.currency, org.locale),
                      "due_date": due_date,
                      "page": outbox.page("invoices.detail", invoice_id=invoice_id)}}
-        for sub, draft, invoice_id, number in mailed], now=now)
+        for sub, draft, invoice_id, number in mailed], now=at.now)
 
 
 def _move_on(session: Session, drafts, invoice_ids: list[int], payments: dict[int, int], *,

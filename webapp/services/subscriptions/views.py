@@ -24,6 +24,7 @@ from webapp.services.billing.context import owned_subscription
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 from webapp.services.core.rows import columns
 
@@ -170,7 +171,7 @@ def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[Timeli
 
 
 def subscription_detail(session: Session, *, customer_id: int, subscription_id: int,
-                        today: date) -> SubscriptionDetail:
+                        at: Moment) -> SubscriptionDetail:
     sub = owned_subscription(session, customer_id, subscription_id)
     tax_rate_bp = tax.rate_for(session, customer_id)
     items = subscription_items(session, [sub])[sub.id]
@@ -184,4 +185,4 @@ def subscription_detail(session: Session, *, customer_id: int, subscription_id: 
     return SubscriptionDetail(
         SubscriptionRow.of(sub, items, tax_rate_bp), sub, items, items.next_term_price(tax_rate_bp),
         method, _timeline(sub, list(changes)),
-        tuple(InvoiceRow.of(inv, sub.number, today) for inv in unpaid))
+        tuple(InvoiceRow.of(inv, sub.number, at.today) for inv in unpaid))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -27,6 +27,7 @@ from webapp.services.admin.catalog.common import (
     whole_number,
 )
 from webapp.services.core import audit
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import InvalidInput
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges, parse_percent
@@ -120,25 +121,24 @@ def _write_coupon_links(session: Session, coupon: Coupon, amounts: dict[str, int
     session.flush()
 
 
-def create_coupon(session: Session, *, actor: Actor, data: CouponInput, today: date,
-                  now: datetime) -> Coupon:
+def create_coupon(session: Session, *, actor: Actor, data: CouponInput, at: Moment) -> Coupon:
     """A new, active coupon; audited."""
-    values = _coupon_values(session, data, None, today)
+    values = _coupon_values(session, data, None, at.today)
     amounts, plan_ids = values.pop("amounts"), values.pop("plan_ids")
-    coupon = Coupon(status=ACTIVE, created_at=now, **values)
+    coupon = Coupon(status=ACTIVE, created_at=at.now, **values)
     session.add(coupon)
     session.flush()
     _write_coupon_links(session, coupon, amounts, plan_ids)
     record(session, actor, "coupon.create", "coupon", coupon.id, {},
-           _coupon_snapshot(session, coupon), now)
+           _coupon_snapshot(session, coupon), at.now)
     return coupon
 
 
 def update_coupon(session: Session, *, actor: Actor, coupon_id: int, data: CouponInput,
-                  today: date, now: datetime) -> Coupon:
+                  at: Moment) -> Coupon:
     """Change a coupon; a redeemed one keeps its discount and duration. Audited."""
     coupon = get_item(session, Coupon, coupon_id)
-    values = _coupon_values(session, data, coupon, today)
+    values = _coupon_values(session, data, coupon, at.today)
     before = _coupon_snapshot(session, coupon)
     amounts, plan_ids = values.pop("amounts"), values.pop("plan_ids")
     if coupon.discount_type == "fixed":
@@ -153,6 +153,6 @@ def update_coupon(session: Session, *, actor: Actor, coupon_id: int, data: Coupo
     _write_coupon_links(session, coupon, amounts, plan_ids)
     old, new = audit.diff(before, _coupon_snapshot(session, coupon))
     if new:
-        record(session, actor, "coupon.update", "coupon", coupon.id, old, new, now)
+        record(session, actor, "coupon.update", "coupon", coupon.id, old, new, at.now)
     return coupon
 

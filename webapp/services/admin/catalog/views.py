@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -31,6 +31,7 @@ from webapp.services.admin.catalog.common import (
     record,
 )
 from webapp.services.billing.catalog import redeem as count_redemption
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import InvalidInput
 from webapp.services.core.preferences import format_percent
 
@@ -192,12 +193,12 @@ def set_status(session: Session, *, actor: Actor, kind: str, item_id: int, archi
 # --- Choosing for a new subscription ----------------------------------------------------------
 
 def usable_coupon(session: Session, *, code: str, plan_id: int, currency: str,
-                  today: date) -> Coupon:
+                  at: Moment) -> Coupon:
     """An active coupon that can go on a new subscription to this plan in this currency."""
     coupon = session.exec(select(Coupon).where(Coupon.code == coupon_code(code))).first()
     if coupon is None or coupon.status != ACTIVE:
         raise InvalidInput(f"Unknown coupon code “{code}”.", field="coupon_code")
-    if coupon.expires_on is not None and coupon.expires_on < today:
+    if coupon.expires_on is not None and coupon.expires_on < at.today:
         raise InvalidInput(f"Coupon {coupon.code} has expired.", field="coupon_code")
     if coupon.max_redemptions is not None and coupon.redemptions >= coupon.max_redemptions:
         raise InvalidInput(f"Coupon {coupon.code} has been used up.", field="coupon_code")

@@ -28,6 +28,7 @@ from webapp.services.billing import terms as billing
 from webapp.services.billing.context import Context, confirm, context
 from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
@@ -87,7 +88,7 @@ def _options(ctx: Context, sub: Subscription) -> CancelOptions:
     timings = allowed_timings(ctx.prefs, sub)
     if not timings:
         state_machine.check(sub.status, _EVENTS[preferences.cancel_timings(ctx.prefs)[0]])
-    unused = unused_time(ctx.session, sub, ctx.today) \
+    unused = unused_time(ctx.session, sub, ctx.at) \
         if ctx.prefs.cancel_credit_unused and IMMEDIATELY in timings else None
     return CancelOptions(sub, timings, tuple(ctx.prefs.cancellation_reasons),
                          retention_offer(ctx, sub), unused,
@@ -131,12 +132,12 @@ def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: st
     """The one cancellation, for the customer's and the admin's own checks: the state
     machine decides, and cancelling now credits the unused time when `credit_unused`."""
     if timing == IMMEDIATELY:
-        unused = unused_time(ctx.session, sub, ctx.today) if credit_unused else None
+        unused = unused_time(ctx.session, sub, ctx.at) if credit_unused else None
         state_machine.transition(ctx.session, sub, "cancel_now", "cancelled", now=ctx.now,
                                  cancelled_on=ctx.today, cancel_reason=why,
                                  next_billing_date=None, status_before_cancel=None,
                                  pause_on=None, resume_on=None, next_retry_on=None)
-        note = credit_unused_time(ctx.session, sub, unused, today=ctx.today, now=ctx.now)
+        note = credit_unused_time(ctx.session, sub, unused, at=ctx.at)
         if unused is not None:
             sub.held_invoice_id = None  # its unused days are credited: nothing is held now
         return CancelResult(sub, IMMEDIATELY, note,
@@ -166,7 +167,7 @@ def credit_sentence(ctx: Context, note: CreditNote | None) -> str:
 
 
 def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime | None, *,
-                       today: date, now: datetime) -> CreditNote | None:
+                       at: Moment) -> CreditNote | None:
     """The credit note for the unused time of a subscription cancelled now (None: nothing),
     applied to the invoice it credits first while that is still open."""
     if unused is None or unused.total <= 0:
@@ -174,13 +175,13 @@ def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime |
     return ledger.create_credit_note(
         session, customer_id=sub.customer_id, currency=sub.currency, total=unused.total,
         reason=f"Unused time on {sub.number} ({unused.days_left} of {unused.term_days} days)",
-        issue_date=today, now=now, invoice_id=unused.invoice_id, subscription_id=sub.id,
+        issue_date=at.today, now=at.now, invoice_id=unused.invoice_id, subscription_id=sub.id,
         apply_first=session.get(Invoice, unused.invoice_id))
 
 
-def unused_time(session: Session, sub: Subscription, today: date) -> UnusedTime | None:
+def unused_time(session: Session, sub: Subscription, at: Moment) -> UnusedTime | None:
     """What cancelling now would credit: the unused days of what the customer holds now."""
-    return billing.unused_time(session, sub, today,
+    return billing.unused_time(session, sub, at,
                                tax_rate_bp=tax.rate_for(session, sub.customer_id))
 
 
@@ -192,8 +193,7 @@ def retention_offer(ctx: Context, sub: Subscription) -> RetentionOffer | None:
     if not code or not text or sub.status not in _RETAINABLE:
         return None
     try:  # the rules Manage Subscription applies to a typed coupon code (one copy of them)
-        coupon = changes.usable_coupon(ctx.session, sub, code, sub.plan_id,
-                                       ctx.today)
+        coupon = changes.usable_coupon(ctx.session, sub, code, sub.plan_id, ctx.at)
     except InvalidInput:
         return None
     return RetentionOffer(coupon.id, coupon.code, coupon.name, text)

@@ -11,6 +11,7 @@ from datetime import date
 from sqlmodel import Session
 
 from webapp.services.core import preferences, state_machine
+from webapp.services.core.dates import Moment
 from webapp.services.subscriptions.actions.cancel import allowed_timings
 from webapp.services.subscriptions.actions.common import cancel_permission
 from webapp.services.subscriptions.actions.schedule import (
@@ -62,7 +63,7 @@ class SubscriptionActions:
         return self.can_pause and not self.has_pause_schedule
 
 
-def available(session: Session, detail: SubscriptionDetail, *, today: date) -> SubscriptionActions:
+def available(session: Session, detail: SubscriptionDetail, *, at: Moment) -> SubscriptionActions:
     """The actions `detail`'s subscription offers now (no queries beyond the preferences)."""
     sub = detail.subscription
     prefs = preferences.load(session)
@@ -108,8 +109,8 @@ class Overview:
 
 
 def overview(session: Session, *, customer_id: int, subscription_id: int,
-             today: date) -> Overview:
+             at: Moment) -> Overview:
     """The subscription with its actions, for the page and for the fragments htmx swaps."""
     detail = subscription_detail(session, customer_id=customer_id,
-                                 subscription_id=subscription_id, today=today)
-    return Overview(detail, available(session, detail, today=today))
+                                 subscription_id=subscription_id, at=at)
+    return Overview(detail, available(session, detail, at=at))
