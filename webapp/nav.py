@@ -1,4 +1,5 @@
-"""The left sidebar: one entry per module that exists and that this user may see.
+"""The left sidebar: one entry per module that exists and that this user may see, in groups
+(Billing, Work, Account); a group whose entries are all hidden is left out.
 
 An entry's endpoint takes no values, so its path is the same on every page: each app works
 the entries' paths and modules out once (`_links`), and a request adds its script root. Building
@@ -22,22 +23,23 @@ from webapp.services.core.preferences import Permissions
 class NavEntry:
     label: str
     endpoint: str  # hidden while its module is off (webapp/modules.py)
+    group: str | None = None  # consecutive entries of one group are shown under its heading
 
 
 CUSTOMER_NAV: tuple[NavEntry, ...] = (
     NavEntry("Home", "home.index"),
-    NavEntry("Subscriptions", "subscriptions.index"),
-    NavEntry("Invoices", "invoices.index"),
-    NavEntry("Credits", "credits.index"),
-    NavEntry("Payments Made", "payments.index"),
-    NavEntry("Payment Methods", "payment_methods.index"),
-    NavEntry("Statements", "statements.index"),
-    NavEntry("Estimates", "estimates.index"),
-    NavEntry("Projects", "projects.index"),
-    NavEntry("Timesheets", "timesheets.index"),
-    NavEntry("Profile", "profile.show"),
-    NavEntry("Reviews", "reviews.index"),
-    NavEntry("Account & security", "account.show"),
+    NavEntry("Subscriptions", "subscriptions.index", "Billing"),
+    NavEntry("Invoices", "invoices.index", "Billing"),
+    NavEntry("Payments Made", "payments.index", "Billing"),
+    NavEntry("Credits", "credits.index", "Billing"),
+    NavEntry("Statements", "statements.index", "Billing"),
+    NavEntry("Payment Methods", "payment_methods.index", "Billing"),
+    NavEntry("Estimates", "estimates.index", "Work"),
+    NavEntry("Projects", "projects.index", "Work"),
+    NavEntry("Timesheets", "timesheets.index", "Work"),
+    NavEntry("Profile", "profile.show", "Account"),
+    NavEntry("Reviews", "reviews.index", "Account"),
+    NavEntry("Account & security", "account.show", "Account"),
 )
 
 ADMIN_NAV: tuple[NavEntry, ...] = (
@@ -63,6 +65,12 @@ class SidebarLink:
 
 
 @dataclass(frozen=True)
+class SidebarGroup:
+    label: str | None  # None: the links stand on their own (Home, the admin's)
+    links: tuple[SidebarLink, ...]
+
+
+@dataclass(frozen=True)
 class _Link:
     """An entry as this app serves it: its path (after the script root) and its module."""
 
@@ -70,6 +78,7 @@ class _Link:
     endpoint: str
     path: str
     module: str | None
+    group: str | None
 
 
 def _links(app: Flask, entries: tuple[NavEntry, ...]) -> tuple[_Link, ...]:
@@ -78,24 +87,32 @@ def _links(app: Flask, entries: tuple[NavEntry, ...]) -> tuple[_Link, ...]:
     if entries not in known:
         adapter = app.url_map.bind("portal.invalid", script_name="/")
         known[entries] = tuple(_Link(e.label, e.endpoint, adapter.build(e.endpoint),
-                                     modules.module_of(e.endpoint))
+                                     modules.module_of(e.endpoint), e.group)
                                for e in entries if e.endpoint in app.view_functions)
     return known[entries]
 
 
 def sidebar_for(permissions: Permissions | None, current_endpoint: str | None,
-                ) -> tuple[SidebarLink, ...]:
-    """Sidebar links in order: the admin's when `permissions` is None, else the customer's,
-    leaving out modules the app lacks or that are off."""
+                ) -> tuple[SidebarGroup, ...]:
+    """Sidebar groups of links in order: the admin's when `permissions` is None, else the
+    customer's, leaving out modules the app lacks or that are off, and groups left empty."""
     links = _links(current_app, ADMIN_NAV if permissions is None else CUSTOMER_NAV)
     root = request.script_root
-    return tuple(SidebarLink(link.label, root + link.path, link.endpoint == current_endpoint)
-                 for link in links if permissions is None or link.module is None
-                 or permissions.module_enabled(link.module))
+    groups: list[SidebarGroup] = []
+    for link in links:
+        if not (permissions is None or link.module is None
+                or permissions.module_enabled(link.module)):
+            continue
+        shown = SidebarLink(link.label, root + link.path, link.endpoint == current_endpoint)
+        if groups and groups[-1].label == link.group:
+            groups[-1] = SidebarGroup(link.group, groups[-1].links + (shown,))
+        else:
+            groups.append(SidebarGroup(link.group, (shown,)))
+    return tuple(groups)
 
 
-def sidebar() -> tuple[SidebarLink, ...]:
-    """The signed-in user's sidebar links for this request; none when signed out."""
+def sidebar() -> tuple[SidebarGroup, ...]:
+    """The signed-in user's sidebar groups for this request; none when signed out."""
     if not current_user.is_authenticated:
         return ()
     return sidebar_for(None if current_user.is_admin else current_permissions(),
