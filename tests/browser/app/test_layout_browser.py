@@ -26,7 +26,7 @@ CUSTOMER_PAGES: list[tuple[str | None, str | tuple[str, str]]] = [
     ("subscription", ("/subscriptions", r"^/subscriptions/\d+$")),
     ("invoices", "/invoices"),
     ("invoice", ("/invoices", r"^/invoices/\d+$")),
-    ("pay", "/pay"),
+    ("pay", "/pay?all=1"),
     ("payment-methods", "/payment-methods"),
     ("statements", "/statements"),
     (None, "/credits"),
