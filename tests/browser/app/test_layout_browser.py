@@ -167,12 +167,14 @@ def test_at_1366_the_links_show_without_a_menu(open_page):
     expect(sidebar.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def test_download_and_print_are_the_same_height_and_buttons_fit_their_labels(open_page):
+def test_download_and_print_are_the_same_height_and_apply_is_compact_and_level(open_page):
     page = open_page(viewport=VIEWPORTS["desktop"])
     login(page, *demo.JANE)
     visit(page, "/invoices")
     apply = page.get_by_role("button", name="Apply").bounding_box()
+    status = page.get_by_label("Status").bounding_box()
     assert apply["width"] < 150
+    assert abs(apply["y"] + apply["height"] - (status["y"] + status["height"])) < 2  # level
     visit(page, _first_link(page, r"^/invoices/\d+$"))
 
     download = page.get_by_role("button", name="Download PDF").bounding_box()
