@@ -294,3 +294,30 @@ def test_the_in_progress_page_refreshes_itself_until_the_charge_settles(app, cli
     _, data, action = _form(client, f"/pay?invoice={invoice_id}")
     other = client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id))})
     assert other.headers["Location"] == f"/pay/payments/{payment_id}"
+
+
+def _saved_cards(app, customer_id):
+    with app.app_context():
+        return db.session.exec(select(PaymentMethod).where(
+            PaymentMethod.customer_id == customer_id, PaymentMethod.status == "active")).all()
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_declined_new_card_is_never_saved_and_a_paid_one_once(app, client, auth, seeded, htmx):
+    """Three declines with a new card to save: still only Jane's one card; one success: two."""
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    before = len(_saved_cards(app, seeded.jane_customer_id))
+    assert before == 1
+    headers = {"HX-Request": "true"} if htmx else {}
+    auth.login()
+    new_card = {"method": "new", "exp_month": "1", "exp_year": "2031", "cvc": "123", "save_card": "y"}
+    for _ in range(3):
+        _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+        client.post(action, data={**data, **new_card, "card_number": "4000000000000002"},
+                    headers=headers)
+    assert len(_saved_cards(app, seeded.jane_customer_id)) == before  # 0 new rows after 3 declines
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    client.post(action, data={**data, **new_card, "card_number": "5555555555554444"}, headers=headers)
+    saved = _saved_cards(app, seeded.jane_customer_id)
+    assert len(saved) == before + 1 and [c.last4 for c in saved].count("4444") == 1
+    assert "Mastercard •••• 4444" in client.get("/payment-methods").get_data(as_text=True)
