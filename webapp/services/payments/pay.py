@@ -2,7 +2,9 @@
 
 `summary` says what would be paid; `begin` validates the customer's choice and starts exactly
 one pending charge for the form's idempotency key (charges.start). The caller commits, then
-runs the charge (charges.run) and shows its outcome.
+runs the charge (charges.run) and shows its outcome. A new card is single-use until its charge
+succeeds; only then is a card the customer asked to save kept (billing.payment_effects), so a
+declined card is never saved.
 """
 
 from __future__ import annotations
