@@ -198,6 +198,11 @@ class CardFields(FlaskForm):
         return CardDetails(self.card_number.data, self.exp_month.data, self.exp_year.data,
                            self.cvc.data.strip())
 
+    def typed_card(self) -> bool:
+        """Any part of a new card was typed."""
+        return any(getattr(self, name).data not in (None, "")
+                   for name in ("card_number", "exp_month", "exp_year", "cvc"))
+
     def scrub(self) -> None:
         """Never send a typed card number or CVC back to the browser."""
         self.card_number.data = self.card_number.raw_data = None

@@ -145,6 +145,10 @@ def _choice(form: PayForm, summary: pay.PaySummary, only_new_card: bool) -> pay.
         except ValueError as exc:
             raise InvalidInput(str(exc), field="amount") from exc
     new_card = form.method.data == NEW_CARD or only_new_card
+    if not new_card and form.typed_card():
+        # Only a hand-made request sends both (the page has a form for each): charge nothing.
+        raise InvalidInput("You chose a saved card and also typed a new card. Nothing was "
+                           "charged: pay with one or the other.", field="method")
     return pay.PayChoice(
         invoice_ids=list(summary.invoice_ids), idempotency_key=form.idempotency_key.data,
         payment_method_id=None if new_card else int(form.method.data),

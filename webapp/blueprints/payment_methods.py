@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.charging import gateway
@@ -10,7 +10,7 @@ from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import CardFields
-from webapp.htmx import render_page, swap_or_redirect
+from webapp.htmx import finish, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.core.errors import InvalidInput
@@ -92,10 +92,21 @@ def make_default(method_id: int):
                             message=message, **_list_context())
 
 
+@bp.get("/<int:method_id>/remove")
+@customer_required
+def confirm_remove(method_id: int):
+    """Remove Visa •••• 4242? The confirmation step, with and without JavaScript."""
+    view = payment_methods.removal(db.session, customer_id=current_user.customer_id,
+                                   method_id=method_id)
+    return render_template("payment_methods/remove.html", view=view)
+
+
 @bp.post("/<int:method_id>/remove")
 @customer_required
 def remove(method_id: int):
-    """Remove a card that no subscription charges."""
+    """Remove a card that no subscription charges, once confirmed on its confirmation step."""
+    if request.form.get("confirmed") != "yes":
+        return finish(url_for(".confirm_remove", method_id=method_id))
     method = payment_methods.remove(db.session, customer_id=current_user.customer_id,
                                     method_id=method_id)
     commit_and_dispatch()

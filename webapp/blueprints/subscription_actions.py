@@ -287,6 +287,21 @@ def autocharge(subscription_id: int):
                                                 subscription_id=subscription_id))
 
 
+@bp.post("/<int:subscription_id>/use-default-card")
+@customer_required
+@action_required(preferences.SUBSCRIPTION_AUTOCHARGE)
+@refusals_to_subscription
+def use_default_card(subscription_id: int):
+    """Use the customer's default card for a subscription without one; htmx swaps the switch."""
+    result = subscription_actions.use_default_card(db.session, **_ids(subscription_id),
+                                                   now=now())
+    commit_and_dispatch()
+    return swap_or_redirect("subscription_autocharge", autocharge=result.view,
+                            message=result.message,
+                            redirect_to=url_for("subscriptions.detail",
+                                                subscription_id=subscription_id))
+
+
 # -- Pause & Resume -----------------------------------------------------------------------
 
 @bp.get("/<int:subscription_id>/pause")

@@ -27,7 +27,7 @@ def test_the_link_pays_the_invoice_and_updates_the_subscriptions_card(app, clien
     token, invoice_id, sub_id = _link(app, seeded, now)
     page = client.get(f"/fix/{token}")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "Make Payment" in html
+    assert page.status_code == 200 and "with this new card</button>" in html
     key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
     response = client.post(f"/fix/{token}", data={
         "csrf_token": csrf_token_from(html), "idempotency_key": key, "method": "new",

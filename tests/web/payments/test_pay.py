@@ -28,6 +28,10 @@ def _form(client, url):
     return html, {"csrf_token": csrf_token_from(html), "idempotency_key": key}, action.replace("&amp;", "&")
 
 
+def money(amount: int) -> str:
+    return f"US${amount // 100:,}.{amount % 100:02d}"
+
+
 def _saved_method(app, customer_id):
     with app.app_context():
         return db.session.exec(select(PaymentMethod).where(
@@ -43,7 +47,7 @@ def test_jane_pays_one_invoice_with_her_saved_card(app, client, auth, seeded):
     invoice_id, balance, _ = _open_invoices(app, seeded.jane_customer_id)[0]
     auth.login()
     html, data, action = _form(client, f"/pay?invoice={invoice_id}")
-    assert "Make Payment" in html and "Visa •••• 4242" in html
+    assert f"Pay {money(balance)} with Visa •••• 4242</button>" in html
     response = client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id))})
     assert response.status_code == 303
     status = client.get(response.headers["Location"])
@@ -95,7 +99,7 @@ def test_a_declined_card_leaves_the_invoice_unpaid_and_says_why(app, client, aut
                                          "exp_month": "1", "exp_year": "2031", "cvc": "123"})
     page = client.get(client.get(response.headers["Location"]).headers["Location"])
     body = page.get_data(as_text=True)
-    assert "Your card has insufficient funds." in body and "Make Payment" in body
+    assert "Your card has insufficient funds." in body and "with this new card</button>" in body
     assert data["idempotency_key"] not in body  # a new attempt gets a new key
     with app.app_context():
         assert db.session.get(Invoice, invoice_id).status == "open"
@@ -294,3 +298,59 @@ def test_the_in_progress_page_refreshes_itself_until_the_charge_settles(app, cli
     _, data, action = _form(client, f"/pay?invoice={invoice_id}")
     other = client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id))})
     assert other.headers["Location"] == f"/pay/payments/{payment_id}"
+
+
+def _saved_cards(app, customer_id):
+    with app.app_context():
+        return db.session.exec(select(PaymentMethod).where(
+            PaymentMethod.customer_id == customer_id, PaymentMethod.status == "active")).all()
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_declined_new_card_is_never_saved_and_a_paid_one_once(app, client, auth, seeded, htmx):
+    """Three declines with a new card to save: still only Jane's one card; one success: two."""
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    before = len(_saved_cards(app, seeded.jane_customer_id))
+    assert before == 1
+    headers = {"HX-Request": "true"} if htmx else {}
+    auth.login()
+    new_card = {"method": "new", "exp_month": "1", "exp_year": "2031", "cvc": "123", "save_card": "y"}
+    for _ in range(3):
+        _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+        client.post(action, data={**data, **new_card, "card_number": "4000000000000002"},
+                    headers=headers)
+    assert len(_saved_cards(app, seeded.jane_customer_id)) == before  # 0 new rows after 3 declines
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    client.post(action, data={**data, **new_card, "card_number": "5555555555554444"}, headers=headers)
+    saved = _saved_cards(app, seeded.jane_customer_id)
+    assert len(saved) == before + 1 and [c.last4 for c in saved].count("4444") == 1
+    assert "Mastercard •••• 4444" in client.get("/payment-methods").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_the_pay_page_has_one_button_per_saved_card_and_a_separate_new_card_form(
+        app, client, auth, seeded, htmx):
+    invoices = _open_invoices(app, seeded.jane_customer_id)
+    total = sum(b for _, b, _ in invoices)
+    auth.login()
+    html = client.get("/pay?all=1", headers={"HX-Request": "true"} if htmx else {}).get_data(as_text=True)
+    assert html.count('class="pay-form"') == 2
+    saved, new = html.split('id="pay-new-heading"')
+    assert f"Pay {money(total)} with Visa •••• 4242</button>" in saved and 'name="card_number"' not in saved
+    assert f"Pay {money(total)} with this new card</button>" in new and 'name="card_number"' in new
+    assert 'type="radio"' not in html
+
+
+def test_a_saved_card_sent_with_a_typed_new_card_is_refused_and_nothing_is_charged(app, client, auth, seeded):
+    invoice_id, _, _ = _open_invoices(app, seeded.jane_customer_id)[0]
+    auth.login()
+    _, data, action = _form(client, f"/pay?invoice={invoice_id}")
+    response = client.post(action, data={**data, "method": str(_saved_method(app, seeded.jane_customer_id)),
+                                         "card_number": "5555555555554444", "exp_month": "1",
+                                         "exp_year": "2031", "cvc": "123"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'id="method-errors"' in body and "Nothing was charged" in body
+    assert _charges(app) == 0
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "open"

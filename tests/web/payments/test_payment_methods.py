@@ -73,7 +73,7 @@ def test_updating_a_card_moves_every_subscription_to_the_new_one(app, client, au
 def test_a_card_that_subscriptions_use_cannot_be_removed(app, client, auth, seeded):
     old = _methods(app, seeded.jane_customer_id)[0]
     auth.login()
-    response = post_form(client, f"/payment-methods/{old.id}/remove", {}, htmx=True,
+    response = post_form(client, f"/payment-methods/{old.id}/remove", {"confirmed": "yes"}, htmx=True,
                          token_from="/payment-methods")
     assert response.status_code == 409 and "Replace it with a new card" in response.get_data(as_text=True)
     assert len(_methods(app, seeded.jane_customer_id)) == 1
@@ -90,19 +90,52 @@ def test_make_default_swaps_only_the_list_for_htmx(app, client, auth, seeded):
     assert [m.is_default for m in _methods(app, seeded.jane_customer_id)] == [False, True]
 
 
-def test_removing_an_unused_card_without_javascript_redirects_with_a_message(app, client, auth, seeded):
+def test_removing_an_unused_card_without_javascript_asks_first_then_redirects_with_a_message(
+        app, client, auth, seeded):
     auth.login()
     post_form(client, "/payment-methods/new", NEW_CARD)
     added = _methods(app, seeded.jane_customer_id)[-1]
-    response = post_form(client, f"/payment-methods/{added.id}/remove", {}, token_from="/payment-methods")
+    listing = client.get("/payment-methods").get_data(as_text=True)
+    confirm = f"/payment-methods/{added.id}/remove"
+    assert f'href="{confirm}"' in listing and f'action="{confirm}"' not in listing  # a link, not a POST
+    page = client.get(confirm).get_data(as_text=True)
+    assert "Remove Mastercard •••• 4444?" in page and "Remove card</button>" in page and "Keep it" in page
+    unconfirmed = post_form(client, confirm, {}, token_from=confirm)
+    assert unconfirmed.status_code == 303 and unconfirmed.headers["Location"] == confirm
+    assert len(_methods(app, seeded.jane_customer_id)) == 2  # nothing removed without the confirmation
+    response = post_form(client, confirm, {"confirmed": "yes"}, token_from=confirm)
     assert response.status_code == 303 and response.headers["Location"] == "/payment-methods"
     assert "was removed" in client.get("/payment-methods").get_data(as_text=True)
     assert [m.id for m in _methods(app, seeded.jane_customer_id)] != [added.id]
 
 
+def test_removing_with_htmx_asks_first_and_swaps_the_list_once_confirmed(app, client, auth, seeded):
+    auth.login()
+    post_form(client, "/payment-methods/new", NEW_CARD)
+    added = _methods(app, seeded.jane_customer_id)[-1]
+    confirm = f"/payment-methods/{added.id}/remove"
+    unconfirmed = post_form(client, confirm, {}, htmx=True, token_from=confirm)
+    assert unconfirmed.headers["HX-Redirect"] == confirm
+    assert len(_methods(app, seeded.jane_customer_id)) == 2
+    response = post_form(client, confirm, {"confirmed": "yes"}, htmx=True, token_from=confirm)
+    body = response.get_data(as_text=True).strip()
+    assert body.startswith('<section id="payment-method-list"') and "was removed" in body
+    assert len(_methods(app, seeded.jane_customer_id)) == 1
+
+
+def test_a_removal_without_a_csrf_token_is_refused(app, client, auth, seeded):
+    auth.login()
+    post_form(client, "/payment-methods/new", NEW_CARD)
+    added = _methods(app, seeded.jane_customer_id)[-1]
+    response = client.post(f"/payment-methods/{added.id}/remove", data={"confirmed": "yes"})
+    assert response.status_code == 400
+    assert len(_methods(app, seeded.jane_customer_id)) == 2
+
+
 def test_omar_cannot_touch_janes_cards(app, client, auth, seeded):
     jane_card = _methods(app, seeded.jane_customer_id)[0]
     auth.login(*demo.OMAR)
+    assert client.get(f"/payment-methods/{jane_card.id}/remove").status_code == 404
     assert client.get(f"/payment-methods/{jane_card.id}/update").status_code == 404
     response = post_form(client, f"/payment-methods/{jane_card.id}/default", {}, token_from="/payment-methods")
     assert response.status_code == 404

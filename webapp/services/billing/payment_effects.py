@@ -10,7 +10,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from webapp.models import Customer, Invoice, Organization, Payment, Plan, Subscription
+from webapp.models import (
+    Customer,
+    Invoice,
+    Organization,
+    Payment,
+    PaymentMethod,
+    Plan,
+    Subscription,
+)
 from webapp.services.billing import changes, fix_links, ledger, paid_terms
 from webapp.services.billing import terms as billing
 from webapp.services.core import notifications, outbox, preferences, state_machine
@@ -45,6 +53,7 @@ def _succeeded(session, org, payment, sub, at: Moment) -> None:
     if sub is not None and payment.purpose == "trial_end" and sub.status == "trial":
         state_machine.transition(session, sub, "trial_converted", "live", now=at.now)
     if payment.intent.get("save_card"):
+        _keep_card(session, customer_id=customer.id, method_id=payment.payment_method_id)
         # A card saved while paying becomes the method of the subscriptions it paid for.
         paid_subs = list(session.exec(select(Invoice.subscription_id).where(
             Invoice.id.in_(payment.intent.get("invoice_ids", [])),
@@ -211,6 +220,18 @@ def _mail(session, customer, template, subject, context, now) -> None:
     outbox.enqueue(session, template=template, to=customer.email, subject=subject,
                    customer_id=customer.id, context={"name": customer.display_name, **context},
                    now=now)
+
+
+def _keep_card(session: Session, *, customer_id: int, method_id: int) -> None:
+    """A new card the customer asked to save is saved once a charge with it succeeded (it was
+    single-use until then): the default if the customer has no other saved card."""
+    method = session.get(PaymentMethod, method_id)
+    if method is None or method.status != "single_use":
+        return
+    other = session.exec(select(PaymentMethod.id).where(
+        PaymentMethod.customer_id == customer_id, PaymentMethod.status == "active",
+        PaymentMethod.id != method.id)).first()
+    method.status, method.is_default = "active", other is None
 
 
 def _use_for_subscriptions(session: Session, *, customer_id: int, method_id: int,

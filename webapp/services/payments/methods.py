@@ -86,6 +86,12 @@ def set_default(session: Session, *, customer_id: int, method_id: int) -> Paymen
     return method
 
 
+def removal(session: Session, *, customer_id: int, method_id: int) -> MethodView:
+    """What the confirmation of removing a card shows: the card and what it pays for."""
+    method = owned(session, customer_id, method_id)
+    return next(v for v in overview(session, customer_id=customer_id) if v.method.id == method.id)
+
+
 def remove(session: Session, *, customer_id: int, method_id: int) -> PaymentMethod:
     """Remove a card no subscription charges; the default moves to the next card."""
     method = owned(session, customer_id, method_id)

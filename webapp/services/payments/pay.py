@@ -2,7 +2,9 @@
 
 `summary` says what would be paid; `begin` validates the customer's choice and starts exactly
 one pending charge for the form's idempotency key (charges.start). The caller commits, then
-runs the charge (charges.run) and shows its outcome.
+runs the charge (charges.run) and shows its outcome. A new card is single-use until its charge
+succeeds; only then is a card the customer asked to save kept (billing.payment_effects), so a
+declined card is never saved.
 """
 
 from __future__ import annotations
@@ -123,9 +125,10 @@ def _amount(asked: int | None, total: int, partial_allowed: bool) -> int:
 def _method(session: Session, customer_id: int, choice: PayChoice, gateway: PaymentGateway,
             now: datetime) -> PaymentMethod:
     if choice.card is not None:
+        # Single-use until the charge succeeds: a card to be saved is kept by the success
+        # (payment_effects), so a declined card is never saved, however often it is tried.
         return payment_methods.add(session, customer_id=customer_id, card=choice.card,
-                                   gateway=gateway, now=now,
-                                   keep=choice.save_card).method
+                                   gateway=gateway, now=now, keep=False).method
     if choice.payment_method_id is None:
         raise InvalidInput("Choose a saved card or enter a new one.", field="payment_method")
     return payment_methods.owned(session, customer_id, choice.payment_method_id)

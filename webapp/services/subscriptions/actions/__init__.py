@@ -38,6 +38,7 @@ from webapp.services.subscriptions.actions.schedule import (
     pause_options,
     schedule_pause,
     set_autocharge,
+    use_default_card,
 )
 from webapp.services.subscriptions.actions.terms import (
     ACTIVATE,
@@ -62,6 +63,7 @@ __all__ = [
     "PaymentInProgress", "Overview", "SubscriptionActions", "TimelineItem", "available",
     "overview", "AutochargeResult", "AutochargeView", "NoPaymentMethod", "PauseOptions",
     "PauseResult", "delete_pause_schedule", "pause_options", "schedule_pause", "set_autocharge",
+    "use_default_card",
     "ACTIVATE", "DONE", "NOT_DONE", "PURPOSES", "REACTIVATE", "PriceChanged", "TermStarted",
     "TermSummary", "TrialExtension", "activate", "activation_summary",
     "extend_trial", "reactivate", "reactivation_summary",

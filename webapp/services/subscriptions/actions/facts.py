@@ -64,7 +64,8 @@ class SubscriptionActions:
 
 
 def available(session: Session, detail: SubscriptionDetail, *, at: Moment) -> SubscriptionActions:
-    """The actions `detail`'s subscription offers now (no queries beyond the preferences)."""
+    """The actions `detail`'s subscription offers now (no queries beyond the preferences, and
+    the customer's default card when the subscription has none)."""
     sub = detail.subscription
     prefs = preferences.load(session)
     busy = sub.awaiting_payment_id is not None
@@ -89,7 +90,7 @@ def available(session: Session, detail: SubscriptionDetail, *, at: Moment) -> Su
         can_reactivate=may(preferences.SUBSCRIPTION_REACTIVATE, "reactivate"), can_pause=pause,
         has_pause_schedule=sub.pause_on is not None or sub.resume_on is not None,
         can_delete_pause=delete_pause,
-        autocharge=autocharge_view(prefs, sub, detail.payment_method),
+        autocharge=autocharge_view(prefs, sub, detail.payment_method, session),
         timeline=tuple(_item(entry, remove, delete_pause, pause, pause_shown)
                        for entry in detail.timeline))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from webapp.models import PaymentMethod, Subscription
 from webapp.services.billing import terms
@@ -40,18 +40,57 @@ class AutochargeView:
     enabled: bool
     can_toggle: bool  # the preference is on and the subscription still bills
     method_label: str | None  # "Visa •••• 4242"; None without a payment method
+    # Without a method: the customer's default card, offered in one step ("Use Visa •••• 4242")
+    default_label: str | None = None
 
     @property
     def has_method(self) -> bool:
         return self.method_label is not None
 
 
-def autocharge_view(prefs, sub: Subscription, method: PaymentMethod | None) -> AutochargeView:
+def _label(method: PaymentMethod) -> str:
+    return f"{method.brand} •••• {method.last4}"
+
+
+def default_card(session: Session, customer_id: int) -> PaymentMethod | None:
+    """The customer's default saved card, if any."""
+    return session.exec(select(PaymentMethod).where(
+        PaymentMethod.customer_id == customer_id, PaymentMethod.status == "active",
+        PaymentMethod.is_default)).first()
+
+
+def autocharge_view(prefs, sub: Subscription, method: PaymentMethod | None,
+                    session: Session | None = None) -> AutochargeView:
+    """The switch; given a session, a subscription without a card is offered the customer's
+    default card (one query, only then)."""
     usable = method is not None and method.status == "active"
-    return AutochargeView(
-        sub.id, sub.autocharge and usable,
-        preferences.allowed(prefs, preferences.SUBSCRIPTION_AUTOCHARGE) and billable(sub),
-        f"{method.brand} •••• {method.last4}" if usable else None)
+    can_toggle = preferences.allowed(prefs, preferences.SUBSCRIPTION_AUTOCHARGE) and billable(sub)
+    default = default_card(session, sub.customer_id) \
+        if session is not None and can_toggle and not usable else None
+    return AutochargeView(sub.id, sub.autocharge and usable, can_toggle,
+                          _label(method) if usable else None,
+                          _label(default) if default is not None else None)
+
+
+def use_default_card(session: Session, *, customer_id: int, subscription_id: int,
+                     now: datetime) -> AutochargeResult:
+    """Attach the customer's default card to a subscription that has none (one click)."""
+    ctx = context(session, now)
+    preferences.require(ctx.prefs, preferences.SUBSCRIPTION_AUTOCHARGE)
+    sub = owned(ctx, customer_id, subscription_id)
+    if not billable(sub):
+        state_machine.check(sub.status, "cancel_now")  # says why: it has ended
+    current = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
+    if current is not None and current.status == "active":
+        return AutochargeResult(autocharge_view(ctx.prefs, sub, current), False,
+                                f"{sub.number} already uses {_label(current)}.")
+    card = default_card(session, customer_id)
+    if card is None:
+        raise NoPaymentMethod()
+    sub.payment_method_id, sub.updated_at = card.id, now
+    message = (f"{sub.number} now uses {_label(card)}. Turn auto-charge on to pay its "
+               f"invoices with it.")
+    return AutochargeResult(autocharge_view(ctx.prefs, sub, card), True, message)
 
 
 @dataclass(frozen=True)
@@ -83,7 +122,7 @@ def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, 
                 message=message, org_title=f"{sub.number}: auto-charge "
                                            f"{'on' if enabled else 'off'}",
                 org_body=f"turned auto-charge {'on' if enabled else 'off'}.")
-    return AutochargeResult(autocharge_view(ctx.prefs, sub, method), changed, message)
+    return AutochargeResult(autocharge_view(ctx.prefs, sub, method, session), changed, message)
 
 
 # -- Pause & Resume ---------------------------------------------------------------------------
