@@ -382,6 +382,16 @@ def test_only_the_timings_the_preference_allows_are_offered_and_accepted(shop):
     assert caught.value.field == "timing"
 
 
+def test_the_cancel_form_defaults_to_the_end_of_the_term_when_it_is_offered(shop):
+    sub = shop.live()  # term 6 Nov – 6 Dec
+    options = actions.cancel_options(shop.session, **shop.ids(sub))
+    assert options.timings == ("immediately", "end_of_term")
+    assert (options.default_timing, options.available_until) == ("end_of_term", d(10))
+    shop.set(cancel_timing="immediately")
+    options = actions.cancel_options(shop.session, **shop.ids(sub))
+    assert (options.default_timing, options.available_until) == ("immediately", None)
+
+
 def test_a_scheduled_cancellation_can_still_be_made_immediate(shop):
     sub = shop.live()
     _cancel(shop, sub, "end_of_term")

@@ -248,6 +248,27 @@ def test_the_cancel_form_is_a_fragment_for_htmx_and_a_page_without(app, client, 
     assert "It is too expensive" in fragment and "At the end of the current term" in fragment
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_cancel_form_defaults_to_the_end_of_the_term_and_says_until_when(app, client, jane,
+                                                                            htmx):
+    sub_id = _sub_id(app, jane, "live")
+    html = client.get(f"/subscriptions/{sub_id}/cancel",
+                      headers=HX if htmx else {}).get_data(as_text=True)
+    [checked] = re.findall(r'<input checked[^>]*value="([a-z_]+)"', html)
+    assert checked == "end_of_term"
+    end = _sub(app, sub_id).current_term_end
+    assert f"available until {end.day} {end:%b %Y}" in html  # the portal's date format
+
+
+def test_keep_subscription_is_the_primary_action_and_cancel_a_danger_button(app, client, jane):
+    sub_id = _sub_id(app, jane, "live")
+    html = client.get(f"/subscriptions/{sub_id}/cancel", headers=HX).get_data(as_text=True)
+    actions = html.split('class="actions')[1]
+    keep, cancel = actions.index("Keep subscription"), actions.index("Cancel subscription")
+    assert keep < cancel and 'class="danger"' in actions
+    assert 'role="button" href' in actions.split("Keep subscription")[0]
+
+
 def test_cancelling_at_term_end_without_javascript_and_removing_it_again(app, client, jane):
     sub_id = _sub_id(app, jane, "live")
     response = _post(client, sub_id, "cancel", {"timing": "end_of_term",
