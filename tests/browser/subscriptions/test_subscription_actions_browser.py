@@ -94,7 +94,7 @@ def test_jane_cancels_at_term_end_and_removes_the_cancellation(page, browser_eng
     with page.expect_response(lambda r: r.url.endswith("/remove-cancellation")):
         page.get_by_role("button", name="Remove Scheduled Cancellation").click()
     page.get_by_text("was removed").wait_for()
-    assert page.locator("#subscription-status").inner_text() == "Live"
+    assert page.locator("#subscription-status").inner_text() == "Active"
     assert _status(browser_engine, sub_id) == "live"
     check_page(page)
 
