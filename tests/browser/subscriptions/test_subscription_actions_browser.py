@@ -64,7 +64,7 @@ def test_jane_schedules_a_pause_and_deletes_it(page, browser_engine, demo_data):
     form.get_by_label("Pause on").fill("2026-12-01")
     form.get_by_label("Resume on").fill("2027-01-15")
     check_page(page)
-    click_through(page, form.get_by_role("button", name="Pause & Resume"))
+    click_through(page, form.get_by_role("button", name="Pause subscription"))
     assert "pauses on 2026-12-01 and resumes on 2027-01-15" in _main(page)
     with page.expect_response(lambda r: r.url.endswith("/pause/delete")):
         page.get_by_role("button", name="Delete Schedule").click()
@@ -127,3 +127,16 @@ def test_the_cancel_flow_works_with_javascript_off(page_without_js, browser_engi
     assert page.url.endswith(f"/subscriptions/{sub_id}")  # at the end of the term, the default
     assert "will be cancelled on" in _main(page) and "Remove Scheduled Cancellation" in _main(page)
     assert _status(browser_engine, sub_id) == "non_renewing"
+
+
+def test_a_past_due_subscription_opens_with_its_amount_and_pay_now(page, browser_engine,
+                                                                   demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "dunning")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    banner = page.locator("#subscription-banner")
+    assert "is past due." in banner.inner_text()
+    pay_now = page.get_by_role("button", name="Pay Now")  # the only one on the page
+    assert pay_now.bounding_box()["y"] < page.locator("#subscription-actions").bounding_box()["y"]
+    click_through(page, pay_now)
+    assert "/pay?invoice=" in page.url

@@ -283,6 +283,21 @@ def test_when_the_processor_does_not_answer_the_activation_is_refused_at_once(ap
     assert _sub(app, sub_id).status == "live"
 
 
+@pytest.mark.parametrize(("status", "action", "heading", "button"), [
+    ("trial", "activate", "Activate SUB-", "Activate Subscription"),
+    ("live", "cancel", "Cancel SUB-", "Cancel subscription"),
+    ("live", "pause", "Pause SUB-", "Pause subscription"),
+    ("paused", "pause", "Resume SUB-", "Change resume date"),
+    ("cancelled", "reactivate", "Reactivate SUB-", "Reactivate Subscription")])
+def test_each_panel_is_framed_with_a_heading_and_a_specific_button(app, client, jane, status,
+                                                                   action, heading, button):
+    sub_id = _sub_id(app, jane, status)
+    html = client.get(f"/subscriptions/{sub_id}/{action}", headers=HX).get_data(as_text=True)
+    assert re.match(r'\s*<section id="subscription-[a-z]+" class="panel"', html)
+    assert f'-title">{heading}' in html and f">{button}</button>" in html
+    assert ">Submit<" not in html and ">Confirm<" not in html
+
+
 # -- Extend Trial -----------------------------------------------------------------------------
 
 def test_extending_a_trial_swaps_the_actions_and_the_status_for_htmx(app, client, jane):
