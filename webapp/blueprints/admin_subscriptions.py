@@ -167,7 +167,7 @@ class ChangeForm(FlaskForm):
 def _change_setup(subscription_id: int):
     offer = subscriptions.change_choices(db.session, subscription_id=subscription_id)
     form = ChangeForm()
-    form.plan_id.choices = options((pid, name) for pid, name, _ in offer.plans)
+    form.plan_id.choices = options((pid, name) for pid, name, *_ in offer.plans)
     if not form.is_submitted():
         form.plan_id.data = offer.current_plan_id
     return offer, form

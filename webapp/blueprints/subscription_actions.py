@@ -203,10 +203,10 @@ def extend_trial(subscription_id: int):
 
 def _cancel_form(options: subscription_actions.CancelOptions) -> CancelForm:
     form = CancelForm()
-    form.timing.choices = [(t, TIMING_LABELS[t]) for t in options.timings]
+    form.timing.choices = [(t, TIMING_LABELS[t]) for t in options.choices]
     form.reason.choices = [("", "Choose a reason")] + [(r, r) for r in options.reasons]
     if not form.is_submitted():
-        form.timing.data = options.timings[0]
+        form.timing.data = options.default_timing
     return form
 
 

@@ -35,7 +35,7 @@ def _setup(subscription_id: int):
     options = changes.choices(db.session, customer_id=current_user.customer_id,
                               subscription_id=subscription_id)
     form = ChangeForm()
-    form.plan_id.choices = [(pid, name) for pid, name, _ in options.plans]
+    form.plan_id.choices = [(pid, name) for pid, name, *_ in options.plans]
     form.timing.choices = [(t, TIMING_LABELS[t]) for t in options.timings]
     if not form.is_submitted():
         form.plan_id.data = options.current_plan_id

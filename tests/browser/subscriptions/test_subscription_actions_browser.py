@@ -64,7 +64,7 @@ def test_jane_schedules_a_pause_and_deletes_it(page, browser_engine, demo_data):
     form.get_by_label("Pause on").fill("2026-12-01")
     form.get_by_label("Resume on").fill("2027-01-15")
     check_page(page)
-    click_through(page, form.get_by_role("button", name="Pause & Resume"))
+    click_through(page, form.get_by_role("button", name="Pause subscription"))
     assert "pauses on 2026-12-01 and resumes on 2027-01-15" in _main(page)
     with page.expect_response(lambda r: r.url.endswith("/pause/delete")):
         page.get_by_role("button", name="Delete Schedule").click()
@@ -77,18 +77,24 @@ def test_jane_cancels_at_term_end_and_removes_the_cancellation(page, browser_eng
     sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "live")
     login(page, *demo.JANE)
     visit(page, f"/subscriptions/{sub_id}")
+    clicks = 0
     page.get_by_role("button", name="Cancel Subscription").click()
+    clicks += 1
     form = page.locator("#subscription-cancel")
-    form.get_by_label("At the end of the current term").check()
+    assert form.get_by_label("At the end of the current term").is_checked()  # the default
     form.get_by_label("Why are you cancelling?").select_option("I no longer need it")
+    clicks += 1
     check_page(page)
-    click_through(page, form.get_by_role("button", name="Cancel Subscription"))
+    assert form.get_by_role("button", name="Keep subscription").is_visible()
+    click_through(page, form.get_by_role("button", name="Cancel subscription", exact=True))
+    clicks += 1
+    assert clicks <= 3  # from the subscription page to a cancellation at the end of the term
     assert "will be cancelled on" in _main(page)
     assert _status(browser_engine, sub_id) == "non_renewing"
     with page.expect_response(lambda r: r.url.endswith("/remove-cancellation")):
         page.get_by_role("button", name="Remove Scheduled Cancellation").click()
     page.get_by_text("was removed").wait_for()
-    assert page.locator("#subscription-status").inner_text() == "Live"
+    assert page.locator("#subscription-status").inner_text() == "Active"
     assert _status(browser_engine, sub_id) == "live"
     check_page(page)
 
@@ -118,6 +124,19 @@ def test_the_cancel_flow_works_with_javascript_off(page_without_js, browser_engi
     page.get_by_label("Why are you cancelling?").select_option("Other")
     page.get_by_label("Anything else").fill("Closing the studio")
     click_through(page, page.get_by_role("button", name="Cancel Subscription"))
-    assert page.url.endswith(f"/subscriptions/{sub_id}")
-    assert "is cancelled" in _main(page) and "Proceed to Reactivate" in _main(page)
-    assert _status(browser_engine, sub_id) == "cancelled"
+    assert page.url.endswith(f"/subscriptions/{sub_id}")  # at the end of the term, the default
+    assert "will be cancelled on" in _main(page) and "Remove Scheduled Cancellation" in _main(page)
+    assert _status(browser_engine, sub_id) == "non_renewing"
+
+
+def test_a_past_due_subscription_opens_with_its_amount_and_pay_now(page, browser_engine,
+                                                                   demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "dunning")
+    login(page, *demo.JANE)
+    visit(page, f"/subscriptions/{sub_id}")
+    banner = page.locator("#subscription-banner")
+    assert "is past due." in banner.inner_text()
+    pay_now = page.get_by_role("button", name="Pay Now")  # the only one on the page
+    assert pay_now.bounding_box()["y"] < page.locator("#subscription-actions").bounding_box()["y"]
+    click_through(page, pay_now)
+    assert "/pay?invoice=" in page.url

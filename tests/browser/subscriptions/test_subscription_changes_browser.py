@@ -19,12 +19,14 @@ def test_jane_changes_plan_with_the_preview(page, browser_engine, demo_data):
     login(page, *demo.JANE)
     visit(page, f"/subscriptions/{sub.id}")
     click_through(page, page.get_by_role("button", name="Manage Subscription"))
-    page.locator("#plan_id").select_option(label="Enterprise")
+    enterprise = page.locator("#plan_id option", has_text="Enterprise")
+    assert " every month" in enterprise.inner_text()  # each plan with its price and interval
+    page.locator("#plan_id").select_option(enterprise.get_attribute("value"))
     page.get_by_label("Immediately (prorated)").check()
     with page.expect_response(lambda r: r.url.endswith("/edit/preview")):
         page.get_by_role("button", name="Preview the change").click()
     preview = page.locator("#subscription-change-preview")
-    preview.get_by_text("Due now").wait_for()
+    preview.get_by_text("Due today").wait_for()
     check_page(page)
     due = preview.locator("#preview-due").inner_text()
     click_through(page, preview.get_by_role("button", name="Confirm the change"))

@@ -33,7 +33,7 @@ from webapp.services.billing.gateway import TestGateway
 from webapp.services.core import notifications, numbering, outbox
 from webapp.services.core.errors import DomainError, Forbidden, IllegalTransition, InvalidInput
 from webapp.services.core.preferences import seed_demo_preferences
-from webapp.services.subscriptions import actions
+from webapp.services.subscriptions import actions, views
 from webapp.services.subscriptions.views import subscription_detail
 
 TODAY = date(2026, 11, 26)  # the fixed `now` in the organization's timezone (Europe/London)
@@ -382,6 +382,16 @@ def test_only_the_timings_the_preference_allows_are_offered_and_accepted(shop):
     assert caught.value.field == "timing"
 
 
+def test_the_cancel_form_defaults_to_the_end_of_the_term_when_it_is_offered(shop):
+    sub = shop.live()  # term 6 Nov – 6 Dec
+    options = actions.cancel_options(shop.session, **shop.ids(sub))
+    assert options.timings == ("immediately", "end_of_term")
+    assert (options.default_timing, options.available_until) == ("end_of_term", d(10))
+    shop.set(cancel_timing="immediately")
+    options = actions.cancel_options(shop.session, **shop.ids(sub))
+    assert (options.default_timing, options.available_until) == ("immediately", None)
+
+
 def test_a_scheduled_cancellation_can_still_be_made_immediate(shop):
     sub = shop.live()
     _cancel(shop, sub, "end_of_term")
@@ -584,8 +594,60 @@ def test_the_timeline_offers_each_entrys_undo(shop):
     assert (pause.deletes_pause, pause.changes_pause) == (True, True)
     assert (resume.deletes_pause, resume.changes_pause) == (False, False)
     _cancel(shop, sub, "end_of_term")
-    [cancellation] = _actions(shop, sub).timeline
-    assert cancellation.removes_cancellation
+    facts = _actions(shop, sub)
+    [cancellation] = facts.timeline  # removed from the banner at the top instead
+    assert (cancellation.deletes_pause, cancellation.changes_pause) == (False, False)
+    assert facts.can_remove_cancellation and facts.ends_on == d(10)
+
+
+def test_the_banner_facts_follow_the_state(shop):
+    trial = _actions(shop, shop.trial())
+    assert (trial.trial_ends_on, trial.needs_payment_method) == (d(9), True)
+    assert _actions(shop, shop.trial(card=shop.card())).needs_payment_method is False
+    live = _actions(shop, shop.live())
+    assert (live.past_due, live.trial_ends_on, live.ends_on, live.paused) == \
+        (None, None, None, False)
+
+
+def test_an_unpaid_term_is_past_due_once_overdue_or_in_dunning(shop):
+    sub = shop.live(start=TODAY, paid=False)  # 3600 with VAT, issued today
+    assert _actions(shop, sub).past_due is None  # not yet due: nothing past due
+    sub.status = "dunning"
+    [term] = shop.invoices(sub)
+    assert _actions(shop, sub).past_due == actions.PastDue(3600, "USD", (term.id,))
+    older = shop.live(paid=False)  # issued 6 Nov: overdue while still live
+    [term] = shop.invoices(older)
+    assert _actions(shop, older).past_due == actions.PastDue(3600, "USD", (term.id,))
+
+
+@pytest.mark.parametrize(("status", "label"), [
+    ("future", ("Starts on", date(2026, 12, 1))), ("trial", ("Trial", None)),
+    ("live", ("Active", None)), ("non_renewing", ("Ends on", date(2026, 12, 6))),
+    ("paused", ("Paused until", date(2027, 1, 10))), ("dunning", ("Past due", None)),
+    ("unpaid", ("Unpaid", None)), ("cancelled", ("Cancelled", None)),
+    ("expired", ("Expired", None))])
+def test_badges_say_the_state_in_the_customers_words(status, label):
+    sub = Subscription(status=status, start_date=date(2026, 12, 1),
+                       current_term_end=date(2026, 12, 6),
+                       resume_on=date(2027, 1, 10) if status == "paused" else None)
+    assert views.status_label(sub) == label
+
+
+def test_the_next_charge_is_the_renewal_or_none_once_billing_stops(shop):
+    sub = shop.live()  # term 6 Nov – 6 Dec
+    assert views.next_charge_on(sub) == d(10)
+    _cancel(shop, sub, "end_of_term")
+    assert views.next_charge_on(shop.reload(sub)) is None
+    for status in ("cancelled", "unpaid", "expired"):
+        assert views.next_charge_on(Subscription(status=status, next_billing_date=d(3))) is None
+
+
+def test_a_scheduled_pause_moves_the_next_charge_by_the_paused_days(shop):
+    sub = shop.live()  # renews on 6 Dec; paused 1 – 31 Dec, its 5 paid days run after
+    _pause(shop, sub, d(5), d(35))
+    assert views.next_charge_on(shop.reload(sub)) == d(40)
+    _pause(shop, sub, d(20), d(50))  # after the renewal: the renewal comes first
+    assert views.next_charge_on(shop.reload(sub)) == d(10)
 
 
 def test_switched_off_preferences_hide_their_buttons(shop):

@@ -222,3 +222,59 @@ def test_a_coupon_added_at_the_end_of_the_term_counts_against_its_limit(book):
     assert book.lines(renewal, "discount") == [-3000]
     book.session.refresh(coupon)
     assert coupon.redemptions == 1
+
+
+# -- The preview's lines add up to what is due today (issue 24; presentation only) -------------
+
+def _sheet(book: Book, sub: Subscription, on: date, **change):
+    request = ChangeRequest(plan_id=book.plans[change["plan"]].id if "plan" in change else None,
+                            addons={book.seat.id: change["seats"]} if "seats" in change else None,
+                            coupon_code=None, timing=IMMEDIATELY)
+    draft = subscription_changes.draft_change(
+        book.session, customer_id=book.customer.id, subscription_id=sub.id, request=request,
+        at=moment_on(on))
+    return draft, draft.sheet()
+
+
+def _adds_up(sheet) -> bool:
+    return sum(c.amount for c in sheet.charges) == sheet.subtotal and \
+        sheet.subtotal + sheet.tax == sheet.total and \
+        sheet.credit_applied == min(sheet.total, sum(c.total for c in sheet.credits)) and \
+        sheet.total - sheet.credit_applied == sheet.due
+
+
+def test_an_upgrade_preview_shows_the_charge_the_credit_and_what_is_due_today(book):
+    sub = book.live(30000)
+    draft, sheet = _sheet(book, sub, day(10), plan=50000)  # DESIGN.md's check figures
+    assert [(c.description, c.amount) for c in sheet.charges] == [("Plan 50000 (20 of 30 days)", 33333)]
+    assert [(c.description, c.total) for c in sheet.credits] == \
+        [("Unused time: Plan 30000 (20 of 30 days)", 20000)]
+    assert (sheet.subtotal, sheet.tax, sheet.total, sheet.credit_applied, sheet.due) == \
+        (33333, 0, 33333, 20000, 13333)
+    assert _adds_up(sheet) and sheet.due == draft.amount_due
+
+
+def test_adding_seats_previews_the_seats_proration_not_the_plan_billed_again(book):
+    sub = book.live(30000)
+    draft, sheet = _sheet(book, sub, day(10), seats=2)
+    # the invoice still bills the plan's 20 days and the credit note credits them back
+    assert [line.amount for line in draft.invoice.lines] == [20000, 4000]
+    assert [line.amount for line in draft.credit_lines] == [20000]
+    assert [(c.description, c.quantity, c.amount) for c in sheet.charges] == \
+        [("Seat (20 of 30 days)", 2, 4000)]
+    assert (sheet.credits, sheet.subtotal, sheet.credit_applied, sheet.due) == ((), 4000, 0, 4000)
+    assert _adds_up(sheet) and sheet.due == draft.amount_due == 4000
+    book.change(sub, day(10), seats=2)
+    draft, sheet = _sheet(book, sub, day(20), seats=5)  # 3 more for the last 10 days
+    assert [(c.quantity, c.amount) for c in sheet.charges] == [(3, 3000)]
+    assert _adds_up(sheet) and sheet.due == draft.amount_due == 3000
+
+
+def test_removing_seats_keeps_their_charge_and_credit_as_lines(book):
+    sub = book.live(30000)
+    book.change(sub, day(10), seats=3)
+    draft, sheet = _sheet(book, sub, day(20), seats=1)
+    assert [(c.quantity, c.amount) for c in sheet.charges] == [(1, 1000)]
+    assert [(c.quantity, c.total) for c in sheet.credits] == [(3, 3000)]
+    assert (sheet.total, sheet.credit_applied, sheet.due, sheet.credit_left) == (1000, 1000, 0, 2000)
+    assert _adds_up(sheet) and sheet.due == draft.amount_due and sheet.credit_left == draft.credit_left

@@ -186,7 +186,7 @@ def test_subscription_details_show_plan_addons_coupon_and_method(app, client, au
             Subscription.status == "live")).first()
     auth.login()
     body = client.get(f"/subscriptions/{sub.id}").get_data(as_text=True)
-    for text in ("Pro", "Extra seat", "WELCOME20", "Visa •••• 4242", "Auto-charge: On", "Live"):
+    for text in ("Pro", "Extra seat", "WELCOME20", "Visa •••• 4242", "Auto-charge: On", "Active"):
         assert text in body
 
 

@@ -299,7 +299,7 @@ def test_an_admin_creates_a_subscription_that_starts_on_a_later_date(client, adm
         token_from=page)
     assert response.status_code == 303
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Future" in detail
+    assert "Starts on 15 Dec 2026" in detail  # the badge in the customer's words
     with app.app_context():
         sub = db.session.exec(select(Subscription).order_by(Subscription.id.desc())).first()
         assert (sub.status, str(sub.start_date)) == ("future", "2026-12-15")

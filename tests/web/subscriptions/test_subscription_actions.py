@@ -114,10 +114,89 @@ def test_the_summary_s_opener_and_its_confirming_button_have_different_names(
     page = _page(client, sub_id)
     summary = client.get(f"/subscriptions/{sub_id}/{action}", headers=HX).get_data(as_text=True)
     opener = re.search(r'hx-target="#subscription-panel" hx-swap="innerHTML">([^<]+)</a>',
-                       page.split('id="subscription-actions"')[1]).group(1)
+                       page.split('id="subscription-banner"')[1]).group(1)
     confirm = re.search(r'<button type="submit">([^<]+)</button>', summary).group(1)
     assert opener.startswith("Proceed to") and confirm.endswith("Subscription")
     assert confirm not in page
+
+
+BANNERS = [
+    # (status, expired reason), what the banner says, its one action
+    (("dunning", None), "is past due.", "Pay Now"),
+    (("unpaid", None), "is past due.", "Pay Now"),
+    (("paused", None), "This subscription is paused", "Change Schedule"),
+    (("non_renewing", None), "cancelled at the end of its term: available until",
+     "Remove Scheduled Cancellation"),
+    (("trial", None), "Your trial ends on", "Proceed to Activate"),
+    (("expired", "trial_end"), "This subscription has expired.", "Extend Trial"),
+    (("expired", "term_end"), "This subscription has expired.", "Proceed to Reactivate"),
+    (("cancelled", None), "This subscription was cancelled on", "Proceed to Reactivate"),
+]
+
+
+def _banner(html: str) -> str:
+    return html.split('id="subscription-banner"')[1].split('id="subscription-actions"')[0]
+
+
+@pytest.mark.parametrize(("state", "text", "action"), BANNERS,
+                         ids=[f"{s[0][0]}-{s[0][1]}" for s in BANNERS])
+def test_the_page_opens_with_the_status_banner_and_its_one_action(app, client, jane, state,
+                                                                  text, action):
+    html = _page(client, _sub_id(app, jane, *state))
+    assert html.index('id="subscription-banner"') < html.index('id="subscription-actions"')
+    banner = _banner(html)
+    assert text in banner and action in banner
+    assert html.count(f">{action}<") == 1  # the action is in the banner only
+
+
+def test_a_past_due_banner_names_the_amount_and_pays_those_invoices(app, client, jane):
+    sub_id = _sub_id(app, jane, "dunning")
+    [invoice] = [i for i in _invoices(app, sub_id) if i.status == "open"]
+    banner = _banner(_page(client, sub_id))
+    assert f"US${invoice.total / 100:,.2f} is past due." in banner
+    assert f'href="/pay?invoice={invoice.id}"' in banner
+
+
+def test_a_live_subscription_has_no_banner(app, client, jane):
+    html = _page(client, _sub_id(app, jane, "live"))
+    assert 'class="banner' not in _banner(html)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_removing_the_cancellation_takes_the_banner_away(app, client, jane, htmx):
+    sub_id = _sub_id(app, jane, "non_renewing")
+    response = _post(client, sub_id, "remove-cancellation", htmx=htmx)
+    html = response.get_data(as_text=True) if htmx else _page(client, sub_id)
+    assert 'id="subscription-banner"' in html and "available until" not in html
+    assert ('id="subscription-banner" class="subscription-banner" hx-swap-oob="true"' in html) \
+        == htmx
+
+
+@pytest.mark.parametrize(("state", "label"), [
+    (("live", None), ">Active<"), (("dunning", None), ">Past due<"),
+    (("future", None), ">Starts on "), (("non_renewing", None), ">Ends on "),
+    (("paused", None), ">Paused until ")])
+def test_badges_use_the_customers_words(app, client, jane, state, label):
+    html = _page(client, _sub_id(app, jane, *state))
+    badge = html.split('id="subscription-status">')[1].split("</span>")[0]
+    assert label in badge + "<"
+    assert label in client.get("/subscriptions?page=1").get_data(as_text=True) + "<"
+
+
+@pytest.mark.parametrize(("status", "shown"), [
+    ("live", True), ("trial", True), ("paused", True), ("cancelled", False),
+    ("unpaid", False), ("non_renewing", False)])
+def test_next_charge_only_where_there_is_one(app, client, jane, status, shown):
+    assert ("Next charge" in _page(client, _sub_id(app, jane, status))) == shown
+
+
+def test_a_scheduled_pause_moves_the_next_charge(app, client, jane):
+    sub_id = _sub_id(app, jane, "live")
+    before = _sub(app, sub_id).next_billing_date
+    _post(client, sub_id, "pause", {"pause_on": before.isoformat(),
+                                    "resume_on": "2027-02-01"})
+    card = _page(client, sub_id).split("<header>Next charge</header>")[1].split("</article>")[0]
+    assert "on 1 Feb 2027" in card
 
 
 def test_a_cancelled_subscription_shows_a_banner_and_no_cancel_button(app, client, jane):
@@ -204,6 +283,21 @@ def test_when_the_processor_does_not_answer_the_activation_is_refused_at_once(ap
     assert _sub(app, sub_id).status == "live"
 
 
+@pytest.mark.parametrize(("status", "action", "heading", "button"), [
+    ("trial", "activate", "Activate SUB-", "Activate Subscription"),
+    ("live", "cancel", "Cancel SUB-", "Cancel subscription"),
+    ("live", "pause", "Pause SUB-", "Pause subscription"),
+    ("paused", "pause", "Resume SUB-", "Change resume date"),
+    ("cancelled", "reactivate", "Reactivate SUB-", "Reactivate Subscription")])
+def test_each_panel_is_framed_with_a_heading_and_a_specific_button(app, client, jane, status,
+                                                                   action, heading, button):
+    sub_id = _sub_id(app, jane, status)
+    html = client.get(f"/subscriptions/{sub_id}/{action}", headers=HX).get_data(as_text=True)
+    assert re.match(r'\s*<section id="subscription-[a-z]+" class="panel"', html)
+    assert f'-title">{heading}' in html and f">{button}</button>" in html
+    assert ">Submit<" not in html and ">Confirm<" not in html
+
+
 # -- Extend Trial -----------------------------------------------------------------------------
 
 def test_extending_a_trial_swaps_the_actions_and_the_status_for_htmx(app, client, jane):
@@ -246,6 +340,27 @@ def test_the_cancel_form_is_a_fragment_for_htmx_and_a_page_without(app, client, 
     assert fragment.lstrip().startswith('<section id="subscription-cancel"')
     assert "<html" in page and 'id="subscription-cancel"' in page
     assert "It is too expensive" in fragment and "At the end of the current term" in fragment
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_cancel_form_defaults_to_the_end_of_the_term_and_says_until_when(app, client, jane,
+                                                                            htmx):
+    sub_id = _sub_id(app, jane, "live")
+    html = client.get(f"/subscriptions/{sub_id}/cancel",
+                      headers=HX if htmx else {}).get_data(as_text=True)
+    [checked] = re.findall(r'<input checked[^>]*value="([a-z_]+)"', html)
+    assert checked == "end_of_term"
+    end = _sub(app, sub_id).current_term_end
+    assert f"available until {end.day} {end:%b %Y}" in html  # the portal's date format
+
+
+def test_keep_subscription_is_the_primary_action_and_cancel_a_danger_button(app, client, jane):
+    sub_id = _sub_id(app, jane, "live")
+    html = client.get(f"/subscriptions/{sub_id}/cancel", headers=HX).get_data(as_text=True)
+    actions = html.split('class="actions')[1]
+    keep, cancel = actions.index("Keep subscription"), actions.index("Cancel subscription")
+    assert keep < cancel and 'class="danger"' in actions
+    assert 'role="button" href' in actions.split("Keep subscription")[0]
 
 
 def test_cancelling_at_term_end_without_javascript_and_removing_it_again(app, client, jane):

@@ -63,7 +63,36 @@ def test_the_upgrade_preview_shows_prorated_lines_and_credit(app, client, auth, 
                                             "timing": "immediately"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.strip().startswith('<section id="subscription-change-preview"')
-    assert "Enterprise (" in html and "Credit: Unused time" in html and "Due now" in html
+    assert "Enterprise (" in html and "Credit: Unused time" in html and "Due today" in html
+
+
+def test_the_plan_picker_shows_each_plans_price_and_interval(app, client, auth, seeded):
+    auth.login()
+    html = client.get(f"/subscriptions/{_live(app, seeded)}/edit").get_data(as_text=True)
+    options = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>',
+                         html.split('id="plan_id"')[1].split("</select>")[0])
+    assert options and all(re.search(r" · US\$[\d,.]+ every (month|year)", o) for o in options)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_adding_a_seat_previews_only_the_seat_and_the_lines_add_up(app, client, auth, seeded,
+                                                                   htmx):
+    sub_id = _live(app, seeded)
+    auth.login()
+    with app.app_context():
+        plan_id = db.session.get(Subscription, sub_id).plan_id
+    response, _ = _preview(client, sub_id, {"plan_id": plan_id, "timing": "immediately",
+                                            f"addon-{_ids(app, Addon, 'extra-seat')}": "4"},
+                           htmx=htmx)
+    html = response.get_data(as_text=True)
+    [(description, tax, amount)] = re.findall(
+        r'class="preview-line"><td>([^<]+)</td><td class="amount" data-minor="(-?\d+)">.*?'
+        r'data-minor="(-?\d+)"', html, re.S)
+    assert description.startswith("Extra seat (")  # 3 seats held: only the 1 more
+    assert 'class="preview-credit"' not in html  # nothing billed again and credited back
+    total, due = _minor(html, "preview-total"), _minor(html, "preview-due")
+    assert (_minor(html, "preview-subtotal"), _minor(html, "preview-tax")) == (int(amount), int(tax))
+    assert total == int(amount) + int(tax) and due == total - _minor(html, "preview-credit-applied")
 
 
 def test_confirming_writes_exactly_the_previewed_invoice(app, client, auth, seeded):
@@ -81,7 +110,8 @@ def test_confirming_writes_exactly_the_previewed_invoice(app, client, auth, seed
                                                         Invoice.kind == "proration")).one()
         rows = db.session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                                .order_by(InvoiceLine.position)).all()
-        assert invoice.total == total
+        assert total <= invoice.total  # the seats held before and after are not shown
+        assert invoice.total - invoice.credits_applied == _minor(html, "preview-due")
         assert [rows[0].tax_amount, rows[0].amount] == lines
         assert db.session.get(Subscription, sub_id).plan_id == _ids(app, Plan, "enterprise-monthly")
 
@@ -213,7 +243,14 @@ def test_the_preview_read_from_the_page_equals_the_committed_invoice(sqlite_engi
             return
         rows = db.session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                                .order_by(InvoiceLine.position)).all()
-        assert [(r.tax_amount, r.amount) for r in rows] == shown
+        assert [r.amount for r in rows]  # the invoice keeps every line; the page shows
+        credits = sum(int(x) for x in re.findall(  # what changes, adding up to the due
+            r'class="preview-credit">.*?data-minor="(-?\d+)"', html, re.S))
+        total = _minor(html, "preview-total")
+        assert sum(a for _, a in shown) == _minor(html, "preview-subtotal")
+        assert _minor(html, "preview-subtotal") + _minor(html, "preview-tax") == total
+        assert _minor(html, "preview-credit-applied") == max(0, min(total, credits))
+        assert total - _minor(html, "preview-credit-applied") == due
         assert invoice.total - invoice.credits_applied == due
 
 

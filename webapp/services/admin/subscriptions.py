@@ -340,7 +340,8 @@ def change_choices(session: Session, *, subscription_id: int) -> subscription_ch
     sub = _subscription(session, subscription_id)
     state_machine.check(sub.status, "change_now")
     # What the subscription has now stays offered even if it was archived since.
-    plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount)
+    plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount, Plan.interval_unit,
+                                Plan.interval_count)
                          .join(PlanPrice, PlanPrice.plan_id == Plan.id)
                          .where(PlanPrice.currency == sub.currency,
                                 (Plan.status == "active") | (Plan.id == sub.plan_id))
@@ -353,7 +354,7 @@ def change_choices(session: Session, *, subscription_id: int) -> subscription_ch
                                  (Addon.status == "active") | col(Addon.id).in_(list(held) or [0]))
                           .order_by(Addon.name, Addon.id)).all()
     addons = tuple((i, name, unit, held.get(i, 0)) for i, name, unit in addons)
-    return subscription_changes.Choices(tuple((i, name, price) for i, name, price in plans),
+    return subscription_changes.Choices(tuple(tuple(plan) for plan in plans),
                                         addons, sub.plan_id, sub.currency, True, True, True,
                                         (IMMEDIATELY, END_OF_TERM))
 

@@ -33,7 +33,15 @@ from webapp.models import (
 from webapp.services.billing import catalog, credits, ledger, tax, terms
 from webapp.services.billing.catalog import CouponLine, subscription_items
 from webapp.services.billing.context import Context, confirm, owned_subscription
-from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
+from webapp.services.billing.pricing import (
+    Charge,
+    Line,
+    Priced,
+    base_description,
+    price,
+    prorate,
+    taxed,
+)
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput
@@ -65,7 +73,7 @@ class ChangeRequest:
 class Choices:
     """What the form may offer, by the preferences and the customer's currency."""
 
-    plans: tuple[tuple[int, str, int], ...]  # id, name, price
+    plans: tuple[tuple[int, str, int, str, int], ...]  # id, name, price, interval unit, count
     addons: tuple[tuple[int, str, int, int], ...]  # id, name, unit price, current quantity
     current_plan_id: int
     currency: str
@@ -73,6 +81,37 @@ class Choices:
     may_change_addons: bool
     may_change_coupons: bool
     timings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    description: str
+    quantity: int
+    amount: int  # before tax
+    tax_amount: int
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.tax_amount
+
+
+@dataclass(frozen=True)
+class PreviewSheet:
+    """An immediate change's preview as the customer reads it, lines that add up to what is
+    due today: charges, subtotal, tax, total, each credit with its tax, credit applied, due.
+
+    Presentation only: an item held before and after (seats added, the same plan) shows what
+    changes, the new charge less its own unused time, instead of being billed again and
+    credited back; the invoice and the credit note keep every line."""
+
+    charges: tuple[PreviewLine, ...]
+    subtotal: int
+    tax: int
+    total: int
+    credits: tuple[PreviewLine, ...]  # positive amounts, taken off the total
+    credit_applied: int
+    due: int
+    credit_left: int
 
 
 @dataclass(frozen=True)
@@ -107,6 +146,33 @@ class ChangeDraft:
         return max(0, self.credit_total - max(0, (self.invoice.total if self.invoice else 0)
                                               - self.other_credit_applied))
 
+    def sheet(self) -> PreviewSheet | None:
+        """The preview's lines for the customer (None: nothing is invoiced now)."""
+        if self.invoice is None:
+            return None
+        credits = list(self.credit_lines)
+        charges = []
+        for line in self.invoice.lines:
+            held = next((c for c in credits if _same_item(line, c)), None)
+            if held is None:
+                charges.append(PreviewLine(line.description, line.quantity, line.amount,
+                                           line.tax_amount))
+                continue
+            credits.remove(held)
+            if (line.amount, line.tax_amount) != (held.amount, held.tax_amount):
+                charges.append(PreviewLine(line.description, line.quantity - held.quantity,
+                                           line.amount - held.amount,
+                                           line.tax_amount - held.tax_amount))
+        shown = [PreviewLine(c.description, c.quantity, c.amount, c.tax_amount) for c in credits]
+        if self.other_credit_applied:
+            shown.append(PreviewLine("Unused credit on your account", 1,
+                                     self.other_credit_applied, 0))
+        subtotal, tax_total = sum(c.amount for c in charges), sum(c.tax_amount for c in charges)
+        total = subtotal + tax_total
+        applied = max(0, min(total, sum(c.total for c in shown)))
+        return PreviewSheet(tuple(charges), subtotal, tax_total, total, tuple(shown), applied,
+                            total - applied, self.credit_left)
+
     def fingerprint(self) -> str:
         def lines(priced):
             return [[x.kind, x.description, x.quantity, x.unit_amount, x.amount, x.tax_amount]
@@ -116,6 +182,14 @@ class ChangeDraft:
                    [[x.description, x.amount, x.tax_amount] for x in self.credit_lines],
                    self.other_credit_applied, lines(self.renewal_price)]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _same_item(charge: Line, credit: Line) -> bool:
+    """The charge for an item the customer already holds, at least as much of it as is
+    credited (fewer seats keep their own charge and credit lines)."""
+    return charge.unit_amount == credit.unit_amount and \
+        base_description(charge.description) == base_description(credit.description) and \
+        (charge.amount >= credit.amount >= 0 or charge.amount <= credit.amount <= 0)
 
 
 def _validate(session: Session, sub: Subscription, request: ChangeRequest, at: Moment,
@@ -356,7 +430,8 @@ def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choi
     prefs = preferences.load(session)
     preferences.require(prefs, preferences.SUBSCRIPTION_EDIT)
     state_machine.check(sub.status, "change_now")
-    plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount)
+    plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount, Plan.interval_unit,
+                                Plan.interval_count)
                          .join(PlanPrice, PlanPrice.plan_id == Plan.id)
                          .where(PlanPrice.currency == sub.currency,
                                 (Plan.status == "active") | (Plan.id == sub.plan_id))
@@ -367,7 +442,7 @@ def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choi
                           .where(AddonPrice.currency == sub.currency, Addon.kind == "recurring",
                                  (Addon.status == "active") | Addon.id.in_(list(current) or [0]))
                           .order_by(Addon.name)).all()
-    return Choices(tuple((i, n, p) for i, n, p in plans),
+    return Choices(tuple(tuple(plan) for plan in plans),
                    tuple((i, n, p, current.get(i, 0)) for i, n, p in addons),
                    sub.plan_id, sub.currency,
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_PLAN),

@@ -11,7 +11,7 @@ from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
 
 from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
-from webapp.services.billing import tax
+from webapp.services.billing import tax, terms
 from webapp.services.billing.catalog import (
     SubscriptionItems,
     items_with_plans,
@@ -30,9 +30,14 @@ from webapp.services.core.rows import columns
 
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
             "cancelled", "expired")
-STATUS_LABELS = {"future": "Future", "trial": "Trial", "live": "Live",
-                 "non_renewing": "Non Renewing", "paused": "Paused", "dunning": "Dunning",
+# The customer's words for each state (the list's filter and the badges).
+STATUS_LABELS = {"future": "Upcoming", "trial": "Trial", "live": "Active",
+                 "non_renewing": "Ending", "paused": "Paused", "dunning": "Past due",
                  "unpaid": "Unpaid", "cancelled": "Cancelled", "expired": "Expired"}
+# A badge that names its day: "Starts on 1 Dec 2026" (the date is formatted by the web layer).
+_DATED_LABELS = {"future": "Starts on", "non_renewing": "Ends on", "paused": "Paused until"}
+# States that bill again; the others show no next charge.
+_BILLS_AGAIN = frozenset({"future", "trial", "live", "paused", "dunning"})
 SORTS = {
     "newest": (Subscription.start_date.desc(), Subscription.id.desc()),
     "oldest": (Subscription.start_date.asc(), Subscription.id.asc()),
@@ -91,12 +96,35 @@ class SubscriptionRow:
     start_date: date
     next_billing_date: date | None
     expired_reason: str | None
+    status_on: date | None = None  # the day the badge names ("Ends on ...")
 
     @classmethod
     def of(cls, sub: Subscription, items: SubscriptionItems, tax_rate_bp: int | None) -> SubscriptionRow:
-        return cls(sub.id, sub.number, items.plan.name, sub.status, STATUS_LABELS[sub.status],
+        label, on = status_label(sub)
+        return cls(sub.id, sub.number, items.plan.name, sub.status, label,
                    sub.currency, items.next_term_price(tax_rate_bp).total, items.plan.interval_unit,
-                   sub.start_date, sub.next_billing_date, sub.expired_reason)
+                   sub.start_date, sub.next_billing_date, sub.expired_reason, on)
+
+
+def status_label(sub: Subscription) -> tuple[str, date | None]:
+    """The badge in the customer's words, and the day it names (None: a plain label)."""
+    on = {"future": sub.start_date, "non_renewing": sub.current_term_end,
+          "paused": sub.resume_on}.get(sub.status)
+    if on is None:
+        return STATUS_LABELS[sub.status], None
+    return _DATED_LABELS[sub.status], on
+
+
+def next_charge_on(sub: Subscription) -> date | None:
+    """When the customer is charged next: none once the subscription stops billing, and
+    after a scheduled pause the day its carried days end (the tick pauses before it renews)."""
+    if sub.status not in _BILLS_AGAIN or sub.next_billing_date is None:
+        return None
+    if sub.status != "paused" and sub.pause_on is not None and sub.resume_on is not None \
+            and sub.pause_on <= sub.next_billing_date:
+        return terms.carried_term(sub, paused_on=sub.pause_on,
+                                  resume_on=sub.resume_on)["next_billing_date"]
+    return sub.next_billing_date
 
 
 @cache
@@ -148,6 +176,7 @@ class SubscriptionDetail:
     payment_method: PaymentMethod | None
     timeline: tuple[TimelineEntry, ...]
     unpaid_invoices: tuple[InvoiceRow, ...]
+    next_charge_on: date | None = None  # None: no next charge to show
 
     @property
     def changeable(self) -> bool:
@@ -185,4 +214,4 @@ def subscription_detail(session: Session, *, customer_id: int, subscription_id: 
     return SubscriptionDetail(
         SubscriptionRow.of(sub, items, tax_rate_bp), sub, items, items.next_term_price(tax_rate_bp),
         method, _timeline(sub, list(changes)),
-        tuple(InvoiceRow.of(inv, sub.number, at.today) for inv in unpaid))
+        tuple(InvoiceRow.of(inv, sub.number, at.today) for inv in unpaid), next_charge_on(sub))

@@ -23,6 +23,7 @@ from webapp.services.subscriptions.actions.cancel import (
 from webapp.services.subscriptions.actions.common import PaymentInProgress
 from webapp.services.subscriptions.actions.facts import (
     Overview,
+    PastDue,
     SubscriptionActions,
     TimelineItem,
     available,
@@ -60,7 +61,7 @@ from webapp.services.subscriptions.actions.terms import (
 __all__ = [
     "END_OF_TERM", "IMMEDIATELY", "CancelOptions", "CancelResult", "RetentionOffer",
     "UnusedTime", "accept_retention_offer", "cancel", "cancel_options", "remove_cancellation",
-    "PaymentInProgress", "Overview", "SubscriptionActions", "TimelineItem", "available",
+    "PaymentInProgress", "Overview", "PastDue", "SubscriptionActions", "TimelineItem", "available",
     "overview", "AutochargeResult", "AutochargeView", "NoPaymentMethod", "PauseOptions",
     "PauseResult", "delete_pause_schedule", "pause_options", "schedule_pause", "set_autocharge",
     "use_default_card",

@@ -61,6 +61,22 @@ class CancelOptions:
     unused: UnusedTime | None  # credited on an immediate cancellation (preference)
     term_end: date | None  # when an end-of-term cancellation takes effect
 
+    @property
+    def default_timing(self) -> str:
+        """The gentler choice comes first: the end of the term whenever it is offered."""
+        return END_OF_TERM if END_OF_TERM in self.timings else self.timings[0]
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The timings as the form lists them: the default first."""
+        return (self.default_timing,) + tuple(t for t in self.timings
+                                              if t != self.default_timing)
+
+    @property
+    def available_until(self) -> date | None:
+        """Until when the service stays available on the default timing (None: it ends now)."""
+        return self.term_end if self.default_timing == END_OF_TERM else None
+
 
 @dataclass(frozen=True)
 class CancelResult:

@@ -24,6 +24,7 @@ from webapp.services.subscriptions.actions.terms import TrialExtension, trial_ex
 from webapp.services.subscriptions.views import SubscriptionDetail, subscription_detail
 
 _ENDED = {"cancelled": "was cancelled", "expired": "has expired"}
+_PAST_DUE = ("dunning", "unpaid")
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,17 @@ class TimelineItem:
 
     on: date | None
     label: str
-    removes_cancellation: bool  # Remove Scheduled Cancellation
     deletes_pause: bool  # Delete Schedule
     changes_pause: bool  # Change Schedule
+
+
+@dataclass(frozen=True)
+class PastDue:
+    """The banner of a subscription with money past due: how much, and Pay Now for it."""
+
+    amount: int
+    currency: str
+    invoice_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class SubscriptionActions:
     subscription_id: int
     status: str
     status_label: str
+    status_on: date | None  # the day the badge names
     payment_in_progress: bool
     can_activate: bool
     trial_extension: TrialExtension | None  # Extend Trial's offer
@@ -56,6 +66,13 @@ class SubscriptionActions:
     can_delete_pause: bool
     autocharge: AutochargeView
     timeline: tuple[TimelineItem, ...]
+    # The banner at the top of the page: at most one of these, each with its one action.
+    past_due: PastDue | None = None  # Pay Now
+    trial_ends_on: date | None = None  # Proceed to Activate (or add a payment method)
+    needs_payment_method: bool = False  # a trial that cannot be charged: Payment Methods
+    ends_on: date | None = None  # scheduled to cancel: Remove Scheduled Cancellation
+    paused: bool = False  # Change Schedule (the resume date)
+    resumes_on: date | None = None
 
     @property
     def pause_button(self) -> bool:
@@ -80,9 +97,11 @@ def available(session: Session, detail: SubscriptionDetail, *, at: Moment) -> Su
     pause = not busy and pausable(prefs, sub)
     delete_pause = pause and has_schedule(sub)
     ended = _ENDED.get(sub.status)
-    pause_shown = any(entry.kind == "pause" for entry in detail.timeline)
+    paused = sub.status == "paused"
+    autocharge = autocharge_view(prefs, sub, detail.payment_method, session)
     return SubscriptionActions(
         subscription_id=sub.id, status=sub.status, status_label=detail.row.status_label,
+        status_on=detail.row.status_on,
         payment_in_progress=busy, can_activate=may(preferences.TRIAL_ACTIVATE, "activate"),
         trial_extension=None if busy else trial_extension(session, prefs, sub),
         can_cancel=bool(timings), cancel_timings=timings, can_remove_cancellation=remove,
@@ -90,17 +109,29 @@ def available(session: Session, detail: SubscriptionDetail, *, at: Moment) -> Su
         can_reactivate=may(preferences.SUBSCRIPTION_REACTIVATE, "reactivate"), can_pause=pause,
         has_pause_schedule=sub.pause_on is not None or sub.resume_on is not None,
         can_delete_pause=delete_pause,
-        autocharge=autocharge_view(prefs, sub, detail.payment_method, session),
-        timeline=tuple(_item(entry, remove, delete_pause, pause, pause_shown)
-                       for entry in detail.timeline))
+        autocharge=autocharge,
+        timeline=tuple(_item(entry, delete_pause, pause) for entry in detail.timeline),
+        past_due=_past_due(detail), trial_ends_on=sub.trial_end if sub.status == "trial" else None,
+        needs_payment_method=sub.status == "trial" and not autocharge.has_method,
+        ends_on=sub.current_term_end if sub.status == "non_renewing" else None,
+        paused=paused, resumes_on=sub.resume_on if paused else None)
 
 
-def _item(entry, remove: bool, delete_pause: bool, pause: bool,
-          pause_shown: bool) -> TimelineItem:
-    # A schedule is changed from its pause entry; once paused, from the resume entry.
-    changes = pause and (entry.kind == "pause" or (entry.kind == "resume" and not pause_shown))
-    return TimelineItem(entry.on, entry.label, entry.kind == "cancellation" and remove,
-                        entry.kind == "pause" and delete_pause, changes)
+def _past_due(detail: SubscriptionDetail) -> PastDue | None:
+    """Past due: in dunning or unpaid, or an invoice of it is overdue."""
+    payable = [inv for inv in detail.unpaid_invoices if inv.payable]
+    if not payable or not (detail.subscription.status in _PAST_DUE
+                           or any(inv.status == "overdue" for inv in payable)):
+        return None
+    return PastDue(sum(inv.balance for inv in payable), detail.subscription.currency,
+                   tuple(inv.id for inv in payable))
+
+
+def _item(entry, delete_pause: bool, pause: bool) -> TimelineItem:
+    # A scheduled cancellation is removed, and a paused subscription's resume date changed,
+    # from the banner at the top of the page; a schedule still to start from its pause entry.
+    return TimelineItem(entry.on, entry.label, entry.kind == "pause" and delete_pause,
+                        pause and entry.kind == "pause")
 
 
 @dataclass(frozen=True)
