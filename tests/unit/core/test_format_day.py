@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
+from webapp.services.core import mail
 from webapp.services.core.dates import Dated, dated, format_day, plain, say
 
 
@@ -41,3 +43,13 @@ def test_text_added_to_a_dated_message_keeps_its_braces():
     message = dated("Ends on {on}.", on=date(2026, 12, 28)) + " Reason: {odd}"
     assert message.format() == "Ends on Dec 28, 2026. Reason: {odd}"
     assert plain("{x}").format() == "{x}" and isinstance(plain("a"), Dated)
+
+
+def test_a_mail_shows_its_iso_context_dates_in_the_organizations_format():
+    org = SimpleNamespace(name="Northwind", email="", address="", portal_name="Portal",
+                          locale="en_GB", timezone="Europe/London")
+    rendered = mail.render("invoice_issued", {
+        "org": org, "name": "Jane", "number": "INV-1", "amount": "£5.00",
+        "due_date": "2026-12-28", "path": "/invoices/1", "base_url": ""})
+    assert "It is due on 28 Dec 2026;" in rendered.text and "28 Dec 2026" in rendered.html
+    assert "2026-12-28" not in rendered.text + rendered.html

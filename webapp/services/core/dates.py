@@ -69,7 +69,7 @@ class Dated:
                                      for name, value in self.dates})
 
     def __add__(self, more: str) -> Dated:
-        return Dated(self.text + more.replace("{", "{{").replace("}", "}}"), self.dates)
+        return Dated(self.text + escaped(more), self.dates)
 
 
 def dated(text: str, **dates: date) -> Dated:
@@ -77,9 +77,14 @@ def dated(text: str, **dates: date) -> Dated:
     return Dated(text, tuple(dates.items()))
 
 
+def escaped(text: str) -> str:
+    """Text put into a Dated message as it is (a name with braces stays a name)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def plain(text: str) -> Dated:
     """A message without dates, as a Dated (its braces kept as they are)."""
-    return Dated(text.replace("{", "{{").replace("}", "}}"))
+    return Dated(escaped(text))
 
 
 def say(message: Dated | str | None, locale: str | None = None) -> str | None:
