@@ -31,7 +31,14 @@ def main_pages(app, customer_id: int) -> list[str]:
                for model in (Subscription, Invoice, Payment)}
     return ["/", "/subscriptions", f"/subscriptions/{ids[Subscription]}", "/invoices",
             f"/invoices/{ids[Invoice]}", "/payments", f"/payments/{ids[Payment]}",
-            "/statements", "/statements?preset=custom&from=2026-01-01&to=2026-11-30"]
+            "/statements", "/statements?preset=custom&from=2026-01-01&to=2026-11-30",
+            "/invoices?from=2026-01-01&to=2026-11-30", "/payments?from=2026-01-01&to=2026-11-30",
+            "/invoices?from=1800-01-01"]
+
+
+def test_a_refused_date_filter_says_so_in_the_portals_format(client, jane):
+    html = client.get("/invoices?from=1800-01-01").get_data(as_text=True)
+    assert "Enter a date between" in html and "2000-01-01" not in html
 
 
 @pytest.fixture
