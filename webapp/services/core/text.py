@@ -18,8 +18,6 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
-from webapp.services.core.dates import format_day
-
 MAX_ID = 2**31 - 1  # PostgreSQL `integer`; SQLite's own limit (2^63) is further out
 DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2099, 12, 31)
 MULTI_LINE_ALLOWED = frozenset("\t\n")
@@ -97,4 +95,4 @@ def date_in_range(value: date) -> bool:
     return DATE_MIN <= value <= DATE_MAX
 
 
-DATE_RANGE_MESSAGE = f"Enter a date between {format_day(DATE_MIN)} and {format_day(DATE_MAX)}."
+DATE_RANGE_MESSAGE = f"Enter a date between the years {DATE_MIN.year} and {DATE_MAX.year}."
