@@ -13,10 +13,9 @@ organization's date is given the moment (`at=moment()`), one that needs only the
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_datetime
 from flask import Flask, g, request
 from flask_login import current_user
 from jinja2 import pass_context
@@ -26,7 +25,8 @@ from webapp import clock
 from webapp.db import db
 from webapp.services.accounts import request_facts
 from webapp.services.accounts.request_facts import OrganizationView
-from webapp.services.core.dates import Moment
+from webapp.services.core import dates
+from webapp.services.core.dates import Dated, Moment, format_day
 from webapp.services.core.money import format_money
 
 
@@ -100,22 +100,17 @@ def money_filter(ctx: Context, amount: int | None, currency: str) -> str:
 
 @pass_context
 def localdate_filter(ctx: Context, value: datetime | date | None, fmt: str = "medium") -> str:
-    """A UTC timestamp shown as a date in the organization's timezone; dates as they are."""
-    if value is None:
-        return ""
+    """A UTC timestamp shown as a date in the organization's timezone; dates as they are
+    (`format_day`, the one format of pages, PDFs, mail and messages)."""
     if isinstance(value, datetime):
         org = _org(ctx)
-        tz = ZoneInfo(org.timezone if org else "UTC")
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        value = aware.astimezone(tz).date()
-    return _format_date(value, fmt, _locale(ctx))
+        return format_day(value, _locale(ctx), timezone=org.timezone if org else None, fmt=fmt)
+    return format_day(value, _locale(ctx), fmt=fmt)
 
 
-@lru_cache(maxsize=8192)
-def _format_date(value: date, fmt: str, locale: str) -> str:
-    """Babel's date formatting, remembered: a list shows the same dates on every view, and
-    Babel re-reads the locale's pattern on every call."""
-    return format_date(value, format=fmt, locale=locale)
+def say(message: Dated | str | None) -> str | None:
+    """A service's message as the page shows it: its dates in the organization's format."""
+    return dates.say(message, _locale())
 
 
 @pass_context

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from webapp.context import say
+from webapp.services.core.dates import Dated
+
 
 def is_htmx() -> bool:
     """True for an htmx request that is not a history restore."""
@@ -27,9 +30,10 @@ def render_page(template: str, partial: str | None = None, /, *, status: int = 2
     return body, status, {"Vary": "HX-Request"}
 
 
-def swap_or_redirect(partial: str, /, *, redirect_to: str, message: str | None = None,
+def swap_or_redirect(partial: str, /, *, redirect_to: str, message: Dated | str | None = None,
                      **context) -> ResponseReturnValue:
     """After a POST: the swapped fragment for htmx, else a flash and a redirect."""
+    message = say(message)
     if is_htmx():
         return render_template(partial_name(partial), message=message, **context), 200, \
             {"Vary": "HX-Request"}
@@ -43,11 +47,13 @@ def form_errors(template: str, partial: str | None = None, /, **context) -> Resp
     return render_page(template, partial, status=422, **context)
 
 
-def finish(target: str, message: str | None = None, category: str = "success",
+def finish(target: str, message: Dated | str | None = None, category: str = "success",
            ) -> ResponseReturnValue:
     """The end of a flow: go to `target` with the message flashed there. A browser is
     redirected (303); htmx is told to navigate (HX-Redirect) rather than to swap the page
-    it would fetch. Either way the response varies by HX-Request."""
+    it would fetch. Either way the response varies by HX-Request. A service's Dated message
+    is formatted here, its dates as the pages show them (`context.say`)."""
+    message = say(message)
     if message:
         flash(message, category)
     if is_htmx():

@@ -26,6 +26,7 @@ from webapp.htmx import finish, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.core import preferences
+from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.payments import pay
 from webapp.services.subscriptions import actions as subscription_actions
@@ -90,13 +91,13 @@ def _render(target: str, *, status: int = 200, **context) -> ResponseReturnValue
                        target=target, title=TITLES[target], **context)
 
 
-def _finished(subscription_id: int, message: str, category: str = "success") -> ResponseReturnValue:
+def _finished(subscription_id: int, message: Dated | str, category: str = "success") -> ResponseReturnValue:
     """The end of a flow: the subscription's page with the message (htmx navigates there)."""
     return finish(url_for("subscriptions.detail", subscription_id=subscription_id), message,
                   category)
 
 
-def _actions_swapped(subscription_id: int, message: str) -> ResponseReturnValue:
+def _actions_swapped(subscription_id: int, message: Dated | str) -> ResponseReturnValue:
     """After a one-click action: the actions section for htmx, else a flash and the page."""
     view = subscription_actions.overview(db.session, **_ids(subscription_id), at=moment())
     return swap_or_redirect("subscription_actions", message=message, oob=True,
@@ -195,8 +196,8 @@ def extend_trial(subscription_id: int):
     """Extend Trial: another trial period of the plan's length, as often as allowed."""
     sub = subscription_actions.extend_trial(db.session, **_ids(subscription_id), now=now())
     commit_and_dispatch()
-    return _actions_swapped(subscription_id, f"Your trial now runs until "
-                                             f"{sub.trial_end.isoformat()}.")
+    return _actions_swapped(subscription_id, dated("Your trial now runs until {on}.",
+                                                   on=sub.trial_end))
 
 
 # -- Cancel, the retention offer, Remove Scheduled Cancellation ---------------------------

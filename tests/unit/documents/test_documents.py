@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import BytesIO
 
 import pytest
@@ -12,6 +13,7 @@ from webapp import demo
 from webapp.services.billing import ledger
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import pdf
+from webapp.services.core.dates import format_day
 from webapp.services.core.errors import NotFound
 from webapp.services.documents import sources
 
@@ -128,3 +130,34 @@ def test_a_document_may_not_load_any_url(uri):
 def test_markup_asking_for_a_file_outside_static_is_not_rendered():
     with pytest.raises(pdf.ResourceRefused):
         pdf.html_to_pdf('<html><body><img src="/etc/passwd"></body></html>')
+
+
+def test_an_invoice_pdf_shows_its_dates_in_the_portals_format(session, now, org):
+    customer = make_customer(session, now=now)
+    invoice = make_invoice(session, customer=customer, now=now)
+    text = pdf_text(sources.invoice_pdf(session, customer_id=customer.id, invoice_id=invoice.id,
+                                        at=moment_on(now.date())).content)
+    assert format_day(invoice.issue_date, org.locale) in text
+    assert format_day(invoice.due_date, org.locale) in text
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text)
+
+
+def test_a_receipt_pdf_is_received_from_the_company_with_the_portals_date(session, now, org):
+    customer = make_customer(session, now=now)
+    customer.company = "Kim & Partners GmbH"
+    invoice = make_invoice(session, customer=customer, now=now, amount=2500)
+    payment = pay(session, customer=customer, invoices=[invoice], amount=2500, now=now)
+    text = pdf_text(sources.receipt_pdf(session, customer_id=customer.id,
+                                        payment_id=payment.id).content)
+    assert "Received from Kim & Partners GmbH" in text
+    assert format_day(payment.paid_on, org.locale) in text
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text)
+
+
+def test_without_a_company_a_receipt_pdf_is_received_from_the_customers_name(session, now, org):
+    customer = make_customer(session, now=now)
+    invoice = make_invoice(session, customer=customer, now=now, amount=2500)
+    payment = pay(session, customer=customer, invoices=[invoice], amount=2500, now=now)
+    text = pdf_text(sources.receipt_pdf(session, customer_id=customer.id,
+                                        payment_id=payment.id).content)
+    assert "Received from Kim Test" in text

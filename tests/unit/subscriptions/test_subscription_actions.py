@@ -274,7 +274,7 @@ def test_the_confirmation_email_links_to_the_subscription(shop):
                                     values["subscription_id"]))
     text = mail.get_body(("plain",)).get_content()
     assert row.subject == f"{sub.number} is now live"
-    assert "is due on 2026-12-03" in text and f"https://portal.example/subscriptions/{sub.id}" in text
+    assert "is due on 3 Dec 2026" in text and f"https://portal.example/subscriptions/{sub.id}" in text
 
 
 # -- Extend Trial -----------------------------------------------------------------------------
@@ -321,7 +321,8 @@ def test_cancelling_at_term_end_schedules_it_and_removing_it_restores_live(shop)
     assert (sub.status, sub.status_before_cancel, sub.next_billing_date) == \
         ("non_renewing", "live", None)
     assert sub.cancel_reason == "It is too expensive: Budget cuts"
-    assert "2026-12-06" in result.message
+    assert f"{sub.number} will be cancelled on Dec 6, 2026, at the end of the current term." \
+        == result.message.format("en_US")
     assert notifications.SUBSCRIPTION_CANCELLED in shop.notes()
     actions.remove_cancellation(shop.session, **shop.ids(sub))
     sub = shop.reload(sub)

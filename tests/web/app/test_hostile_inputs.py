@@ -133,7 +133,7 @@ PROBES = [
           data={**PAYMENT, "amount": "1e999999999"}),
     # dates out of any sane range
     *(Probe("admin", "post", "/admin/customers/{jane}/payments", 422,
-            "Enter a date between 2000-01-01 and 2099-12-31.",
+            "Enter a date between the years 2000 and 2099.",
             form_page="/admin/customers/{jane}/payments/new", data={**PAYMENT, "paid_on": day})
       for day in ("0001-01-01", "1900-01-01")),
     Probe("jane", "get", "/statements?preset=custom&from=0001-01-01&to=2026-11-01", 200,

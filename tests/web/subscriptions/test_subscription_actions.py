@@ -22,6 +22,13 @@ from webapp.models import (
 )
 
 HX = {"HX-Request": "true"}
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _flash(html: str) -> str:
+    """The flashed messages of a page (the portal's format for dates, never ISO)."""
+    found = re.search(r'<div id="flash-messages".*?</div>', html, re.S)
+    return found.group(0) if found else ""
 
 
 # -- arranging --------------------------------------------------------------------------------
@@ -306,7 +313,7 @@ def test_extending_a_trial_swaps_the_actions_and_the_status_for_htmx(app, client
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="subscription-actions"')
-    assert "Your trial now runs until 2026-12-10." in html
+    assert "Your trial now runs until 10 Dec 2026." in html
     assert 'id="subscription-status" hx-swap-oob="true"' in html and ">Trial<" in html
     assert _sub(app, sub_id).status == "trial"
 
@@ -370,6 +377,9 @@ def test_cancelling_at_term_end_without_javascript_and_removing_it_again(app, cl
     assert response.status_code == 303
     html = _page(client, sub_id)
     assert "will be cancelled on" in html and "Remove Scheduled Cancellation" in html
+    term_end = _sub(app, sub_id).current_term_end
+    assert f"will be cancelled on {term_end.day} {term_end:%b %Y}, at the end" in _flash(html)
+    assert not ISO_DATE.search(_flash(html))
     assert _sub(app, sub_id).status == "non_renewing"
     response = _post(client, sub_id, "remove-cancellation")
     assert response.status_code == 303 and _sub(app, sub_id).status == "live"
@@ -506,7 +516,9 @@ def test_scheduling_a_pause(app, client, jane, htmx):
     sub = _sub(app, sub_id)
     assert (sub.pause_on.isoformat(), sub.resume_on.isoformat()) == ("2026-12-01", "2027-01-15")
     html = _page(client, sub_id)
-    assert "pauses on 2026-12-01" in html and "Delete Schedule" in html and "Change Schedule" in html
+    assert "pauses on 1 Dec 2026 and resumes on 15 Jan 2027." in _flash(html)
+    assert "Delete Schedule" in html and "Change Schedule" in html
+    assert not ISO_DATE.search(_flash(html))
 
 
 @pytest.mark.parametrize("htmx", [False, True])

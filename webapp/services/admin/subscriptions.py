@@ -295,7 +295,7 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     result = cancel_subscription(ctx, sub, timing=timing, why=why, credit_unused=credit_unused)
     note = result.credit_note
     message = f"{sub.number} has been cancelled.{credit_sentence(ctx, note)}" \
-        if timing == IMMEDIATELY else result.message
+        if timing == IMMEDIATELY else ctx.say(result.message)
     _tell_customer(session, sub, f"{sub.number} is cancelled" if timing == IMMEDIATELY
                    else f"{sub.number} will be cancelled", message, at.now)
     notifications.notify_org(session, event=notifications.SUBSCRIPTION_CANCELLED,
@@ -321,8 +321,8 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
     sub = _ready(session, subscription_id)
     before = {"pause_on": sub.pause_on, "resume_on": sub.resume_on}
     try:
-        message = set_pause_schedule(billing_context.context(session, at.now), sub,
-                                     pause_on=pause_on, resume_on=resume_on)
+        ctx = billing_context.context(session, at.now)
+        message = ctx.say(set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on))
     except InvalidInput as exc:  # one field at a time, as the admin's form shows them
         raise InvalidChanges({exc.field or "resume_on": exc.message}) from None
     _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, at.now)

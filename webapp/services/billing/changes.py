@@ -43,7 +43,7 @@ from webapp.services.billing.pricing import (
     taxed,
 )
 from webapp.services.core import preferences, state_machine
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Dated, Moment
 from webapp.services.core.errors import DomainError, InvalidInput
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
@@ -332,10 +332,11 @@ def _summary(session: Session, sub: Subscription, payload: dict) -> str:
 
 
 def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, *, at: Moment,
-                      message: str) -> None:
+                      message: Dated | str) -> None:
     """The customer's confirmation email and the organization's notification."""
     org = session.get(Organization, 1)
     ctx = Context(session, at, org, preferences.load(session))
+    message = ctx.say(message)
     details = [f"Each term now costs {ctx.money(change.renewal_price.total, sub.currency)}."]
     if change.invoice is not None and change.amount_due:
         details.append(f"Due now: {ctx.money(change.amount_due, sub.currency)}.")

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from webapp.models import Customer, Organization, Preferences, Subscription
-from webapp.services.core import notifications, outbox, preferences
-from webapp.services.core.dates import Moment
+from webapp.services.core import dates, notifications, outbox, preferences
+from webapp.services.core.dates import Dated, Moment, format_day
 from webapp.services.core.errors import NotFound
 from webapp.services.core.money import format_money
 
@@ -45,6 +45,14 @@ class Context:
 
     def money(self, amount: int, currency: str) -> str:
         return format_money(amount, currency, self.org.locale)
+
+    def day(self, value: date | None) -> str:
+        """A date in the text a service stores or mails (`format_day`, as pages show it)."""
+        return format_day(value, self.org.locale)
+
+    def say(self, message: Dated | str) -> str:
+        """A message returned to the web layer, as the mail and notifications store it."""
+        return dates.say(message, self.org.locale)
 
 
 def context(session: Session, now: datetime) -> Context:

@@ -81,9 +81,9 @@ def confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, 
     elif invoice.status == "paid":
         paid = f"Invoice {invoice.number} for {amount} was paid with your unused credit."
     else:
-        paid = f"Invoice {invoice.number} for {amount} is due on {invoice.due_date.isoformat()}."
-    term = f"The term runs from {invoice.period_start.isoformat()} to " \
-           f"{invoice.period_end.isoformat()}."
+        paid = f"Invoice {invoice.number} for {amount} is due on {ctx.day(invoice.due_date)}."
+    term = f"The term runs from {ctx.day(invoice.period_start)} to " \
+           f"{ctx.day(invoice.period_end)}."
     if event == ACTIVATE:
         confirm(ctx, sub, event=ACTIVATED, subject=f"{sub.number} is now live",
                 message=f"Your trial of {sub.number} has ended and the subscription is now live.",

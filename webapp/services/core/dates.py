@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+DEFAULT_LOCALE = "en_US"
 
 
 def today_in(timezone: str, now: datetime) -> date:
@@ -26,6 +31,65 @@ class Moment:
     def at(cls, now: datetime, timezone: str | None) -> Moment:
         zone = timezone or "UTC"
         return cls(now, today_in(zone, now), zone)
+
+
+def format_day(value: date | datetime | str | None, locale: str | None = None, *,
+               timezone: str | None = None, fmt: str = "medium") -> str:
+    """The one way a date is shown, in pages, PDFs, mail and messages: Babel's `fmt` format
+    in `locale` ("Dec 28, 2026" in en_US). A UTC timestamp is shown as its date in `timezone`;
+    an ISO string (a mail's JSON context) is read as the date it names; None is ""."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    elif isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = aware.astimezone(ZoneInfo(timezone or "UTC")).date()
+    return _format_day(value, fmt, locale or DEFAULT_LOCALE)
+
+
+# A list or a statement repeats the same days row after row, and Babel re-reads the locale's
+# pattern on every call: remembered.
+@lru_cache(maxsize=8192)
+def _format_day(value: date, fmt: str, locale: str) -> str:
+    return format_date(value, format=fmt, locale=locale)
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A message naming dates, formatted where it is shown: `text` with `{name}` fields for
+    the `dates`. Services return it; the web layer (a flash) and the mail a service sends both
+    fill it with `format_day` in the organization's locale (`format`)."""
+
+    text: str
+    dates: tuple[tuple[str, date], ...] = ()
+
+    def format(self, locale: str | None = None) -> str:
+        return self.text.format_map({name: format_day(value, locale)
+                                     for name, value in self.dates})
+
+    def __add__(self, more: str) -> Dated:
+        return Dated(self.text + escaped(more), self.dates)
+
+
+def dated(text: str, **dates: date) -> Dated:
+    """Dated("{number} pauses on {on}.") with the names of its dates: dated(text, on=day)."""
+    return Dated(text, tuple(dates.items()))
+
+
+def escaped(text: str) -> str:
+    """Text put into a Dated message as it is (a name with braces stays a name)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def plain(text: str) -> Dated:
+    """A message without dates, as a Dated (its braces kept as they are)."""
+    return Dated(escaped(text))
+
+
+def say(message: Dated | str | None, locale: str | None = None) -> str | None:
+    """A message as text: a Dated one formatted in `locale`, a str as it is."""
+    return message.format(locale) if isinstance(message, Dated) else message
 
 
 def add_months(start: date, months: int, anchor_day: int | None = None) -> date:

@@ -14,12 +14,21 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+
+from webapp.services.core.dates import format_day
 
 WEBAPP_DIR = Path(__file__).resolve().parents[2]
 SMTP_TIMEOUT_SECONDS = 30  # well inside the outbox lease, so a stuck server frees the row
@@ -43,16 +52,27 @@ def connection(mailer: Mailer) -> Iterator[Callable[[EmailMessage], None]]:
         yield conn.send
 
 
+@pass_context
+def _localdate(context, value: date | datetime | str | None, fmt: str = "medium") -> str:
+    """A date in a mail, as pages and PDFs show it: a mail's context is JSON, so its dates
+    come as ISO strings ("2026-12-28"), formatted in the organization's locale."""
+    org = context.get("org")
+    return format_day(value, org.locale if org else None,
+                      timezone=org.timezone if org else None, fmt=fmt)
+
+
 @cache
 def environment() -> Environment:
     """The mail templates' environment: HTML escaped, text not, missing values an error."""
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader([WEBAPP_DIR / "templates", WEBAPP_DIR]),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["localdate"] = _localdate
+    return env
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,13 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import cache, lru_cache
+from datetime import date, datetime
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
@@ -42,6 +40,7 @@ from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
+from webapp.services.core.dates import format_day
 from webapp.services.core.money import format_money
 
 log = logging.getLogger("portal.documents")
@@ -108,20 +107,9 @@ def _money(context, amount: int | None, currency: str) -> str:
 
 @pass_context
 def _localdate(context, value: datetime | date | None, fmt: str = "medium") -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        org = context.get("org")
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        value = aware.astimezone(ZoneInfo(org.timezone if org else "UTC")).date()
-    return _format_date(value, fmt, _org_locale(context))
-
-
-# A statement repeats the same days row after row, and Babel parses the locale on every call:
-# most of the time a long statement spent in Jinja.
-@lru_cache(maxsize=4096)
-def _format_date(value: date, fmt: str, locale: str) -> str:
-    return format_date(value, format=fmt, locale=locale)
+    org = context.get("org")
+    return format_day(value, _org_locale(context), timezone=org.timezone if org else None,
+                      fmt=fmt)
 
 
 @cache

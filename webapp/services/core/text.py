@@ -95,4 +95,4 @@ def date_in_range(value: date) -> bool:
     return DATE_MIN <= value <= DATE_MAX
 
 
-DATE_RANGE_MESSAGE = f"Enter a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}."
+DATE_RANGE_MESSAGE = f"Enter a date between the years {DATE_MIN.year} and {DATE_MAX.year}."

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Project, ProjectTask, TimeEntry
 from webapp.services.core import notifications, outbox
+from webapp.services.core.dates import format_day
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.core.listing import FilterReader
 from webapp.services.engagement import comments
@@ -138,7 +139,7 @@ class EntryDetail:
     @property
     def subject(self) -> comments.Subject:
         return comments.Subject(comments.TIME_ENTRY, self.entry.id, self.customer_id,
-                                f"the time entry of {self.entry.work_date.isoformat()} on "
+                                f"the time entry of {format_day(self.entry.work_date)} on "
                                 f"{self.entry.project_name}",
                                 outbox.page("timesheets.entry", entry_id=self.entry.id))
 
@@ -177,7 +178,7 @@ def decide(session: Session, *, customer_id: int, user_id: int | None,
     decided = [v for v in views if not v.decidable]
     if decided:
         raise IllegalTransition(
-            f"The entry of {decided[0].work_date.isoformat()} ({decided[0].duration}) is "
+            f"The entry of {format_day(decided[0].work_date)} ({decided[0].duration}) is "
             f"{decided[0].approval_label.lower()} already; approved entries are locked. "
             "Nothing was changed.")
     result = session.execute(
@@ -201,7 +202,7 @@ def _notify(session: Session, *, customer_id: int, views: tuple[EntryView, ...],
     name = session.get(Customer, customer_id).display_name
     verb = "approved" if decision == APPROVE else "disapproved"
     hours = format_minutes(sum(v.minutes for v in views))
-    body = "\n".join(f"{v.work_date.isoformat()} · {v.project_name} · {v.duration}"
+    body = "\n".join(f"{format_day(v.work_date)} · {v.project_name} · {v.duration}"
                      for v in views)
     if reason:
         body += f"\n\nTheir reason: {reason}"

@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
 
-from webapp.models import Invoice, Payment, PaymentAllocation, PaymentMethod
+from webapp.models import Customer, Invoice, Payment, PaymentAllocation, PaymentMethod
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import (
     PAGE_SIZE,
@@ -124,6 +124,7 @@ class Receipt:
     card: PaymentMethod | None
     lines: tuple[ReceiptLine, ...]
     unallocated: int
+    received_from: str  # the customer's company, else their name (page and PDF alike)
 
 
 def owned_payment(session: Session, customer_id: int, payment_id: int) -> Payment:
@@ -143,5 +144,7 @@ def receipt(session: Session, *, customer_id: int, payment_id: int) -> Receipt:
                   for alloc, inv in rows)
     card = session.get(PaymentMethod, payment.payment_method_id) \
         if payment.payment_method_id else None
+    customer = session.get(Customer, customer_id)
     return Receipt(PaymentRow.of(payment), payment, card, lines,
-                   payment.amount - sum(line.amount for line in lines))
+                   payment.amount - sum(line.amount for line in lines),
+                   customer.company or customer.display_name)

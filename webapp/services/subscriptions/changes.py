@@ -36,7 +36,7 @@ from webapp.services.billing.changes import (  # the feature's face: blueprints 
 )
 from webapp.services.billing.context import owned_subscription
 from webapp.services.core import state_machine
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Moment, dated, escaped
 
 __all__ = ["END_OF_TERM", "IMMEDIATELY", "ChangeApplied", "ChangeDraft", "ChangeRequest", "Choices",
            "PriceChanged", "choices", "confirm_change", "draft_change", "request_from_dict"]
@@ -69,7 +69,8 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
                                     payload={**current.payload, "summary": current.summary},
                                     created_at=at.now))
         send_confirmation(session, sub, current, at=at,
-                          message=f"{current.summary} is scheduled for {current.effective_on.isoformat()}.")
+                          message=dated(f"{escaped(current.summary)} is scheduled for {{on}}.",
+                                        on=current.effective_on))
         return ChangeApplied(sub, None, True)
     if sub.autocharge and sub.payment_method_id and current.amount_due > 0:
         # Charge first: a decline must leave the subscription exactly as it was. The outcome

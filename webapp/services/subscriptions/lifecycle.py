@@ -29,7 +29,7 @@ from webapp.models import (
 from webapp.services.billing import changes, charges, payment_effects, tax, terms
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core import notifications, outbox, preferences, state_machine
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Moment, format_day
 from webapp.services.core.errors import IllegalTransition
 from webapp.services.core.money import format_money
 from webapp.services.subscriptions import renewals
@@ -442,8 +442,9 @@ def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
 
 def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> None:
     customer = ctx.session.get(Customer, sub.customer_id)
-    subject = (f"Your trial of {sub.number} ends on {on.isoformat()}" if kind == "trial_ending"
-               else f"{sub.number} renews on {on.isoformat()}")
+    day = format_day(on, ctx.org.locale)
+    subject = (f"Your trial of {sub.number} ends on {day}" if kind == "trial_ending"
+               else f"{sub.number} renews on {day}")
     outbox.enqueue(ctx.session, template=kind, to=customer.email, subject=subject,
                    customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,

@@ -28,7 +28,7 @@ from webapp.services.billing import terms as billing
 from webapp.services.billing.context import Context, confirm, context
 from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Dated, Moment, dated, plain
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
@@ -83,7 +83,7 @@ class CancelResult:
     subscription: Subscription
     timing: str
     credit_note: CreditNote | None
-    message: str
+    message: Dated  # the web layer formats its dates
 
 
 def allowed_timings(prefs, sub: Subscription) -> tuple[str, ...]:
@@ -130,13 +130,13 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
     if timing == IMMEDIATELY:
         credit = credit_sentence(ctx, result.credit_note)
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
-                subject=f"{sub.number} is cancelled", message=result.message,
+                subject=f"{sub.number} is cancelled", message=ctx.say(result.message),
                 details=[f"Reason: {why}"], org_title=f"{sub.number} cancelled by the customer",
                 org_body=f"cancelled it now. Reason: {why}.{credit}")
     else:
-        on = _term_end_text(sub)
+        on = ctx.day(sub.current_term_end) if sub.current_term_end else "the end of the term"
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
-                subject=f"{sub.number} will be cancelled on {on}", message=result.message,
+                subject=f"{sub.number} will be cancelled on {on}", message=ctx.say(result.message),
                 details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
                 org_title=f"{sub.number} will cancel at the end of its term ({on})",
                 org_body=f"scheduled the cancellation. Reason: {why}.")
@@ -157,19 +157,16 @@ def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: st
         if unused is not None:
             sub.held_invoice_id = None  # its unused days are credited: nothing is held now
         return CancelResult(sub, IMMEDIATELY, note,
-                            f"{sub.number} is cancelled.{credit_sentence(ctx, note)}")
+                            plain(f"{sub.number} is cancelled.{credit_sentence(ctx, note)}"))
     if timing != END_OF_TERM:
         raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
     state_machine.transition(ctx.session, sub, "schedule_cancel", "non_renewing", now=ctx.now,
                              status_before_cancel=sub.status, cancel_reason=why,
                              next_billing_date=None, pause_on=None, resume_on=None)
-    return CancelResult(sub, END_OF_TERM, None,
-                        f"{sub.number} will be cancelled on {_term_end_text(sub)}, at the end "
-                        f"of the current term.")
-
-
-def _term_end_text(sub: Subscription) -> str:
-    return sub.current_term_end.isoformat() if sub.current_term_end else "the end of the term"
+    ending = dated(f"{sub.number} will be cancelled on {{on}}, at the end of the current "
+                   "term.", on=sub.current_term_end) if sub.current_term_end else \
+        plain(f"{sub.number} will be cancelled at the end of the current term.")
+    return CancelResult(sub, END_OF_TERM, None, ending)
 
 
 def credit_sentence(ctx: Context, note: CreditNote | None) -> str:

@@ -15,6 +15,7 @@ from webapp.models import PaymentMethod, Subscription
 from webapp.services.billing import terms
 from webapp.services.billing.context import Context, confirm, context
 from webapp.services.core import preferences, state_machine
+from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.subscriptions.actions.common import (
     AUTOCHARGE_CHANGED,
@@ -141,7 +142,7 @@ class PauseOptions:
 @dataclass(frozen=True)
 class PauseResult:
     subscription: Subscription
-    message: str
+    message: Dated  # the web layer formats its dates
 
 
 def pausable(prefs, sub: Subscription) -> bool:
@@ -177,25 +178,26 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
     sub = owned(ctx, customer_id, subscription_id)
     _options(ctx, sub)
     message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
+    text = ctx.say(message)
     confirm(ctx, sub, event=PAUSE_SCHEDULED, subject=f"Pause schedule for {sub.number}",
-            message=message, details=["No invoices are issued while it is paused."],
-            org_title=f"{sub.number}: pause scheduled", org_body=message)
+            message=text, details=["No invoices are issued while it is paused."],
+            org_title=f"{sub.number}: pause scheduled", org_body=text)
     return PauseResult(sub, message)
 
 
 def set_pause_schedule(ctx: Context, sub: Subscription, *, pause_on: date | None,
-                       resume_on: date | None) -> str:
+                       resume_on: date | None) -> Dated:
     """The one pause schedule, for the customer and the back office: the state machine, the
     dates and the longest pause are billing rules (the pause switch is the caller's)."""
     if state_machine.allowed(sub.status, "pause"):
         pause_on, resume_on = _validated(ctx, pause_on, resume_on)
         sub.pause_on, sub.resume_on = pause_on, resume_on
-        message = f"{sub.number} pauses on {pause_on.isoformat()} and resumes on " \
-                  f"{resume_on.isoformat()}."
+        message = dated(f"{sub.number} pauses on {{pause_on}} and resumes on {{resume_on}}.",
+                        pause_on=pause_on, resume_on=resume_on)
     elif state_machine.allowed(sub.status, "resume"):
         resume_on = _resume_of_paused(ctx, resume_on)
         terms.move_resume_date(sub, resume_on)
-        message = f"{sub.number} resumes on {resume_on.isoformat()}."
+        message = dated(f"{sub.number} resumes on {{resume_on}}.", resume_on=resume_on)
     else:
         state_machine.check(sub.status, "pause")  # says why
     sub.updated_at = ctx.now

@@ -202,7 +202,7 @@ def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
         expired_reason=None, trial_start=ctx.today, trial_end=end, current_term_start=ctx.today,
         current_term_end=end, next_billing_date=end, trial_extensions_used=used + 1)
     confirm(ctx, sub, event=TRIAL_EXTENDED, subject=f"Your trial of {sub.number} is extended",
-            message=f"Your trial of {sub.number} now runs until {end.isoformat()}.",
+            message=f"Your trial of {sub.number} now runs until {ctx.day(end)}.",
             org_title=f"{sub.number}: trial extended",
             org_body=f"extended the trial by {extension.days} days (extension {used + 1}).")
     return sub
