@@ -109,7 +109,10 @@ def localdate_filter(ctx: Context, value: datetime | date | None, fmt: str = "me
 
 
 def say(message: Dated | str | None) -> str | None:
-    """A service's message as the page shows it: its dates in the organization's format."""
+    """A service's message as the page shows it: its dates in the organization's format (a
+    plain string as it is, without reading the organization)."""
+    if not isinstance(message, Dated):
+        return message
     return dates.say(message, _locale())
 
 

@@ -17,7 +17,7 @@ from webapp import demo
 EXPECTED = [(demo.JANE, "US$369.40", 36940), (demo.OMAR, "€20.40", 2040)]
 
 _ROW = re.compile(r'<tr id="invoice-row-\d+">(.*?)</tr>', re.S)
-_AMOUNT = re.compile(r'<td class="amount">([^<]+)</td>')
+_AMOUNT = re.compile(r'<td class="amount"[^>]*>([^<]+)</td>')
 
 
 def _minor(text: str) -> int:

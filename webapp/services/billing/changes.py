@@ -147,13 +147,19 @@ class ChangeDraft:
                                               - self.other_credit_applied))
 
     def sheet(self) -> PreviewSheet | None:
-        """The preview's lines for the customer (None: nothing is invoiced now)."""
+        """The preview's lines for the customer (None: nothing is invoiced now). An item held
+        before and after shows only its difference, unless that leaves the charges below zero
+        (a coupon on the same plan): then every charge and credit shows as invoiced."""
         if self.invoice is None:
             return None
+        sheet = self._sheet(net=True)
+        return sheet if sheet.total >= 0 else self._sheet(net=False)
+
+    def _sheet(self, *, net: bool) -> PreviewSheet:
         credits = list(self.credit_lines)
         charges = []
         for line in self.invoice.lines:
-            held = next((c for c in credits if _same_item(line, c)), None)
+            held = next((c for c in credits if _same_item(line, c)), None) if net else None
             if held is None:
                 charges.append(PreviewLine(line.description, line.quantity, line.amount,
                                            line.tax_amount))
