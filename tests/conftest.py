@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
@@ -90,15 +91,24 @@ def postgresql_engine() -> Iterator[Engine]:
 
 
 def wipe(engine: Engine) -> None:
-    """Empty every table, fast, between tests."""
+    """Empty every table, fast, between tests. On PostgreSQL the TRUNCATE takes every table's
+    exclusive lock, table by table: a browser test's server still reading (its in-process
+    schedule) can deadlock with it, and PostgreSQL then ends one of the two; the wipe tries
+    again (seen once in a browser run: "deadlock detected" in this fixture)."""
     tables = [t.name for t in metadata.sorted_tables]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                conn.execute(text(f'DELETE FROM "{table}"'))
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    quoted = ", ".join(f'"{t}"' for t in tables)
+                    conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in reversed(tables):
+                        conn.execute(text(f'DELETE FROM "{table}"'))
+            return
+        except OperationalError as exc:
+            if attempt == 2 or "deadlock detected" not in str(exc):
+                raise
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
