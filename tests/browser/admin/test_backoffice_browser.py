@@ -95,7 +95,7 @@ def test_the_admin_onboards_a_customer_who_then_sees_their_subscription(
     assert path_of(page) == "/"  # the link signs her in
     click_through(page, page.get_by_role("link", name="Subscriptions"))
     listing = page.get_by_role("main").inner_text()
-    assert "Starter" in listing and "Future" in listing
+    assert "Starter" in listing and "Starts on" in listing  # a future subscription, in her words
 
 
 def test_every_back_office_page_is_accessible(page, demo_data):

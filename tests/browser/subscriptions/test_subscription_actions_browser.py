@@ -65,7 +65,7 @@ def test_jane_schedules_a_pause_and_deletes_it(page, browser_engine, demo_data):
     form.get_by_label("Resume on").fill("2027-01-15")
     check_page(page)
     click_through(page, form.get_by_role("button", name="Pause subscription"))
-    assert "pauses on 2026-12-01 and resumes on 2027-01-15" in _main(page)
+    assert "pauses on 1 Dec 2026 and resumes on 15 Jan 2027" in _main(page)
     with page.expect_response(lambda r: r.url.endswith("/pause/delete")):
         page.get_by_role("button", name="Delete Schedule").click()
     page.get_by_text("was deleted").wait_for()
