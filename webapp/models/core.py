@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import LargeBinary
 from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
-__all__ = ["Organization", "User", "UserSession", "Customer", "ContactPerson", "Counter"]
+__all__ = ["Organization", "BrandAsset", "User", "UserSession", "Customer", "ContactPerson",
+           "Counter"]
 
 
 class Organization(SQLModel, table=True):
@@ -26,7 +28,31 @@ class Organization(SQLModel, table=True):
     tax_rate_bp: int | None = Field(default=None)  # basis points: 2000 is 20.00 %
     portal_name: str = Field(default="Customer Portal", max_length=200)
     banner_text: str = Field(default="", max_length=500)
+    # What its documents carry: the seller's legal name (the name when empty), its tax
+    # number, and how to pay by bank transfer (free text, printed on invoices).
+    legal_name: str = Field(default="", max_length=200)
+    tax_id: str = Field(default="", max_length=50)
+    payment_instructions: str = Field(default="", max_length=1000)
+    # The brand: a colour ("#1f4e79") white text passes WCAG AA on, or None for the built-in
+    # one; brand_version goes up whenever the colour or the logo changes (/brand.css?v=...).
+    brand_colour: str | None = Field(default=None, max_length=7)
+    brand_version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class BrandAsset(SQLModel, table=True):
+    """The organization's logo and the icons made from it (re-encoded images), kept in the
+    database so every web node and worker serves the same ones; out of the organization's
+    row, which every request reads."""
+
+    __tablename__ = "brand_asset"
+
+    kind: str = Field(primary_key=True, max_length=16)  # logo | favicon | touch_icon
+    content_type: str = Field(max_length=32)  # image/png | image/jpeg
+    data: bytes = Field(sa_type=LargeBinary)
+    width: int
+    height: int
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Customer(SQLModel, table=True):
@@ -41,6 +67,9 @@ class Customer(SQLModel, table=True):
     billing_address: str = Field(default="", max_length=1000)
     shipping_address: str = Field(default="", max_length=1000)
     tax_id: str = Field(default="", max_length=50)
+    # How dates and amounts are written for this customer (pages, PDFs, mail); None is the
+    # organization's locale.
+    locale: str | None = Field(default=None, max_length=16)
     portal_enabled: bool = Field(default=False)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
