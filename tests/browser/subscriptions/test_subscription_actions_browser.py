@@ -140,3 +140,30 @@ def test_a_past_due_subscription_opens_with_its_amount_and_pay_now(page, browser
     assert pay_now.bounding_box()["y"] < page.locator("#subscription-actions").bounding_box()["y"]
     click_through(page, pay_now)
     assert "/pay?invoice=" in page.url
+
+
+_ACTION_ROWS = """() => {
+  const buttons = [...document.querySelectorAll('main .actions [role="button"], main .actions button')]
+    .filter(b => b.offsetParent !== null).map(b => b.getBoundingClientRect());
+  const gaps = [];
+  for (let i = 0; i < buttons.length; i++)
+    for (let j = i + 1; j < buttons.length; j++) {
+      const a = buttons[i], b = buttons[j];
+      const apart = Math.max(b.left - a.right, a.left - b.right, b.top - a.bottom, a.top - b.bottom);
+      gaps.push(apart);
+    }
+  return gaps;
+}"""
+
+
+def test_a_future_subscription_says_when_it_starts_and_its_buttons_stand_apart(page, browser_engine,
+                                                                              demo_data):
+    sub_id = _jane_sub(browser_engine, demo_data.jane_customer_id, "future")
+    login(page, *demo.JANE)
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        visit(page, f"/subscriptions/{sub_id}")
+        term = page.locator("article", has_text="Current term").inner_text()
+        assert "Starts on" in term and "Started" not in term and "Not started" not in term
+        gaps = page.evaluate(_ACTION_ROWS)
+        assert len(gaps) >= 1 and min(gaps) >= 6, (width, gaps)  # no two buttons touch
