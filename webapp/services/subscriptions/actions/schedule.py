@@ -73,15 +73,23 @@ def autocharge_view(prefs, sub: Subscription, method: PaymentMethod | None,
                           _label(default) if default is not None else None)
 
 
-def use_default_card(session: Session, *, customer_id: int, subscription_id: int,
-                     now: datetime) -> AutochargeResult:
-    """Attach the customer's default card to a subscription that has none (one click)."""
+def _billable_with_method(session: Session, customer_id: int, subscription_id: int,
+                          now: datetime):
+    """The customer's subscription that can still be billed (auto-charge allowed), and the
+    payment method it has now (None without one)."""
     ctx = context(session, now)
     preferences.require(ctx.prefs, preferences.SUBSCRIPTION_AUTOCHARGE)
     sub = owned(ctx, customer_id, subscription_id)
     if not billable(sub):
         state_machine.check(sub.status, "cancel_now")  # says why: it has ended
-    current = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
+    method = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
+    return ctx, sub, method
+
+
+def use_default_card(session: Session, *, customer_id: int, subscription_id: int,
+                     now: datetime) -> AutochargeResult:
+    """Attach the customer's default card to a subscription that has none (one click)."""
+    ctx, sub, current = _billable_with_method(session, customer_id, subscription_id, now)
     if current is not None and current.status == "active":
         return AutochargeResult(autocharge_view(ctx.prefs, sub, current), False,
                                 f"{sub.number} already uses {_label(current)}.")
@@ -104,12 +112,7 @@ class AutochargeResult:
 def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, enabled: bool,
                    now: datetime) -> AutochargeResult:
     """Switch auto-charge; switching it on needs a saved payment method."""
-    ctx = context(session, now)
-    preferences.require(ctx.prefs, preferences.SUBSCRIPTION_AUTOCHARGE)
-    sub = owned(ctx, customer_id, subscription_id)
-    if not billable(sub):
-        state_machine.check(sub.status, "cancel_now")  # says why: it has ended
-    method = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
+    ctx, sub, method = _billable_with_method(session, customer_id, subscription_id, now)
     if enabled and (method is None or method.status != "active"):
         raise NoPaymentMethod()
     changed = sub.autocharge != enabled
