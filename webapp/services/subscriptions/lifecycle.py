@@ -27,6 +27,7 @@ from webapp.models import (
     Subscription,
 )
 from webapp.services.billing import changes, charges, payment_effects, tax, terms
+from webapp.services.billing.context import Context
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core import notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import Moment, format_day
@@ -45,20 +46,11 @@ class TickResult:
 
 
 @dataclass(frozen=True)
-class _Context:
-    session: Session
-    at: Moment  # the tick's instant and the organization's date at it
-    org: Organization
-    prefs: object
+class _Context(Context):
+    """The billing context (the tick's instant and the organization's date at it), and what
+    the tick has done so far."""
+
     result: TickResult
-
-    @property
-    def now(self) -> datetime:
-        return self.at.now
-
-    @property
-    def today(self) -> date:
-        return self.at.today
 
 
 def tick(session: Session, *, now: datetime, limit: int = 500, bulk: bool = True) -> TickResult:
