@@ -1,4 +1,4 @@
-"""Flask CLI commands: seed-demo, invite, cron.
+"""Flask CLI commands: seed-demo, invite, reset-2fa, cron.
 
 `cron` and `lifecycle tick` run the worker's jobs in this process (the embedded default has no
 RQ). The worker imports webapp, never the reverse (an import-linter contract), so these two
@@ -56,6 +56,25 @@ def register(app: Flask) -> None:
         commit_and_dispatch(db.session)
         click.echo(f"Invitation sent to {invited.email}"
                    + (" (new portal login)." if invited.created_user else "."))
+
+    @app.cli.command("reset-2fa")
+    @click.argument("email")
+    def reset_two_factor_command(email: str) -> None:
+        """Turn off two-factor sign-in for EMAIL (audited; they are emailed): for the last
+        admin, or anyone who lost both their phone and their recovery codes."""
+        from webapp.dispatch import commit_and_dispatch
+        from webapp.services.accounts import two_factor
+        from webapp.services.core.errors import DomainError
+
+        try:
+            done = two_factor.reset_by_email(db.session, email=email, now=clock.now(),
+                                             actor_label="command line (flask reset-2fa)")
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        commit_and_dispatch(db.session)
+        click.echo(f"Two-factor sign-in turned off for {email}; remembered devices forgotten; "
+                   f"they have been emailed." if done else
+                   f"{email} does not use two-factor sign-in: nothing changed.")
 
     @app.cli.group("lifecycle")
     def lifecycle_group() -> None:

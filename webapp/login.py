@@ -31,6 +31,7 @@ class PortalUser(UserMixin):
         self.role = user.role
         self.customer_id = user.customer_id
         self.session_version = user.session_version
+        self.two_factor_on = user.totp_enabled_at is not None
         self.session_id = session_id  # this browser's row in user_session
         self.session_token = token
 

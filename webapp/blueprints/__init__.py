@@ -39,11 +39,12 @@ from webapp.blueprints import (
     subscription_changes,
     subscriptions,
     timesheets,
+    two_factor,
 )
 
 # The customer's side, then the organization's (the back office).
 BLUEPRINTS = (
-    auth, password, account, home,
+    auth, password, account, two_factor, home,
     subscriptions, subscription_changes, subscription_actions,
     invoices, credits, payments, pay, payment_methods, documents, statements,
     estimates, projects, timesheets, profile, messages, reviews,

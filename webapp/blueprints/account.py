@@ -3,17 +3,19 @@ switches: change the password, see the signed-in devices and sign them out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, redirect, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from wtforms import PasswordField
-from wtforms.validators import DataRequired
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
 
 from webapp.context import now
 from webapp.db import db
-from webapp.forms import NewPasswordForm
+from webapp.forms import FlaskForm, NewPasswordForm
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.permissions import current_preferences
-from webapp.services.accounts import auth
+from webapp.services.accounts import auth, two_factor
 from webapp.services.accounts import sessions as account_sessions
 from webapp.services.core.errors import InvalidInput
 
@@ -31,9 +33,38 @@ def _sessions() -> tuple[account_sessions.SessionView, ...]:
         current_session_id=current_user.session_id)
 
 
-def _page(form: ChangePasswordForm | None = None, **context) -> dict:
+class PasswordCodeForm(FlaskForm):
+    """What turning two-factor sign-in off, or new recovery codes, asks for."""
+
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
+                                                     Length(max=200)])
+    code = StringField("Code from the app", validators=[DataRequired(message="Enter the code."),
+                                                        Length(max=32)])
+
+
+@dataclass(frozen=True)
+class TwoFactorState:
+    on: bool
+    allowed: bool  # the policy is not off
+    required: bool  # the policy requires it of this user
+    codes_left: int
+
+
+def page_context(form: ChangePasswordForm | None = None, *, codes_form=None, off_form=None,
+                 **context) -> dict:
+    """Everything Account & security shows (the two-factor forms come from its blueprint)."""
+    policy = current_preferences().two_factor_policy
+    on = current_user.two_factor_on
+    state = TwoFactorState(
+        on, two_factor.allowed(policy), two_factor.required(policy, role=current_user.role),
+        two_factor.recovery_codes_left(db.session, current_user.user_id) if on else 0)
     return {"form": form or ChangePasswordForm(formdata=None), "sessions": _sessions(),
-            **context}
+            "two_factor": state,
+            "codes_form": codes_form or PasswordCodeForm(prefix="codes", formdata=None),
+            "off_form": off_form or PasswordCodeForm(prefix="off", formdata=None), **context}
+
+
+_page = page_context
 
 
 @bp.get("")
@@ -96,6 +127,7 @@ def end_other_sessions():
     ended = account_sessions.end_all(db.session, user_id=current_user.user_id,
                                      reason="others_signed_out", now=now(),
                                      keep_session_id=current_user.session_id)
+    two_factor.revoke_devices(db.session, user_id=current_user.user_id, now=now())
     db.session.commit()
     message = ("Every other device has been signed out." if ended
                else "No other device was signed in.")

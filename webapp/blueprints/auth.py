@@ -15,13 +15,14 @@ from flask_login import current_user, login_required, logout_user
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from webapp.blueprints.two_factor import after_password
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
 from webapp.htmx import finish
-from webapp.login import PortalUser, remember_device, sign_in, trusted_device
+from webapp.login import PortalUser, remember_device, trusted_device
 from webapp.services.accounts import auth, sessions, throttle
 
 bp = Blueprint("auth", __name__)
@@ -68,10 +69,9 @@ def login():
                                                             s="" if minutes == 1 else "s")), 429
         return render_template("auth/login.html", form=form, failure=LOGIN_FAILED), 422
     next_url = auth.safe_next(request.args.get("next"))
-    session.clear()  # a fresh session at login: nothing carried over from before
-    portal_user = sign_in(tried.user, method=sessions.PASSWORD)
-    db.session.commit()
-    return remember_device(redirect(next_url or _home_for(portal_user), 303), account)
+    response = after_password(tried.user, method=sessions.PASSWORD, target=next_url,
+                              new_device=not trusted_device(account))
+    return remember_device(response, account)
 
 
 @bp.post("/logout")

@@ -11,19 +11,17 @@ from flask import (
     current_app,
     render_template,
     request,
-    session,
-    url_for,
 )
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length
 
+from webapp.blueprints.two_factor import after_password
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm, NewPasswordForm
-from webapp.htmx import finish, form_errors
-from webapp.login import sign_in
+from webapp.htmx import form_errors
 from webapp.services.accounts import invitations, notices
 from webapp.services.core.errors import InvalidInput
 
@@ -89,7 +87,6 @@ def set_password(token: str, purpose: str):
     except InvalidInput as exc:
         form.show(exc)
         return form_errors("password/set.html", **page)
-    session.clear()  # whoever was signed in on this browser before, it is this user now
-    signed_in = sign_in(user, method=purpose)
-    db.session.commit()
-    return finish(url_for("admin.index" if signed_in.is_admin else "home.index"), DONE[purpose])
+    # whoever was signed in on this browser before, it is this user now (after the code, when
+    # two-factor sign-in is on: an emailed link is one factor, not two)
+    return after_password(user, method=purpose, target=None, message=DONE[purpose])

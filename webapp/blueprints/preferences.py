@@ -53,6 +53,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Overdue invoices", ("overdue_reminder_days", "overdue_action", "overdue_action_days")),
     ("Portal access", ("portal_auto_enable",)),
     ("Sign-in sessions", ("session_lifetime_days", "session_idle_days")),
+    ("Two-factor sign-in", ("two_factor_policy", "two_factor_new_device_email")),
     ("Portal", ("portal_name", "banner_text")),
     ("Organization", ("name", "address", "email", "phone", "timezone", "locale",
                       "base_currency", "tax_name", "tax_rate")),
@@ -65,6 +66,8 @@ HELP = {
     "dunning_retry_days": "Days after the failed charge, ascending, such as 1, 3, 7.",
     "session_lifetime_days": "From 1 to 365 days after signing in, for customers and admins.",
     "session_idle_days": "From 1 to 90 days since the session was last used.",
+    "two_factor_policy": "A code from an authenticator app after the password. Where it is "
+                         "required, people set it up right after their next sign-in.",
     "overdue_reminder_days": "For invoices not charged automatically: days past the due date, "
                              "ascending, such as 1, 7, 14. Leave empty for no reminders.",
     "overdue_action": "What happens to the subscription of an invoice left unpaid, as when "
@@ -112,6 +115,8 @@ class PreferencesForm(FlaskForm):
     reminder_renewal_days = _whole_number("reminder_renewal_days")
     session_lifetime_days = _whole_number("session_lifetime_days")
     session_idle_days = _whole_number("session_idle_days")
+    two_factor_policy = SelectField(LABELS["two_factor_policy"],
+                                    choices=_choices(preferences.TWO_FACTOR_POLICIES))
     overdue_reminder_days = StringField(LABELS["overdue_reminder_days"])
     overdue_action = SelectField(LABELS["overdue_action"],
                                  choices=_choices(preferences.OVERDUE_ACTIONS))

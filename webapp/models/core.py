@@ -9,8 +9,8 @@ from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
-__all__ = ["Organization", "BrandAsset", "User", "UserSession", "Customer", "ContactPerson",
-           "Counter"]
+__all__ = ["Organization", "BrandAsset", "User", "UserSession", "RecoveryCode", "TrustedDevice",
+           "Customer", "ContactPerson", "Counter"]
 
 
 class Organization(SQLModel, table=True):
@@ -87,6 +87,12 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Two-factor sign-in (services/accounts/two_factor.py): the TOTP secret (base32), set
+    # when set-up starts and switched on once a code confirms it; the last time step a code
+    # was accepted at, so each code signs in once.
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_last_step: int | None = Field(default=None)
 
 
 class UserSession(SQLModel, table=True):
@@ -112,6 +118,34 @@ class UserSession(SQLModel, table=True):
     # logout | signed_out | others_signed_out | password_changed | password_reset |
     # password_invitation | revoked | admin | expired
     end_reason: str | None = Field(default=None, max_length=24)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of a user's ten single-use two-factor recovery codes; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TrustedDevice(SQLModel, table=True):
+    """A browser where the user ticked "Remember this device": it skips the code step until
+    it expires (30 days) or is revoked ("Sign out everywhere else", a password change, a
+    two-factor reset). It outlives logout and idle expiry. Only the token's SHA-256 is kept."""
+
+    __tablename__ = "trusted_device"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    device: str = Field(default="", max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ContactPerson(SQLModel, table=True):

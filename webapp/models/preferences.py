@@ -115,4 +115,9 @@ class Preferences(SQLModel, table=True):
     session_lifetime_days: int = Field(default=30)  # 1-365
     session_idle_days: int = Field(default=7)  # 1-90
 
+    # Two-factor sign-in: off | optional | admins (required for admins) | everyone; and
+    # whether a sign-in from a browser new to the account is emailed to its owner.
+    two_factor_policy: str = Field(default="optional", max_length=16)
+    two_factor_new_device_email: bool = Field(default=False)
+
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.models import User
-from webapp.services.accounts import sessions
+from webapp.services.accounts import sessions, two_factor
 from webapp.services.core.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 10
@@ -89,6 +89,7 @@ def change_password(session: Session, *, user_id: int, current_password: str,
     set_password(user, new_password)
     sessions.end_all(session, user_id=user.id, reason="password_changed", now=now,
                      keep_session_id=current_session_id)
+    two_factor.revoke_devices(session, user_id=user.id, now=now)
     return PasswordChanged(user.id, user.session_version)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Organization, User
-from webapp.services.accounts import auth, sessions
+from webapp.services.accounts import auth, sessions, two_factor
 from webapp.services.core import outbox
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 
@@ -94,6 +94,7 @@ def set_password_with_token(session: Session, *, token: str, purpose: Purpose,
     auth.set_password(user, new_password)
     sessions.end_all(session, user_id=user.id, reason=f"password_{purpose.name}",
                      now=now)
+    two_factor.revoke_devices(session, user_id=user.id, now=now)
     return user
 
 

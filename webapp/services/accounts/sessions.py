@@ -29,8 +29,10 @@ from webapp.models import UserSession
 from webapp.services.core.errors import NotFound
 
 PASSWORD, INVITATION, RESET = "password", "invitation", "reset"
+TOTP, RECOVERY = "totp", "recovery_code"  # a password (or a link) and then a second factor
 METHOD_LABELS = {PASSWORD: "Password", INVITATION: "Invitation link",
-                 RESET: "Password reset link"}
+                 RESET: "Password reset link", TOTP: "Password + authenticator code",
+                 RECOVERY: "Password + recovery code"}
 # Last seen moves at most this often: one small UPDATE a minute per active browser.
 TOUCH_EVERY = timedelta(minutes=1)
 # Ended and expired rows are kept this long (Account & security lists only live ones).

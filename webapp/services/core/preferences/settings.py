@@ -20,7 +20,7 @@ from webapp.services.core.preferences.permissions import ORGANIZATION_ID, load
 
 __all__ = [
     "LABELS", "PREFERENCE_FIELDS", "ORGANIZATION_FIELDS", "SWITCHES", "EDIT_TIMINGS",
-    "CANCEL_TIMINGS", "DUNNING_FINAL_ACTIONS", "OVERDUE_ACTIONS", "InvalidChanges", "Change", "UpdateResult",
+    "CANCEL_TIMINGS", "DUNNING_FINAL_ACTIONS", "OVERDUE_ACTIONS", "TWO_FACTOR_POLICIES", "InvalidChanges", "Change", "UpdateResult",
     "HistoryEntry", "SettingsView", "parse_percent", "format_percent", "format_value",
     "current_values", "update", "history", "settings_view", "seed_demo_preferences",
 ]
@@ -34,8 +34,13 @@ DUNNING_FINAL_ACTIONS = {"unpaid": "Mark the subscription unpaid",
 OVERDUE_ACTIONS = {"nothing": "Nothing: keep renewing and reminding",
                    "unpaid": "Mark the subscription unpaid",
                    "cancelled": "Cancel the subscription"}
+TWO_FACTOR_POLICIES = {"off": "Off: nobody uses a second factor",
+                       "optional": "Optional: each person chooses",
+                       "admins": "Required for admins, optional for customers",
+                       "everyone": "Required for everyone"}
 _CHOICES = {"edit_timing": EDIT_TIMINGS, "cancel_timing": CANCEL_TIMINGS,
-            "dunning_final_action": DUNNING_FINAL_ACTIONS, "overdue_action": OVERDUE_ACTIONS}
+            "dunning_final_action": DUNNING_FINAL_ACTIONS, "overdue_action": OVERDUE_ACTIONS,
+            "two_factor_policy": TWO_FACTOR_POLICIES}
 
 LABELS: dict[str, str] = {
     "module_subscriptions": "Subscriptions", "module_invoices": "Invoices",
@@ -80,6 +85,9 @@ LABELS: dict[str, str] = {
     "portal_auto_enable": "Enable the portal for new customers automatically",
     "session_lifetime_days": "A sign-in lasts at most (days)",
     "session_idle_days": "Sign out after this long without use (days)",
+    "two_factor_policy": "Two-factor sign-in",
+    "two_factor_new_device_email": "Email people when their account is signed in to from a "
+                                   "new browser",
     "portal_name": "Portal name", "banner_text": "Banner text",
     "name": "Organization name", "address": "Address", "email": "Contact email",
     "phone": "Phone", "timezone": "Timezone", "locale": "Locale",
