@@ -40,11 +40,12 @@ def load_request_facts() -> None:
     if facts is not None:
         g.org, g.preferences = facts.organization, facts.preferences
         g.moment = _moment_of(facts.organization)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            # A write request's transaction takes SQLite's write lock at BEGIN: end this
-            # reading one, so the lock waits for the request's own work (a rate limit's
-            # count, in a connection of its own, comes first).
-            db.session.commit()
+    if request.method not in ("GET", "HEAD", "OPTIONS") and db.session.in_transaction():
+        # A write request's transaction takes SQLite's write lock at BEGIN: end this reading
+        # one, so the lock waits for the request's own work (a rate limit's count, in a
+        # connection of its own, comes first). Also when the login read found no live
+        # session (a browser signed out elsewhere posting the login form).
+        db.session.commit()
 
 
 def _moment_of(org: OrganizationView | None) -> Moment:

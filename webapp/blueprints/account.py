@@ -17,6 +17,7 @@ from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.permissions import current_preferences
 from webapp.services.accounts import auth, two_factor
 from webapp.services.accounts import sessions as account_sessions
+from webapp.services.admin import portal
 from webapp.services.core.errors import InvalidInput
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -58,8 +59,10 @@ def page_context(form: ChangePasswordForm | None = None, *, codes_form=None, off
     state = TwoFactorState(
         on, two_factor.allowed(policy), two_factor.required(policy, role=current_user.role),
         two_factor.recovery_codes_left(db.session, current_user.user_id) if on else 0)
+    admins = (portal.admin_logins(db.session, you=current_user.user_id)
+              if current_user.is_admin else ())
     return {"form": form or ChangePasswordForm(formdata=None), "sessions": _sessions(),
-            "two_factor": state,
+            "two_factor": state, "admins": admins,
             "codes_form": codes_form or PasswordCodeForm(prefix="codes", formdata=None),
             "off_form": off_form or PasswordCodeForm(prefix="off", formdata=None), **context}
 

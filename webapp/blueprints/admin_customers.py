@@ -229,3 +229,16 @@ def end_all_sessions(customer_id: int):
     return swap_or_redirect("admin_customer_portal", access=access,
                             message="The customer has been signed out everywhere.",
                             redirect_to=url_for(".detail", customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/portal/two-factor/reset")
+@admin_required
+def reset_two_factor(customer_id: int):
+    """Turn off the customer's two-factor sign-in; they are told by email."""
+    access = portal.reset_two_factor(db.session, actor=actor(), customer_id=customer_id,
+                                     now=now())
+    commit_and_dispatch()
+    return swap_or_redirect("admin_customer_portal", access=access,
+                            message="Two-factor sign-in is off for this customer; they have "
+                                    "been emailed.",
+                            redirect_to=url_for(".detail", customer_id=customer_id))

@@ -9,7 +9,6 @@ tokens (TRUSTED_COOKIE); the server keeps their hashes and can revoke them.
 
 from __future__ import annotations
 
-import time
 
 from flask import (
     Blueprint,
@@ -26,16 +25,18 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
 from webapp.blueprints.account import PasswordCodeForm, page_context
+from webapp.blueprints.admin_forms import actor
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
-from webapp.htmx import finish, form_errors, render_page
-from webapp.login import sign_in
+from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
+from webapp.login import admin_required, sign_in
 from webapp.models import User
 from webapp.permissions import current_preferences
 from webapp.services.accounts import invitations, two_factor
+from webapp.services.admin import portal
 from webapp.services.core.errors import InvalidInput
 
 bp = Blueprint("two_factor", __name__)
@@ -113,7 +114,7 @@ def after_password(user: User, *, method: str, target: str | None,
     session.clear()  # a fresh session: nothing carried over from before
     if two_factor.is_on(user) and not _remembered(user):
         session[PENDING] = {"user": user.id, "version": user.session_version,
-                            "at": int(time.time()), "next": target, "method": method,
+                            "at": int(now().timestamp()), "next": target, "method": method,
                             "message": message, "new_device": new_device, "wrong": 0}
         db.session.commit()  # last_login_at, a used link
         return redirect(url_for("two_factor.code"), 303)
@@ -155,7 +156,7 @@ def code():
     if pending is None:
         return redirect(url_for("auth.login"))
     note, user = pending
-    if time.time() - note["at"] > PENDING_FOR:
+    if now().timestamp() - note["at"] > PENDING_FOR:
         return _restart(EXPIRED)
     form = CodeForm()
     if not form.validate_on_submit():
@@ -299,3 +300,14 @@ def turn_off():
     db.session.commit()
     return form_errors("account/show.html", "account_two_factor",
                        **page_context(off_form=form))
+
+
+@bp.post("/account/two-factor/admins/<int:user_id>/reset")
+@admin_required
+def reset_admin(user_id: int):
+    """Turn off another admin's two-factor sign-in (they lost their phone and codes)."""
+    portal.reset_admin_two_factor(db.session, actor=actor(), user_id=user_id, now=now())
+    commit_and_dispatch()
+    return swap_or_redirect("account_admins", admins=portal.admin_logins(
+        db.session, you=current_user.user_id), redirect_to=url_for("account.show"),
+        message="Two-factor sign-in is off for that admin; they have been emailed.")

@@ -370,3 +370,14 @@ def test_the_schedule_purges_sessions_ended_more_than_90_days_ago(app, seeded):
         db.session.commit()
         assert jobs.purge_sessions() == 1
         assert len(db.session.exec(select(UserSession)).all()) == 1
+
+
+def test_a_browser_signed_out_from_another_device_signs_in_again(app, client, auth, seeded):
+    """Its login cookie names an ended session: the login read finds it ended, and the POST's
+    rate-limit count (its own connection) must not wait behind that read on SQLite."""
+    auth.login()
+    other = _device(app, PHONE)
+    post_form(other, "/account/sessions/end-others", {}, token_from="/account")
+    assert not _signed_in(client)
+    answer = auth.login()
+    assert answer.status_code == 303 and _signed_in(client)

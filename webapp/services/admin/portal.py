@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from webapp.models import User
-from webapp.services.accounts import invitations
+from webapp.services.accounts import invitations, two_factor
 from webapp.services.accounts import sessions as account_sessions
 from webapp.services.accounts.sessions import SessionView
 from webapp.services.admin import Actor, LinkSettings, get_customer
@@ -33,6 +33,7 @@ class PortalAccess:
     login_email: str | None
     last_login_at: datetime | None
     sessions: tuple[SessionView, ...]  # where the login is signed in now
+    two_factor_on: bool = False  # set up, or being set up: a reset clears either
 
     @property
     def label(self) -> str:
@@ -71,7 +72,8 @@ def access(session: Session, *, customer_id: int, now: datetime) -> PortalAccess
         session, user_id=user.id, now=now,
         limits=account_sessions.Limits.of(preferences.load(session)))
     return PortalAccess(customer.id, state, user.email if user else None,
-                        user.last_login_at if user else None, live)
+                        user.last_login_at if user else None, live,
+                        bool(user and (user.totp_enabled_at or user.totp_secret)))
 
 
 def invite(session: Session, *, actor: Actor, customer_id: int, links: LinkSettings,
@@ -142,3 +144,45 @@ def sign_out(session: Session, *, actor: Actor, customer_id: int, now: datetime,
                        context={"name": customer.display_name, "count": ended,
                                 "page": outbox.page("auth.login")})
     return after
+
+
+def reset_two_factor(session: Session, *, actor: Actor, customer_id: int,
+                     now: datetime) -> PortalAccess:
+    """Turn off the customer's two-factor sign-in (they lost their phone and their codes):
+    audited, their remembered devices forgotten, they are emailed."""
+    user = _login(session, get_customer(session, customer_id).id)
+    if user is None or not two_factor.reset(session, user_id=user.id,
+                                            actor_user_id=actor.user_id,
+                                            actor_label=actor.label, now=now):
+        raise DomainError("This customer does not use two-factor sign-in.")
+    return access(session, customer_id=customer_id, now=now)
+
+
+@dataclass(frozen=True)
+class AdminLogin:
+    user_id: int
+    email: str
+    two_factor_on: bool
+    last_login_at: datetime | None
+    is_you: bool
+
+
+def admin_logins(session: Session, *, you: int) -> tuple[AdminLogin, ...]:
+    """The organization's admins, for resetting another admin's two-factor sign-in."""
+    rows = session.exec(select(User).where(User.role == "admin", User.is_active)
+                        .order_by(User.email)).all()
+    return tuple(AdminLogin(u.id, u.email, bool(u.totp_enabled_at or u.totp_secret),
+                            u.last_login_at, u.id == you) for u in rows)
+
+
+def reset_admin_two_factor(session: Session, *, actor: Actor, user_id: int,
+                           now: datetime) -> None:
+    """Another admin's reset (one's own goes through Account & security's turn-off)."""
+    user = session.get(User, user_id)
+    if user is None or user.role != "admin" or not user.is_active:
+        raise NotFound("No such admin.")
+    if user.id == actor.user_id:
+        raise DomainError("Turn your own two-factor sign-in off on Account & security.")
+    if not two_factor.reset(session, user_id=user.id, actor_user_id=actor.user_id,
+                            actor_label=actor.label, now=now):
+        raise DomainError(f"{user.email} does not use two-factor sign-in.")

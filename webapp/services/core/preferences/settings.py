@@ -401,11 +401,13 @@ def settings_view(session: Session, *, history_limit: int = 10) -> SettingsView:
 
 
 def seed_demo_preferences(session: Session, *, now: datetime) -> Preferences:
-    """The demo organization turns every switch on (once; later admin edits are kept)."""
+    """The demo organization turns every switch on (once; later admin edits are kept), but
+    the mail about sign-ins from a new browser: every first demo login would send one."""
     prefs = session.get(Preferences, ORGANIZATION_ID)
     if prefs is None:
         prefs = Preferences(organization_id=ORGANIZATION_ID, updated_at=now,
-                            **dict.fromkeys(SWITCHES, True))
+                            **{**dict.fromkeys(SWITCHES, True),
+                               "two_factor_new_device_email": False})
         session.add(prefs)
         session.flush()
     return prefs
