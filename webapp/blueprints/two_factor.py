@@ -9,7 +9,6 @@ tokens (TRUSTED_COOKIE); the server keeps their hashes and can revoke them.
 
 from __future__ import annotations
 
-
 from flask import (
     Blueprint,
     Response,

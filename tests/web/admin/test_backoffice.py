@@ -40,6 +40,7 @@ ROUTES = [
     ("post", "/admin/customers/{customer}/portal/revoke"),
     ("post", "/admin/customers/{customer}/portal/sessions/1/end"),
     ("post", "/admin/customers/{customer}/portal/sessions/end-all"),
+    ("post", "/admin/customers/{customer}/portal/two-factor/reset"),
     ("get", "/admin/catalog"), ("get", "/admin/catalog/plans/new"),
     ("post", "/admin/catalog/plans"), ("get", "/admin/catalog/plans/{plan}/edit"),
     ("post", "/admin/catalog/plans/{plan}/edit"), ("post", "/admin/catalog/plans/{plan}/status"),
