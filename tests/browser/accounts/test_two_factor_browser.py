@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pyotp
 
-from tests.browser.support import click_through, login, logout, path_of, visit
+from tests.browser.support import check_page, click_through, login, logout, path_of, visit
 from tests.conftest import FIXED_NOW
 from webapp import demo
 
@@ -16,24 +16,28 @@ from webapp import demo
 def _code_step(page, code: str) -> None:
     assert path_of(page) == "/login/code"
     page.get_by_label("Code").fill(code)
-    click_through(page, page.get_by_role("button", name="Sign in"))
+    with page.expect_navigation():  # htmx posts it, and is told to navigate (HX-Redirect)
+        page.get_by_role("button", name="Sign in").click()
+    check_page(page)
 
 
 def test_jane_turns_on_two_factor_and_signs_in_with_a_code_then_a_recovery_code(page):
     login(page, *demo.JANE)
     visit(page, "/account")
-    click_through(page, page.get_by_role("link", name="Set up two-factor sign-in"))
+    click_through(page, page.get_by_role("button", name="Set up two-factor sign-in"))
     assert page.locator("figure.qr-code svg").count() == 1
     secret = page.locator("#two-factor-secret").get_attribute("data-secret")
     app = pyotp.TOTP(secret)
     page.get_by_label("Code from the app").fill(app.at(FIXED_NOW))
-    click_through(page, page.get_by_role("button", name="Turn on two-factor sign-in"))
+    page.get_by_role("button", name="Turn on two-factor sign-in").click()  # htmx swaps the panel
+    page.wait_for_selector("#recovery-codes")
+    check_page(page)
     codes = page.locator("#recovery-codes li").all_inner_texts()
     assert len(codes) == 10
     with page.expect_download() as download:
         page.get_by_role("button", name="Download as a text file").click()
     assert codes[0] in download.value.path().read_text()
-    click_through(page, page.get_by_role("link", name="I have saved them"))
+    click_through(page, page.get_by_role("button", name="I have saved them"))
     assert "10 recovery codes left" in page.get_by_role("main").inner_text()
 
     logout(page)
