@@ -199,3 +199,12 @@ def test_a_reset_turns_it_off_forgets_devices_audits_and_emails(session, user, n
     assert not two_factor.reset_by_email(session, email=user.email, now=now, actor_label="x")
     with pytest.raises(NotFound):
         two_factor.reset_by_email(session, email="nobody@example.com", now=now, actor_label="x")
+
+
+def test_a_password_change_forgets_the_remembered_devices(session, user, now):
+    from webapp.services.accounts import auth
+
+    token = two_factor.remember(session, user_id=user.id, user_agent=None, now=now)
+    auth.change_password(session, user_id=user.id, current_password=PASSWORD,
+                         new_password="a-second-password-2", current_session_id=None, now=now)
+    assert not two_factor.is_trusted(session, user_id=user.id, token=token, now=now)

@@ -410,3 +410,18 @@ def test_the_command_line_resets_the_last_admin(app, seeded):
     with app.app_context():
         assert db.session.exec(select(AuditEntry).where(
             AuditEntry.action == "two_factor.reset")).one().actor_label.startswith("command")
+
+
+def test_with_two_factor_on_a_page_runs_the_same_statements(app, client, auth, seeded):
+    """The login read stays one statement: whether two-factor sign-in is on comes with the
+    user's row, and the policy with the preferences, in it."""
+    from tests.web.app.test_request_facts import _statements
+
+    auth.login()
+    before = _statements(app, "/invoices", client)
+    _set_up(app, client)
+    _set_policy(app, two_factor_policy="everyone")
+    after = _statements(app, "/invoices", client)
+    assert len(after) == len(before)
+    assert sum(1 for s in after if '"user"' in s or " user" in s.lower()) == \
+        sum(1 for s in before if '"user"' in s or " user" in s.lower())
