@@ -113,6 +113,7 @@ def _use_recovery_code(session: Session, user_id: int, code: str, now: datetime)
     normalized = _normalize_recovery(code)
     if len(normalized) != 10:
         return False
+    session.flush()
     spent = session.connection().execute(
         update(RecoveryCode.__table__)
         .where(RecoveryCode.__table__.c.user_id == user_id,
@@ -312,6 +313,7 @@ def is_trusted(session: Session, *, user_id: int, token: str | None, now: dateti
 def revoke_devices(session: Session, *, user_id: int, now: datetime) -> int:
     """Forget every remembered browser of the user; how many."""
     table = TrustedDevice.__table__
+    session.flush()  # a device remembered in this transaction too
     result = session.connection().execute(update(table).where(
         table.c.user_id == user_id, table.c.revoked_at.is_(None)).values(revoked_at=now))
     return result.rowcount
