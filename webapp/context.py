@@ -27,7 +27,7 @@ from webapp.services.accounts import request_facts
 from webapp.services.accounts.request_facts import OrganizationView
 from webapp.services.core import dates
 from webapp.services.core.dates import Dated, Moment, format_day
-from webapp.services.core.money import format_money
+from webapp.services.core.money import format_money, format_rate
 
 
 def load_request_facts() -> None:
@@ -107,6 +107,12 @@ def localdate_filter(ctx: Context, value: datetime | date | None, fmt: str = "me
         org = _org(ctx)
         return format_day(value, _locale(ctx), timezone=org.timezone if org else None, fmt=fmt)
     return format_day(value, _locale(ctx), fmt=fmt)
+
+
+@pass_context
+def rate_filter(ctx: Context, basis_points: int | None) -> str:
+    """{{ invoice.tax_rate_bp|rate }}: a tax rate in basis points as "20%"."""
+    return format_rate(basis_points, _locale(ctx))
 
 
 def say(message: Dated | str | None) -> str | None:

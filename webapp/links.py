@@ -32,6 +32,17 @@ def _builder(app: Flask) -> Paths:
     return build
 
 
+def page_urls() -> Callable[[str, Mapping[str, Any]], str]:
+    """endpoint, values -> the page's absolute URL from BASE_URL, for links inside documents
+    (an invoice's "Pay online"), which may be rendered in a worker, with no request."""
+    app = current_app._get_current_object() if has_app_context() else _worker_app()
+    base_url, build = app.config["BASE_URL"].rstrip("/"), _builder(app)
+
+    def page_url(endpoint: str, values: Mapping[str, Any]) -> str:
+        return base_url + build(endpoint, values)
+    return page_url
+
+
 @cache
 def _worker_app() -> Flask:
     """The app, for its URL map only, in a process that has none (an RQ worker)."""

@@ -9,7 +9,13 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from webapp.context import current_org, localdate_filter, localdatetime_filter, money_filter
+from webapp.context import (
+    current_org,
+    localdate_filter,
+    localdatetime_filter,
+    money_filter,
+    rate_filter,
+)
 from webapp.nav import sidebar
 from webapp.permissions import can
 
@@ -18,6 +24,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.filters["localdate"] = localdate_filter
     app.jinja_env.filters["localdatetime"] = localdatetime_filter
+    app.jinja_env.filters["rate"] = rate_filter
     app.jinja_env.globals["badge"] = badge
     app.jinja_env.globals["badge_on"] = badge_on
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from webapp import links
 from webapp.clock import now as clock_now
 from webapp.db import session_scope
 from webapp.dispatch import dispatch
@@ -34,7 +35,7 @@ def render_document_job(job_id: int) -> None:
 
     try:
         with session_scope(engine) as session:
-            work = document_jobs.prepare(session, job_id=job_id)
+            work = document_jobs.prepare(session, job_id=job_id, page_url=links.page_urls())
         report(20)
         document = work.render(report)
         with session_scope(engine) as session:

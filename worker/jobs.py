@@ -32,7 +32,7 @@ def attach_document(session, **where):
     reportlab) is loaded only by a sender that attaches one, not by every worker."""
     from webapp.services.documents import sources
 
-    return sources.attachment(session, **where)
+    return sources.attachment(session, page_url=links.page_urls(), **where)
 
 
 def send_outbox_message(message_id: int) -> None:

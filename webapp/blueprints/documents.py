@@ -9,6 +9,7 @@ from flask_login import current_user
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import Length
 
+from webapp import links
 from webapp.context import moment, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
@@ -36,7 +37,8 @@ def download(document: pdf.Document):
 def invoice_pdf(invoice_id: int):
     """One of the customer's invoices as a PDF."""
     return download(sources.invoice_pdf(db.session, customer_id=current_user.customer_id,
-                                        invoice_id=invoice_id, at=moment()))
+                                        invoice_id=invoice_id, at=moment(),
+                                        page_url=links.page_urls()))
 
 
 @bp.get("/credits/<int:credit_note_id>.pdf")

@@ -55,8 +55,9 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Sign-in sessions", ("session_lifetime_days", "session_idle_days")),
     ("Two-factor sign-in", ("two_factor_policy", "two_factor_new_device_email")),
     ("Portal", ("portal_name", "banner_text")),
-    ("Organization", ("name", "address", "email", "phone", "timezone", "locale",
-                      "base_currency", "tax_name", "tax_rate")),
+    ("Organization", ("name", "legal_name", "address", "email", "phone", "timezone", "locale",
+                      "base_currency", "tax_name", "tax_rate", "tax_id",
+                      "payment_instructions")),
 )
 HELP = {
     "trial_max_extensions": "From 0 to 5.",
@@ -78,6 +79,13 @@ HELP = {
     "timezone": "Such as Europe/London or America/New_York.",
     "locale": "Such as en_GB, en_US or de_DE: sets how dates and amounts are written.",
     "tax_rate": "A percentage such as 20 or 7.5; leave both tax fields empty for no tax.",
+    "legal_name": "The registered name printed on invoices and other documents; leave empty "
+                  "to print the organization name.",
+    "address": "Printed as the seller's address on every document.",
+    "tax_id": "Your VAT or tax number, printed on every document beside the tax name, such "
+              "as GB123456789.",
+    "payment_instructions": "How to pay by bank transfer (bank, account, reference), printed "
+                            "on invoices under the \"Pay online\" link.",
 }
 
 
@@ -124,6 +132,7 @@ class PreferencesForm(FlaskForm):
     portal_name = StringField(LABELS["portal_name"])
     banner_text = TextAreaField(LABELS["banner_text"])
     name = StringField(LABELS["name"])
+    legal_name = StringField(LABELS["legal_name"])
     address = TextAreaField(LABELS["address"])
     email = EmailField(LABELS["email"], validators=[
         Email("Enter an email address such as billing@example.com.")])
@@ -134,6 +143,8 @@ class PreferencesForm(FlaskForm):
                                 choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES])
     tax_name = StringField(LABELS["tax_name"])
     tax_rate = StringField(LABELS["tax_rate_bp"])
+    tax_id = StringField(LABELS["tax_id"])
+    payment_instructions = TextAreaField(LABELS["payment_instructions"])
 
     @classmethod
     def from_values(cls, values: dict) -> PreferencesForm:

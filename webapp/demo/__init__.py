@@ -20,6 +20,13 @@ OMAR = ("omar@example.com", "portal-demo-2")
 ADMIN = ("admin@example.com", "admin-demo-1")
 
 
+DEMO_PAYMENT_INSTRUCTIONS = (
+    "Bank transfer to Northwind Cloud Limited, Barclays Bank, Bristol\n"
+    "Sort code 20-00-00 · Account 55555555\n"
+    "IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22\n"
+    "Please quote the invoice number as the reference.")
+
+
 @dataclass(frozen=True)
 class DemoSeeded:
     created: bool
@@ -68,7 +75,11 @@ def seed_organization(session: Session, *, now: datetime) -> Organization:
             address="12 Harbour Street, Bristol BS1 4ND, United Kingdom",
             phone="+44 117 496 0000", email="billing@northwind.example",
             timezone="Europe/London", locale="en_GB", base_currency="USD",
-            tax_name="VAT", tax_rate_bp=2000, created_at=now)
+            tax_name="VAT", tax_rate_bp=2000, created_at=now,
+            # What its documents carry (issue 25): a registered name, a VAT number and how to
+            # pay by bank transfer (a made-up account; the IBAN is the standard example).
+            legal_name="Northwind Cloud Limited", tax_id="GB123456789",
+            payment_instructions=DEMO_PAYMENT_INSTRUCTIONS)
         session.add(org)
         session.flush()
     return org
@@ -83,10 +94,11 @@ def seed_demo(session: Session, *, now: datetime,
     seed_demo_preferences(session, now=now)
     jane = _customer(session, email=JANE[0], name="Jane Cooper", company="Cooper Design Studio",
                      currency="USD", now=now, phone="+1 415 555 0134",
-                     billing_address="500 Market St, San Francisco, CA 94105, USA")
+                     billing_address="500 Market St\nSan Francisco, CA 94105\nUSA")
     omar = _customer(session, email=OMAR[0], name="Omar Haddad", company="Haddad Trading",
                      currency="EUR", now=now, phone="+49 30 555 0199",
-                     billing_address="Friedrichstraße 100, 10117 Berlin, Germany")
+                     billing_address="Friedrichstraße 100\n10117 Berlin\nGermany",
+                     tax_id="DE123456789")
     _user(session, email=JANE[0], password=JANE[1], role="customer", customer_id=jane.id, now=now)
     _user(session, email=OMAR[0], password=OMAR[1], role="customer", customer_id=omar.id, now=now)
     _user(session, email=ADMIN[0], password=ADMIN[1], role="admin", customer_id=None, now=now)

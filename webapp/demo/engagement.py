@@ -58,6 +58,7 @@ def _estimates(session: Session, customer: Customer, specs, *, today: date, now:
             issue_date=today + timedelta(days=issued), expiry_date=today + timedelta(days=expires),
             notes="Prices exclude travel. Valid until the expiry date.",
             subtotal=priced.subtotal, tax_total=priced.tax_total, total=priced.total,
+            tax_rate_bp=priced.tax_rate_bp,
             decision_reason=reason, decided_at=decided,
             sent_at=None if status == "draft" else now + timedelta(days=issued),
             created_at=now + timedelta(days=issued), updated_at=now + timedelta(days=issued))

@@ -254,6 +254,8 @@ class Invoice(SQLModel, table=True):
     subtotal: int = 0
     tax_total: int = 0
     total: int = 0
+    # The rate its lines were taxed at, in basis points (None: no tax), as it was on the day.
+    tax_rate_bp: int | None = None
     amount_paid: int = 0  # Σ allocations of succeeded payments
     credits_applied: int = 0  # Σ credit applications
     idempotency_key: str | None = Field(default=None, max_length=64)

@@ -35,6 +35,7 @@ class Estimate(SQLModel, table=True):
     subtotal: int = Field(default=0)
     tax_total: int = Field(default=0)
     total: int = Field(default=0)
+    tax_rate_bp: int | None = Field(default=None)  # its lines' rate, as on invoices
     decision_reason: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by_user_id: int | None = Field(default=None, foreign_key="user.id")

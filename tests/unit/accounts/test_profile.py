@@ -23,7 +23,7 @@ def seeded(session, now):
 def _details(**changes) -> profile.Details:
     base = dict(display_name="Jane Cooper", company="Cooper Design Studio",
                 phone="+1 415 555 0134",
-                billing_address="500 Market St, San Francisco, CA 94105, USA",
+                billing_address="500 Market St\nSan Francisco, CA 94105\nUSA",
                 shipping_address="", tax_id="")
     return profile.Details(**(base | changes))
 

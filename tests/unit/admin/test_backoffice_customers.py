@@ -52,6 +52,20 @@ def test_every_bad_field_is_reported_at_once_and_nothing_is_saved(session, now, 
     assert session.exec(select(Customer)).all() == []
 
 
+def test_the_admin_keeps_a_customers_billing_address_and_tax_id_as_the_profile_would(
+        session, now, org):
+    saved = _create(session, now, billing_address="1 Dock Road\nLondon E1", tax_id="gb 123456789")
+    assert (saved.customer.billing_address, saved.customer.tax_id) == (
+        "1 Dock Road\nLondon E1", "GB 123456789")
+
+
+def test_a_tax_id_the_documents_cannot_print_is_refused_on_the_admins_form(session, now, org):
+    with pytest.raises(InvalidChanges) as refused:
+        _create(session, now, tax_id="<b>VAT</b>")
+    assert refused.value.errors == {"tax_id": "Enter a tax ID of 4 to 30 letters and digits, "
+                                              "such as GB123456789 or DE 123/456/78901."}
+
+
 def test_two_customers_cannot_share_an_email(session, now, org):
     _create(session, now)
     with pytest.raises(InvalidChanges) as refused:

@@ -13,7 +13,7 @@ from webapp.models import Customer, Review
 
 DETAILS = {"display_name": "Jane Cooper", "company": "Cooper Design Studio",
            "phone": "+1 415 555 0134",
-           "billing_address": "500 Market St, San Francisco, CA 94105, USA",
+           "billing_address": "500 Market St\nSan Francisco, CA 94105\nUSA",
            "shipping_address": "", "tax_id": ""}
 PDF = b"%PDF-1.4\n%test\n"
 

@@ -173,6 +173,7 @@ class Batch:
                "period_start": period[0] if period else None,
                "period_end": period[1] if period else None,
                "subtotal": priced.subtotal, "tax_total": priced.tax_total, "total": priced.total,
+               "tax_rate_bp": priced.tax_rate_bp,
                "amount_paid": 0, "credits_applied": 0, "idempotency_key": None,
                "paid_on": None, "voided_on": None, "created_at": self.at(issue, 6)}
         self.rows["invoice"].append(row)

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import ContactPerson, Customer, DocumentForwardRecipient
-from webapp.services.core import audit, notifications, preferences
+from webapp.services.core import audit, notifications, preferences, text
 from webapp.services.core.errors import NotFound
 from webapp.services.core.preferences import InvalidChanges
 
@@ -26,7 +26,6 @@ FIELD_LABELS = {"display_name": "Name", "company": "Company", "phone": "Phone",
                 "billing_address": "Billing address", "shipping_address": "Shipping address",
                 "tax_id": "Tax ID", "name": "Name", "email": "Email", "role": "Role"}
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
-_TAX_ID = re.compile(r"^[A-Z0-9][A-Z0-9 ./-]*[A-Z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -101,12 +100,9 @@ def _phone(errors: dict, value: str | None) -> str:
 
 
 def _tax_id(errors: dict, value: str | None) -> str:
-    tax_id = _text(errors, "tax_id", value, max_length=50).upper()
-    if tax_id and "tax_id" not in errors and (
-            not _TAX_ID.match(tax_id) or not 4 <= len(tax_id) <= 30
-            or not any(ch.isdigit() for ch in tax_id)):
-        errors["tax_id"] = ("Enter a tax ID of 4 to 30 letters and digits, such as "
-                            "GB123456789 or DE 123/456/78901.")
+    tax_id = text.tax_id(_text(errors, "tax_id", value, max_length=50))
+    if "tax_id" not in errors and (message := text.tax_id_error(tax_id)):
+        errors["tax_id"] = message
     return tax_id
 
 

@@ -27,7 +27,7 @@ from webapp.models import (
     Subscription,
 )
 from webapp.services.admin import Actor, LinkSettings, get_customer, portal
-from webapp.services.core import audit, preferences, state_machine
+from webapp.services.core import audit, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
@@ -197,7 +197,9 @@ def field_errors(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
         company=_line(errors, "company", data.company, 200), phone=phone,
         billing_address=_block(errors, "billing_address", data.billing_address),
         shipping_address=_block(errors, "shipping_address", data.shipping_address),
-        tax_id=_line(errors, "tax_id", data.tax_id, 50).upper())
+        tax_id=text.tax_id(_line(errors, "tax_id", data.tax_id, 50)))
+    if "tax_id" not in errors and (message := text.tax_id_error(cleaned.tax_id)):
+        errors["tax_id"] = message
     return cleaned, errors
 
 

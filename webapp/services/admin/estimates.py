@@ -164,8 +164,8 @@ def _write_lines(session: Session, estimate: Estimate, lines: list[_Line],
                                  description=line.description, quantity=line.quantity,
                                  unit_amount=line.unit_amount, amount=line.amount,
                                  tax_amount=line.tax_amount))
-    estimate.subtotal, estimate.tax_total, estimate.total = (
-        priced.subtotal, priced.tax_total, priced.total)
+    estimate.subtotal, estimate.tax_total, estimate.total, estimate.tax_rate_bp = (
+        priced.subtotal, priced.tax_total, priced.total, priced.tax_rate_bp)
 
 
 def create_estimate(session: Session, *, customer_id: int | None, data: EstimateInput,

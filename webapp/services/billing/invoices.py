@@ -20,6 +20,7 @@ from webapp.models import (
     PaymentAllocation,
     Subscription,
 )
+from webapp.services.billing import tax
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
@@ -228,6 +229,15 @@ class InvoiceDetail:
     @property
     def balance(self) -> int:
         return self.row.balance
+
+    @property
+    def tax_rate_bp(self) -> int | None:
+        """The rate each line was taxed at (None: the invoice carries no tax)."""
+        return self.invoice.tax_rate_bp
+
+    @property
+    def tax_summary(self) -> tuple[tax.TaxBand, ...]:
+        return tax.summary(self.lines, self.invoice.tax_rate_bp)
 
 
 def owned_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoice:

@@ -68,7 +68,7 @@ def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: st
         issue_date=issue_date, due_date=due_date,
         period_start=period.start if period else None, period_end=period.end if period else None,
         subtotal=priced.subtotal, tax_total=priced.tax_total, total=priced.total,
-        idempotency_key=idempotency_key, created_at=now)
+        tax_rate_bp=priced.tax_rate_bp, idempotency_key=idempotency_key, created_at=now)
     session.add(invoice)
     session.flush()
     session.add_all(InvoiceLine(invoice_id=invoice.id, position=index, kind=line.kind,

@@ -53,6 +53,7 @@ class Priced:
     subtotal: int
     tax_total: int
     total: int
+    tax_rate_bp: int | None = None  # the rate every line's tax was computed at (None: no tax)
 
     @property
     def fits(self) -> bool:
@@ -97,7 +98,7 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
                           -tax_off))
     subtotal = sum(line.amount for line in lines)
     tax_total = sum(line.tax_amount for line in lines)
-    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
+    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total, tax_rate_bp)
 
 
 def taxed(charges: list[Charge], tax_rate_bp: int | None = None) -> Priced:
@@ -120,7 +121,7 @@ def taxed(charges: list[Charge], tax_rate_bp: int | None = None) -> Priced:
                           amount, tax))
     subtotal = sum(line.amount for line in lines)
     tax_total = sum(line.tax_amount for line in lines)
-    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total)
+    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total, tax_rate_bp)
 
 
 def share(amount: int, days_left: int, term_days: int) -> int:

@@ -151,7 +151,7 @@ def unused_time(session: Session, sub: Subscription, at: Moment, *,
     kept = _within_paid([line for line in kept if line.amount], lines)
     subtotal, tax = sum(x.amount for x in kept), sum(x.tax_amount for x in kept)
     return UnusedTime(invoice.id, invoice.number, left, days,
-                      Priced(kept, subtotal, tax, subtotal + tax))
+                      Priced(kept, subtotal, tax, subtotal + tax, tax_rate_bp))
 
 
 def _within_paid(credits: list[Line], paid: list[InvoiceLine]) -> tuple[Line, ...]:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import NumberPattern, format_currency, parse_pattern
+from babel.numbers import NumberPattern, format_currency, format_percent, parse_pattern
 
 # ISO 4217 minor-unit exponents that are not 2.
 _EXPONENTS: dict[str, int] = {
@@ -99,3 +99,11 @@ def half_up_div(numerator: int, denominator: int) -> int:
 def percent_of(amount: int, basis_points: int) -> int:
     """amount × basis_points / 10 000, half-up (1500 bp is 15 %)."""
     return half_up_div(amount * basis_points, 10_000)
+
+
+def format_rate(basis_points: int | None, locale: str = "en_US") -> str:
+    """A tax rate in basis points for people, in the locale ("20%", "7.5%", "20 %" in de_DE);
+    None (no tax) is empty."""
+    if basis_points is None:
+        return ""
+    return format_percent(Decimal(basis_points).scaleb(-4), format="#,##0.##%", locale=locale)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -41,7 +41,7 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
 from webapp.services.core.dates import format_day
-from webapp.services.core.money import format_money
+from webapp.services.core.money import format_money, format_rate
 
 log = logging.getLogger("portal.documents")
 
@@ -57,6 +57,12 @@ RESOURCE_POLICY = ResourceAccessPolicy.server(base_dir=STATIC_DIR, allow_remote=
 FONT_FAMILY = "PortalDejaVuSans"
 FONT_FILES = {FONT_FAMILY: "fonts/DejaVuSans.ttf",
               f"{FONT_FAMILY}-Bold": "fonts/DejaVuSans-Bold.ttf"}
+
+
+# endpoint, values -> the page's absolute URL ("https://portal.example/invoices/7"), for a
+# document's links (an invoice's "Pay online"). Given by the caller (webapp/links.py): a
+# document rendered in a worker has no request, and services know no URL map.
+PageUrl = Callable[[str, Mapping[str, Any]], str]
 
 
 class ResourceRefused(ResourceAccessError):
@@ -112,6 +118,11 @@ def _localdate(context, value: datetime | date | None, fmt: str = "medium") -> s
                       fmt=fmt)
 
 
+@pass_context
+def _rate(context, basis_points: int | None) -> str:
+    return format_rate(basis_points, _org_locale(context))
+
+
 @cache
 def environment() -> Environment:
     """The documents' Jinja environment: the app's loader roots, autoescaped, strict."""
@@ -119,6 +130,7 @@ def environment() -> Environment:
                       autoescape=True, undefined=StrictUndefined)
     env.filters["money"] = _money
     env.filters["localdate"] = _localdate
+    env.filters["rate"] = _rate
     return env
 
 

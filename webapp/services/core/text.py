@@ -96,3 +96,26 @@ def date_in_range(value: date) -> bool:
 
 
 DATE_RANGE_MESSAGE = f"Enter a date between the years {DATE_MIN.year} and {DATE_MAX.year}."
+
+
+# A tax number as written on invoices (VAT, EIN, ABN, GST, Steuernummer...): letters, digits
+# and the separators countries print, starting and ending with a letter or digit.
+_TAX_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ./-")
+TAX_ID_MESSAGE = ("Enter a tax ID of 4 to 30 letters and digits, such as GB123456789 or "
+                  "DE 123/456/78901.")
+
+
+def tax_id(value: str | None) -> str:
+    """A typed tax number as stored: spaces trimmed, upper-case (check it with tax_id_error)."""
+    return (value or "").strip().upper()
+
+
+def tax_id_error(value: str) -> str | None:
+    """Why a cleaned tax number (`tax_id`) cannot be used; None when it can (or is empty)."""
+    if not value:
+        return None
+    if (not 4 <= len(value) <= 30 or not set(value) <= _TAX_ID_CHARS
+            or not value[0].isalnum() or not value[-1].isalnum()
+            or not any(ch.isdigit() for ch in value)):
+        return TAX_ID_MESSAGE
+    return None

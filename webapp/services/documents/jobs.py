@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, update
@@ -23,7 +24,7 @@ from sqlmodel import Session, select
 from webapp.models import DocumentJob, Organization
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
-from webapp.services.core.pdf import Document
+from webapp.services.core.pdf import Document, PageUrl
 from webapp.services.documents import packs, statements
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -179,10 +180,12 @@ class Work:
     render: Callable[[Report], Document]
 
 
-def prepare(session: Session, *, job_id: int) -> Work:
-    """Load what the job renders (its kind decides how)."""
+def prepare(session: Session, *, job_id: int, page_url: PageUrl | None = None) -> Work:
+    """Load what the job renders (its kind decides how; `page_url` builds its documents'
+    links, as `sources.invoice_source` says)."""
     job = session.get(DocumentJob, job_id, populate_existing=True)
-    loaders = {"statement": statements.load_statement_document, "pack": packs.load_pack}
+    loaders = {"statement": statements.load_statement_document,
+               "pack": partial(packs.load_pack, page_url=page_url)}
     if job.kind not in loaders:
         raise ValueError(f"unknown document job kind {job.kind!r}")
     loaded = loaders[job.kind](session, customer_id=job.customer_id,

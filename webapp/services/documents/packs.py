@@ -85,7 +85,7 @@ class AccountantPack:
 
 
 def load_pack(session: Session, *, customer_id: int, period: statements.StatementPeriod,
-              at: Moment) -> AccountantPack:
+              at: Moment, page_url: pdf.PageUrl | None = None) -> AccountantPack:
     """Load everything the pack for this range holds (each document once)."""
     loaded = statements.load_statement_document(session, customer_id=customer_id,
                                                 period=period, at=at)
@@ -96,5 +96,6 @@ def load_pack(session: Session, *, customer_id: int, period: statements.Statemen
             continue
         seen.add((kind, entry.document_id))
         packed.append(PackedDocument(folder, sources.document_source(
-            session, kind=kind, customer_id=customer_id, document_id=entry.document_id, at=at)))
+            session, kind=kind, customer_id=customer_id, document_id=entry.document_id, at=at,
+            page_url=page_url)))
     return AccountantPack(loaded, tuple(packed))

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Estimate, EstimateLine, Organization
+from webapp.services.billing import tax
 from webapp.services.core import notifications, outbox, pdf
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, NotFound
@@ -124,6 +125,15 @@ class EstimateDetail:
     estimate: Estimate
     lines: tuple[EstimateLine, ...]
     comments: tuple[CommentView, ...]
+
+    @property
+    def tax_rate_bp(self) -> int | None:
+        """The rate each line was taxed at (None: the estimate carries no tax)."""
+        return self.estimate.tax_rate_bp
+
+    @property
+    def tax_summary(self) -> tuple[tax.TaxBand, ...]:
+        return tax.summary(self.lines, self.estimate.tax_rate_bp)
 
 
 def lines_of(session: Session, estimate_id: int) -> tuple[EstimateLine, ...]:

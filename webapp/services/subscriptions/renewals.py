@@ -120,7 +120,7 @@ def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int
             "due_date": at.today if _automatic(sub) else at.today + timedelta(days=due_days),
             "period_start": draft.period.start, "period_end": draft.period.end,
             "subtotal": draft.priced.subtotal, "tax_total": draft.priced.tax_total,
-            "total": draft.priced.total, "amount_paid": 0, "credits_applied": 0,
+            "total": draft.priced.total, "tax_rate_bp": draft.priced.tax_rate_bp, "amount_paid": 0, "credits_applied": 0,
             "paid_on": at.today if settled else None, "pending_payment_id": payments.get(sub.id),
             "created_at": at.now})
     bulk.insert(session, Invoice.__table__, rows)

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import Coupon, Organization, Preferences, User
-from webapp.services.core import audit
+from webapp.services.core import audit, text
 from webapp.services.core.errors import InvalidInput, NotFound
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID, load
@@ -89,13 +89,15 @@ LABELS: dict[str, str] = {
     "two_factor_new_device_email": "Email people when their account is signed in to from a "
                                    "new browser",
     "portal_name": "Portal name", "banner_text": "Banner text",
-    "name": "Organization name", "address": "Address", "email": "Contact email",
+    "name": "Organization name", "legal_name": "Legal name", "address": "Address",
+    "email": "Contact email", "tax_id": "Tax number",
+    "payment_instructions": "Payment instructions",
     "phone": "Phone", "timezone": "Timezone", "locale": "Locale",
     "base_currency": "Base currency", "tax_name": "Tax name", "tax_rate_bp": "Tax rate (%)",
 }
 ORGANIZATION_FIELDS: tuple[str, ...] = (
-    "portal_name", "banner_text", "name", "address", "email", "phone", "timezone", "locale",
-    "base_currency", "tax_name", "tax_rate_bp")
+    "portal_name", "banner_text", "name", "legal_name", "address", "email", "phone", "timezone",
+    "locale", "base_currency", "tax_name", "tax_rate_bp", "tax_id", "payment_instructions")
 PREFERENCE_FIELDS: tuple[str, ...] = tuple(f for f in LABELS if f not in ORGANIZATION_FIELDS)
 # Every on/off switch; the demo organization turns them all on.
 SWITCHES: tuple[str, ...] = tuple(
@@ -107,7 +109,8 @@ _INT_RANGES = {"trial_max_extensions": (0, 5), "pause_max_days": (1, 365),
                "session_lifetime_days": (1, 365), "session_idle_days": (1, 90),
                "overdue_action_days": (1, 365)}
 _MAX_LENGTHS = {"retention_offer_text": 500, "portal_name": 200, "banner_text": 500,
-                "name": 200, "address": 1000, "email": 254, "phone": 50, "tax_name": 50}
+                "name": 200, "legal_name": 200, "address": 1000, "email": 254, "phone": 50,
+                "tax_name": 50, "tax_id": 50, "payment_instructions": 1000}
 _REQUIRED = ("portal_name", "name", "email")
 _OPTIONAL = ("retention_coupon_code", "tax_name", "tax_rate_bp")  # blank means none
 
@@ -208,6 +211,8 @@ def _normalize(changes: Mapping) -> dict:
             values[field] = None
     if isinstance(values.get("locale"), str):
         values["locale"] = values["locale"].replace("-", "_")
+    if isinstance(values.get("tax_id"), str):
+        values["tax_id"] = text.tax_id(values["tax_id"])
     if isinstance(values.get("base_currency"), str):
         values["base_currency"] = values["base_currency"].upper()
     if isinstance(values.get("cancellation_reasons"), list | tuple):
@@ -305,6 +310,8 @@ def _errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
     if values["base_currency"] not in SUPPORTED_CURRENCIES:
         errors["base_currency"] = "Choose one of the supported currencies."
     errors.update(_tax_errors(values["tax_name"], values["tax_rate_bp"]))
+    if "tax_id" not in errors and (message := text.tax_id_error(values["tax_id"])):
+        errors["tax_id"] = message
     errors.update(_retention_errors(session, values, changed))
     return errors
 
