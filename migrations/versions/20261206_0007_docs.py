@@ -1,6 +1,6 @@
 """documents: the tax rate an invoice's and an estimate's lines were taxed at
 
-Revision ID: 0007_docs
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06 19:00:00
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007_docs'
+revision: str = '0007'
 down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
