@@ -6,8 +6,10 @@ made on first use with the app's loader roots (webapp/templates, then webapp/) s
 templates under print/ include the same fragments as the pages (documents/*.html). HTML is
 autoescaped: customer text (names, line descriptions, reasons) cannot add markup.
 
-A document may load files only from webapp/static: `resolve_resource` is the link_callback
-and refuses every URL and any path outside static by raising, and an xhtml2pdf
+A document may load files only from webapp/static, plus the organization's logo inline as a
+PNG or JPEG `data:` URI (re-encoded when it was uploaded, read once per document by whoever
+loads the document: services/core/brand.py): `resolve_resource` is the link_callback and
+refuses every other URL and any path outside static by raising, and an xhtml2pdf
 `ResourceAccessPolicy` rooted at static with the network off backs it up on the paths that
 do not go through the callback. Our templates ask for nothing else, so a refusal is a bug to
 see, not something to skip quietly.
@@ -59,6 +61,10 @@ FONT_FILES = {FONT_FAMILY: "fonts/DejaVuSans.ttf",
               f"{FONT_FAMILY}-Bold": "fonts/DejaVuSans-Bold.ttf"}
 
 
+# The only data: URIs a document may hold: the logo, as services/core/brand.py writes it.
+INLINE_IMAGES = ("data:image/png;base64,", "data:image/jpeg;base64,")
+
+
 class ResourceRefused(ResourceAccessError):
     """A document asked for a file outside webapp/static, or for a URL."""
 
@@ -71,8 +77,11 @@ def resolve_resource(uri: str, rel: str | None = None) -> str:
     """link_callback: the file under webapp/static that `uri` names; anything else is refused.
 
     Accepts a path relative to static ("fonts/DejaVuSans.ttf") or the app's URL for it
-    ("/static/fonts/DejaVuSans.ttf"). Any scheme (http, file, data, ...) is refused.
+    ("/static/fonts/DejaVuSans.ttf"), and an inline PNG or JPEG image (the logo), returned as
+    it is. Any other scheme (http, file, other data: types, ...) is refused.
     """
+    if str(uri).startswith(INLINE_IMAGES):
+        return str(uri)
     parts = urlsplit(str(uri))
     if parts.scheme or parts.netloc:
         _refuse(uri, "URLs are not allowed")
