@@ -6,10 +6,8 @@ made on first use with the app's loader roots (webapp/templates, then webapp/) s
 templates under print/ include the same fragments as the pages (documents/*.html). HTML is
 autoescaped: customer text (names, line descriptions, reasons) cannot add markup.
 
-A document may load files only from webapp/static, plus the organization's logo inline as a
-PNG or JPEG `data:` URI (re-encoded when it was uploaded, read once per document by whoever
-loads the document: services/core/brand.py): `resolve_resource` is the link_callback and
-refuses every other URL and any path outside static by raising, and an xhtml2pdf
+A document may load files only from webapp/static: `resolve_resource` is the link_callback
+and refuses every URL and any path outside static by raising, and an xhtml2pdf
 `ResourceAccessPolicy` rooted at static with the network off backs it up on the paths that
 do not go through the callback. Our templates ask for nothing else, so a refusal is a bug to
 see, not something to skip quietly.
@@ -24,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -61,7 +59,8 @@ FONT_FILES = {FONT_FAMILY: "fonts/DejaVuSans.ttf",
               f"{FONT_FAMILY}-Bold": "fonts/DejaVuSans-Bold.ttf"}
 
 
-# The only data: URIs a document may hold: the logo, as services/core/brand.py writes it.
+# The data: URIs a document may be given to show (`images=`): the logo, as core/brand.py
+# writes it from the re-encoded image it stored.
 INLINE_IMAGES = ("data:image/png;base64,", "data:image/jpeg;base64,")
 
 
@@ -77,11 +76,8 @@ def resolve_resource(uri: str, rel: str | None = None) -> str:
     """link_callback: the file under webapp/static that `uri` names; anything else is refused.
 
     Accepts a path relative to static ("fonts/DejaVuSans.ttf") or the app's URL for it
-    ("/static/fonts/DejaVuSans.ttf"), and an inline PNG or JPEG image (the logo), returned as
-    it is. Any other scheme (http, file, other data: types, ...) is refused.
+    ("/static/fonts/DejaVuSans.ttf"). Any scheme (http, file, data, ...) is refused.
     """
-    if str(uri).startswith(INLINE_IMAGES):
-        return str(uri)
     parts = urlsplit(str(uri))
     if parts.scheme or parts.netloc:
         _refuse(uri, "URLs are not allowed")
@@ -163,11 +159,24 @@ if "__deepcopy__" not in vars(ShowBoundaryValue):
     ShowBoundaryValue.__deepcopy__ = _share_when_deep_copied
 
 
-def html_to_pdf(html: str) -> bytes:
-    """PDF bytes from HTML; relative resources resolve against webapp/static."""
+def _resolver(images: Collection[str | None]) -> Callable[..., str]:
+    """The link_callback: `resolve_resource`, except for exactly the inline images given (a
+    document's own logo, read once per render), which are used as they are."""
+    allowed = frozenset(i for i in images if i and i.startswith(INLINE_IMAGES))
+    if not allowed:
+        return resolve_resource
+
+    def resolve(uri: str, rel: str | None = None) -> str:
+        return str(uri) if uri in allowed else resolve_resource(uri, rel)
+    return resolve
+
+
+def html_to_pdf(html: str, *, images: Collection[str | None] = ()) -> bytes:
+    """PDF bytes from HTML; relative resources resolve against webapp/static, and the
+    `images` (PNG or JPEG data: URIs, such as the logo) are the only URIs it may hold."""
     register_fonts()
     out = BytesIO()
-    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=resolve_resource,
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=_resolver(images),
                             resource_policy=RESOURCE_POLICY, path=str(STATIC_DIR / "document"))
     if result.err:
         raise RenderFailed(f"xhtml2pdf reported {result.err} error(s)")
@@ -176,8 +185,8 @@ def html_to_pdf(html: str) -> bytes:
 
 def render_pdf(template: str, context: Mapping[str, Any], *,
                env: Environment | None = None) -> bytes:
-    """Render a print/ template to PDF bytes."""
-    return html_to_pdf(render_html(template, context, env=env))
+    """Render a print/ template to PDF bytes (the context's `logo`, a data: URI, shown)."""
+    return html_to_pdf(render_html(template, context, env=env), images=(context.get("logo"),))
 
 
 # --- The documents --------------------------------------------------------------------------

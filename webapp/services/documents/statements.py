@@ -431,7 +431,7 @@ class StatementDocument:
             "logo": self.logo})
         report(50)
         return pdf.Document(filename_for(self.statement.period),
-                            pdf.html_to_pdf(html))
+                            pdf.html_to_pdf(html, images=(self.logo,)))
 
 
 def load_statement_document(session: Session, *, customer_id: int, period: StatementPeriod,
