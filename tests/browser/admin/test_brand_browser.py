@@ -50,7 +50,7 @@ def test_the_admin_takes_the_suggested_shade_and_uploads_a_new_logo(page):
     before = page.locator("nav img.brand-logo").get_attribute("src")
     out = BytesIO()
     Image.new("RGB", (300, 100), (118, 118, 118)).save(out, format="PNG")
-    page.get_by_label("Logo", exact=True).set_input_files(
+    page.locator("input#logo").set_input_files(
         files=[{"name": "logo.png", "mimeType": "image/png", "buffer": out.getvalue()}])
     click_through(page, page.get_by_role("button", name="Replace logo"))
     assert page.get_by_text("The new logo is saved.").is_visible()
