@@ -188,3 +188,9 @@ def test_a_passing_colour_is_saved_and_shown_in_the_history(client, admin):
     assert "The brand colour is saved." in html
     assert "Colour: #0b5d4b → #767676" in html
     assert "admin@example.com" in html
+
+
+def test_a_new_logo_is_in_the_audit_log(client, admin):
+    upload(client, png())
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "brand.logo" in html and "PNG, 240 × 80 px" in html
