@@ -97,9 +97,10 @@ def test_a_large_logo_is_stored_smaller_within_its_box(session, now, org):
     (image_bytes((10000, 10000), mode="1"), "at most 2000"),
     (image_bytes((2001, 10), mode="1"), "at most 2000 pixels"),
     (b"this is not an image at all" * 20, "not a PNG or JPEG image"),
+    (image_bytes()[:-12], "incomplete or damaged"),
     (b"", "Choose a file"),
 ], ids=["svg", "gif", "png-polyglot", "jpeg-polyglot", "oversize", "10000px", "2001px",
-        "garbage", "empty"])
+        "garbage", "truncated", "empty"])
 def test_a_refused_upload_says_why_and_stores_nothing(session, now, org, upload, message):
     before = _version(session)
     with pytest.raises(InvalidInput) as refused:

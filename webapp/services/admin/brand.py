@@ -100,18 +100,28 @@ def _jpeg_end(data: bytes) -> int:
         if at + 4 > len(data):
             return -1
         at += 2 + struct.unpack(">H", data[at + 2:at + 4])[0]
-        if marker == 0xDA:  # SOS: entropy-coded data up to the next marker
-            while at + 1 < len(data):
-                if data[at] == 0xFF and data[at + 1] != 0x00 and not 0xD0 <= data[at + 1] <= 0xD7:
-                    break
-                at += 1
+        if marker == 0xDA:  # SOS: entropy-coded data up to the next marker (FF, then
+            at = _next_marker(data, at)  # neither a stuffed 00 nor a restart marker)
     return -1
 
 
-def _trailing_data(data: bytes, image_format: str) -> bool:
-    """Bytes after the image's end (zero padding aside), where a polyglot hides its HTML."""
+def _next_marker(data: bytes, at: int) -> int:
+    while (at := data.find(b"\xff", at)) >= 0 and at + 1 < len(data):
+        if data[at + 1] != 0x00 and not 0xD0 <= data[at + 1] <= 0xD7:
+            return at
+        at += 2
+    return len(data)
+
+
+def _check_ends_with_the_image(data: bytes, image_format: str) -> None:
+    """Refuse bytes after the image's end (zero padding aside), where a polyglot hides its
+    HTML, and a file that never reaches its end marker."""
     end = _png_end(data) if image_format == "PNG" else _jpeg_end(data)
-    return end < 0 or bool(data[end:].strip(b"\x00"))
+    if end < 0:
+        raise _refuse(f"The image is incomplete or damaged. {ACCEPTED}.")
+    if data[end:].strip(b"\x00"):
+        raise _refuse(f"The file has other data after the image. {ACCEPTED} saved by an "
+                      "image editor.")
 
 
 def _open(data: bytes) -> Image.Image:
@@ -162,15 +172,13 @@ def prepare_logo(data: bytes) -> PreparedLogo:
     if not data:
         raise _refuse(f"Choose a file. {ACCEPTED}.")
     if len(data) > MAX_BYTES:
-        raise _refuse(f"The file is too big: at most 1 MB. {ACCEPTED} of at most 1 MB.")
+        raise _refuse("The file is too big: the logo may be at most 1 MB.")
     opened = _open(data)
     width, height = opened.size
     if width > MAX_SIDE or height > MAX_SIDE:
         raise _refuse(f"The image is {width} × {height} pixels: at most {MAX_SIDE} pixels "
                       "on either side.")
-    if _trailing_data(data, opened.format):
-        raise _refuse(f"The file has other data after the image. {ACCEPTED} saved by an "
-                      "image editor.")
+    _check_ends_with_the_image(data, opened.format)
     picture = _clean_copy(opened)
     stored = ImageOps.contain(picture, (LOGO_BOX, LOGO_BOX), Image.Resampling.LANCZOS) \
         if max(picture.size) > LOGO_BOX else picture
