@@ -49,9 +49,10 @@ def version_in(html: str, endpoint: str) -> str:
 
 # --- The pages -------------------------------------------------------------------------------
 
-def test_the_login_page_shows_the_logo_with_the_company_name_and_the_portal_name(
-        client, seeded):
-    html = client.get("/login").get_data(as_text=True)
+@pytest.mark.parametrize("path", ["/login", "/password/forgot"])
+def test_the_login_and_password_pages_show_the_logo_with_the_company_name_and_portal_name(
+        client, seeded, path):
+    html = client.get(path).get_data(as_text=True)
     assert re.search(rf'<img class="brand-logo" src="/brand/logo\?v=\d+" alt="{NAME}">', html)
     assert "Northwind Customer Portal" in html
 
