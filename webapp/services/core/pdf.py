@@ -10,7 +10,9 @@ A document may load files only from webapp/static: `resolve_resource` is the lin
 and refuses every URL and any path outside static by raising, and an xhtml2pdf
 `ResourceAccessPolicy` rooted at static with the network off backs it up on the paths that
 do not go through the callback. Our templates ask for nothing else, so a refusal is a bug to
-see, not something to skip quietly.
+see, not something to skip quietly. The one exception is explicit: `html_to_pdf(images=...)`
+lets through exactly the PNG or JPEG data: URIs its caller gives it, the organization's logo
+(re-encoded when it was uploaded, read once per document: services/core/brand.py).
 
 The font (DejaVu Sans from webapp/static/fonts, so €, ¥, ₹ and د.ك have glyphs) is registered
 with ReportLab once per process as FONT_FAMILY, which the print templates name, instead of an
