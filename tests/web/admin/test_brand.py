@@ -158,6 +158,12 @@ def test_a_refused_upload_with_htmx_swaps_only_the_logo_section(client, admin):
     assert "HX-Request" in response.headers["Vary"]
 
 
+def test_removing_the_logo_with_htmx_reloads_the_page(client, admin):
+    response = post_form(client, f"{PAGE}/logo/remove", {}, htmx=True, token_from=PAGE)
+    assert response.headers["HX-Redirect"] == PAGE
+    assert "No logo yet" in client.get(PAGE).get_data(as_text=True)
+
+
 def test_removing_the_logo_says_so(client, admin):
     response = post_form(client, f"{PAGE}/logo/remove", {}, token_from=PAGE)
     assert response.status_code == 303
