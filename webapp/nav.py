@@ -49,6 +49,7 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Import", "admin_import.show"),
     NavEntry("Audit log", "admin_audit.index"),
     NavEntry("Preferences", "preferences.show"),
+    NavEntry("Brand", "admin_brand.show"),
     NavEntry("Notifications", "notifications.index"),
     NavEntry("Estimates", "admin_estimates.index"),
     NavEntry("Projects", "admin_projects.index"),

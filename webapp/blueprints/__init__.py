@@ -10,6 +10,7 @@ from webapp.blueprints import (
     admin,
     admin_audit,
     admin_billing,
+    admin_brand,
     admin_catalog,
     admin_customers,
     admin_estimates,
@@ -19,6 +20,7 @@ from webapp.blueprints import (
     admin_subscriptions,
     admin_timesheets,
     auth,
+    brand,
     credits,
     documents,
     estimates,
@@ -44,13 +46,13 @@ from webapp.blueprints import (
 
 # The customer's side, then the organization's (the back office).
 BLUEPRINTS = (
-    auth, password, account, two_factor, home,
+    auth, password, account, two_factor, home, brand,
     subscriptions, subscription_changes, subscription_actions,
     invoices, credits, payments, pay, payment_methods, documents, statements,
     estimates, projects, timesheets, profile, messages, reviews,
     admin, admin_customers, admin_catalog, admin_subscriptions, admin_billing, admin_import,
     admin_audit, admin_estimates, admin_projects, admin_timesheets, admin_reviews,
-    preferences, notifications,
+    preferences, admin_brand, notifications,
 )
 
 

@@ -50,6 +50,7 @@ EXPIRED = "That sign-in took too long. Sign in with your password again."
 # Where a user who must set up two-factor sign-in may still go before they have.
 SETUP_ALLOWED = frozenset({"two_factor.setup", "two_factor.confirm", "two_factor.download_codes",
                            "auth.logout", "static"})
+# ...and what every page loads: the brand's stylesheet and icons (public files).
 
 
 class CodeForm(FlaskForm):
@@ -189,7 +190,8 @@ def code():
 def require_setup():
     """When the policy requires a second factor this user has not set up, every page but the
     set-up itself (and logging out) leads to the set-up."""
-    if request.endpoint in SETUP_ALLOWED or request.endpoint is None:
+    if (request.endpoint in SETUP_ALLOWED or request.endpoint is None
+            or request.blueprint == "brand"):
         return None
     if not current_user.is_authenticated or current_user.two_factor_on:
         return None

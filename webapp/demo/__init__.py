@@ -9,6 +9,7 @@ from functools import cache
 from sqlmodel import Session, select
 
 from webapp.demo import billing as demo_billing
+from webapp.demo.brand import seed_brand
 from webapp.models import Customer, Organization, User
 from webapp.services.accounts.auth import hash_password
 from webapp.services.billing.gateway import CardDetails, PaymentGateway, TestGateway
@@ -104,6 +105,7 @@ def seed_demo(session: Session, *, now: datetime,
     _user(session, email=ADMIN[0], password=ADMIN[1], role="admin", customer_id=None, now=now)
     if created:
         today = today_in(org.timezone, now)
+        seed_brand(session, now=now)
         demo_billing.seed_catalog(session, now=now)
         for customer, seed in ((jane, demo_billing.seed_jane), (omar, demo_billing.seed_omar)):
             number = "4242424242424242" if customer is jane else "5555555555554444"

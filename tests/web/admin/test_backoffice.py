@@ -26,7 +26,7 @@ from webapp.models import (
 )
 
 BACK_OFFICE = ("admin_customers", "admin_catalog", "admin_subscriptions", "admin_billing",
-               "admin_import", "admin_audit")
+               "admin_import", "admin_audit", "admin_brand")
 
 # Every back-office URL: (method, path with {customer} {plan} {addon} {coupon} {sub} {invoice}
 # {payment} {contact} placeholders).
@@ -60,6 +60,8 @@ ROUTES = [
     ("post", "/admin/payments/{payment}/refund"), ("post", "/admin/payments/{payment}/credit"),
     ("get", "/admin/import"), ("post", "/admin/import"), ("get", "/admin/import/customers.csv"),
     ("get", "/admin/audit"),
+    ("get", "/admin/brand"), ("post", "/admin/brand/logo"), ("post", "/admin/brand/logo/remove"),
+    ("post", "/admin/brand/colour"),
 ]
 
 

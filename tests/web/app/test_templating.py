@@ -30,4 +30,6 @@ def test_the_favicon_is_served_to_anyone_and_every_page_links_it(client):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.data.startswith(b"\x00\x00\x01\x00")  # an ICO
     assert icon.mimetype in ("image/x-icon", "image/vnd.microsoft.icon")
-    assert '<link rel="icon" href="/favicon.ico"' in client.get("/login").get_data(as_text=True)
+    # Pages link the brand's icon (the built-in one without a logo), by its version.
+    assert '<link rel="icon" href="/brand/favicon.png?v=' in client.get("/login").get_data(
+        as_text=True)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from webapp.models import Organization, OutboxMessage
-from webapp.services.core import bulk
+from webapp.services.core import brand, bulk
 from webapp.services.core.mail import WEBAPP_DIR, Mailer, connection, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -183,6 +183,7 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
         .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)).all()
     org = session.get(Organization, 1)  # once per batch
+    logo = brand.logo(session)  # once per batch, too
     started = time.monotonic()
     sent: list[int] = []
     failed: list[tuple[int, str]] = []
@@ -200,10 +201,11 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
                     with session.begin_nested():
                         message = _compose(session, row, org, mail_from=smtp.mail_from,
                                            now=now, base_url=base_url, attach=attach,
-                                           paths=paths)
+                                           paths=paths, logo=logo)
                 else:
                     message = _compose(session, row, org, mail_from=smtp.mail_from, now=now,
-                                       base_url=base_url, attach=attach, paths=paths)
+                                       base_url=base_url, attach=attach, paths=paths,
+                                       logo=logo)
                 deliver(message)
             except Exception as exc:  # noqa: BLE001 - any failure releases this row alone
                 failed.append((row.id, repr(exc)))
@@ -262,15 +264,20 @@ def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
                   paths: Paths | None = None) -> EmailMessage:
     """The email for a row: plain text and HTML, from the organization, with the row's id."""
     return _compose(session, row, session.get(Organization, 1), mail_from=mail_from, now=now,
-                    base_url=base_url, attach=attach, paths=paths)
+                    base_url=base_url, attach=attach, paths=paths, logo=brand.logo(session))
 
 
 def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
              mail_from: str, now: datetime, base_url: str,
-             attach: Attach | None, paths: Paths | None = None) -> EmailMessage:
+             attach: Attach | None, paths: Paths | None = None,
+             logo: brand.Image | None = None) -> EmailMessage:
+    # The logo travels inside the mail (a related part the HTML names by Content-ID), never
+    # as a remote image: mail clients block those, and they would tell us who opened what.
+    logo_cid = make_msgid("logo", domain=_domain_of(org)) if logo else None
     # Templates turn a context "path" into a link with the portal's public address.
     bodies = render(row.template, {**row.context, **_path(row, paths), "org": org,
-                                   "base_url": base_url.rstrip("/")})
+                                   "base_url": base_url.rstrip("/"),
+                                   "logo_cid": logo_cid[1:-1] if logo_cid else None})
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = formataddr((org.name, mail_from)) if org else mail_from
@@ -282,6 +289,10 @@ def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
     message["Date"] = format_datetime(now)
     message.set_content(bodies.text)
     message.add_alternative(bodies.html, subtype="html")
+    if logo is not None:
+        message.get_body(preferencelist=("html",)).add_related(
+            logo.data, maintype="image", subtype=logo.content_type.partition("/")[2],
+            cid=logo_cid, disposition="inline", filename=f"logo.{logo.extension}")
     if row.attachment_kind:
         # The sender brings the documents (the worker passes documents.sources.attachment):
         # the outbox sits below every feature and knows no document kinds.
@@ -302,7 +313,10 @@ def _attempts(session: Session, message_id: int) -> int:
 
 
 def _message_id_domain(session: Session) -> str:
-    org = session.get(Organization, 1)
+    return _domain_of(session.get(Organization, 1))
+
+
+def _domain_of(org: Organization | None) -> str:
     domain = org.email.rpartition("@")[2] if org and "@" in org.email else ""
     return domain or "localhost"
 

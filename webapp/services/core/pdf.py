@@ -10,7 +10,9 @@ A document may load files only from webapp/static: `resolve_resource` is the lin
 and refuses every URL and any path outside static by raising, and an xhtml2pdf
 `ResourceAccessPolicy` rooted at static with the network off backs it up on the paths that
 do not go through the callback. Our templates ask for nothing else, so a refusal is a bug to
-see, not something to skip quietly.
+see, not something to skip quietly. The one exception is explicit: `html_to_pdf(images=...)`
+lets through exactly the PNG or JPEG data: URIs its caller gives it, the organization's logo
+(re-encoded when it was uploaded, read once per document: services/core/brand.py).
 
 The font (DejaVu Sans from webapp/static/fonts, so €, ¥, ₹ and د.ك have glyphs) is registered
 with ReportLab once per process as FONT_FAMILY, which the print templates name, instead of an
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -63,6 +65,9 @@ FONT_FILES = {FONT_FAMILY: "fonts/DejaVuSans.ttf",
 # document's links (an invoice's "Pay online"). Given by the caller (webapp/links.py): a
 # document rendered in a worker has no request, and services know no URL map.
 PageUrl = Callable[[str, Mapping[str, Any]], str]
+# The data: URIs a document may be given to show (`images=`): the logo, as core/brand.py
+# writes it from the re-encoded image it stored.
+INLINE_IMAGES = ("data:image/png;base64,", "data:image/jpeg;base64,")
 
 
 class ResourceRefused(ResourceAccessError):
@@ -166,11 +171,24 @@ if "__deepcopy__" not in vars(ShowBoundaryValue):
     ShowBoundaryValue.__deepcopy__ = _share_when_deep_copied
 
 
-def html_to_pdf(html: str) -> bytes:
-    """PDF bytes from HTML; relative resources resolve against webapp/static."""
+def _resolver(images: Collection[str | None]) -> Callable[..., str]:
+    """The link_callback: `resolve_resource`, except for exactly the inline images given (a
+    document's own logo, read once per render), which are used as they are."""
+    allowed = frozenset(i for i in images if i and i.startswith(INLINE_IMAGES))
+    if not allowed:
+        return resolve_resource
+
+    def resolve(uri: str, rel: str | None = None) -> str:
+        return str(uri) if uri in allowed else resolve_resource(uri, rel)
+    return resolve
+
+
+def html_to_pdf(html: str, *, images: Collection[str | None] = ()) -> bytes:
+    """PDF bytes from HTML; relative resources resolve against webapp/static, and the
+    `images` (PNG or JPEG data: URIs, such as the logo) are the only URIs it may hold."""
     register_fonts()
     out = BytesIO()
-    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=resolve_resource,
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=_resolver(images),
                             resource_policy=RESOURCE_POLICY, path=str(STATIC_DIR / "document"))
     if result.err:
         raise RenderFailed(f"xhtml2pdf reported {result.err} error(s)")
@@ -179,8 +197,8 @@ def html_to_pdf(html: str) -> bytes:
 
 def render_pdf(template: str, context: Mapping[str, Any], *,
                env: Environment | None = None) -> bytes:
-    """Render a print/ template to PDF bytes."""
-    return html_to_pdf(render_html(template, context, env=env))
+    """Render a print/ template to PDF bytes (the context's `logo`, a data: URI, shown)."""
+    return html_to_pdf(render_html(template, context, env=env), images=(context.get("logo"),))
 
 
 # --- The documents --------------------------------------------------------------------------

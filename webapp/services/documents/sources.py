@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from webapp.models import Customer, Organization
 from webapp.services.billing import credits, invoices
+from webapp.services.core import brand
 from webapp.services.core.dates import Moment
 from webapp.services.core.pdf import Document, DocumentSource, PageUrl, filename_for
 from webapp.services.engagement import estimates, messages
@@ -19,7 +20,8 @@ from webapp.services.payments import history
 
 
 def _parties(session: Session, customer_id: int) -> dict[str, Any]:
-    return {"org": session.get(Organization, 1), "customer": session.get(Customer, customer_id)}
+    return {"org": session.get(Organization, 1), "customer": session.get(Customer, customer_id),
+            "logo": brand.logo_data_uri(session)}
 
 
 def invoice_source(session: Session, *, customer_id: int, invoice_id: int,

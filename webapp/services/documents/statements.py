@@ -39,7 +39,7 @@ from webapp.models import (
     Payment,
     PaymentAllocation,
 )
-from webapp.services.core import pdf
+from webapp.services.core import brand, pdf
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.errors import DomainError
 from webapp.services.core.listing import FilterReader
@@ -421,22 +421,25 @@ class StatementDocument:
 
     org: Organization | None
     statement: Statement
+    logo: str | None = None  # a data: URI (core/brand.py)
 
     def render(self, report: Report | None = None) -> pdf.Document:
         """The PDF; `report(percent)` hears how far it has got."""
         report = report or (lambda _percent: None)
         html = pdf.render_html("print/statement.html", {
-            "org": self.org, "customer": self.statement.customer, "statement": self.statement})
+            "org": self.org, "customer": self.statement.customer, "statement": self.statement,
+            "logo": self.logo})
         report(50)
         return pdf.Document(filename_for(self.statement.period),
-                            pdf.html_to_pdf(html))
+                            pdf.html_to_pdf(html, images=(self.logo,)))
 
 
 def load_statement_document(session: Session, *, customer_id: int, period: StatementPeriod,
                             at: Moment) -> StatementDocument:
     """Load what the statement's PDF needs (a job renders it after its session is closed)."""
     return StatementDocument(session.get(Organization, 1),
-                             statement(session, customer_id=customer_id, period=period, at=at))
+                             statement(session, customer_id=customer_id, period=period, at=at),
+                             brand.logo_data_uri(session))
 
 
 def statement_pdf(session: Session, *, customer_id: int, period: StatementPeriod, at: Moment,

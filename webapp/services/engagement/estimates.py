@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Estimate, EstimateLine, Organization
 from webapp.services.billing import tax
-from webapp.services.core import notifications, outbox, pdf
+from webapp.services.core import brand, notifications, outbox, pdf
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
@@ -223,7 +223,7 @@ def estimate_source(session: Session, *, customer_id: int, estimate_id: int,
     return pdf.DocumentSource(
         "print/estimate.html", {"org": session.get(Organization, 1),
                                 "customer": session.get(Customer, customer_id),
-                                "detail": detail},
+                                "logo": brand.logo_data_uri(session), "detail": detail},
         pdf.filename_for(detail.estimate.number))
 
 
