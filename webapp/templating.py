@@ -9,7 +9,13 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from webapp.context import current_org, localdate_filter, localdatetime_filter, money_filter
+from webapp.context import (
+    current_locale,
+    current_org,
+    localdate_filter,
+    localdatetime_filter,
+    money_filter,
+)
 from webapp.nav import sidebar
 from webapp.permissions import can
 
@@ -26,6 +32,7 @@ def register(app: Flask) -> None:
         org = current_org()
         return {
             "org": org,
+            "locale": current_locale(),  # what the money and date filters write in
             "sidebar": _OnFirstUse(sidebar) if org else (),
             "can": can,  # preference facts: {% if can("subscription.cancel") %}
             "static_url": lambda filename: url_for("static", filename=filename),
