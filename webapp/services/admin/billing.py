@@ -163,7 +163,7 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
                    subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
-                            "amount": format_money(invoice.total, invoice.currency, org.locale),
+                            "amount": invoice.total, "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(),
                             "page": outbox.page("invoices.detail", invoice_id=invoice.id)},
                    now=at.now)

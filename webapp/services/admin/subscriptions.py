@@ -40,7 +40,6 @@ from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.core import audit, notifications, numbering, outbox, state_machine
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
-from webapp.services.core.money import format_money
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
 from webapp.services.subscriptions.actions.cancel import (
@@ -425,7 +424,7 @@ def _bill_change(session: Session, sub: Subscription, invoice: Invoice | None,
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
                    subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
-                            "amount": format_money(invoice.total, invoice.currency, org.locale),
+                            "amount": invoice.total, "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(),
                             "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=now)
     return None

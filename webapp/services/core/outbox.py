@@ -32,8 +32,8 @@ from sqlalchemy import and_, event, or_, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from webapp.models import Organization, OutboxMessage
-from webapp.services.core import bulk
+from webapp.models import Customer, Organization, OutboxMessage
+from webapp.services.core import bulk, locales
 from webapp.services.core.mail import WEBAPP_DIR, Mailer, connection, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -183,6 +183,7 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
         .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)).all()
     org = session.get(Organization, 1)  # once per batch
+    customer_locales = _customer_locales(session, rows)
     started = time.monotonic()
     sent: list[int] = []
     failed: list[tuple[int, str]] = []
@@ -200,10 +201,12 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
                     with session.begin_nested():
                         message = _compose(session, row, org, mail_from=smtp.mail_from,
                                            now=now, base_url=base_url, attach=attach,
-                                           paths=paths)
+                                           paths=paths,
+                                           locale=_locale(row, org, customer_locales))
                 else:
                     message = _compose(session, row, org, mail_from=smtp.mail_from, now=now,
-                                       base_url=base_url, attach=attach, paths=paths)
+                                       base_url=base_url, attach=attach, paths=paths,
+                                       locale=_locale(row, org, customer_locales))
                 deliver(message)
             except Exception as exc:  # noqa: BLE001 - any failure releases this row alone
                 failed.append((row.id, repr(exc)))
@@ -261,16 +264,41 @@ def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
                   now: datetime, base_url: str = "", attach: Attach | None = None,
                   paths: Paths | None = None) -> EmailMessage:
     """The email for a row: plain text and HTML, from the organization, with the row's id."""
-    return _compose(session, row, session.get(Organization, 1), mail_from=mail_from, now=now,
-                    base_url=base_url, attach=attach, paths=paths)
+    org = session.get(Organization, 1)
+    return _compose(session, row, org, mail_from=mail_from, now=now,
+                    base_url=base_url, attach=attach, paths=paths,
+                    locale=_locale(row, org, _customer_locales(session, [row])))
+
+
+def _customer_locales(session: Session, rows: Sequence[OutboxMessage]) -> dict[int, str | None]:
+    """The own locale (or None) of each customer the rows are written for: one statement."""
+    ids = {row.customer_id for row in rows if row.customer_id is not None}
+    if not ids:
+        return {}
+    return dict(session.exec(select(Customer.id, Customer.locale)
+                             .where(Customer.id.in_(sorted(ids)))).all())
+
+
+def _locale(row: OutboxMessage, org: Organization | None,
+            customer_locales: Mapping[int, str | None]) -> str:
+    """A mail to a customer (or sent for one, a forwarded document) is written in their
+    locale; one to the organization in its own."""
+    org_locale = org.locale if org else None
+    if row.customer_id is None or (org is not None and row.to_address == org.email):
+        return locales.for_customer(None, org_locale)
+    return locales.for_customer(customer_locales.get(row.customer_id), org_locale)
 
 
 def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
              mail_from: str, now: datetime, base_url: str,
-             attach: Attach | None, paths: Paths | None = None) -> EmailMessage:
-    # Templates turn a context "path" into a link with the portal's public address.
+             attach: Attach | None, paths: Paths | None = None,
+             locale: str | None = None) -> EmailMessage:
+    # Templates turn a context "path" into a link with the portal's public address; the
+    # money and date filters write in `locale`.
     bodies = render(row.template, {**row.context, **_path(row, paths), "org": org,
-                                   "base_url": base_url.rstrip("/")})
+                                   "base_url": base_url.rstrip("/"),
+                                   "locale": locale or locales.for_customer(
+                                       None, org.locale if org else None)})
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = formataddr((org.name, mail_from)) if org else mail_from
