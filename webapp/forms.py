@@ -39,9 +39,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from webapp.context import current_org
 from webapp.services.accounts.auth import MIN_PASSWORD_LENGTH
 from webapp.services.billing.gateway import CardDetails
-from webapp.services.core import text
+from webapp.services.core import locales, text
 from webapp.services.core.errors import InvalidInput
 
 
@@ -222,3 +223,16 @@ class NewPasswordForm(FlaskForm):
     def validate_confirm_password(self, field) -> None:
         if field.data != self.new_password.data:
             raise ValidationError("The two new passwords do not match.")
+
+
+class LocaleField(wtforms.SelectField):
+    """A customer's language and region: "Same as the organization" (stored as None) or one
+    of the supported locales. The service checks the choice (a message next to the field)."""
+
+    def __init__(self, label: str | None = "Language and region", validators=None, **kwargs):
+        org = current_org()
+        super().__init__(label, validators, validate_choice=False,
+                         choices=[wtforms.fields.choices.SelectChoice(value, text_)
+                                  for value, text_ in locales.choices(org.locale if org
+                                                                      else None)],
+                         **kwargs)
