@@ -11,7 +11,7 @@ organization's date is given the moment (`at=moment()`), one that needs only the
 
 The request's locale (`current_locale()`) is the signed-in customer's (read by the same login
 statement), else the organization's; an admin page about one customer's document switches it
-to that customer's (`use_locale`). Templates get it once as `locale`, and the filters read it
+to that customer's (`use_customer_locale`). Templates get it once as `locale`, and the filters read it
 from their context.
 """
 
@@ -65,17 +65,18 @@ def current_org() -> OrganizationView | None:
 
 def current_locale() -> str:
     """The locale this request writes dates and amounts in: the signed-in customer's own,
-    else the organization's (or the one an admin page chose with `use_locale`)."""
+    else the organization's (or the customer's an admin page chose with `use_customer_locale`)."""
     if "locale" not in g:
         org = current_org()
         g.locale = locales.for_customer(None, org.locale if org else None)
     return g.locale
 
 
-def use_locale(locale: str) -> None:
-    """Write this request's dates and amounts in `locale`: an admin's page about one
-    customer's document shows it as that customer reads it."""
-    g.locale = locale
+def use_customer_locale(customer_locale: str | None) -> None:
+    """Write this request's dates and amounts as the customer reads them (their own locale,
+    else the organization's): an admin's page about one customer's document."""
+    org = current_org()
+    g.locale = locales.for_customer(customer_locale, org.locale if org else None)
 
 
 def moment() -> Moment:

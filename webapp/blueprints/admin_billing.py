@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.blueprints.admin_forms import actor, options
 from webapp.charging import gateway
-from webapp.context import moment, now, today
+from webapp.context import moment, now, today, use_customer_locale
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
@@ -100,6 +100,7 @@ class ResolveForm(FlaskForm):
 def invoice(invoice_id: int):
     """One invoice as the admin sees it, with Void while it is open."""
     view = billing.invoice_view(db.session, invoice_id=invoice_id, at=moment())
+    use_customer_locale(view.customer.locale)
     return render_page("admin/billing/invoice.html", view=view, void_form=VoidForm(),
                        resolve_form=ResolveForm())
 
@@ -199,6 +200,7 @@ class CreditForm(FlaskForm):
 
 def _payment_detail(payment_id: int, status: int = 200, **forms):
     view = billing.payment_view(db.session, payment_id=payment_id)
+    use_customer_locale(view.customer.locale)
     context = {"view": view, "refund_form": RefundForm(formdata=None),
                "credit_form": CreditForm(formdata=None)} | forms
     return render_page("admin/billing/payment.html", status=status, **context)
