@@ -236,3 +236,7 @@ class LocaleField(wtforms.SelectField):
                                   for value, text_ in locales.choices(org.locale if org
                                                                       else None)],
                          **kwargs)
+
+    def process_data(self, value: str | None) -> None:
+        """A stored None (the organization's locale) is the select's empty choice."""
+        self.data = value or ""
