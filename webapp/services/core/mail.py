@@ -28,7 +28,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from webapp.services.core.dates import DEFAULT_LOCALE, format_day
+from webapp.services.core.dates import DEFAULT_LOCALE, Dated, format_day
 from webapp.services.core.money import format_money
 
 WEBAPP_DIR = Path(__file__).resolve().parents[2]
@@ -78,6 +78,15 @@ def _money(context, amount: int | str | None, currency: str | None = None) -> st
     return format_money(amount, currency, _locale(context) or DEFAULT_LOCALE)
 
 
+@pass_context
+def _say(context, message: dict | str | None) -> str:
+    """{{ message|say }}: a service's message kept as JSON (`dates.as_json`), its dates and
+    amounts written in the mail's locale; plain text as it is."""
+    if isinstance(message, dict):
+        return Dated.from_json(message).format(_locale(context))
+    return message or ""
+
+
 @cache
 def environment() -> Environment:
     """The mail templates' environment: HTML escaped, text not, missing values an error."""
@@ -90,6 +99,7 @@ def environment() -> Environment:
     )
     env.filters["localdate"] = _localdate
     env.filters["money"] = _money
+    env.filters["say"] = _say
     return env
 
 
