@@ -3,17 +3,21 @@ the login statement, the documents, the mail."""
 
 from __future__ import annotations
 
+from datetime import date
 from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
-from tests.factories import make_customer, make_invoice, moment_on
+from tests.factories import make_customer, make_invoice, make_subscription, moment_on
 from webapp import demo
 from webapp.models import OutboxMessage, User
 from webapp.services.accounts import request_facts, sessions
+from webapp.services.billing.context import confirm, context
 from webapp.services.core import locales, outbox, pdf
+from webapp.services.core.dates import Dated, dated
+from webapp.services.core.money import Amount
 from webapp.services.documents import sources
 
 
@@ -181,3 +185,32 @@ def test_a_mail_written_before_amounts_were_numbers_shows_its_text(session, now,
     message = outbox.build_message(session, row, mail_from="portal@example.com", now=now)
     assert "for US$138.80 is ready" in message.get_body(preferencelist=("plain",)).get_content()
 
+
+
+def test_a_dated_message_with_an_amount_survives_json_and_is_written_in_any_locale():
+    message = dated("{amount} is due on {on}.", amount=Amount(13880, "USD"), on=date(2026, 12, 10))
+    again = Dated.from_json(message.as_json())
+    assert again == message
+    assert again.format("de_DE") == "138,80\xa0$ is due on 10.12.2026."
+    assert again.format("en_US") == "$138.80 is due on Dec 10, 2026."
+
+
+def test_a_subscription_confirmation_mail_is_written_in_the_customers_locale(session, now):
+    demo.seed_organization(session, now=now)
+    customer = make_customer(session, now=now, email="de@example.com")
+    customer.locale = "de_DE"
+    sub = make_subscription(session, customer=customer, now=now)
+    ctx = context(session, now)
+    confirm(ctx, sub, event="subscription_changed",
+            subject=dated("Ends on {on}", on=now.date()),
+            message=dated("Your trial now runs until {on}.", on=now.date()),
+            details=[dated("Each term now costs {price}.", price=Amount(13880, "USD"))],
+            org_title="x", org_body="y")
+    row = session.exec(select(OutboxMessage).where(
+        OutboxMessage.template == "subscription_update")).one()
+    message = outbox.build_message(session, row, mail_from="portal@example.com", now=now,
+                                   paths=lambda endpoint, values: "/subscriptions/1")
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert message["Subject"] == "Ends on 26.11.2026"
+    assert "Your trial now runs until 26.11.2026." in text
+    assert "Each term now costs 138,80\xa0$." in text
