@@ -127,6 +127,23 @@ def test_a_flash_names_its_date_in_the_customers_locale(app, client, readers):
     assert seen["text"] == "Pauses on 26.11.2026."
 
 
+def test_a_refusal_naming_a_date_is_written_in_the_customers_locale(app, client, readers):
+    """A DomainError's Dated message (a locked time entry's day) goes through webapp/errors.py."""
+    from webapp.services.core.dates import dated
+    from webapp.services.core.errors import IllegalTransition
+
+    @app.get("/_refused")
+    def _refused():
+        raise IllegalTransition(dated("The entry of {day} is locked.",
+                                      day=app.config["FIXED_NOW"].date()))
+
+    email, _ = readers["de_DE"]
+    _login(client, email)
+    response = client.get("/_refused", headers={"HX-Request": "true"})
+    assert response.status_code == 409
+    assert "The entry of 26.11.2026 is locked." in response.get_data(as_text=True)
+
+
 # --- Choosing the locale ------------------------------------------------------------------
 
 _DETAILS = {"display_name": "Jane Cooper", "company": "Cooper Design Studio",
