@@ -159,6 +159,8 @@ def test_an_invoice_email_is_written_in_its_customers_locale(session, now, three
     due = {"en_US": "Dec 10, 2026", "en_GB": "10 Dec 2026", "de_DE": "10.12.2026"}[locale]
     assert f"for {amount} is ready" in text
     assert f"due on {due}" in text
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert f'<html lang="{locale.replace("_", "-")}">' in html
 
 
 def test_a_mail_to_the_organization_about_a_customer_is_in_the_organizations_locale(
