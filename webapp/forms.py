@@ -39,7 +39,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from webapp.context import current_org
+from webapp.context import current_org, say
 from webapp.services.accounts.auth import MIN_PASSWORD_LENGTH
 from webapp.services.billing.gateway import CardDetails
 from webapp.services.core import locales, text
@@ -147,8 +147,10 @@ class ShowsErrors:
     error_fields: dict[str, str] = {}
 
     def show(self, error: InvalidInput) -> None:
-        """Show the error's message (or each of its `errors` by field) next to its field."""
-        messages = getattr(error, "errors", None) or {error.field or "": error.message}
+        """Show the error's message (or each of its `errors` by field) next to its field; one
+        naming a date or an amount (a `Dated`) is written in the request's locale."""
+        messages = {name: say(message) for name, message in (
+            getattr(error, "errors", None) or {error.field or "": error.message}).items()}
         by_name = {field.name: field for field in _fields(self)} | dict(self._fields)
         self.extra_errors = getattr(self, "extra_errors", {})
         for name, message in messages.items():

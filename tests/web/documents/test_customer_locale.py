@@ -10,12 +10,12 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import Auth, post_form
-from tests.factories import make_customer, make_invoice
+from tests.factories import make_customer, make_invoice, pay
 from tests.unit.documents.test_documents import pdf_text
 from tests.web.app.test_query_counts import count_queries
 from webapp import demo
 from webapp.db import db
-from webapp.models import AuditEntry, Customer
+from webapp.models import AuditEntry, Customer, Invoice
 
 PASSWORD = "long-enough-pw"
 # locale -> (amount, issue date, <html lang>)
@@ -79,6 +79,23 @@ def test_the_admin_reads_a_german_customers_invoice_as_the_customer_does(client,
     page = client.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
     assert "138,80\xa0$" in page and "26.11.2026" in page
     assert "US$138.80" not in page
+
+
+def test_the_admins_refund_limit_for_a_german_customer_is_written_as_the_page_is(
+        app, client, auth, readers, now):
+    email, invoice_id = readers["de_DE"]
+    with app.app_context():
+        customer = db.session.exec(select(Customer).where(Customer.email == email)).one()
+        payment = pay(db.session, customer=customer, invoices=[db.session.get(Invoice, invoice_id)],
+                      amount=13880, now=now)
+        db.session.commit()
+    auth.login(*demo.ADMIN)
+    receipt = f"/admin/payments/{payment.id}"
+    refused = post_form(client, f"{receipt}/refund", {"amount": "200", "reference": ""},
+                        token_from=receipt)
+    assert refused.status_code == 422
+    assert 'class="field-error">At most 138,80\xa0$ can be refunded.' in \
+        refused.get_data(as_text=True)
 
 
 def test_the_admins_own_invoice_list_stays_in_the_organizations_locale(client, auth, readers):
