@@ -8,6 +8,11 @@ POST must not hold SQLite's write lock from its first statement on, and most suc
 need them. Views read them from here (`current_org()`, `moment()`); a service that needs the
 organization's date is given the moment (`at=moment()`), one that needs only the instant its
 `now`. Tax is not a request fact: services ask billing.tax for a customer's rate.
+
+The request's locale (`current_locale()`) is the signed-in customer's (read by the same login
+statement), else the organization's; an admin page about one customer's document switches it
+to that customer's (`use_customer_locale`). Templates get it once as `locale`, and the filters read it
+from their context.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from webapp import clock
 from webapp.db import db
 from webapp.services.accounts import request_facts
 from webapp.services.accounts.request_facts import OrganizationView
-from webapp.services.core import dates
+from webapp.services.core import dates, locales
 from webapp.services.core.dates import Dated, Moment, format_day
 from webapp.services.core.money import format_money, format_rate
 
@@ -38,7 +43,7 @@ def load_request_facts() -> None:
     user = current_user._get_current_object()  # Flask-Login's loader: the login statement
     facts = getattr(user, "facts", None)
     if facts is not None:
-        g.org, g.preferences = facts.organization, facts.preferences
+        g.org, g.preferences, g.locale = facts.organization, facts.preferences, facts.locale
         g.moment = _moment_of(facts.organization)
     if request.method not in ("GET", "HEAD", "OPTIONS") and db.session.in_transaction():
         # A write request's transaction takes SQLite's write lock at BEGIN: end this reading
@@ -57,6 +62,22 @@ def current_org() -> OrganizationView | None:
     if "org" not in g:  # nobody signed in (or outside a request): read on first use
         g.org = request_facts.organization(db.session)
     return g.org
+
+
+def current_locale() -> str:
+    """The locale this request writes dates and amounts in: the signed-in customer's own,
+    else the organization's (or the customer's an admin page chose with `use_customer_locale`)."""
+    if "locale" not in g:
+        org = current_org()
+        g.locale = locales.for_customer(None, org.locale if org else None)
+    return g.locale
+
+
+def use_customer_locale(customer_locale: str | None) -> None:
+    """Write this request's dates and amounts as the customer reads them (their own locale,
+    else the organization's): an admin's page about one customer's document."""
+    org = current_org()
+    g.locale = locales.for_customer(customer_locale, org.locale if org else None)
 
 
 def moment() -> Moment:
@@ -87,8 +108,9 @@ def _org(ctx: Context | None = None) -> OrganizationView | None:
 
 
 def _locale(ctx: Context | None = None) -> str:
-    org = _org(ctx)
-    return org.locale if org else "en_US"
+    """The render's `locale` (set once per render by the context processor), else the
+    request's."""
+    return (ctx.get("locale") if ctx is not None else None) or current_locale()
 
 
 @pass_context
@@ -116,11 +138,11 @@ def rate_filter(ctx: Context, basis_points: int | None) -> str:
 
 
 def say(message: Dated | str | None) -> str | None:
-    """A service's message as the page shows it: its dates in the organization's format (a
-    plain string as it is, without reading the organization)."""
+    """A service's message as the page shows it: its dates in the request's locale (a plain
+    string as it is, without reading the organization)."""
     if not isinstance(message, Dated):
         return message
-    return dates.say(message, _locale())
+    return dates.say(message, current_locale())
 
 
 @pass_context

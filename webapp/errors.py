@@ -6,6 +6,7 @@ from flask import Flask, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.context import say
 from webapp.htmx import is_htmx
 from webapp.services.core.errors import DomainError, NotFound
 
@@ -39,13 +40,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        """A refused action: htmx gets the message fragment (409), forms a flash + redirect."""
+        """A refused action: htmx gets the message fragment (409), forms a flash + redirect.
+        A message naming a date (a `Dated`) is written in the request's locale."""
+        message = say(exc.message)
         if is_htmx():
-            return render_template("partials/flash_message.html", message=exc.message,
+            return render_template("partials/flash_message.html", message=message,
                                    category="error"), exc.status
         if not request.referrer:  # nowhere to go back to: say it on a page of its own
-            return _page(exc.status, "This can't be done right now", exc.message)
-        flash(exc.message, "error")
+            return _page(exc.status, "This can't be done right now", message)
+        flash(message, "error")
         return redirect(request.referrer, 303)
 
     @app.errorhandler(HTTPException)

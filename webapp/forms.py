@@ -39,9 +39,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from webapp.context import current_org, say
 from webapp.services.accounts.auth import MIN_PASSWORD_LENGTH
 from webapp.services.billing.gateway import CardDetails
-from webapp.services.core import text
+from webapp.services.core import locales, text
 from webapp.services.core.errors import InvalidInput
 
 
@@ -146,8 +147,10 @@ class ShowsErrors:
     error_fields: dict[str, str] = {}
 
     def show(self, error: InvalidInput) -> None:
-        """Show the error's message (or each of its `errors` by field) next to its field."""
-        messages = getattr(error, "errors", None) or {error.field or "": error.message}
+        """Show the error's message (or each of its `errors` by field) next to its field; one
+        naming a date or an amount (a `Dated`) is written in the request's locale."""
+        messages = {name: say(message) for name, message in (
+            getattr(error, "errors", None) or {error.field or "": error.message}).items()}
         by_name = {field.name: field for field in _fields(self)} | dict(self._fields)
         self.extra_errors = getattr(self, "extra_errors", {})
         for name, message in messages.items():
@@ -222,3 +225,20 @@ class NewPasswordForm(FlaskForm):
     def validate_confirm_password(self, field) -> None:
         if field.data != self.new_password.data:
             raise ValidationError("The two new passwords do not match.")
+
+
+class LocaleField(wtforms.SelectField):
+    """A customer's language and region: "Same as the organization" (stored as None) or one
+    of the supported locales. The service checks the choice (a message next to the field)."""
+
+    def __init__(self, label: str | None = "Language and region", validators=None, **kwargs):
+        org = current_org()
+        super().__init__(label, validators, validate_choice=False,
+                         choices=[wtforms.fields.choices.SelectChoice(value, text_)
+                                  for value, text_ in locales.choices(org.locale if org
+                                                                      else None)],
+                         **kwargs)
+
+    def process_data(self, value: str | None) -> None:
+        """A stored None (the organization's locale) is the select's empty choice."""
+        self.data = value or ""

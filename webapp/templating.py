@@ -10,6 +10,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from webapp.context import (
+    current_locale,
     current_org,
     localdate_filter,
     localdatetime_filter,
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
         org = current_org()
         return {
             "org": org,
+            "locale": current_locale(),  # what the money and date filters write in
             "sidebar": _OnFirstUse(sidebar) if org else (),
             "can": can,  # preference facts: {% if can("subscription.cancel") %}
             "static_url": lambda filename: url_for("static", filename=filename),

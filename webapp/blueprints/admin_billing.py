@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.blueprints.admin_forms import actor, options
 from webapp.charging import gateway
-from webapp.context import moment, now, today
+from webapp.context import moment, now, today, use_customer_locale
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, MoneyField
@@ -100,6 +100,7 @@ class ResolveForm(FlaskForm):
 def invoice(invoice_id: int):
     """One invoice as the admin sees it, with Void while it is open."""
     view = billing.invoice_view(db.session, invoice_id=invoice_id, at=moment())
+    use_customer_locale(view.customer.locale)
     return render_page("admin/billing/invoice.html", view=view, void_form=VoidForm(),
                        resolve_form=ResolveForm())
 
@@ -197,8 +198,12 @@ class CreditForm(FlaskForm):
     amount = MoneyField("Amount")
 
 
-def _payment_detail(payment_id: int, status: int = 200, **forms):
+def _payment_detail(payment_id: int, status: int = 200, *,
+                    refused: tuple[FlaskForm, InvalidInput] | None = None, **forms):
     view = billing.payment_view(db.session, payment_id=payment_id)
+    use_customer_locale(view.customer.locale)
+    if refused is not None:  # shown once the locale is the customer's, as its amounts are
+        refused[0].show(refused[1])
     context = {"view": view, "refund_form": RefundForm(formdata=None),
                "credit_form": CreditForm(formdata=None)} | forms
     return render_page("admin/billing/payment.html", status=status, **context)
@@ -215,34 +220,34 @@ def payment(payment_id: int):
 @admin_required
 def refund(payment_id: int):
     """Record money given back by the payment's own method."""
-    form = RefundForm()
+    form, refused = RefundForm(), None
     if form.validate_on_submit():
         try:
             made = billing.refund_payment(db.session, actor=actor(), payment_id=payment_id,
                                           amount=form.amount.data or "",
                                           reference=form.reference.data or "", at=moment())
         except InvalidInput as exc:
-            form.show(exc)
+            refused = (form, exc)
         else:
             db.session.commit()
             return finish(url_for(".payment", payment_id=payment_id),
                           f"Refund {made.number} was recorded.")
-    return _payment_detail(payment_id, 422, refund_form=form)
+    return _payment_detail(payment_id, 422, refused=refused, refund_form=form)
 
 
 @bp.post("/payments/<int:payment_id>/credit")
 @admin_required
 def to_credit(payment_id: int):
     """Turn what of the payment is on no invoice into a credit note."""
-    form = CreditForm()
+    form, refused = CreditForm(), None
     if form.validate_on_submit():
         try:
             note = billing.payment_to_credit(db.session, actor=actor(), payment_id=payment_id,
                                              amount=form.amount.data or "", at=moment())
         except InvalidInput as exc:
-            form.show(exc)
+            refused = (form, exc)
         else:
             db.session.commit()
             return finish(url_for(".payment", payment_id=payment_id),
                           f"Credit note {note.number} was issued.")
-    return _payment_detail(payment_id, 422, credit_form=form)
+    return _payment_detail(payment_id, 422, refused=refused, credit_form=form)

@@ -9,7 +9,7 @@ from webapp.blueprints.admin_forms import actor, links, options
 from webapp.context import current_org, moment, now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.forms import FlaskForm
+from webapp.forms import FlaskForm, LocaleField
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.services.admin import customers, overview, portal
@@ -29,11 +29,12 @@ class CustomerForm(FlaskForm):
     tax_id = StringField("Tax ID")
     billing_address = TextAreaField("Billing address")
     shipping_address = TextAreaField("Shipping address")
+    locale = LocaleField()
 
     def values(self) -> customers.CustomerInput:
         return customers.CustomerInput(**{name: self[name].data or "" for name in (
             "display_name", "email", "currency", "company", "phone", "billing_address",
-            "shipping_address", "tax_id")})
+            "shipping_address", "tax_id", "locale")})
 
 
 class ContactForm(FlaskForm):

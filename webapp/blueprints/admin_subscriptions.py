@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from webapp.blueprints.admin_forms import actor, options
-from webapp.context import moment, today
+from webapp.context import moment, today, use_customer_locale
 from webapp.db import db
 from webapp.dispatch import CHARGE_PAYMENT, commit_and_dispatch, defer
 from webapp.forms import FlaskForm
@@ -103,6 +103,7 @@ class PauseForm(FlaskForm):
 def _detail_page(subscription_id: int, status: int = 200, **forms):
     view = subscriptions.subscription_view(db.session, subscription_id=subscription_id,
                                            at=moment())
+    use_customer_locale(view.customer.locale)
     context = {"view": view, "cancel_form": CancelForm(formdata=None),
                "pause_form": PauseForm(formdata=None)} | forms
     return render_page("admin/subscriptions/detail.html", status=status, **context)
@@ -190,6 +191,7 @@ def _change_page(subscription_id, offer, form, *, draft=None, error=None, status
         form.fingerprint.data = draft.fingerprint()
     view = subscriptions.subscription_view(db.session, subscription_id=subscription_id,
                                            at=moment())
+    use_customer_locale(view.customer.locale)
     context = {"view": view, "detail": view.detail, "as_admin": True, "options": offer,
                "form": form, "draft": draft, "error": error,
                "quantities": {k[6:]: v for k, v in request.form.items()

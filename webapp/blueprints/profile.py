@@ -10,7 +10,7 @@ from wtforms.validators import Length
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
-from webapp.forms import FlaskForm
+from webapp.forms import FlaskForm, LocaleField
 from webapp.htmx import form_errors, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.permissions import action_required
@@ -31,11 +31,12 @@ class DetailsForm(FlaskForm):
     billing_address = TextAreaField("Billing address", validators=[Length(max=1000)])
     shipping_address = TextAreaField("Shipping address", validators=[Length(max=1000)])
     tax_id = StringField("Tax ID", validators=[Length(max=50)])
+    locale = LocaleField()
 
     def details(self) -> profile.Details:
         return profile.Details(*(getattr(self, f).data or "" for f in (
             "display_name", "company", "phone", "billing_address", "shipping_address",
-            "tax_id")))
+            "tax_id", "locale")))
 
 
 class ContactForm(FlaskForm):

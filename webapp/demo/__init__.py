@@ -99,7 +99,8 @@ def seed_demo(session: Session, *, now: datetime,
     omar = _customer(session, email=OMAR[0], name="Omar Haddad", company="Haddad Trading",
                      currency="EUR", now=now, phone="+49 30 555 0199",
                      billing_address="Friedrichstraße 100\n10117 Berlin\nGermany",
-                     tax_id="DE123456789")
+                     tax_id="DE123456789",
+                     locale="de_DE")  # his pages, documents and mail: "20,40 €", "06.12.2026"
     _user(session, email=JANE[0], password=JANE[1], role="customer", customer_id=jane.id, now=now)
     _user(session, email=OMAR[0], password=OMAR[1], role="customer", customer_id=omar.id, now=now)
     _user(session, email=ADMIN[0], password=ADMIN[1], role="admin", customer_id=None, now=now)

@@ -45,6 +45,29 @@ def test_a_change_is_saved_audited_and_notified_with_one_email(session, seeded, 
     assert "+1 415 555 0134 → +1 415 555 0199" in mail.context["body"]
 
 
+def test_the_customer_chooses_their_locale_audited_like_the_other_details(session, seeded, now):
+    saved = _update(session, seeded, now, locale="en_US")
+    assert saved.changed == ("Language and region",)
+    assert saved.profile.details.locale == "en_US"
+    (entry,) = session.exec(select(AuditEntry).where(AuditEntry.action == "profile.update"))
+    assert (entry.before, entry.after) == ({"locale": None}, {"locale": "en_US"})
+
+
+def test_choosing_the_organizations_locale_again_stores_none(session, seeded, now):
+    _update(session, seeded, now, locale="de_DE")
+    _update(session, seeded, now, locale="")
+    assert session.get(Customer, seeded.jane_customer_id).locale is None
+
+
+def test_an_unknown_locale_is_refused_and_nothing_is_saved(session, seeded, now):
+    with pytest.raises(InvalidChanges) as refused:
+        _update(session, seeded, now, locale="tlh_XX", phone="+1 415 555 0199")
+    assert refused.value.errors == {"locale": "Choose one of the languages and regions offered."}
+    session.rollback()
+    customer = session.get(Customer, seeded.jane_customer_id)
+    assert (customer.locale, customer.phone) == (None, "+1 415 555 0134")
+
+
 def test_saving_unchanged_details_records_nothing(session, seeded, now):
     assert _update(session, seeded, now).changed == ()
     assert session.exec(select(AuditEntry)).all() == []

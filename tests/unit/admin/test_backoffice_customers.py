@@ -100,6 +100,26 @@ def test_an_edit_records_only_what_changed(session, now, org):
     assert (entry.before, entry.after) == ({"phone": ""}, {"phone": "+44 20 7946 0000"})
 
 
+def test_the_admin_sets_a_customers_locale_and_the_change_is_audited(session, now, org):
+    customer = _create(session, now).customer
+    customers.update_customer(session, actor=ADMIN, customer_id=customer.id,
+                              data=_input(locale="de_DE"), now=now)
+    assert session.get(Customer, customer.id).locale == "de_DE"
+    entry = session.exec(select(AuditEntry).where(AuditEntry.action == "customer.update")).one()
+    assert (entry.before, entry.after) == ({"locale": None}, {"locale": "de_DE"})
+
+
+def test_an_unknown_locale_is_refused_next_to_its_field_and_nothing_changes(session, now, org):
+    customer = _create(session, now).customer
+    with pytest.raises(InvalidChanges) as refused:
+        customers.update_customer(session, actor=ADMIN, customer_id=customer.id,
+                                  data=_input(locale="xx_XX", phone="+44 20 7946 0000"),
+                                  now=now)
+    assert refused.value.errors == {"locale": "Choose one of the languages and regions offered."}
+    assert (customer.locale, customer.phone) == (None, "")
+    assert _actions(session) == ["customer.create"]
+
+
 def test_the_list_searches_name_email_and_company(session, now, org):
     _create(session, now)
     _create(session, now, display_name="Grace Hopper", email="grace@navy.example",

@@ -27,7 +27,7 @@ from webapp.services.admin import Actor, catalog
 from webapp.services.admin import subscriptions as admin
 from webapp.services.billing import ledger
 from webapp.services.billing.pricing import Charge, price
-from webapp.services.core import numbering
+from webapp.services.core import numbering, outbox
 from webapp.services.core.errors import Forbidden, IllegalTransition
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
@@ -223,6 +223,13 @@ def _paid_term(session, now, customer, days_in: int):
     return sub
 
 
+def _mail_text(session, row, now) -> str:
+    """The plain text of a mail as it is sent (its amounts in the reader's locale)."""
+    message = outbox.build_message(session, row, mail_from="portal@example.com", now=now,
+                                   paths=lambda endpoint, values: "/subscriptions/1")
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
 def test_cancelling_now_credits_the_paid_unused_days_when_the_admin_asks(session, now, org):
     customer = make_customer(session, now=now)
     credited, kept = _paid_term(session, now, customer, 10), _paid_term(session, now, customer, 10)
@@ -234,9 +241,10 @@ def test_cancelling_now_credits_the_paid_unused_days_when_the_admin_asks(session
                  reason="", at=moment_on(now.date(), now))
     note = session.exec(select(CreditNote)).one()  # only the one the admin asked for
     assert (note.total, note.balance, note.subscription_id) == (2000, 2000, credited.id)
-    told = [m.context["message"] for m in session.exec(select(OutboxMessage).where(
-        OutboxMessage.template == "admin_subscription_update"))]
+    told = [_mail_text(session, m, now) for m in session.exec(select(OutboxMessage).where(
+        OutboxMessage.template == "admin_subscription_update").order_by(OutboxMessage.id))]
     assert f"Credit note {note.number} gives you US$20.00" in told[0] and "Credit" not in told[1]
+
     entry = session.exec(select(AuditEntry).where(AuditEntry.subject_id == credited.id)).one()
     assert entry.after["credit_note"] == note.number
 

@@ -148,3 +148,9 @@ def test_another_run_adds_customers_and_keeps_one_bench_login(scaled, now):
     assert scaled.exec(select(func.count()).select_from(User)
                        .where(User.email == demo_scale.BENCH_EMAIL)).one() == 1
     assert _unique_and_gap_free(scaled, Invoice) and _unique_and_gap_free(scaled, Payment)
+
+
+def test_euro_customers_read_german_formats_and_some_others_british(scaled):
+    rows = scaled.exec(select(Customer.currency, Customer.locale)).all()
+    assert {locale for currency, locale in rows if currency == "EUR"} == {"de_DE"}
+    assert {locale for currency, locale in rows if currency != "EUR"} == {"en_GB", None}

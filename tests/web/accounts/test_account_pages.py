@@ -111,12 +111,12 @@ def test_the_pdfs_show_the_same_figures(app, client, auth, seeded):
     assert "Balance due US$133.80" in invoice and "−US$5.00" in invoice
 
 
-def test_omar_sees_one_figure_too(client, auth, seeded):
+def test_omar_sees_one_figure_too_in_his_german_format(client, auth, seeded):
     auth.login(*demo.OMAR)
-    assert '<p class="big">€20.40</p>' in client.get("/").get_data(as_text=True)
-    assert "<strong>€20.40</strong>" in client.get("/pay?all=1").get_data(as_text=True)
+    assert '<p class="big">20,40\xa0€</p>' in client.get("/").get_data(as_text=True)
+    assert "<strong>20,40\xa0€</strong>" in client.get("/pay?all=1").get_data(as_text=True)
     statement = client.get("/statements?preset=this_year").get_data(as_text=True)
-    assert re.search(r"Balance Due</th><td class=\"amount\"><strong>€20\.40<", statement)
+    assert re.search(r"Balance Due</th><td class=\"amount\"><strong>20,40\xa0€<", statement)
 
 
 def test_filtering_subscriptions_by_status_shows_only_that_status(client, auth, seeded):

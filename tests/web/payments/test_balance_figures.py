@@ -13,8 +13,8 @@ from webapp import demo
 #   INV-000024             144.00, nothing paid                                       = 144.00
 #   INV-000025              22.80, nothing paid                                       =  22.80
 #   (CN-000001, 11.40, went on the paid INV-000010 long ago)                 total US$369.40
-# Omar (EUR): INV-000021, 20.40, nothing paid; no credit                      total €20.40
-EXPECTED = [(demo.JANE, "US$369.40", 36940), (demo.OMAR, "€20.40", 2040)]
+# Omar (EUR): INV-000021, 20.40, nothing paid; no credit          total 20,40 € (his de_DE)
+EXPECTED = [(demo.JANE, "US$369.40", 36940), (demo.OMAR, "20,40\xa0€", 2040)]
 
 _ROW = re.compile(r'<tr id="invoice-row-\d+">(.*?)</tr>', re.S)
 _AMOUNT = re.compile(r'<td class="amount"[^>]*>([^<]+)</td>')

@@ -73,6 +73,9 @@ def _customer(batch: Batch, rng: random.Random, spec: CustomerSpec, since: date)
            "currency": "EUR" if rng.random() < 0.2 else "USD",
            "billing_address": f"{rng.randint(1, 999)} Main Street, Springfield",
            "shipping_address": "", "tax_id": "", "portal_enabled": True, "created_at": created}
+    # Some read their own locale (no random draw, so the rest of the history stays the same).
+    row["locale"] = "de_DE" if row["currency"] == "EUR" else \
+        "en_GB" if customer_id % 4 == 0 else None
     batch.rows["customer"].append(row)
     batch.rows["user"].append({"email": email, "password_hash": batch.password_hash,
                                "role": "customer", "customer_id": customer_id,

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import ContactPerson, Customer, DocumentForwardRecipient
-from webapp.services.core import audit, notifications, preferences, text
+from webapp.services.core import audit, locales, notifications, preferences, text
 from webapp.services.core.errors import NotFound
 from webapp.services.core.preferences import InvalidChanges
 
@@ -24,7 +24,7 @@ ROLES = {"billing": "Billing", "technical": "Technical", "other": "Other"}
 MAX_CONTACTS = 20
 FIELD_LABELS = {"display_name": "Name", "company": "Company", "phone": "Phone",
                 "billing_address": "Billing address", "shipping_address": "Shipping address",
-                "tax_id": "Tax ID", "name": "Name", "email": "Email", "role": "Role"}
+                "tax_id": "Tax ID", "locale": "Language and region", "name": "Name", "email": "Email", "role": "Role"}
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
 
 
@@ -36,11 +36,13 @@ class Details:
     billing_address: str
     shipping_address: str
     tax_id: str
+    locale: str | None = None  # how dates and amounts are written; None: the organization's
 
     @classmethod
     def of(cls, customer: Customer) -> Details:
         return cls(customer.display_name, customer.company, customer.phone,
-                   customer.billing_address, customer.shipping_address, customer.tax_id)
+                   customer.billing_address, customer.shipping_address, customer.tax_id,
+                   customer.locale)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,14 @@ def _tax_id(errors: dict, value: str | None) -> str:
     return tax_id
 
 
+def _locale(errors: dict, value: str | None) -> str | None:
+    try:
+        return locales.parse_choice(value)
+    except ValueError as exc:
+        errors["locale"] = str(exc)
+        return None
+
+
 def check_details(data: Details) -> Details:
     """The details cleaned (spaces trimmed, tax ID upper-case), or InvalidChanges."""
     errors: dict[str, str] = {}
@@ -118,7 +128,8 @@ def check_details(data: Details) -> Details:
                               max_length=1000),
         shipping_address=_text(errors, "shipping_address", data.shipping_address,
                                max_length=1000),
-        tax_id=_tax_id(errors, data.tax_id))
+        tax_id=_tax_id(errors, data.tax_id),
+        locale=_locale(errors, data.locale))
     if errors:
         raise InvalidChanges(errors)
     return cleaned

@@ -17,25 +17,28 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from webapp.models import Organization, Preferences, User, UserSession
+from webapp.models import Customer, Organization, Preferences, User, UserSession
 from webapp.services.accounts import sessions as account_sessions
+from webapp.services.core import locales, rows
 from webapp.services.core import organization as organization_row
-from webapp.services.core import rows
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
 
 _USER, _ORG, _PREFS = User.__table__, Organization.__table__, Preferences.__table__
-_SESSION = UserSession.__table__
+_SESSION, _CUSTOMER = UserSession.__table__, Customer.__table__
 
 UserView = rows.row_type(_USER)
 SessionRow = rows.row_type(_SESSION)
 OrganizationView = rows.row_type(_ORG)
 PreferencesView = rows.row_type(_PREFS)
 
-_LOGIN = (select(*rows.columns(_USER, _SESSION, _ORG, _PREFS))
+# The customer's locale rides along last (an admin has no customer: NULL), so the customer's
+# pages know how to write dates and amounts without a second statement.
+_LOGIN = (select(*rows.columns(_USER, _SESSION, _ORG, _PREFS), _CUSTOMER.c.locale)
           .select_from(_USER.join(_SESSION, (_SESSION.c.user_id == _USER.c.id)
                                   & (_SESSION.c.token_hash == bindparam("token_hash")))
                        .outerjoin(_ORG, _ORG.c.id == ORGANIZATION_ID)
-                       .outerjoin(_PREFS, _PREFS.c.organization_id == ORGANIZATION_ID))
+                       .outerjoin(_PREFS, _PREFS.c.organization_id == ORGANIZATION_ID)
+                       .outerjoin(_CUSTOMER, _CUSTOMER.c.id == _USER.c.customer_id))
           .where(_USER.c.id == bindparam("user_id")))
 _ORGANIZATION = select(*rows.columns(_ORG)).where(_ORG.c.id == ORGANIZATION_ID)
 _PREFERENCES = select(*rows.columns(_PREFS)).where(_PREFS.c.organization_id == ORGANIZATION_ID)
@@ -48,6 +51,13 @@ class LoginFacts:
     organization: OrganizationView | None
     preferences: PreferencesView | Preferences
     token: str
+    customer_locale: str | None = None  # the customer's own choice; None: the organization's
+
+    @property
+    def locale(self) -> str:
+        """The locale this user's pages write dates and amounts in."""
+        return locales.for_customer(self.customer_locale,
+                                    self.organization.locale if self.organization else None)
 
     def session_expired(self, now: datetime) -> bool:
         """Past the lifetime or idle too long: the row ends on this request."""
@@ -77,7 +87,8 @@ def for_login(session: Session, login_id: str) -> LoginFacts | None:
     if not user.is_active or user.session_version != int(version) or login_session.ended_at:
         return None
     organization_row.remember(session, organization)  # services read it without a statement
-    return LoginFacts(user, login_session, organization, preferences or _defaults(), token)
+    return LoginFacts(user, login_session, organization, preferences or _defaults(), token,
+                      customer_locale=row[-1])
 
 
 def organization(session: Session) -> OrganizationView | None:

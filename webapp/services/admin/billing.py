@@ -38,9 +38,9 @@ from webapp.services.billing import charges, invoices, ledger, payment_effects, 
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import audit, outbox
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Moment, dated, escaped
 from webapp.services.core.errors import DomainError, IllegalTransition, NotFound
-from webapp.services.core.money import format_money, parse_money
+from webapp.services.core.money import Amount, parse_money
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.payments import history as payments
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
@@ -163,7 +163,7 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
                    subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
-                            "amount": format_money(invoice.total, invoice.currency, org.locale),
+                            "amount": invoice.total, "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(),
                             "page": outbox.page("invoices.detail", invoice_id=invoice.id)},
                    now=at.now)
@@ -421,9 +421,9 @@ def _amount(session: Session, text: str, currency: str, most: int, what: str) ->
         raise InvalidChanges({"amount": str(exc)}) from None
     if amount <= 0:
         raise InvalidChanges({"amount": "Enter an amount above zero."})
-    if amount > most:
-        locale = session.get(Organization, 1).locale
-        raise InvalidChanges({"amount": f"At most {format_money(most, currency, locale)} {what}."})
+    if amount > most:  # the amount written where it is shown, in the page's locale
+        raise InvalidChanges({"amount": dated(f"At most {{most}} {escaped(what)}.",
+                                              most=Amount(most, currency))})
     return amount
 
 

@@ -27,7 +27,7 @@ from webapp.models import (
     Subscription,
 )
 from webapp.services.admin import Actor, LinkSettings, get_customer, portal
-from webapp.services.core import audit, preferences, state_machine, text
+from webapp.services.core import audit, locales, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
@@ -145,12 +145,13 @@ class CustomerInput:
     billing_address: str = ""
     shipping_address: str = ""
     tax_id: str = ""
+    locale: str | None = None  # how dates and amounts are written; None: the organization's
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerInput:
         return cls(customer.display_name, customer.email, customer.currency, customer.company,
                    customer.phone, customer.billing_address, customer.shipping_address,
-                   customer.tax_id)
+                   customer.tax_id, customer.locale)
 
 
 def clean_email(text: str | None) -> str | None:
@@ -192,12 +193,16 @@ def field_errors(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
     phone = _line(errors, "phone", data.phone, 50)
     if phone and "phone" not in errors and not _PHONE.match(phone):
         errors["phone"] = "Use digits, spaces and + ( ) - . only."
+    try:
+        locale = locales.parse_choice(data.locale)
+    except ValueError as exc:
+        errors["locale"], locale = str(exc), None
     cleaned = CustomerInput(
         display_name=name, email=email or (data.email or "").strip(), currency=currency,
         company=_line(errors, "company", data.company, 200), phone=phone,
         billing_address=_block(errors, "billing_address", data.billing_address),
         shipping_address=_block(errors, "shipping_address", data.shipping_address),
-        tax_id=text.tax_id(_line(errors, "tax_id", data.tax_id, 50)))
+        tax_id=text.tax_id(_line(errors, "tax_id", data.tax_id, 50)), locale=locale)
     if "tax_id" not in errors and (message := text.tax_id_error(cleaned.tax_id)):
         errors["tax_id"] = message
     return cleaned, errors

@@ -37,10 +37,9 @@ from webapp.services.admin.customers import get_customer
 from webapp.services.billing import charges, ledger
 from webapp.services.billing import context as billing_context
 from webapp.services.billing.invoices import InvoiceRow
-from webapp.services.core import audit, notifications, numbering, outbox, state_machine
-from webapp.services.core.dates import Moment
+from webapp.services.core import audit, dates, notifications, numbering, outbox, state_machine
+from webapp.services.core.dates import Dated, Moment, plain
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
-from webapp.services.core.money import format_money
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
 from webapp.services.subscriptions.actions.cancel import (
@@ -271,13 +270,15 @@ def _ready(session: Session, subscription_id: int) -> Subscription:
     return sub
 
 
-def _tell_customer(session: Session, sub: Subscription, subject: str, message: str,
+def _tell_customer(session: Session, sub: Subscription, subject: str, message: Dated | str,
                    now: datetime) -> None:
+    """The customer's mail; its message's dates and amounts are written in their locale
+    when it is sent."""
     customer = session.get(Customer, sub.customer_id)
     outbox.enqueue(session, template="admin_subscription_update", to=customer.email,
                    subject=subject, customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
-                            "message": message, "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=now)
+                            "message": dates.as_json(message), "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=now)
 
 
 def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str, reason: str,
@@ -294,13 +295,13 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     ctx = billing_context.context(session, at.now)
     result = cancel_subscription(ctx, sub, timing=timing, why=why, credit_unused=credit_unused)
     note = result.credit_note
-    message = f"{sub.number} has been cancelled.{credit_sentence(ctx, note)}" \
-        if timing == IMMEDIATELY else ctx.say(result.message)
+    message = plain(f"{sub.number} has been cancelled.") + credit_sentence(note) \
+        if timing == IMMEDIATELY else result.message
     _tell_customer(session, sub, f"{sub.number} is cancelled" if timing == IMMEDIATELY
                    else f"{sub.number} will be cancelled", message, at.now)
     notifications.notify_org(session, event=notifications.SUBSCRIPTION_CANCELLED,
                              title=f"{sub.number} cancelled by {actor.label}",
-                             body=f"{message} Reason: {why}", now=at.now,
+                             body=f"{ctx.say(message)} Reason: {why}", now=at.now,
                              customer_id=sub.customer_id)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action=f"subscription.cancel_{timing}", subject_type="subscription",
@@ -322,7 +323,7 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
     before = {"pause_on": sub.pause_on, "resume_on": sub.resume_on}
     try:
         ctx = billing_context.context(session, at.now)
-        message = ctx.say(set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on))
+        message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
     except InvalidInput as exc:  # one field at a time, as the admin's form shows them
         raise InvalidChanges({exc.field or "resume_on": exc.message}) from None
     _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, at.now)
@@ -425,7 +426,7 @@ def _bill_change(session: Session, sub: Subscription, invoice: Invoice | None,
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
                    subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
-                            "amount": format_money(invoice.total, invoice.currency, org.locale),
+                            "amount": invoice.total, "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(),
                             "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=now)
     return None

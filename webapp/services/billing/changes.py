@@ -43,8 +43,9 @@ from webapp.services.billing.pricing import (
     taxed,
 )
 from webapp.services.core import preferences, state_machine
-from webapp.services.core.dates import Dated, Moment
+from webapp.services.core.dates import Dated, Moment, dated
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.money import Amount
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
 
@@ -342,13 +343,13 @@ def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, 
     """The customer's confirmation email and the organization's notification."""
     org = session.get(Organization, 1)
     ctx = Context(session, at, org, preferences.load(session))
-    message = ctx.say(message)
-    details = [f"Each term now costs {ctx.money(change.renewal_price.total, sub.currency)}."]
+    details = [dated("Each term now costs {price}.",
+                     price=Amount(change.renewal_price.total, sub.currency))]
     if change.invoice is not None and change.amount_due:
-        details.append(f"Due now: {ctx.money(change.amount_due, sub.currency)}.")
+        details.append(dated("Due now: {due}.", due=Amount(change.amount_due, sub.currency)))
     confirm(ctx, sub, event="subscription_changed", subject=f"{sub.number}: {change.summary}",
             message=message, details=details, org_title=f"{sub.number}: {change.summary}",
-            org_body=message)
+            org_body=ctx.say(message))
 
 
 def request_to_dict(request: ChangeRequest) -> dict:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from webapp.models import Customer, Organization, Preferences, Subscription
-from webapp.services.core import dates, notifications, outbox, preferences
+from webapp.services.core import dates, locales, notifications, outbox, preferences
 from webapp.services.core.dates import Dated, Moment, format_day
 from webapp.services.core.errors import NotFound
 from webapp.services.core.money import format_money
@@ -44,14 +44,16 @@ class Context:
         return self.at.today
 
     def money(self, amount: int, currency: str) -> str:
+        """An amount in the organization's own text (its notifications)."""
         return format_money(amount, currency, self.org.locale)
 
     def day(self, value: date | None) -> str:
-        """A date in the text a service stores or mails (`format_day`, as pages show it)."""
+        """A date in the organization's own text (its notifications)."""
         return format_day(value, self.org.locale)
 
     def say(self, message: Dated | str) -> str:
-        """A message returned to the web layer, as the mail and notifications store it."""
+        """A message as the organization's notifications store it (its own locale); the
+        customer's mail keeps the message itself (`confirm`)."""
         return dates.say(message, self.org.locale)
 
 
@@ -60,14 +62,21 @@ def context(session: Session, now: datetime) -> Context:
     return Context(session, Moment.at(now, org.timezone), org, preferences.load(session))
 
 
-def confirm(ctx: Context, sub: Subscription, *, event: str, subject: str, message: str,
-            details: Iterable[str] = (), org_title: str, org_body: str) -> None:
-    """Email the customer a confirmation and tell the organization, in this transaction."""
+def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | str,
+            message: Dated | str, details: Iterable[Dated | str] = (), org_title: str,
+            org_body: str) -> None:
+    """Email the customer a confirmation and tell the organization, in this transaction.
+    The message and details keep their dates and amounts as values (written in the
+    customer's locale when the mail is sent); the subject, a stored header, is written in
+    that locale now."""
     customer = ctx.session.get(Customer, sub.customer_id)
     outbox.enqueue(ctx.session, template="subscription_update", to=customer.email,
-                   subject=subject, customer_id=customer.id,
+                   subject=dates.say(subject, locales.for_customer(customer.locale,
+                                                                    ctx.org.locale)),
+                   customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
-                            "message": message, "details": list(details),
+                            "message": dates.as_json(message),
+                            "details": [dates.as_json(line) for line in details],
                             "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=ctx.now)
     notifications.notify_org(ctx.session, event=event, title=org_title,
                              body=f"{customer.display_name}: {org_body}", now=ctx.now,

@@ -26,6 +26,8 @@ from webapp.services.billing.context import (
 )
 from webapp.services.billing.pricing import Line, Priced
 from webapp.services.core import notifications, state_machine
+from webapp.services.core.dates import dated, escaped
+from webapp.services.core.money import Amount
 
 ACTIVATE, REACTIVATE = "activate", "reactivate"
 
@@ -75,24 +77,27 @@ def begin_term(ctx: Context, sub: Subscription, event: str, invoice_draft: billi
 
 def confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, *,
                  paid_with: str | None) -> None:
-    amount = ctx.money(invoice.total, invoice.currency)
+    # Values, not text: the customer's mail writes them in their locale, the organization's
+    # notification in its own.
+    invoice_for = f"Invoice {escaped(invoice.number)} for {{amount}}"
+    amount = Amount(invoice.total, invoice.currency)
     if paid_with:
-        paid = f"Invoice {invoice.number} for {amount} was paid with {paid_with}."
+        paid = dated(f"{invoice_for} was paid with {escaped(paid_with)}.", amount=amount)
     elif invoice.status == "paid":
-        paid = f"Invoice {invoice.number} for {amount} was paid with your unused credit."
+        paid = dated(f"{invoice_for} was paid with your unused credit.", amount=amount)
     else:
-        paid = f"Invoice {invoice.number} for {amount} is due on {ctx.day(invoice.due_date)}."
-    term = f"The term runs from {ctx.day(invoice.period_start)} to " \
-           f"{ctx.day(invoice.period_end)}."
+        paid = dated(f"{invoice_for} is due on {{due}}.", amount=amount, due=invoice.due_date)
+    term = dated("The term runs from {start} to {end}.", start=invoice.period_start,
+                 end=invoice.period_end)
     if event == ACTIVATE:
         confirm(ctx, sub, event=ACTIVATED, subject=f"{sub.number} is now live",
                 message=f"Your trial of {sub.number} has ended and the subscription is now live.",
                 details=[term, paid], org_title=f"{sub.number} activated from its trial",
-                org_body=f"ended the trial early. {paid}")
+                org_body=f"ended the trial early. {ctx.say(paid)}")
     else:
         confirm(ctx, sub, event=REACTIVATED, subject=f"{sub.number} is live again",
                 message=f"{sub.number} has been reactivated.", details=[term, paid],
-                org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {paid}")
+                org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {ctx.say(paid)}")
 
 
 def encode_draft(invoice_draft: billing.InvoiceDraft) -> dict:

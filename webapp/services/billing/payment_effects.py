@@ -69,7 +69,8 @@ def _succeeded(session, org, payment, sub, at: Moment) -> None:
     amount = _money(org, payment.amount, payment.currency)
     outbox.enqueue(session, template="payment_receipt", to=customer.email,
                    subject=f"Payment receipt {payment.number}", customer_id=customer.id,
-                   context={"name": customer.display_name, "amount": amount,
+                   context={"name": customer.display_name, "amount": payment.amount,
+                            "currency": payment.currency,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
                             "page": outbox.page("payments.receipt", payment_id=payment.id)},
                    now=at.now)
@@ -90,7 +91,8 @@ def late_success(session: Session, *, payment: Payment, unused: int, now: dateti
     amount = _money(org, payment.amount, payment.currency)
     outbox.enqueue(session, template="payment_receipt", to=customer.email,
                    subject=f"Payment receipt {payment.number}", customer_id=customer.id,
-                   context={"name": customer.display_name, "amount": amount,
+                   context={"name": customer.display_name, "amount": payment.amount,
+                            "currency": payment.currency,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
                             "page": outbox.page("payments.receipt", payment_id=payment.id)}, now=now)
     body = f"Payment {payment.number} ({amount}) succeeded after it had been marked failed."

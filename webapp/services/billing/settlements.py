@@ -149,7 +149,8 @@ def _tell(session: Session, org: Organization, payments: list[PlainPayment],
     outbox.enqueue_many(session, [
         {"template": "payment_receipt", "to": customers[p.customer_id].email,
          "subject": f"Payment receipt {numbers[p.id]}", "customer_id": p.customer_id,
-         "context": {"name": customers[p.customer_id].display_name, "amount": amounts[p.id],
+         "context": {"name": customers[p.customer_id].display_name, "amount": p.amount,
+                     "currency": p.currency,
                      "number": numbers[p.id], "paid_on": today.isoformat(),
                      "page": outbox.page("payments.receipt", payment_id=p.id)}}
         for p in payments], now=now)

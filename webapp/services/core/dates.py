@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from webapp.services.core.money import Amount, format_money
+
 DEFAULT_LOCALE = "en_US"
 
 
@@ -57,24 +59,45 @@ def _format_day(value: date, fmt: str, locale: str) -> str:
 
 @dataclass(frozen=True)
 class Dated:
-    """A message naming dates, formatted where it is shown: `text` with `{name}` fields for
-    the `dates`. Services return it; the web layer (a flash) and the mail a service sends both
-    fill it with `format_day` in the organization's locale (`format`)."""
+    """A message naming dates (and amounts), formatted where it is shown: `text` with
+    `{name}` fields for the `dates` (a date, or a money `Amount`). Services return it; the web
+    layer (a flash) fills it in the request's locale, and a mail keeps it as JSON (`as_json`)
+    that the sender fills in the locale of its reader (mail's `say` filter)."""
 
     text: str
-    dates: tuple[tuple[str, date], ...] = ()
+    dates: tuple[tuple[str, date | Amount], ...] = ()
 
     def format(self, locale: str | None = None) -> str:
-        return self.text.format_map({name: format_day(value, locale)
-                                     for name, value in self.dates})
+        return self.text.format_map({name: _shown(value, locale) for name, value in self.dates})
 
-    def __add__(self, more: str) -> Dated:
+    def __add__(self, more: str | Dated) -> Dated:
+        if isinstance(more, Dated):
+            return Dated(self.text + more.text, self.dates + more.dates)
         return Dated(self.text + escaped(more), self.dates)
 
+    def as_json(self) -> dict:
+        """For a mail's JSON context: the text and its values (ISO dates, [minor, currency])."""
+        return {"text": self.text, "values": {
+            name: [value.minor, value.currency] if isinstance(value, Amount)
+            else value.isoformat() for name, value in self.dates}}
 
-def dated(text: str, **dates: date) -> Dated:
-    """Dated("{number} pauses on {on}.") with the names of its dates: dated(text, on=day)."""
-    return Dated(text, tuple(dates.items()))
+    @classmethod
+    def from_json(cls, data: dict) -> Dated:
+        return cls(data["text"], tuple(
+            (name, Amount(*value) if isinstance(value, list) else date.fromisoformat(value))
+            for name, value in data["values"].items()))
+
+
+def _shown(value: date | Amount, locale: str | None) -> str:
+    if isinstance(value, Amount):
+        return format_money(value.minor, value.currency, locale or DEFAULT_LOCALE)
+    return format_day(value, locale)
+
+
+def dated(text: str, **values: date | Amount) -> Dated:
+    """Dated("{number} pauses on {on}.") with the names of its dates (or amounts):
+    dated(text, on=day), dated("{total} is due.", total=Amount(1000, "USD"))."""
+    return Dated(text, tuple(values.items()))
 
 
 def escaped(text: str) -> str:
@@ -90,6 +113,11 @@ def plain(text: str) -> Dated:
 def say(message: Dated | str | None, locale: str | None = None) -> str | None:
     """A message as text: a Dated one formatted in `locale`, a str as it is."""
     return message.format(locale) if isinstance(message, Dated) else message
+
+
+def as_json(message: Dated | str) -> dict | str:
+    """A message for a mail's JSON context, formatted when the mail is rendered."""
+    return message.as_json() if isinstance(message, Dated) else message
 
 
 def add_months(start: date, months: int, anchor_day: int | None = None) -> date:

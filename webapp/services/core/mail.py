@@ -28,7 +28,8 @@ from jinja2 import (
     select_autoescape,
 )
 
-from webapp.services.core.dates import format_day
+from webapp.services.core.dates import DEFAULT_LOCALE, Dated, format_day
+from webapp.services.core.money import format_money
 
 WEBAPP_DIR = Path(__file__).resolve().parents[2]
 SMTP_TIMEOUT_SECONDS = 30  # well inside the outbox lease, so a stuck server frees the row
@@ -52,13 +53,38 @@ def connection(mailer: Mailer) -> Iterator[Callable[[EmailMessage], None]]:
         yield conn.send
 
 
+def _locale(context) -> str | None:
+    """The mail's `locale` (its customer's, set by the outbox), else the organization's."""
+    org = context.get("org")
+    return context.get("locale") or (org.locale if org else None)
+
+
 @pass_context
 def _localdate(context, value: date | datetime | str | None, fmt: str = "medium") -> str:
     """A date in a mail, as pages and PDFs show it: a mail's context is JSON, so its dates
-    come as ISO strings ("2026-12-28"), formatted in the organization's locale."""
+    come as ISO strings ("2026-12-28"), formatted in the mail's locale."""
     org = context.get("org")
-    return format_day(value, org.locale if org else None,
-                      timezone=org.timezone if org else None, fmt=fmt)
+    return format_day(value, _locale(context), timezone=org.timezone if org else None, fmt=fmt)
+
+
+@pass_context
+def _money(context, amount: int | str | None, currency: str | None = None) -> str:
+    """{{ amount|money(currency) }}: minor units in the mail's locale. A row written before
+    amounts were kept as numbers carries the text it was written with: shown as it is."""
+    if amount is None:
+        return ""
+    if isinstance(amount, str) or currency is None:
+        return str(amount)
+    return format_money(amount, currency, _locale(context) or DEFAULT_LOCALE)
+
+
+@pass_context
+def _say(context, message: dict | str | None) -> str:
+    """{{ message|say }}: a service's message kept as JSON (`dates.as_json`), its dates and
+    amounts written in the mail's locale; plain text as it is."""
+    if isinstance(message, dict):
+        return Dated.from_json(message).format(_locale(context))
+    return message or ""
 
 
 @cache
@@ -72,6 +98,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["localdate"] = _localdate
+    env.filters["money"] = _money
+    env.filters["say"] = _say
     return env
 
 

@@ -7,6 +7,7 @@ our own table; Babel only lays out the symbol and separators for the locale.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
@@ -29,6 +30,14 @@ SUPPORTED_CURRENCIES: tuple[str, ...] = (
 
 
 _FRACTION = re.compile(r"0\.0+")
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An amount in a message (`dates.dated`), formatted where the message is shown."""
+
+    minor: int
+    currency: str
 
 
 def exponent(currency: str) -> int:

@@ -32,8 +32,8 @@ from sqlalchemy import and_, event, or_, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from webapp.models import Organization, OutboxMessage
-from webapp.services.core import brand, bulk
+from webapp.models import Customer, Organization, OutboxMessage
+from webapp.services.core import brand, bulk, locales
 from webapp.services.core.mail import WEBAPP_DIR, Mailer, connection, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -184,6 +184,7 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
         .execution_options(populate_existing=True)).all()
     org = session.get(Organization, 1)  # once per batch
     logo = brand.logo(session)  # once per batch, too
+    customer_locales = _customer_locales(session, rows)
     started = time.monotonic()
     sent: list[int] = []
     failed: list[tuple[int, str]] = []
@@ -201,11 +202,12 @@ def send_many(session: Session, *, message_ids: Sequence[int], now: datetime, sm
                     with session.begin_nested():
                         message = _compose(session, row, org, mail_from=smtp.mail_from,
                                            now=now, base_url=base_url, attach=attach,
-                                           paths=paths, logo=logo)
+                                           paths=paths, logo=logo,
+                                           locale=_locale(row, org, customer_locales))
                 else:
                     message = _compose(session, row, org, mail_from=smtp.mail_from, now=now,
                                        base_url=base_url, attach=attach, paths=paths,
-                                       logo=logo)
+                                       logo=logo, locale=_locale(row, org, customer_locales))
                 deliver(message)
             except Exception as exc:  # noqa: BLE001 - any failure releases this row alone
                 failed.append((row.id, repr(exc)))
@@ -263,21 +265,45 @@ def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
                   now: datetime, base_url: str = "", attach: Attach | None = None,
                   paths: Paths | None = None) -> EmailMessage:
     """The email for a row: plain text and HTML, from the organization, with the row's id."""
-    return _compose(session, row, session.get(Organization, 1), mail_from=mail_from, now=now,
-                    base_url=base_url, attach=attach, paths=paths, logo=brand.logo(session))
+    org = session.get(Organization, 1)
+    return _compose(session, row, org, mail_from=mail_from, now=now,
+                    base_url=base_url, attach=attach, paths=paths,
+                    logo=brand.logo(session), locale=_locale(row, org, _customer_locales(session, [row])))
+
+
+def _customer_locales(session: Session, rows: Sequence[OutboxMessage]) -> dict[int, str | None]:
+    """The own locale (or None) of each customer the rows are written for: one statement."""
+    ids = {row.customer_id for row in rows if row.customer_id is not None}
+    if not ids:
+        return {}
+    return dict(session.exec(select(Customer.id, Customer.locale)
+                             .where(Customer.id.in_(sorted(ids)))).all())
+
+
+def _locale(row: OutboxMessage, org: Organization | None,
+            customer_locales: Mapping[int, str | None]) -> str:
+    """A mail to a customer (or sent for one, a forwarded document) is written in their
+    locale; one to the organization in its own."""
+    org_locale = org.locale if org else None
+    if row.customer_id is None or (org is not None and row.to_address == org.email):
+        return locales.for_customer(None, org_locale)
+    return locales.for_customer(customer_locales.get(row.customer_id), org_locale)
 
 
 def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
              mail_from: str, now: datetime, base_url: str,
              attach: Attach | None, paths: Paths | None = None,
-             logo: brand.Image | None = None) -> EmailMessage:
+             logo: brand.Image | None = None, locale: str | None = None) -> EmailMessage:
     # The logo travels inside the mail (a related part the HTML names by Content-ID), never
     # as a remote image: mail clients block those, and they would tell us who opened what.
     logo_cid = make_msgid("logo", domain=_domain_of(org)) if logo else None
-    # Templates turn a context "path" into a link with the portal's public address.
+    # Templates turn a context "path" into a link with the portal's public address; the
+    # money and date filters write in `locale`.
     bodies = render(row.template, {**row.context, **_path(row, paths), "org": org,
                                    "base_url": base_url.rstrip("/"),
-                                   "logo_cid": logo_cid[1:-1] if logo_cid else None})
+                                   "logo_cid": logo_cid[1:-1] if logo_cid else None,
+                                   "locale": locale or locales.for_customer(
+                                       None, org.locale if org else None)})
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = formataddr((org.name, mail_from)) if org else mail_from

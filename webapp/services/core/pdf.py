@@ -42,6 +42,7 @@ from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
+from webapp.services.core import locales
 from webapp.services.core.dates import format_day
 from webapp.services.core.money import format_money, format_rate
 
@@ -106,26 +107,33 @@ def _refuse(uri: str, why: str) -> None:
 
 # --- Rendering -------------------------------------------------------------------------------
 
-def _org_locale(context) -> str:
-    org = context.get("org")
-    return org.locale if org else "en_US"
+def document_locale(context: Mapping[str, Any]) -> str:
+    """The locale a document is written in: its customer's (their own, else the
+    organization's); a document without a customer, the organization's."""
+    org, customer = context.get("org"), context.get("customer")
+    return locales.for_customer(getattr(customer, "locale", None),
+                                org.locale if org else None)
+
+
+def _locale(context) -> str:
+    return context.get("locale") or document_locale(context)
 
 
 @pass_context
 def _money(context, amount: int | None, currency: str) -> str:
-    return "" if amount is None else format_money(amount, currency, _org_locale(context))
+    return "" if amount is None else format_money(amount, currency, _locale(context))
 
 
 @pass_context
 def _localdate(context, value: datetime | date | None, fmt: str = "medium") -> str:
     org = context.get("org")
-    return format_day(value, _org_locale(context), timezone=org.timezone if org else None,
+    return format_day(value, _locale(context), timezone=org.timezone if org else None,
                       fmt=fmt)
 
 
 @pass_context
 def _rate(context, basis_points: int | None) -> str:
-    return format_rate(basis_points, _org_locale(context))
+    return format_rate(basis_points, _locale(context))
 
 
 @cache
@@ -141,7 +149,10 @@ def environment() -> Environment:
 
 def render_html(template: str, context: Mapping[str, Any], *,
                 env: Environment | None = None) -> str:
-    """A document template as HTML (what the PDF is made from)."""
+    """A document template as HTML (what the PDF is made from), its dates and amounts in
+    the customer's locale (`document_locale`, worked out once: the filters read `locale`)."""
+    if "locale" not in context:
+        context = {**context, "locale": document_locale(context)}
     return (env or environment()).get_template(template).render(context)
 
 

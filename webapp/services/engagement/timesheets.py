@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Project, ProjectTask, TimeEntry
 from webapp.services.core import notifications, outbox
-from webapp.services.core.dates import format_day
+from webapp.services.core.dates import dated, escaped, format_day
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.core.listing import FilterReader
 from webapp.services.engagement import comments
@@ -177,10 +177,10 @@ def decide(session: Session, *, customer_id: int, user_id: int | None,
         raise NotFound("No such time entry.")
     decided = [v for v in views if not v.decidable]
     if decided:
-        raise IllegalTransition(
-            f"The entry of {format_day(decided[0].work_date)} ({decided[0].duration}) is "
+        raise IllegalTransition(dated(
+            f"The entry of {{day}} ({escaped(decided[0].duration)}) is "
             f"{decided[0].approval_label.lower()} already; approved entries are locked. "
-            "Nothing was changed.")
+            "Nothing was changed.", day=decided[0].work_date))
     result = session.execute(
         update(TimeEntry)
         .where(col(TimeEntry.id).in_(ids), TimeEntry.customer_id == customer_id,

@@ -29,10 +29,9 @@ from webapp.models import (
 from webapp.services.billing import changes, charges, payment_effects, tax, terms
 from webapp.services.billing.context import Context
 from webapp.services.billing.ledger import balance_due
-from webapp.services.core import notifications, outbox, preferences, state_machine
+from webapp.services.core import locales, notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import Moment, format_day
 from webapp.services.core.errors import IllegalTransition
-from webapp.services.core.money import format_money
 from webapp.services.subscriptions import renewals
 
 INVOICE_DUE_DAYS = 7  # invoices that are not charged automatically
@@ -344,8 +343,7 @@ def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: s
                        subject=f"Invoice {invoice.number} from {ctx.org.name}",
                        customer_id=customer.id,
                        context={"name": customer.display_name, "number": invoice.number,
-                                "amount": format_money(invoice.total, invoice.currency,
-                                                       ctx.org.locale),
+                                "amount": invoice.total, "currency": invoice.currency,
                                 "due_date": invoice.due_date.isoformat(),
                                 "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=ctx.now)
 
@@ -426,15 +424,15 @@ def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
     outbox.enqueue(ctx.session, template="invoice_overdue", to=customer.email,
                    subject=f"Invoice {invoice.number} is overdue", customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
-                            "amount": format_money(balance_due(invoice), invoice.currency,
-                                                   ctx.org.locale),
+                            "amount": balance_due(invoice), "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(), "days": days,
                             "page": outbox.page("invoices.detail", invoice_id=invoice.id)}, now=ctx.now)
 
 
 def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> None:
     customer = ctx.session.get(Customer, sub.customer_id)
-    day = format_day(on, ctx.org.locale)
+    # The subject is stored text: written in the locale the customer reads the mail in.
+    day = format_day(on, locales.for_customer(customer.locale, ctx.org.locale))
     subject = (f"Your trial of {sub.number} ends on {day}" if kind == "trial_ending"
                else f"{sub.number} renews on {day}")
     outbox.enqueue(ctx.session, template=kind, to=customer.email, subject=subject,

@@ -36,7 +36,6 @@ from webapp.services.billing import tax, terms
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.core import bulk, numbering, outbox, state_machine
 from webapp.services.core.dates import Moment
-from webapp.services.core.money import format_money
 
 
 class StaleBatch(Exception):
@@ -181,7 +180,7 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
         {"template": "invoice_issued", "to": customers[sub.customer_id].email,
          "subject": f"Invoice {number} from {org.name}", "customer_id": sub.customer_id,
          "context": {"name": customers[sub.customer_id].display_name, "number": number,
-                     "amount": format_money(draft.priced.total, sub.currency, org.locale),
+                     "amount": draft.priced.total, "currency": sub.currency,
                      "due_date": due_date,
                      "page": outbox.page("invoices.detail", invoice_id=invoice_id)}}
         for sub, draft, invoice_id, number in mailed], now=at.now)

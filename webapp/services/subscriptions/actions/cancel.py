@@ -28,8 +28,9 @@ from webapp.services.billing import terms as billing
 from webapp.services.billing.context import Context, confirm, context
 from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
-from webapp.services.core.dates import Dated, Moment, dated, plain
+from webapp.services.core.dates import Dated, Moment, dated, escaped, plain
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.money import Amount
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
     RETENTION_ACCEPTED,
@@ -128,15 +129,18 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
     result = cancel_subscription(ctx, sub, timing=timing, why=why,
                                  credit_unused=ctx.prefs.cancel_credit_unused)
     if timing == IMMEDIATELY:
-        credit = credit_sentence(ctx, result.credit_note)
+        credit = ctx.say(credit_sentence(result.credit_note))
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
-                subject=f"{sub.number} is cancelled", message=ctx.say(result.message),
+                subject=f"{sub.number} is cancelled", message=result.message,
                 details=[f"Reason: {why}"], org_title=f"{sub.number} cancelled by the customer",
                 org_body=f"cancelled it now. Reason: {why}.{credit}")
     else:
         on = ctx.day(sub.current_term_end) if sub.current_term_end else "the end of the term"
+        subject = dated(f"{escaped(sub.number)} will be cancelled on {{on}}",
+                        on=sub.current_term_end) if sub.current_term_end else \
+            f"{sub.number} will be cancelled on the end of the term"
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
-                subject=f"{sub.number} will be cancelled on {on}", message=ctx.say(result.message),
+                subject=subject, message=result.message,
                 details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
                 org_title=f"{sub.number} will cancel at the end of its term ({on})",
                 org_body=f"scheduled the cancellation. Reason: {why}.")
@@ -157,7 +161,7 @@ def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: st
         if unused is not None:
             sub.held_invoice_id = None  # its unused days are credited: nothing is held now
         return CancelResult(sub, IMMEDIATELY, note,
-                            plain(f"{sub.number} is cancelled.{credit_sentence(ctx, note)}"))
+                            plain(f"{sub.number} is cancelled.") + credit_sentence(note))
     if timing != END_OF_TERM:
         raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
     state_machine.transition(ctx.session, sub, "schedule_cancel", "non_renewing", now=ctx.now,
@@ -169,14 +173,14 @@ def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: st
     return CancelResult(sub, END_OF_TERM, None, ending)
 
 
-def credit_sentence(ctx: Context, note: CreditNote | None) -> str:
-    """What the customer is told about the credit for unused time ("" without one)."""
+def credit_sentence(note: CreditNote | None) -> Dated:
+    """What the customer is told about the credit for unused time (nothing without one)."""
     if note is None:
-        return ""
+        return plain("")
     used = "it has been applied to your open invoices" if note.balance < note.total \
         else "it is used on your next invoice"
-    return f" Credit note {note.number} gives you {ctx.money(note.total, note.currency)} " \
-           f"for the unused time; {used}."
+    return dated(f" Credit note {escaped(note.number)} gives you {{credit}} for the unused "
+                 f"time; {used}.", credit=Amount(note.total, note.currency))
 
 
 def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime | None, *,

@@ -183,7 +183,7 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
     message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
     text = ctx.say(message)
     confirm(ctx, sub, event=PAUSE_SCHEDULED, subject=f"Pause schedule for {sub.number}",
-            message=text, details=["No invoices are issued while it is paused."],
+            message=message, details=["No invoices are issued while it is paused."],
             org_title=f"{sub.number}: pause scheduled", org_body=text)
     return PauseResult(sub, message)
 

@@ -33,6 +33,7 @@ from webapp.services.billing.paid_terms import (
     encode_draft,
 )
 from webapp.services.core import preferences, state_machine
+from webapp.services.core.dates import dated, escaped
 from webapp.services.core.errors import DomainError
 from webapp.services.subscriptions.actions.common import TRIAL_EXTENDED, owned
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
@@ -202,7 +203,8 @@ def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
         expired_reason=None, trial_start=ctx.today, trial_end=end, current_term_start=ctx.today,
         current_term_end=end, next_billing_date=end, trial_extensions_used=used + 1)
     confirm(ctx, sub, event=TRIAL_EXTENDED, subject=f"Your trial of {sub.number} is extended",
-            message=f"Your trial of {sub.number} now runs until {ctx.day(end)}.",
+            message=dated(f"Your trial of {escaped(sub.number)} now runs until {{end}}.",
+                          end=end),
             org_title=f"{sub.number}: trial extended",
             org_body=f"extended the trial by {extension.days} days (extension {used + 1}).")
     return sub
