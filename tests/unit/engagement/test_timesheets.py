@@ -160,3 +160,22 @@ def test_a_project_is_made_in_the_customers_currency(session, seeded, now):
                                            data=data, now=now)
     assert (project.currency, project.hourly_rate, project.budget_minutes) == ("EUR", 8000, 630)
     assert project_admin.ProjectInput.of(project).hourly_rate == "80.00"
+
+
+def test_the_decision_notice_and_a_comment_title_write_dates_in_their_readers_locale(session,
+                                                                                   seeded, now):
+    """The organization reads the notice in its locale (en_GB: "6 Nov 2026"); the comment
+    thread's title is the customer's (Omar's de_DE would be "06.11.2026")."""
+    from babel.dates import format_date
+
+    from webapp.models import Customer, Organization
+
+    org = session.get(Organization, 1)
+    org.locale = "en_GB"
+    (entry,) = _entries(session, "Website redesign", "pending")[:1]
+    _decide(session, seeded, [entry], timesheets.APPROVE, now=now)
+    body = session.exec(select(Notification)).one().body
+    assert body.startswith(format_date(entry.work_date, "medium", locale="en_GB"))
+    session.get(Customer, seeded.jane_customer_id).locale = "de_DE"
+    title = timesheets.detail_of(session, entry).subject
+    assert format_date(entry.work_date, "medium", locale="de_DE") in title.label

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Project, ProjectTask, TimeEntry
-from webapp.services.core import notifications, outbox
+from webapp.services.core import locales, notifications, outbox
 from webapp.services.core.dates import dated, escaped, format_day
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.core.listing import FilterReader
@@ -135,19 +135,23 @@ class EntryDetail:
     entry: EntryView
     customer_id: int
     comments: tuple[CommentView, ...]
+    locale: str = "en_US"  # the customer's: the comment thread's title names the entry's date
 
     @property
     def subject(self) -> comments.Subject:
         return comments.Subject(comments.TIME_ENTRY, self.entry.id, self.customer_id,
-                                f"the time entry of {format_day(self.entry.work_date)} on "
+                                f"the time entry of {format_day(self.entry.work_date, self.locale)} on "
                                 f"{self.entry.project_name}",
                                 outbox.page("timesheets.entry", entry_id=self.entry.id))
 
 
 def detail_of(session: Session, entry: TimeEntry) -> EntryDetail:
+    org, customer = session.get(Organization, 1), session.get(Customer, entry.customer_id)
     return EntryDetail(_view(session, entry), entry.customer_id,
                        comments.thread(session, subject_type=comments.TIME_ENTRY,
-                                       subject_id=entry.id, customer_id=entry.customer_id))
+                                       subject_id=entry.id, customer_id=entry.customer_id),
+                       locales.for_customer(customer.locale if customer else None,
+                                            org.locale if org else None))
 
 
 def entry_detail(session: Session, *, customer_id: int, entry_id: int) -> EntryDetail:
@@ -200,10 +204,11 @@ def decide(session: Session, *, customer_id: int, user_id: int | None,
 def _notify(session: Session, *, customer_id: int, views: tuple[EntryView, ...],
             decision: str, reason: str, now: datetime) -> None:
     name = session.get(Customer, customer_id).display_name
+    org = session.get(Organization, 1)  # the organization reads it, in its own locale
     verb = "approved" if decision == APPROVE else "disapproved"
     hours = format_minutes(sum(v.minutes for v in views))
-    body = "\n".join(f"{format_day(v.work_date)} · {v.project_name} · {v.duration}"
-                     for v in views)
+    body = "\n".join(f"{format_day(v.work_date, org.locale if org else None)} · "
+                     f"{v.project_name} · {v.duration}" for v in views)
     if reason:
         body += f"\n\nTheir reason: {reason}"
     notifications.notify_org(session, event=TIME_ENTRIES_DECIDED,
