@@ -165,7 +165,7 @@ def test_a_refusal_naming_a_date_is_written_in_the_customers_locale(app, client,
 
 _DETAILS = {"display_name": "Jane Cooper", "company": "Cooper Design Studio",
             "phone": "+1 415 555 0134",
-            "billing_address": "500 Market St, San Francisco, CA 94105, USA",
+            "billing_address": "500 Market St\nSan Francisco, CA 94105\nUSA",  # as the demo has it
             "shipping_address": "", "tax_id": ""}
 
 
