@@ -92,8 +92,8 @@ def _trusted_tokens() -> list[str]:
 
 
 def _remembered(user: User) -> bool:
-    return any(two_factor.is_trusted(db.session, user_id=user.id, token=t, now=now())
-               for t in _trusted_tokens())
+    return two_factor.is_trusted(db.session, user_id=user.id, token=_trusted_tokens(),
+                                 now=now())
 
 
 def _remember(response: Response, token: str) -> Response:

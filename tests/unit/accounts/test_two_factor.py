@@ -208,3 +208,12 @@ def test_a_password_change_forgets_the_remembered_devices(session, user, now):
     auth.change_password(session, user_id=user.id, current_password=PASSWORD,
                          new_password="a-second-password-2", current_session_id=None, now=now)
     assert not two_factor.is_trusted(session, user_id=user.id, token=token, now=now)
+
+
+def test_a_browser_remembered_for_several_accounts_is_checked_in_one_statement(session, user,
+                                                                             now):
+    mine = two_factor.remember(session, user_id=user.id, user_agent=None, now=now)
+    assert two_factor.is_trusted(session, user_id=user.id, token=["someone-else", mine],
+                                 now=now)
+    assert not two_factor.is_trusted(session, user_id=user.id, token=["someone-else"], now=now)
+    assert not two_factor.is_trusted(session, user_id=user.id, token=[], now=now)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from urllib.parse import quote
 import pyotp
 import segno
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash
 
 from webapp.models import RecoveryCode, TrustedDevice, User
@@ -302,11 +303,16 @@ def remember(session: Session, *, user_id: int, user_agent: str | None, now: dat
     return token
 
 
-def is_trusted(session: Session, *, user_id: int, token: str | None, now: datetime) -> bool:
-    if not token:
+def is_trusted(session: Session, *, user_id: int, token: str | Sequence[str] | None,
+               now: datetime) -> bool:
+    """Is this browser remembered for the user? `token`: the one its cookie carries, or the
+    few it carries for several accounts (one statement either way)."""
+    tokens = [token] if isinstance(token, str) else list(token or ())
+    if not tokens:
         return False
     return session.exec(select(TrustedDevice.id).where(
-        TrustedDevice.user_id == user_id, TrustedDevice.token_hash == _hash(token),
+        TrustedDevice.user_id == user_id,
+        col(TrustedDevice.token_hash).in_([_hash(t) for t in tokens]),
         TrustedDevice.revoked_at.is_(None), TrustedDevice.expires_at > now)).first() is not None
 
 
