@@ -13,6 +13,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
 from tests.factories import make_customer, moment_on
@@ -170,3 +171,20 @@ def test_a_kind_may_opt_out_of_page_numbers():
                                page_numbers=False).render()
     assert PAGE_NUMBER.findall(" ".join(page_texts(numbered.content))) == [("1", "1")]
     assert PAGE_NUMBER.findall(" ".join(page_texts(plain.content))) == []
+
+
+def test_a_long_footer_wraps_before_the_number():
+    document = long_statement(rows=4)
+    document.org.legal_name = ("Northwind Cloud Infrastructure and Managed Services "
+                               "International Holdings Limited Partnership")
+    page = PdfReader(BytesIO(document.render().content)).pages[0]
+    drawn = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and tm[5] * cm[3] + cm[5] < 60:  # the footer frame
+            drawn.append((text.strip(), tm[4] * cm[0] + cm[4]))
+    page.extract_text(visitor_text=visit)
+    (first, left), (second, _), (number, right) = drawn
+    assert first.startswith("Northwind Cloud Infrastructure") and number == "Page 1 of 1"
+    assert left + stringWidth(first, pdf.register_fonts(), 7.5) < right - 20
+    assert second.endswith("31 Dec 2026")
