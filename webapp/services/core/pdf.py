@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from io import BytesIO
@@ -288,7 +288,9 @@ class DocumentSource:
     template: str
     context: Mapping[str, Any]
     filename: str
-    page_numbers: bool = True  # "Page i of M" in the footer (a kind may opt out)
+    # "Page i of M" in the footer (a kind may opt out). Keyword-only, so a subclass's own
+    # fields keep their places (engagement.messages.StoredFile adds content, media_type).
+    page_numbers: bool = field(default=True, kw_only=True)
 
     def render(self) -> Document:
         return Document(self.filename, render_pdf(self.template, self.context,
