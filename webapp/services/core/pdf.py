@@ -18,6 +18,14 @@ The font (DejaVu Sans from webapp/static/fonts, so €, ¥, ₹ and د.ك have g
 with ReportLab once per process as FONT_FAMILY, which the print templates name, instead of an
 @font-face in every document: that made xhtml2pdf re-read and hash both font files and parse
 the rules again on every render, a fixed cost that dominated short documents.
+
+"Page 1 of 3" (issue 25) is stamped after the one layout, not laid out: xhtml2pdf's
+<pdf:pagecount> knows the count only by laying the whole document out twice (ReportLab's
+multiBuild; 1.25-2.2x a render, bench/README.md "Page N of M"). `html_to_pdf` renders once,
+then `stamp_page_numbers` draws every page's "Page i of M" on one ReportLab overlay of M pages
+(the registered font, at the place of print/base.html's footer frame) and pypdf merges it
+onto the pages: the text stays extractable, and the pages' links, images and the document's
+metadata are kept. Every kind numbers its pages; a kind opts out with page_numbers=False.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from io import BytesIO
@@ -34,10 +42,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib.colors import HexColor
 from reportlab.lib.fonts import addMapping
+from reportlab.lib.units import cm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import ShowBoundaryValue
+from reportlab.pdfgen.canvas import Canvas, ShowBoundaryValue
 from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
@@ -194,22 +205,72 @@ def _resolver(images: Collection[str | None]) -> Callable[..., str]:
     return resolve
 
 
-def html_to_pdf(html: str, *, images: Collection[str | None] = ()) -> bytes:
-    """PDF bytes from HTML; relative resources resolve against webapp/static, and the
-    `images` (PNG or JPEG data: URIs, such as the logo) are the only URIs it may hold."""
+def html_to_pdf(html: str, *, images: Collection[str | None] = (),
+                page_numbers: bool = True) -> bytes:
+    """PDF bytes from HTML, laid out once; relative resources resolve against webapp/static,
+    and the `images` (PNG or JPEG data: URIs, such as the logo) are the only URIs it may hold.
+    With `page_numbers`, every page says "Page i of M" in print/base.html's footer."""
     register_fonts()
     out = BytesIO()
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=_resolver(images),
                             resource_policy=RESOURCE_POLICY, path=str(STATIC_DIR / "document"))
     if result.err:
         raise RenderFailed(f"xhtml2pdf reported {result.err} error(s)")
-    return out.getvalue()
+    return stamp_page_numbers(out.getvalue()) if page_numbers else out.getvalue()
 
 
 def render_pdf(template: str, context: Mapping[str, Any], *,
-               env: Environment | None = None) -> bytes:
+               env: Environment | None = None, page_numbers: bool = True) -> bytes:
     """Render a print/ template to PDF bytes (the context's `logo`, a data: URI, shown)."""
-    return html_to_pdf(render_html(template, context, env=env), images=(context.get("logo"),))
+    return html_to_pdf(render_html(template, context, env=env), images=(context.get("logo"),),
+                       page_numbers=page_numbers)
+
+
+# --- "Page i of M" ---------------------------------------------------------------------------
+
+# Where print/base.html's footer frame puts its first line (@frame footer: bottom 1 cm, 0.8 cm
+# high, 1.5 cm side margins; #page-footer: 7.5 pt, #666666): the number ends at the frame's
+# right edge, on the baseline of the footer's own text, which keeps clear of it on the left.
+PAGE_NUMBER_SIDE = 1.5 * cm
+PAGE_NUMBER_BASELINE = 1.6 * cm
+PAGE_NUMBER_SIZE = 7.5
+PAGE_NUMBER_COLOUR = HexColor("#666666")
+
+
+def page_number_label(number: int, count: int) -> str:
+    return f"Page {number} of {count}"
+
+
+def _page_number_overlay(sizes: list[tuple[float, float]]) -> bytes:
+    """One PDF with a page of each size, each with nothing but its "Page i of M"."""
+    out = BytesIO()
+    canvas = Canvas(out, pageCompression=1)
+    for number, (width, height) in enumerate(sizes, start=1):
+        canvas.setPageSize((width, height))
+        canvas.setFont(register_fonts(), PAGE_NUMBER_SIZE)
+        canvas.setFillColor(PAGE_NUMBER_COLOUR)
+        canvas.drawRightString(width - PAGE_NUMBER_SIDE, PAGE_NUMBER_BASELINE,
+                               page_number_label(number, len(sizes)))
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def stamp_page_numbers(content: bytes) -> bytes:
+    """The PDF with "Page i of M" drawn over each of its M pages: one overlay built in one go,
+    merged page by page with pypdf (over the page, in its own graphics state). The document's
+    metadata, links and images are cloned as they were."""
+    writer = PdfWriter(clone_from=BytesIO(content))
+    sizes = [(float(page.mediabox.width), float(page.mediabox.height))
+             for page in writer.pages]
+    overlay = PdfReader(BytesIO(_page_number_overlay(sizes)))
+    for page, stamp in zip(writer.pages, overlay.pages, strict=True):
+        page.merge_page(stamp, over=True)
+        # merge_page leaves the page's content decoded: 1,000 rows would weigh 1.1 MB, not 140 KB.
+        page.compress_content_streams()
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # --- The documents --------------------------------------------------------------------------
@@ -238,6 +299,10 @@ class DocumentSource:
     template: str
     context: Mapping[str, Any]
     filename: str
+    # "Page i of M" in the footer (a kind may opt out). Keyword-only, so a subclass's own
+    # fields keep their places (engagement.messages.StoredFile adds content, media_type).
+    page_numbers: bool = field(default=True, kw_only=True)
 
     def render(self) -> Document:
-        return Document(self.filename, render_pdf(self.template, self.context))
+        return Document(self.filename, render_pdf(self.template, self.context,
+                                                  page_numbers=self.page_numbers))
