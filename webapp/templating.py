@@ -19,6 +19,7 @@ from webapp.context import (
 )
 from webapp.nav import sidebar
 from webapp.permissions import can
+from webapp.services.core import locales
 
 
 def register(app: Flask) -> None:
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["localdate"] = localdate_filter
     app.jinja_env.filters["localdatetime"] = localdatetime_filter
     app.jinja_env.filters["rate"] = rate_filter
+    app.jinja_env.filters["locale_label"] = locales.label  # "Deutsch (Deutschland) (de_DE)"
     app.jinja_env.globals["badge"] = badge
     app.jinja_env.globals["badge_on"] = badge_on
 

@@ -6,7 +6,7 @@ from flask import Blueprint, request, url_for
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from webapp.blueprints.admin_forms import actor, links, options
-from webapp.context import current_org, moment, now
+from webapp.context import current_org, moment, now, use_customer_locale
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, LocaleField
@@ -88,6 +88,7 @@ def create():
 
 def _overview_context(customer_id: int, **forms) -> dict:
     view = overview.overview(db.session, customer_id=customer_id, at=moment())
+    use_customer_locale(view.customer.locale)  # their figures, as they read them
     return {"view": view, "contact_form": ContactForm(formdata=None),
             "note_form": NoteForm(formdata=None)} | forms
 

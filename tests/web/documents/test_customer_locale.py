@@ -81,6 +81,16 @@ def test_the_admin_reads_a_german_customers_invoice_as_the_customer_does(client,
     assert "US$138.80" not in page
 
 
+def test_the_admins_overview_of_a_german_customer_is_written_as_the_customer_reads(
+        app, client, auth, readers):
+    email, _invoice_id = readers["de_DE"]
+    with app.app_context():
+        customer_id = db.session.exec(select(Customer.id).where(Customer.email == email)).one()
+    auth.login(*demo.ADMIN)
+    page = client.get(f"/admin/customers/{customer_id}").get_data(as_text=True)
+    assert "138,80\xa0$" in page and "US$138.80" not in page
+
+
 def test_the_admins_refund_limit_for_a_german_customer_is_written_as_the_page_is(
         app, client, auth, readers, now):
     email, invoice_id = readers["de_DE"]
@@ -251,3 +261,16 @@ def test_a_bad_locale_on_the_admins_form_is_refused_and_nothing_changes(app, cli
     assert 'id="locale-errors" class="field-error">Choose one of the languages' in body
     after = _jane(app)
     assert (after.locale, after.phone) == (None, "+1 415 555 0134")
+
+
+def test_where_customers_cannot_edit_profile_shows_their_locale_by_name(app, client, auth,
+                                                                        seeded):
+    from webapp.models import Preferences
+
+    with app.app_context():
+        db.session.exec(select(Preferences)).one().update_customer_details = False
+        db.session.get(Customer, seeded.jane_customer_id).locale = "de_DE"
+        db.session.commit()
+    auth.login()
+    page = client.get("/profile").get_data(as_text=True)
+    assert "<dd>Deutsch (Deutschland) (de_DE)</dd>" in page
