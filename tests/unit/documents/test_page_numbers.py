@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -16,26 +17,16 @@ from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
+from bench.documents import synthetic_statement
 from tests.factories import make_customer, moment_on
 from tests.unit.documents.test_document_parties import page_url
 from webapp import demo
-from webapp.models import Customer, Organization
 from webapp.services.billing import ledger
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import pdf
-from webapp.services.documents import sources, statements
-from webapp.services.documents.statements import (
-    Aging,
-    AgingBucket,
-    Statement,
-    StatementDocument,
-    StatementEntry,
-    StatementPeriod,
-    StatementSummary,
-)
+from webapp.services.documents import sources
+from webapp.services.documents.statements import StatementDocument
 
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-START = date(2026, 1, 1)
 PAGE_NUMBER = re.compile(r"Page (\d+) of (\d+)")
 
 
@@ -46,32 +37,11 @@ def _logo() -> str:
 
 
 def long_statement(rows: int = 100) -> StatementDocument:
-    """A statement of `rows` alternating invoices and payments (three pages at 100), with a
-    logo, built in memory as the service would load it."""
-    org = Organization(id=1, name="Northwind", legal_name="Northwind Cloud Limited",
-                       email="billing@northwind.example", address="12 Harbour Street, Bristol",
-                       timezone="Europe/London", locale="en_GB", created_at=NOW)
-    customer = Customer(id=1, display_name="Jane Cooper", company="Cooper Design Studio",
-                        email="jane@example.com", currency="USD", created_at=NOW)
-    entries, balance = [], 0
-    for index in range(rows):
-        on = START + timedelta(days=index)
-        if index % 2 == 0:
-            balance += 2280
-            entries.append(StatementEntry(on, "invoice", "Invoice", f"INV-{index:06d}", index,
-                                          "", on + timedelta(days=14), 2280, 0, balance,
-                                          "invoices.detail", {"invoice_id": index}))
-        else:
-            balance -= 2280
-            entries.append(StatementEntry(on, "payment", "Payment", f"PAY-{index:06d}", index,
-                                          "Card", None, 0, 2280, balance,
-                                          "payments.receipt", {"payment_id": index}))
-    invoiced = sum(e.debit for e in entries)
-    buckets = tuple(AgingBucket(key, label, 0, 0) for key, label, _ in statements.AGING_BUCKETS)
-    return StatementDocument(org, Statement(
-        customer, "USD", StatementPeriod("this_year", START, date(2026, 12, 31)),
-        StatementSummary(0, invoiced, invoiced - balance, 0, 0), tuple(entries),
-        Aging(NOW.date(), buckets), NOW.date()), logo=_logo())
+    """The bench's statement of `rows` alternating invoices and payments (three pages at 100),
+    with a legal name and a logo."""
+    document = synthetic_statement(rows)
+    document.org.name, document.org.legal_name = "Northwind", "Northwind Cloud Limited"
+    return replace(document, logo=_logo())
 
 
 def page_texts(content: bytes) -> list[str]:
