@@ -77,4 +77,24 @@ def from_environment(instance_path: Path, env: dict[str, str] | None = None) -> 
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_TIME_LIMIT": None,
         "FIXED_NOW": None,
+        **_gateway(env),
     }
+
+
+def _gateway(env: dict[str, str]) -> dict:
+    """PAYMENT_GATEWAY (test, the default, or stripe) and Stripe's settings. Only the keys'
+    format and mode are checked here: Stripe is never called at start-up."""
+    from webapp.services.billing import gateways, stripe_gateway
+
+    name = (env.get("PAYMENT_GATEWAY") or "test").strip().lower()
+    if name not in gateways.NAMES:
+        raise ConfigError(f"PAYMENT_GATEWAY must be one of {', '.join(gateways.NAMES)}.")
+    values = {"PAYMENT_GATEWAY": name, **{key: env.get(key) or None for key in (
+        "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE", "STRIPE_JS_URL")}}
+    if name == "stripe":
+        try:
+            stripe_gateway.check_settings(gateways.stripe_settings(values))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    return values

@@ -24,6 +24,7 @@ from wtforms import (
     Field,
     FieldList,
     FormField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectFieldBase,
@@ -183,7 +184,10 @@ class CardFields(FlaskForm):
     """A new card: validated for shape here, for Luhn and expiry by the gateway service."""
 
     unplaced_errors = "card_number"
+    error_fields = {"card": "setup_intent"}
 
+    # With Stripe: the SetupIntent Stripe.js confirmed the card into (the only card data sent).
+    setup_intent = HiddenField(validators=[Optional(), Length(max=255)])
     card_number = StringField("Card number", validators=[Optional(), Length(max=23)],
                               render_kw={"inputmode": "numeric", "autocomplete": "cc-number"})
     exp_month = IntegerField("Expiry month", validators=[Optional(), NumberRange(1, 12)],

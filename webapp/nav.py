@@ -50,6 +50,7 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Audit log", "admin_audit.index"),
     NavEntry("Preferences", "preferences.show"),
     NavEntry("Brand", "admin_brand.show"),
+    NavEntry("Payment gateway", "admin_gateway.show"),
     NavEntry("Notifications", "notifications.index"),
     NavEntry("Estimates", "admin_estimates.index"),
     NavEntry("Projects", "admin_projects.index"),

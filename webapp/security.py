@@ -4,24 +4,41 @@ from __future__ import annotations
 
 from flask import Flask
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "object-src 'none'",
-])
+DIRECTIVES: dict[str, tuple[str, ...]] = {
+    "default-src": ("'self'",),
+    "script-src": ("'self'",),
+    "style-src": ("'self'",),
+    "img-src": ("'self'", "data:"),
+    "font-src": ("'self'",),
+    "connect-src": ("'self'",),
+    "form-action": ("'self'",),
+    "frame-ancestors": ("'none'",),
+    "base-uri": ("'none'",),
+    "object-src": ("'none'",),
+}
+
+
+def build_csp(extra: dict[str, tuple[str, ...]] | None = None) -> str:
+    """The policy, with `extra` sources added to their directives (a new directive, such as
+    frame-src for Stripe.js, is added after the others)."""
+    directives = {name: list(sources) for name, sources in DIRECTIVES.items()}
+    for name, sources in (extra or {}).items():
+        directives.setdefault(name, []).extend(s for s in sources
+                                               if s not in directives.get(name, []))
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+
+CSP = build_csp()
 
 
 def register(app: Flask) -> None:
+    from webapp.charging import card_page_csp
+
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        extra = card_page_csp()
+        response.headers.setdefault("Content-Security-Policy",
+                                    build_csp(extra) if extra else CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"

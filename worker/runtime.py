@@ -14,7 +14,8 @@ from functools import cache
 from flask import current_app, has_app_context
 
 from webapp.runtime import INSTANCE_PATH, engine, settings
-from webapp.services.billing.gateway import PaymentGateway, TestGateway
+from webapp.services.billing import gateways
+from webapp.services.billing.gateway import PaymentGateway
 
 __all__ = ["INSTANCE_PATH", "engine", "gateway", "settings"]
 
@@ -28,5 +29,5 @@ def gateway() -> PaymentGateway:
 
 @cache
 def _worker_gateway() -> PaymentGateway:
-    """The built-in test gateway (the only one shipped so far), on the worker's engine."""
-    return TestGateway(engine())
+    """The gateway the settings name (PAYMENT_GATEWAY), on the worker's engine."""
+    return gateways.choose(settings(), engine())

@@ -14,6 +14,7 @@ from webapp.blueprints import (
     admin_catalog,
     admin_customers,
     admin_estimates,
+    admin_gateway,
     admin_import,
     admin_projects,
     admin_reviews,
@@ -37,6 +38,7 @@ from webapp.blueprints import (
     projects,
     reviews,
     statements,
+    stripe_webhooks,
     subscription_actions,
     subscription_changes,
     subscriptions,
@@ -51,8 +53,8 @@ BLUEPRINTS = (
     invoices, credits, payments, pay, payment_methods, documents, statements,
     estimates, projects, timesheets, profile, messages, reviews,
     admin, admin_customers, admin_catalog, admin_subscriptions, admin_billing, admin_import,
-    admin_audit, admin_estimates, admin_projects, admin_timesheets, admin_reviews,
-    preferences, admin_brand, notifications,
+    admin_audit, admin_gateway, admin_estimates, admin_projects, admin_timesheets, admin_reviews,
+    preferences, admin_brand, notifications, stripe_webhooks,
 )
 
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import InputRequired, Length, Optional
 
-from webapp.charging import charge_now, gateway
+from webapp.charging import charge_now, collects_cards_in_browser, gateway, takes_card
 from webapp.context import moment, now
 from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
 from webapp.forms import CardFields, MoneyField
 from webapp.htmx import finish, render_page
 from webapp.inputs import arg_id, arg_ids
 from webapp.login import customer_required
 from webapp.permissions import can
 from webapp.services.billing import charges, fix_links
+from webapp.services.billing.gateway import Attempt
 from webapp.services.core.errors import InvalidInput
 from webapp.services.core.money import parse_money
+from webapp.services.payments import methods as payment_methods
 from webapp.services.payments import pay
 from webapp.units import unit_of_work
 
@@ -53,8 +56,11 @@ def _form(summary: pay.PaySummary) -> PayForm:
 
 def _page(summary, form, *, status=200, declined=None) -> ResponseReturnValue:
     form.scrub()
+    token = request.view_args.get("token")
     return render_template("pay/pay.html", summary=summary, form=form, declined=declined,
-                           fix_token=request.view_args.get("token")), status
+                           fix_token=token, stripe_mode=collects_cards_in_browser(),
+                           setup_url=url_for("pay.fix_setup", token=token) if token
+                           else url_for("payment_methods.setup")), status
 
 
 def _summary(customer_id: int, invoice_ids) -> pay.PaySummary:
@@ -64,6 +70,7 @@ def _summary(customer_id: int, invoice_ids) -> pay.PaySummary:
 
 @bp.get("/pay")
 @customer_required
+@takes_card
 def new():
     """The payment page for the chosen invoices (?invoice=…, or ?all=1 for everything due)."""
     try:
@@ -80,6 +87,7 @@ def new():
 
 @bp.post("/pay")
 @customer_required
+@takes_card
 def create():
     """Make Payment: one charge per form, however often it is submitted."""
     return _submit(current_user.customer_id, _invoice_ids(), intent={},
@@ -145,19 +153,26 @@ def _choice(form: PayForm, summary: pay.PaySummary, only_new_card: bool) -> pay.
         except ValueError as exc:
             raise InvalidInput(str(exc), field="amount") from exc
     new_card = form.method.data == NEW_CARD or only_new_card
-    if not new_card and form.typed_card():
+    in_browser = collects_cards_in_browser()
+    if in_browser and form.typed_card():
+        # With Stripe no page has card fields: only a hand-made request sends a card number.
+        raise InvalidInput("Card numbers are not accepted here: enter the card in the secure "
+                           "card field. Nothing was charged.", field="card")
+    if not new_card and (form.typed_card() or form.setup_intent.data):
         # Only a hand-made request sends both (the page has a form for each): charge nothing.
         raise InvalidInput("You chose a saved card and also typed a new card. Nothing was "
                            "charged: pay with one or the other.", field="method")
     return pay.PayChoice(
         invoice_ids=list(summary.invoice_ids), idempotency_key=form.idempotency_key.data,
         payment_method_id=None if new_card else int(form.method.data),
-        card=form.card() if new_card else None,
+        card=form.card() if new_card and not in_browser else None,
+        setup_intent=(form.setup_intent.data or "") if new_card and in_browser else None,
         save_card=bool(form.save_card.data) or only_new_card, amount=amount)
 
 
 @bp.get("/pay/payments/<int:payment_id>")
 @customer_required
+@takes_card
 def status(payment_id: int):
     """Where every submission of a payment ends: in progress, the receipt, or the decline."""
     return _status(pay.owned_payment_attempt(db.session, current_user.customer_id, payment_id))
@@ -165,6 +180,16 @@ def status(payment_id: int):
 
 def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
     message = None
+    attempt = None
+    if payment.status == "pending" and gateway().uses_intents:
+        # Stripe: read the intent (3-D Secure done in the browser, or a webhook not yet
+        # arrived); a final answer is recorded now, through the one charge service.
+        db.session.close()
+        followed = charges.follow(unit_of_work, gateway(), payment_id=payment.id, now=now())
+        if isinstance(followed, Attempt):
+            attempt = followed
+        else:
+            payment = followed.payment
     if payment.status == "succeeded":
         message = f"Payment {payment.number} received. Thank you!"
         target = url_for("payments.receipt", payment_id=payment.id) if fix_token is None \
@@ -174,13 +199,15 @@ def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
         target = url_for("pay.new", invoice=ids, declined=payment.id) if fix_token is None \
             else url_for("pay.fix", token=fix_token, declined=payment.id)
     else:
-        return render_page("pay/in_progress.html", payment=payment, fix_token=fix_token)
+        return render_page("pay/in_progress.html", payment=payment, fix_token=fix_token,
+                           action_secret=attempt.client_secret if attempt else None)
     return finish(target, message)
 
 
 # -- the dunning email's link: no login, one invoice, one subscription -----------------------
 
 @bp.route("/fix/<token>", methods=["GET", "POST"])
+@takes_card
 def fix(token: str):
     """Pay the failed invoice and update the subscription's card, from the email's link."""
     try:
@@ -200,7 +227,23 @@ def fix(token: str):
     return _page(summary, _form(summary), declined=declined)
 
 
+@bp.post("/fix/<token>/setup")
+def fix_setup(token: str):
+    """Stripe.js's SetupIntent for a new card on the dunning email's page (no login)."""
+    try:
+        link = fix_links.resolve(db.session, token=token, now=now())
+    except fix_links.LinkRefused as exc:
+        return jsonify(error=exc.reason), 410
+    if not collects_cards_in_browser():
+        return jsonify(error="Cards are typed into the form with this gateway."), 404
+    secret = payment_methods.start_setup(db.session, customer_id=link.customer_id,
+                                         gateway=gateway())
+    commit_and_dispatch()
+    return jsonify(client_secret=secret)
+
+
 @bp.get("/fix/<token>/payments/<int:payment_id>")
+@takes_card
 def fix_status(token: str, payment_id: int):
     """A fix-link payment's outcome (the link itself may be used up by now)."""
     payment = fix_links.payment_for(db.session, token=token, payment_id=payment_id)

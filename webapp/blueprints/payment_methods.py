@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.charging import gateway
+from webapp.charging import collects_cards_in_browser, gateway, takes_card
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
@@ -23,6 +23,19 @@ class CardForm(CardFields):
     """Add or replace a card."""
 
 
+def typed_card(form: CardFields):
+    """The card typed into the portal's own fields (test gateway); None with Stripe, whose
+    card arrives as the SetupIntent Stripe.js confirmed (`form.setup_intent`)."""
+    return None if collects_cards_in_browser() else form.card()
+
+
+def card_form_page(form: CardForm, replacing):
+    form.scrub()
+    status = 422 if form.is_submitted() else 200
+    return render_template("payment_methods/card_form.html", form=form, replacing=replacing,
+                           stripe_mode=collects_cards_in_browser()), status
+
+
 def _list_context() -> dict:
     return {"methods": payment_methods.overview(db.session, customer_id=current_user.customer_id)}
 
@@ -35,29 +48,43 @@ def index():
                        **_list_context())
 
 
+@bp.post("/setup")
+@customer_required
+def setup():
+    """Stripe.js asks for a SetupIntent to confirm the typed card into: its client secret
+    (JSON). The customer's Stripe customer is made here on first need."""
+    if not collects_cards_in_browser():
+        return jsonify(error="Cards are typed into the form with this gateway."), 404
+    secret = payment_methods.start_setup(db.session, customer_id=current_user.customer_id,
+                                         gateway=gateway())
+    commit_and_dispatch()
+    return jsonify(client_secret=secret)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @customer_required
 @action_required("payment_methods.add")
+@takes_card
 def add():
     """Add a card (tokenized by the gateway; only its last four digits are kept)."""
     form = CardForm()
     if form.validate_on_submit():
         try:
             payment_methods.add(db.session, customer_id=current_user.customer_id,
-                                card=form.card(), gateway=gateway(), now=now())
+                                card=typed_card(form), setup_intent=form.setup_intent.data,
+                                gateway=gateway(), now=now())
         except InvalidInput as exc:
             form.show(exc)
         else:
             commit_and_dispatch()
             return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
                                     message="Card added.", **_list_context())
-    form.scrub()
-    status = 422 if form.is_submitted() else 200
-    return render_template("payment_methods/card_form.html", form=form, replacing=None), status
+    return card_form_page(form, None)
 
 
 @bp.route("/<int:method_id>/update", methods=["GET", "POST"])
 @customer_required
+@takes_card
 def replace(method_id: int):
     """Update a card: every subscription that used it is moved to the new one."""
     old = payment_methods.owned(db.session, current_user.customer_id, method_id)
@@ -65,7 +92,8 @@ def replace(method_id: int):
     if form.validate_on_submit():
         try:
             result = payment_methods.replace(db.session, customer_id=current_user.customer_id,
-                                             method_id=method_id, card=form.card(),
+                                             method_id=method_id, card=typed_card(form),
+                                             setup_intent=form.setup_intent.data,
                                              gateway=gateway(), now=now())
         except InvalidInput as exc:
             form.show(exc)
@@ -75,9 +103,7 @@ def replace(method_id: int):
             message = f"Card updated to {result.new.brand} •••• {result.new.last4}.{moved}"
             return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
                                     message=message, **_list_context())
-    form.scrub()
-    status = 422 if form.is_submitted() else 200
-    return render_template("payment_methods/card_form.html", form=form, replacing=old), status
+    return card_form_page(form, old)
 
 
 @bp.post("/<int:method_id>/default")

@@ -318,6 +318,8 @@ class Payment(SQLModel, table=True):
         Index("ix_payment_pending_created", "created_at", "id",
               sqlite_where=text("status = 'pending'"),
               postgresql_where=text("status = 'pending'")),
+        # A processor's webhook names the intent: its payment is found by that reference.
+        Index("ix_payment_gateway_reference", "gateway_reference"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

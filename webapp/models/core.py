@@ -71,6 +71,8 @@ class Customer(SQLModel, table=True):
     # organization's locale.
     locale: str | None = Field(default=None, max_length=16)
     portal_enabled: bool = Field(default=False)
+    # The customer's id at the payment processor (Stripe's cus_...), made on first need.
+    gateway_customer_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
-__all__ = ["TestGatewayCharge"]
+__all__ = ["GatewayEvent", "TestGatewayCharge"]
 
 
 class TestGatewayCharge(SQLModel, table=True):
@@ -26,3 +26,13 @@ class TestGatewayCharge(SQLModel, table=True):
     decline_code: str | None = Field(default=None, max_length=64)
     decline_message: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class GatewayEvent(SQLModel, table=True):
+    """A processor's webhook event, stored once: a replayed event id changes nothing."""
+
+    __tablename__ = "gateway_event"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100)
+    received_at: datetime = Field(sa_type=UTCDateTime)

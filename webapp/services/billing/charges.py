@@ -31,10 +31,12 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from webapp.models import Invoice, Organization, Payment, PaymentMethod
+from webapp.models import Customer, Invoice, Organization, Payment, PaymentMethod
 from webapp.services.billing import ledger, payment_effects, settlements
 from webapp.services.billing.gateway import (
     UNKNOWN,
+    Attempt,
+    AwaitingCustomer,
     ChargeResult,
     GatewayNetworkError,
     PaymentGateway,
@@ -148,6 +150,7 @@ class ChargeRequest:
     currency: str
     idempotency_key: str
     reference: str | None = None  # a processor's charge or intent id, once stored
+    customer: str | None = None  # the customer's id at the processor, if it has one
 
 
 def request_for(session: Session, *, payment_id: int) -> ChargeRequest | None:
@@ -156,9 +159,17 @@ def request_for(session: Session, *, payment_id: int) -> ChargeRequest | None:
     if payment is None or payment.status != PENDING:
         return None
     method = session.get(PaymentMethod, payment.payment_method_id)
+    customer = session.get(Customer, payment.customer_id)
     return ChargeRequest(payment.id, method.gateway_token, payment.amount, payment.currency,
                          f"{payment.customer_id}:{payment.idempotency_key}",
-                         payment.gateway_reference)
+                         payment.gateway_reference, customer.gateway_customer_id)
+
+
+def set_reference(session: Session, *, payment_id: int, reference: str) -> None:
+    """Store the processor's intent id on the pending payment, before it is confirmed."""
+    session.execute(update(Payment).where(Payment.id == payment_id, Payment.status == PENDING)
+                    .values(gateway_reference=reference)
+                    .execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -173,8 +184,9 @@ def record(session: Session, *, payment_id: int, result: ChargeResult,
            now: datetime) -> Outcome:
     """Write the gateway's answer once; allocate a success to its invoices oldest first."""
     status = SUCCEEDED if result.succeeded else FAILED
-    values = {"status": status, "gateway_reference": result.reference or None,
-              "failure_reason": result.decline_message, "updated_at": now}
+    values = {"status": status, "failure_reason": result.decline_message, "updated_at": now}
+    if result.reference:  # an answer without one keeps the intent id stored before it
+        values["gateway_reference"] = result.reference
     if result.succeeded:
         org = session.get(Organization, 1)
         values |= {"number": numbering.take_one(session, "payment"),
@@ -228,7 +240,12 @@ def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
     Each step has its own transaction (`open_session` commits on exit), so no transaction is
     open while the gateway works. GatewayNetworkError propagates after the lease is given back:
     nothing is recorded and running again with the same key is safe. Returns None when another
-    runner holds the payment (its outcome will come from there); an Outcome otherwise.
+    runner holds the payment (its outcome will come from there) or the attempt waits for the
+    customer (3-D Secure: `follow` reads its outcome later); an Outcome otherwise.
+
+    On a gateway with intents (Stripe) the intent is made first, unconfirmed, and its id
+    stored on the payment in a transaction of its own; only then is it confirmed. So a
+    payment without a stored intent id was never confirmed.
     """
     with open_session() as session:
         request = request_for(session, payment_id=payment_id)
@@ -237,16 +254,70 @@ def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
         return _outcome_of(open_session, payment_id)
     if not claimed:
         return None
+    refusal = gateway.refusal(request.amount, request.currency)
+    if refusal:  # never sent to fail: the payment ends here, its invoices stay open
+        with open_session() as session:
+            return record(session, payment_id=payment_id, now=now,
+                          result=ChargeResult(False, "", "amount_refused", refusal))
     try:
+        reference = request.reference
+        if reference is None and gateway.uses_intents:
+            reference = gateway.prepare(token=request.token, amount=request.amount,
+                                        currency=request.currency,
+                                        idempotency_key=request.idempotency_key,
+                                        customer=request.customer, now=now)
+            with open_session() as session:
+                set_reference(session, payment_id=payment_id, reference=reference)
         result = gateway.charge(token=request.token, amount=request.amount,
                                 currency=request.currency,
-                                idempotency_key=request.idempotency_key, now=now)
+                                idempotency_key=request.idempotency_key, now=now,
+                                reference=reference, customer=request.customer)
+    except AwaitingCustomer:
+        with open_session() as session:
+            release(session, payment_id=payment_id)
+        return None
     except GatewayNetworkError:
         with open_session() as session:
             release(session, payment_id=payment_id)
         raise
     with open_session() as session:
         return record(session, payment_id=payment_id, result=result, now=now)
+
+
+def follow(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
+           now: datetime) -> Outcome | Attempt:
+    """A pending payment as the gateway sees it now, for the page the payer watches: its
+    Outcome once final (recorded here if it was not yet), else the gateway's Attempt (in
+    progress, with the client secret when it waits for the customer's 3-D Secure). Never
+    charges and never gives up on a payment: an attempt the gateway has no answer for stays
+    pending (the sweep resolves it)."""
+    with open_session() as session:
+        request = request_for(session, payment_id=payment_id)
+    if request is None:
+        return _outcome_of(open_session, payment_id)
+    if request.reference is None:
+        return Attempt(UNKNOWN)
+    try:
+        attempt = gateway.lookup(idempotency_key=request.idempotency_key,
+                                 reference=request.reference, now=now)
+    except GatewayNetworkError:
+        return Attempt(UNKNOWN)
+    if not attempt.final:
+        return attempt
+    with open_session() as session:
+        return record(session, payment_id=payment_id, result=attempt.result, now=now)
+
+
+def reconcile(session: Session, *, reference: str, attempt: Attempt,
+              now: datetime) -> Outcome | None:
+    """A processor's own account of an intent (its webhook) recorded on the payment that
+    stored that intent id, through `record`: once, whoever answers first. None when no
+    payment has that reference or the attempt is not final."""
+    payment_id = session.exec(select(Payment.id).where(
+        Payment.gateway_reference == reference, Payment.kind == "payment")).first()
+    if payment_id is None or not attempt.final:
+        return None
+    return record(session, payment_id=payment_id, result=attempt.result, now=now)
 
 
 def _outcome_of(open_session: SessionScope, payment_id: int) -> Outcome | None:
@@ -355,7 +426,8 @@ def run_many(open_session: SessionScope, gateway: PaymentGateway, *, payment_ids
     mine = [r for r in requests if r.payment_id in claimed]
     answers = gateway.charge_many([
         {"token": r.token, "amount": r.amount, "currency": r.currency,
-         "idempotency_key": r.idempotency_key} for r in mine], now=now) if mine else {}
+         "idempotency_key": r.idempotency_key, **({"customer": r.customer} if r.customer else {})}
+        for r in mine], now=now) if mine else {}
     results = {r.payment_id: answers[r.idempotency_key] for r in mine
                if r.idempotency_key in answers}
     unanswered = [r.payment_id for r in mine if r.idempotency_key not in answers]
@@ -371,12 +443,13 @@ def run_many(open_session: SessionScope, gateway: PaymentGateway, *, payment_ids
 def _requests_for(session: Session, payment_ids: list[int]) -> list[ChargeRequest]:
     rows = session.exec(
         select(Payment.id, Payment.customer_id, Payment.idempotency_key, Payment.amount,
-               Payment.currency, PaymentMethod.gateway_token)
+               Payment.currency, PaymentMethod.gateway_token, Customer.gateway_customer_id)
         .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
+        .join(Customer, Customer.id == Payment.customer_id)
         .where(bulk.among(session, Payment.id, payment_ids), Payment.status == PENDING)
         .order_by(Payment.id)).all()
-    return [ChargeRequest(pid, token, amount, currency, f"{customer_id}:{key}")
-            for pid, customer_id, key, amount, currency, token in rows]
+    return [ChargeRequest(pid, token, amount, currency, f"{customer_id}:{key}", None, ref)
+            for pid, customer_id, key, amount, currency, token, ref in rows]
 
 
 def _claim_many(session: Session, payment_ids: list[int], *, now: datetime) -> list[int]:
@@ -409,6 +482,7 @@ def record_many(session: Session, results: dict[int, ChargeResult], *, now: date
 
 
 __all__ = ["start", "by_key", "request_for", "claim", "release", "record", "run", "run_many",
+           "follow", "reconcile", "set_reference",
            "record_many", "resolve", "resolve_for_next_attempt", "charge_now", "to_resolve", "pending_of_invoice",
            "Outcome", "ChargeRequest", "ChargeInProgress", "InvoicesSettled",
            "GatewayNetworkError",

@@ -67,6 +67,16 @@ class GatewayNetworkError(Exception):
     """The gateway could not be reached or did not answer: nothing is known to be charged."""
 
 
+class AwaitingCustomer(Exception):
+    """The attempt waits for the customer (3-D Secure in their browser) or is processing:
+    no final answer yet. `client_secret` is what Stripe.js needs to run the challenge."""
+
+    def __init__(self, reference: str, client_secret: str | None) -> None:
+        super().__init__("The payment waits for the customer's confirmation.")
+        self.reference = reference
+        self.client_secret = client_secret
+
+
 # What a gateway knows of one charge attempt (`PaymentGateway.lookup`).
 SUCCEEDED, FAILED, IN_PROGRESS, UNKNOWN = "succeeded", "failed", "in_progress", "unknown"
 
@@ -79,6 +89,7 @@ class Attempt:
 
     status: str
     result: ChargeResult | None = None
+    client_secret: str | None = None  # in progress, waiting for the customer's 3-D Secure
 
     @property
     def final(self) -> bool:
@@ -86,10 +97,46 @@ class Attempt:
 
 
 class PaymentGateway(Protocol):
+    # True when cards are typed into the processor's own field in the browser (Stripe.js),
+    # never into the portal's forms; False for the test gateway's typed test cards.
+    collects_cards_in_browser: bool
+    # True when a charge is an intent made (and its id stored) before it is confirmed.
+    uses_intents: bool
+
     def tokenize(self, card: CardDetails, *, now: datetime) -> CardToken: ...
 
+    def ensure_customer(self, reference: str | None, *, customer_id: int, email: str,
+                        name: str) -> str:
+        """The customer's id at the processor: `reference`, or one made now."""
+        ...
+
+    def start_setup(self, customer_reference: str) -> str:
+        """Begin collecting a card in the browser; the client secret Stripe.js needs."""
+        ...
+
+    def finish_setup(self, setup_intent_id: str, customer_reference: str) -> CardToken:
+        """The card the browser collected into that setup (InvalidInput if it did not)."""
+        ...
+
+    def check_connection(self) -> str:
+        """Call the processor once; a sentence saying what answered (the admin's button)."""
+        ...
+
+    def refusal(self, amount: int, currency: str) -> str | None:
+        """Why the processor would refuse to charge this amount, or None."""
+        ...
+
+    def prepare(self, *, token: str, amount: int, currency: str, idempotency_key: str,
+                customer: str | None, now: datetime) -> str | None:
+        """Make the attempt's intent without charging; its id (None: no intents here)."""
+        ...
+
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
-               now: datetime) -> ChargeResult: ...
+               now: datetime, reference: str | None = None,
+               customer: str | None = None) -> ChargeResult:
+        """Charge (confirm the prepared intent `reference`). Raises GatewayNetworkError when
+        the processor does not answer, AwaitingCustomer while it waits for the customer."""
+        ...
 
     def charge_many(self, requests: list[dict], *, now: datetime) -> dict[str, ChargeResult]:
         """Many `charge`s (dicts of its keyword arguments), keyed by idempotency key; a key
@@ -162,9 +209,20 @@ class TestGateway:
     """A processor's test mode, persisted so every web and worker process sees one state."""
 
     __test__ = False
+    collects_cards_in_browser = False
+    uses_intents = False
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def refusal(self, amount: int, currency: str) -> str | None:
+        return None
+
+    def prepare(self, **request) -> None:
+        return None
+
+    def check_connection(self) -> str:
+        return "The built-in test gateway is in use: there is nothing to connect to."
 
     def tokenize(self, card: CardDetails, *, now: datetime) -> CardToken:
         number = validate_card(card, today=now.date())
@@ -173,7 +231,8 @@ class TestGateway:
         return CardToken(token, brand, number[-4:], card.exp_month, card.exp_year)
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
-               now: datetime) -> ChargeResult:
+               now: datetime, reference: str | None = None,
+               customer: str | None = None) -> ChargeResult:
         """Charge once per key: the same key returns the first result, charging nothing more."""
         if _behaviour(token) == "network_error":
             raise GatewayNetworkError("The payment processor did not answer.")

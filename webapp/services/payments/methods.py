@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from webapp.models import PaymentMethod, Subscription
-from webapp.services.billing.gateway import CardDetails, PaymentGateway
-from webapp.services.core.errors import DomainError, NotFound
+from webapp.models import Customer, PaymentMethod, Subscription
+from webapp.services.billing.gateway import CardDetails, CardToken, PaymentGateway
+from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 
 ACTIVE, REMOVED, SINGLE_USE = "active", "removed", "single_use"
 
@@ -61,13 +61,44 @@ class Added:
     method: PaymentMethod
 
 
-def add(session: Session, *, customer_id: int, card: CardDetails, gateway: PaymentGateway,
-        now: datetime, keep: bool = True) -> Added:
+def start_setup(session: Session, *, customer_id: int, gateway: PaymentGateway) -> str:
+    """Begin collecting a card in the processor's own field (Stripe.js): the client secret
+    of a SetupIntent for this customer, whose processor id is made and stored on first need."""
+    customer = session.get(Customer, customer_id)
+    reference = gateway.ensure_customer(customer.gateway_customer_id, customer_id=customer.id,
+                                        email=customer.email, name=customer.display_name)
+    if customer.gateway_customer_id != reference:
+        customer.gateway_customer_id = reference
+        session.flush()
+    return gateway.start_setup(reference)
+
+
+def _token(session: Session, customer_id: int, card: CardDetails | None,
+           setup_intent: str | None, gateway: PaymentGateway, now: datetime) -> CardToken:
+    """The card to store: typed (the test gateway tokenizes it) or collected by the
+    processor's field into a SetupIntent (only its id reaches the portal)."""
+    if gateway.collects_cards_in_browser:
+        if not setup_intent:
+            raise InvalidInput("Adding a card needs JavaScript: turn it on for this page, "
+                               "or pay with a saved card.", field="card")
+        reference = session.get(Customer, customer_id).gateway_customer_id
+        if reference is None:
+            raise InvalidInput("The card was not confirmed; add it again.", field="card")
+        return gateway.finish_setup(setup_intent, reference)
+    if card is None:
+        raise InvalidInput("Required for a new card.", field="card_number")
+    return gateway.tokenize(card, now=now)
+
+
+def add(session: Session, *, customer_id: int, card: CardDetails | None = None,
+        gateway: PaymentGateway, now: datetime, keep: bool = True,
+        setup_intent: str | None = None) -> Added:
     """Tokenize a card (InvalidInput names the bad field) and store only token and display data.
+    With Stripe the card comes as the SetupIntent that Stripe.js confirmed (`setup_intent`).
 
     `keep=False` makes a single-use method for one payment, never listed or reused.
     """
-    token = gateway.tokenize(card, now=now)
+    token = _token(session, customer_id, card, setup_intent, gateway, now)
     first = keep and not active(session, customer_id=customer_id)
     method = PaymentMethod(customer_id=customer_id, gateway_token=token.token, brand=token.brand,
                            last4=token.last4, exp_month=token.exp_month, exp_year=token.exp_year,
@@ -115,11 +146,12 @@ class Replaced:
     moved: tuple[str, ...]  # subscriptions now charging the new card
 
 
-def replace(session: Session, *, customer_id: int, method_id: int, card: CardDetails,
-            gateway: PaymentGateway, now: datetime) -> Replaced:
+def replace(session: Session, *, customer_id: int, method_id: int, card: CardDetails | None,
+            gateway: PaymentGateway, now: datetime, setup_intent: str | None = None) -> Replaced:
     """Update a card: every subscription that used the old one moves to the new one, at once."""
     old = owned(session, customer_id, method_id)
-    new = add(session, customer_id=customer_id, card=card, gateway=gateway, now=now).method
+    new = add(session, customer_id=customer_id, card=card, gateway=gateway, now=now,
+              setup_intent=setup_intent).method
     moved = tuple(session.exec(select(Subscription.number).where(
         Subscription.customer_id == customer_id, Subscription.payment_method_id == old.id)
         .order_by(Subscription.id)))

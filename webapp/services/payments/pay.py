@@ -80,6 +80,7 @@ class PayChoice:
     card: CardDetails | None = None
     save_card: bool = False
     amount: int | None = None  # None: the full balance
+    setup_intent: str | None = None  # a new card collected by Stripe.js
 
 
 def begin(session: Session, *, customer_id: int, choice: PayChoice, gateway: PaymentGateway,
@@ -102,12 +103,17 @@ def begin(session: Session, *, customer_id: int, choice: PayChoice, gateway: Pay
         raise charges.ChargeInProgress(in_flight)
     total = sum(balance_due(i) for i in invoices)
     amount = _amount(choice.amount, total, partial_allowed)
+    refusal = gateway.refusal(amount, invoices[0].currency)
+    if refusal:
+        raise InvalidInput(refusal, field="amount")
     method = _method(session, customer_id, choice, gateway, now)
     return charges.start(
         session, customer_id=customer_id, amount=amount, currency=invoices[0].currency,
         payment_method_id=method.id, idempotency_key=choice.idempotency_key,
         invoice_ids=[i.id for i in invoices], now=now, purpose=purpose,
-        intent={"save_card": choice.save_card and choice.card is not None, **(intent or {})})
+        intent={"save_card": choice.save_card and (choice.card is not None
+                                                   or choice.setup_intent is not None),
+                **(intent or {})})
 
 
 def _amount(asked: int | None, total: int, partial_allowed: bool) -> int:
@@ -124,11 +130,12 @@ def _amount(asked: int | None, total: int, partial_allowed: bool) -> int:
 
 def _method(session: Session, customer_id: int, choice: PayChoice, gateway: PaymentGateway,
             now: datetime) -> PaymentMethod:
-    if choice.card is not None:
+    if choice.card is not None or choice.setup_intent is not None:
         # Single-use until the charge succeeds: a card to be saved is kept by the success
         # (payment_effects), so a declined card is never saved, however often it is tried.
         return payment_methods.add(session, customer_id=customer_id, card=choice.card,
-                                   gateway=gateway, now=now, keep=False).method
+                                   setup_intent=choice.setup_intent, gateway=gateway, now=now,
+                                   keep=False).method
     if choice.payment_method_id is None:
         raise InvalidInput("Choose a saved card or enter a new one.", field="payment_method")
     return payment_methods.owned(session, customer_id, choice.payment_method_id)
