@@ -71,5 +71,121 @@ def _serve(port: int) -> None:
     web.run_app(server.app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
+
+# -- what Stripe.js and Stripe's servers do, done by the tests ---------------------------------
+
+def confirm_card_setup(base: str, publishable_key: str, client_secret: str, number: str,
+                       *, authenticate: bool = True) -> dict:
+    """What the fake Stripe.js's confirmCardSetup sends for a card typed into its Card Element
+    (and its 3-D Secure "Complete authentication" when the card asks for it)."""
+    seti = client_secret.split("_secret_")[0]
+    body = {"key": publishable_key, "use_stripe_sdk": True, "client_secret": client_secret,
+            "payment_method_data": {"type": "card", "card": {
+                "number": number, "exp_month": "12", "exp_year": "2031", "cvc": "123"}}}
+    answer = requests.post(f"{base}/v1/setup_intents/{seti}/confirm", json=body, timeout=10)
+    intent = answer.json()
+    if answer.ok and intent.get("status") == "requires_action" and authenticate:
+        intent = requests.post(f"{base}/v1/setup_intents/{seti}/confirm", timeout=10, json={
+            "key": publishable_key, "use_stripe_sdk": True,
+            "client_secret": client_secret}).json()
+    return intent
+
+
+def authenticate_payment(base: str, publishable_key: str, client_secret: str,
+                         success: bool = True) -> dict:
+    """The fake Stripe.js's confirmCardPayment: the 3-D Secure challenge, passed or failed."""
+    pi = client_secret.split("_secret_")[0]
+    return requests.post(f"{base}/v1/payment_intents/{pi}/_authenticate?success="
+                         f"{'true' if success else 'false'}", timeout=10,
+                         json={"key": publishable_key, "client_secret": client_secret}).json()
+
+
+def api(base: str, secret_key: str, method: str, path: str, **params) -> dict:
+    answer = requests.request(method, f"{base}/v1/{path}", data=params or None, timeout=10,
+                              headers={"Authorization": f"Bearer {secret_key}"})
+    return answer.json()
+
+
+def payment_intents(base: str, secret_key: str) -> list[dict]:
+    """Every PaymentIntent the fake holds (its list pages by 100)."""
+    found, after = [], None
+    while True:
+        page = api(base, secret_key, "GET", "payment_intents?limit=100"
+                   + (f"&starting_after={after}" if after else ""))
+        found += page["data"]
+        if not page.get("has_more") or not page["data"]:
+            return found
+        after = page["data"][-1]["id"]
+
+
+def signed_event(secret: str, event_type: str, obj: dict, *, event_id: str | None = None,
+                 timestamp: int | None = None) -> tuple[bytes, str]:
+    """An event as Stripe sends it: the JSON body and its Stripe-Signature header."""
+    import hashlib
+    import hmac
+    import json
+    import secrets
+
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    payload = json.dumps({"id": event_id or f"evt_{secrets.token_hex(8)}", "object": "event",
+                          "type": event_type, "created": timestamp, "livemode": False,
+                          "api_version": "2024-06-20", "data": {"object": obj}}).encode()
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload,
+                         hashlib.sha256).hexdigest()
+    return payload, f"t={timestamp},v1={signature}"
+
+
+class DroppingProxy:
+    """A loopback HTTP proxy between the SDK and the fake that forwards every request, and for
+    the first request matching (method, path) drops the answer after the fake has acted on it
+    (the connection closes without a response): a lost response. `seen` lists each request's
+    (method, path, Idempotency-Key header)."""
+
+    def __init__(self, upstream: str, drop: tuple[str, str]) -> None:
+        import http.server
+        import threading
+
+        self.upstream, self.drop, self.seen, self.dropped = upstream, drop, [], 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                proxy.seen.append((self.command, self.path.split("?")[0],
+                                   self.headers.get("Idempotency-Key")))
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length", "connection")}
+                answer = requests.request(self.command, proxy.upstream + self.path, data=body,
+                                          headers=headers, timeout=30)
+                if (self.command, self.path.split("?")[0]) == proxy.drop and not proxy.dropped:
+                    proxy.dropped += 1
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "text/plain"))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_DELETE = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> DroppingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 if __name__ == "__main__":
     _serve(int(sys.argv[1]))

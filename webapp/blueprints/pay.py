@@ -199,7 +199,8 @@ def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
         target = url_for("pay.new", invoice=ids, declined=payment.id) if fix_token is None \
             else url_for("pay.fix", token=fix_token, declined=payment.id)
     else:
-        return render_page("pay/in_progress.html", payment=payment, fix_token=fix_token,
+        return render_page("pay/in_progress.html", "payment_progress", payment=payment,
+                           fix_token=fix_token,
                            action_secret=attempt.client_secret if attempt else None)
     return finish(target, message)
 

@@ -329,14 +329,16 @@ def _outcome_of(open_session: SessionScope, payment_id: int) -> Outcome | None:
 
 def resolve(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
             now: datetime, no_record: str = NO_RECORD,
-            min_age: timedelta = timedelta(0)) -> Outcome | None:
+            min_age: timedelta = timedelta(0), abandon_waiting: bool = False) -> Outcome | None:
     """Settle a pending payment by asking the gateway about that attempt; never charges.
 
     Recorded as the gateway answers when it has a final answer, and as failed (`no_record`
     is the reason the customer reads) when it has no record of the attempt. Returns None
     while the payment stays pending: the gateway says it is in progress or did not answer,
     another runner holds its lease, or it is younger than `min_age`. A payment already
-    settled returns its outcome.
+    settled returns its outcome. With `abandon_waiting` (the customer is paying again), an
+    attempt still waiting for their 3-D Secure is cancelled at the gateway first, so it can
+    never succeed later.
     """
     with open_session() as session:
         request = request_for(session, payment_id=payment_id)
@@ -349,6 +351,8 @@ def resolve(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: 
     try:
         attempt = gateway.lookup(idempotency_key=request.idempotency_key,
                                  reference=request.reference, now=now)
+        if abandon_waiting and attempt.client_secret and request.reference:
+            attempt = gateway.abandon(request.reference)
     except GatewayNetworkError:
         attempt = None
     if attempt is None or not (attempt.final or attempt.status == UNKNOWN):
@@ -371,7 +375,7 @@ def resolve_for_next_attempt(open_session: SessionScope, gateway: PaymentGateway
     that attempt unless it is a moment old (its own request is about to charge it). True
     when it failed, so the new attempt may go ahead."""
     outcome = resolve(open_session, gateway, payment_id=payment_id, now=now,
-                      min_age=NEXT_ATTEMPT_GRACE)
+                      min_age=NEXT_ATTEMPT_GRACE, abandon_waiting=True)
     return outcome is not None and not outcome.succeeded
 
 

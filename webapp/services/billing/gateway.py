@@ -138,6 +138,10 @@ class PaymentGateway(Protocol):
         the processor does not answer, AwaitingCustomer while it waits for the customer."""
         ...
 
+    def abandon(self, reference: str) -> Attempt:
+        """Cancel an attempt still waiting for the customer; what became of it."""
+        ...
+
     def charge_many(self, requests: list[dict], *, now: datetime) -> dict[str, ChargeResult]:
         """Many `charge`s (dicts of its keyword arguments), keyed by idempotency key; a key
         the gateway did not answer for is left out. A processor without a batch API loops."""
@@ -276,6 +280,10 @@ class TestGateway:
         if row is None:
             return Attempt(UNKNOWN)
         return Attempt(SUCCEEDED if row.succeeded else FAILED, _result(row))
+
+    def abandon(self, reference: str) -> Attempt:
+        """Test charges never wait for the customer: nothing to cancel."""
+        return self.lookup(idempotency_key="", reference=reference, now=None)
 
     def charges_for(self, idempotency_key_prefix: str = "") -> int:
         """How many charges the gateway made (tests count them to prove exactly-once)."""

@@ -139,6 +139,15 @@ def csp_sources(settings: StripeSettings) -> dict[str, tuple[str, ...]]:
             "connect-src": (origin(settings.api_base),)}
 
 
+UNUSABLE_CARD = ("This card was saved before payments moved to Stripe and cannot be charged. "
+                 "Add the card again.")
+
+
+def is_stripe_card(token: str) -> bool:
+    """A Stripe PaymentMethod (or a legacy card or source) id, not another gateway's token."""
+    return token.startswith(("pm_", "card_", "src_"))
+
+
 def _message(error: dict | None) -> tuple[str, str]:
     error = error or {}
     code = error.get("decline_code") or error.get("code") or "card_declined"
@@ -148,6 +157,8 @@ def _message(error: dict | None) -> tuple[str, str]:
 
 def attempt_of(intent) -> Attempt:
     """A PaymentIntent (the API's answer or a webhook's object) as the portal's Attempt."""
+    if hasattr(intent, "to_dict"):
+        intent = intent.to_dict()
     status, reference = intent["status"], intent["id"]
     if status == "succeeded":
         return Attempt(SUCCEEDED, ChargeResult(True, reference))
@@ -232,9 +243,12 @@ class StripeGateway:
         return None
 
     def prepare(self, *, token: str, amount: int, currency: str, idempotency_key: str,
-                customer: str | None, now: datetime) -> str:
-        """An unconfirmed PaymentIntent for this attempt; its id. Stripe returns the same intent
-        for the same `Idempotency-Key`, so a lost answer is asked for again safely."""
+                customer: str | None, now: datetime) -> str | None:
+        """An unconfirmed PaymentIntent for this attempt; its id (None for a card saved with
+        another gateway: `charge` refuses it). Stripe returns the same intent for the same
+        `Idempotency-Key`, so a lost answer is asked for again safely."""
+        if not is_stripe_card(token):
+            return None
         params = {"amount": to_stripe_amount(amount, currency), "currency": currency.lower(),
                   "payment_method": token, "metadata": {"portal_key": idempotency_key}}
         if customer:
@@ -248,6 +262,8 @@ class StripeGateway:
                customer: str | None = None) -> ChargeResult:
         """Confirm the prepared intent `reference`. AwaitingCustomer while it waits for 3-D
         Secure or is processing; GatewayNetworkError when Stripe did not answer."""
+        if not is_stripe_card(token):
+            return ChargeResult(False, reference or "", "card_unusable", UNUSABLE_CARD)
         if reference is None:
             reference = self.prepare(token=token, amount=amount, currency=currency,
                                      idempotency_key=idempotency_key, customer=customer,
@@ -276,6 +292,9 @@ class StripeGateway:
         answers: dict[str, ChargeResult] = {}
         for request in requests:
             key = request["idempotency_key"]
+            if not is_stripe_card(request["token"]):
+                answers[key] = ChargeResult(False, "", "card_unusable", UNUSABLE_CARD)
+                continue
             params = {"amount": to_stripe_amount(request["amount"], request["currency"]),
                       "currency": request["currency"].lower(),
                       "payment_method": request["token"], "off_session": True, "confirm": True,
@@ -301,6 +320,15 @@ class StripeGateway:
                 CARD_MESSAGES["authentication_required"])
         return answers
 
+    def abandon(self, reference: str) -> Attempt:
+        """Cancel an intent still waiting for the customer (they started another payment), so
+        it can never succeed later; what became of it (it may have succeeded meanwhile)."""
+        try:
+            intent = self._call(self.client.v1.payment_intents.cancel, reference)
+        except stripe.InvalidRequestError:
+            intent = self._call(self.client.v1.payment_intents.retrieve, reference)
+        return attempt_of(intent)
+
     def lookup(self, *, idempotency_key: str, reference: str | None,
                now: datetime) -> Attempt:
         """What became of an attempt, read from its intent. No stored reference means the
@@ -323,7 +351,7 @@ class StripeGateway:
             return f"Stripe did not answer: {exc}"
         except stripe.StripeError as exc:
             return f"Stripe answered with an error: {exc.user_message or exc}"
-        live = "live" if balance.get("livemode") else "test"
+        live = "live" if balance.to_dict().get("livemode") else "test"
         return f"Connected to Stripe ({live} mode) at {self.settings.api_base}."
 
     def _call(self, method, *args, **kwargs):
