@@ -256,9 +256,10 @@ def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
         return None
     refusal = gateway.refusal(request.amount, request.currency)
     if refusal:  # never sent to fail: the payment ends here, its invoices stay open
+        reason = refusal if isinstance(refusal, str) else refusal.format()
         with open_session() as session:
             return record(session, payment_id=payment_id, now=now,
-                          result=ChargeResult(False, "", "amount_refused", refusal))
+                          result=ChargeResult(False, "", "amount_refused", reason))
     try:
         reference = request.reference
         if reference is None and gateway.uses_intents:

@@ -122,8 +122,9 @@ class PaymentGateway(Protocol):
         """Call the processor once; a sentence saying what answered (the admin's button)."""
         ...
 
-    def refusal(self, amount: int, currency: str) -> str | None:
-        """Why the processor would refuse to charge this amount, or None."""
+    def refusal(self, amount: int, currency: str) -> object | None:
+        """Why the processor would refuse to charge this amount (a message: text, or a Dated
+        naming an amount), or None."""
         ...
 
     def prepare(self, *, token: str, amount: int, currency: str, idempotency_key: str,

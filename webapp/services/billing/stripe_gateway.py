@@ -33,8 +33,9 @@ from webapp.services.billing.gateway import (
     ChargeResult,
     GatewayNetworkError,
 )
-from webapp.services.core import money
+from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.money import Amount
 
 API_BASE = "https://api.stripe.com"
 JS_URL = "https://js.stripe.com/v3/"
@@ -86,10 +87,10 @@ def to_stripe_amount(minor: int, currency: str) -> int:
     minimum = MINIMUM_CHARGE.get(code)
     if minimum is not None and amount < minimum:
         lowest = minimum // 100 if code in TWO_DECIMAL_FROM_ZERO else minimum
-        raise InvalidInput(
-            f"Card payments must be at least {money.format_money(lowest, code)} (the payment "
-            f"processor's minimum). This amount stays open: it will be added to a later "
-            f"payment or can be paid another way.", field="amount")
+        raise InvalidInput(dated(
+            "Card payments must be at least {minimum} (the payment processor's minimum). "
+            "This amount stays open: it will be added to a later payment or can be paid "
+            "another way.", minimum=Amount(lowest, code)), field="amount")
     return amount
 
 
@@ -234,8 +235,8 @@ class StripeGateway:
 
     # -- charging ------------------------------------------------------------------------
 
-    def refusal(self, amount: int, currency: str) -> str | None:
-        """Why Stripe would refuse this amount, or None."""
+    def refusal(self, amount: int, currency: str) -> str | Dated | None:
+        """Why Stripe would refuse this amount (a Dated when it names an amount), or None."""
         try:
             to_stripe_amount(amount, currency)
         except InvalidInput as exc:
