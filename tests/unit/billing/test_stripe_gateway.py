@@ -33,6 +33,7 @@ from webapp.services.billing.stripe_gateway import (
 )
 from webapp.services.core.errors import InvalidInput
 
+
 def shown(message) -> str:
     """A message as a customer reading en_GB sees it."""
     return message if isinstance(message, str) else message.format("en_GB")
