@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := webapp
 
-.PHONY: run test install test-install chromium migrate lint bench worker clean mail-sink
+.PHONY: run test install test-install chromium migrate lint bench worker clean mail-sink stripe-fake
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(BIN)/.test-installed: $(BIN)/.installed pyproject.toml
 
 $(BIN)/.mail-sink-installed: $(BIN)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[mail-sink]'
+	touch $@
+
+$(BIN)/.stripe-fake-installed: $(BIN)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[stripe-fake]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -42,6 +46,11 @@ run: migrate
 MAIL_SINK_PORT ?= 8025
 mail-sink: $(BIN)/.mail-sink-installed
 	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(MAIL_SINK_PORT)
+
+# localstripe, a fake Stripe server and Stripe.js, on loopback and starting empty (README, "Stripe").
+STRIPE_FAKE_PORT ?= 8420
+stripe-fake: $(BIN)/.stripe-fake-installed
+	$(BIN)/python -m tests.stripe_fake $(STRIPE_FAKE_PORT)
 
 # Two workers (the machine has two cores); a file's tests stay together on one worker, so its
 # module fixtures (a gunicorn for the browser tests, a worker database) start once.
