@@ -138,9 +138,9 @@ def _confirm(start, summarize, subscription_id: int) -> ResponseReturnValue:
 def _charge(started: subscription_actions.TermStarted, summarize) -> ResponseReturnValue:
     sub_id, event = started.subscription.id, started.event
     outcome = charge_now(started.payment_id)
-    if outcome is None:  # being charged by another request, or the processor is still silent
-        return _finished(sub_id, "Your payment is being processed; this page shows the "
-                         "outcome in a moment.", "info")
+    if outcome is None:  # being charged elsewhere, the processor is silent, or 3-D Secure
+        # waits for the customer: the payment's own page shows its step and its outcome.
+        return finish(url_for("pay.status", payment_id=started.payment_id))
     if outcome.succeeded:
         return _finished(sub_id, subscription_actions.DONE[event])
     return _summary_page(summarize(db.session, **_ids(sub_id), now=now()),

@@ -122,9 +122,10 @@ def confirm(subscription_id: int):
         commit_and_dispatch()
     else:
         outcome = charge_now(applied.payment.id)
-        if outcome is None:
-            message = "Your payment is being processed; the change is made once it goes through."
-        elif not outcome.succeeded:
+        if outcome is None:  # 3-D Secure, or still processing: the payment's page follows it
+            return finish(url_for("pay.status", payment_id=applied.payment.id),
+                          "The change is made once your payment goes through.", "info")
+        if not outcome.succeeded:
             return finish(url_for(".show", subscription_id=subscription_id),
                           f"The change was not made: {outcome.message}", "error")
     return finish(url_for("subscriptions.detail", subscription_id=subscription_id), message)

@@ -88,9 +88,9 @@ def to_stripe_amount(minor: int, currency: str) -> int:
     if minimum is not None and amount < minimum:
         lowest = minimum // 100 if code in TWO_DECIMAL_FROM_ZERO else minimum
         raise InvalidInput(dated(
-            "Card payments must be at least {minimum} (the payment processor's minimum). "
-            "This amount stays open: it will be added to a later payment or can be paid "
-            "another way.", minimum=Amount(lowest, code)), field="amount")
+            "Card payments must be at least {minimum} (the payment processor's minimum); "
+            "nothing was charged and the invoice stays open.", minimum=Amount(lowest, code)),
+            field="amount")
     return amount
 
 
