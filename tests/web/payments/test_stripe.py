@@ -138,6 +138,8 @@ def test_saving_a_card_keeps_only_stripes_ids_and_display_data(stripe_app, jane,
     at_stripe = stripe_fake.api(fake, SK, "GET", f"payment_methods/{card.gateway_token}")
     assert at_stripe["customer"] == customer.gateway_customer_id
     assert "Visa •••• 4242" in jane.get("/payment-methods").get_data(as_text=True)
+    update = jane.get(f"/payment-methods/{card.id}/update").get_data(as_text=True)
+    assert "data-stripe-card" in update and 'name="card_number"' not in update
 
 
 def test_a_second_card_uses_the_same_stripe_customer(stripe_app, jane, fake, engine):
@@ -542,3 +544,33 @@ def test_the_card_pages_csp_lets_in_stripe_js_and_nothing_else(stripe_app, jane,
 def test_requests_to_the_fake_never_leave_loopback(fake):
     assert fake.startswith("http://127.0.0.1:")
     assert requests.get(f"{fake}/js.stripe.com/v3/", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_activating_with_a_3d_secure_card_goes_to_the_payments_own_page(stripe_app, jane, fake,
+                                                                         engine, htmx):
+    from webapp.models import Subscription
+    save_card(jane, fake, THREE_D_SECURE)
+    card = stripe_card(engine, stripe_app.config["JANE_ID"])
+    with Session(engine) as session:
+        sub = session.exec(select(Subscription).where(
+            Subscription.customer_id == stripe_app.config["JANE_ID"],
+            Subscription.status == "trial")).first()
+        sub.payment_method_id, sub.autocharge = card.id, True
+        session.add(sub)
+        session.commit()
+        sub_id = sub.id
+    html = jane.get(f"/subscriptions/{sub_id}/activate").get_data(as_text=True)
+    form = {name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+            for name in ("fingerprint", "idempotency_key", "csrf_token")}
+    answer = jane.post(f"/subscriptions/{sub_id}/activate", data=form,
+                       headers={"HX-Request": "true"} if htmx else {})
+    target = answer.headers["HX-Redirect"] if htmx else answer.headers["Location"]
+    assert re.fullmatch(r"/pay/payments/\d+", target)
+    page = jane.get(target).get_data(as_text=True)
+    assert "Confirm the payment with your bank" in page
+    stripe_fake.authenticate_payment(
+        fake, PK, re.search(r'data-client-secret="([^"]+)"', page).group(1))
+    follow(jane, jane.get(target))
+    with Session(engine) as session:
+        assert session.get(Subscription, sub_id).status == "live"
