@@ -25,7 +25,8 @@ def _context(answer: str | None = None) -> dict:
     settings = gateways.stripe_settings(config) if stripe_mode else None
     return {"form": CheckForm(), "answer": answer, "stripe_mode": stripe_mode,
             "key_mode": stripe_gateway.check_settings(settings) if settings else None,
-            "settings": settings, "events": stripe_gateway.EVENTS,
+            "settings": settings,
+            "events": stripe_gateway.EVENTS + stripe_gateway.CARD_EVENTS,
             "webhook_url": url_for("stripe_webhooks.receive", _external=True)}
 
 

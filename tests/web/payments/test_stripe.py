@@ -574,3 +574,65 @@ def test_activating_with_a_3d_secure_card_goes_to_the_payments_own_page(stripe_a
     follow(jane, jane.get(target))
     with Session(engine) as session:
         assert session.get(Subscription, sub_id).status == "live"
+
+
+def test_a_card_detached_at_stripe_disappears_and_turns_auto_charge_off(stripe_app, jane, fake,
+                                                                        engine):
+    from webapp.models import OutboxMessage, Subscription
+    save_card(jane, fake)
+    card = stripe_card(engine, stripe_app.config["JANE_ID"])
+    with Session(engine) as session:
+        sub = session.exec(select(Subscription).where(
+            Subscription.customer_id == stripe_app.config["JANE_ID"],
+            Subscription.status == "live")).first()
+        sub.payment_method_id, sub.autocharge = card.id, True
+        session.add(sub)
+        session.commit()
+        sub_id, number = sub.id, sub.number
+    detached = stripe_fake.api(fake, SK, "POST", f"payment_methods/{card.gateway_token}/detach")
+    assert detached["customer"] is None
+    answer = deliver(stripe_app.test_client(), "payment_method.detached", detached)
+    assert answer.get_json() == {"received": "recorded"}
+    with Session(engine) as session:
+        assert session.get(PaymentMethod, card.id).status == "removed"
+        sub = session.get(Subscription, sub_id)
+        assert (sub.autocharge, sub.payment_method_id) == (False, None)
+        mail = session.exec(select(OutboxMessage).where(OutboxMessage.template == "card_removed")
+                            ).one()
+    assert mail.to_address == demo.JANE[0] and mail.context["subscriptions"] == [number]
+    assert mail.context["page"]["endpoint"] == "payment_methods.add"
+    again = deliver(stripe_app.test_client(), "payment_method.detached", detached)
+    assert again.get_json() == {"received": "noted"}  # another event about it: nothing left
+
+
+def test_a_card_updated_at_stripe_shows_its_new_expiry_and_last_four(stripe_app, jane, fake,
+                                                                     engine):
+    save_card(jane, fake)
+    card = stripe_card(engine, stripe_app.config["JANE_ID"])
+    updated = stripe_fake.api(fake, SK, "GET", f"payment_methods/{card.gateway_token}")
+    updated["card"] |= {"exp_month": 3, "exp_year": 2033, "last4": "1881"}
+    assert deliver(stripe_app.test_client(), "payment_method.updated", updated).get_json() \
+        == {"received": "recorded"}
+    with Session(engine) as session:
+        saved = session.get(PaymentMethod, card.id)
+        assert (saved.last4, saved.exp_month, saved.exp_year) == ("1881", 3, 2033)
+    assert "Visa •••• 1881" in jane.get("/payment-methods").get_data(as_text=True)
+
+
+def test_a_customer_deleted_at_stripe_is_logged_and_the_admins_told(stripe_app, jane, fake,
+                                                                    engine, caplog):
+    save_card(jane, fake)
+    with Session(engine) as session:
+        reference = session.get(Customer, stripe_app.config["JANE_ID"]).gateway_customer_id
+        cards_before = len(session.exec(select(PaymentMethod)).all())
+    deleted = stripe_fake.api(fake, SK, "DELETE", f"customers/{reference}")
+    with caplog.at_level(logging.WARNING):
+        answer = deliver(stripe_app.test_client(), "customer.deleted",
+                         {"id": reference, "object": "customer", "deleted": True, **deleted})
+    assert answer.get_json() == {"received": "recorded"}
+    assert reference in caplog.text
+    with Session(engine) as session:
+        notice = session.exec(select(Notification).order_by(Notification.id.desc())).first()
+        assert notice.title == "Jane Cooper was deleted at the payment processor"
+        assert len(session.exec(select(PaymentMethod)).all()) == cards_before
+        assert session.get(Customer, stripe_app.config["JANE_ID"]) is not None

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+import logging
 
-from webapp.models import GatewayEvent
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from webapp.models import Customer, GatewayEvent, PaymentMethod, Subscription
 from webapp.services.billing import charges, stripe_gateway
+from webapp.services.core import notifications, outbox
+
+log = logging.getLogger(__name__)
+# The card lifecycle at the processor, and a customer deleted there.
+CARD_DETACHED, CARD_UPDATED = "payment_method.detached", "payment_method.updated"
+CUSTOMER_DELETED = "customer.deleted"
+PROCESSOR_CUSTOMER_DELETED = "processor_customer_deleted"  # the admins' notification event
 
 DUPLICATE, RECORDED, NOTED, IGNORED = "duplicate", "recorded", "noted", "ignored"
 
@@ -32,9 +42,78 @@ def receive(session: Session, *, event: dict, now: datetime) -> str:
             session.flush()
     except IntegrityError:
         return DUPLICATE
+    obj = event["data"]["object"]
+    if event["type"] == CARD_DETACHED:
+        return RECORDED if card_detached(session, method_ref=obj["id"], now=now) else NOTED
+    if event["type"] == CARD_UPDATED:
+        return RECORDED if card_updated(session, method=obj) else NOTED
+    if event["type"] == CUSTOMER_DELETED:
+        return RECORDED if customer_deleted(session, customer_ref=obj["id"], now=now) \
+            else NOTED
     if event["type"] not in stripe_gateway.EVENTS:
         return IGNORED
-    intent = event["data"]["object"]
+    intent = obj
     outcome = charges.reconcile(session, reference=intent["id"],
                                 attempt=stripe_gateway.attempt_of(intent), now=now)
     return RECORDED if outcome is not None and outcome.newly_settled else NOTED
+
+
+def card_detached(session: Session, *, method_ref: str, now: datetime) -> bool:
+    """A card removed at the processor disappears from Payment Methods; the subscriptions that
+    auto-charged it turn auto-charge off, and the customer is emailed a link to add a card.
+    False when no saved card has that id (or it was already removed)."""
+    method = session.exec(select(PaymentMethod).where(
+        PaymentMethod.gateway_token == method_ref, PaymentMethod.status == "active")).first()
+    if method is None:
+        return False
+    method.status, was_default, method.is_default = "removed", method.is_default, False
+    if was_default:
+        following = session.exec(select(PaymentMethod).where(
+            PaymentMethod.customer_id == method.customer_id, PaymentMethod.status == "active",
+            PaymentMethod.id != method.id).order_by(PaymentMethod.id)).first()
+        if following is not None:
+            following.is_default = True
+    numbers = list(session.exec(select(Subscription.number).where(
+        Subscription.payment_method_id == method.id, Subscription.autocharge.is_(True))
+        .order_by(Subscription.id)))
+    session.execute(update(Subscription).where(Subscription.payment_method_id == method.id)
+                    .values(autocharge=False, payment_method_id=None, updated_at=now)
+                    .execution_options(synchronize_session="fetch"))
+    customer = session.get(Customer, method.customer_id)
+    outbox.enqueue(session, template="card_removed", to=customer.email, customer_id=customer.id,
+                   subject=f"Your {method.brand} •••• {method.last4} was removed", now=now,
+                   context={"name": customer.display_name, "brand": method.brand,
+                            "last4": method.last4, "subscriptions": numbers,
+                            "page": outbox.page("payment_methods.add")})
+    return True
+
+
+def card_updated(session: Session, *, method: dict) -> bool:
+    """The processor's new expiry and last four (a card updated by the bank) are shown."""
+    saved = session.exec(select(PaymentMethod).where(
+        PaymentMethod.gateway_token == method["id"], PaymentMethod.status == "active")).first()
+    card = method.get("card") or {}
+    if saved is None or not card:
+        return False
+    saved.last4 = str(card.get("last4") or saved.last4)[-4:]
+    saved.exp_month = int(card.get("exp_month") or saved.exp_month)
+    saved.exp_year = int(card.get("exp_year") or saved.exp_year)
+    return True
+
+
+def customer_deleted(session: Session, *, customer_ref: str, now: datetime) -> bool:
+    """A customer deleted at the processor: logged and the admins told; the portal deletes
+    nothing (its invoices, payments and cards stay; charging a card of theirs will fail)."""
+    customer = session.exec(select(Customer).where(
+        Customer.gateway_customer_id == customer_ref)).first()
+    log.warning("The payment processor reports its customer %s deleted (portal customer %s)",
+                customer_ref, customer.id if customer else "unknown")
+    if customer is None:
+        return False
+    notifications.notify_org(
+        session, event=PROCESSOR_CUSTOMER_DELETED, customer_id=customer.id, now=now,
+        title=f"{customer.display_name} was deleted at the payment processor",
+        body=f"The payment processor deleted its customer {customer_ref}. Nothing was deleted "
+             f"in the portal; their saved cards can no longer be charged until they add one "
+             f"again.")
+    return True

@@ -43,6 +43,7 @@ HOOKS_ORIGIN = "https://hooks.stripe.com"
 # The events the portal reconciles (README: subscribe the endpoint to these).
 EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed",
           "payment_intent.requires_action")
+CARD_EVENTS = ("payment_method.detached", "payment_method.updated", "customer.deleted")
 
 # Zero-decimal currencies: Stripe's amount is the ISO amount (docs.stripe.com/currencies).
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF",
