@@ -76,6 +76,23 @@ def register(app: Flask) -> None:
                    f"they have been emailed." if done else
                    f"{email} does not use two-factor sign-in: nothing changed.")
 
+    @app.cli.command("retire-old-cards")
+    def retire_old_cards_command() -> None:
+        """After moving to another gateway (PAYMENT_GATEWAY): mark the cards saved with the
+        previous one unusable and email their customers to add a card (Admin → Payment
+        gateway has the same button)."""
+        from flask import current_app
+
+        from webapp.dispatch import commit_and_dispatch
+        from webapp.services.billing import gateway_switch
+
+        retired = gateway_switch.retire_foreign_cards(
+            db.session, gateway_name=current_app.config["PAYMENT_GATEWAY"], now=clock.now())
+        commit_and_dispatch(db.session)
+        click.echo(f"{retired.cards} cards marked unusable; {retired.subscriptions} "
+                   f"subscriptions turned auto-charge off; {retired.customers_emailed} "
+                   f"customers emailed.")
+
     @app.cli.group("lifecycle")
     def lifecycle_group() -> None:
         """The billing engine's tick."""

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, url_for
 
+from webapp.blueprints.admin_forms import actor
 from webapp.charging import gateway
+from webapp.context import now
+from webapp.db import db
+from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
-from webapp.htmx import render_page
+from webapp.htmx import finish, render_page
 from webapp.login import admin_required
-from webapp.services.billing import gateways, stripe_gateway
+from webapp.services.billing import gateway_switch, gateways, stripe_gateway
+from webapp.services.core import audit
 
 bp = Blueprint("admin_gateway", __name__, url_prefix="/admin/payment-gateway")
 
@@ -27,7 +32,9 @@ def _context(answer: str | None = None) -> dict:
             "key_mode": stripe_gateway.check_settings(settings) if settings else None,
             "settings": settings,
             "events": stripe_gateway.EVENTS + stripe_gateway.CARD_EVENTS,
-            "webhook_url": url_for("stripe_webhooks.receive", _external=True)}
+            "webhook_url": url_for("stripe_webhooks.receive", _external=True),
+            "foreign_cards": len(gateway_switch.foreign_cards(
+                db.session, gateway_name=config["PAYMENT_GATEWAY"]))}
 
 
 @bp.get("")
@@ -45,3 +52,23 @@ def check():
     answer = gateway().check_connection() if form.validate_on_submit() else \
         "The form expired; reload the page and try again."
     return render_page("admin/gateway/show.html", "admin_gateway_check", **_context(answer))
+
+
+@bp.post("/retire-cards")
+@admin_required
+def retire_cards():
+    """After moving to another gateway: mark the old gateway's saved cards unusable, turn
+    auto-charge off where they paid, and email those customers to add a card (audited)."""
+    if not CheckForm().validate_on_submit():
+        return finish(url_for(".show"), "The form expired; try again.", "error")
+    name = current_app.config["PAYMENT_GATEWAY"]
+    retired = gateway_switch.retire_foreign_cards(db.session, gateway_name=name, now=now())
+    who = actor()
+    audit.record(db.session, actor_user_id=who.user_id, actor_label=who.label,
+                 action="gateway.cards_retired", subject_type="gateway", subject_id=None,
+                 before={}, after={"gateway": name, "cards": retired.cards,
+                                   "subscriptions": retired.subscriptions}, now=now())
+    commit_and_dispatch()
+    return finish(url_for(".show"), f"{retired.cards} saved cards of the previous gateway were "
+                  f"marked unusable; {retired.customers_emailed} customers were asked to add a "
+                  f"card.")

@@ -636,3 +636,58 @@ def test_a_customer_deleted_at_stripe_is_logged_and_the_admins_told(stripe_app, 
         assert notice.title == "Jane Cooper was deleted at the payment processor"
         assert len(session.exec(select(PaymentMethod)).all()) == cards_before
         assert session.get(Customer, stripe_app.config["JANE_ID"]) is not None
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_switching_to_stripe_retires_the_test_gateways_cards(stripe_app, jane, fake, engine,
+                                                             htmx):
+    from webapp.models import AuditEntry, OutboxMessage, Subscription
+    jane_id = stripe_app.config["JANE_ID"]
+    with Session(engine) as session:
+        old_ids = [m.id for m in session.exec(select(PaymentMethod).where(
+            PaymentMethod.status == "active"))]
+        charging = [s.number for s in session.exec(select(Subscription).where(
+            Subscription.customer_id == jane_id, Subscription.autocharge.is_(True),
+            Subscription.status.not_in(("cancelled", "expired")))
+            .order_by(Subscription.id))]
+    assert old_ids and charging
+    admin = stripe_app.test_client()
+    Auth(admin).login(*demo.ADMIN)
+    page = admin.get("/admin/payment-gateway").get_data(as_text=True)
+    assert f"{len(old_ids)} saved cards were made with another gateway" in page
+    answer = admin.post("/admin/payment-gateway/retire-cards",
+                        data={"csrf_token": csrf_token_from(page)},
+                        headers={"HX-Request": "true"} if htmx else {})
+    assert answer.status_code == (200 if htmx else 303)
+    with Session(engine) as session:
+        assert {m.status for m in session.exec(select(PaymentMethod).where(
+            PaymentMethod.id.in_(old_ids)))} == {"unusable"}
+        assert session.exec(select(Subscription).where(
+            Subscription.payment_method_id.in_(old_ids))).all() == []
+        mails = {m.to_address: m for m in session.exec(select(OutboxMessage).where(
+            OutboxMessage.template == "card_readd"))}
+        assert mails[demo.JANE[0]].context["subscriptions"] == charging
+        assert session.exec(select(AuditEntry).where(
+            AuditEntry.action == "gateway.cards_retired")).one().actor_label
+        assert session.exec(select(Payment).where(Payment.status == "succeeded")).first()
+    pay_page = jane.get(f"/pay?invoice={open_invoice(engine, jane_id).id}").get_data(as_text=True)
+    assert "with Visa •••• 4242" not in pay_page  # nothing offered that cannot be charged
+    assert "saved cards were made with another gateway" not in \
+        admin.get("/admin/payment-gateway").get_data(as_text=True)
+
+
+def test_the_test_gateway_keeps_its_cards_and_offers_no_retirement(app, seeded):
+    admin = app.test_client()
+    Auth(admin).login(*demo.ADMIN)
+    page = admin.get("/admin/payment-gateway").get_data(as_text=True)
+    assert "built-in test gateway" in page and "made with another gateway" not in page
+
+
+def test_the_command_line_retires_the_old_gateways_cards_too(stripe_app, engine):
+    result = stripe_app.test_cli_runner().invoke(args=["retire-old-cards"])
+    assert result.exit_code == 0 and "cards marked unusable" in result.output
+    with Session(engine) as session:
+        assert session.exec(select(PaymentMethod).where(
+            PaymentMethod.status == "active")).all() == []
+    again = stripe_app.test_cli_runner().invoke(args=["retire-old-cards"])
+    assert again.output.startswith("0 cards marked unusable")
