@@ -9,9 +9,8 @@ whoever answers first, and turns a success after a recorded failure into unused 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import logging
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
