@@ -26,6 +26,7 @@ from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import billing, customers
 from webapp.services.billing import charges
+from webapp.services.billing.gateway import GatewayNetworkError
 from webapp.services.core.errors import InvalidInput
 from webapp.services.payments.pay import new_idempotency_key
 from webapp.units import unit_of_work
@@ -191,7 +192,7 @@ def create_payment(customer_id: int):
 
 class RefundForm(FlaskForm):
     amount = MoneyField("Amount")
-    reference = StringField("Reference")
+    reference = StringField("Reason or reference")
 
 
 class CreditForm(FlaskForm):
@@ -219,15 +220,26 @@ def payment(payment_id: int):
 @bp.post("/payments/<int:payment_id>/refund")
 @admin_required
 def refund(payment_id: int):
-    """Record money given back by the payment's own method."""
+    """Give money back by the payment's own method: a card payment taken through Stripe is
+    refunded there first (the admin's reason goes with it), then recorded."""
     form, refused = RefundForm(), None
     if form.validate_on_submit():
         try:
+            asked = billing.check_refund(db.session, payment_id=payment_id,
+                                         amount=form.amount.data or "")
+            refund_id = gateway().refund(
+                reference=asked.payment.gateway_reference, amount=asked.value,
+                currency=asked.payment.currency, reason=form.reference.data or "",
+                idempotency_key=f"refund-{payment_id}-{asked.refundable}-{asked.value}")
             made = billing.refund_payment(db.session, actor=actor(), payment_id=payment_id,
                                           amount=form.amount.data or "",
-                                          reference=form.reference.data or "", at=moment())
+                                          reference=form.reference.data or "", at=moment(),
+                                          gateway_reference=refund_id)
         except InvalidInput as exc:
             refused = (form, exc)
+        except GatewayNetworkError:
+            refused = (form, InvalidInput("The card processor did not answer; nothing was "
+                                          "refunded or recorded. Try again.", field="amount"))
         else:
             db.session.commit()
             return finish(url_for(".payment", payment_id=payment_id),

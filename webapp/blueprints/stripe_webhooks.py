@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from webapp.charging import gateway
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
@@ -32,6 +33,6 @@ def receive():
         log.warning("Stripe webhook refused: bad signature (%d bytes, from %s)",
                     len(payload), request.remote_addr)
         return jsonify(error="bad signature"), 400
-    result = gateway_events.receive(db.session, event=event, now=now())
+    result = gateway_events.receive(db.session, event=event, now=now(), gateway=gateway())
     commit_and_dispatch()
     return jsonify(received=result)

@@ -254,3 +254,14 @@ def test_a_signed_event_verifies_and_a_tampered_one_does_not():
         stripe_gateway.verify_event(json.dumps(tampered).encode(), signature, "whsec_x")
     with pytest.raises(ValueError):
         stripe_gateway.verify_event(payload, None, "whsec_x")
+
+
+@pytest.mark.parametrize(("reason", "code"), [
+    ("duplicate", "duplicate"), ("Fraudulent", "fraudulent"),
+    ("requested by  customer", "requested_by_customer"),
+    ("Goodwill for the outage", None), ("", None),
+])
+def test_only_stripes_own_refund_reasons_are_sent_as_reason(reason, code):
+    # Real Stripe accepts `reason` only as duplicate, fraudulent or requested_by_customer;
+    # anything else the admin writes goes as metadata (localstripe refuses `reason` at all).
+    assert stripe_gateway.refund_reason_code(reason) == code

@@ -691,3 +691,109 @@ def test_the_command_line_retires_the_old_gateways_cards_too(stripe_app, engine)
             PaymentMethod.status == "active")).all() == []
     again = stripe_app.test_cli_runner().invoke(args=["retire-old-cards"])
     assert again.output.startswith("0 cards marked unusable")
+
+
+def _paid_with_stripe(stripe_app, jane, fake, engine) -> tuple[Invoice, Payment]:
+    save_card(jane, fake)
+    card = stripe_card(engine, stripe_app.config["JANE_ID"])
+    invoice = open_invoice(engine, stripe_app.config["JANE_ID"])
+    follow(jane, pay(jane, invoice.id, str(card.id)))
+    return invoice, payment_of(engine, invoice.id)
+
+
+def _refund(admin, payment_id: int, amount: str, reason: str, htmx: bool = False):
+    page = admin.get(f"/admin/payments/{payment_id}").get_data(as_text=True)
+    return admin.post(f"/admin/payments/{payment_id}/refund",
+                      data={"csrf_token": csrf_token_from(page), "amount": amount,
+                            "reference": reason},
+                      headers={"HX-Request": "true"} if htmx else {})
+
+
+def _refunds_of(engine, payment_id: int) -> list[Payment]:
+    with Session(engine) as session:
+        return list(session.exec(select(Payment).where(Payment.refund_of_id == payment_id)
+                                 .order_by(Payment.id)))
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_partial_then_the_rest_refunded_at_stripe_from_the_back_office(stripe_app, jane,
+                                                                         fake, engine, htmx):
+    invoice, payment = _paid_with_stripe(stripe_app, jane, fake, engine)
+    admin = stripe_app.test_client()
+    Auth(admin).login(*demo.ADMIN)
+    first = _refund(admin, payment.id, "5.00", "Goodwill for the outage", htmx)
+    assert first.status_code == (200 if htmx else 303)
+    at_stripe = stripe_fake.api(fake, SK, "GET",
+                                f"refunds?payment_intent={payment.gateway_reference}")["data"]
+    assert [(r["amount"], r["metadata"]["reason"]) for r in at_stripe] == \
+        [(500, "Goodwill for the outage")]
+    [partial] = _refunds_of(engine, payment.id)
+    assert (partial.amount, partial.gateway_reference) == (500, at_stripe[0]["id"])
+    with Session(engine) as session:
+        assert session.get(Invoice, invoice.id).status == "open"  # it paid that invoice
+    rest = f"{(invoice.total - 500) / 100:.2f}"
+    _refund(admin, payment.id, rest, "Cancelled in the first week")
+    at_stripe = stripe_fake.api(fake, SK, "GET",
+                                f"refunds?payment_intent={payment.gateway_reference}")["data"]
+    assert sorted(r["amount"] for r in at_stripe) == sorted([500, invoice.total - 500])
+    assert sum(r.amount for r in _refunds_of(engine, payment.id)) == invoice.total
+
+
+def test_stripe_refusing_a_refund_records_nothing(stripe_app, jane, fake, engine, monkeypatch):
+    _, payment = _paid_with_stripe(stripe_app, jane, fake, engine)
+    admin = stripe_app.test_client()
+    Auth(admin).login(*demo.ADMIN)
+    answer = _refund(admin, payment.id, "1.00", "duplicate")  # the fake refuses `reason`
+    assert answer.status_code == 422
+    assert "Stripe refused the refund" in answer.get_data(as_text=True)
+    assert _refunds_of(engine, payment.id) == []
+
+
+def test_a_refund_webhook_arriving_twice_is_recorded_once(stripe_app, jane, fake, engine):
+    invoice, payment = _paid_with_stripe(stripe_app, jane, fake, engine)
+    # Refunded at Stripe directly (its dashboard): only the webhook tells the portal.
+    made = stripe_fake.api(fake, SK, "POST", "refunds", payment_intent=payment.gateway_reference,
+                           amount=300)
+    intent = stripe_fake.api(fake, SK, "GET", f"payment_intents/{payment.gateway_reference}")
+    charge = stripe_fake.api(fake, SK, "GET", f"charges/{intent['latest_charge']['id']}"
+                             if isinstance(intent["latest_charge"], dict)
+                             else f"charges/{intent['latest_charge']}")
+    assert made["id"] in [r["id"] for r in charge["refunds"]["data"]]
+    client = stripe_app.test_client()
+    assert deliver(client, "charge.refunded", charge).get_json() == {"received": "recorded"}
+    assert deliver(client, "charge.refunded", charge).get_json() == {"received": "noted"}
+    [refund] = _refunds_of(engine, payment.id)
+    assert (refund.amount, refund.gateway_reference) == (300, made["id"])
+    with Session(engine) as session:
+        assert session.get(Invoice, invoice.id).status == "open"
+
+
+def test_a_back_office_refund_is_not_recorded_again_by_its_webhook(stripe_app, jane, fake,
+                                                                   engine):
+    _, payment = _paid_with_stripe(stripe_app, jane, fake, engine)
+    admin = stripe_app.test_client()
+    Auth(admin).login(*demo.ADMIN)
+    _refund(admin, payment.id, "2.00", "Wrong plan")
+    intent = stripe_fake.api(fake, SK, "GET", f"payment_intents/{payment.gateway_reference}")
+    charge_id = intent["latest_charge"]["id"] if isinstance(intent["latest_charge"], dict) \
+        else intent["latest_charge"]
+    charge = stripe_fake.api(fake, SK, "GET", f"charges/{charge_id}")
+    assert deliver(stripe_app.test_client(), "charge.refunded", charge).get_json() == \
+        {"received": "noted"}
+    assert [r.amount for r in _refunds_of(engine, payment.id)] == [200]
+
+
+def test_a_refund_on_the_test_gateway_is_recorded_in_the_ledger_only(app, seeded):
+    from webapp.models import TestGatewayCharge
+    with Session(app.extensions["database"]) as session:
+        payment = session.exec(select(Payment).where(
+            Payment.customer_id == seeded.jane_customer_id, Payment.kind == "payment",
+            Payment.status == "succeeded").order_by(Payment.id)).first()
+        charges_before = len(session.exec(select(TestGatewayCharge)).all())
+    admin = app.test_client()
+    Auth(admin).login(*demo.ADMIN)
+    assert _refund(admin, payment.id, "1.00", "Goodwill").status_code == 303
+    [refund] = _refunds_of(app.extensions["database"], payment.id)
+    assert (refund.amount, refund.gateway_reference) == (100, None)
+    with Session(app.extensions["database"]) as session:
+        assert len(session.exec(select(TestGatewayCharge)).all()) == charges_before

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from webapp.models import (
     CreditApplication,
@@ -34,7 +34,7 @@ from webapp.models import (
 )
 from webapp.services.admin import Actor
 from webapp.services.admin.customers import get_customer
-from webapp.services.billing import charges, invoices, ledger, payment_effects, tax
+from webapp.services.billing import charges, invoices, ledger, payment_effects, refunds, tax
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import audit, outbox
@@ -66,20 +66,6 @@ class AccountPosition:
         return self.outstanding - self.unused_credit - self.unapplied_payments
 
 
-def _refunded_total(session: Session, *conditions) -> int:
-    return int(session.exec(select(func.coalesce(func.sum(Payment.amount), 0)).where(
-        Payment.kind == "refund", Payment.status == "succeeded", *conditions)).one())
-
-
-def _applied_total(session: Session, *conditions) -> int:
-    """Σ allocations of payments to invoices that still count (not void)."""
-    return int(session.exec(
-        select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-        .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(Invoice.status != "void", *conditions)).one())
-
-
 def account_position(session: Session, *, customer_id: int, at: Moment) -> AccountPosition:
     """Outstanding, unused credit and unapplied payments, in the customer's currency."""
     customer = get_customer(session, customer_id)
@@ -87,9 +73,9 @@ def account_position(session: Session, *, customer_id: int, at: Moment) -> Accou
     paid = int(session.exec(select(func.coalesce(func.sum(Payment.amount), 0)).where(
         Payment.customer_id == customer_id, Payment.kind == "payment",
         Payment.status == "succeeded", Payment.currency == customer.currency)).one())
-    applied = _applied_total(session, Payment.customer_id == customer_id,
+    applied = refunds.applied_total(session, Payment.customer_id == customer_id,
                              Payment.currency == customer.currency)
-    refunded = _refunded_total(session, Payment.customer_id == customer_id,
+    refunded = refunds.refunded_total(session, Payment.customer_id == customer_id,
                                Payment.currency == customer.currency)
     return AccountPosition(customer.currency, outstanding, overdue,
                            unused_credit(session, customer_id=customer_id),
@@ -251,29 +237,18 @@ def _payment(session: Session, payment_id: int) -> Payment:
     return payment
 
 
-def refundable(session: Session, payment: Payment) -> int:
-    """What can still go back to the customer: the amount less what was refunded."""
-    return payment.amount - _refunded_total(session, Payment.refund_of_id == payment.id)
-
-
-def unapplied(session: Session, payment: Payment) -> int:
-    """What of the payment sits on no invoice (and was not refunded)."""
-    return refundable(session, payment) - _applied_total(
-        session, PaymentAllocation.payment_id == payment.id)
-
-
 def payment_view(session: Session, *, payment_id: int) -> AdminPayment:
     payment = _payment(session, payment_id)
-    refunds = session.exec(select(Payment).where(Payment.refund_of_id == payment.id,
-                                                 Payment.status == "succeeded")
-                           .order_by(Payment.id)).all()
+    refund_rows = session.exec(select(Payment).where(Payment.refund_of_id == payment.id,
+                                                     Payment.status == "succeeded")
+                               .order_by(Payment.id)).all()
     original = session.get(Payment, payment.refund_of_id) if payment.refund_of_id else None
     return AdminPayment(
         session.get(Customer, payment.customer_id),
         payments.receipt(session, customer_id=payment.customer_id, payment_id=payment.id),
-        tuple(payments.PaymentRow.of(r) for r in refunds),
-        refundable(session, payment) if payment.kind == "payment" else 0,
-        unapplied(session, payment) if payment.kind == "payment" else 0,
+        tuple(payments.PaymentRow.of(r) for r in refund_rows),
+        refunds.refundable(session, payment) if payment.kind == "payment" else 0,
+        refunds.unapplied(session, payment) if payment.kind == "payment" else 0,
         payments.PaymentRow.of(original) if original else None)
 
 
@@ -427,23 +402,44 @@ def _amount(session: Session, text: str, currency: str, most: int, what: str) ->
     return amount
 
 
-def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: str,
-                   reference: str, at: Moment) -> Payment:
-    """Give money back by the payment's own method; invoices it paid reopen if need be.
+@dataclass(frozen=True)
+class RefundAsked:
+    payment: Payment
+    value: int
+    refundable: int
 
-    The money itself moves outside the portal (the bank, the cash box, the card processor's
-    dashboard: the gateway interface has no refunds yet); this records it in the ledger.
-    """
+
+def check_refund(session: Session, *, payment_id: int, amount: str) -> RefundAsked:
+    """The refund asked for, checked (InvalidChanges next to the amount) before anything is
+    sent to the card processor."""
     payment = _payment(session, payment_id)
     if payment.kind != "payment":
         raise DomainError("A refund cannot be refunded.")
-    before = refundable(session, payment)
-    value = _amount(session, amount, payment.currency, before, "can be refunded")
-    from_invoices = value - max(0, min(value, unapplied(session, payment)))
-    _release(session, payment, from_invoices)
-    refund = ledger.refund_row(session, payment, value, method=payment.method,
-                               reference=" ".join((reference or "").split()) or
-                               f"Refund of {payment.number}", at=at)
+    before = refunds.refundable(session, payment)
+    return RefundAsked(payment, _amount(session, amount, payment.currency, before,
+                                        "can be refunded"), before)
+
+
+def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: str,
+                   reference: str, at: Moment, gateway_reference: str | None = None) -> Payment:
+    """Give money back by the payment's own method; invoices it paid reopen if need be.
+
+    A card payment made through a processor with refunds (Stripe) was refunded there first by
+    the caller (`gateway_reference` is its refund id); any other money moves outside the portal
+    (the bank, the cash box, the test gateway), and this records it in the ledger. A refund
+    the processor's webhook recorded first is the one refund.
+    """
+    if gateway_reference:
+        known = session.exec(select(Payment).where(Payment.kind == "refund",
+                                                   Payment.gateway_reference == gateway_reference)
+                             ).first()
+        if known is not None:
+            return known
+    asked = check_refund(session, payment_id=payment_id, amount=amount)
+    payment, value, before = asked.payment, asked.value, asked.refundable
+    from_invoices = value - max(0, min(value, refunds.unapplied(session, payment)))
+    refund = refunds.record(session, payment=payment, value=value, reference=reference, at=at,
+                            gateway_reference=gateway_reference)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.refund", subject_type="payment", subject_id=payment.id,
                  before={"refundable": before},
@@ -453,34 +449,13 @@ def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: s
     return refund
 
 
-def _release(session: Session, payment: Payment, amount: int) -> None:
-    """Take `amount` of the payment off the invoices it paid, newest first; they reopen."""
-    rows = session.exec(select(PaymentAllocation, Invoice)
-                        .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
-                        .where(PaymentAllocation.payment_id == payment.id,
-                               Invoice.status != "void")
-                        .order_by(col(Invoice.issue_date).desc(), col(Invoice.id).desc())).all()
-    for allocation, invoice in rows:
-        if amount <= 0:
-            break
-        share = min(amount, allocation.amount)
-        allocation.amount -= share
-        invoice.amount_paid -= share
-        if invoice.status == "paid" and ledger.balance_due(invoice) > 0:
-            invoice.status, invoice.paid_on = "open", None
-        if allocation.amount == 0:
-            session.delete(allocation)
-        amount -= share
-    session.flush()
-
-
 def payment_to_credit(session: Session, *, actor: Actor, payment_id: int, amount: str,
                       at: Moment) -> CreditNote:
     """Turn the unapplied part of a payment into a credit note the next invoices use."""
     payment = _payment(session, payment_id)
     if payment.kind != "payment":
         raise DomainError("Only a payment can be turned into credit.")
-    value = _amount(session, amount, payment.currency, unapplied(session, payment),
+    value = _amount(session, amount, payment.currency, refunds.unapplied(session, payment),
                     "is on no invoice and can become credit")
     note = ledger.payment_to_credit(session, payment=payment, amount=value, at=at,
                                     reason=f"Credit from payment {payment.number}",

@@ -143,6 +143,12 @@ class PaymentGateway(Protocol):
         """Cancel an attempt still waiting for the customer; what became of it."""
         ...
 
+    def refund(self, *, reference: str | None, amount: int, currency: str, reason: str,
+               idempotency_key: str) -> str | None:
+        """Give `amount` back on the charge `reference`: the processor's refund id, or None
+        when the money moves outside the portal (the test gateway, a payment made by hand)."""
+        ...
+
     def charge_many(self, requests: list[dict], *, now: datetime) -> dict[str, ChargeResult]:
         """Many `charge`s (dicts of its keyword arguments), keyed by idempotency key; a key
         the gateway did not answer for is left out. A processor without a batch API loops."""
@@ -281,6 +287,10 @@ class TestGateway:
         if row is None:
             return Attempt(UNKNOWN)
         return Attempt(SUCCEEDED if row.succeeded else FAILED, _result(row))
+
+    def refund(self, **request) -> None:
+        """The test gateway keeps no balance: a refund is recorded in the ledger only."""
+        return None
 
     def abandon(self, reference: str) -> Attempt:
         """Test charges never wait for the customer: nothing to cancel."""

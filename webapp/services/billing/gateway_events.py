@@ -16,20 +16,22 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from webapp.models import Customer, GatewayEvent, PaymentMethod, Subscription
-from webapp.services.billing import charges, stripe_gateway
+from webapp.models import Customer, GatewayEvent, Organization, PaymentMethod, Subscription
+from webapp.services.billing import charges, refunds, stripe_gateway
 from webapp.services.core import notifications, outbox
+from webapp.services.core.dates import Moment
 
 log = logging.getLogger(__name__)
 # The card lifecycle at the processor, and a customer deleted there.
 CARD_DETACHED, CARD_UPDATED = "payment_method.detached", "payment_method.updated"
 CUSTOMER_DELETED = "customer.deleted"
+CHARGE_REFUNDED = "charge.refunded"
 PROCESSOR_CUSTOMER_DELETED = "processor_customer_deleted"  # the admins' notification event
 
 DUPLICATE, RECORDED, NOTED, IGNORED = "duplicate", "recorded", "noted", "ignored"
 
 
-def receive(session: Session, *, event: dict, now: datetime) -> str:
+def receive(session: Session, *, event: dict, now: datetime, gateway=None) -> str:
     """Store a verified event once and reconcile it: DUPLICATE (seen before: nothing
     changes), RECORDED (a payment's outcome was written), NOTED (nothing left to write: the
     payment already has it, or the intent still waits) or IGNORED (a type the portal does not
@@ -46,6 +48,9 @@ def receive(session: Session, *, event: dict, now: datetime) -> str:
         return RECORDED if card_detached(session, method_ref=obj["id"], now=now) else NOTED
     if event["type"] == CARD_UPDATED:
         return RECORDED if card_updated(session, method=obj) else NOTED
+    if event["type"] == CHARGE_REFUNDED:
+        return RECORDED if charge_refunded(session, charge=obj, now=now, gateway=gateway) \
+            else NOTED
     if event["type"] == CUSTOMER_DELETED:
         return RECORDED if customer_deleted(session, customer_ref=obj["id"], now=now) \
             else NOTED
@@ -116,3 +121,22 @@ def customer_deleted(session: Session, *, customer_ref: str, now: datetime) -> b
              f"in the portal; their saved cards can no longer be charged until they add one "
              f"again.")
     return True
+
+
+def charge_refunded(session: Session, *, charge: dict, now: datetime, gateway=None) -> bool:
+    """Refunds made at the processor (its dashboard, or the back office's own) recorded once
+    each, by their ids; the invoices they come out of reopen as the ledger rules say. A charge
+    whose event lists no refunds (Stripe no longer expands them) is asked for its list."""
+    intent = charge.get("payment_intent")
+    if not intent:
+        return False
+    currency = (charge.get("currency") or "").upper()
+    listed = (charge.get("refunds") or {}).get("data")
+    if listed is None and gateway is not None:
+        made = gateway.refunds_of(intent, currency)
+    else:
+        made = [(r["id"], stripe_gateway.from_stripe_units(r["amount"], currency))
+                for r in listed or () if r.get("status", "succeeded") in ("succeeded", "pending")]
+    org = session.get(Organization, 1)
+    return bool(refunds.from_gateway(session, intent_reference=intent, refunds=made,
+                                     at=Moment.at(now, org.timezone)))

@@ -43,7 +43,8 @@ HOOKS_ORIGIN = "https://hooks.stripe.com"
 # The events the portal reconciles (README: subscribe the endpoint to these).
 EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed",
           "payment_intent.requires_action")
-CARD_EVENTS = ("payment_method.detached", "payment_method.updated", "customer.deleted")
+CARD_EVENTS = ("charge.refunded", "payment_method.detached", "payment_method.updated",
+               "customer.deleted")
 
 # Zero-decimal currencies: Stripe's amount is the ISO amount (docs.stripe.com/currencies).
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF",
@@ -75,6 +76,26 @@ CARD_MESSAGES = {
 }
 
 
+def stripe_units(minor: int, currency: str) -> int:
+    """Minor units as Stripe counts them (ISK is sent as two-decimal, …00)."""
+    return minor * 100 if currency.upper() in TWO_DECIMAL_FROM_ZERO else minor
+
+
+def from_stripe_units(amount: int, currency: str) -> int:
+    return amount // 100 if currency.upper() in TWO_DECIMAL_FROM_ZERO else amount
+
+
+# Stripe's refund reasons, sent as `reason` only for these exact choices (real Stripe accepts
+# no others; the admin's own words always go as metadata).
+REFUND_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent",
+                  "requested by customer": "requested_by_customer",
+                  "requested_by_customer": "requested_by_customer"}
+
+
+def refund_reason_code(reason: str) -> str | None:
+    return REFUND_REASONS.get(" ".join((reason or "").lower().split()))
+
+
 def to_stripe_amount(minor: int, currency: str) -> int:
     """The portal's integer minor units as Stripe's `amount`, or InvalidInput naming what Stripe
     would refuse (three-decimal amounts must end in 0; below Stripe's minimum charge)."""
@@ -84,7 +105,7 @@ def to_stripe_amount(minor: int, currency: str) -> int:
     if code in THREE_DECIMAL and minor % 10:
         raise InvalidInput(f"Card payments in {code} must be a whole number of hundredths "
                            f"(Stripe needs the last digit to be 0).", field="amount")
-    amount = minor * 100 if code in TWO_DECIMAL_FROM_ZERO else minor
+    amount = stripe_units(minor, code)
     minimum = MINIMUM_CHARGE.get(code)
     if minimum is not None and amount < minimum:
         lowest = minimum // 100 if code in TWO_DECIMAL_FROM_ZERO else minimum
@@ -342,6 +363,33 @@ class StripeGateway:
         except stripe.InvalidRequestError:
             return Attempt(UNKNOWN)
         return attempt_of(intent)
+
+    def refund(self, *, reference: str | None, amount: int, currency: str, reason: str,
+               idempotency_key: str, send_reason_code: bool = True) -> str | None:
+        """Refund `amount` of the payment whose intent is `reference` at Stripe; the refund's
+        id. None for a payment Stripe never took (another gateway's, or recorded by hand): its
+        money moves outside the portal. InvalidInput when Stripe refuses it."""
+        if not reference or not reference.startswith("pi_"):
+            return None
+        params = {"payment_intent": reference, "amount": stripe_units(amount, currency),
+                  "metadata": {"reason": (reason or "")[:500]}}
+        code = refund_reason_code(reason) if send_reason_code else None
+        if code:
+            params["reason"] = code
+        try:
+            refund = self._call(self.client.v1.refunds.create, params=params,
+                                options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as exc:
+            raise InvalidInput(f"Stripe refused the refund: {exc.user_message or exc}",
+                               field="amount") from exc
+        return refund.id
+
+    def refunds_of(self, reference: str, currency: str) -> list[tuple[str, int]]:
+        """The refunds Stripe made on an intent: (refund id, amount in minor units)."""
+        found = self._call(self.client.v1.refunds.list,
+                           params={"payment_intent": reference, "limit": 100})
+        return [(r.id, from_stripe_units(r.amount, currency)) for r in found.data
+                if r.status in ("succeeded", "pending")]
 
     def check_connection(self) -> str:
         """Call Stripe once (the admin's "Test connection"); a sentence saying what answered."""
