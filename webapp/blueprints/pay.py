@@ -219,6 +219,16 @@ def fix(token: str):
         return _submit(link.customer_id, [link.invoice_id], intent={"fix_link_id": link.id},
                        status_url=lambda pid: url_for("pay.fix_status", token=token,
                                                       payment_id=pid))
+    waiting = fix_links.needs_authentication(db.session, link=link) \
+        if gateway().uses_intents else None
+    confirmation = gateway().customer_confirmation(waiting.gateway_reference) if waiting \
+        else None
+    if confirmation:  # a renewal the bank wanted to confirm: the customer does it here
+        return render_page("pay/in_progress.html", "payment_progress", payment=waiting,
+                           fix_token=token, action_secret=confirmation[0],
+                           action_method=confirmation[1],
+                           return_url=url_for("pay.fix_authenticated", token=token,
+                                              payment_id=waiting.id))
     summary = pay.summary(db.session, customer_id=link.customer_id, invoice_ids=[link.invoice_id],
                           at=moment(), partial_allowed=False)
     declined = None
@@ -241,6 +251,29 @@ def fix_setup(token: str):
                                          gateway=gateway())
     commit_and_dispatch()
     return jsonify(client_secret=secret)
+
+
+@bp.get("/fix/<token>/authenticated/<int:payment_id>")
+@takes_card
+def fix_authenticated(token: str, payment_id: int):
+    """Back from the bank's 3-D Secure on a renewal the email's link offered to complete: the
+    intent is read, and its success recorded (the invoice paid, dunning over)."""
+    try:
+        link = fix_links.resolve(db.session, token=token, now=now())
+    except fix_links.LinkRefused as exc:
+        return render_template("pay/link_refused.html", reason=exc.reason), 410
+    waiting = fix_links.needs_authentication(db.session, link=link)
+    if waiting is None or waiting.id != payment_id:
+        return redirect(url_for("pay.fix", token=token), 303)
+    db.session.close()
+    outcome = charges.settle_authenticated(unit_of_work, gateway(), payment_id=payment_id,
+                                           now=now())
+    if outcome is None or not outcome.succeeded:
+        return finish(url_for("pay.fix", token=token),
+                      "Your bank did not confirm the payment; nothing was charged.", "error")
+    with unit_of_work() as session:
+        fix_links.settled_through(session, link_id=link.id, payment_id=payment_id, now=now())
+    return redirect(url_for("pay.fix_done", token=token, payment_id=payment_id), 303)
 
 
 @bp.get("/fix/<token>/payments/<int:payment_id>")

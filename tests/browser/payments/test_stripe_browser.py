@@ -145,3 +145,73 @@ def test_without_javascript_adding_a_card_says_so_and_a_saved_card_still_pays(
     buttons = page.get_by_role("button", name=re.compile(r"^Pay US\$[\d,.]+ with Visa •••• 4242$"))
     click_through(page, buttons.last)
     assert "Payment Receipt PAY-" in page.get_by_role("heading", level=1).inner_text()
+
+
+def test_a_renewal_needing_3d_secure_is_paid_from_the_emails_link(page, browser_engine,
+                                                                   demo_data, fake):
+    from tests.conftest import FIXED_NOW
+    from webapp.models import OutboxMessage, Subscription
+    from webapp.services.billing.gateways import stripe_settings
+    from webapp.services.billing.stripe_gateway import StripeGateway
+    from webapp.services.subscriptions import lifecycle
+
+    customer_id = demo_data.jane_customer_id
+    reference = stripe_fake.api(fake, SK, "POST", "customers", email=demo.JANE[0])["id"]
+    method = stripe_fake.api(fake, SK, "POST", "payment_methods", type="card",
+                             **{"card[number]": "4000002500003155", "card[exp_month]": "12",
+                                "card[exp_year]": "2031", "card[cvc]": "123"})
+    stripe_fake.api(fake, SK, "POST", f"payment_methods/{method['id']}/attach",
+                    customer=reference)
+    with Session(browser_engine) as session:
+        session.get(Customer, customer_id).gateway_customer_id = reference
+        card = PaymentMethod(customer_id=customer_id, gateway_token=method["id"], brand="Visa",
+                             last4="3155", exp_month=12, exp_year=2031, status="active",
+                             created_at=datetime.now(UTC))
+        session.add(card)
+        session.flush()
+        sub = session.exec(select(Subscription).where(Subscription.customer_id == customer_id,
+                                                      Subscription.status == "live")).first()
+        sub.payment_method_id, sub.autocharge = card.id, True
+        sub.next_billing_date = FIXED_NOW.date()
+        sub_id = sub.id
+        session.commit()
+    gateway = StripeGateway(stripe_settings({"STRIPE_SECRET_KEY": SK, "STRIPE_PUBLISHABLE_KEY": PK,
+                                             "STRIPE_WEBHOOK_SECRET": WHSEC,
+                                             "STRIPE_API_BASE": fake}))
+    with Session(browser_engine) as session:  # the schedule's tick, then its charge job
+        due = lifecycle.tick(session, now=FIXED_NOW, limit=50)
+        session.commit()
+    _charge(browser_engine, gateway, due.payment_ids)
+    with Session(browser_engine) as session:
+        assert session.get(Subscription, sub_id).status == "dunning"
+        mail = session.exec(select(OutboxMessage).where(
+            OutboxMessage.template == "payment_failed",
+            OutboxMessage.customer_id == customer_id).order_by(OutboxMessage.id.desc())).first()
+    link = f"/fix/{mail.context['page']['values']['token']}"
+
+    visit(page, link)  # from the email, without signing in
+    assert page.get_by_role("heading", level=1).inner_text() == \
+        "Confirm the payment with your bank"
+    with page.expect_navigation(url=re.compile(r"/fix/.+/done/\d+")):
+        page.get_by_role("button", name="Confirm with my bank").click()
+        page.get_by_role("button", name="Complete authentication").click()
+    check_page(page)
+    assert page.get_by_role("heading", level=1).inner_text() == "Thank you"
+    with Session(browser_engine) as session:
+        assert session.get(Subscription, sub_id).status == "live"
+
+
+def _charge(engine, gateway, payment_ids) -> None:
+    """The schedule's charge job for the tick's payments, on the test process's gateway."""
+    from contextlib import contextmanager
+
+    from tests.conftest import FIXED_NOW
+    from webapp.services.billing import charges
+
+    @contextmanager
+    def unit():
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+
+    charges.run_many(unit, gateway, payment_ids=payment_ids, now=FIXED_NOW)

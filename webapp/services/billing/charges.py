@@ -309,6 +309,28 @@ def follow(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: i
         return record(session, payment_id=payment_id, result=attempt.result, now=now)
 
 
+def settle_authenticated(open_session: SessionScope, gateway: PaymentGateway, *,
+                         payment_id: int, now: datetime) -> Outcome | None:
+    """An engine charge that failed for 3-D Secure, completed since by the customer on the
+    fix link's page: read its intent and, if it succeeded, record the success (`record`'s
+    late-success path: its invoice is paid, dunning ends, the rest is unused credit). None
+    while the intent has not succeeded."""
+    with open_session() as session:
+        payment = session.get(Payment, payment_id)
+        reference = payment.gateway_reference if payment else None
+        key = f"{payment.customer_id}:{payment.idempotency_key}" if payment else ""
+    if reference is None:
+        return None
+    try:
+        attempt = gateway.lookup(idempotency_key=key, reference=reference, now=now)
+    except GatewayNetworkError:
+        return None
+    if attempt.status != SUCCEEDED:
+        return None
+    with open_session() as session:
+        return record(session, payment_id=payment_id, result=attempt.result, now=now)
+
+
 def reconcile(session: Session, *, reference: str, attempt: Attempt,
               now: datetime) -> Outcome | None:
     """A processor's own account of an intent (its webhook) recorded on the payment that
@@ -487,7 +509,7 @@ def record_many(session: Session, results: dict[int, ChargeResult], *, now: date
 
 
 __all__ = ["start", "by_key", "request_for", "claim", "release", "record", "run", "run_many",
-           "follow", "reconcile", "set_reference",
+           "follow", "reconcile", "set_reference", "settle_authenticated",
            "record_many", "resolve", "resolve_for_next_attempt", "charge_now", "to_resolve", "pending_of_invoice",
            "Outcome", "ChargeRequest", "ChargeInProgress", "InvoicesSettled",
            "GatewayNetworkError",

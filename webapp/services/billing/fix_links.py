@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from webapp.models import FixLink, Invoice, Payment
+from webapp.services.billing.gateway import NEEDS_AUTHENTICATION
 from webapp.services.core import outbox
 from webapp.services.core.errors import DomainError, NotFound
 
@@ -89,3 +90,22 @@ def mark_used(session: Session, *, link_id: int, now: datetime) -> None:
     link = session.get(FixLink, link_id)
     if link is not None and link.used_at is None:
         link.used_at = now
+
+
+
+def settled_through(session: Session, *, link_id: int, payment_id: int, now: datetime) -> None:
+    """A payment completed on the link's page (a renewal confirmed with the bank) belongs to
+    the link from now on (its thank-you page, `payment_for`), and the link is used."""
+    payment = session.get(Payment, payment_id)
+    payment.intent = {**payment.intent, "fix_link_id": link_id}
+    mark_used(session, link_id=link_id, now=now)
+
+
+def needs_authentication(session: Session, *, link: FixLink) -> Payment | None:
+    """The link's invoice's latest failed engine charge that the customer's bank wanted to
+    confirm (3-D Secure), which the customer can complete on the link's page; None otherwise."""
+    failed = session.exec(select(Payment).where(
+        Payment.customer_id == link.customer_id, Payment.status == "failed",
+        Payment.gateway_reference.is_not(None),
+        Payment.failure_reason == NEEDS_AUTHENTICATION).order_by(Payment.id.desc())).all()
+    return next((p for p in failed if link.invoice_id in p.intent.get("invoice_ids", [])), None)

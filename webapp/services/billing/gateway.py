@@ -77,6 +77,10 @@ class AwaitingCustomer(Exception):
         self.client_secret = client_secret
 
 
+# Why an engine charge (off-session) failed when the customer's bank asked for 3-D Secure: the
+# dunning email's fix link lets the customer complete it (fix_links.needs_authentication).
+NEEDS_AUTHENTICATION = "Your bank asks you to confirm this payment."
+
 # What a gateway knows of one charge attempt (`PaymentGateway.lookup`).
 SUCCEEDED, FAILED, IN_PROGRESS, UNKNOWN = "succeeded", "failed", "in_progress", "unknown"
 
@@ -141,6 +145,11 @@ class PaymentGateway(Protocol):
 
     def abandon(self, reference: str) -> Attempt:
         """Cancel an attempt still waiting for the customer; what became of it."""
+        ...
+
+    def customer_confirmation(self, reference: str) -> tuple[str, str | None] | None:
+        """For an engine charge that needed the customer's bank (3-D Secure): what Stripe.js
+        needs to complete it on-session (client secret, payment method), or None."""
         ...
 
     def refund(self, *, reference: str | None, amount: int, currency: str, reason: str,
@@ -287,6 +296,10 @@ class TestGateway:
         if row is None:
             return Attempt(UNKNOWN)
         return Attempt(SUCCEEDED if row.succeeded else FAILED, _result(row))
+
+    def customer_confirmation(self, reference: str) -> None:
+        """Test charges never wait for the customer's bank."""
+        return None
 
     def refund(self, **request) -> None:
         """The test gateway keeps no balance: a refund is recorded in the ledger only."""

@@ -24,6 +24,7 @@ import stripe
 from webapp.services.billing.gateway import (
     FAILED,
     IN_PROGRESS,
+    NEEDS_AUTHENTICATION,
     SUCCEEDED,
     UNKNOWN,
     Attempt,
@@ -71,7 +72,7 @@ CARD_MESSAGES = {
     "incorrect_cvc": "Your card's security code is incorrect.",
     "incorrect_number": "Your card number is incorrect.",
     "processing_error": "An error occurred while processing your card. Try again in a moment.",
-    "authentication_required": "Your bank asks you to confirm this payment.",
+    "authentication_required": NEEDS_AUTHENTICATION,
     "payment_intent_authentication_failure": "Your bank could not confirm this payment.",
 }
 
@@ -330,8 +331,13 @@ class StripeGateway:
             except GatewayNetworkError:
                 continue
             except stripe.CardError as exc:
-                code, message = _message({"code": exc.code})
-                answers[key] = ChargeResult(False, "", code, message)
+                # Real Stripe answers an off-session charge that needs 3-D Secure with 402
+                # authentication_required; the intent (kept for the fix link) is in the error.
+                code, message = _message({"code": exc.code, "decline_code": getattr(
+                    exc.error, "decline_code", None)})
+                intent = getattr(exc.error, "payment_intent", None)
+                answers[key] = ChargeResult(False, getattr(intent, "id", None) or "", code,
+                                            message)
                 continue
             except (stripe.InvalidRequestError, InvalidInput) as exc:
                 answers[key] = ChargeResult(False, "", "invalid_request",
@@ -351,6 +357,24 @@ class StripeGateway:
         except stripe.InvalidRequestError:
             intent = self._call(self.client.v1.payment_intents.retrieve, reference)
         return attempt_of(intent)
+
+    def customer_confirmation(self, reference: str) -> tuple[str, str | None] | None:
+        """An intent the customer can still complete on-session (an off-session charge that
+        needed 3-D Secure): its client secret and payment method, else None. Real Stripe
+        leaves it in requires_payment_method with authentication_required (HTTP 402 at
+        the charge); localstripe leaves it in requires_action."""
+        try:
+            intent = self._call(self.client.v1.payment_intents.retrieve, reference).to_dict()
+        except stripe.InvalidRequestError:
+            return None
+        error = intent.get("last_payment_error") or {}
+        waiting = intent["status"] == "requires_action" or (
+            intent["status"] == "requires_payment_method"
+            and "authentication_required" in (error.get("code"), error.get("decline_code")))
+        if not waiting:
+            return None
+        method = intent.get("payment_method")
+        return intent["client_secret"], method.get("id") if isinstance(method, dict) else method
 
     def lookup(self, *, idempotency_key: str, reference: str | None,
                now: datetime) -> Attempt:

@@ -59,7 +59,11 @@
     button.hidden = false;
     button.addEventListener("click", function () {
       button.disabled = true;
-      stripe.confirmCardPayment(box.dataset.clientSecret).then(function () {
+      // A renewal Stripe answered with authentication_required is confirmed again with its
+      // own card (real Stripe needs it; the fake ignores it).
+      var data = box.dataset.paymentMethod ? {payment_method: box.dataset.paymentMethod}
+                                           : undefined;
+      stripe.confirmCardPayment(box.dataset.clientSecret, data).then(function () {
         window.location.assign(box.dataset.returnUrl);
       });
     });
