@@ -265,3 +265,48 @@ def test_only_stripes_own_refund_reasons_are_sent_as_reason(reason, code):
     # Real Stripe accepts `reason` only as duplicate, fraudulent or requested_by_customer;
     # anything else the admin writes goes as metadata (localstripe refuses `reason` at all).
     assert stripe_gateway.refund_reason_code(reason) == code
+
+
+class _Creating(_Intents):
+    def __init__(self, create_raises=None, retrieved=None):
+        super().__init__(retrieved=retrieved)
+        self.create_raises = create_raises
+
+    def create(self, **kwargs):
+        self.calls.append(("create", kwargs))
+        raise self.create_raises
+
+
+def test_real_stripes_402_authentication_required_keeps_the_intent_for_the_fix_link():
+    # Stripe documents an off-session charge needing 3-D Secure as HTTP 402 with code
+    # authentication_required, the PaymentIntent (left in requires_payment_method) in the error.
+    body = {"error": {"type": "card_error", "code": "authentication_required",
+                      "decline_code": "authentication_required",
+                      "message": "Your card was declined. This transaction requires "
+                                 "authentication.",
+                      "payment_intent": {"id": "pi_sca", "object": "payment_intent",
+                                         "status": "requires_payment_method"}}}
+    error = stripe.CardError(body["error"]["message"], None, "authentication_required",
+                             http_status=402, json_body=body)
+    intents = _Creating(create_raises=error)
+    answers = _gateway(intents).charge_many([{
+        "token": "pm_1", "amount": 3000, "currency": "USD", "idempotency_key": "7:renewal-1",
+        "customer": "cus_1"}], now=None)
+    result = answers["7:renewal-1"]
+    assert (result.succeeded, result.reference, result.decline_message) == \
+        (False, "pi_sca", "Your bank asks you to confirm this payment.")
+    params, options = intents.calls[0][1]["params"], intents.calls[0][1]["options"]
+    assert (params["off_session"], params["confirm"]) == (True, True)
+    assert options == {"idempotency_key": "7:renewal-1"}
+
+
+def test_an_intent_left_for_authentication_can_be_confirmed_by_the_customer():
+    documented = {"id": "pi_sca", "status": "requires_payment_method",
+                  "client_secret": "pi_sca_secret_1", "payment_method": "pm_1",
+                  "last_payment_error": {"code": "authentication_required"}}
+    assert _gateway(_Intents(retrieved=documented)).customer_confirmation("pi_sca") == \
+        ("pi_sca_secret_1", "pm_1")
+    declined = documented | {"last_payment_error": {"code": "card_declined"}}
+    assert _gateway(_Intents(retrieved=declined)).customer_confirmation("pi_sca") is None
+    paid = documented | {"status": "succeeded", "last_payment_error": None}
+    assert _gateway(_Intents(retrieved=paid)).customer_confirmation("pi_sca") is None

@@ -797,3 +797,17 @@ def test_a_refund_on_the_test_gateway_is_recorded_in_the_ledger_only(app, seeded
     assert (refund.amount, refund.gateway_reference) == (100, None)
     with Session(app.extensions["database"]) as session:
         assert len(session.exec(select(TestGatewayCharge)).all()) == charges_before
+
+
+def test_a_full_refund_at_stripe_reopens_the_invoice_it_paid(stripe_app, jane, fake, engine):
+    invoice, payment = _paid_with_stripe(stripe_app, jane, fake, engine)
+    admin = stripe_app.test_client()
+    Auth(admin).login(*demo.ADMIN)
+    assert _refund(admin, payment.id, f"{invoice.total / 100:.2f}", "Cancelled").status_code \
+        == 303
+    at_stripe = stripe_fake.api(fake, SK, "GET",
+                                f"refunds?payment_intent={payment.gateway_reference}")["data"]
+    assert [r["amount"] for r in at_stripe] == [invoice.total]
+    with Session(engine) as session:
+        assert session.get(Invoice, invoice.id).status == "open"
+        assert allocated_to(session, invoice.id) == 0
