@@ -38,6 +38,19 @@ def base_url(browser_engine, fake, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
+def _stripe_card(engine, fake, customer_id: int, number: str) -> int:
+    """A card the customer saved with Stripe earlier (made at the fake, stored in the portal)."""
+    reference, method = stripe_fake.card_at_stripe(fake, SK, number, demo.JANE[0])
+    with Session(engine) as session:
+        session.get(Customer, customer_id).gateway_customer_id = reference
+        card = PaymentMethod(customer_id=customer_id, gateway_token=method, brand="Visa",
+                             last4=number[-4:], exp_month=12, exp_year=2031, status="active",
+                             is_default=False, created_at=datetime.now(UTC))
+        session.add(card)
+        session.commit()
+        return card.id
+
+
 def _open_invoice(engine, customer_id) -> Invoice:
     with Session(engine, expire_on_commit=False) as session:
         return session.exec(select(Invoice).where(Invoice.customer_id == customer_id,
@@ -123,19 +136,7 @@ def test_jane_pays_a_new_card_that_asks_for_3d_secure(page, browser_engine, demo
 def test_without_javascript_adding_a_card_says_so_and_a_saved_card_still_pays(
         page_without_js, browser_engine, demo_data, fake):
     customer_id = demo_data.jane_customer_id
-    reference = stripe_fake.api(fake, SK, "POST", "customers", email=demo.JANE[0])["id"]
-    method = stripe_fake.api(fake, SK, "POST", "payment_methods", type="card",
-                             **{"card[number]": "4242424242424242", "card[exp_month]": "12",
-                                "card[exp_year]": "2031", "card[cvc]": "123"})
-    stripe_fake.api(fake, SK, "POST", f"payment_methods/{method['id']}/attach",
-                    customer=reference)
-    with Session(browser_engine) as session:
-        session.get(Customer, customer_id).gateway_customer_id = reference
-        session.add(PaymentMethod(customer_id=customer_id, gateway_token=method["id"],
-                                  brand="Visa", last4="4242", exp_month=12, exp_year=2031,
-                                  status="active", is_default=False,
-                                  created_at=datetime.now(UTC)))
-        session.commit()
+    _stripe_card(browser_engine, fake, customer_id, stripe_fake.VISA)
     page = page_without_js
     login(page, *demo.JANE)
     visit(page, "/payment-methods/new")
@@ -156,22 +157,11 @@ def test_a_renewal_needing_3d_secure_is_paid_from_the_emails_link(page, browser_
     from webapp.services.subscriptions import lifecycle
 
     customer_id = demo_data.jane_customer_id
-    reference = stripe_fake.api(fake, SK, "POST", "customers", email=demo.JANE[0])["id"]
-    method = stripe_fake.api(fake, SK, "POST", "payment_methods", type="card",
-                             **{"card[number]": "4000002500003155", "card[exp_month]": "12",
-                                "card[exp_year]": "2031", "card[cvc]": "123"})
-    stripe_fake.api(fake, SK, "POST", f"payment_methods/{method['id']}/attach",
-                    customer=reference)
+    card_id = _stripe_card(browser_engine, fake, customer_id, stripe_fake.THREE_D_SECURE)
     with Session(browser_engine) as session:
-        session.get(Customer, customer_id).gateway_customer_id = reference
-        card = PaymentMethod(customer_id=customer_id, gateway_token=method["id"], brand="Visa",
-                             last4="3155", exp_month=12, exp_year=2031, status="active",
-                             created_at=datetime.now(UTC))
-        session.add(card)
-        session.flush()
         sub = session.exec(select(Subscription).where(Subscription.customer_id == customer_id,
                                                       Subscription.status == "live")).first()
-        sub.payment_method_id, sub.autocharge = card.id, True
+        sub.payment_method_id, sub.autocharge = card_id, True
         sub.next_billing_date = FIXED_NOW.date()
         sub_id = sub.id
         session.commit()

@@ -31,14 +31,8 @@ from webapp.models import (
 )
 
 PK, SK, WHSEC = "pk_test_portal", "sk_test_portal", "whsec_portaltest"
-VISA, DECLINED_ON_CHARGE, THREE_D_SECURE = "4242424242424242", "4000000000000341", \
-    "4000002500003155"
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with stripe_fake.running() as base:
-        yield base
+VISA, DECLINED_ON_CHARGE, THREE_D_SECURE = \
+    stripe_fake.VISA, stripe_fake.DECLINED_ON_CHARGE, stripe_fake.THREE_D_SECURE
 
 
 def stripe_settings(base: str, api_base: str | None = None) -> dict:
@@ -546,20 +540,25 @@ def test_requests_to_the_fake_never_leave_loopback(fake):
     assert requests.get(f"{fake}/js.stripe.com/v3/", timeout=5).status_code == 200
 
 
+def auto_charging(engine, customer_id: int, status: str, card_id: int) -> tuple[int, str]:
+    """Point the customer's first subscription in `status` at the card, auto-charge on."""
+    from webapp.models import Subscription
+    with Session(engine) as session:
+        sub = session.exec(select(Subscription).where(Subscription.customer_id == customer_id,
+                                                      Subscription.status == status)).first()
+        sub.payment_method_id, sub.autocharge = card_id, True
+        session.add(sub)
+        session.commit()
+        return sub.id, sub.number
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_activating_with_a_3d_secure_card_goes_to_the_payments_own_page(stripe_app, jane, fake,
                                                                          engine, htmx):
     from webapp.models import Subscription
     save_card(jane, fake, THREE_D_SECURE)
     card = stripe_card(engine, stripe_app.config["JANE_ID"])
-    with Session(engine) as session:
-        sub = session.exec(select(Subscription).where(
-            Subscription.customer_id == stripe_app.config["JANE_ID"],
-            Subscription.status == "trial")).first()
-        sub.payment_method_id, sub.autocharge = card.id, True
-        session.add(sub)
-        session.commit()
-        sub_id = sub.id
+    sub_id, _ = auto_charging(engine, stripe_app.config["JANE_ID"], "trial", card.id)
     html = jane.get(f"/subscriptions/{sub_id}/activate").get_data(as_text=True)
     form = {name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
             for name in ("fingerprint", "idempotency_key", "csrf_token")}
@@ -581,14 +580,7 @@ def test_a_card_detached_at_stripe_disappears_and_turns_auto_charge_off(stripe_a
     from webapp.models import OutboxMessage, Subscription
     save_card(jane, fake)
     card = stripe_card(engine, stripe_app.config["JANE_ID"])
-    with Session(engine) as session:
-        sub = session.exec(select(Subscription).where(
-            Subscription.customer_id == stripe_app.config["JANE_ID"],
-            Subscription.status == "live")).first()
-        sub.payment_method_id, sub.autocharge = card.id, True
-        session.add(sub)
-        session.commit()
-        sub_id, number = sub.id, sub.number
+    sub_id, number = auto_charging(engine, stripe_app.config["JANE_ID"], "live", card.id)
     detached = stripe_fake.api(fake, SK, "POST", f"payment_methods/{card.gateway_token}/detach")
     assert detached["customer"] is None
     answer = deliver(stripe_app.test_client(), "payment_method.detached", detached)
@@ -811,3 +803,12 @@ def test_a_full_refund_at_stripe_reopens_the_invoice_it_paid(stripe_app, jane, f
     with Session(engine) as session:
         assert session.get(Invoice, invoice.id).status == "open"
         assert allocated_to(session, invoice.id) == 0
+
+
+def test_the_same_setup_intent_sent_twice_saves_one_card(stripe_app, jane, fake, engine):
+    intent = stripe_fake.confirm_card_setup(fake, PK, setup_secret(jane), VISA)
+    for _ in range(2):
+        html = jane.get("/payment-methods/new").get_data(as_text=True)
+        jane.post("/payment-methods/new", data={"csrf_token": csrf_token_from(html),
+                                                 "setup_intent": intent["id"]})
+    assert stripe_card(engine, stripe_app.config["JANE_ID"]).last4 == "4242"  # .one(): one row

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
 from sqlmodel import select
 
 from tests import stripe_fake
@@ -20,14 +19,8 @@ from webapp.models import Customer, OutboxMessage, Payment, PaymentMethod
 from webapp.services.billing.gateways import stripe_settings as settings_of
 from webapp.services.billing.stripe_gateway import StripeGateway
 
-VISA, DECLINED_ON_CHARGE, THREE_D_SECURE = "4242424242424242", "4000000000000341", \
-    "4000002500003155"
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with stripe_fake.running() as base:
-        yield base
+VISA, DECLINED_ON_CHARGE, THREE_D_SECURE = \
+    stripe_fake.VISA, stripe_fake.DECLINED_ON_CHARGE, stripe_fake.THREE_D_SECURE
 
 
 class StripeWalk(Walk):
@@ -39,15 +32,10 @@ class StripeWalk(Walk):
         self.gateway = StripeGateway(settings_of(stripe_settings(base, api_base)))
 
     def card(self, customer_id: int, number: str = VISA) -> int:
-        reference = stripe_fake.api(self.base, SK, "POST", "customers")["id"]
-        method = stripe_fake.api(self.base, SK, "POST", "payment_methods", type="card",
-                                 **{"card[number]": number, "card[exp_month]": "12",
-                                    "card[exp_year]": "2031", "card[cvc]": "123"})
-        stripe_fake.api(self.base, SK, "POST", f"payment_methods/{method['id']}/attach",
-                        customer=reference)
+        reference, method = stripe_fake.card_at_stripe(self.base, SK, number)
         with self.session() as session:
             session.get(Customer, customer_id).gateway_customer_id = reference
-            row = PaymentMethod(customer_id=customer_id, gateway_token=method["id"],
+            row = PaymentMethod(customer_id=customer_id, gateway_token=method,
                                 brand="Visa", last4=number[-4:], exp_month=12, exp_year=2031,
                                 is_default=True, created_at=self.now)
             session.add(row)

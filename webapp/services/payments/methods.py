@@ -99,6 +99,12 @@ def add(session: Session, *, customer_id: int, card: CardDetails | None = None,
     `keep=False` makes a single-use method for one payment, never listed or reused.
     """
     token = _token(session, customer_id, card, setup_intent, gateway, now)
+    if keep:  # the same SetupIntent sent twice (a resubmitted form) is the one card
+        saved = session.exec(select(PaymentMethod).where(
+            PaymentMethod.customer_id == customer_id, PaymentMethod.status == ACTIVE,
+            PaymentMethod.gateway_token == token.token)).first()
+        if saved is not None:
+            return Added(saved)
     first = keep and not active(session, customer_id=customer_id)
     method = PaymentMethod(customer_id=customer_id, gateway_token=token.token, brand=token.brand,
                            last4=token.last4, exp_month=token.exp_month, exp_year=token.exp_year,
