@@ -31,8 +31,10 @@ from webapp.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webapp.services.core import bulk
 
 ALL_TYPES = "*"  # an endpoint subscribed to every type
-# session.info key: the enabled endpoints (id, types), read once per transaction.
+# session.info keys: the enabled endpoints (id, types), read once per transaction; whether
+# the transaction wrote deliveries (`commit_and_dispatch` then asks a worker to send them).
 ENDPOINTS_KEY = "webhook_endpoints"
+WRITTEN_KEY = "webhook_deliveries_written"
 
 
 @dataclass(frozen=True)
@@ -255,15 +257,16 @@ def changed(kind: str, before: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def emit(session: Session, type: str, obj: Mapping[str, Any] | None, *, now: datetime,
-         previous: Mapping[str, Any] | None = None) -> WebhookEvent:
+         previous: Mapping[str, Any] | None = None, only_to: int | None = None) -> WebhookEvent:
     """Write one event (and its deliveries) in the caller's transaction. `obj` is
-    `public(kind, row)`; `previous` the fields a change changed, as they were."""
-    return emit_many(session, [(type, obj, previous)], now=now)[0]
+    `public(kind, row)`; `previous` the fields a change changed, as they were. `only_to`: one
+    endpoint alone, whatever types it takes (an admin's test event)."""
+    return emit_many(session, [(type, obj, previous)], now=now, only_to=only_to)[0]
 
 
 def emit_many(session: Session,
               items: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
-              *, now: datetime) -> list[WebhookEvent]:
+              *, now: datetime, only_to: int | None = None) -> list[WebhookEvent]:
     """`emit` for many events: one INSERT for the events, one for their deliveries."""
     if not items:
         return []
@@ -286,25 +289,42 @@ def emit_many(session: Session,
              "created_at": e.created_at} for e in events])
         for row, id_ in zip(events, ids, strict=True):
             row.id = id_
-    schedule(session, [(e.id, e.type) for e in events], now=now)
+    pairs = [(e.id, e.type) for e in events]
+    if only_to is None:
+        schedule(session, pairs, now=now)
+    else:
+        schedule(session, [(i, ALL_TYPES) for i, _ in pairs], now=now, endpoint_ids=[only_to],
+                 enabled_only=False)
     return events
 
 
 def schedule(session: Session, events: Iterable[tuple[int, str]], *, now: datetime,
-             endpoint_ids: Iterable[int] | None = None) -> int:
+             endpoint_ids: Iterable[int] | None = None, enabled_only: bool = True) -> int:
     """Pending deliveries, due now, of `events` (id, type) to every enabled endpoint
-    subscribed to each one's type (or to `endpoint_ids` only); returns how many."""
-    endpoints = _endpoints(session)
+    subscribed to each one's type (or to `endpoint_ids` only, and with `enabled_only` False
+    to disabled ones too: a replay waits for its endpoint); returns how many. An event type
+    of ALL_TYPES goes to the endpoints whatever they take."""
+    if enabled_only:
+        endpoints = _endpoints(session)
+    else:
+        endpoints = [(i, frozenset(types)) for i, types in session.exec(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types))]
     if endpoint_ids is not None:
         wanted = set(endpoint_ids)
         endpoints = [(i, types) for i, types in endpoints if i in wanted]
     rows = [{"event_id": event_id, "endpoint_id": endpoint_id, "status": "pending",
              "attempts": 0, "next_attempt_at": now, "created_at": now}
             for event_id, type_ in events for endpoint_id, types in endpoints
-            if type_ in types or ALL_TYPES in types]
+            if type_ == ALL_TYPES or type_ in types or ALL_TYPES in types]
     if rows:
         bulk.insert(session, WebhookDelivery.__table__, rows)
+        session.info[WRITTEN_KEY] = True
     return len(rows)
+
+
+def take_written(session: Session) -> bool:
+    """Whether this session's transaction wrote deliveries (call after commit)."""
+    return bool(session.info.pop(WRITTEN_KEY, False))
 
 
 def _endpoints(session: Session) -> list[tuple[int, frozenset[str]]]:
@@ -323,7 +343,13 @@ def forget_endpoints(session: Session) -> None:
 
 
 @sa_event.listens_for(OrmSession, "after_commit")
-@sa_event.listens_for(OrmSession, "after_rollback")
-def _forget_at_transaction_end(session: OrmSession) -> None:
+def _forget_at_commit(session: OrmSession) -> None:
     # Another transaction may add an endpoint: each transaction reads them afresh.
     session.info.pop(ENDPOINTS_KEY, None)
+
+
+@sa_event.listens_for(OrmSession, "after_rollback")
+def _forget_rolled_back(session: OrmSession) -> None:
+    # Deliveries written before a rollback no longer exist: nothing to send for them.
+    session.info.pop(ENDPOINTS_KEY, None)
+    session.info.pop(WRITTEN_KEY, None)
