@@ -39,6 +39,8 @@ class Receiver:
     port: int = 0
 
     def __post_init__(self) -> None:
+        self.hold: threading.Event | None = None  # set: each request waits until it is set
+        self.in_flight = 0  # requests arrived and not yet answered
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
         self.start()
@@ -84,8 +86,19 @@ class Receiver:
             self._server = None
 
     def _take(self, body: bytes, headers: dict[str, str]) -> int:
-        if self.sleep_seconds:
-            time.sleep(self.sleep_seconds)
+        with self._lock:
+            self.in_flight += 1
+        try:
+            if self.sleep_seconds:
+                time.sleep(self.sleep_seconds)
+            if self.hold is not None:
+                self.hold.wait(30)
+            return self._verify(body, headers)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _verify(self, body: bytes, headers: dict[str, str]) -> int:
         verified = []
         payload = None
         for index, secret in enumerate(self.secrets):
@@ -107,6 +120,13 @@ class Receiver:
             self.received.append(Arrival(headers.get("webhook-id") or headers.get("Webhook-Id"),
                                          payload, headers, tuple(verified)))
         return self.status
+
+    def wait_for_request(self, timeout: float = 10.0) -> bool:
+        """Until a request is being answered (held or sleeping)."""
+        deadline = time.monotonic() + timeout
+        while not self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return bool(self.in_flight)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Arrival]:
         deadline = time.monotonic() + timeout
