@@ -51,6 +51,7 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Preferences", "preferences.show"),
     NavEntry("Brand", "admin_brand.show"),
     NavEntry("Notifications", "notifications.index"),
+    NavEntry("Webhooks", "admin_webhooks.index"),
     NavEntry("Estimates", "admin_estimates.index"),
     NavEntry("Projects", "admin_projects.index"),
     NavEntry("Reviews", "admin_reviews.index"),
