@@ -12,6 +12,7 @@ from sqlmodel import select
 from tests.unit.subscriptions.test_subscription_actions import Shop
 from tests.webhook_receiver import Receiver
 from webapp.models import (
+    AuditEntry,
     Notification,
     OutboxMessage,
     User,
@@ -226,8 +227,7 @@ def test_secrets_are_encrypted_at_rest_and_unreadable_with_another_key(shop, rec
     assert keys.decrypt(endpoint.secret_encrypted, key=KEY) == secret
     with pytest.raises(keys.UnreadableSecret):
         keys.decrypt(endpoint.secret_encrypted, key="another key")
-    audited = repr([e.after for e in shop.session.exec(select(
-        __import__("webapp.models", fromlist=["AuditEntry"]).AuditEntry))])
+    audited = repr([(e.before, e.after) for e in shop.session.exec(select(AuditEntry))])
     assert secret not in audited
 
 
