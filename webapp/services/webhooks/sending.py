@@ -2,9 +2,10 @@
 
 Each (event, endpoint) pair is a `WebhookDelivery` with a `next_attempt_at`. The schedule's
 job (`worker.jobs.send_webhooks`) calls `due` and `claim` in one committed transaction (the
-claim is a guarded update with a lease, so of two workers one wins each row), then for each
-row `prepare` (a short read), `post` (no transaction open while the receiver answers) and
-`record` (its own transaction). A worker that dies after the claim leaves the row leased;
+claim is a guarded update with a lease, so of two workers one wins each row), then for the
+chunk it won `prepare_many` (one read), `post` each (no transaction open while a receiver
+answers) and `record_many` (one transaction). A worker that dies after the claim leaves its
+rows leased (an attempt it made is then made again: at least once);
 once the lease ends `due` hands it out again, with the same event id: delivery is at least
 once, and a receiver drops repeats by the `webhook-id` header.
 
@@ -31,7 +32,7 @@ from sqlmodel import Session, select
 from standardwebhooks import Webhook
 
 from webapp.models import User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webapp.services.core import events, notifications, outbox
+from webapp.services.core import bulk, events, notifications, outbox
 from webapp.services.webhooks import addresses, keys
 
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
@@ -41,8 +42,8 @@ SCHEDULE: tuple[int, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 360
 TIMEOUT_SECONDS = 10
 RESPONSE_KEPT = 2048  # bytes of a response kept for the log
 DISABLE_AFTER = timedelta(days=5)
-CLAIM_CHUNK = 10  # rows a worker takes at once
-# A chunk's lease outlasts its attempts even if every one times out.
+CLAIM_CHUNK = 10  # rows a worker takes at once (and sends side by side)
+# A chunk's lease outlasts its attempts even if every one times out, one after another.
 LEASE_SECONDS = CLAIM_CHUNK * TIMEOUT_SECONDS + 60
 USER_AGENT = "CustomerPortal-Webhooks/1.0"
 DISABLED_EVENT = "webhook_endpoint_disabled"  # the admin list's notification
@@ -105,21 +106,36 @@ def body_of(payload: dict) -> bytes:
 
 def prepare(session: Session, *, delivery_id: int, now: datetime, key: str) -> Request | None:
     """The request for a claimed delivery (None if it is not this sender's any more)."""
-    row = session.exec(
-        select(WebhookDelivery, WebhookEndpoint, WebhookEvent)
+    found = prepare_many(session, delivery_ids=[delivery_id], now=now, key=key)
+    return found[0] if found else None
+
+
+def prepare_many(session: Session, *, delivery_ids: Sequence[int], now: datetime,
+                 key: str) -> list[Request]:
+    """The requests for claimed deliveries, in one statement (each endpoint's secrets
+    decrypted once); those no longer this sender's are left out."""
+    if not delivery_ids:
+        return []
+    rows = session.exec(
+        select(WebhookDelivery.id, WebhookEndpoint, WebhookEvent.public_id, WebhookEvent.payload)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == SENDING)
-        .execution_options(populate_existing=True)).first()
-    if row is None:
-        return None
-    delivery, endpoint, event = row
-    secrets = [keys.decrypt(endpoint.secret_encrypted, key=key)]
-    if endpoint.previous_secret_encrypted and endpoint.previous_secret_until and \
-            endpoint.previous_secret_until > now:
-        secrets.append(keys.decrypt(endpoint.previous_secret_encrypted, key=key))
-    return Request(delivery.id, endpoint.id, endpoint.url, event.public_id,
-                   body_of(event.payload), tuple(secrets))
+        .where(WebhookDelivery.id.in_(sorted(set(delivery_ids))),
+               WebhookDelivery.status == SENDING)
+        .order_by(WebhookDelivery.id)
+        .execution_options(populate_existing=True)).all()
+    secrets: dict[int, tuple[str, ...]] = {}
+    requests = []
+    for delivery_id, endpoint, public_id, payload in rows:
+        if endpoint.id not in secrets:
+            found = [keys.decrypt(endpoint.secret_encrypted, key=key)]
+            if endpoint.previous_secret_encrypted and endpoint.previous_secret_until and \
+                    endpoint.previous_secret_until > now:
+                found.append(keys.decrypt(endpoint.previous_secret_encrypted, key=key))
+            secrets[endpoint.id] = tuple(found)
+        requests.append(Request(delivery_id, endpoint.id, endpoint.url, public_id,
+                                body_of(payload), secrets[endpoint.id]))
+    return requests
 
 
 @dataclass(frozen=True)
@@ -200,35 +216,66 @@ def record(session: Session, *, delivery_id: int, result: Result, now: datetime)
     """Log the attempt and move the delivery on: delivered, pending for the schedule's next
     step, or failed once the schedule is used up. The endpoint's failing spell starts at its
     first failure and ends at a success; five days of it disables the endpoint."""
-    delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
-    session.add(WebhookAttempt(delivery_id=delivery_id, attempted_at=now,
-                               status_code=result.status_code, latency_ms=result.latency_ms,
-                               error=(result.error or None) and result.error[:500],
-                               response_body=result.body[:RESPONSE_KEPT]))
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
-    if result.ok:
-        values = {"status": DELIVERED, "delivered_at": now, "next_attempt_at": None}
-        endpoint.failing_since = None
-    elif delivery.attempts < len(SCHEDULE):
-        values = {"status": PENDING,
-                  "next_attempt_at": now + timedelta(seconds=SCHEDULE[delivery.attempts])}
-    else:
-        values = {"status": FAILED, "next_attempt_at": None}
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == SENDING)
-        .values(lease_until=None, last_status_code=result.status_code,
-                last_error=(result.error or None) and result.error[:500], **values)
-        .execution_options(synchronize_session=False))
-    disabled = False
-    if not result.ok:
-        endpoint.failing_since = endpoint.failing_since or now
-        if endpoint.enabled and now - endpoint.failing_since >= DISABLE_AFTER:
-            disable(session, endpoint, now=now)
-            disabled = True
-    endpoint.updated_at = now
+    return record_many(session, outcomes=[(delivery_id, result)], now=now)[0]
+
+
+def record_many(session: Session, *, outcomes: Sequence[tuple[int, Result]],
+                now: datetime) -> list[Recorded]:
+    """`record` for a chunk's attempts, in the caller's one transaction."""
+    ids = sorted({delivery_id for delivery_id, _ in outcomes})
+    deliveries = {d.id: d for d in session.exec(
+        select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+        .execution_options(populate_existing=True))}
+    endpoints = {e.id: e for e in session.exec(
+        select(WebhookEndpoint).where(WebhookEndpoint.id.in_(
+            sorted({d.endpoint_id for d in deliveries.values()})))
+        .execution_options(populate_existing=True))}
+    rows, attempts, recorded = [], [], []
+    for delivery_id, result in outcomes:
+        delivery = deliveries[delivery_id]
+        row = _outcome(session, delivery, endpoints[delivery.endpoint_id], result, now)
+        rows.append(row)
+        attempts.append({"delivery_id": delivery_id, "attempted_at": now,
+                         "status_code": result.status_code, "latency_ms": result.latency_ms,
+                         "error": row["error"], "response_body": result.body[:RESPONSE_KEPT]})
+        recorded.append(Recorded(result.ok, row["next"], row.pop("disabled")))
+    bulk.insert(session, WebhookAttempt.__table__, attempts)
+    table = WebhookDelivery.__table__
+    bulk.update(session, table, rows,
+                types={"id": table.c.id, "status": table.c.status, "code": table.c.last_status_code,
+                       "error": table.c.last_error, "next": table.c.next_attempt_at,
+                       "delivered": table.c.delivered_at},
+                where=lambda v: [table.c.id == v.id, table.c.status == SENDING],
+                values=lambda v: {"status": v.status, "last_status_code": v.code,
+                                  "last_error": v.error, "next_attempt_at": v.next,
+                                  "delivered_at": v.delivered, "lease_until": None})
     session.flush()
-    return Recorded(result.ok, values["next_attempt_at"], disabled)
+    return recorded
+
+
+def _outcome(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint,
+             result: Result, now: datetime) -> dict:
+    """A delivery's new values after an attempt; the endpoint's failing spell moves on."""
+    error = (result.error or None) and result.error[:500]
+    row = {"id": delivery.id, "code": result.status_code, "error": error, "delivered": None,
+           "next": None, "disabled": False}
+    if result.ok:
+        row |= {"status": DELIVERED, "delivered": now}
+        if endpoint.failing_since is not None:  # the endpoint row is written only on a change
+            endpoint.failing_since, endpoint.updated_at = None, now
+        return row
+    if delivery.attempts < len(SCHEDULE):
+        row |= {"status": PENDING,
+                "next": now + timedelta(seconds=SCHEDULE[delivery.attempts])}
+    else:
+        row |= {"status": FAILED}
+    if endpoint.failing_since is None:
+        endpoint.failing_since, endpoint.updated_at = now, now
+    if endpoint.enabled and now - endpoint.failing_since >= DISABLE_AFTER:
+        disable(session, endpoint, now=now)
+        endpoint.updated_at = now
+        row["disabled"] = True
+    return row
 
 
 def disable(session: Session, endpoint: WebhookEndpoint, *, now: datetime) -> None:
