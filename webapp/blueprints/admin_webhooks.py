@@ -3,7 +3,7 @@ the delivery log with Resend and Replay since. Nothing here sends: the schedule 
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, make_response, request, url_for
 from wtforms import BooleanField, DateField, SelectMultipleField, StringField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -98,8 +98,6 @@ def create():
 
 def _no_store(response):
     """A page with a secret on it is kept by no cache and no history."""
-    from flask import make_response
-
     response = make_response(response)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -152,13 +150,20 @@ def update(endpoint_id: int):
                        endpoint=endpoint, development=_development())
 
 
+def _csrf_refused(endpoint_id: int):
+    """The buttons' CSRF check: None when it passes, else back to the endpoint's page."""
+    if ActionForm().validate_on_submit():
+        return None
+    return finish(url_for(".detail", endpoint_id=endpoint_id), "The form expired; try again.",
+                  "error")
+
+
 @bp.post("/<int:endpoint_id>/test")
 @admin_required
 def send_test(endpoint_id: int):
     """Queue a test.ping for this endpoint; the log shows it within seconds."""
-    if not ActionForm().validate_on_submit():
-        return finish(url_for(".detail", endpoint_id=endpoint_id), "The form expired; try again.",
-                      "error")
+    if (refused := _csrf_refused(endpoint_id)) is not None:
+        return refused
     try:
         event = webhooks.send_test(db.session, actor=actor(), endpoint_id=endpoint_id,
                                    now=now())
@@ -173,9 +178,8 @@ def send_test(endpoint_id: int):
 @admin_required
 def rotate(endpoint_id: int):
     """A new signing secret, shown once; the old one signs too for 24 hours."""
-    if not ActionForm().validate_on_submit():
-        return finish(url_for(".detail", endpoint_id=endpoint_id), "The form expired; try again.",
-                      "error")
+    if (refused := _csrf_refused(endpoint_id)) is not None:
+        return refused
     rotated = webhooks.rotate_secret(db.session, actor=actor(), endpoint_id=endpoint_id,
                                      key=_key(), now=now())
     db.session.commit()
@@ -187,9 +191,8 @@ def rotate(endpoint_id: int):
 @bp.post("/<int:endpoint_id>/enabled")
 @admin_required
 def set_enabled(endpoint_id: int):
-    if not ActionForm().validate_on_submit():
-        return finish(url_for(".detail", endpoint_id=endpoint_id), "The form expired; try again.",
-                      "error")
+    if (refused := _csrf_refused(endpoint_id)) is not None:
+        return refused
     enabled = request.form.get("enabled") == "yes"
     webhooks.set_enabled(db.session, actor=actor(), endpoint_id=endpoint_id, enabled=enabled,
                          now=now())
@@ -213,9 +216,8 @@ def delete(endpoint_id: int):
 @bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/resend")
 @admin_required
 def resend(endpoint_id: int, delivery_id: int):
-    if not ActionForm().validate_on_submit():
-        return finish(url_for(".detail", endpoint_id=endpoint_id), "The form expired; try again.",
-                      "error")
+    if (refused := _csrf_refused(endpoint_id)) is not None:
+        return refused
     webhooks.resend(db.session, actor=actor(), endpoint_id=endpoint_id, delivery_id=delivery_id,
                     now=now())
     commit_and_dispatch()
