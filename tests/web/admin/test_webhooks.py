@@ -201,3 +201,19 @@ def test_an_unknown_endpoint_is_404(client, admin):
 
 def test_the_sidebar_links_webhooks(client, admin):
     assert 'href="/admin/webhooks"' in client.get("/admin/").get_data(as_text=True)
+
+
+def test_a_post_without_its_csrf_token_changes_nothing(app, client, admin, receiver):
+    _add(client, receiver)
+    endpoint_id = _endpoint(app).id
+    for action in ("test", "rotate", "enabled", "replay"):
+        response = client.post(f"/admin/webhooks/{endpoint_id}/{action}",
+                               data={"enabled": "no", "since": "2026-11-01"})
+        assert response.status_code in (303, 400, 422)
+    with app.app_context():
+        assert db.session.exec(select(WebhookEvent).where(WebhookEvent.type == "test.ping")
+                               ).all() == []
+        assert db.session.exec(select(WebhookDelivery)).all() == []
+    endpoint = _endpoint(app)
+    assert endpoint.enabled and endpoint.previous_secret_encrypted is None
+    assert _audit(app) == ["webhook_endpoint.create"]
