@@ -278,6 +278,14 @@ def test_the_connection_goes_to_the_checked_address_with_the_urls_host(shop, rec
     assert arrival.headers["Host"] == f"hooks.example.test:{receiver.port}"
 
 
+def test_each_checked_address_is_tried_until_one_accepts(shop, receiver):
+    add_endpoint(shop.session, shop.now, receiver)
+    events.emit(shop.session, "review.created", {"id": 1}, now=shop.now)
+    shop.session.commit()
+    sweep(shop.session, shop.now, resolve=lambda host, port: ["::1", "127.0.0.1"])
+    assert len(receiver.wait_for(1)) == 1  # nothing listens on ::1: the next address took it
+
+
 def test_resend_and_replay_since_send_the_same_events_again(shop, receiver):
     endpoint = add_endpoint(shop.session, shop.now, receiver, types=("invoice.created",))
     shop.live(paid=False)

@@ -29,13 +29,14 @@ class RefusedAddress(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """Where one request goes: the URL's parts and the one address checked for it."""
+    """Where one request goes: the URL's parts and the addresses checked for it (tried in
+    order until one accepts the connection: "localhost" may list ::1 first)."""
 
     scheme: str
     host: str
     port: int
     path: str  # with the query
-    address: str
+    addresses: tuple[str, ...]
 
     @property
     def host_header(self) -> str:
@@ -82,7 +83,7 @@ def parse(url: str, *, production: bool) -> tuple[str, str, int, str]:
 
 def check(url: str, *, production: bool, resolve: Resolver = system_resolver) -> Target:
     """The URL's target: resolved once; in production every address must be allowed (a
-    name with one internal address among public ones is refused) and the first is used."""
+    name with one internal address among public ones is refused)."""
     scheme, host, port, path = parse(url, production=production)
     try:
         found = list(resolve(host, port))
@@ -95,7 +96,7 @@ def check(url: str, *, production: bool, resolve: Resolver = system_resolver) ->
         if bad:
             raise RefusedAddress(f"{host} resolves to {bad[0]}, an internal address; "
                                  "webhooks are only sent to public addresses.")
-    return Target(scheme, host, port, path, found[0])
+    return Target(scheme, host, port, path, tuple(found))
 
 
 def is_local(url: str) -> bool:

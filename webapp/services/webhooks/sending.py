@@ -154,8 +154,8 @@ class _TLSConnection(http.client.HTTPSConnection):
     """HTTPS to an address already checked, with the URL's name for SNI and the
     certificate (http.client would use the address it connects to)."""
 
-    def __init__(self, target: addresses.Target, timeout: float) -> None:
-        super().__init__(target.address, target.port, timeout=timeout,
+    def __init__(self, target: addresses.Target, address: str, timeout: float) -> None:
+        super().__init__(address, target.port, timeout=timeout,
                          context=ssl.create_default_context())
         self._server_name = target.host
 
@@ -181,11 +181,9 @@ def post(request: Request, *, sent_at: datetime, production: bool,
         return Result(None, elapsed(), f"Refused: {exc}")
     except Exception as exc:  # noqa: BLE001 - a URL that no longer parses, say
         return Result(None, elapsed(), f"Refused: {exc}")
-    if target.scheme == "https":
-        conn: http.client.HTTPConnection = _TLSConnection(target, timeout)
-    else:
-        conn = http.client.HTTPConnection(target.address, target.port, timeout=timeout)
+    conn = None
     try:
+        conn = _connect(target, timeout)
         conn.request("POST", target.path, body=request.body,
                      headers={**request.headers(sent_at=sent_at), "Host": target.host_header})
         response = conn.getresponse()
@@ -202,7 +200,28 @@ def post(request: Request, *, sent_at: datetime, production: bool,
     except (OSError, http.client.HTTPException) as exc:
         return Result(None, elapsed(), f"Connection failed: {exc!r}"[:500])
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
+
+
+def _connect(target: addresses.Target, timeout: float) -> http.client.HTTPConnection:
+    """A connection to the first of the checked addresses that accepts one."""
+    for index, address in enumerate(target.addresses):
+        if target.scheme == "https":
+            conn: http.client.HTTPConnection = _TLSConnection(target, address, timeout)
+        else:
+            conn = http.client.HTTPConnection(address, target.port, timeout=timeout)
+        try:
+            conn.connect()
+        except TimeoutError:
+            raise  # one timeout is enough to wait
+        except OSError:  # refused, or an address family this host lacks
+            conn.close()
+            if index == len(target.addresses) - 1:
+                raise
+            continue
+        return conn
+    raise ConnectionRefusedError("no address to connect to")
 
 
 @dataclass(frozen=True)
