@@ -231,6 +231,16 @@ def test_secrets_are_encrypted_at_rest_and_unreadable_with_another_key(shop, rec
     assert secret not in audited
 
 
+def test_the_encryption_key_is_webhook_encryption_key_when_set_else_secret_key(tmp_path):
+    from webapp.config import from_environment
+
+    plain = from_environment(tmp_path, {"SECRET_KEY": "s"})
+    separate = from_environment(tmp_path, {"SECRET_KEY": "s", "WEBHOOK_ENCRYPTION_KEY": "w"})
+    assert keys.encryption_key(plain) == "s" and keys.encryption_key(separate) == "w"
+    token = keys.encrypt("whsec_x", key=keys.encryption_key(separate))
+    assert keys.decrypt(token, key="w") == "whsec_x"
+
+
 @pytest.mark.parametrize("url", [
     "https://127.0.0.1/hooks", "https://10.1.2.3/hooks", "https://192.168.0.10/hooks",
     "https://169.254.169.254/latest/meta-data", "https://[::1]/hooks",
