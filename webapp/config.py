@@ -61,6 +61,9 @@ def from_environment(instance_path: Path, env: dict[str, str] | None = None) -> 
         # How long a sender holds an outbox row before the sweep may hand it to another.
         "OUTBOX_LEASE_SECONDS": int(env.get("OUTBOX_LEASE_SECONDS") or 300),
         "BASE_URL": env.get("BASE_URL") or "http://127.0.0.1:5000",
+        # Webhook signing secrets are encrypted with a key derived from this, else from
+        # SECRET_KEY (services/webhooks/keys.py); changing it means rotating every secret.
+        "WEBHOOK_ENCRYPTION_KEY": env.get("WEBHOOK_ENCRYPTION_KEY") or None,
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,

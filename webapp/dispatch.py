@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from webapp import runtime
 from webapp.services.accounts import notices
-from webapp.services.core import outbox
+from webapp.services.core import events, outbox
 
 log = logging.getLogger("portal.dispatch")
 
@@ -45,6 +45,7 @@ SEND_OUTBOX_MESSAGE = "worker.jobs.send_outbox_message"
 SEND_OUTBOX_MESSAGES = "worker.jobs.send_outbox_messages"
 PROCESS_ACCOUNT_NOTICE = "worker.jobs.process_account_notice"
 CHARGE_PAYMENT = "worker.jobs.charge_payment"
+SEND_WEBHOOKS = "worker.jobs.send_webhooks"
 RENDER_DOCUMENT = "worker.documents.render_document_job"
 
 
@@ -68,7 +69,8 @@ def defer(session: Session, job: Job, *ids: int) -> None:
 
 def commit_and_dispatch(session: Session | None = None) -> None:
     """Commit the session (the request's by default), then dispatch what it wrote: its outbox
-    rows (`dispatch_outbox`), then the deferred jobs. Nothing is dispatched if the commit fails."""
+    rows (`dispatch_outbox`), then the deferred jobs, then (on RQ only) the sending of the
+    webhook deliveries it wrote. Nothing is dispatched if the commit fails."""
     if session is None:
         from webapp.db import db
 
@@ -80,6 +82,10 @@ def commit_and_dispatch(session: Session | None = None) -> None:
         dispatch(job, *ids)
     for notice_id in notices.take_written_ids(session):
         dispatch_in_background(PROCESS_ACCOUNT_NOTICE, notice_id)
+    if events.take_written(session):
+        # Never in-process: a receiver may take 10 s, and the customer's request must not
+        # wait for it. On the embedded default the in-process schedule sends within seconds.
+        dispatch_in_background(SEND_WEBHOOKS)
 
 
 def dispatch_in_background(job: Job, *ids: int) -> None:

@@ -52,6 +52,7 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Brand", "admin_brand.show"),
     NavEntry("Payment gateway", "admin_gateway.show"),
     NavEntry("Notifications", "notifications.index"),
+    NavEntry("Webhooks", "admin_webhooks.index"),
     NavEntry("Estimates", "admin_estimates.index"),
     NavEntry("Projects", "admin_projects.index"),
     NavEntry("Reviews", "admin_reviews.index"),

@@ -9,6 +9,7 @@ from worker import documents, jobs
 
 SCHEDULE: tuple[tuple[Callable[[], object], int], ...] = (
     (jobs.sweep_outbox, 60),
+    (jobs.send_webhooks, 5),
     (documents.sweep_document_jobs, 60),
     (jobs.lifecycle_tick, 60),
     (jobs.resolve_payments, 60),

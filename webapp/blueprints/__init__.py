@@ -20,6 +20,7 @@ from webapp.blueprints import (
     admin_reviews,
     admin_subscriptions,
     admin_timesheets,
+    admin_webhooks,
     auth,
     brand,
     credits,
@@ -54,7 +55,7 @@ BLUEPRINTS = (
     estimates, projects, timesheets, profile, messages, reviews,
     admin, admin_customers, admin_catalog, admin_subscriptions, admin_billing, admin_import,
     admin_audit, admin_gateway, admin_estimates, admin_projects, admin_timesheets, admin_reviews,
-    preferences, admin_brand, notifications, stripe_webhooks,
+    preferences, admin_brand, notifications, stripe_webhooks, admin_webhooks,
 )
 
 

@@ -111,7 +111,7 @@ def replace(method_id: int):
 def make_default(method_id: int):
     """Make this card the default for new payments."""
     method = payment_methods.set_default(db.session, customer_id=current_user.customer_id,
-                                         method_id=method_id)
+                                         method_id=method_id, now=now())
     commit_and_dispatch()
     message = f"{method.brand} •••• {method.last4} is now your default card."
     return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
@@ -134,7 +134,7 @@ def remove(method_id: int):
     if request.form.get("confirmed") != "yes":
         return finish(url_for(".confirm_remove", method_id=method_id))
     method = payment_methods.remove(db.session, customer_id=current_user.customer_id,
-                                    method_id=method_id)
+                                    method_id=method_id, now=now())
     commit_and_dispatch()
     message = f"{method.brand} •••• {method.last4} was removed."
     return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),

@@ -22,5 +22,6 @@ from webapp.models.notifications import *  # noqa: E402,F403
 from webapp.models.outbox import *  # noqa: E402,F403
 from webapp.models.preferences import *  # noqa: E402,F403
 from webapp.models.security import *  # noqa: E402,F403
+from webapp.models.webhooks import *  # noqa: E402,F403
 
 metadata = SQLModel.metadata

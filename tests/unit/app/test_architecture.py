@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ROOT / "webapp" / "services"
 PACKAGES = {"core", "billing", "subscriptions", "payments", "documents", "engagement",
-            "accounts", "home", "admin"}
+            "accounts", "home", "admin", "webhooks"}
 
 
 def _python_files(*folders: str):

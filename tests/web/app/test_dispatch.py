@@ -83,7 +83,8 @@ def test_the_cron_command_sweeps_pending_mail_in_process(app, seeded, now, capsy
 # --- Jobs named by their path: webapp never imports the worker ---------------------------------
 
 JOB_PATHS = (dispatch.SEND_OUTBOX_MESSAGE, dispatch.SEND_OUTBOX_MESSAGES,
-             dispatch.PROCESS_ACCOUNT_NOTICE, dispatch.CHARGE_PAYMENT, dispatch.RENDER_DOCUMENT)
+             dispatch.PROCESS_ACCOUNT_NOTICE, dispatch.CHARGE_PAYMENT, dispatch.RENDER_DOCUMENT,
+             dispatch.SEND_WEBHOOKS)
 
 
 @pytest.mark.parametrize("path", JOB_PATHS)

@@ -592,6 +592,11 @@ def test_a_card_detached_at_stripe_disappears_and_turns_auto_charge_off(stripe_a
         mail = session.exec(select(OutboxMessage).where(OutboxMessage.template == "card_removed")
                             ).one()
     assert mail.to_address == demo.JANE[0] and mail.context["subscriptions"] == [number]
+    from webapp.models import WebhookEvent
+    with Session(engine) as session:  # the business's own systems are told too
+        told = session.exec(select(WebhookEvent).where(
+            WebhookEvent.type == "payment_method.removed")).all()
+        assert [e.payload["data"]["object"]["last4"] for e in told] == ["4242"]
     assert mail.context["page"]["endpoint"] == "payment_methods.add"
     again = deliver(stripe_app.test_client(), "payment_method.detached", detached)
     assert again.get_json() == {"received": "noted"}  # another event about it: nothing left
@@ -608,6 +613,10 @@ def test_a_card_updated_at_stripe_shows_its_new_expiry_and_last_four(stripe_app,
     with Session(engine) as session:
         saved = session.get(PaymentMethod, card.id)
         assert (saved.last4, saved.exp_month, saved.exp_year) == ("1881", 3, 2033)
+        from webapp.models import WebhookEvent
+        told = session.exec(select(WebhookEvent).where(
+            WebhookEvent.type == "payment_method.updated")).all()[-1]
+        assert told.payload["data"]["previous"]["last4"] == "4242"
     assert "Visa •••• 1881" in jane.get("/payment-methods").get_data(as_text=True)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import ContactPerson, Customer, DocumentForwardRecipient
-from webapp.services.core import audit, locales, notifications, preferences, text
+from webapp.services.core import audit, events, locales, notifications, preferences, text
 from webapp.services.core.errors import NotFound
 from webapp.services.core.preferences import InvalidChanges
 
@@ -169,6 +169,8 @@ def update_details(session: Session, *, customer_id: int, user_id: int | None, a
         for field, value in after.items():
             setattr(customer, field, value)
         session.flush()
+        events.emit(session, "customer.updated", events.public("customer", customer), now=now,
+                    previous=events.changed("customer", before))
         _record(session, customer=customer, user_id=user_id, actor=actor,
                 action="profile.update", subject_type="customer", subject_id=customer.id,
                 before=before, after=after, title="updated their details", now=now)

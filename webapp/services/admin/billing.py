@@ -37,7 +37,7 @@ from webapp.services.admin.customers import get_customer
 from webapp.services.billing import charges, invoices, ledger, payment_effects, refunds, tax
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
-from webapp.services.core import audit, outbox
+from webapp.services.core import audit, events, outbox
 from webapp.services.core.dates import Moment, dated, escaped
 from webapp.services.core.errors import DomainError, IllegalTransition, NotFound
 from webapp.services.core.money import Amount, parse_money
@@ -276,10 +276,12 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
     given_back = _return_applied_credit(session, invoice)
     invoice.status, invoice.voided_on = "void", at.today
     session.flush()
+    events.emit(session, "invoice.voided", events.public("invoice", invoice), now=at.now,
+                previous={"status": "open"})
     # What was settled on it is credit again, and credit goes to the other open invoices.
     note = _paid_part_to_credit(session, invoice, at=at)
     for credit, _ in given_back:
-        ledger.apply_to_open_invoices(session, note=credit, on=at.today)
+        ledger.apply_to_open_invoices(session, note=credit, on=at.today, now=at.now)
     returned = sum(amount for _, amount in given_back)
     session.flush()
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,

@@ -27,7 +27,7 @@ from webapp.models import (
     Subscription,
 )
 from webapp.services.admin import Actor, LinkSettings, get_customer, portal
-from webapp.services.core import audit, locales, preferences, state_machine, text
+from webapp.services.core import audit, events, locales, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
@@ -274,6 +274,8 @@ def update_customer(session: Session, *, actor: Actor, customer_id: int, data: C
     if after:
         for field, value in after.items():
             setattr(customer, field, value)
+        events.emit(session, "customer.updated", events.public("customer", customer), now=now,
+                    previous=events.changed("customer", before))
         audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                      action="customer.update", subject_type="customer", subject_id=customer.id,
                      before=before, after=after, now=now, customer_id=customer.id)

@@ -37,7 +37,15 @@ from webapp.services.admin.customers import get_customer
 from webapp.services.billing import charges, ledger
 from webapp.services.billing import context as billing_context
 from webapp.services.billing.invoices import InvoiceRow
-from webapp.services.core import audit, dates, notifications, numbering, outbox, state_machine
+from webapp.services.core import (
+    audit,
+    dates,
+    events,
+    notifications,
+    numbering,
+    outbox,
+    state_machine,
+)
 from webapp.services.core.dates import Dated, Moment, plain
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 from webapp.services.core.preferences import InvalidChanges
@@ -191,6 +199,7 @@ def write(session: Session, *, actor: Actor, customer: Customer, plan: Plan,
         session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon.id,
                                        applied_at=now))
     session.flush()
+    events.emit(session, "subscription.created", events.public("subscription", sub), now=now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label, action=action,
                  subject_type="subscription", subject_id=sub.id, before={},
                  after={"number": sub.number, "plan": plan.code, "status": sub.status,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
@@ -42,7 +42,7 @@ from webapp.services.billing.pricing import (
     prorate,
     taxed,
 )
-from webapp.services.core import preferences, state_machine
+from webapp.services.core import events, preferences, state_machine
 from webapp.services.core.dates import Dated, Moment, dated
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.core.money import Amount
@@ -372,7 +372,8 @@ def apply_paid_change(session: Session, *, payment: Payment, at: Moment) -> None
     invoice = apply_now(session, sub, change, at=at)
     if invoice is not None:
         payment.intent = {**payment.intent, "invoice_ids": [invoice.id]}
-        ledger.allocate(session, payment=payment, invoices=[invoice], on=at.today)
+        ledger.allocate(session, payment=payment, invoices=[invoice], on=at.today,
+                        now=at.now)
     send_confirmation(session, sub, change, at=at, message=f"{change.summary}: done.")
 
 
@@ -382,7 +383,7 @@ def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
     holds from now on) and the credit note for what they held, applied to that invoice first."""
     state_machine.transition(session, sub, "change_now", "live", now=at.now)
     credited = sub.held_invoice_id
-    if not apply_change(session, sub, change.payload, this_term=True):
+    if not apply_change(session, sub, change.payload, this_term=True, now=at.now):
         raise DomainError("This coupon has been used up.")
     session.flush()
     invoice = None
@@ -403,14 +404,16 @@ def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
     return invoice
 
 
-def apply_change(session: Session, sub: Subscription, payload: dict, *,
+def apply_change(session: Session, sub: Subscription, payload: dict, *, now: datetime,
                  this_term: bool = False) -> bool:
     """Set plan, addon quantities and coupons from a change payload (ids and numbers).
 
     Each coupon added is redeemed (a guarded count against its limit); one used up meanwhile
     is not added, and False says so. `this_term`: the coupons count for the current term
     (an immediate change's proration invoice uses them), else from the next invoice on.
+    The webhook event subscription.changed is written with the items before and after.
     """
+    before = _items(session, sub)
     if payload.get("plan_id"):
         sub.plan_id = payload["plan_id"]
     if "addons" in payload:
@@ -430,7 +433,25 @@ def apply_change(session: Session, sub: Subscription, payload: dict, *,
         session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon_id,
                                        applied_at=sub.updated_at, in_current_term=this_term,
                                        terms_used=1 if this_term else 0))
+    session.flush()
+    after = _items(session, sub)
+    events.emit(session, "subscription.changed",
+                events.public("subscription", sub, items=after), now=now,
+                previous={"items": before})
     return added
+
+
+def _items(session: Session, sub: Subscription) -> dict:
+    """What a subscription.changed event says the subscription holds: plan, addons, coupons."""
+    addons = session.exec(select(SubscriptionAddon.addon_id, SubscriptionAddon.quantity)
+                          .where(SubscriptionAddon.subscription_id == sub.id)
+                          .order_by(SubscriptionAddon.addon_id)).all()
+    coupons = session.exec(select(SubscriptionCoupon.coupon_id)
+                           .where(SubscriptionCoupon.subscription_id == sub.id)
+                           .order_by(SubscriptionCoupon.coupon_id)).all()
+    return {"plan_id": sub.plan_id,
+            "addons": [{"addon_id": a, "quantity": q} for a, q in addons],
+            "coupon_ids": list(coupons)}
 
 
 def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choices:

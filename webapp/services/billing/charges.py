@@ -41,7 +41,7 @@ from webapp.services.billing.gateway import (
     GatewayNetworkError,
     PaymentGateway,
 )
-from webapp.services.core import bulk, numbering
+from webapp.services.core import bulk, events, numbering
 from webapp.services.core.dates import today_in
 from webapp.services.core.errors import DomainError
 
@@ -206,11 +206,14 @@ def record(session: Session, *, payment_id: int, result: ChargeResult,
     if changed.rowcount != 1:
         return Outcome(payment, payment.status == SUCCEEDED, payment.failure_reason, False)
     _release_invoices(session, payment)
+    events.emit(session, "payment.succeeded" if result.succeeded else "payment.failed",
+                events.public("payment", payment), now=now, previous={"status": PENDING})
     if result.succeeded:
         invoices = list(session.exec(select(Invoice).where(
             Invoice.id.in_(payment.intent.get("invoice_ids", [])),
             Invoice.customer_id == payment.customer_id)))
-        ledger.allocate(session, payment=payment, invoices=invoices, on=payment.paid_on)
+        ledger.allocate(session, payment=payment, invoices=invoices, on=payment.paid_on,
+                        now=now)
     payment_effects.apply(session, payment=payment, now=now)
     return Outcome(payment, result.succeeded, result.decline_message, True)
 
@@ -223,7 +226,10 @@ def _late_success(session: Session, payment: Payment, now: datetime) -> Outcome:
         Invoice.id.in_(payment.intent.get("invoice_ids", [])),
         Invoice.customer_id == payment.customer_id, Invoice.status == "open",
         Invoice.pending_payment_id.is_(None))))
-    allocated = ledger.allocate(session, payment=payment, invoices=invoices, on=payment.paid_on)
+    events.emit(session, "payment.succeeded", events.public("payment", payment), now=now,
+                previous={"status": FAILED})
+    allocated = ledger.allocate(session, payment=payment, invoices=invoices,
+                                on=payment.paid_on, now=now)
     payment_effects.late_success(session, payment=payment,
                                  unused=payment.amount - sum(a.amount for a in allocated),
                                  now=now)

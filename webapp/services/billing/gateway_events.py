@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from webapp.models import Customer, GatewayEvent, Organization, PaymentMethod, Subscription
 from webapp.services.billing import charges, refunds, stripe_gateway
-from webapp.services.core import notifications, outbox
+from webapp.services.core import events, notifications, outbox
 from webapp.services.core.dates import Moment
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def receive(session: Session, *, event: dict, now: datetime, gateway=None) -> st
     if event["type"] == CARD_DETACHED:
         return RECORDED if card_detached(session, method_ref=obj["id"], now=now) else NOTED
     if event["type"] == CARD_UPDATED:
-        return RECORDED if card_updated(session, method=obj) else NOTED
+        return RECORDED if card_updated(session, method=obj, now=now) else NOTED
     if event["type"] == CHARGE_REFUNDED:
         return RECORDED if charge_refunded(session, charge=obj, now=now, gateway=gateway) \
             else NOTED
@@ -83,6 +83,8 @@ def card_detached(session: Session, *, method_ref: str, now: datetime) -> bool:
     session.execute(update(Subscription).where(Subscription.payment_method_id == method.id)
                     .values(autocharge=False, payment_method_id=None, updated_at=now)
                     .execution_options(synchronize_session="fetch"))
+    events.emit(session, "payment_method.removed", events.public("payment_method", method),
+                now=now)
     customer = session.get(Customer, method.customer_id)
     outbox.enqueue(session, template="card_removed", to=customer.email, customer_id=customer.id,
                    subject=f"Your {method.brand} •••• {method.last4} was removed", now=now,
@@ -92,16 +94,20 @@ def card_detached(session: Session, *, method_ref: str, now: datetime) -> bool:
     return True
 
 
-def card_updated(session: Session, *, method: dict) -> bool:
+def card_updated(session: Session, *, method: dict, now: datetime) -> bool:
     """The processor's new expiry and last four (a card updated by the bank) are shown."""
     saved = session.exec(select(PaymentMethod).where(
         PaymentMethod.gateway_token == method["id"], PaymentMethod.status == "active")).first()
     card = method.get("card") or {}
     if saved is None or not card:
         return False
+    before = events.public("payment_method", saved)
     saved.last4 = str(card.get("last4") or saved.last4)[-4:]
     saved.exp_month = int(card.get("exp_month") or saved.exp_month)
     saved.exp_year = int(card.get("exp_year") or saved.exp_year)
+    after = events.public("payment_method", saved)
+    events.emit(session, "payment_method.updated", after, now=now,
+                previous={k: v for k, v in before.items() if after.get(k) != v})
     return True
 
 

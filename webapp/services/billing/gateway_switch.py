@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from webapp.models import Customer, PaymentMethod, Subscription
 from webapp.services.billing.stripe_gateway import is_stripe_card
-from webapp.services.core import outbox
+from webapp.services.core import events, outbox
 
 UNUSABLE = "unusable"
 
@@ -48,6 +48,7 @@ def retire_foreign_cards(session: Session, *, gateway_name: str, now: datetime) 
     if not cards:
         return Retired(0, 0, 0)
     ids = [m.id for m in cards]
+    saved = [m for m in cards if m.status != "single_use"]  # a one-payment card is no one's
     subs = list(session.exec(select(Subscription).where(
         Subscription.payment_method_id.in_(ids)).order_by(Subscription.id)))
     needing: dict[int, list[str]] = defaultdict(list)
@@ -60,7 +61,9 @@ def retire_foreign_cards(session: Session, *, gateway_name: str, now: datetime) 
     session.execute(update(PaymentMethod).where(PaymentMethod.id.in_(ids))
                     .values(status=UNUSABLE, is_default=False)
                     .execution_options(synchronize_session="fetch"))
-    owners = {m.customer_id for m in cards if m.status != "single_use"}
+    events.emit_many(session, [("payment_method.removed", events.public("payment_method", m),
+                                None) for m in saved], now=now)
+    owners = {m.customer_id for m in saved}
     for customer_id in sorted(owners):
         customer = session.get(Customer, customer_id)
         outbox.enqueue(session, template="card_readd", to=customer.email,

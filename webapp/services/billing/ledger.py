@@ -27,7 +27,7 @@ from webapp.models import (
     Subscription,
 )
 from webapp.services.billing.pricing import Priced
-from webapp.services.core import numbering
+from webapp.services.core import events, numbering
 from webapp.services.core.dates import Moment
 
 # Invoices that pay for days of a term: the newest one is what the subscription holds now.
@@ -42,10 +42,12 @@ def balance_due(invoice: Invoice) -> int:
     return invoice.total - invoice.amount_paid - invoice.credits_applied
 
 
-def _settle(invoice: Invoice, on: date) -> None:
+def _settle(session: Session, invoice: Invoice, on: date, now: datetime) -> None:
     if invoice.status == "open" and balance_due(invoice) <= 0:
         invoice.status = "paid"
         invoice.paid_on = on
+        events.emit(session, "invoice.paid", events.public("invoice", invoice), now=now,
+                    previous={"status": "open"})
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,10 @@ def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: st
                     for index, line in enumerate(priced.lines))
     if subscription_id is not None and kind in HELD_KINDS:
         session.get(Subscription, subscription_id).held_invoice_id = invoice.id
+    events.emit(session, "invoice.created", events.public("invoice", invoice), now=now)
     if apply_credit:
-        apply_unused_credit(session, invoice=invoice, on=issue_date)
-    _settle(invoice, issue_date)
+        apply_unused_credit(session, invoice=invoice, on=issue_date, now=now)
+    _settle(session, invoice, issue_date, now)
     session.flush()
     return invoice
 
@@ -100,11 +103,11 @@ def create_credit_note(session: Session, *, customer_id: int, currency: str, tot
                       created_at=now)
     session.add(note)
     session.flush()
-    apply_to_open_invoices(session, note=note, first=apply_first, on=issue_date)
+    apply_to_open_invoices(session, note=note, first=apply_first, on=issue_date, now=now)
     return note
 
 
-def apply_to_open_invoices(session: Session, *, note: CreditNote, on: date,
+def apply_to_open_invoices(session: Session, *, note: CreditNote, on: date, now: datetime,
                            first: Invoice | None = None) -> int:
     """Use a credit note's balance on open invoices: `first`, then the oldest; returns the
     amount. An invoice a charge is paying right now is left to that charge."""
@@ -121,13 +124,13 @@ def apply_to_open_invoices(session: Session, *, note: CreditNote, on: date,
                 invoice.currency != note.currency or balance_due(invoice) <= 0:
             continue
         applied += apply_credit_note(session, note=note, invoice=invoice,
-                                     amount=note.balance, on=on).amount
+                                     amount=note.balance, on=on, now=now).amount
     session.flush()
     return applied
 
 
 def apply_credit_note(session: Session, *, note: CreditNote, invoice: Invoice, amount: int,
-                      on: date) -> CreditApplication:
+                      on: date, now: datetime) -> CreditApplication:
     """Apply part of a credit note to an open invoice of the same customer and currency."""
     if note.customer_id != invoice.customer_id or note.currency != invoice.currency:
         raise ValueError("credit applies within one customer and currency")
@@ -141,11 +144,11 @@ def apply_credit_note(session: Session, *, note: CreditNote, invoice: Invoice, a
         note.status = "closed"
     invoice.credits_applied += amount
     session.add(application)
-    _settle(invoice, on)
+    _settle(session, invoice, on, now)
     return application
 
 
-def apply_unused_credit(session: Session, *, invoice: Invoice, on: date) -> int:
+def apply_unused_credit(session: Session, *, invoice: Invoice, on: date, now: datetime) -> int:
     """Use the customer's open credit notes, oldest first, on this invoice; returns the amount."""
     if invoice.status != "open" or balance_due(invoice) <= 0:
         return 0
@@ -160,12 +163,12 @@ def apply_unused_credit(session: Session, *, invoice: Invoice, on: date) -> int:
         if balance_due(invoice) <= 0:
             break
         applied += apply_credit_note(session, note=note, invoice=invoice,
-                                     amount=balance_due(invoice), on=on).amount
+                                     amount=balance_due(invoice), on=on, now=now).amount
     return applied
 
 
 def allocate(session: Session, *, payment: Payment, invoices: list[Invoice],
-             on: date) -> list[PaymentAllocation]:
+             on: date, now: datetime) -> list[PaymentAllocation]:
     """Spread a succeeded payment over invoices, oldest first; any excess stays unallocated."""
     remaining = payment.amount
     allocations = []
@@ -179,7 +182,7 @@ def allocate(session: Session, *, payment: Payment, invoices: list[Invoice],
         session.add(allocation)
         invoice.amount_paid += share
         remaining -= share
-        _settle(invoice, on)
+        _settle(session, invoice, on, now)
         allocations.append(allocation)
     session.flush()
     return allocations
@@ -197,7 +200,8 @@ def record_payment(session: Session, *, customer_id: int, amount: int, currency:
                       reference=reference, paid_on=paid_on, created_at=now, updated_at=now)
     session.add(payment)
     session.flush()
-    allocate(session, payment=payment, invoices=invoices, on=paid_on)
+    events.emit(session, "payment.succeeded", events.public("payment", payment), now=now)
+    allocate(session, payment=payment, invoices=invoices, on=paid_on, now=now)
     return payment
 
 
@@ -215,6 +219,7 @@ def refund_row(session: Session, payment: Payment, amount: int, *, method: str, 
                   paid_on=at.today, created_at=at.now, updated_at=at.now)
     session.add(row)
     session.flush()
+    events.emit(session, "payment.refunded", events.public("payment", row), now=at.now)
     return row
 
 

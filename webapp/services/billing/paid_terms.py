@@ -52,7 +52,8 @@ def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> N
     on = date.fromisoformat(payment.intent["today"])
     invoice = begin_term(ctx, sub, event, decode_draft(payment.intent["invoice"]), due_date=on,
                          key=payment.idempotency_key)
-    ledger.allocate(session, payment=payment, invoices=[invoice], on=payment.paid_on)
+    ledger.allocate(session, payment=payment, invoices=[invoice], on=payment.paid_on,
+                    now=ctx.now)
     method = session.get(PaymentMethod, payment.payment_method_id)
     confirm_term(ctx, sub, event, invoice, paid_with=f"{method.brand} •••• {method.last4}")
 

@@ -21,7 +21,7 @@ from webapp.models import (
 )
 from webapp.services.billing import changes, fix_links, ledger, paid_terms
 from webapp.services.billing import terms as billing
-from webapp.services.core import notifications, outbox, preferences, state_machine
+from webapp.services.core import events, notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import Moment, today_in
 from webapp.services.core.money import format_money
 
@@ -151,6 +151,8 @@ def _failed(session, org, payment, sub, at: Moment) -> None:
     if payment.purpose == "trial_end" and sub.status == "trial":
         for invoice in session.exec(select(Invoice).where(Invoice.id.in_(payment.intent.get("invoice_ids", [])))):
             invoice.status, invoice.voided_on = "void", at.today
+            events.emit(session, "invoice.voided", events.public("invoice", invoice),
+                        now=at.now, previous={"status": "open"})
         state_machine.transition(session, sub, "trial_charge_failed", "expired", now=at.now,
                                  expired_reason="trial_end", next_billing_date=None)
         _mail(session, customer, "trial_expired", f"Your trial of {sub.number} has ended",

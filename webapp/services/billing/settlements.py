@@ -18,7 +18,7 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Invoice, Organization, Payment, PaymentAllocation, Subscription
-from webapp.services.core import bulk, notifications, numbering, outbox
+from webapp.services.core import bulk, events, notifications, numbering, outbox
 from webapp.services.core.dates import today_in
 from webapp.services.core.money import format_money
 
@@ -87,7 +87,7 @@ def settle(session: Session, payments: dict[int, PlainPayment], *, references: d
     org = session.get(Organization, 1)
     today = today_in(org.timezone, now)
     ids = sorted(payments)
-    _allocate(session, [payments[pid] for pid in ids], today)
+    paid_off = _allocate(session, [payments[pid] for pid in ids], today)
     subs = Subscription.__table__
     bulk.update(session, subs, [{"sub": payments[pid].subscription_id, "payment": pid}
                                 for pid in ids],
@@ -111,10 +111,12 @@ def settle(session: Session, payments: dict[int, PlainPayment], *, references: d
     if marked != len(ids):
         raise StaleBatch(f"{len(ids) - marked} payment(s) recorded meanwhile")
     _tell(session, org, [payments[pid] for pid in ids], numbers, today, now)
+    _emit(session, ids, paid_off, now)
 
 
-def _allocate(session: Session, payments: list[PlainPayment], today: date) -> None:
-    """`ledger.allocate` for each payment: oldest invoice first, excess left unallocated."""
+def _allocate(session: Session, payments: list[PlainPayment], today: date) -> list[int]:
+    """`ledger.allocate` for each payment: oldest invoice first, excess left unallocated;
+    returns the ids of the invoices paid off."""
     allocations, settled = [], []
     for payment in payments:
         remaining = payment.amount
@@ -137,6 +139,23 @@ def _allocate(session: Session, payments: list[PlainPayment], today: date) -> No
                 where=lambda v: [t.c.id == v.id, t.c.pending_payment_id == v.payment],
                 values=lambda v: {"amount_paid": v.paid, "status": v.status,
                                   "paid_on": v.paid_on, "pending_payment_id": None})
+    return [row["id"] for row in settled if row["status"] == "paid"]
+
+
+def _emit(session: Session, payment_ids: list[int], invoice_ids: list[int],
+          now: datetime) -> None:
+    """The webhook events `charges.record` and `ledger.allocate` write for one payment:
+    payment.succeeded for each, invoice.paid for each invoice paid off."""
+    paid = session.exec(select(Payment).where(bulk.among(session, Payment.id, payment_ids))
+                        .order_by(Payment.id).execution_options(populate_existing=True)).all()
+    invoices = session.exec(select(Invoice).where(bulk.among(session, Invoice.id, invoice_ids))
+                            .order_by(Invoice.id)
+                            .execution_options(populate_existing=True)).all() if invoice_ids else []
+    events.emit_many(session, [
+        *(("payment.succeeded", events.public("payment", p), {"status": "pending"})
+          for p in paid),
+        *(("invoice.paid", events.public("invoice", i), {"status": "open"}) for i in invoices),
+    ], now=now)
 
 
 def _tell(session: Session, org: Organization, payments: list[PlainPayment],

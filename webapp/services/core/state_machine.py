@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from webapp.models import Subscription
+from webapp.services.core import events
 from webapp.services.core.errors import IllegalTransition
 
 ALL_LIVE_STATES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid")
@@ -79,9 +80,11 @@ def transition(session: Session, sub: Subscription, event: str, to: str, *, now:
     """Move `sub` from its current state to `to` by a guarded update, with other changes.
 
     `guard` adds column == value conditions (e.g. the next billing date a worker claimed), so a
-    second runner of the same due event matches no row.
+    second runner of the same due event matches no row. The webhook event the transition
+    stands for (`events.transition_type`) is written with it.
     """
     check(sub.status, event, to)
+    before = sub.status
     conditions = [getattr(Subscription, name) == value for name, value in (guard or {}).items()]
     result = session.execute(
         update(Subscription)
@@ -92,3 +95,7 @@ def transition(session: Session, sub: Subscription, event: str, to: str, *, now:
         session.refresh(sub)
         raise IllegalTransition("This subscription was changed a moment ago. "
                                 "Reload the page to see where it stands.")
+    webhook_type = events.transition_type(event, to)
+    if webhook_type is not None:
+        events.emit(session, webhook_type, events.public("subscription", sub), now=now,
+                    previous={"status": before})

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Estimate, EstimateLine, Organization
 from webapp.services.billing import tax
-from webapp.services.core import brand, notifications, outbox, pdf
+from webapp.services.core import brand, events, notifications, outbox, pdf
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
@@ -180,6 +180,8 @@ def _decide(session: Session, *, customer_id: int, user_id: int | None, estimate
     session.refresh(estimate)
     if result.rowcount != 1:
         raise NotDecidable(_refusal(estimate, at.today))
+    events.emit(session, f"estimate.{decision}", events.public("estimate", estimate),
+                now=at.now, previous={"status": SENT})
     customer = session.get(Customer, customer_id)
     verb = "accepted" if decision == ACCEPTED else "declined"
     body = f"{estimate.number}: {estimate.subject or 'estimate'}."

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Review
-from webapp.services.core import audit, notifications, outbox, preferences
+from webapp.services.core import audit, events, notifications, outbox, preferences
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 
 MAX_BODY = 5000
@@ -68,6 +68,7 @@ def submit(session: Session, *, customer_id: int, user_id: int | None, rating: i
                     created_at=now)
     session.add(review)
     session.flush()
+    events.emit(session, "review.created", events.public("review", review), now=now)
     customer = session.get(Customer, customer_id)
     notifications.notify_org(session, event=notifications.REVIEW_SUBMITTED,
                              title=f"{customer.display_name} wrote a review ({rating}/5)",

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Project, ProjectTask, TimeEntry
-from webapp.services.core import locales, notifications, outbox
+from webapp.services.core import events, locales, notifications, outbox
 from webapp.services.core.dates import dated, escaped, format_day
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.core.listing import FilterReader
@@ -196,6 +196,12 @@ def decide(session: Session, *, customer_id: int, user_id: int | None,
     if result.rowcount != len(ids):  # another request decided some in between
         raise IllegalTransition("Some of these entries were decided meanwhile. "
                                 "Reload the page and try again.")
+    entries = session.exec(select(TimeEntry).where(col(TimeEntry.id).in_(ids))
+                           .order_by(TimeEntry.id)
+                           .execution_options(populate_existing=True)).all()
+    type_ = "time_entry.approved" if decision == APPROVE else "time_entry.disapproved"
+    events.emit_many(session, [(type_, events.public("time_entry", entry), {"approval": PENDING})
+                               for entry in entries], now=now)
     _notify(session, customer_id=customer_id, views=views, decision=decision, reason=reason,
             now=now)
     return len(ids)

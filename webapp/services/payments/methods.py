@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from webapp.models import Customer, PaymentMethod, Subscription
 from webapp.services.billing.gateway import CardDetails, CardToken, PaymentGateway
+from webapp.services.core import events
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 
 ACTIVE, REMOVED, SINGLE_USE = "active", "removed", "single_use"
@@ -112,14 +113,22 @@ def add(session: Session, *, customer_id: int, card: CardDetails | None = None,
                            created_at=now)
     session.add(method)
     session.flush()
+    if keep:
+        events.emit(session, "payment_method.added", events.public("payment_method", method),
+                    now=now)
     return Added(method)
 
 
-def set_default(session: Session, *, customer_id: int, method_id: int) -> PaymentMethod:
+def set_default(session: Session, *, customer_id: int, method_id: int,
+                now: datetime) -> PaymentMethod:
     method = owned(session, customer_id, method_id)
+    was_default = method.is_default
     session.execute(update(PaymentMethod).where(PaymentMethod.customer_id == customer_id)
                     .values(is_default=PaymentMethod.id == method.id)
                     .execution_options(synchronize_session="fetch"))
+    if not was_default:
+        events.emit(session, "payment_method.updated", events.public("payment_method", method),
+                    now=now, previous={"is_default": False})
     return method
 
 
@@ -129,7 +138,8 @@ def removal(session: Session, *, customer_id: int, method_id: int) -> MethodView
     return next(v for v in overview(session, customer_id=customer_id) if v.method.id == method.id)
 
 
-def remove(session: Session, *, customer_id: int, method_id: int) -> PaymentMethod:
+def remove(session: Session, *, customer_id: int, method_id: int,
+           now: datetime) -> PaymentMethod:
     """Remove a card no subscription charges; the default moves to the next card."""
     method = owned(session, customer_id, method_id)
     users = overview(session, customer_id=customer_id)
@@ -142,6 +152,8 @@ def remove(session: Session, *, customer_id: int, method_id: int) -> PaymentMeth
         rest = [v.method for v in users if v.method.id != method.id]
         if rest:
             rest[0].is_default = True
+    events.emit(session, "payment_method.removed", events.public("payment_method", method),
+                now=now, previous={"status": ACTIVE})
     return method
 
 
@@ -166,6 +178,8 @@ def replace(session: Session, *, customer_id: int, method_id: int, card: CardDet
                     .values(payment_method_id=new.id, updated_at=now)
                     .execution_options(synchronize_session="fetch"))
     new.is_default, old.is_default, old.status = old.is_default or new.is_default, False, REMOVED
+    events.emit(session, "payment_method.removed", events.public("payment_method", old),
+                now=now, previous={"status": ACTIVE})
     return Replaced(old, new, moved)
 
 

@@ -29,7 +29,14 @@ from webapp.models import (
 from webapp.services.billing import changes, charges, payment_effects, tax, terms
 from webapp.services.billing.context import Context
 from webapp.services.billing.ledger import balance_due
-from webapp.services.core import locales, notifications, outbox, preferences, state_machine
+from webapp.services.core import (
+    events,
+    locales,
+    notifications,
+    outbox,
+    preferences,
+    state_machine,
+)
 from webapp.services.core.dates import Moment, format_day
 from webapp.services.core.errors import IllegalTransition
 from webapp.services.subscriptions import renewals
@@ -357,7 +364,7 @@ def _apply_scheduled_changes(ctx: _Context, sub: Subscription, on: date) -> None
     """Changes the customer scheduled for this renewal take effect before it is billed."""
     for change in ctx.session.exec(select(ScheduledChange).where(
             ScheduledChange.subscription_id == sub.id, ScheduledChange.effective_on <= on)):
-        changes.apply_change(ctx.session, sub, change.payload)
+        changes.apply_change(ctx.session, sub, change.payload, now=ctx.now)
         ctx.session.delete(change)
     ctx.session.flush()
 
@@ -420,6 +427,8 @@ def _overdue_reminders(ctx: _Context, limit: int) -> None:
 
 
 def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
+    events.emit(ctx.session, "invoice.overdue", events.public("invoice", invoice,
+                                                              days_overdue=days), now=ctx.now)
     customer = ctx.session.get(Customer, invoice.customer_id)
     outbox.enqueue(ctx.session, template="invoice_overdue", to=customer.email,
                    subject=f"Invoice {invoice.number} is overdue", customer_id=customer.id,

@@ -34,7 +34,7 @@ from webapp.models import (
 )
 from webapp.services.billing import tax, terms
 from webapp.services.billing.catalog import subscription_items
-from webapp.services.core import bulk, numbering, outbox, state_machine
+from webapp.services.core import bulk, events, numbering, outbox, state_machine
 from webapp.services.core.dates import Moment
 
 
@@ -123,6 +123,10 @@ def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int
             "paid_on": at.today if settled else None, "pending_payment_id": payments.get(sub.id),
             "created_at": at.now})
     bulk.insert(session, Invoice.__table__, rows)
+    events.emit_many(session, [
+        *(("invoice.created", events.public("invoice", row), None) for row in rows),
+        *(("invoice.paid", events.public("invoice", row), {"status": "open"})
+          for row in rows if row["status"] == "paid")], now=at.now)
     bulk.insert(session, InvoiceLine.__table__, [
         {"invoice_id": invoice_id, "position": index, "kind": line.kind,
          "description": line.description, "quantity": line.quantity,
