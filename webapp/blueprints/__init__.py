@@ -15,6 +15,7 @@ from webapp.blueprints import (
     admin_customers,
     admin_estimates,
     admin_import,
+    admin_lists,
     admin_projects,
     admin_reviews,
     admin_subscriptions,
@@ -51,7 +52,7 @@ BLUEPRINTS = (
     invoices, credits, payments, pay, payment_methods, documents, statements,
     estimates, projects, timesheets, profile, messages, reviews,
     admin, admin_customers, admin_catalog, admin_subscriptions, admin_billing, admin_import,
-    admin_audit, admin_estimates, admin_projects, admin_timesheets, admin_reviews,
+    admin_audit, admin_lists, admin_estimates, admin_projects, admin_timesheets, admin_reviews,
     preferences, admin_brand, notifications,
 )
 
