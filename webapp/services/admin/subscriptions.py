@@ -191,6 +191,7 @@ def write(session: Session, *, actor: Actor, customer: Customer, plan: Plan,
         session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupon.id,
                                        applied_at=now))
     session.flush()
+    state_machine.changed(session, sub.id, now=now)  # its MRR movement, if it counts already
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label, action=action,
                  subject_type="subscription", subject_id=sub.id, before={},
                  after={"number": sub.number, "plan": plan.code, "status": sub.status,
