@@ -230,3 +230,48 @@ def test_the_window_reads_presets_and_custom_dates():
     fallback, messages = metrics.read_window({"window": "custom", "from": "2026-02-01",
                                               "to": "2026-01-01"}, TODAY)
     assert fallback.key == "30d" and messages
+
+
+def _term_invoice(session, sub, start: date, end: date, amount: int, kind: str = "renewal"):
+    from webapp.services.billing import ledger
+    from webapp.services.billing.pricing import Charge, price
+    priced = price([Charge("plan", "Plan", 1, amount),
+                    Charge("setup_fee", "Setup", 1, 999, discountable=False)],
+                   tax_rate_bp=2000)
+    return ledger.issue_invoice(session, customer_id=sub.customer_id, currency=sub.currency,
+                                kind=kind, priced=priced, issue_date=start, due_date=start,
+                                now=at(start), subscription_id=sub.id,
+                                period=ledger.Period(start, end))
+
+
+def test_the_backfill_rebuilds_history_from_term_invoices(session, org):
+    customer = make_customer(session, now=at(TODAY))
+    plan = make_plan(session, now=at(TODAY), code="monthly", amount=1200)
+    # Live today at 1200; billed 1000 in June, 1200 from July, a gap in September.
+    sub = make_subscription(session, customer=customer, now=at(TODAY), start=date(2026, 6, 1),
+                            plan=plan)
+    for start, amount, kind in ((date(2026, 6, 1), 1000, "first_term"),
+                                (date(2026, 7, 1), 1200, "renewal"),
+                                (date(2026, 8, 1), 1200, "renewal"),
+                                (date(2026, 10, 15), 1200, "reactivation"),
+                                (date(2026, 11, 15), 1200, "renewal")):
+        _term_invoice(session, sub, start, start + timedelta(days=30), amount, kind)
+    # Cancelled after two terms, never billed again.
+    ended = make_subscription(session, customer=customer, now=at(TODAY), status="cancelled",
+                              start=date(2026, 3, 1), plan=plan)
+    ended.cancelled_on = date(2026, 4, 20)
+    for start in (date(2026, 3, 1), date(2026, 4, 1)):
+        _term_invoice(session, ended, start, start + timedelta(days=30), 1200)
+    session.commit()
+    written = mrr.backfill(session, now=at(TODAY))
+    assert written == 6
+    assert mrr.backfill(session, now=at(TODAY)) == 0  # once
+    session.commit()
+    assert _moves(session, sub) == [("new", date(2026, 6, 1)), ("expansion", date(2026, 7, 1)),
+                                    ("churn", date(2026, 8, 31)),  # the gap
+                                    ("reactivation", date(2026, 10, 15))]
+    assert _moves(session, ended) == [("new", date(2026, 3, 1)), ("churn", date(2026, 4, 20))]
+    rows = session.exec(select(MrrMovement)).all()
+    assert all(row.estimated for row in rows)
+    assert metrics.mrr_on(session, TODAY) == {"USD": 1200}
+    assert metrics.revenue_history(session, at=moment_on(TODAY))["USD"].reconciles

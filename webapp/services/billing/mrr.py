@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from sqlalchemy import event, func
@@ -197,7 +197,9 @@ def _history(sub: Subscription, items: SubscriptionItems, terms: list[tuple],
     for start, end, amount in terms:
         if start > today:
             break
-        if previous_end is not None and start > previous_end:
+        # A term's period may end on its last day or on the next term's first: a day more
+        # between them is a gap.
+        if previous_end is not None and start > previous_end + timedelta(days=1):
             steps.append((previous_end, ZERO, 0))
         steps.append((start, of_amount(amount, unit, count), amount))
         previous_end = end
