@@ -118,8 +118,10 @@ def stacked_bars(*, title: str, value_label: str, category_label: str, currency:
             segments.append(Segment(name, category, value, x, y_of(high), round(bar, 2),
                                     round(y_of(low) - y_of(high), 2)))
     ticks = tuple(Tick(v, y_of(v)) for v in range(bottom, top + 1, step))
+    # A label is about 7 units a character: every `every`-th category is named when crowded.
+    every = max(1, math.ceil(max(len(c) for c in categories) * 7 / slot)) if count else 1
     labels = tuple(Label(c, round(LEFT + slot * i + slot / 2, 2))
-                   for i, c in enumerate(categories))
+                   for i, c in enumerate(categories) if i % every == 0)
     return Chart(title, value_label, category_label, currency, tuple(categories), series,
                  {s: tuple(values[s]) for s in series}, tuple(segments), ticks, labels,
                  y_of(0))
