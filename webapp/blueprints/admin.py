@@ -13,6 +13,7 @@ from webapp.db import db
 from webapp.htmx import render_page
 from webapp.login import admin_required
 from webapp.services.admin import charts, lists, metrics
+from webapp.services.core import preferences
 from webapp.services.core.money import to_decimal
 
 STATUS_LABELS = {"trial": "Trial", "live": "Live", "non_renewing": "Non-renewing",
@@ -24,7 +25,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _figures():
     at = moment()
     window, messages = metrics.read_window(request.args, at.today)
-    return at, metrics.home_figures(db.session, at=at, window=window), messages
+    reasons = tuple(preferences.load(db.session).cancellation_reasons or ())
+    return at, metrics.home_figures(db.session, at=at, window=window, reasons=reasons), \
+        messages
 
 
 def _charts(figures: metrics.HomeFigures) -> dict:
@@ -34,6 +37,8 @@ def _charts(figures: metrics.HomeFigures) -> dict:
         "movements": {c: charts.movements_chart(h) for c, h in figures.history.items()},
         "aging": {c: charts.aging_chart(figures.receivables, c)
                   for c in figures.receivables.aging},
+        "reasons": {"all": charts.reasons_chart(figures.cancellation_reasons)}
+        if figures.cancellation_reasons else {},
     }
 
 
@@ -53,10 +58,14 @@ def index():
 def chart_csv(name: str):
     """A chart's data for one currency (`?currency=`), as the chart and its table show it."""
     _, figures, _ = _figures()
-    chart = _charts(figures).get(name, {}).get(request.args.get("currency", ""))
+    key = request.args.get("currency", "all")
+    chart = _charts(figures).get(name, {}).get(key)
     if chart is None:
         abort(404)
-    rows = [(chart.category_label, "currency", *chart.series)]
-    rows += [(category, chart.currency, *(to_decimal(v, chart.currency) for v in values))
-             for category, values in chart.rows()]
-    return csv_response(rows, f"{name}-{chart.currency}.csv")
+    if chart.currency is None:  # counts
+        rows = [(chart.category_label, *chart.series), *((c, *v) for c, v in chart.rows())]
+    else:
+        rows = [(chart.category_label, "currency", *chart.series)]
+        rows += [(category, chart.currency, *(to_decimal(v, chart.currency) for v in values))
+                 for category, values in chart.rows()]
+    return csv_response(rows, f"{name}-{key}.csv")

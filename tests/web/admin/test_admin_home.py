@@ -88,6 +88,35 @@ def test_the_chart_csv_matches_the_figures(app, client, admin):
     assert client.get("/admin/home/mrr.csv?currency=XXX").status_code == 404
 
 
+def test_a_customer_cancellation_shows_in_the_activity_and_the_reasons_chart(app, client,
+                                                                          admin, now):
+    from sqlmodel import select
+
+    from webapp.models import Subscription
+    from webapp.services.core import preferences
+    from webapp.services.subscriptions import actions
+
+    with app.app_context():
+        session = db.session
+        reason = preferences.load(session).cancellation_reasons[0]
+        sub = session.exec(select(Subscription).where(Subscription.status == "live")
+                           .order_by(Subscription.id)).first()
+        timing = actions.cancel_options(session, customer_id=sub.customer_id,
+                                        subscription_id=sub.id, now=now).timings[0]
+        actions.cancel(session, customer_id=sub.customer_id, subscription_id=sub.id,
+                       timing=timing, reason=reason, details="", now=now)
+        session.commit()
+        number = sub.number
+    html = client.get("/admin/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    activity = html.split('id="activity-heading"')[1]
+    assert number in activity and f"(reason: {reason})" in activity
+    assert 'id="chart-reasons"' in activity
+    rows = list(csv.reader(io.StringIO(client.get(
+        "/admin/home/reasons.csv").get_data(as_text=True))))
+    assert rows[0] == ["Reason", "Cancellations"]
+    assert [reason, "1"] in rows[1:] and sum(int(r[1]) for r in rows[1:]) == 1
+
+
 @contextmanager
 def _count(engine):
     statements = []
@@ -117,7 +146,7 @@ def test_the_figures_take_the_same_statements_for_1_and_1000_customers(app, seed
         db.session.commit()
         with _count(engine) as many:
             figures = metrics.home_figures(db.session, at=at, window=window)
-    assert len(many) == len(few) <= 14
+    assert len(many) == len(few) <= 16
     by_status = figures.subscriptions.by_status
     assert by_status["live"].count + by_status["dunning"].count >= 1000
     assert figures.payments.dunning_count >= 250 and len(figures.payments.dunning) == 10

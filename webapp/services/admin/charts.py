@@ -118,9 +118,14 @@ def stacked_bars(*, title: str, value_label: str, category_label: str, currency:
             segments.append(Segment(name, category, value, x, y_of(high), round(bar, 2),
                                     round(y_of(low) - y_of(high), 2)))
     ticks = tuple(Tick(v, y_of(v)) for v in range(bottom, top + 1, step))
-    # A label is about 7 units a character: every `every`-th category is named when crowded.
+    # A label is about 7 units a character. When crowded, a few long names (reasons) are
+    # shortened to their slot, and many short ones (months) are named every `every`-th.
+    fits = max(3, int(slot // 7))
     every = max(1, math.ceil(max(len(c) for c in categories) * 7 / slot)) if count else 1
-    labels = tuple(Label(c, round(LEFT + slot * i + slot / 2, 2))
+    if count <= 8:
+        every = 1
+    labels = tuple(Label(c if len(c) <= fits else c[:fits - 1] + "…",
+                         round(LEFT + slot * i + slot / 2, 2))
                    for i, c in enumerate(categories) if i % every == 0)
     return Chart(title, value_label, category_label, currency, tuple(categories), series,
                  {s: tuple(values[s]) for s in series}, tuple(segments), ticks, labels,
@@ -159,3 +164,11 @@ def aging_chart(receivables: Receivables, currency: str) -> Chart:
         value_label=f"Balance due ({currency})", category_label="Days past due",
         currency=currency, categories=[AGING_LABELS[b] for b in AGING],
         values={"Balance due": [receivables.aging[currency][b] for b in AGING]})
+
+
+def reasons_chart(reasons: Mapping[str, int]) -> Chart:
+    """Cancellations by the reason customers gave, over the last 90 days."""
+    return stacked_bars(
+        title="Cancellation reasons, last 90 days", value_label="Cancellations",
+        category_label="Reason", currency=None, categories=list(reasons),
+        values={"Cancellations": list(reasons.values())})

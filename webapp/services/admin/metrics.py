@@ -25,11 +25,21 @@ from fractions import Fraction
 from sqlalchemy import Date, and_, bindparam, case, func, literal, literal_column
 from sqlmodel import Session, col, select
 
-from webapp.models import CreditNote, Customer, Invoice, MrrMovement, Payment, Subscription
+from webapp.models import (
+    AuditEntry,
+    CreditNote,
+    Customer,
+    Invoice,
+    MrrMovement,
+    Payment,
+    Subscription,
+)
+from webapp.services.admin.activity import AuditRow
 from webapp.services.admin.lists import AGING, aging_condition, aging_params
 from webapp.services.billing.mrr import COUNTED, KINDS
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.listing import FilterReader
+from webapp.services.core.notifications import CUSTOMER_ACTION_PREFIX, SUBSCRIPTION_CANCELLED
 
 WINDOWS = {"month": "This month", "30d": "Last 30 days", "12m": "Last 12 months",
            "custom": "Custom"}
@@ -406,13 +416,54 @@ class HomeFigures:
     subscriptions: SubscriptionFigures
     receivables: Receivables
     payments: PaymentFigures
+    activity: tuple[AuditRow, ...]
+    cancellation_reasons: Mapping[str, int]  # the last 90 days
 
 
-def home_figures(session: Session, *, at: Moment, window: Window) -> HomeFigures:
+def home_figures(session: Session, *, at: Moment, window: Window,
+                 reasons: tuple[str, ...] = ()) -> HomeFigures:
+    """Everything the admin home shows (`reasons`: the cancellation reasons offered)."""
     exact = mrr_on(session, at.today)
     return HomeFigures(
         window, {c: half_up(v) for c, v in sorted(exact.items())},
         {c: half_up(12 * v) for c, v in sorted(exact.items())},
         revenue_history(session, at=at), net_revenue_retention(session, at=at),
         subscription_figures(session, at=at, window=window), receivables(session, at=at),
-        payment_figures(session, window=window))
+        payment_figures(session, window=window), portal_activity(session),
+        cancellation_reasons(session, at=at, reasons=reasons))
+
+
+# --- Portal activity ----------------------------------------------------------------------------
+
+CANCELLED_ACTION = CUSTOMER_ACTION_PREFIX + SUBSCRIPTION_CANCELLED
+OTHER_REASON = "Other"
+
+
+def portal_activity(session: Session, *, limit: int = 20) -> tuple[AuditRow, ...]:
+    """The customers' last actions, from the audit trail (newest first); one statement."""
+    rows = session.exec(
+        select(AuditEntry, Customer.display_name)
+        .outerjoin(Customer, Customer.id == AuditEntry.customer_id)
+        .where(col(AuditEntry.action).startswith(CUSTOMER_ACTION_PREFIX))
+        .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
+        .limit(limit)).all()
+    return tuple(AuditRow.of(entry, name) for entry, name in rows)
+
+
+def cancellation_reasons(session: Session, *, at: Moment, reasons: tuple[str, ...],
+                         days: int = 90) -> dict[str, int]:
+    """How many cancellations (now or at the term's end) customers gave each reason for in
+    the last `days` days, from the audit trail: the reasons offered, in their order, then
+    "Other" (a reason since removed from the list); one statement."""
+    since = datetime.combine(at.today - timedelta(days=days - 1), time(), tzinfo=UTC)
+    found = session.exec(select(AuditEntry.after).where(
+        AuditEntry.action == CANCELLED_ACTION, AuditEntry.created_at >= since)).all()
+    counts = dict.fromkeys((*reasons, OTHER_REASON), 0)
+    for after in found:
+        given = str((after or {}).get("reason", ""))
+        reason = next((r for r in reasons if given == r or given.startswith(r + ": ")),
+                      OTHER_REASON)
+        counts[reason] += 1
+    if not counts[OTHER_REASON] and OTHER_REASON not in reasons:
+        del counts[OTHER_REASON]
+    return counts

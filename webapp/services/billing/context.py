@@ -89,6 +89,14 @@ def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | str
     notifications.notify_org(ctx.session, event=event, title=org_title,
                              body=f"{customer.display_name}: {org_body}", now=ctx.now,
                              customer_id=customer.id)
+    # Every confirmation is of the customer's own action: the audit trail has it too.
+    details = {"number": sub.number, "title": org_title, "body": org_body,
+               "status": sub.status}
+    if sub.status in ("cancelled", "non_renewing") and sub.cancel_reason:
+        details["reason"] = sub.cancel_reason
+    notifications.record_customer_action(ctx.session, event=event, customer_id=customer.id,
+                                         subject_type="subscription", subject_id=sub.id,
+                                         details=details, now=ctx.now)
 
 
 def owned_subscription(session: Session, customer_id: int, subscription_id: int) -> Subscription:
