@@ -16,7 +16,7 @@ import click
 from flask import Flask
 
 from webapp import clock
-from webapp.db import db
+from webapp.db import db, write_intent
 
 
 def register(app: Flask) -> None:
@@ -37,6 +37,11 @@ def register(app: Flask) -> None:
         click.echo("Demo data loaded." if result.created else "Demo data already present.")
         if scale:
             _seed_scale(scale, seed)
+
+    @app.cli.command("backfill-mrr")
+    def backfill_mrr_command() -> None:
+        """Rebuild the MRR history of subscriptions older than the movements (issue 31)."""
+        _backfill_mrr()
 
     @app.cli.command("invite")
     @click.argument("email")
@@ -126,7 +131,6 @@ def _worker(module: str):
 
 def _seed_scale(customers: int, seed: int) -> None:
     """Add customers with long histories, committing after each batch."""
-    from webapp.db import write_intent
     from webapp.demo import scale as demo_scale
 
     started = time.monotonic()
@@ -139,5 +143,16 @@ def _seed_scale(customers: int, seed: int) -> None:
                        f"({time.monotonic() - started:.0f} s)")
         demo_scale.analyze(db.session)
         db.session.commit()
+    _backfill_mrr()
     click.echo(f"Added {customers} customers in {time.monotonic() - started:.0f} s; "
                f"log in as {demo_scale.BENCH_EMAIL} / {demo_scale.PASSWORD}.")
+
+
+def _backfill_mrr() -> None:
+    """MRR movements for the subscriptions that have none, rebuilt from their invoices."""
+    from webapp.services.billing import mrr
+
+    with write_intent():
+        written = mrr.backfill(db.session, now=clock.now())
+        db.session.commit()
+    click.echo(f"  {written} MRR movements rebuilt from invoices (estimated)")
