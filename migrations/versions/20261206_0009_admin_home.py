@@ -18,6 +18,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The admin-wide lists and the admin home's aggregates over every customer.
+_INDEXES = (
+    ('ix_subscription_start', 'subscription', ['start_date', 'id']),
+    ('ix_invoice_status_due', 'invoice', ['status', 'due_date']),
+    ('ix_invoice_issued', 'invoice', ['issue_date', 'id']),
+    ('ix_payment_status_paid', 'payment', ['status', 'paid_on']),
+    ('ix_payment_status_created', 'payment', ['status', 'created_at']),
+    ('ix_payment_created', 'payment', ['created_at', 'id']),
+)
+
+
 def upgrade() -> None:
     op.create_table(
         'mrr_movement',
@@ -31,6 +42,7 @@ def upgrade() -> None:
         sa.Column('before_den', sa.Integer(), nullable=False),
         sa.Column('after_num', sa.BigInteger(), nullable=False),
         sa.Column('after_den', sa.Integer(), nullable=False),
+        sa.Column('before_amount', sa.BigInteger(), nullable=False),
         sa.Column('after_amount', sa.BigInteger(), nullable=False),
         sa.Column('estimated', sa.Boolean(), nullable=False),
         sa.Column('created_at', UTCDateTime(), nullable=False),
@@ -43,9 +55,13 @@ def upgrade() -> None:
     op.create_index('ix_mrr_movement_moved_on', 'mrr_movement', ['moved_on', 'currency'])
     op.create_index('ix_mrr_movement_subscription', 'mrr_movement', ['subscription_id', 'id'])
     op.create_index('ix_mrr_movement_customer', 'mrr_movement', ['customer_id', 'moved_on'])
+    for name, table, columns in _INDEXES:
+        op.create_index(name, table, columns)
 
 
 def downgrade() -> None:
+    for name, table, _ in reversed(_INDEXES):
+        op.drop_index(name, table_name=table)
     op.drop_index('ix_mrr_movement_customer', table_name='mrr_movement')
     op.drop_index('ix_mrr_movement_subscription', table_name='mrr_movement')
     op.drop_index('ix_mrr_movement_moved_on', table_name='mrr_movement')

@@ -39,8 +39,9 @@ class MrrMovement(SQLModel, table=True):
     before_den: int
     after_num: int = Field(sa_column=Column(BigInteger, nullable=False))
     after_den: int
-    # The recurring amount per term after the change (net of ongoing coupons, before tax);
-    # 0 once it stopped counting. The renewals' amounts read it.
+    # The recurring amount per term before and after the change (net of ongoing coupons,
+    # before tax; 0 while it does not count): Σ after − before is a subscription's amount now.
+    before_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     after_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     # Rebuilt from invoices for subscriptions older than this table (an approximation).
     estimated: bool = Field(default=False)

@@ -34,3 +34,13 @@ def test_crowded_labels_are_thinned_and_empty_charts_still_have_an_axis():
                                 categories=months, values={"n": [0] * 12})
     assert [label.text for label in chart.labels] == months[::2]
     assert [t.value for t in chart.ticks] == [0, 1] and chart.segments == ()
+
+
+def test_a_few_long_names_are_shortened_to_their_slot_not_dropped():
+    names = [f"A rather long cancellation reason number {i}" for i in range(6)]
+    chart = charts.stacked_bars(title="T", value_label="V", category_label="C", currency=None,
+                                categories=names, values={"n": [1] * 6})
+    assert len(chart.labels) == 6
+    assert all(label.text.endswith("…") and len(label.text) < len(name)
+               for label, name in zip(chart.labels, names, strict=True))
+    assert [c for c, _ in chart.rows()] == names  # the table and the CSV keep them whole

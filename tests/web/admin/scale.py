@@ -29,7 +29,8 @@ def add_customers(session: Session, count: int, *, now: datetime) -> None:
     session.execute(insert(MrrMovement), [
         {"subscription_id": subs[cid], "customer_id": cid, "currency": "USD",
          "moved_on": today - timedelta(days=400), "kind": "new", "before_num": 0,
-         "before_den": 12, "after_num": 12_000, "after_den": 12, "after_amount": 1000,
+         "before_den": 12, "after_num": 12_000, "after_den": 12, "before_amount": 0,
+         "after_amount": 1000,
          "estimated": False, "created_at": now} for cid in ids])
     session.execute(insert(Invoice), [
         {"number": f"SCI-{i}", "customer_id": cid, "subscription_id": subs[cid],

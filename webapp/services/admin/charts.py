@@ -120,10 +120,10 @@ def stacked_bars(*, title: str, value_label: str, category_label: str, currency:
     ticks = tuple(Tick(v, y_of(v)) for v in range(bottom, top + 1, step))
     # A label is about 7 units a character. When crowded, a few long names (reasons) are
     # shortened to their slot, and many short ones (months) are named every `every`-th.
-    fits = max(3, int(slot // 7))
     every = max(1, math.ceil(max(len(c) for c in categories) * 7 / slot)) if count else 1
     if count <= 8:
         every = 1
+    fits = max(3, int(slot * every // 7))
     labels = tuple(Label(c if len(c) <= fits else c[:fits - 1] + "…",
                          round(LEFT + slot * i + slot / 2, 2))
                    for i, c in enumerate(categories) if i % every == 0)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 
-from sqlalchemy import Date, and_, bindparam, case, func, literal, literal_column
+from sqlalchemy import Date, and_, bindparam, case, func, literal
 from sqlmodel import Session, col, select
 
 from webapp.models import (
@@ -227,63 +227,54 @@ class SubscriptionFigures:
     scheduled_cancellations: int
 
 
-def _latest_movements():
-    latest = (select(func.max(MrrMovement.id).label("id"))
-              .group_by(MrrMovement.subscription_id).subquery("latest"))
-    return (select(MrrMovement.subscription_id, MrrMovement.after_num, MrrMovement.after_den,
-                   MrrMovement.after_amount, MrrMovement.kind)
-            .join(latest, latest.c.id == MrrMovement.id).subquery("current"))
-
-
 def subscription_figures(session: Session, *, at: Moment, window: Window) -> SubscriptionFigures:
-    """Counts and MRR by status, the window's cancellations, trials ending and renewals in
-    the next 7 and 30 days: one statement."""
-    current = _latest_movements()
+    """Counts by status, the window's cancellations and the trials ending (one statement over
+    the subscriptions), and MRR by status with the renewals of the next 7 and 30 days and
+    their amounts (one over the movements: a subscription's MRR and amount now are the sums of
+    its rows' after − before)."""
     today = at.today
-    counted_mrr = case((and_(col(Subscription.status).in_(COUNTED), current.c.kind != "churn"),
-                        current.c.after_num), else_=0)
-    amount = func.coalesce(current.c.after_amount, 0)
-    renewing = and_(Subscription.status == "live",
-                    Subscription.next_billing_date >= today)
-
-    def within(days: int):
-        return and_(renewing, Subscription.next_billing_date <= today + timedelta(days=days))
-
-    den = func.coalesce(current.c.after_den, literal_column("12"))
     rows = session.exec(
-        select(Subscription.status, Subscription.currency, den.label("den"),
-               func.count().label("n"), func.sum(counted_mrr).label("mrr"),
+        select(Subscription.status, func.count(),
                func.sum(case((and_(Subscription.cancelled_on >= window.start,
                                    Subscription.cancelled_on <= window.end), 1), else_=0)),
                func.sum(case((and_(Subscription.trial_end >= today,
                                    Subscription.trial_end <= today + timedelta(days=7)), 1),
-                             else_=0)),
-               func.sum(case((within(7), 1), else_=0)),
-               func.sum(case((within(7), amount), else_=0)),
-               func.sum(case((within(30), 1), else_=0)),
-               func.sum(case((within(30), amount), else_=0)))
-        .outerjoin(current, current.c.subscription_id == Subscription.id)
-        .group_by(Subscription.status, Subscription.currency, den)).all()
-    counts: dict[str, int] = defaultdict(int)
-    mrr: dict[str, dict[str, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
-    renewals_7: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    renewals_30: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    cancelled = trials = 0
-    for status, currency, den, n, mrr_sum, cancelled_n, trial_n, r7, a7, r30, a30 in rows:
-        counts[status] += n
-        if mrr_sum:
-            mrr[status][currency] += Fraction(int(mrr_sum), int(den))
-        cancelled += int(cancelled_n or 0) if status == "cancelled" else 0
-        trials += int(trial_n or 0) if status == "trial" else 0
-        for target, (count, total) in ((renewals_7, (r7, a7)), (renewals_30, (r30, a30))):
-            if count:
-                target[currency][0] += int(count)
-                target[currency][1] += int(total or 0)
+                             else_=0)))
+        .group_by(Subscription.status)).all()
+    counts = {status: int(n) for status, n, _, _ in rows}
+    cancelled = sum(int(c or 0) for status, _, c, _ in rows if status == "cancelled")
+    trials = sum(int(t or 0) for status, _, _, t in rows if status == "trial")
+
+    def within(days: int):
+        return and_(Subscription.status == "live", Subscription.next_billing_date >= today,
+                    Subscription.next_billing_date <= today + timedelta(days=days))
+
+    amount = MrrMovement.after_amount - MrrMovement.before_amount
+    moved = session.exec(
+        select(Subscription.status, *_DELTA_GROUPS,
+               func.sum(MrrMovement.after_num).label("after_sum"),
+               func.sum(MrrMovement.before_num).label("before_sum"),
+               func.sum(case((within(7), amount), else_=0)).label("amount_7"),
+               func.sum(case((within(30), amount), else_=0)).label("amount_30"))
+        .join(Subscription, Subscription.id == MrrMovement.subscription_id)
+        .where(col(Subscription.status).in_(COUNTED), MrrMovement.moved_on <= today)
+        .group_by(Subscription.status, *_DELTA_GROUPS)).all()
+    mrr = _fraction_sums(moved, lambda r: (r.status, r.currency))
+    renewal_amounts: dict[tuple[int, str], int] = defaultdict(int)
+    for row in moved:
+        renewal_amounts[7, row.currency] += int(row.amount_7 or 0)
+        renewal_amounts[30, row.currency] += int(row.amount_30 or 0)
+    renewing = session.exec(
+        select(Subscription.currency, func.sum(case((within(7), 1), else_=0)),
+               func.sum(case((within(30), 1), else_=0)))
+        .where(within(30)).group_by(Subscription.currency).order_by(Subscription.currency)).all()
     return SubscriptionFigures(
-        {s: StatusFigure(counts.get(s, 0), {c: half_up(v) for c, v in sorted(mrr[s].items())})
+        {s: StatusFigure(counts.get(s, 0), {c: half_up(v) for (st, c), v in sorted(mrr.items())
+                                            if st == s and v})
          for s in STATUS_PANEL}, cancelled, trials,
-        {c: tuple(v) for c, v in sorted(renewals_7.items())},
-        {c: tuple(v) for c, v in sorted(renewals_30.items())}, counts.get("non_renewing", 0))
+        {c: (int(n7), renewal_amounts[7, c]) for c, n7, _ in renewing if n7},
+        {c: (int(n30), renewal_amounts[30, c]) for c, _, n30 in renewing if n30},
+        counts.get("non_renewing", 0))
 
 
 # --- Receivables --------------------------------------------------------------------------------

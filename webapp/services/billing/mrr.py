@@ -125,13 +125,15 @@ def record(session: Session, changed: dict[int, datetime], *, timezone: str) -> 
         kind = movement(last=previous, counted=counted, mrr=mrr)
         if kind is None:
             continue
-        before = Mrr(previous.after_num, previous.after_den) \
-            if previous is not None and previous.kind != "churn" else ZERO
+        counted_before = previous is not None and previous.kind != "churn"
+        before = Mrr(previous.after_num, previous.after_den) if counted_before else ZERO
         now = changed[sub.id]
         row = MrrMovement(subscription_id=sub.id, customer_id=sub.customer_id,
                           currency=sub.currency, moved_on=today_in(timezone, now), kind=kind,
                           before_num=before.num, before_den=before.den, after_num=mrr.num,
-                          after_den=mrr.den, after_amount=amount, created_at=now)
+                          after_den=mrr.den,
+                          before_amount=previous.after_amount if counted_before else 0,
+                          after_amount=amount, created_at=now)
         session.add(row)
         written.append(row)
     session.flush()
@@ -249,15 +251,15 @@ def backfill(session: Session, *, now: datetime) -> int:
         terms = _term_amounts(session, [s.id for s in subs])
         rows = []
         for sub in subs:
-            before = ZERO
+            before, before_amount = ZERO, 0
             for day, kind, mrr, amount in _history(sub, items[sub.id], terms.get(sub.id, []),
                                                    today):
                 rows.append(MrrMovement(
                     subscription_id=sub.id, customer_id=sub.customer_id, currency=sub.currency,
                     moved_on=day, kind=kind, before_num=before.num, before_den=before.den,
-                    after_num=mrr.num, after_den=mrr.den, after_amount=amount, estimated=True,
-                    created_at=now))
-                before = mrr
+                    after_num=mrr.num, after_den=mrr.den, before_amount=before_amount,
+                    after_amount=amount, estimated=True, created_at=now))
+                before, before_amount = mrr, amount
         session.add_all(rows)
         session.flush()
         written += len(rows)
