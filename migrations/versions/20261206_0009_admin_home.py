@@ -26,6 +26,7 @@ _INDEXES = (
     ('ix_payment_status_paid', 'payment', ['status', 'paid_on']),
     ('ix_payment_status_created', 'payment', ['status', 'created_at']),
     ('ix_payment_created', 'payment', ['created_at', 'id']),
+    ('ix_credit_note_status', 'credit_note', ['status', 'currency']),
 )
 
 

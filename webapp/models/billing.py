@@ -289,7 +289,9 @@ class InvoiceLine(SQLModel, table=True):
 
 class CreditNote(SQLModel, table=True):
     __tablename__ = "credit_note"
-    __table_args__ = (Index("ix_credit_note_customer_issued", "customer_id", "issue_date"),)
+    __table_args__ = (Index("ix_credit_note_customer_issued", "customer_id", "issue_date"),
+                      # The admin home's unused credits across customers (issue 31).
+                      Index("ix_credit_note_status", "status", "currency"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=32, unique=True)

@@ -108,13 +108,20 @@ def _fraction_sums(rows, key) -> dict:
     return sums
 
 
-def mrr_on(session: Session, day: date) -> dict[str, Fraction]:
-    """Each currency's exact MRR at the end of `day`; one statement."""
-    rows = session.exec(
+def _mrr_rows(session: Session, day: date) -> list:
+    return list(session.exec(
         select(*_DELTA_GROUPS, func.sum(MrrMovement.after_num).label("after_sum"),
                func.sum(MrrMovement.before_num).label("before_sum"))
-        .where(MrrMovement.moved_on <= day).group_by(*_DELTA_GROUPS)).all()
+        .where(MrrMovement.moved_on <= day).group_by(*_DELTA_GROUPS)).all())
+
+
+def _exact(rows) -> dict[str, Fraction]:
     return {c: v for c, v in _fraction_sums(rows, lambda r: r.currency).items() if v}
+
+
+def mrr_on(session: Session, day: date) -> dict[str, Fraction]:
+    """Each currency's exact MRR at the end of `day`; one statement."""
+    return _exact(_mrr_rows(session, day))
 
 
 @dataclass(frozen=True)
@@ -173,10 +180,9 @@ def _month_of(value) -> date:
     return day.replace(day=1)
 
 
-def _denominators(session: Session) -> list[int]:
-    rows = session.exec(select(MrrMovement.after_den).distinct()).all() + \
-        session.exec(select(MrrMovement.before_den).distinct()).all()
-    return sorted({int(d) for d in rows} | {12})
+def _denominators(rows) -> list[int]:
+    """The denominators the movements up to today use (from `_mrr_rows`' groups)."""
+    return sorted({int(r.after_den) for r in rows} | {int(r.before_den) for r in rows} | {12})
 
 
 def _scaled(num, den, common: int, dens: list[int]):
@@ -184,11 +190,11 @@ def _scaled(num, den, common: int, dens: list[int]):
     return num * case(*((den == d, common // d) for d in dens), else_=0)
 
 
-def net_revenue_retention(session: Session, *, at: Moment) -> dict[str, Fraction]:
-    """Per currency: MRR today of the customers who had MRR 12 months ago ÷ their MRR then.
-    Two statements: the denominators in use, then the sums, exact over their common
-    multiple."""
-    dens = _denominators(session)
+def net_revenue_retention(session: Session, *, at: Moment,
+                          dens: list[int] | None = None) -> dict[str, Fraction]:
+    """Per currency: MRR today of the customers who had MRR 12 months ago ÷ their MRR then,
+    exact over the common multiple of the denominators in use (`dens`, else read first)."""
+    dens = dens if dens is not None else _denominators(_mrr_rows(session, at.today))
     common = math.lcm(*dens)
     delta = (_scaled(MrrMovement.after_num, MrrMovement.after_den, common, dens)
              - _scaled(MrrMovement.before_num, MrrMovement.before_den, common, dens))
@@ -414,11 +420,13 @@ class HomeFigures:
 def home_figures(session: Session, *, at: Moment, window: Window,
                  reasons: tuple[str, ...] = ()) -> HomeFigures:
     """Everything the admin home shows (`reasons`: the cancellation reasons offered)."""
-    exact = mrr_on(session, at.today)
+    rows = _mrr_rows(session, at.today)
+    exact = _exact(rows)
     return HomeFigures(
         window, {c: half_up(v) for c, v in sorted(exact.items())},
         {c: half_up(12 * v) for c, v in sorted(exact.items())},
-        revenue_history(session, at=at), net_revenue_retention(session, at=at),
+        revenue_history(session, at=at),
+        net_revenue_retention(session, at=at, dens=_denominators(rows)),
         subscription_figures(session, at=at, window=window), receivables(session, at=at),
         payment_figures(session, window=window), portal_activity(session),
         cancellation_reasons(session, at=at, reasons=reasons))
