@@ -139,14 +139,26 @@ def test_the_figures_take_the_same_statements_for_1_and_1000_customers(app, seed
     at = Moment(now, now.date(), "UTC")
     window = metrics.read_window({}, at.today)[0]
     engine = app.extensions["database"]
+
+    def lists_read():
+        lists.list_subscriptions(db.session, filters=lists.AdminSubscriptionFilters())
+        lists.list_invoices(db.session, filters=lists.AdminInvoiceFilters(status="overdue"),
+                            at=at)
+        lists.list_payments(db.session, filters=lists.AdminPaymentFilters())
+
     with app.app_context():
         with _count(engine) as few:
             metrics.home_figures(db.session, at=at, window=window)
+        with _count(engine) as few_lists:
+            lists_read()
         add_customers(db.session, 1000, now=now)
         db.session.commit()
         with _count(engine) as many:
             figures = metrics.home_figures(db.session, at=at, window=window)
+        with _count(engine) as many_lists:
+            lists_read()
     assert len(many) == len(few) <= 16
+    assert len(many_lists) == len(few_lists) <= 6
     by_status = figures.subscriptions.by_status
     assert by_status["live"].count + by_status["dunning"].count >= 1000
     assert figures.payments.dunning_count >= 250 and len(figures.payments.dunning) == 10
