@@ -125,4 +125,5 @@ def seed_demo(session: Session, *, now: datetime,
         # history comes from their invoices, as for a portal that predates the movements.
         session.info.pop(state_machine.CHANGED, None)
         mrr.backfill(session, now=now)
+        demo_billing.seed_activity(session, now=now)
     return DemoSeeded(created, jane.id, omar.id)
