@@ -7,12 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
+from tests.web.app.test_query_counts import count_queries
 from webapp import demo
 from webapp.db import db
 from webapp.services.admin import lists, metrics
@@ -122,20 +121,6 @@ def test_a_customer_cancellation_shows_in_the_activity_and_the_reasons_chart(app
     assert reasons() == before | {reason: 1}
 
 
-@contextmanager
-def _count(engine):
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 def test_the_figures_take_the_same_statements_for_1_and_1000_customers(app, seeded, now):
     """Constant: one customer (the demo's few), then a thousand more with subscriptions,
     invoices, payments and movements."""
@@ -152,15 +137,15 @@ def test_the_figures_take_the_same_statements_for_1_and_1000_customers(app, seed
         lists.list_payments(db.session, filters=lists.AdminPaymentFilters())
 
     with app.app_context():
-        with _count(engine) as few:
+        with count_queries(engine) as few:
             metrics.home_figures(db.session, at=at, window=window)
-        with _count(engine) as few_lists:
+        with count_queries(engine) as few_lists:
             lists_read()
         add_customers(db.session, 1000, now=now)
         db.session.commit()
-        with _count(engine) as many:
+        with count_queries(engine) as many:
             figures = metrics.home_figures(db.session, at=at, window=window)
-        with _count(engine) as many_lists:
+        with count_queries(engine) as many_lists:
             lists_read()
     assert len(many) == len(few) <= 16
     assert len(many_lists) == len(few_lists) <= 6

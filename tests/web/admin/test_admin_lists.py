@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlmodel import select
@@ -129,3 +130,21 @@ def test_csv_cells_are_not_formulas(app, client, admin, now):
         db.session.commit()
     rows = _csv(client.get("/admin/invoices.csv?currency=GBP"))
     assert rows[1][2] == "'=HYPERLINK(1)"
+
+
+def test_subscriptions_filter_by_plan_and_by_a_chosen_date_range(app, client, admin):
+    today = app.config["FIXED_NOW"].date()
+    with app.app_context():
+        from webapp.models import Plan
+        subs = db.session.exec(select(Subscription)).all()
+        plans = {p.id: p.code for p in db.session.exec(select(Plan)).all()}
+    code = plans[subs[0].plan_id]
+    html = client.get(f"/admin/subscriptions?plan={code}").get_data(as_text=True)
+    assert {int(i) for i in re.findall(r'id="subscription-row-(\d+)"', html)} == \
+        {s.id for s in subs if plans[s.plan_id] == code}
+    end = today.replace(day=28) if today.day < 28 else today
+    url = f"/admin/subscriptions?date=next_billing&from={today}&to={end.isoformat()}"
+    html = client.get(url).get_data(as_text=True)
+    assert {int(i) for i in re.findall(r'id="subscription-row-(\d+)"', html)} == \
+        {s.id for s in subs if s.next_billing_date and today <= s.next_billing_date <= end}
+    assert '<option value="next_billing" selected>' in html
