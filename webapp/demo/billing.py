@@ -283,6 +283,12 @@ def seed_omar(session: Session, *, customer: Customer, card: PaymentMethod, toda
     sub = b.subscription("basic-monthly", "live", today - timedelta(days=70), autocharge=True,
                          payment_method_id=card.id)
     b.bill_terms(sub, 3, paid=2, due_days=14)
+    # Trying the yearly plan: the admin home's "trials ending in the next 7 days" (issue 31).
+    trial_end = today + timedelta(days=5)
+    started = trial_end - timedelta(days=30)  # the plan's 30-day trial
+    b.subscription("pro-yearly", "trial", started, trial_start=started, trial_end=trial_end,
+                   current_term_start=started, current_term_end=trial_end,
+                   next_billing_date=trial_end)
 
 
 def renumber_chronologically(session: Session) -> None:

@@ -152,3 +152,21 @@ def test_the_figures_take_the_same_statements_for_1_and_1000_customers(app, seed
     by_status = figures.subscriptions.by_status
     assert by_status["live"].count + by_status["dunning"].count >= 1000
     assert figures.payments.dunning_count >= 250 and len(figures.payments.dunning) == 10
+
+
+def test_the_demo_makes_a_meaningful_page(app, seeded, now):
+    """Movements in several months, something overdue, a failed payment, a trial ending this
+    week, customer activity and a cancellation reason."""
+    at = Moment(now, now.date(), "UTC")
+    with app.app_context():
+        figures = metrics.home_figures(db.session, at=at,
+                                       window=metrics.read_window({}, at.today)[0],
+                                       reasons=("Too expensive",))
+    moving = {m.month for h in figures.history.values() for m in h.months
+              if any(m.moves.values())}
+    assert len(moving) >= 3
+    assert all(h.reconciles for h in figures.history.values())
+    assert any(figures.receivables.overdue.values())
+    assert figures.payments.failed and figures.payments.dunning
+    assert figures.subscriptions.trials_ending >= 1
+    assert figures.activity and sum(figures.cancellation_reasons.values()) >= 1
