@@ -33,6 +33,8 @@ def register(app: Flask) -> None:
             click.echo("Database already has data; demo not loaded.")
             return
         result = demo.seed_demo(db.session, now=clock.now())
+        if result.created:
+            demo.seed_demo_activity(db.session, now=clock.now())
         db.session.commit()
         click.echo("Demo data loaded." if result.created else "Demo data already present.")
         if scale:

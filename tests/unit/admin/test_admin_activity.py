@@ -26,7 +26,7 @@ def test_a_customer_cancelling_is_in_the_trail_with_the_reason(session, now):
         Subscription.status == "live").order_by(Subscription.id)).first()
     at = moment_on(now.date(), now)
     before = metrics.cancellation_reasons(session, at=at, reasons=reasons)
-    seeded_entries = session.exec(select(AuditEntry.id).order_by(AuditEntry.id.desc())).first()
+    seeded_entries = session.exec(select(AuditEntry.id).order_by(AuditEntry.id.desc())).first() or 0
     timing = cancelling.cancel_options(session, customer_id=sub.customer_id,
                                    subscription_id=sub.id, now=now).timings[0]
     cancelling.cancel(session, customer_id=sub.customer_id, subscription_id=sub.id, timing=timing,
@@ -53,7 +53,6 @@ def test_a_customer_cancelling_is_in_the_trail_with_the_reason(session, now):
     assert counts == {r: before[r] + (1 if r == reasons[1] else 0) for r in reasons}
     later = moment_on(now.date() + timedelta(days=90), now + timedelta(days=90))
     assert sum(metrics.cancellation_reasons(session, at=later, reasons=reasons).values()) == 0
-    # A reason no longer offered is counted as "Other" (with the demo's own, "Moved to the
-    # Pro plan", 75 days ago).
+    # A reason no longer offered is counted as "Other".
     assert metrics.cancellation_reasons(session, at=at, reasons=reasons[:1]) == \
-        {reasons[0]: 0, metrics.OTHER_REASON: 2}
+        {reasons[0]: 0, metrics.OTHER_REASON: before.get(metrics.OTHER_REASON, 0) + 1}
