@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, dataclass, replace
 
 from bench import database, report, server, wrk
+from webapp import demo
 from webapp.demo import scale
 
 
@@ -23,6 +24,7 @@ class Page:
     floor: str | None  # the floor it is compared with: "table" or "fragment"; None for floors
     htmx: bool = False
     judged: bool = True  # False: a reference shown beside the floor, with no target of its own
+    admin: bool = False  # requested signed in as the demo's admin (the back office)
 
 
 FLOOR_TABLE = Page("bare query + table", "/_bench/table", 'id="bench-table"', None)
@@ -56,6 +58,12 @@ def pages_for(client: server.Client) -> list[Page]:
         # The fragment htmx polls every second while a forwarded document's mail is queued.
         Page("htmx forward status (polled)", forward, '<section id="document-forward-status"',
              "fragment", htmx=True),
+        # The back office over every customer (issue 31): at least a third of /invoices' req/s.
+        Page("admin home /admin/", "/admin/", 'id="admin-home-panels"', "table", admin=True),
+        Page("admin /admin/subscriptions", "/admin/subscriptions", "Page 1 of", "table",
+             admin=True),
+        Page("admin /admin/invoices", "/admin/invoices", "Page 1 of", "table", admin=True),
+        Page("admin /admin/payments", "/admin/payments", "Page 1 of", "table", admin=True),
         LAYOUT,
         SIGNED_IN_FRAGMENT,
         FLOOR_TABLE,
@@ -63,11 +71,11 @@ def pages_for(client: server.Client) -> list[Page]:
     ]
 
 
-def verify(client: server.Client, pages: list[Page]) -> None:
+def verify(client: server.Client, admin: server.Client, pages: list[Page]) -> None:
     """Each URL answers 200 with its page's marker (not the login form, not a full page for
     the fragment)."""
     for page in pages:
-        status, body = client.get(page.path, htmx=page.htmx)
+        status, body = (admin if page.admin else client).get(page.path, htmx=page.htmx)
         problems = []
         if status != 200:
             problems.append(f"status {status}")
@@ -84,18 +92,20 @@ def measure(b: database.Backend, load: wrk.Load, warmup: int, rounds: int) -> di
     weighs on a page and its floor alike. Each figure is the median over the rounds."""
     with server.gunicorn(b) as base:
         client = server.login(base, scale.BENCH_EMAIL, scale.PASSWORD)
+        admin = server.login(base, *demo.ADMIN)
         pages = pages_for(client)
-        verify(client, pages)
+        verify(client, admin, pages)
         runs: dict[str, list[wrk.Result]] = {page.label: [] for page in pages}
         for round_number in range(rounds):
             for page in pages:
-                url, headers = base + page.path, client.headers(page.htmx)
+                url = base + page.path
+                headers = (admin if page.admin else client).headers(page.htmx)
                 if warmup and round_number == 0:
                     wrk.run(url, headers, load, duration=warmup)
                 runs[page.label].append(wrk.run(url, headers, load))
             print(f"[{b.name}] round {round_number + 1}/{rounds} done, load average "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
-        verify(client, pages)  # still logged in at the end
+        verify(client, admin, pages)  # still logged in at the end
     return {page.label: {"page": asdict(page), "runs": [asdict(r) for r in runs[page.label]],
                          "result": asdict(wrk.median(runs[page.label]))} for page in pages}
 

@@ -21,6 +21,7 @@ from bench import database
 from webapp.db import make_engine
 from webapp.demo import scale
 from webapp.models import Organization, User
+from webapp.services.admin import lists, metrics
 from webapp.services.billing import invoices
 from webapp.services.core.dates import Moment
 from webapp.services.home import overview
@@ -61,6 +62,15 @@ def service_calls(session: Session, customer_id: int, at: Moment, tax_rate_bp):
         ("outstanding", lambda: invoices.outstanding(session, customer_id=customer_id,
                                                      at=at)),
         ("dashboard", lambda: overview.dashboard(session, customer_id=customer_id, at=at)),
+        # The back office over every customer (issue 31).
+        ("admin home", lambda: metrics.home_figures(
+            session, at=at, window=metrics.read_window({}, at.today)[0])),
+        ("admin list_subscriptions", lambda: lists.list_subscriptions(
+            session, filters=lists.AdminSubscriptionFilters())),
+        ("admin list_invoices, overdue", lambda: lists.list_invoices(
+            session, filters=lists.AdminInvoiceFilters(status="overdue"), at=at)),
+        ("admin list_payments", lambda: lists.list_payments(
+            session, filters=lists.AdminPaymentFilters())),
     ]
 
 

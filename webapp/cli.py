@@ -16,7 +16,7 @@ import click
 from flask import Flask
 
 from webapp import clock
-from webapp.db import db
+from webapp.db import db, write_intent
 
 
 def register(app: Flask) -> None:
@@ -33,10 +33,17 @@ def register(app: Flask) -> None:
             click.echo("Database already has data; demo not loaded.")
             return
         result = demo.seed_demo(db.session, now=clock.now())
+        if result.created:
+            demo.seed_demo_activity(db.session, now=clock.now())
         db.session.commit()
         click.echo("Demo data loaded." if result.created else "Demo data already present.")
         if scale:
             _seed_scale(scale, seed)
+
+    @app.cli.command("backfill-mrr")
+    def backfill_mrr_command() -> None:
+        """Rebuild the MRR history of subscriptions older than the movements (issue 31)."""
+        _backfill_mrr()
 
     @app.cli.command("invite")
     @click.argument("email")
@@ -143,7 +150,6 @@ def _worker(module: str):
 
 def _seed_scale(customers: int, seed: int) -> None:
     """Add customers with long histories, committing after each batch."""
-    from webapp.db import write_intent
     from webapp.demo import scale as demo_scale
 
     started = time.monotonic()
@@ -156,5 +162,16 @@ def _seed_scale(customers: int, seed: int) -> None:
                        f"({time.monotonic() - started:.0f} s)")
         demo_scale.analyze(db.session)
         db.session.commit()
+    _backfill_mrr()
     click.echo(f"Added {customers} customers in {time.monotonic() - started:.0f} s; "
                f"log in as {demo_scale.BENCH_EMAIL} / {demo_scale.PASSWORD}.")
+
+
+def _backfill_mrr() -> None:
+    """MRR movements for the subscriptions that have none, rebuilt from their invoices."""
+    from webapp.services.billing import mrr
+
+    with write_intent():
+        written = mrr.backfill(db.session, now=clock.now())
+        db.session.commit()
+    click.echo(f"  {written} MRR movements rebuilt from invoices (estimated)")

@@ -15,6 +15,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from webapp.services.billing import mrr
+
+# Every session records the MRR movements its transaction noted, before it commits (issue 31).
+mrr.install()
+
 _write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
 
 

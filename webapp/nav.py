@@ -45,6 +45,9 @@ CUSTOMER_NAV: tuple[NavEntry, ...] = (
 ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Admin home", "admin.index"),
     NavEntry("Customers", "admin_customers.index"),
+    NavEntry("Subscriptions", "admin_lists.subscriptions"),
+    NavEntry("Invoices", "admin_lists.invoices"),
+    NavEntry("Payments", "admin_lists.payments"),
     NavEntry("Catalog", "admin_catalog.index"),
     NavEntry("Import", "admin_import.show"),
     NavEntry("Audit log", "admin_audit.index"),

@@ -16,6 +16,7 @@ from webapp.blueprints import (
     admin_estimates,
     admin_gateway,
     admin_import,
+    admin_lists,
     admin_projects,
     admin_reviews,
     admin_subscriptions,
@@ -54,8 +55,8 @@ BLUEPRINTS = (
     invoices, credits, payments, pay, payment_methods, documents, statements,
     estimates, projects, timesheets, profile, messages, reviews,
     admin, admin_customers, admin_catalog, admin_subscriptions, admin_billing, admin_import,
-    admin_audit, admin_gateway, admin_estimates, admin_projects, admin_timesheets, admin_reviews,
-    preferences, admin_brand, notifications, stripe_webhooks, admin_webhooks,
+    admin_audit, admin_lists, admin_gateway, admin_estimates, admin_projects, admin_timesheets,
+    admin_reviews, preferences, admin_brand, notifications, stripe_webhooks, admin_webhooks,
 )
 
 

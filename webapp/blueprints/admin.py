@@ -1,16 +1,71 @@
-"""The organization's admin pages; customers get 404 here."""
+"""The organization's admin pages; customers get 404 here. The admin home (issue 31): the
+business at a glance, for a date window read from GET parameters; htmx swaps the panels."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
 
+from flask import Blueprint, abort, request
+
+from webapp.blueprints.admin_lists import csv_response
+from webapp.context import moment
+from webapp.db import db
+from webapp.htmx import render_page
 from webapp.login import admin_required
+from webapp.services.admin import charts, lists, metrics
+from webapp.services.core import preferences
+from webapp.services.core.money import to_decimal
+
+STATUS_LABELS = {"trial": "Trial", "live": "Live", "non_renewing": "Non-renewing",
+                 "paused": "Paused", "unpaid": "Unpaid", "dunning": "Dunning"}
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _figures():
+    at = moment()
+    window, messages = metrics.read_window(request.args, at.today)
+    reasons = tuple(preferences.load(db.session).cancellation_reasons or ())
+    return at, metrics.home_figures(db.session, at=at, window=window, reasons=reasons), \
+        messages
+
+
+def _charts(figures: metrics.HomeFigures) -> dict:
+    """Each currency's charts, by name (the page draws them, the CSV lists their data)."""
+    return {
+        "mrr": {c: charts.mrr_chart(h) for c, h in figures.history.items()},
+        "movements": {c: charts.movements_chart(h) for c, h in figures.history.items()},
+        "aging": {c: charts.aging_chart(figures.receivables, c)
+                  for c in figures.receivables.aging},
+        "reasons": {"all": charts.reasons_chart(figures.cancellation_reasons)}
+        if figures.cancellation_reasons else {},
+    }
 
 
 @bp.get("/")
 @admin_required
 def index():
-    """The admins' start page."""
-    return render_template("admin/index.html")
+    """The admins' start page: revenue, subscriptions, receivables and payments."""
+    at, figures, messages = _figures()
+    return render_page("admin/home/index.html", "admin_home_panels", figures=figures,
+                       charts=_charts(figures), window=figures.window, messages=messages,
+                       windows=metrics.WINDOWS, today=at.today, timedelta=timedelta,
+                       status_labels=STATUS_LABELS, aging_labels=lists.AGING_LABELS)
+
+
+@bp.get("/home/<name>.csv")
+@admin_required
+def chart_csv(name: str):
+    """A chart's data for one currency (`?currency=`), as the chart and its table show it."""
+    _, figures, _ = _figures()
+    key = request.args.get("currency", "all")
+    chart = _charts(figures).get(name, {}).get(key)
+    if chart is None:
+        abort(404)
+    if chart.currency is None:  # counts
+        rows = [(chart.category_label, *chart.series), *((c, *v) for c, v in chart.rows())]
+    else:
+        rows = [(chart.category_label, "currency", *chart.series)]
+        rows += [(category, chart.currency, *(to_decimal(v, chart.currency) for v in values))
+                 for category, values in chart.rows()]
+    return csv_response(rows, f"{name}-{key}.csv")

@@ -283,6 +283,12 @@ def seed_omar(session: Session, *, customer: Customer, card: PaymentMethod, toda
     sub = b.subscription("basic-monthly", "live", today - timedelta(days=70), autocharge=True,
                          payment_method_id=card.id)
     b.bill_terms(sub, 3, paid=2, due_days=14)
+    # Trying the yearly plan: the admin home's "trials ending in the next 7 days" (issue 31).
+    trial_end = today + timedelta(days=5)
+    started = trial_end - timedelta(days=30)  # the plan's 30-day trial
+    b.subscription("pro-yearly", "trial", started, trial_start=started, trial_end=trial_end,
+                   current_term_start=started, current_term_end=trial_end,
+                   next_billing_date=trial_end)
 
 
 def renumber_chronologically(session: Session) -> None:
@@ -301,3 +307,32 @@ def renumber_chronologically(session: Session) -> None:
         for row, number in zip(rows, numbers, strict=True):
             row.number = number
         session.flush()
+
+
+def seed_activity(session: Session, *, now: datetime) -> None:
+    """The demo's portal activity, as the services record it (issue 31): the demo's
+    cancellations with their reasons and its reviews and messages were written as they
+    stand, so their audit entries are added here, on their days."""
+    from webapp.models import CustomerMessage, Review
+    from webapp.services.core.notifications import record_customer_action
+
+    for sub in session.exec(select(Subscription).where(Subscription.status == "cancelled",
+                                                       Subscription.cancel_reason != "")):
+        when = datetime.combine(sub.cancelled_on, now.timetz())
+        record_customer_action(session, event="subscription_cancelled",
+                               customer_id=sub.customer_id, subject_type="subscription",
+                               subject_id=sub.id,
+                               details={"number": sub.number, "status": sub.status,
+                                        "title": f"{sub.number} cancelled by the customer",
+                                        "reason": sub.cancel_reason}, now=when)
+    for review in session.exec(select(Review)):
+        record_customer_action(session, event="review_submitted", customer_id=review.customer_id,
+                               subject_type="customer", subject_id=review.customer_id,
+                               details={"title": f"A {review.rating}-star review"},
+                               now=review.created_at)
+    for message in session.exec(select(CustomerMessage)):
+        record_customer_action(session, event="customer_message",
+                               customer_id=message.customer_id, subject_type="customer",
+                               subject_id=message.customer_id,
+                               details={"title": f"Message: {message.subject}"},
+                               now=message.created_at)

@@ -18,6 +18,7 @@ from webapp.models.core import *  # noqa: E402,F403
 from webapp.models.documents import *  # noqa: E402,F403
 from webapp.models.engagement import *  # noqa: E402,F403
 from webapp.models.gateway import *  # noqa: E402,F403
+from webapp.models.metrics import *  # noqa: E402,F403
 from webapp.models.notifications import *  # noqa: E402,F403
 from webapp.models.outbox import *  # noqa: E402,F403
 from webapp.models.preferences import *  # noqa: E402,F403

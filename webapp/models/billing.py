@@ -144,6 +144,8 @@ class Subscription(SQLModel, table=True):
         # renewal reminders by next billing date, scheduled pauses by pause date.
         Index("ix_subscription_status_next_billing", "status", "next_billing_date"),
         Index("ix_subscription_status_pause_on", "status", "pause_on"),
+        # The admin's list of every customer's subscriptions, newest first (issue 31).
+        Index("ix_subscription_start", "start_date", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -229,6 +231,10 @@ class Invoice(SQLModel, table=True):
         # A status filter keeps the list's newest-first order (and serves the balances).
         Index("ix_invoice_customer_status_issued", "customer_id", "status", "issue_date", "id"),
         Index("ix_invoice_subscription", "subscription_id", "issue_date"),
+        # The admin home's receivables (open invoices by due date) and the admin's list of
+        # every customer's invoices, newest first (issue 31).
+        Index("ix_invoice_status_due", "status", "due_date"),
+        Index("ix_invoice_issued", "issue_date", "id"),
         # Invoices the engine makes on its own are unique per term, so a re-run is harmless.
         Index("uq_invoice_engine_term", "subscription_id", "period_start", "kind", unique=True,
               sqlite_where=text("kind IN ('first_term', 'renewal')"),
@@ -283,7 +289,9 @@ class InvoiceLine(SQLModel, table=True):
 
 class CreditNote(SQLModel, table=True):
     __tablename__ = "credit_note"
-    __table_args__ = (Index("ix_credit_note_customer_issued", "customer_id", "issue_date"),)
+    __table_args__ = (Index("ix_credit_note_customer_issued", "customer_id", "issue_date"),
+                      # The admin home's unused credits across customers (issue 31).
+                      Index("ix_credit_note_status", "status", "currency"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=32, unique=True)
@@ -314,6 +322,11 @@ class Payment(SQLModel, table=True):
         UniqueConstraint("customer_id", "idempotency_key"),
         # Payments Made lists newest paid first.
         Index("ix_payment_customer_paid", "customer_id", "paid_on", "id"),
+        # The admin home's payments (succeeded by day paid, failed by day tried) and the
+        # admin's list of every customer's payments, newest first (issue 31).
+        Index("ix_payment_status_paid", "status", "paid_on"),
+        Index("ix_payment_status_created", "status", "created_at"),
+        Index("ix_payment_created", "created_at", "id"),
         # The tick's sweep for charges left pending: only pending rows are indexed.
         Index("ix_payment_pending_created", "created_at", "id",
               sqlite_where=text("status = 'pending'"),

@@ -200,6 +200,7 @@ def write(session: Session, *, actor: Actor, customer: Customer, plan: Plan,
                                        applied_at=now))
     session.flush()
     events.emit(session, "subscription.created", events.public("subscription", sub), now=now)
+    state_machine.changed(session, sub.id, now=now)  # its MRR movement, if it counts already
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label, action=action,
                  subject_type="subscription", subject_id=sub.id, before={},
                  after={"number": sub.number, "plan": plan.code, "status": sub.status,

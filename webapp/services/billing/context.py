@@ -13,7 +13,14 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from webapp.models import Customer, Organization, Preferences, Subscription
-from webapp.services.core import dates, locales, notifications, outbox, preferences
+from webapp.services.core import (
+    dates,
+    locales,
+    notifications,
+    outbox,
+    preferences,
+    state_machine,
+)
 from webapp.services.core.dates import Dated, Moment, format_day
 from webapp.services.core.errors import NotFound
 from webapp.services.core.money import format_money
@@ -70,6 +77,7 @@ def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | str
     customer's locale when the mail is sent); the subject, a stored header, is written in
     that locale now."""
     customer = ctx.session.get(Customer, sub.customer_id)
+    state_machine.changed(ctx.session, sub.id, now=ctx.now)  # a coupon may have moved its MRR
     outbox.enqueue(ctx.session, template="subscription_update", to=customer.email,
                    subject=dates.say(subject, locales.for_customer(customer.locale,
                                                                     ctx.org.locale)),
@@ -81,6 +89,14 @@ def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | str
     notifications.notify_org(ctx.session, event=event, title=org_title,
                              body=f"{customer.display_name}: {org_body}", now=ctx.now,
                              customer_id=customer.id)
+    # Every confirmation is of the customer's own action: the audit trail has it too.
+    details = {"number": sub.number, "title": org_title, "body": org_body,
+               "status": sub.status}
+    if sub.status in ("cancelled", "non_renewing") and sub.cancel_reason:
+        details["reason"] = sub.cancel_reason
+    notifications.record_customer_action(ctx.session, event=event, customer_id=customer.id,
+                                         subject_type="subscription", subject_id=sub.id,
+                                         details=details, now=ctx.now)
 
 
 def owned_subscription(session: Session, customer_id: int, subscription_id: int) -> Subscription:

@@ -116,7 +116,7 @@ def read_filters(params: Mapping[str, str]) -> tuple[InvoiceFilters, list[str]]:
     return filters, reader.messages
 
 
-def _status_condition(status: str, today):
+def status_condition(status: str, today):
     settled = Invoice.amount_paid + Invoice.credits_applied
     if status == "paid":
         return Invoice.status == "paid"
@@ -149,7 +149,7 @@ def _list_statements(status: str | None, date_from: bool, date_to: bool, subscri
     past the last page."""
     conditions = [Invoice.customer_id == bindparam("customer_id")]
     if status:
-        conditions.append(_status_condition(status, bindparam("today", type_=Date)))
+        conditions.append(status_condition(status, bindparam("today", type_=Date)))
     conditions += date_range(Invoice.issue_date, date_from, date_to)
     if subscription:
         conditions.append(Invoice.subscription_id == bindparam("subscription_id"))

@@ -14,7 +14,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Notification, Organization
-from webapp.services.core import bulk, outbox, preferences
+from webapp.services.core import audit, bulk, outbox, preferences
 from webapp.services.core.errors import NotFound
 
 # Emailed to the organization (when the preference is on).
@@ -31,6 +31,14 @@ EMAILED_EVENTS: frozenset[str] = frozenset({
     ESTIMATE_ACCEPTED, ESTIMATE_DECLINED, MESSAGE_RECEIVED, PROFILE_CHANGED,
 })
 # Any other event name (e.g. "subscription_paused") goes to the admin list only.
+# Events only a customer's own action causes (engagement's names are written out: core knows
+# no feature): each is an audit entry too, so one trail says who did what (issue 31). A
+# customer's subscription actions are recorded by billing.context.confirm.
+CUSTOMER_ACTIONS: frozenset[str] = frozenset({
+    REVIEW_SUBMITTED, ESTIMATE_ACCEPTED, ESTIMATE_DECLINED, "customer_message", "comment_added",
+    "time_entries_decided",
+})
+CUSTOMER_ACTION_PREFIX = "customer."  # an audit entry's action: "customer.review_submitted"
 # A charge that succeeded after the portal had marked it failed (services/charges.py).
 LATE_PAYMENT = "late_payment"
 
@@ -44,6 +52,10 @@ def notify_org(session: Session, *, event: str, title: str, body: str, now: date
                         created_at=now)
     session.add(note)
     session.flush()
+    if event in CUSTOMER_ACTIONS and customer_id is not None:
+        record_customer_action(session, event=event, customer_id=customer_id,
+                               subject_type="customer", subject_id=customer_id,
+                               details={"title": title, "body": body}, now=now)
     org = _mailed_organization(session, event)
     if org is not None:
         customer = session.get(Customer, customer_id) if customer_id is not None else None
@@ -52,6 +64,19 @@ def notify_org(session: Session, *, event: str, title: str, body: str, now: date
                        context={"title": title, "body": body, "event": event},
                        reply_to=customer.email if customer else None, now=now)
     return note
+
+
+def record_customer_action(session: Session, *, event: str, customer_id: int, subject_type: str,
+                           subject_id: int | None, details: dict, now: datetime) -> None:
+    """The audit entry of a customer's action: the customer as the actor, the event as the
+    action ("customer.<event>"), what the organization was told as its details."""
+    customer = session.get(Customer, customer_id)
+    audit.record(session, actor_user_id=None,
+                 actor_label=customer.display_name if customer else "A customer",
+                 action=CUSTOMER_ACTION_PREFIX + event, subject_type=subject_type,
+                 subject_id=subject_id, before={},
+                 after={k: (v[:1000] if isinstance(v, str) else v) for k, v in details.items()},
+                 now=now, customer_id=customer_id)
 
 
 def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str, int | None]],

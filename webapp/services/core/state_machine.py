@@ -99,3 +99,15 @@ def transition(session: Session, sub: Subscription, event: str, to: str, *, now:
     if webhook_type is not None:
         events.emit(session, webhook_type, events.public("subscription", sub), now=now,
                     previous={"status": before})
+    changed(session, sub.id, now=now)
+
+
+CHANGED = "subscriptions_changed"  # session.info key: {subscription id: when it changed}
+
+
+def changed(session: Session, subscription_id: int, *, now: datetime) -> None:
+    """Note that a subscription's state or items changed in this transaction: its MRR
+    movement, if any, is recorded before the commit (billing/mrr.py, issue 31). Every
+    transition notes itself; a change of items (billing.changes) or a new subscription
+    (admin.subscriptions) notes itself here."""
+    session.info.setdefault(CHANGED, {})[subscription_id] = now
