@@ -92,8 +92,9 @@ def test_pages_load_their_scripts_without_content_security_policy_violations(pag
 def test_the_admin_logs_in_and_sees_the_admin_page(page):
     login(page, *demo.ADMIN)
 
-    assert path_of(page) == "/admin/"
-    assert page.get_by_role("heading", level=1).inner_text() == "Admin"
+    assert path_of(page) == "/admin/"  # the admin home (issue 31): the business at a glance
+    assert page.get_by_role("heading", level=1).inner_text() == \
+        "Northwind Cloud Ltd at a glance"
 
 
 def test_on_a_phone_the_sidebar_and_content_fit_without_sideways_scrolling(open_page):
