@@ -92,7 +92,7 @@ def measure(b: database.Backend, load: wrk.Load, warmup: int, rounds: int) -> di
     weighs on a page and its floor alike. Each figure is the median over the rounds."""
     with server.gunicorn(b) as base:
         client = server.login(base, scale.BENCH_EMAIL, scale.PASSWORD)
-        admin = server.login(base, *demo.ADMIN)
+        admin = server.login(base, *demo.ADMIN, home="/admin/")
         pages = pages_for(client)
         verify(client, admin, pages)
         runs: dict[str, list[wrk.Result]] = {page.label: [] for page in pages}

@@ -134,7 +134,7 @@ class Client:
         raise RuntimeError(f"POST {path} did not redirect")
 
 
-def login(base: str, email: str, password: str) -> Client:
+def login(base: str, email: str, password: str, home: str = "/") -> Client:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     opener.addheaders = [("User-Agent", USER_AGENT)]
@@ -151,7 +151,7 @@ def login(base: str, email: str, password: str) -> Client:
     # One page as a browser would load it next: its response adds the CSRF secret to the
     # session, and a browser sends that cookie from then on (a cookie without it would make
     # every request mint a new secret and re-sign the session, which no browser causes).
-    with opener.open(f"{base}/", timeout=30):
+    with opener.open(f"{base}{home}", timeout=30):  # the admin's home is /admin/
         pass
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     return Client(base, cookie)
