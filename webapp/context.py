@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from flask import Flask, g, request
 from flask_login import current_user
 from jinja2 import pass_context
@@ -129,6 +130,12 @@ def localdate_filter(ctx: Context, value: datetime | date | None, fmt: str = "me
         org = _org(ctx)
         return format_day(value, _locale(ctx), timezone=org.timezone if org else None, fmt=fmt)
     return format_day(value, _locale(ctx), fmt=fmt)
+
+
+@pass_context
+def count_filter(ctx: Context, value: int) -> str:
+    """{{ page.at_least|number }}: a count as the reader writes numbers ("10,025", "10.025")."""
+    return format_decimal(value, locale=_locale(ctx))
 
 
 @pass_context

@@ -10,6 +10,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from webapp.context import (
+    count_filter,
     current_locale,
     current_org,
     localdate_filter,
@@ -27,6 +28,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["localdate"] = localdate_filter
     app.jinja_env.filters["localdatetime"] = localdatetime_filter
     app.jinja_env.filters["rate"] = rate_filter
+    app.jinja_env.filters["number"] = count_filter
     app.jinja_env.filters["locale_label"] = locales.label  # "Deutsch (Deutschland) (de_DE)"
     app.jinja_env.globals["badge"] = badge
     app.jinja_env.globals["badge_on"] = badge_on

@@ -109,6 +109,26 @@ def test_the_pager_keeps_the_filters(app, client, admin, now):
     assert second.count('id="invoice-row-') == 5
 
 
+def test_across_every_customer_a_list_counts_only_so_far_past_its_page(app, client, admin, now,
+                                                                      monkeypatch):
+    """An exact total across every customer reads every matching row (a million invoices);
+    the admin lists count at most COUNT_AHEAD rows past the page and then say "more than"."""
+    from tests.factories import make_customer, make_invoice
+    from webapp.services.admin import lists
+    with app.app_context():
+        customer = make_customer(db.session, now=now, email="many@example.com", currency="GBP")
+        for _ in range(30):
+            make_invoice(db.session, customer=customer, now=now)
+        db.session.commit()
+    monkeypatch.setattr(lists, "COUNT_AHEAD", 2)  # page 1 counts up to 25 + 2 + 1 rows
+    first = client.get("/admin/invoices?currency=GBP").get_data(as_text=True)
+    assert "Page 1 · more than 27 in all" in first and "Page 1 of" not in first
+    assert 'href="/admin/invoices?currency=GBP&amp;page=2"' in first
+    second = client.get("/admin/invoices?currency=GBP&page=2",
+                        headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Page 2 of 2 · 30 in all" in second and second.count('id="invoice-row-') == 5
+
+
 def test_the_payment_list_shows_succeeded_payments_unless_asked(app, client, admin):
     with app.app_context():
         failed = db.session.exec(select(Payment).where(Payment.status == "failed")).all()

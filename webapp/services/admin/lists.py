@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import Date, DateTime, Select, and_, bindparam, func, or_
+from sqlalchemy import Date, DateTime, Select, and_, bindparam, or_
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Invoice, Payment, Plan, Subscription
@@ -29,6 +29,7 @@ from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
     Page,
+    capped_count,
     counted_page,
     date_range,
     matching,
@@ -43,6 +44,10 @@ from webapp.services.subscriptions.views import STATUSES as SUBSCRIPTION_STATUSE
 from webapp.services.subscriptions.views import SubscriptionRow
 
 CSV_LIMIT = 100_000  # rows in one download; a bigger export narrows the filters first
+# The lists count at most this many rows past the page shown ("more than 10,025 in all"):
+# an exact count across every customer reads every matching row.
+COUNT_AHEAD = 10_000
+NO_COUNT = {"count_limit": 0}  # a download reads the rows, not their number
 
 
 def _args(values: Mapping[str, object], page: int, overrides: Mapping[str, object]) -> dict:
@@ -127,7 +132,7 @@ def _subscription_statements(status: bool, plan: bool, currency: bool, customer:
     if customer:
         conditions.append(Subscription.customer_id == bindparam("customer_id"))
     conditions += date_range(_SUBSCRIPTION_DATE_COLUMNS[date_field], date_from, date_to)
-    count = select(func.count()).select_from(Subscription).where(*conditions)
+    count = capped_count(Subscription, *conditions)
     rows = (select(*columns(Subscription.__table__), *plan_columns(),
                    Customer.display_name.label("customer_name"), matching(count))
             .select_from(join_plan().join(Customer, Customer.id == Subscription.customer_id))
@@ -166,9 +171,10 @@ def list_subscriptions(session: Session, *, filters: AdminSubscriptionFilters,
     """One page of every customer's subscriptions: three statements (page, addons, coupons)."""
     count, rows = _subscription_statements(*_subscription_shape(filters))
     page = counted_page(session, rows, count, _subscription_params(filters), filters.page,
-                        page_size, lambda row: (with_plan(row), row.customer_name))
+                        page_size, lambda row: (with_plan(row), row.customer_name),
+                        cap=COUNT_AHEAD)
     return Page(tuple(_subscription_rows(session, list(page.items))), page.number, page.size,
-                page.total)
+                page.total, page.capped)
 
 
 SUBSCRIPTION_CSV_HEADER = ("number", "customer_id", "customer", "plan", "status", "currency",
@@ -181,7 +187,7 @@ def subscriptions_csv(session: Session, *, filters: AdminSubscriptionFilters,
     batches of 1,000 so the items come in a constant number of statements per batch."""
     yield SUBSCRIPTION_CSV_HEADER
     _, rows = _subscription_statements(*_subscription_shape(filters))
-    params = _subscription_params(filters)
+    params = _subscription_params(filters) | NO_COUNT
     for offset in range(0, CSV_LIMIT, 1000):
         found = [(with_plan(r), r.customer_name)
                  for r in read(session, rows, {**params, "offset": offset, "limit": 1000})]
@@ -301,7 +307,7 @@ def _invoice_statements(status: str | None, currency: bool, customer: bool, agin
     if aging:
         conditions.append(aging_condition(aging, today))
     conditions += date_range(Invoice.issue_date, date_from, date_to)
-    count = select(func.count()).select_from(Invoice).where(*conditions)
+    count = capped_count(Invoice, *conditions)
     order = [getattr(Invoice, name).desc() if descending else getattr(Invoice, name).asc()
              for name, descending in INVOICE_SORTS[sort]]
     page = (select(*_INVOICE_COLUMNS).where(*conditions).order_by(*order)
@@ -337,7 +343,7 @@ def list_invoices(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
     """One page of every customer's invoices: one statement (two past the last page)."""
     count, rows = _invoice_statements(*_invoice_shape(filters))
     return counted_page(session, rows, count, _invoice_params(filters, at.today), filters.page,
-                        page_size, lambda row: _invoice_row(row, at.today))
+                        page_size, lambda row: _invoice_row(row, at.today), cap=COUNT_AHEAD)
 
 
 INVOICE_CSV_HEADER = ("number", "customer_id", "customer", "subscription", "issue_date",
@@ -348,7 +354,7 @@ def invoices_csv(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
                  ) -> Iterator[tuple]:
     yield INVOICE_CSV_HEADER
     _, rows = _invoice_statements(*_invoice_shape(filters))
-    params = _invoice_params(filters, at.today) | {"offset": 0, "limit": CSV_LIMIT}
+    params = _invoice_params(filters, at.today) | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}
     for row in read(session, rows, params):
         i = _invoice_row(row, at.today)
         yield (i.number, i.customer_id, i.customer_name, i.subscription_number or "",
@@ -434,7 +440,7 @@ def _payment_statements(status: bool, kind: bool, method: bool, currency: bool, 
         conditions.append(or_(Payment.paid_on <= bindparam("date_to", type_=Date),
                               and_(Payment.paid_on.is_(None), Payment.created_at < bindparam(
                                   "to_instant", type_=DateTime(timezone=True)))))
-    count = select(func.count()).select_from(Payment).where(*conditions)
+    count = capped_count(Payment, *conditions)
     rows = (select(*_PAYMENT_COLUMNS, Customer.display_name.label("customer_name"),
                    matching(count))
             .join(Customer, Customer.id == Payment.customer_id).where(*conditions)
@@ -479,7 +485,7 @@ def list_payments(session: Session, *, filters: AdminPaymentFilters,
     """One page of every customer's payments and refunds, newest first: one statement."""
     count, rows = _payment_statements(*_payment_shape(filters))
     return counted_page(session, rows, count, _payment_params(filters), filters.page,
-                        page_size, _payment_row)
+                        page_size, _payment_row, cap=COUNT_AHEAD)
 
 
 PAYMENT_CSV_HEADER = ("number", "customer_id", "customer", "date", "kind", "status", "method",
@@ -489,7 +495,7 @@ PAYMENT_CSV_HEADER = ("number", "customer_id", "customer", "date", "kind", "stat
 def payments_csv(session: Session, *, filters: AdminPaymentFilters) -> Iterator[tuple]:
     yield PAYMENT_CSV_HEADER
     _, rows = _payment_statements(*_payment_shape(filters))
-    params = _payment_params(filters) | {"offset": 0, "limit": CSV_LIMIT}
+    params = _payment_params(filters) | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}
     for row in read(session, rows, params):
         p = _payment_row(row)
         yield (p.number, p.customer_id, p.customer_name, p.day.isoformat() if p.day else "",

@@ -11,7 +11,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Date, Executable, Label, Result, Row, Select, bindparam
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Executable,
+    Label,
+    Result,
+    Row,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+)
 from sqlmodel import Session
 
 from webapp.services.core import text
@@ -84,6 +96,9 @@ class Page(Generic[T]):
     number: int
     size: int
     total: int
+    # The total was counted only up to a limit and reached it: there are more than
+    # `total - 1` (`capped_count`).
+    capped: bool = False
 
     @property
     def has_previous(self) -> bool:
@@ -96,6 +111,11 @@ class Page(Generic[T]):
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.size))
+
+    @property
+    def at_least(self) -> int:
+        """How many there are at least, when the count was capped."""
+        return self.total - 1 if self.capped else self.total
 
     @property
     def offset(self) -> int:
@@ -120,17 +140,30 @@ def matching(count: Select) -> Label:
 
 def counted_page(session: Session, rows: Executable, count: Executable,
                  params: Mapping[str, object], number: int, size: int,
-                 make: Callable[[Row], T]) -> Page[T]:
+                 make: Callable[[Row], T], *, cap: int | None = None) -> Page[T]:
     """Page `number` of `rows` (a statement with a `matching()` column and `offset` and
     `limit` parameters), each row made into an item. `count` runs only past the last page,
-    where no row is left to say how many there are."""
+    where no row is left to say how many there are. With `cap` (a `capped_count` statement),
+    the total is counted only up to `cap` rows past this page."""
     offset = (number - 1) * size
-    found = read(session, rows, {**params, "offset": offset, "limit": size}).all()
+    limits = {"count_limit": offset + size + cap + 1} if cap is not None else {}
+    found = read(session, rows, {**params, **limits, "offset": offset, "limit": size}).all()
     if found:
         total = found[0].matching
     else:
-        total = read(session, count, params).scalar_one() if offset else 0
-    return Page(tuple(make(row) for row in found), number, size, total)
+        total = read(session, count, {**params, **limits}).scalar_one() if offset else 0
+    capped = bool(limits) and total >= limits["count_limit"]
+    return Page(tuple(make(row) for row in found), number, size, total, capped)
+
+
+def capped_count(table, *conditions: ColumnElement) -> Select:
+    """A count of `table`'s rows matching `conditions` that stops at the parameter
+    `count_limit` (`counted_page(cap=)`). Across every customer, an exact count reads every
+    matching row (a million invoices: most of a list's time); a pager needs only to know there
+    are more."""
+    some = select(literal(1)).select_from(table).where(*conditions) \
+        .limit(bindparam("count_limit")).subquery("counted")
+    return select(func.count()).select_from(some)
 
 
 def read(session: Session, statement: Executable, params: Mapping[str, object]) -> Result:
