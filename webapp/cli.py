@@ -173,5 +173,6 @@ def _backfill_mrr() -> None:
 
     with write_intent():
         written = mrr.backfill(db.session, now=clock.now())
+        mrr.rebuild_sums(db.session)
         db.session.commit()
     click.echo(f"  {written} MRR movements rebuilt from invoices (estimated)")

@@ -26,8 +26,9 @@ def _figures():
     at = moment()
     window, messages = metrics.read_window(request.args, at.today)
     reasons = tuple(preferences.load(db.session).cancellation_reasons or ())
-    return at, metrics.home_figures(db.session, at=at, window=window, reasons=reasons), \
-        messages
+    figures = metrics.home_figures(db.session, at=at, window=window, reasons=reasons)
+    db.session.commit()  # the day's retention cohort, when this view took it
+    return at, figures, messages
 
 
 def _charts(figures: metrics.HomeFigures) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from webapp.context import moment
 from webapp.db import db
@@ -28,10 +28,23 @@ def csv_response(rows: Iterable[Iterable], filename: str):
                                  "Content-Disposition": f"attachment; filename={filename}"}
 
 
+def _currencies() -> tuple[str, ...]:
+    """The currency filter's choices, read once per request (the filters and the page)."""
+    if "admin_currencies" not in g:
+        g.admin_currencies = lists.currency_choices(db.session)
+    return g.admin_currencies
+
+
+def _plans() -> tuple[tuple[str, str], ...]:
+    if "admin_plans" not in g:
+        g.admin_plans = lists.plan_choices(db.session)
+    return g.admin_plans
+
+
 def _subscription_filters():
     return lists.read_subscription_filters(
-        request.args, plan_codes=tuple(code for code, _ in lists.plan_choices(db.session)),
-        currencies=lists.currency_choices(db.session))
+        request.args, plan_codes=tuple(code for code, _ in _plans()),
+        currencies=_currencies())
 
 
 @bp.get("/subscriptions")
@@ -42,9 +55,9 @@ def subscriptions():
     page = lists.list_subscriptions(db.session, filters=filters)
     return render_page("admin/lists/subscriptions.html", "subscription_list", page=page,
                        filters=filters, messages=messages, as_admin=True,
-                       plans=lists.plan_choices(db.session),
-                       currencies=lists.currency_choices(db.session),
-                       statuses=lists.SUBSCRIPTION_STATUS_LABELS,
+                       plans=_plans(),
+                       currencies=_currencies(),
+                       statuses=lists.ADMIN_SUBSCRIPTION_STATUSES,
                        date_fields=lists.SUBSCRIPTION_DATES)
 
 
@@ -58,7 +71,7 @@ def subscriptions_csv():
 
 def _invoice_filters():
     return lists.read_invoice_filters(request.args,
-                                      currencies=lists.currency_choices(db.session))
+                                      currencies=_currencies())
 
 
 @bp.get("/invoices")
@@ -69,7 +82,7 @@ def invoices():
     page = lists.list_invoices(db.session, filters=filters, at=moment())
     return render_page("admin/lists/invoices.html", "invoice_list", page=page, filters=filters,
                        messages=messages, as_admin=True,
-                       currencies=lists.currency_choices(db.session),
+                       currencies=_currencies(),
                        statuses=lists.STATUS_CHOICES["invoices"], aging=lists.AGING_LABELS)
 
 
@@ -83,7 +96,7 @@ def invoices_csv():
 
 def _payment_filters():
     return lists.read_payment_filters(request.args,
-                                      currencies=lists.currency_choices(db.session))
+                                      currencies=_currencies())
 
 
 @bp.get("/payments")
@@ -94,7 +107,7 @@ def payments():
     page = lists.list_payments(db.session, filters=filters)
     return render_page("admin/lists/payments.html", "payment_list", page=page, filters=filters,
                        messages=messages, as_admin=True,
-                       currencies=lists.currency_choices(db.session),
+                       currencies=_currencies(),
                        statuses=lists.PAYMENT_STATUSES, kinds=lists.PAYMENT_KINDS,
                        methods={m: METHOD_LABELS[m] for m in METHODS})
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlalchemy.types import JSON
 from sqlmodel import Field, SQLModel
 
@@ -146,6 +146,8 @@ class Subscription(SQLModel, table=True):
         Index("ix_subscription_status_pause_on", "status", "pause_on"),
         # The admin's list of every customer's subscriptions, newest first (issue 31).
         Index("ix_subscription_start", "start_date", "id"),
+        # The admin home's subscriptions in dunning, next retry first.
+        Index("ix_subscription_status_retry", "status", "next_retry_on", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -185,6 +187,11 @@ class Subscription(SQLModel, table=True):
     term_days: int | None = None
     cancelled_on: date | None = None
     cancel_reason: str = Field(default="", max_length=1000)
+    # Its MRR and recurring amount per term as last recorded (`billing.mrr.record`, with the
+    # movement that changed them; 0 while it does not count): the admin home sums these.
+    mrr_num: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    mrr_den: int = Field(default=12)
+    mrr_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -233,7 +240,9 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_subscription", "subscription_id", "issue_date"),
         # The admin home's receivables (open invoices by due date) and the admin's list of
         # every customer's invoices, newest first (issue 31).
-        Index("ix_invoice_status_due", "status", "due_date"),
+        # Wide enough for the home's sums over open invoices to read the index alone.
+        Index("ix_invoice_status_due", "status", "due_date", "currency", "customer_id",
+              "total", "amount_paid", "credits_applied"),
         Index("ix_invoice_issued", "issue_date", "id"),
         # Invoices the engine makes on its own are unique per term, so a re-run is harmless.
         Index("uq_invoice_engine_term", "subscription_id", "period_start", "kind", unique=True,
@@ -324,7 +333,7 @@ class Payment(SQLModel, table=True):
         Index("ix_payment_customer_paid", "customer_id", "paid_on", "id"),
         # The admin home's payments (succeeded by day paid, failed by day tried) and the
         # admin's list of every customer's payments, newest first (issue 31).
-        Index("ix_payment_status_paid", "status", "paid_on"),
+        Index("ix_payment_status_paid", "status", "paid_on", "currency", "kind", "amount"),
         Index("ix_payment_status_created", "status", "created_at"),
         Index("ix_payment_created", "created_at", "id"),
         # The tick's sweep for charges left pending: only pending rows are indexed.

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
-__all__ = ["MrrMovement"]
+__all__ = ["MrrCohort", "MrrCohortDay", "MrrCohortTotal", "MrrMonth", "MrrMovement"]
 
 
 class MrrMovement(SQLModel, table=True):
@@ -27,6 +27,8 @@ class MrrMovement(SQLModel, table=True):
         # A subscription's last row (its current MRR), and the customer's, for retention.
         Index("ix_mrr_movement_subscription", "subscription_id", "id"),
         Index("ix_mrr_movement_customer", "customer_id", "moved_on"),
+        # The movements since a retention cohort was taken (`admin.metrics.retention`).
+        Index("ix_mrr_movement_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -46,3 +48,65 @@ class MrrMovement(SQLModel, table=True):
     # Rebuilt from invoices for subscriptions older than this table (an approximation).
     estimated: bool = Field(default=False)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MrrMonth(SQLModel, table=True):
+    """The movements of a month added up, per currency, kind and denominators, kept in the
+    same transaction as the rows they add up (`billing.mrr.record`): the admin home reads a few
+    hundred of these instead of every movement."""
+
+    __tablename__ = "mrr_month"
+    __table_args__ = (UniqueConstraint("month", "currency", "kind", "after_den", "before_den"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: date  # its first day
+    currency: str = Field(max_length=3)
+    kind: str = Field(max_length=16)
+    after_den: int
+    before_den: int
+    after_sum: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    before_sum: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    movements: int = Field(default=0)
+
+
+class MrrCohortDay(SQLModel, table=True):
+    """Net revenue retention's cohort for a day was taken (`admin.metrics.retention`): its
+    MRR then and now were summed over the movements up to `last_movement_id` written up to
+    `cutoff`; the views that day add the others."""
+
+    __tablename__ = "mrr_cohort_day"
+
+    day: date = Field(primary_key=True)
+    last_movement_id: int = Field(default=0)
+    cutoff: datetime = Field(sa_type=UTCDateTime)
+    made_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MrrCohortTotal(SQLModel, table=True):
+    """A day's cohort's MRR a year back and when it was taken, per currency (exact
+    fractions)."""
+
+    __tablename__ = "mrr_cohort_total"
+
+    day: date = Field(primary_key=True, foreign_key="mrr_cohort_day.day")
+    currency: str = Field(primary_key=True, max_length=3)
+    then_num: int = Field(sa_column=Column(BigInteger, nullable=False))
+    then_den: int = Field(sa_column=Column(BigInteger, nullable=False))
+    now_num: int = Field(sa_column=Column(BigInteger, nullable=False))
+    now_den: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class MrrCohort(SQLModel, table=True):
+    """The customers who had MRR 12 months before `day`, with that MRR (an exact fraction):
+    it cannot change during the day (it is about a day a year back), so it is read once a
+    day rather than summed from every movement on every view."""
+
+    __tablename__ = "mrr_cohort"
+    __table_args__ = (UniqueConstraint("day", "customer_id", "currency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(foreign_key="mrr_cohort_day.day")
+    customer_id: int = Field(foreign_key="customer.id")
+    currency: str = Field(max_length=3)
+    then_num: int = Field(sa_column=Column(BigInteger, nullable=False))
+    then_den: int

@@ -275,3 +275,104 @@ def test_the_backfill_rebuilds_history_from_term_invoices(session, org):
     assert all(row.estimated for row in rows)
     assert metrics.mrr_on(session, TODAY) == {"USD": 1200}
     assert metrics.revenue_history(session, at=moment_on(TODAY))["USD"].reconciles
+
+
+def _retention_data(session):
+    """Two customers with MRR a year before TODAY, one who came later."""
+    old = make_customer(session, now=at(TODAY), email="old@example.com")
+    gone = make_customer(session, now=at(TODAY), email="gone@example.com")
+    young = make_customer(session, now=at(TODAY), email="young@example.com")
+    plan = make_plan(session, now=at(TODAY), code="monthly", amount=1000)
+    big = make_plan(session, now=at(TODAY), code="big", amount=1500)
+    kept = _start(session, old, plan, date(2025, 6, 1))
+    lost = _start(session, gone, plan, date(2025, 6, 1))
+    newer = _start(session, young, big, date(2026, 1, 1))
+    return kept, lost, big, newer
+
+
+def test_the_stored_cohort_gives_the_definitions_figure_as_movements_come(session, org):
+    """`retention` (the home's: a cohort stored once a day plus the movements since) equals
+    `net_revenue_retention` (every movement summed) after each change, in one statement."""
+    from tests.web.app.test_query_counts import count_queries
+    kept, lost, big, newer = _retention_data(session)
+    today = moment_on(TODAY)
+    assert metrics.retention(session, at=today) == {"USD": 1} == \
+        metrics.net_revenue_retention(session, at=today)
+    session.commit()
+    kept.plan_id = big.id
+    state_machine.changed(session, kept.id, now=at(TODAY))
+    session.commit()  # a cohort customer expands: 1000 → 1500
+    state_machine.transition(session, newer, "cancel_now", "cancelled", now=at(TODAY))
+    session.commit()  # not in the cohort: no effect
+    engine = session.get_bind()
+    with count_queries(engine) as statements:
+        figure = metrics.retention(session, at=today)
+    assert figure == {"USD": Fraction(2500, 2000)} == \
+        metrics.net_revenue_retention(session, at=today)
+    assert len([s for s in statements if s != "BEGIN"]) == 1
+    state_machine.transition(session, lost, "cancel_now", "cancelled", now=at(TODAY))
+    session.commit()
+    assert metrics.retention(session, at=today) == {"USD": Fraction(1500, 2000)} == \
+        metrics.net_revenue_retention(session, at=today)
+
+
+def test_a_movement_dated_a_year_back_after_the_cohort_retakes_it(session, org):
+    kept, lost, big, newer = _retention_data(session)
+    today = moment_on(TODAY)
+    metrics.retention(session, at=today)
+    session.commit()
+    newcomer = make_customer(session, now=at(TODAY), email="late@example.com")
+    plan = session.get(type(big), kept.plan_id)
+    _start(session, newcomer, plan, date(2025, 5, 1))  # written today, dated before then
+    assert metrics.retention(session, at=today) == {"USD": 1} == \
+        metrics.net_revenue_retention(session, at=today)
+    from webapp.models import MrrCohort
+    assert len(session.exec(select(MrrCohort)).all()) == 3
+
+
+def test_a_movement_committed_late_below_the_last_id_still_counts(session, org):
+    """A movement holding an id below the last one seen when the cohort was taken, but
+    written within COMMIT_BOUND of it, is added by the views, never lost."""
+    from webapp.models import MrrCohortDay
+    kept, lost, big, newer = _retention_data(session)
+    today = moment_on(TODAY)
+    metrics.retention(session, at=today)
+    session.commit()
+    mark = session.get(MrrCohortDay, TODAY)
+    mark.last_movement_id += 1000  # as if later ids had been seen first
+    session.commit()
+    kept.plan_id = big.id
+    state_machine.changed(session, kept.id, now=at(TODAY))  # written after the cutoff
+    session.commit()
+    assert metrics.retention(session, at=today) == {"USD": Fraction(2500, 2000)} == \
+        metrics.net_revenue_retention(session, at=today)
+
+
+def test_the_subscriptions_recorded_mrr_and_the_month_sums_match_the_movements(session, org):
+    """What the home sums (each subscription's recorded MRR, `MrrMonth`) equals the
+    movements, as written and as rebuilt from them."""
+    from webapp.models import MrrMonth, Subscription
+    kept, lost, big, newer = _retention_data(session)
+    kept.plan_id = big.id
+    state_machine.changed(session, kept.id, now=at(date(2026, 3, 1)))
+    session.commit()
+    state_machine.transition(session, lost, "cancel_now", "cancelled", now=at(date(2026, 4, 1)))
+    session.commit()
+
+    def state():
+        subs = {s.id: (s.mrr_num, s.mrr_den, s.mrr_amount)
+                for s in session.exec(select(Subscription))}
+        months = sorted((m.month, m.kind, m.after_sum, m.before_sum, m.movements)
+                        for m in session.exec(select(MrrMonth)))
+        return subs, months
+
+    written = state()
+    assert written[0][kept.id] == (18_000, 12, 1500) and written[0][lost.id] == (0, 12, 0)
+    assert (date(2026, 3, 1), "expansion", 18_000, 12_000, 1) in written[1]
+    assert (date(2025, 6, 1), "new", 24_000, 0, 2) in written[1]
+    mrr.rebuild_sums(session)
+    session.commit()
+    assert state() == written
+    figures = metrics.subscription_figures(session, at=moment_on(TODAY),
+                                           window=metrics.read_window({}, TODAY)[0])
+    assert figures.mrr == metrics.mrr_on(session, TODAY) == {"USD": 3000}

@@ -135,18 +135,26 @@ def test_the_figures_take_the_same_statements_for_1_and_1000_customers(app, seed
                             at=at)
         lists.list_payments(db.session, filters=lists.AdminPaymentFilters())
 
+    def figures_read():
+        """The day's retention cohort is taken by the first view (or again after movements
+        dated before it): the statements counted are every later view's."""
+        metrics.home_figures(db.session, at=at, window=window)
+        db.session.commit()
+        with count_queries(engine) as counted:
+            figures = metrics.home_figures(db.session, at=at, window=window)
+        db.session.commit()
+        return counted, figures
+
     with app.app_context():
-        with count_queries(engine) as few:
-            metrics.home_figures(db.session, at=at, window=window)
+        few, _ = figures_read()
         with count_queries(engine) as few_lists:
             lists_read()
         add_customers(db.session, 1000, now=now)
         db.session.commit()
-        with count_queries(engine) as many:
-            figures = metrics.home_figures(db.session, at=at, window=window)
+        many, figures = figures_read()
         with count_queries(engine) as many_lists:
             lists_read()
-    assert len(many) == len(few) <= 16
+    assert len(many) == len(few) <= 12
     assert len(many_lists) == len(few_lists) <= 6
     by_status = figures.subscriptions.by_status
     assert by_status["live"].count + by_status["dunning"].count >= 1000

@@ -129,6 +129,21 @@ def test_across_every_customer_a_list_counts_only_so_far_past_its_page(app, clie
     assert "Page 2 of 2 · 30 in all" in second and second.count('id="invoice-row-') == 5
 
 
+def test_the_mrr_figures_link_to_the_subscriptions_mrr_counts(app, client, admin):
+    """MRR and ARR count live, non-renewing and dunning subscriptions: their links list
+    exactly those (the status filter's "Counted in MRR")."""
+    home = client.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/subscriptions?status=counted&amp;currency=USD"' in home
+    html = client.get("/admin/subscriptions?status=counted").get_data(as_text=True)
+    with app.app_context():
+        subs = db.session.exec(select(Subscription)).all()
+    counted = [s for s in subs if s.status in ("live", "non_renewing", "dunning")]
+    assert counted and len(counted) < len(subs)
+    assert all(f'id="subscription-row-{s.id}"' in html for s in counted)
+    assert not any(f'id="subscription-row-{s.id}"' in html for s in subs if s not in counted)
+    assert '<option value="counted" selected>' in html
+
+
 def test_the_payment_list_shows_succeeded_payments_unless_asked(app, client, admin):
     with app.app_context():
         failed = db.session.exec(select(Payment).where(Payment.status == "failed")).all()

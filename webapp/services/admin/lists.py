@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from sqlalchemy import Date, DateTime, Select, and_, bindparam, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Invoice, Payment, Plan, Subscription
 from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
@@ -24,6 +24,7 @@ from webapp.services.billing.invoices import SORTS as INVOICE_SORTS
 from webapp.services.billing.invoices import STATUS_LABELS as INVOICE_STATUS_LABELS
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.invoices import status_condition as invoice_status_condition
+from webapp.services.billing.mrr import COUNTED
 from webapp.services.core.dates import Moment
 from webapp.services.core.listing import (
     PAGE_SIZE,
@@ -61,6 +62,11 @@ def _currency(reader: FilterReader, currencies: tuple[str, ...]) -> str | None:
 
 # --- Subscriptions ------------------------------------------------------------------------------
 
+# The status filter's extra choice: the subscriptions MRR counts (live, non-renewing, dunning).
+COUNTED_FILTER = "counted"
+ADMIN_SUBSCRIPTION_STATUSES = {**SUBSCRIPTION_STATUS_LABELS,
+                               COUNTED_FILTER: "Counted in MRR (active, non-renewing, dunning)"}
+
 # Which day the date range applies to.
 SUBSCRIPTION_DATES = {"start": "Started", "next_billing": "Next billing",
                       "trial_end": "Trial ends", "cancelled": "Cancelled", "term_end": "Term ends"}
@@ -96,7 +102,7 @@ def read_subscription_filters(params: Mapping[str, str], *, plan_codes: tuple[st
                               currencies: tuple[str, ...],
                               ) -> tuple[AdminSubscriptionFilters, list[str]]:
     reader = FilterReader(params)
-    status = reader.choice("status", SUBSCRIPTION_STATUSES, "status")
+    status = reader.choice("status", (*SUBSCRIPTION_STATUSES, COUNTED_FILTER), "status")
     if (params.get("dunning") or "") == "yes":  # the home's "in dunning" link
         status = "dunning"
     filters = AdminSubscriptionFilters(
@@ -117,11 +123,13 @@ class AdminSubscriptionRow(SubscriptionRow):
 
 
 @cache
-def _subscription_statements(status: bool, plan: bool, currency: bool, customer: bool,
+def _subscription_statements(status: str | bool, plan: bool, currency: bool, customer: bool,
                              date_field: str, date_from: bool, date_to: bool,
                              sort: str) -> tuple[Select, Select]:
     conditions = []
-    if status:
+    if status == COUNTED_FILTER:
+        conditions.append(col(Subscription.status).in_(COUNTED))
+    elif status:
         conditions.append(Subscription.status == bindparam("status"))
     if plan:
         conditions.append(Subscription.plan_id.in_(
@@ -148,7 +156,8 @@ def _subscription_params(filters: AdminSubscriptionFilters) -> dict:
 
 
 def _subscription_shape(filters: AdminSubscriptionFilters) -> tuple:
-    return (filters.status is not None, filters.plan is not None, filters.currency is not None,
+    return (COUNTED_FILTER if filters.status == COUNTED_FILTER else filters.status is not None,
+            filters.plan is not None, filters.currency is not None,
             filters.customer_id is not None, filters.date_field, filters.date_from is not None,
             filters.date_to is not None, filters.sort)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 
-from sqlalchemy import Date, and_, bindparam, case, func, literal
+from sqlalchemy import Date, and_, bindparam, case, delete, func, literal, or_, union_all
 from sqlmodel import Session, col, select
 
 from webapp.models import (
@@ -30,13 +30,17 @@ from webapp.models import (
     CreditNote,
     Customer,
     Invoice,
+    MrrCohort,
+    MrrCohortDay,
+    MrrCohortTotal,
+    MrrMonth,
     MrrMovement,
     Payment,
     Subscription,
 )
 from webapp.services.admin.activity import AuditRow
 from webapp.services.admin.lists import AGING, aging_condition, aging_params
-from webapp.services.billing.mrr import COUNTED, KINDS
+from webapp.services.billing.mrr import COUNTED, KINDS, dialect_insert
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.listing import FilterReader
 from webapp.services.core.notifications import CUSTOMER_ACTION_PREFIX, SUBSCRIPTION_CANCELLED
@@ -147,24 +151,23 @@ class RevenueHistory:
 
 
 def revenue_history(session: Session, *, at: Moment, months: int = 12,
-                    ) -> dict[str, RevenueHistory]:
+                    now: Mapping[str, Fraction] | None = None) -> dict[str, RevenueHistory]:
     """MRR and its movements month by month for the last `months` months (this one last),
-    per currency; one statement (the opening MRR and the movements by day)."""
+    per currency, from the months' sums (`MrrMonth`): one statement. The opening MRR is
+    today's (`now`, else summed from the subscriptions) less the window's movements."""
     first = add_months(at.today.replace(day=1), -(months - 1))
-    day = case((MrrMovement.moved_on < first, None), else_=MrrMovement.moved_on).label("day")
-    kind = case((MrrMovement.moved_on < first, literal("opening")),
-                else_=MrrMovement.kind).label("kind")
     rows = session.exec(
-        select(*_DELTA_GROUPS, kind, day, func.sum(MrrMovement.after_num).label("after_sum"),
-               func.sum(MrrMovement.before_num).label("before_sum"))
-        .where(MrrMovement.moved_on <= at.today)
-        .group_by(*_DELTA_GROUPS, kind, day)).all()
-    sums = _fraction_sums(rows, lambda r: (r.currency, r.kind,
-                                           None if r.day is None else _month_of(r.day)))
+        select(MrrMonth.currency, MrrMonth.kind, MrrMonth.month, MrrMonth.after_den,
+               MrrMonth.before_den, MrrMonth.after_sum, MrrMonth.before_sum)
+        .where(MrrMonth.month >= first)).all()
+    sums = _fraction_sums(rows, lambda r: (r.currency, r.kind, _month_of(r.month)))
+    today = now if now is not None else subscription_figures(
+        session, at=at, window=Window("30d", at.today, at.today)).mrr
     starts = [add_months(first, index) for index in range(months)]
     result = {}
-    for currency in sorted({c for c, _, _ in sums}):
-        opening = sums.get((currency, "opening", None), Fraction(0))
+    for currency in sorted({c for c, _, _ in sums} | set(today)):
+        moved = sum((v for (c, _, _), v in sums.items() if c == currency), Fraction(0))
+        opening = today.get(currency, Fraction(0)) - moved
         history = []
         for month in starts:
             moves = {k: sums.get((currency, k, month), Fraction(0)) for k in KINDS}
@@ -212,6 +215,133 @@ def net_revenue_retention(session: Session, *, at: Moment,
             if then_v}
 
 
+def _cohort(session: Session, then: date) -> dict[tuple[int, str], Fraction]:
+    """Each customer's MRR at the end of `then` where it was above 0, exactly."""
+    keys = (MrrMovement.customer_id, *_DELTA_GROUPS)
+    rows = session.exec(
+        select(*keys, func.sum(MrrMovement.after_num).label("after_sum"),
+               func.sum(MrrMovement.before_num).label("before_sum"))
+        .where(MrrMovement.moved_on <= then).group_by(*keys)).all()
+    values = _fraction_sums(rows, lambda r: (r.customer_id, r.currency))
+    return {key: value for key, value in values.items() if value > 0}
+
+
+# A transaction writing movements commits within this long of its clock's reading (requests
+# time out in 30 s; jobs commit per batch): a movement written more than this before a cohort
+# was taken is visible to it.
+COMMIT_BOUND = timedelta(minutes=5)
+
+
+def _delta_sums(rows) -> dict[tuple[int, str], Fraction]:
+    return _fraction_sums(rows, lambda r: (r.customer_id, r.currency))
+
+
+def _take_cohort(session: Session, day: date, then: date, now: datetime) -> bool:
+    """Store the day's cohort: each customer with MRR at the end of `then` and that MRR, and
+    per currency their MRR then and now over the movements written so far (up to the last
+    id, and up to `COMMIT_BOUND` before now: a movement being written may hold a lower id
+    than the last committed one; later views add every movement outside both). Nothing is
+    stored when another request is storing it; the previous days' are dropped."""
+    last = session.exec(select(func.coalesce(func.max(MrrMovement.id), 0))).one()
+    cutoff = now - COMMIT_BOUND
+    taken = session.execute(dialect_insert(session)(MrrCohortDay)
+                            .values(day=day, last_movement_id=last, cutoff=cutoff, made_at=now)
+                            .on_conflict_do_nothing(index_elements=["day"]))
+    if not taken.rowcount:
+        return False
+    cohort = _cohort(session, then)
+    keys = (MrrMovement.customer_id, *_DELTA_GROUPS)
+    seen = session.exec(
+        select(*keys, func.sum(MrrMovement.after_num).label("after_sum"),
+               func.sum(MrrMovement.before_num).label("before_sum"))
+        .where(MrrMovement.id <= last, MrrMovement.created_at <= cutoff)
+        .group_by(*keys)).all()
+    now_values = _delta_sums(seen)
+    totals: dict[str, list[Fraction]] = defaultdict(lambda: [Fraction(0), Fraction(0)])
+    for (customer_id, currency), value in cohort.items():
+        totals[currency][0] += value
+        totals[currency][1] += now_values.get((customer_id, currency), Fraction(0))
+    if cohort:
+        session.execute(MrrCohort.__table__.insert(), [
+            {"day": day, "customer_id": customer_id, "currency": currency,
+             "then_num": value.numerator, "then_den": value.denominator}
+            for (customer_id, currency), value in sorted(cohort.items())])
+        session.execute(MrrCohortTotal.__table__.insert(), [
+            {"day": day, "currency": currency, "then_num": then.numerator,
+             "then_den": then.denominator, "now_num": now_v.numerator,
+             "now_den": now_v.denominator}
+            for currency, (then, now_v) in sorted(totals.items())])
+    for table in (MrrCohort, MrrCohortTotal, MrrCohortDay):
+        session.execute(delete(table).where(table.day < day))
+    return True
+
+
+def _forget_day(session: Session, day: date) -> None:
+    for table in (MrrCohort, MrrCohortTotal, MrrCohortDay):
+        session.execute(delete(table).where(table.day == day))
+
+
+def retention(session: Session, *, at: Moment) -> dict[str, Fraction]:
+    """Net revenue retention exactly as `net_revenue_retention` defines it, without summing
+    every movement on every view. Who had MRR 12 months ago, and how much, cannot change
+    during a day (it is about a day a year back); so the first view of a day stores that
+    cohort with its MRR then and now (`_take_cohort`), and every view adds the cohort's
+    movements written since: one statement. A movement dated a year back written since (a
+    backfill) makes the view take the cohort again."""
+    then = add_months(at.today, -12)
+    for _ in range(2):
+        found = _cohort_view(session, at.today, then)
+        if found is not None:
+            return found
+        if not _take_cohort(session, at.today, then, at.now):
+            break  # another view is taking it: sum this one from the movements
+    return net_revenue_retention(session, at=at)
+
+
+def _cohort_view(session: Session, day: date, then: date) -> dict[str, Fraction] | None:
+    """The day's retention from its stored cohort and the movements since; None when there
+    is no usable cohort (then the stale one, if any, is dropped)."""
+    day_row = (select(literal("day").label("part"), literal("").label("currency"),
+                      literal(0).label("a"), literal(0).label("b"), literal(0).label("c"),
+                      literal(0).label("d"), literal(0).label("old"))
+               .where(MrrCohortDay.day == day))
+    totals = (select(literal("total"), MrrCohortTotal.currency, MrrCohortTotal.then_num,
+                     MrrCohortTotal.then_den, MrrCohortTotal.now_num, MrrCohortTotal.now_den,
+                     literal(0))
+              .where(MrrCohortTotal.day == day))
+    # Written since the cohort was taken and dated a year back: the cohort misses it. (One
+    # written before, within COMMIT_BOUND, is in it: it was summed from every movement then.)
+    late = and_(MrrMovement.moved_on <= then, MrrMovement.id > MrrCohortDay.last_movement_id)
+    old = case((late, 1), else_=0)
+    moves = (select(literal("move"), MrrMovement.currency, func.sum(MrrMovement.after_num),
+                    MrrMovement.after_den, func.sum(MrrMovement.before_num),
+                    MrrMovement.before_den, func.max(old))
+             .join(MrrCohortDay, MrrCohortDay.day == day)
+             .join(MrrCohort, and_(MrrCohort.day == day,
+                                   MrrCohort.customer_id == MrrMovement.customer_id,
+                                   MrrCohort.currency == MrrMovement.currency), isouter=True)
+             .where(or_(MrrMovement.id > MrrCohortDay.last_movement_id,
+                        MrrMovement.created_at > MrrCohortDay.cutoff))
+             .where(or_(col(MrrCohort.id).is_not(None), late))
+             .group_by(MrrMovement.currency, MrrMovement.after_den, MrrMovement.before_den,
+                       col(MrrCohort.id).is_(None)))
+    rows = session.execute(union_all(day_row, totals, moves)).all()
+    if not rows or any(part == "move" and stale for part, *_, stale in rows):
+        if rows:
+            _forget_day(session, day)
+        return None
+    then_sums: dict[str, Fraction] = defaultdict(Fraction)
+    now_sums: dict[str, Fraction] = defaultdict(Fraction)
+    for part, currency, a, b, c, d, _ in rows:
+        if part == "total":
+            then_sums[currency] += Fraction(int(a), int(b))
+            now_sums[currency] += Fraction(int(c), int(d))
+        elif part == "move":
+            now_sums[currency] += Fraction(int(a), int(b)) - Fraction(int(c), int(d))
+    return {currency: now_sums[currency] / value
+            for currency, value in sorted(then_sums.items()) if value}
+
+
 # --- Subscriptions ------------------------------------------------------------------------------
 
 STATUS_PANEL = ("trial", "live", "non_renewing", "paused", "unpaid", "dunning")
@@ -231,56 +361,57 @@ class SubscriptionFigures:
     renewals_7: Mapping[str, tuple[int, int]]  # currency -> (count, amount before tax)
     renewals_30: Mapping[str, tuple[int, int]]
     scheduled_cancellations: int
+    mrr: Mapping[str, Fraction] = field(default_factory=dict)  # exact, per currency
 
 
 def subscription_figures(session: Session, *, at: Moment, window: Window) -> SubscriptionFigures:
-    """Counts by status, the window's cancellations and the trials ending (one statement over
-    the subscriptions), and MRR by status with the renewals of the next 7 and 30 days and
-    their amounts (one over the movements: a subscription's MRR and amount now are the sums of
-    its rows' after − before)."""
+    """Counts and MRR by status, the window's cancellations, the trials ending, and the
+    renewals of the next 7 and 30 days with their amounts: one pass over the subscriptions,
+    which carry their MRR and amount as last recorded (`billing.mrr.record`)."""
     today = at.today
-    rows = session.exec(
-        select(Subscription.status, func.count(),
-               func.sum(case((and_(Subscription.cancelled_on >= window.start,
-                                   Subscription.cancelled_on <= window.end), 1), else_=0)),
-               func.sum(case((and_(Subscription.trial_end >= today,
-                                   Subscription.trial_end <= today + timedelta(days=7)), 1),
-                             else_=0)))
-        .group_by(Subscription.status)).all()
-    counts = {status: int(n) for status, n, _, _ in rows}
-    cancelled = sum(int(c or 0) for status, _, c, _ in rows if status == "cancelled")
-    trials = sum(int(t or 0) for status, _, _, t in rows if status == "trial")
 
     def within(days: int):
         return and_(Subscription.status == "live", Subscription.next_billing_date >= today,
                     Subscription.next_billing_date <= today + timedelta(days=days))
 
-    amount = MrrMovement.after_amount - MrrMovement.before_amount
-    moved = session.exec(
-        select(Subscription.status, *_DELTA_GROUPS,
-               func.sum(MrrMovement.after_num).label("after_sum"),
-               func.sum(MrrMovement.before_num).label("before_sum"),
-               func.sum(case((within(7), amount), else_=0)).label("amount_7"),
-               func.sum(case((within(30), amount), else_=0)).label("amount_30"))
-        .join(Subscription, Subscription.id == MrrMovement.subscription_id)
-        .where(col(Subscription.status).in_(COUNTED), MrrMovement.moved_on <= today)
-        .group_by(Subscription.status, *_DELTA_GROUPS)).all()
-    mrr = _fraction_sums(moved, lambda r: (r.status, r.currency))
-    renewal_amounts: dict[tuple[int, str], int] = defaultdict(int)
-    for row in moved:
-        renewal_amounts[7, row.currency] += int(row.amount_7 or 0)
-        renewal_amounts[30, row.currency] += int(row.amount_30 or 0)
-    renewing = session.exec(
-        select(Subscription.currency, func.sum(case((within(7), 1), else_=0)),
-               func.sum(case((within(30), 1), else_=0)))
-        .where(within(30)).group_by(Subscription.currency).order_by(Subscription.currency)).all()
+    def when(condition, value=1):
+        return func.sum(case((condition, value), else_=0))
+
+    rows = session.exec(
+        select(Subscription.status, Subscription.currency, Subscription.mrr_den,
+               func.count().label("n"), func.sum(Subscription.mrr_num).label("mrr_sum"),
+               when(and_(Subscription.cancelled_on >= window.start,
+                         Subscription.cancelled_on <= window.end)).label("cancelled"),
+               when(and_(Subscription.trial_end >= today,
+                         Subscription.trial_end <= today + timedelta(days=7))).label("trials"),
+               when(within(7)).label("n7"),
+               when(within(7), Subscription.mrr_amount).label("amount_7"),
+               when(within(30)).label("n30"),
+               when(within(30), Subscription.mrr_amount).label("amount_30"))
+        .group_by(Subscription.status, Subscription.currency, Subscription.mrr_den)).all()
+    counts: dict[str, int] = defaultdict(int)
+    mrr: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+    renewals: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    cancelled = trials = 0
+    for row in rows:
+        counts[row.status] += int(row.n)
+        if row.status in COUNTED and row.mrr_sum:
+            mrr[row.status, row.currency] += Fraction(int(row.mrr_sum), row.mrr_den)
+        cancelled += int(row.cancelled or 0) if row.status == "cancelled" else 0
+        trials += int(row.trials or 0) if row.status == "trial" else 0
+        for days, n, amount in ((7, row.n7, row.amount_7), (30, row.n30, row.amount_30)):
+            renewals[days, row.currency][0] += int(n or 0)
+            renewals[days, row.currency][1] += int(amount or 0)
+    total: dict[str, Fraction] = defaultdict(Fraction)
+    for (_, currency), value in mrr.items():
+        total[currency] += value
     return SubscriptionFigures(
         {s: StatusFigure(counts.get(s, 0), {c: half_up(v) for (st, c), v in sorted(mrr.items())
                                             if st == s and v})
          for s in STATUS_PANEL}, cancelled, trials,
-        {c: (int(n7), renewal_amounts[7, c]) for c, n7, _ in renewing if n7},
-        {c: (int(n30), renewal_amounts[30, c]) for c, _, n30 in renewing if n30},
-        counts.get("non_renewing", 0))
+        {c: tuple(v) for (d, c), v in sorted(renewals.items()) if d == 7 and v[0]},
+        {c: tuple(v) for (d, c), v in sorted(renewals.items()) if d == 30 and v[0]},
+        counts.get("non_renewing", 0), {c: v for c, v in sorted(total.items()) if v})
 
 
 # --- Receivables --------------------------------------------------------------------------------
@@ -362,7 +493,7 @@ def _instant(day: date) -> datetime:
 
 
 def payment_figures(session: Session, *, window: Window, dunning_limit: int = 10,
-                    ) -> PaymentFigures:
+                    dunning_count: int | None = None) -> PaymentFigures:
     """Collected in the window vs the one before, refunds, failed attempts and the
     subscriptions in dunning with their retry dates: four statements."""
     before = window.previous
@@ -384,15 +515,16 @@ def payment_figures(session: Session, *, window: Window, dunning_limit: int = 10
         .where(Payment.status == "failed", Payment.created_at >= _instant(window.start),
                Payment.created_at < _instant(window.end + timedelta(days=1)))
         .group_by(Payment.currency).order_by(Payment.currency)).all()
-    dunning_count = session.exec(select(func.count()).select_from(Subscription)
-                                 .where(Subscription.status == "dunning")).one()
+    if dunning_count is None:  # the home has it from the counts by status
+        dunning_count = session.exec(select(func.count()).select_from(Subscription)
+                                     .where(Subscription.status == "dunning")).one()
     dunning = session.exec(
         select(Subscription.id, Subscription.number, Subscription.customer_id,
                Customer.display_name, Subscription.dunning_attempts,
                Subscription.dunning_started_on, Subscription.next_retry_on)
         .join(Customer, Customer.id == Subscription.customer_id)
         .where(Subscription.status == "dunning")
-        .order_by(col(Subscription.next_retry_on).is_(None), Subscription.next_retry_on,
+        .order_by(col(Subscription.next_retry_on).nulls_last(),
                   Subscription.id).limit(dunning_limit)).all()
     return PaymentFigures(
         {c: int(a or 0) for c, a, _, _ in rows if a}, {c: int(b or 0) for c, _, b, _ in rows if b},
@@ -420,15 +552,16 @@ class HomeFigures:
 def home_figures(session: Session, *, at: Moment, window: Window,
                  reasons: tuple[str, ...] = ()) -> HomeFigures:
     """Everything the admin home shows (`reasons`: the cancellation reasons offered)."""
-    rows = _mrr_rows(session, at.today)
-    exact = _exact(rows)
+    subscriptions = subscription_figures(session, at=at, window=window)
+    exact = subscriptions.mrr
     return HomeFigures(
-        window, {c: half_up(v) for c, v in sorted(exact.items())},
-        {c: half_up(12 * v) for c, v in sorted(exact.items())},
-        revenue_history(session, at=at),
-        net_revenue_retention(session, at=at, dens=_denominators(rows)),
-        subscription_figures(session, at=at, window=window), receivables(session, at=at),
-        payment_figures(session, window=window), portal_activity(session),
+        window, {c: half_up(v) for c, v in exact.items()},
+        {c: half_up(12 * v) for c, v in exact.items()},
+        revenue_history(session, at=at, now=exact), retention(session, at=at),
+        subscriptions, receivables(session, at=at),
+        payment_figures(session, window=window,
+                        dunning_count=subscriptions.by_status["dunning"].count),
+        portal_activity(session),
         cancellation_reasons(session, at=at, reasons=reasons))
 
 

@@ -31,11 +31,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
-from sqlalchemy import event, func
+from sqlalchemy import case, delete, event, func, update
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from webapp.models import Invoice, InvoiceLine, MrrMovement, Organization, Subscription
+from webapp.models import (
+    Invoice,
+    InvoiceLine,
+    MrrCohort,
+    MrrCohortDay,
+    MrrCohortTotal,
+    MrrMonth,
+    MrrMovement,
+    Organization,
+    Subscription,
+)
 from webapp.services.billing.catalog import SubscriptionItems, subscription_items
 from webapp.services.billing.pricing import price
 from webapp.services.core import state_machine
@@ -136,8 +147,90 @@ def record(session: Session, changed: dict[int, datetime], *, timezone: str) -> 
                           after_amount=amount, created_at=now)
         session.add(row)
         written.append(row)
+        sub.mrr_num, sub.mrr_den, sub.mrr_amount = mrr.num, mrr.den, amount
     session.flush()
+    roll_up(session, written)
     return written
+
+
+def _month_key(row: MrrMovement) -> tuple:
+    return (row.moved_on.replace(day=1), row.currency, row.kind, row.after_den, row.before_den)
+
+
+def roll_up(session: Session, rows: Iterable[MrrMovement]) -> None:
+    """Add movement rows to their months' sums (`MrrMonth`), one upsert per month and kind,
+    in key order (two transactions adding to the same months never wait on each other in a
+    circle)."""
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        total = sums[_month_key(row)]
+        total[0] += row.after_num
+        total[1] += row.before_num
+        total[2] += 1
+    if not sums:
+        return
+    insert = dialect_insert(session)
+    for (month, currency, kind, after_den, before_den), (after, before, n) in sorted(sums.items()):
+        statement = insert(MrrMonth).values(
+            month=month, currency=currency, kind=kind, after_den=after_den,
+            before_den=before_den, after_sum=after, before_sum=before, movements=n)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["month", "currency", "kind", "after_den", "before_den"],
+            set_={"after_sum": MrrMonth.after_sum + statement.excluded.after_sum,
+                  "before_sum": MrrMonth.before_sum + statement.excluded.before_sum,
+                  "movements": MrrMonth.movements + statement.excluded.movements}))
+
+
+def dialect_insert(session: Session):
+    """INSERT … ON CONFLICT, which PostgreSQL and SQLite write alike."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def rebuild_sums(session: Session) -> None:
+    """Recompute the month sums and each subscription's recorded MRR from the movements (after
+    a backfill, or for a database older than them): a constant number of statements."""
+    session.exec(delete(MrrMonth))
+    month_rows = session.exec(
+        select(MrrMovement.moved_on, MrrMovement.currency, MrrMovement.kind,
+               MrrMovement.after_den, MrrMovement.before_den,
+               func.sum(MrrMovement.after_num), func.sum(MrrMovement.before_num), func.count())
+        .group_by(MrrMovement.moved_on, MrrMovement.currency, MrrMovement.kind,
+                  MrrMovement.after_den, MrrMovement.before_den)).all()
+    months: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for day, currency, kind, after_den, before_den, after, before, n in month_rows:
+        total = months[(day.replace(day=1), currency, kind, after_den, before_den)]
+        total[0] += int(after)
+        total[1] += int(before)
+        total[2] += int(n)
+    session.add_all(MrrMonth(month=m, currency=c, kind=k, after_den=a, before_den=b,
+                             after_sum=x, before_sum=y, movements=n)
+                    for (m, c, k, a, b), (x, y, n) in sorted(months.items()))
+    newer = aliased(MrrMovement)
+    last = (select(func.max(newer.id)).where(newer.subscription_id == Subscription.id)
+            .correlate(Subscription).scalar_subquery())
+
+    def latest(column, *, zero_on_churn: bool = True):
+        value = case((MrrMovement.kind == "churn", 0), else_=column) if zero_on_churn \
+            else column
+        return select(value).where(MrrMovement.id == last).scalar_subquery()
+
+    session.exec(update(Subscription).values(
+        mrr_num=func.coalesce(latest(MrrMovement.after_num), 0),
+        mrr_den=func.coalesce(latest(MrrMovement.after_den, zero_on_churn=False), 12),
+        mrr_amount=func.coalesce(latest(MrrMovement.after_amount), 0)))
+    forget_cohorts(session)
+
+
+def forget_cohorts(session: Session) -> None:
+    """Drop the retention cohorts taken (`admin.metrics`), after movements were written in
+    the past."""
+    for table in (MrrCohort, MrrCohortTotal, MrrCohortDay):
+        session.exec(delete(table))
+    session.flush()
 
 
 def record_changed(session: Session) -> list[MrrMovement]:
@@ -245,6 +338,8 @@ def backfill(session: Session, *, now: datetime) -> int:
                                        Subscription.id > after)
             .order_by(Subscription.id).limit(1000)).all())
         if not subs:
+            if written:  # rows in the past: the retention cohorts taken so far are stale
+                forget_cohorts(session)
             return written
         after = subs[-1].id
         items = subscription_items(session, subs)
@@ -260,6 +355,8 @@ def backfill(session: Session, *, now: datetime) -> int:
                     after_num=mrr.num, after_den=mrr.den, before_amount=before_amount,
                     after_amount=amount, estimated=True, created_at=now))
                 before, before_amount = mrr, amount
+            sub.mrr_num, sub.mrr_den, sub.mrr_amount = before.num, before.den, before_amount
         session.add_all(rows)
         session.flush()
+        roll_up(session, rows)
         written += len(rows)
