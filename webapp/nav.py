@@ -48,6 +48,7 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Subscriptions", "admin_lists.subscriptions"),
     NavEntry("Invoices", "admin_lists.invoices"),
     NavEntry("Payments", "admin_lists.payments"),
+    NavEntry("Credit notes", "admin_lists.credits"),
     NavEntry("Catalog", "admin_catalog.index"),
     NavEntry("Import", "admin_import.show"),
     NavEntry("Audit log", "admin_audit.index"),

@@ -117,3 +117,25 @@ def payments():
 def payments_csv():
     filters, _ = _payment_filters()
     return csv_response(lists.payments_csv(db.session, filters=filters), "payments.csv")
+
+
+def _credit_filters():
+    return lists.read_credit_filters(request.args, currencies=_currencies())
+
+
+@bp.get("/credits")
+@admin_required
+def credits():
+    """Every customer's credit notes (the home's unused credits); htmx swaps the list."""
+    filters, messages = _credit_filters()
+    page = lists.list_credits(db.session, filters=filters)
+    return render_page("admin/lists/credits.html", "credit_list", page=page, filters=filters,
+                       messages=messages, as_admin=True, currencies=_currencies(),
+                       statuses=lists.CREDIT_STATUSES)
+
+
+@bp.get("/credits.csv")
+@admin_required
+def credits_csv():
+    filters, _ = _credit_filters()
+    return csv_response(lists.credits_csv(db.session, filters=filters), "credit-notes.csv")

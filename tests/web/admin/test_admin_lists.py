@@ -15,7 +15,7 @@ from webapp import demo
 from webapp.db import db
 from webapp.models import Customer, Invoice, Payment, Subscription
 
-LISTS = ("/admin/subscriptions", "/admin/invoices", "/admin/payments")
+LISTS = ("/admin/subscriptions", "/admin/invoices", "/admin/payments", "/admin/credits")
 
 
 @pytest.fixture
@@ -39,12 +39,16 @@ def test_customers_get_404(client, auth, seeded, path):
 
 @pytest.mark.parametrize("path, section", [("/admin/subscriptions", "subscription-list"),
                                            ("/admin/invoices", "invoice-list"),
-                                           ("/admin/payments", "payment-list")])
+                                           ("/admin/payments", "payment-list"),
+                                           ("/admin/credits", "credit-list")])
 def test_each_list_is_a_page_and_htmx_swaps_only_the_list(client, admin, path, section):
     page = client.get(path)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in html and f'id="{section}"' in html
-    assert "Jane Cooper" in html and "Omar Haddad" in html  # every customer's
+    if section != "credit-list":  # the demo's credit notes are all Jane's
+        assert "Jane Cooper" in html and "Omar Haddad" in html  # every customer's
+    else:
+        assert "Jane Cooper" in html and 'id="credit-row-' in html
     assert "HX-Request" in page.headers["Vary"]
     swapped = client.get(path, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert swapped.lstrip().startswith(f'<section id="{section}"') and "<html" not in swapped
@@ -142,6 +146,34 @@ def test_the_mrr_figures_link_to_the_subscriptions_mrr_counts(app, client, admin
     assert all(f'id="subscription-row-{s.id}"' in html for s in counted)
     assert not any(f'id="subscription-row-{s.id}"' in html for s in subs if s not in counted)
     assert '<option value="counted" selected>' in html
+
+
+def test_the_unused_credits_figure_links_to_the_credit_notes_left_to_use(app, client, admin,
+                                                                         now):
+    """The home's unused credits per currency link to every customer's open credit notes
+    with a balance; the list filters without JavaScript and downloads the same rows."""
+    from tests.factories import make_customer
+    from webapp.models import CreditNote
+    with app.app_context():
+        customer = make_customer(db.session, now=now, email="credit@example.com",
+                                 currency="GBP")
+        for number, status, balance in (("CN-G1", "open", 700), ("CN-G2", "open", 0),
+                                        ("CN-G3", "closed", 0), ("CN-G4", "void", 0)):
+            db.session.add(CreditNote(number=number, customer_id=customer.id, currency="GBP",
+                                      issue_date=now.date(), reason="Test", total=1000,
+                                      balance=balance, status=status, created_at=now))
+        db.session.commit()
+    home = client.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/credits?status=unused&amp;currency=GBP"' in home
+    html = client.get("/admin/credits?status=unused&currency=GBP").get_data(as_text=True)
+    assert "CN-G1" in html and "credit@example.com" not in html
+    assert not any(n in html for n in ("CN-G2", "CN-G3", "CN-G4"))
+    swapped = client.get("/admin/credits?status=void&currency=GBP",
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert swapped.lstrip().startswith('<section id="credit-list"') and "CN-G4" in swapped
+    rows = _csv(client.get("/admin/credits.csv?status=unused&currency=GBP"))
+    assert rows[0][0] == "number" and [r[0] for r in rows[1:]] == ["CN-G1"]
+    assert rows[1][-1] == "7.00"
 
 
 def test_the_payment_list_shows_succeeded_payments_unless_asked(app, client, admin):

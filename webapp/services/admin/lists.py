@@ -11,15 +11,16 @@ number of customers. The rows are the customer lists' rows (`SubscriptionRow`, `
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from sqlalchemy import Date, DateTime, Select, and_, bindparam, or_
 from sqlmodel import Session, col, select
 
-from webapp.models import Customer, Invoice, Payment, Plan, Subscription
+from webapp.models import CreditNote, Customer, Invoice, Payment, Plan, Subscription
 from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
+from webapp.services.billing.credits import CreditRow
 from webapp.services.billing.invoices import SORTS as INVOICE_SORTS
 from webapp.services.billing.invoices import STATUS_LABELS as INVOICE_STATUS_LABELS
 from webapp.services.billing.invoices import InvoiceRow
@@ -516,3 +517,99 @@ STATUS_CHOICES = {"subscriptions": SUBSCRIPTION_STATUS_LABELS,
                   "invoices": {k: INVOICE_STATUS_LABELS.get(k if k != "unpaid" else "open")
                                for k in INVOICE_STATUS_FILTERS},
                   "payments": PAYMENT_STATUSES}
+
+
+# --- Credit notes -------------------------------------------------------------------------------
+
+# "unused": open with something left on it (the admin home's "Unused credits").
+CREDIT_STATUSES = {"unused": "Unused (open, with a balance)", "open": "Open", "closed": "Used",
+                   "void": "Void"}
+
+
+@dataclass(frozen=True)
+class AdminCreditFilters:
+    status: str | None = None
+    currency: str | None = None
+    customer_id: int | None = None
+    page: int = 1
+
+    def query_args(self, **overrides) -> dict:
+        return _args({"status": self.status, "currency": self.currency,
+                      "customer": self.customer_id}, self.page, overrides)
+
+
+def read_credit_filters(params: Mapping[str, str], *, currencies: tuple[str, ...],
+                        ) -> tuple[AdminCreditFilters, list[str]]:
+    reader = FilterReader(params)
+    filters = AdminCreditFilters(
+        status=reader.choice("status", tuple(CREDIT_STATUSES), "status"),
+        currency=_currency(reader, currencies),
+        customer_id=reader.integer("customer", "customer"), page=reader.page())
+    return filters, reader.messages
+
+
+@dataclass(frozen=True)
+class AdminCreditRow(CreditRow):
+    customer_id: int = 0
+    customer_name: str = ""
+
+
+_CREDIT_COLUMNS = (CreditNote.id, CreditNote.number, CreditNote.issue_date, CreditNote.reason,
+                   CreditNote.currency, CreditNote.total, CreditNote.balance, CreditNote.status,
+                   CreditNote.customer_id)
+
+
+@cache
+def _credit_statements(status: str | None, currency: bool, customer: bool,
+                       ) -> tuple[Select, Select]:
+    conditions = []
+    if status == "unused":
+        conditions += [CreditNote.status == "open", CreditNote.balance > 0]
+    elif status:
+        conditions.append(CreditNote.status == bindparam("status"))
+    if currency:
+        conditions.append(CreditNote.currency == bindparam("currency"))
+    if customer:
+        conditions.append(CreditNote.customer_id == bindparam("customer_id"))
+    count = capped_count(CreditNote, *conditions)
+    rows = (select(*_CREDIT_COLUMNS, Customer.display_name.label("customer_name"),
+                   matching(count))
+            .join(Customer, Customer.id == CreditNote.customer_id).where(*conditions)
+            .order_by(CreditNote.issue_date.desc(), CreditNote.id.desc())
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+    return count, rows
+
+
+def _credit_query(filters: AdminCreditFilters) -> tuple[tuple[Select, Select], dict]:
+    statements = _credit_statements(filters.status, filters.currency is not None,
+                                    filters.customer_id is not None)
+    return statements, {"status": filters.status, "currency": filters.currency,
+                        "customer_id": filters.customer_id}
+
+
+def _credit_row(row) -> AdminCreditRow:
+    note = AdminCreditRow.of_values(row.id, row.number, row.issue_date, row.reason,
+                                    row.currency, row.total, row.balance, row.status)
+    return replace(note, customer_id=row.customer_id, customer_name=row.customer_name)
+
+
+def list_credits(session: Session, *, filters: AdminCreditFilters,
+                 page_size: int = PAGE_SIZE) -> Page[AdminCreditRow]:
+    """Every customer's credit notes, newest first: a page and its total in one statement."""
+    (count, rows), params = _credit_query(filters)
+    return counted_page(session, rows, count, params, filters.page, page_size, _credit_row,
+                        cap=COUNT_AHEAD)
+
+
+CREDIT_CSV_HEADER = ("number", "customer_id", "customer", "date", "reason", "status",
+                     "currency", "total", "unused")
+
+
+def credits_csv(session: Session, *, filters: AdminCreditFilters) -> Iterator[tuple]:
+    yield CREDIT_CSV_HEADER
+    (_, rows), params = _credit_query(filters)
+    for row in read(session, rows, params | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}):
+        c = _credit_row(row)
+        yield (c.number, c.customer_id, c.customer_name, c.issue_date.isoformat(), c.reason,
+               row.status, c.currency, to_decimal(c.total, c.currency),
+               to_decimal(c.balance, c.currency))

@@ -27,9 +27,14 @@ class CreditRow:
 
     @classmethod
     def of(cls, note: CreditNote) -> CreditRow:
-        label = {"open": "Open", "closed": "Used", "void": "Void"}[note.status]
-        return cls(note.id, note.number, note.issue_date, note.reason, note.currency,
-                   note.total, note.balance, label)
+        return cls.of_values(note.id, note.number, note.issue_date, note.reason, note.currency,
+                             note.total, note.balance, note.status)
+
+    @classmethod
+    def of_values(cls, id: int, number: str, issue_date: date, reason: str, currency: str,
+                  total: int, balance: int, status: str) -> CreditRow:
+        label = {"open": "Open", "closed": "Used", "void": "Void"}[status]
+        return cls(id, number, issue_date, reason, currency, total, balance, label)
 
 
 @dataclass(frozen=True)
