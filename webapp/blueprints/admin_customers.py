@@ -54,6 +54,7 @@ def index():
     """Customers by name; search and filters are query parameters, htmx swaps the list."""
     filters, messages = customers.read_filters(request.args)
     page = customers.list_customers(db.session, filters=filters, at=moment())
+    db.session.commit()  # the day's retention cohort, when the filter took it
     return render_page("admin/customers/index.html", "admin_customer_list", page=page,
                        filters=filters, messages=messages, statuses=customers.STATUS_FILTERS,
                        portals=customers.PORTAL_FILTERS)

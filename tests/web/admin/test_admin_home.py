@@ -7,9 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from tests.web.app.test_query_counts import count_queries
 from webapp import demo
@@ -179,3 +180,33 @@ def test_the_demo_makes_a_meaningful_page(app, seeded, now):
     assert figures.payments.failed and figures.payments.dunning
     assert figures.subscriptions.trials_ending >= 1
     assert figures.activity and sum(figures.cancellation_reasons.values()) >= 1
+
+
+def test_retention_links_to_the_customers_it_counts(app, client, seeded, auth, now):
+    """Net revenue retention's figure links to the customers who had MRR 12 months ago (the
+    day's cohort), listed with the customers filter, JavaScript or not."""
+    from tests.factories import make_customer, make_plan, make_subscription
+    from webapp.models import MrrCohort
+    from webapp.services.core import state_machine
+    today = now.date()
+    with app.app_context():
+        plan = make_plan(db.session, now=now, code="retained-plan", amount=1000)
+        for email, start in (("old-timer@example.com", today - timedelta(days=400)),
+                             ("newcomer@example.com", today - timedelta(days=30))):
+            customer = make_customer(db.session, now=now, email=email)
+            sub = make_subscription(db.session, customer=customer, now=now, status="future",
+                                    start=start, plan=plan)
+            state_machine.transition(db.session, sub, "start", "live",
+                                     now=datetime.combine(start, now.timetz()))
+            db.session.commit()
+    auth.login(*demo.ADMIN)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/customers?retained=yes"' in home
+    html = client.get("/admin/customers?retained=yes").get_data(as_text=True)
+    assert "old-timer@example.com" in html and "newcomer@example.com" not in html
+    assert 'id="filter-retained" type="checkbox" name="retained" value="yes" checked' in html
+    with app.app_context():
+        cohort = {c.customer_id for c in db.session.exec(select(MrrCohort))}
+    swapped = client.get("/admin/customers?retained=yes",
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in swapped and swapped.count("admin-customer-row-") == len(cohort) >= 1

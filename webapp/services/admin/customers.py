@@ -23,10 +23,11 @@ from webapp.models import (
     CustomerNote,
     DocumentForwardRecipient,
     Invoice,
+    MrrCohort,
     Payment,
     Subscription,
 )
-from webapp.services.admin import Actor, LinkSettings, get_customer, portal
+from webapp.services.admin import Actor, LinkSettings, get_customer, metrics, portal
 from webapp.services.core import audit, events, locales, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
@@ -49,11 +50,14 @@ class CustomerFilters:
     status: str | None = None  # active | inactive
     overdue: bool = False
     portal: str | None = None  # enabled | disabled
+    # Had MRR 12 months ago: net revenue retention's customers (the admin home links here).
+    retained: bool = False
     page: int = 1
 
     def query_args(self, **overrides) -> dict:
         args = {"q": self.q or None, "status": self.status,
                 "overdue": "yes" if self.overdue else None, "portal": self.portal,
+                "retained": "yes" if self.retained else None,
                 "page": self.page if self.page > 1 else None} | overrides
         return {k: v for k, v in args.items() if v is not None}
 
@@ -65,6 +69,7 @@ def read_filters(params: Mapping[str, str]) -> tuple[CustomerFilters, list[str]]
         status=reader.choice("status", tuple(STATUS_FILTERS), "status"),
         overdue=reader.choice("overdue", ("yes",), "overdue") == "yes",
         portal=reader.choice("portal", tuple(PORTAL_FILTERS), "portal"),
+        retained=reader.choice("retained", ("yes",), "retained") == "yes",
         page=reader.page())
     return filters, reader.messages
 
@@ -108,6 +113,10 @@ def list_customers(session: Session, *, filters: CustomerFilters, at: Moment,
         conditions.append(_overdue_condition(at.today))
     if filters.portal:
         conditions.append(Customer.portal_enabled == (filters.portal == "enabled"))
+    if filters.retained:
+        metrics.retention(session, at=at)  # the day's cohort, taken if no view has yet
+        conditions.append(col(Customer.id).in_(
+            select(MrrCohort.customer_id).where(MrrCohort.day == at.today)))
     total = session.exec(select(func.count()).select_from(Customer).where(*conditions)).one()
     page = Page((), filters.page, page_size, total)
     rows = session.exec(
