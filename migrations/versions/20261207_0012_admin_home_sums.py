@@ -132,7 +132,8 @@ def _fill() -> None:
                             sa.column('mrr_num'), sa.column('mrr_den'), sa.column('mrr_amount'))
     other = movement.alias('newer')
     latest = sa.select(sa.func.max(other.c.id)) \
-        .where(other.c.subscription_id == subscription.c.id).scalar_subquery()
+        .where(other.c.subscription_id == subscription.c.id).correlate(subscription) \
+        .scalar_subquery()
 
     def last(column, zero_on_churn=True):
         value = sa.case((movement.c.kind == 'churn', 0), else_=column) if zero_on_churn \
