@@ -23,3 +23,20 @@ def test_jobs_and_commands_plan_every_execution_afresh(engine):
         assert _plan_cache_mode(jobs) == "force_custom_plan"
     finally:
         jobs.dispose()
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_database_restart_between_two_requests_is_not_an_error(app, engine, seeded, client,
+                                                                auth):
+    """PostgreSQL restarting (every connection of the app's pool ended, as
+    `pg_terminate_backend` does) between two requests: the next request still succeeds."""
+    from tests.conftest import _admin_sql
+    auth.login()
+    assert client.get("/").status_code == 200
+    pool = app.extensions["database"].pool
+    assert pool.checkedin() >= 1  # the first request's connection waits in the pool
+    _admin_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+               f"WHERE datname = '{engine.url.database}' AND pid <> pg_backend_pid()")
+    page = client.get("/")
+    assert page.status_code == 200 and "Jane" in page.get_data(as_text=True)
+    assert client.get("/invoices").status_code == 200
