@@ -27,7 +27,7 @@ class Plan(SQLModel, table=True):
     code: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     description: str = Field(default="", max_length=1000)
-    interval_unit: str = Field(default="month", max_length=8)  # month | year
+    interval_unit: str = Field(default="month", max_length=8)  # day | week | month | year
     interval_count: int = Field(default=1)
     trial_days: int = Field(default=0)
     billing_cycles: int | None = None  # None: until cancelled

@@ -24,7 +24,7 @@ from webapp.services.billing.context import owned_subscription
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import state_machine
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Moment, interval_label, per_interval_label
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 from webapp.services.core.rows import columns
 
@@ -97,13 +97,25 @@ class SubscriptionRow:
     next_billing_date: date | None
     expired_reason: str | None
     status_on: date | None = None  # the day the badge names ("Ends on ...")
+    interval_count: int = 1  # a term is interval_count × interval_unit
+
+    @property
+    def per_interval(self) -> str:
+        """What the amount is per: "month", "2 weeks"."""
+        return per_interval_label(self.interval_unit, self.interval_count)
+
+    @property
+    def every(self) -> str:
+        """How often it bills: "every month", "every 2 weeks"."""
+        return interval_label(self.interval_unit, self.interval_count)
 
     @classmethod
     def of(cls, sub: Subscription, items: SubscriptionItems, tax_rate_bp: int | None) -> SubscriptionRow:
         label, on = status_label(sub)
         return cls(sub.id, sub.number, items.plan.name, sub.status, label,
                    sub.currency, items.next_term_price(tax_rate_bp).total, items.plan.interval_unit,
-                   sub.start_date, sub.next_billing_date, sub.expired_reason, on)
+                   sub.start_date, sub.next_billing_date, sub.expired_reason, on,
+                   items.plan.interval_count)
 
 
 def status_label(sub: Subscription) -> tuple[str, date | None]:
