@@ -185,6 +185,9 @@ class Subscription(SQLModel, table=True):
     term_days: int | None = None
     cancelled_on: date | None = None
     cancel_reason: str = Field(default="", max_length=1000)
+    # Why a new subscription's first charge failed (status creation_failed, issue 30): the
+    # gateway's message, shown until an admin retries or discards it.
+    creation_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -44,6 +44,7 @@ from webapp.services.core import (
     notifications,
     numbering,
     outbox,
+    preferences,
     state_machine,
 )
 from webapp.services.core.dates import Dated, Moment, plain
@@ -367,7 +368,8 @@ def change_choices(session: Session, *, subscription_id: int) -> subscription_ch
     addons = tuple((i, name, unit, held.get(i, 0)) for i, name, unit in addons)
     return subscription_changes.Choices(tuple(tuple(plan) for plan in plans),
                                         addons, sub.plan_id, sub.currency, True, True, True,
-                                        (IMMEDIATELY, END_OF_TERM))
+                                        preferences.change_timings(preferences.load(session),
+                                                                   (IMMEDIATELY, END_OF_TERM)))
 
 
 def draft_change(session: Session, *, subscription_id: int,
