@@ -30,6 +30,8 @@ bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin")
 
 TIMINGS = {subscriptions.IMMEDIATELY: "Immediately",
            subscriptions.END_OF_TERM: "At the end of the current term"}
+# A change's timings: the cancellation's, and during a trial "billed when the trial ends".
+CHANGE_TIMINGS = {**TIMINGS, changes.TRIAL_END: "Now, billed when the trial ends"}
 
 
 class NewSubscriptionForm(FlaskForm):
@@ -160,8 +162,7 @@ def pause(subscription_id: int):
 class ChangeForm(FlaskForm):
     plan_id = SelectField("Plan", coerce=int, validate_choice=False)
     coupon_code = StringField("Add a coupon")
-    timing = RadioField("When", choices=options(TIMINGS.items()),
-                        default=subscriptions.IMMEDIATELY, validate_choice=False)
+    timing = RadioField("When", validate_choice=False)
     fingerprint = HiddenField()
 
 
@@ -169,8 +170,11 @@ def _change_setup(subscription_id: int):
     offer = subscriptions.change_choices(db.session, subscription_id=subscription_id)
     form = ChangeForm()
     form.plan_id.choices = options((pid, name) for pid, name, *_ in offer.plans)
+    # The timings the proration setting (and a trial) leave.
+    form.timing.choices = options((t, CHANGE_TIMINGS[t]) for t in offer.timings)
     if not form.is_submitted():
         form.plan_id.data = offer.current_plan_id
+        form.timing.data = offer.timings[0]
     return offer, form
 
 

@@ -21,7 +21,8 @@ from webapp.services.subscriptions.views import subscription_detail
 
 bp = Blueprint("subscription_changes", __name__, url_prefix="/subscriptions")
 
-TIMING_LABELS = {"immediately": "Immediately (prorated)", "end_of_term": "At the end of the term"}
+TIMING_LABELS = {"immediately": "Immediately", "end_of_term": "At the end of the term",
+                 "trial_end": "Now, billed when the trial ends"}
 
 
 class ChangeForm(FlaskForm):

@@ -249,7 +249,7 @@ class AdminSubscription:
 
     @property
     def can_change(self) -> bool:
-        return state_machine.allowed(self.subscription.status, "change_now")
+        return state_machine.changeable(self.subscription.status)
 
 
 def _subscription(session: Session, subscription_id: int) -> Subscription:
@@ -350,7 +350,7 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
 def change_choices(session: Session, *, subscription_id: int) -> subscription_changes.Choices:
     """Every active plan and recurring addon in the subscription's currency, either timing."""
     sub = _subscription(session, subscription_id)
-    state_machine.check(sub.status, "change_now")
+    state_machine.check(sub.status, subscription_changes.change_event(sub.status))
     # What the subscription has now stays offered even if it was archived since.
     plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount, Plan.interval_unit,
                                 Plan.interval_count)
@@ -368,8 +368,9 @@ def change_choices(session: Session, *, subscription_id: int) -> subscription_ch
     addons = tuple((i, name, unit, held.get(i, 0)) for i, name, unit in addons)
     return subscription_changes.Choices(tuple(tuple(plan) for plan in plans),
                                         addons, sub.plan_id, sub.currency, True, True, True,
-                                        preferences.change_timings(preferences.load(session),
-                                                                   (IMMEDIATELY, END_OF_TERM)))
+                                        subscription_changes.timings_for(
+                                            sub, preferences.load(session),
+                                            (IMMEDIATELY, END_OF_TERM)))
 
 
 def draft_change(session: Session, *, subscription_id: int,

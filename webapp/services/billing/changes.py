@@ -48,9 +48,8 @@ from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.core.money import Amount
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
-
-
-IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
+# During a trial: the change is written at once and billed from the trial's end (issue 30).
+TRIAL_END = "trial_end"
 
 
 class PriceChanged(DomainError):
@@ -324,6 +323,10 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     after = _after(session, sub, payload, tax_rate_bp,
                    END_OF_TERM if unprorated else request.timing)
     summary = _summary(session, sub, payload)
+    if request.timing == TRIAL_END:
+        # Nothing is billed during a trial: the first term bills the changed items.
+        return ChangeDraft(TRIAL_END, payload, summary, None, effective_on=sub.trial_end,
+                           renewal_price=after.renewal, proration=mode)
     if request.timing == END_OF_TERM:
         return ChangeDraft(END_OF_TERM, payload, summary, None, effective_on=sub.current_term_end,
                            renewal_price=after.renewal, proration=mode)
@@ -479,7 +482,7 @@ def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choi
     sub = owned_subscription(session, customer_id, subscription_id)
     prefs = preferences.load(session)
     preferences.require(prefs, preferences.SUBSCRIPTION_EDIT)
-    state_machine.check(sub.status, "change_now")
+    state_machine.check(sub.status, change_event(sub.status))
     plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount, Plan.interval_unit,
                                 Plan.interval_count)
                          .join(PlanPrice, PlanPrice.plan_id == Plan.id)
@@ -498,4 +501,17 @@ def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choi
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_PLAN),
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_ADDONS),
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_COUPONS),
-                   preferences.change_timings(prefs, preferences.edit_timings(prefs)))
+                   timings_for(sub, prefs, preferences.edit_timings(prefs)))
+
+
+def change_event(status: str) -> str:
+    """The state machine's event for a change in this state: during a trial, or now."""
+    return "change_in_trial" if status == "trial" else "change_now"
+
+
+def timings_for(sub: Subscription, prefs, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """When a change may take effect: at the trial's end during a trial, else the `offered`
+    timings the proration setting allows."""
+    if sub.status == "trial":
+        return (TRIAL_END,)
+    return preferences.change_timings(prefs, offered)

@@ -39,6 +39,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "resume": {"paused": frozenset({"live"})},
     "change_now": {"live": frozenset({"live"})},
     "change_at_term_end": {"live": frozenset({"live"})},
+    # A change during a trial is written at once and billed from the trial's end (issue 30).
+    "change_in_trial": {"trial": frozenset({"trial"})},
     "reactivate": {"cancelled": frozenset({"live"}), "expired": frozenset({"live"})},
     "cycles_complete": {"live": frozenset({"expired"})},
 }
@@ -53,7 +55,8 @@ EVENT_PHRASES = {
     "payment_succeeded": "return to live", "dunning_exhausted": "end dunning",
     "overdue": "be stopped for an overdue invoice",
     "pause": "be paused", "resume": "be resumed", "change_now": "be changed",
-    "change_at_term_end": "be changed at the end of the term", "reactivate": "be reactivated",
+    "change_at_term_end": "be changed at the end of the term",
+    "change_in_trial": "be changed during its trial", "reactivate": "be reactivated",
     "cycles_complete": "expire",
 }
 STATE_NAMES = {"future": "future", "trial": "trial", "live": "live",
@@ -63,6 +66,11 @@ STATE_NAMES = {"future": "future", "trial": "trial", "live": "live",
 
 def allowed(status: str, event: str) -> bool:
     return status in TRANSITIONS.get(event, {})
+
+
+def changeable(status: str) -> bool:
+    """Plan, addons and coupons may change in this state: now (live) or during a trial."""
+    return allowed(status, "change_now") or allowed(status, "change_in_trial")
 
 
 def check(status: str, event: str, to: str | None = None) -> None:

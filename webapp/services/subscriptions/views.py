@@ -193,7 +193,7 @@ class SubscriptionDetail:
     @property
     def changeable(self) -> bool:
         """Plan, addons and coupons can change in this state (preferences permitting)."""
-        return state_machine.allowed(self.subscription.status, "change_now")
+        return state_machine.changeable(self.subscription.status)
 
 
 def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[TimelineEntry, ...]:
