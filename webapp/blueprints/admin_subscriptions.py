@@ -22,6 +22,7 @@ from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import subscriptions
+from webapp.services.core.dates import dated
 from webapp.services.core.errors import InvalidInput
 from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.views import STATUS_LABELS
@@ -246,5 +247,8 @@ def confirm_change(subscription_id: int):
     commit_and_dispatch()
     return finish(url_for(".detail", subscription_id=subscription_id),
                   "The change is scheduled for the end of the term." if made.scheduled else
+                  dated("The subscription was changed; it is billed from {on}, when the trial "
+                        "ends.", on=made.subscription.trial_end)
+                  if made.subscription.status == "trial" else
                   "The subscription was changed." + (f" Invoice {made.invoice.number} was issued."
                                                      if made.invoice else ""))

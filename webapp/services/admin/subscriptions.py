@@ -405,7 +405,8 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
     sub = _subscription(session, subscription_id)
     before = {"plan_id": sub.plan_id}
     invoice, payment_id, scheduled = None, None, current.timing == END_OF_TERM
-    if scheduled:
+    # Scheduled for the term's end, or made during a trial: nothing to invoice now.
+    if current.timing in (END_OF_TERM, subscription_changes.TRIAL_END):
         subscription_changes.confirm_change(
             session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
             fingerprint=fingerprint, at=at,

@@ -9,6 +9,7 @@ matches is refused before anything is charged or written (DESIGN.md: Proration).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -54,6 +55,7 @@ class ChangeApplied:
     invoice: Invoice | None
     scheduled: bool
     payment: Payment | None = None  # an auto-charged change waits for this charge
+    billed_from: date | None = None  # a change during a trial: the trial's end
 
 
 def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
@@ -74,7 +76,7 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
         send_confirmation(session, sub, current, at=at, message=dated(
             f"{escaped(current.summary)}: done. It is billed from {{on}}, when the trial ends.",
             on=current.effective_on))
-        return ChangeApplied(sub, None, False)
+        return ChangeApplied(sub, None, False, billed_from=current.effective_on)
     if current.timing == END_OF_TERM:
         state_machine.check(sub.status, "change_at_term_end")
         for old in session.exec(select(ScheduledChange).where(
