@@ -31,6 +31,8 @@ bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin")
 
 TIMINGS = {subscriptions.IMMEDIATELY: "Immediately",
            subscriptions.END_OF_TERM: "At the end of the current term"}
+# When a pause starts: on a date, or when the current term ends.
+PAUSE_WHEN = {"on_date": "On a date", "term_end": "At the end of the term"}
 # A change's timings: the cancellation's, and during a trial "billed when the trial ends".
 CHANGE_TIMINGS = {**TIMINGS, changes.TRIAL_END: "Now, billed when the trial ends"}
 
@@ -99,6 +101,8 @@ class CancelForm(FlaskForm):
 
 
 class PauseForm(FlaskForm):
+    pause_when = RadioField("Pause", choices=options(PAUSE_WHEN.items()), default="on_date",
+                            validate_choice=False)
     pause_on = DateField("Pause on", validators=[Optional()])
     resume_on = DateField("Resume on", validators=[Optional()])
 
@@ -148,7 +152,7 @@ def pause(subscription_id: int):
         try:
             subscriptions.pause(db.session, actor=actor(), subscription_id=subscription_id,
                                 pause_on=form.pause_on.data, resume_on=form.resume_on.data,
-                                at=moment())
+                                at=moment(), when=form.pause_when.data)
         except InvalidInput as exc:
             form.show(exc)
         else:

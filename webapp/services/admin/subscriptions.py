@@ -324,7 +324,7 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
 
 
 def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: date | None,
-          resume_on: date | None, at: Moment) -> Subscription:
+          resume_on: date | None, at: Moment, when: str = "on_date") -> Subscription:
     """Schedule a pause (live) or set the resume date (paused); the tick pauses and resumes.
 
     The customer's pause schedule without the customers' pause switch: the dates and the
@@ -334,7 +334,8 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
     before = {"pause_on": sub.pause_on, "resume_on": sub.resume_on}
     try:
         ctx = billing_context.context(session, at.now)
-        message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
+        message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on,
+                                     when=when)
     except InvalidInput as exc:  # one field at a time, as the admin's form shows them
         raise InvalidChanges({exc.field or "resume_on": exc.message}) from None
     _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, at.now)
