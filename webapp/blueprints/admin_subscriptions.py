@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from webapp.blueprints.admin_forms import actor, options
+from webapp.charging import charge_now
 from webapp.context import moment, today, use_customer_locale
 from webapp.db import db
 from webapp.dispatch import CHARGE_PAYMENT, commit_and_dispatch, defer
@@ -76,7 +77,8 @@ def new(customer_id: int):
 @bp.post("/customers/<int:customer_id>/subscriptions")
 @admin_required
 def create(customer_id: int):
-    """Create the subscription; the scheduler's tick issues its first invoice."""
+    """Create the subscription: one that starts today with auto-charge is charged now (and
+    shows as "Creation failed" if the charge fails); the scheduler's tick starts the others."""
     form = NewSubscriptionForm()
     if form.validate_on_submit():
         try:
@@ -86,11 +88,49 @@ def create(customer_id: int):
         except InvalidInput as exc:
             form.show(exc)
         else:
+            if sub.awaiting_payment_id is not None:
+                return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, "created")
             db.session.commit()
             return finish(url_for(".detail", subscription_id=sub.id),
                           f"{sub.number} was created ({sub.status}). Its first invoice is issued on its "
                           f"start date by the scheduler.")
     return _new_page(customer_id, form, 422)
+
+
+def _first_charge(subscription_id: int, number: str, payment_id: int, done: str):
+    """Run a new subscription's first charge while the admin waits; say how it went."""
+    target = url_for(".detail", subscription_id=subscription_id)
+    outcome = charge_now(payment_id)
+    if outcome is None:  # the gateway is still silent: the sweep settles it
+        return finish(target, f"{number} was {done}; its first charge is still being "
+                              "processed.", "info")
+    if outcome.succeeded:
+        return finish(target, f"{number} was {done} and its first charge succeeded: it is live.")
+    return finish(target, f"Creation failed: {outcome.message}", "error")
+
+
+@bp.post("/subscriptions/<int:subscription_id>/retry-creation")
+@admin_required
+def retry_creation(subscription_id: int):
+    """Charge a subscription whose creation failed again (a new first term from today)."""
+    sub = subscriptions.retry_creation(db.session, actor=actor(),
+                                       subscription_id=subscription_id, at=moment())
+    if sub.awaiting_payment_id is None:  # paid by credit: it started
+        commit_and_dispatch()
+        return finish(url_for(".detail", subscription_id=subscription_id),
+                      f"{sub.number} started.")
+    return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, "retried")
+
+
+@bp.post("/subscriptions/<int:subscription_id>/discard")
+@admin_required
+def discard(subscription_id: int):
+    """Discard a subscription whose creation failed."""
+    sub = subscriptions.discard(db.session, actor=actor(), subscription_id=subscription_id,
+                                at=moment())
+    commit_and_dispatch()
+    return finish(url_for(".detail", subscription_id=subscription_id),
+                  f"{sub.number} was discarded.")
 
 
 class CancelForm(FlaskForm):

@@ -238,10 +238,11 @@ class Invoice(SQLModel, table=True):
         # every customer's invoices, newest first (issue 31).
         Index("ix_invoice_status_due", "status", "due_date"),
         Index("ix_invoice_issued", "issue_date", "id"),
-        # Invoices the engine makes on its own are unique per term, so a re-run is harmless.
+        # Invoices the engine makes on its own are unique per term, so a re-run is harmless; a
+        # voided one (a failed creation's, issue 30) leaves its term free to be billed again.
         Index("uq_invoice_engine_term", "subscription_id", "period_start", "kind", unique=True,
-              sqlite_where=text("kind IN ('first_term', 'renewal')"),
-              postgresql_where=text("kind IN ('first_term', 'renewal')")),
+              sqlite_where=text("kind IN ('first_term', 'renewal') AND status != 'void'"),
+              postgresql_where=text("kind IN ('first_term', 'renewal') AND status != 'void'")),
         UniqueConstraint("customer_id", "idempotency_key"),
         # Releasing the invoices a charge held: few rows ever have one.
         Index("ix_invoice_pending_payment", "pending_payment_id",

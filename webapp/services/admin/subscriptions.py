@@ -51,6 +51,7 @@ from webapp.services.core.dates import Dated, Moment, plain
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
+from webapp.services.subscriptions import lifecycle
 from webapp.services.subscriptions.actions.cancel import (
     UnusedTime,
     cancel_subscription,
@@ -174,12 +175,55 @@ def _checked(session: Session, offer: SubscriptionChoices, data: NewSubscription
 
 def create_subscription(session: Session, *, actor: Actor, customer_id: int,
                         data: NewSubscription, at: Moment) -> Subscription:
-    """A new subscription for the customer; the tick issues its first invoice. Audited."""
+    """A new subscription for the customer. Audited. One that starts today without a trial
+    and is charged automatically is started now: its first charge waits to be run
+    (`awaiting_payment_id`), and it goes live only if that charge succeeds (else "creation
+    failed"). Any other waits for the tick, which issues its first invoice on its start date."""
     offer = choices(session, customer_id=customer_id)
     plan, quantities, coupon, terms = _checked(session, offer, data, at)
-    return write(session, actor=actor, customer=offer.customer, plan=plan, addons=quantities,
-                 coupon=coupon, terms=terms, payment_method_id=data.payment_method_id,
-                 autocharge=data.autocharge, now=at.now)
+    sub = write(session, actor=actor, customer=offer.customer, plan=plan, addons=quantities,
+                coupon=coupon, terms=terms, payment_method_id=data.payment_method_id,
+                autocharge=data.autocharge, now=at.now)
+    if sub.status == "future" and sub.trial_end is None and sub.start_date <= at.today and \
+            sub.autocharge and sub.payment_method_id is not None:
+        lifecycle.start_now(session, sub, now=at.now)
+    return sub
+
+
+def retry_creation(session: Session, *, actor: Actor, subscription_id: int,
+                   at: Moment) -> Subscription:
+    """Try a failed creation again: a new first term from today, its charge left to run now
+    (`awaiting_payment_id`) on the subscription's card. Audited."""
+    sub = _ready(session, subscription_id)
+    state_machine.check(sub.status, "retry_creation")
+    if not (sub.autocharge and sub.payment_method_id is not None):
+        raise DomainError("The subscription has no card to charge: discard it and create it "
+                          "again with a payment method.")
+    before = {"status": sub.status, "creation_error": sub.creation_error}
+    state_machine.transition(session, sub, "retry_creation", "future", now=at.now,
+                             start_date=at.today, anchor_day=at.today.day, creation_error=None,
+                             next_billing_date=at.today)
+    lifecycle.start_now(session, sub, now=at.now)
+    audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
+                 action="subscription.retry_creation", subject_type="subscription",
+                 subject_id=sub.id, before=before, after={"status": sub.status},
+                 now=at.now, customer_id=sub.customer_id)
+    return sub
+
+
+def discard(session: Session, *, actor: Actor, subscription_id: int, at: Moment) -> Subscription:
+    """Discard a subscription whose creation failed: it ends (cancelled), never billed. Audited."""
+    sub = _ready(session, subscription_id)
+    state_machine.check(sub.status, "discard")
+    before = {"status": sub.status, "creation_error": sub.creation_error}
+    state_machine.transition(session, sub, "discard", "cancelled", now=at.now,
+                             cancelled_on=at.today, next_billing_date=None,
+                             cancel_reason="Discarded: its creation failed.")
+    audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
+                 action="subscription.discard", subject_type="subscription", subject_id=sub.id,
+                 before=before, after={"status": sub.status}, now=at.now,
+                 customer_id=sub.customer_id)
+    return sub
 
 
 def write(session: Session, *, actor: Actor, customer: Customer, plan: Plan,

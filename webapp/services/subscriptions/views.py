@@ -33,7 +33,8 @@ STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unp
 # The customer's words for each state (the list's filter and the badges).
 STATUS_LABELS = {"future": "Upcoming", "trial": "Trial", "live": "Active",
                  "non_renewing": "Ending", "paused": "Paused", "dunning": "Past due",
-                 "unpaid": "Unpaid", "cancelled": "Cancelled", "expired": "Expired"}
+                 "unpaid": "Unpaid", "cancelled": "Cancelled", "expired": "Expired",
+                 "creation_failed": "Creation failed"}
 # A badge that names its day: "Starts on 1 Dec 2026" (the date is formatted by the web layer).
 _DATED_LABELS = {"future": "Starts on", "non_renewing": "Ends on", "paused": "Paused until"}
 # States that bill again; the others show no next charge.
