@@ -34,10 +34,12 @@ def make_customer(session: Session, *, now: datetime, email: str = "kim@example.
 
 
 def make_plan(session: Session, *, now: datetime, code: str = "test-monthly",
-              amount: int = 1000, currency: str = "USD", unit: str = "month") -> Plan:
+              amount: int = 1000, currency: str = "USD", unit: str = "month",
+              count: int = 1) -> Plan:
     plan = session.exec(select(Plan).where(Plan.code == code)).first()
     if plan is None:
-        plan = Plan(code=code, name=code.title(), interval_unit=unit, created_at=now)
+        plan = Plan(code=code, name=code.title(), interval_unit=unit, interval_count=count,
+                    created_at=now)
         session.add(plan)
         session.flush()
         session.add(PlanPrice(plan_id=plan.id, currency=currency, amount=amount))

@@ -20,7 +20,7 @@ from webapp.context import (
 )
 from webapp.nav import sidebar
 from webapp.permissions import can
-from webapp.services.core import locales
+from webapp.services.core import dates, locales
 
 
 def register(app: Flask) -> None:
@@ -30,6 +30,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["rate"] = rate_filter
     app.jinja_env.filters["number"] = count_filter
     app.jinja_env.filters["locale_label"] = locales.label  # "Deutsch (Deutschland) (de_DE)"
+    app.jinja_env.globals["every"] = dates.interval_label  # every(unit, count): "every 2 weeks"
     app.jinja_env.globals["badge"] = badge
     app.jinja_env.globals["badge_on"] = badge_on
 

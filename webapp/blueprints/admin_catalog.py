@@ -189,9 +189,13 @@ def _editor(kind: str, item_id: int | None):
     return item, make_form(item), template
 
 
+# The editors whose form htmx swaps in place (one partial each).
+PARTIALS = {"admin/catalog/plan_form.html": "admin_catalog_plan_form"}
+
+
 def _render(template: str, form, item, status: int = 200):
     context = {"form": form, "item": item, "money_rows": money_rows}
-    return render_page(template, status=status, **context)
+    return render_page(template, PARTIALS.get(template), status=status, **context)
 
 
 @bp.get("/<kind>/new")

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from webapp.blueprints.admin_forms import actor, options
+from webapp.charging import charge_now
 from webapp.context import moment, today, use_customer_locale
 from webapp.db import db
 from webapp.dispatch import CHARGE_PAYMENT, commit_and_dispatch, defer
@@ -22,6 +23,7 @@ from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import subscriptions
+from webapp.services.core.dates import dated
 from webapp.services.core.errors import InvalidInput
 from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.views import STATUS_LABELS
@@ -30,6 +32,10 @@ bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin")
 
 TIMINGS = {subscriptions.IMMEDIATELY: "Immediately",
            subscriptions.END_OF_TERM: "At the end of the current term"}
+# When a pause starts: on a date, or when the current term ends.
+PAUSE_WHEN = {"on_date": "On a date", "term_end": "At the end of the term"}
+# A change's timings: the cancellation's, and during a trial "billed when the trial ends".
+CHANGE_TIMINGS = {**TIMINGS, changes.TRIAL_END: "Now, billed when the trial ends"}
 
 
 class NewSubscriptionForm(FlaskForm):
@@ -71,7 +77,8 @@ def new(customer_id: int):
 @bp.post("/customers/<int:customer_id>/subscriptions")
 @admin_required
 def create(customer_id: int):
-    """Create the subscription; the scheduler's tick issues its first invoice."""
+    """Create the subscription: one that starts today with auto-charge is charged now (and
+    shows as "Creation failed" if the charge fails); the scheduler's tick starts the others."""
     form = NewSubscriptionForm()
     if form.validate_on_submit():
         try:
@@ -81,11 +88,49 @@ def create(customer_id: int):
         except InvalidInput as exc:
             form.show(exc)
         else:
+            if sub.awaiting_payment_id is not None:
+                return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, "created")
             db.session.commit()
             return finish(url_for(".detail", subscription_id=sub.id),
                           f"{sub.number} was created ({sub.status}). Its first invoice is issued on its "
                           f"start date by the scheduler.")
     return _new_page(customer_id, form, 422)
+
+
+def _first_charge(subscription_id: int, number: str, payment_id: int, done: str):
+    """Run a new subscription's first charge while the admin waits; say how it went."""
+    target = url_for(".detail", subscription_id=subscription_id)
+    outcome = charge_now(payment_id)
+    if outcome is None:  # the gateway is still silent: the sweep settles it
+        return finish(target, f"{number} was {done}; its first charge is still being "
+                              "processed.", "info")
+    if outcome.succeeded:
+        return finish(target, f"{number} was {done} and its first charge succeeded: it is live.")
+    return finish(target, f"Creation failed: {outcome.message}", "error")
+
+
+@bp.post("/subscriptions/<int:subscription_id>/retry-creation")
+@admin_required
+def retry_creation(subscription_id: int):
+    """Charge a subscription whose creation failed again (a new first term from today)."""
+    sub = subscriptions.retry_creation(db.session, actor=actor(),
+                                       subscription_id=subscription_id, at=moment())
+    if sub.awaiting_payment_id is None:  # paid by credit: it started
+        commit_and_dispatch()
+        return finish(url_for(".detail", subscription_id=subscription_id),
+                      f"{sub.number} started.")
+    return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, "retried")
+
+
+@bp.post("/subscriptions/<int:subscription_id>/discard")
+@admin_required
+def discard(subscription_id: int):
+    """Discard a subscription whose creation failed."""
+    sub = subscriptions.discard(db.session, actor=actor(), subscription_id=subscription_id,
+                                at=moment())
+    commit_and_dispatch()
+    return finish(url_for(".detail", subscription_id=subscription_id),
+                  f"{sub.number} was discarded.")
 
 
 class CancelForm(FlaskForm):
@@ -96,6 +141,8 @@ class CancelForm(FlaskForm):
 
 
 class PauseForm(FlaskForm):
+    pause_when = RadioField("Pause", choices=options(PAUSE_WHEN.items()), default="on_date",
+                            validate_choice=False)
     pause_on = DateField("Pause on", validators=[Optional()])
     resume_on = DateField("Resume on", validators=[Optional()])
 
@@ -145,7 +192,7 @@ def pause(subscription_id: int):
         try:
             subscriptions.pause(db.session, actor=actor(), subscription_id=subscription_id,
                                 pause_on=form.pause_on.data, resume_on=form.resume_on.data,
-                                at=moment())
+                                at=moment(), when=form.pause_when.data)
         except InvalidInput as exc:
             form.show(exc)
         else:
@@ -160,8 +207,7 @@ def pause(subscription_id: int):
 class ChangeForm(FlaskForm):
     plan_id = SelectField("Plan", coerce=int, validate_choice=False)
     coupon_code = StringField("Add a coupon")
-    timing = RadioField("When", choices=options(TIMINGS.items()),
-                        default=subscriptions.IMMEDIATELY, validate_choice=False)
+    timing = RadioField("When", validate_choice=False)
     fingerprint = HiddenField()
 
 
@@ -169,8 +215,11 @@ def _change_setup(subscription_id: int):
     offer = subscriptions.change_choices(db.session, subscription_id=subscription_id)
     form = ChangeForm()
     form.plan_id.choices = options((pid, name) for pid, name, *_ in offer.plans)
+    # The timings the proration setting (and a trial) leave.
+    form.timing.choices = options((t, CHANGE_TIMINGS[t]) for t in offer.timings)
     if not form.is_submitted():
         form.plan_id.data = offer.current_plan_id
+        form.timing.data = offer.timings[0]
     return offer, form
 
 
@@ -242,5 +291,8 @@ def confirm_change(subscription_id: int):
     commit_and_dispatch()
     return finish(url_for(".detail", subscription_id=subscription_id),
                   "The change is scheduled for the end of the term." if made.scheduled else
+                  dated("The subscription was changed; it is billed from {on}, when the trial "
+                        "ends.", on=made.subscription.trial_end)
+                  if made.subscription.status == "trial" else
                   "The subscription was changed." + (f" Invoice {made.invoice.number} was issued."
                                                      if made.invoice else ""))

@@ -37,7 +37,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                  "module_estimates", "module_projects", "module_timesheets")),
     ("Trials", ("trial_activate", "trial_extend", "trial_max_extensions", "trial_cancel")),
     ("Edit subscription", ("edit_subscription", "edit_change_plan", "edit_change_addons",
-                           "edit_change_coupons", "edit_timing")),
+                           "edit_change_coupons", "edit_timing", "proration")),
     ("Auto-charge", ("autocharge_toggle",)),
     ("Pause & resume", ("pause_resume", "pause_max_days")),
     ("Cancellation", ("cancel_subscription", "cancel_timing", "cancel_credit_unused",
@@ -62,6 +62,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 HELP = {
     "trial_max_extensions": "From 0 to 5.",
     "pause_max_days": "From 1 to 365 days.",
+    "proration": "For changes made by customers and admins alike; each change's summary says "
+                 "which applies. Only at the end of the term overrides when changes take effect.",
     "cancellation_reasons": "One reason per line; customers pick one when they cancel.",
     "retention_coupon_code": "Optional: an active coupon offered before a customer cancels.",
     "dunning_retry_days": "Days after the failed charge, ascending, such as 1, 3, 7.",
@@ -109,6 +111,7 @@ class PreferencesForm(FlaskForm):
 
     trial_max_extensions = _whole_number("trial_max_extensions")
     edit_timing = SelectField(LABELS["edit_timing"], choices=_choices(preferences.EDIT_TIMINGS))
+    proration = SelectField(LABELS["proration"], choices=_choices(preferences.PRORATIONS))
     pause_max_days = _whole_number("pause_max_days")
     cancel_timing = SelectField(LABELS["cancel_timing"],
                                 choices=_choices(preferences.CANCEL_TIMINGS))

@@ -14,7 +14,7 @@ from functools import wraps
 from flask import Blueprint, abort, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from wtforms import DateField, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from webapp.charging import charge_now
@@ -37,6 +37,9 @@ TITLES = {"activate": "Activate Subscription", "reactivate": "Reactivate Subscri
           "cancel": "Cancel Subscription", "pause": "Pause & Resume"}
 TIMING_LABELS = {subscription_actions.IMMEDIATELY: "Immediately",
                  subscription_actions.END_OF_TERM: "At the end of the current term"}
+# When a pause starts (issue 30): on a date, or when the current term ends.
+PAUSE_WHEN = [SelectChoice(subscription_actions.ON_DATE, "On a date"),
+              SelectChoice(subscription_actions.AT_TERM_END, "At the end of the term")]
 
 
 class ConfirmForm(FlaskForm):
@@ -58,6 +61,8 @@ class CancelForm(FlaskForm):
 class PauseForm(FlaskForm):
     unplaced_errors = RAISE
 
+    pause_when = RadioField("Pause", choices=PAUSE_WHEN, default=subscription_actions.ON_DATE,
+                            validate_choice=False)
     pause_on = DateField("Pause on", validators=[Optional()])
     resume_on = DateField("Resume on", validators=[Optional()])
 
@@ -330,7 +335,7 @@ def pause(subscription_id: int):
         try:
             result = subscription_actions.schedule_pause(
                 db.session, **_ids(subscription_id), pause_on=form.pause_on.data,
-                resume_on=form.resume_on.data, now=now())
+                resume_on=form.resume_on.data, now=now(), when=form.pause_when.data)
         except InvalidInput as exc:
             form.show(exc)
         else:

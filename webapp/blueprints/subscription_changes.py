@@ -15,13 +15,15 @@ from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
 from webapp.login import customer_required
 from webapp.permissions import action_required
+from webapp.services.core.dates import dated
 from webapp.services.core.errors import InvalidInput
 from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.views import subscription_detail
 
 bp = Blueprint("subscription_changes", __name__, url_prefix="/subscriptions")
 
-TIMING_LABELS = {"immediately": "Immediately (prorated)", "end_of_term": "At the end of the term"}
+TIMING_LABELS = {"immediately": "Immediately", "end_of_term": "At the end of the term",
+                 "trial_end": "Now, billed when the trial ends"}
 
 
 class ChangeForm(FlaskForm):
@@ -117,6 +119,8 @@ def confirm(subscription_id: int):
     except InvalidInput as exc:
         return _render(subscription_id, options, form, error=exc, status=422)
     message = "The change is scheduled for the end of the term." if applied.scheduled \
+        else dated("Your subscription has been changed; it is billed from {on}, when the trial "
+                   "ends.", on=applied.billed_from) if applied.billed_from \
         else "Your subscription has been changed."
     if applied.payment is None:
         commit_and_dispatch()

@@ -27,7 +27,7 @@ class Plan(SQLModel, table=True):
     code: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     description: str = Field(default="", max_length=1000)
-    interval_unit: str = Field(default="month", max_length=8)  # month | year
+    interval_unit: str = Field(default="month", max_length=8)  # day | week | month | year
     interval_count: int = Field(default=1)
     trial_days: int = Field(default=0)
     billing_cycles: int | None = None  # None: until cancelled
@@ -192,6 +192,9 @@ class Subscription(SQLModel, table=True):
     mrr_num: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     mrr_den: int = Field(default=12)
     mrr_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    # Why a new subscription's first charge failed (status creation_failed, issue 30): the
+    # gateway's message, shown until an admin retries or discards it.
+    creation_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -244,10 +247,11 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_status_due", "status", "due_date", "currency", "customer_id",
               "total", "amount_paid", "credits_applied"),
         Index("ix_invoice_issued", "issue_date", "id"),
-        # Invoices the engine makes on its own are unique per term, so a re-run is harmless.
+        # Invoices the engine makes on its own are unique per term, so a re-run is harmless; a
+        # voided one (a failed creation's, issue 30) leaves its term free to be billed again.
         Index("uq_invoice_engine_term", "subscription_id", "period_start", "kind", unique=True,
-              sqlite_where=text("kind IN ('first_term', 'renewal')"),
-              postgresql_where=text("kind IN ('first_term', 'renewal')")),
+              sqlite_where=text("kind IN ('first_term', 'renewal') AND status != 'void'"),
+              postgresql_where=text("kind IN ('first_term', 'renewal') AND status != 'void'")),
         UniqueConstraint("customer_id", "idempotency_key"),
         # Releasing the invoices a charge held: few rows ever have one.
         Index("ix_invoice_pending_payment", "pending_payment_id",

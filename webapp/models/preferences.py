@@ -56,6 +56,8 @@ class Preferences(SQLModel, table=True):
     edit_change_addons: bool = Field(default=True)
     edit_change_coupons: bool = Field(default=True)
     edit_timing: str = Field(default="customer_choice", max_length=16)  # immediately | end_of_term | customer_choice
+    # How a change is billed (issue 30): prorate | no_proration_upgrade_now | end_of_term_only
+    proration: str = Field(default="prorate", max_length=32)
 
     autocharge_toggle: bool = Field(default=False)
 

@@ -22,7 +22,7 @@ def test_jane_changes_plan_with_the_preview(page, browser_engine, demo_data):
     enterprise = page.locator("#plan_id option", has_text="Enterprise")
     assert " every month" in enterprise.inner_text()  # each plan with its price and interval
     page.locator("#plan_id").select_option(enterprise.get_attribute("value"))
-    page.get_by_label("Immediately (prorated)").check()
+    page.get_by_label("Immediately", exact=True).check()
     with page.expect_response(lambda r: r.url.endswith("/edit/preview")):
         page.get_by_role("button", name="Preview the change").click()
     preview = page.locator("#subscription-change-preview")

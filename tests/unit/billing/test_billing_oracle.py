@@ -12,6 +12,9 @@ this term does not discount the next one. The services are driven the way custom
   unit per line;
 - a coupon's discount per term is at most its value.
 
+Every plan of a play bills by one interval (issue 30): a month, a week, a day, every 2 weeks,
+every 3 days or every 3 months; the days of a change are spread over that term's days.
+
 The property runs on SQLite, each example in one session rolled back at its end; a few fixed
 sequences run on both databases.
 """
@@ -48,6 +51,7 @@ from webapp.models import (
 from webapp.services.billing import ledger, terms
 from webapp.services.billing.pricing import Line
 from webapp.services.core import numbering
+from webapp.services.core.dates import add_interval
 from webapp.services.core.preferences import seed_demo_preferences
 from webapp.services.subscriptions import actions, lifecycle
 from webapp.services.subscriptions import changes as subscription_changes
@@ -59,6 +63,9 @@ SEAT = 800
 COUPONS = {"FIX15": (1500, None, "forever"), "PCT15": (None, 1500, "forever"),
            "ONCE9": (900, None, "once"), "BIG9K": (9000, None, "forever")}
 TERMS = (date(2026, 11, 1), date(2027, 1, 5), date(2028, 2, 1))  # 30, 31 and 29 days
+# (unit, count) a play's plans bill by
+INTERVALS = (("month", 1), ("week", 1), ("week", 2), ("day", 1), ("day", 3), ("month", 3),
+             ("year", 1))
 _DAYS = re.compile(r" \(\d+ of \d+ days\)$")
 
 
@@ -123,7 +130,8 @@ class Oracle:
 # -- The services, as customers use them -------------------------------------------------------
 
 class Shop:
-    def __init__(self, session: Session, start: date, tax_rate_bp: int | None):
+    def __init__(self, session: Session, start: date, tax_rate_bp: int | None,
+                 interval: tuple[str, int] = ("month", 1)):
         self.session, self.start, self.tax_rate_bp = session, start, tax_rate_bp
         now = at(start)
         org = seed_organization(session, now=now)
@@ -132,7 +140,8 @@ class Shop:
         self.customer = make_customer(session, now=now)
         self.plans = {}
         for amount in PLANS:
-            plan = Plan(code=f"p{amount}", name=f"Plan {amount}", created_at=now)
+            plan = Plan(code=f"p{amount}", name=f"Plan {amount}", interval_unit=interval[0],
+                        interval_count=interval[1], created_at=now)
             session.add(plan)
             session.flush()
             session.add(PlanPrice(plan_id=plan.id, currency="USD", amount=amount))
@@ -223,12 +232,13 @@ class Shop:
 # -- One term, played on both ------------------------------------------------------------------
 
 def play(session: Session, start: date, first: Held, steps: list[tuple[int, str, object]],
-         tax_rate_bp: int | None) -> None:
+         tax_rate_bp: int | None, interval: tuple[str, int] = ("month", 1)) -> None:
     """Play `steps` (day, what, value) in one term on the services and on the oracle, then
     renew (unless cancelled), and check every invariant."""
-    shop = Shop(session, start, tax_rate_bp)
+    shop = Shop(session, start, tax_rate_bp, interval)
     sub = shop.subscribe(first)
     term_days = (sub.current_term_end - sub.current_term_start).days
+    assert term_days == (add_interval(start, *interval, start.day) - start).days
     oracle = Oracle(term_days, first, counted=set(first.coupons))
     cancelled = None
     for day, what, value in steps:
@@ -333,6 +343,22 @@ def test_the_services_bill_what_the_oracle_says_was_held(engine, first, steps):
         play(session, TERMS[0], first, steps, tax_rate_bp=2000)
 
 
+@pytest.mark.parametrize(("interval", "first", "steps"), [
+    # a weekly term: an upgrade on day 3 (4 of 7 days left), seats on day 5, cancel on day 6
+    (("week", 1), Held(3000, 0, ()), [(3, "plan", 5000), (5, "seats", 2), (6, "cancel", None)]),
+    # every 2 weeks under a fixed coupon: changes on days 4 and 9 of 14, then the renewal
+    (("week", 2), Held(5000, 1, ("FIX15",)), [(4, "plan", 12345), (9, "seats", 0)]),
+    # a daily plan: a change on its only day, then the next day's renewal
+    (("day", 1), Held(7000, 0, ("PCT15",)), [(0, "plan", 3000)]),
+    # every 3 months (1 Nov – 1 Feb, 92 days) with a "once" coupon added mid-term
+    (("month", 3), Held(3000, 2, ()), [(40, "coupon", "ONCE9"), (70, "plan", 7000)]),
+])
+def test_daily_weekly_and_interval_count_terms_bill_what_the_oracle_says(engine, interval,
+                                                                         first, steps):
+    with Session(engine, expire_on_commit=False) as session:
+        play(session, TERMS[0], first, steps, tax_rate_bp=2000, interval=interval)
+
+
 # -- The property ---------------------------------------------------------------------------------
 
 _step = st.one_of(
@@ -349,9 +375,13 @@ def _terms(draw):
     first = Held(draw(st.sampled_from(PLANS)), draw(st.integers(0, 2)),
                  tuple(draw(st.lists(st.sampled_from(sorted(COUPONS)), max_size=2,
                                      unique=True))))
+    interval = draw(st.sampled_from(INTERVALS))
+    term_days = (add_interval(start, *interval, start.day) - start).days
+    # a day of the term: 0–27 of a month as before, spread over the days of any other term
     steps = draw(st.lists(st.tuples(st.integers(0, 27), _step), max_size=5))
-    steps = [(day, what, value) for day, (what, value) in sorted(steps, key=lambda s: s[0])]
-    return start, first, steps, draw(st.sampled_from([None, 2000]))
+    steps = [(day if interval == ("month", 1) else day * term_days // 28, what, value)
+             for day, (what, value) in sorted(steps, key=lambda s: s[0])]
+    return start, first, steps, draw(st.sampled_from([None, 2000])), interval
 
 
 @pytest.fixture(scope="module")
@@ -364,9 +394,9 @@ def oracle_engine(sqlite_engine):
 @given(term=_terms())
 def test_random_terms_of_changes_cancels_and_coupons_bill_what_the_oracle_says(
         oracle_engine, term):
-    start, first, steps, tax_rate_bp = term
+    start, first, steps, tax_rate_bp, interval = term
     with Session(oracle_engine, expire_on_commit=False) as session:
         try:
-            play(session, start, first, steps, tax_rate_bp)
+            play(session, start, first, steps, tax_rate_bp, interval)
         finally:
             session.rollback()

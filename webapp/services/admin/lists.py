@@ -203,7 +203,7 @@ def subscriptions_csv(session: Session, *, filters: AdminSubscriptionFilters,
                  for r in read(session, rows, {**params, "offset": offset, "limit": 1000})]
         for s in _subscription_rows(session, found):
             yield (s.number, s.customer_id, s.customer_name, s.plan_name, s.status, s.currency,
-                   to_decimal(s.amount, s.currency), s.interval_unit, s.start_date.isoformat(),
+                   to_decimal(s.amount, s.currency), s.per_interval, s.start_date.isoformat(),
                    s.next_billing_date.isoformat() if s.next_billing_date else "")
         if len(found) < 1000:
             return

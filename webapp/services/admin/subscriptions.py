@@ -44,12 +44,14 @@ from webapp.services.core import (
     notifications,
     numbering,
     outbox,
+    preferences,
     state_machine,
 )
 from webapp.services.core.dates import Dated, Moment, plain
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
+from webapp.services.subscriptions import lifecycle
 from webapp.services.subscriptions.actions.cancel import (
     UnusedTime,
     cancel_subscription,
@@ -173,12 +175,55 @@ def _checked(session: Session, offer: SubscriptionChoices, data: NewSubscription
 
 def create_subscription(session: Session, *, actor: Actor, customer_id: int,
                         data: NewSubscription, at: Moment) -> Subscription:
-    """A new subscription for the customer; the tick issues its first invoice. Audited."""
+    """A new subscription for the customer. Audited. One that starts today without a trial
+    and is charged automatically is started now: its first charge waits to be run
+    (`awaiting_payment_id`), and it goes live only if that charge succeeds (else "creation
+    failed"). Any other waits for the tick, which issues its first invoice on its start date."""
     offer = choices(session, customer_id=customer_id)
     plan, quantities, coupon, terms = _checked(session, offer, data, at)
-    return write(session, actor=actor, customer=offer.customer, plan=plan, addons=quantities,
-                 coupon=coupon, terms=terms, payment_method_id=data.payment_method_id,
-                 autocharge=data.autocharge, now=at.now)
+    sub = write(session, actor=actor, customer=offer.customer, plan=plan, addons=quantities,
+                coupon=coupon, terms=terms, payment_method_id=data.payment_method_id,
+                autocharge=data.autocharge, now=at.now)
+    if sub.status == "future" and sub.trial_end is None and sub.start_date <= at.today and \
+            sub.autocharge and sub.payment_method_id is not None:
+        lifecycle.start_now(session, sub, now=at.now)
+    return sub
+
+
+def retry_creation(session: Session, *, actor: Actor, subscription_id: int,
+                   at: Moment) -> Subscription:
+    """Try a failed creation again: a new first term from today, its charge left to run now
+    (`awaiting_payment_id`) on the subscription's card. Audited."""
+    sub = _ready(session, subscription_id)
+    state_machine.check(sub.status, "retry_creation")
+    if not (sub.autocharge and sub.payment_method_id is not None):
+        raise DomainError("The subscription has no card to charge: discard it and create it "
+                          "again with a payment method.")
+    before = {"status": sub.status, "creation_error": sub.creation_error}
+    state_machine.transition(session, sub, "retry_creation", "future", now=at.now,
+                             start_date=at.today, anchor_day=at.today.day, creation_error=None,
+                             next_billing_date=at.today)
+    lifecycle.start_now(session, sub, now=at.now)
+    audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
+                 action="subscription.retry_creation", subject_type="subscription",
+                 subject_id=sub.id, before=before, after={"status": sub.status},
+                 now=at.now, customer_id=sub.customer_id)
+    return sub
+
+
+def discard(session: Session, *, actor: Actor, subscription_id: int, at: Moment) -> Subscription:
+    """Discard a subscription whose creation failed: it ends (cancelled), never billed. Audited."""
+    sub = _ready(session, subscription_id)
+    state_machine.check(sub.status, "discard")
+    before = {"status": sub.status, "creation_error": sub.creation_error}
+    state_machine.transition(session, sub, "discard", "cancelled", now=at.now,
+                             cancelled_on=at.today, next_billing_date=None,
+                             cancel_reason="Discarded: its creation failed.")
+    audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
+                 action="subscription.discard", subject_type="subscription", subject_id=sub.id,
+                 before=before, after={"status": sub.status}, now=at.now,
+                 customer_id=sub.customer_id)
+    return sub
 
 
 def write(session: Session, *, actor: Actor, customer: Customer, plan: Plan,
@@ -248,7 +293,7 @@ class AdminSubscription:
 
     @property
     def can_change(self) -> bool:
-        return state_machine.allowed(self.subscription.status, "change_now")
+        return state_machine.changeable(self.subscription.status)
 
 
 def _subscription(session: Session, subscription_id: int) -> Subscription:
@@ -323,7 +368,7 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
 
 
 def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: date | None,
-          resume_on: date | None, at: Moment) -> Subscription:
+          resume_on: date | None, at: Moment, when: str = "on_date") -> Subscription:
     """Schedule a pause (live) or set the resume date (paused); the tick pauses and resumes.
 
     The customer's pause schedule without the customers' pause switch: the dates and the
@@ -333,7 +378,8 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
     before = {"pause_on": sub.pause_on, "resume_on": sub.resume_on}
     try:
         ctx = billing_context.context(session, at.now)
-        message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
+        message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on,
+                                     when=when)
     except InvalidInput as exc:  # one field at a time, as the admin's form shows them
         raise InvalidChanges({exc.field or "resume_on": exc.message}) from None
     _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, at.now)
@@ -349,7 +395,7 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
 def change_choices(session: Session, *, subscription_id: int) -> subscription_changes.Choices:
     """Every active plan and recurring addon in the subscription's currency, either timing."""
     sub = _subscription(session, subscription_id)
-    state_machine.check(sub.status, "change_now")
+    state_machine.check(sub.status, subscription_changes.change_event(sub.status))
     # What the subscription has now stays offered even if it was archived since.
     plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount, Plan.interval_unit,
                                 Plan.interval_count)
@@ -367,7 +413,9 @@ def change_choices(session: Session, *, subscription_id: int) -> subscription_ch
     addons = tuple((i, name, unit, held.get(i, 0)) for i, name, unit in addons)
     return subscription_changes.Choices(tuple(tuple(plan) for plan in plans),
                                         addons, sub.plan_id, sub.currency, True, True, True,
-                                        (IMMEDIATELY, END_OF_TERM))
+                                        subscription_changes.timings_for(
+                                            sub, preferences.load(session),
+                                            (IMMEDIATELY, END_OF_TERM)))
 
 
 def draft_change(session: Session, *, subscription_id: int,
@@ -402,7 +450,8 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
     sub = _subscription(session, subscription_id)
     before = {"plan_id": sub.plan_id}
     invoice, payment_id, scheduled = None, None, current.timing == END_OF_TERM
-    if scheduled:
+    # Scheduled for the term's end, or made during a trial: nothing to invoice now.
+    if current.timing in (END_OF_TERM, subscription_changes.TRIAL_END):
         subscription_changes.confirm_change(
             session, customer_id=sub.customer_id, subscription_id=sub.id, request=request,
             fingerprint=fingerprint, at=at,

@@ -48,9 +48,8 @@ from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.core.money import Amount
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
-
-
-IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
+# During a trial: the change is written at once and billed from the trial's end (issue 30).
+TRIAL_END = "trial_end"
 
 
 class PriceChanged(DomainError):
@@ -129,6 +128,14 @@ class ChangeDraft:
     effective_on: date | None = None
     renewal_price: Priced | None = None  # what each term costs after the change
     messages: tuple[str, ...] = field(default=())
+    # The organization's proration setting the draft follows (preferences.PRORATE, ...):
+    # the preview says which applies.
+    proration: str = preferences.PRORATE
+
+    @property
+    def prorated(self) -> bool:
+        """An immediate change billed for the days left (a proration invoice and credit)."""
+        return self.timing == IMMEDIATELY and self.proration == preferences.PRORATE
 
     @property
     def credit_applied(self) -> int:
@@ -185,7 +192,7 @@ class ChangeDraft:
             return [[x.kind, x.description, x.quantity, x.unit_amount, x.amount, x.tax_amount]
                     for x in (priced.lines if priced else ())]
 
-        payload = [self.timing, self.payload, lines(self.invoice),
+        payload = [self.timing, self.proration, self.payload, lines(self.invoice),
                    [[x.description, x.amount, x.tax_amount] for x in self.credit_lines],
                    self.other_credit_applied, lines(self.renewal_price)]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -309,11 +316,23 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     allowed = allowed or choices(session, customer_id=customer_id, subscription_id=subscription_id)
     payload = _validate(session, sub, request, at, allowed)
     tax_rate_bp = tax.rate_for(session, sub.customer_id)
-    after = _after(session, sub, payload, tax_rate_bp, request.timing)
+    mode = preferences.load(session).proration
+    # Without proration a change made now bills nothing this term: what it adds (a coupon
+    # too) counts from the next term, as at the end of the term.
+    unprorated = request.timing == IMMEDIATELY and mode == preferences.NO_PRORATION_UPGRADE_NOW
+    after = _after(session, sub, payload, tax_rate_bp,
+                   END_OF_TERM if unprorated else request.timing)
     summary = _summary(session, sub, payload)
+    if request.timing == TRIAL_END:
+        # Nothing is billed during a trial: the first term bills the changed items.
+        return ChangeDraft(TRIAL_END, payload, summary, None, effective_on=sub.trial_end,
+                           renewal_price=after.renewal, proration=mode)
     if request.timing == END_OF_TERM:
         return ChangeDraft(END_OF_TERM, payload, summary, None, effective_on=sub.current_term_end,
-                           renewal_price=after.renewal)
+                           renewal_price=after.renewal, proration=mode)
+    if unprorated:
+        return ChangeDraft(IMMEDIATELY, payload, summary, None, effective_on=at.today,
+                           renewal_price=after.renewal, proration=mode)
     term_days, days_left = terms.term_days(sub), terms.days_left(sub, at.today)
     held = [Charge(line.kind, line.description, line.quantity, line.unit_amount)
             for line in after.term.lines if line.kind in ("plan", "addon", "discount")]
@@ -324,7 +343,8 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     credit_total = unused.total if unused else 0
     other = credits.unused_credit(session, customer_id=customer_id)
     return ChangeDraft(IMMEDIATELY, payload, summary, invoice, credit_lines, credit_total,
-                       min(other, invoice.total), days_left, term_days, at.today, after.renewal)
+                       min(other, invoice.total), days_left, term_days, at.today, after.renewal,
+                       proration=mode)
 
 
 def _summary(session: Session, sub: Subscription, payload: dict) -> str:
@@ -380,13 +400,17 @@ def apply_paid_change(session: Session, *, payment: Payment, at: Moment) -> None
 def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
               at: Moment) -> Invoice | None:
     """Write an immediate change: the new items, the proration invoice (what the customer
-    holds from now on) and the credit note for what they held, applied to that invoice first."""
+    holds from now on) and the credit note for what they held, applied to that invoice first.
+    Without proration (`no_proration_upgrade_now`) only the items change: the term's invoice
+    stays what the customer holds, and the new price comes with the next term."""
     state_machine.transition(session, sub, "change_now", "live", now=at.now)
     credited = sub.held_invoice_id
-    if not apply_change(session, sub, change.payload, this_term=True, now=at.now):
+    if not apply_change(session, sub, change.payload, this_term=change.prorated, now=at.now):
         raise DomainError("This coupon has been used up.")
     session.flush()
     invoice = None
+    if not change.prorated:
+        return None
     if change.invoice is not None and change.invoice.lines:
         invoice = ledger.issue_invoice(session, customer_id=sub.customer_id,
                                        currency=sub.currency, kind="proration",
@@ -458,7 +482,7 @@ def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choi
     sub = owned_subscription(session, customer_id, subscription_id)
     prefs = preferences.load(session)
     preferences.require(prefs, preferences.SUBSCRIPTION_EDIT)
-    state_machine.check(sub.status, "change_now")
+    state_machine.check(sub.status, change_event(sub.status))
     plans = session.exec(select(Plan.id, Plan.name, PlanPrice.amount, Plan.interval_unit,
                                 Plan.interval_count)
                          .join(PlanPrice, PlanPrice.plan_id == Plan.id)
@@ -477,4 +501,17 @@ def choices(session: Session, *, customer_id: int, subscription_id: int) -> Choi
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_PLAN),
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_ADDONS),
                    preferences.allowed(prefs, preferences.SUBSCRIPTION_CHANGE_COUPONS),
-                   preferences.edit_timings(prefs))
+                   timings_for(sub, prefs, preferences.edit_timings(prefs)))
+
+
+def change_event(status: str) -> str:
+    """The state machine's event for a change in this state: during a trial, or now."""
+    return "change_in_trial" if status == "trial" else "change_now"
+
+
+def timings_for(sub: Subscription, prefs, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """When a change may take effect: at the trial's end during a trial, else the `offered`
+    timings the proration setting allows."""
+    if sub.status == "trial":
+        return (TRIAL_END,)
+    return preferences.change_timings(prefs, offered)

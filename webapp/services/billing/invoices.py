@@ -18,11 +18,12 @@ from webapp.models import (
     InvoiceLine,
     Payment,
     PaymentAllocation,
+    Plan,
     Subscription,
 )
 from webapp.services.billing import tax
 from webapp.services.billing.ledger import balance_due
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Moment, interval_label
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import (
     PAGE_SIZE,
@@ -194,6 +195,10 @@ class AppliedCredit:
     applied_on: date
 
 
+# The invoices that bill a whole term of the subscription's plan.
+TERM_KINDS = ("first_term", "renewal", "reactivation")
+
+
 @dataclass(frozen=True)
 class PaymentApplied:
     payment_id: int
@@ -225,6 +230,9 @@ class InvoiceDetail:
     lines: tuple[InvoiceLineRow, ...]
     credits: tuple[AppliedCredit, ...]
     payments: tuple[PaymentApplied, ...]
+    # How often its subscription's plan bills ("every 2 weeks"), on a term's invoice; None on
+    # any other invoice.
+    billed_every: str | None = None
 
     @property
     def balance(self) -> int:
@@ -250,9 +258,12 @@ def owned_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoic
 
 # An invoice's parts, as rows: the statements are built once, and the page needs values.
 _INVOICES = Invoice.__table__
-_INVOICE = (select(*columns(_INVOICES), Subscription.number.label("subscription_number"))
+_INVOICE = (select(*columns(_INVOICES), Subscription.number.label("subscription_number"),
+                   Plan.interval_unit.label("interval_unit"),
+                   Plan.interval_count.label("interval_count"))
             .select_from(_INVOICES.outerjoin(Subscription,
-                                             Subscription.id == _INVOICES.c.subscription_id))
+                                             Subscription.id == _INVOICES.c.subscription_id)
+                         .outerjoin(Plan, Plan.id == Subscription.plan_id))
             .where(_INVOICES.c.id == bindparam("invoice_id"),
                    _INVOICES.c.customer_id == bindparam("customer_id")))
 _LINES = (select(InvoiceLine.id, InvoiceLine.invoice_id, InvoiceLine.position, InvoiceLine.kind,
@@ -281,11 +292,13 @@ def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
     invoice = split(found, _INVOICES)[0]
     subscription_number = found.subscription_number
     ids = {"invoice_id": invoice.id}
+    every = interval_label(found.interval_unit, found.interval_count) \
+        if found.interval_unit and invoice.kind in TERM_KINDS else None
     return InvoiceDetail(
         InvoiceRow.of(invoice, subscription_number, at.today), invoice,
         tuple(InvoiceLineRow(*row) for row in read(session, _LINES, ids)),
         tuple(AppliedCredit(*row) for row in read(session, _CREDITS, ids)),
-        tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)))
+        tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)), every)
 
 
 # (outstanding, overdue) for the parameters customer_id and today; the dashboard reads it as

@@ -18,6 +18,7 @@ from webapp.models import (
     PaymentMethod,
     Plan,
     Subscription,
+    SubscriptionCoupon,
 )
 from webapp.services.billing import changes, fix_links, ledger, paid_terms
 from webapp.services.billing import terms as billing
@@ -52,6 +53,8 @@ def _succeeded(session, org, payment, sub, at: Moment) -> None:
     customer = session.get(Customer, payment.customer_id)
     if sub is not None and payment.purpose == "trial_end" and sub.status == "trial":
         state_machine.transition(session, sub, "trial_converted", "live", now=at.now)
+    if sub is not None and payment.purpose == "start" and sub.status == "future":
+        state_machine.transition(session, sub, "start", "live", now=at.now)
     if payment.intent.get("save_card"):
         _keep_card(session, customer_id=customer.id, method_id=payment.payment_method_id)
         # A card saved while paying becomes the method of the subscriptions it paid for.
@@ -158,6 +161,8 @@ def _failed(session, org, payment, sub, at: Moment) -> None:
         _mail(session, customer, "trial_expired", f"Your trial of {sub.number} has ended",
               {"number": sub.number, "reason": reason,
                "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, at.now)
+    elif payment.purpose == "start" and sub.status == "future":
+        creation_failed(session, sub, payment=payment, reason=reason, at=at)
     elif payment.purpose in DUNNING_ON_FAILURE and sub.status == "live":
         days = prefs.dunning_retry_days or [1]
         state_machine.transition(session, sub, "renewal_failed", "dunning", now=at.now,
@@ -167,6 +172,29 @@ def _failed(session, org, payment, sub, at: Moment) -> None:
                              sub.next_retry_on, at.now)
     elif payment.purpose == "dunning_retry" and sub.status == "dunning":
         _retry_failed(session, org, prefs, customer, sub, _invoice_ids(payment), reason, at.now)
+
+
+def creation_failed(session: Session, sub: Subscription, *, payment: Payment, reason: str,
+                    at: Moment) -> None:
+    """A new subscription's first charge failed: it is not started (Zoho's "Creation failed").
+    Its first invoice is voided and its term undone, the gateway's message is kept for the
+    admin, who retries or discards it; no dunning, no mail to the customer."""
+    for invoice in session.exec(select(Invoice).where(
+            Invoice.id.in_(payment.intent.get("invoice_ids", [])), Invoice.status == "open")):
+        invoice.status, invoice.voided_on = "void", at.today
+        events.emit(session, "invoice.voided", events.public("invoice", invoice),
+                    now=at.now, previous={"status": "open"})
+    for link in session.exec(select(SubscriptionCoupon).where(
+            SubscriptionCoupon.subscription_id == sub.id, SubscriptionCoupon.in_current_term)):
+        link.terms_used, link.in_current_term = max(0, link.terms_used - 1), False
+    state_machine.transition(session, sub, "creation_failed", "creation_failed", now=at.now,
+                             creation_error=reason[:500], current_term_start=None,
+                             current_term_end=None, next_billing_date=None, cycles_billed=0,
+                             held_invoice_id=None, term_days=None)
+    customer = session.get(Customer, sub.customer_id)
+    notifications.notify_org(session, event="subscription_creation_failed",
+                             title=f"Creation failed: {sub.number} for {customer.display_name}",
+                             body=reason, now=at.now, customer_id=customer.id)
 
 
 def retry_without_card(session: Session, *, sub: Subscription, invoice_ids: list[int],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -128,13 +128,34 @@ def add_months(start: date, months: int, anchor_day: int | None = None) -> date:
     return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
+# The units a plan bills by, and the most of each one term may span.
+INTERVAL_UNITS = ("day", "week", "month", "year")
+MAX_INTERVAL_COUNT = {"day": 365, "week": 104, "month": 36, "year": 10}
+
+
 def add_interval(start: date, unit: str, count: int = 1, anchor_day: int | None = None) -> date:
-    """One billing interval after `start` (unit month or year)."""
+    """`count` billing intervals after `start`: days and weeks are whole days (a weekly term
+    keeps its weekday; `anchor_day` is for months and years only), months and years keep the
+    anchor day."""
+    if unit == "day":
+        return start + timedelta(days=count)
+    if unit == "week":
+        return start + timedelta(weeks=count)
     if unit == "month":
         return add_months(start, count, anchor_day)
     if unit == "year":
         return add_months(start, 12 * count, anchor_day)
     raise ValueError(f"unknown interval unit {unit!r}")
+
+
+def interval_label(unit: str, count: int = 1) -> str:
+    """How a plan's interval reads: "every week", "every 2 weeks", "every 3 months"."""
+    return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+
+
+def per_interval_label(unit: str, count: int = 1) -> str:
+    """The interval after an amount: "/ week", "/ 2 weeks"."""
+    return unit if count == 1 else f"{count} {unit}s"
 
 
 def days_between(start: date, end: date) -> int:

@@ -39,8 +39,15 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "resume": {"paused": frozenset({"live"})},
     "change_now": {"live": frozenset({"live"})},
     "change_at_term_end": {"live": frozenset({"live"})},
+    # A change during a trial is written at once and billed from the trial's end (issue 30).
+    "change_in_trial": {"trial": frozenset({"trial"})},
     "reactivate": {"cancelled": frozenset({"live"}), "expired": frozenset({"live"})},
     "cycles_complete": {"live": frozenset({"expired"})},
+    # Zoho's "Creation failed" (issue 30): a new subscription whose first charge is declined
+    # is not started (no dunning); an admin retries it (a new first charge) or discards it.
+    "creation_failed": {"future": frozenset({"creation_failed"})},
+    "retry_creation": {"creation_failed": frozenset({"future"})},
+    "discard": {"creation_failed": frozenset({"cancelled"})},
 }
 
 EVENT_PHRASES = {
@@ -53,16 +60,24 @@ EVENT_PHRASES = {
     "payment_succeeded": "return to live", "dunning_exhausted": "end dunning",
     "overdue": "be stopped for an overdue invoice",
     "pause": "be paused", "resume": "be resumed", "change_now": "be changed",
-    "change_at_term_end": "be changed at the end of the term", "reactivate": "be reactivated",
-    "cycles_complete": "expire",
+    "change_at_term_end": "be changed at the end of the term",
+    "change_in_trial": "be changed during its trial", "reactivate": "be reactivated",
+    "cycles_complete": "expire", "creation_failed": "fail its creation",
+    "retry_creation": "be retried", "discard": "be discarded",
 }
 STATE_NAMES = {"future": "future", "trial": "trial", "live": "live",
                "non_renewing": "non-renewing", "paused": "paused", "dunning": "dunning",
-               "unpaid": "unpaid", "cancelled": "cancelled", "expired": "expired"}
+               "unpaid": "unpaid", "cancelled": "cancelled", "expired": "expired",
+               "creation_failed": "failed new"}
 
 
 def allowed(status: str, event: str) -> bool:
     return status in TRANSITIONS.get(event, {})
+
+
+def changeable(status: str) -> bool:
+    """Plan, addons and coupons may change in this state: now (live) or during a trial."""
+    return allowed(status, "change_now") or allowed(status, "change_in_trial")
 
 
 def check(status: str, event: str, to: str | None = None) -> None:

@@ -9,6 +9,7 @@ matches is refused before anything is charged or written (DESIGN.md: Proration).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -23,22 +24,28 @@ from webapp.services.billing import charges
 from webapp.services.billing.changes import (  # the feature's face: blueprints import these here
     END_OF_TERM,
     IMMEDIATELY,
+    TRIAL_END,
     ChangeDraft,
     ChangeRequest,
     Choices,
     PriceChanged,
+    apply_change,
     apply_now,
+    change_event,
     choices,
     draft_change,
     request_from_dict,
     request_to_dict,
     send_confirmation,
+    timings_for,
 )
 from webapp.services.billing.context import owned_subscription
 from webapp.services.core import state_machine
 from webapp.services.core.dates import Moment, dated, escaped
+from webapp.services.core.errors import DomainError
 
-__all__ = ["END_OF_TERM", "IMMEDIATELY", "ChangeApplied", "ChangeDraft", "ChangeRequest", "Choices",
+__all__ = ["END_OF_TERM", "IMMEDIATELY", "TRIAL_END", "change_event", "timings_for",
+           "ChangeApplied", "ChangeDraft", "ChangeRequest", "Choices",
            "PriceChanged", "choices", "confirm_change", "draft_change", "request_from_dict"]
 
 
@@ -48,6 +55,7 @@ class ChangeApplied:
     invoice: Invoice | None
     scheduled: bool
     payment: Payment | None = None  # an auto-charged change waits for this charge
+    billed_from: date | None = None  # a change during a trial: the trial's end
 
 
 def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
@@ -59,6 +67,16 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
     if current.fingerprint() != fingerprint:
         raise PriceChanged()
     sub = owned_subscription(session, customer_id, subscription_id)
+    if current.timing == TRIAL_END:
+        # Nothing to invoice during a trial: the items change now, and the trial's end (or
+        # Activate Subscription) bills the first term with them.
+        state_machine.transition(session, sub, "change_in_trial", "trial", now=at.now)
+        if not apply_change(session, sub, current.payload, now=at.now):
+            raise DomainError("This coupon has been used up.")
+        send_confirmation(session, sub, current, at=at, message=dated(
+            f"{escaped(current.summary)}: done. It is billed from {{on}}, when the trial ends.",
+            on=current.effective_on))
+        return ChangeApplied(sub, None, False, billed_from=current.effective_on)
     if current.timing == END_OF_TERM:
         state_machine.check(sub.status, "change_at_term_end")
         for old in session.exec(select(ScheduledChange).where(

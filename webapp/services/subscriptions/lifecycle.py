@@ -110,7 +110,8 @@ def _stale_charges(ctx: _Context, limit: int) -> None:
 
 def _start_future(ctx):
     return select(Subscription).where(Subscription.status == "future",
-                                      Subscription.start_date <= ctx.today), _start_one
+                                      Subscription.start_date <= ctx.today,
+                                      Subscription.awaiting_payment_id.is_(None)), _start_one
 
 
 def _start_one(ctx: _Context, sub: Subscription) -> None:
@@ -119,10 +120,29 @@ def _start_one(ctx: _Context, sub: Subscription) -> None:
                                  trial_start=sub.start_date, current_term_start=sub.start_date,
                                  current_term_end=sub.trial_end, next_billing_date=sub.trial_end)
         return
+    if _charges_automatically(sub):
+        # A new subscription starts once its first charge succeeds (payment_effects); a
+        # declined one is "creation failed", never in dunning (issue 30).
+        _bill_term(ctx, sub, terms.Term(sub.start_date, "first_term", include_setup_fee=True),
+                   purpose="start")
+        if sub.awaiting_payment_id is None:  # nothing left to charge (unused credit paid it)
+            state_machine.transition(ctx.session, sub, "start", "live", now=ctx.now)
+        return
     state_machine.transition(ctx.session, sub, "start", "live", now=ctx.now,
                              guard={"start_date": sub.start_date})
     _bill_term(ctx, sub, terms.Term(sub.start_date, "first_term", include_setup_fee=True),
                purpose="start")
+
+
+def start_now(session: Session, sub: Subscription, *, now: datetime) -> list[int]:
+    """Start a new subscription due today at once, as the tick would (the back office's "start
+    today" and its retry after a failed creation): the ids of the charges to run (the first
+    is also the subscription's `awaiting_payment_id`)."""
+    org = session.get(Organization, 1)
+    ctx = _Context(session, Moment.at(now, org.timezone), org, preferences.load(session),
+                   TickResult())
+    _start_one(ctx, sub)
+    return ctx.result.payment_ids
 
 
 def _end_trials(ctx):

@@ -24,7 +24,7 @@ from webapp.services.billing.context import owned_subscription
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import state_machine
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Moment, interval_label, per_interval_label
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
 from webapp.services.core.rows import columns
 
@@ -33,7 +33,8 @@ STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unp
 # The customer's words for each state (the list's filter and the badges).
 STATUS_LABELS = {"future": "Upcoming", "trial": "Trial", "live": "Active",
                  "non_renewing": "Ending", "paused": "Paused", "dunning": "Past due",
-                 "unpaid": "Unpaid", "cancelled": "Cancelled", "expired": "Expired"}
+                 "unpaid": "Unpaid", "cancelled": "Cancelled", "expired": "Expired",
+                 "creation_failed": "Creation failed"}
 # A badge that names its day: "Starts on 1 Dec 2026" (the date is formatted by the web layer).
 _DATED_LABELS = {"future": "Starts on", "non_renewing": "Ends on", "paused": "Paused until"}
 # States that bill again; the others show no next charge.
@@ -97,13 +98,25 @@ class SubscriptionRow:
     next_billing_date: date | None
     expired_reason: str | None
     status_on: date | None = None  # the day the badge names ("Ends on ...")
+    interval_count: int = 1  # a term is interval_count × interval_unit
+
+    @property
+    def per_interval(self) -> str:
+        """What the amount is per: "month", "2 weeks"."""
+        return per_interval_label(self.interval_unit, self.interval_count)
+
+    @property
+    def every(self) -> str:
+        """How often it bills: "every month", "every 2 weeks"."""
+        return interval_label(self.interval_unit, self.interval_count)
 
     @classmethod
     def of(cls, sub: Subscription, items: SubscriptionItems, tax_rate_bp: int | None) -> SubscriptionRow:
         label, on = status_label(sub)
         return cls(sub.id, sub.number, items.plan.name, sub.status, label,
                    sub.currency, items.next_term_price(tax_rate_bp).total, items.plan.interval_unit,
-                   sub.start_date, sub.next_billing_date, sub.expired_reason, on)
+                   sub.start_date, sub.next_billing_date, sub.expired_reason, on,
+                   items.plan.interval_count)
 
 
 def status_label(sub: Subscription) -> tuple[str, date | None]:
@@ -181,7 +194,7 @@ class SubscriptionDetail:
     @property
     def changeable(self) -> bool:
         """Plan, addons and coupons can change in this state (preferences permitting)."""
-        return state_machine.allowed(self.subscription.status, "change_now")
+        return state_machine.changeable(self.subscription.status)
 
 
 def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[TimelineEntry, ...]:

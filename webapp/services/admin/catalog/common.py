@@ -15,7 +15,7 @@ from webapp.services.core.errors import NotFound
 from webapp.services.core.money import SUPPORTED_CURRENCIES, parse_money
 
 ACTIVE, ARCHIVED = "active", "archived"
-INTERVAL_UNITS = {"month": "Month", "year": "Year"}
+INTERVAL_UNITS = {"day": "Day", "week": "Week", "month": "Month", "year": "Year"}
 ADDON_KINDS = {"recurring": "Recurring", "one_time": "One-time"}
 DISCOUNT_TYPES = {"percentage": "Percentage", "fixed": "Fixed amount"}
 DURATIONS = {"once": "Once", "n_terms": "A number of terms", "forever": "Forever"}

@@ -24,6 +24,7 @@ from webapp.services.admin.catalog.common import (
     record,
     whole_number,
 )
+from webapp.services.core.dates import MAX_INTERVAL_COUNT
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges
 
@@ -47,12 +48,15 @@ def _plan_values(session: Session, data: PlanInput, plan: Plan | None) -> dict:
     if plan is None:
         check_code(errors, session, Plan, code, CODE, None)
     if data.interval_unit not in INTERVAL_UNITS:
-        errors["interval_unit"] = "Choose month or year."
+        errors["interval_unit"] = "Choose day, week, month or year."
+    # Every 2 weeks, every 3 months: at most MAX_INTERVAL_COUNT of the unit per term (36 when
+    # the unit is not known yet).
+    most = MAX_INTERVAL_COUNT.get(data.interval_unit, 36)
     values = {
         "code": code, "name": item_name(errors, data.name),
         "description": (data.description or "").strip()[:1000],
         "interval_unit": data.interval_unit,
-        "interval_count": whole_number(errors, "interval_count", data.interval_count, low=1, high=36),
+        "interval_count": whole_number(errors, "interval_count", data.interval_count, low=1, high=most),
         "billing_cycles": whole_number(errors, "billing_cycles", data.billing_cycles, low=1,
                                        high=1000, required=False),
         "trial_days": whole_number(errors, "trial_days", data.trial_days or "0", low=0, high=365),

@@ -31,7 +31,7 @@ from webapp.services.admin.catalog.common import (
     record,
 )
 from webapp.services.billing.catalog import redeem as count_redemption
-from webapp.services.core.dates import Moment
+from webapp.services.core.dates import Moment, interval_label
 from webapp.services.core.errors import InvalidInput
 from webapp.services.core.preferences import format_percent
 
@@ -49,8 +49,7 @@ class PlanView:
 
     @property
     def interval_label(self) -> str:
-        count, unit = self.plan.interval_count, self.plan.interval_unit
-        return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+        return interval_label(self.plan.interval_unit, self.plan.interval_count)
 
     @property
     def cycles_label(self) -> str:

@@ -17,7 +17,8 @@ ORGANIZATION_ID = 1
 
 __all__ = [
     "ORGANIZATION_ID", "ACTIONS", "MODULE_ACTIONS", "Permissions", "load", "allowed", "require",
-    "module_enabled", "permissions", "edit_timings", "cancel_timings",
+    "module_enabled", "permissions", "edit_timings", "change_timings", "cancel_timings",
+    "PRORATE", "NO_PRORATION_UPGRADE_NOW", "END_OF_TERM_ONLY",
     "MODULE_SUBSCRIPTIONS", "MODULE_INVOICES", "MODULE_PAYMENTS", "MODULE_STATEMENTS",
     "MODULE_PAYMENT_METHODS", "MODULE_PROFILE", "MODULE_ESTIMATES", "MODULE_PROJECTS",
     "MODULE_TIMESHEETS", "TRIAL_ACTIVATE", "TRIAL_EXTEND", "TRIAL_CANCEL", "SUBSCRIPTION_EDIT",
@@ -144,6 +145,21 @@ def permissions(prefs: Preferences) -> Permissions:
 def edit_timings(prefs: Preferences) -> tuple[str, ...]:
     """When a subscription change may take effect: immediately and/or at the end of the term."""
     return _TIMINGS[prefs.edit_timing]
+
+
+# How a subscription change is billed (the `proration` preference, issue 30).
+PRORATE = "prorate"  # now: the days left are charged at the new price and credited at the old
+NO_PRORATION_UPGRADE_NOW = "no_proration_upgrade_now"  # now, nothing charged: the new price
+                                                       # applies from the next term
+END_OF_TERM_ONLY = "end_of_term_only"  # changes can only be scheduled for the term's end
+
+
+def change_timings(prefs: Preferences, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """Of the timings `offered` (the customer's preference, or the back office's both), those
+    the proration setting allows: only the end of the term under `end_of_term_only`."""
+    if prefs.proration == END_OF_TERM_ONLY:
+        return ("end_of_term",)
+    return offered
 
 
 def cancel_timings(prefs: Preferences) -> tuple[str, ...]:

@@ -20,13 +20,18 @@ from webapp.services.core.preferences.permissions import ORGANIZATION_ID, load
 
 __all__ = [
     "LABELS", "PREFERENCE_FIELDS", "ORGANIZATION_FIELDS", "SWITCHES", "EDIT_TIMINGS",
-    "CANCEL_TIMINGS", "DUNNING_FINAL_ACTIONS", "OVERDUE_ACTIONS", "TWO_FACTOR_POLICIES", "InvalidChanges", "Change", "UpdateResult",
+    "CANCEL_TIMINGS", "PRORATIONS", "DUNNING_FINAL_ACTIONS", "OVERDUE_ACTIONS", "TWO_FACTOR_POLICIES", "InvalidChanges", "Change", "UpdateResult",
     "HistoryEntry", "SettingsView", "parse_percent", "format_percent", "format_value",
     "current_values", "update", "history", "settings_view", "seed_demo_preferences",
 ]
 
 EDIT_TIMINGS = {"immediately": "Immediately", "end_of_term": "At the end of the term",
                 "customer_choice": "Customer's choice"}
+PRORATIONS = {"prorate": "Prorate: charge the days left at the new price, credit the old",
+              "no_proration_upgrade_now": "No proration: the change takes effect at once, the "
+                                          "new price from the next term, nothing charged now",
+              "end_of_term_only": "Only at the end of the term: changes are scheduled for "
+                                  "the term's end"}
 CANCEL_TIMINGS = {"immediately": "Immediately", "end_of_term": "At the end of the term",
                   "both": "Customer's choice of either"}
 DUNNING_FINAL_ACTIONS = {"unpaid": "Mark the subscription unpaid",
@@ -38,7 +43,8 @@ TWO_FACTOR_POLICIES = {"off": "Off: nobody uses a second factor",
                        "optional": "Optional: each person chooses",
                        "admins": "Required for admins, optional for customers",
                        "everyone": "Required for everyone"}
-_CHOICES = {"edit_timing": EDIT_TIMINGS, "cancel_timing": CANCEL_TIMINGS,
+_CHOICES = {"edit_timing": EDIT_TIMINGS, "proration": PRORATIONS,
+            "cancel_timing": CANCEL_TIMINGS,
             "dunning_final_action": DUNNING_FINAL_ACTIONS, "overdue_action": OVERDUE_ACTIONS,
             "two_factor_policy": TWO_FACTOR_POLICIES}
 
@@ -57,6 +63,7 @@ LABELS: dict[str, str] = {
     "edit_change_addons": "They may change addons",
     "edit_change_coupons": "They may change coupons",
     "edit_timing": "Changes take effect",
+    "proration": "Billing a change",
     "autocharge_toggle": "Customers may turn auto-charge on and off",
     "pause_resume": "Customers may pause and resume subscriptions",
     "pause_max_days": "Longest pause (days)",

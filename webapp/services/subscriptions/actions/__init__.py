@@ -30,6 +30,8 @@ from webapp.services.subscriptions.actions.facts import (
     overview,
 )
 from webapp.services.subscriptions.actions.schedule import (
+    AT_TERM_END,
+    ON_DATE,
     AutochargeResult,
     AutochargeView,
     NoPaymentMethod,
@@ -64,7 +66,7 @@ __all__ = [
     "PaymentInProgress", "Overview", "PastDue", "SubscriptionActions", "TimelineItem", "available",
     "overview", "AutochargeResult", "AutochargeView", "NoPaymentMethod", "PauseOptions",
     "PauseResult", "delete_pause_schedule", "pause_options", "schedule_pause", "set_autocharge",
-    "use_default_card",
+    "use_default_card", "AT_TERM_END", "ON_DATE",
     "ACTIVATE", "DONE", "NOT_DONE", "PURPOSES", "REACTIVATE", "PriceChanged", "TermStarted",
     "TermSummary", "TrialExtension", "activate", "activation_summary",
     "extend_trial", "reactivate", "reactivation_summary",

@@ -131,6 +131,10 @@ def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, 
 
 # -- Pause & Resume ---------------------------------------------------------------------------
 
+# When a pause starts (issue 30): on a date the customer picks, or when the current term ends.
+ON_DATE, AT_TERM_END = "on_date", "term_end"
+PAUSE_WHEN = (ON_DATE, AT_TERM_END)
+
 @dataclass(frozen=True)
 class PauseOptions:
     subscription: Subscription
@@ -140,6 +144,7 @@ class PauseOptions:
     earliest: date  # today
     max_days: int
     can_delete: bool
+    term_end: date | None = None  # where "at the end of the term" pauses (None: not offered)
 
 
 @dataclass(frozen=True)
@@ -170,17 +175,21 @@ def _options(ctx: Context, sub: Subscription) -> PauseOptions:
     preferences.require(ctx.prefs, preferences.SUBSCRIPTION_PAUSE)
     if not pausable(ctx.prefs, sub):
         state_machine.check(sub.status, "pause")  # says why
-    return PauseOptions(sub, not state_machine.allowed(sub.status, "pause"), sub.pause_on,
-                        sub.resume_on, ctx.today, ctx.prefs.pause_max_days, has_schedule(sub))
+    can_pause = state_machine.allowed(sub.status, "pause")
+    return PauseOptions(sub, not can_pause, sub.pause_on, sub.resume_on, ctx.today,
+                        ctx.prefs.pause_max_days, has_schedule(sub),
+                        sub.current_term_end if can_pause else None)
 
 
 def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
-                   pause_on: date | None, resume_on: date | None, now: datetime) -> PauseResult:
-    """Set (or change) when the subscription pauses and resumes; the tick does the rest."""
+                   pause_on: date | None, resume_on: date | None, now: datetime,
+                   when: str = ON_DATE) -> PauseResult:
+    """Set (or change) when the subscription pauses and resumes; the tick does the rest.
+    `when`: on `pause_on`, or at the end of the current term (`pause_on` is then ignored)."""
     ctx = context(session, now)
     sub = owned(ctx, customer_id, subscription_id)
     _options(ctx, sub)
-    message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on)
+    message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on, when=when)
     text = ctx.say(message)
     confirm(ctx, sub, event=PAUSE_SCHEDULED, subject=f"Pause schedule for {sub.number}",
             message=message, details=["No invoices are issued while it is paused."],
@@ -189,14 +198,24 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
 
 
 def set_pause_schedule(ctx: Context, sub: Subscription, *, pause_on: date | None,
-                       resume_on: date | None) -> Dated:
+                       resume_on: date | None, when: str = ON_DATE) -> Dated:
     """The one pause schedule, for the customer and the back office: the state machine, the
-    dates and the longest pause are billing rules (the pause switch is the caller's)."""
+    dates and the longest pause are billing rules (the pause switch is the caller's).
+    `when` AT_TERM_END pauses on the current term's last day (its end date), nothing unused."""
     if state_machine.allowed(sub.status, "pause"):
+        if when not in PAUSE_WHEN:
+            raise InvalidInput("Choose when the pause starts.", field="pause_when")
+        if when == AT_TERM_END:
+            if sub.current_term_end is None:
+                raise InvalidInput("This subscription has no term to end yet.",
+                                   field="pause_when")
+            pause_on = sub.current_term_end
         pause_on, resume_on = _validated(ctx, pause_on, resume_on)
         sub.pause_on, sub.resume_on = pause_on, resume_on
-        message = dated(f"{sub.number} pauses on {{pause_on}} and resumes on {{resume_on}}.",
-                        pause_on=pause_on, resume_on=resume_on)
+        text = (f"{sub.number} pauses at the end of its term, on {{pause_on}}, and resumes on "
+                f"{{resume_on}}.") if when == AT_TERM_END else \
+            f"{sub.number} pauses on {{pause_on}} and resumes on {{resume_on}}."
+        message = dated(text, pause_on=pause_on, resume_on=resume_on)
     elif state_machine.allowed(sub.status, "resume"):
         resume_on = _resume_of_paused(ctx, resume_on)
         terms.move_resume_date(sub, resume_on)
