@@ -85,15 +85,15 @@ def clean_vat_number(value: str, country: str) -> str:
     """An EU VAT number as typed, compact and with its country prefix ("DE136695976");
     ValueError when its format or check digits are wrong for `country` (its own prefix when
     `country` is not in the EU). Only the format: the EU's VIES service is not asked."""
-    number = eu_vat.compact(value or "")
+    number = "".join(ch for ch in (value or "").upper() if ch.isalnum())
     if not number:
         return ""
     prefix = _VAT_PREFIX.get(country, country)
-    if country in EU_COUNTRIES and not number.startswith(prefix):
-        number = prefix + number
+    if country in EU_COUNTRIES and not number[:2].isalpha():
+        number = prefix + number  # typed without its country's prefix
     if not eu_vat.is_valid(number) or (country in EU_COUNTRIES and not number.startswith(prefix)):
         raise ValueError(f"This is not a valid VAT number for {country or 'an EU country'}.")
-    return number
+    return eu_vat.compact(number)
 
 
 def _vat_valid(number: str, country: str) -> bool:
