@@ -14,7 +14,7 @@ from webapp.demo import seed_organization
 from webapp.models import Organization, TaxRate
 from webapp.services.accounts import request_facts
 from webapp.services.billing import tax
-from webapp.services.core import organization
+from webapp.services.core import organization, places
 
 DE_VAT, NL_VAT = "DE136695976", "NL004495445B01"  # valid format and check digits
 
@@ -103,7 +103,7 @@ def test_inclusive_prices_are_the_organizations_setting(session, now):
     ("de 136 695 976", "DE", DE_VAT), ("136695976", "DE", DE_VAT),
     ("NL004495445B01", "NL", NL_VAT)])
 def test_vat_numbers_are_checked_for_their_format_per_country(typed, country, clean):
-    assert tax.clean_vat_number(typed, country) == clean
+    assert places.clean_vat_number(typed, country) == clean
 
 
 @pytest.mark.parametrize(("typed", "country"), [
@@ -111,15 +111,15 @@ def test_vat_numbers_are_checked_for_their_format_per_country(typed, country, cl
     ("DE12", "DE"), (NL_VAT, "DE")])  # too short; another country's number
 def test_bad_vat_numbers_are_refused(typed, country):
     with pytest.raises(ValueError, match="not a valid VAT number"):
-        tax.clean_vat_number(typed, country)
+        places.clean_vat_number(typed, country)
 
 
 def test_countries_are_iso_3166_codes():
-    assert tax.clean_country(" de ") == "DE"
-    assert tax.clean_country("") == ""
+    assert places.clean_country(" de ") == "DE"
+    assert places.clean_country("") == ""
     for bad in ("XX", "EU", "ZZ", "Germany", "D"):
         with pytest.raises(ValueError, match="ISO 3166-1"):
-            tax.clean_country(bad)
+            places.clean_country(bad)
 
 
 def test_no_organization_no_tax(session):

@@ -18,23 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
-from babel import Locale
 from sqlmodel import Session, select
-from stdnum.eu import vat as eu_vat
 
 from webapp.models import Customer, TaxRate
 from webapp.services.core import organization
 from webapp.services.core.money import half_up_div, percent_of
+from webapp.services.core.places import EU_COUNTRIES, clean_vat_number
 
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient"
-EU_COUNTRIES = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})
-_VAT_PREFIX = {"GR": "EL"}  # Greece's VAT numbers start with EL
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"}  # CLDR's, not ISO 3166-1's
 _RATES = "tax_rates"  # session.info key: the rate table, read once per session
 
 
@@ -60,40 +53,6 @@ class Tax:
 
 
 NO_TAX = Tax(None)
-
-
-@lru_cache(maxsize=1)
-def countries() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes (as CLDR names them, less its groupings)."""
-    return frozenset(code for code in Locale("en").territories
-                     if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES)
-
-
-def country_name(code: str, locale: str = "en_US") -> str:
-    return Locale.parse(locale).territories.get(code, code) if code else ""
-
-
-def clean_country(value: str) -> str:
-    """A country as typed ("de ") as its code ("DE"); ValueError when it is none."""
-    code = (value or "").strip().upper()
-    if code and code not in countries():
-        raise ValueError("Enter a two-letter country code such as DE or US (ISO 3166-1).")
-    return code
-
-
-def clean_vat_number(value: str, country: str) -> str:
-    """An EU VAT number as typed, compact and with its country prefix ("DE136695976");
-    ValueError when its format or check digits are wrong for `country` (its own prefix when
-    `country` is not in the EU). Only the format: the EU's VIES service is not asked."""
-    number = "".join(ch for ch in (value or "").upper() if ch.isalnum())
-    if not number:
-        return ""
-    prefix = _VAT_PREFIX.get(country, country)
-    if country in EU_COUNTRIES and not number[:2].isalpha():
-        number = prefix + number  # typed without its country's prefix
-    if not eu_vat.is_valid(number) or (country in EU_COUNTRIES and not number.startswith(prefix)):
-        raise ValueError(f"This is not a valid VAT number for {country or 'an EU country'}.")
-    return eu_vat.compact(number)
 
 
 def _vat_valid(number: str, country: str) -> bool:
