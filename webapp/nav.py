@@ -53,6 +53,7 @@ ADMIN_NAV: tuple[NavEntry, ...] = (
     NavEntry("Import", "admin_import.show"),
     NavEntry("Audit log", "admin_audit.index"),
     NavEntry("Preferences", "preferences.show"),
+    NavEntry("Tax rates", "admin_tax.index"),
     NavEntry("Brand", "admin_brand.show"),
     NavEntry("Payment gateway", "admin_gateway.show"),
     NavEntry("Notifications", "notifications.index"),

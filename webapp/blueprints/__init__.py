@@ -20,6 +20,7 @@ from webapp.blueprints import (
     admin_projects,
     admin_reviews,
     admin_subscriptions,
+    admin_tax,
     admin_timesheets,
     admin_webhooks,
     auth,
@@ -57,6 +58,7 @@ BLUEPRINTS = (
     admin, admin_customers, admin_catalog, admin_subscriptions, admin_billing, admin_import,
     admin_audit, admin_lists, admin_gateway, admin_estimates, admin_projects, admin_timesheets,
     admin_reviews, preferences, admin_brand, notifications, stripe_webhooks, admin_webhooks,
+    admin_tax,
 )
 
 

@@ -25,7 +25,7 @@ from webapp.forms import FlaskForm, MoneyField
 from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import billing, customers
-from webapp.services.billing import charges
+from webapp.services.billing import charges, tax
 from webapp.services.billing.gateway import GatewayNetworkError
 from webapp.services.core.errors import InvalidInput
 from webapp.services.payments.pay import new_idempotency_key
@@ -58,13 +58,14 @@ def _invoice_page(customer_id: int, form: InvoiceForm, status: int = 200):
     customer = customers.get_customer(db.session, customer_id)
     if not form.idempotency_key.data:
         form.idempotency_key.data = new_idempotency_key()
-    return render_page("admin/billing/invoice_new.html", status=status, form=form, customer=customer)
+    return render_page("admin/billing/invoice_new.html", status=status, form=form, customer=customer,
+                       tax=tax.tax_for(db.session, customer_id))
 
 
 @bp.get("/customers/<int:customer_id>/invoices/new")
 @admin_required
 def new_invoice(customer_id: int):
-    """The one-off invoice form (tax is the organization's)."""
+    """The one-off invoice form (the customer's tax, `tax.tax_for`)."""
     return _invoice_page(customer_id, InvoiceForm())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 
 from webapp.blueprints.admin_forms import actor, links, options
 from webapp.context import current_org, moment, now, use_customer_locale
@@ -13,6 +13,7 @@ from webapp.forms import FlaskForm, LocaleField
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
 from webapp.login import admin_required
 from webapp.services.admin import customers, overview, portal
+from webapp.services.billing import tax
 from webapp.services.core.errors import InvalidInput
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 
@@ -28,13 +29,18 @@ class CustomerForm(FlaskForm):
                            validate_choice=False)
     tax_id = StringField("Tax ID")
     billing_address = TextAreaField("Billing address")
+    country = StringField("Country")
+    region = StringField("Region")
     shipping_address = TextAreaField("Shipping address")
     locale = LocaleField()
+    tax_exempt = BooleanField("Tax-exempt")
+    tax_exempt_reason = StringField("Reason for the exemption")
 
     def values(self) -> customers.CustomerInput:
         return customers.CustomerInput(**{name: self[name].data or "" for name in (
             "display_name", "email", "currency", "company", "phone", "billing_address",
-            "shipping_address", "tax_id", "locale")})
+            "shipping_address", "tax_id", "locale", "country", "region",
+            "tax_exempt_reason")}, tax_exempt=bool(self.tax_exempt.data))
 
 
 class ContactForm(FlaskForm):
@@ -91,7 +97,8 @@ def _overview_context(customer_id: int, **forms) -> dict:
     view = overview.overview(db.session, customer_id=customer_id, at=moment())
     use_customer_locale(view.customer.locale)  # their figures, as they read them
     return {"view": view, "contact_form": ContactForm(formdata=None),
-            "note_form": NoteForm(formdata=None)} | forms
+            "note_form": NoteForm(formdata=None),
+            "tax": tax.tax_for(db.session, customer_id)} | forms
 
 
 @bp.get("/<int:customer_id>")

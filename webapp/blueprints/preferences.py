@@ -56,8 +56,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Two-factor sign-in", ("two_factor_policy", "two_factor_new_device_email")),
     ("Portal", ("portal_name", "banner_text")),
     ("Organization", ("name", "legal_name", "address", "email", "phone", "timezone", "locale",
-                      "base_currency", "tax_name", "tax_rate", "tax_id",
-                      "payment_instructions")),
+                      "base_currency", "country", "tax_name", "tax_rate", "tax_id",
+                      "tax_inclusive", "payment_instructions")),
 )
 HELP = {
     "trial_max_extensions": "From 0 to 5.",
@@ -80,7 +80,11 @@ HELP = {
     "email": "Shown in the footer; customer messages go here.",
     "timezone": "Such as Europe/London or America/New_York.",
     "locale": "Such as en_GB, en_US or de_DE: sets how dates and amounts are written.",
-    "tax_rate": "A percentage such as 20 or 7.5; leave both tax fields empty for no tax.",
+    "tax_rate": "A percentage such as 20 or 7.5; leave both tax fields empty for no tax. "
+                "The default: the tax rates by place come first.",
+    "country": "Where the organization is: a two-letter code such as DE (ISO 3166-1). In the "
+               "EU, business customers in another EU country with a VAT number pay no VAT "
+               "(reverse charge).",
     "legal_name": "The registered name printed on invoices and other documents; leave empty "
                   "to print the organization name.",
     "address": "Printed as the seller's address on every document.",
@@ -147,6 +151,8 @@ class PreferencesForm(FlaskForm):
     tax_name = StringField(LABELS["tax_name"])
     tax_rate = StringField(LABELS["tax_rate_bp"])
     tax_id = StringField(LABELS["tax_id"])
+    country = StringField(LABELS["country"])
+    tax_inclusive = BooleanField(LABELS["tax_inclusive"])
     payment_instructions = TextAreaField(LABELS["payment_instructions"])
 
     @classmethod

@@ -12,7 +12,7 @@ from webapp.demo import billing as demo_billing
 from webapp.demo.brand import seed_brand
 from webapp.models import Customer, Organization, User
 from webapp.services.accounts.auth import hash_password
-from webapp.services.billing import mrr
+from webapp.services.billing import mrr, tax
 from webapp.services.billing.gateway import CardDetails, PaymentGateway, TestGateway
 from webapp.services.core import state_machine
 from webapp.services.core.dates import today_in
@@ -122,7 +122,7 @@ def seed_demo(session: Session, *, now: datetime,
             token = gateway.tokenize(CardDetails(number, 12, now.year + 3, "123"), now=now)
             card = demo_billing.save_card(session, customer=customer, token=token, now=now)
             seed(session, customer=customer, card=card, today=today, now=now,
-                 tax_rate_bp=org.tax_rate_bp)
+                 tax=tax.tax_for(session, customer.id))
         demo_billing.renumber_chronologically(session)
         from webapp.demo.engagement import seed_demo_extras  # estimates, projects, ...
 

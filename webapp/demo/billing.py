@@ -32,6 +32,7 @@ from webapp.services.billing import terms as billing
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.billing.gateway import CardToken
 from webapp.services.billing.pricing import Charge, price
+from webapp.services.billing.tax import Tax
 from webapp.services.core import numbering
 from webapp.services.core.dates import add_interval
 
@@ -89,7 +90,7 @@ class _Builder:
     customer: Customer
     today: date
     now: datetime
-    tax_rate_bp: int | None
+    tax: Tax  # the customer's, as billing.tax.tax_for decides it
     card: PaymentMethod | None
 
     def plan(self, code: str) -> Plan:
@@ -133,7 +134,7 @@ class _Builder:
                 charges.append(Charge("setup_fee", "Setup fee", 1, items.plan_price.setup_fee,
                                       discountable=False))
             active = [c for c in items.coupons if c.active]
-            priced = price(charges, [c.discount() for c in active], tax_rate_bp=self.tax_rate_bp)
+            priced = price(charges, [c.discount() for c in active], tax=self.tax)
             invoice = ledger.issue_invoice(
                 self.session, customer_id=sub.customer_id, currency=sub.currency,
                 kind="first_term" if index == 0 else "renewal", priced=priced,
@@ -182,9 +183,9 @@ def save_card(session: Session, *, customer: Customer, token: CardToken,
 
 
 def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, today: date,
-              now: datetime, tax_rate_bp: int | None) -> None:
+              now: datetime, tax: Tax) -> None:
     """Jane: a subscription in every state and every kind of invoice."""
-    b = _Builder(session, customer, today, now, tax_rate_bp, card)
+    b = _Builder(session, customer, today, now, tax, card)
     session.add_all([
         ContactPerson(customer_id=customer.id, name="Sam Lee", email="sam.lee@example.com",
                       role="billing", created_at=now),
@@ -260,13 +261,13 @@ def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, toda
     workshop = session.exec(select(Addon).where(Addon.code == "onboarding")).one()
     deposited = ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
-        priced=price([Charge("one_off", workshop.name, 1, 9900)], tax_rate_bp=tax_rate_bp),
+        priced=price([Charge("one_off", workshop.name, 1, 9900)], tax=tax),
         issue_date=d(-3), due_date=d(14), now=now)
     b.pay([deposited], on=d(-2), amount=5000, method="cheque",
           reference="Cheque 004512, deposit for the workshop")
     ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
-        priced=price([Charge("one_off", "Extra support hours", 2, 6000)], tax_rate_bp=tax_rate_bp),
+        priced=price([Charge("one_off", "Extra support hours", 2, 6000)], tax=tax),
         issue_date=d(-2), due_date=d(20), now=now)
     # and a goodwill credit, applied at once to the oldest open invoice (the Enterprise one)
     ledger.create_credit_note(session, customer_id=customer.id, currency=customer.currency,
@@ -275,9 +276,9 @@ def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, toda
 
 
 def seed_omar(session: Session, *, customer: Customer, card: PaymentMethod, today: date,
-              now: datetime, tax_rate_bp: int | None) -> None:
+              now: datetime, tax: Tax) -> None:
     """Omar: a smaller history of his own, in euros."""
-    b = _Builder(session, customer, today, now, tax_rate_bp, card)
+    b = _Builder(session, customer, today, now, tax, card)
     session.add(ContactPerson(customer_id=customer.id, name="Lina Haddad",
                               email="lina@example.com", role="billing", created_at=now))
     sub = b.subscription("basic-monthly", "live", today - timedelta(days=70), autocharge=True,

@@ -275,6 +275,8 @@ class Invoice(SQLModel, table=True):
     total: int = 0
     # The rate its lines were taxed at, in basis points (None: no tax), as it was on the day.
     tax_rate_bp: int | None = None
+    # What the invoice says about its tax: an exemption's reason or the reverse charge's note.
+    tax_note: str = Field(default="", max_length=300)
     amount_paid: int = 0  # Σ allocations of succeeded payments
     credits_applied: int = 0  # Σ credit applications
     idempotency_key: str | None = Field(default=None, max_length=64)
@@ -298,6 +300,11 @@ class InvoiceLine(SQLModel, table=True):
     unit_amount: int = 0
     amount: int  # before tax; negative for discounts and credits
     tax_amount: int = 0
+    # The line's tax as it was decided on the day: its rate (None: no tax), label ("VAT")
+    # and basis (the amount the tax was computed on), kept when the customer moves later.
+    tax_rate_bp: int | None = None
+    tax_label: str = Field(default="", max_length=50)
+    tax_basis: int = 0
 
 
 class CreditNote(SQLModel, table=True):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary
+from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
 __all__ = ["Organization", "BrandAsset", "User", "UserSession", "RecoveryCode", "TrustedDevice",
-           "Customer", "ContactPerson", "Counter"]
+           "Customer", "ContactPerson", "Counter", "TaxRate"]
 
 
 class Organization(SQLModel, table=True):
@@ -33,6 +33,11 @@ class Organization(SQLModel, table=True):
     legal_name: str = Field(default="", max_length=200)
     tax_id: str = Field(default="", max_length=50)
     payment_instructions: str = Field(default="", max_length=1000)
+    # Tax (services/billing/tax.py): where the seller is (ISO 3166-1 alpha-2, "" unknown),
+    # which decides the EU reverse charge with `tax_id` as its VAT number; and whether its
+    # prices include the tax (the tax is then taken out of each line's price).
+    country: str = Field(default="", max_length=2)
+    tax_inclusive: bool = Field(default=False)
     # The brand: a colour ("#1f4e79") white text passes WCAG AA on, or None for the built-in
     # one; brand_version goes up whenever the colour or the logo changes (/brand.css?v=...).
     brand_colour: str | None = Field(default=None, max_length=7)
@@ -66,7 +71,14 @@ class Customer(SQLModel, table=True):
     currency: str = Field(max_length=3)
     billing_address: str = Field(default="", max_length=1000)
     shipping_address: str = Field(default="", max_length=1000)
-    tax_id: str = Field(default="", max_length=50)
+    tax_id: str = Field(default="", max_length=50)  # a business's VAT number, in the EU
+    # The billing address's place, for its tax rate (services/billing/tax.py): ISO 3166-1
+    # alpha-2 ("" unknown) and a region (a state, a province) as the rate table names it.
+    country: str = Field(default="", max_length=2)
+    region: str = Field(default="", max_length=50)
+    # Tax-exempt (no tax on its invoices), with the reason the invoices show.
+    tax_exempt: bool = Field(default=False)
+    tax_exempt_reason: str = Field(default="", max_length=200)
     # How dates and amounts are written for this customer (pages, PDFs, mail); None is the
     # organization's locale.
     locale: str | None = Field(default=None, max_length=16)
@@ -168,3 +180,17 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     next_value: int = Field(default=1)
+
+
+class TaxRate(SQLModel, table=True):
+    """A rate by place the admin keeps: a region's beats its country's, which beats the
+    organization's default rate (services/billing/tax.py)."""
+
+    __tablename__ = "tax_rate"
+    __table_args__ = (UniqueConstraint("country", "region"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    country: str = Field(max_length=2)  # ISO 3166-1 alpha-2
+    region: str = Field(default="", max_length=50)  # "" for the whole country
+    rate_bp: int  # basis points: 2000 is 20.00 %
+    label: str = Field(max_length=50)  # "VAT", "Sales tax"

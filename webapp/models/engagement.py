@@ -36,6 +36,7 @@ class Estimate(SQLModel, table=True):
     tax_total: int = Field(default=0)
     total: int = Field(default=0)
     tax_rate_bp: int | None = Field(default=None)  # its lines' rate, as on invoices
+    tax_note: str = Field(default="", max_length=300)  # an exemption, the reverse charge
     decision_reason: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by_user_id: int | None = Field(default=None, foreign_key="user.id")
@@ -57,6 +58,9 @@ class EstimateLine(SQLModel, table=True):
     unit_amount: int
     amount: int
     tax_amount: int = Field(default=0)
+    tax_rate_bp: int | None = Field(default=None)  # as on invoice lines
+    tax_label: str = Field(default="", max_length=50)
+    tax_basis: int = Field(default=0)
 
 
 class Project(SQLModel, table=True):

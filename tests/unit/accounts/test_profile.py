@@ -134,3 +134,13 @@ def test_another_customers_contact_is_not_found(session, seeded, now):
     with pytest.raises(NotFound):
         profile.remove_contact(session, customer_id=seeded.jane_customer_id, user_id=None,
                                actor="jane", contact_id=omars.id, now=now)
+
+
+def test_in_the_eu_the_tax_id_is_a_vat_number_checked_for_its_country(session, seeded, now):
+    """The reverse charge depends on it (issue 30): its format and check digits, offline."""
+    session.get(Customer, seeded.jane_customer_id).country = "NL"
+    with pytest.raises(InvalidChanges) as refused:
+        _update(session, seeded, now, tax_id="DE136695976")  # Germany's, not the Netherlands'
+    assert refused.value.errors == {"tax_id": "This is not a valid VAT number for NL."}
+    saved = _update(session, seeded, now, tax_id="004495445 b01")
+    assert saved.profile.details.tax_id == "NL004495445B01"

@@ -10,7 +10,11 @@ this term does not discount the next one. The services are driven the way custom
 - no day is credited twice and none that was not paid; never more money credited than paid;
 - the term's invoices less its credits equal what the oracle says was held, within one minor
   unit per line;
-- a coupon's discount per term is at most its value.
+- a coupon's discount per term is at most its value;
+- in each tax mode (issue 30: none, the organization's rate, exempt, reverse charge, a region's
+  rate, inclusive prices) every invoice's totals are the sum of its lines and each line's tax
+  is its own, half-up, at the rate the mode gives (with inclusive prices the oracle's values
+  are prices, and the invoices' totals are compared with them).
 
 Every plan of a play bills by one interval (issue 30): a month, a week, a day, every 2 weeks,
 every 3 days or every 3 months; the days of a change are spread over that term's days.
@@ -47,8 +51,9 @@ from webapp.models import (
     Subscription,
     SubscriptionAddon,
     SubscriptionCoupon,
+    TaxRate,
 )
-from webapp.services.billing import ledger, terms
+from webapp.services.billing import ledger, tax, terms
 from webapp.services.billing.pricing import Line
 from webapp.services.core import numbering
 from webapp.services.core.dates import add_interval
@@ -67,6 +72,11 @@ TERMS = (date(2026, 11, 1), date(2027, 1, 5), date(2028, 2, 1))  # 30, 31 and 29
 INTERVALS = (("month", 1), ("week", 1), ("week", 2), ("day", 1), ("day", 3), ("month", 3),
              ("year", 1))
 _DAYS = re.compile(r" \(\d+ of \d+ days\)$")
+# mode: the Tax its customer's lines get (tax_for), as the Shop sets the mode up
+MODES = {"none": tax.NO_TAX, "rate": tax.Tax(2000, "VAT"),
+         "exempt": tax.Tax(0, "Exempt", False, "Exempt: registered charity"),
+         "reverse_charge": tax.Tax(0, "VAT", False, tax.REVERSE_CHARGE_NOTE),
+         "region": tax.Tax(725, "Sales tax"), "inclusive": tax.Tax(2000, "VAT", True)}
 
 
 def _base(description: str) -> str:
@@ -130,14 +140,28 @@ class Oracle:
 # -- The services, as customers use them -------------------------------------------------------
 
 class Shop:
-    def __init__(self, session: Session, start: date, tax_rate_bp: int | None,
+    def __init__(self, session: Session, start: date, mode: str,
                  interval: tuple[str, int] = ("month", 1)):
-        self.session, self.start, self.tax_rate_bp = session, start, tax_rate_bp
+        self.session, self.start, self.mode = session, start, mode
         now = at(start)
         org = seed_organization(session, now=now)
-        org.tax_name, org.tax_rate_bp = ("VAT", tax_rate_bp) if tax_rate_bp else (None, None)
+        org.tax_name, org.tax_rate_bp = (None, None) if mode == "none" else ("VAT", 2000)
+        org.tax_inclusive = mode == "inclusive"
         seed_demo_preferences(session, now=now)
         self.customer = make_customer(session, now=now)
+        if mode == "exempt":
+            self.customer.tax_exempt = True
+            self.customer.tax_exempt_reason = "registered charity"
+        elif mode == "reverse_charge":
+            org.country, org.tax_id = "DE", "DE136695976"
+            self.customer.country, self.customer.tax_id = "NL", "NL004495445B01"
+        elif mode == "region":
+            session.add_all([TaxRate(country="US", region="", rate_bp=500, label="Sales tax"),
+                             TaxRate(country="US", region="CA", rate_bp=725, label="Sales tax")])
+            self.customer.country, self.customer.region = "US", "CA"
+        session.flush()
+        tax.forget_rates(session)
+        assert tax.tax_for(session, self.customer.id) == MODES[mode]
         self.plans = {}
         for amount in PLANS:
             plan = Plan(code=f"p{amount}", name=f"Plan {amount}", interval_unit=interval[0],
@@ -181,7 +205,7 @@ class Shop:
                                                 coupon_id=self.coupons[code].id))
         self.session.flush()
         draft = terms.draft(self.session, sub, terms.Term(self.start, "first_term"),
-                            tax_rate_bp=self.tax_rate_bp)
+                            tax=tax.tax_for(self.session, self.customer.id))
         invoice = terms.issue(self.session, sub, draft, issue_date=self.start,
                               due_date=self.start, now=now)
         ledger.record_payment(self.session, customer_id=self.customer.id, amount=invoice.total,
@@ -232,10 +256,10 @@ class Shop:
 # -- One term, played on both ------------------------------------------------------------------
 
 def play(session: Session, start: date, first: Held, steps: list[tuple[int, str, object]],
-         tax_rate_bp: int | None, interval: tuple[str, int] = ("month", 1)) -> None:
+         mode: str, interval: tuple[str, int] = ("month", 1)) -> None:
     """Play `steps` (day, what, value) in one term on the services and on the oracle, then
     renew (unless cancelled), and check every invariant."""
-    shop = Shop(session, start, tax_rate_bp, interval)
+    shop = Shop(session, start, mode, interval)
     sub = shop.subscribe(first)
     term_days = (sub.current_term_end - sub.current_term_start).days
     assert term_days == (add_interval(start, *interval, start.day) - start).days
@@ -264,12 +288,40 @@ def play(session: Session, start: date, first: Held, steps: list[tuple[int, str,
         oracle.hold(day, new)
     if cancelled is None:
         oracle.end(term_days)
-    _check_term(shop, sub, oracle, tax_rate_bp)
+    _check_term(shop, sub, oracle)
     if cancelled is None:
         _check_renewal(shop, sub, oracle)
+    _check_tax(shop, sub)
 
 
-def _check_term(shop: Shop, sub: Subscription, oracle: Oracle, tax_rate_bp: int | None) -> None:
+def _price(shop: Shop, line) -> int:
+    """What a line costs in the oracle's terms: its amount, its tax too when prices include it."""
+    return line.amount + line.tax_amount if shop.mode == "inclusive" else line.amount
+
+
+def _check_tax(shop: Shop, sub: Subscription) -> None:
+    """Every invoice's totals are the sum of its lines; each line's tax is its own, half-up,
+    at the mode's rate (a discount's at most that: it gives back no more than was added)."""
+    expected = MODES[shop.mode]
+    invoices = shop.session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)).all()
+    assert invoices
+    for invoice in invoices:
+        lines = shop.lines(invoice.id)
+        assert invoice.subtotal == sum(x.amount for x in lines)
+        assert invoice.tax_total == sum(x.tax_amount for x in lines)
+        assert invoice.total == invoice.subtotal + invoice.tax_total
+        assert invoice.tax_note == expected.note
+        for line in lines:
+            assert (line.tax_rate_bp, line.tax_label, line.tax_basis) == \
+                (expected.rate_bp, expected.label, line.amount)
+            price = _price(shop, line)
+            if price >= 0:
+                assert line.tax_amount == expected.of(price), (line.description, price)
+            else:
+                assert 0 <= -line.tax_amount <= expected.of(-price)
+
+
+def _check_term(shop: Shop, sub: Subscription, oracle: Oracle) -> None:
     session = shop.session
     invoices = session.exec(select(Invoice).where(Invoice.subscription_id == sub.id)
                             .order_by(Invoice.id)).all()
@@ -296,15 +348,16 @@ def _check_term(shop: Shop, sub: Subscription, oracle: Oracle, tax_rate_bp: int 
     assert sum(n.total for n in notes) <= sum(i.total for i in invoices)
     # What the term's invoices less its credits come to: what the oracle says was held.
     credit_lines = [x for _, lines in shop.credits for x in lines]
-    billed = sum(i.subtotal for i in invoices) - sum(x.amount for x in credit_lines)
+    billed = sum(_price(shop, x) for i in invoices for x in shop.lines(i.id)) - \
+        sum(_price(shop, x) for x in credit_lines)
     lines = sum(len(shop.lines(i.id)) for i in invoices) + len(credit_lines)
     assert abs(billed - oracle.owed) <= lines, (billed, oracle.owed)
     # A coupon's discount per term: at most its value, and what the oracle says it took off.
     for code, (amount, _, _) in COUPONS.items():
         label = f"Coupon {code}:"
-        given_ = -sum(x.amount for i in invoices for x in shop.lines(i.id)
+        given_ = -sum(_price(shop, x) for i in invoices for x in shop.lines(i.id)
                       if x.kind == "discount" and x.description.startswith(label))
-        taken_back = -sum(x.amount for x in credit_lines
+        taken_back = -sum(_price(shop, x) for x in credit_lines
                           if _base(x.description).startswith(label))
         off = given_ - taken_back
         if amount:
@@ -320,7 +373,8 @@ def _check_renewal(shop: Shop, sub: Subscription, oracle: Oracle) -> None:
     renewal = shop.renew(sub)
     nxt = oracle.next_term()
     lines = shop.lines(renewal.id)
-    assert abs(renewal.subtotal - nxt.value()) <= len(lines), (renewal.subtotal, nxt.value())
+    billed = sum(_price(shop, x) for x in lines)
+    assert abs(billed - nxt.value()) <= len(lines), (billed, nxt.value())
     spent = {c for c in oracle.counted if COUPONS[c][2] == "once"}
     assert not any(x.description.startswith(f"Coupon {c}:") for c in spent for x in lines)
 
@@ -340,7 +394,16 @@ def _check_renewal(shop: Shop, sub: Subscription, oracle: Oracle) -> None:
 ])
 def test_the_services_bill_what_the_oracle_says_was_held(engine, first, steps):
     with Session(engine, expire_on_commit=False) as session:
-        play(session, TERMS[0], first, steps, tax_rate_bp=2000)
+        play(session, TERMS[0], first, steps, mode="rate")
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_each_tax_mode_bills_what_the_oracle_says(engine, mode):
+    """The third example above (a fixed coupon, a plan change, seats, a downgrade) in each
+    tax mode."""
+    with Session(engine, expire_on_commit=False) as session:
+        play(session, TERMS[0], Held(3000, 1, ("FIX15",)),
+             [(5, "plan", 7000), (12, "seats", 3), (12, "seats", 0), (25, "plan", 5000)], mode)
 
 
 @pytest.mark.parametrize(("interval", "first", "steps"), [
@@ -356,7 +419,7 @@ def test_the_services_bill_what_the_oracle_says_was_held(engine, first, steps):
 def test_daily_weekly_and_interval_count_terms_bill_what_the_oracle_says(engine, interval,
                                                                          first, steps):
     with Session(engine, expire_on_commit=False) as session:
-        play(session, TERMS[0], first, steps, tax_rate_bp=2000, interval=interval)
+        play(session, TERMS[0], first, steps, mode="rate", interval=interval)
 
 
 # -- The property ---------------------------------------------------------------------------------
@@ -381,7 +444,7 @@ def _terms(draw):
     steps = draw(st.lists(st.tuples(st.integers(0, 27), _step), max_size=5))
     steps = [(day if interval == ("month", 1) else day * term_days // 28, what, value)
              for day, (what, value) in sorted(steps, key=lambda s: s[0])]
-    return start, first, steps, draw(st.sampled_from([None, 2000])), interval
+    return start, first, steps, draw(st.sampled_from(sorted(MODES))), interval
 
 
 @pytest.fixture(scope="module")
@@ -394,9 +457,9 @@ def oracle_engine(sqlite_engine):
 @given(term=_terms())
 def test_random_terms_of_changes_cancels_and_coupons_bill_what_the_oracle_says(
         oracle_engine, term):
-    start, first, steps, tax_rate_bp, interval = term
+    start, first, steps, mode, interval = term
     with Session(oracle_engine, expire_on_commit=False) as session:
         try:
-            play(session, start, first, steps, tax_rate_bp, interval)
+            play(session, start, first, steps, mode, interval)
         finally:
             session.rollback()

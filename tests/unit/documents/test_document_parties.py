@@ -139,8 +139,9 @@ def test_an_invoice_shows_each_lines_net_amount_rate_and_tax_and_a_tax_summary(
 
 def test_an_estimate_shows_each_lines_rate_and_a_tax_summary(session, now, org, customer):
     text = _document_text(session, "estimate", customer, now)
-    assert "Discovery workshop 1 £900.00 £900.00 20% £180.00" in text
-    assert "VAT summary Rate Taxable amount VAT 20% £4,500.00 £900.00" in text
+    # (its lines were taxed with the customer's tax, `tax_for`: the rate and its label)
+    assert "Discovery workshop 1 £900.00 £900.00 20% VAT £180.00" in text
+    assert "VAT summary Rate Taxable amount VAT 20% VAT £4,500.00 £900.00" in text
 
 
 def test_an_invoice_keeps_the_rate_it_was_taxed_at_when_the_rate_changes(

@@ -39,5 +39,5 @@ def test_the_seller_block_shows_in_print_only():
 def test_the_invoice_page_shows_each_lines_rate_and_a_tax_summary(invoice_page):
     lines = invoice_page.split('<table class="lines"')[1].split("</table>")[0]
     assert '<th scope="col" class="amount" width="8%">Rate</th>' in lines
-    assert ">20%</td>" in lines
+    assert ">20% VAT</td>" in lines  # each line: its rate and its label (issue 30)
     assert "<h2>VAT summary</h2>" in invoice_page

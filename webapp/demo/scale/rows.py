@@ -36,6 +36,7 @@ from webapp.models import (
     SubscriptionCoupon,
     User,
 )
+from webapp.services.billing import ledger
 from webapp.services.billing.pricing import Charge, Discount, price
 from webapp.services.core.dates import add_interval
 from webapp.services.core.money import half_up_div
@@ -173,15 +174,12 @@ class Batch:
                "period_start": period[0] if period else None,
                "period_end": period[1] if period else None,
                "subtotal": priced.subtotal, "tax_total": priced.tax_total, "total": priced.total,
-               "tax_rate_bp": priced.tax_rate_bp,
+               "tax_rate_bp": priced.tax_rate_bp, "tax_note": priced.tax_note,
                "amount_paid": 0, "credits_applied": 0, "idempotency_key": None,
                "paid_on": None, "voided_on": None, "created_at": self.at(issue, 6)}
         self.rows["invoice"].append(row)
         self.rows["invoice_line"].extend(
-            {"invoice_id": invoice_id, "position": position, "kind": line.kind,
-             "description": line.description, "quantity": line.quantity,
-             "unit_amount": line.unit_amount, "amount": line.amount,
-             "tax_amount": line.tax_amount}
+            {"invoice_id": invoice_id, **ledger.line_columns(priced, position, line)}
             for position, line in enumerate(priced.lines))
         return row
 

@@ -8,7 +8,7 @@ new values, and notified to the organization once per save.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from webapp.models import ContactPerson, Customer, DocumentForwardRecipient
-from webapp.services.core import audit, events, locales, notifications, preferences, text
+from webapp.services.core import audit, events, locales, notifications, places, preferences, text
 from webapp.services.core.errors import NotFound
 from webapp.services.core.preferences import InvalidChanges
 
@@ -164,6 +164,12 @@ def update_details(session: Session, *, customer_id: int, user_id: int | None, a
     _require_update(session)
     customer = session.get(Customer, customer_id)
     cleaned = check_details(data)
+    if customer.country in places.EU_COUNTRIES and cleaned.tax_id:
+        try:  # in the EU the tax ID is a VAT number, which the reverse charge depends on
+            cleaned = replace(cleaned, tax_id=places.clean_vat_number(cleaned.tax_id,
+                                                                      customer.country))
+        except ValueError as exc:
+            raise InvalidChanges({"tax_id": str(exc)}) from exc
     before, after = audit.diff(asdict(Details.of(customer)), asdict(cleaned))
     if after:
         for field, value in after.items():

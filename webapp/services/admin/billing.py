@@ -127,7 +127,7 @@ def _charges(lines: list[LineInput], currency: str) -> list[Charge]:
 
 def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: list[LineInput],
                   due_date: date | None, idempotency_key: str, at: Moment) -> Invoice:
-    """Issue a one-off invoice (tax from the organization) and email it; one per form."""
+    """Issue a one-off invoice (the customer's tax, `tax.tax_for`) and email it; one per form."""
     customer = get_customer(session, customer_id)
     existing = session.exec(select(Invoice).where(Invoice.customer_id == customer_id,
                                                   Invoice.idempotency_key == idempotency_key)).first()
@@ -138,7 +138,7 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     if due < at.today:
         raise InvalidChanges({"due_date": "The due date cannot be before today."})
     org = session.get(Organization, 1)
-    priced = price(charges, tax_rate_bp=tax.rate_for(session, customer_id))
+    priced = price(charges, tax=tax.tax_for(session, customer_id))
     if not priced.fits:
         raise InvalidChanges({"lines-0-quantity": "The total is more than the portal can hold: "
                                                   "lower the quantities or prices."})

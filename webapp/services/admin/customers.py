@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -28,7 +28,7 @@ from webapp.models import (
     Subscription,
 )
 from webapp.services.admin import Actor, LinkSettings, get_customer, metrics, portal
-from webapp.services.core import audit, events, locales, preferences, state_machine, text
+from webapp.services.core import audit, events, locales, places, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
@@ -155,12 +155,19 @@ class CustomerInput:
     shipping_address: str = ""
     tax_id: str = ""
     locale: str | None = None  # how dates and amounts are written; None: the organization's
+    # The tax (billing.tax): the billing address's country (ISO 3166-1) and region, and an
+    # exemption with the reason the invoices show.
+    country: str = ""
+    region: str = ""
+    tax_exempt: bool = False
+    tax_exempt_reason: str = ""
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerInput:
         return cls(customer.display_name, customer.email, customer.currency, customer.company,
                    customer.phone, customer.billing_address, customer.shipping_address,
-                   customer.tax_id, customer.locale)
+                   customer.tax_id, customer.locale, customer.country, customer.region,
+                   customer.tax_exempt, customer.tax_exempt_reason)
 
 
 def clean_email(text: str | None) -> str | None:
@@ -211,10 +218,34 @@ def field_errors(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
         company=_line(errors, "company", data.company, 200), phone=phone,
         billing_address=_block(errors, "billing_address", data.billing_address),
         shipping_address=_block(errors, "shipping_address", data.shipping_address),
-        tax_id=text.tax_id(_line(errors, "tax_id", data.tax_id, 50)), locale=locale)
+        tax_id=text.tax_id(_line(errors, "tax_id", data.tax_id, 50)), locale=locale,
+        **_tax_fields(errors, data))
     if "tax_id" not in errors and (message := text.tax_id_error(cleaned.tax_id)):
         errors["tax_id"] = message
+    if cleaned.country in places.EU_COUNTRIES and cleaned.tax_id and "tax_id" not in errors:
+        try:  # an EU business's tax number is its VAT number: its format is checked
+            cleaned = replace(cleaned, tax_id=places.clean_vat_number(cleaned.tax_id,
+                                                                    cleaned.country))
+        except ValueError as exc:
+            errors["tax_id"] = str(exc)
     return cleaned, errors
+
+
+def _tax_fields(errors: dict, data: CustomerInput) -> dict:
+    """The place and the exemption, cleaned (a message per field that cannot be used)."""
+    try:
+        country = places.clean_country(data.country)
+    except ValueError as exc:
+        errors["country"], country = str(exc), (data.country or "").strip()[:2]
+    region = _line(errors, "region", data.region, 50)
+    if region and not country and "country" not in errors:
+        errors["country"] = "Enter the country of this region."
+    exempt = bool(data.tax_exempt)
+    reason = _line(errors, "tax_exempt_reason", data.tax_exempt_reason, 200)
+    if exempt and not reason:
+        errors["tax_exempt_reason"] = "Say why the customer is exempt (it is shown on invoices)."
+    return {"country": country, "region": region, "tax_exempt": exempt,
+            "tax_exempt_reason": reason if exempt else ""}
 
 
 def email_taken(session: Session, email: str, *, except_id: int | None = None) -> bool:

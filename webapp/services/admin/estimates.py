@@ -152,9 +152,9 @@ def _check(data: EstimateInput, currency: str) -> list[_Line]:
 
 
 def _write_lines(session: Session, estimate: Estimate, lines: list[_Line],
-                 tax_rate_bp: int | None) -> None:
+                 tax_: tax.Tax) -> None:
     priced = price([Charge("one_off", line.description, line.quantity, line.unit_amount)
-                    for line in lines], tax_rate_bp=tax_rate_bp)
+                    for line in lines], tax=tax_)
     if not priced.fits:
         raise InvalidInput("The total is more than the portal can hold: lower the quantities "
                            "or prices.", field="lines")
@@ -163,9 +163,11 @@ def _write_lines(session: Session, estimate: Estimate, lines: list[_Line],
         session.add(EstimateLine(estimate_id=estimate.id, position=position,
                                  description=line.description, quantity=line.quantity,
                                  unit_amount=line.unit_amount, amount=line.amount,
-                                 tax_amount=line.tax_amount))
+                                 tax_amount=line.tax_amount, tax_rate_bp=priced.tax_rate_bp,
+                                 tax_label=priced.tax_label, tax_basis=line.amount))
     estimate.subtotal, estimate.tax_total, estimate.total, estimate.tax_rate_bp = (
         priced.subtotal, priced.tax_total, priced.total, priced.tax_rate_bp)
+    estimate.tax_note = priced.tax_note
 
 
 def create_estimate(session: Session, *, customer_id: int | None, data: EstimateInput,
@@ -182,7 +184,7 @@ def create_estimate(session: Session, *, customer_id: int | None, data: Estimate
                         notes=(data.notes or "").strip(), created_at=now, updated_at=now)
     session.add(estimate)
     session.flush()
-    _write_lines(session, estimate, lines, tax.rate_for(session, customer.id))
+    _write_lines(session, estimate, lines, tax.tax_for(session, customer.id))
     session.flush()
     return estimate
 
@@ -199,7 +201,7 @@ def update_estimate(session: Session, *, estimate_id: int, data: EstimateInput,
         (data.subject or "").strip()[:200], data.issue_date, data.expiry_date,
         (data.notes or "").strip())
     estimate.updated_at = now
-    _write_lines(session, estimate, lines, tax.rate_for(session, estimate.customer_id))
+    _write_lines(session, estimate, lines, tax.tax_for(session, estimate.customer_id))
     session.flush()
     return estimate
 

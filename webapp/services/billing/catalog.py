@@ -22,6 +22,7 @@ from webapp.models import (
     SubscriptionCoupon,
 )
 from webapp.services.billing.pricing import Charge, Discount, Priced, price
+from webapp.services.billing.tax import Tax
 from webapp.services.core import bulk, rows
 from webapp.services.core.listing import read
 
@@ -71,10 +72,10 @@ class SubscriptionItems:
                 charges.append(Charge("addon", line.addon.name, line.quantity, line.unit_amount))
         return charges
 
-    def next_term_price(self, tax_rate_bp: int | None) -> Priced:
+    def next_term_price(self, tax: Tax) -> Priced:
         """What the next renewal costs with the coupons still active."""
         discounts = [c.discount() for c in self.coupons if c.active]
-        return price(self.recurring_charges(), discounts, tax_rate_bp=tax_rate_bp)
+        return price(self.recurring_charges(), discounts, tax=tax)
 
 
 _PLAN_TABLES = (Plan.__table__, PlanPrice.__table__)

@@ -271,7 +271,7 @@ class _After:
     term: Priced  # the whole current term as held after an immediate change
 
 
-def _after(session: Session, sub: Subscription, payload: dict, tax_rate_bp: int | None,
+def _after(session: Session, sub: Subscription, payload: dict, tax_: tax.Tax,
            timing: str) -> _After:
     items = subscription_items(session, [sub])[sub.id]
     plan_id = payload.get("plan_id", sub.plan_id)
@@ -298,9 +298,8 @@ def _after(session: Session, sub: Subscription, payload: dict, tax_rate_bp: int 
     coupons = [*items.coupons, *added]
     # A coupon's value per term is its value: the term's proration invoices discount with
     # the coupons counted for it (DESIGN.md: Proration); renewals with those still active.
-    return _After(price(charges, [c.discount() for c in coupons if c.active], tax_rate_bp=tax_rate_bp),
-                  price(charges, [c.discount() for c in coupons if c.in_current_term],
-                        tax_rate_bp=tax_rate_bp))
+    return _After(price(charges, [c.discount() for c in coupons if c.active], tax=tax_),
+                  price(charges, [c.discount() for c in coupons if c.in_current_term], tax=tax_))
 
 
 def draft_change(session: Session, *, customer_id: int, subscription_id: int,
@@ -315,13 +314,12 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     sub = owned_subscription(session, customer_id, subscription_id)
     allowed = allowed or choices(session, customer_id=customer_id, subscription_id=subscription_id)
     payload = _validate(session, sub, request, at, allowed)
-    tax_rate_bp = tax.rate_for(session, sub.customer_id)
+    tax_ = tax.tax_for(session, sub.customer_id)
     mode = preferences.load(session).proration
     # Without proration a change made now bills nothing this term: what it adds (a coupon
     # too) counts from the next term, as at the end of the term.
     unprorated = request.timing == IMMEDIATELY and mode == preferences.NO_PRORATION_UPGRADE_NOW
-    after = _after(session, sub, payload, tax_rate_bp,
-                   END_OF_TERM if unprorated else request.timing)
+    after = _after(session, sub, payload, tax_, END_OF_TERM if unprorated else request.timing)
     summary = _summary(session, sub, payload)
     if request.timing == TRIAL_END:
         # Nothing is billed during a trial: the first term bills the changed items.
@@ -337,8 +335,8 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
     held = [Charge(line.kind, line.description, line.quantity, line.unit_amount)
             for line in after.term.lines if line.kind in ("plan", "addon", "discount")]
     charges = prorate([], held, term_days=term_days, days_left=days_left).charges
-    invoice = taxed([c for c in charges if c.total], tax_rate_bp)
-    unused = terms.unused_time(session, sub, at, tax_rate_bp=tax_rate_bp)
+    invoice = taxed([c for c in charges if c.total], tax=tax_)
+    unused = terms.unused_time(session, sub, at, tax=tax_)
     credit_lines = unused.priced.lines if unused else ()
     credit_total = unused.total if unused else 0
     other = credits.unused_credit(session, customer_id=customer_id)

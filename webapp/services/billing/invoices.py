@@ -221,6 +221,14 @@ class InvoiceLineRow:
     unit_amount: int
     amount: int
     tax_amount: int
+    tax_rate_bp: int | None  # the line's own rate, label and basis, as decided on the day
+    tax_label: str
+    tax_basis: int
+
+    @property
+    def price(self) -> int:
+        """What the line costs, its tax included."""
+        return self.amount + self.tax_amount
 
 
 @dataclass(frozen=True)
@@ -268,7 +276,8 @@ _INVOICE = (select(*columns(_INVOICES), Subscription.number.label("subscription_
                    _INVOICES.c.customer_id == bindparam("customer_id")))
 _LINES = (select(InvoiceLine.id, InvoiceLine.invoice_id, InvoiceLine.position, InvoiceLine.kind,
                  InvoiceLine.description, InvoiceLine.quantity, InvoiceLine.unit_amount,
-                 InvoiceLine.amount, InvoiceLine.tax_amount).where(InvoiceLine.invoice_id == bindparam("invoice_id"))
+                 InvoiceLine.amount, InvoiceLine.tax_amount, InvoiceLine.tax_rate_bp,
+                 InvoiceLine.tax_label, InvoiceLine.tax_basis).where(InvoiceLine.invoice_id == bindparam("invoice_id"))
           .order_by(InvoiceLine.position, InvoiceLine.id))
 _CREDITS = (select(CreditApplication.credit_note_id, CreditNote.number, CreditApplication.amount,
                    CreditApplication.applied_on)

@@ -56,6 +56,15 @@ class Period:
     end: date
 
 
+def line_columns(priced: Priced, position: int, line) -> dict:
+    """An invoice line's columns: the line, and its tax as decided on the day (its rate,
+    label and basis stay with it when the customer's tax changes later)."""
+    return {"position": position, "kind": line.kind, "description": line.description,
+            "quantity": line.quantity, "unit_amount": line.unit_amount, "amount": line.amount,
+            "tax_amount": line.tax_amount, "tax_rate_bp": priced.tax_rate_bp,
+            "tax_label": priced.tax_label, "tax_basis": line.amount}
+
+
 def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: str,
                   priced: Priced, issue_date: date, due_date: date, now: datetime,
                   subscription_id: int | None = None, period: Period | None = None,
@@ -70,13 +79,11 @@ def issue_invoice(session: Session, *, customer_id: int, currency: str, kind: st
         issue_date=issue_date, due_date=due_date,
         period_start=period.start if period else None, period_end=period.end if period else None,
         subtotal=priced.subtotal, tax_total=priced.tax_total, total=priced.total,
-        tax_rate_bp=priced.tax_rate_bp, idempotency_key=idempotency_key, created_at=now)
+        tax_rate_bp=priced.tax_rate_bp, tax_note=priced.tax_note,
+        idempotency_key=idempotency_key, created_at=now)
     session.add(invoice)
     session.flush()
-    session.add_all(InvoiceLine(invoice_id=invoice.id, position=index, kind=line.kind,
-                                description=line.description, quantity=line.quantity,
-                                unit_amount=line.unit_amount, amount=line.amount,
-                                tax_amount=line.tax_amount)
+    session.add_all(InvoiceLine(invoice_id=invoice.id, **line_columns(priced, index, line))
                     for index, line in enumerate(priced.lines))
     if subscription_id is not None and kind in HELD_KINDS:
         session.get(Subscription, subscription_id).held_invoice_id = invoice.id

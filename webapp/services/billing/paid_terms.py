@@ -107,14 +107,16 @@ def encode_draft(invoice_draft: billing.InvoiceDraft) -> dict:
             "lines": [[x.kind, x.description, x.quantity, x.unit_amount, x.amount, x.tax_amount]
                       for x in priced.lines],
             "subtotal": priced.subtotal, "tax_total": priced.tax_total, "total": priced.total,
-            "tax_rate_bp": priced.tax_rate_bp,
+            "tax_rate_bp": priced.tax_rate_bp, "tax_label": priced.tax_label,
+            "tax_note": priced.tax_note,
             "period": [invoice_draft.period.start.isoformat(), invoice_draft.period.end.isoformat()],
             "coupon_ids": list(invoice_draft.coupon_ids)}
 
 
 def decode_draft(data: dict) -> billing.InvoiceDraft:
     priced = Priced(tuple(Line(*line) for line in data["lines"]), data["subtotal"],
-                    data["tax_total"], data["total"], data.get("tax_rate_bp"))
+                    data["tax_total"], data["total"], data.get("tax_rate_bp"),
+                    data.get("tax_label", ""), data.get("tax_note", ""))
     start, end = (date.fromisoformat(d) for d in data["period"])
     return billing.InvoiceDraft(data["kind"], priced, ledger.Period(start, end),
                                 tuple(data["coupon_ids"]))

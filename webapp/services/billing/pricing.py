@@ -6,8 +6,9 @@ Pure functions over plain values, so previews and invoices come from the same co
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from webapp.services.billing.tax import NO_TAX, Tax
 from webapp.services.core.money import MAX_AMOUNT, half_up_div, percent_of
 
 
@@ -43,7 +44,7 @@ class Line:
     description: str
     quantity: int
     unit_amount: int
-    amount: int
+    amount: int  # before tax: the basis of the line's tax (the price less it when inclusive)
     tax_amount: int
 
 
@@ -54,6 +55,8 @@ class Priced:
     tax_total: int
     total: int
     tax_rate_bp: int | None = None  # the rate every line's tax was computed at (None: no tax)
+    tax_label: str = ""  # "VAT", "Sales tax", "Exempt"
+    tax_note: str = ""  # what the document says about its tax (an exemption, reverse charge)
 
     @property
     def fits(self) -> bool:
@@ -63,21 +66,41 @@ class Priced:
         return all(abs(amount) <= MAX_AMOUNT for amount in amounts)
 
 
-def _tax(amount: int, tax_rate_bp: int | None) -> int:
-    return percent_of(amount, tax_rate_bp) if tax_rate_bp else 0
+def _the_tax(tax: Tax | None, tax_rate_bp: int | None) -> Tax:
+    """`tax`, or a plain exclusive rate (the callers that know only a rate)."""
+    if tax is not None:
+        return tax
+    return Tax(tax_rate_bp) if tax_rate_bp is not None else NO_TAX
+
+
+def _priced(lines: list[Line], tax: Tax) -> Priced:
+    """The document's figures from its lines: a line's price is its amount plus its tax, so
+    with inclusive prices the total is the sum of the prices."""
+    subtotal = sum(line.amount for line in lines)
+    tax_total = sum(line.tax_amount for line in lines)
+    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total, tax.rate_bp,
+                  tax.label, tax.note)
+
+
+def _net(line: Line, tax: Tax) -> Line:
+    """An inclusive line's amount is its price less the tax in it."""
+    return replace(line, amount=line.amount - line.tax_amount) if tax.inclusive else line
 
 
 def price(charges: list[Charge], discounts: list[Discount] = (), *,
-          tax_rate_bp: int | None = None) -> Priced:
+          tax_rate_bp: int | None = None, tax: Tax | None = None) -> Priced:
     """Lines with tax per line; each coupon is its own negative line on the discountable base.
 
     Percentage coupons apply to the base; fixed coupons are capped so the discountable part
     never goes below zero, and a discount's tax is capped likewise at the tax still left on
     that part: rounding per line could otherwise take back a cent more tax than was added
     (two 2-cent lines at 20 % carry no tax, a 4-cent discount would carry −1).
+    `tax` (else a plain `tax_rate_bp`) says the rate and whether prices include it: then
+    every amount above is a price, and each line's tax is taken out of it.
     """
+    tax = _the_tax(tax, tax_rate_bp)
     lines = [Line(c.kind, c.description, c.quantity, c.unit_amount, c.total,
-                  _tax(c.total, tax_rate_bp)) for c in charges]
+                  tax.of(c.total)) for c in charges]
     remaining = sum(c.total for c in charges if c.discountable)
     tax_left = sum(line.tax_amount for line, c in zip(lines, charges, strict=True)
                    if c.discountable)
@@ -92,36 +115,34 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
         if off <= 0:
             continue
         remaining -= off
-        tax_off = max(0, min(_tax(off, tax_rate_bp), tax_left))
+        tax_off = max(0, min(tax.of(off), tax_left))
         tax_left -= tax_off
         lines.append(Line("discount", f"Coupon {discount.code}: {discount.name}", 1, -off, -off,
                           -tax_off))
-    subtotal = sum(line.amount for line in lines)
-    tax_total = sum(line.tax_amount for line in lines)
-    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total, tax_rate_bp)
+    return _priced([_net(line, tax) for line in lines], tax)
 
 
-def taxed(charges: list[Charge], tax_rate_bp: int | None = None) -> Priced:
+def taxed(charges: list[Charge], tax_rate_bp: int | None = None, *,
+          tax: Tax | None = None) -> Priced:
     """Lines already priced (prorated charges, credits), with tax per line, half-up.
 
     A negative line (a discount) takes off at most what the lines before it left, and back
     at most the tax still left on them, as in `price`: rounding each prorated line on its own
     could otherwise make a fully discounted invoice come to −1.
     """
+    tax_ = _the_tax(tax, tax_rate_bp)
     lines, left, tax_left = [], 0, 0
     for charge in charges:
         amount = charge.total if charge.total >= 0 else -min(-charge.total, left)
         if charge.total < 0 and not amount:
             continue  # nothing left to discount
-        tax = _tax(abs(amount), tax_rate_bp)
+        tax = tax_.of(abs(amount))
         if amount < 0:
             tax = -max(0, min(tax, tax_left))
         left, tax_left = left + amount, tax_left + tax
         lines.append(Line(charge.kind, charge.description, charge.quantity, charge.unit_amount,
                           amount, tax))
-    subtotal = sum(line.amount for line in lines)
-    tax_total = sum(line.tax_amount for line in lines)
-    return Priced(tuple(lines), subtotal, tax_total, subtotal + tax_total, tax_rate_bp)
+    return _priced([_net(line, tax_) for line in lines], tax_)
 
 
 def share(amount: int, days_left: int, term_days: int) -> int:

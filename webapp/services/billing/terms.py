@@ -23,6 +23,7 @@ from webapp.models import Invoice, InvoiceLine, Plan, Subscription, Subscription
 from webapp.services.billing import ledger, pricing
 from webapp.services.billing.catalog import SubscriptionItems, subscription_items
 from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
+from webapp.services.billing.tax import Tax
 from webapp.services.core.dates import Moment, add_interval, days_between
 
 # The lines of a held invoice that pay for days of the term (a setup fee does not).
@@ -58,8 +59,8 @@ def term_end(plan: Plan, start: date, anchor_day: int | None) -> date:
     return add_interval(start, plan.interval_unit, plan.interval_count, anchor_day)
 
 
-def draft(session: Session, sub: Subscription, change: Term, *, tax_rate_bp: int | None,
-          items: SubscriptionItems | None = None) -> InvoiceDraft:
+def draft(session: Session, sub: Subscription, change: Term, *, tax: Tax | None = None,
+          tax_rate_bp: int | None = None, items: SubscriptionItems | None = None) -> InvoiceDraft:
     """Price what `change` bills for `sub`, without writing anything."""
     items = items or subscription_items(session, [sub])[sub.id]
     charges = items.recurring_charges()
@@ -68,7 +69,8 @@ def draft(session: Session, sub: Subscription, change: Term, *, tax_rate_bp: int
                               discountable=False))
     active = [c for c in items.coupons if c.active]
     end = term_end(items.plan, change.start, sub.anchor_day)
-    return InvoiceDraft(change.kind, price(charges, [c.discount() for c in active], tax_rate_bp=tax_rate_bp),
+    return InvoiceDraft(change.kind, price(charges, [c.discount() for c in active], tax_rate_bp=tax_rate_bp,
+                                              tax=tax),
                         ledger.Period(change.start, end), tuple(c.coupon.id for c in active))
 
 
@@ -126,7 +128,7 @@ class UnusedTime:
 
 
 def unused_time(session: Session, sub: Subscription, at: Moment, *,
-                tax_rate_bp: int | None) -> UnusedTime | None:
+                tax: Tax) -> UnusedTime | None:
     """What the customer holds now for the days left, at the price paid for it; None when
     nothing paid is held. Each line: R(A·r, D), never more than the line was."""
     invoice = session.get(Invoice, sub.held_invoice_id) if sub.held_invoice_id else None
@@ -140,18 +142,21 @@ def unused_time(session: Session, sub: Subscription, at: Moment, *,
     credits = prorate([Charge(x.kind, x.description, x.quantity, x.unit_amount) for x in lines],
                       [], term_days=days, days_left=left).credits
     # Never more than the line was (a term restarted on a payment date may be longer).
+    # (With inclusive prices a line's price is its amount and its tax.)
+    paid = [x.amount + x.tax_amount if tax.inclusive else x.amount for x in lines]
     capped = [Charge(c.kind, c.description, c.quantity, c.unit_amount,
-                     c.total if abs(c.total) <= abs(x.amount) else x.amount)
-              for c, x in zip(credits, lines, strict=True)]
+                     c.total if abs(c.total) <= abs(p) else p)
+              for c, p in zip(credits, paid, strict=True)]
     # Nor more tax than the line carried (the rate may have changed since).
     tax_caps = iter([x.tax_amount for c, x in zip(capped, lines, strict=True) if c.total > 0])
     kept = tuple(replace(line, tax_amount=min(line.tax_amount, next(tax_caps)))
                  if line.amount > 0 else line
-                 for line in taxed(capped, tax_rate_bp).lines)
+                 for line in taxed(capped, tax=tax).lines)
     kept = _within_paid([line for line in kept if line.amount], lines)
-    subtotal, tax = sum(x.amount for x in kept), sum(x.tax_amount for x in kept)
+    subtotal, tax_total = sum(x.amount for x in kept), sum(x.tax_amount for x in kept)
     return UnusedTime(invoice.id, invoice.number, left, days,
-                      Priced(kept, subtotal, tax, subtotal + tax, tax_rate_bp))
+                      Priced(kept, subtotal, tax_total, subtotal + tax_total, tax.rate_bp,
+                             tax.label, tax.note))
 
 
 def _within_paid(credits: list[Line], paid: list[InvoiceLine]) -> tuple[Line, ...]:

@@ -59,10 +59,10 @@ def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
     customer = rows.split(summary, _CUSTOMERS)[0]
     subs, items = items_with_plans(session, [with_plan(row) for row in read(
         session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": at.today})])
-    tax_rate_bp = tax.rate_for(session, customer_id)
+    tax_ = tax.tax_for(session, customer_id)
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),
-        tuple(SubscriptionRow.of(s, items[s.id], tax_rate_bp) for s in subs),
+        tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs),
         invoices.recent_invoices(session, customer_id=customer_id, at=at),
         payments.recent_payments(session, customer_id=customer_id))

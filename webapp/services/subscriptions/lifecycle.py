@@ -347,7 +347,7 @@ def _charges_automatically(sub: Subscription) -> bool:
 def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: str) -> None:
     """Invoice the term, move the subscription's dates on, and charge or email the invoice."""
     invoice_draft = terms.draft(ctx.session, sub, term,
-                                tax_rate_bp=tax.rate_for(ctx.session, sub.customer_id))
+                                tax=tax.tax_for(ctx.session, sub.customer_id))
     automatic = _charges_automatically(sub)
     due_date = ctx.today if automatic else ctx.today + timedelta(days=INVOICE_DUE_DAYS)
     invoice = terms.issue(ctx.session, sub, invoice_draft, issue_date=ctx.today,

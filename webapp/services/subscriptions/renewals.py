@@ -32,7 +32,7 @@ from webapp.models import (
     Subscription,
     SubscriptionCoupon,
 )
-from webapp.services.billing import tax, terms
+from webapp.services.billing import ledger, tax, terms
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.core import bulk, events, numbering, outbox, state_machine
 from webapp.services.core.dates import Moment
@@ -56,6 +56,7 @@ def renew(session: Session, subs: list[Subscription], *, at: Moment, org,
     plain, leftovers = _split(session, subs, at.today)
     items = subscription_items(session, plain)
     drafts = []
+    taxes = tax.taxes_for(session, [sub.customer_id for sub in plain])
     for sub in plain:
         plan = items[sub.id].plan
         if plan.billing_cycles is not None and sub.cycles_billed >= plan.billing_cycles:
@@ -63,7 +64,7 @@ def renew(session: Session, subs: list[Subscription], *, at: Moment, org,
             continue
         drafts.append((sub, terms.draft(session, sub, terms.Term(sub.next_billing_date,
                                                                  "renewal"),
-                                        tax_rate_bp=tax.rate_for(session, sub.customer_id),
+                                        tax=taxes[sub.customer_id],
                                         items=items[sub.id])))
     if not drafts:
         return BulkRenewal([], [], leftovers)
@@ -119,7 +120,8 @@ def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int
             "due_date": at.today if _automatic(sub) else at.today + timedelta(days=due_days),
             "period_start": draft.period.start, "period_end": draft.period.end,
             "subtotal": draft.priced.subtotal, "tax_total": draft.priced.tax_total,
-            "total": draft.priced.total, "tax_rate_bp": draft.priced.tax_rate_bp, "amount_paid": 0, "credits_applied": 0,
+            "total": draft.priced.total, "tax_rate_bp": draft.priced.tax_rate_bp,
+            "tax_note": draft.priced.tax_note, "amount_paid": 0, "credits_applied": 0,
             "paid_on": at.today if settled else None, "pending_payment_id": payments.get(sub.id),
             "created_at": at.now})
     bulk.insert(session, Invoice.__table__, rows)
@@ -128,9 +130,7 @@ def _write_invoices(session: Session, drafts, ids: list[int], payments: dict[int
         *(("invoice.paid", events.public("invoice", row), {"status": "open"})
           for row in rows if row["status"] == "paid")], now=at.now)
     bulk.insert(session, InvoiceLine.__table__, [
-        {"invoice_id": invoice_id, "position": index, "kind": line.kind,
-         "description": line.description, "quantity": line.quantity,
-         "unit_amount": line.unit_amount, "amount": line.amount, "tax_amount": line.tax_amount}
+        {"invoice_id": invoice_id, **ledger.line_columns(draft.priced, index, line)}
         for invoice_id, (_, draft) in zip(ids, drafts, strict=True)
         for index, line in enumerate(draft.priced.lines)])
     return numbers

@@ -111,10 +111,10 @@ class SubscriptionRow:
         return interval_label(self.interval_unit, self.interval_count)
 
     @classmethod
-    def of(cls, sub: Subscription, items: SubscriptionItems, tax_rate_bp: int | None) -> SubscriptionRow:
+    def of(cls, sub: Subscription, items: SubscriptionItems, tax_: tax.Tax) -> SubscriptionRow:
         label, on = status_label(sub)
         return cls(sub.id, sub.number, items.plan.name, sub.status, label,
-                   sub.currency, items.next_term_price(tax_rate_bp).total, items.plan.interval_unit,
+                   sub.currency, items.next_term_price(tax_).total, items.plan.interval_unit,
                    sub.start_date, sub.next_billing_date, sub.expired_reason, on,
                    items.plan.interval_count)
 
@@ -167,8 +167,8 @@ def list_subscriptions(session: Session, *, customer_id: int, filters: Subscript
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
     page = counted_page(session, rows, count, params, filters.page, page_size, with_plan)
     subs, items = items_with_plans(session, page.items)
-    tax_rate_bp = tax.rate_for(session, customer_id)
-    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_rate_bp) for s in subs))
+    tax_ = tax.tax_for(session, customer_id)
+    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs))
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[Timeli
 def subscription_detail(session: Session, *, customer_id: int, subscription_id: int,
                         at: Moment) -> SubscriptionDetail:
     sub = owned_subscription(session, customer_id, subscription_id)
-    tax_rate_bp = tax.rate_for(session, customer_id)
+    tax_ = tax.tax_for(session, customer_id)
     items = subscription_items(session, [sub])[sub.id]
     method = session.get(PaymentMethod, sub.payment_method_id) if sub.payment_method_id else None
     changes = session.exec(select(ScheduledChange).where(ScheduledChange.subscription_id == sub.id)
@@ -225,6 +225,6 @@ def subscription_detail(session: Session, *, customer_id: int, subscription_id: 
                               Invoice.subscription_id == sub.id, Invoice.status == "open")
         .order_by(Invoice.issue_date, Invoice.id)).all()
     return SubscriptionDetail(
-        SubscriptionRow.of(sub, items, tax_rate_bp), sub, items, items.next_term_price(tax_rate_bp),
+        SubscriptionRow.of(sub, items, tax_), sub, items, items.next_term_price(tax_),
         method, _timeline(sub, list(changes)),
         tuple(InvoiceRow.of(inv, sub.number, at.today) for inv in unpaid), next_charge_on(sub))

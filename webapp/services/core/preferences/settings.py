@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from webapp.models import Coupon, Organization, Preferences, User
-from webapp.services.core import audit, text
+from webapp.services.core import audit, places, text
 from webapp.services.core.errors import InvalidInput, NotFound
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID, load
@@ -101,10 +101,12 @@ LABELS: dict[str, str] = {
     "payment_instructions": "Payment instructions",
     "phone": "Phone", "timezone": "Timezone", "locale": "Locale",
     "base_currency": "Base currency", "tax_name": "Tax name", "tax_rate_bp": "Tax rate (%)",
+    "country": "Country", "tax_inclusive": "Prices include tax",
 }
 ORGANIZATION_FIELDS: tuple[str, ...] = (
     "portal_name", "banner_text", "name", "legal_name", "address", "email", "phone", "timezone",
-    "locale", "base_currency", "tax_name", "tax_rate_bp", "tax_id", "payment_instructions")
+    "locale", "base_currency", "tax_name", "tax_rate_bp", "tax_id", "payment_instructions",
+    "country", "tax_inclusive")
 PREFERENCE_FIELDS: tuple[str, ...] = tuple(f for f in LABELS if f not in ORGANIZATION_FIELDS)
 # Every on/off switch; the demo organization turns them all on.
 SWITCHES: tuple[str, ...] = tuple(
@@ -220,6 +222,8 @@ def _normalize(changes: Mapping) -> dict:
         values["locale"] = values["locale"].replace("-", "_")
     if isinstance(values.get("tax_id"), str):
         values["tax_id"] = text.tax_id(values["tax_id"])
+    if isinstance(values.get("country"), str):
+        values["country"] = values["country"].upper()
     if isinstance(values.get("base_currency"), str):
         values["base_currency"] = values["base_currency"].upper()
     if isinstance(values.get("cancellation_reasons"), list | tuple):
@@ -319,8 +323,26 @@ def _errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
     errors.update(_tax_errors(values["tax_name"], values["tax_rate_bp"]))
     if "tax_id" not in errors and (message := text.tax_id_error(values["tax_id"])):
         errors["tax_id"] = message
+    errors.update(_place_errors(values, errors))
+    if not isinstance(values["tax_inclusive"], bool):
+        errors["tax_inclusive"] = "Choose on or off."
     errors.update(_retention_errors(session, values, changed))
     return errors
+
+
+def _place_errors(values: dict, errors: dict) -> dict[str, str]:
+    """The country is an ISO 3166-1 code; in the EU, the tax number is a VAT number of it
+    (format and check digits: the reverse charge depends on it)."""
+    try:
+        places.clean_country(values["country"])
+    except ValueError as exc:
+        return {"country": str(exc)}
+    if values["country"] in places.EU_COUNTRIES and values["tax_id"] and "tax_id" not in errors:
+        try:
+            places.clean_vat_number(values["tax_id"], values["country"])
+        except ValueError as exc:
+            return {"tax_id": str(exc)}
+    return {}
 
 
 def _tax_errors(name, rate) -> dict[str, str]:

@@ -199,7 +199,7 @@ def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime |
 def unused_time(session: Session, sub: Subscription, at: Moment) -> UnusedTime | None:
     """What cancelling now would credit: the unused days of what the customer holds now."""
     return billing.unused_time(session, sub, at,
-                               tax_rate_bp=tax.rate_for(session, sub.customer_id))
+                               tax=tax.tax_for(session, sub.customer_id))
 
 
 # -- the retention offer ------------------------------------------------------------------

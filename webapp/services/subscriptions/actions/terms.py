@@ -119,7 +119,7 @@ def _summary(ctx: Context, sub: Subscription, event: str) -> TermSummary:
     # reads only the id and the anchor when given the items.
     anchored = SimpleNamespace(id=sub.id, anchor_day=ctx.today.day)
     draft = billing.draft(ctx.session, anchored, billing.Term(ctx.today, kind, setup_fee),
-                          tax_rate_bp=tax.rate_for(ctx.session, sub.customer_id), items=items)
+                          tax=tax.tax_for(ctx.session, sub.customer_id), items=items)
     total = draft.priced.total
     credit = min(total, credits.unused_credit(ctx.session, customer_id=sub.customer_id)) \
         if total > 0 else 0
