@@ -110,38 +110,10 @@ def forget_rates(session: Session) -> None:
 
 def tax_for(session: Session, customer_id: int | None) -> Tax:
     """The tax on `customer_id`'s lines as things stand: the one place that decides it."""
-    customer = session.get(Customer, customer_id) if customer_id is not None else None
-    return tax_of(session, customer)
-
-
-# A customer's columns the decision reads: a page that reads them with its own rows (labelled
-# `tax_<name>`, `facts_of`) decides the tax without reading the customer again.
-CUSTOMER_FACTS = ("tax_exempt", "tax_exempt_reason", "country", "region", "tax_id")
-
-
-@dataclass(frozen=True)
-class CustomerFacts:
-    tax_exempt: bool
-    tax_exempt_reason: str
-    country: str | None
-    region: str | None
-    tax_id: str | None
-
-
-def fact_columns() -> tuple:
-    return tuple(getattr(Customer, name).label(f"tax_{name}") for name in CUSTOMER_FACTS)
-
-
-def facts_of(row: Any) -> CustomerFacts:
-    return CustomerFacts(*(getattr(row, f"tax_{name}") for name in CUSTOMER_FACTS))
-
-
-def tax_of(session: Session, customer: Any) -> Tax:
-    """`tax_for` with the customer already read (an entity, a row of its columns or
-    `CustomerFacts`; None: the organization's rate)."""
     org = organization.get(session)
     if org is None:
         return NO_TAX
+    customer = session.get(Customer, customer_id) if customer_id is not None else None
     if customer is None or not (customer.tax_exempt or customer.country):
         return decide(customer, org, ())  # no place: the organization's rate, no statement
     return decide(customer, org, _rates(session))

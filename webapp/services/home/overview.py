@@ -59,7 +59,7 @@ def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
     customer = rows.split(summary, _CUSTOMERS)[0]
     subs, items = items_with_plans(session, [with_plan(row) for row in read(
         session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": at.today})])
-    tax_ = tax.tax_of(session, customer)  # the customer came with the summary
+    tax_ = tax.tax_for(session, customer_id)
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),

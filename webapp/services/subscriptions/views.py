@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
 
-from webapp.models import Customer, Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
+from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscription
 from webapp.services.billing import tax, terms
 from webapp.services.billing.catalog import (
     SubscriptionItems,
@@ -152,10 +152,8 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
             select(Plan.id).where(Plan.code == bindparam("plan")).correlate(None)
             .scalar_subquery()))
     count = select(func.count()).select_from(Subscription).where(*conditions)
-    rows = (select(*columns(Subscription.__table__), *plan_columns(), *tax.fact_columns(),
-                   matching(count))
-            .select_from(join_plan().join(Customer, Customer.id == Subscription.customer_id))
-            .where(*conditions)
+    rows = (select(*columns(Subscription.__table__), *plan_columns(), matching(count))
+            .select_from(join_plan()).where(*conditions)
             .order_by(*SORTS[sort])
             .offset(bindparam("offset")).limit(bindparam("limit")))
     return count, rows
@@ -167,12 +165,9 @@ def list_subscriptions(session: Session, *, customer_id: int, filters: Subscript
     count, rows = _list_statements(filters.status is not None, filters.plan is not None,
                                    filters.sort)
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
-    page = counted_page(session, rows, count, params, filters.page, page_size,
-                        lambda row: (with_plan(row), tax.facts_of(row)))
-    if not page.items:
-        return replace(page, items=())
-    subs, items = items_with_plans(session, [found for found, _ in page.items])
-    tax_ = tax.tax_of(session, page.items[0][1])  # the customer's, read with the page
+    page = counted_page(session, rows, count, params, filters.page, page_size, with_plan)
+    subs, items = items_with_plans(session, page.items)
+    tax_ = tax.tax_for(session, customer_id)
     return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs))
 
 
