@@ -51,6 +51,8 @@ ROUTES = [
     ("post", "/admin/subscriptions/{sub}/pause"), ("get", "/admin/subscriptions/{sub}/change"),
     ("post", "/admin/subscriptions/{sub}/change/preview"),
     ("post", "/admin/subscriptions/{sub}/change"),
+    ("post", "/admin/subscriptions/{sub}/retry-creation"),
+    ("post", "/admin/subscriptions/{sub}/discard"),
     ("get", "/admin/customers/{customer}/invoices/new"),
     ("post", "/admin/customers/{customer}/invoices"), ("get", "/admin/invoices/{invoice}"),
     ("post", "/admin/invoices/{invoice}/void"),
