@@ -145,8 +145,8 @@ def tax_for(session: Session, customer_id: int | None) -> Tax:
     if org is None:
         return NO_TAX
     customer = _customer(session, customer_id) if customer_id is not None else None
-    if customer is None or not (customer.tax_exempt or customer.country):
-        return decide(customer, org, ())  # no place: the organization's rate, no statement
+    if customer is None or customer.tax_exempt or not customer.country:
+        return decide(customer, org, ())  # no rate by place can apply: no statement for them
     return decide(customer, org, _rates(session))
 
 
