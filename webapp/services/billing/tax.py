@@ -119,7 +119,8 @@ def decide(customer: Any, org: Any, rates: Iterable[Rate]) -> Tax:
     region = (customer.region or "").strip().casefold()
     match = next((r for (c, g), r in by_place.items()
                   if c == there and g and g.casefold() == region), None) if region else None
-    match = match or by_place.get((there, "")) if there else match
+    if match is None and there:
+        match = by_place.get((there, ""))  # the country's own rate
     if match is not None:
         return Tax(match.rate_bp, match.label, inclusive)
     if org.tax_rate_bp is None:
