@@ -11,7 +11,7 @@ from sqlalchemy import event, update
 
 from tests.factories import make_customer
 from webapp.demo import seed_organization
-from webapp.models import Organization, TaxRate
+from webapp.models import Customer, Organization, TaxRate
 from webapp.services.accounts import request_facts
 from webapp.services.billing import tax
 from webapp.services.core import organization, places
@@ -179,3 +179,18 @@ def test_a_row_the_session_loaded_comes_before_the_snapshot(session, now):
     assert tax.rate_for(session, None) == 2000  # the snapshot, as read
     org = session.get(Organization, 1)  # loaded now, to change it, say
     assert tax.rate_for(session, None) == 500 == org.tax_rate_bp
+
+
+def test_the_customers_facts_the_login_read_cost_no_statement(session, now):
+    seed_organization(session, now=now)
+    customer = make_customer(session, now=now)
+    customer_id = customer.id
+    session.commit()
+    session.expunge_all()
+    request_facts.organization(session)
+    tax.remember_customer(session, tax.CustomerFacts(customer_id, "", "", True, "charity", ""))
+    with statements(session) as seen:
+        assert tax.tax_for(session, customer_id).note == "Exempt: charity"
+    assert seen == []
+    row = session.get(Customer, customer_id)  # loaded now, to change it, say: it comes first
+    assert tax.tax_for(session, customer_id) == tax.Tax(2000, "VAT") and not row.tax_exempt

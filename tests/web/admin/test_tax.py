@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from tests.conftest import FIXED_NOW, post_form
 from tests.web.admin.test_preferences import PAGE as PREFERENCES
-from tests.web.admin.test_preferences import _save
+from tests.web.admin.test_preferences import _saved_form
 from webapp import demo
 from webapp.db import db
 from webapp.models import Customer, Organization, TaxRate
@@ -224,9 +224,15 @@ def _org(app) -> Organization:
         return db.session.get(Organization, 1)
 
 
-def test_the_organization_gets_a_country_and_inclusive_prices(admin, app):
-    response = _save(admin, country="de", tax_id="DE 136 695 976", tax_inclusive="y")
-    assert response.status_code == 303
+@pytest.mark.parametrize("htmx", [True, False])
+def test_the_organization_gets_a_country_and_inclusive_prices(admin, app, htmx):
+    data = {**_saved_form(admin), "country": "de", "tax_id": "DE 136 695 976",
+            "tax_inclusive": "y"}
+    response = post_form(admin, PREFERENCES, data, htmx=htmx)
+    if htmx:
+        assert response.status_code == 200 and response.headers["HX-Redirect"] == PREFERENCES
+    else:
+        assert response.status_code == 303
     org = _org(app)
     assert (org.country, org.tax_inclusive) == ("DE", True)
     page = admin.get(PREFERENCES).get_data(as_text=True)
@@ -237,9 +243,10 @@ def test_the_organization_gets_a_country_and_inclusive_prices(admin, app):
     ({"country": "XX"}, "country", "ISO 3166-1"),
     ({"country": "DE", "tax_id": "DE123"}, "tax_id", "not a valid VAT number for DE"),
 ])
+@pytest.mark.parametrize("htmx", [True, False])
 def test_bad_organization_tax_details_are_refused_next_to_the_field(admin, app, changes, field,
-                                                                    message):
-    response = _save(admin, **changes)
+                                                                    message, htmx):
+    response = post_form(admin, PREFERENCES, {**_saved_form(admin), **changes}, htmx=htmx)
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert message in body.split(f'id="{field}-errors"')[1].split("</small>")[0]

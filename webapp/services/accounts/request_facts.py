@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from webapp.models import Customer, Organization, Preferences, User, UserSession
 from webapp.services.accounts import sessions as account_sessions
+from webapp.services.billing import tax
 from webapp.services.core import locales, rows
 from webapp.services.core import organization as organization_row
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
@@ -33,7 +34,10 @@ PreferencesView = rows.row_type(_PREFS)
 
 # The customer's locale rides along last (an admin has no customer: NULL), so the customer's
 # pages know how to write dates and amounts without a second statement.
-_LOGIN = (select(*rows.columns(_USER, _SESSION, _ORG, _PREFS), _CUSTOMER.c.locale)
+_CUSTOMER_TAX = (_CUSTOMER.c.id, _CUSTOMER.c.country, _CUSTOMER.c.region,
+                 _CUSTOMER.c.tax_exempt, _CUSTOMER.c.tax_exempt_reason, _CUSTOMER.c.tax_id)
+_LOGIN = (select(*rows.columns(_USER, _SESSION, _ORG, _PREFS),
+                 *(c.label(f"tax_customer_{c.name}") for c in _CUSTOMER_TAX), _CUSTOMER.c.locale)
           .select_from(_USER.join(_SESSION, (_SESSION.c.user_id == _USER.c.id)
                                   & (_SESSION.c.token_hash == bindparam("token_hash")))
                        .outerjoin(_ORG, _ORG.c.id == ORGANIZATION_ID)
@@ -87,6 +91,9 @@ def for_login(session: Session, login_id: str) -> LoginFacts | None:
     if not user.is_active or user.session_version != int(version) or login_session.ended_at:
         return None
     organization_row.remember(session, organization)  # services read it without a statement
+    if row.tax_customer_id is not None:  # the customer's tax facts too (billing.tax.tax_for)
+        tax.remember_customer(session, tax.CustomerFacts(*(
+            getattr(row, f"tax_customer_{c.name}") for c in _CUSTOMER_TAX)))
     return LoginFacts(user, login_session, organization, preferences or _defaults(), token,
                       customer_locale=row[-1])
 

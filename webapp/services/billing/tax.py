@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from webapp.models import Customer, TaxRate
@@ -29,6 +30,36 @@ from webapp.services.core.places import EU_COUNTRIES, clean_vat_number
 
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient"
 _RATES = "tax_rates"  # session.info key: the rate table, read once per session
+CUSTOMER_FACTS = "tax_customer_facts"  # session.info key: the signed-in customer's, as read
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the tax needs of a customer, as a statement of the session read it (the login's,
+    so a customer's pages cost no statement of their own for it)."""
+
+    id: int
+    country: str
+    region: str
+    tax_exempt: bool
+    tax_exempt_reason: str
+    tax_id: str
+
+
+def remember_customer(session: Session, facts: CustomerFacts | None) -> None:
+    session.info[CUSTOMER_FACTS] = facts
+
+
+def _customer(session: Session, customer_id: int) -> Any:
+    """The customer: a row the session loaded comes first (it is the fresher), then the facts
+    it remembered, else the row is loaded."""
+    loaded = session.identity_map.get(identity_key(Customer, customer_id))
+    if loaded is not None:
+        return loaded
+    facts = session.info.get(CUSTOMER_FACTS)
+    if facts is not None and facts.id == customer_id:
+        return facts
+    return session.get(Customer, customer_id)
 
 
 @dataclass(frozen=True)
@@ -88,7 +119,8 @@ def decide(customer: Any, org: Any, rates: Iterable[Rate]) -> Tax:
     region = (customer.region or "").strip().casefold()
     match = next((r for (c, g), r in by_place.items()
                   if c == there and g and g.casefold() == region), None) if region else None
-    match = match or by_place.get((there, "")) if there else match
+    if match is None and there:
+        match = by_place.get((there, ""))  # the country's own rate
     if match is not None:
         return Tax(match.rate_bp, match.label, inclusive)
     if org.tax_rate_bp is None:
@@ -113,9 +145,9 @@ def tax_for(session: Session, customer_id: int | None) -> Tax:
     org = organization.get(session)
     if org is None:
         return NO_TAX
-    customer = session.get(Customer, customer_id) if customer_id is not None else None
-    if customer is None or not (customer.tax_exempt or customer.country):
-        return decide(customer, org, ())  # no place: the organization's rate, no statement
+    customer = _customer(session, customer_id) if customer_id is not None else None
+    if customer is None or customer.tax_exempt or not customer.country:
+        return decide(customer, org, ())  # no rate by place can apply: no statement for them
     return decide(customer, org, _rates(session))
 
 
