@@ -162,6 +162,31 @@ def test_an_admin_discards_it(walk):
         admin.discard(s, actor=ADMIN, subscription_id=sub_id, at=moment_on(walk.day, walk.now))
 
 
+def test_a_discarded_subscription_cannot_be_reactivated(walk):
+    """It never started: no reactivation is offered, and the service refuses one."""
+    from webapp.services.core import preferences
+    from webapp.services.core.errors import DomainError
+    from webapp.services.subscriptions import views
+    from webapp.services.subscriptions.actions import facts, terms
+    customer, plan = _customer_and_plan(walk)
+    sub_id, _ = _create(walk, customer, plan, walk.card(customer, DECLINED_CARD))
+    with walk.session() as s:
+        admin.discard(s, actor=ADMIN, subscription_id=sub_id, at=moment_on(walk.day, walk.now))
+    at = moment_on(walk.day, walk.now)
+    with walk.session() as s:
+        prefs = preferences.load(s)
+        prefs.reactivation = True  # customers may reactivate in general
+        s.add(prefs)
+        s.commit()
+        assert preferences.allowed(preferences.load(s), preferences.SUBSCRIPTION_REACTIVATE)
+        detail = views.subscription_detail(s, customer_id=customer, subscription_id=sub_id,
+                                           at=at)
+        assert not facts.available(s, detail, at=at).can_reactivate
+        with pytest.raises(DomainError, match="never started"):
+            terms.reactivation_summary(s, customer_id=customer, subscription_id=sub_id,
+                                       now=walk.now)
+
+
 def test_a_subscription_starting_later_fails_its_creation_on_the_tick(walk):
     customer, plan = _customer_and_plan(walk)
     sub_id, payment_id = _create(walk, customer, plan, walk.card(customer, DECLINED_CARD),

@@ -75,6 +75,16 @@ def allowed(status: str, event: str) -> bool:
     return status in TRANSITIONS.get(event, {})
 
 
+def never_started(sub) -> bool:
+    """A subscription discarded after its creation failed (cancelled, its first charge never
+    taken): it has no term to come back to, so it cannot be reactivated; a new one is made."""
+    return sub.status == "cancelled" and sub.creation_error is not None
+
+
+NEVER_STARTED = "This subscription never started (its first payment failed), so it cannot be " \
+    "reactivated. Start a new subscription instead."
+
+
 def changeable(status: str) -> bool:
     """Plan, addons and coupons may change in this state: now (live) or during a trial."""
     return allowed(status, "change_now") or allowed(status, "change_in_trial")

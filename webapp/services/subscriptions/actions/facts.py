@@ -106,7 +106,8 @@ def available(session: Session, detail: SubscriptionDetail, *, at: Moment) -> Su
         trial_extension=None if busy else trial_extension(session, prefs, sub),
         can_cancel=bool(timings), cancel_timings=timings, can_remove_cancellation=remove,
         ended=ended, ended_on=sub.cancelled_on if ended else None,
-        can_reactivate=may(preferences.SUBSCRIPTION_REACTIVATE, "reactivate"), can_pause=pause,
+        can_reactivate=may(preferences.SUBSCRIPTION_REACTIVATE, "reactivate")
+        and not state_machine.never_started(sub), can_pause=pause,
         has_pause_schedule=sub.pause_on is not None or sub.resume_on is not None,
         can_delete_pause=delete_pause,
         autocharge=autocharge,

@@ -113,6 +113,8 @@ def reactivate(session: Session, *, customer_id: int, subscription_id: int, fing
 def _summary(ctx: Context, sub: Subscription, event: str) -> TermSummary:
     preferences.require(ctx.prefs, _PERMISSIONS[event])
     state_machine.check(sub.status, event, "live")
+    if event == REACTIVATE and state_machine.never_started(sub):
+        raise DomainError(state_machine.NEVER_STARTED)
     kind, setup_fee = _TERMS[event]
     items = subscription_items(ctx.session, [sub])[sub.id]
     # A term that starts today is anchored on today, as a resumed term is (lifecycle); draft
