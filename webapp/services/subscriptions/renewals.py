@@ -82,6 +82,9 @@ def renew(session: Session, subs: list[Subscription], *, at: Moment, org,
     renewed = [sub.id for sub, _ in drafts]
     for sub, _ in drafts:
         session.expire(sub)  # the rows moved on under the ORM's copies
+        # A renewal is a transition (live → live), noted as the one-by-one path's is: its MRR
+        # movement, if any, is recorded before the commit, four statements for the batch.
+        state_machine.changed(session, sub.id, now=at.now)
     return BulkRenewal(renewed, list(payments.values()), leftovers)
 
 
