@@ -165,14 +165,7 @@ def test_only_coupons_that_last_forever_reduce_mrr(session, org):
 
 
 def test_net_revenue_retention_counts_only_customers_with_mrr_a_year_ago(session, org):
-    old = make_customer(session, now=at(TODAY), email="old@example.com")
-    gone = make_customer(session, now=at(TODAY), email="gone@example.com")
-    young = make_customer(session, now=at(TODAY), email="young@example.com")
-    plan = make_plan(session, now=at(TODAY), code="monthly", amount=1000)
-    big = make_plan(session, now=at(TODAY), code="big", amount=1500)
-    kept = _start(session, old, plan, date(2025, 6, 1))
-    lost = _start(session, gone, plan, date(2025, 6, 1))
-    _start(session, young, big, date(2026, 1, 1))  # not there a year ago: not counted
+    kept, lost, big, _ = _retention_data(session)  # the third started in January: not counted
     kept.plan_id = big.id
     state_machine.changed(session, kept.id, now=at(date(2026, 3, 1)))
     session.commit()  # 1000 → 1500
