@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as config_module
 from webapp.db import db
-from webapp.extensions import csrf, limiter, login_manager
+from webapp.extensions import babel, csrf, limiter, login_manager
 
 WEBAPP_DIR = Path(__file__).resolve().parent
 
@@ -47,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXY_HOPS"]:
         hops = app.config["TRUSTED_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    # The words follow the request's locale (webapp/context.py: the customer's, else the org's).
+    babel.init_app(app, locale_selector=_locale_selector,
+                   default_translation_directories=str(WEBAPP_DIR / "translations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -69,3 +72,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+def _locale_selector() -> str:
+    from webapp.context import current_locale
+
+    return current_locale()
