@@ -50,6 +50,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The words follow the request's locale (webapp/context.py: the customer's, else the org's).
     babel.init_app(app, locale_selector=_locale_selector,
                    default_translation_directories=str(WEBAPP_DIR / "translations"))
+    from flask_babel import get_translations
+
+    from webapp.services.core import i18n
+
+    i18n.set_provider(get_translations)  # services' lazy texts: the request's language
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
