@@ -81,7 +81,8 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs) -> Engine:
     # 0.32 ms and ran in 0.07 ms (EXPLAIN ANALYZE on the bench database).
     options = {} if generic_plans else {"options": "-c plan_cache_mode=force_custom_plan"}
     connect_args = {**options, **kwargs.pop("connect_args", {})}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 class Database:

@@ -19,12 +19,10 @@ bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 @customer_required
 def index():
     """The customer's subscriptions; htmx swaps only the list when filters change."""
-    plans = views.plan_choices(db.session, customer_id=current_user.customer_id)
-    filters, messages = views.read_filters(request.args, tuple(c for c, _ in plans))
-    page = views.list_subscriptions(db.session, customer_id=current_user.customer_id,
-                                    filters=filters)
-    return render_page("subscriptions/index.html", "subscription_list", page=page,
-                       filters=filters, messages=messages, plans=plans,
+    listed = views.subscription_list(db.session, customer_id=current_user.customer_id,
+                                     params=request.args)
+    return render_page("subscriptions/index.html", "subscription_list", page=listed.page,
+                       filters=listed.filters, messages=listed.messages, plans=listed.plans,
                        statuses=views.STATUS_LABELS)
 
 

@@ -1,5 +1,6 @@
 """No page's SQL count grows with the size of the customer's history (no N+1)."""
 
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -72,11 +73,43 @@ def test_list_pages_query_the_same_whatever_the_history(app, engine, two_custome
     assert max(small.values()) <= 12
 
 
-def test_the_dashboard_and_the_subscription_list_read_plans_with_their_subscriptions(
+def test_the_dashboard_and_the_subscription_list_are_the_login_and_one_statement(
         app, engine, two_customers):
-    """Each subscription's plan and its price come in the subscriptions' own statement: the
-    login, then (dashboard) summary, renewals, addons, coupons, recent invoices and payments,
-    (list) plan choices, the page, addons and coupons."""
+    """The login, then one stacked statement (issue 32): (dashboard) the summary, renewals
+    with their plans, their addons and coupons, recent invoices and payments; (list) the plan
+    choices, the page with its plans, its addons and coupons. SQLite adds our own BEGIN."""
     counts = _counts(app, engine, "large@example.com")
     begin = 1 if app.extensions["database"].dialect.name == "sqlite" else 0  # our own BEGIN
-    assert counts["/"] == 7 + begin and counts["/subscriptions"] == 5 + begin, counts
+    assert counts["/"] == 2 + begin and counts["/subscriptions"] == 2 + begin, counts
+
+
+def test_a_bad_plan_filter_reads_the_subscription_list_again_unfiltered(app, engine,
+                                                                       two_customers):
+    """The plan filter's choices come with the page, so a code the customer is not on is
+    found out after the read: one statement more, on bad input only."""
+    client = app.test_client()
+    Auth(client).login("large@example.com", "long-enough-pw")
+    with count_queries(app.extensions["database"]) as statements:
+        page = client.get("/subscriptions?plan=no-such-plan")
+    begin = 1 if app.extensions["database"].dialect.name == "sqlite" else 0
+    assert page.status_code == 200 and len(statements) == 3 + begin
+    assert "Ignored the plan filter: “no-such-plan” is not one of the choices." in \
+        page.get_data(as_text=True)
+
+
+def test_the_polled_forward_status_is_the_login_and_one_statement(app, engine, two_customers):
+    """The fragment htmx polls every second while a forwarded document's mail is queued."""
+    client = app.test_client()
+    auth = Auth(client)
+    auth.login("large@example.com", "long-enough-pw")
+    invoice_id = re.search(r'href="/invoices/(\d+)"',
+                           client.get("/invoices").get_data(as_text=True)).group(1)
+    forwarded = client.post(f"/invoices/{invoice_id}/forward", data={
+        "addresses": "someone@example.com", "csrf_token": auth.csrf(f"/invoices/{invoice_id}")})
+    status_url = forwarded.headers["Location"]
+    with count_queries(app.extensions["database"]) as statements:
+        fragment = client.get(status_url, headers={"HX-Request": "true"})
+    begin = 1 if app.extensions["database"].dialect.name == "sqlite" else 0
+    assert fragment.status_code == 200 and 'id="document-forward-status"' in \
+        fragment.get_data(as_text=True)
+    assert len(statements) == 2 + begin, statements

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -105,6 +105,10 @@ def with_plan(row: Row) -> tuple[tuple, PlanOf]:
 
 _ADDON_TABLES = (SubscriptionAddon.__table__, Addon.__table__, AddonPrice.__table__)
 _COUPON_TABLES = (SubscriptionCoupon.__table__, Coupon.__table__, CouponAmount.__table__)
+_ADDONS_JOIN = (SubscriptionAddon.__table__.join(Addon, Addon.id == SubscriptionAddon.addon_id)
+                .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id))
+_COUPONS_JOIN = (SubscriptionCoupon.__table__.join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
+                 .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id))
 
 
 @cache
@@ -115,15 +119,10 @@ def _items_statements(dialect: str) -> tuple[Select, Select, Select]:
         select(*rows.columns(*_PLAN_TABLES))
         .select_from(Plan.__table__.outerjoin(PlanPrice, PlanPrice.plan_id == Plan.id))
         .where(bulk.among_param(dialect, Plan.id, "plan_ids")),
-        select(*rows.columns(*_ADDON_TABLES))
-        .select_from(SubscriptionAddon.__table__.join(Addon, Addon.id == SubscriptionAddon.addon_id)
-                     .outerjoin(AddonPrice, AddonPrice.addon_id == Addon.id))
+        select(*rows.columns(*_ADDON_TABLES)).select_from(_ADDONS_JOIN)
         .where(bulk.among_param(dialect, SubscriptionAddon.subscription_id, "sub_ids"))
         .order_by(SubscriptionAddon.id),
-        select(*rows.columns(*_COUPON_TABLES))
-        .select_from(SubscriptionCoupon.__table__
-                     .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
-                     .outerjoin(CouponAmount, CouponAmount.coupon_id == Coupon.id))
+        select(*rows.columns(*_COUPON_TABLES)).select_from(_COUPONS_JOIN)
         .where(bulk.among_param(dialect, SubscriptionCoupon.subscription_id, "sub_ids"))
         .order_by(SubscriptionCoupon.id),
     )
@@ -151,13 +150,20 @@ def subscription_items(session: Session, subscriptions: list[Subscription],
            "sub_ids": [s.id for s in subscriptions]}
     plan_rows = (list(plans_of.values()) if plans_of is not None else
                  [rows.split(r, *_PLAN_TABLES) for r in read(session, plans_statement, ids)])
+    return items_of(subscriptions, plan_rows, read(session, addons_of, ids).all(),
+                    read(session, coupons_of, ids).all())
+
+
+def items_of(subscriptions: Sequence, plan_rows: Sequence[PlanOf], addon_rows: Iterable,
+             coupon_rows: Iterable) -> dict[int, SubscriptionItems]:
+    """The subscriptions' items from rows already read: (plan, price) pairs, and the rows of
+    `addons_of`'s and `coupons_of`'s statements (or of a page's stacked read of them)."""
     plans = {plan.id: plan for plan, _ in plan_rows}
     plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
-    addon_rows = [rows.split(r, *_ADDON_TABLES) for r in read(session, addons_of, ids)]
-    coupon_rows = [rows.split(r, *_COUPON_TABLES) for r in read(session, coupons_of, ids)]
     currency = {s.id: s.currency for s in subscriptions}
     addons: dict[int, dict[int, AddonLine]] = defaultdict(dict)
-    for link, addon, addon_price in addon_rows:
+    for row in addon_rows:
+        link, addon, addon_price = rows.split(row, *_ADDON_TABLES)
         key = link.subscription_id
         known = addons[key].get(addon.id)
         matches = addon_price is not None and addon_price.currency == currency[key]
@@ -165,7 +171,8 @@ def subscription_items(session: Session, subscriptions: list[Subscription],
             addons[key][addon.id] = AddonLine(addon, link.quantity,
                                               addon_price.unit_amount if matches else None)
     coupons: dict[int, dict[int, CouponLine]] = defaultdict(dict)
-    for link, coupon, amount in coupon_rows:
+    for row in coupon_rows:
+        link, coupon, amount = rows.split(row, *_COUPON_TABLES)
         key = link.subscription_id
         matches = amount is not None and amount.currency == currency[key]
         if coupon.id not in coupons[key] or matches:
@@ -177,6 +184,19 @@ def subscription_items(session: Session, subscriptions: list[Subscription],
                                 tuple(addons[s.id].values()), tuple(coupons[s.id].values()))
         for s in subscriptions
     }
+
+
+def items_statements_for(subscription_ids: Select) -> tuple[Select, Select]:
+    """The addons and coupons statements of the subscriptions whose ids `subscription_ids`
+    selects (a page's CTE), for a page that reads them in its own statement (core/stacked)."""
+    return (
+        select(*rows.columns(*_ADDON_TABLES)).select_from(_ADDONS_JOIN)
+        .where(SubscriptionAddon.subscription_id.in_(subscription_ids))
+        .order_by(SubscriptionAddon.id),
+        select(*rows.columns(*_COUPON_TABLES)).select_from(_COUPONS_JOIN)
+        .where(SubscriptionCoupon.subscription_id.in_(subscription_ids))
+        .order_by(SubscriptionCoupon.id),
+    )
 
 
 def redeem(session: Session, coupon_id: int) -> bool:

@@ -178,13 +178,14 @@ def list_invoices(session: Session, *, customer_id: int, filters: InvoiceFilters
                         lambda row: InvoiceRow.of(row, row.subscription_number, at.today))
 
 
-def recent_invoices(session: Session, *, customer_id: int, at: Moment,
-                    limit: int = 5) -> tuple[InvoiceRow, ...]:
-    """The newest invoices, without counting them all (the dashboard shows no pager)."""
-    _, rows = _list_statements(None, False, False, False, "newest", counted=False)
-    params = {"customer_id": customer_id, "offset": 0, "limit": limit}
-    return tuple(InvoiceRow.of(row, row.subscription_number, at.today)
-                 for row in read(session, rows, params))
+def recent_invoices_statement() -> Select:
+    """The newest invoices (`offset` and `limit` parameters), without counting them all: the
+    dashboard shows no pager. Its rows make `recent_invoice`s."""
+    return _list_statements(None, False, False, False, "newest", counted=False)[1]
+
+
+def recent_invoice(row, at: Moment) -> InvoiceRow:
+    return InvoiceRow.of(row, row.subscription_number, at.today)
 
 
 @dataclass(frozen=True)

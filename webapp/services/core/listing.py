@@ -145,14 +145,27 @@ def counted_page(session: Session, rows: Executable, count: Executable,
     `limit` parameters), each row made into an item. `count` runs only past the last page,
     where no row is left to say how many there are. With `cap` (a `capped_count` statement),
     the total is counted only up to `cap` rows past this page."""
-    offset = (number - 1) * size
-    limits = {"count_limit": offset + size + cap + 1} if cap is not None else {}
-    found = read(session, rows, {**params, **limits, "offset": offset, "limit": size}).all()
+    limits = {"count_limit": (number - 1) * size + size + cap + 1} if cap is not None else {}
+    found = read(session, rows, {**params, **page_params(number, size), **limits}).all()
+    return page_of(found, number, size, make,
+                   lambda: read(session, count, {**params, **limits}).scalar_one(),
+                   limits.get("count_limit"))
+
+
+def page_params(number: int, size: int) -> dict[str, int]:
+    """The `offset` and `limit` parameters of page `number`."""
+    return {"offset": (number - 1) * size, "limit": size}
+
+
+def page_of(found: Sequence, number: int, size: int, make: Callable[[Row], T],
+            count: Callable[[], int], count_limit: int | None = None) -> Page[T]:
+    """Page `number` from its rows already read (each with the `matching()` column):
+    `count()` is asked only past the last page, where no row says how many there are."""
     if found:
         total = found[0].matching
     else:
-        total = read(session, count, {**params, **limits}).scalar_one() if offset else 0
-    capped = bool(limits) and total >= limits["count_limit"]
+        total = count() if number > 1 else 0
+    capped = count_limit is not None and total >= count_limit
     return Page(tuple(make(row) for row in found), number, size, total, capped)
 
 

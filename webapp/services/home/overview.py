@@ -9,10 +9,16 @@ from sqlmodel import Session
 
 from webapp.models import Customer, Subscription
 from webapp.services.billing import credits, invoices, tax
-from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
+from webapp.services.billing.catalog import (
+    items_of,
+    items_statements_for,
+    join_plan,
+    plan_columns,
+    with_plan,
+)
 from webapp.services.core import rows
 from webapp.services.core.dates import Moment
-from webapp.services.core.listing import read
+from webapp.services.core.stacked import Stack, numbered
 from webapp.services.payments import history as payments
 from webapp.services.subscriptions.views import SubscriptionRow
 
@@ -35,6 +41,22 @@ _NEXT_RENEWALS = (
            Subscription.status.in_(RENEWING), Subscription.next_billing_date.is_not(None),
            Subscription.next_billing_date >= bindparam("today", type_=Date))
     .order_by(Subscription.next_billing_date, Subscription.id).limit(5))
+RECENT = 5  # invoices and payments
+
+
+def _dashboard_stack() -> Stack:
+    """The whole dashboard in one statement after the login (core/stacked): the summary, the
+    next renewals with their plans, those renewals' addons and coupons, the last invoices and
+    the last payments. Seven statements were 7 round trips and 7 times the driver's work; the
+    server ran each in 0.02-0.15 ms (issue 32, bench/README.md)."""
+    renewals = numbered(_NEXT_RENEWALS).cte("next_renewals")
+    addons, coupons = items_statements_for(select(renewals.c.id))
+    return Stack(summary=_SUMMARY, renewals=renewals, addons=addons, coupons=coupons,
+                 invoices=invoices.recent_invoices_statement(),
+                 payments=payments.recent_payments_statement())
+
+
+_DASHBOARD = _dashboard_stack()
 
 
 @dataclass(frozen=True)
@@ -54,15 +76,18 @@ class Dashboard:
 
 
 def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
-    """A fixed number of queries, whatever the size of the customer's history."""
-    summary = read(session, _SUMMARY, {"customer_id": customer_id, "today": at.today}).one()
+    """One statement, whatever the size of the customer's history."""
+    found = _DASHBOARD.read(session, {"customer_id": customer_id, "today": at.today,
+                                      "offset": 0, "limit": RECENT})
+    summary = found["summary"][0]
     customer = rows.split(summary, _CUSTOMERS)[0]
-    subs, items = items_with_plans(session, [with_plan(row) for row in read(
-        session, _NEXT_RENEWALS, {"customer_id": customer_id, "today": at.today})])
+    renewals = [with_plan(row) for row in found["renewals"]]
+    subs = [sub for sub, _ in renewals]
+    items = items_of(subs, [plan for _, plan in renewals], found["addons"], found["coupons"])
     tax_ = tax.tax_for(session, customer_id)
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),
         tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs),
-        invoices.recent_invoices(session, customer_id=customer_id, at=at),
-        payments.recent_payments(session, customer_id=customer_id))
+        tuple(invoices.recent_invoice(row, at) for row in found["invoices"]),
+        tuple(payments.PaymentRow.of(row) for row in found["payments"]))

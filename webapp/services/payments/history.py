@@ -19,7 +19,6 @@ from webapp.services.core.listing import (
     counted_page,
     date_range,
     matching,
-    read,
 )
 
 METHODS = ("card", "bank_transfer", "cash", "cheque")
@@ -100,12 +99,10 @@ def list_payments(session: Session, *, customer_id: int, filters: PaymentFilters
     return counted_page(session, rows, count, params, filters.page, page_size, PaymentRow.of)
 
 
-def recent_payments(session: Session, *, customer_id: int,
-                    limit: int = 5) -> tuple[PaymentRow, ...]:
-    """The newest payments made, without counting them all (the dashboard shows no pager)."""
-    _, rows = _list_statements(False, False, False, counted=False)
-    params = {"customer_id": customer_id, "offset": 0, "limit": limit}
-    return tuple(PaymentRow.of(p) for p in read(session, rows, params))
+def recent_payments_statement() -> Select:
+    """The newest payments made (`offset` and `limit` parameters), without counting them all:
+    the dashboard shows no pager. Its rows make `PaymentRow`s."""
+    return _list_statements(False, False, False, counted=False)[1]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from webapp.models import Invoice, PaymentMethod, Plan, ScheduledChange, Subscri
 from webapp.services.billing import tax, terms
 from webapp.services.billing.catalog import (
     SubscriptionItems,
-    items_with_plans,
+    items_of,
+    items_statements_for,
     join_plan,
     plan_columns,
     subscription_items,
@@ -25,8 +26,17 @@ from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import state_machine
 from webapp.services.core.dates import Moment, interval_label, per_interval_label
-from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page, counted_page, matching, read
+from webapp.services.core.listing import (
+    PAGE_SIZE,
+    FilterReader,
+    Page,
+    matching,
+    page_of,
+    page_params,
+    read,
+)
 from webapp.services.core.rows import columns
+from webapp.services.core.stacked import Stack, numbered
 
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
             "cancelled", "expired")
@@ -73,15 +83,11 @@ def read_filters(params: Mapping[str, str],
     return filters, reader.messages
 
 
+# Grouped rather than DISTINCT: the list reads it in a stack (core/stacked), whose row
+# numbers are computed after GROUP BY but before DISTINCT.
 _PLAN_CHOICES = (select(Plan.code, Plan.name).join(Subscription, Subscription.plan_id == Plan.id)
                  .where(Subscription.customer_id == bindparam("customer_id"))
-                 .distinct().order_by(Plan.name))
-
-
-def plan_choices(session: Session, *, customer_id: int) -> tuple[tuple[str, str], ...]:
-    """(code, name) of the plans this customer has subscriptions on."""
-    return tuple((code, name) for code, name in
-                 read(session, _PLAN_CHOICES, {"customer_id": customer_id}))
+                 .group_by(Plan.code, Plan.name).order_by(Plan.name, Plan.code))
 
 
 @dataclass(frozen=True)
@@ -159,16 +165,60 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
     return count, rows
 
 
+@cache
+def _list_stack(status: bool, plan: bool, sort: str) -> tuple[Stack, Select]:
+    """The list page's one statement for a shape of filters (core/stacked): the plans the
+    customer has subscriptions on (the plan filter's choices), the page with each row's plan
+    and price, and the page's addons and coupons. Five statements were five round trips
+    (issue 32). And the count, for a page past the last."""
+    count, rows = _list_statements(status, plan, sort)
+    page = numbered(rows).cte("page")
+    addons, coupons = items_statements_for(select(page.c.id))
+    return Stack(plans=_PLAN_CHOICES, page=page, addons=addons, coupons=coupons), count
+
+
+@dataclass(frozen=True)
+class SubscriptionList:
+    page: Page[SubscriptionRow]
+    filters: SubscriptionFilters
+    messages: list[str]
+    plans: tuple[tuple[str, str], ...]  # (code, name) of the plans the customer is on
+
+
+def subscription_list(session: Session, *, customer_id: int, params: Mapping[str, str],
+                      page_size: int = PAGE_SIZE) -> SubscriptionList:
+    """The list page from its query parameters, in one statement. The plan filter's choices
+    come with the page, so a plan code is taken as asked and checked once they are read: a
+    code the customer has no subscription on (bad input) reads the page again unfiltered,
+    with the filter's message."""
+    asked = (params.get("plan") or "").strip()
+    filters, messages = read_filters(params, (asked,) if asked else ())
+    page, plans = _read_list(session, customer_id, filters, page_size)
+    checked, messages = read_filters(params, tuple(code for code, _ in plans))
+    if checked != filters:
+        filters, (page, plans) = checked, _read_list(session, customer_id, checked, page_size)
+    return SubscriptionList(page, filters, messages, plans)
+
+
 def list_subscriptions(session: Session, *, customer_id: int, filters: SubscriptionFilters,
                        page_size: int = PAGE_SIZE) -> Page[SubscriptionRow]:
-    """One page of the customer's subscriptions, a fixed number of queries."""
-    count, rows = _list_statements(filters.status is not None, filters.plan is not None,
-                                   filters.sort)
+    """One page of the customer's subscriptions, in one statement."""
+    return _read_list(session, customer_id, filters, page_size)[0]
+
+
+def _read_list(session: Session, customer_id: int, filters: SubscriptionFilters,
+               page_size: int) -> tuple[Page[SubscriptionRow], tuple[tuple[str, str], ...]]:
+    stack, count = _list_stack(filters.status is not None, filters.plan is not None,
+                               filters.sort)
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
-    page = counted_page(session, rows, count, params, filters.page, page_size, with_plan)
-    subs, items = items_with_plans(session, page.items)
+    found = stack.read(session, {**params, **page_params(filters.page, page_size)})
+    page = page_of(found["page"], filters.page, page_size, with_plan,
+                   lambda: read(session, count, params).scalar_one())
+    subs = [sub for sub, _ in page.items]
+    items = items_of(subs, [plan for _, plan in page.items], found["addons"], found["coupons"])
     tax_ = tax.tax_for(session, customer_id)
-    return replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs))
+    return (replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs)),
+            tuple((code, name) for code, name in found["plans"]))
 
 
 @dataclass(frozen=True)
