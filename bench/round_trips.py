@@ -8,11 +8,11 @@ pool. This runs one cheap statement (the floor table's) as a request would, N ti
 way the engine could be set up, and prints wall and client CPU microseconds per request and
 the round trips each way makes (issue 32, bench/README.md):
 
-- today: BEGIN, `SELECT 1` (the ping opens the transaction the request then uses),
-  statement, ROLLBACK: three round trips besides the statement;
-- no pre-ping: BEGIN, statement, ROLLBACK: two;
-- autocommit: `SELECT 1`, statement (no transaction: nothing to roll back): one;
-- autocommit, no pre-ping: the statement alone.
+- pre-ping (before issue 32): BEGIN, `SELECT 1` (the ping opens the transaction the
+  request then uses), statement, ROLLBACK: three round trips besides the statement;
+- the socket check (now, webapp/db.py `_discard_if_ended`): BEGIN, statement, ROLLBACK: two;
+- pre-ping and autocommit: `SELECT 1`, statement (no transaction: nothing to roll back): one;
+- the socket check and autocommit: the statement alone.
 
 Run `python -m bench --db postgresql` (or `python -m bench.cpu --db postgresql`) first so
 the bench database exists.
@@ -30,10 +30,10 @@ from webapp.db import make_engine
 
 STATEMENT = text("SELECT number, issue_date, due_date, status, currency, total, amount_paid "
                  "FROM invoice ORDER BY id DESC LIMIT 25")
-WAYS = (("pre-ping, BEGIN, ROLLBACK (today)", True, False),
-        ("BEGIN, ROLLBACK (no pre-ping)", False, False),
+WAYS = (("pre-ping, BEGIN, ROLLBACK (before)", True, False),
+        ("socket check, BEGIN, ROLLBACK (now)", False, False),
         ("pre-ping, autocommit", True, True),
-        ("autocommit, no pre-ping", False, True))
+        ("socket check, autocommit", False, True))
 
 
 def _per_request(url: str, pre_ping: bool, autocommit: bool, repeat: int) -> tuple[float, float]:

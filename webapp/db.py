@@ -6,13 +6,16 @@ and rolled back if uncommitted, when the context ends. Services receive it as an
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, current_app, g, request
+from psycopg.pq import ConnStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 from webapp.services.billing import mrr
@@ -81,8 +84,31 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs) -> Engine:
     # 0.32 ms and ran in 0.07 ms (EXPLAIN ANALYZE on the bench database).
     options = {} if generic_plans else {"options": "-c plan_cache_mode=force_custom_plan"}
     connect_args = {**options, **kwargs.pop("connect_args", {})}
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkout", _discard_if_ended)
+    return engine
+
+
+def _discard_if_ended(dbapi_connection, _record, _proxy) -> None:
+    """A pooled PostgreSQL connection the server has ended is not handed out: SQLAlchemy's
+    pool retries the checkout with a new connection (its documented pessimistic recipe).
+
+    SQLAlchemy's `pool_pre_ping` sends `SELECT 1` at every checkout, and in psycopg that
+    ping also opens the transaction: one round trip more per request, for every request
+    (bench/round_trips.py, bench/README.md). A server that ends a connection (a restart,
+    `pg_terminate_backend`, an idle timeout) tells the client so: it sends its FATAL notice
+    and closes the socket, so an idle pooled connection with anything to read, or already
+    marked bad, has been ended. Asking the socket costs one poll() and no round trip. What
+    it cannot see (a peer gone without a word, as across a broken network) neither the
+    ping nor this would have prevented between checkout and the request's first statement."""
+    pgconn = dbapi_connection.pgconn
+    if pgconn.status != ConnStatus.OK:
+        raise DisconnectionError("the connection is closed or broken")
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise DisconnectionError("the server ended the connection while it was pooled")
 
 
 class Database:

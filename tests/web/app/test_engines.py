@@ -40,3 +40,19 @@ def test_a_database_restart_between_two_requests_is_not_an_error(app, engine, se
     page = client.get("/")
     assert page.status_code == 200 and "Jane" in page.get_data(as_text=True)
     assert client.get("/invoices").status_code == 200
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_request_sends_no_ping_before_its_statements(app, engine, seeded, client, auth,
+                                                      monkeypatch):
+    """Checking a pooled connection is a look at its socket, not a `SELECT 1` round trip
+    (bench/round_trips.py): a dialect that could not ping would not be noticed."""
+    auth.login()
+    database = app.extensions["database"]
+
+    def no_ping(_dbapi_connection):
+        raise AssertionError("a ping was sent")
+
+    monkeypatch.setattr(database.dialect, "do_ping", no_ping)
+    assert client.get("/").status_code == 200
+    assert client.get("/invoices").status_code == 200
