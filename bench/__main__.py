@@ -10,9 +10,13 @@ import re
 import shutil
 import sys
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import text
 
 from bench import database, report, server, wrk
 from webapp import demo
+from webapp.db import make_engine
 from webapp.demo import scale
 
 
@@ -25,6 +29,7 @@ class Page:
     htmx: bool = False
     judged: bool = True  # False: a reference shown beside the floor, with no target of its own
     admin: bool = False  # requested signed in as the demo's admin (the back office)
+    bare: bool = False  # served by the plain Flask + SQLModel app (bench/bare.py), no login
 
 
 FLOOR_TABLE = Page("bare query + table", "/_bench/table", 'id="bench-table"', None)
@@ -33,6 +38,13 @@ LAYOUT = Page("portal layout, no data (reference)", "/_bench/layout", 'id="bench
               "table", judged=False)
 SIGNED_IN_FRAGMENT = Page("1 KB fragment, signed in (reference)", "/_bench/signed-in-fragment",
                           'id="bench-fragment"', "fragment", judged=False)
+BARE_FLASK = Page("plain Flask + SQLModel app, same table", "/", 'id="bench-table"', None,
+                  bare=True)
+ONE = "one customer"
+
+
+def many(n: int) -> str:
+    return f"{n} customers in turn"
 
 
 def pages_for(client: server.Client) -> list[Page]:
@@ -49,7 +61,7 @@ def pages_for(client: server.Client) -> list[Page]:
         Page("dashboard /", "/", "<h1>Home</h1>", "table"),
         Page("/subscriptions", "/subscriptions", "<h1>Subscriptions</h1>", "table"),
         Page("/invoices (page 1)", "/invoices", "Page 1 of", "table"),
-        Page(f"/invoices?page={deep} (deep)", f"/invoices?page={deep}", f"Page {deep} of",
+        Page("/invoices deep page (3/4 through)", f"/invoices?page={deep}", f"Page {deep} of",
              "table"),
         Page("invoice detail", f"/invoices/{invoice_id}", "<h1>Invoice ", "table"),
         # The list's htmx swap is 25 rows read and rendered, the floor table's shape.
@@ -68,14 +80,19 @@ def pages_for(client: server.Client) -> list[Page]:
         SIGNED_IN_FRAGMENT,
         FLOOR_TABLE,
         FLOOR_FRAGMENT,
+        BARE_FLASK,
     ]
 
 
-def verify(client: server.Client, admin: server.Client, pages: list[Page]) -> None:
+def verify(client: server.Client, admin: server.Client, pages: list[Page],
+           bare: str | None = None) -> None:
     """Each URL answers 200 with its page's marker (not the login form, not a full page for
     the fragment)."""
     for page in pages:
-        status, body = (admin if page.admin else client).get(page.path, htmx=page.htmx)
+        if page.bare:
+            status, body = server.Client(bare, "").get(page.path)
+        else:
+            status, body = (admin if page.admin else client).get(page.path, htmx=page.htmx)
         problems = []
         if status != 200:
             problems.append(f"status {status}")
@@ -87,27 +104,81 @@ def verify(client: server.Client, admin: server.Client, pages: list[Page]) -> No
             raise SystemExit(f"{page.path}: {', '.join(problems)}")
 
 
-def measure(b: database.Backend, load: wrk.Load, warmup: int, rounds: int) -> dict[str, dict]:
+def crowd_emails(b: database.Backend, count: int) -> list[str]:
+    """`count` of the seeded customers' logins, spread over the table, the bench's own
+    long-history customer not among them: each has their own invoices and subscriptions."""
+    engine = make_engine(b.url)
+    try:
+        with engine.connect() as conn:
+            emails = conn.execute(text(
+                "SELECT email FROM \"user\" WHERE role = 'customer' AND email LIKE :domain "
+                "ORDER BY id"), {"domain": f"%@{scale.EMAIL_DOMAIN}"}).scalars().all()
+    finally:
+        engine.dispose()
+    if len(emails) < count:
+        raise SystemExit(f"--customers-in-load {count}: only {len(emails)} seeded customers")
+    step = len(emails) // count
+    return [emails[i * step] for i in range(count)]
+
+
+def rotations(pages: list[Page], crowd: list[server.Client]) -> dict[str, Path]:
+    """Per page, the file rotate.lua reads: each customer of the crowd with their own path
+    (their invoice, their forward, their deep page) and session cookie. The admin's pages
+    and the plain Flask app have one visitor only: they are measured once, in the first mode."""
+    own = [pages_for(member) for member in crowd]
+    files = {}
+    for index, page in enumerate(pages):
+        if page.admin or page.bare:
+            continue
+        requests = [(theirs[index].path, member.headers(page.htmx))
+                    for theirs, member in zip(own, crowd, strict=True)]
+        files[page.label] = wrk.rotation_file(
+            database.CACHE / f"rotation-{index}.txt", requests)
+    return files
+
+
+def measure(b: database.Backend, load: wrk.Load, warmup: int, rounds: int,
+            customers_in_load: int) -> dict[str, dict[str, dict]]:
     """Every page, then every page again, `rounds` times: other work on the machine then
-    weighs on a page and its floor alike. Each figure is the median over the rounds."""
-    with server.gunicorn(b) as base:
+    weighs on a page and its floor alike. Each page is loaded as the one bench customer and,
+    with `customers_in_load`, right after as that many customers in turn (their own data,
+    their own logins). Each figure is the median over the rounds."""
+    with server.gunicorn(b) as base, server.bare_flask(b) as bare:
         client = server.login(base, scale.BENCH_EMAIL, scale.PASSWORD)
         admin = server.login(base, *demo.ADMIN, home="/admin/")
         pages = pages_for(client)
-        verify(client, admin, pages)
-        runs: dict[str, list[wrk.Result]] = {page.label: [] for page in pages}
+        verify(client, admin, pages, bare)
+        modes = {ONE: {}}
+        if customers_in_load:
+            crowd = [server.login(base, email, scale.PASSWORD)
+                     for email in crowd_emails(b, customers_in_load)]
+            modes[many(customers_in_load)] = rotations(pages, crowd)
+        runs: dict[str, dict[str, list[wrk.Result]]] = {
+            mode: {page.label: [] for page in pages} for mode in modes}
         for round_number in range(rounds):
             for page in pages:
-                url = base + page.path
-                headers = (admin if page.admin else client).headers(page.htmx)
-                if warmup and round_number == 0:
-                    wrk.run(url, headers, load, duration=warmup)
-                runs[page.label].append(wrk.run(url, headers, load))
+                for mode, files in modes.items():
+                    rotation = files.get(page.label)
+                    if mode != ONE and rotation is None:
+                        continue
+                    url = (bare if page.bare else base) + page.path
+                    headers = ({} if page.bare else
+                               (admin if page.admin else client).headers(page.htmx))
+                    if warmup and round_number == 0:
+                        wrk.run(url, headers, load, duration=warmup, rotation=rotation)
+                    runs[mode][page.label].append(wrk.run(url, headers, load,
+                                                          rotation=rotation))
             print(f"[{b.name}] round {round_number + 1}/{rounds} done, load average "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
-        verify(client, admin, pages)  # still logged in at the end
-    return {page.label: {"page": asdict(page), "runs": [asdict(r) for r in runs[page.label]],
-                         "result": asdict(wrk.median(runs[page.label]))} for page in pages}
+        verify(client, admin, pages, bare)  # still logged in at the end
+    results = {}
+    for mode, by_page in runs.items():
+        # The pages measured once (the admin's, the plain app) stand in both modes' tables.
+        results[mode] = {page.label: {"page": asdict(page), "runs": [
+            asdict(r) for r in (by_page[page.label] or runs[ONE][page.label])],
+            "result": asdict(wrk.median(by_page[page.label] or runs[ONE][page.label])),
+            "measured_in": mode if by_page[page.label] else ONE} for page in pages}
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--reseed", action="store_true", help="rebuild the cached databases")
+    parser.add_argument("--customers-in-load", type=int, default=50, metavar="N",
+                        help="also load each page as N signed-in customers in turn, each "
+                             "with their own data (0: only the one bench customer)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -132,10 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         b = database.backend(name, args.customers)
         database.prepare(b, args.customers, reseed=args.reseed)
-        results = measure(b, load, args.warmup, args.rounds)
+        results = measure(b, load, args.warmup, args.rounds, args.customers_in_load)
         (database.CACHE / f"results-{name}.json").write_text(json.dumps(results, indent=2))
-        print(report.table(name, results, load, args.rounds), flush=True)
-        print(report.ceilings(results), flush=True)
+        for mode, by_page in results.items():
+            print(report.table(f"{name}, {mode}", by_page, load, args.rounds), flush=True)
+            print(report.ceilings(by_page), flush=True)
+            print(report.first_screen(by_page), flush=True)
     return 0
 
 

@@ -45,7 +45,8 @@ def gunicorn(b: Backend, workers: int = 2):
 
 
 @contextmanager
-def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2, root: Path = ROOT):
+def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2, root: Path = ROOT,
+                     app: str | None = None, ready: str = "/login"):
     """The portal in `root` (this checkout by default) under gunicorn, with `settings` over
     this environment (no REDIS_URL unless given); yields its base URL, logs to
     bench/.cache/<name>.log. The bench's app (with the floor routes) where the checkout has
@@ -56,15 +57,23 @@ def gunicorn_serving(name: str, settings: dict[str, str], workers: int = 2, root
     env.update({"SECRET_KEY": "bench-secret-key", **settings})
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-         "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), _app_of(root)],
+         "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), app or _app_of(root)],
         cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process, log)
+        _wait_until_up(base + ready, process, log)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def bare_flask(b: Backend, workers: int = 2):
+    """The plain Flask + SQLModel floor (bench/bare.py) on the same database; its base URL."""
+    with gunicorn_serving(f"bare-{b.name}", {"DATABASE_URL": b.url}, workers=workers,
+                          app="bench.bare:create_app()", ready="/") as base:
+        yield base
 
 
 def _app_of(root: Path) -> str:
@@ -72,13 +81,13 @@ def _app_of(root: Path) -> str:
             else "webapp:create_app()")
 
 
-def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited; see {log}")
         try:
-            with urllib.request.urlopen(f"{base}/login", timeout=10):
+            with urllib.request.urlopen(url, timeout=10):
                 return
         except OSError:  # refused, reset or timed out while the workers boot
             time.sleep(0.3)

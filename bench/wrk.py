@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LUA = Path(__file__).resolve().parent / "count_non2xx.lua"
+ROTATE = Path(__file__).resolve().parent / "rotate.lua"
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _LATENCY = re.compile(r"^\s+(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
 
@@ -46,13 +47,27 @@ def parse(output: str) -> Result:
                   sum(int(n) for n in errors.groups()) if errors else 0)
 
 
-def run(url: str, headers: dict[str, str], load: Load, *, duration: int | None = None) -> Result:
+def run(url: str, headers: dict[str, str], load: Load, *, duration: int | None = None,
+        rotation: Path | None = None) -> Result:
+    """wrk on `url` with `headers`; with `rotation` (a file written by `rotation_file`),
+    each request is one of its lines in turn instead (the url gives only the host)."""
     command = ["wrk", "--latency", "-t", str(load.threads), "-c", str(load.connections),
-               "-d", f"{duration or load.duration}s", "-s", str(LUA)]
+               "-d", f"{duration or load.duration}s", "-s", str(ROTATE if rotation else LUA)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    command.append(url)
+    if rotation:
+        command += ["--", str(rotation)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return parse(output)
+
+
+def rotation_file(path: Path, requests: list[tuple[str, dict[str, str]]]) -> Path:
+    """The requests rotate.lua takes in turn: (path, headers) per signed-in customer."""
+    lines = ["\t".join([target, *(f"{k}: {v}" for k, v in headers.items())])
+             for target, headers in requests]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def median(results: list[Result]) -> Result:

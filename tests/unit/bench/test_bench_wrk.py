@@ -54,9 +54,50 @@ def test_the_table_judges_pages_and_leaves_a_reference_row_unjudged():
                "layout": _entry("table", 900, 9.0, judged=False)}
     lines = {line.split(" | ")[0].lstrip("| "): line
              for line in report.table("sqlite", results, wrk.Load(), 3).splitlines()}
-    assert lines["fast page"].endswith("| 70% | 1.50× | met (≥60%, ≤2×) |")
-    assert lines["slow fragment"].endswith("| 25% | 4.00× | missed (≥50%, ≤2×) |")
-    assert lines["layout"].endswith("| 90% | 0.90× | reference, no target |")
+    assert lines["fast page"].endswith("| 70% | 1.50× | met (≥60%, ≤2×) |  |")
+    assert lines["slow fragment"].endswith("| 25% | 4.00× | missed (≥50%, ≤2×) |  |")
+    assert lines["layout"].endswith("| 90% | 0.90× | reference, no target |  |")
+
+
+def test_pages_are_also_compared_with_the_plain_flask_app():
+    from bench import report
+
+    results = {"bare query + table": _entry(None, 1000, 10.0),
+               "bare 1 KB fragment": _entry(None, 2000, 5.0),
+               report.BARE_FLASK: _entry(None, 1600, 8.0),
+               "page": _entry("table", 400, 15.0),
+               "fragment": _entry("fragment", 1000, 5.0)}
+    lines = {line.split(" | ")[0].lstrip("| "): line
+             for line in report.table("postgresql", results, wrk.Load(), 1).splitlines()}
+    assert lines["page"].endswith("| 25% |") and lines["fragment"].endswith("|  |")
+
+
+def test_the_first_screen_targets_are_judged_in_the_same_run():
+    from bench import report
+
+    results = {"bare query + table": _entry(None, 1000, 10.0),
+               "bare 1 KB fragment": _entry(None, 2000, 5.0),
+               report.SIGNED_IN_FRAGMENT: _entry("fragment", 1000, 6.0, judged=False),
+               "/invoices (page 1)": _entry("table", 500, 12.0),
+               "dashboard /": _entry("table", 460, 12.0),
+               "/subscriptions": _entry("table", 440, 25.0),
+               "htmx forward status (polled)": _entry("fragment", 890, 6.0)}
+    text = report.first_screen(results)
+    assert "| dashboard / | /invoices (page 1) | 92% | met (≥90%) |" in text
+    assert "| dashboard / | bare query + table | 46% | met (≥45%) |" in text
+    assert "| /subscriptions | /invoices (page 1) | 88% | missed (≥90%) |" in text
+    assert "| htmx forward status (polled) | 1 KB fragment, signed in (reference) | 89% | " \
+           "missed (≥90%) |" in text
+    assert "missed on /subscriptions" in text
+
+
+def test_a_rotation_file_holds_each_customers_request_on_a_line(tmp_path):
+    written = wrk.rotation_file(tmp_path / "r.txt", [
+        ("/invoices/7", {"Cookie": "session=a", "User-Agent": "b"}),
+        ("/invoices/9", {"Cookie": "session=c", "User-Agent": "b", "HX-Request": "true"})])
+    assert written.read_text().splitlines() == [
+        "/invoices/7\tCookie: session=a\tUser-Agent: b",
+        "/invoices/9\tCookie: session=c\tUser-Agent: b\tHX-Request: true"]
 
 
 def test_the_ceilings_come_from_the_reference_rows():

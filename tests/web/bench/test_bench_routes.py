@@ -43,3 +43,16 @@ def test_the_signed_in_fragment_is_the_bare_fragment_behind_the_login(bench_clie
     response = bench_client.get("/_bench/signed-in-fragment")
     assert response.status_code == 200
     assert response.data == bench_client.get("/_bench/fragment").data
+
+
+def test_the_plain_flask_app_serves_the_same_table_with_no_login(app, seeded, monkeypatch):
+    """bench/bare.py: the floor outside the portal reads the same rows as the in-app one."""
+    from bench import bare
+
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
+    plain = bare.create_app().test_client().get("/")
+    in_app = create_app({**app.config, "FIXED_NOW": FIXED_NOW}).test_client().get(
+        "/_bench/table")
+    assert plain.status_code == 200 and 'id="bench-table"' in plain.get_data(as_text=True)
+    assert plain.get_data(as_text=True) == in_app.get_data(as_text=True)
+    assert "Set-Cookie" not in plain.headers
