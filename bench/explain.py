@@ -34,7 +34,7 @@ def captured(engine):
     statements = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", before)
