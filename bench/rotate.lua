@@ -1,15 +1,13 @@
 -- Requests as many signed-in customers (python -m bench --customers-in-load N): each line of
 -- the file named after `--` is one customer's request, "path<TAB>header: value<TAB>...";
 -- every thread takes them in turn from its own starting point, so consecutive requests come
--- from different customers with their own data. Counts non-2xx like count_non2xx.lua.
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+-- from different customers with their own data. Counts non-2xx with count_non2xx.lua.
+local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
+dofile(here .. "count_non2xx.lua")  -- setup, response and done: the non-2xx count
+local count_init = init
 
 function init(args)
-  non2xx = 0
+  count_init(args)
   requests = {}
   for line in io.lines(args[1]) do
     local fields = {}
@@ -29,18 +27,4 @@ end
 function request()
   turn = turn % #requests + 1
   return requests[turn]
-end
-
-function response(status, headers, body)
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("non2xx")
-  end
-  io.write(string.format("non-2xx: %d\n", total))
 end
