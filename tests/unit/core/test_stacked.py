@@ -67,3 +67,22 @@ def test_a_part_may_read_from_another_parts_rows(session, now):
     ids = [row.id for row in everything["page"]]
     assert [row.id for row in found["page"]] == ids[2:5]
     assert found["totals"][0][0] == 3
+
+
+def test_a_fixed_page_reads_the_rows_its_numbers_name(session, now):
+    """`fixed_page` writes the offset and the size into the SQL (a plan PostgreSQL can keep):
+    the same rows as the parameters would give."""
+    from webapp.services.core.stacked import fixed_page
+
+    customer = make_customer(session, now=now)
+    for day in range(7):
+        make_invoice(session, customer=customer, now=now - timedelta(days=day))
+    session.commit()
+    paged = _invoices_newest_first(bindparam("limit")).offset(bindparam("offset"))
+    everything = Stack(all=_invoices_newest_first(10)).read(
+        session, {"customer_id": customer.id})["all"]
+    found = Stack(page=fixed_page(paged, 3, offset=2)).read(
+        session, {"customer_id": customer.id})["page"]
+    assert [row.id for row in found] == [row.id for row in everything][2:5]
+    assert "LIMIT 3 OFFSET 2" in str(fixed_page(paged, 3, offset=2).compile(
+        session.get_bind())).replace("\n", " ")

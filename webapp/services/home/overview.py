@@ -18,7 +18,7 @@ from webapp.services.billing.catalog import (
 )
 from webapp.services.core import rows
 from webapp.services.core.dates import Moment
-from webapp.services.core.stacked import Stack, numbered
+from webapp.services.core.stacked import Stack, fixed_page, numbered
 from webapp.services.payments import history as payments
 from webapp.services.subscriptions.views import SubscriptionRow
 
@@ -52,8 +52,8 @@ def _dashboard_stack() -> Stack:
     renewals = numbered(_NEXT_RENEWALS).cte("next_renewals")
     addons, coupons = items_statements_for(select(renewals.c.id))
     return Stack(summary=_SUMMARY, renewals=renewals, addons=addons, coupons=coupons,
-                 invoices=invoices.recent_invoices_statement(),
-                 payments=payments.recent_payments_statement())
+                 invoices=fixed_page(invoices.recent_invoices_statement(), RECENT),
+                 payments=fixed_page(payments.recent_payments_statement(), RECENT))
 
 
 _DASHBOARD = _dashboard_stack()
@@ -77,8 +77,7 @@ class Dashboard:
 
 def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
     """One statement, whatever the size of the customer's history."""
-    found = _DASHBOARD.read(session, {"customer_id": customer_id, "today": at.today,
-                                      "offset": 0, "limit": RECENT})
+    found = _DASHBOARD.read(session, {"customer_id": customer_id, "today": at.today})
     summary = found["summary"][0]
     customer = rows.split(summary, _CUSTOMERS)[0]
     renewals = [with_plan(row) for row in found["renewals"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, select
@@ -32,11 +32,10 @@ from webapp.services.core.listing import (
     Page,
     matching,
     page_of,
-    page_params,
     read,
 )
 from webapp.services.core.rows import columns
-from webapp.services.core.stacked import Stack, numbered
+from webapp.services.core.stacked import Stack, fixed_page, numbered
 
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
             "cancelled", "expired")
@@ -165,16 +164,18 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
     return count, rows
 
 
-@cache
-def _list_stack(status: bool, plan: bool, sort: str) -> tuple[Stack, Select]:
+@lru_cache(maxsize=64)
+def _list_stack(status: bool, plan: bool, sort: str, page: int, size: int
+                ) -> tuple[Stack, Select]:
     """The list page's one statement for a shape of filters (core/stacked): the plans the
     customer has subscriptions on (the plan filter's choices), the page with each row's plan
     and price, and the page's addons and coupons. Five statements were five round trips
     (issue 32). And the count, for a page past the last."""
     count, rows = _list_statements(status, plan, sort)
-    page = numbered(rows).cte("page")
-    addons, coupons = items_statements_for(select(page.c.id))
-    return Stack(plans=_PLAN_CHOICES, page=page, addons=addons, coupons=coupons), count
+    rows = fixed_page(rows, size, offset=(page - 1) * size)
+    page_rows = numbered(rows).cte("page")
+    addons, coupons = items_statements_for(select(page_rows.c.id))
+    return Stack(plans=_PLAN_CHOICES, page=page_rows, addons=addons, coupons=coupons), count
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,9 @@ def list_subscriptions(session: Session, *, customer_id: int, filters: Subscript
 def _read_list(session: Session, customer_id: int, filters: SubscriptionFilters,
                page_size: int) -> tuple[Page[SubscriptionRow], tuple[tuple[str, str], ...]]:
     stack, count = _list_stack(filters.status is not None, filters.plan is not None,
-                               filters.sort)
+                               filters.sort, filters.page, page_size)
     params = {"customer_id": customer_id, "status": filters.status, "plan": filters.plan}
-    found = stack.read(session, {**params, **page_params(filters.page, page_size)})
+    found = stack.read(session, params)
     page = page_of(found["page"], filters.page, page_size, with_plan,
                    lambda: read(session, count, params).scalar_one())
     subs = [sub for sub, _ in page.items]
