@@ -82,11 +82,11 @@ class Stack:
     """Named parts (SELECTs, or CTEs made with `numbered`) read by one statement."""
 
     def __init__(self, **parts: Select | CTE) -> None:
-        self._parts = parts
+        self._subqueries = {name: _subquery(name, part) for name, part in parts.items()}
         self._statements: dict[str, Select] = {}
         self._layout = []
-        for name, part in parts.items():
-            columns = [c for c in _subquery(name, part).c if c.key != ORD]
+        for name, sub in self._subqueries.items():
+            columns = [c for c in sub.c if c.key != ORD]
             fields = namedtuple(f"{name.title()}Row", [c.key for c in columns], rename=True)
             self._layout.append((name, fields, tuple(_reader(c.type) for c in columns)))
 
@@ -95,12 +95,10 @@ class Stack:
         if dialect not in self._statements:
             pack, agg = ((func.json_build_array, func.json_agg) if dialect == "postgresql"
                          else (func.json_array, func.json_group_array))
-            cells = []
-            for name, part in self._parts.items():
-                sub = _subquery(name, part)
-                rows = agg(pack(sub.c[ORD], *(c for c in sub.c if c.key != ORD)))
-                cells.append(select(rows).select_from(sub).scalar_subquery().label(f"part_{name}"))
-            self._statements[dialect] = select(*cells)
+            self._statements[dialect] = select(*(
+                select(agg(pack(sub.c[ORD], *(c for c in sub.c if c.key != ORD))))
+                .select_from(sub).scalar_subquery().label(f"part_{name}")
+                for name, sub in self._subqueries.items()))
         return self._statements[dialect]
 
     def read(self, session: Session, params: Mapping[str, object]) -> dict[str, list[tuple]]:
