@@ -107,6 +107,9 @@ class User(SQLModel, table=True):
     totp_secret: str | None = Field(default=None, max_length=64)
     totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     totp_last_step: int | None = Field(default=None)
+    # The language this user reads the portal in (an admin's back office; a customer's portal
+    # follows customer.locale). None: the organization's.
+    locale: str | None = Field(default=None, max_length=16)
 
 
 class UserSession(SQLModel, table=True):
