@@ -30,7 +30,7 @@ from webapp.extensions import babel
 from webapp.i18n_tools import extract, write_pseudo_locales
 from webapp.models import Customer, User, metadata
 from webapp.services.billing import invoices
-from webapp.services.core import i18n, outbox, pdf
+from webapp.services.core import i18n, locales, outbox, pdf
 from webapp.services.documents import sources
 
 LOCALE = "en_XA"
@@ -39,7 +39,8 @@ CUSTOMER_PAGES = ["/", "/subscriptions", "/invoices", "/invoices/{invoice_id}", 
 ADMIN_PAGE = "/admin/"
 
 # Words that are the same in every language (matched as written), and the languages whose
-# names the language switcher shows in their own language.
+# names the language switcher shows in their own language (the locale selects' regions too:
+# locales.SUPPORTED_LOCALES, "Deutsch (Deutschland)").
 ALLOWED = {"PDF", "CSV", "HTMX", "JSON", "IBAN", "BIC"}
 LANGUAGE_NAMES = ("en", "de", "fr", "es", "en_XA", "ar_XB")
 
@@ -255,7 +256,8 @@ def leftovers(session: Session) -> Leftovers:
                 if isinstance(value, str) and value.strip():
                     data.add(value)
                     data.update(line for line in value.splitlines() if line.strip())
-    for code in LANGUAGE_NAMES:
+    for code in (*LANGUAGE_NAMES, *locales.SUPPORTED_LOCALES):
+        data.add(code)
         for in_language in (code, "en"):
             data.add(Locale.parse(code).get_display_name(in_language) or code)
     return Leftovers(data, set(Locale.parse(LOCALE).currency_symbols))
