@@ -121,28 +121,34 @@ def read_catalog(path: Path, locale: str | None = None) -> Catalog:
         return read_po(file, locale=locale)
 
 
-def write_catalog(catalog: Catalog, path: Path, *, compile_mo: bool = False) -> None:
-    """The catalog as a .po file (and, with `compile_mo`, its .mo beside it); each file is
-    written whole then moved into place, so a running app never reads half of one."""
+def _write_whole(path: Path, write) -> None:
+    """Write a file whole, then move it into place: a running app never reads half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     with partial.open("wb") as file:
-        write_po(file, catalog, width=100, no_location=True, ignore_obsolete=True)
+        write(file)
     partial.replace(path)
+
+
+def write_catalog(catalog: Catalog, path: Path, *, po: bool = True,
+                  compile_mo: bool = False) -> None:
+    """The catalog as a .po file at `path` and/or, with `compile_mo`, its .mo beside it."""
+    if po:
+        _write_whole(path, lambda file: write_po(file, catalog, width=100, no_location=True,
+                                                 ignore_obsolete=True))
     if compile_mo:
-        mo_path, mo_partial = path.with_suffix(".mo"), path.with_name(f".{path.stem}.mo.partial")
-        with mo_partial.open("wb") as file:
-            write_mo(file, catalog)
-        mo_partial.replace(mo_path)
+        _write_whole(path.with_suffix(".mo"), lambda file: write_mo(file, catalog))
 
 
 def write_pseudo_locales(template: Catalog, directory: Path = TRANSLATIONS_DIR, *,
-                         compile_mo: bool = False) -> list[Path]:
-    """en_XA's and ar_XB's messages.po in `directory` (<locale>/LC_MESSAGES/); their paths."""
+                         po: bool = True, compile_mo: bool = False) -> list[Path]:
+    """en_XA's and ar_XB's messages.po (and/or .mo) in `directory`/<locale>/LC_MESSAGES/;
+    the .po paths. `po=False, compile_mo=True` is what a test serving the app needs: the
+    compiled catalogs, the committed .po files left as they are."""
     written = []
     for locale in PSEUDO_LOCALES:
         path = directory / locale / "LC_MESSAGES" / "messages.po"
-        write_catalog(pseudo_catalog(template, locale), path, compile_mo=compile_mo)
+        write_catalog(pseudo_catalog(template, locale), path, po=po, compile_mo=compile_mo)
         written.append(path)
     return written
 

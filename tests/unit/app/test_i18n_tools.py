@@ -203,3 +203,10 @@ def test_the_makefile_extracts_with_the_same_keywords():
     extract_command = re.search(r"pybabel extract (.*?) -o ", makefile, re.DOTALL).group(1)
 
     assert tuple(re.findall(r"-k (\S+)", extract_command)) == i18n_tools.KEYWORDS
+
+
+def test_only_the_compiled_catalogs_can_be_written(tmp_path):
+    write_pseudo_locales(_template("Profile"), tmp_path, po=False, compile_mo=True)
+
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*")) == [
+        "ar_XB/LC_MESSAGES/messages.mo", "en_XA/LC_MESSAGES/messages.mo"]
