@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := webapp
 
-.PHONY: run test install test-install chromium migrate lint bench worker clean mail-sink stripe-fake
+.PHONY: run test install test-install chromium migrate lint bench worker clean mail-sink stripe-fake \
+	translations compile-translations
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +38,33 @@ migrate: install
 	$(BIN)/alembic upgrade head
 
 # The embedded default: SQLite file in instance/, jobs in-process, mail on the console.
-run: migrate
+run: migrate compile-translations
 	$(BIN)/flask seed-demo --if-empty
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.embedded start
+
+# The words in other languages (README, "Languages"): `make translations` extracts every marked
+# text into messages.pot (locations kept, sorted by file), updates the de, fr and es catalogs
+# (creating a missing one), writes the pseudo-locales en_XA and ar_XB (webapp/i18n_tools.py)
+# and compiles. The .pot and .po files are committed; the compiled .mo files are not, so
+# `make run` and `make test` compile them first. The -k options are i18n_tools.KEYWORDS.
+TRANSLATIONS_DIR := webapp/translations
+LANGUAGES := de fr es
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k lazy_ngettext:1,2 \
+		--sort-by-file --add-comments=Translators: --project="Customer Portal" \
+		--version=$(VERSION) -o $(TRANSLATIONS_DIR)/messages.pot .
+	for lang in $(LANGUAGES); do \
+		$(BIN)/pybabel update --init-missing -i $(TRANSLATIONS_DIR)/messages.pot \
+			-d $(TRANSLATIONS_DIR) -l $$lang || exit 1; \
+	done
+	$(BIN)/python -m webapp.i18n_tools pseudo
+	$(MAKE) compile-translations
+
+compile-translations: install
+	@if compgen -G "$(TRANSLATIONS_DIR)/*/LC_MESSAGES/messages.po" >/dev/null; then \
+		$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS_DIR); \
+	else echo "no catalogs in $(TRANSLATIONS_DIR) yet: run make translations"; fi
 
 # A local SMTP sink that prints every message it receives (README: watch a message arrive);
 # point the portal at it with SMTP_HOST=127.0.0.1 SMTP_PORT=8025.
@@ -56,7 +81,7 @@ stripe-fake: $(BIN)/.stripe-fake-installed
 # module fixtures (a gunicorn for the browser tests, a worker database) start once.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-test: test-install
+test: test-install compile-translations
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
