@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -34,7 +34,7 @@ def choose():
                                message=_("Choose one of the languages offered.")), 400
     if current_user.is_authenticated:
         _keep(language)
-    response = finish(_back())
+    response = make_response(finish(_back()))
     return languages.remember(response, language)
 
 
