@@ -136,7 +136,8 @@ def _here() -> str:
     the Referer."""
     if request.method != "GET":
         return ""
-    return request.full_path if request.query_string else request.path
+    here = request.full_path if request.query_string else request.path
+    return request.script_root + here  # the portal may be mounted under a path
 
 
 def remember(response: Response, language: str) -> Response:

@@ -344,3 +344,9 @@ def test_documents_and_mail_say_their_readers_language(app, seeded, german):
         assert template.render(org=Org(), locale="de_DE") == '<html lang="de-DE" dir="ltr">'
         assert template.render(org=Org(), locale="de_DE", language="en") == \
             '<html lang="en" dir="ltr">'
+
+
+def test_next_keeps_the_script_root_of_a_mounted_portal(client, seeded, german):
+    html = client.get("/login?next=/invoices", base_url="http://localhost/portal").get_data(
+        as_text=True)
+    assert '<input type="hidden" name="next" value="/portal/login?next=/invoices">' in html
