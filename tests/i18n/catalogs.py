@@ -1,8 +1,10 @@
 """Tiny compiled catalogs written at test time, so a test can see the words change language
-without the real catalogs: `catalogs.write("de", {"Language": "Sprache"})`. Both readers of
-the catalog directory are pointed at a temporary one (Flask-Babel's, for pages, and
-services/core/i18n.py's, for services, PDFs and mail), and every cache of what was found there
-is emptied before and after the test."""
+without the real catalogs: `catalogs.write("de", {"Language": "Sprache"})`.
+
+`service_catalogs` points services/core/i18n.py (services, PDFs, mail, and which languages
+are available) at a temporary, empty catalog directory; `catalogs` points the app's
+Flask-Babel (pages) there too. Every cache of what was found there is emptied before and
+after the test. Only English is available until a test writes a catalog."""
 
 from __future__ import annotations
 
@@ -28,36 +30,50 @@ GERMAN = {
 }
 
 
-def _forget(app) -> None:
-    i18n.translations_for.cache_clear()
-    languages.refresh()
-    with app.app_context():
-        babel.domain_instance.cache.clear()  # Flask-Babel's (locale, domain) -> translations
+def write_catalog(root: Path, language: str, messages: dict[str, str]) -> None:
+    """root/<language>/LC_MESSAGES/messages.mo with these translations."""
+    catalog = Catalog(locale=None if languages.is_pseudo(language) else language)
+    for msgid, msgstr in messages.items():
+        catalog.add(msgid, msgstr)
+    folder = root / language / "LC_MESSAGES"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "messages.mo", "wb") as out:
+        write_mo(out, catalog)
 
 
 class Catalogs:
-    def __init__(self, app, root: Path) -> None:
-        self.app, self.root = app, root
+    def __init__(self, root: Path, app=None) -> None:
+        self.root, self.app = root, app
 
     def write(self, language: str, messages: dict[str, str]) -> None:
-        catalog = Catalog(locale=language if not languages.is_pseudo(language) else None)
-        for msgid, msgstr in messages.items():
-            catalog.add(msgid, msgstr)
-        folder = self.root / language / "LC_MESSAGES"
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "messages.mo", "wb") as out:
-            write_mo(out, catalog)
-        _forget(self.app)
+        write_catalog(self.root, language, messages)
+        self.forget()
+
+    def forget(self) -> None:
+        i18n.translations_for.cache_clear()
+        languages.refresh()
+        if self.app is not None:
+            with self.app.app_context():
+                babel.domain_instance.cache.clear()  # Flask-Babel's (locale, domain) cache
 
 
 @pytest.fixture
-def catalogs(app, tmp_path, monkeypatch) -> Iterator[Catalogs]:
-    """An empty catalog directory (English only) for this test's app; `write` adds one."""
+def service_catalogs(tmp_path, monkeypatch) -> Iterator[Catalogs]:
     root = tmp_path / "translations"
     root.mkdir()
+    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", root)
+    catalogs = Catalogs(root)
+    catalogs.forget()
+    yield catalogs
+    catalogs.forget()
+
+
+@pytest.fixture
+def catalogs(app, service_catalogs, monkeypatch) -> Iterator[Catalogs]:
+    root = service_catalogs.root
     monkeypatch.setitem(app.config, "BABEL_TRANSLATION_DIRECTORIES", str(root))
     monkeypatch.setattr(app.extensions["babel"], "translation_directories", [str(root)])
-    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", root)
-    _forget(app)
-    yield Catalogs(app, root)
-    _forget(app)
+    catalogs = Catalogs(root, app)
+    catalogs.forget()
+    yield catalogs
+    catalogs.forget()

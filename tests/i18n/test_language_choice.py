@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import Auth, csrf_token_from
-from tests.i18n.catalogs import GERMAN, catalogs  # noqa: F401  the fixture
+from tests.i18n.catalogs import GERMAN
 from webapp import demo
 from webapp.db import db
 from webapp.languages import COOKIE
@@ -60,14 +60,14 @@ def _switch(client, language: str, *, page: str = "/login", htmx: bool = False, 
 
 
 @pytest.fixture
-def german(catalogs):  # noqa: F811
+def german(catalogs):
     catalogs.write("de", GERMAN)
     return catalogs
 
 
 # -- The languages ----------------------------------------------------------------------------
 
-def test_english_is_always_available_and_the_others_once_compiled(app, catalogs):  # noqa: F811
+def test_english_is_always_available_and_the_others_once_compiled(app, catalogs):
     assert languages.available() == ("en",)
     catalogs.write("fr", {})
     catalogs.write("ar_XB", {})
@@ -91,7 +91,7 @@ def test_directions_and_html_lang_tags():
 # -- Before sign-in ---------------------------------------------------------------------------
 
 def test_without_catalogs_english_in_the_organizations_region_and_no_switcher(
-        client, seeded, catalogs):  # noqa: F811
+        client, seeded, catalogs):
     page = client.get("/login", headers={"Accept-Language": "de-DE,de;q=0.9"})
     assert _html_tag(page) == ("en-GB", "ltr")
     assert SWITCHER not in page.get_data(as_text=True)
@@ -313,7 +313,7 @@ def test_an_admin_reading_a_customers_document_keeps_their_words(app, client, se
 
 # -- Right to left ----------------------------------------------------------------------------
 
-def test_a_right_to_left_language_sets_dir(app, client, seeded, catalogs):  # noqa: F811
+def test_a_right_to_left_language_sets_dir(app, client, seeded, catalogs):
     catalogs.write("ar_XB", {"Change language": "\u202eChange language\u202c"})
     _set(app, Customer, seeded.omar_customer_id, locale="ar_XB")
     Auth(client).login(*demo.OMAR)

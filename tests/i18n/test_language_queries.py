@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import Auth
-from tests.i18n.catalogs import GERMAN, catalogs  # noqa: F401  the fixture
+from tests.i18n.catalogs import GERMAN
 from tests.web.app.test_query_counts import count_queries
 from webapp import demo
 from webapp.db import db
@@ -17,7 +17,7 @@ from webapp.models import Customer, User
 
 
 @pytest.fixture
-def german(catalogs):  # noqa: F811
+def german(catalogs):
     catalogs.write("de", GERMAN)
 
 
