@@ -28,6 +28,9 @@ PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}/test"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 FIXED_NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
+# `catalogs` and `service_catalogs`: tiny compiled catalogs written at test time.
+pytest_plugins = ("tests.i18n.catalogs",)
+
 try:
     from hypothesis import settings as hypothesis_settings
 

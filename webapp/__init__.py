@@ -47,7 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXY_HOPS"]:
         hops = app.config["TRUSTED_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    # The words follow the request's locale (webapp/context.py: the customer's, else the org's).
+    # The words' language: the reader's own, else the organization's (webapp/languages.py).
     babel.init_app(app, locale_selector=_locale_selector,
                    default_translation_directories=str(WEBAPP_DIR / "translations"))
     from flask_babel import get_translations
@@ -62,7 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     limiter.init_app(app)
 
-    from webapp import context, errors, inputs, login, security, templating
+    from webapp import context, errors, inputs, languages, login, security, templating
     from webapp.blueprints import register_blueprints
 
     inputs.register(app)
@@ -71,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login.register(app)
     context.register(app)  # the request facts: after the login glue, before any guard
     errors.register(app)
+    languages.register(app)
     register_blueprints(app)
 
     from webapp import cli
@@ -79,7 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _locale_selector() -> str:
-    from webapp.context import current_locale
+def _locale_selector():
+    from webapp.languages import babel_locale
 
-    return current_locale()
+    return babel_locale()

@@ -144,7 +144,8 @@ class _Mailer:
 
 @pytest.mark.parametrize("locale", sorted(EXPECTED))
 def test_an_invoice_email_is_written_in_its_customers_locale(session, now, three_customers,
-                                                            locale):
+                                                            service_catalogs, locale):
+    service_catalogs.write("de", {})  # its words in German too: <html lang="de-DE">
     customer, invoice = three_customers[locale]
     row = outbox.enqueue(session, template="invoice_issued", to=customer.email,
                          subject="Invoice", customer_id=customer.id, now=now,
@@ -160,7 +161,7 @@ def test_an_invoice_email_is_written_in_its_customers_locale(session, now, three
     assert f"for {amount} is ready" in text
     assert f"due on {due}" in text
     html = message.get_body(preferencelist=("html",)).get_content()
-    assert f'<html lang="{locale.replace("_", "-")}">' in html
+    assert f'<html lang="{locale.replace("_", "-")}" dir="ltr">' in html
 
 
 def test_a_mail_to_the_organization_about_a_customer_is_in_the_organizations_locale(

@@ -25,7 +25,14 @@ EXPECTED = {"en_US": ("$138.80", "Nov 26, 2026", "en-US"),
 
 
 @pytest.fixture
-def readers(app, seeded, now):
+def german(catalogs):
+    """A German catalog (empty: the words stay English), so a de_DE reader's words are German
+    and their page's <html lang> is "de-DE" (the words' language, tests/i18n)."""
+    catalogs.write("de", {})
+
+
+@pytest.fixture
+def readers(app, seeded, now, german):
     """locale -> (email, invoice id): one customer per locale, each with the same invoice."""
     made = {}
     with app.app_context():
@@ -191,7 +198,8 @@ def test_profile_offers_the_locales_with_the_organizations_first(client, auth, s
     assert '<option value="de_DE">Deutsch (Deutschland) (de_DE)</option>' in page
 
 
-def test_the_customer_switches_to_german_and_sees_amounts_change(app, client, auth, seeded):
+def test_the_customer_switches_to_german_and_sees_amounts_change(app, client, auth, seeded,
+                                                                 german):
     auth.login()
     assert "US$369.40" in client.get("/").get_data(as_text=True)
     response = post_form(client, "/profile/details", _DETAILS | {"locale": "de_DE"},

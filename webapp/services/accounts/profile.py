@@ -283,3 +283,29 @@ def customer_choices(session: Session) -> tuple[tuple[int, str], ...]:
                         .order_by(col(Customer.display_name), col(Customer.id)))
     return tuple((cid, f"{name} ({company})" if company else name)
                  for cid, name, company in rows)
+
+
+def set_locale(session: Session, *, customer_id: int, user_id: int | None, actor: str,
+               locale: str | None, now: datetime) -> bool:
+    """The customer's language and region, chosen on its own (the language switcher): the
+    same field as their details' (checked the same way), audited and notified as a change of
+    their details. Not behind the "profile.update" preference: which language one reads the
+    portal in is one's own. True when it changed."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("No such customer.")
+    errors: dict[str, str] = {}
+    cleaned = _locale(errors, locale)
+    if errors:
+        raise InvalidChanges(errors)
+    before, after = audit.diff({"locale": customer.locale}, {"locale": cleaned})
+    if not after:
+        return False
+    customer.locale = cleaned
+    session.flush()
+    events.emit(session, "customer.updated", events.public("customer", customer), now=now,
+                previous=events.changed("customer", before))
+    _record(session, customer=customer, user_id=user_id, actor=actor, action="profile.update",
+            subject_type="customer", subject_id=customer.id, before=before, after=after,
+            title="updated their details", now=now)
+    return True

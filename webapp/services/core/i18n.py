@@ -22,7 +22,6 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale
 from babel.support import LazyProxy, NullTranslations, Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
@@ -33,10 +32,12 @@ _provider: Callable[[], NullTranslations] | None = None
 
 @lru_cache(maxsize=32)
 def translations_for(locale: str | None) -> NullTranslations:
-    """The compiled catalog for a locale ("de_DE" falls back to "de"); English when none."""
+    """The compiled catalog for a locale ("de_DE" falls back to "de", "en_XA" is its own);
+    English when none."""
     if not locale:
         return NullTranslations()
-    return Translations.load(str(TRANSLATIONS_DIR), [Locale.parse(locale)])
+    # As written, not Locale.parse'd: Babel knows no pseudo-locale ("en_XA").
+    return Translations.load(str(TRANSLATIONS_DIR), [locale.replace("-", "_")])
 
 
 def set_provider(provider: Callable[[], NullTranslations] | None) -> None:

@@ -28,6 +28,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from webapp.services.core import languages
 from webapp.services.core.dates import DEFAULT_LOCALE, Dated, format_day
 from webapp.services.core.money import format_money
 
@@ -100,6 +101,7 @@ def environment() -> Environment:
     env.filters["localdate"] = _localdate
     env.filters["money"] = _money
     env.filters["say"] = _say
+    languages.install(env)  # document_lang(), document_dir()
     return env
 
 
