@@ -243,7 +243,7 @@ PAGE_NUMBER_COLOUR = HexColor("#666666")
 
 
 def page_number_label(number: int, count: int) -> str:
-    """"Page 2 of 3", in the language active (the document's: `render_pdf`'s use_locale)."""
+    """The label "Page 2 of 3", in the language active (the document's: `render_pdf`)."""
     return str(i18n._("Page %(number)d of %(count)d", number=number, count=count))
 
 
