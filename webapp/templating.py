@@ -20,10 +20,13 @@ from webapp.context import (
 )
 from webapp.nav import sidebar
 from webapp.permissions import can
-from webapp.services.core import dates, locales
+from webapp.services.core import dates, i18n, locales
 
 
 def register(app: Flask) -> None:
+    # {{ _("...") }} as Flask-Babel's (the request's language), but a `use_locale` block (a
+    # mail or document written for a customer) wins: services/core/i18n.py.
+    i18n.install_jinja(app.jinja_env)
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.filters["localdate"] = localdate_filter
     app.jinja_env.filters["localdatetime"] = localdatetime_filter

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 from wtforms import SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -19,8 +21,8 @@ from webapp.services.engagement import comments
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Your comment", validators=[
-        InputRequired(message="Write a comment first."), Length(max=comments.MAX_BODY)])
+    body = TextAreaField(_l("Your comment"), validators=[
+        InputRequired(message=_l("Write a comment first.")), Length(max=comments.MAX_BODY)])
     unplaced_errors = "body"
 
 
@@ -55,5 +57,5 @@ def options(labels: dict) -> list[SelectChoice]:
 
 def customer_options(session: Session) -> list[SelectChoice]:
     """Every customer, after a "Choose a customer" option (0) for the admins' forms."""
-    return [SelectChoice(0, "Choose a customer")] + [
+    return [SelectChoice(0, _("Choose a customer"))] + [
         SelectChoice(cid, label) for cid, label in profile.customer_choices(session)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from io import BytesIO
 
 from flask import Blueprint, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import Length
@@ -19,6 +21,7 @@ from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.core import pdf, preferences
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.documents import forwarding, sources
 
 bp = Blueprint("documents", __name__)
@@ -63,11 +66,12 @@ class ForwardForm(FlaskForm):
     """Who gets the document, and a message; the service checks the addresses and limits."""
 
     unplaced_errors = "contacts"
-    contacts = SelectMultipleField("Contact persons", coerce=int, validate_choice=False)
-    addresses = TextAreaField("Other email addresses", validators=[Length(max=3000)],
-                              description="Separate addresses with commas or new lines. "
-                                          f"At most {forwarding.MAX_RECIPIENTS} recipients.")
-    message = TextAreaField("Message (optional)",
+    contacts = SelectMultipleField(_l("Contact persons"), coerce=int, validate_choice=False)
+    addresses = TextAreaField(_l("Other email addresses"), validators=[Length(max=3000)],
+                              description=_l("Separate addresses with commas or new lines. "
+                                             "At most %(num)d recipients.",
+                                             num=forwarding.MAX_RECIPIENTS))
+    message = TextAreaField(_l("Message (optional)"),
                             validators=[Length(max=forwarding.MAX_MESSAGE)])
 
 
@@ -76,6 +80,14 @@ DETAIL_PAGES = {"invoice": ("invoices.detail", "invoice_id"),
                 "credit_note": ("credits.detail", "credit_note_id"),
                 "receipt": ("payments.receipt", "payment_id"),
                 "estimate": ("estimates.detail", "estimate_id")}
+
+
+# The flash after forwarding, for each kind (one sentence each; "recipient(s)" either way).
+FORWARDED = {"invoice": N_("Invoice %(number)s is on its way to %(num)d recipient(s)."),
+             "credit_note": N_("Credit note %(number)s is on its way to %(num)d recipient(s)."),
+             "receipt": N_("Payment receipt %(number)s is on its way to %(num)d "
+                           "recipient(s)."),
+             "estimate": N_("Estimate %(number)s is on its way to %(num)d recipient(s).")}
 
 
 def detail_url(kind: str, document_id: int) -> str:
@@ -99,8 +111,8 @@ def forward(kind: str, document_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for("documents.forward_status", forward_id=result.forward_id),
-                          f"{document.label} {document.number} is on its way to "
-                          f"{len(result.recipients)} recipient(s).")
+                          _(FORWARDED[kind], number=document.number,
+                            num=len(result.recipients)))
     return render_template("documents/forward.html", form=form, document=document,
                            back_url=detail_url(kind, document_id)), \
         422 if form.is_submitted() else 200

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -24,7 +26,8 @@ bp = Blueprint("estimates", __name__, url_prefix="/estimates")
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField("Reason (optional)", validators=[Length(max=estimates.MAX_REASON)])
+    reason = TextAreaField(_l("Reason (optional)"),
+                           validators=[Length(max=estimates.MAX_REASON)])
 
 
 def _detail(estimate_id: int) -> estimates.EstimateDetail:
@@ -67,7 +70,8 @@ def accept(estimate_id: int):
     commit_and_dispatch()
     return swap_or_redirect("estimate_decision", detail=view, decline_form=None,
                             redirect_to=url_for(".detail", estimate_id=estimate_id),
-                            message=f"You accepted estimate {view.estimate.number}. Thank you!")
+                            message=_("You accepted estimate %(number)s. Thank you!",
+                                      number=view.estimate.number))
 
 
 @bp.post("/<int:estimate_id>/decline")
@@ -84,7 +88,8 @@ def decline(estimate_id: int):
     commit_and_dispatch()
     return swap_or_redirect("estimate_decision", detail=view, decline_form=None,
                             redirect_to=url_for(".detail", estimate_id=estimate_id),
-                            message=f"You declined estimate {view.estimate.number}.")
+                            message=_("You declined estimate %(number)s.",
+                                      number=view.estimate.number))
 
 
 @bp.get("/<int:estimate_id>/comments")
@@ -106,7 +111,7 @@ def comment(estimate_id: int):
         lambda body: estimates.add_comment(db.session, customer_id=current_user.customer_id,
                                            user_id=current_user.user_id,
                                            estimate_id=estimate_id, body=body, now=now()),
-        comment_url=url_for(".comment", estimate_id=estimate_id), message="Comment added.",
+        comment_url=url_for(".comment", estimate_id=estimate_id), message=_("Comment added."),
         redirect_to=url_for(".detail", estimate_id=estimate_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("estimates/detail.html", "comment_thread",
                                          **_page_context(_detail(estimate_id),

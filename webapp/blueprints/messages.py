@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.file import FileField
@@ -25,9 +27,9 @@ bp = Blueprint("messages", __name__, url_prefix="/messages")
 class MessageForm(FlaskForm):
     unplaced_errors = "body"
 
-    subject = StringField("Subject", validators=[Length(max=messages.MAX_SUBJECT)])
-    body = TextAreaField("Message", validators=[Length(max=messages.MAX_BODY)])
-    attachment = FileField("Attachment (optional)",
+    subject = StringField(_l("Subject"), validators=[Length(max=messages.MAX_SUBJECT)])
+    body = TextAreaField(_l("Message"), validators=[Length(max=messages.MAX_BODY)])
+    attachment = FileField(_l("Attachment (optional)"),
                            render_kw={"accept": "application/pdf,image/png,image/jpeg"})
 
     def upload(self) -> messages.Upload | None:
@@ -68,8 +70,8 @@ def new():
             org = current_org()
             return swap_or_redirect(
                 "message_form", form=MessageForm(formdata=None), redirect_to=url_for(".new"),
-                message=f"Your message is on its way to {org.name}. "
-                        f"They will reply to {current_user.email}.")
+                message=_("Your message is on its way to %(org)s. They will reply to "
+                          "%(email)s.", org=org.name, email=current_user.email))
     if form.is_submitted():
         return form_errors("messages/new.html", "message_form", form=form)
     return render_page("messages/new.html", form=form)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length
@@ -18,16 +20,16 @@ from webapp.services.engagement import reviews
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
-STAR_LABELS = {5: "5 stars: excellent", 4: "4 stars: good", 3: "3 stars: fair",
-               2: "2 stars: poor", 1: "1 star: bad"}
+STAR_LABELS = {5: _l("5 stars: excellent"), 4: _l("4 stars: good"), 3: _l("3 stars: fair"),
+               2: _l("2 stars: poor"), 1: _l("1 star: bad")}
 
 
 class ReviewForm(FlaskForm):
     unplaced_errors = "body"
 
-    rating = RadioField("Rating", coerce=int, validate_choice=False,
+    rating = RadioField(_l("Rating"), coerce=int, validate_choice=False,
                         choices=[SelectChoice(v, label) for v, label in STAR_LABELS.items()])
-    body = TextAreaField("Your review", validators=[Length(max=reviews.MAX_BODY)])
+    body = TextAreaField(_l("Your review"), validators=[Length(max=reviews.MAX_BODY)])
 
 
 def _context(form: ReviewForm | None = None) -> dict:
@@ -58,7 +60,7 @@ def submit():
         else:
             commit_and_dispatch()
             return swap_or_redirect("review_section", **_context(),
-                                    message="Thank you for your review.",
+                                    message=_("Thank you for your review."),
                                     redirect_to=url_for(".index"))
     return form_errors("reviews/index.html", "review_section", **_context(form))
 

@@ -4,6 +4,7 @@ statement's PDF is prepared in a job while the page polls its progress."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from webapp.blueprints.documents import download
@@ -53,8 +54,8 @@ def pdf():
 
 
 # Per kind of job: the fragment that shows it, and its page's title.
-JOB_PAGES = {"statement": ("statement_pdf", "Statement PDF"),
-             "pack": ("statement_pack", "Accountant pack")}
+JOB_PAGES = {"statement": ("statement_pdf", _l("Statement PDF")),
+             "pack": ("statement_pack", _l("Accountant pack"))}
 
 
 def start_job(kind: str):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -15,6 +18,7 @@ from webapp.forms import FlaskForm
 from webapp.htmx import form_errors, is_htmx, render_page, swap_or_redirect
 from webapp.login import customer_required
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.engagement import timesheets
 
 bp = Blueprint("timesheets", __name__, url_prefix="/timesheets")
@@ -25,9 +29,9 @@ class DecisionForm(FlaskForm):
 
     unplaced_errors = "entries"
 
-    entries = SelectMultipleField("Entries", coerce=int, validate_choice=False)
-    decision = StringField("Decision")
-    reason = TextAreaField("Reason for disapproving",
+    entries = SelectMultipleField(_l("Entries"), coerce=int, validate_choice=False)
+    decision = StringField(_l("Decision"))
+    reason = TextAreaField(_l("Reason for disapproving"),
                            validators=[Length(max=timesheets.MAX_REASON)])
     # The list's filters, so the answer shows the same list again.
     project = HiddenField()
@@ -65,10 +69,13 @@ def decide():
         else:
             commit_and_dispatch()
             context = _sheet_context(request.form)
-            verb = "approved" if form.decision.data == timesheets.APPROVE else "disapproved"
+            message = ngettext("You approved %(num)d time entry.",
+                               "You approved %(num)d time entries.", count) \
+                if form.decision.data == timesheets.APPROVE else \
+                ngettext("You disapproved %(num)d time entry.",
+                         "You disapproved %(num)d time entries.", count)
             return swap_or_redirect(
-                "timesheet_list", message=f"You {verb} {count} time "
-                f"entr{'y' if count == 1 else 'ies'}.",
+                "timesheet_list", message=message,
                 redirect_to=url_for(".index", **context["filters"].query_args()), **context)
     return form_errors("timesheets/index.html", "timesheet_list",
                        **_sheet_context(request.form, form))
@@ -90,7 +97,7 @@ def entry(entry_id: int):
     return render_page("timesheets/entry.html", **_entry_context(entry_id))
 
 
-def _decide_one(entry_id: int, decision: str, verb: str):
+def _decide_one(entry_id: int, decision: str, done: str):
     form = DecisionForm()
     if form.validate_on_submit():
         try:
@@ -102,7 +109,7 @@ def _decide_one(entry_id: int, decision: str, verb: str):
         else:
             commit_and_dispatch()
             return swap_or_redirect("timesheet_entry_decision", **_entry_context(entry_id),
-                                    message=f"You {verb} this time entry.",
+                                    message=_(done),
                                     redirect_to=url_for(".entry", entry_id=entry_id))
     return form_errors("timesheets/entry.html", "timesheet_entry_decision",
                        **_entry_context(entry_id, reason_form=form))
@@ -112,14 +119,15 @@ def _decide_one(entry_id: int, decision: str, verb: str):
 @customer_required
 def approve(entry_id: int):
     """Approve one entry of a project with client approval; it is locked from then on."""
-    return _decide_one(entry_id, timesheets.APPROVE, "approved")
+    return _decide_one(entry_id, timesheets.APPROVE, N_("You approved this time entry."))
 
 
 @bp.post("/entries/<int:entry_id>/disapprove")
 @customer_required
 def disapprove(entry_id: int):
     """Disapprove one entry, saying why."""
-    return _decide_one(entry_id, timesheets.DISAPPROVE, "disapproved")
+    return _decide_one(entry_id, timesheets.DISAPPROVE,
+                       N_("You disapproved this time entry."))
 
 
 @bp.get("/entries/<int:entry_id>/comments")
@@ -140,7 +148,7 @@ def comment(entry_id: int):
         lambda body: timesheets.add_comment(db.session, customer_id=current_user.customer_id,
                                             user_id=current_user.user_id, entry_id=entry_id,
                                             body=body, now=now()),
-        comment_url=url_for(".comment", entry_id=entry_id), message="Comment added.",
+        comment_url=url_for(".comment", entry_id=entry_id), message=_("Comment added."),
         redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("timesheets/entry.html", "comment_thread",
                                          **_entry_context(entry_id, comment_form=form)))

@@ -18,6 +18,7 @@ from webapp.models import Customer, Organization, User
 from webapp.services.accounts import auth, sessions, two_factor
 from webapp.services.core import outbox
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def invite(session: Session, *, now: datetime, secret: str,
     days = INVITATION.max_age.days
     token = make_token(user, purpose=INVITATION, secret=secret, now=now)
     outbox.enqueue(session, template="invitation", to=user.email, customer_id=customer.id,
-                   subject=f"Your invitation to {portal_name(session)}", now=now,
+                   subject=_("Your invitation to %(portal)s", portal=portal_name(session)),
+                   now=now,
                    context={"name": customer.display_name, "valid_days": days,
                             "page": link(INVITATION, token)})
     return Invited(user.id, user.email, created)
@@ -125,7 +127,7 @@ def mail_password_reset(session: Session, *, user: User, now: datetime, secret: 
     token = make_token(user, purpose=RESET, secret=secret, now=now)
     outbox.enqueue(session, template="password_reset", to=user.email,
                    customer_id=user.customer_id, now=now,
-                   subject=f"Reset your {portal_name(session)} password",
+                   subject=_("Reset your %(portal)s password", portal=portal_name(session)),
                    context={"page": link(RESET, token),
                             "valid_hours": int(RESET.max_age.total_seconds() // 3600)})
 

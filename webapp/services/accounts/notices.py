@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from webapp.models import AccountNotice, User
 from webapp.services.accounts import auth, invitations
 from webapp.services.core import outbox
+from webapp.services.core.i18n import _
 
 PASSWORD_RESET, LOGIN_THROTTLED = "password_reset", "login_throttled"
 KINDS = (PASSWORD_RESET, LOGIN_THROTTLED)
@@ -59,8 +60,8 @@ def process(session: Session, *, notice_id: int, now: datetime, secret: str) -> 
     else:
         outbox.enqueue(session, template="login_throttled", to=user.email,
                        customer_id=user.customer_id, now=now,
-                       subject=f"Failed sign-ins to your {invitations.portal_name(session)} "
-                               "account",
+                       subject=_("Failed sign-ins to your %(portal)s account",
+                                 portal=invitations.portal_name(session)),
                        context={"page": outbox.page("password.forgot")})
     return True
 

@@ -34,6 +34,7 @@ from webapp.models import RecoveryCode, TrustedDevice, User
 from webapp.services.accounts import sessions
 from webapp.services.core import audit, outbox, preferences
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 TOTP, RECOVERY = sessions.TOTP, sessions.RECOVERY  # the session row's sign-in method
 STEP_SECONDS = 30
@@ -101,7 +102,7 @@ def _new_recovery_codes(session: Session, user_id: int, now: datetime) -> tuple[
     """Replace the user's recovery codes with ten new ones; the codes, shown once."""
     session.exec(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
+    for _number in range(RECOVERY_CODE_COUNT):
         raw = secrets.token_hex(5)  # 40 bits each, single use
         codes.append(f"{raw[:5]}-{raw[5:]}")
         session.add(RecoveryCode(user_id=user_id, code_hash=_hash(_normalize_recovery(raw)),
@@ -184,7 +185,7 @@ def begin_setup(session: Session, *, user_id: int, issuer: str, policy: str) -> 
     return Setup(user.totp_secret, uri, svg)
 
 
-def _mail(session: Session, user: User, *, template: str, subject: str, now: datetime,
+def _mail(session: Session, user: User, *, template: str, subject: object, now: datetime,
           **context) -> None:
     outbox.enqueue(session, template=template, to=user.email, subject=subject,
                    customer_id=user.customer_id, now=now,
@@ -211,7 +212,7 @@ def confirm_setup(session: Session, *, user_id: int, code: str, now: datetime) -
     _audit(session, user, action="two_factor.on", actor_user_id=user.id, actor_label=user.email,
            now=now, before={"two_factor": "off"}, after={"two_factor": "on"})
     _mail(session, user, template="two_factor_changed", now=now, on=True,
-          subject="Two-factor sign-in is on")
+          subject=_("Two-factor sign-in is on"))
     return codes
 
 
@@ -227,7 +228,7 @@ def regenerate_codes(session: Session, *, user_id: int, password: str, code: str
     _audit(session, user, action="two_factor.recovery_codes", actor_user_id=user.id,
            actor_label=user.email, now=now, before={}, after={"recovery_codes": "regenerated"})
     _mail(session, user, template="recovery_codes_regenerated", now=now,
-          subject="New two-factor recovery codes")
+          subject=_("New two-factor recovery codes"))
     return codes
 
 
@@ -252,7 +253,7 @@ def turn_off(session: Session, *, user_id: int, password: str, code: str,
     _audit(session, user, action="two_factor.off", actor_user_id=user.id, actor_label=user.email,
            now=now, before={"two_factor": "on"}, after={"two_factor": "off"})
     _mail(session, user, template="two_factor_changed", now=now, on=False,
-          subject="Two-factor sign-in is off")
+          subject=_("Two-factor sign-in is off"))
 
 
 def reset(session: Session, *, user_id: int, actor_user_id: int | None, actor_label: str,
@@ -268,7 +269,7 @@ def reset(session: Session, *, user_id: int, actor_user_id: int | None, actor_la
            actor_label=actor_label, now=now, before={"two_factor": "on"},
            after={"two_factor": "off"})
     _mail(session, user, template="two_factor_changed", now=now, on=False, reset=True,
-          subject="Two-factor sign-in was reset")
+          subject=_("Two-factor sign-in was reset"))
     return True
 
 
@@ -329,4 +330,4 @@ def new_device_notice(session: Session, *, user: User, device: str, ip: str,
                       now: datetime) -> None:
     """Email the owner about a sign-in from a browser new to the account."""
     _mail(session, user, template="new_device_sign_in", now=now, device=device, ip=ip,
-          subject="New sign-in to your account")
+          subject=_("New sign-in to your account"))

@@ -40,6 +40,7 @@ from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import audit, events, outbox
 from webapp.services.core.dates import Moment, dated, escaped
 from webapp.services.core.errors import DomainError, IllegalTransition, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.money import Amount, parse_money
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.payments import history as payments
@@ -147,7 +148,8 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
         priced=priced, issue_date=at.today, due_date=due, now=at.now,
         idempotency_key=idempotency_key)
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
-                   subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
+                   subject=_("Invoice %(number)s from %(org)s", number=invoice.number,
+                             org=org.name), customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": invoice.total, "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(),
@@ -280,7 +282,7 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
                 previous={"status": "open"})
     # What was settled on it is credit again, and credit goes to the other open invoices.
     note = _paid_part_to_credit(session, invoice, at=at)
-    for credit, _ in given_back:
+    for credit, _amount in given_back:
         ledger.apply_to_open_invoices(session, note=credit, on=at.today, now=at.now)
     returned = sum(amount for _, amount in given_back)
     session.flush()

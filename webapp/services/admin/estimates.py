@@ -18,6 +18,7 @@ from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import numbering, outbox
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.money import parse_money, to_decimal
 from webapp.services.engagement import comments
 from webapp.services.engagement.comments import CommentView
@@ -219,7 +220,8 @@ def send_estimate(session: Session, *, estimate_id: int, now: datetime) -> Estim
     customer = session.get(Customer, estimate.customer_id)
     org = session.get(Organization, 1)
     outbox.enqueue(session, template="estimate_sent", to=customer.email,
-                   subject=f"Estimate {estimate.number} from {org.name}",
+                   subject=_("Estimate %(number)s from %(org)s", number=estimate.number,
+                             org=org.name),
                    context={"name": customer.display_name, "number": estimate.number,
                             "estimate_subject": estimate.subject,
                             "expiry_date": estimate.expiry_date.isoformat(),

@@ -20,6 +20,7 @@ from webapp.services.accounts.sessions import SessionView
 from webapp.services.admin import Actor, LinkSettings, get_customer
 from webapp.services.core import audit, outbox, preferences
 from webapp.services.core.errors import DomainError, NotFound
+from webapp.services.core.i18n import _
 
 NONE, INVITED, ACTIVE, REVOKED = "none", "invited", "active", "revoked"
 LABELS = {NONE: "Not invited", INVITED: "Invited, no password yet", ACTIVE: "Active",
@@ -139,8 +140,8 @@ def sign_out(session: Session, *, actor: Actor, customer_id: int, now: datetime,
     if ended:
         outbox.enqueue(session, template="sessions_ended", to=user.email,
                        customer_id=customer_id, now=now,
-                       subject=f"You have been signed out of "
-                               f"{invitations.portal_name(session)}",
+                       subject=_("You have been signed out of %(portal)s",
+                                 portal=invitations.portal_name(session)),
                        context={"name": customer.display_name, "count": ended,
                                 "page": outbox.page("auth.login")})
     return after

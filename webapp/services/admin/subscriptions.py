@@ -49,6 +49,7 @@ from webapp.services.core import (
 )
 from webapp.services.core.dates import Dated, Moment, plain
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
 from webapp.services.subscriptions import lifecycle
@@ -325,7 +326,7 @@ def _ready(session: Session, subscription_id: int) -> Subscription:
     return sub
 
 
-def _tell_customer(session: Session, sub: Subscription, subject: str, message: Dated | str,
+def _tell_customer(session: Session, sub: Subscription, subject: object, message: Dated | str,
                    now: datetime) -> None:
     """The customer's mail; its message's dates and amounts are written in their locale
     when it is sent."""
@@ -352,8 +353,9 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     note = result.credit_note
     message = plain(f"{sub.number} has been cancelled.") + credit_sentence(note) \
         if timing == IMMEDIATELY else result.message
-    _tell_customer(session, sub, f"{sub.number} is cancelled" if timing == IMMEDIATELY
-                   else f"{sub.number} will be cancelled", message, at.now)
+    _tell_customer(session, sub, _("%(number)s is cancelled", number=sub.number)
+                   if timing == IMMEDIATELY
+                   else _("%(number)s will be cancelled", number=sub.number), message, at.now)
     notifications.notify_org(session, event=notifications.SUBSCRIPTION_CANCELLED,
                              title=f"{sub.number} cancelled by {actor.label}",
                              body=f"{ctx.say(message)} Reason: {why}", now=at.now,
@@ -382,7 +384,8 @@ def pause(session: Session, *, actor: Actor, subscription_id: int, pause_on: dat
                                      when=when)
     except InvalidInput as exc:  # one field at a time, as the admin's form shows them
         raise InvalidChanges({exc.field or "resume_on": exc.message}) from None
-    _tell_customer(session, sub, f"Pause schedule for {sub.number}", message, at.now)
+    _tell_customer(session, sub, _("Pause schedule for %(number)s", number=sub.number),
+                   message, at.now)
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="subscription.pause", subject_type="subscription", subject_id=sub.id,
                  before=before, after={"pause_on": sub.pause_on, "resume_on": sub.resume_on},
@@ -483,7 +486,8 @@ def _bill_change(session: Session, sub: Subscription, invoice: Invoice | None,
     customer = session.get(Customer, sub.customer_id)
     org = session.get(Organization, 1)
     outbox.enqueue(session, template="invoice_issued", to=customer.email,
-                   subject=f"Invoice {invoice.number} from {org.name}", customer_id=customer.id,
+                   subject=_("Invoice %(number)s from %(org)s", number=invoice.number,
+                             org=org.name), customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": invoice.total, "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(),

@@ -45,6 +45,7 @@ from webapp.services.billing.pricing import (
 from webapp.services.core import events, preferences, state_machine
 from webapp.services.core.dates import Dated, Moment, dated
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.i18n import _
 from webapp.services.core.money import Amount
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
@@ -365,7 +366,8 @@ def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, 
                      price=Amount(change.renewal_price.total, sub.currency))]
     if change.invoice is not None and change.amount_due:
         details.append(dated("Due now: {due}.", due=Amount(change.amount_due, sub.currency)))
-    confirm(ctx, sub, event="subscription_changed", subject=f"{sub.number}: {change.summary}",
+    confirm(ctx, sub, event="subscription_changed",
+            subject=_("%(number)s: %(summary)s", number=sub.number, summary=change.summary),
             message=message, details=details, org_title=f"{sub.number}: {change.summary}",
             org_body=ctx.say(message))
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from webapp.models import Customer, Organization, Preferences, Subscription
 from webapp.services.core import (
     dates,
+    i18n,
     locales,
     notifications,
     outbox,
@@ -69,7 +70,13 @@ def context(session: Session, now: datetime) -> Context:
     return Context(session, Moment.at(now, org.timezone), org, preferences.load(session))
 
 
-def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | str,
+def customer_locale(ctx: Context, sub: Subscription) -> str:
+    """The locale the subscription's customer reads their mail in (a stored subject's)."""
+    customer = ctx.session.get(Customer, sub.customer_id)
+    return locales.for_customer(customer.locale, ctx.org.locale)
+
+
+def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | object,
             message: Dated | str, details: Iterable[Dated | str] = (), org_title: str,
             org_body: str) -> None:
     """Email the customer a confirmation and tell the organization, in this transaction.
@@ -78,10 +85,11 @@ def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | str
     that locale now."""
     customer = ctx.session.get(Customer, sub.customer_id)
     state_machine.changed(ctx.session, sub.id, now=ctx.now)  # a coupon may have moved its MRR
+    locale = customer_locale(ctx, sub)
+    with i18n.use_locale(locale):  # a subject marked with `_`: in their language, too
+        subject = str(dates.say(subject, locale))
     outbox.enqueue(ctx.session, template="subscription_update", to=customer.email,
-                   subject=dates.say(subject, locales.for_customer(customer.locale,
-                                                                    ctx.org.locale)),
-                   customer_id=customer.id,
+                   subject=subject, customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
                             "message": dates.as_json(message),
                             "details": [dates.as_json(line) for line in details],

@@ -20,6 +20,7 @@ from webapp.models import Customer, GatewayEvent, Organization, PaymentMethod, S
 from webapp.services.billing import charges, refunds, stripe_gateway
 from webapp.services.core import events, notifications, outbox
 from webapp.services.core.dates import Moment
+from webapp.services.core.i18n import _
 
 log = logging.getLogger(__name__)
 # The card lifecycle at the processor, and a customer deleted there.
@@ -87,7 +88,8 @@ def card_detached(session: Session, *, method_ref: str, now: datetime) -> bool:
                 now=now)
     customer = session.get(Customer, method.customer_id)
     outbox.enqueue(session, template="card_removed", to=customer.email, customer_id=customer.id,
-                   subject=f"Your {method.brand} •••• {method.last4} was removed", now=now,
+                   subject=_("Your %(brand)s •••• %(last4)s was removed", brand=method.brand,
+                             last4=method.last4), now=now,
                    context={"name": customer.display_name, "brand": method.brand,
                             "last4": method.last4, "subscriptions": numbers,
                             "page": outbox.page("payment_methods.add")})

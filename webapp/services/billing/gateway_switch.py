@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from webapp.models import Customer, PaymentMethod, Subscription
 from webapp.services.billing.stripe_gateway import is_stripe_card
 from webapp.services.core import events, outbox
+from webapp.services.core.i18n import _
 
 UNUSABLE = "unusable"
 
@@ -68,7 +69,7 @@ def retire_foreign_cards(session: Session, *, gateway_name: str, now: datetime) 
         customer = session.get(Customer, customer_id)
         outbox.enqueue(session, template="card_readd", to=customer.email,
                        customer_id=customer.id, now=now,
-                       subject="Please add your card again",
+                       subject=_("Please add your card again"),
                        context={"name": customer.display_name,
                                 "subscriptions": needing.get(customer_id, []),
                                 "page": outbox.page("payment_methods.add")})

@@ -27,6 +27,7 @@ from webapp.services.billing.context import (
 from webapp.services.billing.pricing import Line, Priced
 from webapp.services.core import notifications, state_machine
 from webapp.services.core.dates import dated, escaped
+from webapp.services.core.i18n import _
 from webapp.services.core.money import Amount
 
 ACTIVATE, REACTIVATE = "activate", "reactivate"
@@ -91,12 +92,13 @@ def confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, 
     term = dated("The term runs from {start} to {end}.", start=invoice.period_start,
                  end=invoice.period_end)
     if event == ACTIVATE:
-        confirm(ctx, sub, event=ACTIVATED, subject=f"{sub.number} is now live",
+        confirm(ctx, sub, event=ACTIVATED, subject=_("%(number)s is now live", number=sub.number),
                 message=f"Your trial of {sub.number} has ended and the subscription is now live.",
                 details=[term, paid], org_title=f"{sub.number} activated from its trial",
                 org_body=f"ended the trial early. {ctx.say(paid)}")
     else:
-        confirm(ctx, sub, event=REACTIVATED, subject=f"{sub.number} is live again",
+        confirm(ctx, sub, event=REACTIVATED,
+                subject=_("%(number)s is live again", number=sub.number),
                 message=f"{sub.number} has been reactivated.", details=[term, paid],
                 org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {ctx.say(paid)}")
 

@@ -24,6 +24,7 @@ from webapp.services.billing import changes, fix_links, ledger, paid_terms
 from webapp.services.billing import terms as billing
 from webapp.services.core import events, notifications, outbox, preferences, state_machine
 from webapp.services.core.dates import Moment, today_in
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import format_money
 
 # Purposes whose failure sends a subscription into dunning (the engine's own charges).
@@ -71,7 +72,8 @@ def _succeeded(session, org, payment, sub, at: Moment) -> None:
     _back_to_live(session, payment, at.now)
     amount = _money(org, payment.amount, payment.currency)
     outbox.enqueue(session, template="payment_receipt", to=customer.email,
-                   subject=f"Payment receipt {payment.number}", customer_id=customer.id,
+                   subject=_("Payment receipt %(number)s", number=payment.number),
+                   customer_id=customer.id,
                    context={"name": customer.display_name, "amount": payment.amount,
                             "currency": payment.currency,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
@@ -93,7 +95,8 @@ def late_success(session: Session, *, payment: Payment, unused: int, now: dateti
     _back_to_live(session, payment, now)
     amount = _money(org, payment.amount, payment.currency)
     outbox.enqueue(session, template="payment_receipt", to=customer.email,
-                   subject=f"Payment receipt {payment.number}", customer_id=customer.id,
+                   subject=_("Payment receipt %(number)s", number=payment.number),
+                   customer_id=customer.id,
                    context={"name": customer.display_name, "amount": payment.amount,
                             "currency": payment.currency,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
@@ -158,7 +161,8 @@ def _failed(session, org, payment, sub, at: Moment) -> None:
                         now=at.now, previous={"status": "open"})
         state_machine.transition(session, sub, "trial_charge_failed", "expired", now=at.now,
                                  expired_reason="trial_end", next_billing_date=None)
-        _mail(session, customer, "trial_expired", f"Your trial of {sub.number} has ended",
+        _mail(session, customer, "trial_expired",
+              _("Your trial of %(number)s has ended", number=sub.number),
               {"number": sub.number, "reason": reason,
                "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, at.now)
     elif payment.purpose == "start" and sub.status == "future":
@@ -226,7 +230,7 @@ def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) 
         if final == "cancelled" else {"next_billing_date": None}
     state_machine.transition(session, sub, "dunning_exhausted", final, now=now,
                              dunning_attempts=attempts, next_retry_on=None, **extra)
-    _mail(session, customer, "dunning_final", f"Subscription {sub.number} is now {final}",
+    _mail(session, customer, "dunning_final", now_subject(sub.number, final),
           {"number": sub.number, "state": final, "reason": reason,
            "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now)
     notifications.notify_org(
@@ -243,9 +247,21 @@ def _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry
         # A signed-in-free link that can pay this invoice and update this card, nothing else.
         page = fix_links.create(session, customer_id=customer.id, invoice_id=invoice_ids[0],
                                 subscription_id=sub.id, now=now).page
-    _mail(session, customer, "payment_failed", f"Payment failed for {sub.number}",
+    _mail(session, customer, "payment_failed",
+          _("Payment failed for %(number)s", number=sub.number),
           {"number": sub.number, "reason": reason,
            "next_retry": next_retry.isoformat() if next_retry else "", "page": page}, now)
+
+
+# A subscription's state after the final action, as a mail's subject (one sentence each).
+NOW_SUBJECTS = {"unpaid": N_("Subscription %(number)s is now unpaid"),
+                "cancelled": N_("Subscription %(number)s is now cancelled")}
+
+
+def now_subject(number: str, state: str):
+    if state in NOW_SUBJECTS:
+        return _(NOW_SUBJECTS[state], number=number)
+    return _("Subscription %(number)s is now %(state)s", number=number, state=state)
 
 
 def _mail(session, customer, template, subject, context, now) -> None:

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from webapp.models import Customer, Invoice, Organization, Payment, PaymentAllocation, Subscription
 from webapp.services.core import bulk, events, notifications, numbering, outbox
 from webapp.services.core.dates import today_in
+from webapp.services.core.i18n import _
 from webapp.services.core.money import format_money
 
 
@@ -68,7 +69,7 @@ def plain(session: Session, payment_ids: list[int], *,
             Invoice.amount_paid, Invoice.credits_applied).where(bulk.among(session, Invoice.id, wanted))):
         held[invoice.pending_payment_id].append(invoice)
     found = {}
-    for pid, (_, customer_id, amount, currency, _, intent, sub_id) in candidates.items():
+    for pid, (_id, customer_id, amount, currency, _purpose, intent, sub_id) in candidates.items():
         invoices = held[pid]
         if sorted(i.id for i in invoices) != sorted(intent["invoice_ids"]) or not all(
                 i.customer_id == customer_id and i.subscription_id == sub_id
@@ -167,7 +168,8 @@ def _tell(session: Session, org: Organization, payments: list[PlainPayment],
     amounts = {p.id: format_money(p.amount, p.currency, org.locale) for p in payments}
     outbox.enqueue_many(session, [
         {"template": "payment_receipt", "to": customers[p.customer_id].email,
-         "subject": f"Payment receipt {numbers[p.id]}", "customer_id": p.customer_id,
+         "subject": _("Payment receipt %(number)s", number=numbers[p.id]),
+         "customer_id": p.customer_id,
          "context": {"name": customers[p.customer_id].display_name, "amount": p.amount,
                      "currency": p.currency,
                      "number": numbers[p.id], "paid_on": today.isoformat(),

@@ -9,6 +9,8 @@ texts here, and the text is translated when it is written out.
 - The language: `use_locale("de_DE")` for a block (workers writing a customer's mail or PDF),
   else the provider the web layer registered (`set_provider`: Flask-Babel's translations for
   the request), else English.
+- Templates: `install_jinja(env)` gives an environment's `{{ _("...") }}` the same language
+  (the mail and PDF environments, and the app's, so a `use_locale` block wins there too).
 
 The catalogs live in webapp/translations/<lang>/LC_MESSAGES/messages.{po,mo}
 (`make translations`, README "Languages").
@@ -23,6 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel.support import LazyProxy, NullTranslations, Translations
+from jinja2 import pass_context
+from markupsafe import escape
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
 
@@ -91,3 +95,32 @@ def ngettext(singular: str, plural: str, num: int, **params: object) -> LazyProx
 
 def N_(msgid: str) -> str:  # noqa: N802  the gettext convention's name
     return msgid
+
+
+@pass_context
+def template_gettext(context, msgid: str) -> str:
+    """A template's `_(text)`: a literal msgid, or a label a service handed over (an `N_`
+    constant, or a lazy `_` text, already in the active language and written as text: its
+    values may be data); "" and None as they are."""
+    if not msgid:
+        return msgid
+    if not isinstance(msgid, str):  # a lazy text (LazyProxy): translated when made str
+        text = str(msgid)
+        if context.eval_ctx.autoescape:
+            text = escape(text)
+        return text.replace("%", "%%")  # Jinja applies % to what gettext returns
+    return current_translations().ugettext(msgid)
+
+
+def template_ngettext(singular: str, plural: str, num: int) -> str:
+    return current_translations().ungettext(singular, plural, num)
+
+
+def install_jinja(env) -> None:
+    """A Jinja environment's `_`, `gettext` and `ngettext` (newstyle: named placeholders,
+    values escaped where the template autoescapes) in the language active when it renders:
+    `use_locale`'s in a worker's mail or PDF, else the provider's (the request's), else
+    English. Jinja fills in the values itself."""
+    if "jinja2.ext.InternationalizationExtension" not in env.extensions:
+        env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)

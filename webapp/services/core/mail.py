@@ -28,7 +28,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from webapp.services.core import languages
+from webapp.services.core import i18n, languages
 from webapp.services.core.dates import DEFAULT_LOCALE, Dated, format_day
 from webapp.services.core.money import format_money
 
@@ -102,6 +102,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["say"] = _say
     languages.install(env)  # document_lang(), document_dir()
+    i18n.install_jinja(env)  # {{ _("...") }}: in the mail's language (render's use_locale)
     return env
 
 
@@ -112,10 +113,12 @@ class RenderedMail:
 
 
 def render(template: str, context: Mapping[str, Any]) -> RenderedMail:
-    """The plain-text and HTML bodies of mail/<template>.{txt,html}."""
+    """The plain-text and HTML bodies of mail/<template>.{txt,html}, their words in the
+    mail's language: its `locale` (its reader's, set by the outbox), else the organization's."""
     env = environment()
-    return RenderedMail(text=env.get_template(f"mail/{template}.txt").render(context),
-                        html=env.get_template(f"mail/{template}.html").render(context))
+    with i18n.use_locale(languages.reader_language(context)):
+        return RenderedMail(text=env.get_template(f"mail/{template}.txt").render(context),
+                            html=env.get_template(f"mail/{template}.html").render(context))
 
 
 @dataclass(frozen=True)

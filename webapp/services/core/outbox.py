@@ -28,12 +28,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
+from babel.support import LazyProxy
 from sqlalchemy import and_, event, or_, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Organization, OutboxMessage
-from webapp.services.core import brand, bulk, locales
+from webapp.services.core import brand, bulk, i18n, locales
 from webapp.services.core.mail import WEBAPP_DIR, Mailer, connection, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -54,16 +55,23 @@ def page(endpoint: str, **values: int | str) -> dict[str, Any]:
     return {"endpoint": endpoint, "values": values}
 
 
-def enqueue(session: Session, *, template: str, to: str, subject: str,
+def enqueue(session: Session, *, template: str, to: str, subject: str | LazyProxy,
             context: dict[str, Any], now: datetime, reply_to: str | None = None,
             customer_id: int | None = None, attachment_kind: str | None = None,
             attachment_id: int | None = None) -> OutboxMessage:
     """Write one email in the caller's transaction; it is sent only if that transaction commits.
 
     `context` must be JSON (ids, strings, numbers); the templates mail/<template>.txt and .html
-    get it plus `org`. `reply_to` defaults to the organization's email when sending.
+    get it plus `org`. `reply_to` defaults to the organization's email when sending. A
+    `subject` marked with i18n's `_` is written now in its reader's language (the customer's,
+    else the organization's, as the body: `_locale`), since the row keeps it as text.
     """
     _require_template(template)
+    if not isinstance(subject, str):
+        org = session.get(Organization, 1)
+        customer = session.get(Customer, customer_id) if customer_id is not None else None
+        subject = _written(subject, _recipient_locale(
+            to, customer_id, org, {customer_id: customer.locale} if customer else {}))
     row = OutboxMessage(template=template, to_address=to, subject=subject, context=context,
                         reply_to=reply_to, customer_id=customer_id,
                         attachment_kind=attachment_kind, attachment_id=attachment_id,
@@ -77,12 +85,20 @@ def enqueue(session: Session, *, template: str, to: str, subject: str,
 
 def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> list[int]:
     """`enqueue` for many rows in one INSERT: each dict has template, to, subject, context and
-    optionally customer_id and reply_to. Returns the new ids in the order given."""
+    optionally customer_id and reply_to. Returns the new ids in the order given. Subjects
+    marked with i18n's `_` are written in each reader's language, as `enqueue`'s."""
     if not messages:
         return []
     for template in {m["template"] for m in messages}:
         _require_template(template)
     domain = _message_id_domain(session)
+    if any(not isinstance(m["subject"], str) for m in messages):
+        org = session.get(Organization, 1)
+        customer_locales = _locales_of(session, {m.get("customer_id") for m in messages})
+        messages = [m if isinstance(m["subject"], str) else
+                    {**m, "subject": _written(m["subject"], _recipient_locale(
+                        m["to"], m.get("customer_id"), org, customer_locales))}
+                    for m in messages]
     rows = [{"template": m["template"], "to_address": m["to"], "subject": m["subject"],
              "context": m["context"], "reply_to": m.get("reply_to"),
              "customer_id": m.get("customer_id"), "status": PENDING, "attempts": 0,
@@ -273,7 +289,11 @@ def build_message(session: Session, row: OutboxMessage, *, mail_from: str,
 
 def _customer_locales(session: Session, rows: Sequence[OutboxMessage]) -> dict[int, str | None]:
     """The own locale (or None) of each customer the rows are written for: one statement."""
-    ids = {row.customer_id for row in rows if row.customer_id is not None}
+    return _locales_of(session, {row.customer_id for row in rows})
+
+
+def _locales_of(session: Session, customer_ids: set[int | None]) -> dict[int, str | None]:
+    ids = {customer_id for customer_id in customer_ids if customer_id is not None}
     if not ids:
         return {}
     return dict(session.exec(select(Customer.id, Customer.locale)
@@ -284,10 +304,21 @@ def _locale(row: OutboxMessage, org: Organization | None,
             customer_locales: Mapping[int, str | None]) -> str:
     """A mail to a customer (or sent for one, a forwarded document) is written in their
     locale; one to the organization in its own."""
+    return _recipient_locale(row.to_address, row.customer_id, org, customer_locales)
+
+
+def _recipient_locale(to: str, customer_id: int | None, org: Organization | None,
+                      customer_locales: Mapping[int, str | None]) -> str:
     org_locale = org.locale if org else None
-    if row.customer_id is None or (org is not None and row.to_address == org.email):
+    if customer_id is None or (org is not None and to == org.email):
         return locales.for_customer(None, org_locale)
-    return locales.for_customer(customer_locales.get(row.customer_id), org_locale)
+    return locales.for_customer(customer_locales.get(customer_id), org_locale)
+
+
+def _written(subject: LazyProxy, locale: str) -> str:
+    """A subject marked with i18n's `_`, as text in `locale`'s language."""
+    with i18n.use_locale(locale):
+        return str(subject)
 
 
 def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,

@@ -53,7 +53,7 @@ from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
-from webapp.services.core import languages, locales
+from webapp.services.core import i18n, languages, locales
 from webapp.services.core.dates import format_day
 from webapp.services.core.money import format_money, format_rate
 
@@ -156,16 +156,19 @@ def environment() -> Environment:
     env.filters["localdate"] = _localdate
     env.filters["rate"] = _rate
     languages.install(env)  # document_lang(), document_dir()
+    i18n.install_jinja(env)  # {{ _("...") }}: in the document's language (render_html)
     return env
 
 
 def render_html(template: str, context: Mapping[str, Any], *,
                 env: Environment | None = None) -> str:
-    """A document template as HTML (what the PDF is made from), its dates and amounts in
-    the customer's locale (`document_locale`, worked out once: the filters read `locale`)."""
+    """A document template as HTML (what the PDF is made from), its words, dates and amounts
+    in the customer's locale (`document_locale`, worked out once: the filters read `locale`,
+    the words follow `i18n.use_locale`)."""
     if "locale" not in context:
         context = {**context, "locale": document_locale(context)}
-    return (env or environment()).get_template(template).render(context)
+    with i18n.use_locale(languages.reader_language(context)):
+        return (env or environment()).get_template(template).render(context)
 
 
 @cache
@@ -222,9 +225,13 @@ def html_to_pdf(html: str, *, images: Collection[str | None] = (),
 
 def render_pdf(template: str, context: Mapping[str, Any], *,
                env: Environment | None = None, page_numbers: bool = True) -> bytes:
-    """Render a print/ template to PDF bytes (the context's `logo`, a data: URI, shown)."""
-    return html_to_pdf(render_html(template, context, env=env), images=(context.get("logo"),),
-                       page_numbers=page_numbers)
+    """Render a print/ template to PDF bytes (the context's `logo`, a data: URI, shown), all
+    of it, "Page i of M" too, in the customer's language."""
+    if "locale" not in context:
+        context = {**context, "locale": document_locale(context)}
+    with i18n.use_locale(languages.reader_language(context)):
+        return html_to_pdf(render_html(template, context, env=env),
+                           images=(context.get("logo"),), page_numbers=page_numbers)
 
 
 # --- "Page i of M" ---------------------------------------------------------------------------
@@ -239,7 +246,8 @@ PAGE_NUMBER_COLOUR = HexColor("#666666")
 
 
 def page_number_label(number: int, count: int) -> str:
-    return f"Page {number} of {count}"
+    """The label "Page 2 of 3", in the language active (the document's: `render_pdf`)."""
+    return str(i18n._("Page %(number)d of %(count)d", number=number, count=count))
 
 
 def _page_number_overlay(sizes: list[tuple[float, float]]) -> bytes:

@@ -34,6 +34,7 @@ from webapp.models import (
 from webapp.services.billing import invoices
 from webapp.services.core import outbox, preferences
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.listing import read
 from webapp.services.engagement import estimates
 from webapp.services.payments import history
@@ -43,6 +44,11 @@ MAX_MESSAGE = 2000
 RATE_WINDOW = timedelta(hours=1)
 KIND_LABELS = {"invoice": "Invoice", "credit_note": "Credit note", "receipt": "Payment receipt",
                "estimate": "Estimate"}
+# A forwarded document's mail subject, in its reader's language (outbox.enqueue).
+FORWARD_SUBJECTS = {"invoice": N_("Invoice %(number)s from %(org)s"),
+                    "credit_note": N_("Credit note %(number)s from %(org)s"),
+                    "receipt": N_("Payment receipt %(number)s from %(org)s"),
+                    "estimate": N_("Estimate %(number)s from %(org)s")}
 STATUS_LABELS = {outbox.PENDING: "Queued", outbox.SENDING: "Sending", outbox.SENT: "Sent",
                  outbox.FAILED: "Not delivered"}
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -182,9 +188,12 @@ def _write(session: Session, *, customer_id: int, user_id: int | None,
                           document_id=document.document_id, message=message, created_at=now)
     session.add(row)
     session.flush()
-    context = {"document_label": document.label, "number": document.number, "sender": sender,
-               "sender_email": customer.email, "message": message}
-    subject = f"{document.label} {document.number} from {org.name if org else sender}"
+    # The kind picks the mail's sentences (mail/document_forward.*: one for each kind).
+    context = {"document_label": document.label, "kind": document.kind,
+               "number": document.number, "sender": sender, "sender_email": customer.email,
+               "message": message}
+    subject = _(FORWARD_SUBJECTS[document.kind], number=document.number,
+                org=org.name if org else sender)
     for address, contact_id in recipients:
         mail = outbox.enqueue(session, template="document_forward", to=address, subject=subject,
                               context=context, now=now, reply_to=customer.email,

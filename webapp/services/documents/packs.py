@@ -15,8 +15,9 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from webapp.services.core import pdf, spreadsheets
+from webapp.services.core import i18n, pdf, spreadsheets
 from webapp.services.core.dates import Moment
+from webapp.services.core.i18n import N_, _, gettext_now
 from webapp.services.core.money import to_decimal
 from webapp.services.documents import sources, statements
 
@@ -27,7 +28,9 @@ Report = Callable[[int], None]
 _PACKED = {"invoice": ("invoice", "invoices"), "credit_note": ("credit_note", "credit-notes"),
            "credit_application": ("credit_note", "credit-notes"),
            "payment": ("receipt", "receipts"), "refund": ("receipt", "receipts")}
-CSV_HEADER = ("Date", "Type", "Number", "Details", "Debit", "Credit", "Balance", "Currency")
+# The CSV's header row, written in the customer's language (`transactions_csv`).
+CSV_HEADER = (N_("Date"), N_("Type"), N_("Number"), N_("Details"), N_("Debit"), N_("Credit"),
+              N_("Balance"), N_("Currency"))
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ def filename_for(period: statements.StatementPeriod) -> str:
 
 def transactions_csv(statement: statements.Statement) -> str:
     """The statement's rows as CSV: amounts in major units (exact decimals, written as
-    numbers), opening first; text cells escaped so none is a formula (services/spreadsheets)."""
+    numbers), opening first; text cells escaped so none is a formula (services/spreadsheets).
+    Its words (header, row types) in the language active (the pack's: its customer's)."""
     currency = statement.currency
 
     def amount(value: int) -> Decimal | str:
@@ -50,17 +54,24 @@ def transactions_csv(statement: statements.Statement) -> str:
 
     out = io.StringIO()
     writer = spreadsheets.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer.writerow([gettext_now(name) for name in CSV_HEADER])
     opening = statement.summary.opening
-    writer.writerow([statement.period.start.isoformat(), "Opening Balance", "", "", "", "",
-                     to_decimal(opening, currency), currency])
+    writer.writerow([statement.period.start.isoformat(), str(_("Opening Balance")), "",
+                     "", "", "", to_decimal(opening, currency), currency])
     for entry in statement.entries:
-        details = f"Due {entry.due_date.isoformat()}" if entry.due_date else \
+        details = str(_("Due %(date)s", date=entry.due_date.isoformat())) \
+            if entry.due_date else \
             f"{amount(entry.applied)} {entry.details}" if entry.applied else entry.details
-        writer.writerow([entry.on.isoformat(), entry.label, entry.number, details,
+        writer.writerow([entry.on.isoformat(), _label(entry.label), entry.number, details,
                          amount(entry.debit), amount(entry.credit),
                          to_decimal(entry.balance, currency), currency])
     return out.getvalue()
+
+
+def _label(label: object) -> str:
+    """A row's type in the active language: the service's label is an `N_` constant or a lazy
+    text (translated when made str)."""
+    return gettext_now(label) if isinstance(label, str) and label else str(label)
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,11 @@ class AccountantPack:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             statement_pdf = self.statement.render()
             archive.writestr(statement_pdf.filename, statement_pdf.content)
-            archive.writestr("transactions.csv", transactions_csv(self.statement.statement))
+            # The CSV's words in its customer's language, as the statement's PDF.
+            loaded = self.statement
+            with i18n.use_locale(pdf.document_locale({"org": loaded.org,
+                                                      "customer": loaded.statement.customer})):
+                archive.writestr("transactions.csv", transactions_csv(loaded.statement))
             for index, packed in enumerate(self.documents, start=1):
                 rendered = packed.source.render()
                 archive.writestr(f"{packed.folder}/{rendered.filename}", rendered.content)

@@ -39,7 +39,7 @@ from webapp.models import (
     Payment,
     PaymentAllocation,
 )
-from webapp.services.core import brand, pdf
+from webapp.services.core import brand, i18n, pdf
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.errors import DomainError
 from webapp.services.core.listing import FilterReader
@@ -426,12 +426,14 @@ class StatementDocument:
     def render(self, report: Report | None = None) -> pdf.Document:
         """The PDF; `report(percent)` hears how far it has got."""
         report = report or (lambda _percent: None)
-        html = pdf.render_html("print/statement.html", {
-            "org": self.org, "customer": self.statement.customer, "statement": self.statement,
-            "logo": self.logo})
-        report(50)
-        return pdf.Document(filename_for(self.statement.period),
-                            pdf.html_to_pdf(html, images=(self.logo,)))
+        context = {"org": self.org, "customer": self.statement.customer,
+                   "statement": self.statement, "logo": self.logo}
+        # In the customer's language, its "Page i of M" too (stamped after the layout).
+        with i18n.use_locale(pdf.document_locale(context)):
+            html = pdf.render_html("print/statement.html", context)
+            report(50)
+            return pdf.Document(filename_for(self.statement.period),
+                                pdf.html_to_pdf(html, images=(self.logo,)))
 
 
 def load_statement_document(session: Session, *, customer_id: int, period: StatementPeriod,

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from webapp.models import Comment, Customer
 from webapp.services.core import notifications, outbox, preferences
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _
 
 ESTIMATE, TIME_ENTRY = "estimate", "time_entry"
 CUSTOMER, ADMIN = "customer", "admin"
@@ -100,7 +101,8 @@ def add_admin_reply(session: Session, subject: Subject, *, user_id: int | None,
     if preferences.load(session).email_customer_on_reply:
         customer = session.get(Customer, subject.customer_id)
         outbox.enqueue(session, template="comment_reply", to=customer.email,
-                       subject=f"{organization_name} replied on {subject.label}",
+                       subject=_("%(org)s replied on %(subject)s", org=organization_name,
+                                 subject=subject.label),
                        context={"name": customer.display_name, "subject_label": subject.label,
                                 "body": comment.body, "page": subject.page},
                        now=now, customer_id=customer.id)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from webapp.models import Customer, CustomerMessage, Organization
 from webapp.services.core import notifications, outbox, pdf
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 MAX_ATTACHMENT = 5 * 1024 * 1024
 MAX_SUBJECT = 200
@@ -88,7 +89,8 @@ def send(session: Session, *, customer_id: int, user_id: int | None, subject: st
     sender = customer.company or customer.display_name
     mail = outbox.enqueue(
         session, template="customer_message", to=org.email,
-        subject=f"Portal message from {sender}: {subject}",
+        subject=_("Portal message from %(sender)s: %(subject)s", sender=sender,
+                  subject=subject),
         context={"sender": customer.display_name, "company": customer.company,
                  "sender_email": customer.email, "subject": subject, "body": body,
                  "attachment_name": name},

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from webapp.models import Customer, Organization, Review
 from webapp.services.core import audit, events, notifications, outbox, preferences
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 MAX_BODY = 5000
 RATINGS = (5, 4, 3, 2, 1)
@@ -94,7 +95,7 @@ def request_review(session: Session, *, customer_id: int, user_id: int | None, a
         raise InvalidInput("Choose a customer.", field="customer_id")
     org = session.get(Organization, 1)
     outbox.enqueue(session, template="review_request", to=customer.email,
-                   subject=f"How are we doing? A review for {org.name}",
+                   subject=_("How are we doing? A review for %(org)s", org=org.name),
                    context={"name": customer.display_name, "page": outbox.page("reviews.index")},
                    now=now, customer_id=customer.id)
     audit.record(session, actor_user_id=user_id, actor_label=actor, action="review.request",

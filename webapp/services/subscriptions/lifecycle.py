@@ -39,6 +39,7 @@ from webapp.services.core import (
 )
 from webapp.services.core.dates import Moment, format_day
 from webapp.services.core.errors import IllegalTransition
+from webapp.services.core.i18n import _
 from webapp.services.subscriptions import renewals
 
 INVOICE_DUE_DAYS = 7  # invoices that are not charged automatically
@@ -243,7 +244,7 @@ def _overdue_one(ctx: _Context, sub: Subscription) -> None:
                              next_billing_date=None, **extra)
     customer = ctx.session.get(Customer, sub.customer_id)
     outbox.enqueue(ctx.session, template="overdue_final", to=customer.email,
-                   subject=f"Subscription {sub.number} is now {action}",
+                   subject=payment_effects.now_subject(sub.number, action),
                    customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,
                             "state": action, "days": days, "comes_back": action == "unpaid",
@@ -367,7 +368,8 @@ def _bill_term(ctx: _Context, sub: Subscription, term: terms.Term, *, purpose: s
     else:
         customer = ctx.session.get(Customer, sub.customer_id)
         outbox.enqueue(ctx.session, template="invoice_issued", to=customer.email,
-                       subject=f"Invoice {invoice.number} from {ctx.org.name}",
+                       subject=_("Invoice %(number)s from %(org)s", number=invoice.number,
+                                 org=ctx.org.name),
                        customer_id=customer.id,
                        context={"name": customer.display_name, "number": invoice.number,
                                 "amount": invoice.total, "currency": invoice.currency,
@@ -451,7 +453,8 @@ def _send_overdue_reminder(ctx: _Context, invoice: Invoice, days: int) -> None:
                                                               days_overdue=days), now=ctx.now)
     customer = ctx.session.get(Customer, invoice.customer_id)
     outbox.enqueue(ctx.session, template="invoice_overdue", to=customer.email,
-                   subject=f"Invoice {invoice.number} is overdue", customer_id=customer.id,
+                   subject=_("Invoice %(number)s is overdue", number=invoice.number),
+                   customer_id=customer.id,
                    context={"name": customer.display_name, "number": invoice.number,
                             "amount": balance_due(invoice), "currency": invoice.currency,
                             "due_date": invoice.due_date.isoformat(), "days": days,
@@ -462,8 +465,9 @@ def _send_reminder(ctx: _Context, sub: Subscription, kind: str, on: date) -> Non
     customer = ctx.session.get(Customer, sub.customer_id)
     # The subject is stored text: written in the locale the customer reads the mail in.
     day = format_day(on, locales.for_customer(customer.locale, ctx.org.locale))
-    subject = (f"Your trial of {sub.number} ends on {day}" if kind == "trial_ending"
-               else f"{sub.number} renews on {day}")
+    subject = (_("Your trial of %(number)s ends on %(day)s", number=sub.number, day=day)
+               if kind == "trial_ending"
+               else _("%(number)s renews on %(day)s", number=sub.number, day=day))
     outbox.enqueue(ctx.session, template=kind, to=customer.email, subject=subject,
                    customer_id=customer.id,
                    context={"name": customer.display_name, "number": sub.number,

@@ -36,6 +36,7 @@ from webapp.services.billing import ledger, tax, terms
 from webapp.services.billing.catalog import subscription_items
 from webapp.services.core import bulk, events, numbering, outbox, state_machine
 from webapp.services.core.dates import Moment
+from webapp.services.core.i18n import _
 
 
 class StaleBatch(Exception):
@@ -80,7 +81,7 @@ def renew(session: Session, subs: list[Subscription], *, at: Moment, org,
     _mail_invoices(session, drafts, invoice_ids, numbers, payments, org=org, at=at,
                    due_days=invoice_due_days)
     renewed = [sub.id for sub, _ in drafts]
-    for sub, _ in drafts:
+    for sub, _draft in drafts:
         session.expire(sub)  # the rows moved on under the ORM's copies
         # A renewal is a transition (live → live), noted as the one-by-one path's is: its MRR
         # movement, if any, is recorded before the commit, four statements for the batch.
@@ -185,7 +186,8 @@ def _mail_invoices(session: Session, drafts, invoice_ids: list[int], numbers: li
     due_date = (at.today + timedelta(days=due_days)).isoformat()
     outbox.enqueue_many(session, [
         {"template": "invoice_issued", "to": customers[sub.customer_id].email,
-         "subject": f"Invoice {number} from {org.name}", "customer_id": sub.customer_id,
+         "subject": _("Invoice %(number)s from %(org)s", number=number, org=org.name),
+         "customer_id": sub.customer_id,
          "context": {"name": customers[sub.customer_id].display_name, "number": number,
                      "amount": draft.priced.total, "currency": sub.currency,
                      "due_date": due_date,

@@ -25,11 +25,12 @@ from webapp.models import (
 )
 from webapp.services.billing import catalog, changes, ledger, tax
 from webapp.services.billing import terms as billing
-from webapp.services.billing.context import Context, confirm, context
+from webapp.services.billing.context import Context, confirm, context, customer_locale
 from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
-from webapp.services.core.dates import Dated, Moment, dated, escaped, plain
+from webapp.services.core.dates import Dated, Moment, dated, escaped, format_day, plain
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.i18n import _
 from webapp.services.core.money import Amount
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
@@ -131,14 +132,16 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
     if timing == IMMEDIATELY:
         credit = ctx.say(credit_sentence(result.credit_note))
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
-                subject=f"{sub.number} is cancelled", message=result.message,
+                subject=_("%(number)s is cancelled", number=sub.number),
+                message=result.message,
                 details=[f"Reason: {why}"], org_title=f"{sub.number} cancelled by the customer",
                 org_body=f"cancelled it now. Reason: {why}.{credit}")
     else:
         on = ctx.day(sub.current_term_end) if sub.current_term_end else "the end of the term"
-        subject = dated(f"{escaped(sub.number)} will be cancelled on {{on}}",
-                        on=sub.current_term_end) if sub.current_term_end else \
-            f"{sub.number} will be cancelled on the end of the term"
+        subject = _("%(number)s will be cancelled on %(day)s", number=sub.number,
+                    day=format_day(sub.current_term_end, customer_locale(ctx, sub))) \
+            if sub.current_term_end else \
+            _("%(number)s will be cancelled on the end of the term", number=sub.number)
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
                 subject=subject, message=result.message,
                 details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
@@ -233,7 +236,8 @@ def accept_retention_offer(session: Session, *, customer_id: int, subscription_i
     except IntegrityError:
         raise DomainError("This offer is no longer available.") from None
     sub.updated_at = now
-    confirm(ctx, sub, event=RETENTION_ACCEPTED, subject=f"Your offer on {sub.number}",
+    confirm(ctx, sub, event=RETENTION_ACCEPTED,
+            subject=_("Your offer on %(number)s", number=sub.number),
             message=f"Thank you for staying. Coupon {offer.code} ({offer.name}) is now on "
                     f"{sub.number}.", org_title=f"{sub.number}: retention offer accepted",
             org_body=f"took the retention offer ({offer.code}) instead of cancelling.")
@@ -253,7 +257,7 @@ def remove_cancellation(session: Session, *, customer_id: int, subscription_id: 
                              status_before_cancel=None, cancel_reason="",
                              next_billing_date=sub.current_term_end)
     confirm(ctx, sub, event=CANCELLATION_REMOVED,
-            subject=f"{sub.number} will continue",
+            subject=_("%(number)s will continue", number=sub.number),
             message=f"The scheduled cancellation of {sub.number} was removed; it continues "
                     f"as before.", org_title=f"{sub.number}: scheduled cancellation removed",
             org_body="removed the scheduled cancellation.")

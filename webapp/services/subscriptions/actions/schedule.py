@@ -17,6 +17,7 @@ from webapp.services.billing.context import Context, confirm, context
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.i18n import _
 from webapp.services.subscriptions.actions.common import (
     AUTOCHARGE_CHANGED,
     PAUSE_SCHEDULE_DELETED,
@@ -122,7 +123,8 @@ def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, 
                f"Auto-charge is off: invoices for {sub.number} are emailed for you to pay.")
     if changed:
         confirm(ctx, sub, event=AUTOCHARGE_CHANGED,
-                subject=f"Auto-charge turned {'on' if enabled else 'off'} for {sub.number}",
+                subject=_("Auto-charge turned on for %(number)s", number=sub.number)
+                if enabled else _("Auto-charge turned off for %(number)s", number=sub.number),
                 message=message, org_title=f"{sub.number}: auto-charge "
                                            f"{'on' if enabled else 'off'}",
                 org_body=f"turned auto-charge {'on' if enabled else 'off'}.")
@@ -191,7 +193,8 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
     _options(ctx, sub)
     message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on, when=when)
     text = ctx.say(message)
-    confirm(ctx, sub, event=PAUSE_SCHEDULED, subject=f"Pause schedule for {sub.number}",
+    confirm(ctx, sub, event=PAUSE_SCHEDULED,
+            subject=_("Pause schedule for %(number)s", number=sub.number),
             message=message, details=["No invoices are issued while it is paused."],
             org_title=f"{sub.number}: pause scheduled", org_body=text)
     return PauseResult(sub, message)
@@ -264,7 +267,7 @@ def delete_pause_schedule(session: Session, *, customer_id: int, subscription_id
     sub.pause_on = sub.resume_on = None
     sub.updated_at = now
     confirm(ctx, sub, event=PAUSE_SCHEDULE_DELETED,
-            subject=f"Pause schedule removed from {sub.number}",
+            subject=_("Pause schedule removed from %(number)s", number=sub.number),
             message=f"The pause schedule of {sub.number} was deleted; it continues as before.",
             org_title=f"{sub.number}: pause schedule deleted",
             org_body="deleted the pause schedule.")

@@ -35,6 +35,7 @@ from webapp.services.billing.paid_terms import (
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.dates import dated, escaped
 from webapp.services.core.errors import DomainError
+from webapp.services.core.i18n import _
 from webapp.services.subscriptions.actions.common import TRIAL_EXTENDED, owned
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
 from webapp.services.subscriptions.views import owned_subscription
@@ -204,7 +205,8 @@ def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
         session, sub, "extend_trial", "trial", now=now, guard={"trial_extensions_used": used},
         expired_reason=None, trial_start=ctx.today, trial_end=end, current_term_start=ctx.today,
         current_term_end=end, next_billing_date=end, trial_extensions_used=used + 1)
-    confirm(ctx, sub, event=TRIAL_EXTENDED, subject=f"Your trial of {sub.number} is extended",
+    confirm(ctx, sub, event=TRIAL_EXTENDED,
+            subject=_("Your trial of %(number)s is extended", number=sub.number),
             message=dated(f"Your trial of {escaped(sub.number)} now runs until {{end}}.",
                           end=end),
             org_title=f"{sub.number}: trial extended",
