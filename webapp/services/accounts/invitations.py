@@ -18,6 +18,7 @@ from webapp.models import Customer, Organization, User
 from webapp.services.accounts import auth, sessions, two_factor
 from webapp.services.core import outbox
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,13 @@ def user_for_token(session: Session, *, token: str, purpose: Purpose, secret: st
     try:
         user_id, version = serializer.loads(token, max_age=int(purpose.max_age.total_seconds()))
     except SignatureExpired as exc:
-        raise InvalidLink("expired", "This link has expired.") from exc
+        raise InvalidLink("expired", _("This link has expired.")) from exc
     except (BadSignature, ValueError, TypeError) as exc:
-        raise InvalidLink("invalid", "This link is not valid. Check that you copied all of "
-                          "it, or ask for a new one.") from exc
+        raise InvalidLink("invalid", _("This link is not valid. Check that you copied all of "
+                                       "it, or ask for a new one.")) from exc
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.is_active or user.session_version != version:
-        raise InvalidLink("used", "This link has already been used.")
+        raise InvalidLink("used", _("This link has already been used."))
     return user
 
 
@@ -134,7 +135,7 @@ def _customer(session: Session, *, email: str | None, customer_id: int | None) -
     if customer_id is not None:
         customer = session.get(Customer, customer_id)
         if customer is None:
-            raise NotFound("There is no such customer.")
+            raise NotFound(_("There is no such customer."))
         return customer
     matches = session.exec(select(Customer).where(
         func.lower(Customer.email) == auth.normalize_email(email or ""))).all()

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from webapp.models import ContactPerson, Customer, DocumentForwardRecipient
 from webapp.services.core import audit, events, locales, notifications, places, preferences, text
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.preferences import InvalidChanges
 
 ROLES = {"billing": "Billing", "technical": "Technical", "other": "Other"}
@@ -71,7 +72,7 @@ def profile(session: Session, *, customer_id: int) -> Profile:
     """The customer's details and contact persons (two queries)."""
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound("No such customer.")
+        raise NotFound(_("No such customer."))
     return Profile(customer.id, customer.email, Details.of(customer),
                    _contacts(session, customer_id))
 
@@ -199,12 +200,12 @@ def _check_contact(session: Session, customer_id: int, data: ContactInput,
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
-        errors["email"] = "Enter an email address such as sam@example.com."
+        errors["email"] = _("Enter an email address such as sam@example.com.")
     if data.role not in ROLES:
-        errors["role"] = "Choose billing, technical or other."
+        errors["role"] = _("Choose billing, technical or other.")
     others = [c for c in _contacts(session, customer_id) if c.id != contact_id]
     if "email" not in errors and any(c.email.lower() == email.lower() for c in others):
-        errors["email"] = "Another contact person has this address."
+        errors["email"] = _("Another contact person has this address.")
     if contact_id is None and len(others) >= MAX_CONTACTS:
         errors["name"] = f"You can keep at most {MAX_CONTACTS} contact persons."
     if errors:
@@ -215,7 +216,7 @@ def _check_contact(session: Session, customer_id: int, data: ContactInput,
 def owned_contact(session: Session, customer_id: int, contact_id: int) -> ContactPerson:
     contact = session.get(ContactPerson, contact_id)
     if contact is None or contact.customer_id != customer_id:
-        raise NotFound("No such contact person.")
+        raise NotFound(_("No such contact person."))
     return contact
 
 

@@ -34,6 +34,7 @@ from webapp.models import RecoveryCode, TrustedDevice, User
 from webapp.services.accounts import sessions
 from webapp.services.core import audit, outbox, preferences
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 TOTP, RECOVERY = sessions.TOTP, sessions.RECOVERY  # the session row's sign-in method
 STEP_SECONDS = 30
@@ -68,7 +69,7 @@ def required(policy: str, *, role: str) -> bool:
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -101,7 +102,7 @@ def _new_recovery_codes(session: Session, user_id: int, now: datetime) -> tuple[
     """Replace the user's recovery codes with ten new ones; the codes, shown once."""
     session.exec(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
+    for _n in range(RECOVERY_CODE_COUNT):
         raw = secrets.token_hex(5)  # 40 bits each, single use
         codes.append(f"{raw[:5]}-{raw[5:]}")
         session.add(RecoveryCode(user_id=user_id, code_hash=_hash(_normalize_recovery(raw)),
@@ -170,10 +171,10 @@ class Setup:
 def begin_setup(session: Session, *, user_id: int, issuer: str, policy: str) -> Setup:
     """The secret to scan: a new one, or the one a set-up already under way shows again."""
     if not allowed(policy):
-        raise InvalidInput("Two-factor sign-in is switched off for this portal.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is switched off for this portal."), field="code")
     user = _user(session, user_id)
     if is_on(user):
-        raise InvalidInput("Two-factor sign-in is already on.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is already on."), field="code")
     if not user.totp_secret:
         user.totp_secret = pyotp.random_base32()  # 160 bits
     uri = pyotp.TOTP(user.totp_secret, interval=STEP_SECONDS).provisioning_uri(
@@ -202,9 +203,9 @@ def confirm_setup(session: Session, *, user_id: int, code: str, now: datetime) -
     """Switch two-factor sign-in on with a code from the app; the ten recovery codes."""
     user = _user(session, user_id)
     if is_on(user):
-        raise InvalidInput("Two-factor sign-in is already on.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is already on."), field="code")
     if not user.totp_secret:
-        raise InvalidInput("Start the set-up again: scan the code first.", field="code")
+        raise InvalidInput(_("Start the set-up again: scan the code first."), field="code")
     _check_code(session, user, code, now, recovery=False)
     user.totp_enabled_at = now
     codes = _new_recovery_codes(session, user.id, now)
@@ -220,7 +221,7 @@ def regenerate_codes(session: Session, *, user_id: int, password: str, code: str
     """New recovery codes (the old ones stop working), with the password and a current code."""
     user = _user(session, user_id)
     if not is_on(user):
-        raise InvalidInput("Two-factor sign-in is off.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is off."), field="code")
     _check_password(user, password)
     _check_code(session, user, code, now, recovery=False)
     codes = _new_recovery_codes(session, user.id, now)
@@ -242,9 +243,9 @@ def turn_off(session: Session, *, user_id: int, password: str, code: str,
     """Switch two-factor sign-in off, with the password and a code (or a recovery code)."""
     user = _user(session, user_id)
     if not is_on(user):
-        raise InvalidInput("Two-factor sign-in is already off.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is already off."), field="code")
     if required(policy, role=user.role):
-        raise InvalidInput("This portal requires two-factor sign-in for your account.",
+        raise InvalidInput(_("This portal requires two-factor sign-in for your account."),
                            field="code")
     _check_password(user, password)
     _check_code(session, user, code, now, recovery=True)

@@ -25,6 +25,7 @@ from webapp.services.admin import Actor
 from webapp.services.core import audit
 from webapp.services.core import brand as core_brand
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
 
 MAX_BYTES = 1024 * 1024
@@ -218,7 +219,7 @@ class BrandView:
 def _organization(session: Session) -> Organization:
     org = session.get(Organization, ORGANIZATION_ID)
     if org is None:
-        raise NotFound("The organization has not been set up.")
+        raise NotFound(_("The organization has not been set up."))
     return org
 
 
@@ -276,7 +277,7 @@ def parse_colour(text: str | None) -> str | None:
         return None
     colour = typed if typed.startswith("#") else f"#{typed}"
     if not core_brand.is_hex_colour(colour):
-        raise InvalidInput("Enter a colour as #rrggbb, such as #1f4e79.", field=COLOUR_FIELD)
+        raise InvalidInput(_("Enter a colour as #rrggbb, such as #1f4e79."), field=COLOUR_FIELD)
     if not core_brand.passes_with_white(colour):
         ratio = core_brand.shown_ratio(core_brand.contrast_ratio(core_brand.WHITE, colour))
         shade = core_brand.nearest_passing_shade(colour)

@@ -31,11 +31,12 @@ from webapp.services.admin import Actor, LinkSettings, get_customer, metrics, po
 from webapp.services.core import audit, events, locales, places, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges
 
-STATUS_FILTERS = {"active": "Active", "inactive": "Inactive"}
+STATUS_FILTERS = {"active": _("Active"), "inactive": _("Inactive")}
 PORTAL_FILTERS = {"enabled": "Portal enabled", "disabled": "Portal not enabled"}
 CONTACT_ROLES = {"billing": "Billing", "technical": "Technical", "other": "Other"}
 MAX_NOTE = 5000
@@ -201,14 +202,14 @@ def field_errors(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
     name = _line(errors, "display_name", data.display_name, 200, "Enter the customer's name.")
     email = clean_email(data.email)
     if email is None:
-        errors["email"] = "Enter an email address such as sam@example.com."
+        errors["email"] = _("Enter an email address such as sam@example.com.")
     currency = (data.currency or "").strip().upper()
     if currency not in SUPPORTED_CURRENCIES:
         errors["currency"] = f"Unknown currency “{data.currency}”: use one of " \
                              f"{', '.join(SUPPORTED_CURRENCIES)}."
     phone = _line(errors, "phone", data.phone, 50)
     if phone and "phone" not in errors and not _PHONE.match(phone):
-        errors["phone"] = "Use digits, spaces and + ( ) - . only."
+        errors["phone"] = _("Use digits, spaces and + ( ) - . only.")
     try:
         locale = locales.parse_choice(data.locale)
     except ValueError as exc:
@@ -239,11 +240,11 @@ def _tax_fields(errors: dict, data: CustomerInput) -> dict:
         errors["country"], country = str(exc), (data.country or "").strip()[:2]
     region = _line(errors, "region", data.region, 50)
     if region and not country and "country" not in errors:
-        errors["country"] = "Enter the country of this region."
+        errors["country"] = _("Enter the country of this region.")
     exempt = bool(data.tax_exempt)
     reason = _line(errors, "tax_exempt_reason", data.tax_exempt_reason, 200)
     if exempt and not reason:
-        errors["tax_exempt_reason"] = "Say why the customer is exempt (it is shown on invoices)."
+        errors["tax_exempt_reason"] = _("Say why the customer is exempt (it is shown on invoices).")
     return {"country": country, "region": region, "tax_exempt": exempt,
             "tax_exempt_reason": reason if exempt else ""}
 
@@ -260,7 +261,7 @@ def check_customer(session: Session, data: CustomerInput,
     """The input cleaned, or InvalidChanges with every message at once."""
     cleaned, errors = field_errors(data)
     if "email" not in errors and email_taken(session, cleaned.email, except_id=customer_id):
-        errors["email"] = "Another customer already has this email address."
+        errors["email"] = _("Another customer already has this email address.")
     if errors:
         raise InvalidChanges(errors)
     return cleaned
@@ -344,11 +345,11 @@ def add_contact(session: Session, *, actor: Actor, customer_id: int, data: Conta
     name = _line(errors, "name", data.name, 200, "Enter the contact's name.")
     email = clean_email(data.email)
     if email is None:
-        errors["email"] = "Enter an email address such as sam@example.com."
+        errors["email"] = _("Enter an email address such as sam@example.com.")
     elif any(c.email.lower() == email.lower() for c in contacts(session, customer_id=customer_id)):
-        errors["email"] = "Another contact person has this address."
+        errors["email"] = _("Another contact person has this address.")
     if data.role not in CONTACT_ROLES:
-        errors["role"] = "Choose billing, technical or other."
+        errors["role"] = _("Choose billing, technical or other.")
     if errors:
         raise InvalidChanges(errors)
     contact = ContactPerson(customer_id=customer_id, name=name, email=email, role=data.role,
@@ -368,7 +369,7 @@ def remove_contact(session: Session, *, actor: Actor, customer_id: int, contact_
     """Remove one of the customer's contact persons; audited."""
     contact = session.get(ContactPerson, contact_id)
     if contact is None or contact.customer_id != customer_id:
-        raise NotFound("No such contact person.")
+        raise NotFound(_("No such contact person."))
     before = {"name": contact.name, "email": contact.email, "role": contact.role}
     _unlink_forwards(session, contact_id)
     session.delete(contact)
@@ -401,7 +402,7 @@ def add_note(session: Session, *, actor: Actor, customer_id: int, body: str,
     get_customer(session, customer_id)
     text = (body or "").strip()
     if not text:
-        raise InvalidChanges({"body": "Write the note first."})
+        raise InvalidChanges({"body": _("Write the note first.")})
     if len(text) > MAX_NOTE:
         raise InvalidChanges({"body": f"Use at most {MAX_NOTE} characters."})
     note = CustomerNote(customer_id=customer_id, author_user_id=actor.user_id,

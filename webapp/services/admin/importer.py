@@ -31,6 +31,7 @@ from webapp.services.billing.terms import term_end
 from webapp.services.core import spreadsheets, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 
 CUSTOMERS, SUBSCRIPTIONS = "customers", "subscriptions"
@@ -129,7 +130,7 @@ def run(session: Session, *, actor: Actor, kind: str, text: str, dry_run: bool, 
         links: LinkSettings) -> ImportReport:
     """Check every row; unless it is a dry run and only if every row passes, write them all."""
     if kind not in COLUMNS:
-        raise InvalidInput("Choose customers or subscriptions.", field="kind")
+        raise InvalidInput(_("Choose customers or subscriptions."), field="kind")
     read = _read(kind, text)
     check = _check_customers if kind == CUSTOMERS else _check_subscriptions
     valid, errors = check(session, read.rows, at) if not read.errors else ([], [])
@@ -241,7 +242,7 @@ def _date(text: str, what: str, reasons: list[str]) -> date | None:
 def _addons(text: str, currency: str, found: _Lookups, reasons: list[str]) -> dict[int, int]:
     quantities: dict[int, int] = {}
     for part in (p.strip() for p in text.split(";") if p.strip()):
-        code, _, quantity = part.partition(":")
+        code, _sep, quantity = part.partition(":")
         addon = found.addons.get(admin_catalog.plan_code(code))
         quantity = quantity.strip() or "1"
         if addon is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from babel import Locale, UnknownLocaleError
 
 from webapp.services.core.dates import DEFAULT_LOCALE
+from webapp.services.core.i18n import _
 
 # What the customer and the admin may choose, in the order the select offers them.
 SUPPORTED_LOCALES: tuple[str, ...] = (
@@ -33,7 +34,7 @@ def label(locale: str) -> str:
 
 def choices(org_locale: str | None) -> list[tuple[str, str]]:
     """(value, label) for a select: "Same as the organization" first, then the supported."""
-    same = f"Same as the organization ({org_locale or DEFAULT_LOCALE})"
+    same = _("Same as the organization (%(locale)s)", locale=org_locale or DEFAULT_LOCALE)
     return [(SAME_AS_ORGANIZATION, same), *((code, label(code)) for code in SUPPORTED_LOCALES)]
 
 
@@ -46,7 +47,7 @@ def parse_choice(value: str | None) -> str | None:
     try:
         parsed = Locale.parse(value)
     except (UnknownLocaleError, ValueError, TypeError) as exc:
-        raise ValueError("Choose one of the languages and regions offered.") from exc
+        raise ValueError(_("Choose one of the languages and regions offered.")) from exc
     if str(parsed) not in SUPPORTED_LOCALES:
-        raise ValueError("Choose one of the languages and regions offered.")
+        raise ValueError(_("Choose one of the languages and regions offered."))
     return str(parsed)

@@ -42,6 +42,7 @@ from webapp.models import (
 from webapp.services.core import brand, pdf
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.errors import DomainError
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import FilterReader
 from webapp.services.payments.history import METHOD_LABELS
 
@@ -247,7 +248,7 @@ class StatementTooBig(DomainError):
     """A big statement's PDF is prepared in a job, not rendered in the request."""
 
     def __init__(self) -> None:
-        super().__init__("This statement is long: prepare its PDF, then download it.")
+        super().__init__(_("This statement is long: prepare its PDF, then download it."))
 
 
 # Each source: (kind, sort rank within a day, debit?, its date column).

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _
 
 # (host, port) -> the addresses the name resolves to
 Resolver = Callable[[str, int], Sequence[str]]
@@ -68,15 +69,15 @@ def parse(url: str, *, production: bool) -> tuple[str, str, int, str]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise InvalidInput("Enter a valid URL.", field="url") from exc
+        raise InvalidInput(_("Enter a valid URL."), field="url") from exc
     allowed = ("https",) if production else ("https", "http")
     if parts.scheme not in allowed or not parts.hostname:
         raise InvalidInput("Enter an https:// URL." if production else
                            "Enter an http:// or https:// URL.", field="url")
     if parts.username or parts.password:
-        raise InvalidInput("Leave the user name and password out of the URL.", field="url")
+        raise InvalidInput(_("Leave the user name and password out of the URL."), field="url")
     if len(url) > 2000:
-        raise InvalidInput("Keep the URL under 2,000 characters.", field="url")
+        raise InvalidInput(_("Keep the URL under 2,000 characters."), field="url")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from webapp.models import Coupon, Organization, Preferences, User
 from webapp.services.core import audit, places, text
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID, load
 
@@ -141,13 +142,13 @@ def parse_percent(text: str) -> int | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise InvalidInput("Enter a percentage such as 20 or 7.5.",
+        raise InvalidInput(_("Enter a percentage such as 20 or 7.5."),
                            field="tax_rate_bp") from exc
     if value.is_finite() and value.copy_abs() > 1_000_000:  # far past any rate; no overflow
-        raise InvalidInput("Enter a percentage such as 20 or 7.5.", field="tax_rate_bp")
+        raise InvalidInput(_("Enter a percentage such as 20 or 7.5."), field="tax_rate_bp")
     basis_points = value.scaleb(2)
     if not value.is_finite() or basis_points != basis_points.to_integral_value():
-        raise InvalidInput("Use at most two decimal places.", field="tax_rate_bp")
+        raise InvalidInput(_("Use at most two decimal places."), field="tax_rate_bp")
     return int(basis_points)
 
 
@@ -296,22 +297,22 @@ def _errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
     errors: dict[str, str] = {}
     for field in SWITCHES:
         if not isinstance(values[field], bool):
-            errors[field] = "Choose on or off."
+            errors[field] = _("Choose on or off.")
     for field, (low, high) in _INT_RANGES.items():
         value = values[field]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             errors[field] = f"Enter a whole number from {low} to {high}."
     for field, choices in _CHOICES.items():
         if values[field] not in choices:
-            errors[field] = "Choose one of the options."
+            errors[field] = _("Choose one of the options.")
     for field, limit in _MAX_LENGTHS.items():
         if values[field] is not None and len(values[field]) > limit:
             errors[field] = f"Use at most {limit} characters."
     for field in _REQUIRED:
         if not values[field]:
-            errors[field] = "This is required."
+            errors[field] = _("This is required.")
     if values["email"] and "@" not in values["email"]:
-        errors["email"] = "Enter an email address such as billing@example.com."
+        errors["email"] = _("Enter an email address such as billing@example.com.")
     rules = {"dunning_retry_days": _retry_days_error(values["dunning_retry_days"]),
              "overdue_reminder_days": _overdue_days_error(values["overdue_reminder_days"]),
              "cancellation_reasons": _reasons_error(values["cancellation_reasons"]),
@@ -319,13 +320,13 @@ def _errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
              "timezone": _timezone_error(values["timezone"])}
     errors.update({f: message for f, message in rules.items() if message})
     if values["base_currency"] not in SUPPORTED_CURRENCIES:
-        errors["base_currency"] = "Choose one of the supported currencies."
+        errors["base_currency"] = _("Choose one of the supported currencies.")
     errors.update(_tax_errors(values["tax_name"], values["tax_rate_bp"]))
     if "tax_id" not in errors and (message := text.tax_id_error(values["tax_id"])):
         errors["tax_id"] = message
     errors.update(_place_errors(values, errors))
     if not isinstance(values["tax_inclusive"], bool):
-        errors["tax_inclusive"] = "Choose on or off."
+        errors["tax_inclusive"] = _("Choose on or off.")
     errors.update(_retention_errors(session, values, changed))
     return errors
 
@@ -376,7 +377,7 @@ def update(session: Session, *, actor_user_id: int | None, changes: Mapping,
     """Save the admin page: validate every field, change nothing on error, audit each change."""
     org = session.get(Organization, ORGANIZATION_ID)
     if org is None:
-        raise NotFound("The organization has not been set up.")
+        raise NotFound(_("The organization has not been set up."))
     prefs = load(session)
     current = current_values(prefs, org)
     values = {**current, **_normalize(changes)}
@@ -431,7 +432,7 @@ def settings_view(session: Session, *, history_limit: int = 10) -> SettingsView:
     """What the admin preferences page shows: the current values and the recent history."""
     org = session.get(Organization, ORGANIZATION_ID)
     if org is None:
-        raise NotFound("The organization has not been set up.")
+        raise NotFound(_("The organization has not been set up."))
     return SettingsView(current_values(load(session), org),
                         history(session, limit=history_limit))
 
