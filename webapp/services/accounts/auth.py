@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.models import User
 from webapp.services.accounts import sessions, two_factor
 from webapp.services.core.errors import InvalidInput
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import _, ngettext
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the email is unknown, so both answers take the same time.
@@ -27,9 +27,10 @@ def normalize_email(email: str) -> str:
 def password_problem(password: str, *, email: str) -> str | None:
     """Why a new password is refused, or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return ngettext("Use at least %(num)d character.", "Use at least %(num)d characters.",
+                        MIN_PASSWORD_LENGTH)
     if password.strip().lower() == normalize_email(email):
-        return "Your password cannot be your email address."
+        return _("Your password cannot be your email address.")
     return None
 
 

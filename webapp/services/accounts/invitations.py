@@ -140,10 +140,10 @@ def _customer(session: Session, *, email: str | None, customer_id: int | None) -
     matches = session.exec(select(Customer).where(
         func.lower(Customer.email) == auth.normalize_email(email or ""))).all()
     if not matches:
-        raise NotFound(f"No customer has the email {email}.")
+        raise NotFound(_("No customer has the email %(email)s.", email=email))
     if len(matches) > 1:
-        raise InvalidInput(f"Several customers have the email {email}; invite one by id.",
-                           field="email")
+        raise InvalidInput(_("Several customers have the email %(email)s; invite one by id.",
+                             email=email), field="email")
     return matches[0]
 
 
@@ -155,8 +155,8 @@ def _login_for(session: Session, customer: Customer, *, now: datetime) -> tuple[
         return user, False
     address = auth.normalize_email(customer.email)
     if session.exec(select(User).where(User.email == address)).first() is not None:
-        raise InvalidInput(f"The email {address} already belongs to another login.",
-                           field="email")
+        raise InvalidInput(_("The email %(email)s already belongs to another login.",
+                             email=address), field="email")
     user = User(email=address, role="customer", customer_id=customer.id, created_at=now)
     session.add(user)
     session.flush()

@@ -45,8 +45,9 @@ REMEMBER_FOR = timedelta(days=30)
 OFF, OPTIONAL, ADMINS, EVERYONE = "off", "optional", "admins", "everyone"
 POLICIES = preferences.TWO_FACTOR_POLICIES
 
-WRONG_CODE = "That code is not correct. Enter the 6 digits your app shows now, or a recovery code."
-WRONG_PASSWORD = "Your password is not correct."
+WRONG_CODE = _("That code is not correct. Enter the 6 digits your app shows now, or a "
+               "recovery code.")
+WRONG_PASSWORD = _("Your password is not correct.")
 
 
 def _hash(value: str) -> str:
@@ -179,7 +180,7 @@ def begin_setup(session: Session, *, user_id: int, issuer: str, policy: str) -> 
         user.totp_secret = pyotp.random_base32()  # 160 bits
     uri = pyotp.TOTP(user.totp_secret, interval=STEP_SECONDS).provisioning_uri(
         name=user.email, issuer_name=issuer)
-    title = f"QR code for {quote(user.email)}"
+    title = str(_("QR code for %(email)s", email=quote(user.email)))
     svg = segno.make(uri, error="m").svg_inline(scale=4, border=4, svgclass="qr", title=title,
                                                 lineclass=None)
     return Setup(user.totp_secret, uri, svg)
@@ -277,7 +278,7 @@ def reset_by_email(session: Session, *, email: str, actor_label: str, now: datet
     """`reset` for the user with this email (NotFound for none)."""
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
-        raise NotFound(f"No user has the email {email}.")
+        raise NotFound(_("No user has the email %(email)s.", email=email))
     return reset(session, user_id=user.id, actor_user_id=None, actor_label=actor_label, now=now)
 
 

@@ -31,14 +31,14 @@ from webapp.services.admin import Actor, LinkSettings, get_customer, metrics, po
 from webapp.services.core import audit, events, locales, places, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import _, ngettext
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges
 
 STATUS_FILTERS = {"active": _("Active"), "inactive": _("Inactive")}
-PORTAL_FILTERS = {"enabled": "Portal enabled", "disabled": "Portal not enabled"}
-CONTACT_ROLES = {"billing": "Billing", "technical": "Technical", "other": "Other"}
+PORTAL_FILTERS = {"enabled": _("Portal enabled"), "disabled": _("Portal not enabled")}
+CONTACT_ROLES = {"billing": _("Billing"), "technical": _("Technical"), "other": _("Other")}
 MAX_NOTE = 5000
 _PHONE = re.compile(r"^\+?[0-9 ()./-]*$")
 
@@ -185,28 +185,34 @@ def _line(errors: dict, field: str, value: str | None, max_length: int,
     if required and not value:
         errors[field] = required
     elif len(value) > max_length:
-        errors[field] = f"Use at most {max_length} characters."
+        errors[field] = _at_most(max_length)
     return value
+
+
+def _at_most(max_length: int):
+    return ngettext("Use at most %(num)d character.", "Use at most %(num)d characters.",
+                    max_length)
 
 
 def _block(errors: dict, field: str, value: str | None, max_length: int = 1000) -> str:
     value = (value or "").strip().replace("\r\n", "\n")
     if len(value) > max_length:
-        errors[field] = f"Use at most {max_length} characters."
+        errors[field] = _at_most(max_length)
     return value
 
 
 def field_errors(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
     """The input cleaned, and a message per field that cannot be used (no database needed)."""
     errors: dict[str, str] = {}
-    name = _line(errors, "display_name", data.display_name, 200, "Enter the customer's name.")
+    name = _line(errors, "display_name", data.display_name, 200,
+                 _("Enter the customer's name."))
     email = clean_email(data.email)
     if email is None:
         errors["email"] = _("Enter an email address such as sam@example.com.")
     currency = (data.currency or "").strip().upper()
     if currency not in SUPPORTED_CURRENCIES:
-        errors["currency"] = f"Unknown currency “{data.currency}”: use one of " \
-                             f"{', '.join(SUPPORTED_CURRENCIES)}."
+        errors["currency"] = _("Unknown currency “%(currency)s”: use one of %(currencies)s.",
+                               currency=data.currency, currencies=", ".join(SUPPORTED_CURRENCIES))
     phone = _line(errors, "phone", data.phone, 50)
     if phone and "phone" not in errors and not _PHONE.match(phone):
         errors["phone"] = _("Use digits, spaces and + ( ) - . only.")
@@ -309,8 +315,8 @@ def update_customer(session: Session, *, actor: Actor, customer_id: int, data: C
     customer = get_customer(session, customer_id)
     cleaned = check_customer(session, data, customer_id)
     if cleaned.currency != customer.currency and has_billing_records(session, customer_id):
-        raise InvalidChanges({"currency": "The currency cannot change once the customer has "
-                                          "subscriptions, invoices, payments or credits."})
+        raise InvalidChanges({"currency": _("The currency cannot change once the customer has "
+                                            "subscriptions, invoices, payments or credits.")})
     before, after = audit.diff(asdict(CustomerInput.of(customer)), asdict(cleaned))
     if after:
         for field, value in after.items():
@@ -342,7 +348,7 @@ def add_contact(session: Session, *, actor: Actor, customer_id: int, data: Conta
     """Add a contact person (document forwarding offers them); audited."""
     get_customer(session, customer_id)
     errors: dict[str, str] = {}
-    name = _line(errors, "name", data.name, 200, "Enter the contact's name.")
+    name = _line(errors, "name", data.name, 200, _("Enter the contact's name."))
     email = clean_email(data.email)
     if email is None:
         errors["email"] = _("Enter an email address such as sam@example.com.")
@@ -404,7 +410,7 @@ def add_note(session: Session, *, actor: Actor, customer_id: int, body: str,
     if not text:
         raise InvalidChanges({"body": _("Write the note first.")})
     if len(text) > MAX_NOTE:
-        raise InvalidChanges({"body": f"Use at most {MAX_NOTE} characters."})
+        raise InvalidChanges({"body": _at_most(MAX_NOTE)})
     note = CustomerNote(customer_id=customer_id, author_user_id=actor.user_id,
                         author_label=actor.label, body=text, created_at=now)
     session.add(note)

@@ -82,8 +82,8 @@ def invite(session: Session, *, actor: Actor, customer_id: int, links: LinkSetti
     """Email a set-password link (first invitation, a resend, or after a revoke); audited."""
     current = access(session, customer_id=customer_id, now=now)
     if current.state == ACTIVE:
-        raise DomainError("This customer already uses the portal; they can reset their "
-                          "password from the sign-in page.")
+        raise DomainError(_("This customer already uses the portal; they can reset their "
+                            "password from the sign-in page."))
     user = _login(session, customer_id)
     if user is not None and not user.is_active:
         user.is_active = True
@@ -186,4 +186,4 @@ def reset_admin_two_factor(session: Session, *, actor: Actor, user_id: int,
         raise DomainError(_("Turn your own two-factor sign-in off on Account & security."))
     if not two_factor.reset(session, user_id=user.id, actor_user_id=actor.user_id,
                             actor_label=actor.label, now=now):
-        raise DomainError(f"{user.email} does not use two-factor sign-in.")
+        raise DomainError(_("%(email)s does not use two-factor sign-in.", email=user.email))

@@ -72,7 +72,7 @@ def _clean(session: Session, data: RateInput, rate_id: int | None) -> dict:
             TaxRate.country == country, TaxRate.region == region)).first()
         if taken is not None and taken != rate_id:
             errors["region" if region else "country"] = \
-                "This place has a rate already: edit that one."
+                _("This place has a rate already: edit that one.")
     if errors:
         raise InvalidChanges(errors)
     return {"country": country, "region": region, "rate_bp": rate_bp, "label": label}

@@ -19,7 +19,7 @@ from webapp.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, Webh
 from webapp.services.admin import Actor
 from webapp.services.core import audit, events
 from webapp.services.core.errors import InvalidInput, NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import _, ngettext
 from webapp.services.core.listing import FilterReader
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.webhooks import addresses, keys, sending
@@ -65,7 +65,9 @@ def check(data: EndpointInput, policy: Policy) -> tuple[str, str, list[str]]:
         errors["url"] = str(exc)
     description = " ".join((data.description or "").split())
     if len(description) > MAX_DESCRIPTION:
-        errors["description"] = f"Keep the description under {MAX_DESCRIPTION} characters."
+        errors["description"] = ngettext("Keep the description under %(num)d character.",
+                                         "Keep the description under %(num)d characters.",
+                                         MAX_DESCRIPTION)
     known = {name for name, _ in type_choices()}
     chosen = sorted(set(data.event_types))
     if data.all_types:
@@ -204,7 +206,7 @@ class EndpointRow:
     @property
     def types_label(self) -> str:
         types = self.endpoint.event_types
-        return "All events" if events.ALL_TYPES in types else ", ".join(types)
+        return _("All events") if events.ALL_TYPES in types else ", ".join(types)
 
 
 def endpoint_rows(session: Session) -> tuple[EndpointRow, ...]:

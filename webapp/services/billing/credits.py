@@ -34,8 +34,11 @@ class CreditRow:
     @classmethod
     def of_values(cls, id: int, number: str, issue_date: date, reason: str, currency: str,
                   total: int, balance: int, status: str) -> CreditRow:
-        label = {"open": "Open", "closed": "Used", "void": "Void"}[status]
+        label = STATUS_LABELS[status]
         return cls(id, number, issue_date, reason, currency, total, balance, label)
+
+
+STATUS_LABELS = {"open": _("Open"), "closed": _("Used"), "void": _("Void")}
 
 
 @dataclass(frozen=True)

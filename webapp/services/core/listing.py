@@ -37,7 +37,7 @@ PAGE_SIZE = 25
 # where the message is written).
 FILTER_LABELS = (N_("customer"), N_("window"), N_("from"), N_("to"), N_("currency"),
                  N_("status"), N_("plan"), N_("date"), N_("sort"), N_("aging"), N_("kind"),
-                 N_("method"), N_("event type"), N_("page"), N_("search"))
+                 N_("method"), N_("event type"), N_("page"), N_("search"), N_("range"))
 
 
 @dataclass

@@ -55,6 +55,7 @@ from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
 from webapp.services.core import locales
 from webapp.services.core.dates import format_day
+from webapp.services.core.i18n import _
 from webapp.services.core.money import format_money, format_rate
 
 log = logging.getLogger("portal.documents")
@@ -238,7 +239,8 @@ PAGE_NUMBER_COLOUR = HexColor("#666666")
 
 
 def page_number_label(number: int, count: int) -> str:
-    return f"Page {number} of {count}"
+    """ "Page 2 of 5", in the active language (a worker's `i18n.use_locale`)."""
+    return str(_("Page %(number)d of %(count)d", number=number, count=count))
 
 
 def _page_number_overlay(sizes: list[tuple[float, float]]) -> bytes:

@@ -41,8 +41,8 @@ SWEEP_BATCH = 100
 
 Report = Callable[[int], None]
 
-_LABELS = {QUEUED: "Waiting for a worker…", RUNNING: "Preparing…", DONE: "Ready",
-           FAILED: "Could not be prepared"}
+_LABELS = {QUEUED: _("Waiting for a worker…"), RUNNING: _("Preparing…"), DONE: _("Ready"),
+           FAILED: _("Could not be prepared")}
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,8 @@ def parse(url: str, *, production: bool) -> tuple[str, str, int, str]:
         raise InvalidInput(_("Enter a valid URL."), field="url") from exc
     allowed = ("https",) if production else ("https", "http")
     if parts.scheme not in allowed or not parts.hostname:
-        raise InvalidInput("Enter an https:// URL." if production else
-                           "Enter an http:// or https:// URL.", field="url")
+        raise InvalidInput(_("Enter an https:// URL.") if production else
+                           _("Enter an http:// or https:// URL."), field="url")
     if parts.username or parts.password:
         raise InvalidInput(_("Leave the user name and password out of the URL."), field="url")
     if len(url) > 2000:
@@ -89,14 +89,16 @@ def check(url: str, *, production: bool, resolve: Resolver = system_resolver) ->
     try:
         found = list(resolve(host, port))
     except (OSError, UnicodeError) as exc:
-        raise RefusedAddress(f"{host} does not resolve: {exc}") from exc
+        raise RefusedAddress(_("%(host)s does not resolve: %(reason)s", host=host,
+                               reason=str(exc))) from exc
     if not found:
-        raise RefusedAddress(f"{host} does not resolve.")
+        raise RefusedAddress(_("%(host)s does not resolve.", host=host))
     if production:
         bad = [a for a in found if forbidden(a)]
         if bad:
-            raise RefusedAddress(f"{host} resolves to {bad[0]}, an internal address; "
-                                 "webhooks are only sent to public addresses.")
+            raise RefusedAddress(_("%(host)s resolves to %(address)s, an internal address; "
+                                   "webhooks are only sent to public addresses.", host=host,
+                                   address=str(bad[0])))
     return Target(scheme, host, port, path, tuple(found))
 
 
