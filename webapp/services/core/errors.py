@@ -29,6 +29,9 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return say(self.message) or ""
 
+    def __repr__(self) -> str:  # a job's stored error: the words, not a lazy object
+        return f"{type(self).__name__}({str(self)!r})"
+
 
 class NotFound(DomainError):
     """Missing, or not the current customer's: both answer 404."""

@@ -66,7 +66,7 @@ class PaymentRow:
     def of(cls, p: Payment) -> PaymentRow:
         label = METHOD_LABELS.get(p.method, p.method)
         if p.kind == "refund":
-            label = f"Refund ({label})"
+            label = _("Refund (%(method)s)", method=label)
         return cls(p.id, p.number, p.kind, p.paid_on, p.method, label, p.amount, p.currency,
                    p.reference)
 

@@ -350,22 +350,22 @@ def _place_errors(values: dict, errors: dict) -> dict[str, str]:
 
 def _tax_errors(name, rate) -> dict[str, str]:
     if rate is not None and (not isinstance(rate, int) or not 0 <= rate <= 10_000):
-        return {"tax_rate_bp": "Enter a rate from 0 to 100 %."}
+        return {"tax_rate_bp": _("Enter a rate from 0 to 100 %.")}
     if name and rate is None:
-        return {"tax_rate_bp": "Enter the tax rate, or clear the tax name."}
+        return {"tax_rate_bp": _("Enter the tax rate, or clear the tax name.")}
     if rate is not None and not name:
-        return {"tax_name": "Name the tax (for example VAT), or clear the rate."}
+        return {"tax_name": _("Name the tax (for example VAT), or clear the rate.")}
     return {}
 
 
 def _retention_errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
     code, text = values["retention_coupon_code"], values["retention_offer_text"]
     if code and "retention_coupon_code" in changed and not _active_coupon_code(session, code):
-        return {"retention_coupon_code": "No active coupon has this code."}
+        return {"retention_coupon_code": _("No active coupon has this code.")}
     if code and not text:
-        return {"retention_offer_text": "Describe the offer customers will see."}
+        return {"retention_offer_text": _("Describe the offer customers will see.")}
     if text and not code:
-        return {"retention_coupon_code": "Choose the coupon the offer gives, or clear the text."}
+        return {"retention_coupon_code": _("Choose the coupon the offer gives, or clear the text.")}
     return {}
 
 
