@@ -59,7 +59,7 @@ def register(app: Flask) -> None:
             invited = invitations.invite(
                 db.session, email=email, now=clock.now(), secret=current_app.config["SECRET_KEY"])
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise click.ClickException(str(exc)) from exc
         commit_and_dispatch(db.session)
         click.echo(f"Invitation sent to {invited.email}"
                    + (" (new portal login)." if invited.created_user else "."))
@@ -77,7 +77,7 @@ def register(app: Flask) -> None:
             done = two_factor.reset_by_email(db.session, email=email, now=clock.now(),
                                              actor_label="command line (flask reset-2fa)")
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise click.ClickException(str(exc)) from exc
         commit_and_dispatch(db.session)
         click.echo(f"Two-factor sign-in turned off for {email}; remembered devices forgotten; "
                    f"they have been emailed." if done else

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
+from babel.support import LazyProxy
 from flask import Flask, g, request
 from flask_login import current_user
 from jinja2 import pass_context
@@ -144,11 +145,12 @@ def rate_filter(ctx: Context, basis_points: int | None) -> str:
     return format_rate(basis_points, _locale(ctx))
 
 
-def say(message: Dated | str | None) -> str | None:
-    """A service's message as the page shows it: its dates in the request's locale (a plain
-    string as it is, without reading the organization)."""
+def say(message: Dated | LazyProxy | str | None) -> str | None:
+    """A service's message as the page shows it, in the request's language: a lazy text
+    (`i18n._`) translated, a Dated one with its dates in the request's locale (a plain string
+    as it is; neither reads the organization)."""
     if not isinstance(message, Dated):
-        return message
+        return None if message is None else str(message)
     return dates.say(message, current_locale())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -18,7 +19,7 @@ def _page(status: int, title: str, message: str):
 def register(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(_exc):
-        return _page(404, "Page not found", "There is nothing at this address.")
+        return _page(404, _("Page not found"), _("There is nothing at this address."))
 
     @app.errorhandler(NotFound)
     def domain_not_found(_exc):
@@ -26,28 +27,29 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
-        return _page(400, "Form expired", "The form was out of date or incomplete. "
-                     "Go back, reload the page and try again.")
+        return _page(400, _("Form expired"), _("The form was out of date or incomplete. "
+                                               "Go back, reload the page and try again."))
 
     @app.errorhandler(413)
     def too_large(_exc):
-        return _page(413, "Too large", "What you sent is larger than the portal accepts.")
+        return _page(413, _("Too large"), _("What you sent is larger than the portal accepts."))
 
     @app.errorhandler(429)
     def too_many(_exc):
-        return _page(429, "Too many attempts", "Too many attempts in a short time. "
-                     "Wait a minute, then try again.")
+        return _page(429, _("Too many attempts"), _("Too many attempts in a short time. "
+                                                    "Wait a minute, then try again."))
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         """A refused action: htmx gets the message fragment (409), forms a flash + redirect.
-        A message naming a date (a `Dated`) is written in the request's locale."""
+        The message is written in the request's language (a lazy `i18n._` text turned into
+        str), one naming a date (a `Dated`) with its dates in the request's locale."""
         message = say(exc.message)
         if is_htmx():
             return render_template("partials/flash_message.html", message=message,
                                    category="error"), exc.status
         if not request.referrer:  # nowhere to go back to: say it on a page of its own
-            return _page(exc.status, "This can't be done right now", message)
+            return _page(exc.status, _("This can't be done right now"), message)
         flash(message, "error")
         return redirect(request.referrer, 303)
 
@@ -57,5 +59,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_exc):
-        return _page(500, "Something went wrong", "The portal could not finish this request. "
-                     "It has been logged; please try again in a moment.")
+        return _page(500, _("Something went wrong"), _("The portal could not finish this "
+                                                       "request. It has been logged; please "
+                                                       "try again in a moment."))

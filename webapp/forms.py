@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
 import flask_wtf
+import flask_wtf.i18n
 import wtforms
 from flask import current_app
 from wtforms import (
@@ -174,10 +175,14 @@ class FlaskForm(ShowsErrors, flask_wtf.FlaskForm):
 
 
 class Form(ShowsErrors, wtforms.Form):
-    """A form inside another (a FormField's rows): no CSRF token of its own, same filter."""
+    """A form inside another (a FormField's rows): no CSRF token of its own, same filter,
+    and WTForms' own messages in the request's language as FlaskForm's (Flask-WTF's)."""
 
     class Meta(_FilteredMeta):
-        pass
+        def get_translations(self, form):
+            if current_app.config.get("WTF_I18N_ENABLED", True):
+                return flask_wtf.i18n.translations
+            return super().get_translations(form)
 
 
 class CardFields(FlaskForm):

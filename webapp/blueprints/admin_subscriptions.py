@@ -25,6 +25,7 @@ from webapp.login import admin_required
 from webapp.services.admin import subscriptions
 from webapp.services.core.dates import dated
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.views import STATUS_LABELS
 
@@ -291,8 +292,9 @@ def confirm_change(subscription_id: int):
     commit_and_dispatch()
     return finish(url_for(".detail", subscription_id=subscription_id),
                   "The change is scheduled for the end of the term." if made.scheduled else
-                  dated("The subscription was changed; it is billed from {on}, when the trial "
-                        "ends.", on=made.subscription.trial_end)
+                  dated(N_("The subscription was changed; it is billed from %(on)s, when the "
+                           "trial ends."), on=made.subscription.trial_end)
                   if made.subscription.status == "trial" else
-                  "The subscription was changed." + (f" Invoice {made.invoice.number} was issued."
-                                                     if made.invoice else ""))
+                  dated(N_("The subscription was changed. Invoice %(number)s was issued."),
+                        number=made.invoice.number) if made.invoice else
+                  "The subscription was changed.")

@@ -76,12 +76,11 @@ def new():
     try:
         summary = _summary(current_user.customer_id, _invoice_ids())
     except pay.NothingToPay as exc:
-        flash(exc.message, "info")
+        flash(str(exc.message), "info")
         return redirect(url_for("invoices.index"))
     declined = None
     if arg_id("declined") is not None:
-        declined = pay.owned_payment_attempt(db.session, current_user.customer_id,
-                                             arg_id("declined")).failure_reason
+        declined = pay.declined_reason(db.session, current_user.customer_id, arg_id("declined"))
     return _page(summary, _form(summary), declined=declined)
 
 
@@ -233,8 +232,7 @@ def fix(token: str):
                           at=moment(), partial_allowed=False)
     declined = None
     if arg_id("declined") is not None:
-        declined = pay.owned_payment_attempt(db.session, link.customer_id,
-                                             arg_id("declined")).failure_reason
+        declined = pay.declined_reason(db.session, link.customer_id, arg_id("declined"))
     return _page(summary, _form(summary), declined=declined)
 
 

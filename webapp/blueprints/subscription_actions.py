@@ -28,6 +28,7 @@ from webapp.permissions import action_required
 from webapp.services.core import preferences
 from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.payments import pay
 from webapp.services.subscriptions import actions as subscription_actions
 
@@ -201,7 +202,7 @@ def extend_trial(subscription_id: int):
     """Extend Trial: another trial period of the plan's length, as often as allowed."""
     sub = subscription_actions.extend_trial(db.session, **_ids(subscription_id), now=now())
     commit_and_dispatch()
-    return _actions_swapped(subscription_id, dated("Your trial now runs until {on}.",
+    return _actions_swapped(subscription_id, dated(N_("Your trial now runs until %(on)s."),
                                                    on=sub.trial_end))
 
 

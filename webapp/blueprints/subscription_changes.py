@@ -17,6 +17,7 @@ from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.core.dates import dated
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.subscriptions import changes
 from webapp.services.subscriptions.views import subscription_detail
 
@@ -119,8 +120,8 @@ def confirm(subscription_id: int):
     except InvalidInput as exc:
         return _render(subscription_id, options, form, error=exc, status=422)
     message = "The change is scheduled for the end of the term." if applied.scheduled \
-        else dated("Your subscription has been changed; it is billed from {on}, when the trial "
-                   "ends.", on=applied.billed_from) if applied.billed_from \
+        else dated(N_("Your subscription has been changed; it is billed from %(on)s, when the "
+                      "trial ends."), on=applied.billed_from) if applied.billed_from \
         else "Your subscription has been changed."
     if applied.payment is None:
         commit_and_dispatch()

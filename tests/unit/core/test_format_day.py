@@ -32,17 +32,17 @@ def test_an_iso_string_from_a_mails_context_is_read_as_its_day():
 
 
 def test_a_dated_message_fills_its_dates_where_it_is_shown():
-    message = dated("SUB-1 pauses on {pause_on} and resumes on {resume_on}.",
-                    pause_on=date(2026, 12, 28), resume_on=date(2027, 1, 4))
+    message = dated("%(number)s pauses on %(pause_on)s and resumes on %(resume_on)s.",
+                    number="SUB-1", pause_on=date(2026, 12, 28), resume_on=date(2027, 1, 4))
     assert message.format("en_US") == "SUB-1 pauses on Dec 28, 2026 and resumes on Jan 4, 2027."
     assert say(message, "en_GB") == "SUB-1 pauses on 28 Dec 2026 and resumes on 4 Jan 2027."
     assert say("as it is", "en_US") == "as it is" and say(None) is None
 
 
-def test_text_added_to_a_dated_message_keeps_its_braces():
-    message = dated("Ends on {on}.", on=date(2026, 12, 28)) + " Reason: {odd}"
-    assert message.format() == "Ends on Dec 28, 2026. Reason: {odd}"
-    assert plain("{x}").format() == "{x}" and isinstance(plain("a"), Dated)
+def test_text_added_to_a_dated_message_is_shown_as_it_is():
+    message = dated("Ends on %(on)s.", on=date(2026, 12, 28)) + " Reason: %(odd)s {x}"
+    assert message.format() == "Ends on Dec 28, 2026. Reason: %(odd)s {x}"
+    assert plain("%(x)s").format() == "%(x)s" and isinstance(plain("a"), Dated)
 
 
 def test_a_mail_shows_its_iso_context_dates_in_the_organizations_format():

@@ -191,7 +191,8 @@ def test_a_mail_written_before_amounts_were_numbers_shows_its_text(session, now,
 
 
 def test_a_dated_message_with_an_amount_survives_json_and_is_written_in_any_locale():
-    message = dated("{amount} is due on {on}.", amount=Amount(13880, "USD"), on=date(2026, 12, 10))
+    message = dated("%(amount)s is due on %(on)s.", amount=Amount(13880, "USD"),
+                    on=date(2026, 12, 10))
     again = Dated.from_json(message.as_json())
     assert again == message
     assert again.format("de_DE") == "138,80\xa0$ is due on 10.12.2026."
@@ -205,9 +206,9 @@ def test_a_subscription_confirmation_mail_is_written_in_the_customers_locale(ses
     sub = make_subscription(session, customer=customer, now=now)
     ctx = context(session, now)
     confirm(ctx, sub, event="subscription_changed",
-            subject=dated("Ends on {on}", on=now.date()),
-            message=dated("Your trial now runs until {on}.", on=now.date()),
-            details=[dated("Each term now costs {price}.", price=Amount(13880, "USD"))],
+            subject=dated("Ends on %(on)s", on=now.date()),
+            message=dated("Your trial now runs until %(on)s.", on=now.date()),
+            details=[dated("Each term now costs %(price)s.", price=Amount(13880, "USD"))],
             org_title="x", org_body="y")
     row = session.exec(select(OutboxMessage).where(
         OutboxMessage.template == "subscription_update")).one()

@@ -151,7 +151,7 @@ def test_a_flash_names_its_date_in_the_customers_locale(app, client, readers):
 
     @app.get("/_say")
     def _say():
-        seen["text"] = say(dated("Pauses on {on}.", on=app.config["FIXED_NOW"].date()))
+        seen["text"] = say(dated("Pauses on %(on)s.", on=app.config["FIXED_NOW"].date()))
         return ""
 
     email, _ = readers["de_DE"]
@@ -168,7 +168,7 @@ def test_a_refusal_naming_a_date_is_written_in_the_customers_locale(app, client,
 
     @app.get("/_refused")
     def _refused():
-        raise IllegalTransition(dated("The entry of {day} is locked.",
+        raise IllegalTransition(dated("The entry of %(day)s is locked.",
                                       day=app.config["FIXED_NOW"].date()))
 
     email, _ = readers["de_DE"]

@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.models import User
 from webapp.services.accounts import sessions, two_factor
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _, ngettext
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the email is unknown, so both answers take the same time.
@@ -26,9 +27,10 @@ def normalize_email(email: str) -> str:
 def password_problem(password: str, *, email: str) -> str | None:
     """Why a new password is refused, or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return ngettext("Use at least %(num)d character.", "Use at least %(num)d characters.",
+                        MIN_PASSWORD_LENGTH)
     if password.strip().lower() == normalize_email(email):
-        return "Your password cannot be your email address."
+        return _("Your password cannot be your email address.")
     return None
 
 
@@ -83,9 +85,9 @@ def change_password(session: Session, *, user_id: int, current_password: str,
     and their rows end), and `current_session_id` goes on under the new version."""
     user = session.get(User, user_id)
     if user is None or not user.password_hash:
-        raise InvalidInput("Your current password is not correct.", field="current_password")
+        raise InvalidInput(_("Your current password is not correct."), field="current_password")
     if not check_password_hash(user.password_hash, current_password):
-        raise InvalidInput("Your current password is not correct.", field="current_password")
+        raise InvalidInput(_("Your current password is not correct."), field="current_password")
     set_password(user, new_password)
     sessions.end_all(session, user_id=user.id, reason="password_changed", now=now,
                      keep_session_id=current_session_id)

@@ -78,13 +78,13 @@ def user_for_token(session: Session, *, token: str, purpose: Purpose, secret: st
     try:
         user_id, version = serializer.loads(token, max_age=int(purpose.max_age.total_seconds()))
     except SignatureExpired as exc:
-        raise InvalidLink("expired", "This link has expired.") from exc
+        raise InvalidLink("expired", _("This link has expired.")) from exc
     except (BadSignature, ValueError, TypeError) as exc:
-        raise InvalidLink("invalid", "This link is not valid. Check that you copied all of "
-                          "it, or ask for a new one.") from exc
+        raise InvalidLink("invalid", _("This link is not valid. Check that you copied all of "
+                                       "it, or ask for a new one.")) from exc
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.is_active or user.session_version != version:
-        raise InvalidLink("used", "This link has already been used.")
+        raise InvalidLink("used", _("This link has already been used."))
     return user
 
 
@@ -136,15 +136,15 @@ def _customer(session: Session, *, email: str | None, customer_id: int | None) -
     if customer_id is not None:
         customer = session.get(Customer, customer_id)
         if customer is None:
-            raise NotFound("There is no such customer.")
+            raise NotFound(_("There is no such customer."))
         return customer
     matches = session.exec(select(Customer).where(
         func.lower(Customer.email) == auth.normalize_email(email or ""))).all()
     if not matches:
-        raise NotFound(f"No customer has the email {email}.")
+        raise NotFound(_("No customer has the email %(email)s.", email=email))
     if len(matches) > 1:
-        raise InvalidInput(f"Several customers have the email {email}; invite one by id.",
-                           field="email")
+        raise InvalidInput(_("Several customers have the email %(email)s; invite one by id.",
+                             email=email), field="email")
     return matches[0]
 
 
@@ -156,8 +156,8 @@ def _login_for(session: Session, customer: Customer, *, now: datetime) -> tuple[
         return user, False
     address = auth.normalize_email(customer.email)
     if session.exec(select(User).where(User.email == address)).first() is not None:
-        raise InvalidInput(f"The email {address} already belongs to another login.",
-                           field="email")
+        raise InvalidInput(_("The email %(email)s already belongs to another login.",
+                             email=address), field="email")
     user = User(email=address, role="customer", customer_id=customer.id, created_at=now)
     session.add(user)
     session.flush()

@@ -18,13 +18,21 @@ from sqlmodel import Session, col, select
 from webapp.models import ContactPerson, Customer, DocumentForwardRecipient
 from webapp.services.core import audit, events, locales, notifications, places, preferences, text
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import N_, _, ngettext
 from webapp.services.core.preferences import InvalidChanges
 
-ROLES = {"billing": "Billing", "technical": "Technical", "other": "Other"}
+ROLES = {"billing": _("Billing"), "technical": _("Technical"), "other": _("Other")}
 MAX_CONTACTS = 20
-FIELD_LABELS = {"display_name": "Name", "company": "Company", "phone": "Phone",
-                "billing_address": "Billing address", "shipping_address": "Shipping address",
-                "tax_id": "Tax ID", "locale": "Language and region", "name": "Name", "email": "Email", "role": "Role"}
+FIELD_LABELS = {"display_name": _("Name"), "company": _("Company"), "phone": _("Phone"),
+                "billing_address": _("Billing address"), "shipping_address": _("Shipping address"),
+                "tax_id": _("Tax ID"), "locale": _("Language and region"), "name": _("Name"), "email": _("Email"), "role": _("Role")}
+# A required field left empty, by field.
+REQUIRED = {"display_name": N_("Enter the name."), "company": N_("Enter the company."),
+            "phone": N_("Enter the phone."), "billing_address": N_("Enter the billing address."),
+            "shipping_address": N_("Enter the shipping address."),
+            "tax_id": N_("Enter the tax ID."), "locale": N_("Enter the language and region."),
+            "name": N_("Enter the name."), "email": N_("Enter the email."),
+            "role": N_("Enter the role.")}
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
 
 
@@ -71,7 +79,7 @@ def profile(session: Session, *, customer_id: int) -> Profile:
     """The customer's details and contact persons (two queries)."""
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound("No such customer.")
+        raise NotFound(_("No such customer."))
     return Profile(customer.id, customer.email, Details.of(customer),
                    _contacts(session, customer_id))
 
@@ -86,9 +94,10 @@ def _text(errors: dict, field: str, value: str | None, *, max_length: int,
           required: bool = False) -> str:
     value = " ".join((value or "").split()) if max_length <= 200 else (value or "").strip()
     if required and not value:
-        errors[field] = f"Enter the {FIELD_LABELS[field].lower()}."
+        errors[field] = _(REQUIRED[field])
     elif len(value) > max_length:
-        errors[field] = f"Use at most {max_length} characters."
+        errors[field] = ngettext("Use at most %(num)d character.",
+                                 "Use at most %(num)d characters.", max_length)
     return value
 
 
@@ -96,8 +105,8 @@ def _phone(errors: dict, value: str | None) -> str:
     phone = _text(errors, "phone", value, max_length=50)
     digits = sum(ch.isdigit() for ch in phone)
     if phone and "phone" not in errors and (not _PHONE.match(phone) or not 6 <= digits <= 15):
-        errors["phone"] = ("Enter a phone number of 6 to 15 digits; + ( ) - . and spaces "
-                           "are allowed.")
+        errors["phone"] = _("Enter a phone number of 6 to 15 digits; + ( ) - . and spaces "
+                            "are allowed.")
     return phone
 
 
@@ -138,7 +147,7 @@ def check_details(data: Details) -> Details:
 @dataclass(frozen=True)
 class Saved:
     profile: Profile
-    changed: tuple[str, ...]  # labels of the fields that changed; empty if nothing did
+    changed: tuple[str, ...]  # labels of the fields that changed (in the reader's language)
 
 
 def _record(session: Session, *, customer: Customer, user_id: int | None, actor: str,
@@ -181,7 +190,7 @@ def update_details(session: Session, *, customer_id: int, user_id: int | None, a
                 action="profile.update", subject_type="customer", subject_id=customer.id,
                 before=before, after=after, title="updated their details", now=now)
     return Saved(profile(session, customer_id=customer_id),
-                 tuple(FIELD_LABELS[f] for f in after))
+                 tuple(str(FIELD_LABELS[f]) for f in after))
 
 
 @dataclass(frozen=True)
@@ -199,14 +208,15 @@ def _check_contact(session: Session, customer_id: int, data: ContactInput,
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
-        errors["email"] = "Enter an email address such as sam@example.com."
+        errors["email"] = _("Enter an email address such as sam@example.com.")
     if data.role not in ROLES:
-        errors["role"] = "Choose billing, technical or other."
+        errors["role"] = _("Choose billing, technical or other.")
     others = [c for c in _contacts(session, customer_id) if c.id != contact_id]
     if "email" not in errors and any(c.email.lower() == email.lower() for c in others):
-        errors["email"] = "Another contact person has this address."
+        errors["email"] = _("Another contact person has this address.")
     if contact_id is None and len(others) >= MAX_CONTACTS:
-        errors["name"] = f"You can keep at most {MAX_CONTACTS} contact persons."
+        errors["name"] = ngettext("You can keep at most %(num)d contact person.",
+                                  "You can keep at most %(num)d contact persons.", MAX_CONTACTS)
     if errors:
         raise InvalidChanges(errors)
     return ContactInput(name, email, data.role)
@@ -215,7 +225,7 @@ def _check_contact(session: Session, customer_id: int, data: ContactInput,
 def owned_contact(session: Session, customer_id: int, contact_id: int) -> ContactPerson:
     contact = session.get(ContactPerson, contact_id)
     if contact is None or contact.customer_id != customer_id:
-        raise NotFound("No such contact person.")
+        raise NotFound(_("No such contact person."))
     return contact
 
 

@@ -27,12 +27,13 @@ from ua_parser import parse as parse_user_agent
 
 from webapp.models import UserSession
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 
 PASSWORD, INVITATION, RESET = "password", "invitation", "reset"
 TOTP, RECOVERY = "totp", "recovery_code"  # a password (or a link) and then a second factor
-METHOD_LABELS = {PASSWORD: "Password", INVITATION: "Invitation link",
-                 RESET: "Password reset link", TOTP: "Password + authenticator code",
-                 RECOVERY: "Password + recovery code"}
+METHOD_LABELS = {PASSWORD: _("Password"), INVITATION: _("Invitation link"),
+                 RESET: _("Password reset link"), TOTP: _("Password + authenticator code"),
+                 RECOVERY: _("Password + recovery code")}
 # Last seen moves at most this often: one small UPDATE a minute per active browser.
 TOUCH_EVERY = timedelta(minutes=1)
 # Ended and expired rows are kept this long (Account & security lists only live ones).
@@ -168,7 +169,7 @@ def end_one(session: Session, *, user_id: int, session_id: int, reason: str,
     """End one of the user's sessions; NotFound when it is not theirs or already ended."""
     if not _end(session, _TABLE.c.user_id == user_id, _TABLE.c.id == session_id,
                 reason=reason, now=now):
-        raise NotFound("That session is not signed in.")
+        raise NotFound(_("That session is not signed in."))
 
 
 def purge(session: Session, *, limits: Limits, now: datetime) -> int:

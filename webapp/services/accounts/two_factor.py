@@ -45,8 +45,9 @@ REMEMBER_FOR = timedelta(days=30)
 OFF, OPTIONAL, ADMINS, EVERYONE = "off", "optional", "admins", "everyone"
 POLICIES = preferences.TWO_FACTOR_POLICIES
 
-WRONG_CODE = "That code is not correct. Enter the 6 digits your app shows now, or a recovery code."
-WRONG_PASSWORD = "Your password is not correct."
+WRONG_CODE = _("That code is not correct. Enter the 6 digits your app shows now, or a "
+               "recovery code.")
+WRONG_PASSWORD = _("Your password is not correct.")
 
 
 def _hash(value: str) -> str:
@@ -69,7 +70,7 @@ def required(policy: str, *, role: str) -> bool:
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -171,15 +172,15 @@ class Setup:
 def begin_setup(session: Session, *, user_id: int, issuer: str, policy: str) -> Setup:
     """The secret to scan: a new one, or the one a set-up already under way shows again."""
     if not allowed(policy):
-        raise InvalidInput("Two-factor sign-in is switched off for this portal.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is switched off for this portal."), field="code")
     user = _user(session, user_id)
     if is_on(user):
-        raise InvalidInput("Two-factor sign-in is already on.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is already on."), field="code")
     if not user.totp_secret:
         user.totp_secret = pyotp.random_base32()  # 160 bits
     uri = pyotp.TOTP(user.totp_secret, interval=STEP_SECONDS).provisioning_uri(
         name=user.email, issuer_name=issuer)
-    title = f"QR code for {quote(user.email)}"
+    title = str(_("QR code for %(email)s", email=quote(user.email)))
     svg = segno.make(uri, error="m").svg_inline(scale=4, border=4, svgclass="qr", title=title,
                                                 lineclass=None)
     return Setup(user.totp_secret, uri, svg)
@@ -203,9 +204,9 @@ def confirm_setup(session: Session, *, user_id: int, code: str, now: datetime) -
     """Switch two-factor sign-in on with a code from the app; the ten recovery codes."""
     user = _user(session, user_id)
     if is_on(user):
-        raise InvalidInput("Two-factor sign-in is already on.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is already on."), field="code")
     if not user.totp_secret:
-        raise InvalidInput("Start the set-up again: scan the code first.", field="code")
+        raise InvalidInput(_("Start the set-up again: scan the code first."), field="code")
     _check_code(session, user, code, now, recovery=False)
     user.totp_enabled_at = now
     codes = _new_recovery_codes(session, user.id, now)
@@ -221,7 +222,7 @@ def regenerate_codes(session: Session, *, user_id: int, password: str, code: str
     """New recovery codes (the old ones stop working), with the password and a current code."""
     user = _user(session, user_id)
     if not is_on(user):
-        raise InvalidInput("Two-factor sign-in is off.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is off."), field="code")
     _check_password(user, password)
     _check_code(session, user, code, now, recovery=False)
     codes = _new_recovery_codes(session, user.id, now)
@@ -243,9 +244,9 @@ def turn_off(session: Session, *, user_id: int, password: str, code: str,
     """Switch two-factor sign-in off, with the password and a code (or a recovery code)."""
     user = _user(session, user_id)
     if not is_on(user):
-        raise InvalidInput("Two-factor sign-in is already off.", field="code")
+        raise InvalidInput(_("Two-factor sign-in is already off."), field="code")
     if required(policy, role=user.role):
-        raise InvalidInput("This portal requires two-factor sign-in for your account.",
+        raise InvalidInput(_("This portal requires two-factor sign-in for your account."),
                            field="code")
     _check_password(user, password)
     _check_code(session, user, code, now, recovery=True)
@@ -277,7 +278,7 @@ def reset_by_email(session: Session, *, email: str, actor_label: str, now: datet
     """`reset` for the user with this email (NotFound for none)."""
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
-        raise NotFound(f"No user has the email {email}.")
+        raise NotFound(_("No user has the email %(email)s.", email=email))
     return reset(session, user_id=user.id, actor_user_id=None, actor_label=actor_label, now=now)
 
 

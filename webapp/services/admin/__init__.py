@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from webapp.models import Customer
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -34,5 +35,5 @@ class LinkSettings:
 def get_customer(session: Session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound("No such customer.")
+        raise NotFound(_("No such customer."))
     return customer

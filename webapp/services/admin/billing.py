@@ -38,16 +38,19 @@ from webapp.services.billing import charges, invoices, ledger, payment_effects, 
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import audit, events, outbox
-from webapp.services.core.dates import Moment, dated, escaped
+from webapp.services.core.dates import Moment, dated
 from webapp.services.core.errors import DomainError, IllegalTransition, NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import Amount, parse_money
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.payments import history as payments
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
 
-OFFLINE_METHODS = {"bank_transfer": "Bank transfer", "cash": "Cash", "cheque": "Cheque"}
+OFFLINE_METHODS = {"bank_transfer": _("Bank transfer"), "cash": _("Cash"), "cheque": _("Cheque")}
 TO_CREDIT = ledger.TO_CREDIT
+# Why an invoice cannot be voided, by its status.
+NOT_VOIDABLE = {"paid": N_("Invoice %(number)s is paid: only open invoices can be voided."),
+                "void": N_("Invoice %(number)s is void: only open invoices can be voided.")}
 MAX_LINES = 20
 
 
@@ -105,22 +108,22 @@ def _charges(lines: list[LineInput], currency: str) -> list[Charge]:
         name = f"lines-{index}-"
         description = " ".join((line.description or "").split())
         if not description:
-            errors[name + "description"] = "Describe what is billed."
+            errors[name + "description"] = _("Describe what is billed.")
         elif len(description) > 500:
-            errors[name + "description"] = "Use at most 500 characters."
+            errors[name + "description"] = _("Use at most 500 characters.")
         quantity = (line.quantity or "").strip() or "1"
         if not quantity.isdigit() or not 1 <= int(quantity) <= 100000:
-            errors[name + "quantity"] = "Enter a whole number from 1 to 100000."
+            errors[name + "quantity"] = _("Enter a whole number from 1 to 100000.")
         try:
             unit = parse_money(line.unit_price or "", currency)
             if unit <= 0:
-                errors[name + "unit_price"] = "Enter a price above zero."
+                errors[name + "unit_price"] = _("Enter a price above zero.")
         except ValueError as exc:
             errors[name + "unit_price"] = str(exc)
         if not any(k.startswith(name) for k in errors):
             charges.append(Charge("one_off", description, int(quantity), unit))
     if not charges and not errors:
-        errors["lines-0-description"] = "Add at least one line."
+        errors["lines-0-description"] = _("Add at least one line.")
     if errors:
         raise InvalidChanges(errors)
     return charges
@@ -137,12 +140,12 @@ def issue_one_off(session: Session, *, actor: Actor, customer_id: int, lines: li
     charges = _charges(lines, customer.currency)
     due = due_date or at.today + timedelta(days=INVOICE_DUE_DAYS)
     if due < at.today:
-        raise InvalidChanges({"due_date": "The due date cannot be before today."})
+        raise InvalidChanges({"due_date": _("The due date cannot be before today.")})
     org = session.get(Organization, 1)
     priced = price(charges, tax=tax.tax_for(session, customer_id))
     if not priced.fits:
-        raise InvalidChanges({"lines-0-quantity": "The total is more than the portal can hold: "
-                                                  "lower the quantities or prices."})
+        raise InvalidChanges({"lines-0-quantity": _("The total is more than the portal can "
+                                                    "hold: lower the quantities or prices.")})
     invoice = ledger.issue_invoice(
         session, customer_id=customer.id, currency=customer.currency, kind="one_off",
         priced=priced, issue_date=at.today, due_date=due, now=at.now,
@@ -191,7 +194,7 @@ class AdminInvoice:
 def invoice_view(session: Session, *, invoice_id: int, at: Moment) -> AdminInvoice:
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
-        raise NotFound("No such invoice.")
+        raise NotFound(_("No such invoice."))
     held = session.get(Payment, invoice.pending_payment_id) \
         if invoice.pending_payment_id else None
     pending = PendingCharge(held.id, held.amount, held.currency, held.created_at,
@@ -206,7 +209,7 @@ def pending_payment(session: Session, *, invoice_id: int) -> int:
     """The payment a person started that holds this invoice (NotFound if there is none)."""
     payment_id = charges.pending_of_invoice(session, invoice_id=invoice_id)
     if payment_id is None:
-        raise NotFound("No payment is waiting on this invoice.")
+        raise NotFound(_("No payment is waiting on this invoice."))
     return payment_id
 
 
@@ -235,7 +238,7 @@ class AdminPayment:
 def _payment(session: Session, payment_id: int) -> Payment:
     payment = session.get(Payment, payment_id)
     if payment is None or payment.status != "succeeded":
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     return payment
 
 
@@ -268,12 +271,14 @@ def void_invoice(session: Session, *, actor: Actor, invoice_id: int, reason: str
     """Void an open invoice; what was settled on it becomes the customer's credit again."""
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
-        raise NotFound("No such invoice.")
+        raise NotFound(_("No such invoice."))
     if invoice.status != "open":
-        raise IllegalTransition(f"Invoice {invoice.number} is {invoice.status}: only open "
+        raise IllegalTransition(_(NOT_VOIDABLE[invoice.status], number=invoice.number)
+                                if invoice.status in NOT_VOIDABLE else
+                                f"Invoice {invoice.number} is {invoice.status}: only open "
                                 f"invoices can be voided.")
     if invoice.pending_payment_id is not None:
-        raise DomainError("A payment for this invoice is being processed; try again shortly.")
+        raise DomainError(_("A payment for this invoice is being processed; try again shortly."))
     why = " ".join((reason or "").split())[:300]
     given_back = _return_applied_credit(session, invoice)
     invoice.status, invoice.voided_on = "void", at.today
@@ -358,20 +363,20 @@ def record_offline_payment(session: Session, *, actor: Actor, customer_id: int,
     try:
         amount = parse_money(data.amount or "", customer.currency)
         if amount <= 0:
-            errors["amount"] = "Enter an amount above zero."
+            errors["amount"] = _("Enter an amount above zero.")
     except ValueError as exc:
         errors["amount"] = str(exc)
     if data.method not in OFFLINE_METHODS:
-        errors["method"] = "Choose cash, bank transfer or cheque."
+        errors["method"] = _("Choose cash, bank transfer or cheque.")
     reference = " ".join((data.reference or "").split())
     if len(reference) > 200:
-        errors["reference"] = "Use at most 200 characters."
+        errors["reference"] = _("Use at most 200 characters.")
     paid_on = data.paid_on or at.today
     if paid_on > at.today:
-        errors["paid_on"] = "The payment date cannot be in the future."
+        errors["paid_on"] = _("The payment date cannot be in the future.")
     open_invoices = payable(session, customer_id=customer_id)
     if set(data.invoice_ids) - {i.id for i in open_invoices}:
-        errors["invoice_ids"] = "Choose among the open invoices listed."
+        errors["invoice_ids"] = _("Choose among the open invoices listed.")
     if errors:
         raise InvalidChanges(errors)
     chosen = [i for i in open_invoices if not data.invoice_ids or i.id in data.invoice_ids]
@@ -393,16 +398,16 @@ def record_offline_payment(session: Session, *, actor: Actor, customer_id: int,
 
 # --- Refunds and credit -----------------------------------------------------------------------
 
-def _amount(session: Session, text: str, currency: str, most: int, what: str) -> int:
+def _amount(session: Session, text: str, currency: str, most: int, too_much: str) -> int:
+    """The typed amount, at most `most` (`too_much`: a msgid saying so, "%(most)s" in it)."""
     try:
         amount = parse_money(text or "", currency)
     except ValueError as exc:
         raise InvalidChanges({"amount": str(exc)}) from None
     if amount <= 0:
-        raise InvalidChanges({"amount": "Enter an amount above zero."})
+        raise InvalidChanges({"amount": _("Enter an amount above zero.")})
     if amount > most:  # the amount written where it is shown, in the page's locale
-        raise InvalidChanges({"amount": dated(f"At most {{most}} {escaped(what)}.",
-                                              most=Amount(most, currency))})
+        raise InvalidChanges({"amount": dated(too_much, most=Amount(most, currency))})
     return amount
 
 
@@ -418,10 +423,10 @@ def check_refund(session: Session, *, payment_id: int, amount: str) -> RefundAsk
     sent to the card processor."""
     payment = _payment(session, payment_id)
     if payment.kind != "payment":
-        raise DomainError("A refund cannot be refunded.")
+        raise DomainError(_("A refund cannot be refunded."))
     before = refunds.refundable(session, payment)
     return RefundAsked(payment, _amount(session, amount, payment.currency, before,
-                                        "can be refunded"), before)
+                                        N_("At most %(most)s can be refunded.")), before)
 
 
 def refund_payment(session: Session, *, actor: Actor, payment_id: int, amount: str,
@@ -458,9 +463,9 @@ def payment_to_credit(session: Session, *, actor: Actor, payment_id: int, amount
     """Turn the unapplied part of a payment into a credit note the next invoices use."""
     payment = _payment(session, payment_id)
     if payment.kind != "payment":
-        raise DomainError("Only a payment can be turned into credit.")
+        raise DomainError(_("Only a payment can be turned into credit."))
     value = _amount(session, amount, payment.currency, refunds.unapplied(session, payment),
-                    "is on no invoice and can become credit")
+                    N_("At most %(most)s is on no invoice and can become credit."))
     note = ledger.payment_to_credit(session, payment=payment, amount=value, at=at,
                                     reason=f"Credit from payment {payment.number}",
                                     reference=f"Credit from {payment.number}")

@@ -25,6 +25,7 @@ from webapp.services.admin import Actor
 from webapp.services.core import audit
 from webapp.services.core import brand as core_brand
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
 
 MAX_BYTES = 1024 * 1024
@@ -32,7 +33,6 @@ MAX_SIDE = 2000
 LOGO_BOX = 800  # the stored logo fits in this square: pages show it small, PDFs embed it
 FAVICON_SIDE, TOUCH_ICON_SIDE = 32, 180
 LOGO_FIELD, COLOUR_FIELD = "logo", "colour"
-ACCEPTED = "Upload a PNG or JPEG image"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -65,10 +65,10 @@ def _kind_of_refused(data: bytes) -> str:
     """A message for a file Pillow would not take as PNG or JPEG, naming what it looks like."""
     head = data[:512].lstrip().lower()
     if data.startswith((b"GIF87a", b"GIF89a")):
-        return f"GIF images are not accepted. {ACCEPTED}."
+        return _("GIF images are not accepted. Upload a PNG or JPEG image.")
     if b"<svg" in head or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
-        return f"SVG images are not accepted. {ACCEPTED}."
-    return f"This file is not a PNG or JPEG image. {ACCEPTED}."
+        return _("SVG images are not accepted. Upload a PNG or JPEG image.")
+    return _("This file is not a PNG or JPEG image. Upload a PNG or JPEG image.")
 
 
 def _png_end(data: bytes) -> int:
@@ -118,10 +118,10 @@ def _check_ends_with_the_image(data: bytes, image_format: str) -> None:
     HTML, and a file that never reaches its end marker."""
     end = _png_end(data) if image_format == "PNG" else _jpeg_end(data)
     if end < 0:
-        raise _refuse(f"The image is incomplete or damaged. {ACCEPTED}.")
+        raise _refuse(_("The image is incomplete or damaged. Upload a PNG or JPEG image."))
     if data[end:].strip(b"\x00"):
-        raise _refuse(f"The file has other data after the image. {ACCEPTED} saved by an "
-                      "image editor.")
+        raise _refuse(_("The file has other data after the image. Upload a PNG or JPEG image "
+                        "saved by an image editor."))
 
 
 def _open(data: bytes) -> Image.Image:
@@ -131,7 +131,8 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(BytesIO(data), formats=("PNG", "JPEG"))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse(f"The image is too large: at most {MAX_SIDE} × {MAX_SIDE} pixels.") from None
+        raise _refuse(_("The image is too large: at most %(side)d × %(side)d pixels.",
+                        side=MAX_SIDE)) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise _refuse(_kind_of_refused(data)) from None
 
@@ -145,7 +146,8 @@ def _clean_copy(opened: Image.Image) -> Image.Image:
             "RGBA", "LA", "P", "PA") or "transparency" in pixels.info else "RGB")
         converted = pixels.convert(mode)
     except (OSError, ValueError, SyntaxError, struct.error):
-        raise _refuse(f"The image could not be read; it may be damaged. {ACCEPTED}.") from None
+        raise _refuse(_("The image could not be read; it may be damaged. Upload a PNG or JPEG "
+                        "image.")) from None
     return Image.frombytes(mode, converted.size, converted.tobytes())
 
 
@@ -170,14 +172,14 @@ def prepare_logo(data: bytes) -> PreparedLogo:
     """Check an upload and re-encode it, with its favicon and touch icon; InvalidInput
     (field "logo") with the reason otherwise. Needs no database."""
     if not data:
-        raise _refuse(f"Choose a file. {ACCEPTED}.")
+        raise _refuse(_("Choose a file. Upload a PNG or JPEG image."))
     if len(data) > MAX_BYTES:
-        raise _refuse("The file is too big: the logo may be at most 1 MB.")
+        raise _refuse(_("The file is too big: the logo may be at most 1 MB."))
     opened = _open(data)
     width, height = opened.size
     if width > MAX_SIDE or height > MAX_SIDE:
-        raise _refuse(f"The image is {width} × {height} pixels: at most {MAX_SIDE} pixels "
-                      "on either side.")
+        raise _refuse(_("The image is %(width)d × %(height)d pixels: at most %(side)d pixels "
+                        "on either side.", width=width, height=height, side=MAX_SIDE))
     _check_ends_with_the_image(data, opened.format)
     picture = _clean_copy(opened)
     stored = ImageOps.contain(picture, (LOGO_BOX, LOGO_BOX), Image.Resampling.LANCZOS) \
@@ -218,7 +220,7 @@ class BrandView:
 def _organization(session: Session) -> Organization:
     org = session.get(Organization, ORGANIZATION_ID)
     if org is None:
-        raise NotFound("The organization has not been set up.")
+        raise NotFound(_("The organization has not been set up."))
     return org
 
 
@@ -276,13 +278,14 @@ def parse_colour(text: str | None) -> str | None:
         return None
     colour = typed if typed.startswith("#") else f"#{typed}"
     if not core_brand.is_hex_colour(colour):
-        raise InvalidInput("Enter a colour as #rrggbb, such as #1f4e79.", field=COLOUR_FIELD)
+        raise InvalidInput(_("Enter a colour as #rrggbb, such as #1f4e79."), field=COLOUR_FIELD)
     if not core_brand.passes_with_white(colour):
         ratio = core_brand.shown_ratio(core_brand.contrast_ratio(core_brand.WHITE, colour))
         shade = core_brand.nearest_passing_shade(colour)
         raise InvalidInput(
-            f"White text on {colour} has a contrast of {ratio}; it needs at least 4.5:1 "
-            f"(WCAG AA) to be readable on buttons. The nearest shade that passes is {shade}.",
+            _("White text on %(colour)s has a contrast of %(ratio)s; it needs at least 4.5:1 "
+              "(WCAG AA) to be readable on buttons. The nearest shade that passes is "
+              "%(shade)s.", colour=colour, ratio=ratio, shade=shade),
             field=COLOUR_FIELD)
     return colour
 

@@ -31,13 +31,14 @@ from webapp.services.admin import Actor, LinkSettings, get_customer, metrics, po
 from webapp.services.core import audit, events, locales, places, preferences, state_machine, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _, ngettext
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges
 
-STATUS_FILTERS = {"active": "Active", "inactive": "Inactive"}
-PORTAL_FILTERS = {"enabled": "Portal enabled", "disabled": "Portal not enabled"}
-CONTACT_ROLES = {"billing": "Billing", "technical": "Technical", "other": "Other"}
+STATUS_FILTERS = {"active": _("Active"), "inactive": _("Inactive")}
+PORTAL_FILTERS = {"enabled": _("Portal enabled"), "disabled": _("Portal not enabled")}
+CONTACT_ROLES = {"billing": _("Billing"), "technical": _("Technical"), "other": _("Other")}
 MAX_NOTE = 5000
 _PHONE = re.compile(r"^\+?[0-9 ()./-]*$")
 
@@ -184,31 +185,37 @@ def _line(errors: dict, field: str, value: str | None, max_length: int,
     if required and not value:
         errors[field] = required
     elif len(value) > max_length:
-        errors[field] = f"Use at most {max_length} characters."
+        errors[field] = _at_most(max_length)
     return value
+
+
+def _at_most(max_length: int):
+    return ngettext("Use at most %(num)d character.", "Use at most %(num)d characters.",
+                    max_length)
 
 
 def _block(errors: dict, field: str, value: str | None, max_length: int = 1000) -> str:
     value = (value or "").strip().replace("\r\n", "\n")
     if len(value) > max_length:
-        errors[field] = f"Use at most {max_length} characters."
+        errors[field] = _at_most(max_length)
     return value
 
 
 def field_errors(data: CustomerInput) -> tuple[CustomerInput, dict[str, str]]:
     """The input cleaned, and a message per field that cannot be used (no database needed)."""
     errors: dict[str, str] = {}
-    name = _line(errors, "display_name", data.display_name, 200, "Enter the customer's name.")
+    name = _line(errors, "display_name", data.display_name, 200,
+                 _("Enter the customer's name."))
     email = clean_email(data.email)
     if email is None:
-        errors["email"] = "Enter an email address such as sam@example.com."
+        errors["email"] = _("Enter an email address such as sam@example.com.")
     currency = (data.currency or "").strip().upper()
     if currency not in SUPPORTED_CURRENCIES:
-        errors["currency"] = f"Unknown currency “{data.currency}”: use one of " \
-                             f"{', '.join(SUPPORTED_CURRENCIES)}."
+        errors["currency"] = _("Unknown currency “%(currency)s”: use one of %(currencies)s.",
+                               currency=data.currency, currencies=", ".join(SUPPORTED_CURRENCIES))
     phone = _line(errors, "phone", data.phone, 50)
     if phone and "phone" not in errors and not _PHONE.match(phone):
-        errors["phone"] = "Use digits, spaces and + ( ) - . only."
+        errors["phone"] = _("Use digits, spaces and + ( ) - . only.")
     try:
         locale = locales.parse_choice(data.locale)
     except ValueError as exc:
@@ -239,11 +246,11 @@ def _tax_fields(errors: dict, data: CustomerInput) -> dict:
         errors["country"], country = str(exc), (data.country or "").strip()[:2]
     region = _line(errors, "region", data.region, 50)
     if region and not country and "country" not in errors:
-        errors["country"] = "Enter the country of this region."
+        errors["country"] = _("Enter the country of this region.")
     exempt = bool(data.tax_exempt)
     reason = _line(errors, "tax_exempt_reason", data.tax_exempt_reason, 200)
     if exempt and not reason:
-        errors["tax_exempt_reason"] = "Say why the customer is exempt (it is shown on invoices)."
+        errors["tax_exempt_reason"] = _("Say why the customer is exempt (it is shown on invoices).")
     return {"country": country, "region": region, "tax_exempt": exempt,
             "tax_exempt_reason": reason if exempt else ""}
 
@@ -260,7 +267,7 @@ def check_customer(session: Session, data: CustomerInput,
     """The input cleaned, or InvalidChanges with every message at once."""
     cleaned, errors = field_errors(data)
     if "email" not in errors and email_taken(session, cleaned.email, except_id=customer_id):
-        errors["email"] = "Another customer already has this email address."
+        errors["email"] = _("Another customer already has this email address.")
     if errors:
         raise InvalidChanges(errors)
     return cleaned
@@ -308,8 +315,8 @@ def update_customer(session: Session, *, actor: Actor, customer_id: int, data: C
     customer = get_customer(session, customer_id)
     cleaned = check_customer(session, data, customer_id)
     if cleaned.currency != customer.currency and has_billing_records(session, customer_id):
-        raise InvalidChanges({"currency": "The currency cannot change once the customer has "
-                                          "subscriptions, invoices, payments or credits."})
+        raise InvalidChanges({"currency": _("The currency cannot change once the customer has "
+                                            "subscriptions, invoices, payments or credits.")})
     before, after = audit.diff(asdict(CustomerInput.of(customer)), asdict(cleaned))
     if after:
         for field, value in after.items():
@@ -341,14 +348,14 @@ def add_contact(session: Session, *, actor: Actor, customer_id: int, data: Conta
     """Add a contact person (document forwarding offers them); audited."""
     get_customer(session, customer_id)
     errors: dict[str, str] = {}
-    name = _line(errors, "name", data.name, 200, "Enter the contact's name.")
+    name = _line(errors, "name", data.name, 200, _("Enter the contact's name."))
     email = clean_email(data.email)
     if email is None:
-        errors["email"] = "Enter an email address such as sam@example.com."
+        errors["email"] = _("Enter an email address such as sam@example.com.")
     elif any(c.email.lower() == email.lower() for c in contacts(session, customer_id=customer_id)):
-        errors["email"] = "Another contact person has this address."
+        errors["email"] = _("Another contact person has this address.")
     if data.role not in CONTACT_ROLES:
-        errors["role"] = "Choose billing, technical or other."
+        errors["role"] = _("Choose billing, technical or other.")
     if errors:
         raise InvalidChanges(errors)
     contact = ContactPerson(customer_id=customer_id, name=name, email=email, role=data.role,
@@ -368,7 +375,7 @@ def remove_contact(session: Session, *, actor: Actor, customer_id: int, contact_
     """Remove one of the customer's contact persons; audited."""
     contact = session.get(ContactPerson, contact_id)
     if contact is None or contact.customer_id != customer_id:
-        raise NotFound("No such contact person.")
+        raise NotFound(_("No such contact person."))
     before = {"name": contact.name, "email": contact.email, "role": contact.role}
     _unlink_forwards(session, contact_id)
     session.delete(contact)
@@ -401,9 +408,9 @@ def add_note(session: Session, *, actor: Actor, customer_id: int, body: str,
     get_customer(session, customer_id)
     text = (body or "").strip()
     if not text:
-        raise InvalidChanges({"body": "Write the note first."})
+        raise InvalidChanges({"body": _("Write the note first.")})
     if len(text) > MAX_NOTE:
-        raise InvalidChanges({"body": f"Use at most {MAX_NOTE} characters."})
+        raise InvalidChanges({"body": _at_most(MAX_NOTE)})
     note = CustomerNote(customer_id=customer_id, author_user_id=actor.user_id,
                         author_label=actor.label, body=text, created_at=now)
     session.add(note)

@@ -18,7 +18,7 @@ from webapp.services.billing.pricing import Charge, price
 from webapp.services.core import numbering, outbox
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _, ngettext
 from webapp.services.core.money import parse_money, to_decimal
 from webapp.services.engagement import comments
 from webapp.services.engagement.comments import CommentView
@@ -36,6 +36,10 @@ from webapp.services.engagement.estimates import (
 
 MAX_LINES = 50
 EDITABLE = (DRAFT, SENT)
+# Why a decided estimate cannot change, by its status.
+LOCKED = {"accepted": N_("Estimate %(number)s was accepted; it can no longer be changed."),
+          "declined": N_("Estimate %(number)s was declined; it can no longer be changed."),
+          "expired": N_("Estimate %(number)s was expired; it can no longer be changed.")}
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def list_estimates(session: Session, *, at: Moment, customer_id: int | None = No
 def get_estimate(session: Session, estimate_id: int) -> Estimate:
     estimate = session.get(Estimate, estimate_id)
     if estimate is None:
-        raise NotFound("No such estimate.")
+        raise NotFound(_("No such estimate."))
     return estimate
 
 
@@ -123,32 +127,36 @@ def estimate_detail(session: Session, *, estimate_id: int, at: Moment) -> AdminE
 def _line(number: int, line: LineInput, currency: str) -> _Line:
     description = " ".join((line.description or "").split())
     if not description:
-        raise InvalidInput(f"Line {number}: describe the item.", field="lines")
+        raise InvalidInput(_("Line %(number)d: describe the item.", number=number),
+                           field="lines")
     quantity = (line.quantity or "1").strip()
     if not quantity.isdigit() or not 1 <= int(quantity) <= 1_000_000:
-        raise InvalidInput(f"Line {number}: the quantity is a whole number of at least 1.",
-                           field="lines")
+        raise InvalidInput(_("Line %(number)d: the quantity is a whole number of at least 1.",
+                             number=number), field="lines")
     try:
         unit_amount = parse_money(line.unit_price or "", currency)
     except ValueError as exc:
-        raise InvalidInput(f"Line {number}: {exc}", field="lines") from None
+        raise InvalidInput(_("Line %(number)d: %(reason)s", number=number, reason=exc),
+                           field="lines") from None
     return _Line(description[:500], int(quantity), unit_amount)
 
 
 def _check(data: EstimateInput, currency: str) -> list[_Line]:
     """The typed lines parsed in the customer's currency; InvalidInput on the first problem."""
     if data.issue_date is None:
-        raise InvalidInput("Enter the estimate's date.", field="issue_date")
+        raise InvalidInput(_("Enter the estimate's date."), field="issue_date")
     if data.expiry_date is None:
-        raise InvalidInput("Enter the date the estimate is valid until.", field="expiry_date")
+        raise InvalidInput(_("Enter the date the estimate is valid until."), field="expiry_date")
     if data.expiry_date < data.issue_date:
-        raise InvalidInput("The expiry date cannot be before the estimate date.",
+        raise InvalidInput(_("The expiry date cannot be before the estimate date."),
                            field="expiry_date")
     typed = [(n, line) for n, line in enumerate(data.lines, 1) if not line.blank]
     if not typed:
-        raise InvalidInput("Add at least one line.", field="lines")
+        raise InvalidInput(_("Add at least one line."), field="lines")
     if len(typed) > MAX_LINES:
-        raise InvalidInput(f"An estimate has at most {MAX_LINES} lines.", field="lines")
+        raise InvalidInput(ngettext("An estimate has at most %(num)d line.",
+                                    "An estimate has at most %(num)d lines.", MAX_LINES),
+                           field="lines")
     return [_line(n, line, currency) for n, line in typed]
 
 
@@ -157,8 +165,8 @@ def _write_lines(session: Session, estimate: Estimate, lines: list[_Line],
     priced = price([Charge("one_off", line.description, line.quantity, line.unit_amount)
                     for line in lines], tax=tax_)
     if not priced.fits:
-        raise InvalidInput("The total is more than the portal can hold: lower the quantities "
-                           "or prices.", field="lines")
+        raise InvalidInput(_("The total is more than the portal can hold: lower the quantities "
+                             "or prices."), field="lines")
     session.execute(delete(EstimateLine).where(EstimateLine.estimate_id == estimate.id))
     for position, line in enumerate(priced.lines):
         session.add(EstimateLine(estimate_id=estimate.id, position=position,
@@ -176,7 +184,7 @@ def create_estimate(session: Session, *, customer_id: int | None, data: Estimate
     """A draft estimate for a customer, in their currency, numbered EST-000001 onwards."""
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None:
-        raise InvalidInput("Choose a customer.", field="customer_id")
+        raise InvalidInput(_("Choose a customer."), field="customer_id")
     lines = _check(data, customer.currency)
     estimate = Estimate(number=numbering.take_one(session, "estimate"), customer_id=customer.id,
                         currency=customer.currency, status=DRAFT,
@@ -195,7 +203,9 @@ def update_estimate(session: Session, *, estimate_id: int, data: EstimateInput,
     """Change a draft or sent estimate; decided ones are refused."""
     estimate = get_estimate(session, estimate_id)
     if estimate.status not in EDITABLE:
-        raise IllegalTransition(f"Estimate {estimate.number} was {estimate.status}; "
+        raise IllegalTransition(_(LOCKED[estimate.status], number=estimate.number)
+                                if estimate.status in LOCKED else
+                                f"Estimate {estimate.number} was {estimate.status}; "
                                 "it can no longer be changed.")
     lines = _check(data, estimate.currency)
     estimate.subject, estimate.issue_date, estimate.expiry_date, estimate.notes = (
@@ -216,7 +226,8 @@ def send_estimate(session: Session, *, estimate_id: int, now: datetime) -> Estim
                              .execution_options(synchronize_session=False))
     session.refresh(estimate)
     if result.rowcount != 1:
-        raise IllegalTransition(f"Estimate {estimate.number} was sent already.")
+        raise IllegalTransition(_("Estimate %(number)s was sent already.",
+                                  number=estimate.number))
     customer = session.get(Customer, estimate.customer_id)
     org = session.get(Organization, 1)
     outbox.enqueue(session, template="estimate_sent", to=customer.email,
@@ -235,7 +246,7 @@ def reply(session: Session, *, estimate_id: int, user_id: int | None, body: str,
     """An admin replies on an estimate's thread (the customer is emailed if preferred)."""
     estimate = get_estimate(session, estimate_id)
     if estimate.status == DRAFT:
-        raise IllegalTransition("The customer cannot see a draft: send it before replying.")
+        raise IllegalTransition(_("The customer cannot see a draft: send it before replying."))
     org = session.get(Organization, 1)
     return comments.add_admin_reply(session, subject_of(estimate), user_id=user_id,
                                     organization_name=org.name, body=body, now=now)

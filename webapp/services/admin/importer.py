@@ -31,6 +31,7 @@ from webapp.services.billing.terms import term_end
 from webapp.services.core import spreadsheets, text
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 
 CUSTOMERS, SUBSCRIPTIONS = "customers", "subscriptions"
@@ -77,16 +78,19 @@ def _read(kind: str, text: str) -> _Rows:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
     if not header:
-        result.errors.append(RowError(1, "the file is empty: the first line names the columns"))
+        result.errors.append(RowError(1, _("the file is empty: the first line names the "
+                                           "columns")))
         return result
     reader.fieldnames = header
     missing = [c for c in REQUIRED[kind] if c not in header]
     unknown = [c for c in header if c not in COLUMNS[kind]]
     if missing:
-        result.errors.append(RowError(1, f"missing column(s): {', '.join(missing)}"))
+        result.errors.append(RowError(1, _("missing column(s): %(columns)s",
+                                           columns=", ".join(missing))))
     if unknown:
-        result.errors.append(RowError(1, f"unknown column(s): {', '.join(unknown)} "
-                                         f"(use {', '.join(COLUMNS[kind])})"))
+        result.errors.append(RowError(1, _("unknown column(s): %(columns)s (use %(known)s)",
+                                           columns=", ".join(unknown),
+                                           known=", ".join(COLUMNS[kind]))))
     if result.errors:
         return result
     start = reader.line_num + 1
@@ -95,17 +99,19 @@ def _read(kind: str, text: str) -> _Rows:
             values = {k: (v or "").strip() for k, v in row.items() if k is not None}
             refused = _refused_cells(values)
             if None in row:
-                result.errors.append(RowError(start, "more values than columns"))
+                result.errors.append(RowError(start, _("more values than columns")))
             elif refused:
                 result.errors.extend(RowError(start, reason) for reason in refused)
             elif any(values.values()):
                 result.rows.append((start, values))
             start = reader.line_num + 1
             if len(result.rows) > MAX_ROWS:
-                result.errors.append(RowError(start, f"more than {MAX_ROWS} rows: split the file"))
+                result.errors.append(RowError(start, _("more than %(most)d rows: split the file",
+                                                       most=MAX_ROWS)))
                 break
     except csv.Error as exc:
-        result.errors.append(RowError(start, f"the CSV cannot be read here ({exc})"))
+        result.errors.append(RowError(start, _("the CSV cannot be read here (%(reason)s)",
+                                               reason=str(exc))))
     return result
 
 
@@ -121,7 +127,7 @@ def _refused_cells(values: dict[str, str]) -> list[str]:
         try:
             values[column] = rule(spreadsheets.unescape(value))
         except text.TextRefused as refused:
-            reasons.append(f"{column}: {refused.message}")
+            reasons.append(_("%(column)s: %(reason)s", column=column, reason=refused.message))
     return reasons
 
 
@@ -129,7 +135,7 @@ def run(session: Session, *, actor: Actor, kind: str, text: str, dry_run: bool, 
         links: LinkSettings) -> ImportReport:
     """Check every row; unless it is a dry run and only if every row passes, write them all."""
     if kind not in COLUMNS:
-        raise InvalidInput("Choose customers or subscriptions.", field="kind")
+        raise InvalidInput(_("Choose customers or subscriptions."), field="kind")
     read = _read(kind, text)
     check = _check_customers if kind == CUSTOMERS else _check_subscriptions
     valid, errors = check(session, read.rows, at) if not read.errors else ([], [])
@@ -151,12 +157,12 @@ _CUSTOMER_FIELDS = {"display_name": "name", "email": "email", "currency": "curre
 def _customer_reason(field_name: str, message: str, row: dict[str, str]) -> str:
     column = _CUSTOMER_FIELDS[field_name]
     if field_name == "email":
-        return f"bad email “{row.get('email', '')}”"
+        return _("bad email “%(value)s”", value=row.get("email", ""))
     if field_name == "currency":
-        return f"unknown currency “{row.get('currency', '')}”"
+        return _("unknown currency “%(value)s”", value=row.get("currency", ""))
     if field_name == "display_name" and not row.get("name"):
-        return "name is missing"
-    return f"{column}: {message}"
+        return _("name is missing")
+    return _("%(column)s: %(reason)s", column=column, reason=message)
 
 
 def _check_customers(session: Session, rows, at: Moment):
@@ -177,9 +183,11 @@ def _check_customers(session: Session, rows, at: Moment):
         if "email" not in problems:
             email = cleaned.email.lower()
             if email in seen:
-                reasons.append(f"duplicate email {cleaned.email} (also on line {seen[email]})")
+                reasons.append(_("duplicate email %(email)s (also on line %(line)d)",
+                                 email=cleaned.email, line=seen[email]))
             elif email in existing:
-                reasons.append(f"duplicate: a customer with {cleaned.email} already exists")
+                reasons.append(_("duplicate: a customer with %(email)s already exists",
+                                 email=cleaned.email))
             seen.setdefault(email, line)
         if reasons:
             errors.extend(RowError(line, r) for r in reasons)
@@ -234,27 +242,30 @@ def _date(text: str, what: str, reasons: list[str]) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        reasons.append(f"bad {what} “{text}” (use YYYY-MM-DD)")
+        reasons.append(_("bad %(column)s “%(value)s” (use YYYY-MM-DD)", column=what, value=text))
         return None
 
 
 def _addons(text: str, currency: str, found: _Lookups, reasons: list[str]) -> dict[int, int]:
     quantities: dict[int, int] = {}
     for part in (p.strip() for p in text.split(";") if p.strip()):
-        code, _, quantity = part.partition(":")
+        code, _sep, quantity = part.partition(":")
         addon = found.addons.get(admin_catalog.plan_code(code))
         quantity = quantity.strip() or "1"
         if addon is None:
-            reasons.append(f"unknown addon code “{code.strip()}”")
+            reasons.append(_("unknown addon code “%(code)s”", code=code.strip()))
         elif addon.status != admin_catalog.ACTIVE or addon.kind != "recurring":
-            reasons.append(f"addon {addon.code} is not an active recurring addon")
+            reasons.append(_("addon %(code)s is not an active recurring addon", code=addon.code))
         elif (addon.id, currency) not in found.addon_prices:
-            reasons.append(f"addon {addon.code} has no price in {currency}")
+            reasons.append(_("addon %(code)s has no price in %(currency)s", code=addon.code,
+                             currency=currency))
         elif quantity.startswith("-") and quantity[1:].isdigit():
-            reasons.append(f"negative quantity {quantity} for addon {addon.code}")
+            reasons.append(_("negative quantity %(quantity)s for addon %(code)s",
+                             quantity=quantity, code=addon.code))
         elif not quantity.isdigit() or int(quantity) > admin_subscriptions.MAX_QUANTITY:
-            reasons.append(f"bad quantity “{quantity}” for addon {addon.code} "
-                           f"(0 to {admin_subscriptions.MAX_QUANTITY})")
+            reasons.append(_("bad quantity “%(quantity)s” for addon %(code)s (0 to %(most)d)",
+                             quantity=quantity, code=addon.code,
+                             most=admin_subscriptions.MAX_QUANTITY))
         elif int(quantity) > 0:
             quantities[addon.id] = int(quantity)
     return quantities
@@ -263,7 +274,7 @@ def _addons(text: str, currency: str, found: _Lookups, reasons: list[str]) -> di
 def _terms(plan: Plan, start: date, trial_end: date | None, today: date,
            reasons: list[str]) -> admin_subscriptions.Terms | None:
     if trial_end is not None and trial_end <= start:
-        reasons.append("trial_end must be after start_date")
+        reasons.append(_("trial_end must be after start_date"))
         return None
     if start > today or (trial_end is not None and trial_end > today):
         anchor = (trial_end or start).day
@@ -279,7 +290,8 @@ def _terms(plan: Plan, start: date, trial_end: date | None, today: date,
     while term_end(plan, term_start, first.day) <= today:
         term_start, cycles = term_end(plan, term_start, first.day), cycles + 1
     if plan.billing_cycles is not None and cycles > plan.billing_cycles:
-        reasons.append(f"plan {plan.code}'s {plan.billing_cycles} billing cycles ended before today")
+        reasons.append(_("plan %(code)s's %(cycles)d billing cycles ended before today",
+                         code=plan.code, cycles=plan.billing_cycles))
         return None
     end = term_end(plan, term_start, first.day)
     return admin_subscriptions.Terms("live", start, first.day, trial_start=start if trial_end else None,
@@ -293,23 +305,25 @@ def _subscription_row(session: Session, row: dict[str, str], found: _Lookups, at
     email = admin_customers.clean_email(row.get("customer_email"))
     customer = found.customers.get(email.lower()) if email else None
     if email is None:
-        reasons.append(f"bad email “{row.get('customer_email', '')}”")
+        reasons.append(_("bad email “%(value)s”", value=row.get("customer_email", "")))
     elif customer is None:
-        reasons.append(f"unknown customer email {email}")
+        reasons.append(_("unknown customer email %(email)s", email=email))
     code = row.get("plan_code", "")
     plan = found.plans.get(admin_catalog.plan_code(code))
     if plan is None:
-        reasons.append(f"unknown plan code “{code}”")
+        reasons.append(_("unknown plan code “%(code)s”", code=code))
     elif plan.status != admin_catalog.ACTIVE:
-        reasons.append(f"plan {plan.code} is archived")
+        reasons.append(_("plan %(code)s is archived", code=plan.code))
     currency = (row.get("currency") or "").upper()
     if currency and currency not in SUPPORTED_CURRENCIES:
-        reasons.append(f"unknown currency “{row.get('currency')}”")
+        reasons.append(_("unknown currency “%(value)s”", value=row.get("currency")))
     elif customer is not None and currency and currency != customer.currency:
-        reasons.append(f"currency {currency} differs from the customer's ({customer.currency})")
+        reasons.append(_("currency %(currency)s differs from the customer's (%(theirs)s)",
+                         currency=currency, theirs=customer.currency))
     currency = customer.currency if customer is not None else currency
     if plan is not None and customer is not None and (plan.id, currency) not in found.plan_prices:
-        reasons.append(f"plan {plan.code} has no price in {currency}")
+        reasons.append(_("plan %(code)s has no price in %(currency)s", code=plan.code,
+                         currency=currency))
     start = _date(row.get("start_date", ""), "start_date", reasons) or at.today
     trial_end = _date(row.get("trial_end", ""), "trial_end", reasons)
     addons = _addons(row.get("addons", ""), currency, found, reasons)
@@ -332,8 +346,8 @@ def _coupon(session: Session, code: str, plan: Plan | None, currency: str, found
         return None
     uses = found.coupon_uses.get(coupon.id, 0) + 1
     if coupon.max_redemptions is not None and coupon.redemptions + uses > coupon.max_redemptions:
-        reasons.append(f"coupon {coupon.code} would be used more than its limit of "
-                       f"{coupon.max_redemptions}")
+        reasons.append(_("coupon %(code)s would be used more than its limit of %(limit)d",
+                         code=coupon.code, limit=coupon.max_redemptions))
         return None
     found.coupon_uses[coupon.id] = uses
     return coupon
@@ -349,7 +363,7 @@ def _check_subscriptions(session: Session, rows, at: Moment):
         key = (row.get("customer_email", "").lower(), admin_catalog.plan_code(row.get("plan_code")),
                row.get("start_date", ""))
         if key in seen:
-            reasons.append(f"duplicate of line {seen[key]}")
+            reasons.append(_("duplicate of line %(line)d", line=seen[key]))
         seen.setdefault(key, line)
         if reasons:
             errors.extend(RowError(line, r) for r in reasons)

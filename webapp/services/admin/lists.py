@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import CreditNote, Customer, Invoice, Payment, Plan, Subscription
 from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
+from webapp.services.billing.charges import translated_reason
 from webapp.services.billing.credits import CreditRow
 from webapp.services.billing.invoices import SORTS as INVOICE_SORTS
 from webapp.services.billing.invoices import STATUS_LABELS as INVOICE_STATUS_LABELS
@@ -27,6 +28,7 @@ from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.invoices import status_condition as invoice_status_condition
 from webapp.services.billing.mrr import COUNTED
 from webapp.services.core.dates import Moment
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -66,11 +68,11 @@ def _currency(reader: FilterReader, currencies: tuple[str, ...]) -> str | None:
 # The status filter's extra choice: the subscriptions MRR counts (live, non-renewing, dunning).
 COUNTED_FILTER = "counted"
 ADMIN_SUBSCRIPTION_STATUSES = {**SUBSCRIPTION_STATUS_LABELS,
-                               COUNTED_FILTER: "Counted in MRR (active, non-renewing, dunning)"}
+                               COUNTED_FILTER: _("Counted in MRR (active, non-renewing, dunning)")}
 
 # Which day the date range applies to.
-SUBSCRIPTION_DATES = {"start": "Started", "next_billing": "Next billing",
-                      "trial_end": "Trial ends", "cancelled": "Cancelled", "term_end": "Term ends"}
+SUBSCRIPTION_DATES = {"start": _("Started"), "next_billing": _("Next billing"),
+                      "trial_end": _("Trial ends"), "cancelled": _("Cancelled"), "term_end": _("Term ends")}
 _SUBSCRIPTION_DATE_COLUMNS = {"start": Subscription.start_date,
                               "next_billing": Subscription.next_billing_date,
                               "trial_end": Subscription.trial_end,
@@ -225,8 +227,8 @@ def currency_choices(session: Session) -> tuple[str, ...]:
 # Days past due, as the aging chart buckets them (inclusive bounds; None: open-ended).
 AGING = {"current": (None, 0), "1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90),
          "90+": (91, None)}
-AGING_LABELS = {"current": "Current (not due)", "1-30": "1–30 days", "31-60": "31–60 days",
-                "61-90": "61–90 days", "90+": "Over 90 days"}
+AGING_LABELS = {"current": _("Current (not due)"), "1-30": _("1–30 days"), "31-60": _("31–60 days"),
+                "61-90": _("61–90 days"), "90+": _("Over 90 days")}
 INVOICE_STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
 
 
@@ -374,8 +376,8 @@ def invoices_csv(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
 
 # --- Payments -----------------------------------------------------------------------------------
 
-PAYMENT_STATUSES = {"succeeded": "Succeeded", "failed": "Failed", "pending": "Pending"}
-PAYMENT_KINDS = {"payment": "Payments", "refund": "Refunds"}
+PAYMENT_STATUSES = {"succeeded": _("Succeeded"), "failed": _("Failed"), "pending": _("Pending")}
+PAYMENT_KINDS = {"payment": _("Payments"), "refund": _("Refunds")}
 
 
 @dataclass(frozen=True)
@@ -473,14 +475,14 @@ def _payment_params(filters: AdminPaymentFilters) -> dict:
 def _payment_row(row) -> AdminPaymentRow:
     label = METHOD_LABELS.get(row.method, row.method)
     if row.kind == "refund":
-        label = f"Refund ({label})"
+        label = _("Refund (%(method)s)", method=label)
     created = row.created_at
     return AdminPaymentRow(row.id, row.number or "—", row.kind, row.paid_on, row.method, label,
                            row.amount, row.currency, row.reference,
                            customer_id=row.customer_id, customer_name=row.customer_name,
                            status=row.status,
                            status_label=PAYMENT_STATUSES.get(row.status, row.status),
-                           failure_reason=row.failure_reason,
+                           failure_reason=translated_reason(row.failure_reason),
                            day=row.paid_on or (created.date() if created else None))
 
 
@@ -522,8 +524,8 @@ STATUS_CHOICES = {"subscriptions": SUBSCRIPTION_STATUS_LABELS,
 # --- Credit notes -------------------------------------------------------------------------------
 
 # "unused": open with something left on it (the admin home's "Unused credits").
-CREDIT_STATUSES = {"unused": "Unused (open, with a balance)", "open": "Open", "closed": "Used",
-                   "void": "Void"}
+CREDIT_STATUSES = {"unused": _("Unused (open, with a balance)"), "open": _("Open"), "closed": _("Used"),
+                   "void": _("Void")}
 
 
 @dataclass(frozen=True)

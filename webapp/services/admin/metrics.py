@@ -41,12 +41,13 @@ from webapp.models import (
 from webapp.services.admin.activity import AuditRow
 from webapp.services.admin.lists import AGING, aging_condition, aging_params
 from webapp.services.billing.mrr import COUNTED, KINDS, dialect_insert
+from webapp.services.core import i18n
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.listing import FilterReader
 from webapp.services.core.notifications import CUSTOMER_ACTION_PREFIX, SUBSCRIPTION_CANCELLED
 
-WINDOWS = {"month": "This month", "30d": "Last 30 days", "12m": "Last 12 months",
-           "custom": "Custom"}
+WINDOWS = {"month": i18n._("This month"), "30d": i18n._("Last 30 days"),
+           "12m": i18n._("Last 12 months"), "custom": i18n._("Custom")}
 
 
 def half_up(value: Fraction) -> int:
@@ -93,8 +94,8 @@ def read_window(params: Mapping[str, str], today: date) -> tuple[Window, list[st
         start, end = reader.date("from", "from"), reader.date("to", "to")
         if start and end and start <= end:
             return Window(key, start, end), reader.messages
-        reader.messages.append("Showing the last 30 days: a custom window needs a from date "
-                               "on or before its to date.")
+        reader.messages.append(i18n._("Showing the last 30 days: a custom window needs a "
+                                      "from date on or before its to date."))
     return Window("30d", today - timedelta(days=29), today), reader.messages
 
 

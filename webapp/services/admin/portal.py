@@ -23,8 +23,8 @@ from webapp.services.core.errors import DomainError, NotFound
 from webapp.services.core.i18n import _
 
 NONE, INVITED, ACTIVE, REVOKED = "none", "invited", "active", "revoked"
-LABELS = {NONE: "Not invited", INVITED: "Invited, no password yet", ACTIVE: "Active",
-          REVOKED: "Access revoked"}
+LABELS = {NONE: _("Not invited"), INVITED: _("Invited, no password yet"), ACTIVE: _("Active"),
+          REVOKED: _("Access revoked")}
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ def invite(session: Session, *, actor: Actor, customer_id: int, links: LinkSetti
     """Email a set-password link (first invitation, a resend, or after a revoke); audited."""
     current = access(session, customer_id=customer_id, now=now)
     if current.state == ACTIVE:
-        raise DomainError("This customer already uses the portal; they can reset their "
-                          "password from the sign-in page.")
+        raise DomainError(_("This customer already uses the portal; they can reset their "
+                            "password from the sign-in page."))
     user = _login(session, customer_id)
     if user is not None and not user.is_active:
         user.is_active = True
@@ -103,7 +103,7 @@ def revoke(session: Session, *, actor: Actor, customer_id: int,
     """Close the portal to the customer: the login is deactivated and its sessions end."""
     current = access(session, customer_id=customer_id, now=now)
     if not current.can_revoke:
-        raise DomainError("This customer has no portal access to revoke.")
+        raise DomainError(_("This customer has no portal access to revoke."))
     user = _login(session, customer_id)
     user.is_active = False
     user.session_version += 1
@@ -123,7 +123,7 @@ def sign_out(session: Session, *, actor: Actor, customer_id: int, now: datetime,
     customer = get_customer(session, customer_id)
     user = _login(session, customer_id)
     if user is None:
-        raise NotFound("This customer has no portal login.")
+        raise NotFound(_("This customer has no portal login."))
     before = access(session, customer_id=customer_id, now=now)
     if session_id is None:
         ended = account_sessions.end_all(session, user_id=user.id, reason="admin", now=now)
@@ -155,7 +155,7 @@ def reset_two_factor(session: Session, *, actor: Actor, customer_id: int,
     if user is None or not two_factor.reset(session, user_id=user.id,
                                             actor_user_id=actor.user_id,
                                             actor_label=actor.label, now=now):
-        raise DomainError("This customer does not use two-factor sign-in.")
+        raise DomainError(_("This customer does not use two-factor sign-in."))
     return access(session, customer_id=customer_id, now=now)
 
 
@@ -181,9 +181,9 @@ def reset_admin_two_factor(session: Session, *, actor: Actor, user_id: int,
     """Another admin's reset (one's own goes through Account & security's turn-off)."""
     user = session.get(User, user_id)
     if user is None or user.role != "admin" or not user.is_active:
-        raise NotFound("No such admin.")
+        raise NotFound(_("No such admin."))
     if user.id == actor.user_id:
-        raise DomainError("Turn your own two-factor sign-in off on Account & security.")
+        raise DomainError(_("Turn your own two-factor sign-in off on Account & security."))
     if not two_factor.reset(session, user_id=user.id, actor_user_id=actor.user_id,
                             actor_label=actor.label, now=now):
-        raise DomainError(f"{user.email} does not use two-factor sign-in.")
+        raise DomainError(_("%(email)s does not use two-factor sign-in.", email=user.email))

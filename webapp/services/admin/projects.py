@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Project, ProjectTask, TimeEntry
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.money import parse_money, to_decimal
 from webapp.services.engagement.projects import (
     BILLING_METHODS,
@@ -37,7 +38,7 @@ def parse_amount(text: str | None, currency: str, *, field: str) -> int | None:
     except ValueError as exc:
         raise InvalidInput(str(exc), field=field) from None
     if amount < 0:
-        raise InvalidInput("Enter an amount of zero or more.", field=field)
+        raise InvalidInput(_("Enter an amount of zero or more."), field=field)
     return amount
 
 
@@ -114,11 +115,11 @@ def _values(data: ProjectInput, currency: str) -> dict:
     """The project's columns from the typed input, or InvalidInput on the first bad field."""
     name = " ".join((data.name or "").split())
     if not name:
-        raise InvalidInput("Enter the project's name.", field="name")
+        raise InvalidInput(_("Enter the project's name."), field="name")
     if data.billing_method not in BILLING_METHODS:
-        raise InvalidInput("Choose a billing method.", field="billing_method")
+        raise InvalidInput(_("Choose a billing method."), field="billing_method")
     if data.status not in STATUS_LABELS:
-        raise InvalidInput("Choose a status.", field="status")
+        raise InvalidInput(_("Choose a status."), field="status")
     values = {
         "name": name[:200], "description": (data.description or "").strip(),
         "status": data.status, "billing_method": data.billing_method,
@@ -129,9 +130,9 @@ def _values(data: ProjectInput, currency: str) -> dict:
         "budget_minutes": parse_hours(data.budget_hours, field="budget_hours",
                                       max_minutes=100_000 * 60)}
     if data.billing_method == FIXED and values["fixed_amount"] is None:
-        raise InvalidInput("A fixed-cost project needs its price.", field="fixed_amount")
+        raise InvalidInput(_("A fixed-cost project needs its price."), field="fixed_amount")
     if data.billing_method == PROJECT_HOURLY and values["hourly_rate"] is None:
-        raise InvalidInput("Hourly billing by project needs an hourly rate.",
+        raise InvalidInput(_("Hourly billing by project needs an hourly rate."),
                            field="hourly_rate")
     return values
 
@@ -141,7 +142,7 @@ def create_project(session: Session, *, customer_id: int | None, data: ProjectIn
     """A project for a customer, in their currency."""
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None:
-        raise InvalidInput("Choose a customer.", field="customer_id")
+        raise InvalidInput(_("Choose a customer."), field="customer_id")
     project = Project(customer_id=customer.id, currency=customer.currency, created_at=now,
                       updated_at=now, **_values(data, customer.currency))
     session.add(project)
@@ -163,7 +164,7 @@ def update_project(session: Session, *, project_id: int, data: ProjectInput,
 def get_task(session: Session, project_id: int, task_id: int) -> ProjectTask:
     task = session.get(ProjectTask, task_id)
     if task is None or task.project_id != project_id:
-        raise NotFound("No such task.")
+        raise NotFound(_("No such task."))
     return task
 
 
@@ -173,10 +174,10 @@ def save_task(session: Session, *, project_id: int, task_id: int | None, name: s
     project = get_project(session, project_id)
     name = " ".join((name or "").split())
     if not name:
-        raise InvalidInput("Enter the task's name.", field="name")
+        raise InvalidInput(_("Enter the task's name."), field="name")
     rate = parse_amount(hourly_rate, project.currency, field="hourly_rate")
     if project.billing_method == TASK_HOURLY and rate is None:
-        raise InvalidInput("Hourly billing by task needs each task's rate.",
+        raise InvalidInput(_("Hourly billing by task needs each task's rate."),
                            field="hourly_rate")
     if task_id is None:
         task = ProjectTask(project_id=project.id, customer_id=project.customer_id, name=name,

@@ -47,9 +47,9 @@ from webapp.services.core import (
     preferences,
     state_machine,
 )
-from webapp.services.core.dates import Dated, Moment, plain
+from webapp.services.core.dates import Dated, Moment, dated
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
 from webapp.services.subscriptions import lifecycle
@@ -134,10 +134,11 @@ def _quantities(errors: dict, raw: Mapping[int, str], offered: set[int],
         if not text:
             continue
         if addon_id not in offered:
-            errors["addons"] = "Choose among the addons offered."
+            errors["addons"] = _("Choose among the addons offered.")
             continue
         if not text.lstrip("-").isdigit() or not 0 <= int(text) <= MAX_QUANTITY:
-            errors[f"{prefix}{addon_id}"] = f"Enter a whole number from 0 to {MAX_QUANTITY}."
+            errors[f"{prefix}{addon_id}"] = _("Enter a whole number from %(low)d to %(high)d.",
+                                              low=0, high=MAX_QUANTITY)
             continue
         if int(text) > 0:
             quantities[addon_id] = int(text)
@@ -150,18 +151,19 @@ def _checked(session: Session, offer: SubscriptionChoices, data: NewSubscription
     plans = {plan.id: plan for plan, _ in offer.plans}
     plan = plans.get(data.plan_id or 0)
     if plan is None:
-        errors["plan_id"] = f"Choose an active plan priced in {offer.customer.currency}."
+        errors["plan_id"] = _("Choose an active plan priced in %(currency)s.",
+                              currency=offer.customer.currency)
     quantities = _quantities(errors, data.addons, {a.id for a, _ in offer.addons})
     start = data.start_date or at.today
     if start < at.today:
-        errors["start_date"] = "The start date cannot be before today."
+        errors["start_date"] = _("The start date cannot be before today.")
     if data.trial and plan is not None and plan.trial_days <= 0:
-        errors["trial"] = f"The {plan.name} plan has no trial."
+        errors["trial"] = _("The %(plan)s plan has no trial.", plan=plan.name)
     methods = {m.id for m in offer.methods}
     if data.payment_method_id is not None and data.payment_method_id not in methods:
-        errors["payment_method_id"] = "Choose one of the customer's saved payment methods."
+        errors["payment_method_id"] = _("Choose one of the customer's saved payment methods.")
     if data.autocharge and data.payment_method_id is None:
-        errors["autocharge"] = "Auto-charge needs a saved payment method."
+        errors["autocharge"] = _("Auto-charge needs a saved payment method.")
     coupon = None
     if (data.coupon_code or "").strip() and plan is not None:
         try:
@@ -198,8 +200,8 @@ def retry_creation(session: Session, *, actor: Actor, subscription_id: int,
     sub = _ready(session, subscription_id)
     state_machine.check(sub.status, "retry_creation")
     if not (sub.autocharge and sub.payment_method_id is not None):
-        raise DomainError("The subscription has no card to charge: discard it and create it "
-                          "again with a payment method.")
+        raise DomainError(_("The subscription has no card to charge: discard it and create it "
+                            "again with a payment method."))
     before = {"status": sub.status, "creation_error": sub.creation_error}
     state_machine.transition(session, sub, "retry_creation", "future", now=at.now,
                              start_date=at.today, anchor_day=at.today.day, creation_error=None,
@@ -300,7 +302,7 @@ class AdminSubscription:
 def _subscription(session: Session, subscription_id: int) -> Subscription:
     sub = session.get(Subscription, subscription_id)
     if sub is None:
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     return sub
 
 
@@ -321,8 +323,8 @@ def subscription_view(session: Session, *, subscription_id: int, at: Moment) -> 
 def _ready(session: Session, subscription_id: int) -> Subscription:
     sub = _subscription(session, subscription_id)
     if sub.awaiting_payment_id is not None:
-        raise DomainError("A payment for this subscription is being processed. "
-                          "Wait a moment, then reload the page.")
+        raise DomainError(_("A payment for this subscription is being processed. "
+                            "Wait a moment, then reload the page."))
     return sub
 
 
@@ -351,7 +353,8 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     ctx = billing_context.context(session, at.now)
     result = cancel_subscription(ctx, sub, timing=timing, why=why, credit_unused=credit_unused)
     note = result.credit_note
-    message = plain(f"{sub.number} has been cancelled.") + credit_sentence(note) \
+    message = dated(N_("%(number)s has been cancelled."), number=sub.number) \
+        + credit_sentence(note) \
         if timing == IMMEDIATELY else result.message
     _tell_customer(session, sub, _("%(number)s is cancelled", number=sub.number)
                    if timing == IMMEDIATELY
@@ -465,7 +468,7 @@ def confirm_change(session: Session, *, actor: Actor, subscription_id: int,
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="subscription.change", subject_type="subscription", subject_id=sub.id,
                  before=before, after={**current.payload, "timing": current.timing,
-                                       "summary": current.summary,
+                                       "summary": str(current.summary),
                                        "invoice": invoice.number if invoice else None},
                  now=at.now, customer_id=sub.customer_id)
     return ChangeMade(sub, invoice, scheduled, payment_id)

@@ -14,6 +14,7 @@ from webapp.services.admin import Actor
 from webapp.services.billing import tax
 from webapp.services.core import audit, places
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.preferences import InvalidChanges, format_percent, parse_percent
 
 
@@ -37,7 +38,7 @@ def list_rates(session: Session) -> tuple[TaxRate, ...]:
 def get_rate(session: Session, rate_id: int) -> TaxRate:
     row = session.get(TaxRate, rate_id)
     if row is None:
-        raise NotFound("No such tax rate.")
+        raise NotFound(_("No such tax rate."))
     return row
 
 
@@ -49,29 +50,29 @@ def _clean(session: Session, data: RateInput, rate_id: int | None) -> dict:
     except ValueError as exc:
         errors["country"], country = str(exc), ""
     if not country and "country" not in errors:
-        errors["country"] = "Enter the country, a two-letter code such as DE or US."
+        errors["country"] = _("Enter the country, a two-letter code such as DE or US.")
     region = " ".join((data.region or "").split()).upper()
     if len(region) > 50:
-        errors["region"] = "Use at most 50 characters."
+        errors["region"] = _("Use at most 50 characters.")
     try:
         rate_bp = parse_percent(data.rate)
     except InvalidInput as exc:
         errors["rate"], rate_bp = exc.message, None
     if rate_bp is None and "rate" not in errors:
-        errors["rate"] = "Enter the rate, a percentage such as 20 or 7.25."
+        errors["rate"] = _("Enter the rate, a percentage such as 20 or 7.25.")
     elif rate_bp is not None and not 0 <= rate_bp <= 10_000:
-        errors["rate"] = "Enter a rate from 0 to 100 %."
+        errors["rate"] = _("Enter a rate from 0 to 100 %.")
     label = " ".join((data.label or "").split())
     if not label:
-        errors["label"] = "Name the tax, such as VAT or Sales tax (invoices show it per line)."
+        errors["label"] = _("Name the tax, such as VAT or Sales tax (invoices show it per line).")
     elif len(label) > 50:
-        errors["label"] = "Use at most 50 characters."
+        errors["label"] = _("Use at most 50 characters.")
     if not errors:
         taken = session.exec(select(TaxRate.id).where(
             TaxRate.country == country, TaxRate.region == region)).first()
         if taken is not None and taken != rate_id:
             errors["region" if region else "country"] = \
-                "This place has a rate already: edit that one."
+                _("This place has a rate already: edit that one.")
     if errors:
         raise InvalidChanges(errors)
     return {"country": country, "region": region, "rate_bp": rate_bp, "label": label}

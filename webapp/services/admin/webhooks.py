@@ -19,6 +19,7 @@ from webapp.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, Webh
 from webapp.services.admin import Actor
 from webapp.services.core import audit, events
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _, ngettext
 from webapp.services.core.listing import FilterReader
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.webhooks import addresses, keys, sending
@@ -64,15 +65,17 @@ def check(data: EndpointInput, policy: Policy) -> tuple[str, str, list[str]]:
         errors["url"] = str(exc)
     description = " ".join((data.description or "").split())
     if len(description) > MAX_DESCRIPTION:
-        errors["description"] = f"Keep the description under {MAX_DESCRIPTION} characters."
+        errors["description"] = ngettext("Keep the description under %(num)d character.",
+                                         "Keep the description under %(num)d characters.",
+                                         MAX_DESCRIPTION)
     known = {name for name, _ in type_choices()}
     chosen = sorted(set(data.event_types))
     if data.all_types:
         chosen = [events.ALL_TYPES]
     elif not chosen:
-        errors["event_types"] = "Choose at least one event type, or all of them."
+        errors["event_types"] = _("Choose at least one event type, or all of them.")
     elif not set(chosen) <= known:
-        errors["event_types"] = "Choose event types from the list."
+        errors["event_types"] = _("Choose event types from the list.")
     if errors:
         raise InvalidChanges(errors)
     return url, description, chosen
@@ -113,7 +116,7 @@ def create(session: Session, *, actor: Actor, data: EndpointInput, policy: Polic
 def get(session: Session, endpoint_id: int) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise NotFound("No such webhook endpoint.")
+        raise NotFound(_("No such webhook endpoint."))
     return endpoint
 
 
@@ -184,7 +187,7 @@ def send_test(session: Session, *, actor: Actor, endpoint_id: int,
     """A test.ping event for this endpoint alone, due now (the schedule sends it)."""
     endpoint = get(session, endpoint_id)
     if not endpoint.enabled:
-        raise InvalidInput("Enable the endpoint first: nothing is sent to a disabled one.")
+        raise InvalidInput(_("Enable the endpoint first: nothing is sent to a disabled one."))
     event = events.emit(session, TEST_TYPE, None, now=now, only_to=endpoint.id)
     _audit(session, actor, "webhook_endpoint.test", endpoint, {}, {"event": event.public_id},
            now)
@@ -203,7 +206,7 @@ class EndpointRow:
     @property
     def types_label(self) -> str:
         types = self.endpoint.event_types
-        return "All events" if events.ALL_TYPES in types else ", ".join(types)
+        return _("All events") if events.ALL_TYPES in types else ", ".join(types)
 
 
 def endpoint_rows(session: Session) -> tuple[EndpointRow, ...]:
@@ -284,7 +287,7 @@ def resend(session: Session, *, actor: Actor, endpoint_id: int, delivery_id: int
     endpoint = get(session, endpoint_id)
     old = session.get(WebhookDelivery, delivery_id)
     if old is None or old.endpoint_id != endpoint_id:
-        raise NotFound("No such delivery.")
+        raise NotFound(_("No such delivery."))
     new = WebhookDelivery(event_id=old.event_id, endpoint_id=endpoint_id,
                           status=sending.PENDING, next_attempt_at=now, created_at=now)
     session.add(new)
@@ -305,11 +308,11 @@ def replay(session: Session, *, actor: Actor, endpoint_id: int, since: date | No
     endpoint = get(session, endpoint_id)
     errors = {}
     if since is None:
-        errors["since"] = "Enter the first day to replay (YYYY-MM-DD)."
+        errors["since"] = _("Enter the first day to replay (YYYY-MM-DD).")
     elif until is not None and until < since:
-        errors["until"] = "The last day comes on or after the first."
+        errors["until"] = _("The last day comes on or after the first.")
     elif since > now.date():
-        errors["since"] = "That day has not come yet."
+        errors["since"] = _("That day has not come yet.")
     if errors:
         raise InvalidChanges(errors)
     end = _midnight(until) + timedelta(days=1) if until else now + timedelta(seconds=1)

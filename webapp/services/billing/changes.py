@@ -43,9 +43,9 @@ from webapp.services.billing.pricing import (
     taxed,
 )
 from webapp.services.core import events, preferences, state_machine
-from webapp.services.core.dates import Dated, Moment, dated
+from webapp.services.core.dates import Dated, Moment, dated, plain
 from webapp.services.core.errors import DomainError, InvalidInput
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import Amount
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
@@ -57,7 +57,7 @@ class PriceChanged(DomainError):
     """The preview the customer confirmed is no longer what the change would bill."""
 
     def __init__(self) -> None:
-        super().__init__("The price changed, review the new summary before confirming.")
+        super().__init__(_("The price changed, review the new summary before confirming."))
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class PreviewSheet:
 class ChangeDraft:
     timing: str
     payload: dict  # what the change sets (ids and numbers), for now or for renewal
-    summary: str
+    summary: Dated  # "Change plan to Pro" (str() writes it in the active language)
     invoice: Priced | None  # immediate changes: the proration invoice
     credit_lines: tuple[Line, ...] = ()  # unused time on the old items, positive amounts
     credit_total: int = 0  # Σ credit lines with their tax
@@ -180,7 +180,7 @@ class ChangeDraft:
                                            line.tax_amount - held.tax_amount))
         shown = [PreviewLine(c.description, c.quantity, c.amount, c.tax_amount) for c in credits]
         if self.other_credit_applied:
-            shown.append(PreviewLine("Unused credit on your account", 1,
+            shown.append(PreviewLine(_("Unused credit on your account"), 1,
                                      self.other_credit_applied, 0))
         subtotal, tax_total = sum(c.amount for c in charges), sum(c.tax_amount for c in charges)
         total = subtotal + tax_total
@@ -211,33 +211,33 @@ def _validate(session: Session, sub: Subscription, request: ChangeRequest, at: M
               allowed: Choices) -> dict:
     payload: dict = {}
     if request.timing not in allowed.timings:
-        raise InvalidInput("Choose when the change takes effect.", field="timing")
+        raise InvalidInput(_("Choose when the change takes effect."), field="timing")
     if request.plan_id is not None and request.plan_id != sub.plan_id:
         if not allowed.may_change_plan:
-            raise InvalidInput("Changing the plan is not available.", field="plan_id")
+            raise InvalidInput(_("Changing the plan is not available."), field="plan_id")
         if request.plan_id not in {p[0] for p in allowed.plans}:
-            raise InvalidInput("Choose one of the plans offered.", field="plan_id")
+            raise InvalidInput(_("Choose one of the plans offered."), field="plan_id")
         payload["plan_id"] = request.plan_id
     if request.addons is not None:
         offered = {a[0]: a[3] for a in allowed.addons}
         wanted = {k: v for k, v in request.addons.items() if k in offered}
         if any(q < 0 or q > 999 for q in request.addons.values()):
-            raise InvalidInput("Quantities go from 0 to 999.", field="addons")
+            raise InvalidInput(_("Quantities go from 0 to 999."), field="addons")
         if set(request.addons) - set(offered):
-            raise InvalidInput("Choose among the addons offered.", field="addons")
+            raise InvalidInput(_("Choose among the addons offered."), field="addons")
         if wanted != {k: v for k, v in offered.items() if k in wanted} or \
                 any(offered[k] and k not in wanted for k in offered):
             if not allowed.may_change_addons:
-                raise InvalidInput("Changing addons is not available.", field="addons")
+                raise InvalidInput(_("Changing addons is not available."), field="addons")
             payload["addons"] = {str(k): v for k, v in {**offered, **wanted}.items() if v > 0}
     if request.coupon_code:
         if not allowed.may_change_coupons:
-            raise InvalidInput("Adding coupons is not available.", field="coupon_code")
+            raise InvalidInput(_("Adding coupons is not available."), field="coupon_code")
         coupon = usable_coupon(session, sub, request.coupon_code.strip().upper(),
                                payload.get("plan_id", sub.plan_id), at)
         payload["add_coupon_ids"] = [coupon.id]
     if not payload:
-        raise InvalidInput("Change the plan, an addon quantity or add a coupon first.",
+        raise InvalidInput(_("Change the plan, an addon quantity or add a coupon first."),
                            field="plan_id")
     return payload
 
@@ -246,21 +246,22 @@ def usable_coupon(session: Session, sub: Subscription, code: str, plan_id: int,
                   at: Moment) -> Coupon:
     coupon = session.exec(select(Coupon).where(Coupon.code == code)).first()
     if coupon is None or coupon.status != "active":
-        raise InvalidInput("This coupon code does not exist.", field="coupon_code")
+        raise InvalidInput(_("This coupon code does not exist."), field="coupon_code")
     if coupon.expires_on is not None and coupon.expires_on < at.today:
-        raise InvalidInput("This coupon has expired.", field="coupon_code")
+        raise InvalidInput(_("This coupon has expired."), field="coupon_code")
     if coupon.max_redemptions is not None and coupon.redemptions >= coupon.max_redemptions:
-        raise InvalidInput("This coupon has been used up.", field="coupon_code")
+        raise InvalidInput(_("This coupon has been used up."), field="coupon_code")
     plans = set(session.exec(select(CouponPlan.plan_id).where(CouponPlan.coupon_id == coupon.id)))
     if plans and plan_id not in plans:
-        raise InvalidInput("This coupon does not apply to this plan.", field="coupon_code")
+        raise InvalidInput(_("This coupon does not apply to this plan."), field="coupon_code")
     if coupon.discount_type == "fixed" and session.exec(select(CouponAmount).where(
             CouponAmount.coupon_id == coupon.id, CouponAmount.currency == sub.currency)).first() is None:
-        raise InvalidInput(f"This coupon is not valid for {sub.currency}.", field="coupon_code")
+        raise InvalidInput(_("This coupon is not valid for %(currency)s.", currency=sub.currency),
+                           field="coupon_code")
     if session.exec(select(SubscriptionCoupon).where(
             SubscriptionCoupon.subscription_id == sub.id,
             SubscriptionCoupon.coupon_id == coupon.id)).first() is not None:
-        raise InvalidInput("This coupon is already on the subscription.", field="coupon_code")
+        raise InvalidInput(_("This coupon is already on the subscription."), field="coupon_code")
     return coupon
 
 
@@ -346,15 +347,27 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
                        proration=mode)
 
 
-def _summary(session: Session, sub: Subscription, payload: dict) -> str:
-    parts = []
+# A change's summary by what it changes (plan, addons, coupon), each one sentence.
+_SUMMARIES = {
+    (True, False, False): N_("Change plan to %(plan)s"),
+    (False, True, False): N_("Change addons"),
+    (False, False, True): N_("Change coupon %(coupon)s"),
+    (True, True, False): N_("Change plan to %(plan)s, addons"),
+    (True, False, True): N_("Change plan to %(plan)s, coupon %(coupon)s"),
+    (False, True, True): N_("Change addons, coupon %(coupon)s"),
+    (True, True, True): N_("Change plan to %(plan)s, addons, coupon %(coupon)s"),
+}
+
+
+def _summary(session: Session, sub: Subscription, payload: dict) -> Dated:
+    """"Change plan to Pro, addons": written where it is shown, in the reader's language."""
+    values = {}
     if "plan_id" in payload:
-        parts.append(f"plan to {session.get(Plan, payload['plan_id']).name}")
-    if "addons" in payload:
-        parts.append("addons")
+        values["plan"] = session.get(Plan, payload["plan_id"]).name
     if payload.get("add_coupon_ids"):
-        parts.append(f"coupon {session.get(Coupon, payload['add_coupon_ids'][0]).code}")
-    return "Change " + ", ".join(parts)
+        values["coupon"] = session.get(Coupon, payload["add_coupon_ids"][0]).code
+    key = ("plan" in values, "addons" in payload, "coupon" in values)
+    return dated(_SUMMARIES[key], **values) if key in _SUMMARIES else plain("Change ")
 
 
 def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, *, at: Moment,
@@ -362,10 +375,11 @@ def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, 
     """The customer's confirmation email and the organization's notification."""
     org = session.get(Organization, 1)
     ctx = Context(session, at, org, preferences.load(session))
-    details = [dated("Each term now costs {price}.",
+    details = [dated(N_("Each term now costs %(price)s."),
                      price=Amount(change.renewal_price.total, sub.currency))]
     if change.invoice is not None and change.amount_due:
-        details.append(dated("Due now: {due}.", due=Amount(change.amount_due, sub.currency)))
+        details.append(dated(N_("Due now: %(due)s."),
+                             due=Amount(change.amount_due, sub.currency)))
     confirm(ctx, sub, event="subscription_changed",
             subject=_("%(number)s: %(summary)s", number=sub.number, summary=change.summary),
             message=message, details=details, org_title=f"{sub.number}: {change.summary}",
@@ -394,7 +408,8 @@ def apply_paid_change(session: Session, *, payment: Payment, at: Moment) -> None
         payment.intent = {**payment.intent, "invoice_ids": [invoice.id]}
         ledger.allocate(session, payment=payment, invoices=[invoice], on=at.today,
                         now=at.now)
-    send_confirmation(session, sub, change, at=at, message=f"{change.summary}: done.")
+    send_confirmation(session, sub, change, at=at,
+                      message=dated(N_("%(summary)s: done."), summary=change.summary))
 
 
 def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
@@ -406,7 +421,7 @@ def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
     state_machine.transition(session, sub, "change_now", "live", now=at.now)
     credited = sub.held_invoice_id
     if not apply_change(session, sub, change.payload, this_term=change.prorated, now=at.now):
-        raise DomainError("This coupon has been used up.")
+        raise DomainError(_("This coupon has been used up."))
     session.flush()
     invoice = None
     if not change.prorated:
@@ -423,7 +438,7 @@ def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
         ledger.create_credit_note(session, customer_id=sub.customer_id, currency=sub.currency,
                                   total=change.credit_total, subscription_id=sub.id,
                                   invoice_id=credited, apply_first=invoice,
-                                  reason=f"Unused time on {sub.number} ({change.summary.lower()})",
+                                  reason=f"Unused time on {sub.number} ({str(change.summary).lower()})",
                                   issue_date=at.today, now=at.now)
     return invoice
 

@@ -42,8 +42,9 @@ from webapp.services.billing.gateway import (
     PaymentGateway,
 )
 from webapp.services.core import bulk, events, numbering
-from webapp.services.core.dates import today_in
+from webapp.services.core.dates import say, today_in
 from webapp.services.core.errors import DomainError
+from webapp.services.core.i18n import N_, _
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 LEASE = timedelta(seconds=60)
@@ -55,15 +56,17 @@ RESOLVE_AFTER = timedelta(minutes=2)
 # On a customer's next attempt, an earlier pending one younger than this is left to the request
 # that made it (it commits the row, then charges it a moment later).
 NEXT_ATTEMPT_GRACE = timedelta(seconds=15)
-NO_ANSWER = "The payment processor did not answer."
-NO_RECORD = "The payment processor has no record of this payment."
+# Stored as the payment's failure reason in English (a msgid), translated where it is shown
+# (`Outcome.message`, `translated_reason`).
+NO_ANSWER = N_("The payment processor did not answer.")
+NO_RECORD = N_("The payment processor has no record of this payment.")
 
 
 class ChargeInProgress(DomainError):
     """Another payment for these invoices is being charged right now."""
 
     def __init__(self, payment_id: int) -> None:
-        super().__init__("A payment for this invoice is already in progress.")
+        super().__init__(_("A payment for this invoice is already in progress."))
         self.payment_id = payment_id
 
 
@@ -112,8 +115,8 @@ def _hold_invoices(session: Session, payment: Payment, invoice_ids: list[int]) -
             Invoice.id.in_(invoice_ids), Invoice.pending_payment_id.is_not(None),
             Invoice.pending_payment_id != payment.id)).first()
         if other is None:
-            raise InvoicesSettled("These invoices are already paid: another payment settled "
-                                  "them a moment ago. Nothing more was charged.")
+            raise InvoicesSettled(_("These invoices are already paid: another payment settled "
+                                    "them a moment ago. Nothing more was charged."))
         raise ChargeInProgress(other)
 
 
@@ -176,8 +179,19 @@ def set_reference(session: Session, *, payment_id: int, reference: str) -> None:
 class Outcome:
     payment: Payment
     succeeded: bool
-    message: str | None
+    reason: str | None  # why it failed, as stored (English)
     newly_settled: bool  # False when another runner recorded it first
+
+    @property
+    def message(self) -> str | None:
+        """Why it failed, in the reader's language (a lazy text)."""
+        return translated_reason(self.reason)
+
+
+def translated_reason(reason: str | None) -> str | None:
+    """A stored failure reason as the reader reads it: the portal's own reasons are msgids
+    (N_), translated when shown; a processor's own text is shown as it is."""
+    return _(reason) if reason else reason
 
 
 def record(session: Session, *, payment_id: int, result: ChargeResult,
@@ -262,7 +276,7 @@ def run(open_session: SessionScope, gateway: PaymentGateway, *, payment_id: int,
         return None
     refusal = gateway.refusal(request.amount, request.currency)
     if refusal:  # never sent to fail: the payment ends here, its invoices stay open
-        reason = refusal if isinstance(refusal, str) else refusal.format()
+        reason = say(refusal)  # stored: written now
         with open_session() as session:
             return record(session, payment_id=payment_id, now=now,
                           result=ChargeResult(False, "", "amount_refused", reason))

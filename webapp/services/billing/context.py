@@ -24,6 +24,7 @@ from webapp.services.core import (
 )
 from webapp.services.core.dates import Dated, Moment, format_day
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.money import format_money
 
 # Admin-list events (notifications.EMAILED_EVENTS decides which are also emailed).
@@ -61,8 +62,10 @@ class Context:
 
     def say(self, message: Dated | str) -> str:
         """A message as the organization's notifications store it (its own locale); the
-        customer's mail keeps the message itself (`confirm`)."""
-        return dates.say(message, self.org.locale)
+        customer's mail keeps the message itself (`confirm`): in the organization's language
+        too, whoever's request writes it."""
+        with i18n.use_locale(self.org.locale):
+            return dates.say(message, self.org.locale)
 
 
 def context(session: Session, now: datetime) -> Context:
@@ -111,5 +114,5 @@ def owned_subscription(session: Session, customer_id: int, subscription_id: int)
     """The customer's subscription, or NotFound (missing and not-yours answer alike)."""
     sub = session.get(Subscription, subscription_id)
     if sub is None or sub.customer_id != customer_id:
-        raise NotFound("No such subscription.")
+        raise NotFound(_("No such subscription."))
     return sub

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from webapp.models import CreditApplication, CreditNote, Customer, Invoice
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page, read
 
 
@@ -33,8 +34,11 @@ class CreditRow:
     @classmethod
     def of_values(cls, id: int, number: str, issue_date: date, reason: str, currency: str,
                   total: int, balance: int, status: str) -> CreditRow:
-        label = {"open": "Open", "closed": "Used", "void": "Void"}[status]
+        label = STATUS_LABELS[status]
         return cls(id, number, issue_date, reason, currency, total, balance, label)
+
+
+STATUS_LABELS = {"open": _("Open"), "closed": _("Used"), "void": _("Void")}
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class CreditDetail:
 def credit_detail(session: Session, *, customer_id: int, credit_note_id: int) -> CreditDetail:
     note = session.get(CreditNote, credit_note_id)
     if note is None or note.customer_id != customer_id:
-        raise NotFound("No such credit note.")
+        raise NotFound(_("No such credit note."))
     origin = session.get(Invoice, note.invoice_id) if note.invoice_id else None
     uses = session.exec(select(CreditApplication, Invoice.number)
                         .join(Invoice, Invoice.id == CreditApplication.invoice_id)

@@ -19,6 +19,7 @@ from webapp.models import FixLink, Invoice, Payment
 from webapp.services.billing.gateway import NEEDS_AUTHENTICATION
 from webapp.services.core import outbox
 from webapp.services.core.errors import DomainError, NotFound
+from webapp.services.core.i18n import _
 
 VALID_FOR = timedelta(days=14)
 
@@ -28,9 +29,10 @@ class LinkRefused(DomainError):
 
     status = 410
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    @property
+    def reason(self) -> str:
+        """The message as text, in the active language (a page, or JSON for Stripe.js)."""
+        return str(self.message)
 
 
 def _hash(token: str) -> str:
@@ -63,17 +65,17 @@ def resolve(session: Session, *, token: str, now: datetime) -> FixLink:
     link = session.exec(select(FixLink).where(FixLink.token_hash == _hash(token))).first() \
         if 20 <= len(token) <= 100 else None
     if link is None:
-        raise LinkRefused("This link is not valid. Check that you copied all of it, or log in "
-                          "to the portal to pay.")
+        raise LinkRefused(_("This link is not valid. Check that you copied all of it, or log "
+                            "in to the portal to pay."))
     if link.used_at is not None:
-        raise LinkRefused("This link has already been used. Log in to the portal to see your "
-                          "invoices and payments.")
+        raise LinkRefused(_("This link has already been used. Log in to the portal to see "
+                            "your invoices and payments."))
     if link.expires_at < now:
-        raise LinkRefused("This link has expired. Log in to the portal to pay, or use the "
-                          "link in a newer email.")
+        raise LinkRefused(_("This link has expired. Log in to the portal to pay, or use the "
+                            "link in a newer email."))
     invoice = session.get(Invoice, link.invoice_id)
     if invoice is None or invoice.status != "open":
-        raise LinkRefused("This invoice is already paid; there is nothing left to do here.")
+        raise LinkRefused(_("This invoice is already paid; there is nothing left to do here."))
     return link
 
 
@@ -82,7 +84,7 @@ def payment_for(session: Session, *, token: str, payment_id: int) -> Payment:
     link = session.exec(select(FixLink).where(FixLink.token_hash == _hash(token))).first()
     payment = session.get(Payment, payment_id)
     if link is None or payment is None or payment.intent.get("fix_link_id") != link.id:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     return payment
 
 

@@ -31,6 +31,7 @@ from sqlmodel import Session, func, select
 from webapp.models.gateway import TestGatewayCharge
 from webapp.services.core import bulk
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class AwaitingCustomer(Exception):
 
 # Why an engine charge (off-session) failed when the customer's bank asked for 3-D Secure: the
 # dunning email's fix link lets the customer complete it (fix_links.needs_authentication).
-NEEDS_AUTHENTICATION = "Your bank asks you to confirm this payment."
+NEEDS_AUTHENTICATION = N_("Your bank asks you to confirm this payment.")
 
 # What a gateway knows of one charge attempt (`PaymentGateway.lookup`).
 SUCCEEDED, FAILED, IN_PROGRESS, UNKNOWN = "succeeded", "failed", "in_progress", "unknown"
@@ -181,10 +182,11 @@ TEST_CARDS: dict[str, tuple[str, str]] = {
     "4000000000000119": ("Visa", "network_error"),
 }
 
+# Stored in English as the payment's failure reason (msgids), translated where shown.
 DECLINE_MESSAGES = {
-    "card_declined": "Your card was declined.",
-    "insufficient_funds": "Your card has insufficient funds.",
-    "expired_card": "Your card has expired.",
+    "card_declined": N_("Your card was declined."),
+    "insufficient_funds": N_("Your card has insufficient funds."),
+    "expired_card": N_("Your card has expired."),
 }
 
 
@@ -214,14 +216,15 @@ def validate_card(card: CardDetails, *, today: date) -> str:
     """The digits of a valid card, or InvalidInput naming the field that is wrong."""
     number = "".join(ch for ch in card.number if not ch.isspace() and ch != "-")
     if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_ok(number):
-        raise InvalidInput("Enter a valid card number.", field="card_number")
+        raise InvalidInput(_("Enter a valid card number."), field="card_number")
     if not 1 <= card.exp_month <= 12:
-        raise InvalidInput("Enter the expiry month (1–12).", field="exp_month")
+        raise InvalidInput(_("Enter the expiry month (1–12)."), field="exp_month")
     if (card.exp_year, card.exp_month) < (today.year, today.month) or card.exp_year > today.year + 20:
-        raise InvalidInput("This card has expired or the year is not valid.", field="exp_year")
+        raise InvalidInput(_("This card has expired or the year is not valid."), field="exp_year")
     cvc_length = 4 if brand_of(number) == "American Express" else 3
     if not card.cvc.isdigit() or len(card.cvc) != cvc_length:
-        raise InvalidInput(f"Enter the {cvc_length}-digit security code.", field="cvc")
+        raise InvalidInput(_("Enter the %(digits)d-digit security code.", digits=cvc_length),
+                           field="cvc")
     return number
 
 
@@ -242,7 +245,7 @@ class TestGateway:
         return None
 
     def check_connection(self) -> str:
-        return "The built-in test gateway is in use: there is nothing to connect to."
+        return _("The built-in test gateway is in use: there is nothing to connect to.")
 
     def tokenize(self, card: CardDetails, *, now: datetime) -> CardToken:
         number = validate_card(card, today=now.date())
@@ -281,7 +284,7 @@ class TestGateway:
             found = {row.idempotency_key: _result(row) for row in conn.execute(
                 select(table).where(bulk.among(conn, table.c.idempotency_key, keys)))
             } if keys else {}
-        invalid = ChargeResult(False, "", "invalid_token", "This card is no longer valid.")
+        invalid = ChargeResult(False, "", "invalid_token", N_("This card is no longer valid."))
         return {key: found.get(key, invalid) for key in keys}
 
     def lookup(self, *, idempotency_key: str, reference: str | None,

@@ -25,6 +25,7 @@ from webapp.services.billing import tax
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core.dates import Moment, interval_label
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -49,8 +50,8 @@ SORTS = {
 def _order(columns, sort: str) -> list:
     return [columns[name].desc() if descending else columns[name].asc()
             for name, descending in SORTS[sort]]
-STATUS_LABELS = {"paid": "Paid", "open": "Unpaid", "overdue": "Overdue",
-                 "partially_paid": "Partially Paid", "void": "Void"}
+STATUS_LABELS = {"paid": _("Paid"), "open": _("Unpaid"), "overdue": _("Overdue"),
+                 "partially_paid": _("Partially Paid"), "void": _("Void")}
 
 
 def derived_status(invoice: Invoice, today: date) -> str:
@@ -261,7 +262,7 @@ def owned_invoice(session: Session, customer_id: int, invoice_id: int) -> Invoic
     """The customer's invoice, or NotFound (missing and not-yours answer alike)."""
     invoice = session.get(Invoice, invoice_id)
     if invoice is None or invoice.customer_id != customer_id:
-        raise NotFound("No such invoice.")
+        raise NotFound(_("No such invoice."))
     return invoice
 
 
@@ -298,7 +299,7 @@ def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
     NotFound (missing and not-yours answer alike)."""
     found = read(session, _INVOICE, {"invoice_id": invoice_id, "customer_id": customer_id}).first()
     if found is None:
-        raise NotFound("No such invoice.")
+        raise NotFound(_("No such invoice."))
     invoice = split(found, _INVOICES)[0]
     subscription_number = found.subscription_number
     ids = {"invoice_id": invoice.id}

@@ -26,8 +26,8 @@ from webapp.services.billing.context import (
 )
 from webapp.services.billing.pricing import Line, Priced
 from webapp.services.core import notifications, state_machine
-from webapp.services.core.dates import dated, escaped
-from webapp.services.core.i18n import _
+from webapp.services.core.dates import dated
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import Amount
 
 ACTIVATE, REACTIVATE = "activate", "reactivate"
@@ -81,25 +81,29 @@ def confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, 
                  paid_with: str | None) -> None:
     # Values, not text: the customer's mail writes them in their locale, the organization's
     # notification in its own.
-    invoice_for = f"Invoice {escaped(invoice.number)} for {{amount}}"
     amount = Amount(invoice.total, invoice.currency)
     if paid_with:
-        paid = dated(f"{invoice_for} was paid with {escaped(paid_with)}.", amount=amount)
+        paid = dated(N_("Invoice %(number)s for %(amount)s was paid with %(method)s."),
+                     number=invoice.number, amount=amount, method=paid_with)
     elif invoice.status == "paid":
-        paid = dated(f"{invoice_for} was paid with your unused credit.", amount=amount)
+        paid = dated(N_("Invoice %(number)s for %(amount)s was paid with your unused credit."),
+                     number=invoice.number, amount=amount)
     else:
-        paid = dated(f"{invoice_for} is due on {{due}}.", amount=amount, due=invoice.due_date)
-    term = dated("The term runs from {start} to {end}.", start=invoice.period_start,
+        paid = dated(N_("Invoice %(number)s for %(amount)s is due on %(due)s."),
+                     number=invoice.number, amount=amount, due=invoice.due_date)
+    term = dated(N_("The term runs from %(start)s to %(end)s."), start=invoice.period_start,
                  end=invoice.period_end)
     if event == ACTIVATE:
         confirm(ctx, sub, event=ACTIVATED, subject=_("%(number)s is now live", number=sub.number),
-                message=f"Your trial of {sub.number} has ended and the subscription is now live.",
+                message=dated(N_("Your trial of %(number)s has ended and the subscription is now "
+                                 "live."), number=sub.number),
                 details=[term, paid], org_title=f"{sub.number} activated from its trial",
                 org_body=f"ended the trial early. {ctx.say(paid)}")
     else:
         confirm(ctx, sub, event=REACTIVATED,
                 subject=_("%(number)s is live again", number=sub.number),
-                message=f"{sub.number} has been reactivated.", details=[term, paid],
+                message=dated(N_("%(number)s has been reactivated."), number=sub.number),
+                details=[term, paid],
                 org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {ctx.say(paid)}")
 
 

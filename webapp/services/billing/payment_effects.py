@@ -153,7 +153,8 @@ def _failed(session, org, payment, sub, at: Moment) -> None:
         return
     customer = session.get(Customer, payment.customer_id)
     prefs = preferences.load(session)
-    reason = payment.failure_reason or "The payment could not be completed."
+    # English as stored (msgids), translated where a reader sees them.
+    reason = payment.failure_reason or N_("The payment could not be completed.")
     if payment.purpose == "trial_end" and sub.status == "trial":
         for invoice in session.exec(select(Invoice).where(Invoice.id.in_(payment.intent.get("invoice_ids", [])))):
             invoice.status, invoice.voided_on = "void", at.today
@@ -207,7 +208,7 @@ def retry_without_card(session: Session, *, sub: Subscription, invoice_ids: list
     still runs to its final action; the email's link lets the customer add a card and pay."""
     org = session.get(Organization, 1)
     _retry_failed(session, org, preferences.load(session), session.get(Customer, sub.customer_id),
-                  sub, invoice_ids, "There is no card on file to charge.", now)
+                  sub, invoice_ids, N_("There is no card on file to charge."), now)
 
 
 def _invoice_ids(payment: Payment) -> list[int]:

@@ -36,6 +36,7 @@ from webapp.services.billing.gateway import (
 )
 from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import Amount
 
 API_BASE = "https://api.stripe.com"
@@ -63,17 +64,18 @@ MINIMUM_CHARGE = {
     "MXN": 1000, "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300,
     "SGD": 50, "THB": 1000,
 }
-# Stripe's card error codes, as the customer reads them (the same words as the test gateway's).
+# Stripe's card error codes, as the customer reads them (the same words as the test gateway's;
+# stored in English as the payment's failure reason, translated where they are shown).
 CARD_MESSAGES = {
-    "card_declined": "Your card was declined.",
-    "generic_decline": "Your card was declined.",
-    "insufficient_funds": "Your card has insufficient funds.",
-    "expired_card": "Your card has expired.",
-    "incorrect_cvc": "Your card's security code is incorrect.",
-    "incorrect_number": "Your card number is incorrect.",
-    "processing_error": "An error occurred while processing your card. Try again in a moment.",
+    "card_declined": N_("Your card was declined."),
+    "generic_decline": N_("Your card was declined."),
+    "insufficient_funds": N_("Your card has insufficient funds."),
+    "expired_card": N_("Your card has expired."),
+    "incorrect_cvc": N_("Your card's security code is incorrect."),
+    "incorrect_number": N_("Your card number is incorrect."),
+    "processing_error": N_("An error occurred while processing your card. Try again in a moment."),
     "authentication_required": NEEDS_AUTHENTICATION,
-    "payment_intent_authentication_failure": "Your bank could not confirm this payment.",
+    "payment_intent_authentication_failure": N_("Your bank could not confirm this payment."),
 }
 
 
@@ -102,17 +104,18 @@ def to_stripe_amount(minor: int, currency: str) -> int:
     would refuse (three-decimal amounts must end in 0; below Stripe's minimum charge)."""
     code = currency.upper()
     if minor <= 0:
-        raise InvalidInput("A card payment must be above zero.", field="amount")
+        raise InvalidInput(_("A card payment must be above zero."), field="amount")
     if code in THREE_DECIMAL and minor % 10:
-        raise InvalidInput(f"Card payments in {code} must be a whole number of hundredths "
-                           f"(Stripe needs the last digit to be 0).", field="amount")
+        raise InvalidInput(_("Card payments in %(currency)s must be a whole number of "
+                             "hundredths (Stripe needs the last digit to be 0).", currency=code),
+                           field="amount")
     amount = stripe_units(minor, code)
     minimum = MINIMUM_CHARGE.get(code)
     if minimum is not None and amount < minimum:
         lowest = minimum // 100 if code in TWO_DECIMAL_FROM_ZERO else minimum
         raise InvalidInput(dated(
-            "Card payments must be at least {minimum} (the payment processor's minimum); "
-            "nothing was charged and the invoice stays open.", minimum=Amount(lowest, code)),
+            N_("Card payments must be at least %(minimum)s (the payment processor's minimum); "
+               "nothing was charged and the invoice stays open."), minimum=Amount(lowest, code)),
             field="amount")
     return amount
 
@@ -163,8 +166,8 @@ def csp_sources(settings: StripeSettings) -> dict[str, tuple[str, ...]]:
             "connect-src": (origin(settings.api_base),)}
 
 
-UNUSABLE_CARD = ("This card was saved before payments moved to Stripe and cannot be charged. "
-                 "Add the card again.")
+UNUSABLE_CARD = N_("This card was saved before payments moved to Stripe and cannot be charged. "
+                   "Add the card again.")
 
 
 def is_stripe_card(token: str) -> bool:
@@ -176,7 +179,7 @@ def _message(error: dict | None) -> tuple[str, str]:
     error = error or {}
     code = error.get("decline_code") or error.get("code") or "card_declined"
     return code, CARD_MESSAGES.get(code) or CARD_MESSAGES.get(error.get("code") or "") \
-        or "Your card was declined."
+        or N_("Your card was declined.")
 
 
 def attempt_of(intent) -> Attempt:
@@ -193,7 +196,8 @@ def attempt_of(intent) -> Attempt:
         return Attempt(UNKNOWN)  # never confirmed: nothing was charged
     if status == "canceled":
         return Attempt(FAILED, ChargeResult(False, reference, "canceled",
-                                            "The payment was cancelled; nothing was charged."))
+                                            N_("The payment was cancelled; nothing was "
+                                               "charged.")))
     code, message = _message(intent.get("last_payment_error"))  # requires_payment_method
     return Attempt(FAILED, ChargeResult(False, reference, code, message))
 
@@ -235,14 +239,14 @@ class StripeGateway:
     def finish_setup(self, setup_intent_id: str, customer_reference: str) -> CardToken:
         """The card a succeeded SetupIntent of this customer collected; InvalidInput otherwise."""
         if not re.fullmatch(r"seti_[A-Za-z0-9]+", setup_intent_id or ""):
-            raise InvalidInput("The card could not be read; add it again.", field="card")
+            raise InvalidInput(_("The card could not be read; add it again."), field="card")
         try:
             intent = self._call(self.client.v1.setup_intents.retrieve, setup_intent_id)
         except stripe.InvalidRequestError as exc:
-            raise InvalidInput("The card could not be read; add it again.", field="card") from exc
+            raise InvalidInput(_("The card could not be read; add it again."), field="card") from exc
         if intent.customer != customer_reference or intent.status != "succeeded" \
                 or not intent.payment_method:
-            raise InvalidInput("The card was not confirmed; add it again.", field="card")
+            raise InvalidInput(_("The card was not confirmed; add it again."), field="card")
         method = self._call(self.client.v1.payment_methods.retrieve, intent.payment_method)
         if method.customer is None:  # localstripe does not attach it (module docstring)
             method = self._call(self.client.v1.payment_methods.attach, method.id,
@@ -253,7 +257,7 @@ class StripeGateway:
                          int(card.exp_month), int(card.exp_year))
 
     def tokenize(self, card: CardDetails, *, now: datetime) -> CardToken:
-        raise InvalidInput("Card numbers are entered in Stripe's card field, never here.",
+        raise InvalidInput(_("Card numbers are entered in Stripe's card field, never here."),
                            field="card_number")
 
     # -- charging ------------------------------------------------------------------------
@@ -404,8 +408,8 @@ class StripeGateway:
             refund = self._call(self.client.v1.refunds.create, params=params,
                                 options={"idempotency_key": idempotency_key})
         except stripe.InvalidRequestError as exc:
-            raise InvalidInput(f"Stripe refused the refund: {exc.user_message or exc}",
-                               field="amount") from exc
+            raise InvalidInput(_("Stripe refused the refund: %(reason)s",
+                                 reason=exc.user_message or str(exc)), field="amount") from exc
         return refund.id
 
     def refunds_of(self, reference: str, currency: str) -> list[tuple[str, int]]:
@@ -420,13 +424,15 @@ class StripeGateway:
         try:
             balance = self._call(self.client.v1.balance.retrieve)
         except stripe.AuthenticationError:
-            return "Stripe refused the secret key (authentication failed)."
+            return _("Stripe refused the secret key (authentication failed).")
         except GatewayNetworkError as exc:
-            return f"Stripe did not answer: {exc}"
+            return _("Stripe did not answer: %(reason)s", reason=str(exc))
         except stripe.StripeError as exc:
-            return f"Stripe answered with an error: {exc.user_message or exc}"
-        live = "live" if balance.to_dict().get("livemode") else "test"
-        return f"Connected to Stripe ({live} mode) at {self.settings.api_base}."
+            return _("Stripe answered with an error: %(reason)s",
+                     reason=exc.user_message or str(exc))
+        if balance.to_dict().get("livemode"):
+            return _("Connected to Stripe (live mode) at %(url)s.", url=self.settings.api_base)
+        return _("Connected to Stripe (test mode) at %(url)s.", url=self.settings.api_base)
 
     def _call(self, method, *args, **kwargs):
         try:

@@ -25,10 +25,12 @@ from sqlmodel import Session, select
 
 from webapp.models import Customer, TaxRate
 from webapp.services.core import organization
+from webapp.services.core.i18n import N_
 from webapp.services.core.money import half_up_div, percent_of
 from webapp.services.core.places import EU_COUNTRIES, clean_vat_number
 
-REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient"
+# Stored on the invoice in English (a msgid: its documents translate it where shown).
+REVERSE_CHARGE_NOTE = N_("Reverse charge: VAT to be accounted for by the recipient")
 _RATES = "tax_rates"  # session.info key: the rate table, read once per session
 CUSTOMER_FACTS = "tax_customer_facts"  # session.info key: the signed-in customer's, as read
 

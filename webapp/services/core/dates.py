@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from webapp.services.core import i18n
+from webapp.services.core.i18n import ngettext
 from webapp.services.core.money import Amount, format_money
 
 DEFAULT_LOCALE = "en_US"
@@ -57,67 +60,146 @@ def _format_day(value: date, fmt: str, locale: str) -> str:
     return format_date(value, format=fmt, locale=locale)
 
 
+# What a Dated message fills in: a day, an amount, a text (a number, a name) as it is, or
+# another Dated message (a change's summary), written in the same language and locale.
+Value = "date | Amount | str | int | Dated"
+
+
 @dataclass(frozen=True)
 class Dated:
-    """A message naming dates (and amounts), formatted where it is shown: `text` with
-    `{name}` fields for the `dates` (a date, or a money `Amount`). Services return it; the web
-    layer (a flash) fills it in the request's locale, and a mail keeps it as JSON (`as_json`)
-    that the sender fills in the locale of its reader (mail's `say` filter)."""
+    """A message naming dates (and amounts), written where it is shown, in the reader's
+    language and locale. `text` is a msgid with `%(name)s` fields for its `values` (a date, a
+    money `Amount`, a text such as a subscription's number, shown as it is, or another Dated
+    message). `format`
+    translates the text first (in the active language: the request's, or a worker's
+    `i18n.use_locale`), then fills in the dates and amounts formatted for `locale`.
+
+    Services return it; the web layer (a flash) writes it in the request's locale, and a mail
+    keeps it as JSON (`as_json`) that the sender writes in its reader's locale (mail's `say`
+    filter). Sentences added with `+` follow it, each translated on its own; a str added is
+    shown as it is (`plain`). `str()` writes it in the active language, its dates in the
+    portal's default locale (`say` writes them in the reader's)."""
 
     text: str
-    dates: tuple[tuple[str, date | Amount], ...] = ()
+    values: tuple[tuple[str, Value], ...] = ()
+    more: tuple[Dated, ...] = ()
+    translated: bool = True  # False: `text` is shown as it is (no msgid, no fields)
 
     def format(self, locale: str | None = None) -> str:
-        return self.text.format_map({name: _shown(value, locale) for name, value in self.dates})
+        return "".join(part._written(locale) for part in self._parts())
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def _parts(self) -> tuple[Dated, ...]:
+        return (replace(self, more=()), *self.more)
+
+    def _written(self, locale: str | None) -> str:
+        text = self.text
+        if self.translated and text:
+            text = i18n.current_translations().ugettext(text)
+        if not self.values:
+            return text
+        return text % {name: _shown(value, locale) for name, value in self.values}
 
     def __add__(self, more: str | Dated) -> Dated:
         if isinstance(more, Dated):
-            return Dated(self.text + more.text, self.dates + more.dates)
-        return Dated(self.text + escaped(more), self.dates)
+            return replace(self, more=self.more + more._parts())
+        return replace(self, more=(*self.more, plain(more))) if more else self
 
     def as_json(self) -> dict:
-        """For a mail's JSON context: the text and its values (ISO dates, [minor, currency])."""
-        return {"text": self.text, "values": {
-            name: [value.minor, value.currency] if isinstance(value, Amount)
-            else value.isoformat() for name, value in self.dates}}
+        """For a mail's JSON context: the msgid and its values (ISO dates, [minor, currency],
+        {"text": ...}), and the sentences that follow."""
+        data: dict = {"msgid": self.text, "values": {
+            name: _value_json(value) for name, value in self.values}} if self.translated \
+            else {"verbatim": self.text}
+        if self.more:
+            data["more"] = [part.as_json() for part in self.more]
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Dated:
-        return cls(data["text"], tuple(
+        more = tuple(cls.from_json(part) for part in data.get("more", ()))
+        if "verbatim" in data:
+            return cls(data["verbatim"], more=more, translated=False)
+        if "msgid" in data:
+            return cls(data["msgid"], tuple(
+                (name, _value_from_json(value)) for name, value in data["values"].items()),
+                more)
+        # A row written before the messages were translated: English with "{name}" fields.
+        values = tuple(
             (name, Amount(*value) if isinstance(value, list) else date.fromisoformat(value))
-            for name, value in data["values"].items()))
+            for name, value in data["values"].items())
+        text = _LEGACY_FIELD.sub(lambda m: _legacy_field(m, bool(values)), data["text"])
+        return cls(text, values, more, translated=False)
 
 
-def _shown(value: date | Amount, locale: str | None) -> str:
+_LEGACY_FIELD = re.compile(r"\{\{|\}\}|\{(\w+)\}|%")
+
+
+def _legacy_field(match: re.Match, filled: bool) -> str:
+    """A legacy "{name}" field as "%(name)s" (its "%" doubled when the text is filled in)."""
+    if match.group(1):
+        return f"%({match.group(1)})s"
+    return {"{{": "{", "}}": "}", "%": "%%" if filled else "%"}[match.group(0)]
+
+
+def _value_json(value: Value) -> str | int | list | dict:
+    if isinstance(value, Dated):
+        return {"dated": value.as_json()}
+    if isinstance(value, Amount):
+        return [value.minor, value.currency]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int):
+        return value
+    return {"text": str(value)}
+
+
+def _value_from_json(value: str | int | list | dict) -> Value:
+    if isinstance(value, list):
+        return Amount(*value)
+    if isinstance(value, dict):
+        return Dated.from_json(value["dated"]) if "dated" in value else value["text"]
+    if isinstance(value, int):
+        return value
+    return date.fromisoformat(value)
+
+
+def _shown(value: Value, locale: str | None) -> str | int:
+    if isinstance(value, Dated):
+        return value.format(locale)
     if isinstance(value, Amount):
         return format_money(value.minor, value.currency, locale or DEFAULT_LOCALE)
-    return format_day(value, locale)
+    if isinstance(value, date):
+        return format_day(value, locale)
+    return value
 
 
-def dated(text: str, **values: date | Amount) -> Dated:
-    """Dated("{number} pauses on {on}.") with the names of its dates (or amounts):
-    dated(text, on=day), dated("{total} is due.", total=Amount(1000, "USD"))."""
+def dated(text: str, **values: Value) -> Dated:
+    """A message naming dates (or amounts, or texts shown as they are), its `text` a msgid
+    the extraction finds: dated(N_("%(number)s pauses on %(on)s."), number=sub.number,
+    on=day), dated(N_("%(total)s is due."), total=Amount(1000, "USD"))."""
     return Dated(text, tuple(values.items()))
 
 
-def escaped(text: str) -> str:
-    """Text put into a Dated message as it is (a name with braces stays a name)."""
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 def plain(text: str) -> Dated:
-    """A message without dates, as a Dated (its braces kept as they are)."""
-    return Dated(escaped(text))
+    """A text shown as it is, as a Dated (not translated: a name, or text already written)."""
+    return Dated(text, translated=False)
 
 
 def say(message: Dated | str | None, locale: str | None = None) -> str | None:
-    """A message as text: a Dated one formatted in `locale`, a str as it is."""
-    return message.format(locale) if isinstance(message, Dated) else message
+    """A message as text: a Dated one formatted in `locale`, a lazy one (`i18n._`) translated
+    now, a str as it is."""
+    if message is None:
+        return None
+    return message.format(locale) if isinstance(message, Dated) else str(message)
 
 
 def as_json(message: Dated | str) -> dict | str:
-    """A message for a mail's JSON context, formatted when the mail is rendered."""
-    return message.as_json() if isinstance(message, Dated) else message
+    """A message for a mail's JSON context, formatted when the mail is rendered (a lazy text
+    is written now, in the active language)."""
+    return message.as_json() if isinstance(message, Dated) else str(message)
 
 
 def add_months(start: date, months: int, anchor_day: int | None = None) -> date:
@@ -149,12 +231,29 @@ def add_interval(start: date, unit: str, count: int = 1, anchor_day: int | None 
 
 
 def interval_label(unit: str, count: int = 1) -> str:
-    """How a plan's interval reads: "every week", "every 2 weeks", "every 3 months"."""
+    """How a plan's interval reads: "every week", "every 2 weeks", "every 3 months" (a lazy
+    text, in the reader's language where it is shown)."""
+    if unit == "day":
+        return ngettext("every day", "every %(num)d days", count)
+    if unit == "week":
+        return ngettext("every week", "every %(num)d weeks", count)
+    if unit == "month":
+        return ngettext("every month", "every %(num)d months", count)
+    if unit == "year":
+        return ngettext("every year", "every %(num)d years", count)
     return f"every {unit}" if count == 1 else f"every {count} {unit}s"
 
 
 def per_interval_label(unit: str, count: int = 1) -> str:
-    """The interval after an amount: "/ week", "/ 2 weeks"."""
+    """The interval after an amount: "/ week", "/ 2 weeks" (a lazy text)."""
+    if unit == "day":
+        return ngettext("day", "%(num)d days", count)
+    if unit == "week":
+        return ngettext("week", "%(num)d weeks", count)
+    if unit == "month":
+        return ngettext("month", "%(num)d months", count)
+    if unit == "year":
+        return ngettext("year", "%(num)d years", count)
     return unit if count == 1 else f"{count} {unit}s"
 
 

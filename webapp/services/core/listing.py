@@ -27,10 +27,17 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from webapp.services.core import text
+from webapp.services.core.i18n import N_, _
 
 T = TypeVar("T")
 
 PAGE_SIZE = 25
+
+# The filters' names the messages below say (the callers pass them in English; translated
+# where the message is written).
+FILTER_LABELS = (N_("customer"), N_("window"), N_("from"), N_("to"), N_("currency"),
+                 N_("status"), N_("plan"), N_("date"), N_("sort"), N_("aging"), N_("kind"),
+                 N_("method"), N_("event type"), N_("page"), N_("search"), N_("range"))
 
 
 @dataclass
@@ -45,7 +52,8 @@ class FilterReader:
         if not value:
             return None
         if value not in choices:
-            self.messages.append(f"Ignored the {label} filter: “{value}” is not one of the choices.")
+            self.messages.append(_("Ignored the %(label)s filter: “%(value)s” is not one of the "
+                                   "choices.", label=_(label), value=value))
             return None
         return value
 
@@ -56,10 +64,12 @@ class FilterReader:
         try:
             parsed = date.fromisoformat(value)
         except ValueError:
-            self.messages.append(f"Ignored the {label} date: “{value}” is not a date (YYYY-MM-DD).")
+            self.messages.append(_("Ignored the %(label)s date: “%(value)s” is not a date "
+                                   "(YYYY-MM-DD).", label=_(label), value=value))
             return None
         if not text.date_in_range(parsed):
-            self.messages.append(f"Ignored the {label} date: {text.DATE_RANGE_MESSAGE}")
+            self.messages.append(_("Ignored the %(label)s date: %(reason)s", label=_(label),
+                                   reason=text.DATE_RANGE_MESSAGE))
             return None
         return parsed
 
@@ -68,8 +78,8 @@ class FilterReader:
         if not value:
             return None
         if not value.isdigit() or not text.id_in_range(int(value)):
-            self.messages.append(f"Ignored the {label} filter: “{value[:40]}” is not a number "
-                                 f"the portal knows.")
+            self.messages.append(_("Ignored the %(label)s filter: “%(value)s” is not a number "
+                                   "the portal knows.", label=_(label), value=value[:40]))
             return None
         return int(value)
 
@@ -79,13 +89,14 @@ class FilterReader:
         try:
             return text.single_line(value)
         except text.TextRefused as refused:
-            self.messages.append(f"Ignored the {label}: {refused.message}")
+            self.messages.append(_("Ignored the %(label)s: %(reason)s", label=_(label),
+                                   reason=refused.message))
             return ""
 
     def page(self) -> int:
         value = (self.params.get("page") or "1").strip()
         if not value.isdigit() or int(value) < 1:
-            self.messages.append(f"Ignored the page number “{value}”.")
+            self.messages.append(_("Ignored the page number “%(value)s”.", value=value))
             return 1
         return min(int(value), 1_000_000)
 

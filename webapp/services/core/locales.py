@@ -12,6 +12,7 @@ from babel import Locale, UnknownLocaleError
 
 from webapp.services.core import languages
 from webapp.services.core.dates import DEFAULT_LOCALE
+from webapp.services.core.i18n import _
 
 # What the customer and the admin may choose, in the order the select offers them.
 SUPPORTED_LOCALES: tuple[str, ...] = (
@@ -43,7 +44,7 @@ def label(locale: str) -> str:
 
 def choices(org_locale: str | None) -> list[tuple[str, str]]:
     """(value, label) for a select: "Same as the organization" first, then the supported."""
-    same = f"Same as the organization ({org_locale or DEFAULT_LOCALE})"
+    same = _("Same as the organization (%(locale)s)", locale=org_locale or DEFAULT_LOCALE)
     return [(SAME_AS_ORGANIZATION, same), *((code, label(code)) for code in offered())]
 
 
@@ -58,7 +59,7 @@ def parse_choice(value: str | None) -> str | None:
     try:
         parsed = Locale.parse(value)
     except (UnknownLocaleError, ValueError, TypeError) as exc:
-        raise ValueError("Choose one of the languages and regions offered.") from exc
+        raise ValueError(_("Choose one of the languages and regions offered.")) from exc
     if str(parsed) not in SUPPORTED_LOCALES:
-        raise ValueError("Choose one of the languages and regions offered.")
+        raise ValueError(_("Choose one of the languages and regions offered."))
     return str(parsed)

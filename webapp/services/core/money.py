@@ -14,6 +14,8 @@ from functools import lru_cache
 from babel import Locale
 from babel.numbers import NumberPattern, format_currency, format_percent, parse_pattern
 
+from webapp.services.core.i18n import _, ngettext
+
 # ISO 4217 minor-unit exponents that are not 2.
 _EXPONENTS: dict[str, int] = {
     "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
@@ -85,14 +87,16 @@ def parse_money(text: str, currency: str) -> int:
     try:
         value = Decimal(cleaned)
     except ArithmeticError as exc:  # decimal.InvalidOperation
-        raise ValueError("Enter an amount such as 12.50.") from exc
+        raise ValueError(_("Enter an amount such as 12.50.")) from exc
     digits = exponent(currency)
     if value.is_finite() and value.copy_abs() > to_decimal(MAX_AMOUNT, currency):
-        raise ValueError(f"Enter an amount of at most "
-                         f"{to_decimal(MAX_AMOUNT, currency):,} {currency}.")
+        raise ValueError(_("Enter an amount of at most %(most)s %(currency)s.",
+                           most=f"{to_decimal(MAX_AMOUNT, currency):,}", currency=currency))
     scaled = value.scaleb(digits)
     if scaled != scaled.to_integral_value() or not value.is_finite():
-        raise ValueError(f"{currency} amounts have at most {digits} decimal places.")
+        raise ValueError(ngettext("%(currency)s amounts have at most %(num)d decimal place.",
+                                  "%(currency)s amounts have at most %(num)d decimal places.",
+                                  digits, currency=currency))
     return int(scaled)
 
 

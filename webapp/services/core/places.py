@@ -10,6 +10,8 @@ from functools import lru_cache
 from babel import Locale
 from stdnum.eu import vat as eu_vat
 
+from webapp.services.core.i18n import _
+
 EU_COUNTRIES = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
     "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})
@@ -28,7 +30,7 @@ def clean_country(value: str) -> str:
     """A country as typed ("de ") as its code ("DE"); ValueError when it is none."""
     code = (value or "").strip().upper()
     if code and code not in countries():
-        raise ValueError("Enter a two-letter country code such as DE or US (ISO 3166-1).")
+        raise ValueError(_("Enter a two-letter country code such as DE or US (ISO 3166-1)."))
     return code
 
 
@@ -43,5 +45,6 @@ def clean_vat_number(value: str, country: str) -> str:
     if country in EU_COUNTRIES and not number[:2].isalpha():
         number = prefix + number  # typed without its country's prefix
     if not eu_vat.is_valid(number) or (country in EU_COUNTRIES and not number.startswith(prefix)):
-        raise ValueError(f"This is not a valid VAT number for {country or 'an EU country'}.")
+        raise ValueError(_("This is not a valid VAT number for %(country)s.", country=country)
+                         if country else _("This is not a valid VAT number for an EU country."))
     return eu_vat.compact(number)

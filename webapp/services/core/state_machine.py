@@ -14,6 +14,7 @@ from sqlmodel import Session
 from webapp.models import Subscription
 from webapp.services.core import events
 from webapp.services.core.errors import IllegalTransition
+from webapp.services.core.i18n import N_, _
 
 ALL_LIVE_STATES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid")
 
@@ -50,25 +51,35 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "discard": {"creation_failed": frozenset({"cancelled"})},
 }
 
+# What a subscription "cannot ..." (an infinitive phrase, translated in the refusal below).
 EVENT_PHRASES = {
-    "start": "start", "activate": "be activated", "trial_converted": "end its trial",
-    "trial_charge_failed": "end its trial", "extend_trial": "have its trial extended",
-    "schedule_cancel": "be scheduled for cancellation",
-    "remove_cancel": "have a scheduled cancellation removed",
-    "term_end_cancel": "end its term", "cancel_now": "be cancelled", "renew": "renew",
-    "renewal_failed": "go into dunning", "retry_failed": "retry a payment",
-    "payment_succeeded": "return to live", "dunning_exhausted": "end dunning",
-    "overdue": "be stopped for an overdue invoice",
-    "pause": "be paused", "resume": "be resumed", "change_now": "be changed",
-    "change_at_term_end": "be changed at the end of the term",
-    "change_in_trial": "be changed during its trial", "reactivate": "be reactivated",
-    "cycles_complete": "expire", "creation_failed": "fail its creation",
-    "retry_creation": "be retried", "discard": "be discarded",
+    "start": N_("start"), "activate": N_("be activated"), "trial_converted": N_("end its trial"),
+    "trial_charge_failed": N_("end its trial"), "extend_trial": N_("have its trial extended"),
+    "schedule_cancel": N_("be scheduled for cancellation"),
+    "remove_cancel": N_("have a scheduled cancellation removed"),
+    "term_end_cancel": N_("end its term"), "cancel_now": N_("be cancelled"),
+    "renew": N_("renew"), "renewal_failed": N_("go into dunning"),
+    "retry_failed": N_("retry a payment"), "payment_succeeded": N_("return to live"),
+    "dunning_exhausted": N_("end dunning"), "overdue": N_("be stopped for an overdue invoice"),
+    "pause": N_("be paused"), "resume": N_("be resumed"), "change_now": N_("be changed"),
+    "change_at_term_end": N_("be changed at the end of the term"),
+    "change_in_trial": N_("be changed during its trial"), "reactivate": N_("be reactivated"),
+    "cycles_complete": N_("expire"), "creation_failed": N_("fail its creation"),
+    "retry_creation": N_("be retried"), "discard": N_("be discarded"),
 }
-STATE_NAMES = {"future": "future", "trial": "trial", "live": "live",
-               "non_renewing": "non-renewing", "paused": "paused", "dunning": "dunning",
-               "unpaid": "unpaid", "cancelled": "cancelled", "expired": "expired",
-               "creation_failed": "failed new"}
+# The refusal for each state, whole ("%(action)s" is one of EVENT_PHRASES).
+CANNOT = {
+    "future": N_("A future subscription cannot %(action)s."),
+    "trial": N_("A trial subscription cannot %(action)s."),
+    "live": N_("A live subscription cannot %(action)s."),
+    "non_renewing": N_("A non-renewing subscription cannot %(action)s."),
+    "paused": N_("A paused subscription cannot %(action)s."),
+    "dunning": N_("A dunning subscription cannot %(action)s."),
+    "unpaid": N_("An unpaid subscription cannot %(action)s."),
+    "cancelled": N_("A cancelled subscription cannot %(action)s."),
+    "expired": N_("An expired subscription cannot %(action)s."),
+    "creation_failed": N_("A failed new subscription cannot %(action)s."),
+}
 
 
 def allowed(status: str, event: str) -> bool:
@@ -81,8 +92,8 @@ def never_started(sub) -> bool:
     return sub.status == "cancelled" and sub.creation_error is not None
 
 
-NEVER_STARTED = "This subscription never started (its first payment failed), so it cannot be " \
-    "reactivated. Start a new subscription instead."
+NEVER_STARTED = _("This subscription never started (its first payment failed), so it cannot "
+                  "be reactivated. Start a new subscription instead.")
 
 
 def changeable(status: str) -> bool:
@@ -94,10 +105,11 @@ def check(status: str, event: str, to: str | None = None) -> None:
     """Raise IllegalTransition unless the table has (status, event[, to])."""
     targets = TRANSITIONS.get(event, {}).get(status)
     if targets is None or (to is not None and to not in targets):
-        article = "An" if STATE_NAMES.get(status, status)[0] in "aeiou" else "A"
-        raise IllegalTransition(
-            f"{article} {STATE_NAMES.get(status, status)} subscription cannot "
-            f"{EVENT_PHRASES.get(event, event)}.")
+        action = _(EVENT_PHRASES[event]) if event in EVENT_PHRASES else event
+        if status in CANNOT:
+            raise IllegalTransition(_(CANNOT[status], action=action))
+        article = "An" if status[:1] in tuple("aeiou") else "A"
+        raise IllegalTransition(f"{article} {status} subscription cannot {action}.")
 
 
 def transition(session: Session, sub: Subscription, event: str, to: str, *, now: datetime,
@@ -118,8 +130,8 @@ def transition(session: Session, sub: Subscription, event: str, to: str, *, now:
         .execution_options(synchronize_session="evaluate"))
     if result.rowcount != 1:
         session.refresh(sub)
-        raise IllegalTransition("This subscription was changed a moment ago. "
-                                "Reload the page to see where it stands.")
+        raise IllegalTransition(_("This subscription was changed a moment ago. "
+                                  "Reload the page to see where it stands."))
     webhook_type = events.transition_type(event, to)
     if webhook_type is not None:
         events.emit(session, webhook_type, events.public("subscription", sub), now=now,

@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from webapp.services.core.i18n import _
+
 MAX_ID = 2**31 - 1  # PostgreSQL `integer`; SQLite's own limit (2^63) is further out
 DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2099, 12, 31)
 MULTI_LINE_ALLOWED = frozenset("\t\n")
@@ -28,7 +30,7 @@ JOINERS = frozenset("\u200c\u200d")  # ZWNJ, ZWJ
 class TextRefused(ValueError):
     """The text holds a character the portal does not accept; the message says which."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str) -> None:  # a lazy text (`i18n._`)
         super().__init__(message)
         self.message = message
 
@@ -44,9 +46,12 @@ def normalise_newlines(value: str) -> str:
 def _refuse_controls(value: str, allowed: frozenset[str]) -> None:
     for char in value:
         if unicodedata.category(char) == "Cc" and char not in allowed:
-            what = "a line break" if char == "\n" else "a tab" if char == "\t" else \
-                f"a control character ({_code(char)})"
-            raise TextRefused(f"This field cannot contain {what}.")
+            if char == "\n":
+                raise TextRefused(_("This field cannot contain a line break."))
+            if char == "\t":
+                raise TextRefused(_("This field cannot contain a tab."))
+            raise TextRefused(_("This field cannot contain a control character (%(code)s).",
+                                code=_code(char)))
 
 
 def multi_line(value: str) -> str:
@@ -70,14 +75,14 @@ def single_line(value: str) -> str:
     _refuse_controls(value, frozenset())
     for index, char in enumerate(value):
         if char in BIDI_CONTROLS:
-            raise TextRefused(f"This field cannot contain an invisible text-direction "
-                              f"character ({_code(char)}).")
+            raise TextRefused(_("This field cannot contain an invisible text-direction "
+                                "character (%(code)s).", code=_code(char)))
         if char in JOINERS and not (0 < index < len(value) - 1 and _is_letter(value[index - 1])
                                     and _is_letter(value[index + 1])):
-            raise TextRefused(f"A zero-width joiner or non-joiner ({_code(char)}) is accepted "
-                              f"only between letters.")
+            raise TextRefused(_("A zero-width joiner or non-joiner (%(code)s) is accepted "
+                                "only between letters.", code=_code(char)))
     if value and not any(_visible(char) for char in value):
-        raise TextRefused("Enter at least one visible character.")
+        raise TextRefused(_("Enter at least one visible character."))
     return value
 
 
@@ -95,14 +100,15 @@ def date_in_range(value: date) -> bool:
     return DATE_MIN <= value <= DATE_MAX
 
 
-DATE_RANGE_MESSAGE = f"Enter a date between the years {DATE_MIN.year} and {DATE_MAX.year}."
+DATE_RANGE_MESSAGE = _("Enter a date between the years %(first)d and %(last)d.",
+                       first=DATE_MIN.year, last=DATE_MAX.year)
 
 
 # A tax number as written on invoices (VAT, EIN, ABN, GST, Steuernummer...): letters, digits
 # and the separators countries print, starting and ending with a letter or digit.
 _TAX_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ./-")
-TAX_ID_MESSAGE = ("Enter a tax ID of 4 to 30 letters and digits, such as GB123456789 or "
-                  "DE 123/456/78901.")
+TAX_ID_MESSAGE = _("Enter a tax ID of 4 to 30 letters and digits, such as GB123456789 or "
+                   "DE 123/456/78901.")
 
 
 def tax_id(value: str | None) -> str:

@@ -34,7 +34,7 @@ from webapp.models import (
 from webapp.services.billing import invoices
 from webapp.services.core import outbox, preferences
 from webapp.services.core.errors import InvalidInput, NotFound
-from webapp.services.core.i18n import N_, _
+from webapp.services.core.i18n import N_, _, ngettext
 from webapp.services.core.listing import read
 from webapp.services.engagement import estimates
 from webapp.services.payments import history
@@ -42,15 +42,15 @@ from webapp.services.payments import history
 MAX_RECIPIENTS = 10
 MAX_MESSAGE = 2000
 RATE_WINDOW = timedelta(hours=1)
-KIND_LABELS = {"invoice": "Invoice", "credit_note": "Credit note", "receipt": "Payment receipt",
-               "estimate": "Estimate"}
+KIND_LABELS = {"invoice": _("Invoice"), "credit_note": _("Credit note"),
+               "receipt": _("Payment receipt"), "estimate": _("Estimate")}
 # A forwarded document's mail subject, in its reader's language (outbox.enqueue).
 FORWARD_SUBJECTS = {"invoice": N_("Invoice %(number)s from %(org)s"),
                     "credit_note": N_("Credit note %(number)s from %(org)s"),
                     "receipt": N_("Payment receipt %(number)s from %(org)s"),
                     "estimate": N_("Estimate %(number)s from %(org)s")}
-STATUS_LABELS = {outbox.PENDING: "Queued", outbox.SENDING: "Sending", outbox.SENT: "Sent",
-                 outbox.FAILED: "Not delivered"}
+STATUS_LABELS = {outbox.PENDING: _("Queued"), outbox.SENDING: _("Sending"),
+                 outbox.SENT: _("Sent"), outbox.FAILED: _("Not delivered")}
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -78,7 +78,7 @@ def _document_number(session: Session, customer_id: int, kind: str, document_id:
     if kind == "credit_note":
         note = session.get(CreditNote, document_id)
         if note is None or note.customer_id != customer_id:
-            raise NotFound("No such credit note.")
+            raise NotFound(_("No such credit note."))
         return note.number
     if kind == "receipt":
         return history.owned_payment(session, customer_id, document_id).number
@@ -105,8 +105,8 @@ def parse_addresses(text: str) -> list[str]:
         try:
             addresses.append(validate_email(candidate, check_deliverability=False).normalized)
         except EmailNotValidError:
-            raise InvalidInput(f"“{candidate[:80]}” is not an email address.",
-                               field="addresses") from None
+            raise InvalidInput(_("“%(address)s” is not an email address.",
+                                 address=candidate[:80]), field="addresses") from None
     return addresses
 
 
@@ -158,22 +158,26 @@ def forward(session: Session, *, customer_id: int, user_id: int | None, kind: st
     by_id = {c.id: c for c in document.contacts}
     wanted = list(dict.fromkeys(contact_ids))
     if any(contact_id not in by_id for contact_id in wanted):
-        raise InvalidInput("Choose from your contact persons.", field="contacts")
+        raise InvalidInput(_("Choose from your contact persons."), field="contacts")
     recipients = _recipients([by_id[i] for i in wanted], parse_addresses(addresses))
     if not recipients:
-        raise InvalidInput("Choose a contact person or type an address.", field="contacts")
+        raise InvalidInput(_("Choose a contact person or type an address."), field="contacts")
     if len(recipients) > MAX_RECIPIENTS:
-        raise InvalidInput(f"Forward to at most {MAX_RECIPIENTS} recipients at a time.",
-                           field="addresses")
+        raise InvalidInput(ngettext("Forward to at most %(num)d recipient at a time.",
+                                    "Forward to at most %(num)d recipients at a time.",
+                                    MAX_RECIPIENTS), field="addresses")
     _serialise_forwards(session, customer_id)
     left = prefs.forward_max_recipients_per_hour - recent_recipients(
         session, customer_id=customer_id, now=now)
     if len(recipients) > left:
-        raise InvalidInput(f"You can forward to {max(left, 0)} more recipient(s) this hour.",
-                           field="addresses")
+        raise InvalidInput(ngettext("You can forward to %(num)d more recipient(s) this hour.",
+                                    "You can forward to %(num)d more recipient(s) this hour.",
+                                    max(left, 0)), field="addresses")
     message = (message or "").strip()
     if len(message) > MAX_MESSAGE:
-        raise InvalidInput(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
+        raise InvalidInput(ngettext("Keep the message under %(num)d character.",
+                                    "Keep the message under %(num)d characters.", MAX_MESSAGE),
+                           field="message")
     return _write(session, customer_id=customer_id, user_id=user_id, document=document,
                   recipients=recipients, message=message, now=now)
 
@@ -189,7 +193,7 @@ def _write(session: Session, *, customer_id: int, user_id: int | None,
     session.add(row)
     session.flush()
     # The kind picks the mail's sentences (mail/document_forward.*: one for each kind).
-    context = {"document_label": document.label, "kind": document.kind,
+    context = {"document_label": str(document.label), "kind": document.kind,
                "number": document.number, "sender": sender, "sender_email": customer.email,
                "message": message}
     subject = _(FORWARD_SUBJECTS[document.kind], number=document.number,
@@ -263,7 +267,7 @@ def status(session: Session, *, customer_id: int, forward_id: int) -> ForwardSta
     """Where each recipient's mail of one of the customer's forwards has got to."""
     found = read(session, STATUS_STATEMENT, {"customer_id": customer_id, "forward_id": forward_id}).all()
     if not found or found[0].number is None:
-        raise NotFound("No such forward.")
+        raise NotFound(_("No such forward."))
     row = found[0]
     return ForwardStatus(row.id, row.kind, row.document_id, KIND_LABELS[row.kind], row.number,
                          row.message, row.created_at,

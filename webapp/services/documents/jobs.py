@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from webapp.models import DocumentJob, Organization
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.pdf import Document, PageUrl
 from webapp.services.documents import packs, statements
 
@@ -40,8 +41,8 @@ SWEEP_BATCH = 100
 
 Report = Callable[[int], None]
 
-_LABELS = {QUEUED: "Waiting for a worker…", RUNNING: "Preparing…", DONE: "Ready",
-           FAILED: "Could not be prepared"}
+_LABELS = {QUEUED: _("Waiting for a worker…"), RUNNING: _("Preparing…"), DONE: _("Ready"),
+           FAILED: _("Could not be prepared")}
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def latest(session: Session, *, customer_id: int, kinds: tuple[str, ...],
 def _owned(session: Session, customer_id: int, job_id: int) -> DocumentJob:
     job = session.get(DocumentJob, job_id, populate_existing=True)
     if job is None or job.customer_id != customer_id:
-        raise NotFound("No such document.")
+        raise NotFound(_("No such document."))
     return job
 
 
@@ -145,7 +146,7 @@ def download(session: Session, *, customer_id: int, job_id: int) -> Document:
     """The finished file of one of the customer's jobs (NotFound until it is done)."""
     job = _owned(session, customer_id, job_id)
     if job.status != DONE or job.content is None:
-        raise NotFound("This document is not ready.")
+        raise NotFound(_("This document is not ready."))
     return Document(job.filename, job.content, job.media_type)
 
 

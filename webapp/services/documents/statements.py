@@ -42,13 +42,14 @@ from webapp.models import (
 from webapp.services.core import brand, i18n, pdf
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.errors import DomainError
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import FilterReader
 from webapp.services.payments.history import METHOD_LABELS
 
 PRESETS: dict[str, str] = {
-    "this_month": "This month", "last_month": "Last month",
-    "this_quarter": "This quarter", "last_quarter": "Last quarter",
-    "this_year": "This year", "custom": "Custom range",
+    "this_month": _("This month"), "last_month": _("Last month"),
+    "this_quarter": _("This quarter"), "last_quarter": _("Last quarter"),
+    "this_year": _("This year"), "custom": _("Custom range"),
 }
 DEFAULT_PRESET = "this_month"
 # Statements with more rows than this are rendered to PDF in a job, not in the request.
@@ -154,9 +155,10 @@ def read_period(params: Mapping[str, str], today: date) -> tuple[StatementPeriod
     if preset != "custom":
         return preset_period(preset or DEFAULT_PRESET, today), reader.messages
     if start is None or end is None:
-        reader.messages.append("Choose both dates of a custom range; showing this month.")
+        reader.messages.append(_("Choose both dates of a custom range; showing this month."))
     elif start > end:
-        reader.messages.append("The custom range ends before it starts; showing this month.")
+        reader.messages.append(_("The custom range ends before it starts; showing this "
+                                 "month."))
     else:
         return StatementPeriod("custom", start, end), reader.messages
     return preset_period(DEFAULT_PRESET, today), reader.messages
@@ -199,8 +201,9 @@ class StatementSummary:
 
 AGING_BUCKETS: tuple[tuple[str, str, int | None], ...] = (
     # key, label, most days past due (None: no limit)
-    ("current", "Current", 0), ("1_30", "1–30 days", 30), ("31_60", "31–60 days", 60),
-    ("61_90", "61–90 days", 90), ("over_90", "Over 90 days", None),
+    ("current", _("Current"), 0), ("1_30", _("1–30 days"), 30),
+    ("31_60", _("31–60 days"), 60), ("61_90", _("61–90 days"), 90),
+    ("over_90", _("Over 90 days"), None),
 )
 
 
@@ -247,7 +250,7 @@ class StatementTooBig(DomainError):
     """A big statement's PDF is prepared in a job, not rendered in the request."""
 
     def __init__(self) -> None:
-        super().__init__("This statement is long: prepare its PDF, then download it.")
+        super().__init__(_("This statement is long: prepare its PDF, then download it."))
 
 
 # Each source: (kind, sort rank within a day, debit?, its date column).
@@ -322,7 +325,8 @@ def _rows(session: Session, customer: Customer, period: StatementPeriod) -> list
             .where(*notes, CreditApplication.applied_on >= period.start,
                    CreditApplication.applied_on <= period.end)):
         rows.append(_Row(application.applied_on, "credit_application", note.id, note.number,
-                         f"applied to {invoice_number}", application.amount))
+                         _("applied to %(number)s", number=invoice_number),
+                         application.amount))
     for kind in ("payment", "refund"):
         for p in session.exec(select(Payment).where(*within(kind))):
             rows.append(_Row(p.paid_on, kind, p.id, p.number or "",
@@ -333,11 +337,11 @@ def _rows(session: Session, customer: Customer, period: StatementPeriod) -> list
 
 _ENTRY_KINDS: dict[str, tuple[str, bool | None, str, str]] = {
     # kind: (label, debit? (None: moves no balance), endpoint, its argument)
-    "invoice": ("Invoice", True, "invoices.detail", "invoice_id"),
-    "credit_note": ("Credit note", False, "credits.detail", "credit_note_id"),
-    "credit_application": ("Credit applied", None, "credits.detail", "credit_note_id"),
-    "payment": ("Payment", False, "payments.receipt", "payment_id"),
-    "refund": ("Refund", True, "payments.receipt", "payment_id"),
+    "invoice": (_("Invoice"), True, "invoices.detail", "invoice_id"),
+    "credit_note": (_("Credit note"), False, "credits.detail", "credit_note_id"),
+    "credit_application": (_("Credit applied"), None, "credits.detail", "credit_note_id"),
+    "payment": (_("Payment"), False, "payments.receipt", "payment_id"),
+    "refund": (_("Refund"), True, "payments.receipt", "payment_id"),
 }
 
 

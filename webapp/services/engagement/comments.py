@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from webapp.models import Comment, Customer
 from webapp.services.core import notifications, outbox, preferences
 from webapp.services.core.errors import InvalidInput
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import _, ngettext
 
 ESTIMATE, TIME_ENTRY = "estimate", "time_entry"
 CUSTOMER, ADMIN = "customer", "admin"
@@ -62,9 +62,11 @@ def thread(session: Session, *, subject_type: str, subject_id: int,
 def clean_body(body: str | None) -> str:
     text = (body or "").strip()
     if not text:
-        raise InvalidInput("Write a comment first.", field="body")
+        raise InvalidInput(_("Write a comment first."), field="body")
     if len(text) > MAX_BODY:
-        raise InvalidInput(f"Keep a comment under {MAX_BODY} characters.", field="body")
+        raise InvalidInput(ngettext("Keep a comment under %(num)d character.",
+                                    "Keep a comment under %(num)d characters.", MAX_BODY),
+                           field="body")
     return text
 
 

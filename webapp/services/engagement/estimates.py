@@ -20,14 +20,15 @@ from webapp.services.billing import tax
 from webapp.services.core import brand, events, notifications, outbox, pdf
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.engagement import comments
 from webapp.services.engagement.comments import CommentView
 
 DRAFT, SENT, ACCEPTED, DECLINED, EXPIRED = "draft", "sent", "accepted", "declined", "expired"
 STATUS_FILTERS = (SENT, ACCEPTED, DECLINED, EXPIRED)
-STATUS_LABELS = {DRAFT: "Draft", SENT: "Sent", ACCEPTED: "Accepted", DECLINED: "Declined",
-                 EXPIRED: "Expired"}
+STATUS_LABELS = {DRAFT: _("Draft"), SENT: _("Sent"), ACCEPTED: _("Accepted"),
+                 DECLINED: _("Declined"), EXPIRED: _("Expired")}
 MAX_REASON = 2000
 
 
@@ -115,7 +116,7 @@ def owned_estimate(session: Session, customer_id: int, estimate_id: int) -> Esti
     """The customer's estimate (drafts are not theirs yet), or NotFound."""
     estimate = session.get(Estimate, estimate_id)
     if estimate is None or estimate.customer_id != customer_id or estimate.status == DRAFT:
-        raise NotFound("No such estimate.")
+        raise NotFound(_("No such estimate."))
     return estimate
 
 
@@ -162,8 +163,12 @@ def estimate_detail(session: Session, *, customer_id: int, estimate_id: int,
 def _refusal(estimate: Estimate, today: date) -> str:
     status = derived_status(estimate, today)
     if status == EXPIRED:
-        return (f"Estimate {estimate.number} has expired, so it can no longer be accepted or "
-                "declined. Ask us for a new estimate.")
+        return _("Estimate %(number)s has expired, so it can no longer be accepted or "
+                 "declined. Ask us for a new estimate.", number=estimate.number)
+    if status == ACCEPTED:
+        return _("Estimate %(number)s was already accepted.", number=estimate.number)
+    if status == DECLINED:
+        return _("Estimate %(number)s was already declined.", number=estimate.number)
     return f"Estimate {estimate.number} was already {STATUS_LABELS[status].lower()}."
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from webapp.models import Customer, CustomerMessage, Organization
 from webapp.services.core import notifications, outbox, pdf
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import _, ngettext
 
 MAX_ATTACHMENT = 5 * 1024 * 1024
 MAX_SUBJECT = 200
@@ -51,10 +51,10 @@ def media_type_of(content: bytes) -> str | None:
 def check_upload(upload: Upload) -> tuple[str, str]:
     """(safe file name, media type) of an acceptable file, or InvalidInput on `attachment`."""
     if len(upload.content) > MAX_ATTACHMENT:
-        raise InvalidInput("The file is larger than 5 MB.", field="attachment")
+        raise InvalidInput(_("The file is larger than 5 MB."), field="attachment")
     media_type = media_type_of(upload.content)
     if media_type is None:
-        raise InvalidInput("Attach a PDF, PNG or JPEG file.", field="attachment")
+        raise InvalidInput(_("Attach a PDF, PNG or JPEG file."), field="attachment")
     stem = PurePath(upload.filename.replace("\\", "/")).stem[:100] or "attachment"
     return pdf.filename_for(stem, SIGNATURES[media_type][1]), media_type
 
@@ -62,13 +62,17 @@ def check_upload(upload: Upload) -> tuple[str, str]:
 def _clean(subject: str, body: str) -> tuple[str, str]:
     subject, body = " ".join((subject or "").split()), (body or "").strip()
     if not subject:
-        raise InvalidInput("Enter a subject.", field="subject")
+        raise InvalidInput(_("Enter a subject."), field="subject")
     if len(subject) > MAX_SUBJECT:
-        raise InvalidInput(f"Keep the subject under {MAX_SUBJECT} characters.", field="subject")
+        raise InvalidInput(ngettext("Keep the subject under %(num)d character.",
+                                    "Keep the subject under %(num)d characters.", MAX_SUBJECT),
+                           field="subject")
     if not body:
-        raise InvalidInput("Write your message.", field="body")
+        raise InvalidInput(_("Write your message."), field="body")
     if len(body) > MAX_BODY:
-        raise InvalidInput(f"Keep the message under {MAX_BODY} characters.", field="body")
+        raise InvalidInput(ngettext("Keep the message under %(num)d character.",
+                                    "Keep the message under %(num)d characters.", MAX_BODY),
+                           field="body")
     return subject, body
 
 
@@ -79,7 +83,7 @@ def send(session: Session, *, customer_id: int, user_id: int | None, subject: st
     name, media_type = check_upload(upload) if upload else ("", "")
     org = session.get(Organization, 1)
     if org is None or not org.email:
-        raise NoPrimaryContact("We cannot take messages here yet; please call us instead.")
+        raise NoPrimaryContact(_("We cannot take messages here yet; please call us instead."))
     customer = session.get(Customer, customer_id)
     message = CustomerMessage(customer_id=customer_id, user_id=user_id, subject=subject,
                               body=body, attachment_name=name, attachment_type=media_type,
@@ -122,6 +126,6 @@ def attachment_source(session: Session, *, customer_id: int,
     for the outbox to attach when sending."""
     message = session.get(CustomerMessage, message_id)
     if message is None or message.customer_id != customer_id or message.attachment is None:
-        raise NotFound("No such attachment.")
+        raise NotFound(_("No such attachment."))
     return StoredFile("", {}, message.attachment_name, message.attachment,
                       message.attachment_type)

@@ -17,15 +17,16 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Project, ProjectTask, TimeEntry
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 ACTIVE, COMPLETED = "active", "completed"
-STATUS_LABELS = {ACTIVE: "Active", COMPLETED: "Completed"}
+STATUS_LABELS = {ACTIVE: _("Active"), COMPLETED: _("Completed")}
 FIXED, PROJECT_HOURLY, TASK_HOURLY = "fixed", "project_hourly", "task_hourly"
-BILLING_METHODS = {FIXED: "Fixed cost", PROJECT_HOURLY: "Hourly, by project",
-                   TASK_HOURLY: "Hourly, by task"}
+BILLING_METHODS = {FIXED: _("Fixed cost"), PROJECT_HOURLY: _("Hourly, by project"),
+                   TASK_HOURLY: _("Hourly, by task")}
 PENDING, APPROVED, DISAPPROVED = "pending", "approved", "disapproved"
-APPROVAL_LABELS = {PENDING: "Awaiting approval", APPROVED: "Approved",
-                   DISAPPROVED: "Disapproved"}
+APPROVAL_LABELS = {PENDING: _("Awaiting approval"), APPROVED: _("Approved"),
+                   DISAPPROVED: _("Disapproved")}
 
 
 def format_minutes(minutes: int) -> str:
@@ -87,7 +88,7 @@ def owned_project(session: Session, customer_id: int, project_id: int) -> Projec
     """One of the customer's projects, or NotFound."""
     project = session.get(Project, project_id)
     if project is None or project.customer_id != customer_id:
-        raise NotFound("No such project.")
+        raise NotFound(_("No such project."))
     return project
 
 
@@ -192,7 +193,7 @@ def detail_of(session: Session, project: Project) -> ProjectDetail:
                       tuple(e for e in entries if e.task_id == t.id)) for t in tasks]
     loose = tuple(e for e in entries if e.task_id is None)
     if loose:
-        views.append(TaskView(None, "No task", "", None, by_task.get(None, Hours()), loose))
+        views.append(TaskView(None, _("No task"), "", None, by_task.get(None, Hours()), loose))
     total = Hours(*(sum(getattr(v.hours, f) for v in views)
                     for f in ("logged", "approved", "unbilled")))
     customer = session.get(Customer, project.customer_id)
@@ -218,15 +219,15 @@ def parse_hours(text: str | None, *, field: str, max_minutes: int) -> int | None
         minutes = (int(match[1]) * 60 + int(match[2]) if match
                    else int(Decimal(cleaned) * 60))
     except (ArithmeticError, ValueError):  # InvalidOperation, or an Overflow from "1e999999"
-        raise InvalidInput("Enter hours such as 1:30 or 1.5.", field=field) from None
+        raise InvalidInput(_("Enter hours such as 1:30 or 1.5."), field=field) from None
     if not 0 < minutes <= max_minutes:
-        raise InvalidInput(f"Enter between 0:01 and {format_minutes(max_minutes)} hours.",
-                           field=field)
+        raise InvalidInput(_("Enter between 0:01 and %(most)s hours.",
+                             most=format_minutes(max_minutes)), field=field)
     return minutes
 
 
 def get_project(session: Session, project_id: int) -> Project:
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound("No such project.")
+        raise NotFound(_("No such project."))
     return project

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from webapp.models import Customer, Organization, Review
 from webapp.services.core import audit, events, notifications, outbox, preferences
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import _, ngettext
 
 MAX_BODY = 5000
 RATINGS = (5, 4, 3, 2, 1)
@@ -52,7 +52,7 @@ def review_detail(session: Session, *, customer_id: int, review_id: int) -> Revi
     """One of the customer's reviews, or NotFound."""
     found = _views(session, Review.customer_id == customer_id, Review.id == review_id)
     if not found:
-        raise NotFound("No such review.")
+        raise NotFound(_("No such review."))
     return found[0]
 
 
@@ -61,10 +61,12 @@ def submit(session: Session, *, customer_id: int, user_id: int | None, rating: i
     """Save the customer's review and tell the organization."""
     preferences.require(preferences.load(session), preferences.REVIEWS)
     if rating not in RATINGS:
-        raise InvalidInput("Choose a rating from 1 to 5 stars.", field="rating")
+        raise InvalidInput(_("Choose a rating from 1 to 5 stars."), field="rating")
     body = (body or "").strip()
     if len(body) > MAX_BODY:
-        raise InvalidInput(f"Keep the review under {MAX_BODY} characters.", field="body")
+        raise InvalidInput(ngettext("Keep the review under %(num)d character.",
+                                    "Keep the review under %(num)d characters.", MAX_BODY),
+                           field="body")
     review = Review(customer_id=customer_id, user_id=user_id, rating=rating, body=body,
                     created_at=now)
     session.add(review)
@@ -88,11 +90,11 @@ def request_review(session: Session, *, customer_id: int, user_id: int | None, a
                    now: datetime) -> Customer:
     """Email the customer a link to the review form; recorded in the audit trail."""
     if not preferences.allowed(preferences.load(session), preferences.REVIEWS):
-        raise IllegalTransition("Reviews are switched off in the preferences: "
-                                "turn them on before asking for one.")
+        raise IllegalTransition(_("Reviews are switched off in the preferences: "
+                                  "turn them on before asking for one."))
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise InvalidInput("Choose a customer.", field="customer_id")
+        raise InvalidInput(_("Choose a customer."), field="customer_id")
     org = session.get(Organization, 1)
     outbox.enqueue(session, template="review_request", to=customer.email,
                    subject=_("How are we doing? A review for %(org)s", org=org.name),

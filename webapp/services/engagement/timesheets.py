@@ -17,8 +17,9 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Customer, Organization, Project, ProjectTask, TimeEntry
 from webapp.services.core import events, locales, notifications, outbox
-from webapp.services.core.dates import dated, escaped, format_day
+from webapp.services.core.dates import dated, format_day
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
+from webapp.services.core.i18n import N_, _, ngettext
 from webapp.services.core.listing import FilterReader
 from webapp.services.engagement import comments
 from webapp.services.engagement.comments import CommentView
@@ -121,7 +122,7 @@ def timesheet(session: Session, *, customer_id: int, filters: TimesheetFilters) 
 def owned_entry(session: Session, customer_id: int, entry_id: int) -> TimeEntry:
     entry = session.get(TimeEntry, entry_id)
     if entry is None or entry.customer_id != customer_id:
-        raise NotFound("No such time entry.")
+        raise NotFound(_("No such time entry."))
     return entry
 
 
@@ -168,23 +169,28 @@ def decide(session: Session, *, customer_id: int, user_id: int | None,
     """
     ids = sorted(set(entry_ids))
     if decision not in (APPROVE, DISAPPROVE):
-        raise InvalidInput("Choose Approve or Disapprove.", field="entries")
+        raise InvalidInput(_("Choose Approve or Disapprove."), field="entries")
     if not ids:
-        raise InvalidInput("Choose at least one time entry.", field="entries")
+        raise InvalidInput(_("Choose at least one time entry."), field="entries")
     reason = (reason or "").strip()
     if decision == DISAPPROVE and not reason:
-        raise InvalidInput("Say why you disapprove, so we can correct it.", field="reason")
+        raise InvalidInput(_("Say why you disapprove, so we can correct it."), field="reason")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+        raise InvalidInput(ngettext("Keep the reason under %(num)d character.",
+                                    "Keep the reason under %(num)d characters.", MAX_REASON),
+                           field="reason")
     views = entry_views(session, col(TimeEntry.id).in_(ids), TimeEntry.customer_id == customer_id)
     if len(views) != len(ids) or not all(v.client_approval for v in views):
-        raise NotFound("No such time entry.")
+        raise NotFound(_("No such time entry."))
     decided = [v for v in views if not v.decidable]
     if decided:
+        first = decided[0]
         raise IllegalTransition(dated(
-            f"The entry of {{day}} ({escaped(decided[0].duration)}) is "
-            f"{decided[0].approval_label.lower()} already; approved entries are locked. "
-            "Nothing was changed.", day=decided[0].work_date))
+            N_("The entry of %(day)s (%(duration)s) is approved already; approved entries are "
+               "locked. Nothing was changed.") if first.approval == APPROVED else
+            N_("The entry of %(day)s (%(duration)s) is disapproved already; approved entries "
+               "are locked. Nothing was changed."),
+            day=first.work_date, duration=first.duration))
     result = session.execute(
         update(TimeEntry)
         .where(col(TimeEntry.id).in_(ids), TimeEntry.customer_id == customer_id,
@@ -194,8 +200,8 @@ def decide(session: Session, *, customer_id: int, user_id: int | None,
                 decided_at=now, decided_by_user_id=user_id, updated_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != len(ids):  # another request decided some in between
-        raise IllegalTransition("Some of these entries were decided meanwhile. "
-                                "Reload the page and try again.")
+        raise IllegalTransition(_("Some of these entries were decided meanwhile. "
+                                  "Reload the page and try again."))
     entries = session.exec(select(TimeEntry).where(col(TimeEntry.id).in_(ids))
                            .order_by(TimeEntry.id)
                            .execution_options(populate_existing=True)).all()
@@ -237,7 +243,7 @@ def parse_duration(text: str) -> int:
     """Typed time as minutes: "1:30" or "1.5" hours, up to a day."""
     minutes = parse_hours(text, field="hours", max_minutes=MAX_MINUTES)
     if minutes is None:
-        raise InvalidInput("Enter the hours worked, such as 1:30 or 1.5.", field="hours")
+        raise InvalidInput(_("Enter the hours worked, such as 1:30 or 1.5."), field="hours")
     return minutes
 
 
@@ -265,7 +271,7 @@ def entry_form_data(entry: TimeEntry | None) -> dict:
 def get_entry(session: Session, entry_id: int) -> TimeEntry:
     entry = session.get(TimeEntry, entry_id)
     if entry is None:
-        raise NotFound("No such time entry.")
+        raise NotFound(_("No such time entry."))
     return entry
 
 
@@ -274,7 +280,7 @@ def _task_of(session: Session, project: Project, task_id: int | None) -> int | N
         return None
     task = session.get(ProjectTask, task_id)
     if task is None or task.project_id != project.id:
-        raise InvalidInput("Choose one of the project's tasks.", field="task_id")
+        raise InvalidInput(_("Choose one of the project's tasks."), field="task_id")
     return task.id
 
 
@@ -285,11 +291,11 @@ def save_entry(session: Session, *, project_id: int, entry_id: int | None, data:
     project = get_project(session, project_id)
     task_id = _task_of(session, project, data.task_id)
     if data.work_date is None:
-        raise InvalidInput("Enter the date worked.", field="work_date")
+        raise InvalidInput(_("Enter the date worked."), field="work_date")
     minutes = parse_duration(data.hours)
     description = " ".join((data.description or "").split())
     if len(description) > 500:
-        raise InvalidInput("Keep the description under 500 characters.", field="description")
+        raise InvalidInput(_("Keep the description under 500 characters."), field="description")
     if entry_id is None:
         entry = TimeEntry(project_id=project.id, customer_id=project.customer_id,
                           work_date=data.work_date, minutes=minutes, created_at=now,
@@ -298,9 +304,9 @@ def save_entry(session: Session, *, project_id: int, entry_id: int | None, data:
     else:
         entry = get_entry(session, entry_id)
         if entry.project_id != project.id:
-            raise NotFound("No such time entry.")
+            raise NotFound(_("No such time entry."))
         if entry.approval == APPROVED:
-            raise IllegalTransition("The customer approved this entry; it is locked.")
+            raise IllegalTransition(_("The customer approved this entry; it is locked."))
         if entry.approval == DISAPPROVED:
             entry.approval, entry.decided_at, entry.decided_by_user_id = PENDING, None, None
     entry.task_id, entry.work_date, entry.minutes = task_id, data.work_date, minutes

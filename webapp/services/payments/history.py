@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from webapp.models import Customer, Invoice, Payment, PaymentAllocation, PaymentMethod
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -22,8 +23,8 @@ from webapp.services.core.listing import (
 )
 
 METHODS = ("card", "bank_transfer", "cash", "cheque")
-METHOD_LABELS = {"card": "Card", "bank_transfer": "Bank transfer", "cash": "Cash",
-                 "cheque": "Cheque", "credit": "Credit"}
+METHOD_LABELS = {"card": _("Card"), "bank_transfer": _("Bank transfer"), "cash": _("Cash"),
+                 "cheque": _("Cheque"), "credit": _("Credit")}
 VISIBLE = ("succeeded",)  # pending and failed attempts are not payments made
 
 
@@ -65,7 +66,7 @@ class PaymentRow:
     def of(cls, p: Payment) -> PaymentRow:
         label = METHOD_LABELS.get(p.method, p.method)
         if p.kind == "refund":
-            label = f"Refund ({label})"
+            label = _("Refund (%(method)s)", method=label)
         return cls(p.id, p.number, p.kind, p.paid_on, p.method, label, p.amount, p.currency,
                    p.reference)
 
@@ -127,7 +128,7 @@ class Receipt:
 def owned_payment(session: Session, customer_id: int, payment_id: int) -> Payment:
     payment = session.get(Payment, payment_id)
     if payment is None or payment.customer_id != customer_id or payment.status not in VISIBLE:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     return payment
 
 

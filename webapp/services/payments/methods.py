@@ -12,6 +12,7 @@ from webapp.models import Customer, PaymentMethod, Subscription
 from webapp.services.billing.gateway import CardDetails, CardToken, PaymentGateway
 from webapp.services.core import events
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 
 ACTIVE, REMOVED, SINGLE_USE = "active", "removed", "single_use"
 
@@ -30,7 +31,7 @@ def owned(session: Session, customer_id: int, method_id: int) -> PaymentMethod:
     """The customer's active method, or NotFound."""
     method = session.get(PaymentMethod, method_id)
     if method is None or method.customer_id != customer_id or method.status != ACTIVE:
-        raise NotFound("No such payment method.")
+        raise NotFound(_("No such payment method."))
     return method
 
 
@@ -80,14 +81,14 @@ def _token(session: Session, customer_id: int, card: CardDetails | None,
     processor's field into a SetupIntent (only its id reaches the portal)."""
     if gateway.collects_cards_in_browser:
         if not setup_intent:
-            raise InvalidInput("Adding a card needs JavaScript: turn it on for this page, "
-                               "or pay with a saved card.", field="card")
+            raise InvalidInput(_("Adding a card needs JavaScript: turn it on for this page, "
+                                 "or pay with a saved card."), field="card")
         reference = session.get(Customer, customer_id).gateway_customer_id
         if reference is None:
-            raise InvalidInput("The card was not confirmed; add it again.", field="card")
+            raise InvalidInput(_("The card was not confirmed; add it again."), field="card")
         return gateway.finish_setup(setup_intent, reference)
     if card is None:
-        raise InvalidInput("Required for a new card.", field="card_number")
+        raise InvalidInput(_("Required for a new card."), field="card_number")
     return gateway.tokenize(card, now=now)
 
 
@@ -145,8 +146,9 @@ def remove(session: Session, *, customer_id: int, method_id: int,
     users = overview(session, customer_id=customer_id)
     used_by = next((v.used_by for v in users if v.method.id == method.id), ())
     if used_by:
-        raise MethodInUse(f"This card pays for {', '.join(used_by)}. Replace it with a new "
-                          "card instead, and those subscriptions will use the new one.")
+        raise MethodInUse(_("This card pays for %(subscriptions)s. Replace it with a new card "
+                            "instead, and those subscriptions will use the new one.",
+                            subscriptions=", ".join(used_by)))
     method.status, was_default, method.is_default = REMOVED, method.is_default, False
     if was_default:
         rest = [v.method for v in users if v.method.id != method.id]

@@ -22,6 +22,7 @@ from webapp.services.billing.invoices import InvoiceRow, payable_invoices
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.payments import methods as payment_methods
 
 
@@ -53,7 +54,7 @@ def _requested(session: Session, customer_id: int, invoice_ids: list[int] | None
         owned = set(session.exec(select(Invoice.id).where(Invoice.id.in_(invoice_ids),
                                                           Invoice.customer_id == customer_id)))
         if owned != set(invoice_ids):
-            raise NotFound("No such invoice.")
+            raise NotFound(_("No such invoice."))
     return payable_invoices(session, customer_id=customer_id, invoice_ids=invoice_ids)
 
 
@@ -62,7 +63,7 @@ def summary(session: Session, *, customer_id: int, invoice_ids: list[int] | None
     """What the page offers to pay: the asked-for invoices still open (None: all of them)."""
     invoices = _requested(session, customer_id, invoice_ids)
     if not invoices:
-        raise NothingToPay("These invoices are already paid; there is nothing left to pay.")
+        raise NothingToPay(_("These invoices are already paid; there is nothing left to pay."))
     methods = payment_methods.active(session, customer_id=customer_id)
     default = next((m.id for m in methods if m.is_default), methods[0].id if methods else None)
     rows = tuple(InvoiceRow.of(inv, None, at.today) for inv in invoices)
@@ -97,7 +98,7 @@ def begin(session: Session, *, customer_id: int, choice: PayChoice, gateway: Pay
         return existing
     invoices = _requested(session, customer_id, choice.invoice_ids)
     if not invoices:
-        raise NothingToPay("These invoices are already paid.")
+        raise NothingToPay(_("These invoices are already paid."))
     in_flight = next((i.pending_payment_id for i in invoices if i.pending_payment_id), None)
     if in_flight:
         raise charges.ChargeInProgress(in_flight)
@@ -120,10 +121,10 @@ def _amount(asked: int | None, total: int, partial_allowed: bool) -> int:
     if asked is None or asked == total:
         return total
     if not partial_allowed:
-        raise InvalidInput("Pay the full balance; partial payments are not accepted.",
+        raise InvalidInput(_("Pay the full balance; partial payments are not accepted."),
                            field="amount")
     if not 0 < asked <= total:
-        raise InvalidInput("Enter an amount above zero and no more than the balance due.",
+        raise InvalidInput(_("Enter an amount above zero and no more than the balance due."),
                            field="amount")
     return asked
 
@@ -137,7 +138,7 @@ def _method(session: Session, customer_id: int, choice: PayChoice, gateway: Paym
                                    setup_intent=choice.setup_intent, gateway=gateway, now=now,
                                    keep=False).method
     if choice.payment_method_id is None:
-        raise InvalidInput("Choose a saved card or enter a new one.", field="payment_method")
+        raise InvalidInput(_("Choose a saved card or enter a new one."), field="payment_method")
     return payment_methods.owned(session, customer_id, choice.payment_method_id)
 
 
@@ -152,5 +153,11 @@ def owned_payment_attempt(session: Session, customer_id: int, payment_id: int) -
     """Any of the customer's payments, pending or failed included (for the status page)."""
     payment = session.get(Payment, payment_id)
     if payment is None or payment.customer_id != customer_id:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     return payment
+
+
+def declined_reason(session: Session, customer_id: int, payment_id: int) -> str | None:
+    """Why the customer's payment attempt failed, in their language (None: no reason)."""
+    return charges.translated_reason(
+        owned_payment_attempt(session, customer_id, payment_id).failure_reason)

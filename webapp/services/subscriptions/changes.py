@@ -41,8 +41,9 @@ from webapp.services.billing.changes import (  # the feature's face: blueprints 
 )
 from webapp.services.billing.context import owned_subscription
 from webapp.services.core import state_machine
-from webapp.services.core.dates import Moment, dated, escaped
+from webapp.services.core.dates import Moment, dated
 from webapp.services.core.errors import DomainError
+from webapp.services.core.i18n import N_, _
 
 __all__ = ["END_OF_TERM", "IMMEDIATELY", "TRIAL_END", "change_event", "timings_for",
            "ChangeApplied", "ChangeDraft", "ChangeRequest", "Choices",
@@ -72,10 +73,10 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
         # Activate Subscription) bills the first term with them.
         state_machine.transition(session, sub, "change_in_trial", "trial", now=at.now)
         if not apply_change(session, sub, current.payload, now=at.now):
-            raise DomainError("This coupon has been used up.")
+            raise DomainError(_("This coupon has been used up."))
         send_confirmation(session, sub, current, at=at, message=dated(
-            f"{escaped(current.summary)}: done. It is billed from {{on}}, when the trial ends.",
-            on=current.effective_on))
+            N_("%(summary)s: done. It is billed from %(on)s, when the trial ends."),
+            summary=current.summary, on=current.effective_on))
         return ChangeApplied(sub, None, False, billed_from=current.effective_on)
     if current.timing == END_OF_TERM:
         state_machine.check(sub.status, "change_at_term_end")
@@ -84,11 +85,12 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
             session.delete(old)
         session.add(ScheduledChange(subscription_id=sub.id, kind="change",
                                     effective_on=current.effective_on,
-                                    payload={**current.payload, "summary": current.summary},
+                                    payload={**current.payload,
+                                             "summary": current.summary.as_json()},
                                     created_at=at.now))
         send_confirmation(session, sub, current, at=at,
-                          message=dated(f"{escaped(current.summary)} is scheduled for {{on}}.",
-                                        on=current.effective_on))
+                          message=dated(N_("%(summary)s is scheduled for %(on)s."),
+                                        summary=current.summary, on=current.effective_on))
         return ChangeApplied(sub, None, True)
     if sub.autocharge and sub.payment_method_id and current.amount_due > 0:
         # Charge first: a decline must leave the subscription exactly as it was. The outcome
@@ -102,7 +104,7 @@ def confirm_change(session: Session, *, customer_id: int, subscription_id: int,
         return ChangeApplied(sub, None, False, payment)
     invoice = apply_now(session, sub, current, at=at)
     send_confirmation(session, sub, current, at=at,
-                      message=f"{current.summary}: done.")
+                      message=dated(N_("%(summary)s: done."), summary=current.summary))
     return ChangeApplied(sub, invoice, False)
 
 

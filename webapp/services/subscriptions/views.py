@@ -25,7 +25,8 @@ from webapp.services.billing.context import owned_subscription
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import state_machine
-from webapp.services.core.dates import Moment, interval_label, per_interval_label
+from webapp.services.core.dates import Dated, Moment, interval_label, per_interval_label
+from webapp.services.core.i18n import _
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -40,12 +41,13 @@ from webapp.services.core.stacked import Stack, fixed_page, numbered
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
             "cancelled", "expired")
 # The customer's words for each state (the list's filter and the badges).
-STATUS_LABELS = {"future": "Upcoming", "trial": "Trial", "live": "Active",
-                 "non_renewing": "Ending", "paused": "Paused", "dunning": "Past due",
-                 "unpaid": "Unpaid", "cancelled": "Cancelled", "expired": "Expired",
-                 "creation_failed": "Creation failed"}
-# A badge that names its day: "Starts on 1 Dec 2026" (the date is formatted by the web layer).
-_DATED_LABELS = {"future": "Starts on", "non_renewing": "Ends on", "paused": "Paused until"}
+STATUS_LABELS = {"future": _("Upcoming"), "trial": _("Trial"), "live": _("Active"),
+                 "non_renewing": _("Ending"), "paused": _("Paused"), "dunning": _("Past due"),
+                 "unpaid": _("Unpaid"), "cancelled": _("Cancelled"), "expired": _("Expired"),
+                 "creation_failed": _("Creation failed")}
+# A badge that names its day: "Starts on 1 Dec 2026" (the date is formatted by the web layer,
+# after the translated words).
+_DATED_LABELS = {"future": _("Starts on"), "non_renewing": _("Ends on"), "paused": _("Paused until")}
 # States that bill again; the others show no next charge.
 _BILLS_AGAIN = frozenset({"future", "trial", "live", "paused", "dunning"})
 SORTS = {
@@ -248,18 +250,26 @@ class SubscriptionDetail:
         return state_machine.changeable(self.subscription.status)
 
 
+def _change_label(change: ScheduledChange) -> str | Dated:
+    """A scheduled change's summary: kept as a message (`Dated.as_json`), or as text by rows
+    written before the summaries were translated."""
+    summary = change.payload.get("summary")
+    if isinstance(summary, dict):
+        return Dated.from_json(summary)
+    return summary or _("Changes at renewal")
+
+
 def _timeline(sub: Subscription, changes: list[ScheduledChange]) -> tuple[TimelineEntry, ...]:
     entries = []
     if sub.status == "non_renewing":
-        entries.append(TimelineEntry(sub.current_term_end, "Cancels at the end of the term",
+        entries.append(TimelineEntry(sub.current_term_end, _("Cancels at the end of the term"),
                                      "cancellation"))
     if sub.pause_on and sub.status != "paused":
-        entries.append(TimelineEntry(sub.pause_on, "Pauses", "pause"))
+        entries.append(TimelineEntry(sub.pause_on, _("Pauses"), "pause"))
     if sub.resume_on:
-        entries.append(TimelineEntry(sub.resume_on, "Resumes", "resume"))
+        entries.append(TimelineEntry(sub.resume_on, _("Resumes"), "resume"))
     for change in changes:
-        entries.append(TimelineEntry(change.effective_on,
-                                     change.payload.get("summary", "Changes at renewal"), "change"))
+        entries.append(TimelineEntry(change.effective_on, _change_label(change), "change"))
     return tuple(sorted(entries, key=lambda e: (e.on is None, e.on or date.max)))
 
 

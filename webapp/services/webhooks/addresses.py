@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _
 
 # (host, port) -> the addresses the name resolves to
 Resolver = Callable[[str, int], Sequence[str]]
@@ -68,15 +69,15 @@ def parse(url: str, *, production: bool) -> tuple[str, str, int, str]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise InvalidInput("Enter a valid URL.", field="url") from exc
+        raise InvalidInput(_("Enter a valid URL."), field="url") from exc
     allowed = ("https",) if production else ("https", "http")
     if parts.scheme not in allowed or not parts.hostname:
-        raise InvalidInput("Enter an https:// URL." if production else
-                           "Enter an http:// or https:// URL.", field="url")
+        raise InvalidInput(_("Enter an https:// URL.") if production else
+                           _("Enter an http:// or https:// URL."), field="url")
     if parts.username or parts.password:
-        raise InvalidInput("Leave the user name and password out of the URL.", field="url")
+        raise InvalidInput(_("Leave the user name and password out of the URL."), field="url")
     if len(url) > 2000:
-        raise InvalidInput("Keep the URL under 2,000 characters.", field="url")
+        raise InvalidInput(_("Keep the URL under 2,000 characters."), field="url")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
 
@@ -88,14 +89,16 @@ def check(url: str, *, production: bool, resolve: Resolver = system_resolver) ->
     try:
         found = list(resolve(host, port))
     except (OSError, UnicodeError) as exc:
-        raise RefusedAddress(f"{host} does not resolve: {exc}") from exc
+        raise RefusedAddress(_("%(host)s does not resolve: %(reason)s", host=host,
+                               reason=str(exc))) from exc
     if not found:
-        raise RefusedAddress(f"{host} does not resolve.")
+        raise RefusedAddress(_("%(host)s does not resolve.", host=host))
     if production:
         bad = [a for a in found if forbidden(a)]
         if bad:
-            raise RefusedAddress(f"{host} resolves to {bad[0]}, an internal address; "
-                                 "webhooks are only sent to public addresses.")
+            raise RefusedAddress(_("%(host)s resolves to %(address)s, an internal address; "
+                                   "webhooks are only sent to public addresses.", host=host,
+                                   address=str(bad[0])))
     return Target(scheme, host, port, path, tuple(found))
 
 

@@ -23,6 +23,7 @@ from webapp.services.admin.catalog.common import (
     plan_code,
     record,
 )
+from webapp.services.core.i18n import _
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges
 
@@ -50,17 +51,19 @@ def _addon_values(session: Session, data: AddonInput, addon: Addon | None) -> di
         check_code(errors, session, Addon, code, CODE, None)
     kind = addon.kind if addon else data.kind
     if kind not in ADDON_KINDS:
-        errors["kind"] = "Choose recurring or one-time."
+        errors["kind"] = _("Choose recurring or one-time.")
     name = item_name(errors, data.name)
     unit = " ".join((data.unit_name or "unit").split())[:32] or "unit"
     prices = parse_prices(data.prices, errors, "price", allow_zero=False)
     if not prices and not any(k.startswith("price_") for k in errors):
-        errors["price_" + SUPPORTED_CURRENCIES[0]] = "Price the addon in at least one currency."
+        errors["price_" + SUPPORTED_CURRENCIES[0]] = _("Price the addon in at least one "
+                                                       "currency.")
     if addon is not None:
         using = Subscription.id.in_(select(SubscriptionAddon.subscription_id).where(
             SubscriptionAddon.addon_id == addon.id))
         for currency in in_use_currencies(session, using) - set(prices):
-            errors[f"price_{currency}"] = f"Subscriptions bill it in {currency}: keep a price."
+            errors[f"price_{currency}"] = _("Subscriptions bill it in %(currency)s: keep a "
+                                            "price.", currency=currency)
     if errors:
         raise InvalidChanges(errors)
     return {"code": code, "name": name, "kind": kind, "unit_name": unit,

@@ -12,13 +12,14 @@ from webapp.models import Subscription
 from webapp.services.admin import Actor
 from webapp.services.core import audit, state_machine
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.money import SUPPORTED_CURRENCIES, parse_money
 
 ACTIVE, ARCHIVED = "active", "archived"
-INTERVAL_UNITS = {"day": "Day", "week": "Week", "month": "Month", "year": "Year"}
-ADDON_KINDS = {"recurring": "Recurring", "one_time": "One-time"}
-DISCOUNT_TYPES = {"percentage": "Percentage", "fixed": "Fixed amount"}
-DURATIONS = {"once": "Once", "n_terms": "A number of terms", "forever": "Forever"}
+INTERVAL_UNITS = {"day": _("Day"), "week": _("Week"), "month": _("Month"), "year": _("Year")}
+ADDON_KINDS = {"recurring": _("Recurring"), "one_time": _("One-time")}
+DISCOUNT_TYPES = {"percentage": _("Percentage"), "fixed": _("Fixed amount")}
+DURATIONS = {"once": _("Once"), "n_terms": _("A number of terms"), "forever": _("Forever")}
 CODE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 COUPON_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
 
@@ -36,7 +37,7 @@ def coupon_code(text: str | None) -> str:
 def get_item(session: Session, model, item_id: int):
     item = session.get(model, item_id)
     if item is None:
-        raise NotFound("No such catalog item.")
+        raise NotFound(_("No such catalog item."))
     return item
 
 
@@ -57,8 +58,8 @@ def parse_prices(raw: Mapping[str, str], errors: dict[str, str], prefix: str,
             errors[name] = str(exc)
             continue
         if amount < 0 or (amount == 0 and not allow_zero):
-            errors[name] = "Enter an amount above zero." if not allow_zero else \
-                "Enter an amount of zero or more."
+            errors[name] = _("Enter an amount above zero.") if not allow_zero else \
+                _("Enter an amount of zero or more.")
             continue
         prices[currency] = amount
     return prices
@@ -69,10 +70,10 @@ def whole_number(errors: dict, name: str, text: str | None, *, low: int, high: i
     text = (text or "").strip()
     if not text:
         if required:
-            errors[name] = "Enter a whole number."
+            errors[name] = _("Enter a whole number.")
         return None
     if not text.isdigit() or not low <= int(text) <= high:
-        errors[name] = f"Enter a whole number from {low} to {high}."
+        errors[name] = _("Enter a whole number from %(low)d to %(high)d.", low=low, high=high)
         return None
     return int(text)
 
@@ -80,19 +81,19 @@ def whole_number(errors: dict, name: str, text: str | None, *, low: int, high: i
 def item_name(errors: dict, text: str | None) -> str:
     name = " ".join((text or "").split())
     if not name:
-        errors["name"] = "Enter a name."
+        errors["name"] = _("Enter a name.")
     elif len(name) > 200:
-        errors["name"] = "Use at most 200 characters."
+        errors["name"] = _("Use at most 200 characters.")
     return name
 
 
 def check_code(errors: dict, session: Session, model, code: str, pattern, item_id: int | None) -> None:
     if not code:
-        errors["code"] = "Enter a code."
+        errors["code"] = _("Enter a code.")
     elif len(code) > 64 or not pattern.match(code):
-        errors["code"] = "Use letters, digits, dots, dashes and underscores (at most 64)."
+        errors["code"] = _("Use letters, digits, dots, dashes and underscores (at most 64).")
     elif session.exec(select(model.id).where(model.code == code, model.id != (item_id or 0))).first():
-        errors["code"] = "Another item already has this code."
+        errors["code"] = _("Another item already has this code.")
 
 
 def in_use_currencies(session: Session, *conditions) -> set[str]:

@@ -29,6 +29,7 @@ from webapp.services.admin.catalog.common import (
 from webapp.services.core import audit
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _, ngettext
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges, parse_percent
 
@@ -60,7 +61,7 @@ def _coupon_snapshot(session: Session, coupon: Coupon) -> dict:
 
 def _discount(errors: dict, data: CouponInput) -> tuple[int | None, dict[str, int]]:
     if data.discount_type not in DISCOUNT_TYPES:
-        errors["discount_type"] = "Choose percentage or fixed amount."
+        errors["discount_type"] = _("Choose percentage or fixed amount.")
         return None, {}
     if data.discount_type == "percentage":
         try:
@@ -69,11 +70,12 @@ def _discount(errors: dict, data: CouponInput) -> tuple[int | None, dict[str, in
             errors["percent"] = exc.message
             return None, {}
         if percent_bp is None or not 0 < percent_bp <= 10000:
-            errors["percent"] = "Enter a percentage above 0 and at most 100."
+            errors["percent"] = _("Enter a percentage above 0 and at most 100.")
         return percent_bp, {}
     amounts = parse_prices(data.amounts, errors, "amount", allow_zero=False)
     if not amounts and not any(k.startswith("amount_") for k in errors):
-        errors["amount_" + SUPPORTED_CURRENCIES[0]] = "Give the amount in at least one currency."
+        errors["amount_" + SUPPORTED_CURRENCIES[0]] = _("Give the amount in at least one "
+                                                        "currency.")
     return None, amounts
 
 
@@ -85,16 +87,16 @@ def _coupon_values(session: Session, data: CouponInput, coupon: Coupon | None,
         check_code(errors, session, Coupon, code, COUPON_CODE, None)
     percent_bp, amounts = _discount(errors, data)
     if data.duration not in DURATIONS:
-        errors["duration"] = "Choose once, a number of terms or forever."
+        errors["duration"] = _("Choose once, a number of terms or forever.")
     terms = whole_number(errors, "duration_terms", data.duration_terms, low=1, high=120,
                          required=data.duration == "n_terms") if data.duration == "n_terms" else None
     limit = whole_number(errors, "max_redemptions", data.max_redemptions, low=1, high=10**6,
                          required=False)
     if coupon is None and data.expires_on is not None and data.expires_on < today:
-        errors["expires_on"] = "The expiry date cannot be in the past."
+        errors["expires_on"] = _("The expiry date cannot be in the past.")
     known = set(session.exec(select(Plan.id).where(col(Plan.id).in_(list(data.plan_ids) or [0]))))
     if set(data.plan_ids) - known:
-        errors["plan_ids"] = "Choose plans from the list."
+        errors["plan_ids"] = _("Choose plans from the list.")
     values = {"code": code, "name": item_name(errors, data.name),
               "discount_type": data.discount_type, "percent_bp": percent_bp,
               "duration": data.duration, "duration_terms": terms, "max_redemptions": limit,
@@ -102,10 +104,13 @@ def _coupon_values(session: Session, data: CouponInput, coupon: Coupon | None,
     if coupon is not None and coupon.redemptions > 0:
         fixed = ("discount_type", "percent_bp", "duration", "duration_terms")
         if any(values[k] != getattr(coupon, k) for k in fixed if k not in errors):
-            errors.setdefault("discount_type", "The coupon has been redeemed: its discount and "
-                                               "duration cannot change.")
+            errors.setdefault("discount_type", _("The coupon has been redeemed: its discount "
+                                                 "and duration cannot change."))
         if limit is not None and limit < coupon.redemptions:
-            errors["max_redemptions"] = f"It has already been redeemed {coupon.redemptions} times."
+            # (English says "1 times" too: the plural forms are the translations')
+            errors["max_redemptions"] = ngettext("It has already been redeemed %(num)d times.",
+                                                 "It has already been redeemed %(num)d times.",
+                                                 coupon.redemptions)
     if errors:
         raise InvalidChanges(errors)
     return values | {"amounts": amounts, "plan_ids": sorted(known)}
@@ -146,7 +151,8 @@ def update_coupon(session: Session, *, actor: Actor, coupon_id: int, data: Coupo
             SubscriptionCoupon.coupon_id == coupon.id))
         missing = in_use_currencies(session, using) - set(amounts)
         if missing:
-            raise InvalidChanges({f"amount_{c}": f"Subscriptions use it in {c}: keep an amount."
+            raise InvalidChanges({f"amount_{c}": _("Subscriptions use it in %(currency)s: keep "
+                                                   "an amount.", currency=c)
                                   for c in sorted(missing)})
     for name, value in values.items():
         setattr(coupon, name, value)

@@ -25,6 +25,7 @@ from webapp.services.admin.catalog.common import (
     whole_number,
 )
 from webapp.services.core.dates import MAX_INTERVAL_COUNT
+from webapp.services.core.i18n import _
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences import InvalidChanges
 
@@ -48,7 +49,7 @@ def _plan_values(session: Session, data: PlanInput, plan: Plan | None) -> dict:
     if plan is None:
         check_code(errors, session, Plan, code, CODE, None)
     if data.interval_unit not in INTERVAL_UNITS:
-        errors["interval_unit"] = "Choose day, week, month or year."
+        errors["interval_unit"] = _("Choose day, week, month or year.")
     # Every 2 weeks, every 3 months: at most MAX_INTERVAL_COUNT of the unit per term (36 when
     # the unit is not known yet).
     most = MAX_INTERVAL_COUNT.get(data.interval_unit, 36)
@@ -65,15 +66,17 @@ def _plan_values(session: Session, data: PlanInput, plan: Plan | None) -> dict:
     setup = parse_prices(data.setup_fees, errors, "setup")
     for currency in setup:
         if currency not in prices:
-            errors.setdefault(f"setup_{currency}", "Give the plan a price in this currency first.")
+            errors.setdefault(f"setup_{currency}", _("Give the plan a price in this currency first."))
     if not prices and not any(k.startswith("price_") for k in errors):
-        errors["price_" + SUPPORTED_CURRENCIES[0]] = "Price the plan in at least one currency."
+        errors["price_" + SUPPORTED_CURRENCIES[0]] = _("Price the plan in at least one "
+                                                       "currency.")
     if plan is not None:
         if plan_in_use(session, plan.id) and (values["interval_unit"], values["interval_count"]) != (
                 plan.interval_unit, plan.interval_count):
-            errors["interval_unit"] = "Subscriptions use this plan: its interval cannot change."
+            errors["interval_unit"] = _("Subscriptions use this plan: its interval cannot change.")
         for currency in in_use_currencies(session, Subscription.plan_id == plan.id) - set(prices):
-            errors[f"price_{currency}"] = f"Subscriptions bill in {currency}: keep a price."
+            errors[f"price_{currency}"] = _("Subscriptions bill in %(currency)s: keep a price.",
+                                            currency=currency)
     if errors:
         raise InvalidChanges(errors)
     values["prices"] = {c: [a, setup.get(c, 0)] for c, a in sorted(prices.items())}

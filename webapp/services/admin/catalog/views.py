@@ -33,6 +33,7 @@ from webapp.services.admin.catalog.common import (
 from webapp.services.billing.catalog import redeem as count_redemption
 from webapp.services.core.dates import Moment, interval_label
 from webapp.services.core.errors import InvalidInput
+from webapp.services.core.i18n import _, ngettext
 from webapp.services.core.preferences import format_percent
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -54,7 +55,9 @@ class PlanView:
     @property
     def cycles_label(self) -> str:
         cycles = self.plan.billing_cycles
-        return f"{cycles} billing cycles" if cycles else "until cancelled"
+        # (English says "1 billing cycles" too: the plural forms are the translations')
+        return ngettext("%(num)d billing cycles", "%(num)d billing cycles", cycles) if cycles \
+            else _("until cancelled")
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class CouponView:
     @property
     def duration_label(self) -> str:
         if self.coupon.duration == "n_terms":
-            return f"{self.coupon.duration_terms} terms"
+            return ngettext("%(num)d terms", "%(num)d terms", self.coupon.duration_terms)
         return DURATIONS.get(self.coupon.duration, self.coupon.duration)
 
 
@@ -196,26 +199,29 @@ def usable_coupon(session: Session, *, code: str, plan_id: int, currency: str,
     """An active coupon that can go on a new subscription to this plan in this currency."""
     coupon = session.exec(select(Coupon).where(Coupon.code == coupon_code(code))).first()
     if coupon is None or coupon.status != ACTIVE:
-        raise InvalidInput(f"Unknown coupon code “{code}”.", field="coupon_code")
+        raise InvalidInput(_("Unknown coupon code “%(code)s”.", code=code), field="coupon_code")
     if coupon.expires_on is not None and coupon.expires_on < at.today:
-        raise InvalidInput(f"Coupon {coupon.code} has expired.", field="coupon_code")
+        raise InvalidInput(_("Coupon %(code)s has expired.", code=coupon.code),
+                           field="coupon_code")
     if coupon.max_redemptions is not None and coupon.redemptions >= coupon.max_redemptions:
-        raise InvalidInput(f"Coupon {coupon.code} has been used up.", field="coupon_code")
+        raise InvalidInput(_("Coupon %(code)s has been used up.", code=coupon.code),
+                           field="coupon_code")
     plans = set(session.exec(select(CouponPlan.plan_id).where(CouponPlan.coupon_id == coupon.id)))
     if plans and plan_id not in plans:
-        raise InvalidInput(f"Coupon {coupon.code} does not apply to this plan.",
+        raise InvalidInput(_("Coupon %(code)s does not apply to this plan.", code=coupon.code),
                            field="coupon_code")
     if coupon.discount_type == "fixed" and session.exec(select(CouponAmount.id).where(
             CouponAmount.coupon_id == coupon.id, CouponAmount.currency == currency)).first() is None:
-        raise InvalidInput(f"Coupon {coupon.code} has no amount in {currency}.",
-                           field="coupon_code")
+        raise InvalidInput(_("Coupon %(code)s has no amount in %(currency)s.",
+                             code=coupon.code, currency=currency), field="coupon_code")
     return coupon
 
 
 def redeem(session: Session, coupon: Coupon) -> None:
     """Count one redemption, unless the limit was reached meanwhile (a guarded update)."""
     if not count_redemption(session, coupon.id):
-        raise InvalidInput(f"Coupon {coupon.code} has been used up.", field="coupon_code")
+        raise InvalidInput(_("Coupon %(code)s has been used up.", code=coupon.code),
+                           field="coupon_code")
 
 
 def coupon_plan_ids(session: Session, coupon_id: int) -> list[int]:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from webapp.models import Preferences
 from webapp.services.core.errors import Forbidden
+from webapp.services.core.i18n import _
 
 ORGANIZATION_ID = 1
 
@@ -114,7 +115,7 @@ def allowed(prefs: Preferences, action: str) -> bool:
 def require(prefs: Preferences, action: str) -> None:
     """Raise Forbidden (answered as 404) unless customers may do `action`."""
     if not allowed(prefs, action):
-        raise Forbidden("This is not available in the portal.")
+        raise Forbidden(_("This is not available in the portal."))
 
 
 def module_enabled(prefs: Preferences, module: str) -> bool:

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from webapp.models import Coupon, Organization, Preferences, User
 from webapp.services.core import audit, places, text
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _, ngettext
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID, load
 
@@ -25,83 +26,83 @@ __all__ = [
     "current_values", "update", "history", "settings_view", "seed_demo_preferences",
 ]
 
-EDIT_TIMINGS = {"immediately": "Immediately", "end_of_term": "At the end of the term",
-                "customer_choice": "Customer's choice"}
-PRORATIONS = {"prorate": "Prorate: charge the days left at the new price, credit the old",
-              "no_proration_upgrade_now": "No proration: the change takes effect at once, the "
-                                          "new price from the next term, nothing charged now",
-              "end_of_term_only": "Only at the end of the term: changes are scheduled for "
-                                  "the term's end"}
-CANCEL_TIMINGS = {"immediately": "Immediately", "end_of_term": "At the end of the term",
-                  "both": "Customer's choice of either"}
-DUNNING_FINAL_ACTIONS = {"unpaid": "Mark the subscription unpaid",
-                         "cancelled": "Cancel the subscription"}
-OVERDUE_ACTIONS = {"nothing": "Nothing: keep renewing and reminding",
-                   "unpaid": "Mark the subscription unpaid",
-                   "cancelled": "Cancel the subscription"}
-TWO_FACTOR_POLICIES = {"off": "Off: nobody uses a second factor",
-                       "optional": "Optional: each person chooses",
-                       "admins": "Required for admins, optional for customers",
-                       "everyone": "Required for everyone"}
+EDIT_TIMINGS = {"immediately": _("Immediately"), "end_of_term": _("At the end of the term"),
+                "customer_choice": _("Customer's choice")}
+PRORATIONS = {"prorate": _("Prorate: charge the days left at the new price, credit the old"),
+              "no_proration_upgrade_now": _("No proration: the change takes effect at once, the "
+                                          "new price from the next term, nothing charged now"),
+              "end_of_term_only": _("Only at the end of the term: changes are scheduled for "
+                                  "the term's end")}
+CANCEL_TIMINGS = {"immediately": _("Immediately"), "end_of_term": _("At the end of the term"),
+                  "both": _("Customer's choice of either")}
+DUNNING_FINAL_ACTIONS = {"unpaid": _("Mark the subscription unpaid"),
+                         "cancelled": _("Cancel the subscription")}
+OVERDUE_ACTIONS = {"nothing": _("Nothing: keep renewing and reminding"),
+                   "unpaid": _("Mark the subscription unpaid"),
+                   "cancelled": _("Cancel the subscription")}
+TWO_FACTOR_POLICIES = {"off": _("Off: nobody uses a second factor"),
+                       "optional": _("Optional: each person chooses"),
+                       "admins": _("Required for admins, optional for customers"),
+                       "everyone": _("Required for everyone")}
 _CHOICES = {"edit_timing": EDIT_TIMINGS, "proration": PRORATIONS,
             "cancel_timing": CANCEL_TIMINGS,
             "dunning_final_action": DUNNING_FINAL_ACTIONS, "overdue_action": OVERDUE_ACTIONS,
             "two_factor_policy": TWO_FACTOR_POLICIES}
 
 LABELS: dict[str, str] = {
-    "module_subscriptions": "Subscriptions", "module_invoices": "Invoices",
-    "module_payments": "Payments made", "module_statements": "Statements",
-    "module_payment_methods": "Payment methods", "module_profile": "Profile",
-    "module_estimates": "Estimates", "module_projects": "Projects",
-    "module_timesheets": "Timesheets",
-    "trial_activate": "Customers may activate a trial now",
-    "trial_extend": "Customers may extend an expired trial",
-    "trial_max_extensions": "Most trial extensions per subscription",
-    "trial_cancel": "Customers may cancel a trial",
-    "edit_subscription": "Customers may edit their subscriptions",
-    "edit_change_plan": "They may change the plan",
-    "edit_change_addons": "They may change addons",
-    "edit_change_coupons": "They may change coupons",
-    "edit_timing": "Changes take effect",
-    "proration": "Billing a change",
-    "autocharge_toggle": "Customers may turn auto-charge on and off",
-    "pause_resume": "Customers may pause and resume subscriptions",
-    "pause_max_days": "Longest pause (days)",
-    "cancel_subscription": "Customers may cancel subscriptions",
-    "cancel_timing": "Cancellations take effect",
-    "cancel_credit_unused": "Credit unused time on immediate cancellation",
-    "cancellation_reasons": "Cancellation reasons",
-    "retention_coupon_code": "Retention offer coupon code",
-    "retention_offer_text": "Retention offer text",
-    "reactivation": "Customers may reactivate cancelled or expired subscriptions",
-    "forward_documents": "Customers may forward documents",
-    "forward_max_recipients_per_hour": "Most forwarding recipients per hour",
-    "update_customer_details": "Customers may update their details",
-    "reviews": "Customers may write reviews",
-    "add_payment_methods": "Customers may add payment methods",
-    "partial_payments": "Customers may pay part of an invoice",
-    "notify_organization": "Email the organization about portal activity",
-    "email_customer_on_reply": "Email the customer when an admin replies",
-    "dunning_retry_days": "Retry a failed charge after (days)",
-    "dunning_final_action": "When retries run out",
-    "reminder_trial_ending_days": "Trial ending reminder (days before)",
-    "reminder_renewal_days": "Upcoming renewal reminder (days before)",
-    "overdue_reminder_days": "Remind about an unpaid invoice (days past due)",
-    "overdue_action": "When an invoice stays unpaid",
-    "overdue_action_days": "Act this many days past due",
-    "portal_auto_enable": "Enable the portal for new customers automatically",
-    "session_lifetime_days": "A sign-in lasts at most (days)",
-    "session_idle_days": "Sign out after this long without use (days)",
-    "two_factor_policy": "Two-factor sign-in",
-    "two_factor_new_device_email": "Email people when their account is signed in to from a "
-                                   "new browser",
-    "portal_name": "Portal name", "banner_text": "Banner text",
-    "name": "Organization name", "legal_name": "Legal name", "address": "Address",
-    "email": "Contact email", "tax_id": "Tax number",
-    "payment_instructions": "Payment instructions",
-    "phone": "Phone", "timezone": "Timezone", "locale": "Locale",
-    "base_currency": "Base currency", "tax_name": "Tax name", "tax_rate_bp": "Tax rate (%)",
-    "country": "Country", "tax_inclusive": "Prices include tax",
+    "module_subscriptions": _("Subscriptions"), "module_invoices": _("Invoices"),
+    "module_payments": _("Payments made"), "module_statements": _("Statements"),
+    "module_payment_methods": _("Payment methods"), "module_profile": _("Profile"),
+    "module_estimates": _("Estimates"), "module_projects": _("Projects"),
+    "module_timesheets": _("Timesheets"),
+    "trial_activate": _("Customers may activate a trial now"),
+    "trial_extend": _("Customers may extend an expired trial"),
+    "trial_max_extensions": _("Most trial extensions per subscription"),
+    "trial_cancel": _("Customers may cancel a trial"),
+    "edit_subscription": _("Customers may edit their subscriptions"),
+    "edit_change_plan": _("They may change the plan"),
+    "edit_change_addons": _("They may change addons"),
+    "edit_change_coupons": _("They may change coupons"),
+    "edit_timing": _("Changes take effect"),
+    "proration": _("Billing a change"),
+    "autocharge_toggle": _("Customers may turn auto-charge on and off"),
+    "pause_resume": _("Customers may pause and resume subscriptions"),
+    "pause_max_days": _("Longest pause (days)"),
+    "cancel_subscription": _("Customers may cancel subscriptions"),
+    "cancel_timing": _("Cancellations take effect"),
+    "cancel_credit_unused": _("Credit unused time on immediate cancellation"),
+    "cancellation_reasons": _("Cancellation reasons"),
+    "retention_coupon_code": _("Retention offer coupon code"),
+    "retention_offer_text": _("Retention offer text"),
+    "reactivation": _("Customers may reactivate cancelled or expired subscriptions"),
+    "forward_documents": _("Customers may forward documents"),
+    "forward_max_recipients_per_hour": _("Most forwarding recipients per hour"),
+    "update_customer_details": _("Customers may update their details"),
+    "reviews": _("Customers may write reviews"),
+    "add_payment_methods": _("Customers may add payment methods"),
+    "partial_payments": _("Customers may pay part of an invoice"),
+    "notify_organization": _("Email the organization about portal activity"),
+    "email_customer_on_reply": _("Email the customer when an admin replies"),
+    "dunning_retry_days": _("Retry a failed charge after (days)"),
+    "dunning_final_action": _("When retries run out"),
+    "reminder_trial_ending_days": _("Trial ending reminder (days before)"),
+    "reminder_renewal_days": _("Upcoming renewal reminder (days before)"),
+    "overdue_reminder_days": _("Remind about an unpaid invoice (days past due)"),
+    "overdue_action": _("When an invoice stays unpaid"),
+    "overdue_action_days": _("Act this many days past due"),
+    "portal_auto_enable": _("Enable the portal for new customers automatically"),
+    "session_lifetime_days": _("A sign-in lasts at most (days)"),
+    "session_idle_days": _("Sign out after this long without use (days)"),
+    "two_factor_policy": _("Two-factor sign-in"),
+    "two_factor_new_device_email": _("Email people when their account is signed in to from a "
+                                   "new browser"),
+    "portal_name": _("Portal name"), "banner_text": _("Banner text"),
+    "name": _("Organization name"), "legal_name": _("Legal name"), "address": _("Address"),
+    "email": _("Contact email"), "tax_id": _("Tax number"),
+    "payment_instructions": _("Payment instructions"),
+    "phone": _("Phone"), "timezone": _("Timezone"), "locale": _("Locale"),
+    "base_currency": _("Base currency"), "tax_name": _("Tax name"), "tax_rate_bp": _("Tax rate (%)"),
+    "country": _("Country"), "tax_inclusive": _("Prices include tax"),
 }
 ORGANIZATION_FIELDS: tuple[str, ...] = (
     "portal_name", "banner_text", "name", "legal_name", "address", "email", "phone", "timezone",
@@ -141,13 +142,13 @@ def parse_percent(text: str) -> int | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise InvalidInput("Enter a percentage such as 20 or 7.5.",
+        raise InvalidInput(_("Enter a percentage such as 20 or 7.5."),
                            field="tax_rate_bp") from exc
     if value.is_finite() and value.copy_abs() > 1_000_000:  # far past any rate; no overflow
-        raise InvalidInput("Enter a percentage such as 20 or 7.5.", field="tax_rate_bp")
+        raise InvalidInput(_("Enter a percentage such as 20 or 7.5."), field="tax_rate_bp")
     basis_points = value.scaleb(2)
     if not value.is_finite() or basis_points != basis_points.to_integral_value():
-        raise InvalidInput("Use at most two decimal places.", field="tax_rate_bp")
+        raise InvalidInput(_("Use at most two decimal places."), field="tax_rate_bp")
     return int(basis_points)
 
 
@@ -161,9 +162,9 @@ def format_percent(basis_points: int | None) -> str:
 def format_value(field: str, value) -> str:
     """A stored value as the admin page and the audit history show it."""
     if value is None or value == "" or value == []:
-        return "(none)"
+        return _("(none)")
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return _("on") if value else _("off")
     if field in _CHOICES:
         return _CHOICES[field].get(value, str(value))
     if field == "tax_rate_bp":
@@ -198,9 +199,9 @@ class UpdateResult:
     def summary(self) -> str:
         """What changed, in one sentence for the flash message."""
         if not self.changes:
-            return "Nothing changed."
-        return "Saved: " + "; ".join(f"{c.label}: {c.old_text} → {c.new_text}"
-                                     for c in self.changes) + "."
+            return _("Nothing changed.")
+        return _("Saved: %(changes)s.", changes="; ".join(
+            f"{c.label}: {c.old_text} → {c.new_text}" for c in self.changes))
 
 
 def current_values(prefs: Preferences, org: Organization) -> dict:
@@ -237,36 +238,36 @@ def _normalize(changes: Mapping) -> dict:
 
 def _retry_days_error(days) -> str | None:
     if not isinstance(days, list) or not days:
-        return "Enter at least one retry day, such as 1, 3, 7."
+        return _("Enter at least one retry day, such as 1, 3, 7.")
     if any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in days):
-        return "Retry days are whole numbers of days, 1 or more."
+        return _("Retry days are whole numbers of days, 1 or more.")
     if any(b <= a for a, b in zip(days, days[1:], strict=False)):
-        return "List the retry days in ascending order, each later than the one before."
+        return _("List the retry days in ascending order, each later than the one before.")
     if len(days) > 10 or days[-1] > 365:
-        return "Use at most 10 retries, all within 365 days."
+        return _("Use at most 10 retries, all within 365 days.")
     return None
 
 
 def _overdue_days_error(days) -> str | None:
     """Days past due, ascending; none at all sends no reminders."""
     if not isinstance(days, list):
-        return "Enter days past due such as 1, 7, 14, or leave it empty for no reminders."
+        return _("Enter days past due such as 1, 7, 14, or leave it empty for no reminders.")
     if any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in days):
-        return "Reminder days are whole numbers of days, 1 or more."
+        return _("Reminder days are whole numbers of days, 1 or more.")
     if any(b <= a for a, b in zip(days, days[1:], strict=False)):
-        return "List the reminder days in ascending order, each later than the one before."
+        return _("List the reminder days in ascending order, each later than the one before.")
     if len(days) > 10 or (days and days[-1] > 365):
-        return "Use at most 10 reminders, all within 365 days."
+        return _("Use at most 10 reminders, all within 365 days.")
     return None
 
 
 def _reasons_error(reasons) -> str | None:
     if not isinstance(reasons, list) or not reasons:
-        return "List at least one reason, one per line."
+        return _("List at least one reason, one per line.")
     if len(reasons) > 20 or any(len(r) > 100 for r in reasons):
-        return "Use at most 20 reasons of up to 100 characters each."
+        return _("Use at most 20 reasons of up to 100 characters each.")
     if len({r.casefold() for r in reasons}) != len(reasons):
-        return "Each reason may appear only once."
+        return _("Each reason may appear only once.")
     return None
 
 
@@ -274,7 +275,7 @@ def _locale_error(value) -> str | None:
     try:
         Locale.parse(value)
     except (UnknownLocaleError, ValueError, TypeError):
-        return "Enter a locale such as en_GB or de_DE."
+        return _("Enter a locale such as en_GB or de_DE.")
     return None
 
 
@@ -282,7 +283,7 @@ def _timezone_error(value) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return "Enter a timezone such as Europe/London or America/New_York."
+        return _("Enter a timezone such as Europe/London or America/New_York.")
     return None
 
 
@@ -296,22 +297,24 @@ def _errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
     errors: dict[str, str] = {}
     for field in SWITCHES:
         if not isinstance(values[field], bool):
-            errors[field] = "Choose on or off."
+            errors[field] = _("Choose on or off.")
     for field, (low, high) in _INT_RANGES.items():
         value = values[field]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            errors[field] = f"Enter a whole number from {low} to {high}."
+            errors[field] = _("Enter a whole number from %(low)d to %(high)d.", low=low,
+                              high=high)
     for field, choices in _CHOICES.items():
         if values[field] not in choices:
-            errors[field] = "Choose one of the options."
+            errors[field] = _("Choose one of the options.")
     for field, limit in _MAX_LENGTHS.items():
         if values[field] is not None and len(values[field]) > limit:
-            errors[field] = f"Use at most {limit} characters."
+            errors[field] = ngettext("Use at most %(num)d character.",
+                                     "Use at most %(num)d characters.", limit)
     for field in _REQUIRED:
         if not values[field]:
-            errors[field] = "This is required."
+            errors[field] = _("This is required.")
     if values["email"] and "@" not in values["email"]:
-        errors["email"] = "Enter an email address such as billing@example.com."
+        errors["email"] = _("Enter an email address such as billing@example.com.")
     rules = {"dunning_retry_days": _retry_days_error(values["dunning_retry_days"]),
              "overdue_reminder_days": _overdue_days_error(values["overdue_reminder_days"]),
              "cancellation_reasons": _reasons_error(values["cancellation_reasons"]),
@@ -319,13 +322,13 @@ def _errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
              "timezone": _timezone_error(values["timezone"])}
     errors.update({f: message for f, message in rules.items() if message})
     if values["base_currency"] not in SUPPORTED_CURRENCIES:
-        errors["base_currency"] = "Choose one of the supported currencies."
+        errors["base_currency"] = _("Choose one of the supported currencies.")
     errors.update(_tax_errors(values["tax_name"], values["tax_rate_bp"]))
     if "tax_id" not in errors and (message := text.tax_id_error(values["tax_id"])):
         errors["tax_id"] = message
     errors.update(_place_errors(values, errors))
     if not isinstance(values["tax_inclusive"], bool):
-        errors["tax_inclusive"] = "Choose on or off."
+        errors["tax_inclusive"] = _("Choose on or off.")
     errors.update(_retention_errors(session, values, changed))
     return errors
 
@@ -347,22 +350,22 @@ def _place_errors(values: dict, errors: dict) -> dict[str, str]:
 
 def _tax_errors(name, rate) -> dict[str, str]:
     if rate is not None and (not isinstance(rate, int) or not 0 <= rate <= 10_000):
-        return {"tax_rate_bp": "Enter a rate from 0 to 100 %."}
+        return {"tax_rate_bp": _("Enter a rate from 0 to 100 %.")}
     if name and rate is None:
-        return {"tax_rate_bp": "Enter the tax rate, or clear the tax name."}
+        return {"tax_rate_bp": _("Enter the tax rate, or clear the tax name.")}
     if rate is not None and not name:
-        return {"tax_name": "Name the tax (for example VAT), or clear the rate."}
+        return {"tax_name": _("Name the tax (for example VAT), or clear the rate.")}
     return {}
 
 
 def _retention_errors(session: Session, values: dict, changed: Mapping) -> dict[str, str]:
     code, text = values["retention_coupon_code"], values["retention_offer_text"]
     if code and "retention_coupon_code" in changed and not _active_coupon_code(session, code):
-        return {"retention_coupon_code": "No active coupon has this code."}
+        return {"retention_coupon_code": _("No active coupon has this code.")}
     if code and not text:
-        return {"retention_offer_text": "Describe the offer customers will see."}
+        return {"retention_offer_text": _("Describe the offer customers will see.")}
     if text and not code:
-        return {"retention_coupon_code": "Choose the coupon the offer gives, or clear the text."}
+        return {"retention_coupon_code": _("Choose the coupon the offer gives, or clear the text.")}
     return {}
 
 
@@ -376,7 +379,7 @@ def update(session: Session, *, actor_user_id: int | None, changes: Mapping,
     """Save the admin page: validate every field, change nothing on error, audit each change."""
     org = session.get(Organization, ORGANIZATION_ID)
     if org is None:
-        raise NotFound("The organization has not been set up.")
+        raise NotFound(_("The organization has not been set up."))
     prefs = load(session)
     current = current_values(prefs, org)
     values = {**current, **_normalize(changes)}
@@ -431,7 +434,7 @@ def settings_view(session: Session, *, history_limit: int = 10) -> SettingsView:
     """What the admin preferences page shows: the current values and the recent history."""
     org = session.get(Organization, ORGANIZATION_ID)
     if org is None:
-        raise NotFound("The organization has not been set up.")
+        raise NotFound(_("The organization has not been set up."))
     return SettingsView(current_values(load(session), org),
                         history(session, limit=history_limit))
 

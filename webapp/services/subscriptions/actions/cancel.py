@@ -28,9 +28,9 @@ from webapp.services.billing import terms as billing
 from webapp.services.billing.context import Context, confirm, context, customer_locale
 from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
-from webapp.services.core.dates import Dated, Moment, dated, escaped, format_day, plain
+from webapp.services.core.dates import Dated, Moment, dated, format_day, plain
 from webapp.services.core.errors import DomainError, InvalidInput
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _, ngettext
 from webapp.services.core.money import Amount
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
@@ -120,12 +120,14 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
     sub = owned(ctx, customer_id, subscription_id)
     options = _options(ctx, sub)
     if timing not in options.timings:
-        raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
+        raise InvalidInput(_("Choose when the cancellation takes effect."), field="timing")
     if reason not in options.reasons:
-        raise InvalidInput("Choose a reason from the list.", field="reason")
+        raise InvalidInput(_("Choose a reason from the list."), field="reason")
     details = (details or "").strip()
     if len(details) > MAX_DETAILS:
-        raise InvalidInput(f"Use at most {MAX_DETAILS} characters.", field="details")
+        raise InvalidInput(ngettext("Use at most %(num)d character.",
+                                    "Use at most %(num)d characters.", MAX_DETAILS),
+                           field="details")
     why = f"{reason}: {details}" if details else reason
     result = cancel_subscription(ctx, sub, timing=timing, why=why,
                                  credit_unused=ctx.prefs.cancel_credit_unused)
@@ -134,7 +136,8 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
                 subject=_("%(number)s is cancelled", number=sub.number),
                 message=result.message,
-                details=[f"Reason: {why}"], org_title=f"{sub.number} cancelled by the customer",
+                details=[dated(N_("Reason: %(reason)s"), reason=why)],
+                org_title=f"{sub.number} cancelled by the customer",
                 org_body=f"cancelled it now. Reason: {why}.{credit}")
     else:
         on = ctx.day(sub.current_term_end) if sub.current_term_end else "the end of the term"
@@ -144,7 +147,8 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
             _("%(number)s will be cancelled on the end of the term", number=sub.number)
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
                 subject=subject, message=result.message,
-                details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
+                details=[dated(N_("Reason: %(reason)s"), reason=why),
+                         dated(N_("You can remove the scheduled cancellation until then."))],
                 org_title=f"{sub.number} will cancel at the end of its term ({on})",
                 org_body=f"scheduled the cancellation. Reason: {why}.")
     return result
@@ -164,26 +168,31 @@ def cancel_subscription(ctx: Context, sub: Subscription, *, timing: str, why: st
         if unused is not None:
             sub.held_invoice_id = None  # its unused days are credited: nothing is held now
         return CancelResult(sub, IMMEDIATELY, note,
-                            plain(f"{sub.number} is cancelled.") + credit_sentence(note))
+                            dated(N_("%(number)s is cancelled."), number=sub.number)
+                            + credit_sentence(note))
     if timing != END_OF_TERM:
-        raise InvalidInput("Choose when the cancellation takes effect.", field="timing")
+        raise InvalidInput(_("Choose when the cancellation takes effect."), field="timing")
     state_machine.transition(ctx.session, sub, "schedule_cancel", "non_renewing", now=ctx.now,
                              status_before_cancel=sub.status, cancel_reason=why,
                              next_billing_date=None, pause_on=None, resume_on=None)
-    ending = dated(f"{sub.number} will be cancelled on {{on}}, at the end of the current "
-                   "term.", on=sub.current_term_end) if sub.current_term_end else \
-        plain(f"{sub.number} will be cancelled at the end of the current term.")
+    ending = dated(N_("%(number)s will be cancelled on %(on)s, at the end of the current "
+                      "term."), number=sub.number, on=sub.current_term_end) \
+        if sub.current_term_end else \
+        dated(N_("%(number)s will be cancelled at the end of the current term."),
+              number=sub.number)
     return CancelResult(sub, END_OF_TERM, None, ending)
 
 
 def credit_sentence(note: CreditNote | None) -> Dated:
-    """What the customer is told about the credit for unused time (nothing without one)."""
+    """What the customer is told about the credit for unused time (nothing without one): a
+    sentence that follows another one (it starts with a space)."""
     if note is None:
         return plain("")
-    used = "it has been applied to your open invoices" if note.balance < note.total \
-        else "it is used on your next invoice"
-    return dated(f" Credit note {escaped(note.number)} gives you {{credit}} for the unused "
-                 f"time; {used}.", credit=Amount(note.total, note.currency))
+    text = N_("Credit note %(number)s gives you %(credit)s for the unused time; it has been "
+              "applied to your open invoices.") if note.balance < note.total else \
+        N_("Credit note %(number)s gives you %(credit)s for the unused time; it is used on "
+           "your next invoice.")
+    return plain(" ") + dated(text, number=note.number, credit=Amount(note.total, note.currency))
 
 
 def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime | None, *,
@@ -226,20 +235,21 @@ def accept_retention_offer(session: Session, *, customer_id: int, subscription_i
     sub = owned(ctx, customer_id, subscription_id)
     offer = _options(ctx, sub).retention
     if offer is None:
-        raise DomainError("This offer is no longer available.")
+        raise DomainError(_("This offer is no longer available."))
     if not catalog.redeem(session, offer.coupon_id):
-        raise DomainError("This offer is no longer available.")
+        raise DomainError(_("This offer is no longer available."))
     try:
         with session.begin_nested():  # a racing accept of the same offer inserted first
             session.add(SubscriptionCoupon(subscription_id=sub.id, coupon_id=offer.coupon_id,
                                            applied_at=now))
     except IntegrityError:
-        raise DomainError("This offer is no longer available.") from None
+        raise DomainError(_("This offer is no longer available.")) from None
     sub.updated_at = now
     confirm(ctx, sub, event=RETENTION_ACCEPTED,
             subject=_("Your offer on %(number)s", number=sub.number),
-            message=f"Thank you for staying. Coupon {offer.code} ({offer.name}) is now on "
-                    f"{sub.number}.", org_title=f"{sub.number}: retention offer accepted",
+            message=dated(N_("Thank you for staying. Coupon %(code)s (%(name)s) is now on "
+                             "%(number)s."), code=offer.code, name=offer.name, number=sub.number),
+            org_title=f"{sub.number}: retention offer accepted",
             org_body=f"took the retention offer ({offer.code}) instead of cancelling.")
     return offer
 
@@ -258,7 +268,8 @@ def remove_cancellation(session: Session, *, customer_id: int, subscription_id: 
                              next_billing_date=sub.current_term_end)
     confirm(ctx, sub, event=CANCELLATION_REMOVED,
             subject=_("%(number)s will continue", number=sub.number),
-            message=f"The scheduled cancellation of {sub.number} was removed; it continues "
-                    f"as before.", org_title=f"{sub.number}: scheduled cancellation removed",
+            message=dated(N_("The scheduled cancellation of %(number)s was removed; it continues "
+                             "as before."), number=sub.number),
+            org_title=f"{sub.number}: scheduled cancellation removed",
             org_body="removed the scheduled cancellation.")
     return sub

@@ -9,6 +9,7 @@ from webapp.services.billing.context import (
 )
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.errors import DomainError
+from webapp.services.core.i18n import _
 
 TRIAL_EXTENDED = "trial_extended"
 CANCELLATION_REMOVED = "cancellation_removed"
@@ -22,8 +23,8 @@ class PaymentInProgress(DomainError):
     """A charge whose outcome decides this subscription's next state is still running."""
 
     def __init__(self) -> None:
-        super().__init__("A payment for this subscription is being processed. "
-                         "Wait a moment, then reload the page.")
+        super().__init__(_("A payment for this subscription is being processed. "
+                           "Wait a moment, then reload the page."))
 
 
 def owned(ctx: Context, customer_id: int, subscription_id: int) -> Subscription:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.dates import Moment
+from webapp.services.core.i18n import _
 from webapp.services.subscriptions.actions.cancel import allowed_timings
 from webapp.services.subscriptions.actions.common import cancel_permission
 from webapp.services.subscriptions.actions.schedule import (
@@ -23,7 +24,7 @@ from webapp.services.subscriptions.actions.schedule import (
 from webapp.services.subscriptions.actions.terms import TrialExtension, trial_extension
 from webapp.services.subscriptions.views import SubscriptionDetail, subscription_detail
 
-_ENDED = {"cancelled": "was cancelled", "expired": "has expired"}
+_ENDED = {"cancelled": _("was cancelled"), "expired": _("has expired")}
 _PAST_DUE = ("dunning", "unpaid")
 
 

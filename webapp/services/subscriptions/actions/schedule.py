@@ -17,7 +17,7 @@ from webapp.services.billing.context import Context, confirm, context
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import DomainError, InvalidInput
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _, ngettext
 from webapp.services.subscriptions.actions.common import (
     AUTOCHARGE_CHANGED,
     PAUSE_SCHEDULE_DELETED,
@@ -31,7 +31,7 @@ class NoPaymentMethod(DomainError):
     """Auto-charge needs a saved card on the subscription."""
 
     def __init__(self) -> None:
-        super().__init__("Add a payment method before turning on auto-charge.")
+        super().__init__(_("Add a payment method before turning on auto-charge."))
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,14 @@ def use_default_card(session: Session, *, customer_id: int, subscription_id: int
     ctx, sub, current = _billable_with_method(session, customer_id, subscription_id, now)
     if current is not None and current.status == "active":
         return AutochargeResult(autocharge_view(ctx.prefs, sub, current), False,
-                                f"{sub.number} already uses {_label(current)}.")
+                                _("%(number)s already uses %(card)s.", number=sub.number,
+                                  card=_label(current)))
     card = default_card(session, customer_id)
     if card is None:
         raise NoPaymentMethod()
     sub.payment_method_id, sub.updated_at = card.id, now
-    message = (f"{sub.number} now uses {_label(card)}. Turn auto-charge on to pay its "
-               f"invoices with it.")
+    message = _("%(number)s now uses %(card)s. Turn auto-charge on to pay its invoices with "
+                "it.", number=sub.number, card=_label(card))
     return AutochargeResult(autocharge_view(ctx.prefs, sub, card), True, message)
 
 
@@ -107,7 +108,7 @@ def use_default_card(session: Session, *, customer_id: int, subscription_id: int
 class AutochargeResult:
     view: AutochargeView
     changed: bool
-    message: str
+    message: Dated | str  # a lazy text (`i18n._`) when no mail repeats it
 
 
 def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, enabled: bool,
@@ -118,9 +119,10 @@ def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, 
         raise NoPaymentMethod()
     changed = sub.autocharge != enabled
     sub.autocharge, sub.updated_at = enabled, now
-    message = (f"Auto-charge is on: {sub.number} is charged to {method.brand} •••• "
-               f"{method.last4} when invoices are issued." if enabled else
-               f"Auto-charge is off: invoices for {sub.number} are emailed for you to pay.")
+    message = dated(N_("Auto-charge is on: %(number)s is charged to %(card)s when invoices "
+                       "are issued."), number=sub.number, card=_label(method)) if enabled else \
+        dated(N_("Auto-charge is off: invoices for %(number)s are emailed for you to pay."),
+              number=sub.number)
     if changed:
         confirm(ctx, sub, event=AUTOCHARGE_CHANGED,
                 subject=_("Auto-charge turned on for %(number)s", number=sub.number)
@@ -195,7 +197,7 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
     text = ctx.say(message)
     confirm(ctx, sub, event=PAUSE_SCHEDULED,
             subject=_("Pause schedule for %(number)s", number=sub.number),
-            message=message, details=["No invoices are issued while it is paused."],
+            message=message, details=[dated(N_("No invoices are issued while it is paused."))],
             org_title=f"{sub.number}: pause scheduled", org_body=text)
     return PauseResult(sub, message)
 
@@ -207,22 +209,23 @@ def set_pause_schedule(ctx: Context, sub: Subscription, *, pause_on: date | None
     `when` AT_TERM_END pauses on the current term's last day (its end date), nothing unused."""
     if state_machine.allowed(sub.status, "pause"):
         if when not in PAUSE_WHEN:
-            raise InvalidInput("Choose when the pause starts.", field="pause_when")
+            raise InvalidInput(_("Choose when the pause starts."), field="pause_when")
         if when == AT_TERM_END:
             if sub.current_term_end is None:
-                raise InvalidInput("This subscription has no term to end yet.",
+                raise InvalidInput(_("This subscription has no term to end yet."),
                                    field="pause_when")
             pause_on = sub.current_term_end
         pause_on, resume_on = _validated(ctx, pause_on, resume_on)
         sub.pause_on, sub.resume_on = pause_on, resume_on
-        text = (f"{sub.number} pauses at the end of its term, on {{pause_on}}, and resumes on "
-                f"{{resume_on}}.") if when == AT_TERM_END else \
-            f"{sub.number} pauses on {{pause_on}} and resumes on {{resume_on}}."
-        message = dated(text, pause_on=pause_on, resume_on=resume_on)
+        text = N_("%(number)s pauses at the end of its term, on %(pause_on)s, and resumes on "
+                  "%(resume_on)s.") if when == AT_TERM_END else \
+            N_("%(number)s pauses on %(pause_on)s and resumes on %(resume_on)s.")
+        message = dated(text, number=sub.number, pause_on=pause_on, resume_on=resume_on)
     elif state_machine.allowed(sub.status, "resume"):
         resume_on = _resume_of_paused(ctx, resume_on)
         terms.move_resume_date(sub, resume_on)
-        message = dated(f"{sub.number} resumes on {{resume_on}}.", resume_on=resume_on)
+        message = dated(N_("%(number)s resumes on %(resume_on)s."), number=sub.number,
+                        resume_on=resume_on)
     else:
         state_machine.check(sub.status, "pause")  # says why
     sub.updated_at = ctx.now
@@ -232,16 +235,16 @@ def set_pause_schedule(ctx: Context, sub: Subscription, *, pause_on: date | None
 def _validated(ctx: Context, pause_on: date | None, resume_on: date | None) -> tuple[date, date]:
     longest = ctx.prefs.pause_max_days
     if pause_on is None:
-        raise InvalidInput("Choose the day the pause starts.", field="pause_on")
+        raise InvalidInput(_("Choose the day the pause starts."), field="pause_on")
     if pause_on < ctx.today:
-        raise InvalidInput("The pause cannot start before today.", field="pause_on")
+        raise InvalidInput(_("The pause cannot start before today."), field="pause_on")
     if resume_on is None:
         # Without a resume date the pause lasts as long as the organization allows.
         return pause_on, pause_on + timedelta(days=longest)
     if resume_on <= pause_on:
-        raise InvalidInput("Resume after the pause starts.", field="resume_on")
+        raise InvalidInput(_("Resume after the pause starts."), field="resume_on")
     if (resume_on - pause_on).days > longest:
-        raise InvalidInput(f"A pause lasts at most {longest} days.", field="resume_on")
+        raise InvalidInput(_longest(longest), field="resume_on")
     return pause_on, resume_on
 
 
@@ -249,12 +252,18 @@ def _resume_of_paused(ctx: Context, resume_on: date | None) -> date:
     # The day it paused is no longer stored, so the longest pause counts from today.
     longest = ctx.prefs.pause_max_days
     if resume_on is None:
-        raise InvalidInput("Choose the day it resumes.", field="resume_on")
+        raise InvalidInput(_("Choose the day it resumes."), field="resume_on")
     if resume_on < ctx.today:
-        raise InvalidInput("The resume date cannot be before today.", field="resume_on")
+        raise InvalidInput(_("The resume date cannot be before today."), field="resume_on")
     if (resume_on - ctx.today).days > longest:
-        raise InvalidInput(f"A pause lasts at most {longest} days.", field="resume_on")
+        raise InvalidInput(_longest(longest), field="resume_on")
     return resume_on
+
+
+def _longest(days: int):
+    # (English says "1 days" too: the plural forms are the translations')
+    return ngettext("A pause lasts at most %(num)d days.", "A pause lasts at most %(num)d days.",
+                    days)
 
 
 def delete_pause_schedule(session: Session, *, customer_id: int, subscription_id: int,
@@ -263,12 +272,13 @@ def delete_pause_schedule(session: Session, *, customer_id: int, subscription_id
     ctx = context(session, now)
     sub = owned(ctx, customer_id, subscription_id)
     if not _options(ctx, sub).can_delete:
-        raise DomainError("There is no pause schedule to delete.")
+        raise DomainError(_("There is no pause schedule to delete."))
     sub.pause_on = sub.resume_on = None
     sub.updated_at = now
     confirm(ctx, sub, event=PAUSE_SCHEDULE_DELETED,
             subject=_("Pause schedule removed from %(number)s", number=sub.number),
-            message=f"The pause schedule of {sub.number} was deleted; it continues as before.",
+            message=dated(N_("The pause schedule of %(number)s was deleted; it continues as "
+                             "before."), number=sub.number),
             org_title=f"{sub.number}: pause schedule deleted",
             org_body="deleted the pause schedule.")
     return sub

@@ -33,19 +33,19 @@ from webapp.services.billing.paid_terms import (
     encode_draft,
 )
 from webapp.services.core import preferences, state_machine
-from webapp.services.core.dates import dated, escaped
+from webapp.services.core.dates import dated
 from webapp.services.core.errors import DomainError
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.subscriptions.actions.common import TRIAL_EXTENDED, owned
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
 from webapp.services.subscriptions.views import owned_subscription
 
 _PERMISSIONS = {ACTIVATE: preferences.TRIAL_ACTIVATE, REACTIVATE: preferences.SUBSCRIPTION_REACTIVATE}
 _TERMS = {ACTIVATE: ("first_term", True), REACTIVATE: ("reactivation", False)}  # kind, setup fee
-DONE = {ACTIVATE: "Your trial has ended and the subscription is now live.",
-        REACTIVATE: "The subscription is live again."}
-NOT_DONE = {ACTIVATE: "The subscription was not activated; nothing changed.",
-            REACTIVATE: "The subscription was not reactivated; nothing changed."}
+DONE = {ACTIVATE: _("Your trial has ended and the subscription is now live."),
+        REACTIVATE: _("The subscription is live again.")}
+NOT_DONE = {ACTIVATE: _("The subscription was not activated; nothing changed."),
+            REACTIVATE: _("The subscription was not reactivated; nothing changed.")}
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def _start(session: Session, event: str, *, customer_id: int, subscription_id: i
         # The same form again (a double click, a retry after a timeout): the same charge.
         sub = owned_subscription(session, customer_id, subscription_id)
         if replay.subscription_id != sub.id or replay.purpose != PURPOSES[event]:
-            raise DomainError("This form was already used. Reload the page and try again.")
+            raise DomainError(_("This form was already used. Reload the page and try again."))
         return TermStarted(sub, event, replay.id, None, "")
     sub = owned(ctx, customer_id, subscription_id)
     summary = _summary(ctx, sub, event)
@@ -164,8 +164,10 @@ def _start(session: Session, event: str, *, customer_id: int, subscription_id: i
     invoice = begin_term(ctx, sub, event, summary.invoice, due_date=summary.due_date,
                          key=idempotency_key)
     confirm_term(ctx, sub, event, invoice, paid_with=None)
-    return TermStarted(sub, event, None, invoice, f"{DONE[event]} Invoice {invoice.number} is "
-                       f"{'paid by your credit' if invoice.status == 'paid' else 'ready'}.")
+    done = _("%(done)s Invoice %(number)s is paid by your credit.", done=DONE[event],
+             number=invoice.number) if invoice.status == "paid" else \
+        _("%(done)s Invoice %(number)s is ready.", done=DONE[event], number=invoice.number)
+    return TermStarted(sub, event, None, invoice, done)
 
 
 # -- the drafted invoice travels in the payment's intent (JSON) -------------------------------
@@ -199,7 +201,7 @@ def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
     state_machine.check(sub.status, "extend_trial", "trial")
     extension = trial_extension(session, ctx.prefs, sub)
     if extension is None:
-        raise DomainError("This trial cannot be extended any further.")
+        raise DomainError(_("This trial cannot be extended any further."))
     used, end = sub.trial_extensions_used, ctx.today + timedelta(days=extension.days)
     state_machine.transition(
         session, sub, "extend_trial", "trial", now=now, guard={"trial_extensions_used": used},
@@ -207,8 +209,8 @@ def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
         current_term_end=end, next_billing_date=end, trial_extensions_used=used + 1)
     confirm(ctx, sub, event=TRIAL_EXTENDED,
             subject=_("Your trial of %(number)s is extended", number=sub.number),
-            message=dated(f"Your trial of {escaped(sub.number)} now runs until {{end}}.",
-                          end=end),
+            message=dated(N_("Your trial of %(number)s now runs until %(end)s."),
+                          number=sub.number, end=end),
             org_title=f"{sub.number}: trial extended",
             org_body=f"extended the trial by {extension.days} days (extension {used + 1}).")
     return sub
