@@ -19,6 +19,7 @@ import flask_wtf
 import flask_wtf.i18n
 import wtforms
 from flask import current_app
+from flask_babel import gettext as _
 from wtforms import (
     DateField,
     DateTimeField,
@@ -42,6 +43,7 @@ from wtforms.validators import (
 )
 
 from webapp.context import current_org, say
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.services.accounts.auth import MIN_PASSWORD_LENGTH
 from webapp.services.billing.gateway import CardDetails
 from webapp.services.core import locales, text
@@ -77,7 +79,7 @@ def _date_in_range(_form, field) -> None:
 def _number_in_range(_form, field) -> None:
     values = field.data if isinstance(field.data, list | tuple) else [field.data]
     if any(isinstance(v, int) and abs(v) > text.MAX_ID for v in values):
-        raise StopValidation("Enter a smaller number.")
+        raise StopValidation(_("Enter a smaller number."))
 
 
 def filter_field(field) -> None:
@@ -102,7 +104,7 @@ def _amount_in_range(_form, field) -> None:
     except InvalidOperation:
         return
     if value.is_finite() and value.copy_abs() > limit:
-        raise StopValidation(f"Enter an amount of at most {limit:,}.")
+        raise StopValidation(_("Enter an amount of at most %(limit)s.", limit=format(limit, ",")))
 
 
 class MoneyField(StringField):
@@ -193,20 +195,20 @@ class CardFields(FlaskForm):
 
     # With Stripe: the SetupIntent Stripe.js confirmed the card into (the only card data sent).
     setup_intent = HiddenField(validators=[Optional(), Length(max=255)])
-    card_number = StringField("Card number", validators=[Optional(), Length(max=23)],
+    card_number = StringField(_l("Card number"), validators=[Optional(), Length(max=23)],
                               render_kw={"inputmode": "numeric", "autocomplete": "cc-number"})
-    exp_month = IntegerField("Expiry month", validators=[Optional(), NumberRange(1, 12)],
-                             render_kw={"autocomplete": "cc-exp-month", "placeholder": "MM"})
-    exp_year = IntegerField("Expiry year", validators=[Optional(), NumberRange(2000, 2100)],
-                            render_kw={"autocomplete": "cc-exp-year", "placeholder": "YYYY"})
-    cvc = StringField("Security code (CVC)", validators=[Optional(), Length(max=4)],
+    exp_month = IntegerField(_l("Expiry month"), validators=[Optional(), NumberRange(1, 12)],
+                             render_kw={"autocomplete": "cc-exp-month", "placeholder": _l("MM")})
+    exp_year = IntegerField(_l("Expiry year"), validators=[Optional(), NumberRange(2000, 2100)],
+                            render_kw={"autocomplete": "cc-exp-year", "placeholder": _l("YYYY")})
+    cvc = StringField(_l("Security code (CVC)"), validators=[Optional(), Length(max=4)],
                       render_kw={"inputmode": "numeric", "autocomplete": "cc-csc"})
 
     def card(self) -> CardDetails:
         """The typed card; a missing part is reported next to its field."""
         for name in ("card_number", "exp_month", "exp_year", "cvc"):
             if getattr(self, name).data in (None, ""):
-                raise InvalidInput("Required for a new card.", field=name)
+                raise InvalidInput(_("Required for a new card."), field=name)
         return CardDetails(self.card_number.data, self.exp_month.data, self.exp_year.data,
                            self.cvc.data.strip())
 
@@ -226,21 +228,22 @@ class NewPasswordForm(FlaskForm):
 
     unplaced_errors = "new_password"
 
-    new_password = PasswordField("New password", validators=[
+    new_password = PasswordField(_l("New password"), validators=[
         DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
-                               message="Use at least %(min)d characters.")])
-    confirm_password = PasswordField("Confirm new password", validators=[DataRequired()])
+                               message=_l("Use at least %(min)d characters."))])
+    confirm_password = PasswordField(_l("Confirm new password"), validators=[DataRequired()])
 
     def validate_confirm_password(self, field) -> None:
         if field.data != self.new_password.data:
-            raise ValidationError("The two new passwords do not match.")
+            raise ValidationError(_("The two new passwords do not match."))
 
 
 class LocaleField(wtforms.SelectField):
     """A customer's language and region: "Same as the organization" (stored as None) or one
     of the supported locales. The service checks the choice (a message next to the field)."""
 
-    def __init__(self, label: str | None = "Language and region", validators=None, **kwargs):
+    def __init__(self, label: str | None = _l("Language and region"), validators=None,
+                 **kwargs):
         org = current_org()
         super().__init__(label, validators, validate_choice=False,
                          choices=[wtforms.fields.choices.SelectChoice(value, text_)

@@ -9,59 +9,66 @@ Imports point one way: nav -> modules (is the page's module on?) -> permissions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app, request
 from flask_login import current_user
 
 from webapp import modules
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.permissions import current_permissions
 from webapp.services.core.preferences import Permissions
 
 
 @dataclass(frozen=True)
 class NavEntry:
-    label: str
+    # The words are lazy (translated on each page, in its language) and left out of the
+    # entry's identity: an app's paths are worked out once per tuple of entries (`_links`).
+    label: str = field(compare=False)
     endpoint: str  # hidden while its module is off (webapp/modules.py)
-    group: str | None = None  # consecutive entries of one group are shown under its heading
+    # consecutive entries of one group are shown under its heading
+    group: str | None = field(default=None, compare=False)
+
+
+BILLING, WORK, ACCOUNT = _l("Billing"), _l("Work"), _l("Account")
 
 
 CUSTOMER_NAV: tuple[NavEntry, ...] = (
-    NavEntry("Home", "home.index"),
-    NavEntry("Subscriptions", "subscriptions.index", "Billing"),
-    NavEntry("Invoices", "invoices.index", "Billing"),
-    NavEntry("Payments Made", "payments.index", "Billing"),
-    NavEntry("Credits", "credits.index", "Billing"),
-    NavEntry("Statements", "statements.index", "Billing"),
-    NavEntry("Payment Methods", "payment_methods.index", "Billing"),
-    NavEntry("Estimates", "estimates.index", "Work"),
-    NavEntry("Projects", "projects.index", "Work"),
-    NavEntry("Timesheets", "timesheets.index", "Work"),
-    NavEntry("Profile", "profile.show", "Account"),
-    NavEntry("Reviews", "reviews.index", "Account"),
-    NavEntry("Account & security", "account.show", "Account"),
+    NavEntry(_l("Home"), "home.index"),
+    NavEntry(_l("Subscriptions"), "subscriptions.index", BILLING),
+    NavEntry(_l("Invoices"), "invoices.index", BILLING),
+    NavEntry(_l("Payments Made"), "payments.index", BILLING),
+    NavEntry(_l("Credits"), "credits.index", BILLING),
+    NavEntry(_l("Statements"), "statements.index", BILLING),
+    NavEntry(_l("Payment Methods"), "payment_methods.index", BILLING),
+    NavEntry(_l("Estimates"), "estimates.index", WORK),
+    NavEntry(_l("Projects"), "projects.index", WORK),
+    NavEntry(_l("Timesheets"), "timesheets.index", WORK),
+    NavEntry(_l("Profile"), "profile.show", ACCOUNT),
+    NavEntry(_l("Reviews"), "reviews.index", ACCOUNT),
+    NavEntry(_l("Account & security"), "account.show", ACCOUNT),
 )
 
 ADMIN_NAV: tuple[NavEntry, ...] = (
-    NavEntry("Admin home", "admin.index"),
-    NavEntry("Customers", "admin_customers.index"),
-    NavEntry("Subscriptions", "admin_lists.subscriptions"),
-    NavEntry("Invoices", "admin_lists.invoices"),
-    NavEntry("Payments", "admin_lists.payments"),
-    NavEntry("Credit notes", "admin_lists.credits"),
-    NavEntry("Catalog", "admin_catalog.index"),
-    NavEntry("Import", "admin_import.show"),
-    NavEntry("Audit log", "admin_audit.index"),
-    NavEntry("Preferences", "preferences.show"),
-    NavEntry("Tax rates", "admin_tax.index"),
-    NavEntry("Brand", "admin_brand.show"),
-    NavEntry("Payment gateway", "admin_gateway.show"),
-    NavEntry("Notifications", "notifications.index"),
-    NavEntry("Webhooks", "admin_webhooks.index"),
-    NavEntry("Estimates", "admin_estimates.index"),
-    NavEntry("Projects", "admin_projects.index"),
-    NavEntry("Reviews", "admin_reviews.index"),
-    NavEntry("Account & security", "account.show"),
+    NavEntry(_l("Admin home"), "admin.index"),
+    NavEntry(_l("Customers"), "admin_customers.index"),
+    NavEntry(_l("Subscriptions"), "admin_lists.subscriptions"),
+    NavEntry(_l("Invoices"), "admin_lists.invoices"),
+    NavEntry(_l("Payments"), "admin_lists.payments"),
+    NavEntry(_l("Credit notes"), "admin_lists.credits"),
+    NavEntry(_l("Catalog"), "admin_catalog.index"),
+    NavEntry(_l("Import"), "admin_import.show"),
+    NavEntry(_l("Audit log"), "admin_audit.index"),
+    NavEntry(_l("Preferences"), "preferences.show"),
+    NavEntry(_l("Tax rates"), "admin_tax.index"),
+    NavEntry(_l("Brand"), "admin_brand.show"),
+    NavEntry(_l("Payment gateway"), "admin_gateway.show"),
+    NavEntry(_l("Notifications"), "notifications.index"),
+    NavEntry(_l("Webhooks"), "admin_webhooks.index"),
+    NavEntry(_l("Estimates"), "admin_estimates.index"),
+    NavEntry(_l("Projects"), "admin_projects.index"),
+    NavEntry(_l("Reviews"), "admin_reviews.index"),
+    NavEntry(_l("Account & security"), "account.show"),
 )
 
 

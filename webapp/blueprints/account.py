@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, redirect, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -14,6 +15,7 @@ from webapp.context import now
 from webapp.db import db
 from webapp.forms import FlaskForm, NewPasswordForm
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.permissions import current_preferences
 from webapp.services.accounts import auth, two_factor
 from webapp.services.accounts import sessions as account_sessions
@@ -24,7 +26,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
 
 
 def _sessions() -> tuple[account_sessions.SessionView, ...]:
@@ -37,10 +39,10 @@ def _sessions() -> tuple[account_sessions.SessionView, ...]:
 class PasswordCodeForm(FlaskForm):
     """What turning two-factor sign-in off, or new recovery codes, asks for."""
 
-    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
-                                                     Length(max=200)])
-    code = StringField("Code from the app", validators=[DataRequired(message="Enter the code."),
-                                                        Length(max=32)])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(message=_l("Enter your password.")), Length(max=200)])
+    code = StringField(_l("Code from the app"), validators=[
+        DataRequired(message=_l("Enter the code.")), Length(max=32)])
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def change_password():
     current_user.session_version = result.session_version
     login_user(current_user)
     return finish(url_for(".show"),
-                  "Your password has been changed. Other sessions have been signed out.")
+                  _("Your password has been changed. Other sessions have been signed out."))
 
 
 @bp.post("/sessions/<int:session_id>/end")
@@ -119,7 +121,7 @@ def end_session(session_id: int):
     if session_id == current_user.session_id:
         return _logged_out()
     return swap_or_redirect("account_sessions", sessions=_sessions(),
-                            message="That device has been signed out.",
+                            message=_("That device has been signed out."),
                             redirect_to=url_for(".show"))
 
 
@@ -132,8 +134,8 @@ def end_other_sessions():
                                      keep_session_id=current_user.session_id)
     two_factor.revoke_devices(db.session, user_id=current_user.user_id, now=now())
     db.session.commit()
-    message = ("Every other device has been signed out." if ended
-               else "No other device was signed in.")
+    message = (_("Every other device has been signed out.") if ended
+               else _("No other device was signed in."))
     return swap_or_redirect("account_sessions", sessions=_sessions(),
                             message=message,
                             redirect_to=url_for(".show"))
@@ -142,4 +144,4 @@ def end_other_sessions():
 def _logged_out():
     logout_user()
     session.clear()
-    return finish(url_for("auth.login"), "You have logged out.")
+    return finish(url_for("auth.login"), _("You have logged out."))

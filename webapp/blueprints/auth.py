@@ -11,6 +11,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -22,19 +24,18 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
 from webapp.htmx import finish
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.login import PortalUser, remember_device, trusted_device
 from webapp.services.accounts import auth, sessions, throttle
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_FAILED = "The email or password is not correct."
-THROTTLED = ("Too many wrong passwords for this account. Try again in {minutes} minute{s}, "
-             "or reset your password.")
+LOGIN_FAILED = _l("The email or password is not correct.")
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 def _login_limit() -> str:
@@ -64,9 +65,11 @@ def login():
         # Unknown email and wrong password get exactly the same answers.
         if tried.wait:
             minutes = -(-int(tried.wait.total_seconds()) // 60)
-            return render_template("auth/login.html", form=form,
-                                   failure=THROTTLED.format(minutes=minutes,
-                                                            s="" if minutes == 1 else "s")), 429
+            failure = ngettext("Too many wrong passwords for this account. Try again in "
+                               "%(num)d minute, or reset your password.",
+                               "Too many wrong passwords for this account. Try again in "
+                               "%(num)d minutes, or reset your password.", minutes)
+            return render_template("auth/login.html", form=form, failure=failure), 429
         return render_template("auth/login.html", form=form, failure=LOGIN_FAILED), 422
     next_url = auth.safe_next(request.args.get("next"))
     response = after_password(tried.user, method=sessions.PASSWORD, target=next_url,
@@ -84,4 +87,4 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    return finish(url_for(".login"), "You have logged out.")
+    return finish(url_for(".login"), _("You have logged out."))

@@ -22,20 +22,21 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm, NewPasswordForm
 from webapp.htmx import form_errors
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.services.accounts import invitations, notices
 from webapp.services.core.errors import InvalidInput
 
 bp = Blueprint("password", __name__, url_prefix="/password")
 
 PURPOSES = {p.name: p for p in (invitations.INVITATION, invitations.RESET)}
-HEADING = {"invitation": "Set your password", "reset": "Choose a new password"}
-DONE = {"invitation": "Your password is set, and you are signed in.",
-        "reset": "Your password has been changed, and you are signed in. Every other "
-                 "session has been signed out."}
+HEADING = {"invitation": _l("Set your password"), "reset": _l("Choose a new password")}
+DONE = {"invitation": _l("Your password is set, and you are signed in."),
+        "reset": _l("Your password has been changed, and you are signed in. Every other "
+                    "session has been signed out.")}
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
 
 
 def _limit() -> str:
@@ -89,4 +90,4 @@ def set_password(token: str, purpose: str):
         return form_errors("password/set.html", **page)
     # whoever was signed in on this browser before, it is this user now (after the code, when
     # two-factor sign-in is on: an emailed link is one factor, not two)
-    return after_password(user, method=purpose, target=None, message=DONE[purpose])
+    return after_password(user, method=purpose, target=None, message=str(DONE[purpose]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import InputRequired, Length, Optional
@@ -15,6 +16,7 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.forms import CardFields, MoneyField
 from webapp.htmx import finish, render_page
 from webapp.inputs import arg_id, arg_ids
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.login import customer_required
 from webapp.permissions import can
 from webapp.services.billing import charges, fix_links
@@ -32,10 +34,10 @@ NEW_CARD = "new"
 
 class PayForm(CardFields):
     idempotency_key = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
-    method = RadioField("Pay with", validators=[InputRequired(message="Choose how to pay.")],
+    method = RadioField(_l("Pay with"), validators=[InputRequired(message=_l("Choose how to pay."))],
                         choices=[], validate_choice=True)
-    save_card = BooleanField("Save this card for future payments", default=True)
-    amount = MoneyField("Amount to pay", validators=[Optional(), Length(max=20)])
+    save_card = BooleanField(_l("Save this card for future payments"), default=True)
+    amount = MoneyField(_l("Amount to pay"), validators=[Optional(), Length(max=20)])
 
 
 def _invoice_ids() -> list[int] | None:
@@ -44,10 +46,20 @@ def _invoice_ids() -> list[int] | None:
     return arg_ids("invoice")
 
 
+def _card(method) -> str:
+    """"Visa •••• 4242": a saved card as every page names it."""
+    return f"{method.brand} •••• {method.last4}"
+
+
+def _expiry(method) -> str:
+    return f"{method.exp_month:02d}/{method.exp_year}"
+
+
 def _form(summary: pay.PaySummary) -> PayForm:
     form = PayForm()
-    form.method.choices = [(str(m.id), f"{m.brand} •••• {m.last4} (expires {m.exp_month:02d}/"
-                            f"{m.exp_year})") for m in summary.methods] + [(NEW_CARD, "A new card")]
+    form.method.choices = [(str(m.id), _("%(card)s (expires %(expiry)s)", card=_card(m),
+                                         expiry=_expiry(m)))
+                           for m in summary.methods] + [(NEW_CARD, _("A new card"))]
     if not form.is_submitted():
         form.idempotency_key.data = pay.new_idempotency_key()
         form.method.data = str(summary.default_method_id) if summary.default_method_id else NEW_CARD
@@ -155,12 +167,12 @@ def _choice(form: PayForm, summary: pay.PaySummary, only_new_card: bool) -> pay.
     in_browser = collects_cards_in_browser()
     if in_browser and form.typed_card():
         # With Stripe no page has card fields: only a hand-made request sends a card number.
-        raise InvalidInput("Card numbers are not accepted here: enter the card in the secure "
-                           "card field. Nothing was charged.", field="card")
+        raise InvalidInput(_("Card numbers are not accepted here: enter the card in the secure "
+                             "card field. Nothing was charged."), field="card")
     if not new_card and (form.typed_card() or form.setup_intent.data):
         # Only a hand-made request sends both (the page has a form for each): charge nothing.
-        raise InvalidInput("You chose a saved card and also typed a new card. Nothing was "
-                           "charged: pay with one or the other.", field="method")
+        raise InvalidInput(_("You chose a saved card and also typed a new card. Nothing was "
+                             "charged: pay with one or the other."), field="method")
     return pay.PayChoice(
         invoice_ids=list(summary.invoice_ids), idempotency_key=form.idempotency_key.data,
         payment_method_id=None if new_card else int(form.method.data),
@@ -190,7 +202,7 @@ def _status(payment, fix_token: str | None = None) -> ResponseReturnValue:
         else:
             payment = followed.payment
     if payment.status == "succeeded":
-        message = f"Payment {payment.number} received. Thank you!"
+        message = _("Payment %(number)s received. Thank you!", number=payment.number)
         target = url_for("payments.receipt", payment_id=payment.id) if fix_token is None \
             else url_for("pay.fix_done", token=fix_token, payment_id=payment.id)
     elif payment.status == "failed":
@@ -268,7 +280,7 @@ def fix_authenticated(token: str, payment_id: int):
                                            now=now())
     if outcome is None or not outcome.succeeded:
         return finish(url_for("pay.fix", token=token),
-                      "Your bank did not confirm the payment; nothing was charged.", "error")
+                      _("Your bank did not confirm the payment; nothing was charged."), "error")
     with unit_of_work() as session:
         fix_links.settled_through(session, link_id=link.id, payment_id=payment_id, now=now())
     return redirect(url_for("pay.fix_done", token=token, payment_id=payment_id), 303)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.charging import collects_cards_in_browser, gateway, takes_card
@@ -21,6 +22,11 @@ bp = Blueprint("payment_methods", __name__, url_prefix="/payment-methods")
 
 class CardForm(CardFields):
     """Add or replace a card."""
+
+
+def _card(method) -> str:
+    """"Visa •••• 4242": a saved card as every page names it."""
+    return f"{method.brand} •••• {method.last4}"
 
 
 def typed_card(form: CardFields):
@@ -78,7 +84,7 @@ def add():
         else:
             commit_and_dispatch()
             return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
-                                    message="Card added.", **_list_context())
+                                    message=_("Card added."), **_list_context())
     return card_form_page(form, None)
 
 
@@ -99,8 +105,10 @@ def replace(method_id: int):
             form.show(exc)
         else:
             commit_and_dispatch()
-            moved = f" {', '.join(result.moved)} now use it." if result.moved else ""
-            message = f"Card updated to {result.new.brand} •••• {result.new.last4}.{moved}"
+            message = _("Card updated to %(card)s.", card=_card(result.new))
+            if result.moved:
+                message += " " + _("%(subscriptions)s now use it.",
+                                   subscriptions=", ".join(result.moved))
             return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
                                     message=message, **_list_context())
     return card_form_page(form, old)
@@ -113,7 +121,7 @@ def make_default(method_id: int):
     method = payment_methods.set_default(db.session, customer_id=current_user.customer_id,
                                          method_id=method_id, now=now())
     commit_and_dispatch()
-    message = f"{method.brand} •••• {method.last4} is now your default card."
+    message = _("%(card)s is now your default card.", card=_card(method))
     return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
                             message=message, **_list_context())
 
@@ -136,6 +144,6 @@ def remove(method_id: int):
     method = payment_methods.remove(db.session, customer_id=current_user.customer_id,
                                     method_id=method_id, now=now())
     commit_and_dispatch()
-    message = f"{method.brand} •••• {method.last4} was removed."
+    message = _("%(card)s was removed.", card=_card(method))
     return swap_or_redirect("payment_method_list", redirect_to=url_for(".index"),
                             message=message, **_list_context())

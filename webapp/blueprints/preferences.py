@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import (
     BooleanField,
@@ -20,6 +21,7 @@ from webapp.context import now
 from webapp.db import db
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.login import admin_required
 from webapp.services.core import preferences
 from webapp.services.core.errors import InvalidInput
@@ -28,70 +30,70 @@ from webapp.services.core.money import SUPPORTED_CURRENCIES
 bp = Blueprint("preferences", __name__, url_prefix="/admin/preferences")
 
 LABELS = preferences.LABELS
-WHOLE_NUMBER = "Enter a whole number."
+WHOLE_NUMBER = _l("Enter a whole number.")
 
 # The page's sections, in the order the product's own preferences page groups them.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Modules", ("module_subscriptions", "module_invoices", "module_payments",
+    (_l("Modules"), ("module_subscriptions", "module_invoices", "module_payments",
                  "module_statements", "module_payment_methods", "module_profile",
                  "module_estimates", "module_projects", "module_timesheets")),
-    ("Trials", ("trial_activate", "trial_extend", "trial_max_extensions", "trial_cancel")),
-    ("Edit subscription", ("edit_subscription", "edit_change_plan", "edit_change_addons",
+    (_l("Trials"), ("trial_activate", "trial_extend", "trial_max_extensions", "trial_cancel")),
+    (_l("Edit subscription"), ("edit_subscription", "edit_change_plan", "edit_change_addons",
                            "edit_change_coupons", "edit_timing", "proration")),
-    ("Auto-charge", ("autocharge_toggle",)),
-    ("Pause & resume", ("pause_resume", "pause_max_days")),
-    ("Cancellation", ("cancel_subscription", "cancel_timing", "cancel_credit_unused",
+    (_l("Auto-charge"), ("autocharge_toggle",)),
+    (_l("Pause & resume"), ("pause_resume", "pause_max_days")),
+    (_l("Cancellation"), ("cancel_subscription", "cancel_timing", "cancel_credit_unused",
                       "cancellation_reasons", "retention_coupon_code", "retention_offer_text")),
-    ("Reactivation", ("reactivation",)),
-    ("Documents", ("forward_documents", "forward_max_recipients_per_hour")),
-    ("Profile", ("update_customer_details",)),
-    ("Reviews", ("reviews",)),
-    ("Payments", ("add_payment_methods", "partial_payments")),
-    ("Notifications", ("notify_organization", "email_customer_on_reply")),
-    ("Dunning", ("dunning_retry_days", "dunning_final_action")),
-    ("Reminders", ("reminder_trial_ending_days", "reminder_renewal_days")),
-    ("Overdue invoices", ("overdue_reminder_days", "overdue_action", "overdue_action_days")),
-    ("Portal access", ("portal_auto_enable",)),
-    ("Sign-in sessions", ("session_lifetime_days", "session_idle_days")),
-    ("Two-factor sign-in", ("two_factor_policy", "two_factor_new_device_email")),
-    ("Portal", ("portal_name", "banner_text")),
-    ("Organization", ("name", "legal_name", "address", "email", "phone", "timezone", "locale",
+    (_l("Reactivation"), ("reactivation",)),
+    (_l("Documents"), ("forward_documents", "forward_max_recipients_per_hour")),
+    (_l("Profile"), ("update_customer_details",)),
+    (_l("Reviews"), ("reviews",)),
+    (_l("Payments"), ("add_payment_methods", "partial_payments")),
+    (_l("Notifications"), ("notify_organization", "email_customer_on_reply")),
+    (_l("Dunning"), ("dunning_retry_days", "dunning_final_action")),
+    (_l("Reminders"), ("reminder_trial_ending_days", "reminder_renewal_days")),
+    (_l("Overdue invoices"), ("overdue_reminder_days", "overdue_action", "overdue_action_days")),
+    (_l("Portal access"), ("portal_auto_enable",)),
+    (_l("Sign-in sessions"), ("session_lifetime_days", "session_idle_days")),
+    (_l("Two-factor sign-in"), ("two_factor_policy", "two_factor_new_device_email")),
+    (_l("Portal"), ("portal_name", "banner_text")),
+    (_l("Organization"), ("name", "legal_name", "address", "email", "phone", "timezone", "locale",
                       "base_currency", "country", "tax_name", "tax_rate", "tax_id",
                       "tax_inclusive", "payment_instructions")),
 )
 HELP = {
-    "trial_max_extensions": "From 0 to 5.",
-    "pause_max_days": "From 1 to 365 days.",
-    "proration": "For changes made by customers and admins alike; each change's summary says "
-                 "which applies. Only at the end of the term overrides when changes take effect.",
-    "cancellation_reasons": "One reason per line; customers pick one when they cancel.",
-    "retention_coupon_code": "Optional: an active coupon offered before a customer cancels.",
-    "dunning_retry_days": "Days after the failed charge, ascending, such as 1, 3, 7.",
-    "session_lifetime_days": "From 1 to 365 days after signing in, for customers and admins.",
-    "session_idle_days": "From 1 to 90 days since the session was last used.",
-    "two_factor_policy": "A code from an authenticator app after the password. Where it is "
-                         "required, people set it up right after their next sign-in.",
-    "overdue_reminder_days": "For invoices not charged automatically: days past the due date, "
-                             "ascending, such as 1, 7, 14. Leave empty for no reminders.",
-    "overdue_action": "What happens to the subscription of an invoice left unpaid, as when "
-                      "dunning's retries run out.",
-    "overdue_action_days": "From 1 to 365 days past the due date.",
-    "banner_text": "Shown at the top of every portal page; leave empty for none.",
-    "email": "Shown in the footer; customer messages go here.",
-    "timezone": "Such as Europe/London or America/New_York.",
-    "locale": "Such as en_GB, en_US or de_DE: sets how dates and amounts are written.",
-    "tax_rate": "A percentage such as 20 or 7.5; leave both tax fields empty for no tax. "
-                "The default: the tax rates by place come first.",
-    "country": "Where the organization is: a two-letter code such as DE (ISO 3166-1). In the "
-               "EU, business customers in another EU country with a VAT number pay no VAT "
-               "(reverse charge).",
-    "legal_name": "The registered name printed on invoices and other documents; leave empty "
-                  "to print the organization name.",
-    "address": "Printed as the seller's address on every document.",
-    "tax_id": "Your VAT or tax number, printed on every document beside the tax name, such "
-              "as GB123456789.",
-    "payment_instructions": "How to pay by bank transfer (bank, account, reference), printed "
-                            "on invoices under the \"Pay online\" link.",
+    "trial_max_extensions": _l("From 0 to 5."),
+    "pause_max_days": _l("From 1 to 365 days."),
+    "proration": _l("For changes made by customers and admins alike; each change's summary says "
+                  "which applies. Only at the end of the term overrides when changes take effect."),
+    "cancellation_reasons": _l("One reason per line; customers pick one when they cancel."),
+    "retention_coupon_code": _l("Optional: an active coupon offered before a customer cancels."),
+    "dunning_retry_days": _l("Days after the failed charge, ascending, such as 1, 3, 7."),
+    "session_lifetime_days": _l("From 1 to 365 days after signing in, for customers and admins."),
+    "session_idle_days": _l("From 1 to 90 days since the session was last used."),
+    "two_factor_policy": _l("A code from an authenticator app after the password. Where it is "
+                          "required, people set it up right after their next sign-in."),
+    "overdue_reminder_days": _l("For invoices not charged automatically: days past the due date, "
+                              "ascending, such as 1, 7, 14. Leave empty for no reminders."),
+    "overdue_action": _l("What happens to the subscription of an invoice left unpaid, as when "
+                       "dunning's retries run out."),
+    "overdue_action_days": _l("From 1 to 365 days past the due date."),
+    "banner_text": _l("Shown at the top of every portal page; leave empty for none."),
+    "email": _l("Shown in the footer; customer messages go here."),
+    "timezone": _l("Such as Europe/London or America/New_York."),
+    "locale": _l("Such as en_GB, en_US or de_DE: sets how dates and amounts are written."),
+    "tax_rate": _l("A percentage such as 20 or 7.5; leave both tax fields empty for no tax. "
+                 "The default: the tax rates by place come first."),
+    "country": _l("Where the organization is: a two-letter code such as DE (ISO 3166-1). In the "
+                "EU, business customers in another EU country with a VAT number pay no VAT "
+                "(reverse charge)."),
+    "legal_name": _l("The registered name printed on invoices and other documents; leave empty "
+                   "to print the organization name."),
+    "address": _l("Printed as the seller's address on every document."),
+    "tax_id": _l("Your VAT or tax number, printed on every document beside the tax name, such "
+               "as GB123456789."),
+    "payment_instructions": _l("How to pay by bank transfer (bank, account, reference), printed "
+                             "on invoices under the \"Pay online\" link."),
 }
 
 
@@ -106,7 +108,7 @@ def _whole_number(field: str) -> IntegerField:
 def _day_list(text: str) -> list[int]:
     parts = [p for p in text.replace(",", " ").split() if p]
     if not all(p.isdigit() for p in parts):
-        raise ValueError("Enter whole numbers separated by commas, such as 1, 3, 7.")
+        raise ValueError(_("Enter whole numbers separated by commas, such as 1, 3, 7."))
     return [int(p) for p in parts]
 
 
@@ -142,7 +144,7 @@ class PreferencesForm(FlaskForm):
     legal_name = StringField(LABELS["legal_name"])
     address = TextAreaField(LABELS["address"])
     email = EmailField(LABELS["email"], validators=[
-        Email("Enter an email address such as billing@example.com.")])
+        Email(_l("Enter an email address such as billing@example.com."))])
     phone = StringField(LABELS["phone"])
     timezone = StringField(LABELS["timezone"])
     locale = StringField(LABELS["locale"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -12,6 +13,7 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm, LocaleField
 from webapp.htmx import form_errors, render_page, swap_or_redirect
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.accounts import profile
@@ -22,15 +24,15 @@ bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
 class DetailsForm(FlaskForm):
-    display_name = StringField("Name", validators=[Length(max=200)],
+    display_name = StringField(_l("Name"), validators=[Length(max=200)],
                                render_kw={"autocomplete": "name"})
-    company = StringField("Company", validators=[Length(max=200)],
+    company = StringField(_l("Company"), validators=[Length(max=200)],
                           render_kw={"autocomplete": "organization"})
-    phone = StringField("Phone", validators=[Length(max=50)],
+    phone = StringField(_l("Phone"), validators=[Length(max=50)],
                         render_kw={"autocomplete": "tel", "inputmode": "tel"})
-    billing_address = TextAreaField("Billing address", validators=[Length(max=1000)])
-    shipping_address = TextAreaField("Shipping address", validators=[Length(max=1000)])
-    tax_id = StringField("Tax ID", validators=[Length(max=50)])
+    billing_address = TextAreaField(_l("Billing address"), validators=[Length(max=1000)])
+    shipping_address = TextAreaField(_l("Shipping address"), validators=[Length(max=1000)])
+    tax_id = StringField(_l("Tax ID"), validators=[Length(max=50)])
     locale = LocaleField()
 
     def details(self) -> profile.Details:
@@ -40,10 +42,10 @@ class DetailsForm(FlaskForm):
 
 
 class ContactForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=200)])
-    email = StringField("Email", validators=[Length(max=254)],
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    email = StringField(_l("Email"), validators=[Length(max=254)],
                         render_kw={"type": "email", "autocomplete": "off"})
-    role = SelectField("Role", choices=[SelectChoice(v, label) for v, label in profile.ROLES.items()],
+    role = SelectField(_l("Role"), choices=[SelectChoice(v, label) for v, label in profile.ROLES.items()],
                        validate_choice=False)
 
     def contact(self) -> profile.ContactInput:
@@ -87,8 +89,8 @@ def update_details():
             form.show(exc)
         else:
             commit_and_dispatch()
-            message = (f"Saved: {', '.join(saved.changed)}." if saved.changed
-                       else "Nothing changed.")
+            message = (_("Saved: %(fields)s.", fields=", ".join(map(str, saved.changed)))
+                       if saved.changed else _("Nothing changed."))
             return swap_or_redirect("profile_details", **_context(saved.profile),
                                     message=message, redirect_to=url_for(".show"))
     return form_errors("profile/show.html", "profile_details",
@@ -110,7 +112,7 @@ def add_contact():
         else:
             commit_and_dispatch()
             return swap_or_redirect("profile_contacts", **_context(view),
-                                    message=f"Added {form.name.data.strip()}.",
+                                    message=_("Added %(name)s.", name=form.name.data.strip()),
                                     redirect_to=url_for(".show", _anchor="profile-contacts"))
     return form_errors("profile/show.html", "profile_contacts",
                        **_context(_current(), contact_form=form))
@@ -132,7 +134,7 @@ def edit_contact(contact_id: int):
         else:
             commit_and_dispatch()
             return swap_or_redirect("profile_contacts", **_context(view),
-                                    message=f"Saved {form.name.data.strip()}.",
+                                    message=_("Saved %(name)s.", name=form.name.data.strip()),
                                     redirect_to=url_for(".show", _anchor="profile-contacts"))
     return render_template("profile/contact_edit.html", form=form, contact=contact), \
         422 if form.is_submitted() else 200
@@ -147,5 +149,5 @@ def remove_contact(contact_id: int):
                                   **_actor())
     commit_and_dispatch()
     return swap_or_redirect("profile_contacts", **_context(view),
-                            message="Contact person removed.",
+                            message=_("Contact person removed."),
                             redirect_to=url_for(".show", _anchor="profile-contacts"))

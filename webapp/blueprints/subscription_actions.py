@@ -13,6 +13,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
@@ -23,6 +24,7 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import RAISE, FlaskForm
 from webapp.htmx import finish, is_htmx, render_page, swap_or_redirect
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.core import preferences
@@ -34,13 +36,13 @@ from webapp.services.subscriptions import actions as subscription_actions
 
 bp = Blueprint("subscription_actions", __name__, url_prefix="/subscriptions")
 
-TITLES = {"activate": "Activate Subscription", "reactivate": "Reactivate Subscription",
-          "cancel": "Cancel Subscription", "pause": "Pause & Resume"}
-TIMING_LABELS = {subscription_actions.IMMEDIATELY: "Immediately",
-                 subscription_actions.END_OF_TERM: "At the end of the current term"}
+TITLES = {"activate": _l("Activate Subscription"), "reactivate": _l("Reactivate Subscription"),
+          "cancel": _l("Cancel Subscription"), "pause": _l("Pause & Resume")}
+TIMING_LABELS = {subscription_actions.IMMEDIATELY: _l("Immediately"),
+                 subscription_actions.END_OF_TERM: _l("At the end of the current term")}
 # When a pause starts (issue 30): on a date, or when the current term ends.
-PAUSE_WHEN = [SelectChoice(subscription_actions.ON_DATE, "On a date"),
-              SelectChoice(subscription_actions.AT_TERM_END, "At the end of the term")]
+PAUSE_WHEN = [SelectChoice(subscription_actions.ON_DATE, _l("On a date")),
+              SelectChoice(subscription_actions.AT_TERM_END, _l("At the end of the term"))]
 
 
 class ConfirmForm(FlaskForm):
@@ -53,19 +55,19 @@ class ConfirmForm(FlaskForm):
 class CancelForm(FlaskForm):
     unplaced_errors = RAISE  # a refusal about no field of the form: the 422 page
 
-    timing = RadioField("When should it end?", choices=[], validate_choice=False)
-    reason = SelectField("Why are you cancelling?", choices=[], validate_choice=False)
-    details = TextAreaField("Anything else you would like to tell us? (optional)",
+    timing = RadioField(_l("When should it end?"), choices=[], validate_choice=False)
+    reason = SelectField(_l("Why are you cancelling?"), choices=[], validate_choice=False)
+    details = TextAreaField(_l("Anything else you would like to tell us? (optional)"),
                             validators=[Optional(), Length(max=500)])
 
 
 class PauseForm(FlaskForm):
     unplaced_errors = RAISE
 
-    pause_when = RadioField("Pause", choices=PAUSE_WHEN, default=subscription_actions.ON_DATE,
+    pause_when = RadioField(_l("Pause"), choices=PAUSE_WHEN, default=subscription_actions.ON_DATE,
                             validate_choice=False)
-    pause_on = DateField("Pause on", validators=[Optional()])
-    resume_on = DateField("Resume on", validators=[Optional()])
+    pause_on = DateField(_l("Pause on"), validators=[Optional()])
+    resume_on = DateField(_l("Resume on"), validators=[Optional()])
 
 
 class AutochargeForm(FlaskForm):
@@ -128,7 +130,7 @@ def _confirm(start, summarize, subscription_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _summary_page(summarize(db.session, **_ids(subscription_id), now=now()),
-                             error="Review the summary and confirm again.", status=422)
+                             error=_("Review the summary and confirm again."), status=422)
     try:
         started = start(db.session, **_ids(subscription_id), fingerprint=form.fingerprint.data,
                         idempotency_key=form.idempotency_key.data, now=now())
@@ -211,7 +213,7 @@ def extend_trial(subscription_id: int):
 def _cancel_form(options: subscription_actions.CancelOptions) -> CancelForm:
     form = CancelForm()
     form.timing.choices = [(t, TIMING_LABELS[t]) for t in options.choices]
-    form.reason.choices = [("", "Choose a reason")] + [(r, r) for r in options.reasons]
+    form.reason.choices = [("", _("Choose a reason"))] + [(r, r) for r in options.reasons]
     if not form.is_submitted():
         form.timing.data = options.default_timing
     return form
@@ -258,8 +260,8 @@ def accept_offer(subscription_id: int):
     offer = subscription_actions.accept_retention_offer(db.session, **_ids(subscription_id),
                                                         now=now())
     commit_and_dispatch()
-    return _finished(subscription_id, f"Thank you for staying: {offer.name} ({offer.code}) "
-                                      f"is now on your subscription.")
+    return _finished(subscription_id, _("Thank you for staying: %(name)s (%(code)s) is now on "
+                                        "your subscription.", name=offer.name, code=offer.code))
 
 
 @bp.post("/<int:subscription_id>/remove-cancellation")
@@ -270,8 +272,8 @@ def remove_cancellation(subscription_id: int):
     sub = subscription_actions.remove_cancellation(db.session, **_ids(subscription_id),
                                                    now=now())
     commit_and_dispatch()
-    return _actions_swapped(subscription_id, f"The scheduled cancellation of {sub.number} "
-                                             f"was removed.")
+    return _actions_swapped(subscription_id, _("The scheduled cancellation of %(number)s was "
+                                               "removed.", number=sub.number))
 
 
 # -- Auto-charge --------------------------------------------------------------------------
@@ -355,4 +357,5 @@ def delete_pause(subscription_id: int):
     sub = subscription_actions.delete_pause_schedule(db.session, **_ids(subscription_id),
                                                      now=now())
     commit_and_dispatch()
-    return _actions_swapped(subscription_id, f"The pause schedule of {sub.number} was deleted.")
+    return _actions_swapped(subscription_id, _("The pause schedule of %(number)s was deleted.",
+                                               number=sub.number))

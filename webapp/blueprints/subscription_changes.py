@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
@@ -13,6 +14,7 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.login import customer_required
 from webapp.permissions import action_required
 from webapp.services.core.dates import dated
@@ -23,14 +25,14 @@ from webapp.services.subscriptions.views import subscription_detail
 
 bp = Blueprint("subscription_changes", __name__, url_prefix="/subscriptions")
 
-TIMING_LABELS = {"immediately": "Immediately", "end_of_term": "At the end of the term",
-                 "trial_end": "Now, billed when the trial ends"}
+TIMING_LABELS = {"immediately": _l("Immediately"), "end_of_term": _l("At the end of the term"),
+                 "trial_end": _l("Now, billed when the trial ends")}
 
 
 class ChangeForm(FlaskForm):
-    plan_id = SelectField("Plan", coerce=int, validate_choice=False)
-    coupon_code = StringField("Coupon code", validators=[Optional(), Length(max=64)])
-    timing = RadioField("When", validate_choice=False)
+    plan_id = SelectField(_l("Plan"), coerce=int, validate_choice=False)
+    coupon_code = StringField(_l("Coupon code"), validators=[Optional(), Length(max=64)])
+    timing = RadioField(_l("When"), validate_choice=False)
     fingerprint = HiddenField()
 
 
@@ -38,7 +40,7 @@ def _setup(subscription_id: int):
     options = changes.choices(db.session, customer_id=current_user.customer_id,
                               subscription_id=subscription_id)
     form = ChangeForm()
-    form.plan_id.choices = [(pid, name) for pid, name, *_ in options.plans]
+    form.plan_id.choices = [(pid, name) for pid, name, *_rest in options.plans]
     form.timing.choices = [(t, TIMING_LABELS[t]) for t in options.timings]
     if not form.is_submitted():
         form.plan_id.data = options.current_plan_id
@@ -48,10 +50,10 @@ def _setup(subscription_id: int):
 
 def _change_request(form: ChangeForm, options) -> changes.ChangeRequest:
     addons = {}
-    for addon_id, _, _, current in options.addons:
+    for addon_id, _name, _price, current in options.addons:
         raw = (request.form.get(f"addon-{addon_id}") or str(current)).strip()
         if not raw.isdigit():
-            raise InvalidInput("Quantities are whole numbers from 0 to 999.", field="addons")
+            raise InvalidInput(_("Quantities are whole numbers from 0 to 999."), field="addons")
         addons[addon_id] = int(raw)
     return changes.ChangeRequest(
         plan_id=form.plan_id.data, addons=addons if options.may_change_addons else None,
@@ -119,18 +121,18 @@ def confirm(subscription_id: int):
                        error=InvalidInput(exc.message), status=409)
     except InvalidInput as exc:
         return _render(subscription_id, options, form, error=exc, status=422)
-    message = "The change is scheduled for the end of the term." if applied.scheduled \
+    message = _("The change is scheduled for the end of the term.") if applied.scheduled \
         else dated(N_("Your subscription has been changed; it is billed from %(on)s, when the "
                       "trial ends."), on=applied.billed_from) if applied.billed_from \
-        else "Your subscription has been changed."
+        else _("Your subscription has been changed.")
     if applied.payment is None:
         commit_and_dispatch()
     else:
         outcome = charge_now(applied.payment.id)
         if outcome is None:  # 3-D Secure, or still processing: the payment's page follows it
             return finish(url_for("pay.status", payment_id=applied.payment.id),
-                          "The change is made once your payment goes through.", "info")
+                          _("The change is made once your payment goes through."), "info")
         if not outcome.succeeded:
             return finish(url_for(".show", subscription_id=subscription_id),
-                          f"The change was not made: {outcome.message}", "error")
+                          _("The change was not made: %(reason)s", reason=outcome.message), "error")
     return finish(url_for("subscriptions.detail", subscription_id=subscription_id), message)

@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import BooleanField, StringField
@@ -31,6 +32,7 @@ from webapp.dispatch import commit_and_dispatch
 from webapp.extensions import limiter
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, form_errors, render_page, swap_or_redirect
+from webapp.lazy_text import lazy_gettext as _l
 from webapp.login import admin_required, sign_in
 from webapp.models import User
 from webapp.permissions import current_preferences
@@ -45,8 +47,8 @@ PENDING_FOR = 600  # seconds between the password and the code
 MAX_WRONG_CODES = 5
 TRUSTED_COOKIE = "portal_2fa_devices"
 _TRUSTED_KEEP = 5
-TOO_MANY = "Too many wrong codes. Sign in with your password again."
-EXPIRED = "That sign-in took too long. Sign in with your password again."
+TOO_MANY = _l("Too many wrong codes. Sign in with your password again.")
+EXPIRED = _l("That sign-in took too long. Sign in with your password again.")
 # Where a user who must set up two-factor sign-in may still go before they have.
 SETUP_ALLOWED = frozenset({"two_factor.setup", "two_factor.confirm", "two_factor.download_codes",
                            "auth.logout", "static"})
@@ -54,14 +56,14 @@ SETUP_ALLOWED = frozenset({"two_factor.setup", "two_factor.confirm", "two_factor
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(message="Enter the code."),
-                                           Length(max=32)])
-    remember = BooleanField("Remember this device for 30 days")
+    code = StringField(_l("Code"), validators=[DataRequired(message=_l("Enter the code.")),
+                                               Length(max=32)])
+    remember = BooleanField(_l("Remember this device for 30 days"))
 
 
 class ConfirmForm(FlaskForm):
-    code = StringField("Code from the app", validators=[DataRequired(message="Enter the code."),
-                                                        Length(max=32)])
+    code = StringField(_l("Code from the app"), validators=[
+        DataRequired(message=_l("Enter the code.")), Length(max=32)])
 
 
 def _login_limit() -> str:
@@ -145,7 +147,7 @@ def _pending() -> tuple[dict, User] | None:
 
 def _restart(message: str):
     session.pop(PENDING, None)
-    return finish(url_for("auth.login"), message, "error")
+    return finish(url_for("auth.login"), str(message), "error")
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -198,7 +200,7 @@ def require_setup():
     if not two_factor.required(current_preferences().two_factor_policy, role=current_user.role):
         return None
     return finish(url_for("two_factor.setup"),
-                  "This portal requires two-factor sign-in: set it up to continue.", "error")
+                  _("This portal requires two-factor sign-in: set it up to continue."), "error")
 
 
 # -- Account & security --------------------------------------------------------------------------
@@ -243,7 +245,7 @@ def confirm():
             commit_and_dispatch()
             current_user.two_factor_on = True
             return render_page("account/recovery_codes.html", "account_recovery_codes",
-                               codes=codes, message="Two-factor sign-in is on.")
+                               codes=codes, message=_("Two-factor sign-in is on."))
     db.session.commit()  # the secret, when this started it
     return form_errors("account/two_factor_setup.html", "account_two_factor_setup",
                        setup=shown, form=form)
@@ -264,8 +266,8 @@ def regenerate_codes():
         else:
             commit_and_dispatch()
             return render_page("account/recovery_codes.html", "account_recovery_codes",
-                               codes=codes, message="New recovery codes: the old ones no "
-                                                    "longer work.")
+                               codes=codes, message=_("New recovery codes: the old ones no "
+                                                      "longer work."))
     db.session.commit()
     return form_errors("account/show.html", "account_two_factor",
                        **page_context(codes_form=form))
@@ -277,8 +279,10 @@ def download_codes():
     """The codes just shown, as a text file: only those that are this user's unused codes."""
     codes = two_factor.unused_codes_among(db.session, current_user.user_id,
                                           request.form.getlist("code")[:20])
-    body = (f"Recovery codes for {current_user.email} at {_issuer()}\n"
-            "Each works once, instead of a code from your app.\n\n" + "\n".join(codes) + "\n")
+    body = (_("Recovery codes for %(email)s at %(portal)s", email=current_user.email,
+                portal=_issuer()) + "\n"
+            + _("Each works once, instead of a code from your app.") + "\n\n"
+            + "\n".join(codes) + "\n")
     return Response(body, mimetype="text/plain", headers={
         "Content-Disposition": 'attachment; filename="recovery-codes.txt"',
         "Cache-Control": "no-store"})
@@ -297,7 +301,7 @@ def turn_off():
             form.show(exc)
         else:
             commit_and_dispatch()
-            return finish(url_for("account.show"), "Two-factor sign-in is off.")
+            return finish(url_for("account.show"), _("Two-factor sign-in is off."))
     db.session.commit()
     return form_errors("account/show.html", "account_two_factor",
                        **page_context(off_form=form))
@@ -311,4 +315,4 @@ def reset_admin(user_id: int):
     commit_and_dispatch()
     return swap_or_redirect("account_admins", admins=portal.admin_logins(
         db.session, you=current_user.user_id), redirect_to=url_for("account.show"),
-        message="Two-factor sign-in is off for that admin; they have been emailed.")
+        message=_("Two-factor sign-in is off for that admin; they have been emailed."))

@@ -31,7 +31,7 @@
       fetch(form.dataset.setupUrl, {method: "POST", credentials: "same-origin",
                                     headers: {"X-CSRFToken": token}})
         .then(function (answer) {
-          if (!answer.ok) { throw new Error("The card could not be prepared. Try again."); }
+          if (!answer.ok) { throw new Error(errors.dataset.prepareFailed || "The card could not be prepared. Try again."); }
           return answer.json();
         })
         .then(function (body) {
@@ -39,7 +39,7 @@
         })
         .then(function (result) {
           if (result.error) {
-            throw new Error(result.error.message || "The card could not be saved.");
+            throw new Error(result.error.message || errors.dataset.saveFailed || "The card could not be saved.");
           }
           setup.value = result.setupIntent.id;
           form.submit();

@@ -1,0 +1,34 @@
+"""Texts the web layer marks in Python at import time (form labels, validator messages, the
+sidebar's labels, a page's constant titles): `lazy_gettext` (imported as `_l`) translates
+them when they are written out, in the request's language.
+
+These texts are plain text, not HTML: Flask-Babel's own LazyString writes itself into a page
+unescaped (`__html__`, right for a template's trusted msgid), so "Account & security" would
+come out as "Account & security" where every str comes out as "Account &amp; security".
+`LazyText` is escaped like any str.
+
+A lazy text is not JSON: turn it into `str` before it is flashed or stored in the session.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext, ngettext
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
+
+
+class LazyText(LazyString):
+    """A lazily translated plain text: escaped when a template writes it."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """`gettext(string, **variables)` when the text is written out."""
+    return LazyText(gettext, string, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> LazyText:
+    """`ngettext(singular, plural, num, **variables)` when the text is written out."""
+    return LazyText(ngettext, singular, plural, num, **variables)
