@@ -106,7 +106,9 @@ def pseudo_catalog(template: Catalog, locale: str) -> Catalog:
             continue  # the header
         if isinstance(message.id, (list, tuple)):
             singular, plural = message.id[0], message.id[1]
-            string = tuple(pseudo_text(singular if form == one else plural, rtl=rtl)
+            # msgstr[0] stands beside the msgid (what `pybabel compile` checks its
+            # placeholders against), so it is the singular too (Arabic's form 0 is "zero").
+            string = tuple(pseudo_text(singular if form in (0, one) else plural, rtl=rtl)
                            for form in range(catalog.num_plurals))
         else:
             string = pseudo_text(message.id, rtl=rtl)
