@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 from wtforms import SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -19,8 +21,8 @@ from webapp.services.engagement import comments
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Your comment", validators=[
-        InputRequired(message="Write a comment first."), Length(max=comments.MAX_BODY)])
+    body = TextAreaField(_l("Your comment"), validators=[
+        InputRequired(message=_l("Write a comment first.")), Length(max=comments.MAX_BODY)])
     unplaced_errors = "body"
 
 
@@ -49,11 +51,12 @@ def post_comment(write: Callable[[str], Sequence], *, comment_url: str, redirect
 
 
 def options(labels: dict) -> list[SelectChoice]:
-    """A select's options from {value: label}."""
-    return [SelectChoice(value, label) for value, label in labels.items()]
+    """A select's options from {value: label}; the labels are English message ids (constants
+    marked with `N_`), translated when the form is shown."""
+    return [SelectChoice(value, _l(str(label))) for value, label in labels.items()]
 
 
 def customer_options(session: Session) -> list[SelectChoice]:
     """Every customer, after a "Choose a customer" option (0) for the admins' forms."""
-    return [SelectChoice(0, "Choose a customer")] + [
+    return [SelectChoice(0, _("Choose a customer"))] + [
         SelectChoice(cid, label) for cid, label in profile.customer_choices(session)]

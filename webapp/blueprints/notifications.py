@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
 
 from webapp.context import now
 from webapp.db import db
@@ -31,4 +32,4 @@ def mark_read(notification_id: int):
     db.session.commit()
     return swap_or_redirect("notification_row", notification=note,
                             redirect_to=url_for(".index", page=request.args.get("page")),
-                            message="Notification marked as read.")
+                            message=_("Notification marked as read."))
