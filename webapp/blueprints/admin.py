@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 
 from webapp.blueprints.admin_forms import translated
 from webapp.blueprints.admin_lists import csv_response
@@ -69,7 +70,7 @@ def chart_csv(name: str):
     if chart.currency is None:  # counts
         rows = [(chart.category_label, *chart.series), *((c, *v) for c, v in chart.rows())]
     else:
-        rows = [(chart.category_label, "currency", *chart.series)]
+        rows = [(chart.category_label, _("currency"), *chart.series)]
         rows += [(category, chart.currency, *(to_decimal(v, chart.currency) for v in values))
                  for category, values in chart.rows()]
     return csv_response(rows, f"{name}-{key}.csv")

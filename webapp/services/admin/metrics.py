@@ -42,11 +42,12 @@ from webapp.services.admin.activity import AuditRow
 from webapp.services.admin.lists import AGING, aging_condition, aging_params
 from webapp.services.billing.mrr import COUNTED, KINDS, dialect_insert
 from webapp.services.core.dates import Moment, add_months
+from webapp.services.core.i18n import N_
 from webapp.services.core.listing import FilterReader
 from webapp.services.core.notifications import CUSTOMER_ACTION_PREFIX, SUBSCRIPTION_CANCELLED
 
-WINDOWS = {"month": "This month", "30d": "Last 30 days", "12m": "Last 12 months",
-           "custom": "Custom"}
+WINDOWS = {"month": N_("This month"), "30d": N_("Last 30 days"), "12m": N_("Last 12 months"),
+           "custom": N_("Custom")}
 
 
 def half_up(value: Fraction) -> int:
@@ -568,7 +569,7 @@ def home_figures(session: Session, *, at: Moment, window: Window,
 # --- Portal activity ----------------------------------------------------------------------------
 
 CANCELLED_ACTION = CUSTOMER_ACTION_PREFIX + SUBSCRIPTION_CANCELLED
-OTHER_REASON = "Other"
+OTHER_REASON = N_("Other")  # a key of the counts; translated where shown (the reasons chart)
 
 
 def portal_activity(session: Session, *, limit: int = 20) -> tuple[AuditRow, ...]:
