@@ -21,7 +21,8 @@ class Notification(SQLModel, table=True):
     body: str = Field(default="", sa_type=Text)
     # title and body are message ids (English source texts) with %(name)s placeholders filled
     # from params when shown, in the reader's language (services/core/i18n.py).
-    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    params: dict = Field(default_factory=dict,
+                         sa_column=Column(JSON, nullable=False, server_default="{}"))
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -49,6 +49,7 @@ from webapp.services.core import (
 )
 from webapp.services.core.dates import Dated, Moment, plain
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
+from webapp.services.core.i18n import N_
 from webapp.services.core.preferences import InvalidChanges
 from webapp.services.subscriptions import changes as subscription_changes
 from webapp.services.subscriptions import lifecycle
@@ -355,9 +356,11 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
     _tell_customer(session, sub, f"{sub.number} is cancelled" if timing == IMMEDIATELY
                    else f"{sub.number} will be cancelled", message, at.now)
     notifications.notify_org(session, event=notifications.SUBSCRIPTION_CANCELLED,
-                             title=f"{sub.number} cancelled by {actor.label}",
-                             body=f"{ctx.say(message)} Reason: {why}", now=at.now,
-                             customer_id=sub.customer_id)
+                             title=N_("%(number)s cancelled by %(actor)s"),
+                             body=N_("%(message)s Reason: %(reason)s"), now=at.now,
+                             customer_id=sub.customer_id,
+                             params={"number": sub.number, "actor": actor.label,
+                                     "message": message, "reason": why})
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action=f"subscription.cancel_{timing}", subject_type="subscription",
                  subject_id=sub.id, before={"status": before},

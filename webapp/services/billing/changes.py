@@ -45,6 +45,7 @@ from webapp.services.billing.pricing import (
 from webapp.services.core import events, preferences, state_machine
 from webapp.services.core.dates import Dated, Moment, dated
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.core.money import Amount
 
 IMMEDIATELY, END_OF_TERM = "immediately", "end_of_term"
@@ -366,8 +367,9 @@ def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, 
     if change.invoice is not None and change.amount_due:
         details.append(dated("Due now: {due}.", due=Amount(change.amount_due, sub.currency)))
     confirm(ctx, sub, event="subscription_changed", subject=f"{sub.number}: {change.summary}",
-            message=message, details=details, org_title=f"{sub.number}: {change.summary}",
-            org_body=ctx.say(message))
+            message=message, details=details, org_title=N_("%(number)s: %(summary)s"),
+            org_body=N_("%(message)s"),
+            org_params={"number": sub.number, "summary": str(change.summary), "message": message})
 
 
 def request_to_dict(request: ChangeRequest) -> dict:

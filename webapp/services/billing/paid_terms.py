@@ -27,12 +27,19 @@ from webapp.services.billing.context import (
 from webapp.services.billing.pricing import Line, Priced
 from webapp.services.core import notifications, state_machine
 from webapp.services.core.dates import dated, escaped
+from webapp.services.core.i18n import N_
 from webapp.services.core.money import Amount
 
 ACTIVATE, REACTIVATE = "activate", "reactivate"
 
 
 PURPOSES = {ACTIVATE: "activation", REACTIVATE: "reactivation"}
+# What the organization is told when a charge's action could not be applied, per action.
+NOT_APPLIED = {
+    ACTIVATE: N_("%(subscription)s was %(status)s when its activation charge succeeded; "
+                 "refund or apply the payment by hand."),
+    REACTIVATE: N_("%(subscription)s was %(status)s when its reactivation charge succeeded; "
+                   "refund or apply the payment by hand.")}
 
 
 def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> None:
@@ -45,9 +52,9 @@ def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> N
         # a person must decide about the money rather than the engine guessing.
         notifications.notify_org(
             session, event=PAYMENT_NOT_APPLIED, now=now, customer_id=sub.customer_id,
-            title=f"Payment {payment.number} was not applied",
-            body=f"{sub.number} was {sub.status} when its {PURPOSES[event]} charge succeeded; "
-                 f"refund or apply the payment by hand.")
+            title=N_("Payment %(number)s was not applied"), body=NOT_APPLIED[event],
+            params={"number": payment.number, "subscription": sub.number,
+                    "status": sub.status})
         return
     on = date.fromisoformat(payment.intent["today"])
     invoice = begin_term(ctx, sub, event, decode_draft(payment.intent["invoice"]), due_date=on,
@@ -93,12 +100,14 @@ def confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, 
     if event == ACTIVATE:
         confirm(ctx, sub, event=ACTIVATED, subject=f"{sub.number} is now live",
                 message=f"Your trial of {sub.number} has ended and the subscription is now live.",
-                details=[term, paid], org_title=f"{sub.number} activated from its trial",
-                org_body=f"ended the trial early. {ctx.say(paid)}")
+                details=[term, paid], org_title=N_("%(number)s activated from its trial"),
+                org_body=N_("ended the trial early. %(paid)s"),
+                org_params={"number": sub.number, "paid": paid})
     else:
         confirm(ctx, sub, event=REACTIVATED, subject=f"{sub.number} is live again",
                 message=f"{sub.number} has been reactivated.", details=[term, paid],
-                org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {ctx.say(paid)}")
+                org_title=N_("%(number)s reactivated"), org_body=N_("reactivated it. %(paid)s"),
+                org_params={"number": sub.number, "paid": paid})
 
 
 def encode_draft(invoice_draft: billing.InvoiceDraft) -> dict:

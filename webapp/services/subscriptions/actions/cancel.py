@@ -30,6 +30,7 @@ from webapp.services.billing.terms import UnusedTime
 from webapp.services.core import notifications, preferences, state_machine
 from webapp.services.core.dates import Dated, Moment, dated, escaped, plain
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.core.money import Amount
 from webapp.services.subscriptions.actions.common import (
     CANCELLATION_REMOVED,
@@ -129,21 +130,24 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
     result = cancel_subscription(ctx, sub, timing=timing, why=why,
                                  credit_unused=ctx.prefs.cancel_credit_unused)
     if timing == IMMEDIATELY:
-        credit = ctx.say(credit_sentence(result.credit_note))
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
                 subject=f"{sub.number} is cancelled", message=result.message,
-                details=[f"Reason: {why}"], org_title=f"{sub.number} cancelled by the customer",
-                org_body=f"cancelled it now. Reason: {why}.{credit}")
+                details=[f"Reason: {why}"], org_title=N_("%(number)s cancelled by the customer"),
+                org_body=N_("cancelled it now. Reason: %(reason)s.%(credit)s"),
+                org_params={"number": sub.number, "reason": why,
+                            "credit": credit_sentence(result.credit_note)})
     else:
-        on = ctx.day(sub.current_term_end) if sub.current_term_end else "the end of the term"
+        on = ctx.day(sub.current_term_end) if sub.current_term_end else \
+            notifications.message(N_("the end of the term"))
         subject = dated(f"{escaped(sub.number)} will be cancelled on {{on}}",
                         on=sub.current_term_end) if sub.current_term_end else \
             f"{sub.number} will be cancelled on the end of the term"
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
                 subject=subject, message=result.message,
                 details=[f"Reason: {why}", "You can remove the scheduled cancellation until then."],
-                org_title=f"{sub.number} will cancel at the end of its term ({on})",
-                org_body=f"scheduled the cancellation. Reason: {why}.")
+                org_title=N_("%(number)s will cancel at the end of its term (%(on)s)"),
+                org_body=N_("scheduled the cancellation. Reason: %(reason)s."),
+                org_params={"number": sub.number, "on": on, "reason": why})
     return result
 
 
@@ -235,8 +239,9 @@ def accept_retention_offer(session: Session, *, customer_id: int, subscription_i
     sub.updated_at = now
     confirm(ctx, sub, event=RETENTION_ACCEPTED, subject=f"Your offer on {sub.number}",
             message=f"Thank you for staying. Coupon {offer.code} ({offer.name}) is now on "
-                    f"{sub.number}.", org_title=f"{sub.number}: retention offer accepted",
-            org_body=f"took the retention offer ({offer.code}) instead of cancelling.")
+                    f"{sub.number}.", org_title=N_("%(number)s: retention offer accepted"),
+            org_body=N_("took the retention offer (%(code)s) instead of cancelling."),
+            org_params={"number": sub.number, "code": offer.code})
     return offer
 
 
@@ -255,6 +260,6 @@ def remove_cancellation(session: Session, *, customer_id: int, subscription_id: 
     confirm(ctx, sub, event=CANCELLATION_REMOVED,
             subject=f"{sub.number} will continue",
             message=f"The scheduled cancellation of {sub.number} was removed; it continues "
-                    f"as before.", org_title=f"{sub.number}: scheduled cancellation removed",
-            org_body="removed the scheduled cancellation.")
+                    f"as before.", org_title=N_("%(number)s: scheduled cancellation removed"),
+            org_body=N_("removed the scheduled cancellation."), org_params={"number": sub.number})
     return sub

@@ -17,6 +17,7 @@ from webapp.services.billing.context import Context, confirm, context
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.dates import Dated, dated
 from webapp.services.core.errors import DomainError, InvalidInput
+from webapp.services.core.i18n import N_
 from webapp.services.subscriptions.actions.common import (
     AUTOCHARGE_CHANGED,
     PAUSE_SCHEDULE_DELETED,
@@ -123,9 +124,11 @@ def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, 
     if changed:
         confirm(ctx, sub, event=AUTOCHARGE_CHANGED,
                 subject=f"Auto-charge turned {'on' if enabled else 'off'} for {sub.number}",
-                message=message, org_title=f"{sub.number}: auto-charge "
-                                           f"{'on' if enabled else 'off'}",
-                org_body=f"turned auto-charge {'on' if enabled else 'off'}.")
+                message=message,
+                org_title=N_("%(number)s: auto-charge on") if enabled else
+                N_("%(number)s: auto-charge off"),
+                org_body=N_("turned auto-charge on.") if enabled else
+                N_("turned auto-charge off."), org_params={"number": sub.number})
     return AutochargeResult(autocharge_view(ctx.prefs, sub, method, session), changed, message)
 
 
@@ -190,10 +193,10 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
     sub = owned(ctx, customer_id, subscription_id)
     _options(ctx, sub)
     message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on, when=when)
-    text = ctx.say(message)
     confirm(ctx, sub, event=PAUSE_SCHEDULED, subject=f"Pause schedule for {sub.number}",
             message=message, details=["No invoices are issued while it is paused."],
-            org_title=f"{sub.number}: pause scheduled", org_body=text)
+            org_title=N_("%(number)s: pause scheduled"), org_body=N_("%(message)s"),
+            org_params={"number": sub.number, "message": message})
     return PauseResult(sub, message)
 
 
@@ -266,6 +269,6 @@ def delete_pause_schedule(session: Session, *, customer_id: int, subscription_id
     confirm(ctx, sub, event=PAUSE_SCHEDULE_DELETED,
             subject=f"Pause schedule removed from {sub.number}",
             message=f"The pause schedule of {sub.number} was deleted; it continues as before.",
-            org_title=f"{sub.number}: pause schedule deleted",
-            org_body="deleted the pause schedule.")
+            org_title=N_("%(number)s: pause schedule deleted"),
+            org_body=N_("deleted the pause schedule."), org_params={"number": sub.number})
     return sub

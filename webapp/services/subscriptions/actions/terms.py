@@ -35,6 +35,7 @@ from webapp.services.billing.paid_terms import (
 from webapp.services.core import preferences, state_machine
 from webapp.services.core.dates import dated, escaped
 from webapp.services.core.errors import DomainError
+from webapp.services.core.i18n import N_
 from webapp.services.subscriptions.actions.common import TRIAL_EXTENDED, owned
 from webapp.services.subscriptions.lifecycle import INVOICE_DUE_DAYS
 from webapp.services.subscriptions.views import owned_subscription
@@ -207,6 +208,7 @@ def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
     confirm(ctx, sub, event=TRIAL_EXTENDED, subject=f"Your trial of {sub.number} is extended",
             message=dated(f"Your trial of {escaped(sub.number)} now runs until {{end}}.",
                           end=end),
-            org_title=f"{sub.number}: trial extended",
-            org_body=f"extended the trial by {extension.days} days (extension {used + 1}).")
+            org_title=N_("%(number)s: trial extended"),
+            org_body=N_("extended the trial by %(days)s days (extension %(extension)s)."),
+            org_params={"number": sub.number, "days": extension.days, "extension": used + 1})
     return sub
