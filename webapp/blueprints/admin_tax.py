@@ -60,8 +60,8 @@ def add():
             form.show(exc)
         else:
             db.session.commit()
-            return _done(_("Tax rate for %(place)s added.",
-                           place=f"{row.country} {row.region}" if row.region else row.country))
+            place = f"{row.country} {row.region}" if row.region else row.country
+            return _done(_("Tax rate for %(place)s added.", place=place))
     return form_errors("admin/tax/rates.html", PARTIAL, **_context(form))
 
 

@@ -25,6 +25,7 @@ from webapp.services.admin import Actor
 from webapp.services.core import audit
 from webapp.services.core import brand as core_brand
 from webapp.services.core.errors import InvalidInput, NotFound
+from webapp.services.core.i18n import _
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
 
 MAX_BYTES = 1024 * 1024
@@ -326,6 +327,8 @@ def brand_view(session: Session, *, history_limit: int = 10) -> BrandView:
 
 def _change(entry: AuditEntry) -> BrandChange:
     field = next(iter(entry.after), "")
-    what = "Logo" if field == "logo" else "Colour"
+    # Lazy texts: the page writes them in the reader's language.
+    what = _("Logo") if field == "logo" else _("Colour")
     return BrandChange(entry.created_at, entry.actor_label, what,
-                       entry.before.get(field) or "built-in", entry.after.get(field) or "built-in")
+                       entry.before.get(field) or _("built-in"),
+                       entry.after.get(field) or _("built-in"))
