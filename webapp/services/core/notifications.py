@@ -70,7 +70,7 @@ def message(msgid: str, **params: Any) -> dict:
     return {"msgid": msgid, "params": params}
 
 
-def lazy_ngettext(singular: str, plural: str, num: int, **params: Any) -> dict:  # noqa: N802
+def lazy_ngettext(singular: str, plural: str, num: int, **params: Any) -> dict:
     """A message that depends on `num` (its "%(num)d"), as a parameter or a notification's
     title: the right form is chosen when shown. Named so that `pybabel extract` (keyword
     lazy_ngettext:1,2) takes the pair as one plural message."""
