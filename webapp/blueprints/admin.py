@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 
+from webapp.blueprints.admin_forms import translated
 from webapp.blueprints.admin_lists import csv_response
 from webapp.context import moment
 from webapp.db import db
@@ -14,10 +16,11 @@ from webapp.htmx import render_page
 from webapp.login import admin_required
 from webapp.services.admin import charts, lists, metrics
 from webapp.services.core import preferences
+from webapp.services.core.i18n import N_
 from webapp.services.core.money import to_decimal
 
-STATUS_LABELS = {"trial": "Trial", "live": "Live", "non_renewing": "Non-renewing",
-                 "paused": "Paused", "unpaid": "Unpaid", "dunning": "Dunning"}
+STATUS_LABELS = {"trial": N_("Trial"), "live": N_("Live"), "non_renewing": N_("Non-renewing"),
+                 "paused": N_("Paused"), "unpaid": N_("Unpaid"), "dunning": N_("Dunning")}
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,15 +53,16 @@ def index():
     at, figures, messages = _figures()
     return render_page("admin/home/index.html", "admin_home_panels", figures=figures,
                        charts=_charts(figures), window=figures.window, messages=messages,
-                       windows=metrics.WINDOWS, today=at.today, timedelta=timedelta,
-                       status_labels=STATUS_LABELS, aging_labels=lists.AGING_LABELS)
+                       windows=translated(metrics.WINDOWS), today=at.today, timedelta=timedelta,
+                       status_labels=translated(STATUS_LABELS),
+                       aging_labels=translated(lists.AGING_LABELS))
 
 
 @bp.get("/home/<name>.csv")
 @admin_required
 def chart_csv(name: str):
     """A chart's data for one currency (`?currency=`), as the chart and its table show it."""
-    _, figures, _ = _figures()
+    _at, figures, _messages = _figures()
     key = request.args.get("currency", "all")
     chart = _charts(figures).get(name, {}).get(key)
     if chart is None:
@@ -66,7 +70,7 @@ def chart_csv(name: str):
     if chart.currency is None:  # counts
         rows = [(chart.category_label, *chart.series), *((c, *v) for c, v in chart.rows())]
     else:
-        rows = [(chart.category_label, "currency", *chart.series)]
+        rows = [(chart.category_label, _("currency"), *chart.series)]
         rows += [(category, chart.currency, *(to_decimal(v, chart.currency) for v in values))
                  for category, values in chart.rows()]
     return csv_response(rows, f"{name}-{key}.csv")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     FieldList,
@@ -16,7 +18,7 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.blueprints.admin_forms import actor, options
+from webapp.blueprints.admin_forms import actor, labelled, options
 from webapp.charging import gateway
 from webapp.context import moment, now, today, use_customer_locale
 from webapp.db import db
@@ -39,14 +41,14 @@ class LineForm(FlaskForm):
     class Meta:
         csrf = False  # the enclosing form carries the token
 
-    description = StringField("Description")
-    quantity = StringField("Quantity", default="1")
-    unit_price = MoneyField("Unit price")
+    description = StringField(_l("Description"))
+    quantity = StringField(_l("Quantity"), default="1")
+    unit_price = MoneyField(_l("Unit price"))
 
 
 class InvoiceForm(FlaskForm):
     lines = FieldList(FormField(LineForm), min_entries=LINE_ROWS, max_entries=billing.MAX_LINES)
-    due_date = DateField("Due date", validators=[Optional()])
+    due_date = DateField(_l("Due date"), validators=[Optional()])
     idempotency_key = HiddenField()
 
     def values(self) -> list[billing.LineInput]:
@@ -85,12 +87,12 @@ def create_invoice(customer_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for(".invoice", invoice_id=invoice.id),
-                          f"Invoice {invoice.number} was issued and emailed.")
+                          _("Invoice %(number)s was issued and emailed.", number=invoice.number))
     return _invoice_page(customer_id, form, 422)
 
 
 class VoidForm(FlaskForm):
-    reason = TextAreaField("Reason")
+    reason = TextAreaField(_l("Reason"))
 
 
 class ResolveForm(FlaskForm):
@@ -118,12 +120,13 @@ def resolve_payment(invoice_id: int):
                               now=now())
     target = url_for(".invoice", invoice_id=invoice_id)
     if outcome is None:
-        return finish(target, "The payment processor says the payment is still in progress, "
-                      "or did not answer. Try again in a moment.", "info")
+        return finish(target, _("The payment processor says the payment is still in progress, "
+                                "or did not answer. Try again in a moment."), "info")
     if outcome.succeeded:
-        return finish(target, f"The payment went through: {outcome.payment.number}.")
-    return finish(target, f"The payment did not go through ({outcome.message}). The invoice "
-                  "is open for another payment.", "info")
+        return finish(target, _("The payment went through: %(number)s.",
+                                number=outcome.payment.number))
+    return finish(target, _("The payment did not go through (%(reason)s). The invoice is open "
+                            "for another payment.", reason=str(outcome.message)), "info")
 
 
 @bp.post("/invoices/<int:invoice_id>/void")
@@ -134,19 +137,20 @@ def void(invoice_id: int):
     voided = billing.void_invoice(db.session, actor=actor(), invoice_id=invoice_id,
                                   reason=form.reason.data or "", at=moment())
     db.session.commit()
-    credit = f" Credit note {voided.credit_note.number} holds what had been paid." \
-        if voided.credit_note else ""
     return finish(url_for(".invoice", invoice_id=invoice_id),
-                  f"Invoice {voided.invoice.number} is void.{credit}")
+                  _("Invoice %(number)s is void. Credit note %(credit_note)s holds what had "
+                    "been paid.", number=voided.invoice.number,
+                    credit_note=voided.credit_note.number) if voided.credit_note else
+                  _("Invoice %(number)s is void.", number=voided.invoice.number))
 
 
 class PaymentForm(FlaskForm):
-    amount = MoneyField("Amount")
-    method = SelectField("Method", choices=options(billing.OFFLINE_METHODS.items()),
+    amount = MoneyField(_l("Amount"))
+    method = SelectField(_l("Method"), choices=labelled(billing.OFFLINE_METHODS.items()),
                          validate_choice=False)
-    reference = StringField("Reference")
-    paid_on = DateField("Received on", validators=[Optional()])
-    invoice_ids = SelectMultipleField("Invoices it pays", coerce=int, validate_choice=False,
+    reference = StringField(_l("Reference"))
+    paid_on = DateField(_l("Received on"), validators=[Optional()])
+    invoice_ids = SelectMultipleField(_l("Invoices it pays"), coerce=int, validate_choice=False,
                                       widget=ListWidget(prefix_label=False),
                                       option_widget=CheckboxInput())
     idempotency_key = HiddenField()
@@ -187,17 +191,18 @@ def create_payment(customer_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for(".payment", payment_id=payment.id),
-                          f"Payment {payment.number} was recorded and the receipt emailed.")
+                          _("Payment %(number)s was recorded and the receipt emailed.",
+                            number=payment.number))
     return _payment_page(customer_id, form, 422)
 
 
 class RefundForm(FlaskForm):
-    amount = MoneyField("Amount")
-    reference = StringField("Reason or reference")
+    amount = MoneyField(_l("Amount"))
+    reference = StringField(_l("Reason or reference"))
 
 
 class CreditForm(FlaskForm):
-    amount = MoneyField("Amount")
+    amount = MoneyField(_l("Amount"))
 
 
 def _payment_detail(payment_id: int, status: int = 200, *,
@@ -239,12 +244,12 @@ def refund(payment_id: int):
         except InvalidInput as exc:
             refused = (form, exc)
         except GatewayNetworkError:
-            refused = (form, InvalidInput("The card processor did not answer; nothing was "
-                                          "refunded or recorded. Try again.", field="amount"))
+            refused = (form, InvalidInput(_("The card processor did not answer; nothing was "
+                                            "refunded or recorded. Try again."), field="amount"))
         else:
             db.session.commit()
             return finish(url_for(".payment", payment_id=payment_id),
-                          f"Refund {made.number} was recorded.")
+                          _("Refund %(number)s was recorded.", number=made.number))
     return _payment_detail(payment_id, 422, refused=refused, refund_form=form)
 
 
@@ -262,5 +267,5 @@ def to_credit(payment_id: int):
         else:
             db.session.commit()
             return finish(url_for(".payment", payment_id=payment_id),
-                          f"Credit note {note.number} was issued.")
+                          _("Credit note %(number)s was issued.", number=note.number))
     return _payment_detail(payment_id, 422, refused=refused, credit_form=form)

@@ -6,6 +6,8 @@ section with the message next to the field (422)."""
 from __future__ import annotations
 
 from flask import Blueprint, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import StringField
 
@@ -24,7 +26,7 @@ bp = Blueprint("admin_brand", __name__, url_prefix="/admin/brand")
 class LogoForm(FlaskForm):
     unplaced_errors = "logo"
 
-    logo = FileField("Logo", render_kw={"accept": "image/png,image/jpeg"})
+    logo = FileField(_l("Logo"), render_kw={"accept": "image/png,image/jpeg"})
 
     def upload(self) -> bytes:
         """The chosen file's bytes, read up to one byte past the limit (enough to refuse it)."""
@@ -41,7 +43,7 @@ class RemoveLogoForm(FlaskForm):
 class ColourForm(FlaskForm):
     unplaced_errors = "colour"
 
-    colour = StringField("Brand colour", render_kw={"placeholder": "#1f4e79",
+    colour = StringField(_l("Brand colour"), render_kw={"placeholder": "#1f4e79",
                                                     "spellcheck": "false"})
 
 
@@ -72,7 +74,7 @@ def upload_logo():
             form.show(exc)
         else:
             db.session.commit()
-            return finish(url_for(".show"), "The new logo is saved.")
+            return finish(url_for(".show"), _("The new logo is saved."))
     return _page(422, "admin_brand_logo", logo_form=form)
 
 
@@ -84,7 +86,7 @@ def remove_logo():
     if form.validate_on_submit():
         brand.remove_logo(db.session, actor=actor(), now=now())
         db.session.commit()
-        return finish(url_for(".show"), "The logo is removed.")
+        return finish(url_for(".show"), _("The logo is removed."))
     return _page(422, "admin_brand_logo", remove_form=form)
 
 
@@ -100,5 +102,5 @@ def set_colour():
             form.show(exc)
         else:
             db.session.commit()
-            return finish(url_for(".show"), "The brand colour is saved.")
+            return finish(url_for(".show"), _("The brand colour is saved."))
     return _page(422, "admin_brand_colour", colour_form=form)

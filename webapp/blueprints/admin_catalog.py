@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     RadioField,
@@ -16,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.blueprints.admin_forms import (
     actor,
+    labelled,
     money_fields,
     money_rows,
     money_values,
@@ -36,14 +39,14 @@ bp = Blueprint("admin_catalog", __name__, url_prefix="/admin/catalog")
 
 
 class PlanForm(FlaskForm):
-    code = StringField("Code")
-    name = StringField("Name")
-    description = TextAreaField("Description")
-    interval_count = StringField("Billed every", default="1")
-    interval_unit = SelectField("Interval", choices=options(catalog.INTERVAL_UNITS.items()),
+    code = StringField(_l("Code"))
+    name = StringField(_l("Name"))
+    description = TextAreaField(_l("Description"))
+    interval_count = StringField(_l("Billed every"), default="1")
+    interval_unit = SelectField(_l("Interval"), choices=labelled(catalog.INTERVAL_UNITS.items()),
                                 validate_choice=False)
-    billing_cycles = StringField("Billing cycles")
-    trial_days = StringField("Trial days", default="0")
+    billing_cycles = StringField(_l("Billing cycles"))
+    trial_days = StringField(_l("Trial days"), default="0")
 
     def values(self) -> catalog.PlanInput:
         return catalog.PlanInput(
@@ -54,16 +57,16 @@ class PlanForm(FlaskForm):
             setup_fees=money_values(self, "setup"))
 
 
-money_fields(PlanForm, "price", "Price")
-money_fields(PlanForm, "setup", "Setup fee")
+money_fields(PlanForm, "price", _l("Price"))
+money_fields(PlanForm, "setup", _l("Setup fee"))
 
 
 class AddonForm(FlaskForm):
-    code = StringField("Code")
-    name = StringField("Name")
-    kind = RadioField("Kind", choices=options(catalog.ADDON_KINDS.items()), default="recurring",
-                      validate_choice=False)
-    unit_name = StringField("Unit", default="unit")
+    code = StringField(_l("Code"))
+    name = StringField(_l("Name"))
+    kind = RadioField(_l("Kind"), choices=labelled(catalog.ADDON_KINDS.items()),
+                      default="recurring", validate_choice=False)
+    unit_name = StringField(_l("Unit"), default="unit")
 
     def values(self) -> catalog.AddonInput:
         return catalog.AddonInput(self.code.data or "", self.name.data or "",
@@ -71,21 +74,21 @@ class AddonForm(FlaskForm):
                                   money_values(self, "price"))
 
 
-money_fields(AddonForm, "price", "Price per unit")
+money_fields(AddonForm, "price", _l("Price per unit"))
 
 
 class CouponForm(FlaskForm):
-    code = StringField("Code")
-    name = StringField("Name")
-    discount_type = RadioField("Discount", choices=options(catalog.DISCOUNT_TYPES.items()),
+    code = StringField(_l("Code"))
+    name = StringField(_l("Name"))
+    discount_type = RadioField(_l("Discount"), choices=labelled(catalog.DISCOUNT_TYPES.items()),
                                default="percentage", validate_choice=False)
-    percent = StringField("Percentage off")
-    duration = RadioField("Applies", choices=options(catalog.DURATIONS.items()), default="once",
-                          validate_choice=False)
-    duration_terms = StringField("Number of terms")
-    max_redemptions = StringField("Redemption limit")
-    expires_on = DateField("Expires on", validators=[Optional()])
-    plan_ids = SelectMultipleField("Applies to plans", coerce=int, validate_choice=False,
+    percent = StringField(_l("Percentage off"))
+    duration = RadioField(_l("Applies"), choices=labelled(catalog.DURATIONS.items()),
+                          default="once", validate_choice=False)
+    duration_terms = StringField(_l("Number of terms"))
+    max_redemptions = StringField(_l("Redemption limit"))
+    expires_on = DateField(_l("Expires on"), validators=[Optional()])
+    plan_ids = SelectMultipleField(_l("Applies to plans"), coerce=int, validate_choice=False,
                                    widget=ListWidget(prefix_label=False),
                                    option_widget=CheckboxInput())
 
@@ -99,7 +102,7 @@ class CouponForm(FlaskForm):
             plan_ids=tuple(self.plan_ids.data or ()))
 
 
-money_fields(CouponForm, "amount", "Amount off")
+money_fields(CouponForm, "amount", _l("Amount off"))
 
 
 def _plan_form(plan: Plan | None = None) -> PlanForm:
@@ -185,7 +188,7 @@ def _editor(kind: str, item_id: int | None):
     model, make_form, template = EDITORS[kind]
     item = db.session.get(model, item_id) if item_id else None
     if item_id and item is None:
-        raise NotFound("No such catalog item.")
+        raise NotFound(_("No such catalog item."))
     return item, make_form(item), template
 
 
@@ -227,7 +230,8 @@ def save(kind: str, item_id: int | None):
         else:
             db.session.commit()
             return finish(url_for(".index", _anchor=kind),
-                          f"{saved.code} was {'saved' if item_id else 'added'}.")
+                          _("%(code)s was saved.", code=saved.code) if item_id else
+                          _("%(code)s was added.", code=saved.code))
     return _render(template, form, item, 422)
 
 
@@ -243,5 +247,5 @@ def set_status(kind: str, item_id: int):
                               archived=archived, now=now())
     db.session.commit()
     return swap_or_redirect(f"admin_catalog_{singular}_row", **{singular: view},
-                            message="Archived." if archived else "Active again.",
+                            message=_("Archived.") if archived else _("Active again."),
                             redirect_to=url_for(".index", _anchor=kind))

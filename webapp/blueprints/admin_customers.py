@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 
-from webapp.blueprints.admin_forms import actor, links, options
+from webapp.blueprints.admin_forms import actor, labelled, links, options, translated
 from webapp.context import current_org, moment, now, use_customer_locale
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
@@ -21,20 +23,20 @@ bp = Blueprint("admin_customers", __name__, url_prefix="/admin/customers")
 
 
 class CustomerForm(FlaskForm):
-    display_name = StringField("Name")
-    company = StringField("Company")
-    email = EmailField("Email")
-    phone = StringField("Phone")
-    currency = SelectField("Currency", choices=options((c, c) for c in SUPPORTED_CURRENCIES),
+    display_name = StringField(_l("Name"))
+    company = StringField(_l("Company"))
+    email = EmailField(_l("Email"))
+    phone = StringField(_l("Phone"))
+    currency = SelectField(_l("Currency"), choices=options((c, c) for c in SUPPORTED_CURRENCIES),
                            validate_choice=False)
-    tax_id = StringField("Tax ID")
-    billing_address = TextAreaField("Billing address")
-    country = StringField("Country")
-    region = StringField("Region")
-    shipping_address = TextAreaField("Shipping address")
+    tax_id = StringField(_l("Tax ID"))
+    billing_address = TextAreaField(_l("Billing address"))
+    country = StringField(_l("Country"))
+    region = StringField(_l("Region"))
+    shipping_address = TextAreaField(_l("Shipping address"))
     locale = LocaleField()
-    tax_exempt = BooleanField("Tax-exempt")
-    tax_exempt_reason = StringField("Reason for the exemption")
+    tax_exempt = BooleanField(_l("Tax-exempt"))
+    tax_exempt_reason = StringField(_l("Reason for the exemption"))
 
     def values(self) -> customers.CustomerInput:
         return customers.CustomerInput(**{name: self[name].data or "" for name in (
@@ -44,14 +46,14 @@ class CustomerForm(FlaskForm):
 
 
 class ContactForm(FlaskForm):
-    name = StringField("Name")
-    email = EmailField("Email")
-    role = SelectField("Role", choices=options(customers.CONTACT_ROLES.items()),
+    name = StringField(_l("Name"))
+    email = EmailField(_l("Email"))
+    role = SelectField(_l("Role"), choices=labelled(customers.CONTACT_ROLES.items()),
                        validate_choice=False)
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Note")
+    body = TextAreaField(_l("Note"))
 
 
 @bp.get("")
@@ -62,8 +64,9 @@ def index():
     page = customers.list_customers(db.session, filters=filters, at=moment())
     db.session.commit()  # the day's retention cohort, when the filter took it
     return render_page("admin/customers/index.html", "admin_customer_list", page=page,
-                       filters=filters, messages=messages, statuses=customers.STATUS_FILTERS,
-                       portals=customers.PORTAL_FILTERS)
+                       filters=filters, messages=messages,
+                       statuses=translated(customers.STATUS_FILTERS),
+                       portals=translated(customers.PORTAL_FILTERS))
 
 
 @bp.get("/new")
@@ -87,9 +90,11 @@ def create():
             form.show(exc)
         else:
             commit_and_dispatch()
-            invited = " An invitation to the portal is on its way." if saved.invited else ""
+            name = saved.customer.display_name
             return finish(url_for(".detail", customer_id=saved.customer.id),
-                          f"{saved.customer.display_name} was added.{invited}")
+                          _("%(name)s was added. An invitation to the portal is on its way.",
+                            name=name) if saved.invited else
+                          _("%(name)s was added.", name=name))
     return form_errors("admin/customers/form.html", form=form, customer=None)
 
 
@@ -131,7 +136,7 @@ def update(customer_id: int):
         else:
             db.session.commit()
             return finish(url_for(".detail", customer_id=customer_id),
-                          "Saved." if saved.changed else "Nothing changed.")
+                          _("Saved.") if saved.changed else _("Nothing changed."))
     return form_errors("admin/customers/form.html", form=form, customer=customer)
 
 
@@ -152,7 +157,7 @@ def add_contact(customer_id: int):
             db.session.commit()
             return swap_or_redirect("admin_customer_contacts", customer_id=customer_id,
                                     contacts=listed, contact_form=ContactForm(formdata=None),
-                                    message="Contact person added.",
+                                    message=_("Contact person added."),
                                     redirect_to=url_for(".detail", customer_id=customer_id))
     return form_errors("admin/customers/detail.html", "admin_customer_contacts",
                        **_overview_context(customer_id, contact_form=form),
@@ -169,7 +174,7 @@ def remove_contact(customer_id: int, contact_id: int):
     db.session.commit()
     return swap_or_redirect("admin_customer_contacts", customer_id=customer_id, contacts=listed,
                             contact_form=ContactForm(formdata=None),
-                            message="Contact person removed.",
+                            message=_("Contact person removed."),
                             redirect_to=url_for(".detail", customer_id=customer_id))
 
 
@@ -187,7 +192,7 @@ def add_note(customer_id: int):
         else:
             db.session.commit()
             return swap_or_redirect("admin_customer_notes", customer_id=customer_id, notes=kept,
-                                    note_form=NoteForm(formdata=None), message="Note added.",
+                                    note_form=NoteForm(formdata=None), message=_("Note added."),
                                     redirect_to=url_for(".detail", customer_id=customer_id))
     return form_errors("admin/customers/detail.html", "admin_customer_notes",
                        **_overview_context(customer_id, note_form=form), customer_id=customer_id,
@@ -202,7 +207,7 @@ def invite(customer_id: int):
                            now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
-                            message=f"Invitation sent to {access.login_email}.",
+                            message=_("Invitation sent to %(email)s.", email=access.login_email),
                             redirect_to=url_for(".detail", customer_id=customer_id))
 
 
@@ -213,7 +218,7 @@ def revoke(customer_id: int):
     access = portal.revoke(db.session, actor=actor(), customer_id=customer_id, now=now())
     db.session.commit()
     return swap_or_redirect("admin_customer_portal", access=access,
-                            message="Portal access revoked.",
+                            message=_("Portal access revoked."),
                             redirect_to=url_for(".detail", customer_id=customer_id))
 
 
@@ -225,7 +230,7 @@ def end_session(customer_id: int, session_id: int):
                              session_id=session_id, now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
-                            message="The customer has been signed out of that device.",
+                            message=_("The customer has been signed out of that device."),
                             redirect_to=url_for(".detail", customer_id=customer_id))
 
 
@@ -237,7 +242,7 @@ def end_all_sessions(customer_id: int):
                              now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
-                            message="The customer has been signed out everywhere.",
+                            message=_("The customer has been signed out everywhere."),
                             redirect_to=url_for(".detail", customer_id=customer_id))
 
 
@@ -249,6 +254,6 @@ def reset_two_factor(customer_id: int):
                                      now=now())
     commit_and_dispatch()
     return swap_or_redirect("admin_customer_portal", access=access,
-                            message="Two-factor sign-in is off for this customer; they have "
-                                    "been emailed.",
+                            message=_("Two-factor sign-in is off for this customer; they have "
+                                      "been emailed."),
                             redirect_to=url_for(".detail", customer_id=customer_id))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DateField, FieldList, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -31,19 +33,19 @@ BLANK_LINES = 3  # empty rows offered below the typed ones
 
 
 class LineForm(Form):
-    item = StringField("Item", validators=[Length(max=500)])  # not "description": Field has one
-    quantity = StringField("Qty", validators=[Length(max=10)])
-    unit_price = MoneyField("Price", validators=[Length(max=20)])
+    item = StringField(_l("Item"), validators=[Length(max=500)])  # not "description": Field has one
+    quantity = StringField(_l("Qty"), validators=[Length(max=10)])
+    unit_price = MoneyField(_l("Price"), validators=[Length(max=20)])
 
 
 class EstimateForm(FlaskForm):
     unplaced_errors = "lines"
 
-    customer_id = SelectField("Customer", coerce=int, validate_choice=False)
-    subject = StringField("Subject", validators=[Length(max=200)])
-    issue_date = DateField("Estimate date", validators=[Optional()])
-    expiry_date = DateField("Valid until", validators=[Optional()])
-    notes = TextAreaField("Notes for the customer", validators=[Length(max=4000)])
+    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False)
+    subject = StringField(_l("Subject"), validators=[Length(max=200)])
+    issue_date = DateField(_l("Estimate date"), validators=[Optional()])
+    expiry_date = DateField(_l("Valid until"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes for the customer"), validators=[Length(max=4000)])
     lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES, max_entries=50)
 
     def data_input(self) -> estimate_admin.EstimateInput:
@@ -90,7 +92,7 @@ def new():
         else:
             commit_and_dispatch()
             return finish(url_for(".detail", estimate_id=estimate.id),
-                          f"Draft estimate {estimate.number} created.")
+                          _("Draft estimate %(number)s created.", number=estimate.number))
     return render_template("admin/engagement/estimate_form.html", form=form, estimate=None), \
         422 if form.is_submitted() else 200
 
@@ -114,7 +116,7 @@ def edit(estimate_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for(".detail", estimate_id=estimate_id),
-                          f"Estimate {view.detail.estimate.number} saved.")
+                          _("Estimate %(number)s saved.", number=view.detail.estimate.number))
     return render_template("admin/engagement/estimate_form.html", form=form,
                            estimate=view.detail.estimate), 422 if form.is_submitted() else 200
 
@@ -141,7 +143,7 @@ def send(estimate_id: int):
                                             now=now())
     commit_and_dispatch()
     return finish(url_for(".detail", estimate_id=estimate_id),
-                  f"Estimate {estimate.number} sent to the customer.")
+                  _("Estimate %(number)s sent to the customer.", number=estimate.number))
 
 
 @bp.post("/<int:estimate_id>/comments")
@@ -152,7 +154,7 @@ def reply(estimate_id: int):
         lambda body: estimate_admin.reply(db.session, estimate_id=estimate_id,
                                           user_id=current_user.user_id, body=body,
                                           now=now()),
-        comment_url=url_for(".reply", estimate_id=estimate_id), message="Reply added.",
+        comment_url=url_for(".reply", estimate_id=estimate_id), message=_("Reply added."),
         redirect_to=url_for(".detail", estimate_id=estimate_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("admin/engagement/estimate.html", "comment_thread",
                                          **_detail_context(estimate_id, form)))

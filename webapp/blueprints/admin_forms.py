@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import Field, SelectChoice
 
@@ -22,9 +24,11 @@ def links() -> LinkSettings:
 
 
 def money_fields(form_class, prefix: str, label: str) -> None:
-    """One text field per supported currency, named `<prefix>_<CUR>` (blank: not sold in it)."""
+    """One text field per supported currency, named `<prefix>_<CUR>` (blank: not sold in it).
+    `label` is a lazy text (`_l("Price")`), shown in the reader's language."""
     for currency in SUPPORTED_CURRENCIES:
-        setattr(form_class, f"{prefix}_{currency}", MoneyField(f"{label} ({currency})"))
+        setattr(form_class, f"{prefix}_{currency}",
+                MoneyField(_l("%(label)s (%(currency)s)", label=label, currency=currency)))
 
 
 def money_values(form, prefix: str) -> dict[str, str]:
@@ -38,5 +42,17 @@ def money_rows(form, *prefixes: str) -> list[tuple[str, list[Field]]]:
 
 
 def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms choices."""
+    """(value, label) pairs as WTForms choices (labels that are data: names, numbers)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def translated(labels: dict) -> dict:
+    """{value: label} whose labels are English message ids (constants marked with `N_`),
+    each label in the reader's language (a filter's options, a table's status names)."""
+    return {value: _(str(label)) for value, label in labels.items()}
+
+
+def labelled(pairs) -> list[SelectChoice]:
+    """(value, label) pairs whose labels are English message ids (constants marked with `N_`)
+    as WTForms choices, each label translated when the form is shown."""
+    return [SelectChoice(value, _l(str(label))) for value, label in pairs]

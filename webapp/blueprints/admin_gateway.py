@@ -5,6 +5,7 @@ the processor once and shows its answer (start-up never calls it)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, url_for
+from flask_babel import gettext as _
 
 from webapp.blueprints.admin_forms import actor
 from webapp.charging import gateway
@@ -50,7 +51,7 @@ def check():
     """Call the processor once and show what answered."""
     form = CheckForm()
     answer = gateway().check_connection() if form.validate_on_submit() else \
-        "The form expired; reload the page and try again."
+        _("The form expired; reload the page and try again.")
     return render_page("admin/gateway/show.html", "admin_gateway_check", **_context(answer))
 
 
@@ -60,7 +61,7 @@ def retire_cards():
     """After moving to another gateway: mark the old gateway's saved cards unusable, turn
     auto-charge off where they paid, and email those customers to add a card (audited)."""
     if not CheckForm().validate_on_submit():
-        return finish(url_for(".show"), "The form expired; try again.", "error")
+        return finish(url_for(".show"), _("The form expired; try again."), "error")
     name = current_app.config["PAYMENT_GATEWAY"]
     retired = gateway_switch.retire_foreign_cards(db.session, gateway_name=name, now=now())
     who = actor()
@@ -69,6 +70,7 @@ def retire_cards():
                  before={}, after={"gateway": name, "cards": retired.cards,
                                    "subscriptions": retired.subscriptions}, now=now())
     commit_and_dispatch()
-    return finish(url_for(".show"), f"{retired.cards} saved cards of the previous gateway were "
-                  f"marked unusable; {retired.customers_emailed} customers were asked to add a "
-                  f"card.")
+    return finish(url_for(".show"), _("%(cards)s saved cards of the previous gateway were marked "
+                                      "unusable; %(customers)s customers were asked to add a "
+                                      "card.", cards=retired.cards,
+                                      customers=retired.customers_emailed))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, TextAreaField
 
-from webapp.blueprints.admin_forms import actor, links, options
+from webapp.blueprints.admin_forms import actor, labelled, links
 from webapp.context import moment
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
@@ -14,16 +16,17 @@ from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
 from webapp.login import admin_required
 from webapp.services.admin import importer
+from webapp.services.core.i18n import N_
 
 bp = Blueprint("admin_import", __name__, url_prefix="/admin/import")
-KINDS = {importer.CUSTOMERS: "Customers", importer.SUBSCRIPTIONS: "Subscriptions"}
+KINDS = {importer.CUSTOMERS: N_("Customers"), importer.SUBSCRIPTIONS: N_("Subscriptions")}
 
 
 class ImportForm(FlaskForm):
-    kind = RadioField("What the file holds", choices=options(KINDS.items()),
+    kind = RadioField(_l("What the file holds"), choices=labelled(KINDS.items()),
                       default=importer.CUSTOMERS, validate_choice=False)
-    file = FileField("CSV file")
-    text = TextAreaField("Or paste the CSV here")
+    file = FileField(_l("CSV file"))
+    text = TextAreaField(_l("Or paste the CSV here"))
     mode = HiddenField(default="dry_run")  # dry_run | import
 
     def csv_text(self) -> str:
@@ -55,14 +58,16 @@ def run():
         return _page(form, status=422)
     text = form.csv_text()
     if not text.strip():
-        form.text.errors = ["Choose a CSV file or paste its contents."]
+        form.text.errors = [_("Choose a CSV file or paste its contents.")]
         return _page(form, status=422)
     report = importer.run(db.session, actor=actor(), kind=form.kind.data, text=text,
                           dry_run=form.mode.data != "import", at=moment(), links=links())
     if report.written:
         commit_and_dispatch()
         return finish(url_for(".show"),
-                      f"{report.written} {KINDS[report.kind].lower()} were imported.")
+                      _("%(count)s customers were imported.", count=report.written)
+                      if report.kind == importer.CUSTOMERS else
+                      _("%(count)s subscriptions were imported.", count=report.written))
     db.session.rollback()
     form.text.data, form.mode.data = text, "import"
     return _page(form, report, 200 if report.ok else 422)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from flask import Blueprint, g, request
 
+from webapp.blueprints.admin_forms import translated
 from webapp.context import moment
 from webapp.db import db
 from webapp.htmx import render_page
@@ -57,14 +58,14 @@ def subscriptions():
                        filters=filters, messages=messages, as_admin=True,
                        plans=_plans(),
                        currencies=_currencies(),
-                       statuses=lists.ADMIN_SUBSCRIPTION_STATUSES,
-                       date_fields=lists.SUBSCRIPTION_DATES)
+                       statuses=translated(lists.ADMIN_SUBSCRIPTION_STATUSES),
+                       date_fields=translated(lists.SUBSCRIPTION_DATES))
 
 
 @bp.get("/subscriptions.csv")
 @admin_required
 def subscriptions_csv():
-    filters, _ = _subscription_filters()
+    filters, _messages = _subscription_filters()
     return csv_response(lists.subscriptions_csv(db.session, filters=filters),
                         "subscriptions.csv")
 
@@ -83,13 +84,14 @@ def invoices():
     return render_page("admin/lists/invoices.html", "invoice_list", page=page, filters=filters,
                        messages=messages, as_admin=True,
                        currencies=_currencies(),
-                       statuses=lists.STATUS_CHOICES["invoices"], aging=lists.AGING_LABELS)
+                       statuses=translated(lists.STATUS_CHOICES["invoices"]),
+                       aging=translated(lists.AGING_LABELS))
 
 
 @bp.get("/invoices.csv")
 @admin_required
 def invoices_csv():
-    filters, _ = _invoice_filters()
+    filters, _messages = _invoice_filters()
     return csv_response(lists.invoices_csv(db.session, filters=filters, at=moment()),
                         "invoices.csv")
 
@@ -108,14 +110,15 @@ def payments():
     return render_page("admin/lists/payments.html", "payment_list", page=page, filters=filters,
                        messages=messages, as_admin=True,
                        currencies=_currencies(),
-                       statuses=lists.PAYMENT_STATUSES, kinds=lists.PAYMENT_KINDS,
-                       methods={m: METHOD_LABELS[m] for m in METHODS})
+                       statuses=translated(lists.PAYMENT_STATUSES),
+                       kinds=translated(lists.PAYMENT_KINDS),
+                       methods=translated({m: METHOD_LABELS[m] for m in METHODS}))
 
 
 @bp.get("/payments.csv")
 @admin_required
 def payments_csv():
-    filters, _ = _payment_filters()
+    filters, _messages = _payment_filters()
     return csv_response(lists.payments_csv(db.session, filters=filters), "payments.csv")
 
 
@@ -131,11 +134,11 @@ def credits():
     page = lists.list_credits(db.session, filters=filters)
     return render_page("admin/lists/credits.html", "credit_list", page=page, filters=filters,
                        messages=messages, as_admin=True, currencies=_currencies(),
-                       statuses=lists.CREDIT_STATUSES)
+                       statuses=translated(lists.CREDIT_STATUSES))
 
 
 @bp.get("/credits.csv")
 @admin_required
 def credits_csv():
-    filters, _ = _credit_filters()
+    filters, _messages = _credit_filters()
     return csv_response(lists.credits_csv(db.session, filters=filters), "credit-notes.csv")

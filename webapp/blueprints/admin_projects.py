@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
@@ -28,16 +30,16 @@ bp = Blueprint("admin_projects", __name__, url_prefix="/admin/projects")
 class ProjectForm(FlaskForm):
     unplaced_errors = "customer_id"
 
-    customer_id = SelectField("Customer", coerce=int, validate_choice=False)
-    name = StringField("Name", validators=[Length(max=200)])
-    description = TextAreaField("Description", validators=[Length(max=4000)])
-    status = SelectField("Status", choices=options(projects.STATUS_LABELS))
-    billing_method = SelectField("Billing method", choices=options(projects.BILLING_METHODS))
-    fixed_amount = MoneyField("Project price (fixed cost)", validators=[Length(max=20)])
-    hourly_rate = MoneyField("Hourly rate (hourly by project)", validators=[Length(max=20)])
-    budget_hours = StringField("Budget hours", validators=[Length(max=12)])
-    budget_amount = MoneyField("Budget amount", validators=[Length(max=20)])
-    client_approval = BooleanField("The customer approves time entries in the portal")
+    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False)
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
+    status = SelectField(_l("Status"), choices=options(projects.STATUS_LABELS))
+    billing_method = SelectField(_l("Billing method"), choices=options(projects.BILLING_METHODS))
+    fixed_amount = MoneyField(_l("Project price (fixed cost)"), validators=[Length(max=20)])
+    hourly_rate = MoneyField(_l("Hourly rate (hourly by project)"), validators=[Length(max=20)])
+    budget_hours = StringField(_l("Budget hours"), validators=[Length(max=12)])
+    budget_amount = MoneyField(_l("Budget amount"), validators=[Length(max=20)])
+    client_approval = BooleanField(_l("The customer approves time entries in the portal"))
 
     def data_input(self) -> project_admin.ProjectInput:
         return project_admin.ProjectInput(*(getattr(self, name).data for name in (
@@ -48,9 +50,9 @@ class ProjectForm(FlaskForm):
 class TaskForm(FlaskForm):
     unplaced_errors = "name"
 
-    name = StringField("Task", validators=[Length(max=200)])
-    description = TextAreaField("Description", validators=[Length(max=2000)])
-    hourly_rate = MoneyField("Hourly rate (hourly by task)", validators=[Length(max=20)])
+    name = StringField(_l("Task"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    hourly_rate = MoneyField(_l("Hourly rate (hourly by task)"), validators=[Length(max=20)])
 
 
 def _project_form(**kwargs) -> ProjectForm:
@@ -85,7 +87,7 @@ def new():
         else:
             commit_and_dispatch()
             return finish(url_for(".detail", project_id=project.id),
-                          f"Project {project.name} created.")
+                          _("Project %(name)s created.", name=project.name))
     return render_template("admin/engagement/project_form.html", form=form, project=None), \
         422 if form.is_submitted() else 200
 
@@ -106,7 +108,7 @@ def edit(project_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for(".detail", project_id=project_id),
-                          f"Project {project.name} saved.")
+                          _("Project %(name)s saved.", name=project.name))
     return render_template("admin/engagement/project_form.html", form=form, project=project), \
         422 if form.is_submitted() else 200
 
@@ -137,6 +139,7 @@ def save_task(project_id: int, task_id: int | None):
             form.show(exc)
         else:
             commit_and_dispatch()
-            return finish(url_for(".detail", project_id=project_id), f"Task {saved.name} saved.")
+            return finish(url_for(".detail", project_id=project_id),
+                          _("Task %(name)s saved.", name=saved.name))
     return render_template("admin/engagement/task_form.html", form=form, project=project,
                            task=task), 422 if form.is_submitted() else 200

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice, SelectField
 
@@ -21,7 +23,7 @@ bp = Blueprint("admin_reviews", __name__, url_prefix="/admin/reviews")
 
 
 class RequestForm(FlaskForm):
-    customer_id = SelectField("Customer", coerce=int, validate_choice=False)
+    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False)
 
 
 @bp.get("")
@@ -45,10 +47,11 @@ def request_review():
     """Email a customer a link to the review form."""
     form = RequestForm()
     if not form.validate_on_submit():  # the customer chosen is not a number the portal knows
-        raise NotFound("No such customer.")
+        raise NotFound(_("No such customer."))
     customer = reviews.request_review(db.session, customer_id=form.customer_id.data,
                                       user_id=current_user.user_id, actor=current_user.email,
                                       now=now())
     commit_and_dispatch()
     return finish(url_for(".index", customer=customer.id),
-                  f"Asked {customer.display_name} ({customer.email}) for a review.")
+                  _("Asked %(name)s (%(email)s) for a review.", name=customer.display_name,
+                    email=customer.email))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from webapp.blueprints.admin_forms import actor, options
+from webapp.blueprints.admin_forms import actor, labelled, options
 from webapp.charging import charge_now
 from webapp.context import moment, today, use_customer_locale
 from webapp.db import db
@@ -31,21 +33,21 @@ from webapp.services.subscriptions.views import STATUS_LABELS
 
 bp = Blueprint("admin_subscriptions", __name__, url_prefix="/admin")
 
-TIMINGS = {subscriptions.IMMEDIATELY: "Immediately",
-           subscriptions.END_OF_TERM: "At the end of the current term"}
+TIMINGS = {subscriptions.IMMEDIATELY: N_("Immediately"),
+           subscriptions.END_OF_TERM: N_("At the end of the current term")}
 # When a pause starts: on a date, or when the current term ends.
-PAUSE_WHEN = {"on_date": "On a date", "term_end": "At the end of the term"}
+PAUSE_WHEN = {"on_date": N_("On a date"), "term_end": N_("At the end of the term")}
 # A change's timings: the cancellation's, and during a trial "billed when the trial ends".
-CHANGE_TIMINGS = {**TIMINGS, changes.TRIAL_END: "Now, billed when the trial ends"}
+CHANGE_TIMINGS = {**TIMINGS, changes.TRIAL_END: N_("Now, billed when the trial ends")}
 
 
 class NewSubscriptionForm(FlaskForm):
-    plan_id = SelectField("Plan", coerce=int, validate_choice=False)
-    coupon_code = StringField("Coupon code")
-    start_date = DateField("Start date", validators=[Optional()])
-    trial = BooleanField("Start with the plan's free trial")
-    payment_method_id = SelectField("Payment method", validate_choice=False)
-    autocharge = BooleanField("Charge the payment method automatically (auto-charge)")
+    plan_id = SelectField(_l("Plan"), coerce=int, validate_choice=False)
+    coupon_code = StringField(_l("Coupon code"))
+    start_date = DateField(_l("Start date"), validators=[Optional()])
+    trial = BooleanField(_l("Start with the plan's free trial"))
+    payment_method_id = SelectField(_l("Payment method"), validate_choice=False)
+    autocharge = BooleanField(_l("Charge the payment method automatically (auto-charge)"))
 
     def values(self) -> subscriptions.NewSubscription:
         method = self.payment_method_id.data
@@ -61,7 +63,7 @@ class NewSubscriptionForm(FlaskForm):
 def _new_page(customer_id: int, form: NewSubscriptionForm, status: int = 200):
     offer = subscriptions.choices(db.session, customer_id=customer_id)
     form.plan_id.choices = options((plan.id, plan.name) for plan, _ in offer.plans)
-    form.payment_method_id.choices = options([("", "None")] + [
+    form.payment_method_id.choices = options([("", _("None"))] + [
         (str(m.id), f"{m.brand} •••• {m.last4}") for m in offer.methods])
     context = {"offer": offer, "form": form, "today": today(),
                "quantities": {k: v for k, v in request.form.items() if k.startswith("addon_")}}
@@ -90,12 +92,16 @@ def create(customer_id: int):
             form.show(exc)
         else:
             if sub.awaiting_payment_id is not None:
-                return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, "created")
+                return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, CREATED)
             db.session.commit()
             return finish(url_for(".detail", subscription_id=sub.id),
-                          f"{sub.number} was created ({sub.status}). Its first invoice is issued on its "
-                          f"start date by the scheduler.")
+                          _("%(number)s was created (%(status)s). Its first invoice is issued on "
+                            "its start date by the scheduler.", number=sub.number,
+                            status=sub.status))
     return _new_page(customer_id, form, 422)
+
+
+CREATED, RETRIED = "created", "retried"
 
 
 def _first_charge(subscription_id: int, number: str, payment_id: int, done: str):
@@ -103,11 +109,17 @@ def _first_charge(subscription_id: int, number: str, payment_id: int, done: str)
     target = url_for(".detail", subscription_id=subscription_id)
     outcome = charge_now(payment_id)
     if outcome is None:  # the gateway is still silent: the sweep settles it
-        return finish(target, f"{number} was {done}; its first charge is still being "
-                              "processed.", "info")
+        return finish(target, _("%(number)s was created; its first charge is still being "
+                                "processed.", number=number) if done == CREATED else
+                      _("%(number)s was retried; its first charge is still being processed.",
+                        number=number), "info")
     if outcome.succeeded:
-        return finish(target, f"{number} was {done} and its first charge succeeded: it is live.")
-    return finish(target, f"Creation failed: {outcome.message}", "error")
+        return finish(target, _("%(number)s was created and its first charge succeeded: it is "
+                                "live.", number=number) if done == CREATED else
+                      _("%(number)s was retried and its first charge succeeded: it is live.",
+                        number=number))
+    return finish(target, _("Creation failed: %(reason)s", reason=str(outcome.message)),
+                  "error")
 
 
 @bp.post("/subscriptions/<int:subscription_id>/retry-creation")
@@ -119,8 +131,8 @@ def retry_creation(subscription_id: int):
     if sub.awaiting_payment_id is None:  # paid by credit: it started
         commit_and_dispatch()
         return finish(url_for(".detail", subscription_id=subscription_id),
-                      f"{sub.number} started.")
-    return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, "retried")
+                      _("%(number)s started.", number=sub.number))
+    return _first_charge(sub.id, sub.number, sub.awaiting_payment_id, RETRIED)
 
 
 @bp.post("/subscriptions/<int:subscription_id>/discard")
@@ -131,21 +143,21 @@ def discard(subscription_id: int):
                                 at=moment())
     commit_and_dispatch()
     return finish(url_for(".detail", subscription_id=subscription_id),
-                  f"{sub.number} was discarded.")
+                  _("%(number)s was discarded.", number=sub.number))
 
 
 class CancelForm(FlaskForm):
-    timing = RadioField("When", choices=options(TIMINGS.items()), default=subscriptions.IMMEDIATELY,
-                        validate_choice=False)
-    reason = TextAreaField("Reason")
-    credit_unused = BooleanField("Credit the unused time")
+    timing = RadioField(_l("When"), choices=labelled(TIMINGS.items()),
+                        default=subscriptions.IMMEDIATELY, validate_choice=False)
+    reason = TextAreaField(_l("Reason"))
+    credit_unused = BooleanField(_l("Credit the unused time"))
 
 
 class PauseForm(FlaskForm):
-    pause_when = RadioField("Pause", choices=options(PAUSE_WHEN.items()), default="on_date",
-                            validate_choice=False)
-    pause_on = DateField("Pause on", validators=[Optional()])
-    resume_on = DateField("Resume on", validators=[Optional()])
+    pause_when = RadioField(_l("Pause"), choices=labelled(PAUSE_WHEN.items()),
+                            default="on_date", validate_choice=False)
+    pause_on = DateField(_l("Pause on"), validators=[Optional()])
+    resume_on = DateField(_l("Resume on"), validators=[Optional()])
 
 
 def _detail_page(subscription_id: int, status: int = 200, **forms):
@@ -180,7 +192,8 @@ def cancel(subscription_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for(".detail", subscription_id=subscription_id),
-                          f"{sub.number} is {STATUS_LABELS[sub.status].lower()}.")
+                          _("%(number)s is %(status)s.", number=sub.number,
+                            status=_(str(STATUS_LABELS[sub.status])).lower()))
     return _detail_page(subscription_id, 422, cancel_form=form)
 
 
@@ -199,16 +212,16 @@ def pause(subscription_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for(".detail", subscription_id=subscription_id),
-                          "The pause schedule was saved.")
+                          _("The pause schedule was saved."))
     return _detail_page(subscription_id, 422, pause_form=form)
 
 
 # --- Change plan and addons (the customer's preview, with the admin's choices) ----------------
 
 class ChangeForm(FlaskForm):
-    plan_id = SelectField("Plan", coerce=int, validate_choice=False)
-    coupon_code = StringField("Add a coupon")
-    timing = RadioField("When", validate_choice=False)
+    plan_id = SelectField(_l("Plan"), coerce=int, validate_choice=False)
+    coupon_code = StringField(_l("Add a coupon"))
+    timing = RadioField(_l("When"), validate_choice=False)
     fingerprint = HiddenField()
 
 
@@ -217,7 +230,7 @@ def _change_setup(subscription_id: int):
     form = ChangeForm()
     form.plan_id.choices = options((pid, name) for pid, name, *_ in offer.plans)
     # The timings the proration setting (and a trial) leave.
-    form.timing.choices = options((t, CHANGE_TIMINGS[t]) for t in offer.timings)
+    form.timing.choices = labelled((t, CHANGE_TIMINGS[t]) for t in offer.timings)
     if not form.is_submitted():
         form.plan_id.data = offer.current_plan_id
         form.timing.data = offer.timings[0]
@@ -226,10 +239,10 @@ def _change_setup(subscription_id: int):
 
 def _change_request(form: ChangeForm, offer) -> changes.ChangeRequest:
     addons = {}
-    for addon_id, _, _, current in offer.addons:
+    for addon_id, _name, _price, current in offer.addons:
         raw = (request.form.get(f"addon-{addon_id}") or str(current)).strip()
         if not raw.isdigit():
-            raise InvalidInput("Quantities are whole numbers from 0 to 999.", field="addons")
+            raise InvalidInput(_("Quantities are whole numbers from 0 to 999."), field="addons")
         addons[addon_id] = int(raw)
     return changes.ChangeRequest(
         plan_id=form.plan_id.data, addons=addons,
@@ -291,10 +304,10 @@ def confirm_change(subscription_id: int):
         defer(db.session, CHARGE_PAYMENT, made.payment_id)
     commit_and_dispatch()
     return finish(url_for(".detail", subscription_id=subscription_id),
-                  "The change is scheduled for the end of the term." if made.scheduled else
+                  _("The change is scheduled for the end of the term.") if made.scheduled else
                   dated(N_("The subscription was changed; it is billed from %(on)s, when the "
                            "trial ends."), on=made.subscription.trial_end)
                   if made.subscription.status == "trial" else
                   dated(N_("The subscription was changed. Invoice %(number)s was issued."),
                         number=made.invoice.number) if made.invoice else
-                  "The subscription was changed.")
+                  _("The subscription was changed."))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 
 from webapp.blueprints.admin_forms import actor
@@ -20,10 +22,10 @@ PARTIAL = "admin_tax_rates"
 
 
 class RateForm(FlaskForm):
-    country = StringField("Country")
-    region = StringField("Region")
-    rate = StringField("Rate (%)")
-    label = StringField("Label")
+    country = StringField(_l("Country"))
+    region = StringField(_l("Region"))
+    rate = StringField(_l("Rate (%)"))
+    label = StringField(_l("Label"))
 
     def values(self) -> tax_rates.RateInput:
         return tax_rates.RateInput(self.country.data or "", self.region.data or "",
@@ -58,8 +60,8 @@ def add():
             form.show(exc)
         else:
             db.session.commit()
-            return _done(f"Tax rate for {row.country}{' ' + row.region if row.region else ''} "
-                         "added.")
+            place = f"{row.country} {row.region}" if row.region else row.country
+            return _done(_("Tax rate for %(place)s added.", place=place))
     return form_errors("admin/tax/rates.html", PARTIAL, **_context(form))
 
 
@@ -86,7 +88,7 @@ def update(rate_id: int):
             form.show(exc)
         else:
             db.session.commit()
-            return _done("Tax rate saved.")
+            return _done(_("Tax rate saved."))
     return form_errors("admin/tax/rates.html", PARTIAL, **_context(form, rate_id))
 
 
@@ -97,4 +99,4 @@ def delete(rate_id: int):
     RateForm().validate_on_submit()  # the CSRF check runs for every POST
     tax_rates.delete_rate(db.session, actor=actor(), rate_id=rate_id, now=now())
     db.session.commit()
-    return _done("Tax rate deleted.")
+    return _done(_("Tax rate deleted."))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
@@ -24,13 +26,13 @@ bp = Blueprint("admin_timesheets", __name__, url_prefix="/admin")
 class EntryForm(FlaskForm):
     unplaced_errors = "hours"
 
-    task_id = SelectField("Task", coerce=int, validate_choice=False)
-    work_date = DateField("Date worked", validators=[Optional()])
-    hours = StringField("Hours", validators=[Length(max=10)],
-                        description="Such as 1:30 or 1.5.")
-    description = StringField("Description", validators=[Length(max=500)])
-    billable = BooleanField("Billable", default=True)
-    billed = BooleanField("Billed already")
+    task_id = SelectField(_l("Task"), coerce=int, validate_choice=False)
+    work_date = DateField(_l("Date worked"), validators=[Optional()])
+    hours = StringField(_l("Hours"), validators=[Length(max=10)],
+                        description=_l("Such as 1:30 or 1.5."))
+    description = StringField(_l("Description"), validators=[Length(max=500)])
+    billable = BooleanField(_l("Billable"), default=True)
+    billed = BooleanField(_l("Billed already"))
 
     def data_input(self) -> timesheets.EntryInput:
         return timesheets.EntryInput(self.task_id.data or None, self.work_date.data,
@@ -40,7 +42,7 @@ class EntryForm(FlaskForm):
 
 def _entry_form(project_id: int, **kwargs) -> EntryForm:
     form = EntryForm(**kwargs)
-    form.task_id.choices = [SelectChoice(0, "No task")] + [
+    form.task_id.choices = [SelectChoice(0, _("No task"))] + [
         SelectChoice(t.id, t.name) for t in project_admin.tasks_of(db.session, project_id)]
     return form
 
@@ -63,7 +65,7 @@ def save_entry(project_id: int, entry_id: int | None):
         else:
             commit_and_dispatch()
             return finish(url_for("admin_projects.detail", project_id=project_id),
-                          "Time entry saved.")
+                          _("Time entry saved."))
     return render_template("admin/engagement/entry_form.html", form=form, project=project,
                            entry=entry), 422 if form.is_submitted() else 200
 
@@ -89,7 +91,7 @@ def reply(entry_id: int):
     return post_comment(
         lambda body: timesheets.reply(db.session, entry_id=entry_id,
                                       user_id=current_user.user_id, body=body, now=now()),
-        comment_url=url_for(".reply", entry_id=entry_id), message="Reply added.",
+        comment_url=url_for(".reply", entry_id=entry_id), message=_("Reply added."),
         redirect_to=url_for(".entry", entry_id=entry_id, _anchor="comment-thread"),
         refused=lambda form: form_errors("admin/engagement/entry.html", "comment_thread",
                                          **_entry_context(entry_id, form)))

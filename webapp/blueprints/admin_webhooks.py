@@ -4,11 +4,13 @@ the delivery log with Resend and Replay since. Nothing here sends: the schedule 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, make_response, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, SelectMultipleField, StringField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.blueprints.admin_forms import actor, options
+from webapp.blueprints.admin_forms import actor, labelled
 from webapp.context import now
 from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
@@ -23,11 +25,11 @@ bp = Blueprint("admin_webhooks", __name__, url_prefix="/admin/webhooks")
 
 
 class EndpointForm(FlaskForm):
-    url = StringField("URL")
-    description = StringField("Description")
-    all_types = BooleanField("All events, including types added later")
-    event_types = SelectMultipleField("Event types", validate_choice=False,
-                                      choices=options(webhooks.type_choices()),
+    url = StringField(_l("URL"))
+    description = StringField(_l("Description"))
+    all_types = BooleanField(_l("All events, including types added later"))
+    event_types = SelectMultipleField(_l("Event types"), validate_choice=False,
+                                      choices=labelled(webhooks.type_choices()),
                                       widget=ListWidget(prefix_label=False),
                                       option_widget=CheckboxInput())
 
@@ -43,8 +45,8 @@ class ActionForm(FlaskForm):
 
 
 class ReplayForm(FlaskForm):
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To (blank: until now)", validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To (blank: until now)"), validators=[Optional()])
 
 
 def _policy() -> webhooks.Policy:
@@ -145,7 +147,7 @@ def update(endpoint_id: int):
         else:
             db.session.commit()
             return finish(url_for(".detail", endpoint_id=endpoint_id),
-                          "Saved." if changed else "Nothing changed.")
+                          _("Saved.") if changed else _("Nothing changed."))
     return form_errors("admin/webhooks/new.html", "admin_webhook_form", form=form,
                        endpoint=endpoint, development=_development())
 
@@ -154,7 +156,7 @@ def _csrf_refused(endpoint_id: int):
     """The buttons' CSRF check: None when it passes, else back to the endpoint's page."""
     if ActionForm().validate_on_submit():
         return None
-    return finish(url_for(".detail", endpoint_id=endpoint_id), "The form expired; try again.",
+    return finish(url_for(".detail", endpoint_id=endpoint_id), _("The form expired; try again."),
                   "error")
 
 
@@ -171,7 +173,8 @@ def send_test(endpoint_id: int):
         return finish(url_for(".detail", endpoint_id=endpoint_id), exc.message, "error")
     commit_and_dispatch()
     return finish(url_for(".detail", endpoint_id=endpoint_id),
-                  f"Test event {event.public_id} queued; it is sent within seconds.")
+                  _("Test event %(id)s queued; it is sent within seconds.",
+                    id=event.public_id))
 
 
 @bp.post("/<int:endpoint_id>/rotate")
@@ -198,8 +201,8 @@ def set_enabled(endpoint_id: int):
                          now=now())
     db.session.commit()
     return finish(url_for(".detail", endpoint_id=endpoint_id),
-                  "Enabled: held events are sent now." if enabled else
-                  "Disabled: nothing is sent to it until it is enabled again.")
+                  _("Enabled: held events are sent now.") if enabled else
+                  _("Disabled: nothing is sent to it until it is enabled again."))
 
 
 @bp.post("/<int:endpoint_id>/delete")
@@ -207,10 +210,11 @@ def set_enabled(endpoint_id: int):
 def delete(endpoint_id: int):
     if not ActionForm().validate_on_submit() or request.form.get("confirmed") != "yes":
         return finish(url_for(".detail", endpoint_id=endpoint_id),
-                      "Tick the box to confirm the deletion.", "error")
+                      _("Tick the box to confirm the deletion."), "error")
     url = webhooks.remove(db.session, actor=actor(), endpoint_id=endpoint_id, now=now())
     db.session.commit()
-    return finish(url_for(".index"), f"Deleted the endpoint {url} and its delivery log.")
+    return finish(url_for(".index"), _("Deleted the endpoint %(url)s and its delivery log.",
+                                       url=url))
 
 
 @bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/resend")
@@ -222,7 +226,7 @@ def resend(endpoint_id: int, delivery_id: int):
                     now=now())
     commit_and_dispatch()
     return finish(url_for(".detail", endpoint_id=endpoint_id),
-                  "Queued again, with the same event id.")
+                  _("Queued again, with the same event id."))
 
 
 @bp.post("/<int:endpoint_id>/replay")
@@ -239,6 +243,7 @@ def replay(endpoint_id: int):
         else:
             commit_and_dispatch()
             return finish(url_for(".detail", endpoint_id=endpoint_id),
-                          f"{count} event(s) queued again, each with its own id.")
+                          _("%(count)s event(s) queued again, each with its own id.",
+                            count=count))
     return form_errors("admin/webhooks/detail.html", "admin_webhook_replay",
                        **_detail_context(endpoint_id, replay_form=form))

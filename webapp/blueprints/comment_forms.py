@@ -51,8 +51,9 @@ def post_comment(write: Callable[[str], Sequence], *, comment_url: str, redirect
 
 
 def options(labels: dict) -> list[SelectChoice]:
-    """A select's options from {value: label}."""
-    return [SelectChoice(value, label) for value, label in labels.items()]
+    """A select's options from {value: label}; the labels are English message ids (constants
+    marked with `N_`), translated when the form is shown."""
+    return [SelectChoice(value, _l(str(label))) for value, label in labels.items()]
 
 
 def customer_options(session: Session) -> list[SelectChoice]:

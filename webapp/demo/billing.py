@@ -315,7 +315,8 @@ def seed_activity(session: Session, *, now: datetime) -> None:
     cancellations with their reasons and its reviews and messages were written as they
     stand, so their audit entries are added here, on their days."""
     from webapp.models import CustomerMessage, Review
-    from webapp.services.core.notifications import record_customer_action
+    from webapp.services.core.i18n import N_
+    from webapp.services.core.notifications import MESSAGE_PARAMS, record_customer_action
 
     for sub in session.exec(select(Subscription).where(Subscription.status == "cancelled",
                                                        Subscription.cancel_reason != "")):
@@ -324,16 +325,19 @@ def seed_activity(session: Session, *, now: datetime) -> None:
                                customer_id=sub.customer_id, subject_type="subscription",
                                subject_id=sub.id,
                                details={"number": sub.number, "status": sub.status,
-                                        "title": f"{sub.number} cancelled by the customer",
-                                        "reason": sub.cancel_reason}, now=when)
+                                        "title": N_("%(number)s cancelled by the customer"),
+                                        "reason": sub.cancel_reason,
+                                        MESSAGE_PARAMS: {"number": sub.number}}, now=when)
     for review in session.exec(select(Review)):
         record_customer_action(session, event="review_submitted", customer_id=review.customer_id,
                                subject_type="customer", subject_id=review.customer_id,
-                               details={"title": f"A {review.rating}-star review"},
+                               details={"title": N_("A %(rating)s-star review"),
+                                        MESSAGE_PARAMS: {"rating": review.rating}},
                                now=review.created_at)
     for message in session.exec(select(CustomerMessage)):
         record_customer_action(session, event="customer_message",
                                customer_id=message.customer_id, subject_type="customer",
                                subject_id=message.customer_id,
-                               details={"title": f"Message: {message.subject}"},
+                               details={"title": N_("Message: %(subject)s"),
+                                        MESSAGE_PARAMS: {"subject": message.subject}},
                                now=message.created_at)

@@ -178,7 +178,7 @@ def test_a_late_success_on_an_invoice_paid_meanwhile_becomes_credit_and_admins_a
         assert session.get(Payment, first).status == "succeeded"
         [told] = session.exec(select(Notification).where(
             Notification.event == notifications.LATE_PAYMENT)).all()
-        assert "unused credit" in told.body
+        assert "unused credit" in notifications.NotificationView.of(told).body
 
 
 def test_an_invoice_paid_between_the_payers_read_and_the_hold_is_never_charged_again(engine, now):

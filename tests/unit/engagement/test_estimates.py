@@ -69,7 +69,8 @@ def test_accepting_an_open_estimate_notifies_the_organization_with_one_email(ses
     detail = _accept(session, seeded, _estimate(session, "Website redesign"), today, now)
     assert (detail.row.status, detail.estimate.decided_at) == ("accepted", now)
     (note,) = session.exec(select(Notification)).all()
-    assert note.event == notifications.ESTIMATE_ACCEPTED and "EST-" in note.title
+    assert note.event == notifications.ESTIMATE_ACCEPTED and \
+        "EST-" in notifications.NotificationView.of(note).title
     (mail,) = _mails(session)
     assert (mail.to_address, mail.reply_to) == ("billing@northwind.example", demo.JANE[0])
 
@@ -81,7 +82,8 @@ def test_declining_keeps_the_reason_and_notifies_with_one_email(session, seeded,
                                at=moment_on(today, now))
     assert (detail.row.status, detail.estimate.decision_reason) == ("declined", "Over our budget.")
     (note,) = session.exec(select(Notification)).all()
-    assert note.event == notifications.ESTIMATE_DECLINED and "Over our budget." in note.body
+    assert note.event == notifications.ESTIMATE_DECLINED and \
+        "Over our budget." in notifications.NotificationView.of(note).body
     assert len(_mails(session)) == 1
 
 

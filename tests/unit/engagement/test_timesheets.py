@@ -10,6 +10,7 @@ from sqlmodel import select
 from webapp import demo
 from webapp.models import Notification, OutboxMessage, Project, TimeEntry
 from webapp.services.admin import projects as project_admin
+from webapp.services.core import notifications
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
 from webapp.services.engagement import projects, timesheets
 
@@ -73,7 +74,8 @@ def test_approving_several_entries_approves_them_all_and_notifies_without_email(
     assert _decide(session, seeded, pending, timesheets.APPROVE, now=now) == 2
     session.expire_all()
     assert {e.approval for e in pending} == {"approved"}
-    assert session.exec(select(Notification)).one().title.startswith("Jane Cooper approved 2")
+    note = notifications.NotificationView.of(session.exec(select(Notification)).one())
+    assert note.title.startswith("Jane Cooper approved 2 time entries (")
     assert session.exec(select(OutboxMessage)).all() == []
 
 
@@ -174,7 +176,7 @@ def test_the_decision_notice_and_a_comment_title_write_dates_in_their_readers_lo
     org.locale = "en_GB"
     (entry,) = _entries(session, "Website redesign", "pending")[:1]
     _decide(session, seeded, [entry], timesheets.APPROVE, now=now)
-    body = session.exec(select(Notification)).one().body
+    body = notifications.NotificationView.of(session.exec(select(Notification)).one()).body
     assert body.startswith(format_date(entry.work_date, "medium", locale="en_GB"))
     session.get(Customer, seeded.jane_customer_id).locale = "de_DE"
     title = timesheets.detail_of(session, entry).subject

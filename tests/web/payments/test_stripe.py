@@ -29,6 +29,7 @@ from webapp.models import (
     PaymentAllocation,
     PaymentMethod,
 )
+from webapp.services.core.notifications import NotificationView
 
 PK, SK, WHSEC = "pk_test_portal", "sk_test_portal", "whsec_portaltest"
 VISA, DECLINED_ON_CHARGE, THREE_D_SECURE = \
@@ -420,7 +421,8 @@ def test_a_late_success_on_an_invoice_already_paid_becomes_credit(stripe_app, ja
         late = session.get(Payment, payment.id)
         assert late.status == "succeeded"
         assert allocated_to(session, invoice.id) == invoice.total  # paid once, not twice
-        notice = session.exec(select(Notification).order_by(Notification.id.desc())).first()
+        notice = NotificationView.of(session.exec(
+            select(Notification).order_by(Notification.id.desc())).first())
         assert len(session.exec(select(Notification)).all()) == notices_before + 1
         assert notice.title.startswith("Late payment from Jane Cooper")
         assert "is now unused credit on credit note" in notice.body
@@ -633,7 +635,8 @@ def test_a_customer_deleted_at_stripe_is_logged_and_the_admins_told(stripe_app, 
     assert answer.get_json() == {"received": "recorded"}
     assert reference in caplog.text
     with Session(engine) as session:
-        notice = session.exec(select(Notification).order_by(Notification.id.desc())).first()
+        notice = NotificationView.of(session.exec(
+            select(Notification).order_by(Notification.id.desc())).first())
         assert notice.title == "Jane Cooper was deleted at the payment processor"
         assert len(session.exec(select(PaymentMethod)).all()) == cards_before
         assert session.get(Customer, stripe_app.config["JANE_ID"]) is not None

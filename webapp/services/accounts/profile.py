@@ -152,15 +152,21 @@ class Saved:
 
 def _record(session: Session, *, customer: Customer, user_id: int | None, actor: str,
             action: str, subject_type: str, subject_id: int | None, before: dict,
-            after: dict, title: str, now: datetime) -> None:
+            after: dict, title: str, now: datetime, name: str = "") -> None:
+    """Audit the change and tell the organization: `title` is a message id naming the
+    %(customer)s (and the contact person's %(name)s); the body lists each field's change."""
     audit.record(session, actor_user_id=user_id, actor_label=actor, action=action,
                  subject_type=subject_type, subject_id=subject_id, before=before, after=after,
                  now=now, customer_id=customer.id)
-    lines = [f"{FIELD_LABELS.get(k, k)}: {before.get(k) or '(none)'} → {after.get(k) or '(none)'}"
+    none = notifications.message(N_("(none)"))
+    lines = [notifications.message(N_("%(field)s: %(before)s → %(after)s"),
+                                   field=notifications.message(FIELD_LABELS.get(k, k)),
+                                   before=before.get(k) or none, after=after.get(k) or none)
              for k in sorted(set(before) | set(after))]
-    notifications.notify_org(session, event=notifications.PROFILE_CHANGED,
-                             title=f"{customer.display_name} {title}", body="\n".join(lines),
-                             now=now, customer_id=customer.id)
+    notifications.notify_org(session, event=notifications.PROFILE_CHANGED, title=title,
+                             body=N_("%(changes)s"), now=now, customer_id=customer.id,
+                             params={"customer": customer.display_name, "name": name,
+                                     "changes": lines})
 
 
 def _require_update(session: Session) -> None:
@@ -188,7 +194,8 @@ def update_details(session: Session, *, customer_id: int, user_id: int | None, a
                     previous=events.changed("customer", before))
         _record(session, customer=customer, user_id=user_id, actor=actor,
                 action="profile.update", subject_type="customer", subject_id=customer.id,
-                before=before, after=after, title="updated their details", now=now)
+                before=before, after=after, title=N_("%(customer)s updated their details"),
+                now=now)
     return Saved(profile(session, customer_id=customer_id),
                  tuple(str(FIELD_LABELS[f]) for f in after))
 
@@ -240,7 +247,7 @@ def add_contact(session: Session, *, customer_id: int, user_id: int | None, acto
     _record(session, customer=session.get(Customer, customer_id), user_id=user_id,
             actor=actor, action="contact_person.add", subject_type="contact_person",
             subject_id=contact.id, before={}, after=asdict(cleaned),
-            title=f"added contact person {cleaned.name}", now=now)
+            title=N_("%(customer)s added contact person %(name)s"), name=cleaned.name, now=now)
     return profile(session, customer_id=customer_id)
 
 
@@ -259,7 +266,8 @@ def update_contact(session: Session, *, customer_id: int, user_id: int | None, a
         _record(session, customer=session.get(Customer, customer_id), user_id=user_id,
                 actor=actor, action="contact_person.update", subject_type="contact_person",
                 subject_id=contact.id, before=before, after=after,
-                title=f"changed contact person {contact.name}", now=now)
+                title=N_("%(customer)s changed contact person %(name)s"), name=contact.name,
+                now=now)
     return profile(session, customer_id=customer_id)
 
 
@@ -275,7 +283,8 @@ def remove_contact(session: Session, *, customer_id: int, user_id: int | None, a
     _record(session, customer=session.get(Customer, customer_id), user_id=user_id,
             actor=actor, action="contact_person.remove", subject_type="contact_person",
             subject_id=contact_id, before=before, after={},
-            title=f"removed contact person {before['name']}", now=now)
+            title=N_("%(customer)s removed contact person %(name)s"), name=before["name"],
+            now=now)
     return profile(session, customer_id=customer_id)
 
 

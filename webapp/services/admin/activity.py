@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import AuditEntry, Customer
 from webapp.services.core.listing import FilterReader, Page
+from webapp.services.core.notifications import MESSAGE_PARAMS, render, render_body
 
 PAGE_SIZE = 50
 
@@ -51,12 +52,25 @@ class AuditRow:
 
     @classmethod
     def of(cls, entry: AuditEntry, customer_name: str | None) -> AuditRow:
-        keys = list(dict.fromkeys([*entry.before, *entry.after]))
+        """The entry as the audit log and the admin home show it: what a customer's action
+        told the organization (its "title" and "body" message ids with their params) in the
+        reader's language, written now."""
+        params = entry.after.get(MESSAGE_PARAMS)
+        keys = [k for k in dict.fromkeys([*entry.before, *entry.after]) if k != MESSAGE_PARAMS]
         subject = f"{entry.subject_type} #{entry.subject_id}" if entry.subject_id is not None \
             else entry.subject_type
         return cls(entry.id, entry.created_at, entry.actor_label, entry.action, subject,
                    entry.customer_id, customer_name,
-                   tuple(Change(k, entry.before.get(k), entry.after.get(k)) for k in keys))
+                   tuple(Change(k, entry.before.get(k), _said(k, entry.after.get(k), params))
+                         for k in keys))
+
+
+def _said(key: str, value: object, params: dict | None) -> object:
+    """A customer action's title or body as the reader reads it (a message id with params;
+    an entry from before issue 33 is shown as it was stored)."""
+    if key in ("title", "body") and isinstance(value, str) and isinstance(params, dict):
+        return render(value, params) if key == "title" else render_body(value, params)
+    return value
 
 
 def audit_log(session: Session, *, filters: AuditFilters,

@@ -329,6 +329,8 @@ def brand_view(session: Session, *, history_limit: int = 10) -> BrandView:
 
 def _change(entry: AuditEntry) -> BrandChange:
     field = next(iter(entry.after), "")
-    what = "Logo" if field == "logo" else "Colour"
+    # Lazy texts: the page writes them in the reader's language.
+    what = _("Logo") if field == "logo" else _("Colour")
     return BrandChange(entry.created_at, entry.actor_label, what,
-                       entry.before.get(field) or "built-in", entry.after.get(field) or "built-in")
+                       entry.before.get(field) or _("built-in"),
+                       entry.after.get(field) or _("built-in"))

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from webapp.services.admin.lists import AGING, AGING_LABELS
-from webapp.services.admin.metrics import Receivables, RevenueHistory, half_up
+from webapp.services.admin.metrics import OTHER_REASON, Receivables, RevenueHistory, half_up
+from webapp.services.core.i18n import N_, _
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 84, 12, 12, 40  # room for the value axis and the category labels
@@ -133,42 +134,53 @@ def stacked_bars(*, title: str, value_label: str, category_label: str, currency:
 
 
 # --- The admin home's charts --------------------------------------------------------------------
+# Their words (title, axis labels, series and the aging buckets) are written in the reader's
+# language when the chart is made, during the request: the page, its hidden table and the CSV
+# all show the same texts. The reasons are the organization's own (data).
 
-MOVEMENT_LABELS = {"new": "New", "expansion": "Expansion", "reactivation": "Reactivation",
-                   "contraction": "Contraction", "churn": "Churn"}
+MOVEMENT_LABELS = {"new": N_("New"), "expansion": N_("Expansion"),
+                   "reactivation": N_("Reactivation"), "contraction": N_("Contraction"),
+                   "churn": N_("Churn")}
 
 
 def mrr_chart(history: RevenueHistory) -> Chart:
     """MRR at each month's end (rounded half-up once per month)."""
+    currency = history.currency
     return stacked_bars(
-        title=f"MRR at each month's end ({history.currency})",
-        value_label=f"MRR ({history.currency})", category_label="Month",
-        currency=history.currency, categories=[m.month.strftime("%Y-%m") for m in history.months],
-        values={"MRR": [half_up(m.closing) for m in history.months]})
+        title=str(_("MRR at each month's end (%(currency)s)", currency=currency)),
+        value_label=str(_("MRR (%(currency)s)", currency=currency)),
+        category_label=str(_("Month")),
+        currency=currency, categories=[m.month.strftime("%Y-%m") for m in history.months],
+        values={str(_("MRR")): [half_up(m.closing) for m in history.months]})
 
 
 def movements_chart(history: RevenueHistory) -> Chart:
     """Each month's MRR movements by kind; churn and contraction below the line."""
+    currency = history.currency
     return stacked_bars(
-        title=f"MRR movements per month ({history.currency})",
-        value_label=f"Change in MRR ({history.currency})", category_label="Month",
-        currency=history.currency, categories=[m.month.strftime("%Y-%m") for m in history.months],
-        values={MOVEMENT_LABELS[k]: [m.rounded(k) for m in history.months]
-                for k in MOVEMENT_LABELS})
+        title=str(_("MRR movements per month (%(currency)s)", currency=currency)),
+        value_label=str(_("Change in MRR (%(currency)s)", currency=currency)),
+        category_label=str(_("Month")),
+        currency=currency, categories=[m.month.strftime("%Y-%m") for m in history.months],
+        values={str(_(label)): [m.rounded(k) for m in history.months]
+                for k, label in MOVEMENT_LABELS.items()})
 
 
 def aging_chart(receivables: Receivables, currency: str) -> Chart:
     """Open invoices' balances by days past due."""
     return stacked_bars(
-        title=f"Open invoices by days past due ({currency})",
-        value_label=f"Balance due ({currency})", category_label="Days past due",
-        currency=currency, categories=[AGING_LABELS[b] for b in AGING],
-        values={"Balance due": [receivables.aging[currency][b] for b in AGING]})
+        title=str(_("Open invoices by days past due (%(currency)s)", currency=currency)),
+        value_label=str(_("Balance due (%(currency)s)", currency=currency)),
+        category_label=str(_("Days past due")),
+        currency=currency, categories=[str(_(AGING_LABELS[b])) for b in AGING],
+        values={str(_("Balance due")): [receivables.aging[currency][b] for b in AGING]})
 
 
 def reasons_chart(reasons: Mapping[str, int]) -> Chart:
     """Cancellations by the reason customers gave, over the last 90 days."""
     return stacked_bars(
-        title="Cancellation reasons, last 90 days", value_label="Cancellations",
-        category_label="Reason", currency=None, categories=list(reasons),
-        values={"Cancellations": list(reasons.values())})
+        title=str(_("Cancellation reasons, last 90 days")),
+        value_label=str(_("Cancellations")),
+        category_label=str(_("Reason")), currency=None,
+        categories=[str(_(r)) if r == OTHER_REASON else r for r in reasons],
+        values={str(_("Cancellations")): list(reasons.values())})

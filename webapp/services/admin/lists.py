@@ -28,7 +28,7 @@ from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.invoices import status_condition as invoice_status_condition
 from webapp.services.billing.mrr import COUNTED
 from webapp.services.core.dates import Moment
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _, gettext_now
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -68,11 +68,12 @@ def _currency(reader: FilterReader, currencies: tuple[str, ...]) -> str | None:
 # The status filter's extra choice: the subscriptions MRR counts (live, non-renewing, dunning).
 COUNTED_FILTER = "counted"
 ADMIN_SUBSCRIPTION_STATUSES = {**SUBSCRIPTION_STATUS_LABELS,
-                               COUNTED_FILTER: _("Counted in MRR (active, non-renewing, dunning)")}
+                               COUNTED_FILTER: N_("Counted in MRR (active, non-renewing, dunning)")}
 
 # Which day the date range applies to.
-SUBSCRIPTION_DATES = {"start": _("Started"), "next_billing": _("Next billing"),
-                      "trial_end": _("Trial ends"), "cancelled": _("Cancelled"), "term_end": _("Term ends")}
+SUBSCRIPTION_DATES = {"start": N_("Started"), "next_billing": N_("Next billing"),
+                      "trial_end": N_("Trial ends"), "cancelled": N_("Cancelled"),
+                      "term_end": N_("Term ends")}
 _SUBSCRIPTION_DATE_COLUMNS = {"start": Subscription.start_date,
                               "next_billing": Subscription.next_billing_date,
                               "trial_end": Subscription.trial_end,
@@ -189,15 +190,22 @@ def list_subscriptions(session: Session, *, filters: AdminSubscriptionFilters,
                 page.total, page.capped)
 
 
-SUBSCRIPTION_CSV_HEADER = ("number", "customer_id", "customer", "plan", "status", "currency",
-                           "amount_per_term", "interval", "start_date", "next_billing_date")
+# The CSV downloads' column names, in the reader's language (`csv_header`).
+SUBSCRIPTION_CSV_HEADER = (N_("number"), N_("customer_id"), N_("customer"), N_("plan"),
+                           N_("status"), N_("currency"), N_("amount_per_term"), N_("interval"),
+                           N_("start_date"), N_("next_billing_date"))
+
+
+def csv_header(names: tuple[str, ...]) -> tuple[str, ...]:
+    """A CSV download's header row: its column names in the reader's language."""
+    return tuple(gettext_now(name) for name in names)
 
 
 def subscriptions_csv(session: Session, *, filters: AdminSubscriptionFilters,
                       ) -> Iterator[tuple]:
     """Every matching subscription (up to CSV_LIMIT) as CSV rows, header first; read in
     batches of 1,000 so the items come in a constant number of statements per batch."""
-    yield SUBSCRIPTION_CSV_HEADER
+    yield csv_header(SUBSCRIPTION_CSV_HEADER)
     _, rows = _subscription_statements(*_subscription_shape(filters))
     params = _subscription_params(filters) | NO_COUNT
     for offset in range(0, CSV_LIMIT, 1000):
@@ -227,8 +235,8 @@ def currency_choices(session: Session) -> tuple[str, ...]:
 # Days past due, as the aging chart buckets them (inclusive bounds; None: open-ended).
 AGING = {"current": (None, 0), "1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90),
          "90+": (91, None)}
-AGING_LABELS = {"current": _("Current (not due)"), "1-30": _("1–30 days"), "31-60": _("31–60 days"),
-                "61-90": _("61–90 days"), "90+": _("Over 90 days")}
+AGING_LABELS = {"current": N_("Current (not due)"), "1-30": N_("1–30 days"),
+                "31-60": N_("31–60 days"), "61-90": N_("61–90 days"), "90+": N_("Over 90 days")}
 INVOICE_STATUS_FILTERS = ("paid", "unpaid", "overdue", "partially_paid", "void")
 
 
@@ -358,13 +366,14 @@ def list_invoices(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
                         page_size, lambda row: _invoice_row(row, at.today), cap=COUNT_AHEAD)
 
 
-INVOICE_CSV_HEADER = ("number", "customer_id", "customer", "subscription", "issue_date",
-                      "due_date", "status", "currency", "total", "balance_due")
+INVOICE_CSV_HEADER = (N_("number"), N_("customer_id"), N_("customer"), N_("subscription"),
+                      N_("issue_date"), N_("due_date"), N_("status"), N_("currency"), N_("total"),
+                      N_("balance_due"))
 
 
 def invoices_csv(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
                  ) -> Iterator[tuple]:
-    yield INVOICE_CSV_HEADER
+    yield csv_header(INVOICE_CSV_HEADER)
     _, rows = _invoice_statements(*_invoice_shape(filters))
     params = _invoice_params(filters, at.today) | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}
     for row in read(session, rows, params):
@@ -376,8 +385,8 @@ def invoices_csv(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
 
 # --- Payments -----------------------------------------------------------------------------------
 
-PAYMENT_STATUSES = {"succeeded": _("Succeeded"), "failed": _("Failed"), "pending": _("Pending")}
-PAYMENT_KINDS = {"payment": _("Payments"), "refund": _("Refunds")}
+PAYMENT_STATUSES = {"succeeded": N_("Succeeded"), "failed": N_("Failed"), "pending": N_("Pending")}
+PAYMENT_KINDS = {"payment": N_("Payments"), "refund": N_("Refunds")}
 
 
 @dataclass(frozen=True)
@@ -500,12 +509,13 @@ def list_payments(session: Session, *, filters: AdminPaymentFilters,
                         page_size, _payment_row, cap=COUNT_AHEAD)
 
 
-PAYMENT_CSV_HEADER = ("number", "customer_id", "customer", "date", "kind", "status", "method",
-                      "currency", "amount", "reference", "failure_reason")
+PAYMENT_CSV_HEADER = (N_("number"), N_("customer_id"), N_("customer"), N_("date"), N_("kind"),
+                      N_("status"), N_("method"), N_("currency"), N_("amount"), N_("reference"),
+                      N_("failure_reason"))
 
 
 def payments_csv(session: Session, *, filters: AdminPaymentFilters) -> Iterator[tuple]:
-    yield PAYMENT_CSV_HEADER
+    yield csv_header(PAYMENT_CSV_HEADER)
     _, rows = _payment_statements(*_payment_shape(filters))
     params = _payment_params(filters) | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}
     for row in read(session, rows, params):
@@ -524,8 +534,8 @@ STATUS_CHOICES = {"subscriptions": SUBSCRIPTION_STATUS_LABELS,
 # --- Credit notes -------------------------------------------------------------------------------
 
 # "unused": open with something left on it (the admin home's "Unused credits").
-CREDIT_STATUSES = {"unused": _("Unused (open, with a balance)"), "open": _("Open"), "closed": _("Used"),
-                   "void": _("Void")}
+CREDIT_STATUSES = {"unused": N_("Unused (open, with a balance)"), "open": N_("Open"),
+                   "closed": N_("Used"), "void": N_("Void")}
 
 
 @dataclass(frozen=True)
@@ -603,12 +613,12 @@ def list_credits(session: Session, *, filters: AdminCreditFilters,
                         cap=COUNT_AHEAD)
 
 
-CREDIT_CSV_HEADER = ("number", "customer_id", "customer", "date", "reason", "status",
-                     "currency", "total", "unused")
+CREDIT_CSV_HEADER = (N_("number"), N_("customer_id"), N_("customer"), N_("date"), N_("reason"),
+                     N_("status"), N_("currency"), N_("total"), N_("unused"))
 
 
 def credits_csv(session: Session, *, filters: AdminCreditFilters) -> Iterator[tuple]:
-    yield CREDIT_CSV_HEADER
+    yield csv_header(CREDIT_CSV_HEADER)
     (_, rows), params = _credit_query(filters)
     for row in read(session, rows, params | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}):
         c = _credit_row(row)

@@ -43,11 +43,12 @@ from webapp.services.admin.lists import AGING, aging_condition, aging_params
 from webapp.services.billing.mrr import COUNTED, KINDS, dialect_insert
 from webapp.services.core import i18n
 from webapp.services.core.dates import Moment, add_months
+from webapp.services.core.i18n import N_
 from webapp.services.core.listing import FilterReader
 from webapp.services.core.notifications import CUSTOMER_ACTION_PREFIX, SUBSCRIPTION_CANCELLED
 
-WINDOWS = {"month": i18n._("This month"), "30d": i18n._("Last 30 days"),
-           "12m": i18n._("Last 12 months"), "custom": i18n._("Custom")}
+WINDOWS = {"month": N_("This month"), "30d": N_("Last 30 days"), "12m": N_("Last 12 months"),
+           "custom": N_("Custom")}
 
 
 def half_up(value: Fraction) -> int:
@@ -569,7 +570,7 @@ def home_figures(session: Session, *, at: Moment, window: Window,
 # --- Portal activity ----------------------------------------------------------------------------
 
 CANCELLED_ACTION = CUSTOMER_ACTION_PREFIX + SUBSCRIPTION_CANCELLED
-OTHER_REASON = "Other"
+OTHER_REASON = N_("Other")  # a key of the counts; translated where shown (the reasons chart)
 
 
 def portal_activity(session: Session, *, limit: int = 20) -> tuple[AuditRow, ...]:

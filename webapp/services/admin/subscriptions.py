@@ -360,9 +360,11 @@ def cancel(session: Session, *, actor: Actor, subscription_id: int, timing: str,
                    if timing == IMMEDIATELY
                    else _("%(number)s will be cancelled", number=sub.number), message, at.now)
     notifications.notify_org(session, event=notifications.SUBSCRIPTION_CANCELLED,
-                             title=f"{sub.number} cancelled by {actor.label}",
-                             body=f"{ctx.say(message)} Reason: {why}", now=at.now,
-                             customer_id=sub.customer_id)
+                             title=N_("%(number)s cancelled by %(actor)s"),
+                             body=N_("%(message)s Reason: %(reason)s"), now=at.now,
+                             customer_id=sub.customer_id,
+                             params={"number": sub.number, "actor": actor.label,
+                                     "message": message, "reason": why})
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action=f"subscription.cancel_{timing}", subject_type="subscription",
                  subject_id=sub.id, before={"status": before},

@@ -382,8 +382,9 @@ def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, 
                              due=Amount(change.amount_due, sub.currency)))
     confirm(ctx, sub, event="subscription_changed",
             subject=_("%(number)s: %(summary)s", number=sub.number, summary=change.summary),
-            message=message, details=details, org_title=f"{sub.number}: {change.summary}",
-            org_body=ctx.say(message))
+            message=message, details=details, org_title=N_("%(number)s: %(summary)s"),
+            org_body=N_("%(message)s"),
+            org_params={"number": sub.number, "summary": str(change.summary), "message": message})
 
 
 def request_to_dict(request: ChangeRequest) -> dict:

@@ -6,9 +6,10 @@ charges (payment_effects), so an outcome never reaches back up into subscription
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -24,7 +25,7 @@ from webapp.services.core import (
 )
 from webapp.services.core.dates import Dated, Moment, format_day
 from webapp.services.core.errors import NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import format_money
 
 # Admin-list events (notifications.EMAILED_EVENTS decides which are also emailed).
@@ -81,11 +82,13 @@ def customer_locale(ctx: Context, sub: Subscription) -> str:
 
 def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | object,
             message: Dated | str, details: Iterable[Dated | str] = (), org_title: str,
-            org_body: str) -> None:
+            org_body: str, org_params: Mapping[str, Any] | None = None) -> None:
     """Email the customer a confirmation and tell the organization, in this transaction.
     The message and details keep their dates and amounts as values (written in the
     customer's locale when the mail is sent); the subject, a stored header, is written in
-    that locale now."""
+    that locale now. `org_title` and `org_body` (what the customer did: "extended the trial
+    by %(days)s days.") are message ids, `org_params` their values (notifications.notify_org):
+    each admin reads them in their own language."""
     customer = ctx.session.get(Customer, sub.customer_id)
     state_machine.changed(ctx.session, sub.id, now=ctx.now)  # a coupon may have moved its MRR
     locale = customer_locale(ctx, sub)
@@ -97,12 +100,16 @@ def confirm(ctx: Context, sub: Subscription, *, event: str, subject: Dated | obj
                             "message": dates.as_json(message),
                             "details": [dates.as_json(line) for line in details],
                             "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now=ctx.now)
+    org_params = dict(org_params or {})
     notifications.notify_org(ctx.session, event=event, title=org_title,
-                             body=f"{customer.display_name}: {org_body}", now=ctx.now,
-                             customer_id=customer.id)
+                             body=N_("%(customer)s: %(text)s"), now=ctx.now,
+                             customer_id=customer.id,
+                             params={**org_params, "customer": customer.display_name,
+                                     "text": notifications.message(org_body, **org_params)})
     # Every confirmation is of the customer's own action: the audit trail has it too.
     details = {"number": sub.number, "title": org_title, "body": org_body,
-               "status": sub.status}
+               "status": sub.status,
+               notifications.MESSAGE_PARAMS: notifications.stored_params(ctx.session, org_params)}
     if sub.status in ("cancelled", "non_renewing") and sub.cancel_reason:
         details["reason"] = sub.cancel_reason
     notifications.record_customer_action(ctx.session, event=event, customer_id=customer.id,

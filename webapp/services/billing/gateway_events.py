@@ -20,7 +20,7 @@ from webapp.models import Customer, GatewayEvent, Organization, PaymentMethod, S
 from webapp.services.billing import charges, refunds, stripe_gateway
 from webapp.services.core import events, notifications, outbox
 from webapp.services.core.dates import Moment
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 
 log = logging.getLogger(__name__)
 # The card lifecycle at the processor, and a customer deleted there.
@@ -124,10 +124,10 @@ def customer_deleted(session: Session, *, customer_ref: str, now: datetime) -> b
         return False
     notifications.notify_org(
         session, event=PROCESSOR_CUSTOMER_DELETED, customer_id=customer.id, now=now,
-        title=f"{customer.display_name} was deleted at the payment processor",
-        body=f"The payment processor deleted its customer {customer_ref}. Nothing was deleted "
-             f"in the portal; their saved cards can no longer be charged until they add one "
-             f"again.")
+        title=N_("%(customer)s was deleted at the payment processor"),
+        body=N_("The payment processor deleted its customer %(reference)s. Nothing was deleted "
+                "in the portal; their saved cards can no longer be charged until they add one "
+                "again."), params={"customer": customer.display_name, "reference": customer_ref})
     return True
 
 

@@ -34,6 +34,12 @@ ACTIVATE, REACTIVATE = "activate", "reactivate"
 
 
 PURPOSES = {ACTIVATE: "activation", REACTIVATE: "reactivation"}
+# What the organization is told when a charge's action could not be applied, per action.
+NOT_APPLIED = {
+    ACTIVATE: N_("%(subscription)s was %(status)s when its activation charge succeeded; "
+                 "refund or apply the payment by hand."),
+    REACTIVATE: N_("%(subscription)s was %(status)s when its reactivation charge succeeded; "
+                   "refund or apply the payment by hand.")}
 
 
 def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> None:
@@ -46,9 +52,9 @@ def apply_paid_action(session: Session, *, payment: Payment, now: datetime) -> N
         # a person must decide about the money rather than the engine guessing.
         notifications.notify_org(
             session, event=PAYMENT_NOT_APPLIED, now=now, customer_id=sub.customer_id,
-            title=f"Payment {payment.number} was not applied",
-            body=f"{sub.number} was {sub.status} when its {PURPOSES[event]} charge succeeded; "
-                 f"refund or apply the payment by hand.")
+            title=N_("Payment %(number)s was not applied"), body=NOT_APPLIED[event],
+            params={"number": payment.number, "subscription": sub.number,
+                    "status": sub.status})
         return
     on = date.fromisoformat(payment.intent["today"])
     invoice = begin_term(ctx, sub, event, decode_draft(payment.intent["invoice"]), due_date=on,
@@ -97,14 +103,16 @@ def confirm_term(ctx: Context, sub: Subscription, event: str, invoice: Invoice, 
         confirm(ctx, sub, event=ACTIVATED, subject=_("%(number)s is now live", number=sub.number),
                 message=dated(N_("Your trial of %(number)s has ended and the subscription is now "
                                  "live."), number=sub.number),
-                details=[term, paid], org_title=f"{sub.number} activated from its trial",
-                org_body=f"ended the trial early. {ctx.say(paid)}")
+                details=[term, paid], org_title=N_("%(number)s activated from its trial"),
+                org_body=N_("ended the trial early. %(paid)s"),
+                org_params={"number": sub.number, "paid": paid})
     else:
         confirm(ctx, sub, event=REACTIVATED,
                 subject=_("%(number)s is live again", number=sub.number),
                 message=dated(N_("%(number)s has been reactivated."), number=sub.number),
                 details=[term, paid],
-                org_title=f"{sub.number} reactivated", org_body=f"reactivated it. {ctx.say(paid)}")
+                org_title=N_("%(number)s reactivated"), org_body=N_("reactivated it. %(paid)s"),
+                org_params={"number": sub.number, "paid": paid})
 
 
 def encode_draft(invoice_draft: billing.InvoiceDraft) -> dict:

@@ -80,8 +80,10 @@ def _succeeded(session, org, payment, sub, at: Moment) -> None:
                             "page": outbox.page("payments.receipt", payment_id=payment.id)},
                    now=at.now)
     notifications.notify_org(session, event=notifications.PAYMENT_RECEIVED,
-                             title=f"Payment received: {amount} from {customer.display_name}",
-                             body=f"Receipt {payment.number}.", now=at.now, customer_id=customer.id)
+                             title=N_("Payment received: %(amount)s from %(customer)s"),
+                             body=N_("Receipt %(number)s."), now=at.now, customer_id=customer.id,
+                             params={"amount": amount, "customer": customer.display_name,
+                                     "number": payment.number})
 
 
 def late_success(session: Session, *, payment: Payment, unused: int, now: datetime) -> None:
@@ -101,16 +103,19 @@ def late_success(session: Session, *, payment: Payment, unused: int, now: dateti
                             "currency": payment.currency,
                             "number": payment.number, "paid_on": payment.paid_on.isoformat(),
                             "page": outbox.page("payments.receipt", payment_id=payment.id)}, now=now)
-    body = f"Payment {payment.number} ({amount}) succeeded after it had been marked failed."
+    body = N_("Payment %(number)s (%(amount)s) succeeded after it had been marked failed.")
+    params = {"number": payment.number, "amount": amount, "customer": customer.display_name}
     if unused > 0:
         note = ledger.payment_to_credit(  # dated the day it was paid (recorded just now)
             session, payment=payment, amount=unused,
             at=Moment(now, payment.paid_on, org.timezone), reason=f"Late payment {payment.number}")
-        body += (f" {_money(org, unused, payment.currency)} of it was no longer due and is now "
-                 f"unused credit on credit note {note.number}.")
+        body = N_("Payment %(number)s (%(amount)s) succeeded after it had been marked failed. "
+                  "%(unused)s of it was no longer due and is now unused credit on credit note "
+                  "%(credit_note)s.")
+        params |= {"unused": _money(org, unused, payment.currency), "credit_note": note.number}
     notifications.notify_org(session, event=notifications.LATE_PAYMENT,
-                             title=f"Late payment from {customer.display_name}: {amount}",
-                             body=body, now=now, customer_id=customer.id)
+                             title=N_("Late payment from %(customer)s: %(amount)s"),
+                             body=body, now=now, customer_id=customer.id, params=params)
 
 
 def _back_to_live(session: Session, payment: Payment, now: datetime) -> None:
@@ -198,8 +203,10 @@ def creation_failed(session: Session, sub: Subscription, *, payment: Payment, re
                              held_invoice_id=None, term_days=None)
     customer = session.get(Customer, sub.customer_id)
     notifications.notify_org(session, event="subscription_creation_failed",
-                             title=f"Creation failed: {sub.number} for {customer.display_name}",
-                             body=reason, now=at.now, customer_id=customer.id)
+                             title=N_("Creation failed: %(number)s for %(customer)s"),
+                             body=N_("%(reason)s"), now=at.now, customer_id=customer.id,
+                             params={"number": sub.number, "customer": customer.display_name,
+                                     "reason": reason})
 
 
 def retry_without_card(session: Session, *, sub: Subscription, invoice_ids: list[int],
@@ -213,6 +220,11 @@ def retry_without_card(session: Session, *, sub: Subscription, invoice_ids: list
 
 def _invoice_ids(payment: Payment) -> list[int]:
     return payment.intent.get("invoice_ids", [])
+
+
+# The organization's notification when dunning reaches its final action, per action.
+FINAL_ACTION_TITLES = {"cancelled": N_("%(number)s is cancelled after failed payments"),
+                       "unpaid": N_("%(number)s is unpaid after failed payments")}
 
 
 def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) -> None:
@@ -236,9 +248,10 @@ def _retry_failed(session, org, prefs, customer, sub, invoice_ids, reason, now) 
            "page": outbox.page("subscriptions.detail", subscription_id=sub.id)}, now)
     notifications.notify_org(
         session, event=notifications.DUNNING_FINAL_ACTION,
-        title=f"{sub.number} is {final} after failed payments",
-        body=f"{customer.display_name}: every retry failed ({reason}).", now=now,
-        customer_id=customer.id)
+        title=FINAL_ACTION_TITLES.get(final, N_("%(number)s is %(state)s after failed payments")),
+        body=N_("%(customer)s: every retry failed (%(reason)s)."), now=now,
+        customer_id=customer.id, params={"number": sub.number, "state": final,
+                                         "customer": customer.display_name, "reason": reason})
 
 
 def _payment_failed_mail(session, customer, sub, invoice_ids, reason, next_retry: date | None,

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from webapp.models import Customer, Invoice, Organization, Payment, PaymentAllocation, Subscription
 from webapp.services.core import bulk, events, notifications, numbering, outbox
 from webapp.services.core.dates import today_in
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import format_money
 
 
@@ -176,6 +176,8 @@ def _tell(session: Session, org: Organization, payments: list[PlainPayment],
                      "page": outbox.page("payments.receipt", payment_id=p.id)}}
         for p in payments], now=now)
     notifications.notify_org_many(session, event=notifications.PAYMENT_RECEIVED, items=[
-        (f"Payment received: {amounts[p.id]} from {customers[p.customer_id].display_name}",
-         f"Receipt {numbers[p.id]}.", p.customer_id) for p in payments], now=now,
+        (N_("Payment received: %(amount)s from %(customer)s"), N_("Receipt %(number)s."),
+         p.customer_id, {"amount": amounts[p.id],
+                         "customer": customers[p.customer_id].display_name,
+                         "number": numbers[p.id]}) for p in payments], now=now,
         emails={c.id: c.email for c in customers.values()})

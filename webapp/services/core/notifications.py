@@ -3,19 +3,30 @@
 Features call `notify_org` with one of the event names below. Every call adds an admin
 notification; the events DESIGN.md lists as emailed also write an outbox email to the
 organization's primary contact while "notify organization of portal activity" is on.
+
+A notification's title and body are message ids (English texts marked with `N_`, with
+`%(name)s` placeholders) and its `params` their values, stored as they are: each reader sees
+them in their own language (`render`). A value may itself be a message (`message(...)`, e.g.
+a confirmation's sentence inside "%(customer)s: %(text)s"; `lazy_ngettext(...)` for one that
+depends on a count), a `Dated` one (`dated(...)`: its dates and amounts written in the locale
+it was made for) or a list of values (shown one a line). Rows written before issue 33 have no
+params and show as they were stored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Notification, Organization
-from webapp.services.core import audit, bulk, outbox, preferences
+from webapp.services.core import audit, bulk, dates, outbox, preferences
 from webapp.services.core.errors import NotFound
+from webapp.services.core.i18n import gettext_now, ngettext_now, use_locale
 
 # Emailed to the organization (when the preference is on).
 PAYMENT_RECEIVED = "payment_received"
@@ -43,62 +54,216 @@ CUSTOMER_ACTION_PREFIX = "customer."  # an audit entry's action: "customer.revie
 LATE_PAYMENT = "late_payment"
 
 PER_PAGE = 50
+# An audit entry's details may hold the params of its "title" and "body" message ids.
+MESSAGE_PARAMS = "message_params"
+# In a notification's params: the plural message id of a title that depends on a count ("num")
+# (the title's alone: `render_body` leaves it out).
+PLURAL = "_plural"
+_CLIP = 1000  # the longest text an audit entry keeps of a detail
 
 
-def notify_org(session: Session, *, event: str, title: str, body: str, now: datetime,
-               customer_id: int | None = None) -> Notification:
-    """Add an admin notification; email the organization too for the events it wants mailed."""
-    note = Notification(event=event, title=title, body=body, customer_id=customer_id,
-                        created_at=now)
+# --- A notification's words ---------------------------------------------------------------------
+
+def message(msgid: str, **params: Any) -> dict:
+    """A message as another message's parameter (JSON): translated and filled in when shown.
+    `msgid` is marked where it is written: `message(N_("... %(number)s ..."), number=...)`."""
+    return {"msgid": msgid, "params": params}
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **params: Any) -> dict:
+    """A message that depends on `num` (its "%(num)d"), as a parameter or a notification's
+    title: the right form is chosen when shown. Named so that `pybabel extract` (keyword
+    lazy_ngettext:1,2) takes the pair as one plural message."""
+    return {"msgid": singular, "plural": plural, "params": {"num": num, **params}}
+
+
+def dated(message: dates.Dated | str, locale: str | None) -> dict | str:
+    """A `Dated` message as a parameter (JSON): written when shown, its dates and amounts in
+    `locale` (the organization's); a plain text stays as it is."""
+    if isinstance(message, dates.Dated):
+        return {"dated": message.as_json(), "locale": locale}
+    return message
+
+
+def render(text: str, params: Mapping[str, Any] | None = None) -> str:
+    """A stored title or body in the current language: the message id translated, then filled
+    in with its params. A text that is no message id (a row from before issue 33, without
+    params) comes back as it was stored."""
+    params = dict(params or {})
+    plural = params.pop(PLURAL, None)
+    values = {name: _shown(value) for name, value in params.items()}
+    try:
+        if plural is not None:
+            num = int(values.get("num", 1))
+            return ngettext_now(text, plural, num,
+                                **{k: v for k, v in values.items() if k != "num"})
+        return gettext_now(text, **values)
+    except (KeyError, ValueError, TypeError):  # a translation whose placeholders do not fit
+        english = plural if plural is not None and values.get("num") != 1 else text
+        try:
+            return english % values if values else english
+        except (KeyError, ValueError, TypeError):
+            return english
+
+
+def render_body(text: str, params: Mapping[str, Any] | None = None) -> str:
+    """A stored body in the current language (its params shared with the title, whose
+    plural is not the body's)."""
+    return render(text, {k: v for k, v in (params or {}).items() if k != PLURAL})
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if "msgid" in value:
+            params = dict(value.get("params") or {})
+            if "plural" in value:
+                params[PLURAL] = value["plural"]
+            return render(value["msgid"], params)
+        if "dated" in value:
+            return dates.say(dates.Dated.from_json(value["dated"]), value.get("locale"))
+    if isinstance(value, list):
+        return "\n".join(str(_shown(item)) for item in value)
+    return value
+
+
+def _stored(session: Session, title: str | Mapping,
+            params: Mapping[str, Any] | None) -> tuple[str, dict]:
+    """A title and params as notify_org stores them: a message id and JSON (a `message(...)`
+    or `lazy_ngettext(...)` title brings its own params and plural; a `Dated` value becomes
+    `dated(value, <the organization's locale>)`)."""
+    params = dict(params or {})
+    if isinstance(title, Mapping):
+        params |= dict(title.get("params") or {})
+        if "plural" in title:
+            params[PLURAL] = title["plural"]
+        title = title["msgid"]
+    if _has_dated(params):
+        org = session.get(Organization, 1)
+        params = _jsonable(params, org.locale if org else None)
+    return title, params
+
+
+def stored_params(session: Session, params: Mapping[str, Any] | None) -> dict:
+    """Message params as they are stored (JSON), e.g. in an audit entry's MESSAGE_PARAMS:
+    `Dated` values with the organization's locale."""
+    return _stored(session, "", params)[1]
+
+
+def _has_dated(value: Any) -> bool:
+    if isinstance(value, dates.Dated):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_dated(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_dated(v) for v in value)
+    return False
+
+
+def _jsonable(value: Any, locale: str | None) -> Any:
+    if isinstance(value, dates.Dated):
+        return dated(value, locale)
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v, locale) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, locale) for v in value]
+    return value
+
+
+def _clip(value: Any) -> Any:
+    """A detail as an audit entry keeps it: texts (in params too) cut at _CLIP characters."""
+    if isinstance(value, str):
+        return value[:_CLIP]
+    if isinstance(value, Mapping):
+        return {k: _clip(v) for k, v in value.items()}
+    return value
+
+
+def in_org_language(org: Organization | None, title: str, body: str,
+                    params: Mapping[str, Any]) -> tuple[str, str]:
+    """A title and body written now in the organization's language: what an email to the
+    organization (or its admins) says, its subject being a stored header."""
+    with use_locale(org.locale if org else None):
+        return render(title, params), render_body(body, params)
+
+
+def _org_mail(org: Organization, title: str, body: str, params: Mapping[str, Any],
+              event: str) -> tuple[str, dict]:
+    """The organization's email of a notification: its subject and context."""
+    subject, text = in_org_language(org, title, body, params)
+    return subject, {"title": subject, "body": text, "event": event}
+
+
+# --- Telling the organization -------------------------------------------------------------------
+
+def notify_org(session: Session, *, event: str, title: str | Mapping, body: str, now: datetime,
+               customer_id: int | None = None,
+               params: Mapping[str, Any] | None = None) -> Notification:
+    """Add an admin notification; email the organization too for the events it wants mailed.
+    `title` and `body` are message ids (`N_("%(customer)s paid %(amount)s")`), `params` their
+    values (texts, numbers, lists, `message(...)`, `Dated` messages, written in the
+    organization's locale when shown); a title may also be a `lazy_ngettext(...)`."""
+    title, params = _stored(session, title, params)
+    note = Notification(event=event, title=title, body=body, params=params,
+                        customer_id=customer_id, created_at=now)
     session.add(note)
     session.flush()
     if event in CUSTOMER_ACTIONS and customer_id is not None:
         record_customer_action(session, event=event, customer_id=customer_id,
                                subject_type="customer", subject_id=customer_id,
-                               details={"title": title, "body": body}, now=now)
+                               details={"title": title, "body": body, MESSAGE_PARAMS: params},
+                               now=now)
     org = _mailed_organization(session, event)
     if org is not None:
         customer = session.get(Customer, customer_id) if customer_id is not None else None
+        subject, context = _org_mail(org, title, body, params, event)
         # A reply goes straight to the customer the notification is about.
-        outbox.enqueue(session, template="org_notification", to=org.email, subject=title,
-                       context={"title": title, "body": body, "event": event},
-                       reply_to=customer.email if customer else None, now=now)
+        outbox.enqueue(session, template="org_notification", to=org.email, subject=subject,
+                       context=context, reply_to=customer.email if customer else None, now=now)
     return note
 
 
 def record_customer_action(session: Session, *, event: str, customer_id: int, subject_type: str,
                            subject_id: int | None, details: dict, now: datetime) -> None:
     """The audit entry of a customer's action: the customer as the actor, the event as the
-    action ("customer.<event>"), what the organization was told as its details."""
+    action ("customer.<event>"), what the organization was told as its details (its "title"
+    and "body" message ids with their MESSAGE_PARAMS, shown in the reader's language)."""
     customer = session.get(Customer, customer_id)
     audit.record(session, actor_user_id=None,
                  actor_label=customer.display_name if customer else "A customer",
                  action=CUSTOMER_ACTION_PREFIX + event, subject_type=subject_type,
                  subject_id=subject_id, before={},
-                 after={k: (v[:1000] if isinstance(v, str) else v) for k, v in details.items()},
+                 after={k: _clip(v) for k, v in details.items()},
                  now=now, customer_id=customer_id)
 
 
-def notify_org_many(session: Session, *, event: str, items: list[tuple[str, str, int | None]],
+def notify_org_many(session: Session, *, event: str, items: list[tuple],
                     now: datetime, emails: dict[int, str] | None = None) -> None:
-    """`notify_org` for many (title, body, customer_id) of one event: one INSERT per table.
-    `emails` may give the customers' addresses (the replies' address) when the caller has them."""
+    """`notify_org` for many (title, body, customer_id[, params]) of one event: one INSERT per
+    table. `emails` may give the customers' addresses (the replies' address) when the caller
+    has them."""
     if not items:
         return
+    rows = []
+    for title, body, customer_id, *rest in items:
+        msgid, params = _stored(session, title, rest[0] if rest else None)
+        rows.append((msgid, body, customer_id, params))
     bulk.insert(session, Notification.__table__, [
-        {"event": event, "title": title, "body": body, "customer_id": customer_id,
-         "created_at": now} for title, body, customer_id in items])
+        {"event": event, "title": title, "body": body, "params": params,
+         "customer_id": customer_id, "created_at": now}
+        for title, body, customer_id, params in rows])
     org = _mailed_organization(session, event)
     if org is None:
         return
-    customer_ids = {customer_id for _, _, customer_id in items if customer_id is not None}
+    customer_ids = {customer_id for _, _, customer_id, _ in rows if customer_id is not None}
     if emails is None or not customer_ids <= emails.keys():
         emails = dict(session.exec(select(Customer.id, Customer.email).where(
             Customer.id.in_(customer_ids))).all()) if customer_ids else {}
-    outbox.enqueue_many(session, [
-        {"template": "org_notification", "to": org.email, "subject": title,
-         "context": {"title": title, "body": body, "event": event},
-         "reply_to": emails.get(customer_id)} for title, body, customer_id in items], now=now)
+    mails = []
+    for title, body, customer_id, params in rows:
+        subject, context = _org_mail(org, title, body, params, event)
+        mails.append({"template": "org_notification", "to": org.email, "subject": subject,
+                      "context": context, "reply_to": emails.get(customer_id)})
+    outbox.enqueue_many(session, mails, now=now)
 
 
 def _mailed_organization(session: Session, event: str) -> Organization | None:
@@ -113,13 +278,25 @@ def _mailed_organization(session: Session, event: str) -> Organization | None:
 
 @dataclass(frozen=True)
 class NotificationView:
+    """A notification as the list shows it: `title` and `body` in the reader's language
+    (written when read, from the stored message ids and params)."""
+
     id: int
     event: str
-    title: str
-    body: str
+    title_id: str
+    body_id: str
     customer_id: int | None
     created_at: datetime
     read_at: datetime | None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return render(self.title_id, self.params)
+
+    @property
+    def body(self) -> str:
+        return render_body(self.body_id, self.params) if self.body_id else ""
 
     @property
     def unread(self) -> bool:
@@ -128,7 +305,7 @@ class NotificationView:
     @classmethod
     def of(cls, note: Notification) -> NotificationView:
         return cls(note.id, note.event, note.title, note.body, note.customer_id,
-                   note.created_at, note.read_at)
+                   note.created_at, note.read_at, note.params or {})
 
 
 @dataclass(frozen=True)

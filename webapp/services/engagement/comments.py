@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from webapp.models import Comment, Customer
 from webapp.services.core import notifications, outbox, preferences
 from webapp.services.core.errors import InvalidInput
-from webapp.services.core.i18n import _, ngettext
+from webapp.services.core.i18n import N_, _, ngettext
 
 ESTIMATE, TIME_ENTRY = "estimate", "time_entry"
 CUSTOMER, ADMIN = "customer", "admin"
@@ -89,8 +89,10 @@ def add_customer_comment(session: Session, subject: Subject, *, user_id: int | N
     comment = _add(session, subject, user_id=user_id, role=CUSTOMER, label=name, body=body,
                    now=now)
     notifications.notify_org(session, event=COMMENT_ADDED,
-                             title=f"{name} commented on {subject.label}", body=comment.body,
-                             now=now, customer_id=subject.customer_id)
+                             title=N_("%(customer)s commented on %(subject)s"),
+                             body=N_("%(text)s"), now=now, customer_id=subject.customer_id,
+                             params={"customer": name, "subject": str(subject.label),
+                                     "text": comment.body})
     return thread(session, subject_type=subject.type, subject_id=subject.id,
                   customer_id=subject.customer_id)
 

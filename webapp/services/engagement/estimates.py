@@ -20,7 +20,7 @@ from webapp.services.billing import tax
 from webapp.services.core import brand, events, notifications, outbox, pdf
 from webapp.services.core.dates import Moment
 from webapp.services.core.errors import IllegalTransition, NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.listing import PAGE_SIZE, FilterReader, Page
 from webapp.services.engagement import comments
 from webapp.services.engagement.comments import CommentView
@@ -188,15 +188,17 @@ def _decide(session: Session, *, customer_id: int, user_id: int | None, estimate
     events.emit(session, f"estimate.{decision}", events.public("estimate", estimate),
                 now=at.now, previous={"status": SENT})
     customer = session.get(Customer, customer_id)
-    verb = "accepted" if decision == ACCEPTED else "declined"
-    body = f"{estimate.number}: {estimate.subject or 'estimate'}."
-    if reason:
-        body += f"\n\nTheir reason: {reason}"
+    title = N_("%(customer)s accepted estimate %(number)s") if decision == ACCEPTED else \
+        N_("%(customer)s declined estimate %(number)s")
+    body = N_("%(number)s: %(subject)s.\n\nTheir reason: %(reason)s") if reason else \
+        N_("%(number)s: %(subject)s.")
     notifications.notify_org(
         session, event=notifications.ESTIMATE_ACCEPTED if decision == ACCEPTED
         else notifications.ESTIMATE_DECLINED,
-        title=f"{customer.display_name} {verb} estimate {estimate.number}", body=body, now=at.now,
-        customer_id=customer_id)
+        title=title, body=body, now=at.now, customer_id=customer_id,
+        params={"customer": customer.display_name, "number": estimate.number,
+                "subject": estimate.subject or notifications.message(N_("estimate")),
+                "reason": reason})
     return detail_of(session, estimate, at)
 
 

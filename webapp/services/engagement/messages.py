@@ -17,7 +17,7 @@ from sqlmodel import Session
 from webapp.models import Customer, CustomerMessage, Organization
 from webapp.services.core import notifications, outbox, pdf
 from webapp.services.core.errors import DomainError, InvalidInput, NotFound
-from webapp.services.core.i18n import _, ngettext
+from webapp.services.core.i18n import N_, _, ngettext
 
 MAX_ATTACHMENT = 5 * 1024 * 1024
 MAX_SUBJECT = 200
@@ -103,8 +103,10 @@ def send(session: Session, *, customer_id: int, user_id: int | None, subject: st
         attachment_id=message.id if upload else None)
     message.outbox_message_id = mail.id
     notifications.notify_org(session, event=MESSAGE_SENT,
-                             title=f"{customer.display_name} sent a message: {subject}",
-                             body=body, now=now, customer_id=customer_id)
+                             title=N_("%(customer)s sent a message: %(subject)s"),
+                             body=N_("%(text)s"), now=now, customer_id=customer_id,
+                             params={"customer": customer.display_name, "subject": subject,
+                                     "text": body})
     session.flush()
     return message
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from webapp.models import Customer, Organization, Review
 from webapp.services.core import audit, events, notifications, outbox, preferences
 from webapp.services.core.errors import IllegalTransition, InvalidInput, NotFound
-from webapp.services.core.i18n import _, ngettext
+from webapp.services.core.i18n import N_, _, ngettext
 
 MAX_BODY = 5000
 RATINGS = (5, 4, 3, 2, 1)
@@ -74,8 +74,11 @@ def submit(session: Session, *, customer_id: int, user_id: int | None, rating: i
     events.emit(session, "review.created", events.public("review", review), now=now)
     customer = session.get(Customer, customer_id)
     notifications.notify_org(session, event=notifications.REVIEW_SUBMITTED,
-                             title=f"{customer.display_name} wrote a review ({rating}/5)",
-                             body=body or "(no text)", now=now, customer_id=customer_id)
+                             title=N_("%(customer)s wrote a review (%(rating)s/5)"),
+                             body=N_("%(text)s") if body else N_("(no text)"), now=now,
+                             customer_id=customer_id,
+                             params={"customer": customer.display_name, "rating": rating,
+                                     "text": body})
     return review_detail(session, customer_id=customer_id, review_id=review.id)
 
 

@@ -217,16 +217,20 @@ def _notify(session: Session, *, customer_id: int, views: tuple[EntryView, ...],
             decision: str, reason: str, now: datetime) -> None:
     name = session.get(Customer, customer_id).display_name
     org = session.get(Organization, 1)  # the organization reads it, in its own locale
-    verb = "approved" if decision == APPROVE else "disapproved"
     hours = format_minutes(sum(v.minutes for v in views))
-    body = "\n".join(f"{format_day(v.work_date, org.locale if org else None)} · "
-                     f"{v.project_name} · {v.duration}" for v in views)
-    if reason:
-        body += f"\n\nTheir reason: {reason}"
-    notifications.notify_org(session, event=TIME_ENTRIES_DECIDED,
-                             title=f"{name} {verb} {len(views)} time entr"
-                                   f"{'y' if len(views) == 1 else 'ies'} ({hours} h)",
-                             body=body, now=now, customer_id=customer_id)
+    entries = [f"{format_day(v.work_date, org.locale if org else None)} · "
+               f"{v.project_name} · {v.duration}" for v in views]
+    title = notifications.lazy_ngettext(
+        "%(customer)s approved %(num)d time entry (%(hours)s h)",
+        "%(customer)s approved %(num)d time entries (%(hours)s h)", len(views),
+        customer=name, hours=hours) if decision == APPROVE else notifications.lazy_ngettext(
+        "%(customer)s disapproved %(num)d time entry (%(hours)s h)",
+        "%(customer)s disapproved %(num)d time entries (%(hours)s h)", len(views),
+        customer=name, hours=hours)
+    notifications.notify_org(session, event=TIME_ENTRIES_DECIDED, title=title,
+                             body=N_("%(entries)s\n\nTheir reason: %(reason)s") if reason
+                             else N_("%(entries)s"), now=now, customer_id=customer_id,
+                             params={"entries": entries, "reason": reason})
 
 
 def add_comment(session: Session, *, customer_id: int, user_id: int | None, entry_id: int,

@@ -39,7 +39,7 @@ from webapp.services.core import (
 )
 from webapp.services.core.dates import Moment, format_day
 from webapp.services.core.errors import IllegalTransition
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.subscriptions import renewals
 
 INVOICE_DUE_DAYS = 7  # invoices that are not charged automatically
@@ -183,7 +183,7 @@ def _pause_one(ctx: _Context, sub: Subscription) -> None:
                              guard={"pause_on": sub.pause_on},
                              **terms.carried_term(sub, paused_on=ctx.today,
                                                   resume_on=sub.resume_on))
-    _notice(ctx, sub, "subscription_paused", f"{sub.number} is paused")
+    _notice(ctx, sub, "subscription_paused", N_("%(number)s is paused"))
 
 
 def _resume(ctx):
@@ -216,9 +216,10 @@ def _cancel_at_end(ctx: _Context, sub: Subscription) -> None:
                              cancelled_on=sub.current_term_end, next_billing_date=None)
     customer = ctx.session.get(Customer, sub.customer_id)
     notifications.notify_org(ctx.session, event=notifications.SUBSCRIPTION_CANCELLED,
-                             title=f"{sub.number} cancelled at the end of its term",
-                             body=f"{customer.display_name}'s scheduled cancellation took effect.",
-                             now=ctx.now, customer_id=sub.customer_id)
+                             title=N_("%(number)s cancelled at the end of its term"),
+                             body=N_("%(customer)s's scheduled cancellation took effect."),
+                             now=ctx.now, customer_id=sub.customer_id,
+                             params={"number": sub.number, "customer": customer.display_name})
 
 
 def _overdue(ctx):
@@ -234,6 +235,12 @@ def _overdue(ctx):
     return select(Subscription).where(Subscription.status == "live",
                                       Subscription.awaiting_payment_id.is_(None),
                                       overdue.exists()), _overdue_one
+
+
+# The organization's notification of the overdue action, per action.
+OVERDUE_TITLES = {"unpaid": N_("%(number)s is unpaid: an invoice is %(days)s days overdue"),
+                  "cancelled": N_("%(number)s is cancelled: an invoice is %(days)s days "
+                                  "overdue")}
 
 
 def _overdue_one(ctx: _Context, sub: Subscription) -> None:
@@ -252,9 +259,12 @@ def _overdue_one(ctx: _Context, sub: Subscription) -> None:
                    now=ctx.now)
     notifications.notify_org(
         ctx.session, event=notifications.DUNNING_FINAL_ACTION,
-        title=f"{sub.number} is {action}: an invoice is {days} days overdue",
-        body=f"{customer.display_name} has not paid an invoice {days} days past its due date.",
-        now=ctx.now, customer_id=customer.id)
+        title=OVERDUE_TITLES.get(action, N_("%(number)s is %(state)s: an invoice is %(days)s "
+                                           "days overdue")),
+        body=N_("%(customer)s has not paid an invoice %(days)s days past its due date."),
+        now=ctx.now, customer_id=customer.id,
+        params={"number": sub.number, "state": action, "days": days,
+                "customer": customer.display_name})
 
 
 def _settled_unpaid(ctx):
@@ -285,7 +295,7 @@ def _renew_one(ctx: _Context, sub: Subscription) -> None:
         state_machine.transition(ctx.session, sub, "cycles_complete", "expired", now=ctx.now,
                                  guard={"next_billing_date": due}, expired_reason="term_end",
                                  next_billing_date=None)
-        _notice(ctx, sub, "subscription_expired", f"{sub.number} has completed its term")
+        _notice(ctx, sub, "subscription_expired", N_("%(number)s has completed its term"))
         return
     state_machine.transition(ctx.session, sub, "renew", "live", now=ctx.now,
                              guard={"next_billing_date": due})
@@ -392,9 +402,10 @@ def _apply_scheduled_changes(ctx: _Context, sub: Subscription, on: date) -> None
 
 
 def _notice(ctx: _Context, sub: Subscription, event: str, title: str) -> None:
+    """Tell the organization; `title` is a message id naming the subscription's %(number)s."""
     notifications.notify_org(ctx.session, event=event, title=title,
-                             body=f"Subscription {sub.number}.", now=ctx.now,
-                             customer_id=sub.customer_id)
+                             body=N_("Subscription %(number)s."), now=ctx.now,
+                             customer_id=sub.customer_id, params={"number": sub.number})
 
 
 def _reminders(ctx: _Context, limit: int) -> None:

@@ -31,8 +31,16 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
 from standardwebhooks import Webhook
 
-from webapp.models import User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webapp.models import (
+    Organization,
+    User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from webapp.services.core import bulk, events, notifications, outbox
+from webapp.services.core.i18n import N_
 from webapp.services.webhooks import addresses, keys
 
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
@@ -304,12 +312,15 @@ def disable(session: Session, endpoint: WebhookEndpoint, *, now: datetime) -> No
     endpoint.disabled_reason = (f"Disabled automatically: every attempt failed for "
                                 f"{DISABLE_AFTER.days} days.")
     events.forget_endpoints(session)
-    title = f"Webhook endpoint disabled: {endpoint.url}"
-    body = (f"Every delivery to {endpoint.url} has failed since "
-            f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC, so the portal stopped sending to "
-            f"it. Fix the receiver, then enable the endpoint again under Webhooks; "
-            f"the events held meanwhile are sent then.")
-    notifications.notify_org(session, event=DISABLED_EVENT, title=title, body=body, now=now)
+    title = N_("Webhook endpoint disabled: %(url)s")
+    body = N_("Every delivery to %(url)s has failed since %(since)s UTC, so the portal stopped "
+              "sending to it. Fix the receiver, then enable the endpoint again under Webhooks; "
+              "the events held meanwhile are sent then.")
+    params = {"url": endpoint.url, "since": f"{endpoint.failing_since:%Y-%m-%d %H:%M}"}
+    notifications.notify_org(session, event=DISABLED_EVENT, title=title, body=body, now=now,
+                             params=params)
+    title, body = notifications.in_org_language(session.get(Organization, 1), title, body,
+                                                params)
     admins = session.exec(select(User.email).where(User.role == "admin", User.is_active)
                           .order_by(User.id)).all()
     for email in admins:

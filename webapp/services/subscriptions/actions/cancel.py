@@ -132,15 +132,17 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
     result = cancel_subscription(ctx, sub, timing=timing, why=why,
                                  credit_unused=ctx.prefs.cancel_credit_unused)
     if timing == IMMEDIATELY:
-        credit = ctx.say(credit_sentence(result.credit_note))
         confirm(ctx, sub, event=notifications.SUBSCRIPTION_CANCELLED,
                 subject=_("%(number)s is cancelled", number=sub.number),
                 message=result.message,
                 details=[dated(N_("Reason: %(reason)s"), reason=why)],
-                org_title=f"{sub.number} cancelled by the customer",
-                org_body=f"cancelled it now. Reason: {why}.{credit}")
+                org_title=N_("%(number)s cancelled by the customer"),
+                org_body=N_("cancelled it now. Reason: %(reason)s.%(credit)s"),
+                org_params={"number": sub.number, "reason": why,
+                            "credit": credit_sentence(result.credit_note)})
     else:
-        on = ctx.day(sub.current_term_end) if sub.current_term_end else "the end of the term"
+        on = ctx.day(sub.current_term_end) if sub.current_term_end else \
+            notifications.message(N_("the end of the term"))
         subject = _("%(number)s will be cancelled on %(day)s", number=sub.number,
                     day=format_day(sub.current_term_end, customer_locale(ctx, sub))) \
             if sub.current_term_end else \
@@ -149,8 +151,9 @@ def cancel(session: Session, *, customer_id: int, subscription_id: int, timing: 
                 subject=subject, message=result.message,
                 details=[dated(N_("Reason: %(reason)s"), reason=why),
                          dated(N_("You can remove the scheduled cancellation until then."))],
-                org_title=f"{sub.number} will cancel at the end of its term ({on})",
-                org_body=f"scheduled the cancellation. Reason: {why}.")
+                org_title=N_("%(number)s will cancel at the end of its term (%(on)s)"),
+                org_body=N_("scheduled the cancellation. Reason: %(reason)s."),
+                org_params={"number": sub.number, "on": on, "reason": why})
     return result
 
 
@@ -249,8 +252,9 @@ def accept_retention_offer(session: Session, *, customer_id: int, subscription_i
             subject=_("Your offer on %(number)s", number=sub.number),
             message=dated(N_("Thank you for staying. Coupon %(code)s (%(name)s) is now on "
                              "%(number)s."), code=offer.code, name=offer.name, number=sub.number),
-            org_title=f"{sub.number}: retention offer accepted",
-            org_body=f"took the retention offer ({offer.code}) instead of cancelling.")
+            org_title=N_("%(number)s: retention offer accepted"),
+            org_body=N_("took the retention offer (%(code)s) instead of cancelling."),
+            org_params={"number": sub.number, "code": offer.code})
     return offer
 
 
@@ -270,6 +274,6 @@ def remove_cancellation(session: Session, *, customer_id: int, subscription_id: 
             subject=_("%(number)s will continue", number=sub.number),
             message=dated(N_("The scheduled cancellation of %(number)s was removed; it continues "
                              "as before."), number=sub.number),
-            org_title=f"{sub.number}: scheduled cancellation removed",
-            org_body="removed the scheduled cancellation.")
+            org_title=N_("%(number)s: scheduled cancellation removed"),
+            org_body=N_("removed the scheduled cancellation."), org_params={"number": sub.number})
     return sub

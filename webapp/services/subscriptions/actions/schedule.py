@@ -127,9 +127,11 @@ def set_autocharge(session: Session, *, customer_id: int, subscription_id: int, 
         confirm(ctx, sub, event=AUTOCHARGE_CHANGED,
                 subject=_("Auto-charge turned on for %(number)s", number=sub.number)
                 if enabled else _("Auto-charge turned off for %(number)s", number=sub.number),
-                message=message, org_title=f"{sub.number}: auto-charge "
-                                           f"{'on' if enabled else 'off'}",
-                org_body=f"turned auto-charge {'on' if enabled else 'off'}.")
+                message=message,
+                org_title=N_("%(number)s: auto-charge on") if enabled else
+                N_("%(number)s: auto-charge off"),
+                org_body=N_("turned auto-charge on.") if enabled else
+                N_("turned auto-charge off."), org_params={"number": sub.number})
     return AutochargeResult(autocharge_view(ctx.prefs, sub, method, session), changed, message)
 
 
@@ -194,11 +196,11 @@ def schedule_pause(session: Session, *, customer_id: int, subscription_id: int,
     sub = owned(ctx, customer_id, subscription_id)
     _options(ctx, sub)
     message = set_pause_schedule(ctx, sub, pause_on=pause_on, resume_on=resume_on, when=when)
-    text = ctx.say(message)
     confirm(ctx, sub, event=PAUSE_SCHEDULED,
             subject=_("Pause schedule for %(number)s", number=sub.number),
             message=message, details=[dated(N_("No invoices are issued while it is paused."))],
-            org_title=f"{sub.number}: pause scheduled", org_body=text)
+            org_title=N_("%(number)s: pause scheduled"), org_body=N_("%(message)s"),
+            org_params={"number": sub.number, "message": message})
     return PauseResult(sub, message)
 
 
@@ -279,6 +281,6 @@ def delete_pause_schedule(session: Session, *, customer_id: int, subscription_id
             subject=_("Pause schedule removed from %(number)s", number=sub.number),
             message=dated(N_("The pause schedule of %(number)s was deleted; it continues as "
                              "before."), number=sub.number),
-            org_title=f"{sub.number}: pause schedule deleted",
-            org_body="deleted the pause schedule.")
+            org_title=N_("%(number)s: pause schedule deleted"),
+            org_body=N_("deleted the pause schedule."), org_params={"number": sub.number})
     return sub

@@ -211,6 +211,7 @@ def extend_trial(session: Session, *, customer_id: int, subscription_id: int,
             subject=_("Your trial of %(number)s is extended", number=sub.number),
             message=dated(N_("Your trial of %(number)s now runs until %(end)s."),
                           number=sub.number, end=end),
-            org_title=f"{sub.number}: trial extended",
-            org_body=f"extended the trial by {extension.days} days (extension {used + 1}).")
+            org_title=N_("%(number)s: trial extended"),
+            org_body=N_("extended the trial by %(days)s days (extension %(extension)s)."),
+            org_params={"number": sub.number, "days": extension.days, "extension": used + 1})
     return sub
