@@ -104,7 +104,7 @@ def change_password():
     db.session.commit()
     # This browser goes on under the new session version; the others no longer load.
     current_user.session_version = result.session_version
-    login_user(current_user)
+    login_user(current_user._get_current_object())  # the user, not the proxy to it
     return finish(url_for(".show"),
                   _("Your password has been changed. Other sessions have been signed out."))
 
