@@ -30,7 +30,7 @@ from webapp.extensions import babel
 from webapp.i18n_tools import extract, write_pseudo_locales
 from webapp.models import Customer, User, metadata
 from webapp.services.billing import invoices
-from webapp.services.core import i18n, locales, outbox, pdf
+from webapp.services.core import i18n, languages, locales, outbox, pdf
 from webapp.services.documents import sources
 
 LOCALE = "en_XA"
@@ -260,6 +260,10 @@ def leftovers(session: Session) -> Leftovers:
         data.add(code)
         for in_language in (code, "en"):
             data.add(Locale.parse(code).get_display_name(in_language) or code)
+    # The names the switcher and the locale select show, as languages.NAMES writes them
+    # (never translated: a reader looks for their language's own name). The pseudo-locales'
+    # are not CLDR's ("English (pseudo-accents, en-XA)"): they name a tool for developers.
+    data.update(languages.NAMES.values())
     return Leftovers(data, set(Locale.parse(LOCALE).currency_symbols))
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Organization, OutboxMessage
-from webapp.services.core import brand, bulk, i18n, locales
+from webapp.services.core import brand, bulk, i18n, languages, locales
 from webapp.services.core.mail import WEBAPP_DIR, Mailer, connection, render
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -70,8 +70,8 @@ def enqueue(session: Session, *, template: str, to: str, subject: str | LazyProx
     if not isinstance(subject, str):
         org = session.get(Organization, 1)
         customer = session.get(Customer, customer_id) if customer_id is not None else None
-        subject = _written(subject, _recipient_locale(
-            to, customer_id, org, {customer_id: customer.locale} if customer else {}))
+        subject = _written(subject, _reader_locale(
+            to, customer_id, org, {customer_id: customer.locale} if customer else {}), org)
     row = OutboxMessage(template=template, to_address=to, subject=subject, context=context,
                         reply_to=reply_to, customer_id=customer_id,
                         attachment_kind=attachment_kind, attachment_id=attachment_id,
@@ -96,8 +96,8 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
         org = session.get(Organization, 1)
         customer_locales = _locales_of(session, {m.get("customer_id") for m in messages})
         messages = [m if isinstance(m["subject"], str) else
-                    {**m, "subject": _written(m["subject"], _recipient_locale(
-                        m["to"], m.get("customer_id"), org, customer_locales))}
+                    {**m, "subject": _written(m["subject"], _reader_locale(
+                        m["to"], m.get("customer_id"), org, customer_locales), org)}
                     for m in messages]
     rows = [{"template": m["template"], "to_address": m["to"], "subject": m["subject"],
              "context": m["context"], "reply_to": m.get("reply_to"),
@@ -301,23 +301,24 @@ def _locales_of(session: Session, customer_ids: set[int | None]) -> dict[int, st
 
 
 def _locale(row: OutboxMessage, org: Organization | None,
-            customer_locales: Mapping[int, str | None]) -> str:
+            customer_locales: Mapping[int, str | None]) -> str | None:
     """A mail to a customer (or sent for one, a forwarded document) is written in their
-    locale; one to the organization in its own."""
-    return _recipient_locale(row.to_address, row.customer_id, org, customer_locales)
+    locale; one to the organization in its own (None)."""
+    return _reader_locale(row.to_address, row.customer_id, org, customer_locales)
 
 
-def _recipient_locale(to: str, customer_id: int | None, org: Organization | None,
-                      customer_locales: Mapping[int, str | None]) -> str:
-    org_locale = org.locale if org else None
+def _reader_locale(to: str, customer_id: int | None, org: Organization | None,
+                   customer_locales: Mapping[int, str | None]) -> str | None:
+    """The locale the mail's reader chose (a customer's own), None for the organization's.
+    As chosen, not as formatted: "en_XA" writes its dates as "en" but its words in en_XA."""
     if customer_id is None or (org is not None and to == org.email):
-        return locales.for_customer(None, org_locale)
-    return locales.for_customer(customer_locales.get(customer_id), org_locale)
+        return None
+    return customer_locales.get(customer_id)
 
 
-def _written(subject: LazyProxy, locale: str) -> str:
-    """A subject marked with i18n's `_`, as text in `locale`'s language."""
-    with i18n.use_locale(locale):
+def _written(subject: LazyProxy, own_locale: str | None, org: Organization | None) -> str:
+    """A subject marked with i18n's `_`, as text in its reader's language (as the body's)."""
+    with i18n.use_locale(languages.for_reader(own_locale, org.locale if org else None)):
         return str(subject)
 
 
@@ -329,12 +330,14 @@ def _compose(session: Session, row: OutboxMessage, org: Organization | None, *,
     # as a remote image: mail clients block those, and they would tell us who opened what.
     logo_cid = make_msgid("logo", domain=_domain_of(org)) if logo else None
     # Templates turn a context "path" into a link with the portal's public address; the
-    # money and date filters write in `locale`.
+    # money and date filters write in `locale` (the reader's, formatted: "en_XA" as "en"),
+    # the words are in `language` (the reader's: "en_XA" itself).
+    org_locale = org.locale if org else None
     bodies = render(row.template, {**row.context, **_path(row, paths), "org": org,
                                    "base_url": base_url.rstrip("/"),
                                    "logo_cid": logo_cid[1:-1] if logo_cid else None,
-                                   "locale": locale or locales.for_customer(
-                                       None, org.locale if org else None)})
+                                   "locale": locales.for_customer(locale, org_locale),
+                                   "language": languages.for_reader(locale, org_locale)})
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = formataddr((org.name, mail_from)) if org else mail_from
