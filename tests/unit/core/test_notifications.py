@@ -115,6 +115,7 @@ def german(tmp_path, monkeypatch):
         "%(field)s: %(before)s → %(after)s": "%(field)s: %(before)s → %(after)s",
         "(none)": "(leer)",
         "Name": "Name",
+        "Company": "Firma",
     }.items():
         catalog.add(msgid, msgstr)
     catalog.add(("%(customer)s approved %(num)d time entry",
@@ -157,6 +158,20 @@ def test_each_reader_reads_it_in_their_language(session, now, org, german):
         assert (shown.title, shown.body) == ("Zahlung erhalten: $25.00 von Jane Cooper",
                                              "Beleg RCT-1.")
     assert shown.title == "Payment received: $25.00 from Jane Cooper"  # English outside
+
+
+def test_a_lazy_label_in_the_params_is_stored_as_its_message_id(session, now, org, german):
+    """A profile change names its fields with the lazy labels the pages use (`_("Company")`):
+    they are stored as message ids (JSON, not the lazy object) and read in the reader's words."""
+    notifications.notify_org(session, event="x", title="%(field)s: %(before)s → %(after)s",
+                             body="", now=now,
+                             params={"field": german._("Company"), "before": "A", "after": "B"})
+    session.flush()
+    (note,) = session.exec(select(Notification)).all()
+    assert note.params["field"] == {"msgid": "Company", "params": {}}
+    (shown,) = notifications.list_page(session).items
+    with german.use_locale("de_DE"):
+        assert shown.title == "Firma: A → B"
 
 
 def test_a_row_from_before_has_no_params_and_shows_as_stored(session, now, org, german):

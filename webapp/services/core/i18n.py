@@ -97,6 +97,14 @@ def N_(msgid: str) -> str:  # noqa: N802  the gettext convention's name
     return msgid
 
 
+def msgid_of(text: str | LazyProxy) -> str:
+    """The message id of a lazy `_("...")` without values (to store it, and translate it when
+    shown in its reader's language); any other text as it reads now."""
+    if isinstance(text, LazyProxy) and text._func is gettext_now and not text._kwargs:
+        return text._args[0]
+    return str(text)
+
+
 @pass_context
 def template_gettext(context, msgid: str) -> str:
     """A template's `_(text)`: a literal msgid, or a label a service handed over (an `N_`

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from babel.support import LazyProxy
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from webapp.models import Customer, Notification, Organization
-from webapp.services.core import audit, bulk, dates, outbox, preferences
+from webapp.services.core import audit, bulk, dates, i18n, outbox, preferences
 from webapp.services.core.errors import NotFound
 from webapp.services.core.i18n import gettext_now, ngettext_now, use_locale
 
@@ -67,7 +68,7 @@ _CLIP = 1000  # the longest text an audit entry keeps of a detail
 def message(msgid: str, **params: Any) -> dict:
     """A message as another message's parameter (JSON): translated and filled in when shown.
     `msgid` is marked where it is written: `message(N_("... %(number)s ..."), number=...)`."""
-    return {"msgid": msgid, "params": params}
+    return {"msgid": i18n.msgid_of(msgid), "params": params}
 
 
 def lazy_ngettext(singular: str, plural: str, num: int, **params: Any) -> dict:
@@ -131,7 +132,7 @@ def _stored(session: Session, title: str | Mapping,
     """A title and params as notify_org stores them: a message id and JSON (a `message(...)`
     or `lazy_ngettext(...)` title brings its own params and plural; a `Dated` value becomes
     `dated(value, <the organization's locale>)`)."""
-    params = dict(params or {})
+    params = {key: _no_lazy(value) for key, value in (params or {}).items()}
     if isinstance(title, Mapping):
         params |= dict(title.get("params") or {})
         if "plural" in title:
@@ -147,6 +148,17 @@ def stored_params(session: Session, params: Mapping[str, Any] | None) -> dict:
     """Message params as they are stored (JSON), e.g. in an audit entry's MESSAGE_PARAMS:
     `Dated` values with the organization's locale."""
     return _stored(session, "", params)[1]
+
+
+def _no_lazy(value: Any) -> Any:
+    """A lazy text (`_("Name")`) as a message to translate when shown; the rest as it is."""
+    if isinstance(value, LazyProxy):
+        return message(value)
+    if isinstance(value, list | tuple):
+        return [_no_lazy(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _no_lazy(v) for k, v in value.items()}
+    return value
 
 
 def _has_dated(value: Any) -> bool:
