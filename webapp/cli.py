@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
             return
         result = demo.seed_demo(db.session, now=clock.now())
         if result.created:
+            demo.seed_demo_camille(db.session, now=clock.now())  # the French customer
             demo.seed_demo_activity(db.session, now=clock.now())
         db.session.commit()
         click.echo("Demo data loaded." if result.created else "Demo data already present.")

@@ -3,6 +3,7 @@
 `portal_server(engine, workdir, **env)` serves the app (tests/browser/wsgi.py: the real factory
 with the tests' fixed clock) against `engine`'s database until the block ends. Extra environment
 (SMTP_HOST, SMTP_PORT, ...) goes in `env`; BASE_URL is the server's own address unless given.
+It serves the committed catalogs, compiled first as `make run` does (`compile_catalogs`).
 """
 
 from __future__ import annotations
@@ -61,9 +62,23 @@ def _gunicorn_command(port: int) -> list[str]:
     return command + ["tests.browser.wsgi:app"]
 
 
+def compile_catalogs() -> None:
+    """Every committed catalog's .mo (webapp/translations/*/LC_MESSAGES/messages.po), what
+    `pybabel compile` writes: a gunicorn worker reads which languages exist once, on its first
+    page, so they are compiled before the server starts (README, "Languages")."""
+    from webapp.i18n_tools import read_catalog, write_catalog
+    from webapp.services.core import i18n, languages
+
+    for po in sorted(i18n.TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.po")):
+        write_catalog(read_catalog(po), po, po=False, compile_mo=True)
+    i18n.translations_for.cache_clear()  # this process (the tests) reads them anew too
+    languages.refresh()
+
+
 @contextmanager
 def portal_server(engine: Engine, workdir: Path, **env: str) -> Iterator[str]:
     """Serve the portal on `engine`'s database; yields its base URL, stops it after."""
+    compile_catalogs()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     environment = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}

@@ -20,6 +20,7 @@ from webapp.services.core.preferences import seed_demo_preferences
 
 JANE = ("jane@example.com", "portal-demo-1")
 OMAR = ("omar@example.com", "portal-demo-2")
+CAMILLE = ("camille@example.com", "portal-demo-3")  # `flask seed-demo` only: seed_demo_camille
 ADMIN = ("admin@example.com", "admin-demo-1")
 
 
@@ -93,6 +94,38 @@ def seed_demo_activity(session: Session, *, now: datetime) -> None:
     cancellation reasons): added by `flask seed-demo`, not by `seed_demo`, whose trail the
     tests expect to start empty."""
     demo_billing.seed_activity(session, now=now)
+
+
+def seed_demo_camille(session: Session, *, now: datetime,
+                      gateway: PaymentGateway | None = None) -> int:
+    """Camille Laurent, the demo's French customer (fr_FR, euros), with her portal login, a
+    card, a subscription and two invoices; her id. Added by `flask seed-demo` after
+    `seed_demo` (whose customers, numbers and figures the tests count), once: when her login
+    exists nothing is added. The demo's invoice and payment numbers are handed out again in
+    date order, so hers fall between the others' as on a real portal."""
+    existing = session.exec(select(User).where(User.email == CAMILLE[0])).first()
+    if existing is not None:
+        return existing.customer_id
+    org = seed_organization(session, now=now)
+    demo_billing.seed_catalog(session, now=now)
+    camille = _customer(session, email=CAMILLE[0], name="Camille Laurent",
+                        company="Laurent Conseil", currency="EUR", now=now,
+                        phone="+33 1 55 55 01 42",
+                        billing_address="18 rue de Rivoli\n75004 Paris\nFrance",
+                        tax_id="FR12345678901",
+                        locale="fr_FR")  # her pages, documents and mail in French: "54,00 €"
+    _user(session, email=CAMILLE[0], password=CAMILLE[1], role="customer",
+          customer_id=camille.id, now=now)
+    gateway = gateway or TestGateway(session.get_bind())
+    token = gateway.tokenize(CardDetails("4242424242424242", 12, now.year + 3, "123"), now=now)
+    card = demo_billing.save_card(session, customer=camille, token=token, now=now)
+    demo_billing.seed_camille(session, customer=camille, card=card,
+                              today=today_in(org.timezone, now), now=now,
+                              tax=tax.tax_for(session, camille.id))
+    demo_billing.renumber_chronologically(session)
+    session.info.pop(state_machine.CHANGED, None)  # written as it stands, as in seed_demo
+    mrr.backfill(session, now=now)
+    return camille.id
 
 
 def seed_demo(session: Session, *, now: datetime,

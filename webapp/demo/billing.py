@@ -1,4 +1,5 @@
-"""Demo billing data: a catalog, Jane with a subscription in every state, Omar's smaller history.
+"""Demo billing data: a catalog, Jane with a subscription in every state, Omar's smaller history,
+Camille's first months.
 
 Everything is written through the ledger services, so the demo obeys the same identities as
 real data (an invoice total is the sum of its lines; amount_paid is the sum of allocations).
@@ -290,6 +291,17 @@ def seed_omar(session: Session, *, customer: Customer, card: PaymentMethod, toda
     b.subscription("pro-yearly", "trial", started, trial_start=started, trial_end=trial_end,
                    current_term_start=started, current_term_end=trial_end,
                    next_billing_date=trial_end)
+
+
+def seed_camille(session: Session, *, customer: Customer, card: PaymentMethod, today: date,
+                 now: datetime, tax: Tax) -> None:
+    """Camille: the Pro plan for two months, in euros; the first month paid by card, the
+    second's invoice open, due 14 days after it was issued."""
+    b = _Builder(session, customer, today, now, tax, card)
+    session.add(ContactPerson(customer_id=customer.id, name="Julien Moreau",
+                              email="julien.moreau@example.com", role="billing", created_at=now))
+    sub = b.subscription("pro-monthly", "live", today - timedelta(days=40))
+    b.bill_terms(sub, 2, paid=1, due_days=14)
 
 
 def renumber_chronologically(session: Session) -> None:
