@@ -104,7 +104,10 @@ def change_password():
     db.session.commit()
     # This browser goes on under the new session version; the others no longer load.
     current_user.session_version = result.session_version
-    login_user(current_user._get_current_object())  # the user, not the proxy to it
+    # The user itself, not the proxy: Flask-Login keeps what it is given as this request's
+    # user, and a proxy kept there would look itself up for ever (the words' language asks
+    # for the user's locale as soon as the message below is translated).
+    login_user(current_user._get_current_object())
     return finish(url_for(".show"),
                   _("Your password has been changed. Other sessions have been signed out."))
 

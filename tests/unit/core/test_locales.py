@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from tests.factories import make_customer, make_invoice, make_subscription, moment_on
+from tests.i18n.german import german
 from webapp import demo
 from webapp.models import OutboxMessage, User
 from webapp.services.accounts import request_facts, sessions
@@ -52,7 +53,9 @@ def test_the_choices_start_with_the_organizations_and_name_each_in_its_own_langu
     choices = locales.choices("en_GB")
     assert choices[0] == ("", "Same as the organization (en_GB)")
     assert ("de_DE", "Deutsch (Deutschland) (de_DE)") in choices
-    assert [value for value, _ in choices[1:]] == list(locales.SUPPORTED_LOCALES)
+    # the supported locales, then the pseudo-locales whose catalogs are compiled
+    assert [value for value, _ in choices[1:]] == list(locales.offered())
+    assert locales.offered()[:len(locales.SUPPORTED_LOCALES)] == locales.SUPPORTED_LOCALES
 
 
 def _login_id(session, user_id, now):
@@ -186,8 +189,13 @@ def test_a_mail_written_before_amounts_were_numbers_shows_its_text(session, now,
                                  "path": "/invoices/1"},
                         created_at=now)
     message = outbox.build_message(session, row, mail_from="portal@example.com", now=now)
-    assert "for US$138.80 is ready" in message.get_body(preferencelist=("plain",)).get_content()
+    # Kim (de_DE) reads German words around the stored text and a German date
+    assert german(_INVOICE_READY, number=invoice.number, amount="US$138.80",
+                  date="10.12.2026") in message.get_body(preferencelist=("plain",)).get_content()
 
+
+_INVOICE_READY = ("Invoice %(number)s for %(amount)s is ready. It is due on %(date)s; you can "
+                  "view and pay it in the portal:")
 
 
 def test_a_dated_message_with_an_amount_survives_json_and_is_written_in_any_locale():
@@ -215,6 +223,6 @@ def test_a_subscription_confirmation_mail_is_written_in_the_customers_locale(ses
     message = outbox.build_message(session, row, mail_from="portal@example.com", now=now,
                                    paths=lambda endpoint, values: "/subscriptions/1")
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert message["Subject"] == "Ends on 26.11.2026"
-    assert "Your trial now runs until 26.11.2026." in text
-    assert "Each term now costs 138,80\xa0$." in text
+    assert message["Subject"] == german("Ends on %(on)s", on="26.11.2026")
+    assert german("Your trial now runs until %(on)s.", on="26.11.2026") in text
+    assert german("Each term now costs %(price)s.", price="138,80\xa0$") in text

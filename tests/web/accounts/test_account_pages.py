@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from tests.factories import moment_on
+from tests.i18n.german import german
 from webapp import demo
 from webapp.db import db
 from webapp.models import Invoice, Subscription
@@ -116,7 +117,8 @@ def test_omar_sees_one_figure_too_in_his_german_format(client, auth, seeded):
     assert '<p class="big">20,40\xa0€</p>' in client.get("/").get_data(as_text=True)
     assert "<strong>20,40\xa0€</strong>" in client.get("/pay?all=1").get_data(as_text=True)
     statement = client.get("/statements?preset=this_year").get_data(as_text=True)
-    assert re.search(r"Balance Due</th><td class=\"amount\"><strong>20,40\xa0€<", statement)
+    assert (f'{german("Balance Due")}</th><td class="amount"><strong>20,40\xa0€<'
+            in statement)  # in his German words too
 
 
 def test_filtering_subscriptions_by_status_shows_only_that_status(client, auth, seeded):

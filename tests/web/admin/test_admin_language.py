@@ -12,6 +12,7 @@ from babel.messages import Catalog
 from babel.messages.mofile import write_mo
 
 from tests.conftest import FIXED_NOW, post_form
+from tests.i18n.catalogs import Catalogs
 from webapp import create_app, demo
 from webapp.db import db
 from webapp.models import Organization
@@ -66,7 +67,12 @@ def german_app(engine, translations):
             now=FIXED_NOW, params={"amount": "25,00 $", "customer": "Jane Cooper",
                                    "number": "RCT-1"})
         db.session.commit()
-    return app
+    # Flask-Babel keeps a language's catalog once read, for every app of the process: forget
+    # the real German another test read, so this app reads the test's.
+    catalogs = Catalogs(translations, app)
+    catalogs.forget()
+    yield app
+    catalogs.forget()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """A mail the worker sends is written in its customer's locale (issue 25): Omar (de_DE) gets
-his invoice mail with German amounts and dates, through Redis, `rq worker` and SMTP."""
+his invoice mail in German, with German amounts and dates, through Redis, `rq worker` and
+SMTP."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rq import Queue
 from sqlmodel import Session, select
 
 from tests.factories import make_invoice
+from tests.i18n.german import german
 from tests.worker.conftest import run_worker
 from webapp import demo
 from webapp.clock import utcnow
@@ -35,4 +37,6 @@ def test_the_worker_writes_a_customers_mail_in_their_locale(database, redis_conn
 
     (mail,) = sink.wait_for(1)
     text = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "for 138,80\xa0€ is ready" in text and "due on 10.12.2026" in text
+    assert german("Invoice %(number)s for %(amount)s is ready. It is due on %(date)s; you can view "
+                  "and pay it in the portal:", number=invoice.number, amount="138,80\xa0€",
+                  date="10.12.2026") in text

@@ -23,9 +23,12 @@ from webapp.services.core.preferences import InvalidChanges
 
 ROLES = {"billing": _("Billing"), "technical": _("Technical"), "other": _("Other")}
 MAX_CONTACTS = 20
-FIELD_LABELS = {"display_name": _("Name"), "company": _("Company"), "phone": _("Phone"),
-                "billing_address": _("Billing address"), "shipping_address": _("Shipping address"),
-                "tax_id": _("Tax ID"), "locale": _("Language and region"), "name": _("Name"), "email": _("Email"), "role": _("Role")}
+# Message ids: a notification stores them (JSON) and translates them when shown.
+FIELD_LABELS = {"display_name": N_("Name"), "company": N_("Company"), "phone": N_("Phone"),
+                "billing_address": N_("Billing address"),
+                "shipping_address": N_("Shipping address"), "tax_id": N_("Tax ID"),
+                "locale": N_("Language and region"), "name": N_("Name"), "email": N_("Email"),
+                "role": N_("Role")}
 # A required field left empty, by field.
 REQUIRED = {"display_name": N_("Enter the name."), "company": N_("Enter the company."),
             "phone": N_("Enter the phone."), "billing_address": N_("Enter the billing address."),
@@ -197,7 +200,7 @@ def update_details(session: Session, *, customer_id: int, user_id: int | None, a
                 before=before, after=after, title=N_("%(customer)s updated their details"),
                 now=now)
     return Saved(profile(session, customer_id=customer_id),
-                 tuple(str(FIELD_LABELS[f]) for f in after))
+                 tuple(str(_(FIELD_LABELS[f])) for f in after))
 
 
 @dataclass(frozen=True)
@@ -312,7 +315,7 @@ def set_locale(session: Session, *, customer_id: int, user_id: int | None, actor
     portal in is one's own. True when it changed."""
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound("No such customer.")
+        raise NotFound(_("No such customer."))
     errors: dict[str, str] = {}
     cleaned = _locale(errors, locale)
     if errors:
@@ -326,5 +329,5 @@ def set_locale(session: Session, *, customer_id: int, user_id: int | None, actor
                 previous=events.changed("customer", before))
     _record(session, customer=customer, user_id=user_id, actor=actor, action="profile.update",
             subject_type="customer", subject_id=customer.id, before=before, after=after,
-            title="updated their details", now=now)
+            title=N_("%(customer)s updated their details"), now=now)
     return True
