@@ -6,7 +6,7 @@ PYTHON ?= python3
 export FLASK_APP := webapp
 
 .PHONY: run test install test-install chromium migrate lint bench worker clean mail-sink stripe-fake \
-	translations compile-translations
+	translations compile-translations pseudo-locales
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,12 +59,20 @@ translations: install
 			-d $(TRANSLATIONS_DIR) -l $$lang || exit 1; \
 	done
 	$(BIN)/python -m webapp.i18n_tools pseudo
-	$(MAKE) compile-translations
+	$(MAKE) compile-translations pseudo-locales
 
+# The real languages only: a business's customers are never offered a pseudo-locale, which
+# only exists once compiled (`make pseudo-locales`; `make test` and `make translations` do it).
 compile-translations: install
-	@if compgen -G "$(TRANSLATIONS_DIR)/*/LC_MESSAGES/messages.po" >/dev/null; then \
-		$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS_DIR); \
-	else echo "no catalogs in $(TRANSLATIONS_DIR) yet: run make translations"; fi
+	for lang in $(LANGUAGES); do \
+		$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS_DIR) -l $$lang || exit 1; \
+	done
+
+PSEUDO_LOCALES := en_XA ar_XB
+pseudo-locales: install
+	for lang in $(PSEUDO_LOCALES); do \
+		$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS_DIR) -l $$lang || exit 1; \
+	done
 
 # A local SMTP sink that prints every message it receives (README: watch a message arrive);
 # point the portal at it with SMTP_HOST=127.0.0.1 SMTP_PORT=8025.
@@ -81,7 +89,7 @@ stripe-fake: $(BIN)/.stripe-fake-installed
 # module fixtures (a gunicorn for the browser tests, a worker database) start once.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-test: test-install compile-translations
+test: test-install compile-translations pseudo-locales
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
