@@ -124,6 +124,12 @@ def template_ngettext(singular: str, plural: str, num: int) -> str:
     return current_translations().ungettext(singular, plural, num)
 
 
+def template_pgettext(context: str, msgid: str) -> str:
+    """`pgettext("subscription", "Cancel")`: one English word with two meanings, each its own
+    entry in the catalogs."""
+    return current_translations().upgettext(context, msgid)
+
+
 def install_jinja(env) -> None:
     """A Jinja environment's `_`, `gettext` and `ngettext` (newstyle: named placeholders,
     values escaped where the template autoescapes) in the language active when it renders:
@@ -131,4 +137,5 @@ def install_jinja(env) -> None:
     English. Jinja fills in the values itself."""
     if "jinja2.ext.InternationalizationExtension" not in env.extensions:
         env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
+    env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True,
+                                  pgettext=template_pgettext)
