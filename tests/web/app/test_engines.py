@@ -35,7 +35,9 @@ def test_a_database_restart_between_two_requests_is_not_an_error(app, engine, se
     assert client.get("/").status_code == 200
     pool = app.extensions["database"].pool
     assert pool.checkedin() >= 1  # the first request's connection waits in the pool
-    _admin_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    # The timeout waits until each backend has exited (closed its socket), as after a restart;
+    # without it the next request could race a backend still on its way out.
+    _admin_sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                f"WHERE datname = '{engine.url.database}' AND pid <> pg_backend_pid()")
     page = client.get("/")
     assert page.status_code == 200 and "Jane" in page.get_data(as_text=True)
