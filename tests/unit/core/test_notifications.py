@@ -97,39 +97,29 @@ def test_the_list_is_newest_first_and_counts_unread(session, now, org):
 
 # --- In the reader's language (issue 33) --------------------------------------------------------
 
-@pytest.fixture
-def german(tmp_path, monkeypatch):
-    """A tiny German catalog for the texts these tests use (the real catalogs come later)."""
-    from babel.messages import Catalog
-    from babel.messages.mofile import write_mo
+# A tiny German catalog for the texts these tests use.
+GERMAN = {
+    "Payment received: %(amount)s from %(customer)s": "Zahlung erhalten: %(amount)s von "
+                                                      "%(customer)s",
+    "Receipt %(number)s.": "Beleg %(number)s.",
+    "%(customer)s: %(text)s": "%(customer)s: %(text)s",
+    "extended the trial by %(days)s days.": "hat die Testphase um %(days)s Tage verlängert.",
+    "%(field)s: %(before)s → %(after)s": "%(field)s: %(before)s → %(after)s",
+    "(none)": "(leer)",
+    "Name": "Name",
+    "Company": "Firma",
+    ("%(customer)s approved %(num)d time entry", "%(customer)s approved %(num)d time entries"):
+        ("%(customer)s hat %(num)d Zeiteintrag freigegeben",
+         "%(customer)s hat %(num)d Zeiteinträge freigegeben"),
+}
 
+
+@pytest.fixture
+def german(service_catalogs):
     from webapp.services.core import i18n
 
-    catalog = Catalog(locale="de")
-    for msgid, msgstr in {
-        "Payment received: %(amount)s from %(customer)s": "Zahlung erhalten: %(amount)s von "
-                                                          "%(customer)s",
-        "Receipt %(number)s.": "Beleg %(number)s.",
-        "%(customer)s: %(text)s": "%(customer)s: %(text)s",
-        "extended the trial by %(days)s days.": "hat die Testphase um %(days)s Tage verlängert.",
-        "%(field)s: %(before)s → %(after)s": "%(field)s: %(before)s → %(after)s",
-        "(none)": "(leer)",
-        "Name": "Name",
-        "Company": "Firma",
-    }.items():
-        catalog.add(msgid, msgstr)
-    catalog.add(("%(customer)s approved %(num)d time entry",
-                 "%(customer)s approved %(num)d time entries"),
-                ("%(customer)s hat %(num)d Zeiteintrag freigegeben",
-                 "%(customer)s hat %(num)d Zeiteinträge freigegeben"))
-    folder = tmp_path / "de" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with open(folder / "messages.mo", "wb") as out:
-        write_mo(out, catalog)
-    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", tmp_path)
-    i18n.translations_for.cache_clear()
-    yield i18n
-    i18n.translations_for.cache_clear()
+    service_catalogs.write("de", GERMAN)
+    return i18n
 
 
 def _received(session, now, customer_id=None, event=notifications.PAYMENT_RECEIVED):

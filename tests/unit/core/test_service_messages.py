@@ -8,8 +8,6 @@ import json
 from datetime import date
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
 
 from webapp.services.core import i18n, state_machine
 from webapp.services.core.dates import Dated, dated, interval_label, plain, say
@@ -31,19 +29,9 @@ FRENCH = {
 
 
 @pytest.fixture
-def french(tmp_path, monkeypatch):
+def french(service_catalogs):
     """A compiled fr catalog in a temporary translations directory."""
-    catalog = Catalog(locale="fr")
-    for msgid, msgstr in FRENCH.items():
-        catalog.add(msgid, msgstr)
-    folder = tmp_path / "fr" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with open(folder / "messages.mo", "wb") as out:
-        write_mo(out, catalog)
-    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", tmp_path)
-    i18n.translations_for.cache_clear()
-    yield
-    i18n.translations_for.cache_clear()
+    service_catalogs.write("fr", FRENCH)
 
 
 def test_a_domain_error_is_written_in_the_language_active_when_it_is_shown(french):

@@ -11,8 +11,6 @@ import zipfile
 from datetime import date, timedelta
 
 import pytest
-from babel.messages import Catalog
-from babel.messages.mofile import write_mo
 
 from tests.factories import make_customer, make_invoice, moment_on
 from tests.unit.documents.test_documents import pdf_text
@@ -42,19 +40,10 @@ FRENCH = {
 
 
 @pytest.fixture
-def french(tmp_path, monkeypatch):
+def french(service_catalogs):
     """A compiled French catalog in a directory of its own, as webapp/translations would be."""
-    catalog = Catalog(locale="fr")
-    for msgid, text in FRENCH.items():
-        catalog.add(msgid, text)
-    folder = tmp_path / "fr" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with open(folder / "messages.mo", "wb") as out:
-        write_mo(out, catalog)
-    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", tmp_path)
-    i18n.translations_for.cache_clear()
-    yield tmp_path
-    i18n.translations_for.cache_clear()
+    service_catalogs.write("fr", FRENCH)
+    return service_catalogs.root
 
 
 @pytest.fixture

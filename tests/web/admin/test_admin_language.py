@@ -8,15 +8,13 @@ import csv
 import io
 
 import pytest
-from babel.messages import Catalog
-from babel.messages.mofile import write_mo
 
 from tests.conftest import FIXED_NOW, post_form
 from tests.i18n.catalogs import Catalogs
 from webapp import create_app, demo
 from webapp.db import db
 from webapp.models import Organization
-from webapp.services.core import i18n, notifications
+from webapp.services.core import notifications
 
 GERMAN = {
     "Notifications": "Benachrichtigungen",
@@ -35,18 +33,9 @@ GERMAN = {
 
 
 @pytest.fixture
-def translations(tmp_path, monkeypatch):
-    catalog = Catalog(locale="de")
-    for msgid, msgstr in GERMAN.items():
-        catalog.add(msgid, msgstr)
-    folder = tmp_path / "de" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with open(folder / "messages.mo", "wb") as out:
-        write_mo(out, catalog)
-    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", tmp_path)
-    i18n.translations_for.cache_clear()
-    yield tmp_path
-    i18n.translations_for.cache_clear()
+def translations(service_catalogs):
+    service_catalogs.write("de", GERMAN)
+    return service_catalogs.root
 
 
 @pytest.fixture
