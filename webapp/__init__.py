@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_locale_selector,
                    default_translation_directories=str(WEBAPP_DIR / "translations"))
     from flask_babel import get_translations
+    from flask_babel import gettext as flask_gettext
 
     from webapp.services.core import i18n
 
@@ -58,7 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    # Flashed when a page needs a sign-in: translated then, in the visitor's language.
+    login_manager.login_message = i18n.N_("Please log in to continue.")
+    login_manager.localize_callback = flask_gettext
     login_manager.session_protection = "strong"
     limiter.init_app(app)
 
