@@ -55,7 +55,7 @@ translations: install
 		--sort-by-file --add-comments=Translators: --project="Customer Portal" \
 		--version=$(VERSION) -o $(TRANSLATIONS_DIR)/messages.pot .
 	for lang in $(LANGUAGES); do \
-		$(BIN)/pybabel update --init-missing -i $(TRANSLATIONS_DIR)/messages.pot \
+		$(BIN)/pybabel update --init-missing --ignore-obsolete -i $(TRANSLATIONS_DIR)/messages.pot \
 			-d $(TRANSLATIONS_DIR) -l $$lang || exit 1; \
 	done
 	$(BIN)/python -m webapp.i18n_tools pseudo

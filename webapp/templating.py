@@ -20,7 +20,7 @@ from webapp.context import (
 )
 from webapp.nav import sidebar
 from webapp.permissions import can
-from webapp.services.core import dates, i18n, locales
+from webapp.services.core import dates, i18n, locales, wording
 
 
 def register(app: Flask) -> None:
@@ -32,6 +32,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["localdatetime"] = localdatetime_filter
     app.jinja_env.filters["rate"] = rate_filter
     app.jinja_env.filters["number"] = count_filter
+    app.jinja_env.filters["reword"] = wording.reword_now  # the billing core's stored words
     app.jinja_env.filters["locale_label"] = locales.label  # "Deutsch (Deutschland) (de_DE)"
     app.jinja_env.globals["every"] = dates.interval_label  # every(unit, count): "every 2 weeks"
     app.jinja_env.globals["badge"] = badge
@@ -82,5 +83,8 @@ def badge(status: str, label: str) -> Markup:
 @pass_context
 def badge_on(ctx: Context, status: str, label: str, on: date | None) -> Markup:
     """{{ badge_on(sub.status, sub.status_label, sub.status_on) }}: a badge that names its
-    day in the portal's date format ("Ends on 6 Dec 2026"), or a plain badge without one."""
-    return badge(status, f"{label} {localdate_filter(ctx, on)}" if on else label)
+    day in the portal's date format ("Ends on 6 Dec 2026": `label` a msgid with a %(date)s
+    field, translated here), or a plain badge without one."""
+    if on is None:
+        return badge(status, label)
+    return badge(status, i18n.gettext_now(label, date=localdate_filter(ctx, on)))

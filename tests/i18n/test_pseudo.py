@@ -30,12 +30,12 @@ from webapp.extensions import babel
 from webapp.i18n_tools import extract, write_pseudo_locales
 from webapp.models import Customer, User, metadata
 from webapp.services.billing import invoices
-from webapp.services.core import i18n, languages, locales, outbox, pdf
+from webapp.services.core import i18n, languages, locales, outbox, pdf, wording
 from webapp.services.documents import sources
 
 LOCALE = "en_XA"
 CUSTOMER_PAGES = ["/", "/subscriptions", "/invoices", "/invoices/{invoice_id}", "/payments",
-                  "/profile"]
+                  "/credits", "/profile"]
 ADMIN_PAGE = "/admin/"
 
 # Words that are the same in every language (matched as written), and the languages whose
@@ -79,6 +79,10 @@ DATA_COLUMNS = {
     "preferences": ("retention_coupon_code", "retention_offer_text"),
     "webhook_endpoint": ("url", "description"),
 }
+
+# Columns the billing core writes its own words into, with names and numbers in them.
+STORED_WORDS = {("invoice_line", "description"), ("credit_note", "reason"),
+                ("payment", "reference")}
 
 # Attributes a person reads (or hears); a button's value too.
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "aria-description",
@@ -252,8 +256,13 @@ def leftovers(session: Session) -> Leftovers:
     for name, columns in DATA_COLUMNS.items():
         table = tables[name]
         for row in session.execute(sa_select(*(table.c[c] for c in columns))).all():
-            for value in row:
-                if isinstance(value, str) and value.strip():
+            for column, value in zip(columns, row, strict=True):
+                if not (isinstance(value, str) and value.strip()):
+                    continue
+                # The billing core's own words are not data: only the names, codes and
+                # numbers in them are (core/wording.py); what an admin typed is.
+                values = wording.values_of(value) if (name, column) in STORED_WORDS else [value]
+                for value in values:
                     data.add(value)
                     data.update(line for line in value.splitlines() if line.strip())
     for code in (*LANGUAGE_NAMES, *locales.SUPPORTED_LOCALES):

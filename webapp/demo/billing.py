@@ -34,7 +34,7 @@ from webapp.services.billing.catalog import subscription_items
 from webapp.services.billing.gateway import CardToken
 from webapp.services.billing.pricing import Charge, price
 from webapp.services.billing.tax import Tax
-from webapp.services.core import numbering
+from webapp.services.core import numbering, wording
 from webapp.services.core.dates import add_interval
 
 PLANS = [
@@ -132,7 +132,7 @@ class _Builder:
             items = subscription_items(self.session, [sub])[sub.id]
             charges = items.recurring_charges()
             if index == 0 and items.plan_price and items.plan_price.setup_fee:
-                charges.append(Charge("setup_fee", "Setup fee", 1, items.plan_price.setup_fee,
+                charges.append(Charge("setup_fee", wording.SETUP_FEE, 1, items.plan_price.setup_fee,
                                       discountable=False))
             active = [c for c in items.coupons if c.active]
             priced = price(charges, [c.discount() for c in active], tax=self.tax)
@@ -203,7 +203,9 @@ def seed_jane(session: Session, *, customer: Customer, card: PaymentMethod, toda
     cancelled.cancel_reason = "Moved to the Pro plan"
     cancelled.next_billing_date, cancelled.held_invoice_id = None, None
     ledger.create_credit_note(session, customer_id=customer.id, currency=customer.currency,
-                              total=1140, reason="Unused time on " + cancelled.number,
+                              total=1140,  # 18 of the term's 30 days at 1900
+                              reason=wording.write(wording.UNUSED_ON, number=cancelled.number,
+                                                   days=18, term=30),
                               issue_date=d(-75), now=now, subscription_id=cancelled.id)
 
     live = b.subscription("pro-monthly", "live", d(-100), autocharge=True,

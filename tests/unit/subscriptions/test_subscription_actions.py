@@ -622,9 +622,9 @@ def test_an_unpaid_term_is_past_due_once_overdue_or_in_dunning(shop):
 
 
 @pytest.mark.parametrize(("status", "label"), [
-    ("future", ("Starts on", date(2026, 12, 1))), ("trial", ("Trial", None)),
-    ("live", ("Active", None)), ("non_renewing", ("Ends on", date(2026, 12, 6))),
-    ("paused", ("Paused until", date(2027, 1, 10))), ("dunning", ("Past due", None)),
+    ("future", ("Starts on %(date)s", date(2026, 12, 1))), ("trial", ("Trial", None)),
+    ("live", ("Active", None)), ("non_renewing", ("Ends on %(date)s", date(2026, 12, 6))),
+    ("paused", ("Paused until %(date)s", date(2027, 1, 10))), ("dunning", ("Past due", None)),
     ("unpaid", ("Unpaid", None)), ("cancelled", ("Cancelled", None)),
     ("expired", ("Expired", None))])
 def test_badges_say_the_state_in_the_customers_words(status, label):

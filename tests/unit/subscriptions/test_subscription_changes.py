@@ -28,7 +28,7 @@ from webapp.models import (
     SubscriptionCoupon,
 )
 from webapp.services.billing import ledger, terms
-from webapp.services.core import numbering
+from webapp.services.core import i18n, numbering, wording
 from webapp.services.core.preferences import seed_demo_preferences
 from webapp.services.subscriptions import actions, lifecycle
 from webapp.services.subscriptions import changes as subscription_changes
@@ -278,3 +278,28 @@ def test_removing_seats_keeps_their_charge_and_credit_as_lines(book):
     assert [(c.quantity, c.total) for c in sheet.credits] == [(3, 3000)]
     assert (sheet.total, sheet.credit_applied, sheet.due, sheet.credit_left) == (1000, 1000, 0, 2000)
     assert _adds_up(sheet) and sheet.due == draft.amount_due and sheet.credit_left == draft.credit_left
+
+
+# -- Issue 33: the records in English, shown in the reader's language ---------------------------
+
+def test_the_records_are_written_in_english_and_read_in_the_readers_language(book):
+    """A German customer's change writes the same English records as anyone's (the ledger's
+    record, and what a later change matches lines on); each is shown in German."""
+    sub = book.live(30000, coupon=book.coupon("TAKE30", amount=3000))
+    with i18n.use_locale("de_DE"):
+        changed = book.change(sub, day(10), plan=50000)
+        cancelled = book.cancel_now(sub, day(20))
+    descriptions = [line.description for line in book.session.exec(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == changed.invoice.id)
+        .order_by(InvoiceLine.position))]
+    reasons = [n.reason for n in book.session.exec(select(CreditNote).order_by(CreditNote.id))]
+
+    assert descriptions == ["Plan 50000 (20 of 30 days)", "Coupon TAKE30: Take30 (20 of 30 days)"]
+    assert reasons == [f"Unused time on {sub.number}: Change plan to Plan 50000",
+                       f"Unused time on {sub.number} (10 of 30 days)"]
+    assert cancelled.credit_note.reason == reasons[1]
+    with i18n.use_locale("de_DE"):
+        assert [wording.reword_now(text) for text in descriptions + reasons] == [
+            "Plan 50000 (20 von 30 Tagen)", "Gutschein TAKE30: Take30 (20 von 30 Tagen)",
+            f"Ungenutzte Zeit von {sub.number}: Tarifwechsel zu Plan 50000",
+            f"Ungenutzte Zeit von {sub.number} (10 von 30 Tagen)"]

@@ -37,7 +37,7 @@ from webapp.services.admin.customers import get_customer
 from webapp.services.billing import charges, invoices, ledger, payment_effects, refunds, tax
 from webapp.services.billing.credits import unused_credit
 from webapp.services.billing.pricing import Charge, price
-from webapp.services.core import audit, events, outbox
+from webapp.services.core import audit, events, outbox, wording
 from webapp.services.core.dates import Moment, dated
 from webapp.services.core.errors import DomainError, IllegalTransition, NotFound
 from webapp.services.core.i18n import N_, _
@@ -327,10 +327,10 @@ def _paid_part_to_credit(session: Session, invoice: Invoice, *, at: Moment) -> C
         # The allocation stays as history (it did pay this invoice); the refund row moves
         # its amount off the payment and onto the credit note.
         ledger.refund_row(session, payment, allocation.amount, method=TO_CREDIT,
-                          reference=f"Credit for voided {invoice.number}", at=at)
+                          reference=wording.write(wording.VOIDED_REFUND, number=invoice.number), at=at)
     return ledger.create_credit_note(
         session, customer_id=invoice.customer_id, currency=invoice.currency, total=total,
-        reason=f"Paid part of voided invoice {invoice.number}", issue_date=at.today, now=at.now,
+        reason=wording.write(wording.VOIDED_PART, number=invoice.number), issue_date=at.today, now=at.now,
         invoice_id=invoice.id, subscription_id=invoice.subscription_id)
 
 
@@ -467,8 +467,9 @@ def payment_to_credit(session: Session, *, actor: Actor, payment_id: int, amount
     value = _amount(session, amount, payment.currency, refunds.unapplied(session, payment),
                     N_("At most %(most)s is on no invoice and can become credit."))
     note = ledger.payment_to_credit(session, payment=payment, amount=value, at=at,
-                                    reason=f"Credit from payment {payment.number}",
-                                    reference=f"Credit from {payment.number}")
+                                    reason=wording.write(wording.PAYMENT_CREDIT, number=payment.number),
+                                    reference=wording.write(wording.CREDIT_REFUND,
+                                                            number=payment.number))
     audit.record(session, actor_user_id=actor.user_id, actor_label=actor.label,
                  action="payment.to_credit", subject_type="payment", subject_id=payment.id,
                  before={}, after={"credit_note": note.number, "amount": value}, now=at.now,

@@ -27,6 +27,7 @@ from webapp.services.billing.invoices import STATUS_LABELS as INVOICE_STATUS_LAB
 from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.invoices import status_condition as invoice_status_condition
 from webapp.services.billing.mrr import COUNTED
+from webapp.services.core import wording
 from webapp.services.core.dates import Moment
 from webapp.services.core.i18n import N_, _, gettext_now
 from webapp.services.core.listing import (
@@ -522,7 +523,7 @@ def payments_csv(session: Session, *, filters: AdminPaymentFilters) -> Iterator[
         p = _payment_row(row)
         yield (p.number, p.customer_id, p.customer_name, p.day.isoformat() if p.day else "",
                p.kind, p.status, p.method, p.currency, to_decimal(p.amount, p.currency),
-               p.reference, p.failure_reason or "")
+               wording.reword_now(p.reference), p.failure_reason or "")
 
 
 STATUS_CHOICES = {"subscriptions": SUBSCRIPTION_STATUS_LABELS,
@@ -622,6 +623,7 @@ def credits_csv(session: Session, *, filters: AdminCreditFilters) -> Iterator[tu
     (_, rows), params = _credit_query(filters)
     for row in read(session, rows, params | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}):
         c = _credit_row(row)
-        yield (c.number, c.customer_id, c.customer_name, c.issue_date.isoformat(), c.reason,
+        yield (c.number, c.customer_id, c.customer_name, c.issue_date.isoformat(),
+               wording.reword_now(c.reason),
                row.status, c.currency, to_decimal(c.total, c.currency),
                to_decimal(c.balance, c.currency))

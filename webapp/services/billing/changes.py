@@ -42,7 +42,7 @@ from webapp.services.billing.pricing import (
     prorate,
     taxed,
 )
-from webapp.services.core import events, preferences, state_machine
+from webapp.services.core import events, preferences, state_machine, wording
 from webapp.services.core.dates import Dated, Moment, dated, plain
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.core.i18n import N_, _
@@ -347,18 +347,6 @@ def draft_change(session: Session, *, customer_id: int, subscription_id: int,
                        proration=mode)
 
 
-# A change's summary by what it changes (plan, addons, coupon), each one sentence.
-_SUMMARIES = {
-    (True, False, False): N_("Change plan to %(plan)s"),
-    (False, True, False): N_("Change addons"),
-    (False, False, True): N_("Change coupon %(coupon)s"),
-    (True, True, False): N_("Change plan to %(plan)s, addons"),
-    (True, False, True): N_("Change plan to %(plan)s, coupon %(coupon)s"),
-    (False, True, True): N_("Change addons, coupon %(coupon)s"),
-    (True, True, True): N_("Change plan to %(plan)s, addons, coupon %(coupon)s"),
-}
-
-
 def _summary(session: Session, sub: Subscription, payload: dict) -> Dated:
     """"Change plan to Pro, addons": written where it is shown, in the reader's language."""
     values = {}
@@ -367,7 +355,8 @@ def _summary(session: Session, sub: Subscription, payload: dict) -> Dated:
     if payload.get("add_coupon_ids"):
         values["coupon"] = session.get(Coupon, payload["add_coupon_ids"][0]).code
     key = ("plan" in values, "addons" in payload, "coupon" in values)
-    return dated(_SUMMARIES[key], **values) if key in _SUMMARIES else plain("Change ")
+    summaries = wording.CHANGE_SUMMARIES  # also read back from a credit note's reason
+    return dated(summaries[key], **values) if key in summaries else plain("Change ")
 
 
 def send_confirmation(session: Session, sub: Subscription, change: ChangeDraft, *, at: Moment,
@@ -439,7 +428,8 @@ def apply_now(session: Session, sub: Subscription, change: ChangeDraft, *,
         ledger.create_credit_note(session, customer_id=sub.customer_id, currency=sub.currency,
                                   total=change.credit_total, subscription_id=sub.id,
                                   invoice_id=credited, apply_first=invoice,
-                                  reason=f"Unused time on {sub.number} ({str(change.summary).lower()})",
+                                  reason=wording.write(wording.CHANGE_CREDIT, number=sub.number,
+                                                       change=wording.english(change.summary)),
                                   issue_date=at.today, now=at.now)
     return invoice
 

@@ -22,7 +22,14 @@ from webapp.models import (
 )
 from webapp.services.billing import changes, fix_links, ledger, paid_terms
 from webapp.services.billing import terms as billing
-from webapp.services.core import events, notifications, outbox, preferences, state_machine
+from webapp.services.core import (
+    events,
+    notifications,
+    outbox,
+    preferences,
+    state_machine,
+    wording,
+)
 from webapp.services.core.dates import Moment, today_in
 from webapp.services.core.i18n import N_, _
 from webapp.services.core.money import format_money
@@ -108,7 +115,7 @@ def late_success(session: Session, *, payment: Payment, unused: int, now: dateti
     if unused > 0:
         note = ledger.payment_to_credit(  # dated the day it was paid (recorded just now)
             session, payment=payment, amount=unused,
-            at=Moment(now, payment.paid_on, org.timezone), reason=f"Late payment {payment.number}")
+            at=Moment(now, payment.paid_on, org.timezone), reason=wording.write(wording.LATE_PAYMENT, number=payment.number))
         body = N_("Payment %(number)s (%(amount)s) succeeded after it had been marked failed. "
                   "%(unused)s of it was no longer due and is now unused credit on credit note "
                   "%(credit_note)s.")

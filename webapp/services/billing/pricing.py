@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, replace
 
 from webapp.services.billing.tax import NO_TAX, Tax
+from webapp.services.core import wording
 from webapp.services.core.money import MAX_AMOUNT, half_up_div, percent_of
 
 
@@ -117,8 +118,8 @@ def price(charges: list[Charge], discounts: list[Discount] = (), *,
         remaining -= off
         tax_off = max(0, min(tax.of(off), tax_left))
         tax_left -= tax_off
-        lines.append(Line("discount", f"Coupon {discount.code}: {discount.name}", 1, -off, -off,
-                          -tax_off))
+        lines.append(Line("discount", wording.write(wording.COUPON, code=discount.code,
+                                                      name=discount.name), 1, -off, -off, -tax_off))
     return _priced([_net(line, tax) for line in lines], tax)
 
 
@@ -163,8 +164,9 @@ class Proration:
         return sum(c.total for c in self.credits)
 
 
+# What wording.PRORATED and wording.UNUSED add to an item's description.
 _DAYS = re.compile(r" \(\d+ of \d+ days\)$")
-_UNUSED = "Unused time: "
+_UNUSED = wording.write(wording.UNUSED, item="")
 
 
 def base_description(description: str) -> str:
@@ -185,13 +187,16 @@ def prorate(old: list[Charge], new: list[Charge], *, term_days: int,
     if term_days <= 0 or not 0 <= days_left <= term_days:
         raise ValueError("days left must lie within the term")
 
-    def part(charge: Charge, kind: str, label: str) -> Charge:
-        base = base_description(charge.description)
+    def part(charge: Charge, kind: str) -> Charge:
+        item = base_description(charge.description)
+        if kind == "proration_credit":
+            item = wording.write(wording.UNUSED, item=item)
         return Charge(kind if kind == "proration_credit" or charge.total >= 0 else "discount",
-                      f"{label}{base} ({days_left} of {term_days} days)", charge.quantity,
+                      wording.write(wording.PRORATED, item=item, days=days_left,
+                                    term=term_days), charge.quantity,
                       charge.unit_amount, share(charge.total, days_left, term_days),
                       discountable=charge.discountable)
 
     return Proration(
-        tuple(part(c, "proration_charge", "") for c in new if c.total),
-        tuple(part(c, "proration_credit", _UNUSED) for c in old if c.total))
+        tuple(part(c, "proration_charge") for c in new if c.total),
+        tuple(part(c, "proration_credit") for c in old if c.total))

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from webapp.models import Invoice, Payment, PaymentAllocation
 from webapp.services.billing import ledger
+from webapp.services.core import wording
 from webapp.services.core.dates import Moment
 
 
@@ -95,6 +96,6 @@ def from_gateway(session: Session, *, intent_reference: str, refunds: list[tuple
         if refund_id in known or value <= 0:
             continue
         made.append(record(session, payment=payment, value=value, at=at,
-                           reference="Refunded at the payment processor",
+                           reference=wording.GATEWAY_REFUND,
                            gateway_reference=refund_id))
     return made

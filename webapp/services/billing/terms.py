@@ -24,6 +24,7 @@ from webapp.services.billing import ledger, pricing
 from webapp.services.billing.catalog import SubscriptionItems, subscription_items
 from webapp.services.billing.pricing import Charge, Line, Priced, price, prorate, taxed
 from webapp.services.billing.tax import Tax
+from webapp.services.core import wording
 from webapp.services.core.dates import Moment, add_interval, days_between
 
 # The lines of a held invoice that pay for days of the term (a setup fee does not).
@@ -65,7 +66,7 @@ def draft(session: Session, sub: Subscription, change: Term, *, tax: Tax | None 
     items = items or subscription_items(session, [sub])[sub.id]
     charges = items.recurring_charges()
     if change.include_setup_fee and items.plan_price and items.plan_price.setup_fee:
-        charges.append(Charge("setup_fee", "Setup fee", 1, items.plan_price.setup_fee,
+        charges.append(Charge("setup_fee", wording.SETUP_FEE, 1, items.plan_price.setup_fee,
                               discountable=False))
     active = [c for c in items.coupons if c.active]
     end = term_end(items.plan, change.start, sub.anchor_day)

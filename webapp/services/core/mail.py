@@ -28,7 +28,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from webapp.services.core import i18n, languages
+from webapp.services.core import i18n, languages, wording
 from webapp.services.core.dates import DEFAULT_LOCALE, Dated, format_day
 from webapp.services.core.money import format_money
 
@@ -101,6 +101,7 @@ def environment() -> Environment:
     env.filters["localdate"] = _localdate
     env.filters["money"] = _money
     env.filters["say"] = _say
+    env.filters["reword"] = wording.reword_now
     languages.install(env)  # document_lang(), document_dir()
     i18n.install_jinja(env)  # {{ _("...") }}: in the mail's language (render's use_locale)
     return env

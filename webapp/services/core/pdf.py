@@ -53,7 +53,7 @@ from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessError, ResourceAccessPolicy
 
-from webapp.services.core import i18n, languages, locales
+from webapp.services.core import i18n, languages, locales, wording
 from webapp.services.core.dates import format_day
 from webapp.services.core.money import format_money, format_rate
 
@@ -155,6 +155,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["localdate"] = _localdate
     env.filters["rate"] = _rate
+    env.filters["reword"] = wording.reword_now
     languages.install(env)  # document_lang(), document_dir()
     i18n.install_jinja(env)  # {{ _("...") }}: in the document's language (render_html)
     return env

@@ -39,7 +39,7 @@ from webapp.models import (
     Payment,
     PaymentAllocation,
 )
-from webapp.services.core import brand, i18n, pdf
+from webapp.services.core import brand, i18n, pdf, wording
 from webapp.services.core.dates import Moment, add_months
 from webapp.services.core.errors import DomainError
 from webapp.services.core.i18n import _
@@ -315,7 +315,8 @@ def _rows(session: Session, customer: Customer, period: StatementPeriod) -> list
         rows.append(_Row(inv.issue_date, "invoice", inv.id, inv.number, "", inv.total,
                          inv.due_date))
     for note in session.exec(select(CreditNote).where(*within("credit_note"))):
-        rows.append(_Row(note.issue_date, "credit_note", note.id, note.number, note.reason,
+        rows.append(_Row(note.issue_date, "credit_note", note.id, note.number,
+                         wording.reword(note.reason),
                          note.total))
     notes = sources["credit_note"][1]
     for application, note, invoice_number in session.exec(

@@ -26,7 +26,7 @@ from webapp.services.billing.invoices import InvoiceRow
 from webapp.services.billing.pricing import Priced
 from webapp.services.core import state_machine
 from webapp.services.core.dates import Dated, Moment, interval_label, per_interval_label
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import N_, _
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -45,9 +45,10 @@ STATUS_LABELS = {"future": _("Upcoming"), "trial": _("Trial"), "live": _("Active
                  "non_renewing": _("Ending"), "paused": _("Paused"), "dunning": _("Past due"),
                  "unpaid": _("Unpaid"), "cancelled": _("Cancelled"), "expired": _("Expired"),
                  "creation_failed": _("Creation failed")}
-# A badge that names its day: "Starts on 1 Dec 2026" (the date is formatted by the web layer,
-# after the translated words).
-_DATED_LABELS = {"future": _("Starts on"), "non_renewing": _("Ends on"), "paused": _("Paused until")}
+# A badge that names its day: "Starts on 1 Dec 2026", one sentence to translate (a language
+# may put the date first); the web layer translates it and fills in the date it formats.
+_DATED_LABELS = {"future": N_("Starts on %(date)s"), "non_renewing": N_("Ends on %(date)s"),
+                 "paused": N_("Paused until %(date)s")}
 # States that bill again; the others show no next charge.
 _BILLS_AGAIN = frozenset({"future", "trial", "live", "paused", "dunning"})
 SORTS = {

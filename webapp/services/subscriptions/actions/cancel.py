@@ -27,7 +27,7 @@ from webapp.services.billing import catalog, changes, ledger, tax
 from webapp.services.billing import terms as billing
 from webapp.services.billing.context import Context, confirm, context, customer_locale
 from webapp.services.billing.terms import UnusedTime
-from webapp.services.core import notifications, preferences, state_machine
+from webapp.services.core import notifications, preferences, state_machine, wording
 from webapp.services.core.dates import Dated, Moment, dated, format_day, plain
 from webapp.services.core.errors import DomainError, InvalidInput
 from webapp.services.core.i18n import N_, _, ngettext
@@ -206,7 +206,8 @@ def credit_unused_time(session: Session, sub: Subscription, unused: UnusedTime |
         return None
     return ledger.create_credit_note(
         session, customer_id=sub.customer_id, currency=sub.currency, total=unused.total,
-        reason=f"Unused time on {sub.number} ({unused.days_left} of {unused.term_days} days)",
+        reason=wording.write(wording.UNUSED_ON, number=sub.number, days=unused.days_left,
+                            term=unused.term_days),
         issue_date=at.today, now=at.now, invoice_id=unused.invoice_id, subscription_id=sub.id,
         apply_first=session.get(Invoice, unused.invoice_id))
 
