@@ -14,8 +14,8 @@ workers share them); this module chooses one for the request:
 
 It reads only what the request has already read (the login statement's user, customer locale
 and organization; a visitor's organization is read on first use, as every page does), so the
-choice adds no statement. Dates and amounts keep their own rules (webapp/context.py
-`current_locale`: the customer's locale, else the organization's).
+choice adds no statement. Dates and amounts follow the reader's own locale too (webapp/context.py
+`current_locale`: the customer's, or the admin's, else the organization's).
 """
 
 from __future__ import annotations

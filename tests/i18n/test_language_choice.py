@@ -296,7 +296,8 @@ def test_an_admins_choice_is_their_own_locale(app, client, seeded, german, htmx)
     with app.app_context():
         assert db.session.get(User, admin_id).locale == "de_DE"
     page = client.get("/admin/customers")
-    assert _german(page) and _html_tag(page) == ("de", "ltr")
+    # de_DE: the admin's dates and amounts are German too, as a customer's are
+    assert _german(page) and _html_tag(page) == ("de-DE", "ltr")
     _switch(client, "en", page="/admin/customers")
     with app.app_context():
         assert db.session.get(User, admin_id).locale is None

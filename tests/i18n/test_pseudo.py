@@ -3,9 +3,9 @@ outside the "[...]" that en_XA's translations are wrapped in (issue 33).
 
 The en_XA catalog is made from the code as it is now (extracted in-process, pseudo-translated
 and compiled into a temporary directory the app and `i18n` are pointed at). Then Jane (whose
-locale is en_XA) opens the main customer pages, the admin (en_XA too) the admin home, and an
-invoice mail and an invoice PDF's HTML are written for Jane. In each, the visible text (tags,
-scripts and styles stripped; titles, alt texts, placeholders, aria-labels, hx-confirm and
+locale is en_XA) opens the main customer pages, the admin (en_XA too) 29 back-office pages, and
+an invoice mail and an invoice PDF's HTML are written for Jane. In each, the visible text (tags,
+scripts, styles and <pre> file samples stripped; titles, alt texts, placeholders, aria-labels, hx-confirm and
 data-label attributes, the values of buttons kept) may hold outside brackets only the data
 (names, numbers, addresses... from the database), dates and amounts, and a few words that are
 the same in every language (ALLOWED). A failure lists each English word with the text around it.
@@ -28,7 +28,7 @@ from webapp import create_app, demo
 from webapp.db import db
 from webapp.extensions import babel
 from webapp.i18n_tools import extract, write_pseudo_locales
-from webapp.models import Customer, User, metadata
+from webapp.models import Customer, Invoice, Payment, Subscription, User, metadata
 from webapp.services.billing import invoices
 from webapp.services.core import i18n, languages, locales, outbox, pdf, wording
 from webapp.services.documents import sources
@@ -36,7 +36,19 @@ from webapp.services.documents import sources
 LOCALE = "en_XA"
 CUSTOMER_PAGES = ["/", "/subscriptions", "/invoices", "/invoices/{invoice_id}", "/payments",
                   "/credits", "/profile"]
-ADMIN_PAGE = "/admin/"
+# The back office: every list, a customer with their subscription, invoice and payment, the
+# forms that make things, and the settings' pages.
+ADMIN_PAGES = ["/admin/", "/admin/customers", "/admin/customers/new", "/admin/customers/{customer}",
+               "/admin/customers/{customer}/edit", "/admin/subscriptions", "/admin/invoices",
+               "/admin/payments", "/admin/credits", "/admin/subscriptions/{subscription}",
+               "/admin/invoices/{invoice}", "/admin/payments/{payment}",
+               "/admin/customers/{customer}/invoices/new",
+               "/admin/customers/{customer}/payments/new",
+               "/admin/customers/{customer}/subscriptions/new", "/admin/audit", "/admin/brand",
+               "/admin/catalog", "/admin/estimates", "/admin/estimates/new",
+               "/admin/payment-gateway", "/admin/import", "/admin/projects",
+               "/admin/projects/new", "/admin/reviews", "/admin/tax-rates", "/admin/webhooks",
+               "/admin/webhooks/new", "/admin/preferences"]
 
 # Words that are the same in every language (matched as written), and the languages whose
 # names the language switcher shows in their own language (the locale selects' regions too:
@@ -76,7 +88,7 @@ DATA_COLUMNS = {
     "audit_entry": ("actor_label",),
     "user_session": ("device",),
     "trusted_device": ("device",),
-    "preferences": ("retention_coupon_code", "retention_offer_text"),
+    "preferences": ("retention_coupon_code", "retention_offer_text", "cancellation_reasons"),
     "webhook_endpoint": ("url", "description"),
 }
 
@@ -88,12 +100,15 @@ STORED_WORDS = {("invoice_line", "description"), ("credit_note", "reason"),
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "aria-description",
                    "hx-confirm", "hx-prompt", "data-label", "label"}
 BUTTON_TYPES = {"submit", "button", "reset"}
-SKIPPED_ELEMENTS = {"script", "style"}
+# A <pre> shows a file's format as it is (the import's example file: column names, sample rows).
+SKIPPED_ELEMENTS = {"script", "style", "pre"}
 
 WORD = re.compile(r"[^\W\d_]+")  # letters only: "INV-000011" has the word "INV"
 ASCII_LETTER = re.compile(r"[A-Za-z]")
-# Addresses are not words: links written out in a mail, e-mail addresses, paths.
-ADDRESS = re.compile(r"https?://\S+|[\w.+-]+@[\w.-]+|(?<![\w/])/[A-Za-z][\w/.?=&%#-]*")
+# Addresses are not words: links written out in a mail, e-mail addresses, paths; nor are
+# colours ("#1f4e79", the brand page's example).
+ADDRESS = re.compile(r"https?://\S+|[\w.+-]+@[\w.-]+|(?<![\w/])/[A-Za-z][\w/.?=&%#-]*"
+                     r"|#[0-9A-Fa-f]{6}\b|#[0-9A-Fa-f]{3}\b")
 
 
 class VisibleText(HTMLParser):
@@ -257,6 +272,9 @@ def leftovers(session: Session) -> Leftovers:
         table = tables[name]
         for row in session.execute(sa_select(*(table.c[c] for c in columns))).all():
             for column, value in zip(columns, row, strict=True):
+                if isinstance(value, list):  # a list of texts (the cancellation reasons)
+                    data.update(item for item in value if isinstance(item, str) and item.strip())
+                    continue
                 if not (isinstance(value, str) and value.strip()):
                     continue
                 # The billing core's own words are not data: only the names, codes and
@@ -323,13 +341,23 @@ def test_the_customer_pages_have_no_english_left(app, client, auth, seeded, in_p
     assert_translated(found)
 
 
-def test_an_admin_page_has_no_english_left(client, auth, in_pseudo_locale):
+def test_the_admin_pages_have_no_english_left(app, client, auth, seeded, in_pseudo_locale):
+    with app.app_context():
+        session, customer = db.session, seeded.jane_customer_id
+        ids = {"customer": customer, **{name: session.exec(
+            sa_select(model.id).where(model.customer_id == customer)
+            .order_by(model.id)).scalars().first()
+            for name, model in (("subscription", Subscription), ("invoice", Invoice),
+                                ("payment", Payment))}}
     assert auth.login(*demo.ADMIN).status_code in (302, 303)
 
-    response = client.get(ADMIN_PAGE)
+    found = {}
+    for page in ADMIN_PAGES:
+        path = page.format(**ids)
+        response = client.get(path)
+        assert response.status_code == 200, path
+        found[path] = in_pseudo_locale.in_document(response.get_data(as_text=True))
 
-    assert response.status_code == 200
-    found = {ADMIN_PAGE: in_pseudo_locale.in_document(response.get_data(as_text=True))}
     assert_translated(found)
 
 

@@ -15,12 +15,23 @@ from sqlmodel import select
 
 from tests.conftest import FIXED_NOW
 from tests.factories import moment_on
+from webapp import demo
 from webapp.db import db
-from webapp.models import CreditNote, Customer, InvoiceLine, Payment, Subscription
+from webapp.models import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Organization,
+    Payment,
+    Subscription,
+    User,
+)
 from webapp.services.billing import invoices, pricing
 from webapp.services.billing.pricing import Charge, Discount
 from webapp.services.core import i18n, pdf, wording
 from webapp.services.core.dates import format_day
+from webapp.services.core.money import format_money
 from webapp.services.documents import sources
 
 # Each text of ours with the values a record gives it.
@@ -234,3 +245,25 @@ def test_a_dated_badge_is_one_translated_sentence(app, client, auth, seeded):
     badge = f"Endet am {format_day(ends, 'de_DE')}</span>"
     assert badge in listed and badge in swapped
     assert "Ends on" not in listed
+
+
+# --- an admin's own locale writes the back office's dates and amounts too ----------------------
+
+def test_an_admins_own_locale_writes_the_back_offices_dates_and_amounts(app, client, auth,
+                                                                       seeded):
+    with app.app_context():
+        session = db.session
+        admin = session.exec(select(User).where(User.email == demo.ADMIN[0])).one()
+        invoice = session.exec(select(Invoice).where(
+            Invoice.customer_id == seeded.jane_customer_id).order_by(Invoice.id)).first()
+        org_locale = session.get(Organization, 1).locale
+        admin.locale = "de_DE"
+        session.commit()
+    assert auth.login(*demo.ADMIN).status_code in (302, 303)
+
+    page = client.get("/admin/invoices").get_data(as_text=True)
+
+    german_day = format_day(invoice.issue_date, "de_DE")
+    assert german_day in page  # "29.09.2026", where the organization writes "29 Sept 2026"
+    assert format_day(invoice.issue_date, org_locale) not in page
+    assert format_money(invoice.total, invoice.currency, "de_DE") in page

@@ -59,9 +59,10 @@ class LoginFacts:
 
     @property
     def locale(self) -> str:
-        """The locale this user's pages write dates and amounts in."""
-        return locales.for_customer(self.customer_locale,
-                                    self.organization.locale if self.organization else None)
+        """The locale this user's pages write dates and amounts in: a customer's own, an
+        admin's own (the one their words are in too), else the organization's."""
+        own = self.user.locale if self.user.role == "admin" else self.customer_locale
+        return locales.for_customer(own, self.organization.locale if self.organization else None)
 
     def session_expired(self, now: datetime) -> bool:
         """Past the lifetime or idle too long: the row ends on this request."""

@@ -491,7 +491,7 @@ def _payment_row(row) -> AdminPaymentRow:
                            row.amount, row.currency, row.reference,
                            customer_id=row.customer_id, customer_name=row.customer_name,
                            status=row.status,
-                           status_label=PAYMENT_STATUSES.get(row.status, row.status),
+                           status_label=_(PAYMENT_STATUSES.get(row.status, row.status)),
                            failure_reason=translated_reason(row.failure_reason),
                            day=row.paid_on or (created.date() if created else None))
 

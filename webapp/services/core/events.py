@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from webapp.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webapp.services.core import bulk
+from webapp.services.core.i18n import N_
 
 ALL_TYPES = "*"  # an endpoint subscribed to every type
 # session.info keys: the enabled endpoints (id, types), read once per transaction; whether
@@ -174,41 +175,41 @@ def _t(name: str, description: str, previous: tuple[str, ...] = ("status",)) -> 
 
 
 TYPES: dict[str, EventType] = {t.name: t for t in (
-    _t("subscription.created", "A subscription was created.", ()),
-    _t("subscription.activated", "A subscription started, or its trial became a paid term."),
-    _t("subscription.trial_extended", "An expired trial was extended."),
-    _t("subscription.changed", "Its plan, addons or quantities changed; `data.previous.items` "
-                               "holds the items before and `data.object.items` after.",
+    _t("subscription.created", N_("A subscription was created."), ()),
+    _t("subscription.activated", N_("A subscription started, or its trial became a paid term.")),
+    _t("subscription.trial_extended", N_("An expired trial was extended.")),
+    _t("subscription.changed", N_("Its plan, addons or quantities changed; `data.previous.items` "
+                               "holds the items before and `data.object.items` after."),
        ("items",)),
-    _t("subscription.cancellation_scheduled", "It will be cancelled at the end of its term."),
-    _t("subscription.cancellation_removed", "A scheduled cancellation was removed."),
-    _t("subscription.cancelled", "It was cancelled (now, at term end, or after dunning)."),
-    _t("subscription.reactivated", "A cancelled or expired subscription was reactivated."),
-    _t("subscription.paused", "It was paused."),
-    _t("subscription.resumed", "A paused subscription was resumed."),
-    _t("subscription.expired", "Its trial or its last billing cycle ended."),
-    _t("subscription.unpaid", "Dunning (or an overdue invoice) left it unpaid."),
-    _t("invoice.created", "An invoice was issued.", ()),
-    _t("invoice.paid", "An invoice was paid off."),
-    _t("invoice.voided", "An invoice was voided."),
-    _t("invoice.overdue", "An open invoice is past its due date: sent with each overdue "
+    _t("subscription.cancellation_scheduled", N_("It will be cancelled at the end of its term.")),
+    _t("subscription.cancellation_removed", N_("A scheduled cancellation was removed.")),
+    _t("subscription.cancelled", N_("It was cancelled (now, at term end, or after dunning).")),
+    _t("subscription.reactivated", N_("A cancelled or expired subscription was reactivated.")),
+    _t("subscription.paused", N_("It was paused.")),
+    _t("subscription.resumed", N_("A paused subscription was resumed.")),
+    _t("subscription.expired", N_("Its trial or its last billing cycle ended.")),
+    _t("subscription.unpaid", N_("Dunning (or an overdue invoice) left it unpaid.")),
+    _t("invoice.created", N_("An invoice was issued."), ()),
+    _t("invoice.paid", N_("An invoice was paid off.")),
+    _t("invoice.voided", N_("An invoice was voided.")),
+    _t("invoice.overdue", N_("An open invoice is past its due date: sent with each overdue "
                           "reminder (the organization's reminder days); "
-                          "`data.object.days_overdue` says by how many days.", ()),
-    _t("payment.succeeded", "A payment succeeded."),
-    _t("payment.failed", "A payment failed."),
-    _t("payment.refunded", "Money was refunded; the object is the refund (kind refund).", ()),
-    _t("payment_method.added", "A card was saved.", ()),
-    _t("payment_method.updated", "A card became the default, or its details changed.",
+                          "`data.object.days_overdue` says by how many days."), ()),
+    _t("payment.succeeded", N_("A payment succeeded.")),
+    _t("payment.failed", N_("A payment failed.")),
+    _t("payment.refunded", N_("Money was refunded; the object is the refund (kind refund)."), ()),
+    _t("payment_method.added", N_("A card was saved."), ()),
+    _t("payment_method.updated", N_("A card became the default, or its details changed."),
        ("is_default",)),
-    _t("payment_method.removed", "A card was removed."),
-    _t("customer.updated", "A customer's details changed; `data.previous` holds the old "
-                           "values of the fields that changed.", ("*",)),
-    _t("estimate.accepted", "The customer accepted an estimate."),
-    _t("estimate.declined", "The customer declined an estimate."),
-    _t("time_entry.approved", "The customer approved a time entry.", ("approval",)),
-    _t("time_entry.disapproved", "The customer disapproved a time entry.", ("approval",)),
-    _t("review.created", "A customer wrote a review.", ()),
-    _t("test.ping", "Sent by an admin's \"Send test event\"; it carries no object.", ()),
+    _t("payment_method.removed", N_("A card was removed.")),
+    _t("customer.updated", N_("A customer's details changed; `data.previous` holds the old "
+                           "values of the fields that changed."), ("*",)),
+    _t("estimate.accepted", N_("The customer accepted an estimate.")),
+    _t("estimate.declined", N_("The customer declined an estimate.")),
+    _t("time_entry.approved", N_("The customer approved a time entry."), ("approval",)),
+    _t("time_entry.disapproved", N_("The customer disapproved a time entry."), ("approval",)),
+    _t("review.created", N_("A customer wrote a review."), ()),
+    _t("test.ping", N_("Sent by an admin's \"Send test event\"; it carries no object."), ()),
 )}
 
 # The subscription state machine's events (core/state_machine.py) and the type each sends;
