@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["rate"] = rate_filter
     app.jinja_env.filters["number"] = count_filter
     app.jinja_env.filters["reword"] = wording.reword_now  # the billing core's stored words
+    app.jinja_env.filters["device"] = wording.device_now  # "Chrome on macOS", translated
     app.jinja_env.filters["locale_label"] = locales.label  # "Deutsch (Deutschland) (de_DE)"
     app.jinja_env.globals["every"] = dates.interval_label  # every(unit, count): "every 2 weeks"
     app.jinja_env.globals["badge"] = badge

@@ -35,7 +35,9 @@ from webapp.services.documents import sources
 
 LOCALE = "en_XA"
 CUSTOMER_PAGES = ["/", "/subscriptions", "/invoices", "/invoices/{invoice_id}", "/payments",
-                  "/credits", "/profile"]
+                  "/credits", "/profile", "/account", "/payment-methods", "/estimates",
+                  "/projects", "/reviews", "/timesheets", "/statements", "/messages/new",
+                  "/invoices/{invoice_id}/forward"]
 # The back office: every list, a customer with their subscription, invoice and payment, the
 # forms that make things, and the settings' pages.
 ADMIN_PAGES = ["/admin/", "/admin/customers", "/admin/customers/new", "/admin/customers/{customer}",
@@ -92,9 +94,12 @@ DATA_COLUMNS = {
     "webhook_endpoint": ("url", "description"),
 }
 
-# Columns the billing core writes its own words into, with names and numbers in them.
-STORED_WORDS = {("invoice_line", "description"), ("credit_note", "reason"),
-                ("payment", "reference")}
+# Columns the portal writes its own words into, with names and numbers in them, and the
+# texts of core/wording.py each is read with.
+STORED_WORDS = {("invoice_line", "description"): wording.TEXTS,
+                ("credit_note", "reason"): wording.TEXTS, ("payment", "reference"): wording.TEXTS,
+                ("user_session", "device"): wording.DEVICE_TEXTS,
+                ("trusted_device", "device"): wording.DEVICE_TEXTS}
 
 # Attributes a person reads (or hears); a button's value too.
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "aria-description",
@@ -279,7 +284,8 @@ def leftovers(session: Session) -> Leftovers:
                     continue
                 # The billing core's own words are not data: only the names, codes and
                 # numbers in them are (core/wording.py); what an admin typed is.
-                values = wording.values_of(value) if (name, column) in STORED_WORDS else [value]
+                texts = STORED_WORDS.get((name, column))
+                values = [value] if texts is None else wording.values_of(value, texts)
                 for value in values:
                     data.add(value)
                     data.update(line for line in value.splitlines() if line.strip())

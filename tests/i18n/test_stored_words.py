@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, Auth
 from tests.factories import moment_on
 from webapp import demo
 from webapp.db import db
@@ -26,6 +26,7 @@ from webapp.models import (
     Payment,
     Subscription,
     User,
+    UserSession,
 )
 from webapp.services.billing import invoices, pricing
 from webapp.services.billing.pricing import Charge, Discount
@@ -267,3 +268,34 @@ def test_an_admins_own_locale_writes_the_back_offices_dates_and_amounts(app, cli
     assert german_day in page  # "29.09.2026", where the organization writes "29 Sept 2026"
     assert format_day(invoice.issue_date, org_locale) not in page
     assert format_money(invoice.total, invoice.currency, "de_DE") in page
+
+
+# --- a sign-in's device: stored "Mobile Safari on iOS", read "Mobile Safari auf iOS" -----------
+
+PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+         "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+
+
+def test_a_german_customer_reads_their_devices_in_german(app, seeded):
+    with app.app_context():
+        db.session.get(Customer, seeded.jane_customer_id).locale = "de_DE"
+        db.session.commit()
+    phone, laptop = app.test_client(), app.test_client()
+    phone.environ_base["HTTP_USER_AGENT"] = PHONE
+    for browser in (phone, laptop):
+        assert Auth(browser).login().status_code in (302, 303)
+    with app.app_context():
+        stored = set(db.session.exec(select(UserSession.device)).all())
+
+    page = laptop.get("/account").get_data(as_text=True)
+
+    assert {"Mobile Safari on iOS", "Unknown browser"} <= stored  # the record stays English
+    assert "Mobile Safari auf iOS" in page and "Unbekannter Browser" in page
+    assert "Mobile Safari on iOS" not in page and "Unknown browser" not in page
+    with i18n.use_locale("fr_FR"):
+        assert wording.device_now("Chrome on macOS") == "Chrome sur macOS"
+    with i18n.use_locale("es_ES"):
+        assert wording.device_now("Unknown browser") == "Navegador desconocido"
+    assert wording.device_now("Consulting on site") == "Consulting on site"  # English: as is
+    with i18n.use_locale("de_DE"):  # and a billing text never reads as a device, nor back
+        assert wording.reword_now("Work on site") == "Work on site"

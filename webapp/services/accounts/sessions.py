@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from ua_parser import parse as parse_user_agent
 
 from webapp.models import UserSession
+from webapp.services.core import wording
 from webapp.services.core.errors import NotFound
 from webapp.services.core.i18n import _
 
@@ -55,8 +56,8 @@ def describe_device(user_agent: str | None) -> str:
                                                        parsed.user_agent.family)
     system = parsed.os and _OS_NAMES.get(parsed.os.family, parsed.os.family)
     if browser and system:
-        return f"{browser} on {system}"[:100]
-    return (browser or system or "Unknown browser")[:100]
+        return wording.write(wording.DEVICE, browser=browser, system=system)[:100]
+    return (browser or system or wording.UNKNOWN_DEVICE)[:100]
 
 
 @dataclass(frozen=True)

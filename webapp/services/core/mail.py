@@ -102,6 +102,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["say"] = _say
     env.filters["reword"] = wording.reword_now
+    env.filters["device"] = wording.device_now
     languages.install(env)  # document_lang(), document_dir()
     i18n.install_jinja(env)  # {{ _("...") }}: in the mail's language (render's use_locale)
     return env

@@ -1,5 +1,5 @@
-"""The words the billing core writes into its records, stored in English and shown in the
-reader's language.
+"""The words the portal writes into its records, stored in English and shown in the reader's
+language: the billing core's, and a sign-in's device ("Chrome on macOS").
 
 An invoice line's description ("Setup fee", "Unused time: Pro (10 of 30 days)", "Coupon
 SAVE10: Ten off"), a credit note's reason and a refund's reference are kept as written on the
@@ -57,6 +57,12 @@ TEXTS = (SETUP_FEE, COUPON, UNUSED, PRORATED, UNUSED_ON, CHANGE_CREDIT, VOIDED_P
          PAYMENT_CREDIT, LATE_PAYMENT, VOIDED_REFUND, CREDIT_REFUND, GATEWAY_REFUND,
          *CHANGE_SUMMARIES.values())
 
+# A sign-in's device (user_session.device, trusted_device.device, the new-device mail): read
+# with these alone, as "%(browser)s on %(system)s" would read any line that says "on".
+DEVICE = N_("%(browser)s on %(system)s")
+UNKNOWN_DEVICE = N_("Unknown browser")
+DEVICE_TEXTS = (DEVICE, UNKNOWN_DEVICE)
+
 # What each value may be: days are whole numbers, a number or a code one word; the rest any
 # text (a plan's name may hold a colon or brackets).
 _SHAPES = {"days": r"\d+", "term": r"\d+", "number": r"\S+", "code": r"[^\s:]+"}
@@ -76,7 +82,7 @@ def english(message: object) -> str:
 
 
 @cache
-def _patterns() -> tuple[tuple[str, re.Pattern], ...]:
+def _patterns(texts: tuple[str, ...]) -> tuple[tuple[str, re.Pattern], ...]:
     def pattern(msgid: str) -> re.Pattern:
         parts, at = [], 0
         for field in _FIELD.finditer(msgid):
@@ -91,38 +97,39 @@ def _patterns() -> tuple[tuple[str, re.Pattern], ...]:
     # on SUB-1 (10 of 30 days)" is UNUSED_ON, not PRORATED of "Unused time on SUB-1"; "Change
     # plan to Pro, coupon X" is not "Change plan to %(plan)s" of a plan "Pro, coupon X"; and
     # "Coupon X: Ten off (10 of 30 days)" is PRORATED of a coupon's line.
-    ordered = sorted(TEXTS, key=lambda msgid: len(_FIELD.sub("", msgid)), reverse=True)
+    ordered = sorted(texts, key=lambda msgid: len(_FIELD.sub("", msgid)), reverse=True)
     return tuple((msgid, pattern(msgid)) for msgid in ordered)
 
 
-def parse(text: str) -> tuple[str, dict[str, str]] | None:
-    """The message id and values a stored text was written from (None: none of ours)."""
+def parse(text: str, texts: tuple[str, ...] = TEXTS) -> tuple[str, dict[str, str]] | None:
+    """The message id among `texts` and the values a stored text was written from (None:
+    none of ours)."""
     if not text:
         return None
-    for msgid, pattern in _patterns():
+    for msgid, pattern in _patterns(texts):
         found = pattern.fullmatch(text)
         if found is not None:
             return msgid, found.groupdict()
     return None
 
 
-def values_of(text: str) -> list[str]:
+def values_of(text: str, texts: tuple[str, ...] = TEXTS) -> list[str]:
     """The values a stored text holds, those of the texts of ours in it too (the names,
     codes, numbers and days shown as they are); the text itself when it is none of ours."""
-    parsed = parse(text)
+    parsed = parse(text, texts)
     if parsed is None:
         return [text]
     return [leaf for name, value in parsed[1].items()
-            for leaf in (values_of(value) if name in _OURS else [value])]
+            for leaf in (values_of(value, texts) if name in _OURS else [value])]
 
 
-def reword_now(text: str) -> str:
+def reword_now(text: str, texts: tuple[str, ...] = TEXTS) -> str:
     """A stored text in the active language (as stored when it is none of ours)."""
-    parsed = parse(text)
+    parsed = parse(text, texts)
     if parsed is None:
         return text
     msgid, values = parsed
-    values = {name: reword_now(value) if name in _OURS else value
+    values = {name: reword_now(value, texts) if name in _OURS else value
               for name, value in values.items()}
     translated = current_translations().ugettext(msgid)
     return translated % values if values else translated
@@ -131,3 +138,8 @@ def reword_now(text: str) -> str:
 def reword(text: str) -> LazyProxy:
     """`reword_now`, when the text is written out (a service's row shown by a page or a PDF)."""
     return LazyProxy(reword_now, text, enable_cache=False)
+
+
+def device_now(text: str) -> str:
+    """A sign-in's stored device in the active language: "Chrome auf macOS"."""
+    return reword_now(text, DEVICE_TEXTS)
