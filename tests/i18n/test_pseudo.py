@@ -28,10 +28,19 @@ from webapp import create_app, demo
 from webapp.db import db
 from webapp.extensions import babel
 from webapp.i18n_tools import extract, write_pseudo_locales
-from webapp.models import Customer, Invoice, Payment, Subscription, User, metadata
+from webapp.models import (
+    CreditNote,
+    Customer,
+    Estimate,
+    Invoice,
+    Payment,
+    Subscription,
+    User,
+    metadata,
+)
 from webapp.services.billing import invoices
 from webapp.services.core import i18n, languages, locales, outbox, pdf, wording
-from webapp.services.documents import sources
+from webapp.services.documents import sources, statements
 
 LOCALE = "en_XA"
 CUSTOMER_PAGES = ["/", "/subscriptions", "/invoices", "/invoices/{invoice_id}", "/payments",
@@ -395,17 +404,40 @@ def test_an_invoice_mail_has_no_english_left(app, seeded, in_pseudo_locale):
     assert_translated(found)
 
 
-def test_an_invoice_pdf_has_no_english_left(app, seeded, in_pseudo_locale):
+def test_the_five_pdfs_have_no_english_left(app, seeded, in_pseudo_locale):
+    """The invoice, credit note, receipt, estimate and statement, as their PDFs are made."""
+    at = moment_on(FIXED_NOW.date(), FIXED_NOW)
+    customer = seeded.jane_customer_id
+    found = {}
     with app.app_context():
         session = db.session
-        invoice = invoices.payable_invoices(session, customer_id=seeded.jane_customer_id)[0]
-        source = sources.invoice_source(
-            session, customer_id=seeded.jane_customer_id, invoice_id=invoice.id,
-            at=moment_on(FIXED_NOW.date(), FIXED_NOW),
-            page_url=lambda endpoint, values: "https://portal.example/invoices/1")
-        # A PDF is written in its customer's language (use_locale), by the web or a worker.
-        with i18n.use_locale(LOCALE):
-            html = pdf.render_html(source.template, source.context)
 
-    found = {f"{source.template} ({invoice.number})": in_pseudo_locale.in_document(html)}
+        def first(model, *where):
+            return session.exec(select(model.id).where(model.customer_id == customer, *where)
+                                .order_by(model.id)).first()
+
+        documents = {
+            "invoice": invoices.payable_invoices(session, customer_id=customer)[0].id,
+            "credit_note": first(CreditNote),
+            "receipt": first(Payment, Payment.kind == "payment",
+                             Payment.status == "succeeded"),
+            "estimate": first(Estimate)}
+        for kind, document_id in documents.items():
+            assert document_id is not None, kind
+            source = sources.document_source(
+                session, kind=kind, customer_id=customer, document_id=document_id, at=at,
+                page_url=lambda endpoint, values: "https://portal.example/invoices/1")
+            # A PDF is written in its customer's language (use_locale), by the web or a worker.
+            with i18n.use_locale(LOCALE):
+                found[f"{source.template} ({kind} {document_id})"] = \
+                    in_pseudo_locale.in_document(pdf.render_html(source.template, source.context))
+        period = statements.preset_period("this_year", at.today)
+        document = statements.load_statement_document(session, customer_id=customer,
+                                                      period=period, at=at)
+        context = {"org": document.org, "customer": document.statement.customer,
+                   "statement": document.statement, "logo": document.logo}
+        with i18n.use_locale(LOCALE):
+            found["print/statement.html"] = in_pseudo_locale.in_document(
+                pdf.render_html("print/statement.html", context))
+
     assert_translated(found)
