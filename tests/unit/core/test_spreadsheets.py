@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from webapp.services.admin import importer
-from webapp.services.core import spreadsheets
+from webapp.services.core import i18n, spreadsheets, wording
 
 
 @pytest.mark.parametrize("typed", ["=1+1", "+44 20 7946 0000", "-2+3", "@SUM(A1)", "\tx", "\rx",
@@ -32,3 +32,11 @@ def test_the_writer_escapes_text_and_leaves_numbers_alone():
 def test_the_import_example_file_is_written_safely_too():
     rows = list(csv.reader(io.StringIO(importer.template_csv(importer.CUSTOMERS))))
     assert rows[1][3] == "'+44 20 7946 0000"
+
+
+def test_a_lazy_text_is_text_and_escaped_too():
+    """A service's lazy text (a credit note's stored reason, reworded when written) is not a
+    str until written: it is escaped like one (the reason below was typed by an admin)."""
+    typed = '=HYPERLINK("http://evil.example","refund")'
+    assert spreadsheets.cell(wording.reword(typed)) == "'" + typed
+    assert spreadsheets.cell(i18n._("Credit note")) == "Credit note"

@@ -14,11 +14,16 @@ import csv
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from babel.support import LazyProxy
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: Any) -> Any:
-    """A text cell made safe to open; any other value (a number, a date) unchanged."""
+    """A text cell made safe to open; any other value (a number, a date) unchanged. A lazy
+    text (`i18n._`, a stored text reworded) is text: written out, then escaped."""
+    if isinstance(value, LazyProxy):
+        value = str(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
