@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
+from webapp import data_version
 from webapp.services.billing import mrr
 
 # Every session records the MRR movements its transaction noted, before it commits (issue 31).
@@ -43,6 +44,7 @@ def set_write_intent(value: bool) -> None:
 
 def make_engine(url: str, *, generic_plans: bool = False, **kwargs) -> Engine:
     """Create an engine; SQLite gets WAL mode, a busy timeout and enforced foreign keys.
+    Every engine's committed writes move the data version on (webapp/data_version.py).
     On PostgreSQL, `generic_plans` lets the server keep a plan for a prepared statement
     (its default); without it every execution is planned afresh (see below)."""
     if url.startswith("sqlite"):
@@ -71,7 +73,7 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs) -> Engine:
         def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
-        return engine
+        return data_version.watch(engine)
     # psycopg prepares a statement run five times on a connection, and PostgreSQL may then
     # keep one generic plan for it for the connection's life: a plan chosen while a table was
     # small (a seq scan) stays when it has grown, and a worker's connection lives for days.
@@ -87,7 +89,7 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs) -> Engine:
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkout", _discard_if_ended)
-    return engine
+    return data_version.watch(engine)
 
 
 def _discard_if_ended(dbapi_connection, _record, _proxy) -> None:

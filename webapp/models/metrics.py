@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from webapp.models.types import UTCDateTime
 
-__all__ = ["MrrCohort", "MrrCohortDay", "MrrCohortTotal", "MrrMonth", "MrrMovement"]
+__all__ = ["DataVersion", "MrrCohort", "MrrCohortDay", "MrrCohortTotal", "MrrMonth", "MrrMovement"]
 
 
 class MrrMovement(SQLModel, table=True):
@@ -110,3 +110,15 @@ class MrrCohort(SQLModel, table=True):
     currency: str = Field(max_length=3)
     then_num: int = Field(sa_column=Column(BigInteger, nullable=False))
     then_den: int
+
+
+class DataVersion(SQLModel, table=True):
+    """The database's data version where no Redis holds it (webapp/data_version.py): one
+    row, moved on by every transaction that writes, inside that transaction, so the number
+    and the data it stands for commit together. The admin home's figures snapshot is keyed
+    by it."""
+
+    __tablename__ = "data_version"
+
+    id: int = Field(primary_key=True)
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
