@@ -37,6 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.autoescape = True
 
     db.init_app(app)
+    from webapp import snapshots
+
+    snapshots.init_app(app)  # the admin home's figures snapshot: Redis or in-process
     from webapp import charging
 
     charging.init_app(app)  # the payment gateway: app.extensions["gateway"]
