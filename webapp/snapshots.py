@@ -39,7 +39,8 @@ class Snapshots:
     def __init__(self, redis_url: str | None, database_url: str = "", *, ttl: int = TTL,
                  size: int = MEMORY_SIZE):
         self.redis_url, self.ttl, self.size = redis_url, ttl, size
-        self.database_url = database_url  # in every key: one Redis may serve two databases
+        # In every key: one Redis may serve two databases (tests do, in parallel).
+        self.prefix = KEY_PREFIX + hashlib.sha256(database_url.encode()).hexdigest()[:16] + ":"
         self._memory: OrderedDict[str, tuple[int, float, str]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -47,7 +48,7 @@ class Snapshots:
                       render: Callable[[], str]) -> str:
         """The snapshot for `parts` at the current data version, else `render()`'s HTML
         (kept for the next reader)."""
-        key = KEY_PREFIX + hashlib.sha256(repr((self.database_url, *parts)).encode()).hexdigest()
+        key = self.prefix + hashlib.sha256(repr(parts).encode()).hexdigest()
         try:
             version, found = self._read(session, key)
         except (RedisError, ValueError) as exc:
@@ -63,12 +64,12 @@ class Snapshots:
         return html
 
     def clear(self) -> None:
-        """Forget every snapshot (tests measuring the uncached path)."""
+        """Forget this database's snapshots (tests measuring the uncached path)."""
         with self._lock:
             self._memory.clear()
         if self.redis_url:
             client = data_version.redis_client(self.redis_url)
-            keys = list(client.scan_iter(match=KEY_PREFIX + "*"))
+            keys = list(client.scan_iter(match=self.prefix + "*"))
             if keys:
                 client.delete(*keys)
 
