@@ -52,7 +52,8 @@ _BUMP_REDIS = "portal.data_version.redis"
 _HAS_TABLE = "portal.data_version.table"
 _READS = frozenset({"SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT", "SHOW",
                     "SET", "PRAGMA", "EXPLAIN", "VALUES"})
-_DML = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+# A data-modifying statement inside a WITH (not a row lock: SELECT … FOR [NO KEY] UPDATE).
+_DML = re.compile(r"\b(INSERT|DELETE|MERGE)\b|(?<!FOR )(?<!KEY )\bUPDATE\b", re.IGNORECASE)
 
 
 def writes(statement: str, context=None) -> bool:

@@ -157,6 +157,9 @@ def test_a_redis_that_is_down_does_not_fail_the_commit(engine, seeded):
 @pytest.mark.parametrize("statement, writes", [
     ("SELECT 1", False), ("  select * from invoice for update", False), ("BEGIN IMMEDIATE", False),
     ("SAVEPOINT sa_1", False), ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+    ("WITH x AS (SELECT id FROM payment) SELECT * FROM x FOR UPDATE", False),
+    ("WITH x AS (SELECT id FROM payment) SELECT * FROM x FOR NO KEY UPDATE", False),
+    ("WITH x AS (UPDATE payment SET amount = 1 RETURNING id) SELECT * FROM x", True),
     ("INSERT INTO invoice VALUES (1)", True), ("update invoice set status = 'void'", True),
     ("DELETE FROM payment", True), ("WITH gone AS (DELETE FROM payment RETURNING id) "
                                     "SELECT count(*) FROM gone", True),
