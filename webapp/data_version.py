@@ -53,6 +53,7 @@ _HAS_TABLE = "portal.data_version.table"
 _READS = frozenset({"SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT", "SHOW",
                     "SET", "PRAGMA", "EXPLAIN", "VALUES"})
 # A data-modifying statement inside a WITH (not a row lock: SELECT … FOR [NO KEY] UPDATE).
+_DDL = re.compile(r"\s*(CREATE|DROP|ALTER)\b", re.IGNORECASE)
 _DML = re.compile(r"\b(INSERT|DELETE|MERGE)\b|(?<!FOR )(?<!KEY )\bUPDATE\b", re.IGNORECASE)
 
 
@@ -74,6 +75,8 @@ def _note_write(conn: Connection, cursor, statement: str, _parameters, context,
                 _executemany) -> None:
     if cursor.rowcount != 0 and writes(statement, context):
         conn.info[_WROTE] = True
+        if _DDL.match(statement):  # the tables may have been dropped: look again at commit
+            conn.info.pop(_HAS_TABLE, None)
 
 
 def redis_url() -> str | None:
@@ -105,8 +108,9 @@ def _before_commit(conn: Connection) -> None:
 
 
 def _has_table(conn: Connection, cursor) -> bool:
-    """Is there a `data_version` table yet (not while migrations before it run)? Asked once
-    per pooled connection once it is there; a failed statement would fail the commit."""
+    """Is there a `data_version` table yet (not while migrations before it run, nor after a
+    `drop_all`)? Asked once per pooled connection once it is there, and again after DDL on
+    it: a failed statement would fail the commit."""
     if conn.info.get(_HAS_TABLE):
         return True
     cursor.execute(f"SELECT to_regclass('{TABLE}') IS NOT NULL"

@@ -166,3 +166,21 @@ def test_a_redis_that_is_down_does_not_fail_the_commit(engine, seeded):
     ("TRUNCATE invoice", True), ("CREATE TABLE x (id int)", True)])
 def test_which_statements_write(statement, writes):
     assert data_version.writes(statement) is writes
+
+
+def test_dropping_every_table_and_making_them_again_still_commits(engine):
+    """As the tick bench's `seed` does: drop_all and create_all on a pooled connection that
+    had seen the data_version table; the version's row is written again once it is back."""
+    from webapp.models import metadata
+
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with other.begin() as conn:  # the connection learns that the table is there
+            conn.execute(text("UPDATE organization SET name = 'x' WHERE id = -1"))
+            conn.execute(text("DELETE FROM data_version"))
+        metadata.drop_all(other)
+        metadata.create_all(other)
+        with other.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM data_version")).scalar() == 1
+    finally:
+        other.dispose()
