@@ -52,7 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                    default_translation_directories=str(WEBAPP_DIR / "translations"))
     from flask_babel import gettext as flask_gettext
 
-    from webapp.lazy_text import request_translations
+    from webapp.languages import request_translations
     from webapp.services.core import i18n
 
     # Services' lazy texts and the templates' _: the request's language, looked up once.
