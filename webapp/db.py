@@ -121,7 +121,7 @@ def _keep_prepared_statements(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _commit_reads(conn) -> None:
-        if conn.info.get(_WROTE, True):
+        if conn.invalidated or conn.info.get(_WROTE, True):  # a lost connection: as before
             return
         driver = conn.connection.driver_connection
         if driver.pgconn.transaction_status == TransactionStatus.INTRANS:

@@ -111,3 +111,14 @@ def test_only_sqlalchemys_selects_count_as_reading():
     assert not _reads_only(Context(None))  # exec_driver_sql
     writes = update(Customer).values(display_name="x").returning(Customer.id).cte("w")
     assert not _reads_only(Context(select(writes.c.id)))
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_read_on_a_connection_lost_midway_closes_as_before(app, engine, seeded):
+    """A connection invalidated during the request (a disconnect) is not asked to COMMIT."""
+    with app.app_context():
+        db.session.execute(select(Organization.name)).scalar_one()
+        db.session.connection().invalidate()
+        db.close_session()
+    with app.app_context():
+        assert db.session.execute(select(Organization.name)).scalar_one()
