@@ -53,12 +53,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The words' language: the reader's own, else the organization's (webapp/languages.py).
     babel.init_app(app, locale_selector=_locale_selector,
                    default_translation_directories=str(WEBAPP_DIR / "translations"))
-    from flask_babel import get_translations
     from flask_babel import gettext as flask_gettext
 
+    from webapp.languages import request_translations
     from webapp.services.core import i18n
 
-    i18n.set_provider(get_translations)  # services' lazy texts: the request's language
+    # Services' lazy texts and the templates' _: the request's language, looked up once.
+    i18n.set_provider(request_translations)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

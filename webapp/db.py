@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+import psycopg
 from flask import Flask, current_app, g, request
-from psycopg.pq import ConnStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -89,7 +90,55 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs) -> Engine:
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkout", _discard_if_ended)
+    if generic_plans:
+        _keep_prepared_statements(engine)
     return data_version.watch(engine)
+
+
+_WROTE = "portal_transaction_wrote"  # Connection.info: a statement of this transaction may write
+
+
+def _keep_prepared_statements(engine: Engine) -> None:
+    """A transaction that only read ends with COMMIT, not ROLLBACK, so psycopg keeps the
+    statements it prepared on the connection.
+
+    psycopg forgets every prepared statement at a ROLLBACK (and deallocates them on the
+    server), and a request's session ends its transaction with one: no statement ever reached
+    its fifth execution on a connection, so PostgreSQL parsed and planned every page's
+    statement on every request, the kept generic plans above notwithstanding (the dashboard's
+    one statement: 3.2 ms of server CPU planned each time, 0.47 ms prepared; bench/README.md,
+    issue 32). For a transaction that wrote nothing, COMMIT and ROLLBACK leave the data the
+    same. A transaction counts as reading only while every statement it ran was a SELECT
+    built with SQLAlchemy (no text, no DML, no data-modifying CTE): anything else, or a
+    transaction in error, is rolled back as before."""
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        conn.info[_WROTE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note(conn, _cursor, _statement, _parameters, context, _executemany) -> None:
+        if not conn.info.get(_WROTE) and not _reads_only(context):
+            conn.info[_WROTE] = True
+
+    @event.listens_for(engine, "rollback")
+    def _commit_reads(conn) -> None:
+        if conn.invalidated or conn.info.get(_WROTE, True):  # a lost connection: as before
+            return
+        driver = conn.connection.driver_connection
+        if driver.pgconn.transaction_status == TransactionStatus.INTRANS:
+            try:
+                driver.commit()  # the ROLLBACK then finds no transaction and drops nothing
+            except psycopg.Error:
+                pass  # a connection lost on the way: the ROLLBACK meets it as before
+
+
+def _reads_only(context) -> bool:
+    compiled = getattr(context, "compiled", None)
+    statement = getattr(compiled, "statement", None)
+    if statement is None or not statement.is_select or statement.is_text:
+        return False
+    return not any(cte.element.is_dml for cte in getattr(compiled, "ctes", None) or ())
 
 
 def _discard_if_ended(dbapi_connection, _record, _proxy) -> None:

@@ -8,13 +8,28 @@ come out as "Account & security" where every str comes out as "Account &amp; sec
 `LazyText` is escaped like any str.
 
 A lazy text is not JSON: turn it into `str` before it is flashed or stored in the session.
+
+Their words come from `languages.request_translations`, the request's catalog looked up once.
 """
 
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
+
+from webapp.languages import request_translations
+
+
+def _gettext(string: str, **variables) -> str:
+    """Flask-Babel's `gettext`, in the request's words (`request_translations`)."""
+    text = request_translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def _ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """Flask-Babel's `ngettext` (`num` among the values), in the request's words."""
+    variables.setdefault("num", num)
+    return request_translations().ungettext(singular, plural, num) % variables
 
 
 class LazyText(LazyString):
@@ -26,9 +41,9 @@ class LazyText(LazyString):
 
 def lazy_gettext(string: str, **variables) -> LazyText:
     """`gettext(string, **variables)` when the text is written out."""
-    return LazyText(gettext, string, **variables)
+    return LazyText(_gettext, string, **variables)
 
 
 def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> LazyText:
     """`ngettext(singular, plural, num, **variables)` when the text is written out."""
-    return LazyText(ngettext, singular, plural, num, **variables)
+    return LazyText(_ngettext, singular, plural, num, **variables)

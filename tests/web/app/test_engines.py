@@ -1,9 +1,10 @@
 """How each engine asks PostgreSQL to plan: the web app keeps plans, jobs plan afresh."""
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text, update
 
-from webapp.db import make_engine
+from webapp.db import _reads_only, db, make_engine
+from webapp.models import Customer, Organization
 
 
 def _plan_cache_mode(engine) -> str:
@@ -58,3 +59,66 @@ def test_a_request_sends_no_ping_before_its_statements(app, engine, seeded, clie
     monkeypatch.setattr(database.dialect, "do_ping", no_ping)
     assert client.get("/").status_code == 200
     assert client.get("/invoices").status_code == 200
+
+
+def _prepared(engine) -> list[str]:
+    """The statements psycopg has prepared on the pooled connection (the test client's
+    requests take turns on one)."""
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars())
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_page_keeps_its_prepared_statement_from_one_request_to_the_next(app, engine, seeded,
+                                                                         client, auth):
+    """psycopg prepares a statement at its fifth execution on a connection and forgets all of
+    them at a ROLLBACK: a request that only read ends with COMMIT, so the dashboard's statement
+    is prepared (planned once, PostgreSQL's generic plan) after a few requests."""
+    auth.login()
+    for _ in range(7):
+        assert client.get("/").status_code == 200
+    assert any("next_renewals" in statement
+               for statement in _prepared(app.extensions["database"]))
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_request_that_wrote_without_committing_is_still_rolled_back(app, engine, seeded):
+    with app.app_context():
+        name = db.session.execute(select(Organization.name)).scalar_one()
+        db.session.execute(update(Organization).values(name="Not kept"))
+        db.close_session()
+    with app.app_context():
+        assert db.session.execute(select(Organization.name)).scalar_one() == name
+        db.session.execute(text("UPDATE organization SET name = 'Not kept either'"))
+        db.close_session()
+    with app.app_context():
+        assert db.session.execute(select(Organization.name)).scalar_one() == name
+
+
+def test_only_sqlalchemys_selects_count_as_reading():
+    """What decides COMMIT (the transaction read) over ROLLBACK at a request's end."""
+
+    class Context:
+        def __init__(self, statement):
+            self.compiled = statement.compile() if statement is not None else None
+
+    reads = select(Customer.id).where(Customer.id == 1)
+    assert _reads_only(Context(reads))
+    assert _reads_only(Context(select(reads.cte("c").c.id)))
+    assert not _reads_only(Context(update(Customer).values(display_name="x")))
+    assert not _reads_only(Context(insert(Customer)))
+    assert not _reads_only(Context(text("SELECT 1")))
+    assert not _reads_only(Context(None))  # exec_driver_sql
+    writes = update(Customer).values(display_name="x").returning(Customer.id).cte("w")
+    assert not _reads_only(Context(select(writes.c.id)))
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_read_on_a_connection_lost_midway_closes_as_before(app, engine, seeded):
+    """A connection invalidated during the request (a disconnect) is not asked to COMMIT."""
+    with app.app_context():
+        db.session.execute(select(Organization.name)).scalar_one()
+        db.session.connection().invalidate()
+        db.close_session()
+    with app.app_context():
+        assert db.session.execute(select(Organization.name)).scalar_one()
