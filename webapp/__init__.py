@@ -23,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    from webapp.templating import PortalEnvironment
+    app.jinja_environment = PortalEnvironment  # before anything makes app.jinja_env
     app.config.from_mapping(config_module.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask, url_for
+from flask.templating import Environment as FlaskEnvironment
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -21,6 +22,11 @@ from webapp.context import (
 from webapp.nav import sidebar
 from webapp.permissions import can
 from webapp.services.core import dates, i18n, locales, wording
+
+
+class PortalEnvironment(i18n.CatalogEnvironment, FlaskEnvironment):
+    """Flask's environment, its templates compiled once per catalog with their literal words
+    translated (services/core/i18n.py `CatalogEnvironment`)."""
 
 
 def register(app: Flask) -> None:

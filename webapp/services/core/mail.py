@@ -91,7 +91,7 @@ def _say(context, message: dict | str | None) -> str:
 @cache
 def environment() -> Environment:
     """The mail templates' environment: HTML escaped, text not, missing values an error."""
-    env = Environment(
+    env = i18n.TranslatedEnvironment(
         loader=FileSystemLoader([WEBAPP_DIR / "templates", WEBAPP_DIR]),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,

@@ -150,7 +150,7 @@ def _rate(context, basis_points: int | None) -> str:
 @cache
 def environment() -> Environment:
     """The documents' Jinja environment: the app's loader roots, autoescaped, strict."""
-    env = Environment(loader=FileSystemLoader([WEBAPP_DIR / "templates", WEBAPP_DIR]),
+    env = i18n.TranslatedEnvironment(loader=FileSystemLoader([WEBAPP_DIR / "templates", WEBAPP_DIR]),
                       autoescape=True, undefined=StrictUndefined)
     env.filters["money"] = _money
     env.filters["localdate"] = _localdate
