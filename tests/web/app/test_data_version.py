@@ -184,3 +184,15 @@ def test_dropping_every_table_and_making_them_again_still_commits(engine):
             assert conn.execute(text("SELECT count(*) FROM data_version")).scalar() == 1
     finally:
         other.dispose()
+
+
+def test_a_statements_text_is_read_once():
+    """A page's statement is the same text on every request: it is scanned for a write once
+    (the dashboard's 11 KB stack cost 0.4 ms of regex per request)."""
+    statement = "WITH page AS (SELECT 1 AS x) SELECT x FROM page" + " " * 11_000
+    data_version.writes(statement)
+    before = data_version._may_write.cache_info()  # noqa: SLF001
+    for _ in range(5):
+        assert data_version.writes(statement) is False
+    after = data_version._may_write.cache_info()  # noqa: SLF001
+    assert (after.hits - before.hits, after.misses - before.misses) == (5, 0)
