@@ -84,15 +84,24 @@ def ngettext_now(singular: str, plural: str, num: int, **params: object) -> str:
     return text % {"num": num, **params}
 
 
+class LazyText(LazyProxy):
+    """Babel's lazy text, written into HTML as escaped text: without its own `__html__`,
+    `markupsafe.escape` asks the text for one, which translates it (and fails) before the
+    text is translated again to be escaped."""
+
+    def __html__(self) -> str:
+        return escape(str(self))
+
+
 def _(msgid: str, **params: object) -> LazyProxy:
-    return LazyProxy(gettext_now, msgid, enable_cache=False, **params)
+    return LazyText(gettext_now, msgid, enable_cache=False, **params)
 
 
 gettext = _
 
 
 def ngettext(singular: str, plural: str, num: int, **params: object) -> LazyProxy:
-    return LazyProxy(ngettext_now, singular, plural, num, enable_cache=False, **params)
+    return LazyText(ngettext_now, singular, plural, num, enable_cache=False, **params)
 
 
 def N_(msgid: str) -> str:  # noqa: N802  the gettext convention's name

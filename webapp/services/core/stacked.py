@@ -88,7 +88,10 @@ class Stack:
         for name, sub in self._subqueries.items():
             columns = [c for c in sub.c if c.key != ORD]
             fields = namedtuple(f"{name.title()}Row", [c.key for c in columns], rename=True)
-            self._layout.append((name, fields, tuple(_reader(c.type) for c in columns)))
+            readers = [_reader(c.type) for c in columns]
+            # Only the columns JSON changes (dates, booleans, decorated types) are converted.
+            converted = tuple((i, read) for i, read in enumerate(readers) if read is not _same)
+            self._layout.append((name, fields, converted))
 
     def statement(self, dialect: str) -> Select:
         """The one statement, in the dialect's JSON functions (built once per dialect)."""
@@ -106,13 +109,17 @@ class Stack:
         dialect = session.get_bind().dialect.name
         found = read(session, self.statement(dialect), params).one()
         result = {}
-        for packed, (name, fields, readers) in zip(found, self._layout, strict=True):
+        for packed, (name, fields, converted) in zip(found, self._layout, strict=True):
             rows = packed if isinstance(packed, list) else json.loads(packed or "[]")
             rows.sort(key=_place)
-            result[name] = [fields._make([convert(value) if value is not None else None
-                                          for convert, value in zip(readers, row[1:],
-                                                                    strict=True)])
-                            for row in rows]
+            made = []
+            for row in rows:
+                values = row[1:]
+                for i, convert in converted:
+                    if values[i] is not None:
+                        values[i] = convert(values[i])
+                made.append(fields._make(values))
+            result[name] = made
         return result
 
 
