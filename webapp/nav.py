@@ -119,7 +119,7 @@ def sidebar_for(permissions: Permissions | None, current_endpoint: str | None,
                 or permissions.module_enabled(link.module)):
             continue
         shown = SidebarLink(link.label, root + link.path, link.endpoint == current_endpoint)
-        if groups and groups[-1].label == link.group:
+        if groups and groups[-1].label is link.group:  # the same lazy word: no translating
             groups[-1] = SidebarGroup(link.group, groups[-1].links + (shown,))
         else:
             groups.append(SidebarGroup(link.group, (shown,)))
