@@ -20,13 +20,13 @@ from webapp.demo import scale
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
-def signed_in_client(url: str):
+def signed_in_client(url: str, email: str = scale.BENCH_EMAIL, password: str = scale.PASSWORD):
+    """A test client signed in as the bench customer (or as `email`: the demo's admin)."""
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key",
                       "LOGIN_RATE_LIMIT": "1000 per minute", "REDIS_URL": None})
     client = app.test_client()
     token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"email": scale.BENCH_EMAIL,
-                                "password": scale.PASSWORD, "csrf_token": token})
+    client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     return client
 
 

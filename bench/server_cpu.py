@@ -19,6 +19,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench import cpu, database
+from webapp import demo
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -38,6 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.server_cpu")
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--admin", action="store_true",
+                        help="the admin's lists instead of the customer's pages")
     args = parser.parse_args()
     name = f"bench-server-cpu-{os.getpid()}"
     url = make_url(database.backend("postgresql", args.customers).url)
@@ -52,6 +55,12 @@ def main() -> None:
              ("htmx forward status (polled)", forward, True),
              ("portal layout (reference)", "/_bench/layout", False),
              ("signed-in fragment (reference)", "/_bench/signed-in-fragment", False)]
+    if args.admin:  # the back office's lists, beside the same reference
+        client = cpu.signed_in_client(
+            url.update_query_dict({"application_name": name}).render_as_string(
+                hide_password=False), *demo.ADMIN)
+        pages = [(f"admin {path}", path, False) for path in
+                 ("/admin/", "/admin/subscriptions", "/admin/invoices", "/admin/payments")]
     admin_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
     print(f"\nCPU ms per request, in-process, {args.requests} requests per page\n")
     print("| page | wall ms | client CPU ms | PostgreSQL CPU ms |\n|---|---:|---:|---:|")

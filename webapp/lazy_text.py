@@ -26,6 +26,9 @@ def _gettext(string: str, **variables) -> str:
     return text % variables if variables else text
 
 
+gettext = _gettext  # the same, now: for what is translated many times a page (a filter's options)
+
+
 def _ngettext(singular: str, plural: str, num: int, **variables) -> str:
     """Flask-Babel's `ngettext` (`num` among the values), in the request's words."""
     variables.setdefault("num", num)

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import Field, SelectChoice
 
 from webapp.forms import MoneyField
+from webapp.lazy_text import gettext as gettext_now  # the request's catalog, looked up once
 from webapp.services.admin import Actor, LinkSettings
 from webapp.services.core.money import SUPPORTED_CURRENCIES
 
@@ -49,7 +49,7 @@ def options(pairs) -> list[SelectChoice]:
 def translated(labels: dict) -> dict:
     """{value: label} whose labels are English message ids (constants marked with `N_`),
     each label in the reader's language (a filter's options, a table's status names)."""
-    return {value: _(str(label)) for value, label in labels.items()}
+    return {value: gettext_now(str(label)) for value, label in labels.items()}
 
 
 def labelled(pairs) -> list[SelectChoice]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import Date, DateTime, Select, and_, bindparam, or_
+from sqlalchemy import Date, DateTime, Select, and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from webapp.models import CreditNote, Customer, Invoice, Payment, Plan, Subscription
@@ -49,9 +49,9 @@ from webapp.services.subscriptions.views import STATUSES as SUBSCRIPTION_STATUSE
 from webapp.services.subscriptions.views import SubscriptionRow
 
 CSV_LIMIT = 100_000  # rows in one download; a bigger export narrows the filters first
-# The lists count at most this many rows past the page shown ("more than 10,025 in all"):
+# The lists count at most this many rows past the page shown ("more than 1,025 in all"):
 # an exact count across every customer reads every matching row.
-COUNT_AHEAD = 10_000
+COUNT_AHEAD = 1_000
 NO_COUNT = {"count_limit": 0}  # a download reads the rows, not their number
 
 
@@ -227,8 +227,21 @@ def plan_choices(session: Session) -> tuple[tuple[str, str], ...]:
 
 
 def currency_choices(session: Session) -> tuple[str, ...]:
-    """The currencies customers are billed in, in order."""
-    return tuple(session.exec(select(Customer.currency).distinct().order_by(Customer.currency)))
+    """The currencies customers are billed in, in order: each the smallest one past the last
+    (a recursive walk of `ix_customer_currency`, an index probe per currency in use). A
+    DISTINCT read every customer, 2.8 ms of every admin list at 10,000 (issue 32)."""
+    return tuple(read(session, _CURRENCIES_IN_USE, {}).scalars())
+
+
+def _currencies_in_use() -> Select:
+    walk = select(func.min(Customer.currency).label("currency")).cte("in_use", recursive=True)
+    walk = walk.union_all(
+        select(select(func.min(Customer.currency)).where(Customer.currency > walk.c.currency)
+               .scalar_subquery()).where(walk.c.currency.is_not(None)))
+    return select(walk.c.currency).where(walk.c.currency.is_not(None)).order_by(walk.c.currency)
+
+
+_CURRENCIES_IN_USE = _currencies_in_use()
 
 
 # --- Invoices -----------------------------------------------------------------------------------

@@ -22,8 +22,11 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    literal_column,
     select,
 )
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 from sqlmodel import Session
 
 from webapp.services.core import text
@@ -157,10 +160,32 @@ def counted_page(session: Session, rows: Executable, count: Executable,
     where no row is left to say how many there are. With `cap` (a `capped_count` statement),
     the total is counted only up to `cap` rows past this page."""
     limits = {"count_limit": (number - 1) * size + size + cap + 1} if cap is not None else {}
-    found = read(session, rows, {**params, **page_params(number, size), **limits}).all()
+    found = read(session, numbers_written(rows, {**page_params(number, size), **limits}),
+                 params).all()
     return page_of(found, number, size, make,
-                   lambda: read(session, count, {**params, **limits}).scalar_one(),
+                   lambda: read(session, numbers_written(count, limits), params).scalar_one(),
                    limits.get("count_limit"))
+
+
+_WRITTEN: dict[tuple, Executable] = {}
+
+
+def numbers_written(statement: Executable, numbers: Mapping[str, int]) -> Executable:
+    """`statement` with these parameters (a page's offset and limit, a count's limit) written
+    into its SQL as numbers, made once per statement and numbers. PostgreSQL keeps one plan
+    for a prepared statement only when it costs about what the plans made for each execution
+    did, and with a LIMIT unknown it costs as if most rows were read: the lists were planned
+    afresh on every request (bench/README, issue 32; `stacked.fixed_page` for the stacks)."""
+    key = (statement, tuple(sorted(numbers.items())))
+    found = _WRITTEN.get(key)
+    if found is None:
+        if len(_WRITTEN) >= 1024:  # statements made per request would only pile up
+            _WRITTEN.clear()
+        written = {name: literal_column(str(int(value))) for name, value in numbers.items()}
+        found = _WRITTEN[key] = replacement_traverse(
+            statement, {}, lambda element: written.get(element.key)
+            if isinstance(element, BindParameter) else None)
+    return found
 
 
 def page_params(number: int, size: int) -> dict[str, int]:
