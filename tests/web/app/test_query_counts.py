@@ -113,3 +113,55 @@ def test_the_polled_forward_status_is_the_login_and_one_statement(app, engine, t
     assert fragment.status_code == 200 and 'id="document-forward-status"' in \
         fragment.get_data(as_text=True)
     assert len(statements) == 2 + begin, statements
+
+
+def test_the_admin_subscription_list_reads_its_page_and_items_in_one_statement(
+        app, engine, two_customers):
+    """The login, the filters' plan and currency choices, then the page with its
+    subscriptions' addons and coupons in one stacked statement (issue 32: three were three
+    round trips), whether it shows 25 subscriptions with addons or the last few."""
+    from webapp import demo
+
+    client = app.test_client()
+    Auth(client).login(*demo.ADMIN)
+    begin = 1 if app.extensions["database"].dialect.name == "sqlite" else 0
+    for path in ("/admin/subscriptions", "/admin/subscriptions?page=2"):
+        with count_queries(app.extensions["database"]) as statements:
+            page = client.get(path)
+        assert page.status_code == 200 and "Kim Test" in page.get_data(as_text=True)
+        assert len(statements) == 4 + begin, (path, statements)
+
+
+def test_the_admins_rows_carry_each_subscriptions_items(app, engine, two_customers):
+    """Read in one statement, a row's amount still counts its addons (each of the large
+    customer's subscriptions has two seats at 5.00; the admin's amounts are before tax)."""
+    from webapp.models import Customer
+    from webapp.services.admin import lists
+    from webapp.services.core.money import to_decimal
+    from webapp.services.subscriptions import views
+
+    with app.app_context():
+        customer_id = db.session.scalars(
+            Customer.__table__.select().with_only_columns(Customer.id)
+            .where(Customer.email == "large@example.com")).one()
+        for number in (1, 2):
+            admin = lists.list_subscriptions(db.session, filters=lists.AdminSubscriptionFilters(
+                customer_id=customer_id, page=number))
+            own = views.list_subscriptions(db.session, customer_id=customer_id,
+                                           filters=views.SubscriptionFilters(page=number))
+            assert [r.number for r in admin.items] == [r.number for r in own.items]
+            assert (admin.total, admin.number, len(admin.items)) == (30, number, 25 if number == 1 else 5)
+        # the download reads the items on its own, the old way: the same amounts
+        rows = lists.subscriptions_csv(db.session, filters=lists.AdminSubscriptionFilters(
+            customer_id=customer_id))
+        assert {row[0]: row[6] for row in list(rows)[1:]} == {  # after its header
+            r.number: to_decimal(r.amount, r.currency) for r in
+            lists.list_subscriptions(db.session, filters=lists.AdminSubscriptionFilters(
+                customer_id=customer_id, page=1)).items + lists.list_subscriptions(
+                db.session, filters=lists.AdminSubscriptionFilters(
+                    customer_id=customer_id, page=2)).items}
+        with_seats = lists.list_subscriptions(db.session, filters=lists.AdminSubscriptionFilters(
+            customer_id=customer_id)).items[0].amount
+        db.session.execute(SubscriptionAddon.__table__.delete())
+        assert lists.list_subscriptions(db.session, filters=lists.AdminSubscriptionFilters(
+            customer_id=customer_id)).items[0].amount == with_seats - 1000

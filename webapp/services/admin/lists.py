@@ -13,13 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from sqlalchemy import Date, DateTime, Select, and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from webapp.models import CreditNote, Customer, Invoice, Payment, Plan, Subscription
-from webapp.services.billing.catalog import items_with_plans, join_plan, plan_columns, with_plan
+from webapp.services.billing.catalog import (
+    items_of,
+    items_statements_for,
+    items_with_plans,
+    join_plan,
+    plan_columns,
+    with_plan,
+)
 from webapp.services.billing.charges import translated_reason
 from webapp.services.billing.credits import CreditRow
 from webapp.services.billing.invoices import SORTS as INVOICE_SORTS
@@ -38,10 +45,13 @@ from webapp.services.core.listing import (
     counted_page,
     date_range,
     matching,
+    numbers_written,
+    page_of,
     read,
 )
 from webapp.services.core.money import to_decimal
 from webapp.services.core.rows import columns
+from webapp.services.core.stacked import Stack, fixed_page, numbered
 from webapp.services.payments.history import METHOD_LABELS, METHODS, PaymentRow
 from webapp.services.subscriptions.views import SORTS as SUBSCRIPTION_SORTS
 from webapp.services.subscriptions.views import STATUS_LABELS as SUBSCRIPTION_STATUS_LABELS
@@ -168,27 +178,45 @@ def _subscription_shape(filters: AdminSubscriptionFilters) -> tuple:
 
 
 def _subscription_rows(session: Session, found: list) -> list[AdminSubscriptionRow]:
-    """Rows with their items (two statements for any number); the amount is a term's price
-    before tax (customers' tax rates differ; the admin's figures are net)."""
+    """A download's rows with their items (two statements for any number of rows)."""
     names = {sub.id: name for (sub, _), name in found}
     subs, items = items_with_plans(session, [pair for pair, _ in found])
-    result = []
-    for sub in subs:
-        row = SubscriptionRow.of(sub, items[sub.id], None)
-        result.append(AdminSubscriptionRow(**vars(row), customer_id=sub.customer_id,
-                                           customer_name=names[sub.id]))
-    return result
+    return [AdminSubscriptionRow(**vars(SubscriptionRow.of(sub, items[sub.id], None)),
+                                 customer_id=sub.customer_id, customer_name=names[sub.id])
+            for sub in subs]
+
+
+@lru_cache(maxsize=64)
+def _subscription_stack(shape: tuple, number: int, size: int) -> tuple[Stack, Select]:
+    """Page `number` of a shape of filters with its subscriptions' addons and coupons, in one
+    statement (core/stacked, as the customer's list): three were three round trips. And the
+    count, for a page past the last."""
+    count, rows = _subscription_statements(*shape)
+    page = numbered(fixed_page(rows, size, offset=(number - 1) * size)).cte("page")
+    addons, coupons = items_statements_for(select(page.c.id))
+    return Stack(page=page, addons=addons, coupons=coupons), count
 
 
 def list_subscriptions(session: Session, *, filters: AdminSubscriptionFilters,
                        page_size: int = PAGE_SIZE) -> Page[AdminSubscriptionRow]:
-    """One page of every customer's subscriptions: three statements (page, addons, coupons)."""
-    count, rows = _subscription_statements(*_subscription_shape(filters))
-    page = counted_page(session, rows, count, _subscription_params(filters), filters.page,
-                        page_size, lambda row: (with_plan(row), row.customer_name),
-                        cap=COUNT_AHEAD)
-    return Page(tuple(_subscription_rows(session, list(page.items))), page.number, page.size,
-                page.total, page.capped)
+    """One page of every customer's subscriptions with their items, in one statement; the
+    amount is a term's price before tax (customers' tax rates differ; the admin's figures
+    are net)."""
+    stack, count = _subscription_stack(_subscription_shape(filters), filters.page, page_size)
+    params = _subscription_params(filters)
+    limits = {"count_limit": filters.page * page_size + COUNT_AHEAD + 1}
+    found = stack.read(session, {**params, **limits})
+    page = page_of(found["page"], filters.page, page_size,
+                   lambda row: (with_plan(row), row.customer_name),
+                   lambda: read(session, numbers_written(count, limits), params).scalar_one(),
+                   limits["count_limit"])
+    subs = [sub for (sub, _), _ in page.items]
+    items = items_of(subs, [plan for (_, plan), _ in page.items], found["addons"],
+                     found["coupons"])
+    return replace(page, items=tuple(
+        AdminSubscriptionRow(**vars(SubscriptionRow.of(sub, items[sub.id], None)),
+                             customer_id=sub.customer_id, customer_name=name)
+        for (sub, _), name in page.items))
 
 
 # The CSV downloads' column names, in the reader's language (`csv_header`).
@@ -222,8 +250,10 @@ def subscriptions_csv(session: Session, *, filters: AdminSubscriptionFilters,
 
 def plan_choices(session: Session) -> tuple[tuple[str, str], ...]:
     """(code, name) of every plan, by name."""
-    return tuple((code, name) for code, name in
-                 session.exec(select(Plan.code, Plan.name).order_by(Plan.name, Plan.id)))
+    return tuple((code, name) for code, name in read(session, _PLAN_CHOICES, {}))
+
+
+_PLAN_CHOICES = select(Plan.code, Plan.name).order_by(Plan.name, Plan.id)
 
 
 def currency_choices(session: Session) -> tuple[str, ...]:
