@@ -44,23 +44,23 @@ def main() -> None:
     args = parser.parse_args()
     name = f"bench-server-cpu-{os.getpid()}"
     url = make_url(database.backend("postgresql", args.customers).url)
-    client = cpu.signed_in_client(
-        url.update_query_dict({"application_name": name}).render_as_string(hide_password=False))
-    body = client.get("/invoices").get_data(as_text=True)
-    invoice_id = re.search(r'href="/invoices/(\d+)"', body).group(1)
-    forward = cpu.start_forward(client, invoice_id)
-    pages = [("dashboard /", "/", False), ("/subscriptions", "/subscriptions", False),
-             ("/invoices (page 1)", "/invoices", False),
-             ("invoice detail", f"/invoices/{invoice_id}", False),
-             ("htmx forward status (polled)", forward, True),
-             ("portal layout (reference)", "/_bench/layout", False),
-             ("signed-in fragment (reference)", "/_bench/signed-in-fragment", False)]
-    if args.admin:  # the back office's lists, beside the same reference
-        client = cpu.signed_in_client(
-            url.update_query_dict({"application_name": name}).render_as_string(
-                hide_password=False), *demo.ADMIN)
+    named = url.update_query_dict({"application_name": name}).render_as_string(
+        hide_password=False)
+    if args.admin:  # the back office's pages
+        client = cpu.signed_in_client(named, *demo.ADMIN)
         pages = [(f"admin {path}", path, False) for path in
                  ("/admin/", "/admin/subscriptions", "/admin/invoices", "/admin/payments")]
+    else:
+        client = cpu.signed_in_client(named)
+        body = client.get("/invoices").get_data(as_text=True)
+        invoice_id = re.search(r'href="/invoices/(\d+)"', body).group(1)
+        forward = cpu.start_forward(client, invoice_id)
+        pages = [("dashboard /", "/", False), ("/subscriptions", "/subscriptions", False),
+                 ("/invoices (page 1)", "/invoices", False),
+                 ("invoice detail", f"/invoices/{invoice_id}", False),
+                 ("htmx forward status (polled)", forward, True),
+                 ("portal layout (reference)", "/_bench/layout", False),
+                 ("signed-in fragment (reference)", "/_bench/signed-in-fragment", False)]
     admin_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
     print(f"\nCPU ms per request, in-process, {args.requests} requests per page\n")
     print("| page | wall ms | client CPU ms | PostgreSQL CPU ms |\n|---|---:|---:|---:|")
