@@ -27,7 +27,6 @@ from functools import lru_cache
 from babel import Locale
 from babel.support import NullTranslations
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask.globals import _cv_app  # Flask's app context variable (`g` without its proxy)
 from flask_login import current_user
 
 from webapp.context import current_locale, current_org
@@ -98,17 +97,14 @@ def request_translations() -> NullTranslations:
     (/invoices: about 230 times). Services and templates take another language for a block
     with `services.core.i18n.use_locale`, as mail and PDFs do; Flask-Babel's `force_locale`
     changes Flask-Babel's own `gettext` only. Outside an app context: no translations."""
-    context = _cv_app.get(None)  # `g`'s own context, without the proxy (~100 calls a page)
-    if context is None:  # no app context
+    try:
+        return g._portal_translations  # noqa: SLF001  the request's own memo
+    except AttributeError:
+        translations = translations_for(str(babel_locale()))
+        g._portal_translations = translations  # noqa: SLF001
+        return translations
+    except RuntimeError:  # no app context
         return NullTranslations()
-    memo = context.g.__dict__
-    translations = memo.get(_MEMO)
-    if translations is None:
-        translations = memo[_MEMO] = translations_for(str(babel_locale()))
-    return translations
-
-
-_MEMO = "_portal_translations"  # the request's catalog, in its `g`
 
 
 @lru_cache(maxsize=16)

@@ -98,16 +98,21 @@ def test_read_only_requests_leave_it_alone(app, client, auth, seeded):
     assert version(app) == before
 
 
-def test_a_writer_outside_the_app_moves_it_on_too(app, seeded, engine):
-    """A job or command on an engine of its own (the RQ worker's), no app context."""
-    before = version(app)
-    other = make_engine(engine.url.render_as_string(hide_password=False))
+def _rename_on_an_engine_of_its_own(engine) -> None:
+    """What an RQ worker or a command does: its own engine, no app context."""
+    worker = make_engine(engine.url.render_as_string(hide_password=False))
     try:
-        with Session(other) as session:
+        with Session(worker) as session:
             session.get(Organization, 1).name = "Renamed by a worker"
             session.commit()
     finally:
-        other.dispose()
+        worker.dispose()
+
+
+def test_a_writer_outside_the_app_moves_it_on_too(app, seeded, engine):
+    """A job or command on an engine of its own (the RQ worker's), no app context."""
+    before = version(app)
+    _rename_on_an_engine_of_its_own(engine)
     assert version(app) != before
 
 
@@ -135,13 +140,7 @@ def test_with_redis_a_worker_moves_it_on_after_its_commit(engine, seeded, redis_
 
     monkeypatch.setattr(data_version, "bump_redis", bump)
     before = int(Redis.from_url(redis_url).get(data_version.REDIS_KEY) or 0)
-    worker = make_engine(engine.url.render_as_string(hide_password=False))
-    try:
-        with Session(worker) as session:
-            session.get(Organization, 1).name = "Renamed by a worker"
-            session.commit()
-    finally:
-        worker.dispose()
+    _rename_on_an_engine_of_its_own(engine)
     assert seen == ["Renamed by a worker"]
     assert int(Redis.from_url(redis_url).get(data_version.REDIS_KEY)) > before
     assert os.environ["REDIS_URL"] == redis_url
