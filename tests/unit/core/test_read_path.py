@@ -9,10 +9,22 @@ from sqlmodel import Session
 
 from tests.factories import make_customer, make_invoice, make_subscription, moment_on, pay
 from tests.web.app.test_query_counts import count_queries
-from webapp.models import Organization, Preferences, User
+from webapp.models import (
+    Addon,
+    AddonPrice,
+    Coupon,
+    CouponAmount,
+    Organization,
+    Preferences,
+    SubscriptionAddon,
+    SubscriptionCoupon,
+    User,
+)
 from webapp.services.accounts import request_facts, sessions
 from webapp.services.accounts.auth import hash_password
-from webapp.services.billing import credits, invoices
+from webapp.services.admin import lists as admin_lists
+from webapp.services.billing import credits, invoices, tax
+from webapp.services.billing.catalog import subscription_items
 from webapp.services.billing.invoices import InvoiceFilters
 from webapp.services.core.errors import NotFound
 from webapp.services.home import overview
@@ -204,6 +216,54 @@ def test_payments_subscriptions_and_the_dashboard_read_the_same_rows_as_before(s
     assert {r.id for r in board.recent_invoices} == {invoice.id, second.id}
     assert sorted(r.amount for r in board.recent_payments) == [700, 2500]
     assert board.unused_credit == credits.unused_credit(session, customer_id=customer.id) == 0
+
+
+def test_the_lists_price_a_renewal_from_their_few_columns_as_the_whole_rows_do(session, now):
+    """The dashboard and both subscription lists read only the columns a row shows and
+    prices (catalog.LISTED_SUBSCRIPTION and the like): the amount is the one the billing core
+    prices from whole rows, addons, an addon priced in another currency only, and coupons
+    (a percentage still active, a fixed amount, one used up) counted."""
+    customer = make_customer(session, now=now)
+    sub = make_subscription(session, customer=customer, now=now)
+    seat = Addon(code="seat", name="Seat", kind="recurring", created_at=now)
+    setup = Addon(code="setup", name="Setup", kind="one_off", created_at=now)
+    elsewhere = Addon(code="eu-seat", name="EU seat", kind="recurring", created_at=now)
+    coupons = [Coupon(code="P15", name="15% once", discount_type="percentage", percent_bp=1500,
+                      duration="once", created_at=now),
+               Coupon(code="F5", name="5 off", discount_type="fixed", duration="forever",
+                      created_at=now),
+               Coupon(code="GONE", name="Used up", discount_type="percentage", percent_bp=5000,
+                      duration="n_terms", duration_terms=1, created_at=now)]
+    session.add_all([seat, setup, elsewhere, *coupons])
+    session.flush()
+    session.add_all([AddonPrice(addon_id=seat.id, currency="USD", unit_amount=333),
+                     AddonPrice(addon_id=setup.id, currency="USD", unit_amount=5000),
+                     AddonPrice(addon_id=elsewhere.id, currency="EUR", unit_amount=700),
+                     CouponAmount(coupon_id=coupons[1].id, currency="USD", amount=500),
+                     SubscriptionAddon(subscription_id=sub.id, addon_id=seat.id, quantity=3),
+                     SubscriptionAddon(subscription_id=sub.id, addon_id=setup.id, quantity=1),
+                     SubscriptionAddon(subscription_id=sub.id, addon_id=elsewhere.id,
+                                       quantity=2),
+                     SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupons[0].id,
+                                        applied_at=now),
+                     SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupons[1].id,
+                                        applied_at=now),
+                     SubscriptionCoupon(subscription_id=sub.id, coupon_id=coupons[2].id,
+                                        terms_used=1, applied_at=now)])
+    session.commit()
+    whole = subscription_items(session, [sub])[sub.id]
+    # (1000 + 3 × 333) less 15 %, less 5.00: 1999 − 299.85 − 500, rounded by the core.
+    expected = whole.next_term_price(tax.tax_for(session, customer.id)).total
+    assert 1199 <= expected <= 1200 and \
+        whole.next_term_price(None).total == admin_lists.list_subscriptions(
+            session, filters=admin_lists.AdminSubscriptionFilters(
+                customer_id=customer.id)).items[0].amount
+    board = overview.dashboard(session, customer_id=customer.id, at=moment_on(now.date()))
+    listed = subscriptions.list_subscriptions(session, customer_id=customer.id,
+                                              filters=SubscriptionFilters())
+    assert [r.amount for r in board.next_renewals] == [r.amount for r in listed.items] == \
+        [expected]
+    assert (listed.items[0].plan_name, listed.items[0].per_interval) == ("Test-Monthly", "month")
 
 
 def test_an_invoice_detail_is_read_as_rows_and_only_by_its_customer(session, now):

@@ -34,3 +34,21 @@ def test_the_missing_side_of_an_outer_join_is_none():
 def test_columns_lists_every_column_of_each_table_in_order():
     assert [c.name for c in rows.columns(_PLANS, _PRICES)] == [
         "id", "name", "plan_id", "id", "amount"]
+
+
+def test_some_of_a_tables_columns_stand_for_it_and_answer_only_those_names():
+    some = rows.Some(_PRICES, "id", "amount")
+    assert [c.name for c in rows.columns(_PLANS, some)] == ["id", "name", "id", "amount"]
+    plan, price = rows.split((7, "Pro", 70, 1500), _PLANS, some)
+    assert (plan.name, price.id, price.amount) == ("Pro", 70, 1500)
+    assert [f.name for f in dataclasses.fields(price)] == ["id", "amount"]
+    with pytest.raises(AttributeError):
+        price.plan_id  # noqa: B018  a column the list did not read
+    assert rows.split((7, "Pro", None, None), _PLANS, some)[1] is None  # keyed by its id
+
+
+def test_some_refuses_an_unknown_column_and_a_missing_primary_key():
+    with pytest.raises(ValueError, match="no column price"):
+        rows.Some(_PRICES, "id", "price")
+    with pytest.raises(ValueError, match="primary key"):
+        rows.Some(_PRICES, "plan_id", "amount")

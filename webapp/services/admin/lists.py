@@ -24,7 +24,7 @@ from webapp.services.billing.catalog import (
     items_statements_for,
     items_with_plans,
     join_plan,
-    plan_columns,
+    listed_columns,
     with_plan,
 )
 from webapp.services.billing.charges import translated_reason
@@ -50,7 +50,6 @@ from webapp.services.core.listing import (
     read,
 )
 from webapp.services.core.money import to_decimal
-from webapp.services.core.rows import columns
 from webapp.services.core.stacked import Stack, fixed_page, numbered
 from webapp.services.payments.history import METHOD_LABELS, METHODS, PaymentRow
 from webapp.services.subscriptions.views import SORTS as SUBSCRIPTION_SORTS
@@ -156,7 +155,7 @@ def _subscription_statements(status: str | bool, plan: bool, currency: bool, cus
         conditions.append(Subscription.customer_id == bindparam("customer_id"))
     conditions += date_range(_SUBSCRIPTION_DATE_COLUMNS[date_field], date_from, date_to)
     count = capped_count(Subscription, *conditions)
-    rows = (select(*columns(Subscription.__table__), *plan_columns(),
+    rows = (select(*listed_columns(),
                    Customer.display_name.label("customer_name"), matching(count))
             .select_from(join_plan().join(Customer, Customer.id == Subscription.customer_id))
             .where(*conditions).order_by(*SUBSCRIPTION_SORTS[sort])
@@ -217,7 +216,7 @@ def list_subscriptions(session: Session, *, filters: AdminSubscriptionFilters,
                    limits["count_limit"])
     subs = [sub for (sub, _), _ in page.items]
     items = items_of(subs, [plan for (_, plan), _ in page.items], found["addons"],
-                     found["coupons"])
+                     found["coupons"], listed=True)
     return replace(page, items=tuple(
         AdminSubscriptionRow(**vars(SubscriptionRow.of(sub, items[sub.id], None)),
                              customer_id=sub.customer_id, customer_name=name)

@@ -83,9 +83,34 @@ _SUBSCRIPTIONS = Subscription.__table__
 PlanOf = tuple  # (plan row, its price in the subscription's currency or None)
 
 
-def plan_columns() -> list[Column]:
-    """The plan's and its price's columns, after a subscription's, for `with_plan`."""
-    return rows.columns(*_PLAN_TABLES)
+# What a list's row shows and prices (`SubscriptionRow.of`, `next_term_price`), and no more:
+# the lists' one statement (the dashboard's renewals, the customer's and the admin's
+# subscription lists) reads these columns rather than whole rows, 50 columns a row for 16.
+# Each column was a value PostgreSQL wrote as JSON and the portal read back (core/rows.Some,
+# issue 32). A list that starts showing another column adds it here; until then reading it
+# is an AttributeError, which the lists' tests meet.
+LISTED_SUBSCRIPTION = rows.Some(
+    _SUBSCRIPTIONS, "id", "number", "customer_id", "plan_id", "currency", "status",
+    "expired_reason", "start_date", "current_term_end", "next_billing_date", "pause_on",
+    "resume_on")
+_LISTED_PLAN = (rows.Some(Plan.__table__, "id", "name", "interval_unit", "interval_count"),
+                rows.Some(PlanPrice.__table__, "id", "plan_id", "currency", "amount"))
+_LISTED_ADDONS = (
+    rows.Some(SubscriptionAddon.__table__, "id", "subscription_id", "addon_id", "quantity"),
+    rows.Some(Addon.__table__, "id", "name", "kind"),
+    rows.Some(AddonPrice.__table__, "id", "addon_id", "currency", "unit_amount"))
+_LISTED_COUPONS = (
+    rows.Some(SubscriptionCoupon.__table__, "id", "subscription_id", "coupon_id", "terms_used",
+              "in_current_term"),
+    rows.Some(Coupon.__table__, "id", "code", "name", "percent_bp", "duration",
+              "duration_terms"),
+    rows.Some(CouponAmount.__table__, "id", "coupon_id", "currency", "amount"))
+
+
+def listed_columns() -> list[Column]:
+    """A list row's subscription, plan and price columns (`LISTED_SUBSCRIPTION`), for
+    `with_plan`."""
+    return rows.columns(LISTED_SUBSCRIPTION, *_LISTED_PLAN)
 
 
 def join_plan(subscriptions: FromClause = _SUBSCRIPTIONS) -> Join:
@@ -97,9 +122,8 @@ def join_plan(subscriptions: FromClause = _SUBSCRIPTIONS) -> Join:
 
 
 def with_plan(row: Row) -> tuple[tuple, PlanOf]:
-    """A row of `select(subscription columns, *plan_columns())` as the subscription and
-    (plan, price)."""
-    subscription, plan, plan_price = rows.split(row, _SUBSCRIPTIONS, *_PLAN_TABLES)
+    """A row of `select(*listed_columns())` as the subscription and (plan, price)."""
+    subscription, plan, plan_price = rows.split(row, LISTED_SUBSCRIPTION, *_LISTED_PLAN)
     return subscription, (plan, plan_price)
 
 
@@ -155,15 +179,18 @@ def subscription_items(session: Session, subscriptions: list[Subscription],
 
 
 def items_of(subscriptions: Sequence, plan_rows: Sequence[PlanOf], addon_rows: Iterable,
-             coupon_rows: Iterable) -> dict[int, SubscriptionItems]:
+             coupon_rows: Iterable, *, listed: bool = False) -> dict[int, SubscriptionItems]:
     """The subscriptions' items from rows already read: (plan, price) pairs, and the rows of
-    `addons_of`'s and `coupons_of`'s statements (or of a page's stacked read of them)."""
+    `addons_of`'s and `coupons_of`'s statements, or, `listed`, of `items_statements_for`'s
+    (a page's stacked read of them)."""
+    addon_tables, coupon_tables = ((_LISTED_ADDONS, _LISTED_COUPONS) if listed else
+                                   (_ADDON_TABLES, _COUPON_TABLES))
     plans = {plan.id: plan for plan, _ in plan_rows}
     plan_prices = {(p.plan_id, p.currency): p for _, p in plan_rows if p is not None}
     currency = {s.id: s.currency for s in subscriptions}
     addons: dict[int, dict[int, AddonLine]] = defaultdict(dict)
     for row in addon_rows:
-        link, addon, addon_price = rows.split(row, *_ADDON_TABLES)
+        link, addon, addon_price = rows.split(row, *addon_tables)
         key = link.subscription_id
         known = addons[key].get(addon.id)
         matches = addon_price is not None and addon_price.currency == currency[key]
@@ -172,7 +199,7 @@ def items_of(subscriptions: Sequence, plan_rows: Sequence[PlanOf], addon_rows: I
                                               addon_price.unit_amount if matches else None)
     coupons: dict[int, dict[int, CouponLine]] = defaultdict(dict)
     for row in coupon_rows:
-        link, coupon, amount = rows.split(row, *_COUPON_TABLES)
+        link, coupon, amount = rows.split(row, *coupon_tables)
         key = link.subscription_id
         matches = amount is not None and amount.currency == currency[key]
         if coupon.id not in coupons[key] or matches:
@@ -188,12 +215,13 @@ def items_of(subscriptions: Sequence, plan_rows: Sequence[PlanOf], addon_rows: I
 
 def items_statements_for(subscription_ids: Select) -> tuple[Select, Select]:
     """The addons and coupons statements of the subscriptions whose ids `subscription_ids`
-    selects (a page's CTE), for a page that reads them in its own statement (core/stacked)."""
+    selects (a page's CTE), for a page that reads them in its own statement (core/stacked):
+    the listed columns, for `items_of(..., listed=True)`."""
     return (
-        select(*rows.columns(*_ADDON_TABLES)).select_from(_ADDONS_JOIN)
+        select(*rows.columns(*_LISTED_ADDONS)).select_from(_ADDONS_JOIN)
         .where(SubscriptionAddon.subscription_id.in_(subscription_ids))
         .order_by(SubscriptionAddon.id),
-        select(*rows.columns(*_COUPON_TABLES)).select_from(_COUPONS_JOIN)
+        select(*rows.columns(*_LISTED_COUPONS)).select_from(_COUPONS_JOIN)
         .where(SubscriptionCoupon.subscription_id.in_(subscription_ids))
         .order_by(SubscriptionCoupon.id),
     )

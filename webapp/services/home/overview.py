@@ -13,7 +13,7 @@ from webapp.services.billing.catalog import (
     items_of,
     items_statements_for,
     join_plan,
-    plan_columns,
+    listed_columns,
     with_plan,
 )
 from webapp.services.core import rows
@@ -25,18 +25,19 @@ from webapp.services.subscriptions.views import SubscriptionRow
 RENEWING = ("trial", "live", "non_renewing", "future", "paused", "dunning")
 
 
-_CUSTOMERS = Customer.__table__
-CustomerRow = rows.row_type(_CUSTOMERS)
+# The customer's name and currency: what the dashboard shows of them (core/rows.Some).
+_CUSTOMER = rows.Some(Customer.__table__, "id", "display_name", "currency")
+CustomerRow = rows.row_type(_CUSTOMER)
 # The customer with their outstanding balance, overdue count and unused credit: one round trip
 # (each aggregate returns exactly one row, so the joins keep the customer's one row).
 _OUTSTANDING, _CREDIT = invoices.OUTSTANDING.subquery(), credits.UNUSED_CREDIT.subquery()
-_SUMMARY = (select(*rows.columns(_CUSTOMERS), _OUTSTANDING.c.outstanding, _OUTSTANDING.c.overdue,
+_SUMMARY = (select(*rows.columns(_CUSTOMER), _OUTSTANDING.c.outstanding, _OUTSTANDING.c.overdue,
                    _CREDIT.c.unused_credit)
-            .select_from(_CUSTOMERS.join(_OUTSTANDING, true()).join(_CREDIT, true()))
-            .where(_CUSTOMERS.c.id == bindparam("customer_id")))
+            .select_from(_CUSTOMER.table.join(_OUTSTANDING, true()).join(_CREDIT, true()))
+            .where(_CUSTOMER.table.c.id == bindparam("customer_id")))
 # The next five renewals with their plans, as rows (columns, not entities).
 _NEXT_RENEWALS = (
-    select(*rows.columns(Subscription.__table__), *plan_columns()).select_from(join_plan())
+    select(*listed_columns()).select_from(join_plan())
     .where(Subscription.customer_id == bindparam("customer_id"),
            Subscription.status.in_(RENEWING), Subscription.next_billing_date.is_not(None),
            Subscription.next_billing_date >= bindparam("today", type_=Date))
@@ -79,10 +80,11 @@ def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
     """One statement, whatever the size of the customer's history."""
     found = _DASHBOARD.read(session, {"customer_id": customer_id, "today": at.today})
     summary = found["summary"][0]
-    customer = rows.split(summary, _CUSTOMERS)[0]
+    customer = rows.split(summary, _CUSTOMER)[0]
     renewals = [with_plan(row) for row in found["renewals"]]
     subs = [sub for sub, _ in renewals]
-    items = items_of(subs, [plan for _, plan in renewals], found["addons"], found["coupons"])
+    items = items_of(subs, [plan for _, plan in renewals], found["addons"], found["coupons"],
+                     listed=True)
     tax_ = tax.tax_for(session, customer_id)
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),

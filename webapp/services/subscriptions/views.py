@@ -17,7 +17,7 @@ from webapp.services.billing.catalog import (
     items_of,
     items_statements_for,
     join_plan,
-    plan_columns,
+    listed_columns,
     subscription_items,
     with_plan,
 )
@@ -35,7 +35,6 @@ from webapp.services.core.listing import (
     page_of,
     read,
 )
-from webapp.services.core.rows import columns
 from webapp.services.core.stacked import Stack, fixed_page, numbered
 
 STATUSES = ("future", "trial", "live", "non_renewing", "paused", "dunning", "unpaid",
@@ -160,7 +159,7 @@ def _list_statements(status: bool, plan: bool, sort: str) -> tuple[Select, Selec
             select(Plan.id).where(Plan.code == bindparam("plan")).correlate(None)
             .scalar_subquery()))
     count = select(func.count()).select_from(Subscription).where(*conditions)
-    rows = (select(*columns(Subscription.__table__), *plan_columns(), matching(count))
+    rows = (select(*listed_columns(), matching(count))
             .select_from(join_plan()).where(*conditions)
             .order_by(*SORTS[sort])
             .offset(bindparam("offset")).limit(bindparam("limit")))
@@ -219,7 +218,8 @@ def _read_list(session: Session, customer_id: int, filters: SubscriptionFilters,
     page = page_of(found["page"], filters.page, page_size, with_plan,
                    lambda: read(session, count, params).scalar_one())
     subs = [sub for sub, _ in page.items]
-    items = items_of(subs, [plan for _, plan in page.items], found["addons"], found["coupons"])
+    items = items_of(subs, [plan for _, plan in page.items], found["addons"], found["coupons"],
+                     listed=True)
     tax_ = tax.tax_for(session, customer_id)
     return (replace(page, items=tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs)),
             tuple((code, name) for code, name in found["plans"]))
