@@ -38,6 +38,9 @@ LAYOUT = Page("portal layout, no data (reference)", "/_bench/layout", 'id="bench
               "table", judged=False)
 SIGNED_IN_FRAGMENT = Page("1 KB fragment, signed in (reference)", "/_bench/signed-in-fragment",
                           'id="bench-fragment"', "fragment", judged=False)
+ONE_READ_FRAGMENT = Page("1 KB fragment, signed in, SELECT 1 (ceiling)",
+                         "/_bench/signed-in-fragment/one-read", 'id="bench-fragment"',
+                         "fragment", judged=False)
 BARE_FLASK = Page("plain Flask + SQLModel app, same table", "/", 'id="bench-table"', None,
                   bare=True)
 ONE = "one customer"
@@ -78,6 +81,7 @@ def pages_for(client: server.Client) -> list[Page]:
         Page("admin /admin/payments", "/admin/payments", "Page 1 ", "table", admin=True),
         LAYOUT,
         SIGNED_IN_FRAGMENT,
+        ONE_READ_FRAGMENT,
         FLOOR_TABLE,
         FLOOR_FRAGMENT,
         BARE_FLASK,

@@ -8,7 +8,9 @@ measure Flask, the database driver and Jinja, not the portal. `/layout` is the o
 reference rather than a floor: a logged-in customer's page in the portal's layout with no data
 of its own, which shows what being a portal page costs before a page reads anything.
 `/signed-in-fragment` is the same for fragments: the bare fragment behind the customer's login,
-the least any of the portal's own fragments can cost.
+the least any of the portal's own fragments can cost. `/signed-in-fragment/one-read` adds one
+statement that reads nothing (`SELECT 1`): the most a fragment that reads the login and one
+statement of its own can reach, such as the polled forward status (issue 32).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import text
 
 from webapp.db import db
 from webapp.login import customer_required
+from webapp.services.core.listing import read
 
 bp = Blueprint("bench", __name__, url_prefix="/_bench", template_folder="templates")
 
@@ -67,4 +70,16 @@ def layout():
 @customer_required
 def signed_in_fragment():
     """The bare fragment for a logged-in customer: the login's reads and nothing else."""
+    return FRAGMENT.render(items=_ITEMS)
+
+
+_NOTHING = text("SELECT 1")
+
+
+@bp.get("/signed-in-fragment/one-read")
+@customer_required
+def signed_in_fragment_one_read():
+    """The signed-in fragment after one statement more that reads nothing, through the path
+    the portal's own statements take (`listing.read`): a polled fragment's ceiling."""
+    read(db.session, _NOTHING, {}).all()
     return FRAGMENT.render(items=_ITEMS)

@@ -91,6 +91,20 @@ def test_the_first_screen_targets_are_judged_in_the_same_run():
     assert "missed on /subscriptions" in text
 
 
+def test_the_first_screen_shows_what_a_fragment_with_one_statement_can_reach():
+    from bench import report
+
+    results = {"bare 1 KB fragment": _entry(None, 2000, 5.0),
+               report.SIGNED_IN_FRAGMENT: _entry("fragment", 1000, 6.0, judged=False),
+               report.ONE_READ_FRAGMENT: _entry("fragment", 850, 6.0, judged=False)}
+    assert "| 1 KB fragment, signed in, SELECT 1 (ceiling) | 1 KB fragment, signed in " \
+           "(reference) | 85% | ceiling: a fragment with one statement cannot reach ≥90% |" \
+        in report.first_screen(results)
+    results[report.ONE_READ_FRAGMENT] = _entry("fragment", 950, 6.0, judged=False)
+    assert "95% | ceiling: a fragment with one statement can reach ≥90% |" in \
+        report.first_screen(results)
+
+
 def test_a_rotation_file_holds_each_customers_request_on_a_line(tmp_path):
     written = wrk.rotation_file(tmp_path / "r.txt", [
         ("/invoices/7", {"Cookie": "session=a", "User-Agent": "b"}),

@@ -4,6 +4,7 @@ import pytest
 
 from bench.wsgi import create_app
 from tests.conftest import FIXED_NOW, Auth
+from tests.web.app.test_query_counts import count_queries
 
 
 def test_the_floor_routes_are_absent_from_a_normal_portal(client):
@@ -43,6 +44,19 @@ def test_the_signed_in_fragment_is_the_bare_fragment_behind_the_login(bench_clie
     response = bench_client.get("/_bench/signed-in-fragment")
     assert response.status_code == 200
     assert response.data == bench_client.get("/_bench/fragment").data
+
+
+def test_the_one_read_fragment_reads_one_statement_after_the_login(bench_client, seeded):
+    assert bench_client.get("/_bench/signed-in-fragment/one-read").status_code == 302
+    Auth(bench_client).login()
+    bench_client.get("/_bench/signed-in-fragment")
+    with count_queries(bench_client.application.extensions["database"]) as alone:
+        bench_client.get("/_bench/signed-in-fragment")
+    with count_queries(bench_client.application.extensions["database"]) as one_more:
+        response = bench_client.get("/_bench/signed-in-fragment/one-read")
+    assert response.status_code == 200
+    assert response.data == bench_client.get("/_bench/fragment").data
+    assert len(one_more) == len(alone) + 1 and one_more[-1].strip() == "SELECT 1"
 
 
 def test_the_plain_flask_app_serves_the_same_table_with_no_login(app, seeded, monkeypatch):
