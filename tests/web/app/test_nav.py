@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from tests.conftest import Auth
 from webapp import demo
 from webapp.db import db
-from webapp.models import Preferences
+from webapp.models import Organization, Preferences
 
 
 class _Sidebar(HTMLParser):
@@ -134,3 +134,19 @@ def test_the_admin_sidebar_has_no_groups(app, seeded):
 
     assert len(sidebar.groups) == 1 and sidebar.groups[0][0] is None
     assert sidebar.groups[0][1][0] == "Admin home" and sidebar.current == ["Admin home"]
+
+
+def test_the_sidebars_words_are_in_the_readers_language(app, client, auth, seeded):
+    """nav.sidebar_for translates its msgids with the page's catalog (here the organization's
+    German), the groups' headings too."""
+    with app.app_context():
+        db.session.get(Organization, 1).locale = "de_DE"
+        db.session.commit()
+    auth.login()
+
+    sidebar = _sidebar(client, "/invoices")
+
+    assert sidebar.groups[1][0] == "Abrechnung" and "Rechnungen" in sidebar.groups[1][1]
+    assert sidebar.groups[3] == ("Konto", ["Profil", "Bewertungen", "Konto & Sicherheit"])
+    assert sidebar.current == ["Rechnungen"]
+    assert ">Konto &amp; Sicherheit</a>" in client.get("/").get_data(as_text=True)
