@@ -74,6 +74,19 @@ def test_every_text_of_ours_reads_back_into_its_message_and_values():
         assert wording.parse(stored) == (msgid, values), stored
 
 
+def test_a_text_read_again_is_parsed_as_the_first_time_in_any_language():
+    """`parse` is kept per text: a caller's change to the values it got is not kept, and
+    the language is chosen after the parse, so one text reads into each reader's."""
+    stored = "Unused time on SUB-000004 (10 of 30 days)"
+    first = wording.parse(stored)
+    first[1]["number"] = "changed by a caller"
+    assert wording.parse(stored) == wording.parse(stored) != first
+    assert wording.parse(stored)[1]["number"] == "SUB-000004"
+    with i18n.use_locale("de_DE"):
+        german = wording.reword_now(stored)
+    assert german != wording.reword_now(stored) == stored and "10 von 30 Tagen" in german
+
+
 @pytest.mark.parametrize("locale", LANGUAGES)
 def test_every_text_of_ours_is_shown_in_the_readers_language(locale):
     for msgid in wording.TEXTS:
