@@ -196,7 +196,7 @@ def _subscription_stack(shape: tuple, number: int, size: int, count_limit: int,
     count, rows = _subscription_statements(*shape)
     rows = numbers_written(rows, {"count_limit": count_limit})
     page = numbered(fixed_page(rows, size, offset=(number - 1) * size)).cte("page")
-    addons, coupons = items_statements_for(select(page.c.id))
+    addons, coupons = items_statements_for(page)
     return Stack(page=page, addons=addons, coupons=coupons), count
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import Column, FromClause, Join, Row, Select, and_, or_, update
+from sqlalchemy import CTE, Column, FromClause, Join, Row, Select, and_, or_, update
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -213,16 +213,26 @@ def items_of(subscriptions: Sequence, plan_rows: Sequence[PlanOf], addon_rows: I
     }
 
 
-def items_statements_for(subscription_ids: Select) -> tuple[Select, Select]:
-    """The addons and coupons statements of the subscriptions whose ids `subscription_ids`
-    selects (a page's CTE), for a page that reads them in its own statement (core/stacked):
-    the listed columns, for `items_of(..., listed=True)`."""
+def items_statements_for(page: CTE) -> tuple[Select, Select]:
+    """The addons and coupons statements of a page's subscriptions (its CTE, with each
+    subscription's `id` and `currency` first), for a page that reads them in its own
+    statement (core/stacked): the listed columns, for `items_of(..., listed=True)`. Each
+    item comes with its price in its subscription's currency only, or none: joined to every
+    currency's price, the dashboard's 8 addons were 16 rows (issue 32)."""
     return (
-        select(*rows.columns(*_LISTED_ADDONS)).select_from(_ADDONS_JOIN)
-        .where(SubscriptionAddon.subscription_id.in_(subscription_ids))
+        select(*rows.columns(*_LISTED_ADDONS))
+        .select_from(SubscriptionAddon.__table__
+                     .join(page, page.c.id == SubscriptionAddon.subscription_id)
+                     .join(Addon, Addon.id == SubscriptionAddon.addon_id)
+                     .outerjoin(AddonPrice, and_(AddonPrice.addon_id == Addon.id,
+                                                 AddonPrice.currency == page.c.currency)))
         .order_by(SubscriptionAddon.id),
-        select(*rows.columns(*_LISTED_COUPONS)).select_from(_COUPONS_JOIN)
-        .where(SubscriptionCoupon.subscription_id.in_(subscription_ids))
+        select(*rows.columns(*_LISTED_COUPONS))
+        .select_from(SubscriptionCoupon.__table__
+                     .join(page, page.c.id == SubscriptionCoupon.subscription_id)
+                     .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
+                     .outerjoin(CouponAmount, and_(CouponAmount.coupon_id == Coupon.id,
+                                                   CouponAmount.currency == page.c.currency)))
         .order_by(SubscriptionCoupon.id),
     )
 

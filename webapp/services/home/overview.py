@@ -51,7 +51,7 @@ def _dashboard_stack() -> Stack:
     the last payments. Seven statements were 7 round trips and 7 times the driver's work; the
     server ran each in 0.02-0.15 ms (issue 32, bench/README.md)."""
     renewals = numbered(_NEXT_RENEWALS).cte("next_renewals")
-    addons, coupons = items_statements_for(select(renewals.c.id))
+    addons, coupons = items_statements_for(renewals)
     return Stack(summary=_SUMMARY, renewals=renewals, addons=addons, coupons=coupons,
                  invoices=fixed_page(invoices.recent_invoices_statement(), RECENT),
                  payments=fixed_page(payments.recent_payments_statement(), RECENT))

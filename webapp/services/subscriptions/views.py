@@ -176,7 +176,7 @@ def _list_stack(status: bool, plan: bool, sort: str, page: int, size: int
     count, rows = _list_statements(status, plan, sort)
     rows = fixed_page(rows, size, offset=(page - 1) * size)
     page_rows = numbered(rows).cte("page")
-    addons, coupons = items_statements_for(select(page_rows.c.id))
+    addons, coupons = items_statements_for(page_rows)
     return Stack(plans=_PLAN_CHOICES, page=page_rows, addons=addons, coupons=coupons), count
 
 
