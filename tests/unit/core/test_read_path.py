@@ -284,3 +284,29 @@ def test_an_invoice_detail_is_read_as_rows_and_only_by_its_customer(session, now
     with pytest.raises(NotFound):
         invoices.invoice_detail(session, customer_id=other.id, invoice_id=invoice.id,
                                 at=moment_on(now.date()))
+
+
+def test_sqlite_finds_a_pages_addons_and_coupons_by_their_subscription(sqlite_engine, now):
+    """The stacks read a page's items by the subscription index (`catalog
+    .items_statements_for`); joined to the page's CTE instead, SQLite's plan read every
+    subscription's addons in id order. SQLite plans alike at any size (no statistics)."""
+    from bench.explain import captured
+
+    with Session(sqlite_engine) as session:
+        customer = make_customer(session, now=now, email="plans@example.com")
+        make_subscription(session, customer=customer, now=now)
+        session.commit()
+        with captured(sqlite_engine) as statements:
+            overview.dashboard(session, customer_id=customer.id, at=moment_on(now.date()))
+            subscriptions.list_subscriptions(session, customer_id=customer.id,
+                                             filters=SubscriptionFilters())
+            admin_lists.list_subscriptions(session, filters=admin_lists.AdminSubscriptionFilters())
+        stacks = [(sql, params) for sql, params in statements if "subscription_addon" in sql]
+        assert len(stacks) == 3
+        for sql, params in stacks:
+            plan = [row[-1] for row in session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + sql, params)]
+            assert any(step.startswith("SEARCH subscription_addon USING") for step in plan), plan
+            assert any(step.startswith("SEARCH subscription_coupon USING") for step in plan), plan
+            assert not [step for step in plan if step.startswith(
+                ("SCAN subscription_addon", "SCAN subscription_coupon"))], plan

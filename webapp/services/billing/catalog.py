@@ -215,24 +215,29 @@ def items_of(subscriptions: Sequence, plan_rows: Sequence[PlanOf], addon_rows: I
 
 def items_statements_for(page: CTE) -> tuple[Select, Select]:
     """The addons and coupons statements of a page's subscriptions (its CTE, with each
-    subscription's `id` and `currency` first), for a page that reads them in its own
-    statement (core/stacked): the listed columns, for `items_of(..., listed=True)`. Each
-    item comes with its price in its subscription's currency only, or none: joined to every
-    currency's price, the dashboard's 8 addons were 16 rows (issue 32)."""
+    subscription's `id` first), for a page that reads them in its own statement
+    (core/stacked): the listed columns, for `items_of(..., listed=True)`. Each item comes
+    with its price in its subscription's currency only, or none: joined to every currency's
+    price, the dashboard's 8 addons were 16 rows (issue 32). The currency is read from the
+    subscription's row, found by the CTE's ids: joined to the CTE itself, SQLite read every
+    subscription's addons (`bench.explain --db sqlite`)."""
+    ids = select(page.c.id)
     return (
         select(*rows.columns(*_LISTED_ADDONS))
-        .select_from(SubscriptionAddon.__table__
-                     .join(page, page.c.id == SubscriptionAddon.subscription_id)
+        .select_from(_SUBSCRIPTIONS.join(SubscriptionAddon.__table__,
+                                         SubscriptionAddon.subscription_id == Subscription.id)
                      .join(Addon, Addon.id == SubscriptionAddon.addon_id)
                      .outerjoin(AddonPrice, and_(AddonPrice.addon_id == Addon.id,
-                                                 AddonPrice.currency == page.c.currency)))
+                                                 AddonPrice.currency == Subscription.currency)))
+        .where(Subscription.id.in_(ids))
         .order_by(SubscriptionAddon.id),
         select(*rows.columns(*_LISTED_COUPONS))
-        .select_from(SubscriptionCoupon.__table__
-                     .join(page, page.c.id == SubscriptionCoupon.subscription_id)
+        .select_from(_SUBSCRIPTIONS.join(SubscriptionCoupon.__table__,
+                                         SubscriptionCoupon.subscription_id == Subscription.id)
                      .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
                      .outerjoin(CouponAmount, and_(CouponAmount.coupon_id == Coupon.id,
-                                                   CouponAmount.currency == page.c.currency)))
+                                                   CouponAmount.currency == Subscription.currency)))
+        .where(Subscription.id.in_(ids))
         .order_by(SubscriptionCoupon.id),
     )
 
