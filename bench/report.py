@@ -104,6 +104,11 @@ FIRST_SCREEN_CEILINGS = (
 )
 
 
+def _rate(results: dict[str, dict], page: str, beside: str) -> float:
+    return (results[page]["result"]["requests_per_second"]
+            / results[beside]["result"]["requests_per_second"])
+
+
 def first_screen(results: dict[str, dict]) -> str:
     """Issue 32's ratios in this run, each with its verdict, and every page's p99 against
     its floor's (at most 2×)."""
@@ -112,14 +117,12 @@ def first_screen(results: dict[str, dict]) -> str:
     for page, beside, target in FIRST_SCREEN:
         if page not in results or beside not in results:
             continue
-        rate = (results[page]["result"]["requests_per_second"]
-                / results[beside]["result"]["requests_per_second"])
+        rate = _rate(results, page, beside)
         verdict = "met" if rate >= target else "missed"
         lines.append(f"| {page} | {beside} | {rate:.0%} | {verdict} (≥{target:.0%}) |")
     for page, beside, target in FIRST_SCREEN_CEILINGS:
         if page in results and beside in results:
-            rate = (results[page]["result"]["requests_per_second"]
-                    / results[beside]["result"]["requests_per_second"])
+            rate = _rate(results, page, beside)
             reach = "can reach" if rate >= target else "cannot reach"
             lines.append(f"| {page} | {beside} | {rate:.0%} | ceiling: a fragment with one "
                          f"statement {reach} ≥{target:.0%} |")

@@ -85,7 +85,7 @@ PlanOf = tuple  # (plan row, its price in the subscription's currency or None)
 
 # What a list's row shows and prices (`SubscriptionRow.of`, `next_term_price`), and no more:
 # the lists' one statement (the dashboard's renewals, the customer's and the admin's
-# subscription lists) reads these columns rather than whole rows, 50 columns a row for 16.
+# subscription lists) reads these columns rather than whole rows: the dashboard's renewals 20 columns a row, not 50.
 # Each column was a value PostgreSQL wrote as JSON and the portal read back (core/rows.Some,
 # issue 32). A list that starts showing another column adds it here; until then reading it
 # is an AttributeError, which the lists' tests meet.
@@ -222,24 +222,21 @@ def items_statements_for(page: CTE) -> tuple[Select, Select]:
     subscription's row, found by the CTE's ids: joined to the CTE itself, SQLite read every
     subscription's addons (`bench.explain --db sqlite`)."""
     ids = select(page.c.id)
-    return (
-        select(*rows.columns(*_LISTED_ADDONS))
-        .select_from(_SUBSCRIPTIONS.join(SubscriptionAddon.__table__,
-                                         SubscriptionAddon.subscription_id == Subscription.id)
-                     .join(Addon, Addon.id == SubscriptionAddon.addon_id)
-                     .outerjoin(AddonPrice, and_(AddonPrice.addon_id == Addon.id,
-                                                 AddonPrice.currency == Subscription.currency)))
-        .where(Subscription.id.in_(ids))
-        .order_by(SubscriptionAddon.id),
-        select(*rows.columns(*_LISTED_COUPONS))
-        .select_from(_SUBSCRIPTIONS.join(SubscriptionCoupon.__table__,
-                                         SubscriptionCoupon.subscription_id == Subscription.id)
-                     .join(Coupon, Coupon.id == SubscriptionCoupon.coupon_id)
-                     .outerjoin(CouponAmount, and_(CouponAmount.coupon_id == Coupon.id,
-                                                   CouponAmount.currency == Subscription.currency)))
-        .where(Subscription.id.in_(ids))
-        .order_by(SubscriptionCoupon.id),
-    )
+    return _listed_items(_LISTED_ADDONS, ids), _listed_items(_LISTED_COUPONS, ids)
+
+
+def _listed_items(tables: tuple[rows.Some, ...], ids: Select) -> Select:
+    """One kind of item (the link, the item, its price: `_LISTED_ADDONS` or
+    `_LISTED_COUPONS`) of the subscriptions `ids` selects, in the links' order."""
+    link, item, price = (some.table for some in tables)
+    item_id = f"{item.name}_id"  # addon_id, coupon_id: the link's and the price's column
+    return (select(*rows.columns(*tables))
+            .select_from(_SUBSCRIPTIONS.join(link, link.c.subscription_id == Subscription.id)
+                         .join(item, item.c.id == link.c[item_id])
+                         .outerjoin(price, and_(price.c[item_id] == item.c.id,
+                                                price.c.currency == Subscription.currency)))
+            .where(Subscription.id.in_(ids))
+            .order_by(link.c.id))
 
 
 def redeem(session: Session, coupon_id: int) -> bool:

@@ -9,7 +9,7 @@ the missing side of an outer join. Templates get these values, never a SQLAlchem
 A list that shows and prices a few of a table's columns reads only those: `Some(table, "id",
 "name")` stands for the table in `columns` and `split`, and its values have those fields only
 (another is an AttributeError, so a page that starts needing a column fails in its tests
-rather than showing nothing). The dashboard's renewals were 50 columns a row for the 13 they
+rather than showing nothing). The dashboard's renewals were 50 columns a row for the 20 they
 use; every column is a value PostgreSQL writes as JSON and the portal reads back (issue 32).
 """
 

@@ -42,15 +42,12 @@ from sqlalchemy import (
     TypeDecorator,
     func,
     literal,
-    literal_column,
     select,
 )
-from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.visitors import replacement_traverse
 from sqlalchemy.types import JSON, TypeEngine
 from sqlmodel import Session
 
-from webapp.services.core.listing import read
+from webapp.services.core.listing import numbers_written, read
 
 ORD = "_ord"
 
@@ -68,14 +65,7 @@ def fixed_page(statement: Select, size: int, offset: int = 0) -> Select:
     when that plan costs about what the plans made for each execution did, and with the
     page size unknown it costs a LIMIT as if most rows were read: the stack was planned
     afresh on every request, 2.5 ms each (bench/README.md, issue 32)."""
-    fixed = {"offset": literal_column(str(int(offset))), "limit": literal_column(str(int(size)))}
-
-    def replace(element):
-        if isinstance(element, BindParameter) and element.key in fixed:
-            return fixed[element.key]
-        return None
-
-    return replacement_traverse(statement, {}, replace)
+    return numbers_written(statement, {"offset": offset, "limit": size})
 
 
 class Stack:
