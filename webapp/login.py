@@ -3,6 +3,7 @@ session row (services/accounts/sessions.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import wraps
 
@@ -59,7 +60,7 @@ def _load_user(login_id: str) -> PortalUser | None:
     """The user, and in the same query this session's row, the organization and preferences
     every page reads (kept on the user as `facts`: webapp/context.py `load_request_facts`
     puts them in g). Keeping the session's row fresh is left to the request's end."""
-    facts = request_facts.for_login(db.session, login_id)
+    facts = request_facts.for_login(db.session, login_id, rider=_rider())
     if facts is None:
         return None
     now = clock.now()
@@ -71,6 +72,34 @@ def _load_user(login_id: str) -> PortalUser | None:
     user = PortalUser(facts.user, session_id=facts.login_session.id, token=facts.token)
     user.facts = facts
     return user
+
+
+def reads_along(rider_for: Callable[..., request_facts.Rider]):
+    """The view's own read, made by `rider_for(**view_args)`, goes in the login's statement
+    (`request_facts.Rider`); the view gets its parts from `ridden`. Put it under
+    `customer_required`: the wrappers keep the mark."""
+
+    def mark(view):
+        view.login_rider = rider_for
+        return view
+
+    return mark
+
+
+def _rider() -> request_facts.Rider | None:
+    """The rider of the view this request goes to, if it has one and the URL matched."""
+    if request.endpoint is None:
+        return None
+    rider_for = getattr(current_app.view_functions.get(request.endpoint), "login_rider", None)
+    return rider_for(**(request.view_args or {})) if rider_for is not None else None
+
+
+def ridden() -> Mapping[str, list] | None:
+    """What the view's `reads_along` read found with this request's login; None when the
+    login was not read with it (a user signed in during this request): the view then reads
+    for itself."""
+    facts = getattr(current_user, "facts", None)
+    return facts.ridden if facts is not None else None
 
 
 # A browser that has signed in to an account keeps a signed list of those accounts (throttle

@@ -17,7 +17,7 @@ from webapp.db import db
 from webapp.dispatch import commit_and_dispatch
 from webapp.forms import FlaskForm
 from webapp.htmx import finish, render_page
-from webapp.login import customer_required
+from webapp.login import customer_required, reads_along, ridden
 from webapp.permissions import action_required
 from webapp.services.core import pdf, preferences
 from webapp.services.core.errors import InvalidInput
@@ -144,9 +144,11 @@ def forward_receipt(payment_id: int):
 
 @bp.get("/documents/forwards/<int:forward_id>")
 @customer_required
+@reads_along(forwarding.status_rider)
 def forward_status(forward_id: int):
-    """Where a forward's mail has got to: queued, then sent (htmx polls while it waits)."""
+    """Where a forward's mail has got to: queued, then sent (htmx polls while it waits). Its
+    read comes in the login's statement: one round trip a poll."""
     view = forwarding.status(db.session, customer_id=current_user.customer_id,
-                             forward_id=forward_id)
+                             forward_id=forward_id, ridden=ridden())
     return render_page("documents/forward_status.html", "document_forward_status",
                        forward=view, back_url=detail_url(view.kind, view.document_id))

@@ -11,8 +11,11 @@ from sqlmodel import select
 
 from tests.factories import make_customer, make_invoice
 from tests.unit.documents.test_documents import pdf_text
+from tests.web.app.test_query_counts import count_queries
 from webapp import demo
-from webapp.models import ContactPerson, OutboxMessage
+from webapp.models import ContactPerson, OutboxMessage, User
+from webapp.services.accounts import request_facts
+from webapp.services.accounts import sessions as account_sessions
 from webapp.services.core import outbox, preferences
 from webapp.services.core.errors import Forbidden, InvalidInput, NotFound
 from webapp.services.documents import forwarding, sources
@@ -193,3 +196,43 @@ def test_a_forward_whose_document_is_no_longer_theirs_is_not_found(session, now,
     session.flush()
     with pytest.raises(NotFound):
         forwarding.status(session, customer_id=customer.id, forward_id=result.forward_id)
+
+
+def _login_of(session, customer, now) -> str:
+    """A sign-in of the customer's user, as the login cookie names it."""
+    user = session.exec(select(User).where(User.customer_id == customer.id)).one()
+    started = account_sessions.start(session, user_id=user.id, method="password", ip=None,
+                                     user_agent=None, now=now)
+    session.commit()
+    return request_facts.login_id(user.id, user.session_version, started.token)
+
+
+def test_the_status_read_along_with_the_login_is_the_status_read_alone(session, now, invoice):
+    """The polled fragment's one statement (issue 32): the login and the status together."""
+    jane = make_customer(session, now=now, email="jane.rider@example.com", password="pw-long-1")
+    invoice.customer_id = jane.id
+    result = forward(session, jane, invoice, now, addresses="a@example.com, b@example.com")
+    login_id = _login_of(session, jane, now)
+    with count_queries(session.get_bind()) as statements:
+        facts = request_facts.for_login(session, login_id,
+                                        rider=forwarding.status_rider(result.forward_id))
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    alone = forwarding.status(session, customer_id=jane.id, forward_id=result.forward_id)
+    ridden = forwarding.status(session, customer_id=jane.id, forward_id=result.forward_id,
+                               ridden=facts.ridden)
+    assert ridden == alone
+    assert [r.address for r in ridden.recipients] == ["a@example.com", "b@example.com"]
+    assert ridden.number == invoice.number and ridden.created_at == now
+    assert facts == request_facts.for_login(session, login_id)  # the login's facts unchanged
+
+
+def test_another_customers_login_reads_along_nothing_of_the_forward(session, now, customer,
+                                                                    invoice):
+    result = forward(session, customer, invoice, now, addresses="a@example.com")
+    omar = make_customer(session, now=now, email="omar.rider@example.com", password="pw-long-1")
+    facts = request_facts.for_login(session, _login_of(session, omar, now),
+                                    rider=forwarding.status_rider(result.forward_id))
+    assert facts.user.customer_id == omar.id and facts.ridden == {"forward": []}
+    with pytest.raises(NotFound):
+        forwarding.status(session, customer_id=omar.id, forward_id=result.forward_id,
+                          ridden=facts.ridden)

@@ -11,10 +11,12 @@ them through the ORM, as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
 
 from webapp.models import Customer, Organization, Preferences, User, UserSession
@@ -23,6 +25,7 @@ from webapp.services.billing import tax
 from webapp.services.core import locales, rows
 from webapp.services.core import organization as organization_row
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
+from webapp.services.core.stacked import Stack
 
 _USER, _ORG, _PREFS = User.__table__, Organization.__table__, Preferences.__table__
 _SESSION, _CUSTOMER = UserSession.__table__, Customer.__table__
@@ -44,6 +47,7 @@ _LOGIN = (select(*rows.columns(_USER, _SESSION, _ORG, _PREFS),
                        .outerjoin(_PREFS, _PREFS.c.organization_id == ORGANIZATION_ID)
                        .outerjoin(_CUSTOMER, _CUSTOMER.c.id == _USER.c.customer_id))
           .where(_USER.c.id == bindparam("user_id")))
+_LOCALE_AT = len(_LOGIN.selected_columns) - 1
 _ORGANIZATION = select(*rows.columns(_ORG)).where(_ORG.c.id == ORGANIZATION_ID)
 _PREFERENCES = select(*rows.columns(_PREFS)).where(_PREFS.c.organization_id == ORGANIZATION_ID)
 
@@ -56,6 +60,8 @@ class LoginFacts:
     preferences: PreferencesView | Preferences
     token: str
     customer_locale: str | None = None  # the customer's own choice; None: the organization's
+    # What a `Rider` read along with the login: its stack's parts by name.
+    ridden: dict[str, list[tuple]] | None = field(default=None, compare=False)
 
     @property
     def locale(self) -> str:
@@ -70,21 +76,53 @@ class LoginFacts:
             self.login_session, limits=account_sessions.Limits.of(self.preferences), now=now)
 
 
+# A rider's statements name the signed-in customer with this column, in place of a
+# `customer_id` parameter: read along with the login, they are correlated to its user row,
+# so they find only what belongs to whoever the login statement found.
+SIGNED_IN_CUSTOMER = _USER.c.customer_id
+
+
+def riding(statement: Select) -> Select:
+    """`statement`, written with `SIGNED_IN_CUSTOMER`, read inside the login's statement."""
+    return statement.correlate(_USER)
+
+
+@dataclass(frozen=True)
+class Rider:
+    """A view's own small read, sent in the login's statement: one round trip where there
+    would be two. The polled forward status is one login and one read, every second while mail
+    is queued; a second statement costs more than the rest of that fragment (issue 32,
+    bench/README.md). `stack`'s parts are `riding` statements; `params` their values."""
+
+    stack: Stack
+    params: Mapping[str, object]
+
+
+@cache
+def _login_with(stack: Stack, dialect: str) -> Select:
+    return _LOGIN.add_columns(*stack.columns(dialect))
+
+
 def login_id(user_id: int, session_version: int, token: str) -> str:
     """What Flask-Login keeps in the signed cookie for this sign-in."""
     return f"{user_id}:{session_version}:{token}"
 
 
-def for_login(session: Session, login_id: str) -> LoginFacts | None:
+def for_login(session: Session, login_id: str, rider: Rider | None = None) -> LoginFacts | None:
     """The user and the session named by a login id "<user id>:<session version>:<token>",
     with the organization and its preferences; None when no active user has that id and
     session version, or the token names none of their sessions, or that session has ended.
-    An expired session is returned (see `session_expired`), so the caller can end it."""
+    An expired session is returned (see `session_expired`), so the caller can end it. A
+    `rider`'s parts come back as `ridden`."""
     user_id, version, token = (login_id.split(":", 2) + ["", ""])[:3]
     if not user_id.isdigit() or not version.isdigit() or not token:
         return None
-    row = session.connection().execute(_LOGIN, {
-        "user_id": int(user_id), "token_hash": account_sessions.token_hash(token)}).first()
+    params = {"user_id": int(user_id), "token_hash": account_sessions.token_hash(token)}
+    statement = _LOGIN
+    if rider is not None:
+        statement = _login_with(rider.stack, session.get_bind().dialect.name)
+        params |= rider.params
+    row = session.connection().execute(statement, params).first()
     if row is None:
         return None
     user, login_session, organization, preferences = rows.split(row, _USER, _SESSION, _ORG,
@@ -95,8 +133,9 @@ def for_login(session: Session, login_id: str) -> LoginFacts | None:
     if row.tax_customer_id is not None:  # the customer's tax facts too (billing.tax.tax_for)
         tax.remember_customer(session, tax.CustomerFacts(*(
             getattr(row, f"tax_customer_{c.name}") for c in _CUSTOMER_TAX)))
+    ridden = rider.stack.unpack(row[_LOCALE_AT + 1:]) if rider is not None else None
     return LoginFacts(user, login_session, organization, preferences or _defaults(), token,
-                      customer_locale=row[-1])
+                      customer_locale=row[_LOCALE_AT], ridden=ridden)
 
 
 def organization(session: Session) -> OrganizationView | None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -83,21 +83,29 @@ class Stack:
             converted = tuple((i, read) for i, read in enumerate(readers) if read is not _same)
             self._layout.append((name, fields, converted))
 
+    def columns(self, dialect: str) -> list:
+        """A column per part, each a scalar subquery holding the part's rows as a JSON array
+        (in the dialect's JSON functions): what `statement` selects, and what another
+        statement can select along with its own (the login's, `request_facts.Rider`)."""
+        pack, agg = ((func.json_build_array, func.json_agg) if dialect == "postgresql"
+                     else (func.json_array, func.json_group_array))
+        return [select(agg(pack(sub.c[ORD], *(c for c in sub.c if c.key != ORD))))
+                .select_from(sub).scalar_subquery().label(f"part_{name}")
+                for name, sub in self._subqueries.items()]
+
     def statement(self, dialect: str) -> Select:
         """The one statement, in the dialect's JSON functions (built once per dialect)."""
         if dialect not in self._statements:
-            pack, agg = ((func.json_build_array, func.json_agg) if dialect == "postgresql"
-                         else (func.json_array, func.json_group_array))
-            self._statements[dialect] = select(*(
-                select(agg(pack(sub.c[ORD], *(c for c in sub.c if c.key != ORD))))
-                .select_from(sub).scalar_subquery().label(f"part_{name}")
-                for name, sub in self._subqueries.items()))
+            self._statements[dialect] = select(*self.columns(dialect))
         return self._statements[dialect]
 
     def read(self, session: Session, params: Mapping[str, object]) -> dict[str, list[tuple]]:
         """Each part's rows, in the part's own order."""
         dialect = session.get_bind().dialect.name
-        found = read(session, self.statement(dialect), params).one()
+        return self.unpack(read(session, self.statement(dialect), params).one())
+
+    def unpack(self, found: Sequence) -> dict[str, list[tuple]]:
+        """Each part's rows from the values `columns` selected, in the part's own order."""
         result = {}
         for packed, (name, fields, converted) in zip(found, self._layout, strict=True):
             rows = packed if isinstance(packed, list) else json.loads(packed or "[]")

@@ -11,12 +11,12 @@ MAX_RECIPIENTS addresses at once and the preference's number of recipients an ho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ScalarSelect, bindparam, case, func
+from sqlalchemy import ScalarSelect, Select, bindparam, case, func
 from sqlmodel import Session, select
 
 from webapp.models import (
@@ -31,11 +31,13 @@ from webapp.models import (
     OutboxMessage,
     Payment,
 )
+from webapp.services.accounts import request_facts
 from webapp.services.billing import invoices
 from webapp.services.core import outbox, preferences
 from webapp.services.core.errors import InvalidInput, NotFound
 from webapp.services.core.i18n import N_, _, ngettext
 from webapp.services.core.listing import read
+from webapp.services.core.stacked import Stack
 from webapp.services.engagement import estimates
 from webapp.services.payments import history
 
@@ -243,29 +245,50 @@ def _number_of(model, *visible) -> ScalarSelect:
 
 
 _FORWARDS, _RECIPIENTS = DocumentForward.__table__, DocumentForwardRecipient.__table__
-# A forward, its document's number and each recipient's mail status: one round trip (htmx
-# polls this every second while mail is queued). The number follows the rules of the
-# documents' own pages (owned_invoice, owned_payment, owned_estimate).
-STATUS_STATEMENT = (
-    select(_FORWARDS.c.id, _FORWARDS.c.kind, _FORWARDS.c.document_id, _FORWARDS.c.message,
-           _FORWARDS.c.created_at,
-           case((_FORWARDS.c.kind == "invoice", _number_of(Invoice)),
-                (_FORWARDS.c.kind == "credit_note", _number_of(CreditNote)),
-                (_FORWARDS.c.kind == "receipt",
-                 _number_of(Payment, Payment.status.in_(history.VISIBLE))),
-                (_FORWARDS.c.kind == "estimate",
-                 _number_of(Estimate, Estimate.status != estimates.DRAFT))).label("number"),
-           _RECIPIENTS.c.address, OutboxMessage.status)
-    .select_from(_FORWARDS.outerjoin(_RECIPIENTS, _RECIPIENTS.c.forward_id == _FORWARDS.c.id)
-                 .outerjoin(OutboxMessage, OutboxMessage.id == _RECIPIENTS.c.outbox_message_id))
-    .where(_FORWARDS.c.id == bindparam("forward_id"),
-           _FORWARDS.c.customer_id == bindparam("customer_id"))
-    .order_by(_RECIPIENTS.c.id))
 
 
-def status(session: Session, *, customer_id: int, forward_id: int) -> ForwardStatus:
-    """Where each recipient's mail of one of the customer's forwards has got to."""
-    found = read(session, STATUS_STATEMENT, {"customer_id": customer_id, "forward_id": forward_id}).all()
+def _status_statement(customer) -> Select:
+    """A forward, its document's number and each recipient's mail status: one read (htmx
+    polls this every second while mail is queued). The number follows the rules of the
+    documents' own pages (owned_invoice, owned_payment, owned_estimate). `customer`: a
+    parameter, or the login's own customer (`request_facts.SIGNED_IN_CUSTOMER`)."""
+    return (
+        select(_FORWARDS.c.id, _FORWARDS.c.kind, _FORWARDS.c.document_id, _FORWARDS.c.message,
+               _FORWARDS.c.created_at,
+               case((_FORWARDS.c.kind == "invoice", _number_of(Invoice)),
+                    (_FORWARDS.c.kind == "credit_note", _number_of(CreditNote)),
+                    (_FORWARDS.c.kind == "receipt",
+                     _number_of(Payment, Payment.status.in_(history.VISIBLE))),
+                    (_FORWARDS.c.kind == "estimate",
+                     _number_of(Estimate, Estimate.status != estimates.DRAFT))).label("number"),
+               _RECIPIENTS.c.address, OutboxMessage.status)
+        .select_from(_FORWARDS.outerjoin(_RECIPIENTS, _RECIPIENTS.c.forward_id == _FORWARDS.c.id)
+                     .outerjoin(OutboxMessage,
+                                OutboxMessage.id == _RECIPIENTS.c.outbox_message_id))
+        .where(_FORWARDS.c.id == bindparam("forward_id"), _FORWARDS.c.customer_id == customer)
+        .order_by(_RECIPIENTS.c.id))
+
+
+STATUS_STATEMENT = _status_statement(bindparam("customer_id"))
+# The same read, sent in the login's statement (the polled fragment's one round trip).
+_STATUS_RIDING = Stack(forward=request_facts.riding(
+    _status_statement(request_facts.SIGNED_IN_CUSTOMER)))
+
+
+def status_rider(forward_id: int) -> request_facts.Rider:
+    """`status`'s read, to send along with the login's (`login.reads_along`)."""
+    return request_facts.Rider(_STATUS_RIDING, {"forward_id": forward_id})
+
+
+def status(session: Session, *, customer_id: int, forward_id: int,
+           ridden: Mapping[str, list] | None = None) -> ForwardStatus:
+    """Where each recipient's mail of one of the customer's forwards has got to; from
+    `ridden` when `status_rider`'s read came with the login."""
+    if ridden is not None:
+        found = ridden["forward"]
+    else:
+        found = read(session, STATUS_STATEMENT,
+                     {"customer_id": customer_id, "forward_id": forward_id}).all()
     if not found or found[0].number is None:
         raise NotFound(_("No such forward."))
     row = found[0]
