@@ -226,9 +226,10 @@ def test_the_status_read_along_with_the_login_is_the_status_read_alone(session, 
     assert facts == request_facts.for_login(session, login_id)  # the login's facts unchanged
 
 
-def test_another_customers_login_reads_along_nothing_of_the_forward(session, now, customer,
-                                                                    invoice):
-    result = forward(session, customer, invoice, now, addresses="a@example.com")
+def test_another_customers_login_reads_along_nothing_of_the_forward(session, now, invoice):
+    jane = make_customer(session, now=now, email="jane.rider@example.com", password="pw-long-1")
+    invoice.customer_id = jane.id
+    result = forward(session, jane, invoice, now, addresses="a@example.com")
     omar = make_customer(session, now=now, email="omar.rider@example.com", password="pw-long-1")
     facts = request_facts.for_login(session, _login_of(session, omar, now),
                                     rider=forwarding.status_rider(result.forward_id))
