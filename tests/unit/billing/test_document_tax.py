@@ -56,3 +56,10 @@ def test_a_rate_is_written_as_a_percentage_in_the_locale():
     assert format_rate(750, "en_US") == "7.5%"
     assert format_rate(750, "de_DE") == "7,5%"
     assert format_rate(None) == ""
+
+
+def test_a_rate_is_written_once_per_rate_and_locale():
+    format_rate.cache_clear()
+    assert [format_rate(750, "de_DE") for _ in range(5)] == ["7,5%"] * 5
+    assert format_rate(2000, "en_GB") == "20%"
+    assert (format_rate.cache_info().hits, format_rate.cache_info().misses) == (4, 2)
