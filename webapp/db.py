@@ -13,6 +13,7 @@ from contextvars import ContextVar
 
 import psycopg
 from flask import Flask, current_app, g, request
+from psycopg import _queries as psycopg_queries
 from psycopg.pq import ConnStatus, TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -24,6 +25,17 @@ from webapp.services.billing import mrr
 
 # Every session records the MRR movements its transaction noted, before it commits (issue 31).
 mrr.install()
+
+# psycopg turns a statement's %(name)s placeholders into PostgreSQL's $1, $2… once per text,
+# from a cache it keeps only for texts up to MAX_CACHED_STATEMENT_LENGTH (4,096 bytes, no
+# public setting); a longer one is converted again on every execution. The pages' stacked
+# statements are longer (the dashboard's 7.5 KB, /subscriptions' 4.6 KB, the login with the
+# polled forward status's read 5.2 KB), and their conversion was 0.1–0.3 ms of client CPU per
+# request (bench/README.md, issue 32). The limit is there for ORM-made INSERTs of many rows,
+# whose texts vary; those also have more parameters than its other limit (50) allows, which
+# still keeps them out. tests/web/app/test_engines.py fails if this stops taking effect.
+psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = max(  # noqa: SLF001
+    psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, 16_384)
 
 _write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
 

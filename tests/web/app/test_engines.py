@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import insert, select, text, update
 
+from tests.web.app.test_query_counts import count_queries
 from webapp.db import _reads_only, db, make_engine
 from webapp.models import Customer, Organization
 
@@ -131,3 +132,28 @@ def test_a_read_on_a_connection_lost_midway_closes_as_before(app, engine, seeded
         db.close_session()
     with app.app_context():
         assert db.session.execute(select(Organization.name)).scalar_one()
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_pages_long_statements_are_converted_once_not_on_every_request(
+        app, engine, seeded, client, auth, monkeypatch):
+    """psycopg turns a statement's placeholders into PostgreSQL's ($1, $2…) once per text,
+    from a cache that takes texts up to a length; the dashboard's stacked statement (7.5 KB
+    on the bench) and the login with the polled forward status's read are longer than its
+    4,096 bytes, and were converted again on every request (issue 32)."""
+    from psycopg import _queries  # the conversion this test watches
+
+    uncached = []
+    convert = _queries._query2pg_nocache  # noqa: SLF001
+
+    def counted(query, encoding):
+        uncached.append(query)
+        return convert(query, encoding)
+
+    monkeypatch.setattr(_queries, "_query2pg_nocache", counted)
+    auth.login()
+    with count_queries(app.extensions["database"]) as statements:
+        for _ in range(3):
+            assert client.get("/").status_code == 200
+    assert max(len(s.encode()) for s in statements) > 4096
+    assert uncached == []

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 
 from sqlalchemy import Date, DateTime, Select, and_, bindparam, func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from webapp.models import CreditNote, Customer, Invoice, Payment, Plan, Subscription
 from webapp.services.billing.catalog import (
@@ -46,6 +46,7 @@ from webapp.services.core.listing import (
     date_range,
     matching,
     numbers_written,
+    one_of,
     page_of,
     read,
 )
@@ -142,7 +143,7 @@ def _subscription_statements(status: str | bool, plan: bool, currency: bool, cus
                              sort: str) -> tuple[Select, Select]:
     conditions = []
     if status == COUNTED_FILTER:
-        conditions.append(col(Subscription.status).in_(COUNTED))
+        conditions.append(one_of(Subscription.status, COUNTED))
     elif status:
         conditions.append(Subscription.status == bindparam("status"))
     if plan:

@@ -215,6 +215,14 @@ def capped_count(table, *conditions: ColumnElement) -> Select:
     return select(func.count()).select_from(some)
 
 
+def one_of(column: ColumnElement, values: Sequence[object]) -> ColumnElement:
+    """`column IN (values)` for a few values fixed when a statement is built once (a set of
+    statuses), each its own parameter. `column.in_(values)` makes one "expanding" parameter,
+    which SQLAlchemy writes out again at every execution: 0.05 ms of client CPU a statement
+    on PostgreSQL, a tenth of the polled forward status's own work (issue 32)."""
+    return column.in_([literal(value, column.type) for value in values])
+
+
 def read(session: Session, statement: Executable, params: Mapping[str, object]) -> Result:
     """A read of plain rows through the session's own connection and transaction. A list
     needs values, not entities: the ORM's per-row work (identity map, instrumented objects)

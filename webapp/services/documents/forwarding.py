@@ -36,7 +36,7 @@ from webapp.services.billing import invoices
 from webapp.services.core import outbox, preferences
 from webapp.services.core.errors import InvalidInput, NotFound
 from webapp.services.core.i18n import N_, _, ngettext
-from webapp.services.core.listing import read
+from webapp.services.core.listing import one_of, read
 from webapp.services.core.stacked import Stack
 from webapp.services.engagement import estimates
 from webapp.services.payments import history
@@ -258,7 +258,7 @@ def _status_statement(customer) -> Select:
                case((_FORWARDS.c.kind == "invoice", _number_of(Invoice)),
                     (_FORWARDS.c.kind == "credit_note", _number_of(CreditNote)),
                     (_FORWARDS.c.kind == "receipt",
-                     _number_of(Payment, Payment.status.in_(history.VISIBLE))),
+                     _number_of(Payment, one_of(Payment.status, history.VISIBLE))),
                     (_FORWARDS.c.kind == "estimate",
                      _number_of(Estimate, Estimate.status != estimates.DRAFT))).label("number"),
                _RECIPIENTS.c.address, OutboxMessage.status)

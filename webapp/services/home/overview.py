@@ -18,6 +18,7 @@ from webapp.services.billing.catalog import (
 )
 from webapp.services.core import rows
 from webapp.services.core.dates import Moment
+from webapp.services.core.listing import one_of
 from webapp.services.core.stacked import Stack, fixed_page, numbered
 from webapp.services.payments import history as payments
 from webapp.services.subscriptions.views import SubscriptionRow
@@ -39,7 +40,7 @@ _SUMMARY = (select(*rows.columns(_CUSTOMER), _OUTSTANDING.c.outstanding, _OUTSTA
 _NEXT_RENEWALS = (
     select(*listed_columns()).select_from(join_plan())
     .where(Subscription.customer_id == bindparam("customer_id"),
-           Subscription.status.in_(RENEWING), Subscription.next_billing_date.is_not(None),
+           one_of(Subscription.status, RENEWING), Subscription.next_billing_date.is_not(None),
            Subscription.next_billing_date >= bindparam("today", type_=Date))
     .order_by(Subscription.next_billing_date, Subscription.id).limit(5))
 RECENT = 5  # invoices and payments

@@ -20,6 +20,7 @@ from webapp.services.core.listing import (
     counted_page,
     date_range,
     matching,
+    one_of,
 )
 
 METHODS = ("card", "bank_transfer", "cash", "cheque")
@@ -80,7 +81,7 @@ def _list_statements(date_from: bool, date_to: bool, method: bool,
                      counted: bool = True) -> tuple[Select, Select]:
     """The count and the page statements for one shape of filters, built once (the filters'
     values are parameters)."""
-    conditions = [Payment.customer_id == bindparam("customer_id"), Payment.status.in_(VISIBLE)]
+    conditions = [Payment.customer_id == bindparam("customer_id"), one_of(Payment.status, VISIBLE)]
     conditions += date_range(Payment.paid_on, date_from, date_to)
     if method:
         conditions.append(Payment.method == bindparam("method"))
