@@ -92,7 +92,8 @@ class Rider:
     """A view's own small read, sent in the login's statement: one round trip where there
     would be two. The polled forward status is one login and one read, every second while mail
     is queued; a second statement costs more than the rest of that fragment (issue 32,
-    bench/README.md). `stack`'s parts are `riding` statements; `params` their values."""
+    bench/README.md). `stack`'s parts are `riding` statements; `params` their values, named
+    apart from the login's own (`user_id`, `token_hash`)."""
 
     stack: Stack
     params: Mapping[str, object]

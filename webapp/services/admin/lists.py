@@ -36,7 +36,7 @@ from webapp.services.billing.invoices import status_condition as invoice_status_
 from webapp.services.billing.mrr import COUNTED
 from webapp.services.core import wording
 from webapp.services.core.dates import Moment
-from webapp.services.core.i18n import N_, _, gettext_now
+from webapp.services.core.i18n import N_, _, gettext_now, translated
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -395,8 +395,8 @@ def _invoice_params(filters: AdminInvoiceFilters, today: date) -> dict:
             "date_from": filters.date_from, "date_to": filters.date_to} | aging_params(today)
 
 
-def _invoice_row(row, today: date) -> AdminInvoiceRow:
-    base = InvoiceRow.of(row, row.subscription_number, today)
+def _invoice_row(row, today: date, labels: Mapping[str, object]) -> AdminInvoiceRow:
+    base = InvoiceRow.of(row, row.subscription_number, today, labels)
     return AdminInvoiceRow(**vars(base), customer_id=row.customer_id,
                            customer_name=row.customer_name)
 
@@ -411,8 +411,10 @@ def list_invoices(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
                   page_size: int = PAGE_SIZE) -> Page[AdminInvoiceRow]:
     """One page of every customer's invoices: one statement (two past the last page)."""
     count, rows = _invoice_statements(*_invoice_shape(filters))
+    labels = translated(INVOICE_STATUS_LABELS)
     return counted_page(session, rows, count, _invoice_params(filters, at.today), filters.page,
-                        page_size, lambda row: _invoice_row(row, at.today), cap=COUNT_AHEAD)
+                        page_size, lambda row: _invoice_row(row, at.today, labels),
+                        cap=COUNT_AHEAD)
 
 
 INVOICE_CSV_HEADER = (N_("number"), N_("customer_id"), N_("customer"), N_("subscription"),
@@ -425,8 +427,9 @@ def invoices_csv(session: Session, *, filters: AdminInvoiceFilters, at: Moment,
     yield csv_header(INVOICE_CSV_HEADER)
     _, rows = _invoice_statements(*_invoice_shape(filters))
     params = _invoice_params(filters, at.today) | NO_COUNT | {"offset": 0, "limit": CSV_LIMIT}
+    labels = translated(INVOICE_STATUS_LABELS)
     for row in read(session, rows, params):
-        i = _invoice_row(row, at.today)
+        i = _invoice_row(row, at.today, labels)
         yield (i.number, i.customer_id, i.customer_name, i.subscription_number or "",
                i.issue_date.isoformat(), i.due_date.isoformat(), i.status_label, i.currency,
                to_decimal(i.total, i.currency), to_decimal(i.balance, i.currency))

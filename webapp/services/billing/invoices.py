@@ -25,7 +25,7 @@ from webapp.services.billing import tax
 from webapp.services.billing.ledger import balance_due
 from webapp.services.core.dates import Moment, interval_label
 from webapp.services.core.errors import NotFound
-from webapp.services.core.i18n import _
+from webapp.services.core.i18n import _, translated
 from webapp.services.core.listing import (
     PAGE_SIZE,
     FilterReader,
@@ -81,11 +81,13 @@ class InvoiceRow:
     payable: bool
 
     @classmethod
-    def of(cls, invoice: Invoice | Row, subscription_number: str | None, today: date) -> InvoiceRow:
+    def of(cls, invoice: Invoice | Row, subscription_number: str | None, today: date,
+           labels: Mapping[str, object] = STATUS_LABELS) -> InvoiceRow:
+        """`labels`: the status labels, `translated` once for a list's rows."""
         status = derived_status(invoice, today)
         return cls(invoice.id, invoice.number, invoice.kind, invoice.issue_date,
                    invoice.due_date, invoice.currency, invoice.total, balance_due(invoice),
-                   status, STATUS_LABELS[status], subscription_number,
+                   status, labels[status], subscription_number,
                    payable=invoice.status == "open" and balance_due(invoice) > 0)
 
 
@@ -175,8 +177,9 @@ def list_invoices(session: Session, *, customer_id: int, filters: InvoiceFilters
                                    filters.subscription_id is not None, filters.sort)
     params = {"customer_id": customer_id, "today": at.today, "date_from": filters.date_from,
               "date_to": filters.date_to, "subscription_id": filters.subscription_id}
+    labels = translated(STATUS_LABELS)
     return counted_page(session, rows, count, params, filters.page, page_size,
-                        lambda row: InvoiceRow.of(row, row.subscription_number, at.today))
+                        lambda row: InvoiceRow.of(row, row.subscription_number, at.today, labels))
 
 
 def recent_invoices_statement() -> Select:
@@ -188,9 +191,10 @@ def recent_invoices_statement() -> Select:
             .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
-def recent_invoice(row, at: Moment) -> InvoiceRow:
-    """A dashboard row (`recent_invoices_statement`): no subscription number."""
-    return InvoiceRow.of(row, None, at.today)
+def recent_invoice(row, at: Moment, labels: Mapping[str, object] = STATUS_LABELS) -> InvoiceRow:
+    """A dashboard row (`recent_invoices_statement`): no subscription number. `labels`: as
+    `InvoiceRow.of`."""
+    return InvoiceRow.of(row, None, at.today, labels)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ The catalogs live in webapp/translations/<lang>/LC_MESSAGES/messages.{po,mo}
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -102,6 +102,14 @@ gettext = _
 
 def ngettext(singular: str, plural: str, num: int, **params: object) -> LazyProxy:
     return LazyText(ngettext_now, singular, plural, num, enable_cache=False, **params)
+
+
+def translated(labels: Mapping[str, LazyProxy]) -> dict[str, str]:
+    """A list's labels (statuses) in the current language, each translated once for the list
+    rather than once for each row as the row is written: 25 lazy texts a page, each finding
+    the request's catalog again (issue 32: /invoices on SQLite). For rows shown in the
+    language of the moment they are made, as a request's lists are."""
+    return {key: str(label) for key, label in labels.items()}
 
 
 def N_(msgid: str) -> str:  # noqa: N802  the gettext convention's name

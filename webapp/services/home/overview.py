@@ -18,6 +18,7 @@ from webapp.services.billing.catalog import (
 )
 from webapp.services.core import rows
 from webapp.services.core.dates import Moment
+from webapp.services.core.i18n import translated
 from webapp.services.core.listing import one_of
 from webapp.services.core.stacked import Stack, fixed_page, numbered
 from webapp.services.payments import history as payments
@@ -86,10 +87,11 @@ def dashboard(session: Session, *, customer_id: int, at: Moment) -> Dashboard:
     subs = [sub for sub, _ in renewals]
     items = items_of(subs, [plan for _, plan in renewals], found["addons"], found["coupons"],
                      listed=True)
+    labels = translated(invoices.STATUS_LABELS)
     tax_ = tax.tax_for(session, customer_id)
     return Dashboard(
         customer, customer.currency, int(summary.outstanding), int(summary.overdue),
         int(summary.unused_credit),
         tuple(SubscriptionRow.of(s, items[s.id], tax_) for s in subs),
-        tuple(invoices.recent_invoice(row, at) for row in found["invoices"]),
+        tuple(invoices.recent_invoice(row, at, labels) for row in found["invoices"]),
         tuple(payments.PaymentRow.of(row) for row in found["payments"]))
