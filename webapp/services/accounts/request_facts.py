@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Executable, Select, bindparam, select
 from sqlmodel import Session
 
 from webapp.models import Customer, Organization, Preferences, User, UserSession
@@ -24,6 +24,7 @@ from webapp.services.accounts import sessions as account_sessions
 from webapp.services.billing import tax
 from webapp.services.core import locales, rows
 from webapp.services.core import organization as organization_row
+from webapp.services.core.listing import fixed
 from webapp.services.core.preferences.permissions import ORGANIZATION_ID
 from webapp.services.core.stacked import Stack
 
@@ -48,6 +49,7 @@ _LOGIN = (select(*rows.columns(_USER, _SESSION, _ORG, _PREFS),
                        .outerjoin(_CUSTOMER, _CUSTOMER.c.id == _USER.c.customer_id))
           .where(_USER.c.id == bindparam("user_id")))
 _LOCALE_AT = len(_LOGIN.selected_columns) - 1
+_LOGIN_READ = fixed("accounts.request_facts.login", _LOGIN)
 _ORGANIZATION = select(*rows.columns(_ORG)).where(_ORG.c.id == ORGANIZATION_ID)
 _PREFERENCES = select(*rows.columns(_PREFS)).where(_PREFS.c.organization_id == ORGANIZATION_ID)
 
@@ -100,8 +102,9 @@ class Rider:
 
 
 @cache
-def _login_with(stack: Stack, dialect: str) -> Select:
-    return _LOGIN.add_columns(*stack.columns(dialect))
+def _login_with(stack: Stack, dialect: str) -> Executable:
+    return fixed(("accounts.request_facts.login", stack, dialect),
+                 _LOGIN.add_columns(*stack.columns(dialect)))
 
 
 def login_id(user_id: int, session_version: int, token: str) -> str:
@@ -119,7 +122,7 @@ def for_login(session: Session, login_id: str, rider: Rider | None = None) -> Lo
     if not user_id.isdigit() or not version.isdigit() or not token:
         return None
     params = {"user_id": int(user_id), "token_hash": account_sessions.token_hash(token)}
-    statement = _LOGIN
+    statement = _LOGIN_READ
     if rider is not None:
         statement = _login_with(rider.stack, session.get_bind().dialect.name)
         params |= rider.params

@@ -6,7 +6,7 @@ still shows a list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
@@ -21,11 +21,13 @@ from sqlalchemy import (
     Select,
     bindparam,
     func,
+    lambda_stmt,
     literal,
     literal_column,
     select,
 )
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.lambdas import StatementLambdaElement
 from sqlalchemy.sql.visitors import replacement_traverse
 from sqlmodel import Session
 
@@ -221,6 +223,22 @@ def one_of(column: ColumnElement, values: Sequence[object]) -> ColumnElement:
     which SQLAlchemy writes out again at every execution: 0.05 ms of client CPU a statement
     on PostgreSQL, a tenth of the polled forward status's own work (issue 32)."""
     return column.in_([literal(value, column.type) for value in values])
+
+
+def fixed(key: Hashable, statement: Executable) -> StatementLambdaElement:
+    """`statement`, built once and never changed, run the way SQLAlchemy runs it cheapest: its
+    compiled form found by `key`. A plain statement is looked up by a cache key SQLAlchemy
+    makes at every execution by walking the whole statement: 95 µs for the login's (100
+    columns), 190 µs with the polled forward status's read, more than any other one thing
+    a fragment does (issue 32, bench/README.md). Values come as named parameters at
+    execution; a value written into the statement is the one it was built with.
+
+    `key` identifies this statement alone, for as long as it is used: a string for a
+    statement built at import, or the object that built it and keeps it (a `Stack` and the
+    dialect). SQLAlchemy's cache holds the key, so an object used as one is not reused for
+    another statement."""
+    return lambda_stmt(lambda: statement, track_on=[key], track_closure_variables=False,
+                       global_track_bound_values=False, track_bound_values=False)
 
 
 def read(session: Session, statement: Executable, params: Mapping[str, object]) -> Result:

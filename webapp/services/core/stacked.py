@@ -37,6 +37,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Executable,
     Integer,
     Select,
     TypeDecorator,
@@ -47,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.types import JSON, TypeEngine
 from sqlmodel import Session
 
-from webapp.services.core.listing import numbers_written, read
+from webapp.services.core.listing import fixed, numbers_written, read
 
 ORD = "_ord"
 
@@ -74,6 +75,7 @@ class Stack:
     def __init__(self, **parts: Select | CTE) -> None:
         self._subqueries = {name: _subquery(name, part) for name, part in parts.items()}
         self._statements: dict[str, Select] = {}
+        self._fixed: dict[str, Executable] = {}
         self._layout = []
         for name, sub in self._subqueries.items():
             columns = [c for c in sub.c if c.key != ORD]
@@ -102,7 +104,9 @@ class Stack:
     def read(self, session: Session, params: Mapping[str, object]) -> dict[str, list[tuple]]:
         """Each part's rows, in the part's own order."""
         dialect = session.get_bind().dialect.name
-        return self.unpack(read(session, self.statement(dialect), params).one())
+        if dialect not in self._fixed:
+            self._fixed[dialect] = fixed((self, dialect), self.statement(dialect))
+        return self.unpack(read(session, self._fixed[dialect], params).one())
 
     def unpack(self, found: Sequence) -> dict[str, list[tuple]]:
         """Each part's rows from the values `columns` selected, in the part's own order."""
