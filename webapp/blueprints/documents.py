@@ -151,4 +151,4 @@ def forward_status(forward_id: int):
     view = forwarding.status(db.session, customer_id=current_user.customer_id,
                              forward_id=forward_id, ridden=ridden())
     return render_page("documents/forward_status.html", "document_forward_status",
-                       forward=view, back_url=detail_url(view.kind, view.document_id))
+                       forward=view, detail_url=detail_url)  # the full page's link back

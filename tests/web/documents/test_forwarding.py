@@ -121,3 +121,22 @@ def test_a_credit_note_or_receipt_forward_shows_its_documents_number(app, client
     assert "<html" not in body
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert number in page and "acct@example.org" in page
+
+
+def test_the_polled_status_reads_in_the_customers_language(app, client, auth, seeded):
+    """The fragment's status labels and its page's link back, in German for a German
+    customer (the read comes with the login; the link is built by the full page only)."""
+    from webapp.models import Customer
+
+    invoice_id = janes_invoice(app, seeded)
+    forward_id = queued_forward(app, seeded, invoice_id)
+    with app.app_context():
+        db.session.get(Customer, seeded.jane_customer_id).locale = "de_DE"
+        db.session.commit()
+    auth.login()
+    fragment = client.get(f"/documents/forwards/{forward_id}",
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert ">In der Warteschlange</span>" in fragment and "<html" not in fragment
+    page = client.get(f"/documents/forwards/{forward_id}").get_data(as_text=True)
+    assert f'<a href="/invoices/{invoice_id}">← Rechnung ' in page
+    assert ">In der Warteschlange</span>" in page
