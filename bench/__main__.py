@@ -41,6 +41,9 @@ SIGNED_IN_FRAGMENT = Page("1 KB fragment, signed in (reference)", "/_bench/signe
 ONE_READ_FRAGMENT = Page("1 KB fragment, signed in, SELECT 1 (ceiling)",
                          "/_bench/signed-in-fragment/one-read", 'id="bench-fragment"',
                          "fragment", judged=False)
+PORTAL_FRAGMENT = Page("1 KB fragment, signed in, portal template (ceiling)",
+                       "/_bench/signed-in-fragment/portal", 'id="bench-fragment"', "fragment",
+                       judged=False)
 BARE_FLASK = Page("plain Flask + SQLModel app, same table", "/", 'id="bench-table"', None,
                   bare=True)
 ONE = "one customer"
@@ -82,6 +85,7 @@ def pages_for(client: server.Client) -> list[Page]:
         LAYOUT,
         SIGNED_IN_FRAGMENT,
         ONE_READ_FRAGMENT,
+        PORTAL_FRAGMENT,
         FLOOR_TABLE,
         FLOOR_FRAGMENT,
         BARE_FLASK,

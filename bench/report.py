@@ -16,6 +16,7 @@ BARE_FLASK = "plain Flask + SQLModel app, same table"
 LAYOUT = "portal layout, no data (reference)"
 SIGNED_IN_FRAGMENT = "1 KB fragment, signed in (reference)"
 ONE_READ_FRAGMENT = "1 KB fragment, signed in, SELECT 1 (ceiling)"
+PORTAL_FRAGMENT = "1 KB fragment, signed in, portal template (ceiling)"
 
 
 def machine() -> str:
@@ -97,10 +98,13 @@ FIRST_SCREEN = (
     ("/subscriptions", FLOORS["table"], 0.45),
     ("htmx forward status (polled)", SIGNED_IN_FRAGMENT, 0.90),
 )
-# What a target can reach at most in the same run: a fragment that reads the login and one
-# statement costs at least the signed-in fragment with a `SELECT 1` (bench/routes.py).
+# What a target can reach at most in the same run (bench/routes.py): a fragment that reads
+# the login and a statement of its own costs at least the signed-in fragment with a
+# `SELECT 1`; a fragment written by the portal's templates in the reader's language costs at
+# least the signed-in fragment written that way.
 FIRST_SCREEN_CEILINGS = (
-    (ONE_READ_FRAGMENT, SIGNED_IN_FRAGMENT, 0.90),
+    (ONE_READ_FRAGMENT, SIGNED_IN_FRAGMENT, 0.90, "a fragment with one statement"),
+    (PORTAL_FRAGMENT, SIGNED_IN_FRAGMENT, 0.90, "a fragment written by the portal's templates"),
 )
 
 
@@ -120,12 +124,12 @@ def first_screen(results: dict[str, dict]) -> str:
         rate = _rate(results, page, beside)
         verdict = "met" if rate >= target else "missed"
         lines.append(f"| {page} | {beside} | {rate:.0%} | {verdict} (≥{target:.0%}) |")
-    for page, beside, target in FIRST_SCREEN_CEILINGS:
+    for page, beside, target, what in FIRST_SCREEN_CEILINGS:
         if page in results and beside in results:
             rate = _rate(results, page, beside)
             reach = "can reach" if rate >= target else "cannot reach"
-            lines.append(f"| {page} | {beside} | {rate:.0%} | ceiling: a fragment with one "
-                         f"statement {reach} ≥{target:.0%} |")
+            lines.append(f"| {page} | {beside} | {rate:.0%} | ceiling: {what} {reach} "
+                         f"≥{target:.0%} |")
     slow = [label for label, entry in results.items() if entry["page"]["floor"] is not None
             and entry["result"]["p99_ms"] > P99_LIMIT
             * results[FLOORS[entry["page"]["floor"]]]["result"]["p99_ms"]]

@@ -10,7 +10,11 @@ of its own, which shows what being a portal page costs before a page reads anyth
 `/signed-in-fragment` is the same for fragments: the bare fragment behind the customer's login,
 the least any of the portal's own fragments can cost. `/signed-in-fragment/one-read` adds one
 statement that reads nothing (`SELECT 1`): the most a fragment that reads the login and one
-statement of its own can reach, such as the polled forward status (issue 32).
+statement of its own can reach. `/signed-in-fragment/portal` reads nothing more than the
+signed-in fragment but is written as the portal writes its fragments: `render_template`, its
+context, the template found in the reader's language (bench/templates/bench/fragment.html,
+the same HTML): the most any of the portal's fragments can reach, such as the polled forward
+status, whose read rides in the login's statement (issue 32).
 """
 
 from __future__ import annotations
@@ -83,3 +87,10 @@ def signed_in_fragment_one_read():
     the portal's own statements take (`listing.read`): a polled fragment's ceiling."""
     read(db.session, _NOTHING, {}).all()
     return FRAGMENT.render(items=_ITEMS)
+
+
+@bp.get("/signed-in-fragment/portal")
+@customer_required
+def signed_in_fragment_portal():
+    """The signed-in fragment written by the portal's own templates: a fragment's ceiling."""
+    return render_template("bench/fragment.html", items=_ITEMS)

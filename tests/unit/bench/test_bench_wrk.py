@@ -105,6 +105,17 @@ def test_the_first_screen_shows_what_a_fragment_with_one_statement_can_reach():
         report.first_screen(results)
 
 
+def test_the_first_screen_shows_what_a_fragment_of_the_portals_templates_can_reach():
+    from bench import report
+
+    results = {"bare 1 KB fragment": _entry(None, 2000, 5.0),
+               report.SIGNED_IN_FRAGMENT: _entry("fragment", 1000, 6.0, judged=False),
+               report.PORTAL_FRAGMENT: _entry("fragment", 880, 6.0, judged=False)}
+    assert "| 1 KB fragment, signed in, portal template (ceiling) | 1 KB fragment, signed in " \
+           "(reference) | 88% | ceiling: a fragment written by the portal's templates cannot " \
+           "reach ≥90% |" in report.first_screen(results)
+
+
 def test_a_rotation_file_holds_each_customers_request_on_a_line(tmp_path):
     written = wrk.rotation_file(tmp_path / "r.txt", [
         ("/invoices/7", {"Cookie": "session=a", "User-Agent": "b"}),

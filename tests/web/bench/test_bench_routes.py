@@ -59,6 +59,23 @@ def test_the_one_read_fragment_reads_one_statement_after_the_login(bench_client,
     assert len(one_more) == len(alone) + 1 and one_more[-1].strip() == "SELECT 1"
 
 
+def test_the_portal_template_fragment_is_the_same_html_with_no_read_of_its_own(
+        bench_client, seeded):
+    """The fragments' second ceiling: the signed-in fragment written by the portal's
+    templates in the reader's language, reading nothing more."""
+    assert bench_client.get("/_bench/signed-in-fragment/portal").status_code == 302
+    Auth(bench_client).login()
+    bench_client.get("/_bench/signed-in-fragment")
+    with count_queries(bench_client.application.extensions["database"]) as alone:
+        bench_client.get("/_bench/signed-in-fragment")
+    with count_queries(bench_client.application.extensions["database"]) as portal:
+        response = bench_client.get("/_bench/signed-in-fragment/portal",
+                                    headers={"HX-Request": "true"})
+    assert response.status_code == 200 and len(portal) == len(alone)
+    assert response.get_data(as_text=True).strip() == \
+        bench_client.get("/_bench/fragment").get_data(as_text=True).strip()
+
+
 def test_the_plain_flask_app_serves_the_same_table_with_no_login(app, seeded, monkeypatch):
     """bench/bare.py: the floor outside the portal reads the same rows as the in-app one."""
     from bench import bare
