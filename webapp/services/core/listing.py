@@ -162,14 +162,14 @@ def counted_page(session: Session, rows: Executable, count: Executable,
     where no row is left to say how many there are. With `cap` (a `capped_count` statement),
     the total is counted only up to `cap` rows past this page."""
     limits = {"count_limit": (number - 1) * size + size + cap + 1} if cap is not None else {}
-    found = read(session, numbers_written(rows, {**page_params(number, size), **limits}),
+    found = read(session, _written(rows, {**page_params(number, size), **limits})[1],
                  params).all()
     return page_of(found, number, size, make,
-                   lambda: read(session, numbers_written(count, limits), params).scalar_one(),
+                   lambda: read(session, _written(count, limits)[1], params).scalar_one(),
                    limits.get("count_limit"))
 
 
-_WRITTEN: dict[tuple, Executable] = {}
+_WRITTEN: dict[tuple, tuple[Executable, Executable]] = {}
 
 
 def numbers_written(statement: Executable, numbers: Mapping[str, int]) -> Executable:
@@ -178,15 +178,22 @@ def numbers_written(statement: Executable, numbers: Mapping[str, int]) -> Execut
     for a prepared statement only when it costs about what the plans made for each execution
     did, and with a LIMIT unknown it costs as if most rows were read: the lists were planned
     afresh on every request (bench/README, issue 32; `stacked.fixed_page` for the stacks)."""
+    return _written(statement, numbers)[0]
+
+
+def _written(statement: Executable, numbers: Mapping[str, int]) -> tuple[Executable, Executable]:
+    """`numbers_written`'s statement, and the same `fixed` to run (keyed by the statement it
+    was made from and the numbers)."""
     key = (statement, tuple(sorted(numbers.items())))
     found = _WRITTEN.get(key)
     if found is None:
         if len(_WRITTEN) >= 1024:  # statements made per request would only pile up
             _WRITTEN.clear()
         written = {name: literal_column(str(int(value))) for name, value in numbers.items()}
-        found = _WRITTEN[key] = replacement_traverse(
+        replaced = replacement_traverse(
             statement, {}, lambda element: written.get(element.key)
             if isinstance(element, BindParameter) else None)
+        found = _WRITTEN[key] = (replaced, fixed(("listing.numbers_written", *key), replaced))
     return found
 
 
@@ -237,8 +244,16 @@ def fixed(key: Hashable, statement: Executable) -> StatementLambdaElement:
     statement built at import, or the object that built it and keeps it (a `Stack` and the
     dialect). SQLAlchemy's cache holds the key, so an object used as one is not reused for
     another statement."""
-    return lambda_stmt(lambda: statement, track_on=[key], track_closure_variables=False,
+    return lambda_stmt(lambda: statement, track_on=[_Key(key)], track_closure_variables=False,
                        global_track_bound_values=False, track_bound_values=False)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A `fixed` statement's key, as one value: SQLAlchemy reads a tuple in `track_on` as SQL
+    elements to make cache keys of."""
+
+    key: Hashable
 
 
 def read(session: Session, statement: Executable, params: Mapping[str, object]) -> Result:
