@@ -32,6 +32,7 @@ from webapp.services.core.listing import (
     Page,
     counted_page,
     date_range,
+    fixed,
     matching,
     read,
 )
@@ -299,13 +300,18 @@ _PAYMENTS = (select(Payment.id, Payment.number, PaymentAllocation.amount, Paymen
              .join(Payment, Payment.id == PaymentAllocation.payment_id)
              .where(PaymentAllocation.invoice_id == bindparam("invoice_id"))
              .order_by(Payment.paid_on, Payment.id))
+# As they run: keyed once (`listing.fixed`), not walked for a cache key at each execution.
+_READS = {name: fixed(f"billing.invoices.detail.{name}", statement) for name, statement in
+          (("invoice", _INVOICE), ("lines", _LINES), ("credits", _CREDITS),
+           ("payments", _PAYMENTS))}
 
 
 def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
                    at: Moment) -> InvoiceDetail:
     """The customer's invoice with its subscription's number, lines, credits and payments, or
     NotFound (missing and not-yours answer alike)."""
-    found = read(session, _INVOICE, {"invoice_id": invoice_id, "customer_id": customer_id}).first()
+    found = read(session, _READS["invoice"],
+                 {"invoice_id": invoice_id, "customer_id": customer_id}).first()
     if found is None:
         raise NotFound(_("No such invoice."))
     invoice = split(found, _INVOICES)[0]
@@ -315,9 +321,9 @@ def invoice_detail(session: Session, *, customer_id: int, invoice_id: int,
         if found.interval_unit and invoice.kind in TERM_KINDS else None
     return InvoiceDetail(
         InvoiceRow.of(invoice, subscription_number, at.today), invoice,
-        tuple(InvoiceLineRow(*row) for row in read(session, _LINES, ids)),
-        tuple(AppliedCredit(*row) for row in read(session, _CREDITS, ids)),
-        tuple(PaymentApplied(*row) for row in read(session, _PAYMENTS, ids)), every)
+        tuple(InvoiceLineRow(*row) for row in read(session, _READS["lines"], ids)),
+        tuple(AppliedCredit(*row) for row in read(session, _READS["credits"], ids)),
+        tuple(PaymentApplied(*row) for row in read(session, _READS["payments"], ids)), every)
 
 
 # (outstanding, overdue) for the parameters customer_id and today; the dashboard reads it as
