@@ -46,15 +46,22 @@ def test_the_signed_in_fragment_is_the_bare_fragment_behind_the_login(bench_clie
     assert response.data == bench_client.get("/_bench/fragment").data
 
 
-def test_the_one_read_fragment_reads_one_statement_after_the_login(bench_client, seeded):
-    assert bench_client.get("/_bench/signed-in-fragment/one-read").status_code == 302
-    Auth(bench_client).login()
-    bench_client.get("/_bench/signed-in-fragment")
-    with count_queries(bench_client.application.extensions["database"]) as alone:
-        bench_client.get("/_bench/signed-in-fragment")
-    with count_queries(bench_client.application.extensions["database"]) as one_more:
-        response = bench_client.get("/_bench/signed-in-fragment/one-read")
+def _statements_beside_the_signed_in_fragment(client, path: str) -> tuple[list, list, object]:
+    """The statements of the signed-in fragment and of `path` (an htmx request), signed in."""
+    assert client.get(path).status_code == 302
+    Auth(client).login()
+    client.get("/_bench/signed-in-fragment")
+    with count_queries(client.application.extensions["database"]) as alone:
+        client.get("/_bench/signed-in-fragment")
+    with count_queries(client.application.extensions["database"]) as beside:
+        response = client.get(path, headers={"HX-Request": "true"})
     assert response.status_code == 200
+    return alone, beside, response
+
+
+def test_the_one_read_fragment_reads_one_statement_after_the_login(bench_client, seeded):
+    alone, one_more, response = _statements_beside_the_signed_in_fragment(
+        bench_client, "/_bench/signed-in-fragment/one-read")
     assert response.data == bench_client.get("/_bench/fragment").data
     assert len(one_more) == len(alone) + 1 and one_more[-1].strip() == "SELECT 1"
 
@@ -63,15 +70,9 @@ def test_the_portal_template_fragment_is_the_same_html_with_no_read_of_its_own(
         bench_client, seeded):
     """The fragments' second ceiling: the signed-in fragment written by the portal's
     templates in the reader's language, reading nothing more."""
-    assert bench_client.get("/_bench/signed-in-fragment/portal").status_code == 302
-    Auth(bench_client).login()
-    bench_client.get("/_bench/signed-in-fragment")
-    with count_queries(bench_client.application.extensions["database"]) as alone:
-        bench_client.get("/_bench/signed-in-fragment")
-    with count_queries(bench_client.application.extensions["database"]) as portal:
-        response = bench_client.get("/_bench/signed-in-fragment/portal",
-                                    headers={"HX-Request": "true"})
-    assert response.status_code == 200 and len(portal) == len(alone)
+    alone, portal, response = _statements_beside_the_signed_in_fragment(
+        bench_client, "/_bench/signed-in-fragment/portal")
+    assert len(portal) == len(alone)
     assert response.get_data(as_text=True).strip() == \
         bench_client.get("/_bench/fragment").get_data(as_text=True).strip()
 
