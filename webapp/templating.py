@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import date
+from typing import Any
 
 from flask import Flask, url_for
 from flask.templating import Environment as FlaskEnvironment
@@ -28,6 +29,16 @@ from webapp.services.core import dates, i18n, locales, wording
 class PortalEnvironment(i18n.CatalogEnvironment, FlaskEnvironment):
     """Flask's environment, its templates compiled once per catalog with their literal words
     translated (services/core/i18n.py `CatalogEnvironment`)."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one dict: the environment's, then its own. Jinja's is a
+        ChainMap of the two, and every render copies it into its context (and again into a
+        set of its names), a look-up per name through both maps: 23 µs a render with the
+        portal's 26 globals against 1.4 µs for a dict, a quarter of the polled forward
+        status's template path (bench/README.md, issue 32). A template's own globals still
+        stay its own; the environment's are all set by `create_app` before any template
+        loads, as Jinja asks ("avoid modifying any globals after a template is loaded")."""
+        return {**self.globals, **(d or {})}
 
 
 def register(app: Flask) -> None:
