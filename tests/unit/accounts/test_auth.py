@@ -68,3 +68,20 @@ def test_changing_the_password_needs_the_current_one(session, now):
         auth.change_password(session, user_id=user.id, current_password="wrong-password",
                              new_password="second-password", current_session_id=None, now=now)
     assert raised.value.field == "current_password"
+
+
+def test_the_product_hashes_with_werkzeugs_scrypt_at_its_full_cost(monkeypatch):
+    """The suite hashes cheaply (tests/conftest.py `quick_password_hashes`); the product
+    does not, and a password checks against either hash by the cost its hash names."""
+    from tests.conftest import PRODUCT_HASH_METHOD
+
+    assert PRODUCT_HASH_METHOD == "scrypt"
+    monkeypatch.setattr(auth, "HASH_METHOD", PRODUCT_HASH_METHOD)
+    strong = auth.hash_password("first-password")
+    assert strong.startswith("scrypt:32768:8:1$")
+    monkeypatch.undo()
+    quick = auth.hash_password("first-password")
+    assert quick.startswith("scrypt:1024:8:1$")
+    from werkzeug.security import check_password_hash
+    assert check_password_hash(strong, "first-password") and check_password_hash(
+        quick, "first-password")

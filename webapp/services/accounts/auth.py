@@ -56,8 +56,14 @@ def safe_next(target: str | None) -> str | None:
     return quote(final, safe=_SAFE_IN_URL)
 
 
+# Werkzeug's scrypt at its own cost (N=32768: about 0.1 s a hash on a 2-core machine). The
+# test suite lowers it for its thousands of sign-ins (tests/conftest.py), as Django's test
+# settings swap in a fast hasher; a stored hash names its own cost, so checking follows it.
+HASH_METHOD = "scrypt"
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=HASH_METHOD)
 
 
 def authenticate(session: Session, *, email: str, password: str, now: datetime) -> User | None:
