@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tests.browser.server import REPO_ROOT, portal_server  # noqa: F401 (REPO_ROOT: modules import it)
+from tests.browser.server import REPO_ROOT, RUNNING_LOGS, portal_server  # noqa: F401 (REPO_ROOT: modules import it)
 from tests.browser.server import free_port as _free_port  # noqa: F401 (modules import these)
 from tests.browser.server import wait_until_serving as _wait_until_serving  # noqa: F401
 from tests.browser.support import AXE_SOURCE, PageWatch, watch_page
@@ -38,12 +38,38 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
 WATCHES = pytest.StashKey[list[PageWatch]]()
+LOG_SIZES = pytest.StashKey[dict[Path, int]]()
 
 
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if BROWSER_DIR in item.path.parents:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item) -> Iterator[None]:
+    """Where each running server's log stands before the test (its fixtures start them)."""
+    item.stash[LOG_SIZES] = {log: log.stat().st_size for log in RUNNING_LOGS if log.exists()}
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report holds what the servers logged since it began: a 500's
+    traceback is in gunicorn's log, not in the browser."""
+    report = yield
+    if report.failed:
+        sizes = item.stash.get(LOG_SIZES, {})
+        for log in list(RUNNING_LOGS):
+            if log.exists():
+                with log.open("rb") as file:
+                    file.seek(sizes.get(log, 0))
+                    written = file.read().decode(errors="replace")
+                if written:
+                    report.sections.append((f"server log {log.parent.name}",
+                                            written[-20_000:]))
+    return report
 
 
 @pytest.hookimpl(wrapper=True)

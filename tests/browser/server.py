@@ -26,6 +26,9 @@ from tests.conftest import FIXED_NOW
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 STARTUP_SECONDS = 30
+# The logs of the servers running now: a failed browser test shows what they wrote during it
+# (tests/browser/conftest.py), so a 500 comes with its traceback.
+RUNNING_LOGS: list[Path] = []
 
 
 def free_port() -> int:
@@ -95,10 +98,12 @@ def portal_server(engine: Engine, workdir: Path, **env: str) -> Iterator[str]:
     with log.open("wb") as log_file:
         process = subprocess.Popen(_gunicorn_command(port), cwd=REPO_ROOT, env=environment,
                                    stdout=log_file, stderr=subprocess.STDOUT)
+    RUNNING_LOGS.append(log)
     try:
         wait_until_serving(process, f"{url}/login", log)
         yield url
     finally:
+        RUNNING_LOGS.remove(log)
         process.terminate()
         try:
             process.wait(timeout=10)
