@@ -123,15 +123,26 @@ def card_at_stripe(base: str, secret_key: str, number: str, email: str = "") -> 
 
 
 def payment_intents(base: str, secret_key: str) -> list[dict]:
-    """Every PaymentIntent the fake holds (its list pages by 100)."""
+    """Every PaymentIntent the fake holds."""
+    return listed(base, secret_key, "payment_intents")
+
+
+def listed(base: str, secret_key: str, resource: str) -> list[dict]:
+    """Every object of a kind the fake holds (its lists page by 100)."""
     found, after = [], None
     while True:
-        page = api(base, secret_key, "GET", "payment_intents?limit=100"
+        page = api(base, secret_key, "GET", f"{resource}?limit=100"
                    + (f"&starting_after={after}" if after else ""))
         found += page["data"]
         if not page.get("has_more") or not page["data"]:
             return found
         after = page["data"][-1]["id"]
+
+
+def event_ids(base: str, secret_key: str) -> set[str]:
+    """The ids of every event the fake has made (it sends each one's webhook a second later,
+    on its own)."""
+    return {event["id"] for event in listed(base, secret_key, "events")}
 
 
 def signed_event(secret: str, event_type: str, obj: dict, *, event_id: str | None = None,

@@ -38,6 +38,23 @@ def base_url(browser_engine, fake, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(autouse=True)
+def _webhooks_settle(fake, browser_engine) -> Iterator[None]:
+    """A test ends once the fake's webhooks for its events have reached the portal (each
+    event is stored, whatever its type), not during the next test, whose tables are being
+    emptied and seeded again."""
+    before = stripe_fake.event_ids(fake, SK)
+    yield
+    made = stripe_fake.event_ids(fake, SK) - before
+    deadline = time.monotonic() + 15
+    while made:
+        with Session(browser_engine) as session:
+            made -= set(session.exec(select(GatewayEvent.id).where(GatewayEvent.id.in_(made))))
+        if made and time.monotonic() > deadline:
+            pytest.fail(f"the fake's webhooks for {sorted(made)} never reached the portal")
+        time.sleep(0.1)
+
+
 def _stripe_card(engine, fake, customer_id: int, number: str) -> int:
     """A card the customer saved with Stripe earlier (made at the fake, stored in the portal)."""
     reference, method = stripe_fake.card_at_stripe(fake, SK, number, demo.JANE[0])
